@@ -1,0 +1,19 @@
+#ifndef CMPFR_SHIM_H
+#define CMPFR_SHIM_H
+// mpfr.h declares its FILE* functions only when stdio.h comes first, and its intmax_t ones after stdint.h.
+#include <stdio.h>
+#include <stdint.h>
+#include <gmp.h>
+#include <mpfr.h>
+
+// MPFR implements a few accessors as macros that Swift cannot call; these wrap them.
+static inline int cmpfr_signbit(mpfr_srcptr x) { return mpfr_signbit(x); }
+static inline int cmpfr_sgn(mpfr_srcptr x) { return mpfr_sgn(x); }
+static inline mpfr_exp_t cmpfr_get_exp(mpfr_srcptr x) { return mpfr_get_exp(x); }
+static inline int cmpfr_nan_p(mpfr_srcptr x) { return mpfr_nan_p(x); }
+static inline int cmpfr_inf_p(mpfr_srcptr x) { return mpfr_inf_p(x); }
+static inline int cmpfr_zero_p(mpfr_srcptr x) { return mpfr_zero_p(x); }
+// Exact hexadecimal text of x ("%Ra"), for messages and debugging.
+static inline int cmpfr_hex(char *buf, size_t n, mpfr_srcptr x) { return mpfr_snprintf(buf, n, "%Ra", x); }
+static inline mpfr_prec_t cmpfr_get_prec(mpfr_srcptr x) { return mpfr_get_prec(x); }
+#endif

@@ -1,0 +1,151 @@
+import CMPFR
+
+/// A directed or nearest rounding mode of MPFR.
+///
+/// The oracle encloses each exact value between a result rounded `.down` and one rounded `.up`;
+/// `.nearest` (ties to even) is used only for the final, single rounding into an output format.
+public enum Rounding: Sendable, CaseIterable {
+    case nearest, down, up, towardZero
+
+    @usableFromInline var mpfr: mpfr_rnd_t {
+        switch self {
+        case .nearest: MPFR_RNDN
+        case .down: MPFR_RNDD
+        case .up: MPFR_RNDU
+        case .towardZero: MPFR_RNDZ
+        }
+    }
+
+    /// The opposite direction (`.down` ⇄ `.up`); used where an operation is antitone in an argument.
+    public var opposite: Rounding {
+        switch self {
+        case .down: .up
+        case .up: .down
+        default: self
+        }
+    }
+}
+
+/// An arbitrary-precision binary floating-point number: one owned `mpfr_t`.
+///
+/// Ownership: the `mpfr_t` lives in memory this object allocates in `init` and releases (with
+/// `mpfr_clear`) in `deinit`, so a `BigFloat` can never leak or be used after free. It is a
+/// reference type so that MPFR's in-place style (`r.add(a, b, .up)`) is cheap; it is not
+/// `Sendable`, and the oracle creates its numbers per call, on one thread.
+///
+/// Every arithmetic method writes its correctly rounded result (in the given direction, at the
+/// receiver's precision) into the receiver and returns MPFR's ternary value: 0 when the result is
+/// exact, negative when it is below the exact value, positive when above.
+public final class BigFloat {
+    @usableFromInline let raw: UnsafeMutablePointer<__mpfr_struct>
+
+    /// A NaN with `precision` bits (MPFR's fresh value).
+    public init(precision: Int) {
+        raw = .allocate(capacity: 1)
+        mpfr_init2(raw, mpfr_prec_t(Swift.max(precision, 2)))
+    }
+
+    /// `value`, rounded to `precision` bits in direction `rounding` (exact when `precision >= 53`).
+    public convenience init(_ value: Double, precision: Int, rounding: Rounding = .nearest) {
+        self.init(precision: precision)
+        mpfr_set_d(raw, value, rounding.mpfr)
+    }
+
+    deinit {
+        mpfr_clear(raw)
+        raw.deallocate()
+    }
+
+    // MARK: Inspection
+
+    public var precision: Int { Int(cmpfr_get_prec(raw)) }
+    public var isNaN: Bool { cmpfr_nan_p(raw) != 0 }
+    public var isInfinite: Bool { cmpfr_inf_p(raw) != 0 }
+    public var isZero: Bool { cmpfr_zero_p(raw) != 0 }
+    public var isFinite: Bool { !isNaN && !isInfinite }
+    /// True for -0, negative numbers and -inf.
+    public var signBit: Bool { cmpfr_signbit(raw) != 0 }
+    /// -1, 0 or 1 (0 for ±0; NaN reads as 0).
+    public var signum: Int { Int(cmpfr_sgn(raw)) }
+    /// MPFR's exponent e of a regular number, with value = 0.1xxx₂ · 2^e.
+    public var exponent: Int { Int(cmpfr_get_exp(raw)) }
+
+    /// The value rounded to binary64 in direction `rounding` (exact when it fits).
+    public func double(_ rounding: Rounding = .nearest) -> Double { mpfr_get_d(raw, rounding.mpfr) }
+
+    /// Exact comparison: -1, 0, 1 (NaN compares as unordered and returns 0; check `isNaN` first).
+    public func compare(_ other: BigFloat) -> Int { Int(mpfr_cmp(raw, other.raw)) }
+
+    /// True when both are the same number with the same sign bit, or both NaN.
+    public func isIdentical(to other: BigFloat) -> Bool {
+        if isNaN || other.isNaN { return isNaN && other.isNaN }
+        return signBit == other.signBit && mpfr_equal_p(raw, other.raw) != 0
+    }
+
+    // MARK: Assignment
+
+    /// Changes the precision; the value becomes NaN (MPFR's `mpfr_set_prec`).
+    public func resetPrecision(_ precision: Int) { mpfr_set_prec(raw, mpfr_prec_t(Swift.max(precision, 2))) }
+
+    @discardableResult public func set(_ x: Double, _ r: Rounding) -> Int { Int(mpfr_set_d(raw, x, r.mpfr)) }
+    @discardableResult public func set(_ x: BigFloat, _ r: Rounding) -> Int { Int(mpfr_set(raw, x.raw, r.mpfr)) }
+    @discardableResult public func set(_ x: Int, _ r: Rounding) -> Int { Int(mpfr_set_si(raw, x, r.mpfr)) }
+    public func setZero(negative: Bool = false) { mpfr_set_zero(raw, negative ? -1 : 1) }
+    public func setInfinity(negative: Bool = false) { mpfr_set_inf(raw, negative ? -1 : 1) }
+    public func setNaN() { mpfr_set_nan(raw) }
+
+    // MARK: Arithmetic (result into self)
+
+    @discardableResult public func add(_ a: BigFloat, _ b: BigFloat, _ r: Rounding) -> Int { Int(mpfr_add(raw, a.raw, b.raw, r.mpfr)) }
+    @discardableResult public func sub(_ a: BigFloat, _ b: BigFloat, _ r: Rounding) -> Int { Int(mpfr_sub(raw, a.raw, b.raw, r.mpfr)) }
+    @discardableResult public func mul(_ a: BigFloat, _ b: BigFloat, _ r: Rounding) -> Int { Int(mpfr_mul(raw, a.raw, b.raw, r.mpfr)) }
+    @discardableResult public func div(_ a: BigFloat, _ b: BigFloat, _ r: Rounding) -> Int { Int(mpfr_div(raw, a.raw, b.raw, r.mpfr)) }
+    @discardableResult public func div(_ a: BigFloat, _ n: Int, _ r: Rounding) -> Int { Int(mpfr_div_si(raw, a.raw, n, r.mpfr)) }
+    @discardableResult public func mul(_ a: BigFloat, _ n: Int, _ r: Rounding) -> Int { Int(mpfr_mul_si(raw, a.raw, n, r.mpfr)) }
+    @discardableResult public func neg(_ a: BigFloat, _ r: Rounding) -> Int { Int(mpfr_neg(raw, a.raw, r.mpfr)) }
+    @discardableResult public func exp(_ a: BigFloat, _ r: Rounding) -> Int { Int(mpfr_exp(raw, a.raw, r.mpfr)) }
+    @discardableResult public func log(_ a: BigFloat, _ r: Rounding) -> Int { Int(mpfr_log(raw, a.raw, r.mpfr)) }
+    /// log(1 + a), without forming 1 + a.
+    @discardableResult public func log1p(_ a: BigFloat, _ r: Rounding) -> Int { Int(mpfr_log1p(raw, a.raw, r.mpfr)) }
+    /// `self = a · b + c` with a single rounding.
+    @discardableResult public func fma(_ a: BigFloat, _ b: BigFloat, _ c: BigFloat, _ r: Rounding) -> Int {
+        Int(mpfr_fma(raw, a.raw, b.raw, c.raw, r.mpfr))
+    }
+
+    /// The correctly rounded sum of all `terms` (MPFR's `mpfr_sum`: one rounding, whatever the
+    /// cancellation), into self.
+    @discardableResult public func sum(_ terms: [BigFloat], _ r: Rounding) -> Int {
+        if terms.isEmpty { setZero(); return 0 }
+        var pointers: [UnsafeMutablePointer<__mpfr_struct>?] = terms.map { $0.raw }
+        return pointers.withUnsafeMutableBufferPointer { buffer in
+            Int(mpfr_sum(raw, buffer.baseAddress, UInt(buffer.count), r.mpfr))
+        }
+    }
+
+    // MARK: Rounding into a smaller format
+
+    /// Rounds self in place to `bits` of precision (MPFR's `mpfr_prec_round`).
+    @discardableResult public func roundPrecision(_ bits: Int, _ r: Rounding) -> Int {
+        Int(mpfr_prec_round(raw, mpfr_prec_t(bits), r.mpfr))
+    }
+
+    /// Applies the current exponent range to a value just rounded with ternary `ternary`
+    /// (`mpfr_check_range`), then emulates gradual underflow (`mpfr_subnormalize`), avoiding double
+    /// rounding. Call inside `ExponentRange.with`.
+    @discardableResult public func fitExponentRange(ternary: Int, _ r: Rounding) -> Int {
+        let t = mpfr_check_range(raw, Int32(ternary), r.mpfr)
+        return Int(mpfr_subnormalize(raw, t, r.mpfr))
+    }
+}
+
+extension BigFloat: CustomStringConvertible {
+    /// The value in hexadecimal (`%Ra` in MPFR's printf), exact.
+    public var description: String {
+        var buffer = [CChar](repeating: 0, count: 64 + precision / 4)
+        let n = buffer.withUnsafeMutableBufferPointer { b in
+            cmpfr_hex(b.baseAddress, b.count, raw)
+        }
+        if n < 0 { return "?" }
+        return String(decoding: buffer.prefix(Int(n)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

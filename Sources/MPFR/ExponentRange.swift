@@ -1,0 +1,38 @@
+import CMPFR
+
+/// MPFR's exponent range, which is thread-local state.
+///
+/// The oracle widens the range to the largest MPFR supports while it computes (so that no
+/// intermediate of a softmax on binary64 inputs overflows or underflows unless its exact value lies
+/// beyond 2^±(2^62)), and narrows it to an output format's range only for the final rounding.
+/// Both are done with `with(emin:emax:_:)`, which restores the previous range on return. The body
+/// is synchronous on purpose: with no `await` inside, the task cannot move to another thread
+/// while the range is changed.
+public enum ExponentRange {
+    /// The smallest and largest exponents MPFR accepts on this platform.
+    public static var widest: (emin: Int, emax: Int) { (Int(mpfr_get_emin_min()), Int(mpfr_get_emax_max())) }
+
+    public static var current: (emin: Int, emax: Int) { (Int(mpfr_get_emin()), Int(mpfr_get_emax())) }
+
+    /// Runs `body` with MPFR's exponent range set to [emin, emax] (the exponent of the 0.1xxx₂
+    /// form), then restores the previous range, also when `body` throws.
+    public static func with<R, E: Error>(emin: Int, emax: Int, _ body: () throws(E) -> R) throws(E) -> R {
+        let saved = current
+        mpfr_set_emin(mpfr_exp_t(emin))
+        mpfr_set_emax(mpfr_exp_t(emax))
+        defer {
+            mpfr_set_emin(mpfr_exp_t(saved.emin))
+            mpfr_set_emax(mpfr_exp_t(saved.emax))
+        }
+        return try body()
+    }
+
+    /// Runs `body` with the widest exponent range.
+    public static func widest<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        let w = widest
+        return try with(emin: w.emin, emax: w.emax, body)
+    }
+}
+
+/// The MPFR library linked in, e.g. "4.2.0".
+public var mpfrVersion: String { String(cString: mpfr_get_version()) }

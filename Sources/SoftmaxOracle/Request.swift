@@ -1,0 +1,95 @@
+/// The functions of the softmax family that the oracle evaluates. Raw values are the names used
+/// in JSON Lines requests and on the command line.
+public enum OracleFunction: String, CaseIterable, Sendable, Hashable, Codable {
+    case logsumexp
+    case softmax
+    case logSoftmax = "log_softmax"
+    /// One row's loss: hard `target`, or probability `targets`; optional `labelSmoothing`, `weight`.
+    case crossEntropy = "cross_entropy"
+    /// ∂(cross_entropy)/∂x, one value per logit.
+    case crossEntropyGrad = "cross_entropy_grad"
+    case sigmoid
+    case logSigmoid = "log_sigmoid"
+    case softplus
+    /// Elementwise binary cross-entropy on logits with `labels` and optional `posWeight`.
+    case bceWithLogits = "bce_with_logits"
+    /// PyTorch `CrossEntropyLoss` over a `batch` of rows, with `reduction`.
+    case crossEntropyLoss = "cross_entropy_loss"
+
+    /// True for the elementwise functions (each output depends on one logit only).
+    public var isElementwise: Bool {
+        switch self {
+        case .sigmoid, .logSigmoid, .softplus, .bceWithLogits: true
+        default: false
+        }
+    }
+}
+
+/// PyTorch's `reduction` for the batch loss.
+public enum Reduction: String, CaseIterable, Sendable, Hashable, Codable {
+    case none, sum, mean
+}
+
+/// Targets of a single-row cross-entropy.
+public enum RowTarget: Sendable, Hashable {
+    /// A class index in [0, K).
+    case index(Int)
+    /// A probability per class (finite, >= 0; need not sum to 1).
+    case probabilities([Double])
+}
+
+/// Targets of the batch loss: one class index per row, or one probability row per row.
+public enum BatchTargets: Sendable, Hashable {
+    case indices([Int])
+    case probabilities([[Double]])
+}
+
+/// One oracle request: a function, an output format, and its inputs (exact binary64 values).
+///
+/// Fields a function does not use are ignored; fields it needs are checked by the oracle, which
+/// names the field and value in its error.
+public struct OracleRequest: Sendable, Hashable {
+    public var function: OracleFunction
+    public var format: Format
+    /// The row of logits (for the elementwise functions, the inputs x).
+    public var logits: [Double]
+    /// For `cross_entropy` and `cross_entropy_grad`.
+    public var target: RowTarget?
+    /// Label smoothing ε in [0, 1]: targets become (1-ε)·target + ε/K, exactly.
+    public var labelSmoothing: Double
+    /// Class weights (K values, finite and >= 0), PyTorch's `weight`.
+    public var weight: [Double]?
+    /// `bce_with_logits` labels z, one per logit.
+    public var labels: [Double]?
+    /// `bce_with_logits` pos_weight: one value for all, or one per logit.
+    public var posWeight: [Double]?
+    /// `cross_entropy_loss`: the rows.
+    public var batch: [[Double]]?
+    /// `cross_entropy_loss`: the targets, one per row.
+    public var batchTargets: BatchTargets?
+    /// `cross_entropy_loss`: rows whose hard target equals this are skipped (PyTorch: -100).
+    public var ignoreIndex: Int
+    /// `cross_entropy_loss`: none, sum or mean (PyTorch's default, mean).
+    public var reduction: Reduction
+
+    public init(
+        function: OracleFunction, format: Format = .f64, logits: [Double] = [],
+        target: RowTarget? = nil, labelSmoothing: Double = 0, weight: [Double]? = nil,
+        labels: [Double]? = nil, posWeight: [Double]? = nil,
+        batch: [[Double]]? = nil, batchTargets: BatchTargets? = nil,
+        ignoreIndex: Int = -100, reduction: Reduction = .mean
+    ) {
+        self.function = function
+        self.format = format
+        self.logits = logits
+        self.target = target
+        self.labelSmoothing = labelSmoothing
+        self.weight = weight
+        self.labels = labels
+        self.posWeight = posWeight
+        self.batch = batch
+        self.batchTargets = batchTargets
+        self.ignoreIndex = ignoreIndex
+        self.reduction = reduction
+    }
+}

@@ -102,6 +102,9 @@ public final class BigFloat {
     @discardableResult public func div(_ a: BigFloat, _ b: BigFloat, _ r: Rounding) -> Int { Int(mpfr_div(raw, a.raw, b.raw, r.mpfr)) }
     @discardableResult public func div(_ a: BigFloat, _ n: Int, _ r: Rounding) -> Int { Int(mpfr_div_si(raw, a.raw, n, r.mpfr)) }
     @discardableResult public func mul(_ a: BigFloat, _ n: Int, _ r: Rounding) -> Int { Int(mpfr_mul_si(raw, a.raw, n, r.mpfr)) }
+    /// `self = a · 2^k` (exact unless the exponent range is exceeded).
+    @discardableResult public func scale(_ a: BigFloat, byPowerOfTwo k: Int, _ r: Rounding) -> Int { Int(mpfr_mul_2si(raw, a.raw, k, r.mpfr)) }
+    @discardableResult public func abs(_ a: BigFloat, _ r: Rounding) -> Int { Int(mpfr_abs(raw, a.raw, r.mpfr)) }
     @discardableResult public func neg(_ a: BigFloat, _ r: Rounding) -> Int { Int(mpfr_neg(raw, a.raw, r.mpfr)) }
     @discardableResult public func exp(_ a: BigFloat, _ r: Rounding) -> Int { Int(mpfr_exp(raw, a.raw, r.mpfr)) }
     @discardableResult public func log(_ a: BigFloat, _ r: Rounding) -> Int { Int(mpfr_log(raw, a.raw, r.mpfr)) }

@@ -1,0 +1,85 @@
+import MPFR
+
+/// An exact real result, kept to about 106 bits and with an unbounded exponent, so that the harness
+/// can measure an output's distance from it in ULPs (`ULP.score`).
+///
+/// A finite nonzero value is ±(head + tail) · 2^exponent, where `exponent` = ⌊log₂|v|⌋ exactly and
+/// head + tail approximates |v|/2^exponent ∈ [1, 2) with a relative error below 2^-104 (head may
+/// round up to 2.0; `exponent` stays exact). Values the oracle has only enclosed in an interval
+/// far below every format's least subnormal (e.g. e^(-10^300)) carry the interval's midpoint, whose
+/// distance from the truth is negligible next to any ULP.
+public struct ExactValue: Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: Sendable, Hashable { case nan, infinity, zero, finite }
+
+    public let kind: Kind
+    public let isNegative: Bool
+    /// ⌊log₂|v|⌋ for a finite nonzero value; 0 otherwise.
+    public let exponent: Int
+    public let head: Double
+    public let tail: Double
+
+    public static let nan = ExactValue(kind: .nan, isNegative: false, exponent: 0, head: .nan, tail: 0)
+    public static func infinity(negative: Bool) -> ExactValue {
+        ExactValue(kind: .infinity, isNegative: negative, exponent: 0, head: .infinity, tail: 0)
+    }
+    public static func zero(negative: Bool = false) -> ExactValue {
+        ExactValue(kind: .zero, isNegative: negative, exponent: 0, head: 0, tail: 0)
+    }
+
+    init(kind: Kind, isNegative: Bool, exponent: Int, head: Double, tail: Double) {
+        self.kind = kind
+        self.isNegative = isNegative
+        self.exponent = exponent
+        self.head = head
+        self.tail = tail
+    }
+
+    /// The exact value of a binary64 number.
+    public init(_ x: Double) {
+        if x.isNaN { self = .nan; return }
+        if x.isInfinite { self = .infinity(negative: x < 0); return }
+        if x == 0 { self = .zero(negative: x.sign == .minus); return }
+        let e = Int(x.exponent)
+        self.init(kind: .finite, isNegative: x < 0, exponent: e,
+                  head: Double(sign: .plus, exponent: -e, significand: x.magnitude), tail: 0)
+    }
+
+    /// The value of `x` (to 106 bits).
+    public init(_ x: BigFloat) {
+        if x.isNaN { self = .nan; return }
+        if x.isInfinite { self = .infinity(negative: x.signBit); return }
+        if x.isZero { self = .zero(negative: x.signBit); return }
+        let e = x.exponent - 1  // MPFR's exponent is for 0.1xxx₂
+        self = ExponentRange.widest {
+            let m = BigFloat(precision: x.precision)
+            m.abs(x, .nearest)
+            m.scale(m, byPowerOfTwo: -e, .nearest)  // exact: only the exponent changes
+            let head = m.double(.nearest)
+            let rest = BigFloat(precision: x.precision)
+            rest.sub(m, BigFloat(head, precision: 64), .nearest)
+            return ExactValue(kind: .finite, isNegative: x.signBit, exponent: e, head: head, tail: rest.double(.nearest))
+        }
+    }
+
+    /// The nearest binary64 value (±inf beyond binary64's range, ±0 below it).
+    public var approximateDouble: Double {
+        switch kind {
+        case .nan: return .nan
+        case .infinity: return isNegative ? -.infinity : .infinity
+        case .zero: return isNegative ? -0.0 : 0.0
+        case .finite:
+            let clamped = Swift.max(Swift.min(exponent, 2000), -2000)
+            let m = Double(sign: .plus, exponent: clamped, significand: head + tail)
+            return isNegative ? -m : m
+        }
+    }
+
+    public var description: String {
+        switch kind {
+        case .nan: "nan"
+        case .infinity: isNegative ? "-inf" : "inf"
+        case .zero: isNegative ? "-0" : "0"
+        case .finite: "\(isNegative ? "-" : "")(\(head) + \(tail))·2^\(exponent)"
+        }
+    }
+}

@@ -29,7 +29,10 @@ let package = Package(
         // Safe Swift ownership of mpfr_t, rounding modes, the thread-local exponent range.
         .target(name: "MPFR", dependencies: ["CMPFR"], swiftSettings: strict),
         // The certified oracle: formats, interval enclosures, the softmax family, ULP error.
-        .target(name: "SoftmaxOracle", dependencies: ["MPFR"], swiftSettings: strict),
+        .target(
+            name: "SoftmaxOracle", dependencies: ["MPFR"], swiftSettings: strict,
+            linkerSettings: [.linkedLibrary("m")]
+        ),
         // Implementations under test: naive, shifted, online, accurate, mixed precision.
         .target(
             name: "FastSoftmax",

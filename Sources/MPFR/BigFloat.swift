@@ -42,7 +42,7 @@ public final class BigFloat {
     /// A NaN with `precision` bits (MPFR's fresh value).
     public init(precision: Int) {
         raw = .allocate(capacity: 1)
-        mpfr_init2(raw, mpfr_prec_t(Swift.max(precision, 2)))
+        mpfr_init2(raw, mpfr_prec_t(Swift.max(precision, 1)))
     }
 
     /// `value`, rounded to `precision` bits in direction `rounding` (exact when `precision >= 53`).
@@ -85,7 +85,7 @@ public final class BigFloat {
     // MARK: Assignment
 
     /// Changes the precision; the value becomes NaN (MPFR's `mpfr_set_prec`).
-    public func resetPrecision(_ precision: Int) { mpfr_set_prec(raw, mpfr_prec_t(Swift.max(precision, 2))) }
+    public func resetPrecision(_ precision: Int) { mpfr_set_prec(raw, mpfr_prec_t(Swift.max(precision, 1))) }
 
     @discardableResult public func set(_ x: Double, _ r: Rounding) -> Int { Int(mpfr_set_d(raw, x, r.mpfr)) }
     @discardableResult public func set(_ x: BigFloat, _ r: Rounding) -> Int { Int(mpfr_set(raw, x.raw, r.mpfr)) }
@@ -124,6 +124,11 @@ public final class BigFloat {
             Int(mpfr_sum(raw, buffer.baseAddress, UInt(buffer.count), r.mpfr))
         }
     }
+
+    /// Moves self to the next representable number above (toward +inf) at its precision.
+    public func nextUp() { mpfr_nextabove(raw) }
+    /// Moves self to the next representable number below (toward -inf) at its precision.
+    public func nextDown() { mpfr_nextbelow(raw) }
 
     // MARK: Rounding into a smaller format
 

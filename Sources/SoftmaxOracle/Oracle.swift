@@ -43,7 +43,71 @@ public struct Oracle: Sendable {
     }
 
     /// Evaluates `request`, certified.
+    ///
+    /// - Throws: `OracleError.invalidInput` naming the field and value of a request the function
+    ///   cannot take; `OracleError.notCertified` when an output is still ambiguous at
+    ///   `maxPrecision` bits.
+    /// - Postcondition: one value per output (1 for logsumexp, cross_entropy and reduced batch
+    ///   losses; K for the row functions; N rows for reduction "none"), each the correct rounding
+    ///   of the exact value into `request.format`.
     public func evaluate(_ request: OracleRequest) throws(OracleError) -> OracleResult {
-        fatalError("not yet")
+        let q = request
+        try Validation.check(q, maxValues: maxValues)
+        let certifier = Certifier(format: q.format, guardBits: guardBits, maxPrecision: maxPrecision)
+        let x = q.logits
+        switch q.function {
+        case .logsumexp:
+            return try certifier.run(outputs: 1) { w, _ in SoftmaxFamily.logsumexp(x, w) }
+        case .softmax:
+            return try certifier.run(outputs: x.count) { w, pending in SoftmaxFamily.softmax(x, w, pending: pending) }
+        case .logSoftmax:
+            return try certifier.run(outputs: x.count) { w, pending in SoftmaxFamily.logSoftmax(x, w, pending: pending) }
+        case .crossEntropy:
+            let r = TargetWeights(target: q.target!, classes: x.count, weight: q.weight, labelSmoothing: q.labelSmoothing)
+            return try certifier.run(outputs: 1) { w, _ in [CrossEntropy.loss(x, r, w)] }
+        case .crossEntropyGrad:
+            let r = TargetWeights(target: q.target!, classes: x.count, weight: q.weight, labelSmoothing: q.labelSmoothing)
+            return try certifier.run(outputs: x.count) { w, pending in CrossEntropy.gradient(x, r, w, pending: pending) }
+        case .sigmoid:
+            return try certifier.run(outputs: x.count) { w, pending in pending.map { Elementwise.sigmoid(x[$0], w) } }
+        case .logSigmoid:
+            return try certifier.run(outputs: x.count) { w, pending in pending.map { Elementwise.logSigmoid(x[$0], w) } }
+        case .softplus:
+            return try certifier.run(outputs: x.count) { w, pending in pending.map { Elementwise.softplus(x[$0], w) } }
+        case .bceWithLogits:
+            let labels = q.labels!
+            let pw = q.posWeight ?? [1]
+            return try certifier.run(outputs: x.count) { w, pending in
+                pending.map { i in
+                    Elementwise.bce(x[i], label: labels[i], posWeight: pw.count == 1 ? pw[0] : pw[i],
+                                    weight: q.weight?[i] ?? 1, w)
+                }
+            }
+        case .crossEntropyLoss:
+            return try batchLoss(q, certifier)
+        }
+    }
+
+    private func batchLoss(_ q: OracleRequest, _ certifier: Certifier) throws(OracleError) -> OracleResult {
+        let rows = q.batch!
+        let k = rows[0].count
+        var targets: [TargetWeights?] = []
+        var denominator: BigFloat
+        switch q.batchTargets! {
+        case .indices(let t):
+            targets = t.map { ti in
+                ti == q.ignoreIndex ? nil
+                    : TargetWeights(target: .index(ti), classes: k, weight: q.weight, labelSmoothing: q.labelSmoothing)
+            }
+            // PyTorch's mean for class indices: divide by the total weight of the kept rows.
+            denominator = ExactArithmetic.sum(t.filter { $0 != q.ignoreIndex }.map { ExactArithmetic.value(q.weight?[$0] ?? 1) })
+        case .probabilities(let p):
+            targets = p.map { TargetWeights(target: .probabilities($0), classes: k, weight: q.weight, labelSmoothing: q.labelSmoothing) }
+            denominator = ExactArithmetic.value(Double(rows.count))  // PyTorch: the number of rows
+        }
+        let outputs = q.reduction == .none ? rows.count : 1
+        return try certifier.run(outputs: outputs) { w, pending in
+            CrossEntropy.batch(rows, targets: targets, reduction: q.reduction, meanDenominator: denominator, w, pending: pending)
+        }
     }
 }

@@ -1,0 +1,92 @@
+import MPFR
+
+/// Enclosures of the cross-entropy, its gradient, and the batch loss.
+///
+/// With the target weights r_c = r̃_c / D of `TargetWeights` and the shifted row of `ShiftedRow`
+/// (-log_softmax_c = (m - x_c) + L):
+///
+///     loss = (1/D) · [ Σ_c r̃_c·(m - x_c) + R̃·L ],   R̃ = Σ_c r̃_c.
+///
+/// Both terms are >= 0 (r̃ >= 0, m >= x_c, L >= 0): no cancellation, whatever the loss. A loss
+/// of 1e-300 (target at the arg-max, every other logit ~690 below) is R̃·L/D with L = log1p(s)
+/// enclosed to the working precision's relative width, so it certifies at the first precision.
+///
+///     grad_c = softmax_c·Σ_j r_j - r_c = (e_c·A_c - r̃_c·B_c) / (S·D),
+///     A_c = Σ_{j≠c} r̃_j = R̃ - r̃_c (exact),  B_c = Σ_{j≠c} e_j.
+///
+/// B_c is s at the maximum (no subtraction: the entry softmax_t - 1 of a hard target at the
+/// arg-max is -s/S, full relative accuracy), and 1 + (s - e_c) elsewhere (>= 1, so the rounding of
+/// s - e_c is harmless). For a hard target A_t = 0 exactly, so the target's entry is -r̃_t·B_t/(S·D)
+/// with no cancellation. The remaining differences of two non-negative products can cancel only
+/// where the exact gradient is small, which escalation resolves; an exactly zero entry arises
+/// only from exact zeros (r̃_c = 0 and A_c = 0, or equal logits making every e_j exact), which are
+/// point enclosures.
+enum CrossEntropy {
+    /// The loss of one row (reduction "none"), or a special value.
+    static func loss(_ x: [Double], _ r: TargetWeights, _ w: IntervalArithmetic) -> Enclosure {
+        let facts = RowFacts(x)
+        if let v = facts.special(forLogsumexp: false) { return .exact(v) }
+        // A -inf logit with a positive weight: -log_softmax is +inf there (0·inf counts as 0).
+        for (c, v) in x.enumerated() where v == -.infinity && !r.scaled[c].isZero {
+            return .exact(.infinity)
+        }
+        let row = ShiftedRow(x, facts: facts, arithmetic: w)
+        let mPoint = w.point(row.m)
+        var terms: [Interval] = []
+        for (c, v) in x.enumerated() where v.isFinite && !r.scaled[c].isZero && v != row.m {
+            terms.append(w.mul(Interval(point: r.scaled[c]), w.sub(mPoint, w.point(v))))
+        }
+        let a = w.sum(terms)
+        let b = w.mul(Interval(point: r.total), row.L)
+        return .interval(w.div(w.add(a, b), w.point(Double(r.divisor))))
+    }
+
+    static func gradient(_ x: [Double], _ r: TargetWeights, _ w: IntervalArithmetic, pending: [Int]) -> [Enclosure] {
+        let facts = RowFacts(x)
+        if let v = facts.special(forLogsumexp: false) { return pending.map { _ in .exact(v) } }
+        let row = ShiftedRow(x, facts: facts, arithmetic: w)
+        let d = w.point(Double(r.divisor))
+        let sd = w.mul(row.S, d)
+        return pending.map { c in
+            let rc = Interval(point: r.scaled[c])
+            guard let ec = row.e[c] else {
+                // softmax_c = 0 exactly: the entry is -r_c.
+                return r.scaled[c].isZero ? .exact(0) : .interval(w.div(w.neg(rc), d))
+            }
+            let ac = Interval(point: ExactArithmetic.difference(r.total, r.scaled[c]))
+            let bc = c == row.maxIndex ? row.s : w.add(w.one, w.sub(row.s, ec))
+            let numerator = w.sub(w.mul(ec, ac), w.mul(rc, bc))
+            return .interval(w.div(numerator, sd))
+        }
+    }
+
+    /// PyTorch `CrossEntropyLoss` over rows. `targets[i]` gives row i's weights, or nil for a row
+    /// skipped by `ignore_index`. `denominator` is the exact divisor of the mean.
+    static func batch(
+        _ rows: [[Double]], targets: [TargetWeights?], reduction: Reduction,
+        meanDenominator: BigFloat, _ w: IntervalArithmetic, pending: [Int]
+    ) -> [Enclosure] {
+        switch reduction {
+        case .none:
+            return pending.map { i in targets[i].map { loss(rows[i], $0, w) } ?? .exact(0) }
+        case .sum, .mean:
+            var parts: [Interval] = []
+            var special: Double?
+            for (i, row) in rows.enumerated() {
+                guard let t = targets[i] else { continue }
+                switch loss(row, t, w) {
+                case .exact(let v):
+                    if v.isNaN { special = .nan } else if v.isInfinite, special == nil || special!.isFinite {
+                        special = v
+                    } else if v != 0 { parts.append(w.point(v)) }
+                case .interval(let e): parts.append(e)
+                }
+            }
+            if reduction == .mean && meanDenominator.isZero { return [.exact(.nan)] }  // 0/0: nothing kept
+            if let v = special { return [.exact(v)] }
+            let total = w.sum(parts)
+            if reduction == .sum { return [.interval(total)] }
+            return [.interval(w.div(total, Interval(point: meanDenominator)))]
+        }
+    }
+}

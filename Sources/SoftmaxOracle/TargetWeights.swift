@@ -1,0 +1,56 @@
+import MPFR
+
+/// The exact weights r_c of a cross-entropy written as one sum over classes:
+///
+///     loss = Σ_c r_c · (-log_softmax_c),   r_c = r̃_c / D,   r̃_c >= 0 exact binary numbers.
+///
+/// Every variant is of this form (PyTorch's `CrossEntropyLoss` semantics, w the class weights,
+/// default 1, and ε the label smoothing):
+/// - hard target t:           r_c = w_t·[c = t]                         (D = 1)
+/// - hard target, smoothing:  r_c = (1-ε)·w_t·[c = t] + ε·w_c/K         (D = K)
+/// - probabilities p:         r_c = w_c·p_c                             (D = 1)
+/// - probabilities, smoothing: r_c = w_c·((1-ε)·p_c + ε/K)              (D = K)
+/// Multiplying by D = K keeps r̃ exact (ε/K is not a binary number for most K); r̃ is computed
+/// with `ExactArithmetic`, so equal logits and zero weights give exact results, and the only
+/// rounding left is the final division by D inside an enclosure.
+struct TargetWeights {
+    /// r̃_c, exact and >= 0.
+    let scaled: [BigFloat]
+    /// Σ_c r̃_c, exact.
+    let total: BigFloat
+    /// D: 1, or K when label smoothing is on.
+    let divisor: Int
+
+    /// Inputs must be validated (finite, >= 0, ε in [0, 1], lengths K, target in range).
+    init(target: RowTarget, classes k: Int, weight: [Double]?, labelSmoothing eps: Double) {
+        let w: (Int) -> BigFloat = { c in ExactArithmetic.value(weight?[c] ?? 1) }
+        var r: [BigFloat]
+        if eps == 0 {
+            divisor = 1
+            switch target {
+            case .index(let t):
+                r = (0..<k).map { _ in ExactArithmetic.value(0) }
+                r[t] = w(t)
+            case .probabilities(let p):
+                r = (0..<k).map { c in ExactArithmetic.product(w(c), ExactArithmetic.value(p[c])) }
+            }
+        } else {
+            divisor = k
+            let e = ExactArithmetic.value(eps)
+            let kTimesOneMinusEps = ExactArithmetic.product(
+                ExactArithmetic.difference(ExactArithmetic.value(1), e), ExactArithmetic.value(Double(k)))
+            switch target {
+            case .index(let t):
+                r = (0..<k).map { c in ExactArithmetic.product(e, w(c)) }
+                r[t] = ExactArithmetic.sum([r[t], ExactArithmetic.product(kTimesOneMinusEps, w(t))])
+            case .probabilities(let p):
+                r = (0..<k).map { c in
+                    let q = ExactArithmetic.sum([ExactArithmetic.product(kTimesOneMinusEps, ExactArithmetic.value(p[c])), e])
+                    return ExactArithmetic.product(w(c), q)
+                }
+            }
+        }
+        scaled = r
+        total = ExactArithmetic.sum(r)
+    }
+}

@@ -1,0 +1,112 @@
+/// Checks a request's fields before any arithmetic, naming the field and value of each problem.
+enum Validation {
+    static func check(_ q: OracleRequest, maxValues: Int) throws(OracleError) {
+        let k = q.logits.count
+        if k > maxValues {
+            throw .invalidInput(field: "logits", message: "\(k) values exceed the limit of \(maxValues)")
+        }
+        switch q.function {
+        case .logsumexp, .softmax, .logSoftmax, .sigmoid, .logSigmoid, .softplus:
+            return
+        case .crossEntropy, .crossEntropyGrad:
+            if k == 0 {
+                throw .invalidInput(field: "logits", message: "K = 0: \(q.function.rawValue) needs at least one class")
+            }
+            guard let target = q.target else {
+                throw .invalidInput(field: "target", message: "missing: \(q.function.rawValue) needs \"target\" (a class index) or \"targets\" (probabilities)")
+            }
+            try checkTarget(target, classes: k, field: "target", probabilitiesField: "targets")
+            try checkWeight(q.weight, classes: k)
+            try checkSmoothing(q.labelSmoothing)
+        case .bceWithLogits:
+            guard let labels = q.labels else {
+                throw .invalidInput(field: "labels", message: "missing: bce_with_logits needs one label per logit")
+            }
+            if labels.count != k {
+                throw .invalidInput(field: "labels", message: "\(labels.count) labels for \(k) logits")
+            }
+            try checkFinite(labels, field: "labels", nonNegative: false)
+            if let pw = q.posWeight {
+                if pw.count != 1 && pw.count != k {
+                    throw .invalidInput(field: "pos_weight", message: "\(pw.count) values; give one, or one per logit (\(k))")
+                }
+                try checkFinite(pw, field: "pos_weight", nonNegative: false)
+            }
+            if let w = q.weight {
+                if w.count != k { throw .invalidInput(field: "weight", message: "\(w.count) values for \(k) logits") }
+                try checkFinite(w, field: "weight", nonNegative: false)
+            }
+        case .crossEntropyLoss:
+            try checkBatch(q, maxValues: maxValues)
+        }
+    }
+
+    private static func checkBatch(_ q: OracleRequest, maxValues: Int) throws(OracleError) {
+        guard let rows = q.batch, !rows.isEmpty else {
+            throw .invalidInput(field: "batch", message: "missing or empty: cross_entropy_loss needs at least one row")
+        }
+        let k = rows[0].count
+        if k == 0 { throw .invalidInput(field: "batch[0]", message: "K = 0: a row needs at least one class") }
+        var total = 0
+        for (i, row) in rows.enumerated() {
+            if row.count != k {
+                throw .invalidInput(field: "batch[\(i)]", message: "\(row.count) logits, but batch[0] has \(k)")
+            }
+            total += row.count
+        }
+        if total > maxValues {
+            throw .invalidInput(field: "batch", message: "\(total) values exceed the limit of \(maxValues)")
+        }
+        guard let targets = q.batchTargets else {
+            throw .invalidInput(field: "targets", message: "missing: cross_entropy_loss needs one target per row")
+        }
+        switch targets {
+        case .indices(let t):
+            if t.count != rows.count { throw .invalidInput(field: "targets", message: "\(t.count) targets for \(rows.count) rows") }
+            for (i, ti) in t.enumerated() where ti != q.ignoreIndex && !(0..<k).contains(ti) {
+                throw .invalidInput(field: "targets[\(i)]", message: "\(ti) is outside [0, \(k)) and is not ignore_index (\(q.ignoreIndex))")
+            }
+        case .probabilities(let p):
+            if p.count != rows.count { throw .invalidInput(field: "targets", message: "\(p.count) target rows for \(rows.count) rows") }
+            for (i, pi) in p.enumerated() {
+                if pi.count != k { throw .invalidInput(field: "targets[\(i)]", message: "\(pi.count) probabilities for \(k) classes") }
+                try checkFinite(pi, field: "targets[\(i)]", nonNegative: true)
+            }
+        }
+        try checkWeight(q.weight, classes: k)
+        try checkSmoothing(q.labelSmoothing)
+    }
+
+    static func checkTarget(_ t: RowTarget, classes k: Int, field: String, probabilitiesField: String) throws(OracleError) {
+        switch t {
+        case .index(let i):
+            if !(0..<k).contains(i) { throw .invalidInput(field: field, message: "\(i) is outside [0, \(k))") }
+        case .probabilities(let p):
+            if p.count != k { throw .invalidInput(field: probabilitiesField, message: "\(p.count) probabilities for \(k) classes") }
+            try checkFinite(p, field: probabilitiesField, nonNegative: true)
+        }
+    }
+
+    static func checkWeight(_ w: [Double]?, classes k: Int) throws(OracleError) {
+        guard let w else { return }
+        if w.count != k { throw .invalidInput(field: "weight", message: "\(w.count) class weights for \(k) classes") }
+        try checkFinite(w, field: "weight", nonNegative: true)
+    }
+
+    static func checkSmoothing(_ eps: Double) throws(OracleError) {
+        if !(eps >= 0 && eps <= 1) {
+            throw .invalidInput(field: "label_smoothing", message: "\(eps) is outside [0, 1]")
+        }
+    }
+
+    static func checkFinite(_ v: [Double], field: String, nonNegative: Bool) throws(OracleError) {
+        for (i, x) in v.enumerated() {
+            if !x.isFinite {
+                throw .invalidInput(field: "\(field)[\(i)]", message: "\(x) is not allowed here (must be finite)")
+            }
+            if nonNegative && x < 0 {
+                throw .invalidInput(field: "\(field)[\(i)]", message: "\(x) is negative (must be >= 0)")
+            }
+        }
+    }
+}

@@ -1,0 +1,412 @@
+/// Why a text is not valid JSON: the byte offset where reading stopped, what the grammar
+/// expected there, and what was found.
+///
+/// `offset` counts UTF-8 bytes from 0 at the start of the text; an offset equal to the text's
+/// length means the text ended too early.
+public struct JSONParseError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// 0-based UTF-8 byte offset of the first byte that could not be read.
+    public var offset: Int
+    /// What the grammar allows at `offset`, e.g. `"',' or ']' after an array element"`.
+    public var expected: String
+    /// What is there, e.g. `"'x'"`, `"end of input"`, `"byte 0xFF"`.
+    public var found: String
+
+    public init(offset: Int, expected: String, found: String) {
+        self.offset = offset
+        self.expected = expected
+        self.found = found
+    }
+
+    /// `invalid JSON at byte 7: expected a JSON value, found ']'`.
+    public var description: String {
+        "invalid JSON at byte \(offset): expected \(expected), found \(found)"
+    }
+}
+
+extension JSONValue {
+    /// The default limit on nesting of arrays and objects in ``parse(_:maxDepth:)``.
+    public static let defaultMaxDepth = 512
+
+    /// Parses one JSON text (RFC 8259), strictly.
+    ///
+    /// - Grammar: exactly one value, optionally surrounded by JSON whitespace (space, tab, LF, CR).
+    ///   No trailing commas, no comments, no leading zeros (`01`), no `+1`, `.5`, `1.`, `NaN` or
+    ///   `Infinity`; string escapes are `\" \\ \/ \b \f \n \r \t \uXXXX`, and control characters
+    ///   (U+0000–U+001F) must be escaped.
+    /// - `\uXXXX` surrogates must pair (a high `\uD800–\uDBFF` directly followed by a low
+    ///   `\uDC00–\uDFFF`); a lone surrogate is an error, since no Swift `String` can hold it.
+    /// - Nesting deeper than `maxDepth` arrays/objects is an error (not a stack overflow: the parser
+    ///   keeps its own stack, so the limit is a policy, not a necessity).
+    /// - Numbers keep their literal text; no precision is lost and no range is checked here.
+    /// - Complexity: O(n) time in the length of the text, one pass over its UTF-8 bytes.
+    ///
+    /// - Throws: ``JSONParseError`` with the byte offset, what was expected and what was found.
+    public static func parse(_ text: String, maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> JSONValue {
+        var text = text
+        let result = text.withUTF8 { JSONParser.parse($0, maxDepth: maxDepth) }
+        return try result.get()
+    }
+
+    /// Parses one JSON text given as UTF-8 bytes; as ``parse(_:maxDepth:)``, and in addition
+    /// bytes that are not well-formed UTF-8 (overlong forms, encoded surrogates, stray
+    /// continuation bytes, truncated sequences) are an error at their offset.
+    public static func parse(
+        utf8 bytes: some Collection<UInt8>, maxDepth: Int = defaultMaxDepth
+    ) throws(JSONParseError) -> JSONValue {
+        let result =
+            bytes.withContiguousStorageIfAvailable { JSONParser.parse($0, maxDepth: maxDepth) }
+            ?? Array(bytes).withUnsafeBufferPointer { JSONParser.parse($0, maxDepth: maxDepth) }
+        return try result.get()
+    }
+}
+
+/// The one-pass parser over a contiguous UTF-8 buffer. It keeps an explicit stack of open
+/// containers instead of recursing, so that nesting depth never touches the call stack.
+struct JSONParser {
+    let bytes: UnsafeBufferPointer<UInt8>
+    let maxDepth: Int
+    var i = 0
+
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) -> Result<JSONValue, JSONParseError> {
+        var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
+        do throws(JSONParseError) {
+            return .success(try parser.parseDocument())
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
+        self.bytes = bytes
+        self.maxDepth = maxDepth
+    }
+
+    // MARK: - Errors
+
+    func error(_ expected: String, at offset: Int? = nil) -> JSONParseError {
+        let at = offset ?? i
+        return JSONParseError(offset: at, expected: expected, found: describeByte(at: at))
+    }
+
+    func describeByte(at offset: Int) -> String {
+        guard offset < bytes.count else { return "end of input" }
+        let b = bytes[offset]
+        switch b {
+        case 0x20: return "a space"
+        case 0x09: return "a tab"
+        case 0x0A: return "a line feed"
+        case 0x0D: return "a carriage return"
+        case 0x21...0x7E: return "'\(Character(Unicode.Scalar(b)))'"
+        case 0x80...: return "byte 0x\(hex2(b))"
+        default: return "control byte 0x\(hex2(b))"
+        }
+    }
+
+    func hex2(_ b: UInt8) -> String {
+        let s = String(b, radix: 16, uppercase: true)
+        return s.count == 1 ? "0" + s : s
+    }
+
+    // MARK: - Grammar
+
+    mutating func skipWhitespace() {
+        while i < bytes.count {
+            switch bytes[i] {
+            case 0x20, 0x09, 0x0A, 0x0D: i += 1
+            default: return
+            }
+        }
+    }
+
+    mutating func parseDocument() throws(JSONParseError) -> JSONValue {
+        let value = try parseValue()
+        skipWhitespace()
+        if i < bytes.count { throw error("end of input after the JSON value") }
+        return value
+    }
+
+    /// One value, with nested containers handled on explicit stacks: `kinds` says for each open
+    /// container whether it is an array; `arrays`, `objects` and `keys` hold their contents and
+    /// the pending member names.
+    mutating func parseValue() throws(JSONParseError) -> JSONValue {
+        var kinds: [Bool] = []
+        var arrays: [[JSONValue]] = []
+        var objects: [[(String, JSONValue)]] = []
+        var keys: [String] = []
+        var afterComma = false
+
+        while true {
+            skipWhitespace()
+            guard i < bytes.count else {
+                throw error(afterComma ? "a JSON value after ','" : "a JSON value")
+            }
+            var value: JSONValue
+            switch bytes[i] {
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                let isArray = bytes[i] == UInt8(ascii: "[")
+                if kinds.count >= maxDepth {
+                    throw error("at most \(maxDepth) nested arrays and objects")
+                }
+                i += 1
+                skipWhitespace()
+                if isArray {
+                    if i < bytes.count && bytes[i] == UInt8(ascii: "]") {
+                        i += 1
+                        value = .array([])
+                    } else {
+                        kinds.append(true)
+                        arrays.append([])
+                        afterComma = false
+                        continue
+                    }
+                } else {
+                    if i < bytes.count && bytes[i] == UInt8(ascii: "}") {
+                        i += 1
+                        value = .object([])
+                    } else {
+                        keys.append(try parseMemberName(afterComma: false))
+                        kinds.append(false)
+                        objects.append([])
+                        afterComma = false
+                        continue
+                    }
+                }
+            case UInt8(ascii: "\""):
+                value = .string(try parseString())
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                value = .number(try parseNumber())
+            case UInt8(ascii: "t"):
+                try expectLiteral("true")
+                value = .bool(true)
+            case UInt8(ascii: "f"):
+                try expectLiteral("false")
+                value = .bool(false)
+            case UInt8(ascii: "n"):
+                try expectLiteral("null")
+                value = .null
+            case UInt8(ascii: "]") where afterComma, UInt8(ascii: "}") where afterComma:
+                throw error("a JSON value after ',' (trailing commas are not allowed)")
+            default:
+                throw error(afterComma ? "a JSON value after ','" : "a JSON value")
+            }
+
+            // Close every container that this value completes.
+            closing: while true {
+                guard let isArray = kinds.last else { return value }
+                skipWhitespace()
+                if isArray {
+                    arrays[arrays.count - 1].append(value)
+                    if i < bytes.count && bytes[i] == UInt8(ascii: ",") {
+                        i += 1
+                        afterComma = true
+                        break closing
+                    } else if i < bytes.count && bytes[i] == UInt8(ascii: "]") {
+                        i += 1
+                        kinds.removeLast()
+                        value = .array(arrays.removeLast())
+                    } else {
+                        throw error("',' or ']' after an array element")
+                    }
+                } else {
+                    objects[objects.count - 1].append((keys.removeLast(), value))
+                    if i < bytes.count && bytes[i] == UInt8(ascii: ",") {
+                        i += 1
+                        keys.append(try parseMemberName(afterComma: true))
+                        afterComma = false
+                        break closing
+                    } else if i < bytes.count && bytes[i] == UInt8(ascii: "}") {
+                        i += 1
+                        kinds.removeLast()
+                        value = .object(objects.removeLast())
+                    } else {
+                        throw error("',' or '}' after an object member")
+                    }
+                }
+            }
+        }
+    }
+
+    /// `"name" :` — leaves `i` after the colon.
+    mutating func parseMemberName(afterComma: Bool) throws(JSONParseError) -> String {
+        skipWhitespace()
+        guard i < bytes.count && bytes[i] == UInt8(ascii: "\"") else {
+            if afterComma && i < bytes.count && bytes[i] == UInt8(ascii: "}") {
+                throw error("a member name string after ',' (trailing commas are not allowed)")
+            }
+            throw error("a member name string")
+        }
+        let name = try parseString()
+        skipWhitespace()
+        guard i < bytes.count && bytes[i] == UInt8(ascii: ":") else {
+            throw error("':' after a member name")
+        }
+        i += 1
+        return name
+    }
+
+    mutating func expectLiteral(_ word: StaticString) throws(JSONParseError) {
+        let count = word.utf8CodeUnitCount
+        let ptr = word.utf8Start
+        for k in 0..<count {
+            guard i < bytes.count && bytes[i] == ptr[k] else {
+                throw error("'\(word)' (JSON literals are lowercase true, false, null)")
+            }
+            i += 1
+        }
+    }
+
+    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, returned as its literal text.
+    mutating func parseNumber() throws(JSONParseError) -> String {
+        let start = i
+        if bytes[i] == UInt8(ascii: "-") { i += 1 }
+        guard i < bytes.count, isDigit(bytes[i]) else { throw error("a digit after '-'") }
+        if bytes[i] == UInt8(ascii: "0") {
+            i += 1
+            if i < bytes.count && isDigit(bytes[i]) {
+                throw error("'.', 'e' or the end of the number after a leading 0 (leading zeros are not allowed)")
+            }
+        } else {
+            while i < bytes.count && isDigit(bytes[i]) { i += 1 }
+        }
+        if i < bytes.count && bytes[i] == UInt8(ascii: ".") {
+            i += 1
+            guard i < bytes.count, isDigit(bytes[i]) else { throw error("a digit after the decimal point") }
+            while i < bytes.count && isDigit(bytes[i]) { i += 1 }
+        }
+        if i < bytes.count && (bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E")) {
+            i += 1
+            if i < bytes.count && (bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-")) { i += 1 }
+            guard i < bytes.count, isDigit(bytes[i]) else { throw error("a digit in the exponent") }
+            while i < bytes.count && isDigit(bytes[i]) { i += 1 }
+        }
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
+    }
+
+    func isDigit(_ b: UInt8) -> Bool { b &- UInt8(ascii: "0") < 10 }
+
+    /// A string starting at the opening quote; leaves `i` after the closing quote. Unescaped runs
+    /// are copied as they are (after UTF-8 validation); escapes are decoded into a side buffer
+    /// only when the string has any.
+    mutating func parseString() throws(JSONParseError) -> String {
+        i += 1  // opening quote
+        let start = i
+        var segmentStart = i
+        var buffer: [UInt8] = []
+        var escaped = false
+        while true {
+            guard i < bytes.count else { throw error("'\"' to close the string") }
+            let b = bytes[i]
+            if b == UInt8(ascii: "\"") {
+                let result: String
+                if escaped {
+                    buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[segmentStart..<i]))
+                    result = String(decoding: buffer, as: UTF8.self)
+                } else {
+                    result = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
+                }
+                i += 1
+                return result
+            } else if b == UInt8(ascii: "\\") {
+                if !escaped { buffer.reserveCapacity(i - start + 16) }
+                escaped = true
+                buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[segmentStart..<i]))
+                try parseEscape(into: &buffer)
+                segmentStart = i
+            } else if b < 0x20 {
+                throw error("a character of the string (control characters must be escaped, e.g. \\n or \\u0000)")
+            } else if b < 0x80 {
+                i += 1
+            } else {
+                i += try validUTF8SequenceLength(at: i)
+            }
+        }
+    }
+
+    /// Decodes the escape at `i` (a backslash) and appends its UTF-8 to `buffer`.
+    mutating func parseEscape(into buffer: inout [UInt8]) throws(JSONParseError) {
+        i += 1
+        guard i < bytes.count else { throw error("an escape character after '\\'") }
+        let c = bytes[i]
+        i += 1
+        switch c {
+        case UInt8(ascii: "\""): buffer.append(0x22)
+        case UInt8(ascii: "\\"): buffer.append(0x5C)
+        case UInt8(ascii: "/"): buffer.append(0x2F)
+        case UInt8(ascii: "b"): buffer.append(0x08)
+        case UInt8(ascii: "f"): buffer.append(0x0C)
+        case UInt8(ascii: "n"): buffer.append(0x0A)
+        case UInt8(ascii: "r"): buffer.append(0x0D)
+        case UInt8(ascii: "t"): buffer.append(0x09)
+        case UInt8(ascii: "u"):
+            let unitOffset = i - 2
+            let unit = try parseHex4()
+            var scalarValue = UInt32(unit)
+            if (0xD800...0xDBFF).contains(unit) {
+                guard i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else {
+                    throw error("a low surrogate escape \\uDC00-\\uDFFF after the high surrogate at byte \(unitOffset)")
+                }
+                let lowOffset = i
+                i += 2
+                let low = try parseHex4()
+                guard (0xDC00...0xDFFF).contains(low) else {
+                    throw error("a low surrogate \\uDC00-\\uDFFF after the high surrogate at byte \(unitOffset)", at: lowOffset)
+                }
+                scalarValue = 0x10000 + ((UInt32(unit) - 0xD800) << 10) + (UInt32(low) - 0xDC00)
+            } else if (0xDC00...0xDFFF).contains(unit) {
+                throw error("a \\u escape that is not a lone low surrogate (\\uDC00-\\uDFFF must follow a high surrogate)", at: unitOffset)
+            }
+            // Every value here is a Unicode scalar (surrogates excluded above).
+            let scalar = Unicode.Scalar(scalarValue)!
+            buffer.append(contentsOf: UTF8.encode(scalar)!)
+        default:
+            throw error("an escape character: one of \" \\ / b f n r t u", at: i - 1)
+        }
+    }
+
+    mutating func parseHex4() throws(JSONParseError) -> UInt16 {
+        var v: UInt16 = 0
+        for _ in 0..<4 {
+            guard i < bytes.count, let d = hexDigitValue(bytes[i]) else {
+                throw error("4 hex digits after \\u")
+            }
+            v = v << 4 | UInt16(d)
+            i += 1
+        }
+        return v
+    }
+
+    func hexDigitValue(_ b: UInt8) -> UInt8? {
+        switch b {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    /// The length (2–4) of the well-formed UTF-8 sequence starting at `at` (whose first byte is
+    /// >= 0x80), per the Unicode table of well-formed byte sequences (no overlongs, no
+    /// surrogates, nothing above U+10FFFF).
+    func validUTF8SequenceLength(at start: Int) throws(JSONParseError) -> Int {
+        let b0 = bytes[start]
+        let length: Int
+        var secondRange: ClosedRange<UInt8> = 0x80...0xBF
+        switch b0 {
+        case 0xC2...0xDF: length = 2
+        case 0xE0: length = 3; secondRange = 0xA0...0xBF
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED: length = 3; secondRange = 0x80...0x9F
+        case 0xF0: length = 4; secondRange = 0x90...0xBF
+        case 0xF1...0xF3: length = 4
+        case 0xF4: length = 4; secondRange = 0x80...0x8F
+        default: throw error("well-formed UTF-8 (this byte cannot start a character)", at: start)
+        }
+        for k in 1..<length {
+            let range = k == 1 ? secondRange : 0x80...0xBF
+            guard start + k < bytes.count, range.contains(bytes[start + k]) else {
+                throw error("well-formed UTF-8 (a continuation byte of the character at byte \(start))", at: start + k)
+            }
+        }
+        return length
+    }
+}

@@ -1,0 +1,91 @@
+/// Reads result lines, `{"id":…,"values":[…]}` or `{"id":…,"error":"…"}`, as written by
+/// ``ResultEncoder`` or by another implementation.
+///
+/// - `values` is an array whose elements are hex-float strings, decimal strings, JSON numbers,
+///   or `"inf"`, `"-inf"`, `"nan"` (any form ``HexFloat/parse(_:)`` accepts); an empty array is
+///   allowed.
+/// - `error` is a string.
+/// - Exactly one of `values` and `error`; `id` is optional (`.null` when absent).
+/// - Other member names are an error (a typo such as `value` must not read as "no answer"),
+///   unless ``allowsUnknownFields`` is set, e.g. for implementations that add timing fields.
+/// - A name given twice is an error.
+public struct ResultDecoder: Sendable {
+    /// The most values one line may hold.
+    public var maxValues: Int
+    /// The longest line, in UTF-8 bytes, that ``decode(line:)`` will parse.
+    public var maxLineBytes: Int
+    /// When true, members other than `id`, `values`, `error` are ignored instead of rejected.
+    public var allowsUnknownFields: Bool
+
+    public init(
+        maxValues: Int = RequestDecoder.defaultMaxValues,
+        maxLineBytes: Int = RequestDecoder.defaultMaxLineBytes,
+        allowsUnknownFields: Bool = false
+    ) {
+        self.maxValues = maxValues
+        self.maxLineBytes = maxLineBytes
+        self.allowsUnknownFields = allowsUnknownFields
+    }
+
+    /// Decodes one line (one JSON object).
+    ///
+    /// - Throws: ``ResultError``; its `id` is the line's `id` whenever the line is a JSON object.
+    public func decode(line: String) throws(ResultError) -> ResultLine {
+        let length = line.utf8.count
+        if length > maxLineBytes {
+            throw ResultError(field: nil, reason: "the line has \(length) bytes, over the limit of \(maxLineBytes)")
+        }
+        let value: JSONValue
+        do throws(JSONParseError) {
+            value = try JSONValue.parse(line)
+        } catch {
+            throw ResultError(field: nil, reason: error.description, jsonError: error)
+        }
+        return try decode(value)
+    }
+
+    /// Decodes a parsed result line.
+    public func decode(_ value: JSONValue) throws(ResultError) -> ResultLine {
+        guard case .object(let members) = value else {
+            throw ResultError(field: nil, reason: "a result must be a JSON object, found \(value.kindDescription)")
+        }
+        let id = members.first(where: { $0.0 == "id" })?.1 ?? .null
+        do throws(FieldProblem) {
+            return ResultLine(id: id, outcome: try outcome(members))
+        } catch {
+            throw ResultError(id: id, field: error.field, reason: error.reason)
+        }
+    }
+
+    private func outcome(_ members: [(String, JSONValue)]) throws(FieldProblem) -> ResultLine.Outcome {
+        let known = ["id", "values", "error"]
+        var seen: Set<String> = []
+        var values: JSONValue?
+        var error: JSONValue?
+        for (name, value) in members {
+            guard known.contains(name) else {
+                if allowsUnknownFields { continue }
+                throw FieldProblem(field: name, reason: #"unknown field; a result has "id" and either "values" or "error""#)
+            }
+            guard seen.insert(name).inserted else {
+                throw FieldProblem(field: name, reason: "appears more than once")
+            }
+            if name == "values" { values = value }
+            if name == "error" { error = value }
+        }
+        switch (values, error) {
+        case (nil, nil):
+            throw FieldProblem(field: "values", reason: #"required but missing (a result has either "values" or "error")"#)
+        case (.some, .some):
+            throw FieldProblem(field: "error", reason: #"a result has either "values" or "error", not both"#)
+        case (nil, let message?):
+            return .error(try FieldRead.string(message, field: "error", expected: "a message"))
+        case (let v?, nil):
+            let n = FieldRead.count(v, nested: false)
+            if n > maxValues {
+                throw FieldProblem(field: "values", reason: "\(n) values exceed the limit of \(maxValues)")
+            }
+            return .values(try FieldRead.floats(v, field: "values"))
+        }
+    }
+}

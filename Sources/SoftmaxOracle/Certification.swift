@@ -12,8 +12,9 @@ enum Enclosure {
 /// `compute(arithmetic, pending)` returns the enclosures of the outputs whose indices are in
 /// `pending`, in that order, at `arithmetic.precision`. The first precision is the format's
 /// precision plus `guardBits` (at least 64); each round doubles it, up to `maxPrecision`. Outputs
-/// certified in an earlier round are not recomputed. An output still ambiguous at the cap ends in
-/// `OracleError.notCertified`, never in a guess.
+/// certified in an earlier round are not recomputed, unless their enclosure is still too wide for
+/// its midpoint to serve as the exact value (`isNarrow`). An output still ambiguous at the cap
+/// ends in `OracleError.notCertified`, never in a guess.
 struct Certifier {
     let format: Format
     let guardBits: Int
@@ -24,45 +25,72 @@ struct Certifier {
         _ compute: (IntervalArithmetic, [Int]) throws(OracleError) -> [Enclosure]
     ) throws(OracleError) -> OracleResult {
         var precision = Swift.min(Swift.max(64, format.precision + guardBits), maxPrecision)
-        var values = [OracleValue?](repeating: nil, count: n)
+        var rounded = [Double?](repeating: nil, count: n)
+        var exact = [ExactValue?](repeating: nil, count: n)
         var pending = Array(0..<n)
         var escalations = 0
+        var certifiedAt = precision
         while true {
             let enclosures = try compute(IntervalArithmetic(precision: precision), pending)
             precondition(enclosures.count == pending.count, "one enclosure per pending output")
-            var ambiguous: [Int] = []
-            var firstAmbiguous: Interval?
+            var next: [Int] = []
+            var firstAmbiguous: (index: Int, enclosure: Interval)?
             for (k, i) in pending.enumerated() {
                 switch enclosures[k] {
                 case .exact(let v):
-                    values[i] = OracleValue(rounded: format.round(v), exact: ExactValue(v))
+                    rounded[i] = format.round(v)
+                    exact[i] = ExactValue(v)
                 case .interval(let e):
-                    if let r = format.certify(e) {
-                        values[i] = OracleValue(rounded: r, exact: ExactValue(Self.midpoint(e)))
-                    } else {
-                        ambiguous.append(i)
-                        if firstAmbiguous == nil { firstAmbiguous = e }
+                    if rounded[i] == nil {
+                        guard let r = format.certify(e) else {
+                            next.append(i)
+                            if firstAmbiguous == nil { firstAmbiguous = (i, e) }
+                            continue
+                        }
+                        rounded[i] = r
                     }
+                    exact[i] = ExactValue(Self.midpoint(e))
+                    if !isNarrow(e) { next.append(i) }  // certified, but its exact value is still loose
                 }
             }
-            if ambiguous.isEmpty {
-                return OracleResult(values: values.map { $0! }, precision: precision, escalations: escalations)
+            if firstAmbiguous == nil { certifiedAt = precision }
+            if next.isEmpty || (firstAmbiguous == nil && precision >= maxPrecision) {
+                return OracleResult(
+                    values: (0..<n).map { OracleValue(rounded: rounded[$0]!, exact: exact[$0]!) },
+                    precision: certifiedAt, escalations: escalations)
             }
-            if precision >= maxPrecision {
-                let e = firstAmbiguous!
+            if let (i, e) = firstAmbiguous, precision >= maxPrecision {
                 throw .notCertified(
-                    output: ambiguous[0], precision: precision,
-                    detail: "(enclosure [\(e.lo), \(e.hi)], \(ambiguous.count) output(s) ambiguous)")
+                    output: i, precision: precision,
+                    detail: "(enclosure [\(e.lo), \(e.hi)], \(next.filter { rounded[$0] == nil }.count) output(s) ambiguous)")
             }
             precision = Swift.min(precision * 2, maxPrecision)
-            escalations += 1
-            pending = ambiguous
+            if firstAmbiguous != nil { escalations += 1 }
+            pending = next
         }
+    }
+
+    /// True when an enclosure is narrow enough for its midpoint to stand for the exact value in
+    /// ULP scores: its width is at most 2^-40 of the format's ulp at the enclosure (a relative
+    /// 2^-(p+40), or 2^-40 of the least subnormal). Certification alone only needs the enclosure
+    /// inside one rounding cell, which can be almost an ulp wide when cancellation ate the
+    /// working precision; such outputs are recomputed at a higher precision until they are
+    /// narrow (their rounded value is already proven and does not change).
+    func isNarrow(_ e: Interval) -> Bool {
+        if e.isPoint { return true }
+        let width = BigFloat(precision: 64)
+        ExponentRange.widest { _ = width.sub(e.hi, e.lo, .up) }
+        if width.isZero { return true }
+        let magnitude = e.lo.isZero ? e.hi : (e.hi.isZero ? e.lo : (e.lo.signum > 0 ? e.lo : e.hi))
+        let binade = magnitude.isZero ? format.minNormalExponent : magnitude.exponent - 1
+        let allowed = format.quantumExponent(ofBinade: binade) - 40
+        return width.exponent - 1 < allowed
     }
 
     /// The midpoint of an enclosure, rounded to nearest (for the ULP measure; a certified
     /// enclosure is far narrower than the format's ulp, so this is as good as the exact value).
     static func midpoint(_ e: Interval) -> BigFloat {
+        if e.isExactZero { return BigFloat(0, precision: 53) }
         if e.isPoint { return e.lo }
         let m = BigFloat(precision: Swift.max(e.lo.precision, e.hi.precision) + 1)
         ExponentRange.widest {

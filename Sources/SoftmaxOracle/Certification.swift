@@ -62,7 +62,7 @@ struct Certifier {
             if let (i, e) = firstAmbiguous, precision >= maxPrecision {
                 throw .notCertified(
                     output: i, precision: precision,
-                    detail: "(enclosure [\(e.lo), \(e.hi)], \(next.filter { rounded[$0] == nil }.count) output(s) ambiguous)")
+                    detail: "(enclosure ≈ [\(e.lo.double(.down)), \(e.hi.double(.up))], \(next.filter { rounded[$0] == nil }.count) output(s) ambiguous)")
             }
             precision = Swift.min(precision * 2, maxPrecision)
             if firstAmbiguous != nil { escalations += 1 }

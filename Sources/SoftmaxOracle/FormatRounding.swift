@@ -29,25 +29,49 @@ extension Format {
         return d
     }
 
-    /// The value certified by an enclosure: the common rounding of both ends, or nil when the ends
-    /// round differently (the exact value lies too close to a rounding boundary for this
-    /// enclosure). Rounding is monotone, so round(lo) <= round(exact) <= round(hi), and equal ends
-    /// (with equal signs) pin down round(exact).
+    /// The value certified by an enclosure, or nil when it does not round uniquely (the exact value
+    /// lies too close to a rounding boundary for this enclosure).
+    ///
+    /// The oracle's enclosures satisfy: a non-point enclosure holds its exact value strictly
+    /// inside, lo < v < hi. (Inputs and exactly computed weights are points; every operation that
+    /// rounds is inexact, which puts the exact result strictly inside; an operation on a strict
+    /// operand keeps strictness because every function used is strictly monotone where applied,
+    /// and a product with an exact zero is the exact point 0. An exponential below MPFR's least
+    /// number, e^(-10^300), is enclosed as (0, least number), also strictly.) So the ends count as
+    /// open: the rounding of v is that of lo⁺ (just above lo) and of hi⁻ (just below hi), computed
+    /// by moving each end one step at a precision 8 bits finer than both the end and the format,
+    /// which crosses no rounding boundary other than possibly the end itself. Rounding is monotone,
+    /// so equal results (with equal signs) pin down round(v). This is what lets an exact value
+    /// that is an infinitesimal away from a tie (a tie minus e^(-10^300)) certify at all.
     ///
     /// Zeros: an enclosure whose ends are both zero is the exact 0, returned as +0 (as IEEE 754's
-    /// x - x). Otherwise a zero end only means the value lies beyond MPFR's least number on that
-    /// side (an underflow in directed rounding, e.g. e^(-10^300)), because the oracle's
-    /// formulations produce an exact zero only through exact operations (a zero weight, an empty
-    /// sum), which give a zero-width enclosure. So a lower end of ±0 reads as +0 and an upper end
-    /// of ±0 as -0: a nonzero value that rounds to zero keeps its sign, and an enclosure that
-    /// reaches from a negative to a positive number never certifies either zero.
+    /// x - x). A nonzero value that rounds to zero keeps its sign (lo = 0 gives +0 for lo⁺).
     func certify(_ e: Interval) -> Double? {
         if e.isExactZero { return 0.0 }
         if e.isPoint { return round(e.lo) }
-        let a = e.lo.isZero ? 0.0 : round(e.lo)
-        let b = e.hi.isZero ? -0.0 : round(e.hi)
+        let a = roundJustAbove(e.lo)
+        let b = roundJustBelow(e.hi)
         if a.isNaN && b.isNaN { return a }
         guard a == b && a.sign == b.sign else { return nil }
         return a
+    }
+
+    private func roundJustAbove(_ x: BigFloat) -> Double {
+        if x.isZero { return 0.0 }
+        return round(nudged(x, up: true))
+    }
+
+    private func roundJustBelow(_ x: BigFloat) -> Double {
+        if x.isZero { return -0.0 }
+        return round(nudged(x, up: false))
+    }
+
+    private func nudged(_ x: BigFloat, up: Bool) -> BigFloat {
+        let y = BigFloat(precision: Swift.max(x.precision, precision) + 8)
+        ExponentRange.widest {
+            y.set(x, .nearest)  // exact: more bits
+            if up { y.nextUp() } else { y.nextDown() }
+        }
+        return y
     }
 }

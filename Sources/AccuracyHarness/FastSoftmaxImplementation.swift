@@ -1,0 +1,51 @@
+import FastSoftmax
+import SoftmaxOracle
+
+/// A FastSoftmax kernel variant (naive, shifted, online, accurate, mixed) as an implementation
+/// under test, through `KernelEvaluator`.
+///
+/// Support follows `KernelEvaluator.supports(variant:format:)` (mixed in f16/bf16, the others in
+/// f64/f32) for the nine row and elementwise functions; the batch loss is not a kernel. Label
+/// smoothing and class weights are declined per request (``ImplementationError/unsupported(_:)``).
+public struct FastSoftmaxImplementation: ImplementationUnderTest {
+    /// The kernel variant run.
+    public let variant: KernelVariant
+
+    public init(_ variant: KernelVariant) {
+        self.variant = variant
+    }
+
+    /// Every variant, in `KernelVariant` order.
+    public static var all: [FastSoftmaxImplementation] { KernelVariant.allCases.map(Self.init) }
+
+    /// The variant's name: "naive", "shifted", "online", "accurate", "mixed".
+    public var name: String { variant.rawValue }
+
+    public func supports(_ function: OracleFunction, format: Format) -> Bool {
+        KernelFunction(rawValue: function.rawValue) != nil
+            && KernelEvaluator.supports(variant: variant, format: format.rawValue)
+    }
+
+    public func evaluate(_ request: OracleRequest) throws -> [Double] {
+        if request.labelSmoothing != 0 { throw ImplementationError.unsupported("label smoothing") }
+        if request.weight != nil { throw ImplementationError.unsupported("class weights") }
+        var target: Int?
+        var probabilities: [Double]?
+        switch request.target {
+        case .index(let t)?: target = t
+        case .probabilities(let p)?: probabilities = p
+        case nil: break
+        }
+        let single = request.posWeight?.count == 1 ? request.posWeight?.first : nil
+        let perLogit = request.posWeight?.count == 1 ? nil : request.posWeight
+        do {
+            return try KernelEvaluator.evaluate(
+                function: request.function.rawValue, variant: variant, format: request.format.rawValue,
+                logits: request.logits, target: target, probabilities: probabilities,
+                labels: request.labels, posWeight: single, posWeights: perLogit)
+        } catch {
+            if case .unsupported = error { throw ImplementationError.unsupported(error.description) }
+            throw ImplementationError.failed(error.description)
+        }
+    }
+}

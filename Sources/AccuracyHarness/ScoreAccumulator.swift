@@ -1,0 +1,244 @@
+import SoftmaxOracle
+
+/// The score of one scored case, as kept for statistics and plots.
+public struct CaseScore: Sendable, Hashable {
+    /// The case.
+    public var key: CaseKey
+    /// The case's logit spread (``HarnessCase/spread``).
+    public var spread: Double
+    /// The case's error: its largest element error in ULPs, +inf for a special mismatch.
+    public var ulps: Double
+    /// Every output element was correctly rounded.
+    public var correctlyRounded: Bool
+    /// Some output element was a special-value mismatch.
+    public var specialMismatch: Bool
+
+    public init(key: CaseKey, spread: Double, ulps: Double, correctlyRounded: Bool, specialMismatch: Bool) {
+        self.key = key
+        self.spread = spread
+        self.ulps = ulps
+        self.correctlyRounded = correctlyRounded
+        self.specialMismatch = specialMismatch
+    }
+}
+
+/// A case worth showing: its inputs, and its worst output next to the expected one.
+public struct CaseRecord: Sendable, Hashable {
+    /// The case (with `seed`, enough to regenerate it).
+    public var key: CaseKey
+    /// The run seed.
+    public var seed: UInt64
+    /// The inputs (hex floats in reports).
+    public var request: OracleRequest
+    /// The output element with the largest error.
+    public var element: Int
+    /// What the implementation returned there.
+    public var output: Double
+    /// The correctly rounded result there.
+    public var expected: Double
+    /// Its error in ULPs (+inf for a special mismatch).
+    public var ulps: Double
+    /// The case has a special-value mismatch (the element shown is the first one).
+    public var specialMismatch: Bool
+
+    public init(key: CaseKey, seed: UInt64, request: OracleRequest, element: Int, output: Double,
+                expected: Double, ulps: Double, specialMismatch: Bool) {
+        self.key = key
+        self.seed = seed
+        self.request = request
+        self.element = element
+        self.output = output
+        self.expected = expected
+        self.ulps = ulps
+        self.specialMismatch = specialMismatch
+    }
+
+    /// The output there is the correctly rounded result (NaN matching NaN; a zero of either
+    /// sign matching zero).
+    public var outputMatches: Bool {
+        output == expected || (output.isNaN && expected.isNaN)
+    }
+
+    /// True when `self` should be shown instead of `other`: a special mismatch beats a finite
+    /// error, a larger error beats a smaller one, and on equal errors the smaller key wins (so
+    /// the choice does not depend on the order of accumulation).
+    public func isWorse(than other: CaseRecord) -> Bool {
+        if specialMismatch != other.specialMismatch { return specialMismatch }
+        if ulps != other.ulps { return ulps > other.ulps }
+        return key < other.key
+    }
+}
+
+/// A note about one unscored case (unsupported, error, oracle failure).
+public struct CaseNote: Sendable, Hashable {
+    /// The case.
+    public var key: CaseKey
+    /// What happened.
+    public var message: String
+
+    public init(key: CaseKey, message: String) {
+        self.key = key
+        self.message = message
+    }
+}
+
+/// Summary of one cell (implementation × function × format × family).
+public struct ScoreStatistics: Sendable, Hashable {
+    /// Cases attempted: scored + unsupported + errors + oracle failures.
+    public var cases: Int
+    /// Cases with outputs scored.
+    public var scored: Int
+    /// Cases the implementation declined (``ImplementationError/unsupported(_:)``).
+    public var unsupported: Int
+    /// Cases where it threw another error or returned the wrong number of outputs.
+    public var errors: Int
+    /// Cases the oracle could not certify (no implementation is scored on them).
+    public var oracleFailures: Int
+    /// Output elements scored.
+    public var outputs: Int
+    /// Largest case error over the scored cases without a special mismatch (nil if none).
+    public var maxULP: Double?
+    /// Mean case error over the same cases.
+    public var meanULP: Double?
+    /// Nearest-rank 99th percentile of the case error over the same cases.
+    public var p99ULP: Double?
+    /// Scored cases whose every output is correctly rounded.
+    public var correctlyRoundedCases: Int
+    /// correctlyRoundedCases / scored (nil when nothing was scored).
+    public var correctlyRoundedShare: Double?
+    /// Scored cases with at least one special-value mismatch.
+    public var specialMismatchCases: Int
+    /// Output elements that are special-value mismatches.
+    public var specialMismatchOutputs: Int
+    /// Output elements that are a zero of the wrong sign.
+    public var signedZeroNotes: Int
+}
+
+/// Accumulates case scores for one cell. `Sendable` and mergeable: cases can be scored in any
+/// order, on any threads, into separate accumulators, and merged; ``statistics`` and the worst
+/// cases do not depend on how the work was split (ties are broken by case key, and statistics
+/// sort before they sum).
+public struct ScoreAccumulator: Sendable, Hashable {
+    /// Every scored case (in accumulation order; see ``sortedScores``).
+    public private(set) var scores: [CaseScore] = []
+    /// Cases declined by the implementation.
+    public private(set) var unsupported = 0
+    /// Cases where the implementation failed or answered with the wrong number of outputs.
+    public private(set) var errors = 0
+    /// Cases without a reference.
+    public private(set) var oracleFailures = 0
+    /// Output elements scored.
+    public private(set) var outputs = 0
+    /// Output elements equal to the correctly rounded result.
+    public private(set) var correctlyRoundedOutputs = 0
+    /// Output elements that are special-value mismatches.
+    public private(set) var specialMismatchOutputs = 0
+    /// Output elements that are a zero of the wrong sign.
+    public private(set) var signedZeroNotes = 0
+    /// The worst case (special mismatches first, then the largest error).
+    public private(set) var worst: CaseRecord?
+    /// The worst case without a special mismatch.
+    public private(set) var worstFinite: CaseRecord?
+    /// The first (by key) unsupported case, and why.
+    public private(set) var firstUnsupported: CaseNote?
+    /// The first (by key) error, and what it was.
+    public private(set) var firstError: CaseNote?
+
+    public init() {}
+
+    /// The scores sorted by case key.
+    public var sortedScores: [CaseScore] { scores.sorted { $0.key < $1.key } }
+
+    /// Scores `outcome` for `harnessCase` against `reference` and adds it. Returns the verdict
+    /// when outputs were scored.
+    @discardableResult
+    public mutating func record(_ harnessCase: HarnessCase, reference: [ReferenceValue],
+                                outcome: ImplementationOutcome) -> CaseVerdict? {
+        let key = harnessCase.key
+        switch outcome {
+        case .unsupported(let why):
+            unsupported += 1
+            Self.keepFirst(&firstUnsupported, CaseNote(key: key, message: why))
+            return nil
+        case .failed(let why):
+            errors += 1
+            Self.keepFirst(&firstError, CaseNote(key: key, message: why))
+            return nil
+        case .outputs(let ys):
+            guard let v = Scoring.verdict(outputs: ys, reference: reference, format: harnessCase.request.format) else {
+                errors += 1
+                Self.keepFirst(&firstError, CaseNote(key: key, message: "returned \(ys.count) outputs, expected \(reference.count)"))
+                return nil
+            }
+            scores.append(CaseScore(key: key, spread: harnessCase.spread, ulps: v.maxULP,
+                                    correctlyRounded: v.isCorrectlyRounded, specialMismatch: v.hasSpecialMismatch))
+            outputs += v.outputs
+            correctlyRoundedOutputs += v.correctlyRoundedOutputs
+            specialMismatchOutputs += v.specialMismatches
+            signedZeroNotes += v.signedZeroNotes
+            if v.outputs > 0 {
+                let e = v.worstElement
+                let record = CaseRecord(key: key, seed: harnessCase.seed, request: harnessCase.request, element: e,
+                                        output: ys[e], expected: reference[e].rounded, ulps: v.maxULP,
+                                        specialMismatch: v.hasSpecialMismatch)
+                Self.keepWorse(&worst, record)
+                if !v.hasSpecialMismatch { Self.keepWorse(&worstFinite, record) }
+            }
+            return v
+        }
+    }
+
+    /// Counts a case the oracle could not answer.
+    public mutating func recordOracleFailure(_ harnessCase: HarnessCase) {
+        oracleFailures += 1
+    }
+
+    /// Adds everything `other` accumulated.
+    public mutating func merge(_ other: ScoreAccumulator) {
+        scores += other.scores
+        unsupported += other.unsupported
+        errors += other.errors
+        oracleFailures += other.oracleFailures
+        outputs += other.outputs
+        correctlyRoundedOutputs += other.correctlyRoundedOutputs
+        specialMismatchOutputs += other.specialMismatchOutputs
+        signedZeroNotes += other.signedZeroNotes
+        if let w = other.worst { Self.keepWorse(&worst, w) }
+        if let w = other.worstFinite { Self.keepWorse(&worstFinite, w) }
+        if let n = other.firstUnsupported { Self.keepFirst(&firstUnsupported, n) }
+        if let n = other.firstError { Self.keepFirst(&firstError, n) }
+    }
+
+    /// `self` and `other` merged.
+    public func merged(with other: ScoreAccumulator) -> ScoreAccumulator {
+        var m = self
+        m.merge(other)
+        return m
+    }
+
+    /// The cell's summary.
+    public var statistics: ScoreStatistics {
+        let finite = scores.filter { !$0.specialMismatch }.map(\.ulps)
+        let correct = scores.count(where: \.correctlyRounded)
+        return ScoreStatistics(
+            cases: scores.count + unsupported + errors + oracleFailures,
+            scored: scores.count, unsupported: unsupported, errors: errors, oracleFailures: oracleFailures,
+            outputs: outputs,
+            maxULP: Statistics.maximum(finite), meanULP: Statistics.mean(finite),
+            p99ULP: Statistics.percentile(finite, 99),
+            correctlyRoundedCases: correct,
+            correctlyRoundedShare: scores.isEmpty ? nil : Double(correct) / Double(scores.count),
+            specialMismatchCases: scores.count(where: \.specialMismatch),
+            specialMismatchOutputs: specialMismatchOutputs, signedZeroNotes: signedZeroNotes)
+    }
+
+    private static func keepWorse(_ slot: inout CaseRecord?, _ candidate: CaseRecord) {
+        if let current = slot, !candidate.isWorse(than: current) { return }
+        slot = candidate
+    }
+
+    private static func keepFirst(_ slot: inout CaseNote?, _ candidate: CaseNote) {
+        if let current = slot, !(candidate.key < current.key) { return }
+        slot = candidate
+    }
+}

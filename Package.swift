@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "FastSoftmax", targets: ["FastSoftmax"]),
         .library(name: "AccuracyHarness", targets: ["AccuracyHarness"]),
         .library(name: "OracleIO", targets: ["OracleIO"]),
+        .library(name: "ExternalImplementations", targets: ["ExternalImplementations"]),
+        .library(name: "GoldenFixtures", targets: ["GoldenFixtures"]),
         .executable(name: "softmax-oracle", targets: ["softmax-oracle"]),
     ],
     dependencies: [
@@ -47,10 +49,23 @@ let package = Package(
             dependencies: ["SoftmaxOracle", "FastSoftmax", "OracleIO"],
             swiftSettings: strict
         ),
+        // Implementations outside this process: a JSON Lines child process, stored result files.
+        .target(
+            name: "ExternalImplementations",
+            dependencies: ["SoftmaxOracle", "AccuracyHarness", "OracleIO"],
+            swiftSettings: strict
+        ),
+        // Golden fixture files: generate, shard, merge, verify, NumPy export; the regression gate.
+        .target(
+            name: "GoldenFixtures",
+            dependencies: ["SoftmaxOracle", "AccuracyHarness", "OracleIO"],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "softmax-oracle",
             dependencies: [
                 "SoftmaxOracle", "FastSoftmax", "AccuracyHarness", "OracleIO",
+                "ExternalImplementations", "GoldenFixtures",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -71,6 +86,16 @@ let package = Package(
                 "AccuracyHarness", "SoftmaxOracle", "FastSoftmax", "OracleIO",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ExternalImplementationsTests",
+            dependencies: ["ExternalImplementations", "AccuracyHarness", "SoftmaxOracle", "OracleIO"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "GoldenFixturesTests",
+            dependencies: ["GoldenFixtures", "AccuracyHarness", "SoftmaxOracle", "OracleIO"],
             swiftSettings: strict
         ),
     ]

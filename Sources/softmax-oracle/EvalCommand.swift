@@ -1,0 +1,139 @@
+import ArgumentParser
+import OracleIO
+import SoftmaxOracle
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate the certified oracle: JSON Lines on stdin, or one function on the command line.",
+        discussion: """
+        Batch mode (no FUNCTION): reads one JSON request per line on stdin and writes one result
+        line per request on stdout, in order:
+          {"id": 7, "function": "softmax", "format": "f32", "logits": ["1000", "0", "-0x1.f4p+9"]}
+          -> {"id":7,"values":["0x1p+0","0x0p+0","0x0p+0"]}
+        Request fields: id (any JSON, echoed), function, format (default --format), logits, and as
+        the function needs: target (class index) or targets (probabilities), label_smoothing,
+        weight, labels and pos_weight (bce_with_logits), batch, targets, ignore_index and
+        reduction (cross_entropy_loss). A bad line gets {"id": ..., "error": "..."} naming the field
+        and value; the other lines are still answered, and the exit status is 1.
+
+        Single mode: softmax-oracle eval softmax --format f32 -- 1000 0 -1000
+        prints each value as a hex float and as the shortest decimal that reads back to it.
+
+        Functions: \(OracleFunction.allCases.map(\.rawValue).joined(separator: ", ")).
+        Formats: \(Format.allCases.map(\.rawValue).joined(separator: ", ")).
+        """
+    )
+
+    @Argument(help: "The function (omit for JSON Lines on stdin).")
+    var function: String?
+
+    @Argument(help: "The logits (after --, so that negative values are not read as options).")
+    var logits: [String] = []
+
+    @Option(help: "Output format: f64, f32, f16, bf16, e5m2 or e4m3fn (in batch mode, the default for requests without \"format\").")
+    var format: String = "f64"
+
+    @Option(help: "Class index, for cross_entropy and cross_entropy_grad.")
+    var target: Int?
+
+    @Option(parsing: .upToNextOption, help: "Probability targets, one per logit (instead of --target).")
+    var targets: [String] = []
+
+    @Option(name: .customLong("label-smoothing"), help: "Label smoothing in [0, 1].")
+    var labelSmoothing: String?
+
+    @Option(parsing: .upToNextOption, help: "Class weights, one per logit.")
+    var weight: [String] = []
+
+    @Option(parsing: .upToNextOption, help: "Labels for bce_with_logits, one per logit.")
+    var labels: [String] = []
+
+    @Option(name: .customLong("pos-weight"), parsing: .upToNextOption, help: "pos_weight for bce_with_logits: one value, or one per logit.")
+    var posWeight: [String] = []
+
+    func run() throws {
+        guard let outputFormat = Format(rawValue: format) else {
+            throw ValidationError("--format: unknown format \"\(format)\" (expected one of: \(Format.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        if let function {
+            try single(function, outputFormat)
+        } else {
+            let failures = EvalBatch.run(defaultFormat: outputFormat)
+            if failures > 0 { throw ExitCode(1) }
+        }
+    }
+
+    private func single(_ name: String, _ outputFormat: Format) throws {
+        guard let f = OracleFunction(rawValue: name) else {
+            throw ValidationError("unknown function \"\(name)\" (expected one of: \(OracleFunction.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        var request = OracleRequest(function: f, format: outputFormat, logits: try Self.floats(logits, "logits"))
+        if let target { request.target = .index(target) }
+        if !targets.isEmpty {
+            if target != nil { throw ValidationError("give --target or --targets, not both") }
+            request.target = .probabilities(try Self.floats(targets, "targets"))
+        }
+        if let labelSmoothing { request.labelSmoothing = try Self.floats([labelSmoothing], "label-smoothing")[0] }
+        if !weight.isEmpty { request.weight = try Self.floats(weight, "weight") }
+        if !labels.isEmpty { request.labels = try Self.floats(labels, "labels") }
+        if !posWeight.isEmpty { request.posWeight = try Self.floats(posWeight, "pos-weight") }
+        if f == .crossEntropyLoss {
+            throw ValidationError("cross_entropy_loss takes a batch: use JSON Lines on stdin")
+        }
+        let result: SoftmaxOracle.OracleResult
+        do {
+            result = try Oracle().evaluate(request)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        for v in result.rounded {
+            print("\(HexFloat.format(v))\t\(HexFloat.shortestDecimal(v))")
+        }
+    }
+
+    static func floats(_ texts: [String], _ option: String) throws -> [Double] {
+        var out: [Double] = []
+        out.reserveCapacity(texts.count)
+        for (i, t) in texts.enumerated() {
+            do {
+                out.append(try HexFloat.checkedParse(t))
+            } catch {
+                throw ValidationError("\(option)[\(i)]: \(error)")
+            }
+        }
+        return out
+    }
+}
+
+/// The JSON Lines loop of `eval`: one result line per request line, in order.
+enum EvalBatch {
+    /// Returns the number of lines answered with an error.
+    static func run(defaultFormat: Format) -> Int {
+        let decoder = RequestDecoder(defaultFormat: defaultFormat)
+        let oracle = Oracle()
+        var failures = 0
+        while let line = readLine(strippingNewline: true) {
+            if line.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) { continue }
+            let answer: String
+            do {
+                let decoded = try decoder.decode(line: line)
+                do {
+                    answer = ResultEncoder.encode(id: decoded.id, values: try oracle.evaluate(decoded.request).rounded)
+                } catch {
+                    failures += 1
+                    answer = ResultEncoder.encode(id: decoded.id, error: error.description)
+                }
+            } catch {
+                failures += 1
+                answer = ResultEncoder.encode(error)
+            }
+            print(answer)
+        }
+        return failures
+    }
+}

@@ -1,1 +1,0 @@
-print("softmax-oracle")

@@ -36,3 +36,7 @@ public enum ExponentRange {
 
 /// The MPFR library linked in, e.g. "4.2.0".
 public var mpfrVersion: String { String(cString: mpfr_get_version()) }
+
+/// True when the linked MPFR keeps its state (exponent range, flags, constant caches) per thread
+/// (`mpfr_buildopt_tls_p`); only then may the oracle run on several threads at once.
+public var mpfrIsThreadSafe: Bool { mpfr_buildopt_tls_p() != 0 }

@@ -16,6 +16,9 @@ public struct OracleResult: Sendable, Hashable {
     public let precision: Int
     /// How many times the working precision was raised (0: the first precision certified all).
     public let escalations: Int
+    /// Which path certified the values: the double-double fast tier (`precision` is then 106) or
+    /// the MPFR interval path.
+    public internal(set) var tier: CertificationTier = .mpfr
 
     public var rounded: [Double] { values.map(\.rounded) }
 }
@@ -28,6 +31,11 @@ public struct OracleResult: Sendable, Hashable {
 /// differ, the working precision is doubled and the enclosure recomputed, up to `maxPrecision`,
 /// past which the answer is `OracleError.notCertified` — never a guess. An enclosure of width zero
 /// (every step exact, e.g. equal logits) is the exact value and is rounded directly, ties to even.
+///
+/// Before the MPFR path, a fast tier (FastTier.swift) tries logsumexp, softmax, log_softmax,
+/// cross_entropy with a hard target and the batch loss with hard targets in double-double
+/// arithmetic with proven error bounds; it answers only when every output of the request
+/// certifies that way (same certification rule, same results), else the MPFR path answers.
 public struct Oracle: Sendable {
     /// The first working precision, in bits, is the format's precision plus this.
     public var guardBits: Int
@@ -35,11 +43,25 @@ public struct Oracle: Sendable {
     public var maxPrecision: Int
     /// Largest number of values one request may hold.
     public var maxValues: Int
+    /// Try the double-double fast tier first (false: always the MPFR path, for comparisons).
+    public var fastTier: Bool
+    /// Threads the fast tier may use for a long row or a large batch (0: one per processor).
+    public var threads: Int
 
-    public init(guardBits: Int = 40, maxPrecision: Int = 1 << 16, maxValues: Int = 10_000_000) {
+    public init(guardBits: Int = 40, maxPrecision: Int = 1 << 16, maxValues: Int = 10_000_000,
+                fastTier: Bool = true, threads: Int = 0) {
         self.guardBits = guardBits
         self.maxPrecision = maxPrecision
         self.maxValues = maxValues
+        self.fastTier = fastTier
+        self.threads = threads
+    }
+
+    /// The fast tier's result for `request`, or nil when it would defer to the MPFR path (for
+    /// tests and benchmarks; `evaluate` uses it when `fastTier` is true).
+    public func evaluateFastTier(_ request: OracleRequest) throws(OracleError) -> OracleResult? {
+        try Validation.check(request, maxValues: maxValues)
+        return FastTier.evaluate(request, threads: threads > 0 ? threads : FastTier.processorCount)
     }
 
     /// Evaluates `request`, certified.
@@ -53,6 +75,9 @@ public struct Oracle: Sendable {
     public func evaluate(_ request: OracleRequest) throws(OracleError) -> OracleResult {
         let q = request
         try Validation.check(q, maxValues: maxValues)
+        if fastTier, let r = FastTier.evaluate(q, threads: threads > 0 ? threads : FastTier.processorCount) {
+            return r
+        }
         let certifier = Certifier(format: q.format, guardBits: guardBits, maxPrecision: maxPrecision)
         let x = q.logits
         switch q.function {

@@ -1,0 +1,107 @@
+// The fast tier, part 3: an exact fixed-point sum of scaled doubles.
+//
+// The row sum s = Σ_{j≠M} e_j (ShiftedRow's notation) is accumulated without any rounding: each
+// exponential 2^k·(hi + lo) contributes its two doubles, scaled by 2^(k − σ), to a 192-bit
+// two's complement integer W in units of 2^(σ − 126), where σ is the largest k of the row's
+// non-maximal terms (so every scaled term is below 4 and the largest is at least 1 − 2^-17.5).
+// The only error is the truncation of each double's bits below the unit, strictly less than
+// one unit per double. Sums of disjoint parts (one per thread) combine by integer addition, so
+// the result does not depend on how the row was split.
+
+struct FixedPointSum: Sendable {
+    /// W = high·2^128 + low, two's complement over 192 bits.
+    private(set) var low: UInt128 = 0
+    private(set) var high: Int64 = 0
+
+    /// The unit is 2^(σ − unitExponent) (relative to the row's scale 2^σ).
+    static let unitExponent = 126
+
+    /// Adds x·2^scale truncated toward zero to a multiple of the unit 2^-126, i.e. with an error
+    /// of magnitude below 2^-126 (relative to the row's scale).
+    ///
+    /// Needs: x finite, |x|·2^scale < 4 (then x·2^(scale+126) < 2^128 and the shift below is
+    /// at most 75, so the 53-bit significand fits in 128 bits).
+    @inline(__always) mutating func add(_ x: Double, scale: Int) {
+        let bits = x.bitPattern
+        let biased = Int((bits >> 52) & 0x7FF)
+        let fraction = bits & 0x000F_FFFF_FFFF_FFFF
+        let significand = biased == 0 ? fraction : fraction | 0x0010_0000_0000_0000
+        // x = ±significand·2^(e − 1075), e = max(biased, 1); position of its last bit in units:
+        let shift = (biased == 0 ? 1 : biased) - 1075 + scale + Self.unitExponent
+        let magnitude: UInt128 = shift >= 0
+            ? UInt128(significand) << shift
+            : UInt128(significand >> UInt64(Swift.min(-shift, 63)))  // >> 63 of a 53-bit number is 0
+        let negative = bits >> 63
+        let mask = 0 &- UInt128(negative)
+        let addend = (magnitude ^ mask) &+ UInt128(negative)  // −magnitude in two's complement when negative
+        let (sum, carry) = low.addingReportingOverflow(addend)
+        low = sum
+        let extend: Int64 = (negative != 0 && magnitude != 0) ? -1 : 0
+        high = high &+ extend &+ (carry ? 1 : 0)
+    }
+
+    /// The exact sum of two accumulators.
+    static func + (a: FixedPointSum, b: FixedPointSum) -> FixedPointSum {
+        var r = FixedPointSum()
+        let (sum, carry) = a.low.addingReportingOverflow(b.low)
+        r.low = sum
+        r.high = a.high &+ b.high &+ (carry ? 1 : 0)
+        return r
+    }
+
+    /// W·2^(−126) as (hi + lo)·2^exponent with hi ∈ [1, 2), a normalized double-double, and a
+    /// relative error <= 2.02u² + 2^-124 <= 2^-104.9 (`conversionError`): truncating W to 125
+    /// bits errs by < 2^-124 relative; hi = RN(w) (or within one ulp of w), and lo = RN(w − hi)
+    /// errs by <= u|w − hi| <= 2u²|w| (w − hi is an integer of up to 73 bits). Nil when W <= 0.
+    static let conversionError: Double = 2.02 * 0x1p-106 + 0x1p-124
+    func value() -> (hi: Double, lo: Double, exponent: Int)? {
+        if high < 0 || (high == 0 && low == 0) { return nil }
+        let bits = high > 0 ? 128 + (64 - high.leadingZeroBitCount) : 128 - low.leadingZeroBitCount
+        var w = low
+        var dropped = 0
+        if bits > 125 {
+            dropped = bits - 125
+            w = (low >> dropped) | (UInt128(UInt64(bitPattern: high)) << (128 - dropped))
+        }
+        let hi = Double(w)                               // w < 2^125: Int128(hi) below is exact
+        let rest = Int128(w) - Int128(hi)
+        let n = fastTwoSum(hi, Double(rest))
+        let e = Int(n.hi.exponent)
+        return (Double(sign: .plus, exponent: -e, significand: n.hi),
+                Double(sign: .plus, exponent: -e, significand: n.lo),
+                e + dropped - Self.unitExponent)
+    }
+}
+
+/// Sum2 of Ogita, Rump and Oishi ("Accurate sum and dot product", SIAM J. Sci. Comput. 26(6),
+/// 2005) over one block of at most `blockSize` positive double-double terms p_i + l_i
+/// (|l_i| <= u·p_i): σ_i = RN(σ_{i−1} + p_i) with its exact TwoSum error q_i, and c = the
+/// rounded sum of all q_i and l_i. Then Σ(p_i + l_i) = σ_n + Σ(q_i + l_i) exactly, and c, a
+/// sum of 2n numbers, errs by at most γ_{2n}·Σ(|q_i| + |l_i|) (any order of summation), with
+/// |q_i| <= u·σ_i <= u(1 + 2nu)·Σp: relative to the block's sum S,
+///
+///     |σ_n + c − S| <= γ_{2n}·(n·u·(1 + 2nu) + u)·(1 + 4u)·S = `relativeError(terms: n)`,
+///
+/// about 2^-81 for n = 4096. (σ_n, c) is returned as a normalized double-double (Fast2Sum,
+/// exact: |c| <= 2nu·σ_n.)
+struct CompensatedBlockSum {
+    static let blockSize = 4096
+
+    private var sigma = 0.0
+    private var c = 0.0
+
+    @inline(__always) mutating func add(_ p: Double, _ l: Double) {
+        let s = twoSum(sigma, p)
+        sigma = s.hi
+        c += s.lo + l
+    }
+
+    var value: DD { fastTwoSum(sigma, c) }
+
+    static func relativeError(terms n: Int) -> Double {
+        let u = unitRoundoff
+        let m = Double(2 * n)
+        let gamma = m * u / (1 - m * u)
+        return roundedUp(gamma * (Double(n) * u * (1 + m * u) + u) * (1 + 4 * u))
+    }
+}

@@ -1,0 +1,150 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Files written so that an interrupted run never leaves a partial file under the final name.
+///
+/// ``write(_:to:)`` writes to a hidden temporary file in the same directory
+/// (`.<name>.tmp-<pid>-<n>`, which no `*.jsonl` or `*.npy` pattern matches), flushes it to disk,
+/// and renames it over the final name: rename(2) within a directory is atomic, so readers see
+/// the old file or the new one, never a mix. A run killed mid-write can leave such a hidden
+/// temporary behind; it is never read.
+public enum AtomicFile {
+    /// Writes `bytes` to `path` through a temporary file and a rename.
+    ///
+    /// - Throws: ``FixtureError`` naming the path and the system's reason.
+    public static func write(_ bytes: [UInt8], to path: String) throws(FixtureError) {
+        let (directory, name) = split(path)
+        let temporary = (directory.isEmpty ? "" : directory + "/") + ".\(name).tmp-\(getpid())-\(nextSerial())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FixtureError("cannot write \(path): \(lastError())") }
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { buffer in
+                systemWrite(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let why = lastError()
+                close(fd)
+                unlink(temporary)
+                throw FixtureError("cannot write \(path): \(why)")
+            }
+            offset += n
+        }
+        if fsync(fd) != 0 || close(fd) != 0 {
+            let why = lastError()
+            unlink(temporary)
+            throw FixtureError("cannot write \(path): \(why)")
+        }
+        guard rename(temporary, path) == 0 else {
+            let why = lastError()
+            unlink(temporary)
+            throw FixtureError("cannot write \(path): \(why)")
+        }
+    }
+
+    /// Writes `text` as UTF-8 (see ``write(_:to:)-(([UInt8],String)``).
+    public static func write(_ text: String, to path: String) throws(FixtureError) {
+        try write(Array(text.utf8), to: path)
+    }
+
+    /// Creates `path` and its missing parents (like `mkdir -p`); an existing directory is fine.
+    ///
+    /// - Throws: ``FixtureError`` when a component cannot be created or is not a directory.
+    public static func makeDirectory(_ path: String) throws(FixtureError) {
+        guard !path.isEmpty else { return }
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += component
+            if !isDirectory(prefix) {
+                if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                    throw FixtureError("cannot create directory \(prefix): \(lastError())")
+                }
+                if !isDirectory(prefix) { throw FixtureError("cannot create directory \(prefix): a file of that name exists") }
+            }
+            prefix += "/"
+        }
+        if access(path, W_OK) != 0 { throw FixtureError("cannot write into \(path): \(lastError())") }
+    }
+
+    /// True when `path` names a directory.
+    public static func isDirectory(_ path: String) -> Bool {
+        var s = stat()
+        return stat(path, &s) == 0 && (s.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// The whole file at `path`.
+    ///
+    /// - Throws: ``FixtureError`` naming the path and the system's reason.
+    public static func read(_ path: String) throws(FixtureError) -> [UInt8] {
+        guard let file = fopen(path, "rb") else { throw FixtureError("cannot read \(path): \(lastError())") }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+            if n > 0 { bytes.append(contentsOf: chunk[0..<n]) }
+            if n < chunk.count {
+                if ferror(file) != 0 { throw FixtureError("cannot read \(path): \(lastError())") }
+                break
+            }
+        }
+        return bytes
+    }
+
+    /// The names in directory `path` (not `.` and `..`), sorted by their bytes.
+    ///
+    /// - Throws: ``FixtureError`` when the directory cannot be read.
+    public static func list(_ path: String) throws(FixtureError) -> [String] {
+        guard let dir = opendir(path) else { throw FixtureError("cannot read directory \(path): \(lastError())") }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+    }
+
+    /// `directory/name` (just `name` for an empty directory).
+    public static func join(_ directory: String, _ name: String) -> String {
+        directory.isEmpty ? name : (directory.hasSuffix("/") ? directory + name : directory + "/" + name)
+    }
+
+    static func split(_ path: String) -> (directory: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return ("", path) }
+        let directory = String(path[..<slash])
+        return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
+    }
+
+    static func lastError() -> String { String(cString: strerror(errno)) }
+
+    private static func nextSerial() -> Int {
+        serial.withLock { n in
+            n += 1
+            return n
+        }
+    }
+}
+
+import Synchronization
+private let serial = Mutex<Int>(0)
+
+#if canImport(Glibc)
+private let systemWrite = Glibc.write
+#elseif canImport(Darwin)
+private let systemWrite = Darwin.write
+#endif
+
+extension AtomicFile {
+    /// True when something exists at `path`.
+    public static func exists(_ path: String) -> Bool {
+        var s = stat()
+        return stat(path, &s) == 0
+    }
+}

@@ -58,13 +58,13 @@ let package = Package(
         // Golden fixture files: generate, shard, merge, verify, NumPy export; the regression gate.
         .target(
             name: "GoldenFixtures",
-            dependencies: ["SoftmaxOracle", "AccuracyHarness", "OracleIO"],
+            dependencies: ["MPFR", "SoftmaxOracle", "AccuracyHarness", "OracleIO"],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "softmax-oracle",
             dependencies: [
-                "SoftmaxOracle", "FastSoftmax", "AccuracyHarness", "OracleIO",
+                "MPFR", "SoftmaxOracle", "FastSoftmax", "AccuracyHarness", "OracleIO",
                 "ExternalImplementations", "GoldenFixtures",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

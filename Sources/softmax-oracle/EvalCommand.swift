@@ -56,6 +56,9 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .customLong("pos-weight"), parsing: .upToNextOption, help: "pos_weight for bce_with_logits: one value, or one per logit.")
     var posWeight: [String] = []
 
+    @Flag(help: "Batch mode: print to stderr how many requests needed more than the first working precision, and the largest precision used.")
+    var stats = false
+
     func run() throws {
         guard let outputFormat = Format(rawValue: format) else {
             throw ValidationError("--format: unknown format \"\(format)\" (expected one of: \(Format.allCases.map(\.rawValue).joined(separator: ", ")))")
@@ -63,8 +66,9 @@ struct EvalCommand: ParsableCommand {
         if let function {
             try single(function, outputFormat)
         } else {
-            let failures = EvalBatch.run(defaultFormat: outputFormat)
-            if failures > 0 { throw ExitCode(1) }
+            let summary = EvalBatch.run(defaultFormat: outputFormat)
+            if stats { ProgressBar.writeToStandardError(summary.description + "\n") }
+            if summary.failures > 0 { throw ExitCode(1) }
         }
     }
 
@@ -110,30 +114,46 @@ struct EvalCommand: ParsableCommand {
     }
 }
 
+/// What a batch run of `eval` did.
+struct EvalSummary: CustomStringConvertible {
+    var requests = 0
+    var failures = 0
+    /// Requests whose certification needed more than the first working precision.
+    var escalated = 0
+    var largestPrecision = 0
+
+    var description: String {
+        "eval: \(requests) requests, \(failures) errors, \(escalated) needed more than the first working precision, largest precision \(largestPrecision) bits"
+    }
+}
+
 /// The JSON Lines loop of `eval`: one result line per request line, in order.
 enum EvalBatch {
-    /// Returns the number of lines answered with an error.
-    static func run(defaultFormat: Format) -> Int {
+    static func run(defaultFormat: Format) -> EvalSummary {
         let decoder = RequestDecoder(defaultFormat: defaultFormat)
         let oracle = Oracle()
-        var failures = 0
+        var summary = EvalSummary()
         while let line = readLine(strippingNewline: true) {
             if line.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) { continue }
+            summary.requests += 1
             let answer: String
             do {
                 let decoded = try decoder.decode(line: line)
                 do {
-                    answer = ResultEncoder.encode(id: decoded.id, values: try oracle.evaluate(decoded.request).rounded)
+                    let result = try oracle.evaluate(decoded.request)
+                    if result.escalations > 0 { summary.escalated += 1 }
+                    summary.largestPrecision = max(summary.largestPrecision, result.precision)
+                    answer = ResultEncoder.encode(id: decoded.id, values: result.rounded)
                 } catch {
-                    failures += 1
+                    summary.failures += 1
                     answer = ResultEncoder.encode(id: decoded.id, error: error.description)
                 }
             } catch {
-                failures += 1
+                summary.failures += 1
                 answer = ResultEncoder.encode(error)
             }
             print(answer)
         }
-        return failures
+        return summary
     }
 }

@@ -1,6 +1,186 @@
+import AccuracyHarness
 import ArgumentParser
+import ExternalImplementations
+import FastSoftmax
+import GoldenFixtures
+import SoftmaxOracle
 
+/// `softmax-oracle regress`: the accuracy-regression gate for CI.
 struct RegressCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "regress", abstract: "(not yet implemented)")
-    func run() throws { throw ValidationError("regress: not yet implemented") }
+    static let configuration = CommandConfiguration(
+        commandName: "regress",
+        abstract: "Fail CI when accuracy regresses: rerun the harness at a baseline's seed and compare.",
+        discussion: """
+        Runs the built-in implementations (or, with --exec, your implementation as a JSON Lines \
+        process, the `check --exec` protocol) over the harness's generator families at the \
+        baseline's seed, case counts and grid, and compares every cell (implementation, \
+        function, format, family) with the baseline. A cell is worse when its max ULP error \
+        grew (by more than --tolerance), when it has more special-value mismatches (NaN/inf where the \
+        true value is finite, or the reverse), or when fewer cases were scored (declined, \
+        failed, or the cell is gone). Worse cells are printed as a table, baseline vs now.
+
+        Exit status: 0 nothing worse; 1 something worse; 2 an error (unreadable baseline, a \
+        process that crashed, hung or answered garbage).
+
+        --update runs the same and rewrites the baseline (temporary file + rename), creating it \
+        if missing; --seed, --cases, --family-cases and the grid filters choose a new baseline's \
+        run and are only accepted with --update.
+
+        Examples:
+          softmax-oracle regress --baseline Fixtures/accuracy-baseline.json
+          softmax-oracle regress --baseline Fixtures/accuracy-baseline.json --update
+          softmax-oracle regress --exec "python3 my_adapter.py" --baseline accuracy-baseline.json --update --function softmax --function log_softmax
+          softmax-oracle regress --exec "python3 my_adapter.py" --baseline accuracy-baseline.json
+        """
+    )
+
+    @Option(help: "The baseline JSON file (schema softmax-oracle.accuracy-baseline/1).")
+    var baseline: String
+
+    @Flag(help: "Rewrite the baseline with this run's numbers (create it if missing).")
+    var update = false
+
+    @Option(help: ArgumentHelp("Gate an outside implementation: a shell command speaking the `check --exec` JSON Lines protocol.", valueName: "command"))
+    var exec: String?
+
+    @Option(help: "The outside implementation's name in the baseline (default: from the command, e.g. my_adapter).")
+    var name: String?
+
+    @Option(help: "Seconds to wait for each answer of the --exec process.")
+    var timeout: Double = 5
+
+    @Option(name: .customLong("implementation"), help: "Only these built-in implementations (repeatable; with --update): \(KernelVariant.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var implementations: [String] = []
+
+    @Option(help: "With --update: the run seed of the new baseline (default: the old baseline's, else \(FixtureSchema.defaultSeed)).")
+    var seed: UInt64?
+
+    @Option(help: "With --update: cases per (function, format, family) (default: the old baseline's, else 3).")
+    var cases: Int?
+
+    @Option(name: .customLong("family-cases"), help: ArgumentHelp("With --update: cases of one family, FAMILY=N (repeatable; default large_k=1).", valueName: "family=n"))
+    var familyCases: [String] = []
+
+    @Option(name: .customLong("function"), help: "With --update: limit the baseline to this function (repeatable).")
+    var functions: [String] = []
+
+    @Option(name: .customLong("format"), help: "With --update: limit the baseline to this format (repeatable).")
+    var formats: [String] = []
+
+    @Option(name: .customLong("family"), help: "With --update: limit the baseline to this family (repeatable).")
+    var families: [String] = []
+
+    @Option(help: "Slack on max ULP: worse means now > baseline + tolerance x max(1, baseline). The default only absorbs noise in the last digits of scores; 0.01 also allows a libm that differs in the last bit.")
+    var tolerance: Double = RegressionGate.defaultTolerance
+
+    @Option(help: "Worker threads (default: the number of cores).")
+    var threads: Int = ProcessorCount.online
+
+    static func fail(_ message: String) -> ExitCode {
+        FileHandleOutput.standardError("softmax-oracle regress: error: \(message)\n")
+        return ExitCode(2)
+    }
+
+    func run() throws {
+        let settingsGiven = seed != nil || cases != nil || !familyCases.isEmpty || !functions.isEmpty
+            || !formats.isEmpty || !families.isEmpty || !implementations.isEmpty
+        if settingsGiven && !update {
+            throw Self.fail("--seed, --cases, --family-cases, --function, --format, --family and --implementation choose a new baseline's run: add --update (the gate itself always runs the baseline's settings)")
+        }
+        if tolerance < 0 || tolerance.isNaN { throw Self.fail("--tolerance \(tolerance) must be >= 0") }
+
+        // The run: the baseline's settings, or (with --update) new ones.
+        var old: AccuracyBaseline?
+        do throws(FixtureError) {
+            if AtomicFile.exists(baseline) { old = try AccuracyBaseline.read(baseline) }
+        } catch {
+            throw Self.fail(error.message)
+        }
+        if old == nil && !update {
+            throw Self.fail("\(baseline) does not exist: create it with --update (e.g. softmax-oracle regress --baseline \(baseline) --update)")
+        }
+        var run = old ?? AccuracyBaseline.defaultRun()
+        do throws(FixtureError) {
+            if let seed { run.seed = seed }
+            if let cases {
+                if cases < 0 { throw FixtureError("--cases: \(cases) must be at least 0") }
+                run.casesPerFamily = cases
+            }
+            if !familyCases.isEmpty { run.familyCases = try FixtureOptionParsing.perFamily(familyCases) }
+            if let f: [OracleFunction] = try FixtureOptionParsing.names(functions, "function") { run.functions = f }
+            if let f: [Format] = try FixtureOptionParsing.names(formats, "format") { run.formats = f }
+            if let f: [Family] = try FixtureOptionParsing.names(families, "family") { run.families = f }
+        } catch {
+            throw Self.fail(error.message)
+        }
+
+        // The implementations.
+        var process: ProcessImplementation?
+        let chosen: [any ImplementationUnderTest]
+        if let exec {
+            ProcessImplementation.installInterruptCleanup()
+            do {
+                // The name the baseline recorded for an outside implementation, unless given.
+                let recorded = old.flatMap { b in
+                    b.implementations.count == 1 && KernelVariant(rawValue: b.implementations[0]) == nil ? b.implementations[0] : nil
+                }
+                let p = try ProcessImplementation(
+                    command: exec, name: name ?? recorded,
+                    options: .init(timeout: timeout, firstRequestTimeout: Swift.max(timeout, 30)))
+                process = p
+                chosen = [p]
+            } catch {
+                throw Self.fail("--exec \"\(exec)\": \(error)")
+            }
+        } else {
+            let names = !implementations.isEmpty ? implementations
+                : (update && old == nil ? [] : (old?.implementations ?? []))
+            do {
+                chosen = try Self.builtIns(names)
+            } catch let error as FixtureError {
+                throw Self.fail(error.message)
+            }
+        }
+        defer { process?.close() }
+        if let old, !update {
+            let missing = old.implementations.filter { n in !chosen.contains { $0.name == n } }
+            if !missing.isEmpty {
+                throw Self.fail("the baseline records \(missing.map { "\"\($0)\"" }.joined(separator: ", ")), which this run does not have (it runs \(chosen.map { "\"\($0.name)\"" }.joined(separator: ", "))); pass --name to match the baseline, or --exec for an outside implementation")
+            }
+        }
+
+        let gate = RegressionGate(implementations: chosen, threads: threads, tolerance: tolerance)
+        let current = gate.measure(run)
+        if let failure = process?.failure {
+            throw Self.fail("the --exec process failed, so the run is incomplete:\n\(failure)")
+        }
+        let comparison = gate.compare(baseline: old ?? run, current: current)
+
+        if update {
+            do throws(FixtureError) {
+                try current.write(to: baseline)
+            } catch {
+                throw Self.fail(error.message)
+            }
+            if old != nil {
+                let changes = comparison.changes
+                print(changes.isEmpty ? "no cell changed" : changes, terminator: changes.isEmpty ? "\n" : "")
+            }
+            print("baseline \(baseline) \(old == nil ? "created" : "updated"): \(current.entries.count) cells, \(gate.cases(for: current).count) cases, seed \(current.seed)")
+            return
+        }
+        print(comparison.render(baselinePath: baseline, run: current), terminator: "")
+        if !comparison.passed { throw ExitCode(comparison.exitCode) }
+    }
+
+    /// The built-in implementations named (all when none are).
+    static func builtIns(_ names: [String]) throws -> [any ImplementationUnderTest] {
+        if names.isEmpty { return FastSoftmaxImplementation.all }
+        return try names.map { n in
+            guard let v = KernelVariant(rawValue: n) else {
+                throw FixtureError("\"\(n)\" is not a built-in implementation (expected one of: \(KernelVariant.allCases.map(\.rawValue).joined(separator: ", "))); for an outside implementation pass --exec")
+            }
+            return FastSoftmaxImplementation(v)
+        }
+    }
 }

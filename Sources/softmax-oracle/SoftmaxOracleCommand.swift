@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `softmax-oracle` command: a thin layer over the libraries.
 @main
@@ -16,4 +17,22 @@ struct SoftmaxOracleCommand: ParsableCommand {
         """,
         subcommands: [EvalCommand.self, ReportCommand.self, ImplCommand.self, CheckCommand.self, FixturesCommand.self, RegressCommand.self]
     )
+
+    /// ArgumentParser's `main`, except that a usage error of `check` exits with status 2 (its
+    /// documented contract: 0 within the limits, 1 over them, 2 on usage or protocol errors)
+    /// instead of 64.
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch {
+            if arguments.first == CheckCommand.configuration.commandName, exitCode(for: error) == .validationFailure {
+                let message = fullMessage(for: error) + "\n"
+                _ = message.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }

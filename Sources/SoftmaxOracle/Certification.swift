@@ -30,6 +30,7 @@ struct Certifier {
         var pending = Array(0..<n)
         var escalations = 0
         var certifiedAt = precision
+        var allCertified = false
         while true {
             let enclosures = try compute(IntervalArithmetic(precision: precision), pending)
             precondition(enclosures.count == pending.count, "one enclosure per pending output")
@@ -53,7 +54,11 @@ struct Certifier {
                     if !isNarrow(e) { next.append(i) }  // certified, but its exact value is still loose
                 }
             }
-            if firstAmbiguous == nil { certifiedAt = precision }
+            // Later rounds only narrow exact values of outputs already certified.
+            if firstAmbiguous == nil && !allCertified {
+                certifiedAt = precision
+                allCertified = true
+            }
             if next.isEmpty || (firstAmbiguous == nil && precision >= maxPrecision) {
                 return OracleResult(
                     values: (0..<n).map { OracleValue(rounded: rounded[$0]!, exact: exact[$0]!) },

@@ -56,6 +56,9 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .customLong("pos-weight"), parsing: .upToNextOption, help: "pos_weight for bce_with_logits: one value, or one per logit.")
     var posWeight: [String] = []
 
+    @Flag(name: .customLong("mpfr-only"), help: "Skip the double-double fast tier: certify every value on the MPFR interval path (same results, slower; for comparisons).")
+    var mpfrOnly = false
+
     @Flag(help: "Batch mode: print to stderr how many requests needed more than the first working precision, and the largest precision used.")
     var stats = false
 
@@ -66,7 +69,7 @@ struct EvalCommand: ParsableCommand {
         if let function {
             try single(function, outputFormat)
         } else {
-            let summary = EvalBatch.run(defaultFormat: outputFormat)
+            let summary = EvalBatch.run(defaultFormat: outputFormat, oracle: Oracle(fastTier: !mpfrOnly))
             if stats { ProgressBar.writeToStandardError(summary.description + "\n") }
             if summary.failures > 0 { throw ExitCode(1) }
         }
@@ -91,7 +94,7 @@ struct EvalCommand: ParsableCommand {
         }
         let result: SoftmaxOracle.OracleResult
         do {
-            result = try Oracle().evaluate(request)
+            result = try Oracle(fastTier: !mpfrOnly).evaluate(request)
         } catch {
             throw ValidationError(error.description)
         }
@@ -121,17 +124,20 @@ struct EvalSummary: CustomStringConvertible {
     /// Requests whose certification needed more than the first working precision.
     var escalated = 0
     var largestPrecision = 0
+    /// The ids (JSON text) of the first requests that escalated, with their final precision.
+    var escalatedIDs: [String] = []
 
     var description: String {
-        "eval: \(requests) requests, \(failures) errors, \(escalated) needed more than the first working precision, largest precision \(largestPrecision) bits"
+        var text = "eval: \(requests) requests, \(failures) errors, \(escalated) needed more than the first working precision, largest precision \(largestPrecision) bits"
+        if !escalatedIDs.isEmpty { text += "\nescalated: " + escalatedIDs.joined(separator: ", ") }
+        return text
     }
 }
 
 /// The JSON Lines loop of `eval`: one result line per request line, in order.
 enum EvalBatch {
-    static func run(defaultFormat: Format) -> EvalSummary {
+    static func run(defaultFormat: Format, oracle: Oracle) -> EvalSummary {
         let decoder = RequestDecoder(defaultFormat: defaultFormat)
-        let oracle = Oracle()
         var summary = EvalSummary()
         while let line = readLine(strippingNewline: true) {
             if line.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) { continue }
@@ -141,7 +147,12 @@ enum EvalBatch {
                 let decoded = try decoder.decode(line: line)
                 do {
                     let result = try oracle.evaluate(decoded.request)
-                    if result.escalations > 0 { summary.escalated += 1 }
+                    if result.escalations > 0 {
+                        summary.escalated += 1
+                        if summary.escalatedIDs.count < 50 {
+                            summary.escalatedIDs.append("\(decoded.id.serialized) (\(result.precision) bits)")
+                        }
+                    }
                     summary.largestPrecision = max(summary.largestPrecision, result.precision)
                     answer = ResultEncoder.encode(id: decoded.id, values: result.rounded)
                 } catch {

@@ -44,9 +44,11 @@ public struct StoredResultsImplementation: ImplementationUnderTest {
         self.missingResults = fixtures.cases.filter { table[IDKey($0.id)] == nil }
     }
 
-    /// Reads a results file's text (JSON Lines; blank lines skipped).
+    /// Reads a results file's text (JSON Lines; blank lines skipped, and so are `error` lines
+    /// without an id: what an adapter answers to the header line of a requests file).
     ///
-    /// - Throws: ``FileProblem`` for a line that is not a result line, has no id, or repeats an id.
+    /// - Throws: ``FileProblem`` for a line that is not a result line, has values but no id, or
+    ///   repeats an id.
     public static func parseResults(_ text: String, source: String) throws(FileProblem) -> [ResultLine] {
         let decoder = ResultDecoder(allowsUnknownFields: true)
         var lines: [ResultLine] = []
@@ -61,6 +63,8 @@ public struct StoredResultsImplementation: ImplementationUnderTest {
                 throw FileProblem(source: source, line: number, message: "not a result line: \(error.description)")
             }
             guard line.id != .null else {
+                // An adapter's answer to a header line of the requests file: nothing to match.
+                if line.errorMessage != nil { continue }
                 throw FileProblem(source: source, line: number, message: #"the result has no "id" (results are matched to requests by id)"#)
             }
             let key = IDKey(line.id)

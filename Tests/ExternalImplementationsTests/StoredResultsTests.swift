@@ -83,7 +83,7 @@ struct StoredResultsTests {
 
     @Test("Bad results files are refused with file, line and reason", arguments: [
         (#"{"id":1,"value":["1"]}"#, #"r:1: not a result line: field "values": required but missing"#),
-        (#"{"values":["1"]}"#, #"r:1: the result has no "id""#),
+        (#"{"id":null,"error":"KeyError: 'function'"}"# + "\n" + #"{"values":["1"]}"#, #"r:2: the result has no "id""#),
         (#"{"id":1,"values":["1"]}"# + "\n\n" + #"{"id":1,"values":["2"]}"#, "r:3: id 1 was already answered on line 1"),
         ("nan", "r:1: not a result line: invalid JSON"),
     ])

@@ -86,6 +86,22 @@ struct DD: Sendable {
     return DD(p, e)
 }
 
+/// TwoProd with the split of `a` given (`split(a)`, precomputed for constants and table
+/// entries): the same operations and result as `twoProd(a, b)`.
+@inline(__always) func twoProd(_ a: Double, split x: DD, _ b: Double) -> DD {
+    let p = a * b
+    let y = split(b)
+    let e = ((x.hi * y.hi - p) + x.hi * y.lo + x.lo * y.hi) + x.lo * y.lo
+    return DD(p, e)
+}
+
+/// TwoProd with both splits given.
+@inline(__always) func twoProd(_ a: Double, split x: DD, _ b: Double, split y: DD) -> DD {
+    let p = a * b
+    let e = ((x.hi * y.hi - p) + x.hi * y.lo + x.lo * y.hi) + x.lo * y.lo
+    return DD(p, e)
+}
+
 /// TwoProd of a with itself.
 @inline(__always) func twoSquare(_ a: Double) -> DD {
     let p = a * a
@@ -188,3 +204,21 @@ struct DD: Sendable {
 /// A bound rounded up: x·(1 + 2^-40), for summing error terms computed in round-to-nearest
 /// (each such sum of a few positive terms errs by far less than 2^-40 relative).
 @inline(__always) func roundedUp(_ x: Double) -> Double { x * (1 + 0x1p-40) }
+
+/// `mulDD(a, b)` on two SIMD lanes of a and a common b: the same operations lane by lane
+/// (TwoProd by Dekker with the splits of a.hi and b.hi), so the same results and bound.
+@inline(__always) func mulDD2(_ ah: SIMD2<Double>, _ al: SIMD2<Double>, _ b: DD) -> (hi: SIMD2<Double>, lo: SIMD2<Double>) {
+    let p = ah * b.hi
+    let c = 134_217_729.0 * ah
+    let xh = c - (c - ah)
+    let xl = ah - xh
+    let y = split(b.hi)
+    var e: SIMD2<Double> = xh * y.hi - p
+    e = e + xh * y.lo
+    e = e + xl * y.hi
+    e = e + xl * y.lo
+    let t2: SIMD2<Double> = ah * b.lo + al * b.hi
+    let t3: SIMD2<Double> = e + t2
+    let s: SIMD2<Double> = p + t3
+    return (s, t3 - (s - p))
+}

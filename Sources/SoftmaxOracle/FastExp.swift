@@ -19,8 +19,11 @@ final class FastExpTable: @unchecked Sendable {  // immutable after init
     static let shared = FastExpTable()
 
     /// 2048 doubles: T1 (2^(i/256)) at 0, T2 (2^(i/65536)) at 512, T1 − 1 at 1024, T2 − 1 at
-    /// 1536; entry i of each is the pair (hi, lo) at offsets 2i, 2i + 1.
+    /// 1536; entry i of each is the pair (hi, lo) at offsets 2i, 2i + 1. Then, at 2048 and 2560,
+    /// Veltkamp's split of T1's and T2's hi parts (for `twoProd(_:split:_:)`).
     let entries: UnsafeMutablePointer<Double>
+    /// Veltkamp's splits of c1, c2 and c1Compact.
+    let c1Split: DD, c2Split: DD, c1CompactSplit: DD
     /// C = ln2/65536 split as C1 + C2 + C3 (each the nearest double to what is left), with
     /// |C − C1 − C2 − C3| <= 2^-158.9·C.
     let c1: Double, c2: Double, c3: Double
@@ -33,7 +36,7 @@ final class FastExpTable: @unchecked Sendable {  // immutable after init
     let c1Compact: Double, c2Compact: Double, inverseCCompact: Double
 
     private init() {
-        let entries = UnsafeMutablePointer<Double>.allocate(capacity: 2048)
+        let entries = UnsafeMutablePointer<Double>.allocate(capacity: 3072)
         self.entries = entries
         let prec = 256
         var constants: (Double, Double, Double, Double, DD) = (0, 0, 0, 0, DD(0, 0))
@@ -88,9 +91,19 @@ final class FastExpTable: @unchecked Sendable {  // immutable after init
         }
         (c1, c2, c3, inverseC, sixth) = constants
         (c1Compact, c2Compact, inverseCCompact) = compact
+        c1Split = split(c1)
+        c2Split = split(c2)
+        c1CompactSplit = split(c1Compact)
+        for i in 0..<512 {
+            let s = split(entries[2 * i])  // T1[i].hi for i < 256, T2[i − 256].hi after
+            entries[2048 + 2 * i] = s.hi
+            entries[2048 + 2 * i + 1] = s.lo
+        }
     }
 
     @inline(__always) func t1(_ i: Int) -> DD { DD(entries[2 * i], entries[2 * i + 1]) }
+    @inline(__always) func t1Split(_ i: Int) -> DD { DD(entries[2048 + 2 * i], entries[2048 + 2 * i + 1]) }
+    @inline(__always) func t2Split(_ i: Int) -> DD { DD(entries[2560 + 2 * i], entries[2560 + 2 * i + 1]) }
     @inline(__always) func t2(_ i: Int) -> DD { DD(entries[512 + 2 * i], entries[512 + 2 * i + 1]) }
     @inline(__always) func t1MinusOne(_ i: Int) -> DD { DD(entries[1024 + 2 * i], entries[1024 + 2 * i + 1]) }
     @inline(__always) func t2MinusOne(_ i: Int) -> DD { DD(entries[1536 + 2 * i], entries[1536 + 2 * i + 1]) }
@@ -160,9 +173,9 @@ enum FastExp {
     @inline(__always)
     static func exp(_ dh: Double, _ dl: Double, _ tab: FastExpTable) -> ScaledExp {
         let (tf, t) = integerPart(dh * tab.inverseC)
-        let p1 = twoProd(tf, tab.c1)
+        let p1 = twoProd(tab.c1, split: tab.c1Split, tf)
         let a = dh - p1.hi
-        let p2 = twoProd(tf, tab.c2)
+        let p2 = twoProd(tab.c2, split: tab.c2Split, tf)
         let b = twoSum(a, -p2.hi)
         let c = twoSum(b.hi, dl)
         let f = twoSum(c.hi, -p1.lo)
@@ -179,7 +192,10 @@ enum FastExp {
         let poly = fastTwoSum(s2.hi, rest)
         let i1 = (t >> 8) & 255
         let i2 = t & 255
-        let table = mulDD(tab.t1(i1), tab.t2(i2))
+        let a1 = tab.t1(i1), a2 = tab.t2(i2)
+        // mulDD(T1, T2) with both splits from the table (the same operations as `mulDD`).
+        let p12 = twoProd(a1.hi, split: tab.t1Split(i1), a2.hi, split: tab.t2Split(i2))
+        let table = fastTwoSum(p12.hi, p12.lo + (a1.hi * a2.lo + a1.lo * a2.hi))
         return ScaledExp(k: t >> 16, m: mulDD(table, poly))
     }
 
@@ -215,7 +231,7 @@ enum FastExp {
     @inline(__always)
     static func expCompact(_ dh: Double, _ dl: Double, _ tab: FastExpTable) -> ScaledExp {
         let (tf, t) = integerPart(dh * tab.inverseCCompact)
-        let p1 = twoProd(tf, tab.c1Compact)
+        let p1 = twoProd(tab.c1Compact, split: tab.c1CompactSplit, tf)
         let a = dh - p1.hi
         let small = (dl - p1.lo) - tf * tab.c2Compact
         let r = twoSum(a, small)
@@ -223,7 +239,7 @@ enum FastExp {
         let q = ((((1.0 / 720) * rh + 1.0 / 120) * rh + 1.0 / 24) * rh + 1.0 / 6) * rh + 0.5
         let c = (rh * rh) * q
         let table = tab.t1(t & 255)
-        let p = twoProd(table.hi, rh)
+        let p = twoProd(table.hi, split: tab.t1Split(t & 255), rh)
         let s = fastTwoSum(table.hi, p.hi)
         let tiny = (((table.lo + p.lo) + table.hi * rl) + table.lo * rh) + s.lo
         let sum = table.hi * c + tiny
@@ -287,5 +303,67 @@ enum FastExp {
         let absolute = 12 * u2 * magA + 18.3 * u2 * magTP + 0x1p-117 + 3.1 * u2 * (magA + magTP)
         let result = sum.hi.magnitude * (1 - 0x1p-50)
         return (sum, roundedUp(absolute / result) * 1.01)
+    }
+}
+
+extension FastExp {
+    /// `expCompact` on two arguments at once: the same operations lane by lane (IEEE operations
+    /// on SIMD lanes round exactly as scalar ones), so the same results and the same bound.
+    /// Needs both lanes in `expCompact`'s domain.
+    @inline(__always)
+    static func expCompact2(_ dh: SIMD2<Double>, _ dl: SIMD2<Double>, _ tab: FastExpTable)
+        -> (k: SIMD2<Int64>, hi: SIMD2<Double>, lo: SIMD2<Double>) {
+        let shifted = dh * tab.inverseCCompact + 0x1.8p52
+        let tf = shifted - 0x1.8p52
+        let t = SIMD2<Int64>(truncatingIfNeeded: unsafeBitCast(shifted, to: SIMD2<UInt64>.self) &- 0x4338_0000_0000_0000)
+        // TwoProd(C1', t) with C1' pre-split (Dekker).
+        let c1 = tab.c1CompactSplit
+        let p1h = tf * tab.c1Compact
+        let ts = split2(tf)
+        var p1l: SIMD2<Double> = c1.hi * ts.hi - p1h
+        p1l = p1l + c1.hi * ts.lo
+        p1l = p1l + c1.lo * ts.hi
+        p1l = p1l + c1.lo * ts.lo
+        let a: SIMD2<Double> = dh - p1h
+        let small: SIMD2<Double> = (dl - p1l) - tf * tab.c2Compact
+        let (rh, rl) = twoSum2(a, small)
+        let c720: Double = 1.0 / 720, c120: Double = 1.0 / 120, c24: Double = 1.0 / 24, c6: Double = 1.0 / 6
+        var q: SIMD2<Double> = c720 * rh + c120
+        q = q * rh + c24
+        q = q * rh + c6
+        q = q * rh + 0.5
+        let c: SIMD2<Double> = (rh * rh) * q
+        let i0 = Int(truncatingIfNeeded: t[0] & 255), i1 = Int(truncatingIfNeeded: t[1] & 255)
+        let e = tab.entries
+        let th = SIMD2(e[2 * i0], e[2 * i1]), tl = SIMD2(e[2 * i0 + 1], e[2 * i1 + 1])
+        let tsh = SIMD2(e[2048 + 2 * i0], e[2048 + 2 * i1]), tsl = SIMD2(e[2048 + 2 * i0 + 1], e[2048 + 2 * i1 + 1])
+        let ph = th * rh
+        let rs = split2(rh)
+        var pl: SIMD2<Double> = tsh * rs.hi - ph
+        pl = pl + tsh * rs.lo
+        pl = pl + tsl * rs.hi
+        pl = pl + tsl * rs.lo
+        let sh: SIMD2<Double> = th + ph
+        let sl: SIMD2<Double> = ph - (sh - th)
+        var tiny: SIMD2<Double> = tl + pl
+        tiny = tiny + th * rl
+        tiny = tiny + tl * rh
+        tiny = tiny + sl
+        let sum: SIMD2<Double> = th * c + tiny
+        let eh = sh + sum
+        let el = sum - (eh - sh)
+        return (t &>> 8, eh, el)
+    }
+
+    @inline(__always) static func split2(_ a: SIMD2<Double>) -> (hi: SIMD2<Double>, lo: SIMD2<Double>) {
+        let c = 134_217_729.0 * a
+        let hi = c - (c - a)
+        return (hi, a - hi)
+    }
+
+    @inline(__always) static func twoSum2(_ a: SIMD2<Double>, _ b: SIMD2<Double>) -> (SIMD2<Double>, SIMD2<Double>) {
+        let s = a + b
+        let bb = s - a
+        return (s, (a - (s - bb)) + (b - bb))
     }
 }

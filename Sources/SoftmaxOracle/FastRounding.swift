@@ -5,12 +5,13 @@
 // (`Format.certify`), the value is certified when both ends round to the same value: rounding
 // is monotone, so everything between them rounds alike. Two ways to check, both exact:
 //
-// - `certifyFast`, for values in the normal range of both binary64 and the format (almost
-//   all): r = round(h·2^k) in binary64 arithmetic (exact), δ = (h·2^k − r) + l·2^k is v's
-//   offset from r, and the rounding cell of r extends at least `room` to either side (half the
-//   format's quantum at r, a quarter when |r| is a power of two: the spacing halves below it).
-//   If |δ| + err < room (with the roundings of this test bounded), every value of the
-//   enclosure rounds to r.
+// - `FastFormat.value` (and `value2`, two lanes), inline, for h·2^k normal in binary64 and
+//   below the format's top binade (almost all outputs; `Format.certify` has the same test for
+//   the format's normal range): r = round(h·2^k) in binary64 arithmetic (exact), δ = (h·2^k −
+//   r) + l·2^k is v's offset from r, and the rounding cell of r extends at least `room` to
+//   either side (half the format's quantum at r, a quarter when |r| is a power of two: the
+//   spacing halves below it). If |δ| + err < room (with the roundings of this test bounded),
+//   every value of the enclosure rounds to r.
 // - `roundExactly`, the reference: rounds the exact real (h + l)·2^k into the format with
 //   integer arithmetic, applied to both ends of the enclosure.
 //
@@ -26,7 +27,7 @@ struct ScaledDD: Sendable {
     /// The same value with |hi| ∈ [1, 2) (exact: scaling by powers of two; a subnormal lo loses
     /// bits only when hi is scaled down, which `normalized` never does by more than 2^-1100).
     @inline(__always) func normalized() -> ScaledDD {
-        if hi == 0 || !hi.isNormal { return hi == 0 ? self : slowNormalized() }
+        if hi == 0 || !hi.isNormal { return hi == 0 || !hi.isFinite ? self : slowNormalized() }
         let bits = hi.bitPattern
         let e = Int((bits >> 52) & 0x7FF) - 1023
         if e == 0 { return self }
@@ -192,6 +193,7 @@ extension Format {
     /// the enclosure does not round uniquely or is too wide to stand for the exact value.
     @inline(__always)
     func certifiedValue(_ v: ScaledDD, error err: Double) -> OracleValue? {
+        guard v.hi.isFinite, v.lo.isFinite, err.isFinite, v.hi != 0, abs(v.exponent) < 1 << 40 else { return nil }
         let t = narrowErrorExponent(scale: v.exponent)
         if t < 60 && err > powerOfTwo(Swift.max(t, -1000)) { return nil }
         guard let r = certify(v, error: err) else { return nil }
@@ -203,9 +205,8 @@ extension Format {
 struct FastFormat {
     let format: Format
     let precision: Int
-    /// Binades e with lowBinade < e < highBinade take the inline path: the format's normal range
-    /// (minNormal < e < maxExponent) within |e| <= 900 (binary64's normal range with room).
-    let lowBinade: Int
+    let minNormalExponent: Int
+    /// Binades e < highBinade = min(maxExponent, 901) take the inline path (and e > −901).
     let highBinade: Int
     /// The exponent of the format's least subnormal (its quantum below 2^minNormal).
     let subnormalQuantum: Int
@@ -213,7 +214,7 @@ struct FastFormat {
     init(_ format: Format) {
         self.format = format
         precision = format.precision
-        lowBinade = Swift.max(format.minNormalExponent, -901)
+        minNormalExponent = format.minNormalExponent
         highBinade = Swift.min(format.maxExponent, 901)
         subnormalQuantum = format.minSubnormalExponent
     }
@@ -227,18 +228,23 @@ struct FastFormat {
     /// The certified output for v = (h + l)·2^k with |v − exact| <= err·2^k (h ≠ 0 finite, |l| <=
     /// 2^-50|h|, err >= 0 in the units of h), or nil when it does not certify or is not narrow.
     ///
-    /// Common case inline: h normal, |k| <= 1000, and h·2^k in binade e with lowBinade < e <
-    /// highBinade: the test of `Format.certify` on hs = h·2^k (exact), ls = l·2^k (exact, or off
-    /// by <= 2^-1075 when it underflows, which the factor (1 + 2^-50) on es >= 2^(e−110) covers),
-    /// es = err·2^k. r = hs rounded to p bits (`Format.roundNormal`, with its constant C built
-    /// from e directly), δ = (hs − r) + ls (hs − r exact, one rounding: <= u|δ|), and the cell of
-    /// r reaches `room` = half its quantum 2^(er−p+1) on both sides, a quarter when |r| is a power
-    /// of two (er > minNormal here). The narrowness rule needs 2·es <= 2^-40·ulp(v), and
-    /// ulp(v) >= 2^(e − p) as |v| >= 2^e(1 − 2^-50) > 2^(e−1).
-    /// Below the format's normal range (−901 < e <= minNormal; p <= 24 there, as binary64's own
-    /// subnormals lie below −901): the quantum is the fixed 2^q, q = minSubnormalExponent, the
-    /// same constant trick rounds to it (|hs| < 2^(q+p) <= 2^(q+51)), room is 2^(q−1), and
-    /// ulp(v) = 2^q. A result of 0 gets the sign of v, which is that of hs when |ls| + es < |hs|.
+    /// Common case inline: h normal, |k| <= 1000, and hs = h·2^k in binade e with −901 < e <
+    /// min(maxExponent, 901), i.e. normal in binary64 and below the format's top binade (the
+    /// format's subnormals and underflow included). Then:
+    /// - hs = h·2^k is exact; ls = l·2^k is exact or, when it underflows, off by <= 2^-1075,
+    ///   which the factor (1 + 2^-50) on es = max(err·2^k, 2^(e−110)) covers;
+    /// - the format's quantum at hs is 2^Q, Q = max(e, minNormal) − p + 1, and r = (hs + C) − C
+    ///   with C = ±1.5·2^(Q+52) is hs rounded to it, ties to even (hs + C lies in [2^(Q+52),
+    ///   2^(Q+53)), where binary64's spacing is 2^Q; |hs| < 2^(Q+p) <= 2^(Q+51) for p <= 51;
+    ///   C is an even multiple of 2^Q; the subtraction is exact). For p = 53, r = hs;
+    /// - δ = (hs − r) + ls (hs − r exact: |hs − r| <= 2^(Q−1) is a multiple of hs's ulp; one
+    ///   rounding, <= u|δ|) is v's offset from r, and r's rounding cell reaches `room` =
+    ///   2^(max(er, minNormal) − p) on both sides (half a quantum), or half that when |r| is a
+    ///   power of two above 2^minNormal (the spacing below it halves);
+    /// - certified when |δ|(1 + 2^-50) + es < room (every value of the enclosure rounds to r),
+    ///   and, when r = 0, |ls| + es < |hs| (the zero takes v's sign, that of hs);
+    /// - narrow (`Certifier.isNarrow`) when 2·es <= 2^-40·ulp(v), ulp(v) >= 2^(max(e − p, Q')),
+    ///   Q' = minNormal − p + 1 (|v| >= 2^e(1 − 2^-50) > 2^(e−1)).
     /// Otherwise the general `Format.certifiedValue`.
     @inline(__always)
     func value(_ h: Double, _ l: Double, scale k: Int, error err: Double) -> OracleValue? {
@@ -246,43 +252,38 @@ struct FastFormat {
         let eh = Int(truncatingIfNeeded: (hb >> 52) & 0x7FF) &- 1023
         let e = eh &+ k
         if UInt(bitPattern: eh &+ 999) < 1999 && UInt(bitPattern: k &+ 1000) <= 2000
-            && e > lowBinade && e < highBinade {
+            && e > -901 && e < highBinade {
             let scale = Self.pow2(k)
             let hs = h * scale
             let ls = l * scale
             let es = Swift.max(err * scale, Self.pow2(e &- 110)) * (1 + 0x1p-50)
-            if es > Self.pow2(e &- precision &- 41) { return nil }
+            let eq = Swift.max(e, minNormalExponent)
+            if es > Self.pow2(Swift.max(e &- precision, subnormalQuantum) &- 41) { return nil }
             var r = hs
             if precision < 53 {
                 let c = Double(bitPattern: (hs.bitPattern & 0x8000_0000_0000_0000)
-                               | (UInt64(truncatingIfNeeded: e &+ 1076 &- precision) << 52) | 0x0008_0000_0000_0000)
+                               | (UInt64(truncatingIfNeeded: eq &+ 1076 &- precision) << 52) | 0x0008_0000_0000_0000)
                 r = (hs + c) - c
             }
             let rb = r.bitPattern
             let er = Int(truncatingIfNeeded: (rb >> 52) & 0x7FF) &- 1023
             let delta = (hs - r) + ls
-            let room = Self.pow2(er &- precision &- ((rb & 0x000F_FFFF_FFFF_FFFF) == 0 ? 1 : 0))
-            if (delta.magnitude * (1 + 0x1p-50) + es) * (1 + 0x1p-50) < room {
-                return OracleValue(rounded: r, exact: ExactValue(normalHi: hs, lo: ls))
-            }
-        } else if UInt(bitPattern: eh &+ 999) < 1999 && UInt(bitPattern: k &+ 1000) <= 2000
-                    && e > -901 && e <= lowBinade && precision < 53 {
-            let q = subnormalQuantum
-            let scale = Self.pow2(k)
-            let hs = h * scale
-            let ls = l * scale
-            let es = Swift.max(err * scale, Self.pow2(e &- 110)) * (1 + 0x1p-50)
-            if es > Self.pow2(q &- 41) { return nil }
-            let c = Double(bitPattern: (hs.bitPattern & 0x8000_0000_0000_0000)
-                           | (UInt64(truncatingIfNeeded: q &+ 52 &+ 1023) << 52) | 0x0008_0000_0000_0000)
-            var r = (hs + c) - c
-            let delta = (hs - r) + ls
-            if (delta.magnitude * (1 + 0x1p-50) + es) * (1 + 0x1p-50) < Self.pow2(q &- 1)
+            let halving = (rb & 0x000F_FFFF_FFFF_FFFF) == 0 && er > minNormalExponent ? 1 : 0
+            let room = Self.pow2(Swift.max(er, minNormalExponent) &- precision &- halving)
+            if (delta.magnitude * (1 + 0x1p-50) + es) * (1 + 0x1p-50) < room
                 && (r != 0 || (ls.magnitude + es) * (1 + 0x1p-50) < hs.magnitude) {
                 if r == 0 { r = hs < 0 ? -0.0 : 0.0 }
                 return OracleValue(rounded: r, exact: ExactValue(normalHi: hs, lo: ls))
             }
         }
+        return otherValue(h, l, scale: k, error: err)
+    }
+
+    /// `value` outside the inline case: the general `Format.certifiedValue`.
+    @inline(never)
+    func otherValue(_ h: Double, _ l: Double, scale k: Int, error err: Double) -> OracleValue? {
+        // Never certify from non-finite intermediates (an overflowed product, say): the MPFR path.
+        guard h.isFinite, l.isFinite, err.isFinite, h != 0, abs(k) < 1 << 40 else { return nil }
         let v = ScaledDD(hi: h, lo: l, exponent: k).normalized()
         return format.certifiedValue(v, error: scaled(err, k - v.exponent) * (1 + 0x1p-50))
     }
@@ -301,5 +302,57 @@ extension ExactValue {
             e -= 1
         }
         self.init(kind: .finite, isNegative: h < 0, exponent: e, head: head, tail: tail)
+    }
+}
+
+extension FastFormat {
+    /// `value` for two outputs at once, v_j = (h_j + l_j)·2^(k_j) with absolute error bounds
+    /// err_j (in the units of h_j), on SIMD lanes: the inline case of `value`, the same operations
+    /// lane by lane (so the same outputs), written to dst[0] and dst[1]. False, with nothing
+    /// written, when either lane is outside that case or does not certify there: the caller then
+    /// calls `value` on each.
+    @inline(__always)
+    func value2(_ h: SIMD2<Double>, _ l: SIMD2<Double>, scale k: SIMD2<Int64>, error err: SIMD2<Double>,
+                into dst: UnsafeMutablePointer<OracleValue>) -> Bool {
+        let hb = unsafeBitCast(h, to: SIMD2<UInt64>.self)
+        let eh = SIMD2<Int64>(truncatingIfNeeded: (hb &>> 52) & 0x7FF) &- 1023
+        let e = eh &+ k
+        let lowOK = (eh &+ 999) .>= 0 .& (eh &+ 999) .< 1999 .& (k &+ 1000) .>= 0 .& (k &+ 1000) .<= 2000
+        guard all(lowOK .& (e .> -901) .& (e .< Int64(highBinade))) else { return false }
+        let one = SIMD2<Int64>(repeating: 1023)
+        let scale = unsafeBitCast((k &+ one) &<< 52, to: SIMD2<Double>.self)
+        let hs = h * scale
+        let ls = l * scale
+        let floorE = unsafeBitCast((e &- 110 &+ one) &<< 52, to: SIMD2<Double>.self)
+        let es = pointwiseMax(err * scale, floorE) * (1 + 0x1p-50)
+        let q = SIMD2<Int64>(repeating: Int64(subnormalQuantum))
+        let narrow = unsafeBitCast((pointwiseMax(e &- Int64(precision), q) &- 41 &+ one) &<< 52, to: SIMD2<Double>.self)
+        guard all(es .<= narrow) else { return false }
+        let eq = pointwiseMax(e, SIMD2<Int64>(repeating: Int64(minNormalExponent)))
+        var r = hs
+        if precision < 53 {
+            let bits = (unsafeBitCast(hs, to: SIMD2<UInt64>.self) & 0x8000_0000_0000_0000)
+                | (SIMD2<UInt64>(truncatingIfNeeded: eq &+ (1076 &- Int64(precision))) &<< 52) | 0x0008_0000_0000_0000
+            let c = unsafeBitCast(bits, to: SIMD2<Double>.self)
+            r = (hs + c) - c
+        }
+        let rb = unsafeBitCast(r, to: SIMD2<UInt64>.self)
+        let er = SIMD2<Int64>(truncatingIfNeeded: (rb &>> 52) & 0x7FF) &- 1023
+        let delta = (hs - r) + ls
+        let emin = SIMD2<Int64>(repeating: Int64(minNormalExponent))
+        let halving = SIMD2<Int64>(repeating: 0).replacing(with: 1, where: (rb & 0x000F_FFFF_FFFF_FFFF) .== 0 .& (er .> emin))
+        let room = unsafeBitCast((pointwiseMax(er, emin) &- Int64(precision) &- halving &+ one) &<< 52, to: SIMD2<Double>.self)
+        let magnitude = unsafeBitCast(unsafeBitCast(delta, to: SIMD2<UInt64>.self) & 0x7FFF_FFFF_FFFF_FFFF, to: SIMD2<Double>.self)
+        let reach = (magnitude * (1 + 0x1p-50) + es) * (1 + 0x1p-50)
+        // r = 0 needs |ls| + es < |hs|: the zero then takes the sign of hs.
+        let lsMagnitude = unsafeBitCast(unsafeBitCast(ls, to: SIMD2<UInt64>.self) & 0x7FFF_FFFF_FFFF_FFFF, to: SIMD2<Double>.self)
+        let hsMagnitude = unsafeBitCast(unsafeBitCast(hs, to: SIMD2<UInt64>.self) & 0x7FFF_FFFF_FFFF_FFFF, to: SIMD2<Double>.self)
+        let zeroOK = (r .!= 0) .| ((lsMagnitude + es) * (1 + 0x1p-50) .< hsMagnitude)
+        guard all((reach .< room) .& zeroOK) else { return false }
+        for j in 0..<2 {
+            let rj = r[j] == 0 ? (hs[j] < 0 ? -0.0 : 0.0) : r[j]
+            (dst + j).initialize(to: OracleValue(rounded: rj, exact: ExactValue(normalHi: hs[j], lo: ls[j])))
+        }
+        return true
     }
 }

@@ -17,8 +17,9 @@ public enum CertificationTier: String, Sendable, Hashable, Codable {
     case mpfr
 }
 
-/// The fast tier: logsumexp, softmax, log_softmax, cross_entropy (hard target) and the batch
-/// loss (hard targets), certified in double-double arithmetic.
+/// The fast tier: logsumexp, softmax, log_softmax, cross_entropy (hard or probability targets,
+/// without class weights or label smoothing) and the batch loss (hard targets), certified in
+/// double-double arithmetic.
 ///
 /// Formulation: the oracle's own (ShiftedRow.swift): m = max x, d_j = x_j − m (exact, as a
 /// TwoSum), s = Σ_{j≠M} e^(d_j), L = log1p(s), and
@@ -27,23 +28,40 @@ public enum CertificationTier: String, Sendable, Hashable, Codable {
 ///     cross_entropy(t) = (−d_t) + L.
 ///
 /// Each output is computed as a double-double v with an absolute error bound err proven from
-/// the bounds of its parts: `FastExp.exp` (2^-101 relative), the exact sum `FixedPointSum`
-/// (truncation <= 2^-126 per double, relative to the largest term), `FastLog1p` (a run-time
-/// bound, about 2^-98 relative), and the double-double operations of FastArithmetic.swift.
-/// The output is certified when the whole enclosure [v − err, v + err] rounds to one value of
-/// the format (`Format.certify`) and is narrow enough (2·err <= 2^-40 ulp) for v to stand for
-/// the exact value. Otherwise — or for anything outside the tier's scope: NaN or +inf in a row,
-/// a row whose only finite logit is its maximum (exact results), logits more than 2^19 apart,
-/// other functions and options — `evaluate` returns nil and the MPFR path answers the whole
-/// request, so the fast tier never gives a different answer, only a faster one.
+/// the bounds of its parts, and certified when the whole enclosure [v − err, v + err] rounds to
+/// one value of the format (`FastFormat.value`, `Format.certify`) and is narrow enough (2·err
+/// <= 2^-40 ulp) for v to stand for the exact value. The parts:
+/// - the exponentials, two ways. For f64 outputs `FastExp.exp` (2^-101 relative) summed
+///   exactly (`FixedPointSum`: truncation < 2^-126 per double, relative to the largest term);
+///   for formats with p <= 24 ("compact") `FastExp.expCompact` (2^-68.5), two at a time on SIMD
+///   lanes, summed by blocks of Sum2 (`CompensatedBlockSum`, 2^-81 per block): those formats need
+///   about 2^-66 (f32: 2^-40 of an ulp of 2^-24), and it halves the work;
+/// - `FastLog1p` (a run-time bound, about 2^-98 relative), once per row;
+/// - the double-double operations of FastArithmetic.swift (2u² to 14u² each); softmax and
+///   log_softmax compute pairs of ordinary outputs on SIMD lanes (`mulDD2`, `FastFormat.value2`:
+///   the scalar operations lane by lane, hence the same outputs).
+/// Exact near-ties of the form P ± L, P an exact double-double on a rounding boundary (x_t − m
+/// often is one) and L far below P's last bit, are settled by `roundNearTie` as the MPFR path's
+/// open enclosure ends settle them.
 ///
-/// -inf logits are handled here as the MPFR path does: exactly 0 in every sum; softmax 0 and
-/// log_softmax -inf there, a cross-entropy of +inf when the target's logit is -inf.
+/// When an output does not certify — or for anything outside the tier's scope: NaN or +inf in a
+/// row, a row whose only finite logit is its maximum (exact results), its two largest logits
+/// more than 2^19 apart, other functions and options — `evaluate` returns nil and the MPFR path
+/// answers the whole request, so the fast tier never gives a different answer, only a faster
+/// one. -inf logits are handled here as the MPFR path does: exactly 0 in every sum; softmax 0
+/// and log_softmax -inf there, a cross-entropy of +inf when the target's logit is -inf.
+///
+/// Threads: rows of `parallelThreshold` logits or more are split into 2·threads chunks for the
+/// scan, the sum and the outputs (DispatchQueue.concurrentPerform); the exact fixed-point sums
+/// add exactly and the compact sums are combined in block order, so the result does not depend
+/// on the thread count. Batches are split by rows. Memory: softmax keeps each exponential in the
+/// output array's own slot until the output overwrites it (about 40 bytes per logit in all).
 enum FastTier {
     /// Rows at least this long are split over threads.
     static let parallelThreshold = 16_384
-    /// The working precision reported for fast results (a double-double's significand).
-    static let reportedPrecision = 106
+    /// The working precision reported for fast results: a double-double's significand (f64
+    /// outputs), or about the compact exponential's 68 bits (formats with p <= 24).
+    static func reportedPrecision(_ format: Format) -> Int { format.precision <= 24 ? 68 : 106 }
 
     static let processorCount: Int = {
         #if canImport(Glibc) || canImport(Musl) || canImport(Darwin)
@@ -65,15 +83,24 @@ enum FastTier {
         case .logSoftmax:
             values = q.logits.withUnsafeBufferPointer { logSoftmax($0, q.format, threads: threads) }
         case .crossEntropy:
-            guard case .index(let t)? = q.target, q.weight == nil, q.labelSmoothing == 0 else { return nil }
-            values = q.logits.withUnsafeBufferPointer { crossEntropy($0, target: t, q.format, threads: threads) }.map { [$0] }
+            guard q.weight == nil, q.labelSmoothing == 0 else { return nil }
+            switch q.target {
+            case .index(let t)?:
+                values = q.logits.withUnsafeBufferPointer { crossEntropy($0, target: t, q.format, threads: threads) }.map { [$0] }
+            case .probabilities(let p)?:
+                values = q.logits.withUnsafeBufferPointer { x in
+                    p.withUnsafeBufferPointer { crossEntropy(x, probabilities: $0, q.format, threads: threads) }
+                }.map { [$0] }
+            case nil:
+                return nil
+            }
         case .crossEntropyLoss:
             values = batchLoss(q, threads: threads)
         default:
             return nil
         }
         guard let values else { return nil }
-        return OracleResult(values: values, precision: reportedPrecision, escalations: 0, tier: .fast)
+        return OracleResult(values: values, precision: reportedPrecision(q.format), escalations: 0, tier: .fast)
     }
 
     // MARK: - The row's sum
@@ -125,22 +152,32 @@ enum FastTier {
     }
 
     /// Where `softmax` keeps the row's exponentials: 2^k·(hi + lo) at index j (k = Int32.min:
-    /// not computed, e^(d_j) < e^(-2^20)).
+    /// not computed, e^(d_j) < e^(-2^20), or a −inf logit). The three fields of element j live
+    /// at base + j·stride: inside the output array's own memory, element j's slot, which the
+    /// output pass overwrites (after reading it) with output j. No second buffer, no second set
+    /// of page faults for a long row.
     struct ExpStore: @unchecked Sendable {  // disjoint ranges are written by different threads
-        let hi: UnsafeMutablePointer<Double>
-        let lo: UnsafeMutablePointer<Double>
-        let k: UnsafeMutablePointer<Int32>
+        let base: UnsafeMutableRawPointer
+        let stride: Int
 
-        init(count: Int) {
-            hi = .allocate(capacity: Swift.max(count, 1))
-            lo = .allocate(capacity: Swift.max(count, 1))
-            k = .allocate(capacity: Swift.max(count, 1))
+        init(slots: UnsafeMutablePointer<OracleValue>) {
+            precondition(MemoryLayout<OracleValue>.stride >= 20 && MemoryLayout<OracleValue>.alignment >= 8)
+            base = UnsafeMutableRawPointer(slots)
+            stride = MemoryLayout<OracleValue>.stride
         }
 
-        func deallocate() {
-            hi.deallocate()
-            lo.deallocate()
-            k.deallocate()
+        @inline(__always) func store(_ j: Int, hi: Double, lo: Double, k: Int32) {
+            let p = base + j &* stride
+            p.storeBytes(of: hi, as: Double.self)
+            (p + 8).storeBytes(of: lo, as: Double.self)
+            (p + 16).storeBytes(of: k, as: Int32.self)
+        }
+
+        @inline(__always) func markAbsent(_ j: Int) { (base + j &* stride + 16).storeBytes(of: Int32.min, as: Int32.self) }
+
+        @inline(__always) func load(_ j: Int) -> (hi: Double, lo: Double, k: Int32) {
+            let p = base + j &* stride
+            return (p.load(as: Double.self), (p + 8).load(as: Double.self), (p + 16).load(as: Int32.self))
         }
     }
 
@@ -168,14 +205,14 @@ enum FastTier {
         for j in range where j != maxIndex {
             let xj = x[j]
             if xj == -.infinity {
-                if let store { store.k[j] = Int32.min }
+                store?.markAbsent(j)
                 continue
             }
             let d = twoSum(xj, -m)
             if !(d.hi >= FastExp.lowestArgument) {
                 part.omitted += 1
                 if !d.hi.isFinite { part.overflow = true }
-                if let store { store.k[j] = Int32.min }
+                store?.markAbsent(j)
                 continue
             }
             let e = FastExp.exp(d.hi, d.lo, tab)
@@ -183,11 +220,7 @@ enum FastTier {
             part.sum.add(e.m.hi, scale: scale)
             part.sum.add(e.m.lo, scale: scale)
             truncations += 2
-            if let store {
-                store.hi[j] = e.m.hi
-                store.lo[j] = e.m.lo
-                store.k[j] = Int32(truncatingIfNeeded: e.k)
-            }
+            store?.store(j, hi: e.m.hi, lo: e.m.lo, k: Int32(truncatingIfNeeded: e.k))
         }
         part.truncations = truncations + part.omitted
         return part
@@ -219,36 +252,72 @@ enum FastTier {
         sums.reserveCapacity(blocks.count)
         let n = x.count
         for b in blocks {
+            // Three Sum2 accumulators per block: two SIMD lanes for pairs of ordinary terms, one
+            // for the rest; each holds at most 4096 terms (the bound of `CompensatedBlockSum`),
+            // and the block's value adds the three (two `addSameSign`, counted by the caller).
+            var sigma2 = SIMD2<Double>(0, 0), c2 = SIMD2<Double>(0, 0)
             var acc = CompensatedBlockSum()
             let lo = b * CompensatedBlockSum.blockSize
-            for j in lo..<Swift.min(n, lo + CompensatedBlockSum.blockSize) where j != maxIndex {
+            let end = Swift.min(n, lo + CompensatedBlockSum.blockSize)
+            var j = lo
+            func scalarTerm(_ j: Int) {
+                if j == maxIndex { return }
                 let xj = x[j]
                 if xj == -.infinity {
-                    if let store { store.k[j] = Int32.min }
-                    continue
+                    store?.markAbsent(j)
+                    return
                 }
                 let d = twoSum(xj, -m)
                 if !(d.hi >= FastExp.lowestArgument) {
                     part.omitted += 1
                     if !d.hi.isFinite { part.overflow = true }
-                    if let store { store.k[j] = Int32.min }
-                    continue
+                    store?.markAbsent(j)
+                    return
                 }
                 let e = FastExp.expCompact(d.hi, d.lo, tab)
-                if let store {
-                    store.hi[j] = e.m.hi
-                    store.lo[j] = e.m.lo
-                    store.k[j] = Int32(truncatingIfNeeded: e.k)
-                }
+                store?.store(j, hi: e.m.hi, lo: e.m.lo, k: Int32(truncatingIfNeeded: e.k))
                 let scale = e.k - sigma
                 if scale < -1000 {
                     part.truncations += 1  // below 2^(σ−999): counted in the bound, not summed
-                    continue
+                    return
                 }
                 let f = powerOfTwo(scale)
                 acc.add(e.m.hi * f, e.m.lo * f)
             }
-            sums.append(acc.value)
+            while j + 1 < end {
+                let x0 = x[j], x1 = x[j + 1]
+                // Both ordinary (finite, not the maximum, in the exponential's domain): SIMD.
+                if j != maxIndex && j + 1 != maxIndex && x0 > -.infinity && x1 > -.infinity {
+                    let xs = SIMD2(x0, x1)
+                    let dh = xs - m
+                    let bb = dh - xs
+                    let dl = (xs - (dh - bb)) + (-m - bb)  // TwoSum(x_j, −m), lane by lane
+                    if dh[0] >= FastExp.lowestArgument && dh[1] >= FastExp.lowestArgument {
+                        let e = FastExp.expCompact2(dh, dl, tab)
+                        if let store {
+                            store.store(j, hi: e.hi[0], lo: e.lo[0], k: Int32(truncatingIfNeeded: e.k[0]))
+                            store.store(j + 1, hi: e.hi[1], lo: e.lo[1], k: Int32(truncatingIfNeeded: e.k[1]))
+                        }
+                        let s0 = Int(truncatingIfNeeded: e.k[0]) - sigma, s1 = Int(truncatingIfNeeded: e.k[1]) - sigma
+                        // A term more than 2^1000 below 2^σ is not summed (factor 0; counted).
+                        let f = SIMD2(s0 < -1000 ? 0 : powerOfTwo(s0), s1 < -1000 ? 0 : powerOfTwo(s1))
+                        part.truncations += (s0 < -1000 ? 1 : 0) + (s1 < -1000 ? 1 : 0)
+                        let p = e.hi * f, l = e.lo * f
+                        let s = sigma2 + p
+                        let pb = s - sigma2
+                        c2 += ((sigma2 - (s - pb)) + (p - pb)) + l
+                        sigma2 = s
+                        j += 2
+                        continue
+                    }
+                }
+                scalarTerm(j)
+                scalarTerm(j + 1)
+                j += 2
+            }
+            if j < end { scalarTerm(j) }
+            let lane0 = fastTwoSum(sigma2[0], c2[0]), lane1 = fastTwoSum(sigma2[1], c2[1])
+            sums.append(addSameSign(addSameSign(lane0, lane1), acc.value))
         }
         return (sums, part)
     }
@@ -290,12 +359,12 @@ enum FastTier {
                 overflow = overflow || p.part.overflow
             }
             guard let total, total.hi > 0 else { return nil }
-            // The exponentials' 2^-68.5, each block's Sum2 bound (blocks of <= 4096 terms), the
-            // additions of block sums (3.02u² each), omitted or underflowed terms (< 2^(σ−999)
-            // each, s >= 0.998·2^σ).
+            // The exponentials' 2^-68.5, each Sum2 accumulator's bound (<= 4096 terms each), the
+            // additions of accumulators and block sums (three per block, 3.02u² each), omitted or
+            // underflowed terms (< 2^(σ−999) each, s >= 0.998·2^σ).
             let epsS = roundedUp(FastExp.compactRelativeError * 1.0001
                                  + CompensatedBlockSum.relativeError(terms: CompensatedBlockSum.blockSize)
-                                 + Double(blockCount) * 3.02 * unitRoundoff2
+                                 + Double(3 * blockCount) * 3.02 * unitRoundoff2
                                  + Double(n) * 0x1p-998)
             return RowSum(m: m, maxIndex: scan.maxIndex,
                           s: ScaledDD(hi: total.hi, lo: total.lo, exponent: sigma).normalized(),
@@ -340,8 +409,8 @@ enum FastTier {
     }
 
     /// The rounding of P ± L for an exact double-double P = ph + pl and 0 < L <= `upper`, when L is
-    /// too small to matter: below the unit 2^E of P (E the least exponent of a last bit of ph
-    /// or pl) and below 2^(e − 55), e = ⌊log₂|ph|⌋. Then no rounding boundary lies strictly
+    /// too small to matter: below the unit 2^E of P (E the exponent of the last set bit of ph
+    /// or pl, whichever is lower: P is a multiple of 2^E) and below 2^(e − 55), e = ⌊log₂|ph|⌋. Then no rounding boundary lies strictly
     /// between P and P ± L (P − B is a multiple of min(2^E, half-quantum >= 2^(e−55)) for every
     /// boundary B), so P ± L rounds as P ± 0⁺, which `Format.roundExactly(nudge:)` computes.
     /// This settles exact near-ties that no error bound can: P a rounding boundary (x_i − m is
@@ -352,7 +421,11 @@ enum FastTier {
         guard p.hi != 0 && p.hi.isNormal else { return nil }
         let e = binade(p.hi)
         if p.lo != 0 && (!p.lo.isNormal || binade(p.lo) < e - 60) { return nil }
-        let unit = p.lo == 0 ? e - 52 : Swift.min(e - 52, binade(p.lo) - 52)
+        // The exponent of the last set bit of a normal double.
+        func lastBit(_ x: Double) -> Int {
+            binade(x) - 52 + (x.significandBitPattern | 0x0010_0000_0000_0000).trailingZeroBitCount
+        }
+        let unit = p.lo == 0 ? lastBit(p.hi) : Swift.min(lastBit(p.hi), lastBit(p.lo))
         let bound = Swift.min(unit, e - 55)
         guard bound > -1000, upper < powerOfTwo(bound) else { return nil }
         return format.roundExactly(p.hi, p.lo, scale: 0, nudge: plus ? 1 : -1)
@@ -434,11 +507,53 @@ enum FastTier {
         let m = row.m
         let negativeInfinity = OracleValue(rounded: format.round(-Double.infinity), exact: ExactValue(-Double.infinity))
         let ff = FastFormat(format)
-        return fillOutputs(count: x.count, threads: threads) { i in
+        let n = x.count
+        func single(_ i: Int) -> OracleValue? {
             let xi = x[i]
             if xi == -.infinity { return negativeInfinity }
             let d = i == row.maxIndex ? DD(0, 0) : twoSum(xi, -m)
             return negativeLogSoftmax(d, lp, ff, negate: true)
+        }
+        let u2 = 3.03 * unitRoundoff2
+        return withOutputs(count: n) { slots in
+            // Pairs on SIMD lanes: the operations of `single` → `negativeLogSoftmax` (TwoSum,
+            // `addSameSign`, the same error bound, `value2`), so the same outputs either way.
+            let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
+            let base = UncheckedSendable(value: slots)
+            let failures = forEachChunk(count: n, chunks: chunks) { range -> Bool in
+                let out = base.value
+                var i = range.lowerBound
+                while i < range.upperBound {
+                    if i + 1 < range.upperBound && x[i] != m && x[i + 1] != m
+                        && x[i] > -.infinity && x[i + 1] > -.infinity {
+                        let xs = SIMD2(x[i], x[i + 1])
+                        let dh = xs - m
+                        let bb = dh - xs
+                        let dl = (xs - (dh - bb)) + (-m - bb)  // TwoSum(x_i, −m)
+                        if dh[0].isFinite && dh[1].isFinite {
+                            // addSameSign((−dh, −dl), L): TwoSum, then the low parts, Fast2Sum.
+                            let a = -dh, al = -dl
+                            let s = a + lp.plain.hi
+                            let sb = s - a
+                            let se = (a - (s - sb)) + (lp.plain.hi - sb)
+                            let t = al + lp.plain.lo
+                            let v = se + t
+                            let wh = s + v
+                            let wl = v - (wh - s)
+                            let absolute = (lp.plainAbsoluteError + u2 * wh) * (1 + 0x1p-40)
+                            if ff.value2(-wh, -wl, scale: SIMD2(0, 0), error: absolute, into: out + i) {
+                                i += 2
+                                continue
+                            }
+                        }
+                    }
+                    guard let v = single(i) else { return true }
+                    (out + i).initialize(to: v)
+                    i += 1
+                }
+                return false
+            }
+            return !failures.contains(true)
         }
     }
 
@@ -458,6 +573,104 @@ enum FastTier {
         return negativeLogSoftmax(d, lp, FastFormat(format), negate: false)
     }
 
+    /// Cross-entropy with probability targets p (no class weights, no smoothing: the weights of
+    /// `TargetWeights` are then p itself, D = 1):
+    ///
+    ///     loss = A + P·L,   A = Σ_c p_c·(m − x_c) >= 0,   P = Σ_c p_c,
+    ///
+    /// the MPFR path's formulation (CrossEntropy.swift): both terms >= 0, no cancellation.
+    /// A: each term p_c ⊗ (−d_c) by `mulDF` (3.02u² relative, all terms >= 0), added exactly in a
+    /// `FixedPointSum` relative to 2^top, top > every term's binade (2^-126·2^top per double, two
+    /// per term, plus the conversion's 2^-104.9 relative). P: the p_c added exactly the same way.
+    /// P·L: `mulDD` (8.1u²) on P's and L's relative errors. The final same-sign addition: 3.02u².
+    /// A −inf logit with p_c > 0 makes the loss +inf (0·inf counts as 0), as on the MPFR path;
+    /// P = 0 (an exact 0), subnormal or huge targets (p_c >= 2^999), products p_c·|d_c| outside
+    /// [2^-960, 2^1000) (an overflow, or an underflowing TwoProd) and rows outside the fast tier
+    /// go to the MPFR path.
+    static func crossEntropy(_ x: UnsafeBufferPointer<Double>, probabilities p: UnsafeBufferPointer<Double>,
+                             _ format: Format, threads: Int) -> OracleValue? {
+        let n = x.count
+        guard p.count == n, n > 0 else { return nil }
+        var infinite = false
+        var topP = Int.min
+        for c in 0..<n where p[c] > 0 {
+            if x[c] == -.infinity { infinite = true }
+            topP = Swift.max(topP, binade(p[c]) + 1)
+        }
+        // P = 0 (exact), subnormal or huge targets: the MPFR path.
+        guard topP > Int.min, topP < 1000, p.allSatisfy({ $0 == 0 || $0.isNormal }) else { return nil }
+        if infinite {
+            let scan = Scan.of(x, 0..<n)
+            guard !scan.special, scan.maxIndex >= 0 else { return nil }
+            return OracleValue(rounded: format.round(Double.infinity), exact: ExactValue(Double.infinity))
+        }
+        guard let row = rowSum(x, threads: threads, store: nil, compact: format.precision <= 24),
+              let lp = logPart(row), !row.overflow else { return nil }
+        let m = row.m
+        // top for A: p_c·|d_c| < 2^(binade(p_c) + 1 + binade(d_c) + 1).
+        var topA = Int.min, lowA = Int.max
+        for c in 0..<n where p[c] > 0 && x[c] != m {
+            let d = twoSum(x[c], -m)
+            guard d.hi.isNormal else { return nil }
+            let b = binade(p[c]) + binade(d.hi)
+            topA = Swift.max(topA, b + 2)
+            lowA = Swift.min(lowA, b)
+        }
+        // Every product p_c·|d_c| ∈ [2^lowA, 2^topA) finite, and >= 2^-960 so that `mulDF`'s
+        // TwoProd does not underflow; else the MPFR path.
+        guard topA == Int.min || (topA < 1000 && lowA >= -960) else { return nil }
+        let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
+        let sums = forEachChunk(count: n, chunks: chunks) { range -> (FixedPointSum, FixedPointSum) in
+            var a = FixedPointSum(), total = FixedPointSum()
+            for c in range where p[c] > 0 {
+                total.add(p[c], scale: -topP)
+                if x[c] == m { continue }
+                let d = twoSum(x[c], -m)
+                let t = mulDF(DD(-d.hi, -d.lo), p[c])
+                a.add(t.hi, scale: -topA)
+                a.add(t.lo, scale: -topA)
+            }
+            return (a, total)
+        }
+        var aSum = FixedPointSum(), pSum = FixedPointSum()
+        for (a, t) in sums {
+            aSum = aSum + a
+            pSum = pSum + t
+        }
+        guard let pv = pSum.value() else { return nil }
+        let u2 = unitRoundoff2
+        // P, relative: n truncations of < 2^(topP−126) against P >= 2^(topP−1) (the largest p_c),
+        // and the conversion.
+        let epsP = roundedUp(Double(n) * 0x1p-125 + FixedPointSum.conversionError * 1.0001)
+        // P·L as a ScaledDD.
+        let pl = mulDD(DD(pv.hi, pv.lo), DD(lp.value.hi, lp.value.lo))
+        let plScaled = ScaledDD(hi: pl.hi, lo: pl.lo, exponent: pv.exponent + topP + lp.value.exponent).normalized()
+        let epsPL = roundedUp(epsP + lp.epsL + 8.1 * u2)
+        let ff = FastFormat(format)
+        guard let av = aSum.value() else {
+            return certified(plScaled, relativeError: epsPL, ff)  // A = 0: every p_c on a maximum
+        }
+        // A, relative: 2n truncations of < 2^(topA−126) against A >= 2^(topA−3) (the largest term
+        // p_c·|d_c| >= 2^(binade(p) + binade(d)) = 2^(topA−2) lost at most 3.02u²), the
+        // conversion, and mulDF's 3.02u² on every term.
+        let epsA = roundedUp(Double(2 * n) * 0x1p-123 + FixedPointSum.conversionError * 1.0001 + 3.02 * u2)
+        let aScaled = ScaledDD(hi: av.hi, lo: av.lo, exponent: av.exponent + topA)
+        // loss = A + P·L: bring P·L to A's scale (exact, or below 2^-1000 of A: dropped and bounded).
+        let shift = plScaled.exponent - aScaled.exponent
+        var loss: DD
+        var absolute: Double  // in units of 2^aScaled.exponent
+        if shift >= -1000 {
+            let b = DD(scaled(plScaled.hi, shift), scaled(plScaled.lo, shift))
+            loss = addSameSign(DD(aScaled.hi, aScaled.lo), b)
+            absolute = roundedUp(epsA * aScaled.hi + epsPL * abs(b.hi) * 1.0001 + 3.03 * u2 * loss.hi + 0x1p-1070)
+        } else {
+            loss = DD(aScaled.hi, aScaled.lo)
+            absolute = roundedUp(epsA * aScaled.hi + 0x1p-998)
+        }
+        let v = ScaledDD(hi: loss.hi, lo: loss.lo, exponent: aScaled.exponent).normalized()
+        return ff.value(v.hi, v.lo, scale: v.exponent, error: scaled(absolute, aScaled.exponent - v.exponent) * (1 + 0x1p-50))
+    }
+
     /// softmax_i = 2^(k_i)·M_i ⊗ (1/S), S = 1 + s.
     ///
     /// S = addSameSign(ŝ, 1) (2.01u²) has relative error epsS·s/S + 2.01u² (+2^-1074 when ŝ's
@@ -467,37 +680,65 @@ enum FastTier {
     /// `roundedUp`. At the maximum the output is 1/S itself.
     static func softmax(_ x: UnsafeBufferPointer<Double>, _ format: Format, threads: Int) -> [OracleValue]? {
         let n = x.count
-        let store = ExpStore(count: n)
-        defer { store.deallocate() }
-        guard let row = rowSum(x, threads: threads, store: store, compact: format.precision <= 24),
-              row.omitted == 0 else { return nil }
-        let s = row.s
-        var sum: DD
-        var epsSum: Double
-        if s.exponent >= -1000 {
-            let plain = DD(Double(sign: .plus, exponent: s.exponent, significand: s.hi),
-                           Double(sign: .plus, exponent: s.exponent, significand: s.lo))
-            sum = addSameSign(plain, 1.0)
-            epsSum = row.epsS * (plain.hi / sum.hi) * 1.0001 + 2.01 * unitRoundoff2 + 0x1p-1074
-        } else {
-            sum = DD(1, 0)
-            epsSum = Double(sign: .plus, exponent: s.exponent + 1, significand: 1) + 0x1p-1074
-        }
-        let inverse = divDD(DD(1, 0), sum)
-        let epsInverse = roundedUp(epsSum * (1 + 2 * epsSum) + 14 * unitRoundoff2)
-        let eps = roundedUp((row.compact ? FastExp.compactRelativeError : FastExp.relativeError) + epsInverse + 8.1 * unitRoundoff2)
-        let zero = OracleValue(rounded: format.round(0.0), exact: ExactValue(0.0))
-        let ff = FastFormat(format)
-        let epsUp = eps * (1 + 0x1p-50)
-        return fillOutputs(count: n, threads: threads) { i in
-            if i == row.maxIndex {
-                return ff.value(inverse.hi, inverse.lo, scale: 0, error: epsInverse * inverse.hi * (1 + 0x1p-50))
+        guard n > 0 else { return nil }  // the MPFR path answers the empty row, as before
+        return withOutputs(count: n) { slots in
+            let store = ExpStore(slots: slots)
+            guard let row = rowSum(x, threads: threads, store: store, compact: format.precision <= 24),
+                  row.omitted == 0 else { return false }
+            let s = row.s
+            var sum: DD
+            var epsSum: Double
+            if s.exponent >= -1000 {
+                let plain = DD(Double(sign: .plus, exponent: s.exponent, significand: s.hi),
+                               Double(sign: .plus, exponent: s.exponent, significand: s.lo))
+                sum = addSameSign(plain, 1.0)
+                epsSum = row.epsS * (plain.hi / sum.hi) * 1.0001 + 2.01 * unitRoundoff2 + 0x1p-1074
+            } else {
+                sum = DD(1, 0)
+                epsSum = Double(sign: .plus, exponent: s.exponent + 1, significand: 1) + 0x1p-1074
             }
-            let k = store.k[i]
-            if x[i] == -.infinity { return zero }
-            if k == Int32.min { return nil }
-            let p = mulDD(DD(store.hi[i], store.lo[i]), inverse)
-            return ff.value(p.hi, p.lo, scale: Int(k), error: epsUp * p.hi)
+            let inverse = divDD(DD(1, 0), sum)
+            let epsInverse = roundedUp(epsSum * (1 + 2 * epsSum) + 14 * unitRoundoff2)
+            let eps = roundedUp((row.compact ? FastExp.compactRelativeError : FastExp.relativeError) + epsInverse + 8.1 * unitRoundoff2)
+            let zero = OracleValue(rounded: format.round(0.0), exact: ExactValue(0.0))
+            let ff = FastFormat(format)
+            let epsUp = eps * (1 + 0x1p-50)
+            func single(_ i: Int) -> OracleValue? {
+                if i == row.maxIndex {
+                    return ff.value(inverse.hi, inverse.lo, scale: 0, error: epsInverse * inverse.hi * (1 + 0x1p-50))
+                }
+                if x[i] == -.infinity { return zero }
+                let e = store.load(i)  // read before slot i is overwritten with output i
+                if e.k == Int32.min { return nil }
+                let p = mulDD(DD(e.hi, e.lo), inverse)
+                return ff.value(p.hi, p.lo, scale: Int(e.k), error: epsUp * p.hi)
+            }
+            // Pairs of ordinary outputs on SIMD lanes (`mulDD2`, `FastFormat.value2`: the same
+            // operations as `single`, so the same outputs whichever way an index is taken).
+            let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
+            let base = UncheckedSendable(value: slots)
+            let failures = forEachChunk(count: n, chunks: chunks) { range -> Bool in
+                let out = base.value
+                var i = range.lowerBound
+                while i < range.upperBound {
+                    if i + 1 < range.upperBound && i != row.maxIndex && i + 1 != row.maxIndex
+                        && x[i] > -.infinity && x[i + 1] > -.infinity {
+                        let a = store.load(i), b = store.load(i + 1)
+                        if a.k != Int32.min && b.k != Int32.min {
+                            let p = mulDD2(SIMD2(a.hi, b.hi), SIMD2(a.lo, b.lo), inverse)
+                            if ff.value2(p.hi, p.lo, scale: SIMD2(Int64(a.k), Int64(b.k)), error: p.hi * epsUp, into: out + i) {
+                                i += 2
+                                continue
+                            }
+                        }
+                    }
+                    guard let v = single(i) else { return true }
+                    (out + i).initialize(to: v)
+                    i += 1
+                }
+                return false
+            }
+            return !failures.contains(true)
         }
     }
 
@@ -611,29 +852,48 @@ enum FastTier {
         return (0..<chunks).map { results[$0]! }
     }
 
-    /// One output per index, computed on up to `threads` threads; nil if any output is nil.
-    static func fillOutputs(count n: Int, threads: Int, _ body: (Int) -> OracleValue?) -> [OracleValue]? {
+    /// A new array of n outputs, filled by `body` (true: all n initialized; false: give up, nil).
+    /// An output array of 32 MB or more (glibc serves those with fresh mmaps every time) is
+    /// advised to use transparent huge pages (Linux): writing it then costs one page fault per
+    /// 2 MB instead of per 4 KB, which was most of the cost of filling 10^6 fresh outputs.
+    /// (Smaller arrays come from reused heap memory, where the advice only costs time.)
+    static func withOutputs(count n: Int, _ body: (UnsafeMutablePointer<OracleValue>) -> Bool) -> [OracleValue]? {
         if n == 0 { return [] }
-        let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
-        let placeholder = OracleValue(rounded: .nan, exact: .nan)
-        var failed = false
+        var ok = false
         let values = [OracleValue](unsafeUninitializedCapacity: n) { buffer, count in
-            let base = UncheckedSendable(value: buffer.baseAddress!)
-            let failures = forEachChunk(count: n, chunks: chunks) { range -> Bool in
-                var bad = false
-                for i in range {
-                    if let v = body(i) {
-                        (base.value + i).initialize(to: v)
-                    } else {
-                        (base.value + i).initialize(to: placeholder)
-                        bad = true
-                    }
-                }
-                return bad
-            }
-            failed = failures.contains(true)
-            count = n
+            let base = buffer.baseAddress!
+            adviseHugePages(UnsafeMutableRawPointer(base), bytes: n * MemoryLayout<OracleValue>.stride)
+            ok = body(base)
+            count = ok ? n : 0  // OracleValue is trivial: a partly written buffer needs no cleanup
         }
-        return failed ? nil : values
+        return ok ? values : nil
+    }
+
+    static func adviseHugePages(_ p: UnsafeMutableRawPointer, bytes: Int) {
+        #if os(Linux)
+        guard bytes >= 32 << 20 else { return }
+        let page = UInt(4096)
+        let start = (UInt(bitPattern: p) + page - 1) & ~(page - 1)
+        let end = (UInt(bitPattern: p) + UInt(bytes)) & ~(page - 1)
+        if end > start {
+            _ = madvise(UnsafeMutableRawPointer(bitPattern: start), Int(end - start), MADV_HUGEPAGE)
+        }
+        #endif
+    }
+
+    /// Output i = body(i) into slots[i] for every i, on up to `threads` threads; false if any
+    /// output is nil (the request then goes to the MPFR path).
+    static func fillOutputs(_ slots: UnsafeMutablePointer<OracleValue>, count n: Int, threads: Int,
+                            _ body: (Int) -> OracleValue?) -> Bool {
+        let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
+        let base = UncheckedSendable(value: slots)
+        let failures = forEachChunk(count: n, chunks: chunks) { range -> Bool in
+            for i in range {
+                guard let v = body(i) else { return true }
+                (base.value + i).initialize(to: v)
+            }
+            return false
+        }
+        return !failures.contains(true)
     }
 }

@@ -16,7 +16,8 @@ public struct OracleResult: Sendable, Hashable {
     public let precision: Int
     /// How many times the working precision was raised (0: the first precision certified all).
     public let escalations: Int
-    /// Which path certified the values: the double-double fast tier (`precision` is then 106) or
+    /// Which path certified the values: the double-double fast tier (`precision` is then 106 for
+    /// f64 outputs, 68 for formats of p <= 24, whose compact exponential has about 68 bits) or
     /// the MPFR interval path.
     public internal(set) var tier: CertificationTier = .mpfr
 

@@ -224,6 +224,22 @@ struct FastTierFunctionTests {
         print("FastExp.expCompact: largest relative error observed 2^\(log2(worst)) (bound 2^-68.5)")
     }
 
+    @Test("FastExp.expCompact2 (two SIMD lanes) gives expCompact's results bit for bit")
+    func expCompactLanes() {
+        var rng = SplitMix64(seed: Self.seed ^ 4)
+        let tab = FastExpTable.shared
+        let args = Self.arguments(&rng, count: 4000).filter { $0.hi >= FastExp.lowestArgument }
+        for i in stride(from: 0, to: args.count - 1, by: 2) {
+            let a = args[i], b = args[i + 1]
+            let v = FastExp.expCompact2(SIMD2(a.hi, b.hi), SIMD2(a.lo, b.lo), tab)
+            for (lane, d) in [(0, a), (1, b)] {
+                let s = FastExp.expCompact(d.hi, d.lo, tab)
+                #expect(Int(v.k[lane]) == s.k && v.hi[lane].bitPattern == s.m.hi.bitPattern
+                        && v.lo[lane].bitPattern == s.m.lo.bitPattern, "d = \(hex(d.hi)) + \(hex(d.lo))")
+            }
+        }
+    }
+
     @Test("FastExp.expm1 on [2^-60, 0.6) errs by less than the bound it returns (<= 2^-98.5)")
     func expm1Bound() {
         var rng = SplitMix64(seed: Self.seed ^ 2)

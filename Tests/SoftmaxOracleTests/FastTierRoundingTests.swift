@@ -117,6 +117,39 @@ struct FastTierRoundingTests {
         #expect(comfortable < 200, "\(comfortable) uncertified enclosures that round uniquely")
     }
 
+    @Test("FastFormat.value2 (two SIMD lanes) gives value's outputs or declines (either sign)", arguments: Format.allCases)
+    func pairedValues(format: Format) {
+        var rng = SplitMix64(seed: Self.seed ^ 0x2222 &+ UInt64(format.precision))
+        let ff = FastFormat(format)
+        var paired = 0
+        for _ in 0..<3000 {
+            var hs: [Double] = [], ls: [Double] = [], ks: [Int] = []
+            for _ in 0..<2 {
+                var (h, l, k) = Self.randomCase(&rng, format)
+                let n = fastTwoSum(abs(h), h < 0 ? -l : l)  // positive, normalized (softmax values)
+                h = n.hi
+                l = n.lo
+                if rng.oneIn(3) { k = rng.int(-300...0) }
+                hs.append(h); ls.append(l); ks.append(k)
+            }
+            guard hs[0] > 0 && hs[1] > 0 else { continue }
+            let eps = pow2(-rng.int(60...105))
+            let out = UnsafeMutablePointer<OracleValue>.allocate(capacity: 2)
+            defer { out.deallocate() }
+            let errors = SIMD2(eps * (1 + 0x1p-50) * hs[0], eps * (1 + 0x1p-50) * hs[1])
+            if rng.oneIn(2) { hs = hs.map { -$0 }; ls = ls.map { -$0 } }  // negative outputs too
+            let singles = (0..<2).map { ff.value(hs[$0], ls[$0], scale: ks[$0], error: errors[$0]) }
+            if ff.value2(SIMD2(hs[0], hs[1]), SIMD2(ls[0], ls[1]), scale: SIMD2(Int64(ks[0]), Int64(ks[1])),
+                         error: errors, into: out) {
+                paired += 1
+                for j in 0..<2 {
+                    #expect(singles[j] == out[j], "lane \(j): (\(hex(hs[j])) + \(hex(ls[j])))·2^\(ks[j]) ± \(eps)")
+                }
+            }
+        }
+        #expect(paired > (format == .f64 ? 50 : 300))  // f64 needs eps <= 2^-94 to be narrow
+    }
+
     @Test("FastFormat.value certifies values near a boundary only when the enclosure allows it")
     func boundaryBelowOne() {
         for format in [Format.f32, .f16, .bf16, .e5m2, .e4m3fn] {

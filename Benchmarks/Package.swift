@@ -1,0 +1,54 @@
+// swift-tools-version: 6.1
+// Benchmarks of softmax-oracle (a separate package, so that the main package does not depend on
+// ordo-one/benchmark): the certified oracle, the fast kernels, the harness, and the baselines
+// they are compared with (a plain 128-bit MPFR softmax loop in C, SciPy through python3).
+//
+//   swift package --package-path Benchmarks benchmark          # the ordo-one/benchmark suite
+//   bash scripts/bench.sh                                      # one run, a markdown table of ratios
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "softmax-oracle-benchmarks",
+    dependencies: [
+        .package(name: "softmax-oracle", path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        // The baseline: softmax with MPFR at a fixed precision (mpfr_exp, mpfr_add, mpfr_div,
+        // mpfr_get_d), as a plain C loop. Uncertified: it is what the oracle must beat.
+        .target(
+            name: "CMPFRLoop",
+            linkerSettings: [.linkedLibrary("mpfr"), .linkedLibrary("gmp")]
+        ),
+        // Inputs, workloads and timing shared by the suite and the report.
+        .target(
+            name: "BenchSupport",
+            dependencies: [
+                "CMPFRLoop",
+                .product(name: "SoftmaxOracle", package: "softmax-oracle"),
+                .product(name: "FastSoftmax", package: "softmax-oracle"),
+                .product(name: "AccuracyHarness", package: "softmax-oracle"),
+            ],
+            swiftSettings: strict
+        ),
+        // One process, every measurement interleaved, a markdown table of medians and ratios.
+        .executableTarget(
+            name: "bench-report",
+            dependencies: ["BenchSupport"],
+            swiftSettings: strict
+        ),
+        // The ordo-one/benchmark suite (Benchmarks/SoftmaxBenchmarks).
+        .executableTarget(
+            name: "SoftmaxBenchmarks",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/SoftmaxBenchmarks",
+            swiftSettings: strict,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ]
+)

@@ -38,6 +38,11 @@ import RealModule
 // binary32 subnormals are normal binary64 numbers. Overflow goes to ±inf exactly where the
 // exact value rounds to ±inf. So the documented "2 ulp" leaves a margin of more than 1 ulp.
 //
+// softmax and log_softmax in binary64/binary32 first try the SIMD path (AccurateVector.swift:
+// same steps with one double-word per element instead of 2^-98 exponentials; within
+// 0.5 + 2^-4.3 ulp, 1 + 2^-4.3 for a subnormal binary64 softmax); rows it declines (special
+// values, K = 1, s < 2^-860) run the code below.
+//
 // Why binary32 goes through binary64: every binary32 input is a binary64 value; e^(x - m),
 // (x - m) and all sums stay inside binary64's range whenever they matter for a binary32 result
 // (binary32's range is 2^±149..2^128, binary64's 2^±1074..2^1024, and the kernels only need
@@ -156,6 +161,25 @@ enum Accurate {
         return XW(twoSum(0.5 * m, -0.5 * v), exponent: 1)
     }
 
+    /// Runs the vector path (AccurateVector.swift) for binary64 and binary32 rows; false when
+    /// it does not take the row (other formats, special values, T < 2^-860).
+    @inline(__always)
+    static func vectorPath<T: BinaryFloatingPoint>(
+        _ x: UnsafeBufferPointer<T>, _ out: UnsafeMutableBufferPointer<T>,
+        _ double: (UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) -> Bool,
+        _ float: (UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Bool
+    ) -> Bool {
+        if T.self == Double.self {
+            return double(unsafeBitCast(x, to: UnsafeBufferPointer<Double>.self),
+                          unsafeBitCast(out, to: UnsafeMutableBufferPointer<Double>.self))
+        }
+        if T.self == Float.self {
+            return float(unsafeBitCast(x, to: UnsafeBufferPointer<Float>.self),
+                         unsafeBitCast(out, to: UnsafeMutableBufferPointer<Float>.self))
+        }
+        return false
+    }
+
     // MARK: - softmax
 
     /// softmax_i = e^(x_i - m)/(1 + s).
@@ -165,6 +189,7 @@ enum Accurate {
     /// (also for subnormal results). softmax_a = 1/(1 + s): rhoS + rhoOp.
     static func softmax<T: BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>,
                                                into out: UnsafeMutableBufferPointer<T>) {
+        if vectorPath(x, out, AccurateVector.softmax, AccurateVector.softmax) { return }
         let row = analyze(x)
         guard row.kind == .finite else {
             for i in 0..<x.count { out[i] = .nan }
@@ -193,6 +218,7 @@ enum Accurate {
     /// with L carried in extended range (a result of -1e-320 keeps its subnormal digits).
     static func logSoftmax<T: BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>,
                                                   into out: UnsafeMutableBufferPointer<T>) {
+        if vectorPath(x, out, AccurateVector.logSoftmax, AccurateVector.logSoftmax) { return }
         let row = analyze(x)
         guard row.kind == .finite else {
             for i in 0..<x.count { out[i] = .nan }

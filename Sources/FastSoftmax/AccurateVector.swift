@@ -1,0 +1,179 @@
+// The `accurate` softmax and log_softmax on SIMD lanes of binary64: the same contract as
+// Accurate.swift (at most 2 ulp; the analysis below gives 0.5 + 2^-4 ulp for normal results),
+// at the speed of a textbook kernel. Rows this path does not cover go to Accurate.swift.
+//
+// Notation: u = 2^-53, L = ln2/256, "ρ" a relative error. m = max x_j at index a (the first
+// maximum); d_j = x_j - m <= 0 as an exact double-word (dh + dl, two-sum); T = Σ_{j != a} e^(d_j);
+// S = 1 + T.
+//
+// ## e^d on lanes (`expLanes`)
+// n = round(dh/L) (by the 1.5·2^52 shifter, so |n| <= 2^19 for dh >= -746), k = floor(n/256),
+// i = n mod 256, r = ((dh - n·C1) - n·C2) + dl with DWMath's Cody–Waite constants (C1 has 30
+// bits, so n·C1 is exact and dh - n·C1 is exact: a multiple of min(ulp(dh), 2^-38) below
+// 2^-9.5); the two roundings and n·C3 dropped add at most 2u·|r| + 2^-72 <= 2^-61.5 to r, a
+// relative error of the same size in e^r. |r| <= L/2·(1 + 2^-30).
+// e^d = 2^k·E with E = T_i + (T_i.lo + T_i·p), T_i = 2^(i/256) from `expTable` (exact hi,
+// lo within 2^-107), p = r + r^2(1/2 + r(1/6 + r(1/24 + r/120))): Taylor truncation
+// |r|^6/720·e^|r| < 2^-66.5; the polynomial's roundings are below u·|p| + 3u·r^2/2 < 2^-62.4;
+// T_i·p and the sum with T_i.lo round at most u·2^-8.4 each. So E = hi + lo has
+//     ρ_E <= 2^-61.5 + 2^-66.5 + 2^-62.4 + 2·2^-61.4 <= 2^-59.4.
+//
+// ## T (pass 2, `sumOthers`)
+// Each E is renormalized (fast two-sum), scaled by 2^k (exact: terms with dh < -708 are
+// dropped, so k >= -1022; the tail lo·2^k may lose bits below 2^-1074) and added into per-lane
+// double-words (two-sum on hi, tails accumulated in binary64) that are folded into one
+// double-word every `block` elements with AccurateDWPlusDW (2^-101 each). All terms are
+// positive, so no error is amplified:
+//   ρ_T <= ρ_E + (block/4)^2·2u^2 (tails) + (K/block·4)·2^-101 + dropped/T
+// The fast path runs only when T >= 2^-860 (else Accurate.swift takes the row: K = 1, ties,
+// and rows whose second largest logit is 600 below the max), so the dropped terms and the
+// lost tails, at most K·(2^-1021 + 2^-1074), are below K·2^-160·T. For K <= 2^40:
+//   ρ_T <= 2^-59.4 + 2^-89 + 2^-130 + 2^-120 <= 2^-59.3.
+// S = 1 + T (DWPlusDW) and I = 1/S (DWDivDW): ρ_S, ρ_I <= ρ_T + 2·2^-101 <= 2^-59.3.
+//
+// ## softmax (pass 3)
+// y_a = RN(I) (I is normalized: 0.5 ulp + ρ_I). For j != a, with E and k recomputed:
+// z = E·I = T_i·I.hi (exact product by Dekker's two-product: no FMA is assumed; T_i's split
+// is tabulated) + (T_i·I.lo + c·I.hi) [c = E - T_i; c·I.lo < 2^-61.4·z dropped], rounded once:
+// the correction is below 2^-8.3·z and its three roundings cost at most 3u·2^-8.3·z.
+//     ρ_z <= ρ_E + ρ_I + 2^-59.7 + 2^-61.4 <= 2^-57.3  →  y = RN(z)·2^k within 0.5 + 2^-4.3 ulp.
+// The scaling 2^k = 2^k1·2^k2 (k1 = floor(k/2), both factors normal) is exact for a normal
+// result; a subnormal result is rounded once more: at most 1 + 2^-4.3 ulp. dh < -746 gives +0,
+// as the exact value is below e^-746 < 2^-1076 (half the least subnormal is 2^-1075).
+//
+// ## log_softmax (pass 3)
+// L = log1p(T) (DWMath, ρ_L <= ρ_T + 2^-97). y_a = -RN(L); y_j = RN((dh + dl) - (L.hi + L.lo)):
+// two-sum of the heads, the tails added in binary64 (a few roundings of values below
+// 2·ulp(y), i.e. below 2^-50 ulp), the final addition rounds once. Both terms are <= 0, so
+// ρ_L is not amplified: within 0.5 + 2^-5.8 ulp. dh = -inf (x_j = -inf, or x_j - m overflows)
+// gives -inf, as the exact value rounds to -inf.
+//
+// ## binary32
+// Inputs are widened to binary64 (exactly) and run through the same code; the binary64 result
+// within 0.5 + 2^-4.3 ulp (2^-28 binary32 ulp) is rounded once more: within 0.5 + 2^-28 ulp
+// (binary32 subnormals are normal binary64 numbers).
+
+/// The lanes of the vector path: four binary64 values (two SSE2 registers, one AVX register).
+typealias Lanes = SIMD4<Double>
+typealias LaneBits = SIMD4<UInt64>
+
+/// A storage type the vector path loads from and stores to (widening to binary64 exactly).
+protocol AccurateLaneStorage: BinaryFloatingPoint {
+    /// Loads `count` (1...4) elements from `p`; missing lanes are -inf (e^-inf = 0).
+    static func loadLanes(_ p: UnsafePointer<Self>, count: Int) -> Lanes
+    /// Rounds each lane to `Self` and stores the first `count` (1...4) of them at `p`.
+    static func storeLanes(_ v: Lanes, _ p: UnsafeMutablePointer<Self>, count: Int)
+}
+
+extension Double: AccurateLaneStorage {
+    @inline(__always)
+    static func loadLanes(_ p: UnsafePointer<Double>, count: Int) -> Lanes {
+        if count == 4 { return UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
+        var v = Lanes(repeating: -.infinity)
+        for l in 0..<count { v[l] = p[l] }
+        return v
+    }
+
+    @inline(__always)
+    static func storeLanes(_ v: Lanes, _ p: UnsafeMutablePointer<Double>, count: Int) {
+        if count == 4 {
+            UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self)
+            return
+        }
+        for l in 0..<count { p[l] = v[l] }
+    }
+}
+
+extension Float: AccurateLaneStorage {
+    @inline(__always)
+    static func loadLanes(_ p: UnsafePointer<Float>, count: Int) -> Lanes {
+        if count == 4 { return Lanes(UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)) }
+        var v = Lanes(repeating: -.infinity)
+        for l in 0..<count { v[l] = Double(p[l]) }
+        return v
+    }
+
+    @inline(__always)
+    static func storeLanes(_ v: Lanes, _ p: UnsafeMutablePointer<Float>, count: Int) {
+        let f = SIMD4<Float>(v)
+        if count == 4 {
+            UnsafeMutableRawPointer(p).storeBytes(of: f, as: SIMD4<Float>.self)
+            return
+        }
+        for l in 0..<count { p[l] = f[l] }
+    }
+}
+
+/// 2^(i/256) with the head split for Dekker's product: hi = split.hi + split.lo with 26-bit
+/// halves; lo as in `expTable`. Flat: [hi, lo, split.hi, split.lo] per entry.
+let expTableSplit: [Double] = {
+    var t = [Double]()
+    t.reserveCapacity(4 * expTable.count)
+    for e in expTable {
+        let s = dekkerSplit(e.hi)
+        t += [e.hi, e.lo, s.hi, s.lo]
+    }
+    return t
+}()
+
+/// Veltkamp's split: a = hi + lo exactly, each with at most 26 significant bits (|a| < 2^996).
+@inline(__always)
+func dekkerSplit(_ a: Double) -> (hi: Double, lo: Double) {
+    let c = 134_217_729.0 * a
+    let hi = c - (c - a)
+    return (hi, a - hi)
+}
+
+enum AccurateVector {
+    /// Elements per lane-accumulator fold (see the T budget above).
+    static let block = 1024
+    /// Below this T, the row goes to Accurate.swift (see the T budget above).
+    static let minimumT = 0x1p-860
+    /// Below this d, e^d is dropped from T (k stays >= -1022).
+    static let sumCutoff = -708.0
+    /// Below this d, softmax is +0 (e^d < 2^-1076).
+    static let softmaxCutoff = -746.0
+
+    /// The parts of e^(dh + dl) = 2^k·(t + c): t = T_i (exact table head), c = T_i.lo + T_i·p,
+    /// the table row index (to reach the split of t) and k + 4096 (as bits, >= 0).
+    struct ExpParts {
+        var t: Lanes
+        var c: Lanes
+        var row: SIMD4<Int>
+        var kBiased: LaneBits
+    }
+
+    /// e^(dh + dl) for dh in [-746, 0] lanes (callers clamp); see "e^d on lanes" above.
+    @inline(__always)
+    static func expLanes(_ dh: Lanes, _ dl: Lanes, _ table: UnsafePointer<Double>) -> ExpParts {
+        let shifter = Lanes(repeating: 0x1.8p52)
+        let s = dh * DWMath.invLn2Over256 + shifter
+        let n = s - shifter
+        // n + 2^20 >= 0 as an integer, from the low bits of s (|n| < 2^19).
+        let nb = s.bitPattern(as: LaneBits.self) &- shifter.bitPattern(as: LaneBits.self) &+ LaneBits(repeating: 1 << 20)
+        let r = ((dh - n * DWMath.c1) - n * DWMath.c2) + dl
+        let p = r + (r * r) * (0.5 + r * (0x1.5555555555555p-3 + r * (0x1.5555555555555p-5 + r * 0x1.1111111111111p-7)))
+        let idx = SIMD4<Int>(truncatingIfNeeded: (nb & LaneBits(repeating: 255)) &* 4)
+        let t = Lanes(table[idx[0]], table[idx[1]], table[idx[2]], table[idx[3]])
+        let tl = Lanes(table[idx[0] + 1], table[idx[1] + 1], table[idx[2] + 1], table[idx[3] + 1])
+        return ExpParts(t: t, c: tl + t * p, row: idx, kBiased: nb &>> 8)
+    }
+
+    /// 2^k for lanes given k + 4096 (result normal: k >= -1022).
+    @inline(__always)
+    static func pow2Lanes(_ kBiased: LaneBits) -> Lanes {
+        Lanes(bitPattern: (kBiased &- LaneBits(repeating: 4096 - 1023)) &<< 52)
+    }
+}
+
+extension Lanes {
+    @inline(__always)
+    func bitPattern(as _: LaneBits.Type) -> LaneBits {
+        unsafeBitCast(self, to: LaneBits.self)
+    }
+
+    @inline(__always)
+    init(bitPattern b: LaneBits) {
+        self = unsafeBitCast(b, to: Lanes.self)
+    }
+}

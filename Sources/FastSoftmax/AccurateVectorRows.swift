@@ -1,0 +1,194 @@
+// The three passes of the vector path (error budgets: AccurateVector.swift).
+//
+// Pass 1: m, its first index a, and whether the row is of the finite kind at all.
+// Pass 2: T = Σ_{j != a} e^(x_j - m) as a double-word.
+// Pass 3: the outputs (softmax recomputes e^(x_j - m); log_softmax only adds).
+// Nothing is allocated; the table is a global computed once.
+
+extension AccurateVector {
+    /// Pass 1: (m, a), or nil when the row is empty, has a NaN or +inf, or is all -inf
+    /// (Accurate.swift's special-value rules then apply).
+    @inline(__always)
+    static func maxAndIndex<T: AccurateLaneStorage>(_ x: UnsafeBufferPointer<T>) -> (m: Double, a: Int)? {
+        guard let base = x.baseAddress, x.count > 0 else { return nil }
+        let k = x.count
+        var mv = Lanes(repeating: -.infinity)
+        var nan = SIMDMask<SIMD4<Int64>>(repeating: false)
+        var i = 0
+        while i + 4 <= k {
+            let v = T.loadLanes(base + i, count: 4)
+            nan .|= v .!= v
+            mv.replace(with: v, where: v .> mv)
+            i += 4
+        }
+        if i < k {
+            let v = T.loadLanes(base + i, count: k - i)
+            nan .|= v .!= v
+            mv.replace(with: v, where: v .> mv)
+        }
+        if any(nan) { return nil }
+        let m = mv.max()
+        guard m.isFinite else { return nil }
+        var a = 0
+        while Double(x[a]) != m { a += 1 }
+        return (m, a)
+    }
+
+    /// x - m for lanes, exactly: (dh, dl) by two-sum (dl is NaN where dh = -inf).
+    @inline(__always)
+    static func difference(_ x: Lanes, _ m: Double) -> (hi: Lanes, lo: Lanes) {
+        let dh = x - m
+        let b = dh - x
+        return (dh, (x - (dh - b)) + (-m - b))
+    }
+
+    /// Σ over j != a of four-lane groups of x (the last group of a range padded with -inf):
+    /// `add` accumulates a group into a block accumulator that starts at `zero`, and every
+    /// `block` elements `fold` adds the accumulator into the double-word total.
+    @inline(__always)
+    static func sumBlocks<T: AccurateLaneStorage, A>(_ x: UnsafeBufferPointer<T>, skipping a: Int, zero: A,
+                                                     _ add: (inout A, Lanes) -> Void,
+                                                     _ fold: (A, inout DW) -> Void) -> DW {
+        let base = x.baseAddress!
+        var total = DW.zero
+        for part in 0..<2 {
+            var i = part == 0 ? 0 : a + 1
+            let end = part == 0 ? a : x.count
+            while i < end {
+                let blockEnd = min(i + block, end)
+                var acc = zero
+                while i + 4 <= blockEnd {
+                    add(&acc, T.loadLanes(base + i, count: 4))
+                    i += 4
+                }
+                if i < blockEnd {
+                    add(&acc, T.loadLanes(base + i, count: blockEnd - i))
+                    i = blockEnd
+                }
+                fold(acc, &total)
+            }
+        }
+        return total
+    }
+
+    /// Applies `f` to every four-lane group of x (the last padded with -inf) and stores the
+    /// lanes that exist into `out`.
+    @inline(__always)
+    static func mapLanes<T: AccurateLaneStorage>(_ x: UnsafeBufferPointer<T>, _ out: UnsafeMutableBufferPointer<T>,
+                                                 _ f: (Lanes) -> Lanes) {
+        let base = x.baseAddress!, dst = out.baseAddress!
+        let k = x.count
+        var i = 0
+        while i + 4 <= k {
+            T.storeLanes(f(T.loadLanes(base + i, count: 4)), dst + i, count: 4)
+            i += 4
+        }
+        if i < k { T.storeLanes(f(T.loadLanes(base + i, count: k - i)), dst + i, count: k - i) }
+    }
+
+    /// Pass 2: T = Σ_{j != a} e^(x_j - m), terms below e^-708 dropped (see the T budget).
+    static func sumOthers<T: AccurateLaneStorage>(_ x: UnsafeBufferPointer<T>, m: Double, skipping a: Int,
+                                                  table: UnsafePointer<Double>) -> DW {
+        sumBlocks(x, skipping: a, zero: (hi: Lanes(repeating: 0), lo: Lanes(repeating: 0)),
+                  { acc, v in addTerms(v, m, table, &acc.hi, &acc.lo) },
+                  { acc, total in
+                      for l in 0..<4 where acc.hi[l] != 0 { total = dwAdd(total, fastTwoSum(acc.hi[l], acc.lo[l])) }
+                  })
+    }
+
+    /// Adds e^(x - m) of four lanes into the lane accumulators (two-sum on the heads).
+    @inline(__always)
+    static func addTerms(_ x: Lanes, _ m: Double, _ table: UnsafePointer<Double>,
+                         _ sh: inout Lanes, _ sl: inout Lanes) {
+        let (dh, dl) = difference(x, m)
+        let dropped = dh .< sumCutoff
+        let e = expLanes(dh.replacing(with: sumCutoff, where: dropped), dl.replacing(with: 0, where: dropped), table)
+        // E renormalized (fast two-sum: |c| < t), then scaled by 2^k exactly (k >= -1022).
+        let eh0 = e.t + e.c
+        let el0 = e.c - (eh0 - e.t)
+        let scale = pow2Lanes(e.kBiased)
+        let eh = (eh0 * scale).replacing(with: 0, where: dropped)
+        let el = (el0 * scale).replacing(with: 0, where: dropped)
+        let s = sh + eh
+        let b = s - sh
+        let err = (sh - (s - b)) + (eh - b)
+        sh = s
+        sl += err + el
+    }
+
+    /// Calls `body` with m and T (from `sum`), or returns false when the row belongs to
+    /// Accurate.swift (special values, K = 1, or T < 2^-860).
+    @inline(__always)
+    static func withRow<T: AccurateLaneStorage>(
+        _ x: UnsafeBufferPointer<T>,
+        sum: (UnsafeBufferPointer<T>, _ m: Double, _ a: Int, _ table: UnsafePointer<Double>) -> DW,
+        _ body: (_ m: Double, _ t: DW, _ table: UnsafePointer<Double>) -> Void
+    ) -> Bool {
+        guard x.count <= 1 << 40, let (m, a) = maxAndIndex(x) else { return false }
+        return expTableSplit.withUnsafeBufferPointer { tp in
+            let table = tp.baseAddress!
+            let t = sum(x, m, a, table)
+            guard t.hi >= minimumT else { return false }
+            body(m, t, table)
+            return true
+        }
+    }
+
+    // MARK: - softmax
+
+    /// The vector path's softmax; false (and nothing written) when Accurate.swift must take
+    /// the row. Within 0.5 + 2^-4.3 ulp (normal results), 1 + 2^-4.3 ulp (subnormal).
+    static func softmax<T: AccurateLaneStorage>(_ x: UnsafeBufferPointer<T>,
+                                                into out: UnsafeMutableBufferPointer<T>) -> Bool {
+        withRow(x, sum: { sumOthers($0, m: $1, skipping: $2, table: $3) }) { m, t, table in
+            let inv = dwDiv(DW.one, dwAdd(t, 1))
+            let split = dekkerSplit(inv.hi)
+            mapLanes(x, out) { softmaxLanes($0, m, inv, split, table) }
+        }
+    }
+
+    /// e^(x - m)·I for four lanes (see "softmax (pass 3)").
+    @inline(__always)
+    static func softmaxLanes(_ x: Lanes, _ m: Double, _ inv: DW, _ split: (hi: Double, lo: Double),
+                             _ table: UnsafePointer<Double>) -> Lanes {
+        let (dh, dl) = difference(x, m)
+        let zero = dh .< softmaxCutoff
+        let e = expLanes(dh.replacing(with: softmaxCutoff, where: zero), dl.replacing(with: 0, where: zero), table)
+        let r = e.row
+        let tHi = Lanes(table[r[0] + 2], table[r[1] + 2], table[r[2] + 2], table[r[3] + 2])
+        let tLo = Lanes(table[r[0] + 3], table[r[1] + 3], table[r[2] + 3], table[r[3] + 3])
+        // Dekker's two-product: t·I.hi = ph + pl exactly (t, I.hi in [2^-41, 2), no underflow).
+        let ph = e.t * inv.hi
+        let pl = ((tHi * split.hi - ph) + tHi * split.lo + tLo * split.hi) + tLo * split.lo
+        let z = ph + (pl + (e.t * inv.lo + e.c * inv.hi))
+        // 2^k = 2^k1·2^k2, k1 = floor(k/2): both normal for k >= -1077; one rounding at most.
+        let k1 = e.kBiased &>> 1
+        let k2 = e.kBiased &- k1
+        let p1 = Lanes(bitPattern: (k1 &- LaneBits(repeating: 2048 - 1023)) &<< 52)
+        let p2 = Lanes(bitPattern: (k2 &- LaneBits(repeating: 2048 - 1023)) &<< 52)
+        return ((z * p1) * p2).replacing(with: 0, where: zero)
+    }
+
+    // MARK: - log_softmax
+
+    /// The vector path's log_softmax; false (and nothing written) when Accurate.swift must take
+    /// the row. Within 0.5 + 2^-5.8 ulp.
+    static func logSoftmax<T: AccurateLaneStorage>(_ x: UnsafeBufferPointer<T>,
+                                                   into out: UnsafeMutableBufferPointer<T>) -> Bool {
+        withRow(x, sum: { sumOthers($0, m: $1, skipping: $2, table: $3) }) { m, t, _ in
+            let negL = -DWMath.log1p(XW(t)).dw
+            mapLanes(x, out) { logSoftmaxLanes($0, m, negL) }
+        }
+    }
+
+    /// (x - m) - L for four lanes: two-sum of the heads, tails added, one final rounding.
+    @inline(__always)
+    static func logSoftmaxLanes(_ x: Lanes, _ m: Double, _ negL: DW) -> Lanes {
+        let (dh, dl) = difference(x, m)
+        let s = dh + negL.hi
+        let b = s - dh
+        let err = (dh - (s - b)) + (negL.hi - b)
+        let y = s + ((err + dl) + negL.lo)
+        return y.replacing(with: -.infinity, where: dh .== -.infinity)
+    }
+}

@@ -48,30 +48,15 @@ public struct RequestDecoder: Sendable {
     ///
     /// - Throws: ``RequestError``; its `id` is the line's `id` whenever the line is a JSON object.
     public func decode(line: String) throws(RequestError) -> DecodedRequest {
-        let length = line.utf8.count
-        if length > maxLineBytes {
-            throw RequestError(field: nil, reason: "the line has \(length) bytes, over the limit of \(maxLineBytes)")
-        }
-        let value: JSONValue
-        do throws(JSONParseError) {
-            value = try JSONValue.parse(line)
-        } catch {
-            throw RequestError(field: nil, reason: error.description, jsonError: error)
-        }
-        return try decode(value)
+        try decode(RequestError.parse(line, maxLineBytes: maxLineBytes))
     }
 
     /// Decodes a parsed request (see the type's documentation for the checks).
     public func decode(_ value: JSONValue) throws(RequestError) -> DecodedRequest {
-        guard case .object(let members) = value else {
-            throw RequestError(field: nil, reason: "a request must be a JSON object, found \(value.kindDescription)")
+        let (id, request) = try RequestError.decodeObject(value, kind: "a request") { members throws(FieldProblem) in
+            try decodeFields(members)
         }
-        let id = members.first(where: { $0.0 == RequestField.id.rawValue })?.1 ?? .null
-        do throws(FieldProblem) {
-            return DecodedRequest(id: id, request: try decodeFields(members))
-        } catch {
-            throw RequestError(id: id, field: error.field, reason: error.reason)
-        }
+        return DecodedRequest(id: id, request: request)
     }
 
     // MARK: - Fields

@@ -29,7 +29,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # oracle_adapter, from any directory
-from oracle_adapter import Unsupported, parse_float, serve  # noqa: E402
+from oracle_adapter import Unsupported, parse_float, request_dtype, serve  # noqa: E402
 
 try:
     import jax
@@ -76,10 +76,7 @@ if IMPORT_ERROR is None:
 def evaluate(req):
     if IMPORT_ERROR:
         raise Unsupported(IMPORT_ERROR)
-    fmt = req.get("format", "f64")
-    if fmt not in DTYPES:
-        raise Unsupported(f"unsupported format {fmt}")
-    dt = DTYPES[fmt]
+    fmt, dt = request_dtype(req, DTYPES)
     fn = req["function"]
     for field in ("label_smoothing", "weight"):
         if field in req:

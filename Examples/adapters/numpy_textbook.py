@@ -25,7 +25,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # oracle_adapter, from any directory
-from oracle_adapter import Unsupported, parse_float, serve  # noqa: E402
+from oracle_adapter import Unsupported, parse_float, request_dtype, serve  # noqa: E402
 
 import numpy as np
 
@@ -67,10 +67,7 @@ def row_loss(x, target, probs, weight):
 
 
 def evaluate(req):
-    fmt = req.get("format", "f64")
-    if fmt not in DTYPES:
-        raise Unsupported(f"unsupported format {fmt}")
-    dt = DTYPES[fmt]
+    fmt, dt = request_dtype(req, DTYPES)
     fn = req["function"]
     if req.get("label_smoothing") not in (None, 0, "0x0p+0"):
         raise Unsupported("label_smoothing is not implemented")

@@ -3,7 +3,7 @@
 An adapter defines `evaluate(request) -> iterable of floats` and calls `serve(evaluate)`:
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # found from any directory
-    from oracle_adapter import Unsupported, parse_float, serve
+    from oracle_adapter import Unsupported, parse_float, request_dtype, serve
     ...
     if __name__ == "__main__":
         serve(evaluate)
@@ -29,6 +29,15 @@ def parse_float(v):
     if isinstance(v, str) and "x" in v.lower():
         return float.fromhex(v)
     return float(v)
+
+
+def request_dtype(req, dtypes):
+    """The request's format ("f64" when it names none) and the dtype `dtypes` maps it to; a
+    format not in `dtypes` raises Unsupported("unsupported format <name>")."""
+    fmt = req.get("format", "f64")
+    if fmt not in dtypes:
+        raise Unsupported(f"unsupported format {fmt}")
+    return fmt, dtypes[fmt]
 
 
 def serve(evaluate, lines=None, out=None):

@@ -26,7 +26,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # oracle_adapter, from any directory
-from oracle_adapter import Unsupported, parse_float, serve  # noqa: E402
+from oracle_adapter import Unsupported, parse_float, request_dtype, serve  # noqa: E402
 
 import numpy as np
 import scipy.special as sp
@@ -84,11 +84,9 @@ def compute(req, dt):
 
 
 def evaluate(req):
-    fmt = req.get("format", "f64")
-    if fmt not in DTYPES:
-        raise Unsupported(f"unsupported format {fmt}")
-    result = np.asarray(compute(req, DTYPES[fmt]))
-    if result.dtype != DTYPES[fmt]:
+    fmt, dt = request_dtype(req, DTYPES)
+    result = np.asarray(compute(req, dt))
+    if result.dtype != dt:
         raise Unsupported(f"unsupported format {fmt}: scipy computed {req['function']} in {result.dtype}")
     return np.ravel(result)
 

@@ -28,7 +28,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # oracle_adapter, from any directory
-from oracle_adapter import Unsupported, parse_float, serve  # noqa: E402
+from oracle_adapter import Unsupported, parse_float, request_dtype, serve  # noqa: E402
 
 try:
     import numpy as np
@@ -59,10 +59,7 @@ def row_cross_entropy(x, req, dt):
 def evaluate(req):
     if IMPORT_ERROR:
         raise Unsupported(IMPORT_ERROR)
-    fmt = req.get("format", "f64")
-    if fmt not in DTYPES:
-        raise Unsupported(f"unsupported format {fmt}")
-    dt = DTYPES[fmt]
+    fmt, dt = request_dtype(req, DTYPES)
     fn = req["function"]
     if fn == "cross_entropy_loss":
         batch = torch.stack([tensor(row, dt) for row in req["batch"]])

@@ -106,7 +106,7 @@ public enum CheckReport {
         }
         if !o.run.errors.isEmpty {
             out += "\nErrors (\(o.run.errors.count))\n"
-            for e in o.run.errors.prefix(maxListedErrors) { out += "- \(e.key): \(cut(e.message, options.maxMessageLength))\n" }
+            for e in o.run.errors.prefix(maxListedErrors) { out += "- \(e.key): \(NumberText.truncated(e.message, options.maxMessageLength))\n" }
             if o.run.errors.count > maxListedErrors { out += "  (\(o.run.errors.count - maxListedErrors) more)\n" }
         }
         if !o.notes.isEmpty {
@@ -125,7 +125,7 @@ public enum CheckReport {
         for s in o.shrunk {
             let r = s.original
             out += "- \(s.implementation) · \(r.key.function.rawValue) · \(r.key.format.rawValue) · "
-                + "\(r.key.family.rawValue) #\(r.key.index) (seed \(hex64(r.seed))); still fails means: \(criterionText(s.criterion))\n"
+                + "\(r.key.family.rawValue) #\(r.key.index) (seed \(NumberText.hex64(r.seed))); still fails means: \(criterionText(s.criterion))\n"
             out += "    original: \(verdictText(r))\n"
             out += "      \(inputsText(r.request, limit: options.inputLimit))\n"
             if let shrunk = s.shrunk {
@@ -159,7 +159,7 @@ public enum CheckReport {
         }
         if !o.run.errors.isEmpty {
             out += "\n### Errors (\(o.run.errors.count))\n\n"
-            for e in o.run.errors.prefix(maxListedErrors) { out += "- `\(e.key)`: \(escape(cut(e.message, options.maxMessageLength)))\n" }
+            for e in o.run.errors.prefix(maxListedErrors) { out += "- `\(e.key)`: \(escape(NumberText.truncated(e.message, options.maxMessageLength)))\n" }
             if o.run.errors.count > maxListedErrors { out += "\n\(o.run.errors.count - maxListedErrors) more.\n" }
         }
         if !o.notes.isEmpty {
@@ -172,7 +172,7 @@ public enum CheckReport {
         for s in o.shrunk {
             let r = s.original
             out += "- **\(escape("\(s.implementation) · \(r.key.function.rawValue) · \(r.key.format.rawValue) · \(r.key.family.rawValue) #\(r.key.index)"))**"
-                + " (seed `\(hex64(r.seed))`; still fails means: \(criterionText(s.criterion)))\n"
+                + " (seed `\(NumberText.hex64(r.seed))`; still fails means: \(criterionText(s.criterion)))\n"
             out += "  - original: \(verdictText(r)): `\(inputsText(r.request, limit: options.inputLimit))`\n"
             if let shrunk = s.shrunk {
                 out += "  - shrunk (\(s.shrinkResult.steps) steps, \(s.shrinkResult.attempts) attempts): \(verdictText(shrunk))\n"
@@ -208,7 +208,7 @@ public enum CheckReport {
         func record(_ r: CaseRecord) -> JSONValue {
             .object([
                 ("case", .string(r.key.description)),
-                ("seed", .string(hex64(r.seed))),
+                ("seed", .string(NumberText.hex64(r.seed))),
                 ("element", .number(r.element)),
                 ("output", .string(HexFloat.format(r.output))),
                 ("expected", .string(HexFloat.format(r.expected))),
@@ -312,9 +312,5 @@ public enum CheckReport {
         if let w = r.posWeight { parts.append("pos_weight " + list(w)) }
         if r.function == .crossEntropyLoss { parts.append("reduction \(r.reduction.rawValue)") }
         return parts.joined(separator: "; ")
-    }
-
-    static func cut(_ s: String, _ limit: Int) -> String {
-        s.count <= limit ? s : String(s.prefix(limit)) + "… (\(s.count) characters)"
     }
 }

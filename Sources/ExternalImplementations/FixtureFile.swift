@@ -269,12 +269,6 @@ func splitLines(_ text: String) -> [Substring] {
     return lines
 }
 
-/// `word` as 0x and 16 hex digits.
-func hex64(_ word: UInt64) -> String {
-    let digits = String(word, radix: 16)
-    return "0x" + String(repeating: "0", count: 16 - digits.count) + digits
-}
-
 extension String {
     func replacingDashes() -> String {
         String(map { $0 == "-" ? "_" : $0 })

@@ -25,8 +25,11 @@ Every function is wrapped in jax.jit, as JAX code runs in practice.
 Formats: f64 (jax_enable_x64 is turned on), f32, f16, bf16. Label smoothing, class weights and
 the batch loss are not implemented (answered as unsupported).
 """
-import json
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # oracle_adapter, from any directory
+from oracle_adapter import Unsupported, parse_float, request_dtype, serve  # noqa: E402
 
 try:
     import jax
@@ -40,16 +43,6 @@ try:
     IMPORT_ERROR = None
 except Exception as e:  # noqa: BLE001
     IMPORT_ERROR = f"jax is not importable here ({type(e).__name__}: {e})"
-
-
-class Unsupported(Exception):
-    pass
-
-
-def parse_float(v):
-    if isinstance(v, str) and "x" in v.lower():
-        return float.fromhex(v)
-    return float(v)
 
 
 def array(values, dt):
@@ -83,10 +76,7 @@ if IMPORT_ERROR is None:
 def evaluate(req):
     if IMPORT_ERROR:
         raise Unsupported(IMPORT_ERROR)
-    fmt = req.get("format", "f64")
-    if fmt not in DTYPES:
-        raise Unsupported(f"unsupported format {fmt}")
-    dt = DTYPES[fmt]
+    fmt, dt = request_dtype(req, DTYPES)
     fn = req["function"]
     for field in ("label_smoothing", "weight"):
         if field in req:
@@ -114,22 +104,5 @@ def evaluate(req):
     return np.ravel(np.asarray(r.astype(jnp.float64)))
 
 
-def main():
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        rid = None
-        try:
-            req = json.loads(line)
-            rid = req.get("id")
-            out = {"id": rid, "values": [float(v).hex() for v in evaluate(req)]}
-        except Unsupported as e:
-            out = {"id": rid, "error": str(e)}
-        except Exception as e:  # noqa: BLE001 - any failure is an answer, never a crash
-            out = {"id": rid, "error": f"{type(e).__name__}: {e}"}
-        sys.stdout.write(json.dumps(out) + "\n")
-        sys.stdout.flush()
-
-
 if __name__ == "__main__":
-    main()
+    serve(evaluate)

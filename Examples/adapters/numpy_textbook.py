@@ -21,24 +21,17 @@ Formulas (the max-shifted textbook versions, computed in the request's dtype):
 Formats: f64, f32, f16 (NumPy dtypes). bf16 and FP8: "unsupported format". Label smoothing is
 not implemented (answered as unsupported).
 """
-import json
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # oracle_adapter, from any directory
+from oracle_adapter import Unsupported, parse_float, request_dtype, serve  # noqa: E402
 
 import numpy as np
 
 np.seterr(all="ignore")  # overflow to inf and 0 * inf are part of what is measured
 
 DTYPES = {"f64": np.float64, "f32": np.float32, "f16": np.float16}
-
-
-class Unsupported(Exception):
-    pass
-
-
-def parse_float(v):
-    if isinstance(v, str) and "x" in v.lower():
-        return float.fromhex(v)
-    return float(v)  # decimals, JSON numbers, "inf", "-inf", "nan"
 
 
 def array(values, dt):
@@ -74,10 +67,7 @@ def row_loss(x, target, probs, weight):
 
 
 def evaluate(req):
-    fmt = req.get("format", "f64")
-    if fmt not in DTYPES:
-        raise Unsupported(f"unsupported format {fmt}")
-    dt = DTYPES[fmt]
+    fmt, dt = request_dtype(req, DTYPES)
     fn = req["function"]
     if req.get("label_smoothing") not in (None, 0, "0x0p+0"):
         raise Unsupported("label_smoothing is not implemented")
@@ -135,22 +125,5 @@ def evaluate(req):
     raise Unsupported(f"function {fn} is not implemented")
 
 
-def main():
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        rid = None
-        try:
-            req = json.loads(line)
-            rid = req.get("id")
-            out = {"id": rid, "values": [float(v).hex() for v in np.ravel(np.asarray(evaluate(req)))]}
-        except Unsupported as e:
-            out = {"id": rid, "error": str(e)}
-        except Exception as e:  # noqa: BLE001 - any failure is an answer, never a crash
-            out = {"id": rid, "error": f"{type(e).__name__}: {e}"}
-        sys.stdout.write(json.dumps(out) + "\n")
-        sys.stdout.flush()
-
-
 if __name__ == "__main__":
-    main()
+    serve(lambda req: np.ravel(np.asarray(evaluate(req))))

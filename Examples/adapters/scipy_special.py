@@ -22,8 +22,11 @@ Formats: f64 and f32; f16 where SciPy computes in float16 (softmax, log_softmax,
 a function that returns another dtype (expit on float16 gives float64) answers "unsupported
 format", and so do bf16 and FP8. Label smoothing and the batch loss are not implemented.
 """
-import json
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # oracle_adapter, from any directory
+from oracle_adapter import Unsupported, parse_float, request_dtype, serve  # noqa: E402
 
 import numpy as np
 import scipy.special as sp
@@ -32,16 +35,6 @@ np.seterr(all="ignore")
 
 DTYPES = {"f64": np.float64, "f32": np.float32, "f16": np.float16}
 softplus = getattr(sp, "softplus", None) or (lambda x: np.logaddexp(0, x))
-
-
-class Unsupported(Exception):
-    pass
-
-
-def parse_float(v):
-    if isinstance(v, str) and "x" in v.lower():
-        return float.fromhex(v)
-    return float(v)
 
 
 def array(values, dt):
@@ -91,31 +84,12 @@ def compute(req, dt):
 
 
 def evaluate(req):
-    fmt = req.get("format", "f64")
-    if fmt not in DTYPES:
-        raise Unsupported(f"unsupported format {fmt}")
-    result = np.asarray(compute(req, DTYPES[fmt]))
-    if result.dtype != DTYPES[fmt]:
+    fmt, dt = request_dtype(req, DTYPES)
+    result = np.asarray(compute(req, dt))
+    if result.dtype != dt:
         raise Unsupported(f"unsupported format {fmt}: scipy computed {req['function']} in {result.dtype}")
     return np.ravel(result)
 
 
-def main():
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        rid = None
-        try:
-            req = json.loads(line)
-            rid = req.get("id")
-            out = {"id": rid, "values": [float(v).hex() for v in evaluate(req)]}
-        except Unsupported as e:
-            out = {"id": rid, "error": str(e)}
-        except Exception as e:  # noqa: BLE001 - any failure is an answer, never a crash
-            out = {"id": rid, "error": f"{type(e).__name__}: {e}"}
-        sys.stdout.write(json.dumps(out) + "\n")
-        sys.stdout.flush()
-
-
 if __name__ == "__main__":
-    main()
+    serve(evaluate)

@@ -24,8 +24,11 @@ What each function calls:
                         label_smoothing=)
 Formats: f64, f32, f16, bf16 (a kernel PyTorch lacks for a dtype on the CPU answers an error).
 """
-import json
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # oracle_adapter, from any directory
+from oracle_adapter import Unsupported, parse_float, request_dtype, serve  # noqa: E402
 
 try:
     import numpy as np
@@ -37,16 +40,6 @@ try:
     IMPORT_ERROR = None
 except Exception as e:  # noqa: BLE001
     IMPORT_ERROR = f"torch is not importable here ({type(e).__name__}: {e})"
-
-
-class Unsupported(Exception):
-    pass
-
-
-def parse_float(v):
-    if isinstance(v, str) and "x" in v.lower():
-        return float.fromhex(v)
-    return float(v)
 
 
 def tensor(values, dt):
@@ -66,10 +59,7 @@ def row_cross_entropy(x, req, dt):
 def evaluate(req):
     if IMPORT_ERROR:
         raise Unsupported(IMPORT_ERROR)
-    fmt = req.get("format", "f64")
-    if fmt not in DTYPES:
-        raise Unsupported(f"unsupported format {fmt}")
-    dt = DTYPES[fmt]
+    fmt, dt = request_dtype(req, DTYPES)
     fn = req["function"]
     if fn == "cross_entropy_loss":
         batch = torch.stack([tensor(row, dt) for row in req["batch"]])
@@ -117,22 +107,5 @@ def evaluate(req):
     return r.detach().to(torch.float64).reshape(-1).tolist()
 
 
-def main():
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        rid = None
-        try:
-            req = json.loads(line)
-            rid = req.get("id")
-            out = {"id": rid, "values": [float(v).hex() for v in evaluate(req)]}
-        except Unsupported as e:
-            out = {"id": rid, "error": str(e)}
-        except Exception as e:  # noqa: BLE001 - any failure is an answer, never a crash
-            out = {"id": rid, "error": f"{type(e).__name__}: {e}"}
-        sys.stdout.write(json.dumps(out) + "\n")
-        sys.stdout.flush()
-
-
 if __name__ == "__main__":
-    main()
+    serve(evaluate)

@@ -2,7 +2,8 @@ import OracleIO
 import SoftmaxOracle
 
 /// The report as JSON, for machines: stable key order, two-space indentation, arrays of
-/// scalars on one line, a trailing newline. Deterministic: the same result gives the same bytes.
+/// scalars on one line (``OracleIO/JSONValue/prettyPrinted``), a trailing newline.
+/// Deterministic: the same result gives the same bytes.
 ///
 /// Floats that are inputs or outputs are exact hex-float strings (`"0x1.8p+1"`, `"inf"`, `"nan"`);
 /// ULP statistics are JSON numbers (shortest round-trip decimal), `"inf"` when infinite, `null`
@@ -23,9 +24,7 @@ public enum JSONReport {
     /// The JSON text of `result` (see the layout above), with a trailing newline.
     public static func render(_ result: HarnessResult, fullInputLimit: Int = 256,
                               maxMessageLength: Int = 2_000) -> String {
-        var out = ""
-        write(value(result, fullInputLimit: fullInputLimit, maxMessageLength: maxMessageLength), indent: 0, to: &out)
-        return out + "\n"
+        value(result, fullInputLimit: fullInputLimit, maxMessageLength: maxMessageLength).prettyPrinted + "\n"
     }
 
     /// The report as a `JSONValue` (ordered members). Messages longer than `maxMessageLength`
@@ -138,47 +137,6 @@ public enum JSONReport {
 
     /// A statistic: a JSON number, "inf", or null.
     static func ulp(_ x: Double?) -> JSONValue {
-        guard let x else { return .null }
-        if x.isNaN { return .string("nan") }
-        if x.isInfinite { return .string(x < 0 ? "-inf" : "inf") }
-        return JSONValue.number(exactly: x) ?? .null
-    }
-
-    /// Pretty printing: objects one member per line; arrays of scalars on one line.
-    static func write(_ v: JSONValue, indent: Int, to out: inout String) {
-        let pad = String(repeating: "  ", count: indent)
-        let inner = String(repeating: "  ", count: indent + 1)
-        switch v {
-        case .object(let members):
-            if members.isEmpty { out += "{}"; return }
-            out += "{\n"
-            for (i, (name, value)) in members.enumerated() {
-                out += inner + JSONValue.string(name).serialized + ": "
-                write(value, indent: indent + 1, to: &out)
-                out += i + 1 < members.count ? ",\n" : "\n"
-            }
-            out += pad + "}"
-        case .array(let elements):
-            if elements.allSatisfy(isScalar) {
-                out += "[" + elements.map(\.serialized).joined(separator: ", ") + "]"
-                return
-            }
-            out += "[\n"
-            for (i, e) in elements.enumerated() {
-                out += inner
-                write(e, indent: indent + 1, to: &out)
-                out += i + 1 < elements.count ? ",\n" : "\n"
-            }
-            out += pad + "]"
-        default:
-            out += v.serialized
-        }
-    }
-
-    static func isScalar(_ v: JSONValue) -> Bool {
-        switch v {
-        case .array, .object: false
-        default: true
-        }
+        x.map(JSONValue.numberOrSpecial) ?? .null
     }
 }

@@ -3,7 +3,8 @@ import SoftmaxOracle
 
 /// Deterministic number text for reports: built from IEEE basic operations and integer
 /// formatting only (no C `printf`), so that reports are byte-identical on every machine.
-enum NumberText {
+/// Package-visible for the reports built on these (`check`'s, in ExternalImplementations).
+package enum NumberText {
     /// A ULP error for tables: "-" (none), "0", "inf", "0.50", "12.3", "1.23e+05", "4.0e-03".
     static func ulp(_ x: Double?) -> String {
         guard let x else { return "-" }
@@ -76,13 +77,13 @@ enum NumberText {
     }
 
     /// `message` cut to `limit` characters, with "… (N characters)" when cut.
-    static func truncated(_ message: String, _ limit: Int) -> String {
+    package static func truncated(_ message: String, _ limit: Int) -> String {
         guard message.count > limit else { return message }
         return String(message.prefix(Swift.max(0, limit))) + "… (\(message.count) characters)"
     }
 
     /// `word` as 0x followed by 16 hex digits.
-    static func hex64(_ word: UInt64) -> String {
+    package static func hex64(_ word: UInt64) -> String {
         let digits = String(word, radix: 16)
         return "0x" + String(repeating: "0", count: 16 - digits.count) + digits
     }

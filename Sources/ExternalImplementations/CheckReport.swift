@@ -106,7 +106,7 @@ public enum CheckReport {
         }
         if !o.run.errors.isEmpty {
             out += "\nErrors (\(o.run.errors.count))\n"
-            for e in o.run.errors.prefix(maxListedErrors) { out += "- \(e.key): \(cut(e.message, options.maxMessageLength))\n" }
+            for e in o.run.errors.prefix(maxListedErrors) { out += "- \(e.key): \(NumberText.truncated(e.message, options.maxMessageLength))\n" }
             if o.run.errors.count > maxListedErrors { out += "  (\(o.run.errors.count - maxListedErrors) more)\n" }
         }
         if !o.notes.isEmpty {
@@ -125,7 +125,7 @@ public enum CheckReport {
         for s in o.shrunk {
             let r = s.original
             out += "- \(s.implementation) · \(r.key.function.rawValue) · \(r.key.format.rawValue) · "
-                + "\(r.key.family.rawValue) #\(r.key.index) (seed \(hex64(r.seed))); still fails means: \(criterionText(s.criterion))\n"
+                + "\(r.key.family.rawValue) #\(r.key.index) (seed \(NumberText.hex64(r.seed))); still fails means: \(criterionText(s.criterion))\n"
             out += "    original: \(verdictText(r))\n"
             out += "      \(inputsText(r.request, limit: options.inputLimit))\n"
             if let shrunk = s.shrunk {
@@ -159,7 +159,7 @@ public enum CheckReport {
         }
         if !o.run.errors.isEmpty {
             out += "\n### Errors (\(o.run.errors.count))\n\n"
-            for e in o.run.errors.prefix(maxListedErrors) { out += "- `\(e.key)`: \(escape(cut(e.message, options.maxMessageLength)))\n" }
+            for e in o.run.errors.prefix(maxListedErrors) { out += "- `\(e.key)`: \(escape(NumberText.truncated(e.message, options.maxMessageLength)))\n" }
             if o.run.errors.count > maxListedErrors { out += "\n\(o.run.errors.count - maxListedErrors) more.\n" }
         }
         if !o.notes.isEmpty {
@@ -172,7 +172,7 @@ public enum CheckReport {
         for s in o.shrunk {
             let r = s.original
             out += "- **\(escape("\(s.implementation) · \(r.key.function.rawValue) · \(r.key.format.rawValue) · \(r.key.family.rawValue) #\(r.key.index)"))**"
-                + " (seed `\(hex64(r.seed))`; still fails means: \(criterionText(s.criterion)))\n"
+                + " (seed `\(NumberText.hex64(r.seed))`; still fails means: \(criterionText(s.criterion)))\n"
             out += "  - original: \(verdictText(r)): `\(inputsText(r.request, limit: options.inputLimit))`\n"
             if let shrunk = s.shrunk {
                 out += "  - shrunk (\(s.shrinkResult.steps) steps, \(s.shrinkResult.attempts) attempts): \(verdictText(shrunk))\n"
@@ -198,23 +198,21 @@ public enum CheckReport {
     static func json(_ o: CheckOutcome) -> String {
         guard case .object(var members) = JSONReport.value(o.run.harness) else { return "" }
         members.append(("check", checkValue(o)))
-        var out = ""
-        pretty(.object(members), indent: 0, to: &out)
-        return out + "\n"
+        return JSONValue.object(members).prettyPrinted + "\n"
     }
 
     /// The `"check"` member of the JSON report.
     public static func checkValue(_ o: CheckOutcome) -> JSONValue {
         let t = o.thresholds
-        let perFunction = OracleFunction.allCases.compactMap { f in t.perFunction[f].map { (f.rawValue, ulpJSON($0)) } }
+        let perFunction = OracleFunction.allCases.compactMap { f in t.perFunction[f].map { (f.rawValue, JSONValue.numberOrSpecial($0)) } }
         func record(_ r: CaseRecord) -> JSONValue {
             .object([
                 ("case", .string(r.key.description)),
-                ("seed", .string(hex64(r.seed))),
+                ("seed", .string(NumberText.hex64(r.seed))),
                 ("element", .number(r.element)),
                 ("output", .string(HexFloat.format(r.output))),
                 ("expected", .string(HexFloat.format(r.expected))),
-                ("ulps", ulpJSON(r.ulps)),
+                ("ulps", JSONValue.numberOrSpecial(r.ulps)),
                 ("special_mismatch", .bool(r.specialMismatch)),
                 ("logit_count", .number(valueCount(r.request))),
                 ("request", (try? JSONValue.parse(requestLine(r.request))) ?? .null),
@@ -224,7 +222,7 @@ public enum CheckReport {
             .object([
                 ("function", .string(s.original.key.function.rawValue)),
                 ("format", .string(s.original.key.format.rawValue)),
-                ("criterion", .object([("max_ulp", ulpJSON(s.criterion.maxULP)),
+                ("criterion", .object([("max_ulp", JSONValue.numberOrSpecial(s.criterion.maxULP)),
                                        ("special_mismatch_fails", .bool(s.criterion.specialMismatchFails))])),
                 ("original", record(s.original)),
                 ("shrunk", s.shrunk.map(record) ?? .null),
@@ -238,7 +236,7 @@ public enum CheckReport {
             ("verdict", .string(o.verdict)),
             ("exit_code", .number(Int(o.exitCode))),
             ("limits", .object([
-                ("max_ulp", t.global.map(ulpJSON) ?? .null),
+                ("max_ulp", t.global.map(JSONValue.numberOrSpecial) ?? .null),
                 ("per_function", .object(perFunction)),
                 ("allow_special_mismatch", .bool(t.allowSpecialMismatch)),
             ])),
@@ -253,44 +251,6 @@ public enum CheckReport {
             ("shrinking", .bool(o.canShrink)),
             ("shrunk", .array(shrunk)),
         ])
-    }
-
-    static func ulpJSON(_ x: Double) -> JSONValue {
-        if x.isNaN { return .string("nan") }
-        if x.isInfinite { return .string(x < 0 ? "-inf" : "inf") }
-        return JSONValue.number(exactly: x) ?? .null
-    }
-
-    /// Objects one member per line, arrays of scalars on one line (as ``JSONReport``).
-    static func pretty(_ v: JSONValue, indent: Int, to out: inout String) {
-        let pad = String(repeating: "  ", count: indent)
-        let inner = String(repeating: "  ", count: indent + 1)
-        switch v {
-        case .object(let members):
-            if members.isEmpty { out += "{}"; return }
-            out += "{\n"
-            for (i, (name, value)) in members.enumerated() {
-                out += inner + JSONValue.string(name).serialized + ": "
-                pretty(value, indent: indent + 1, to: &out)
-                out += i + 1 < members.count ? ",\n" : "\n"
-            }
-            out += pad + "}"
-        case .array(let elements):
-            let scalars = elements.allSatisfy { if case .array = $0 { false } else if case .object = $0 { false } else { true } }
-            if scalars {
-                out += "[" + elements.map(\.serialized).joined(separator: ", ") + "]"
-                return
-            }
-            out += "[\n"
-            for (i, e) in elements.enumerated() {
-                out += inner
-                pretty(e, indent: indent + 1, to: &out)
-                out += i + 1 < elements.count ? ",\n" : "\n"
-            }
-            out += pad + "]"
-        default:
-            out += v.serialized
-        }
     }
 
     // MARK: pieces
@@ -352,9 +312,5 @@ public enum CheckReport {
         if let w = r.posWeight { parts.append("pos_weight " + list(w)) }
         if r.function == .crossEntropyLoss { parts.append("reduction \(r.reduction.rawValue)") }
         return parts.joined(separator: "; ")
-    }
-
-    static func cut(_ s: String, _ limit: Int) -> String {
-        s.count <= limit ? s : String(s.prefix(limit)) + "… (\(s.count) characters)"
     }
 }

@@ -269,29 +269,6 @@ func splitLines(_ text: String) -> [Substring] {
     return lines
 }
 
-/// `word` as 0x and 16 hex digits.
-func hex64(_ word: UInt64) -> String {
-    let digits = String(word, radix: 16)
-    return "0x" + String(repeating: "0", count: 16 - digits.count) + digits
-}
-
-/// Levenshtein distance over Unicode scalars.
-func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a.unicodeScalars), b = Array(b.unicodeScalars)
-    if a.isEmpty { return b.count }
-    if b.isEmpty { return a.count }
-    var previous = Array(0...b.count)
-    var current = previous
-    for i in 1...a.count {
-        current[0] = i
-        for j in 1...b.count {
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-        }
-        swap(&previous, &current)
-    }
-    return previous[b.count]
-}
-
 extension String {
     func replacingDashes() -> String {
         String(map { $0 == "-" ? "_" : $0 })

@@ -63,3 +63,55 @@ extension JSONValue {
         bytes.append(UInt8(ascii: "\""))
     }
 }
+
+extension JSONValue {
+    /// The indented JSON text of this value, as the reports write it: an object one member per
+    /// line (`"name": value`), an array of scalars on one line (`[1, "x", null]`), any other
+    /// array one element per line; two spaces per level, no trailing newline. Scalars, strings
+    /// and names are written as in ``serialized``. Deterministic: equal values give equal bytes.
+    ///
+    /// Edge cases: an empty object is `{}` and an empty array `[]`, each on the line of its name.
+    public var prettyPrinted: String {
+        var out = ""
+        writePretty(indent: 0, to: &out)
+        return out
+    }
+
+    private func writePretty(indent: Int, to out: inout String) {
+        let pad = String(repeating: "  ", count: indent)
+        let inner = String(repeating: "  ", count: indent + 1)
+        switch self {
+        case .object(let members):
+            if members.isEmpty { out += "{}"; return }
+            out += "{\n"
+            for (i, (name, value)) in members.enumerated() {
+                out += inner + JSONValue.string(name).serialized + ": "
+                value.writePretty(indent: indent + 1, to: &out)
+                out += i + 1 < members.count ? ",\n" : "\n"
+            }
+            out += pad + "}"
+        case .array(let elements):
+            if elements.allSatisfy(\.isScalar) {
+                out += "[" + elements.map(\.serialized).joined(separator: ", ") + "]"
+                return
+            }
+            out += "[\n"
+            for (i, e) in elements.enumerated() {
+                out += inner
+                e.writePretty(indent: indent + 1, to: &out)
+                out += i + 1 < elements.count ? ",\n" : "\n"
+            }
+            out += pad + "]"
+        default:
+            out += serialized
+        }
+    }
+
+    /// True for null, booleans, numbers and strings.
+    private var isScalar: Bool {
+        switch self {
+        case .array, .object: false
+        default: true
+        }
+    }
+}

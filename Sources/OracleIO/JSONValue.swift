@@ -75,6 +75,14 @@ extension JSONValue {
         return .number(x.description)
     }
 
+    /// `x` as the reports write a statistic that may be infinite: a JSON number holding it
+    /// exactly (``number(exactly:)``) when finite, else the string `"inf"`, `"-inf"` or `"nan"`.
+    public static func numberOrSpecial(_ x: Double) -> JSONValue {
+        if x.isNaN { return .string("nan") }
+        if x.isInfinite { return .string(x < 0 ? "-inf" : "inf") }
+        return .number(x.description)
+    }
+
     /// A JSON number holding the integer `n`.
     public static func number(_ n: Int) -> JSONValue { .number(String(n)) }
 }

@@ -48,30 +48,15 @@ public struct RequestDecoder: Sendable {
     ///
     /// - Throws: ``RequestError``; its `id` is the line's `id` whenever the line is a JSON object.
     public func decode(line: String) throws(RequestError) -> DecodedRequest {
-        let length = line.utf8.count
-        if length > maxLineBytes {
-            throw RequestError(field: nil, reason: "the line has \(length) bytes, over the limit of \(maxLineBytes)")
-        }
-        let value: JSONValue
-        do throws(JSONParseError) {
-            value = try JSONValue.parse(line)
-        } catch {
-            throw RequestError(field: nil, reason: error.description, jsonError: error)
-        }
-        return try decode(value)
+        try decode(RequestError.parse(line, maxLineBytes: maxLineBytes))
     }
 
     /// Decodes a parsed request (see the type's documentation for the checks).
     public func decode(_ value: JSONValue) throws(RequestError) -> DecodedRequest {
-        guard case .object(let members) = value else {
-            throw RequestError(field: nil, reason: "a request must be a JSON object, found \(value.kindDescription)")
+        let (id, request) = try RequestError.decodeObject(value, kind: "a request") { members throws(FieldProblem) in
+            try decodeFields(members)
         }
-        let id = members.first(where: { $0.0 == RequestField.id.rawValue })?.1 ?? .null
-        do throws(FieldProblem) {
-            return DecodedRequest(id: id, request: try decodeFields(members))
-        } catch {
-            throw RequestError(id: id, field: error.field, reason: error.reason)
-        }
+        return DecodedRequest(id: id, request: request)
     }
 
     // MARK: - Fields
@@ -244,21 +229,4 @@ public struct RequestDecoder: Sendable {
         }
         return reason + "; the fields are: \(listing(names))"
     }
-}
-
-/// Levenshtein distance over Unicode scalars; for the short names of "did you mean" hints.
-func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a.unicodeScalars), b = Array(b.unicodeScalars)
-    if a.isEmpty { return b.count }
-    if b.isEmpty { return a.count }
-    var previous = Array(0...b.count)
-    var current = previous
-    for i in 1...a.count {
-        current[0] = i
-        for j in 1...b.count {
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-        }
-        swap(&previous, &current)
-    }
-    return previous[b.count]
 }

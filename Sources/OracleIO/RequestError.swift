@@ -9,30 +9,7 @@ import SoftmaxOracle
 /// - `field "target": 1.5 is not an integer`
 /// - `invalid JSON at byte 12: expected ',' or ']' after an array element, found 'x'` (no field;
 ///   `id` is null, since nothing of a line that is not JSON can be trusted)
-public struct RequestError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// The request's `id`, verbatim; `.null` when the line has none or could not be parsed.
-    public var id: JSONValue
-    /// The field path (`"logits"`, `"logits[3]"`, `"batch[1][0]"`), or nil for a problem with the
-    /// line as a whole.
-    public var field: String?
-    /// What is wrong, without the field prefix.
-    public var reason: String
-    /// The JSON syntax error, when the line is not valid JSON.
-    public var jsonError: JSONParseError?
-
-    public init(id: JSONValue = .null, field: String?, reason: String, jsonError: JSONParseError? = nil) {
-        self.id = id
-        self.field = field
-        self.reason = reason
-        self.jsonError = jsonError
-    }
-
-    /// `field "<field>": <reason>`, or just the reason when no field is named.
-    public var description: String {
-        guard let field else { return reason }
-        return "field \(quoted(field)): \(reason)"
-    }
-}
+public typealias RequestError = LineError<DecodedRequest>
 
 /// A decoded request and the `id` to echo with its result.
 public struct DecodedRequest: Sendable, Hashable {

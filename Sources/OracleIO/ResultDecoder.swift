@@ -31,30 +31,15 @@ public struct ResultDecoder: Sendable {
     ///
     /// - Throws: ``ResultError``; its `id` is the line's `id` whenever the line is a JSON object.
     public func decode(line: String) throws(ResultError) -> ResultLine {
-        let length = line.utf8.count
-        if length > maxLineBytes {
-            throw ResultError(field: nil, reason: "the line has \(length) bytes, over the limit of \(maxLineBytes)")
-        }
-        let value: JSONValue
-        do throws(JSONParseError) {
-            value = try JSONValue.parse(line)
-        } catch {
-            throw ResultError(field: nil, reason: error.description, jsonError: error)
-        }
-        return try decode(value)
+        try decode(ResultError.parse(line, maxLineBytes: maxLineBytes))
     }
 
     /// Decodes a parsed result line.
     public func decode(_ value: JSONValue) throws(ResultError) -> ResultLine {
-        guard case .object(let members) = value else {
-            throw ResultError(field: nil, reason: "a result must be a JSON object, found \(value.kindDescription)")
+        let (id, answer) = try ResultError.decodeObject(value, kind: "a result") { members throws(FieldProblem) in
+            try outcome(members)
         }
-        let id = members.first(where: { $0.0 == "id" })?.1 ?? .null
-        do throws(FieldProblem) {
-            return ResultLine(id: id, outcome: try outcome(members))
-        } catch {
-            throw ResultError(id: id, field: error.field, reason: error.reason)
-        }
+        return ResultLine(id: id, outcome: answer)
     }
 
     private func outcome(_ members: [(String, JSONValue)]) throws(FieldProblem) -> ResultLine.Outcome {

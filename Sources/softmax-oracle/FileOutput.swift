@@ -4,28 +4,19 @@ import Glibc
 import Darwin
 #endif
 import ArgumentParser
+import GoldenFixtures
 import Synchronization
 
-/// Writing files so that an interrupted run leaves no partial file.
+/// Writing files from the commands so that an interrupted run leaves no partial file.
 enum FileOutput {
-    /// Writes `text` to a temporary file next to `path`, then renames it over `path` (atomic on
-    /// POSIX file systems).
+    /// Writes `text` to `path` with ``AtomicFile`` (a hidden temporary file in the same directory,
+    /// flushed to disk, then renamed over `path`), reporting a failure as the commands' usage
+    /// error: `cannot write <path>: <reason>`.
     static func writeAtomically(_ text: String, to path: String) throws {
-        let temporary = path + ".tmp-\(getpid())"
-        guard let file = fopen(temporary, "wb") else {
-            throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)))")
-        }
-        let bytes = Array(text.utf8)
-        let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
-        let closed = fclose(file)
-        guard written == bytes.count, closed == 0 else {
-            unlink(temporary)
-            throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)))")
-        }
-        guard rename(temporary, path) == 0 else {
-            let why = String(cString: strerror(errno))
-            unlink(temporary)
-            throw ValidationError("cannot write \(path): \(why)")
+        do {
+            try AtomicFile.write(text, to: path)
+        } catch {
+            throw ValidationError(error.description)
         }
     }
 }

@@ -27,33 +27,15 @@ struct GridOptions: ParsableArguments {
     }
 
     func chosenFunctions(default all: [OracleFunction]) throws -> [OracleFunction] {
-        if functions.isEmpty { return all }
-        return try functions.map { name in
-            guard let f = OracleFunction(rawValue: name) else {
-                throw ValidationError("--function: unknown function \"\(name)\" (expected one of: \(OracleFunction.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            return f
-        }
+        try parseNames(functions, option: "function", default: all)
     }
 
     func chosenFormats(default all: [Format]) throws -> [Format] {
-        if formats.isEmpty { return all }
-        return try formats.map { name in
-            guard let f = Format(rawValue: name) else {
-                throw ValidationError("--format: unknown format \"\(name)\" (expected one of: \(Format.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            return f
-        }
+        try parseNames(formats, option: "format", default: all)
     }
 
     func chosenFamilies() throws -> [Family] {
-        if families.isEmpty { return Family.allCases }
-        return try families.map { name in
-            guard let f = Family(rawValue: name) else {
-                throw ValidationError("--family: unknown family \"\(name)\" (expected one of: \(Family.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            return f
-        }
+        try parseNames(families, option: "family", default: Family.allCases)
     }
 
     /// The run configuration over the functions and formats that at least one of
@@ -91,5 +73,19 @@ struct ReportOutputOptions: ParsableArguments {
     func writeSVG(_ result: HarnessResult, title: String) throws {
         guard let svg else { return }
         try FileOutput.writeAtomically(SVGPlot.render(result, title: title), to: svg)
+    }
+}
+
+/// The values a repeatable `--<option>` names, in the order given (`all` when none are given).
+///
+/// - Throws: `ValidationError` `--<option>: unknown <option> "<name>" (expected one of: …)`.
+func parseNames<T: RawRepresentable & CaseIterable>(_ names: [String], option: String, default all: [T]) throws -> [T]
+where T.RawValue == String {
+    if names.isEmpty { return all }
+    return try names.map { name in
+        guard let value = T(rawValue: name) else {
+            throw ValidationError("--\(option): unknown \(option) \"\(name)\" (expected one of: \(T.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        return value
     }
 }

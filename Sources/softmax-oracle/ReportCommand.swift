@@ -50,12 +50,7 @@ struct ReportCommand: ParsableCommand {
 
     static func implementations(named names: [String]) throws -> [any ImplementationUnderTest] {
         if names.isEmpty { return FastSoftmaxImplementation.all }
-        return try names.map { name in
-            guard let v = KernelVariant(rawValue: name) else {
-                throw ValidationError("--implementation: unknown implementation \"\(name)\" (expected one of: \(KernelVariant.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            return FastSoftmaxImplementation(v)
-        }
+        return try parseNames(names, option: "implementation", default: [KernelVariant]()).map(FastSoftmaxImplementation.init)
     }
 }
 

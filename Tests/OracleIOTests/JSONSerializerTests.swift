@@ -53,4 +53,34 @@ struct JSONSerializerTests {
         #expect(Set([JSONValue.object([("a", .null)]), .object([("a", .null)])]).count == 1)
         #expect(JSONValue.object([("a", .null), ("b", .null)]) != .object([("b", .null), ("a", .null)]))
     }
+
+    @Test func prettyPrintedIndentsObjectsAndKeepsScalarArraysOnOneLine() {
+        let value = JSONValue.object([
+            ("a", .array([.number("1"), .string("x"), .null])),
+            ("b", .array([.object([("c", .bool(true))]), .array([])])),
+            ("e", .object([])),
+            ("f", .array([])),
+        ])
+        #expect(value.prettyPrinted == """
+            {
+              "a": [1, "x", null],
+              "b": [
+                {
+                  "c": true
+                },
+                []
+              ],
+              "e": {},
+              "f": []
+            }
+            """)
+        #expect(JSONValue.string("q\"").prettyPrinted == #""q\"""#)
+    }
+
+    @Test func numberOrSpecialWritesNonFiniteAsStrings() {
+        #expect(JSONValue.numberOrSpecial(0.5) == .number("0.5"))
+        #expect(JSONValue.numberOrSpecial(.infinity) == .string("inf"))
+        #expect(JSONValue.numberOrSpecial(-.infinity) == .string("-inf"))
+        #expect(JSONValue.numberOrSpecial(.nan) == .string("nan"))
+    }
 }

@@ -1,0 +1,75 @@
+/// Why one JSON Lines line could not be decoded, with the line's `id` (when it could be read) so
+/// that the answer to it can echo the id.
+///
+/// Used as ``RequestError`` (`Line` is ``DecodedRequest``) and ``ResultError`` (`Line` is
+/// ``ResultLine``): the same shape and messages, kept apart as types by `Line`, the type the line
+/// would have decoded to.
+///
+/// The message names the field and the offending value, e.g.
+/// `field "logits[3]": "0x1.g" is not a number (expected …)`; a problem with the line as a whole
+/// (too long, not JSON, not an object) names no field.
+public struct LineError<Line>: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The line's `id`, verbatim; `.null` when the line has none or could not be parsed.
+    public var id: JSONValue
+    /// The field path (`"logits"`, `"logits[3]"`, `"batch[1][0]"`, `"values[2]"`), or nil for a
+    /// problem with the line as a whole.
+    public var field: String?
+    /// What is wrong, without the field prefix.
+    public var reason: String
+    /// The JSON syntax error, when the line is not valid JSON.
+    public var jsonError: JSONParseError?
+
+    public init(id: JSONValue = .null, field: String?, reason: String, jsonError: JSONParseError? = nil) {
+        self.id = id
+        self.field = field
+        self.reason = reason
+        self.jsonError = jsonError
+    }
+
+    /// `field "<field>": <reason>`, or just the reason when no field is named.
+    public var description: String {
+        guard let field else { return reason }
+        return "field \(quoted(field)): \(reason)"
+    }
+}
+
+// MARK: - The steps every line decoder takes
+
+extension LineError {
+    /// The JSON value of `line`.
+    ///
+    /// - Throws: an error with no id and no field when `line` has more than `maxLineBytes` UTF-8
+    ///   bytes, or is not valid JSON (then ``jsonError`` is set: nothing of such a line can be
+    ///   trusted, not even its id).
+    static func parse(_ line: String, maxLineBytes: Int) throws(LineError) -> JSONValue {
+        let length = line.utf8.count
+        if length > maxLineBytes {
+            throw LineError(field: nil, reason: "the line has \(length) bytes, over the limit of \(maxLineBytes)")
+        }
+        do throws(JSONParseError) {
+            return try JSONValue.parse(line)
+        } catch {
+            throw LineError(field: nil, reason: error.description, jsonError: error)
+        }
+    }
+
+    /// The line's `id` (`.null` when absent) and what `decodeMembers` makes of its members.
+    ///
+    /// - Parameter kind: the line's name in the message when `value` is not an object
+    ///   (`"a request"` gives `a request must be a JSON object, found an array`).
+    /// - Throws: that message (no id), or the problem `decodeMembers` found, with the line's id.
+    static func decodeObject<Decoded>(
+        _ value: JSONValue, kind: String,
+        _ decodeMembers: ([(String, JSONValue)]) throws(FieldProblem) -> Decoded
+    ) throws(LineError) -> (id: JSONValue, decoded: Decoded) {
+        guard case .object(let members) = value else {
+            throw LineError(field: nil, reason: "\(kind) must be a JSON object, found \(value.kindDescription)")
+        }
+        let id = members.first(where: { $0.0 == "id" })?.1 ?? .null
+        do throws(FieldProblem) {
+            return (id, try decodeMembers(members))
+        } catch {
+            throw LineError(id: id, field: error.field, reason: error.reason)
+        }
+    }
+}

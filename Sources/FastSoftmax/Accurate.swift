@@ -40,8 +40,8 @@ import RealModule
 //
 // softmax and log_softmax in binary64/binary32 first try the SIMD path (AccurateVector.swift:
 // same steps with one double-word per element instead of 2^-98 exponentials; within
-// 0.5 + 2^-4.3 ulp, 1 + 2^-4.3 for a subnormal binary64 softmax); rows it declines (special
-// values, K = 1, s < 2^-860) run the code below.
+// 0.5 + 2^-4.3 ulp in binary64, 0.5 + 2^-16 in binary32); rows it declines (special values,
+// K = 1, s < 2^-860) run the code below.
 //
 // Why binary32 goes through binary64: every binary32 input is a binary64 value; e^(x - m),
 // (x - m) and all sums stay inside binary64's range whenever they matter for a binary32 result

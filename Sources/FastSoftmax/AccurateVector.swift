@@ -1,6 +1,7 @@
 // The `accurate` softmax and log_softmax on SIMD lanes of binary64: the same contract as
-// Accurate.swift (at most 2 ulp; the analysis below gives 0.5 + 2^-4 ulp for normal results),
-// at the speed of a textbook kernel. Rows this path does not cover go to Accurate.swift.
+// Accurate.swift (at most 2 ulp; the analysis below gives 0.5 + 2^-4.3 ulp), at the speed of a
+// textbook kernel. Rows this path does not cover go to Accurate.swift. binary32 rows take the
+// cheaper variant in AccurateVectorFloat.swift.
 //
 // Notation: u = 2^-53, L = ln2/256, "ρ" a relative error. m = max x_j at index a (the first
 // maximum); d_j = x_j - m <= 0 as an exact double-word (dh + dl, two-sum); T = Σ_{j != a} e^(d_j);
@@ -10,8 +11,10 @@
 // n = round(dh/L) (by the 1.5·2^52 shifter, so |n| <= 2^19 for dh >= -746), k = floor(n/256),
 // i = n mod 256, r = ((dh - n·C1) - n·C2) + dl with DWMath's Cody–Waite constants (C1 has 30
 // bits, so n·C1 is exact and dh - n·C1 is exact: a multiple of min(ulp(dh), 2^-38) below
-// 2^-9.5); the two roundings and n·C3 dropped add at most 2u·|r| + 2^-72 <= 2^-61.5 to r, a
-// relative error of the same size in e^r. |r| <= L/2·(1 + 2^-30).
+// 2^-9.5); the subtraction of n·C2 and the addition of dl round at most u·|r| each, n·C2
+// itself at most u·2^19·2^-38 = 2^-72, and n·C3 (dropped) is below 2^-74: in all at most
+// 2u·|r| + 2^-71.4 <= 2^-61.5 added to r, a relative error of the same size in e^r.
+// |r| <= L/2·(1 + 2^-30).
 // e^d = 2^k·E with E = T_i + (T_i.lo + T_i·p), T_i = 2^(i/256) from `expTable` (exact hi,
 // lo within 2^-107), p = r + r^2(1/2 + r(1/6 + r(1/24 + r/120))): Taylor truncation
 // |r|^6/720·e^|r| < 2^-66.5; the polynomial's roundings are below u·|p| + 3u·r^2/2 < 2^-62.4;
@@ -24,12 +27,13 @@
 // double-words (two-sum on hi, tails accumulated in binary64) that are folded into one
 // double-word every `block` elements with AccurateDWPlusDW (2^-101 each). All terms are
 // positive, so no error is amplified:
-//   ρ_T <= ρ_E + (block/4)^2·2u^2 (tails) + (K/block·4)·2^-101 + dropped/T
-// The fast path runs only when T >= 2^-860 (else Accurate.swift takes the row: K = 1, ties,
-// and rows whose second largest logit is 600 below the max), so the dropped terms and the
-// lost tails, at most K·(2^-1021 + 2^-1074), are below K·2^-160·T. For K <= 2^40:
-//   ρ_T <= 2^-59.4 + 2^-89 + 2^-130 + 2^-120 <= 2^-59.3.
-// S = 1 + T (DWPlusDW) and I = 1/S (DWDivDW): ρ_S, ρ_I <= ρ_T + 2·2^-101 <= 2^-59.3.
+//   ρ_T <= ρ_E + (block/4)^2·2u^2 (tails) + 4·(K/block + 2)·2^-101 (folds) + dropped/T
+// The fast path runs only when T >= 2^-860 (about e^-596; else Accurate.swift takes the row:
+// K = 1, or every other logit so far below the max that their e^(x_j - m) sum below 2^-860;
+// ties give T >= 1 and stay here), so the dropped terms and the lost tails, at most
+// K·(2^-1021 + 2^-1074), are below K·2^-160·T. For K <= 2^40 (at most 2^32 folds):
+//   ρ_T <= 2^-59.4 + 2^-89 + 2^-69 + 2^-120 <= 2^-59.3.
+// S = 1 + T (DWPlusFP) and I = 1/S (DWDivDW): ρ_S, ρ_I <= ρ_T + 2·2^-101 <= 2^-59.3.
 //
 // ## softmax (pass 3)
 // y_a = RN(I) (I is normalized: 0.5 ulp + ρ_I). For j != a, with E and k recomputed:
@@ -37,9 +41,12 @@
 // is tabulated) + (T_i·I.lo + c·I.hi) [c = E - T_i; c·I.lo < 2^-61.4·z dropped], rounded once:
 // the correction is below 2^-8.3·z and its three roundings cost at most 3u·2^-8.3·z.
 //     ρ_z <= ρ_E + ρ_I + 2^-59.7 + 2^-61.4 <= 2^-57.3  →  y = RN(z)·2^k within 0.5 + 2^-4.3 ulp.
-// The scaling 2^k = 2^k1·2^k2 (k1 = floor(k/2), both factors normal) is exact for a normal
-// result; a subnormal result is rounded once more: at most 1 + 2^-4.3 ulp. dh < -746 gives +0,
-// as the exact value is below e^-746 < 2^-1076 (half the least subnormal is 2^-1075).
+// The scaling 2^k = 2^k1·2^k2 (k1 = floor(k/2), both factors normal) is exact when the result
+// is normal. When it is not (y < 2^-1022, only where e^(x_j - m) < 2^-1021), the lane is redone
+// in scalar code from the unrounded pair: y = XW(ph + corr, 2^k).double rounds the pair once,
+// correctly, onto the subnormal grid, so its error is 1/2 ulp plus ρ_z·|z·2^k|/2^-1074 <=
+// ρ_z·2^53: the same 0.5 + 2^-4.3 ulp. dh < -746 gives +0, as the exact value is below
+// e^-746 < 2^-1076 (half the least subnormal is 2^-1075).
 //
 // ## log_softmax (pass 3)
 // L = log1p(T) (DWMath, ρ_L <= ρ_T + 2^-97). y_a = -RN(L); y_j = RN((dh + dl) - (L.hi + L.lo)):
@@ -49,9 +56,8 @@
 // gives -inf, as the exact value rounds to -inf.
 //
 // ## binary32
-// Inputs are widened to binary64 (exactly) and run through the same code; the binary64 result
-// within 0.5 + 2^-4.3 ulp (2^-28 binary32 ulp) is rounded once more: within 0.5 + 2^-28 ulp
-// (binary32 subnormals are normal binary64 numbers).
+// See AccurateVectorFloat.swift: the same passes in plain binary64 (no double-words), within
+// 0.5 + 2^-16 binary32 ulp.
 
 /// The lanes of the vector path: four binary64 values (two SSE2 registers, one AVX register).
 typealias Lanes = SIMD4<Double>

@@ -9,15 +9,17 @@
 // the exponent by up to u·|d| <= 2^-43.5 (|d| <= 746; below, the term is dropped or the output
 // is 0). ρ_e <= 2^-42.6 + 2^-43.5 + 2^-50.6 <= 2^-41.9.
 //
-// T: per-lane binary64 sums over blocks of 1024 elements (256 per lane: 256u) folded into a
-// double-word (2^-101 each): ρ_T <= ρ_e + 2^-45 + dropped (as for binary64) <= 2^-41.7.
+// T: per-lane binary64 sums over blocks of 1024 elements (256 per lane: 256u, and 3u for the
+// sum of the four lanes) folded into a double-word (2^-101 each): ρ_T <= ρ_e + 2^-44.9 +
+// dropped (as for binary64) <= 2^-41.7.
 // S = 1 + T, I = RN(1/S.hi): ρ_I <= ρ_T + 2u.
 //
 // softmax_j = RN32(RN64(e_j·I)): ρ <= ρ_e + ρ_I + u <= 2^-40.6 before the binary64 rounding,
 // so within 0.5 + 2^-40.6·2^24 <= 0.5 + 2^-16 ulp of binary32 (binary32 subnormals are normal
 // in binary64, so this holds for them too); d < -746 gives +0.
-// log_softmax_j = RN32(RN64(d_j - L)), L = log1p(T) (libm log1p, below 1 ulp: ρ_L <= ρ_T +
-// 2u). Both terms <= 0: ρ <= 2u + ρ_L before the binary32 rounding: within 0.5 + 2^-17 ulp.
+// log_softmax_j = RN32(RN64(d_j - L)), L = RN64(log1p(T)) (DWMath.log1p on the double-word T:
+// ρ_L <= ρ_T + 2^-97 + u). Both terms <= 0: ρ <= 2u + ρ_L before the binary32 rounding: within
+// 0.5 + 2^-17 ulp.
 // x_j = -inf gives d = -inf and -inf.
 
 extension AccurateVector {
@@ -73,7 +75,7 @@ extension AccurateVector {
     /// The binary32 log_softmax (see above); false when Accurate.swift must take the row.
     static func logSoftmax(_ x: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>) -> Bool {
         withRow(x, sum: { sumOthersSingle($0, m: $1, skipping: $2, table: $3) }) { m, t, _ in
-            let negL = -Double.log(onePlus: t.hi)
+            let negL = -DWMath.log1p(XW(t)).dw.hi
             mapLanes(x, out) { ($0 - m) + negL }
         }
     }

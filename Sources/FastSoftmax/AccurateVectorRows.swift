@@ -87,8 +87,8 @@ extension AccurateVector {
     }
 
     /// Pass 2: T = Σ_{j != a} e^(x_j - m), terms below e^-708 dropped (see the T budget).
-    static func sumOthers<T: AccurateLaneStorage>(_ x: UnsafeBufferPointer<T>, m: Double, skipping a: Int,
-                                                  table: UnsafePointer<Double>) -> DW {
+    static func sumOthers(_ x: UnsafeBufferPointer<Double>, m: Double, skipping a: Int,
+                          table: UnsafePointer<Double>) -> DW {
         sumBlocks(x, skipping: a, zero: (hi: Lanes(repeating: 0), lo: Lanes(repeating: 0)),
                   { acc, v in addTerms(v, m, table, &acc.hi, &acc.lo) },
                   { acc, total in
@@ -136,10 +136,9 @@ extension AccurateVector {
 
     // MARK: - softmax
 
-    /// The vector path's softmax; false (and nothing written) when Accurate.swift must take
-    /// the row. Within 0.5 + 2^-4.3 ulp (normal results), 1 + 2^-4.3 ulp (subnormal).
-    static func softmax<T: AccurateLaneStorage>(_ x: UnsafeBufferPointer<T>,
-                                                into out: UnsafeMutableBufferPointer<T>) -> Bool {
+    /// The binary64 softmax; false (and nothing written) when Accurate.swift must take the row.
+    /// Within 0.5 + 2^-4.3 ulp, subnormal results included. (binary32: AccurateVectorFloat.swift.)
+    static func softmax(_ x: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>) -> Bool {
         withRow(x, sum: { sumOthers($0, m: $1, skipping: $2, table: $3) }) { m, t, table in
             let inv = dwDiv(DW.one, dwAdd(t, 1))
             let split = dekkerSplit(inv.hi)
@@ -160,21 +159,30 @@ extension AccurateVector {
         // Dekker's two-product: t·I.hi = ph + pl exactly (t, I.hi in [2^-41, 2), no underflow).
         let ph = e.t * inv.hi
         let pl = ((tHi * split.hi - ph) + tHi * split.lo + tLo * split.hi) + tLo * split.lo
-        let z = ph + (pl + (e.t * inv.lo + e.c * inv.hi))
-        // 2^k = 2^k1·2^k2, k1 = floor(k/2): both normal for k >= -1077; one rounding at most.
+        let corr = pl + (e.t * inv.lo + e.c * inv.hi)
+        let z = ph + corr
+        // 2^k = 2^k1·2^k2, k1 = floor(k/2): both normal for k >= -1077; exact for normal results.
         let k1 = e.kBiased &>> 1
         let k2 = e.kBiased &- k1
         let p1 = Lanes(bitPattern: (k1 &- LaneBits(repeating: 2048 - 1023)) &<< 52)
         let p2 = Lanes(bitPattern: (k2 &- LaneBits(repeating: 2048 - 1023)) &<< 52)
-        return ((z * p1) * p2).replacing(with: 0, where: zero)
+        var y = ((z * p1) * p2).replacing(with: 0, where: zero)
+        // Subnormal (or underflowed) results: one correct rounding of the unrounded pair.
+        let redo = (y .< 0x1p-1022) .& .!zero
+        if any(redo) {
+            for l in 0..<4 where redo[l] {
+                let k = Int(truncatingIfNeeded: e.kBiased[l]) - 4096
+                y[l] = XW(fastTwoSum(ph[l], corr[l]), exponent: k).double
+            }
+        }
+        return y
     }
 
     // MARK: - log_softmax
 
-    /// The vector path's log_softmax; false (and nothing written) when Accurate.swift must take
-    /// the row. Within 0.5 + 2^-5.8 ulp.
-    static func logSoftmax<T: AccurateLaneStorage>(_ x: UnsafeBufferPointer<T>,
-                                                   into out: UnsafeMutableBufferPointer<T>) -> Bool {
+    /// The binary64 log_softmax; false (and nothing written) when Accurate.swift must take the
+    /// row. Within 0.5 + 2^-5.8 ulp. (binary32: AccurateVectorFloat.swift.)
+    static func logSoftmax(_ x: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>) -> Bool {
         withRow(x, sum: { sumOthers($0, m: $1, skipping: $2, table: $3) }) { m, t, _ in
             let negL = -DWMath.log1p(XW(t)).dw
             mapLanes(x, out) { logSoftmaxLanes($0, m, negL) }

@@ -15,8 +15,8 @@ public enum KernelVariant: String, CaseIterable, Sendable, Hashable, Codable {
     /// as DESIGN.md says. The analysis gives 0.5 + 2^-27 ulp; outputs that cancel (logsumexp
     /// near 0, gradients near 0) are recomputed in multi-precision until that holds. softmax
     /// and log_softmax in binary64 and binary32 run on SIMD lanes (AccurateVector.swift):
-    /// 0.5 + 2^-4.3 ulp in binary64 (1 + 2^-4.3 for subnormal softmax results; log_softmax
-    /// 0.5 + 2^-5.8), 0.5 + 2^-16 ulp in binary32, at a textbook kernel's speed.
+    /// 0.5 + 2^-4.3 ulp in binary64 (log_softmax 0.5 + 2^-5.8), 0.5 + 2^-16 ulp in binary32,
+    /// at a textbook kernel's speed.
     /// sigmoid, log_sigmoid, softplus, and bce_with_logits with labels in [0, 1] and
     /// pos_weight >= 0 have no cancellation and meet the same bound.
     case accurate

@@ -12,8 +12,7 @@ struct AccurateVectorTests {
 
     /// Stated bounds (AccurateVector.swift, AccurateVectorFloat.swift), plus 2^-20 for the
     /// reference's own error. 2^-4.3 = 0.05076... <= 0.0508, 2^-5.8 = 0.01795... <= 0.0180.
-    static let softmaxNormal = 0.5 + 0.0508 + 0x1p-20
-    static let softmaxSubnormal = 1 + 0.0508 + 0x1p-20
+    static let softmax64 = 0.5 + 0.0508 + 0x1p-20
     static let logSoftmax64 = 0.5 + 0.0180 + 0x1p-20
     static let binary32 = 0.5 + 0x1p-16 + 0x1p-20
 
@@ -21,6 +20,9 @@ struct AccurateVectorTests {
     static func error<T: BinaryFloatingPoint>(_ y: T, _ ref: XW) -> Double {
         if ref.isZero { return y == 0 ? 0 : .infinity }
         if !ref.hi.isFinite { return Double(y) == ref.hi ? 0 : .infinity }
+        // Beyond the format's range (x - m overflowing): the rounded value is ±inf.
+        let rounded = T(ref.double)
+        if rounded.isInfinite { return y == rounded ? 0 : .infinity }
         let ulpExponent = max(ref.e - T.significandBitCount, Int(T.leastNonzeroMagnitude.exponent))
         let yd = Double(y)
         if !yd.isFinite { return .infinity }
@@ -48,12 +50,23 @@ struct AccurateVectorTests {
             }
             rows.append(r)
         }
+        // Edge rows: logits near the top of the range (x - m overflows, or ties to overflow),
+        // signed zeros and subnormal logits, and rows longer than 2^16 (many folds).
+        let big = Double.greatestFiniteMagnitude
+        rows += [
+            [-big, 0x1p970, 0x1p970], [-big, 0x1.fffffffffffffp+969, 0x1.fffffffffffffp+969],
+            [-0x1p1023, 0x1.fffffffffffffp+1022, 0x1.fffffffffffffp+1022], [big, big * 0.5, -big],
+            [0x1.fffffep+127, -0x1.fffffep+127, 0x1.fffffep+127 - 0x1p104, 3],
+            [0.0, -0.0, 0x1p-1074, -0x1p-1074, 0x1p-1022], [-0.0, -0.0, -745.5, -0x1p-149],
+            (0..<(1 << 16) + 3).map { _ in rng.uniform(-40, 40) },
+            (0..<5000).map { j in j % 7 == 0 ? 0 : -rng.uniform(700, 750) },
+        ]
         return rows
     }
 
     struct Worst {
-        var softmaxNormal = 0.0, softmaxSubnormal = 0.0, logSoftmax = 0.0
-        var rowsTaken = 0
+        var softmax = 0.0, logSoftmax = 0.0
+        var rowsTaken = 0, subnormalOutputs = 0
     }
 
     static func measure<T: AccurateLaneStorage>(
@@ -75,12 +88,8 @@ struct AccurateVectorTests {
                 let s = row.S
                 for i in 0..<x.count {
                     let ref = Accurate.softmaxEntry(xb, i, row, s)
-                    let e = error(y[i], ref)
-                    if abs(ref.double) < Double(T.leastNormalMagnitude) {
-                        worst.softmaxSubnormal = max(worst.softmaxSubnormal, e)
-                    } else {
-                        worst.softmaxNormal = max(worst.softmaxNormal, e)
-                    }
+                    worst.softmax = max(worst.softmax, error(y[i], ref))
+                    if y[i] != 0 && abs(y[i]) < T.leastNormalMagnitude { worst.subnormalOutputs += 1 }
                     let logRef = i == row.argmax ? -row.L : -Accurate.gap(row.m, Double(x[i])) - row.L
                     worst.logSoftmax = max(worst.logSoftmax, error(ly[i], logRef))
                 }
@@ -89,18 +98,17 @@ struct AccurateVectorTests {
         return worst
     }
 
-    @Test("binary64: softmax within 0.5 + 2^-4.3 ulp (1 + 2^-4.3 subnormal), log_softmax 0.5 + 2^-5.8")
+    @Test("binary64: softmax within 0.5 + 2^-4.3 ulp (subnormal results too), log_softmax 0.5 + 2^-5.8")
     func binary64() {
         let w = Self.measure(Double.self, Self.rows(seed: Self.seed),
                              softmax: { AccurateVector.softmax($0, into: $1) },
                              logSoftmax: { AccurateVector.logSoftmax($0, into: $1) })
         let seed = "seed 0x\(String(Self.seed, radix: 16))"
-        #expect(w.softmaxNormal <= Self.softmaxNormal, "\(seed): softmax \(w.softmaxNormal) ulp")
-        #expect(w.softmaxSubnormal <= Self.softmaxSubnormal, "\(seed): subnormal softmax \(w.softmaxSubnormal) ulp")
+        #expect(w.softmax <= Self.softmax64, "\(seed): softmax \(w.softmax) ulp")
         #expect(w.logSoftmax <= Self.logSoftmax64, "\(seed): log_softmax \(w.logSoftmax) ulp")
         // Not vacuous: most rows take the path, and some outputs are subnormal.
         #expect(w.rowsTaken >= 300, "\(seed): only \(w.rowsTaken) rows took the vector path")
-        #expect(w.softmaxSubnormal > 0, "\(seed): no inexact subnormal softmax output was exercised")
+        #expect(w.subnormalOutputs >= 100, "\(seed): only \(w.subnormalOutputs) subnormal softmax outputs")
     }
 
     @Test("binary32: softmax and log_softmax within 0.5 + 2^-16 ulp")
@@ -109,7 +117,8 @@ struct AccurateVectorTests {
                              softmax: { AccurateVector.softmax($0, into: $1) },
                              logSoftmax: { AccurateVector.logSoftmax($0, into: $1) })
         let seed = "seed 0x\(String(Self.seed, radix: 16))"
-        #expect(max(w.softmaxNormal, w.softmaxSubnormal) <= Self.binary32, "\(seed): softmax \(w) ulp")
+        #expect(w.softmax <= Self.binary32, "\(seed): softmax \(w.softmax) ulp")
+        #expect(w.subnormalOutputs >= 100, "\(seed): only \(w.subnormalOutputs) subnormal softmax outputs")
         #expect(w.logSoftmax <= Self.binary32, "\(seed): log_softmax \(w.logSoftmax) ulp")
         #expect(w.rowsTaken >= 300, "\(seed): only \(w.rowsTaken) rows took the vector path")
     }
@@ -129,6 +138,14 @@ struct AccurateVectorTests {
         #expect(y.allSatisfy { $0 == 7 }, "nothing is written when the path declines")
         let empty = UnsafeBufferPointer<Float>(start: nil, count: 0)
         #expect(!AccurateVector.softmax(empty, into: UnsafeMutableBufferPointer(start: nil, count: 0)))
+    }
+
+    /// A subnormal result that rounding z to 53 bits and then to the subnormal grid got wrong
+    /// (0.75 ulp); the value is the MPFR oracle's (`softmax-oracle eval softmax --format f64 --
+    /// 0 -0x1.1a468072c3f4bp-1 -0x1.62419af087dc5p+9`), the exact one being 0.2499 ulp from it.
+    @Test func subnormalResultIsRoundedOnce() {
+        let y = Kernels<Double>.softmax([0, -0x1.1a468072c3f4bp-1, -0x1.62419af087dc5p+9])
+        #expect(y[2] == 0x1.2138a89e6f2e6p-1023)
     }
 
     /// 4 equal logits: softmax = 1/4 and log_softmax = -ln 4 = -2·ln 2, whose correctly rounded

@@ -27,12 +27,12 @@
 // double-words (two-sum on hi, tails accumulated in binary64) that are folded into one
 // double-word every `block` elements with AccurateDWPlusDW (2^-101 each). All terms are
 // positive, so no error is amplified:
-//   ρ_T <= ρ_E + (block/4)^2·2u^2 (tails) + 4·(K/block + 2)·2^-101 (folds) + dropped/T
+//   ρ_T <= ρ_E + (block/8)^2·2u^2 (tails; 8 lanes) + 8·(K/block + 2)·2^-101 (folds) + dropped/T
 // The fast path runs only when T >= 2^-860 (about e^-596; else Accurate.swift takes the row:
 // K = 1, or every other logit so far below the max that their e^(x_j - m) sum below 2^-860;
 // ties give T >= 1 and stay here), so the dropped terms and the lost tails, at most
-// K·(2^-1021 + 2^-1074), are below K·2^-160·T. For K <= 2^40 (at most 2^32 folds):
-//   ρ_T <= 2^-59.4 + 2^-89 + 2^-69 + 2^-120 <= 2^-59.3.
+// K·(2^-1021 + 2^-1074), are below K·2^-160·T. For K <= 2^40 (at most 2^33 folds):
+//   ρ_T <= 2^-59.4 + 2^-91 + 2^-68 + 2^-120 <= 2^-59.3.
 // S = 1 + T (DWPlusFP) and I = 1/S (DWDivDW): ρ_S, ρ_I <= ρ_T + 2·2^-101 <= 2^-59.3.
 //
 // ## softmax (pass 3)
@@ -59,22 +59,36 @@
 // See AccurateVectorFloat.swift: the same passes in plain binary64 (no double-words), within
 // 0.5 + 2^-16 binary32 ulp.
 
-/// The lanes of the vector path: four binary64 values (two SSE2 registers, one AVX register).
-typealias Lanes = SIMD4<Double>
-typealias LaneBits = SIMD4<UInt64>
+/// The lanes of the vector path: eight binary64 values (four SSE2 registers, two AVX ones);
+/// eight rather than four gives the out-of-order core independent chains to overlap.
+typealias Lanes = SIMD8<Double>
+typealias LaneBits = SIMD8<UInt64>
+typealias LaneIndices = SIMD8<Int>
+typealias LaneMask = SIMDMask<SIMD8<Int64>>
+typealias LaneFloats = SIMD8<Float>
+/// Elements per group of lanes.
+let laneCount = Lanes.scalarCount
+
+/// table[index[l] + offset] for every lane (no gather instruction is assumed).
+@inline(__always)
+func gather(_ table: UnsafePointer<Double>, _ index: LaneIndices, offset: Int) -> Lanes {
+    var v = Lanes()
+    for l in 0..<laneCount { v[l] = table[index[l] + offset] }
+    return v
+}
 
 /// A storage type the vector path loads from and stores to (widening to binary64 exactly).
 protocol AccurateLaneStorage: BinaryFloatingPoint {
-    /// Loads `count` (1...4) elements from `p`; missing lanes are -inf (e^-inf = 0).
+    /// Loads `count` (1...laneCount) elements from `p`; missing lanes are -inf (e^-inf = 0).
     static func loadLanes(_ p: UnsafePointer<Self>, count: Int) -> Lanes
-    /// Rounds each lane to `Self` and stores the first `count` (1...4) of them at `p`.
+    /// Rounds each lane to `Self` and stores the first `count` (1...laneCount) of them at `p`.
     static func storeLanes(_ v: Lanes, _ p: UnsafeMutablePointer<Self>, count: Int)
 }
 
 extension Double: AccurateLaneStorage {
     @inline(__always)
     static func loadLanes(_ p: UnsafePointer<Double>, count: Int) -> Lanes {
-        if count == 4 { return UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
+        if count == laneCount { return UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
         var v = Lanes(repeating: -.infinity)
         for l in 0..<count { v[l] = p[l] }
         return v
@@ -82,7 +96,7 @@ extension Double: AccurateLaneStorage {
 
     @inline(__always)
     static func storeLanes(_ v: Lanes, _ p: UnsafeMutablePointer<Double>, count: Int) {
-        if count == 4 {
+        if count == laneCount {
             UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self)
             return
         }
@@ -93,7 +107,7 @@ extension Double: AccurateLaneStorage {
 extension Float: AccurateLaneStorage {
     @inline(__always)
     static func loadLanes(_ p: UnsafePointer<Float>, count: Int) -> Lanes {
-        if count == 4 { return Lanes(UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)) }
+        if count == laneCount { return Lanes(UnsafeRawPointer(p).loadUnaligned(as: LaneFloats.self)) }
         var v = Lanes(repeating: -.infinity)
         for l in 0..<count { v[l] = Double(p[l]) }
         return v
@@ -101,9 +115,9 @@ extension Float: AccurateLaneStorage {
 
     @inline(__always)
     static func storeLanes(_ v: Lanes, _ p: UnsafeMutablePointer<Float>, count: Int) {
-        let f = SIMD4<Float>(v)
-        if count == 4 {
-            UnsafeMutableRawPointer(p).storeBytes(of: f, as: SIMD4<Float>.self)
+        let f = LaneFloats(v)
+        if count == laneCount {
+            UnsafeMutableRawPointer(p).storeBytes(of: f, as: LaneFloats.self)
             return
         }
         for l in 0..<count { p[l] = f[l] }
@@ -145,7 +159,7 @@ enum AccurateVector {
     struct ExpParts {
         var t: Lanes
         var c: Lanes
-        var row: SIMD4<Int>
+        var row: LaneIndices
         var kBiased: LaneBits
     }
 
@@ -159,9 +173,9 @@ enum AccurateVector {
         let nb = s.bitPattern(as: LaneBits.self) &- shifter.bitPattern(as: LaneBits.self) &+ LaneBits(repeating: 1 << 20)
         let r = ((dh - n * DWMath.c1) - n * DWMath.c2) + dl
         let p = r + (r * r) * (0.5 + r * (0x1.5555555555555p-3 + r * (0x1.5555555555555p-5 + r * 0x1.1111111111111p-7)))
-        let idx = SIMD4<Int>(truncatingIfNeeded: (nb & LaneBits(repeating: 255)) &* 4)
-        let t = Lanes(table[idx[0]], table[idx[1]], table[idx[2]], table[idx[3]])
-        let tl = Lanes(table[idx[0] + 1], table[idx[1] + 1], table[idx[2] + 1], table[idx[3] + 1])
+        let idx = LaneIndices(truncatingIfNeeded: (nb & LaneBits(repeating: 255)) &* 4)
+        let t = gather(table, idx, offset: 0)
+        let tl = gather(table, idx, offset: 1)
         return ExpParts(t: t, c: tl + t * p, row: idx, kBiased: nb &>> 8)
     }
 

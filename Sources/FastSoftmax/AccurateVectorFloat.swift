@@ -9,8 +9,8 @@
 // the exponent by up to u·|d| <= 2^-43.5 (|d| <= 746; below, the term is dropped or the output
 // is 0). ρ_e <= 2^-42.6 + 2^-43.5 + 2^-50.6 <= 2^-41.9.
 //
-// T: per-lane binary64 sums over blocks of 1024 elements (256 per lane: 256u, and 3u for the
-// sum of the four lanes) folded into a double-word (2^-101 each): ρ_T <= ρ_e + 2^-44.9 +
+// T: per-lane binary64 sums over blocks of 1024 elements (128 per lane: 128u, and 7u for the
+// sum of the eight lanes) folded into a double-word (2^-101 each): ρ_T <= ρ_e + 2^-45.9 +
 // dropped (as for binary64) <= 2^-41.7.
 // S = 1 + T, I = RN(1/S.hi): ρ_I <= ρ_T + 2u.
 //
@@ -32,8 +32,7 @@ extension AccurateVector {
         let nb = s.bitPattern(as: LaneBits.self) &- shifter.bitPattern(as: LaneBits.self) &+ LaneBits(repeating: 1 << 20)
         let r = (d - n * DWMath.c1) - n * DWMath.c2
         let p = r + (r * r) * (0.5 + r * 0x1.5555555555555p-3)
-        let idx = SIMD4<Int>(truncatingIfNeeded: (nb & LaneBits(repeating: 255)) &* 4)
-        let t = Lanes(table[idx[0]], table[idx[1]], table[idx[2]], table[idx[3]])
+        let t = gather(table, LaneIndices(truncatingIfNeeded: (nb & LaneBits(repeating: 255)) &* 4), offset: 0)
         // 2^k = 2^k1·2^k2 (k1 = floor(k/2)), both normal for k >= -1077.
         let kb = nb &>> 8
         let k1 = kb &>> 1

@@ -13,13 +13,13 @@ extension AccurateVector {
         guard let base = x.baseAddress, x.count > 0 else { return nil }
         let k = x.count
         var mv = Lanes(repeating: -.infinity)
-        var nan = SIMDMask<SIMD4<Int64>>(repeating: false)
+        var nan = LaneMask(repeating: false)
         var i = 0
-        while i + 4 <= k {
-            let v = T.loadLanes(base + i, count: 4)
+        while i + laneCount <= k {
+            let v = T.loadLanes(base + i, count: laneCount)
             nan .|= v .!= v
             mv.replace(with: v, where: v .> mv)
-            i += 4
+            i += laneCount
         }
         if i < k {
             let v = T.loadLanes(base + i, count: k - i)
@@ -42,7 +42,7 @@ extension AccurateVector {
         return (dh, (x - (dh - b)) + (-m - b))
     }
 
-    /// Σ over j != a of four-lane groups of x (the last group of a range padded with -inf):
+    /// Σ over j != a of lane groups of x (the last group of a range padded with -inf):
     /// `add` accumulates a group into a block accumulator that starts at `zero`, and every
     /// `block` elements `fold` adds the accumulator into the double-word total.
     @inline(__always)
@@ -57,9 +57,9 @@ extension AccurateVector {
             while i < end {
                 let blockEnd = min(i + block, end)
                 var acc = zero
-                while i + 4 <= blockEnd {
-                    add(&acc, T.loadLanes(base + i, count: 4))
-                    i += 4
+                while i + laneCount <= blockEnd {
+                    add(&acc, T.loadLanes(base + i, count: laneCount))
+                    i += laneCount
                 }
                 if i < blockEnd {
                     add(&acc, T.loadLanes(base + i, count: blockEnd - i))
@@ -71,7 +71,7 @@ extension AccurateVector {
         return total
     }
 
-    /// Applies `f` to every four-lane group of x (the last padded with -inf) and stores the
+    /// Applies `f` to every lane group of x (the last padded with -inf) and stores the
     /// lanes that exist into `out`.
     @inline(__always)
     static func mapLanes<T: AccurateLaneStorage>(_ x: UnsafeBufferPointer<T>, _ out: UnsafeMutableBufferPointer<T>,
@@ -79,9 +79,9 @@ extension AccurateVector {
         let base = x.baseAddress!, dst = out.baseAddress!
         let k = x.count
         var i = 0
-        while i + 4 <= k {
-            T.storeLanes(f(T.loadLanes(base + i, count: 4)), dst + i, count: 4)
-            i += 4
+        while i + laneCount <= k {
+            T.storeLanes(f(T.loadLanes(base + i, count: laneCount)), dst + i, count: laneCount)
+            i += laneCount
         }
         if i < k { T.storeLanes(f(T.loadLanes(base + i, count: k - i)), dst + i, count: k - i) }
     }
@@ -92,11 +92,11 @@ extension AccurateVector {
         sumBlocks(x, skipping: a, zero: (hi: Lanes(repeating: 0), lo: Lanes(repeating: 0)),
                   { acc, v in addTerms(v, m, table, &acc.hi, &acc.lo) },
                   { acc, total in
-                      for l in 0..<4 where acc.hi[l] != 0 { total = dwAdd(total, fastTwoSum(acc.hi[l], acc.lo[l])) }
+                      for l in 0..<laneCount where acc.hi[l] != 0 { total = dwAdd(total, fastTwoSum(acc.hi[l], acc.lo[l])) }
                   })
     }
 
-    /// Adds e^(x - m) of four lanes into the lane accumulators (two-sum on the heads).
+    /// Adds e^(x - m) of a lane group into the lane accumulators (two-sum on the heads).
     @inline(__always)
     static func addTerms(_ x: Lanes, _ m: Double, _ table: UnsafePointer<Double>,
                          _ sh: inout Lanes, _ sl: inout Lanes) {
@@ -142,40 +142,61 @@ extension AccurateVector {
         withRow(x, sum: { sumOthers($0, m: $1, skipping: $2, table: $3) }) { m, t, table in
             let inv = dwDiv(DW.one, dwAdd(t, 1))
             let split = dekkerSplit(inv.hi)
-            mapLanes(x, out) { softmaxLanes($0, m, inv, split, table) }
+            var subnormal = LaneMask(repeating: false)
+            mapLanes(x, out) { v in
+                let p = softmaxParts(v, m, inv, split, table)
+                let y = p.scaledProduct
+                subnormal .|= (y .< 0x1p-1022) .& .!p.zero
+                return y
+            }
+            // Rare (e^(x_j - m) < 2^-1021): redo the subnormal results with one rounding.
+            if any(subnormal) {
+                let base = x.baseAddress!
+                for i in 0..<x.count where out[i] < 0x1p-1022 {
+                    let p = softmaxParts(Double.loadLanes(base + i, count: 1), m, inv, split, table)
+                    if !p.zero[0] { out[i] = p.roundedOnce(lane: 0) }
+                }
+            }
         }
     }
 
-    /// e^(x - m)·I for four lanes (see "softmax (pass 3)").
+    /// e^(x - m)·I for a lane group before its last rounding (see "softmax (pass 3)"):
+    /// z = ph + corr, and 2^k as two normal factors.
+    struct SoftmaxParts {
+        var ph: Lanes, corr: Lanes, kBiased: LaneBits
+        /// Lanes whose result is +0 (x - m < -746, or -inf).
+        var zero: LaneMask
+
+        /// RN(z)·2^k1·2^k2 (k1 = floor(k/2): both factors normal for k >= -1077): exact scaling
+        /// for a normal result, a second rounding for a subnormal one.
+        @inline(__always)
+        var scaledProduct: Lanes {
+            let k1 = kBiased &>> 1
+            let k2 = kBiased &- k1
+            let p1 = Lanes(bitPattern: (k1 &- LaneBits(repeating: 2048 - 1023)) &<< 52)
+            let p2 = Lanes(bitPattern: (k2 &- LaneBits(repeating: 2048 - 1023)) &<< 52)
+            return (((ph + corr) * p1) * p2).replacing(with: 0, where: zero)
+        }
+
+        /// (ph + corr)·2^k rounded once, also onto the subnormal grid (XW.double).
+        func roundedOnce(lane l: Int) -> Double {
+            XW(fastTwoSum(ph[l], corr[l]), exponent: Int(truncatingIfNeeded: kBiased[l]) - 4096).double
+        }
+    }
+
     @inline(__always)
-    static func softmaxLanes(_ x: Lanes, _ m: Double, _ inv: DW, _ split: (hi: Double, lo: Double),
-                             _ table: UnsafePointer<Double>) -> Lanes {
+    static func softmaxParts(_ x: Lanes, _ m: Double, _ inv: DW, _ split: (hi: Double, lo: Double),
+                             _ table: UnsafePointer<Double>) -> SoftmaxParts {
         let (dh, dl) = difference(x, m)
         let zero = dh .< softmaxCutoff
         let e = expLanes(dh.replacing(with: softmaxCutoff, where: zero), dl.replacing(with: 0, where: zero), table)
         let r = e.row
-        let tHi = Lanes(table[r[0] + 2], table[r[1] + 2], table[r[2] + 2], table[r[3] + 2])
-        let tLo = Lanes(table[r[0] + 3], table[r[1] + 3], table[r[2] + 3], table[r[3] + 3])
+        let tHi = gather(table, r, offset: 2)
+        let tLo = gather(table, r, offset: 3)
         // Dekker's two-product: t·I.hi = ph + pl exactly (t, I.hi in [2^-41, 2), no underflow).
         let ph = e.t * inv.hi
         let pl = ((tHi * split.hi - ph) + tHi * split.lo + tLo * split.hi) + tLo * split.lo
-        let corr = pl + (e.t * inv.lo + e.c * inv.hi)
-        let z = ph + corr
-        // 2^k = 2^k1·2^k2, k1 = floor(k/2): both normal for k >= -1077; exact for normal results.
-        let k1 = e.kBiased &>> 1
-        let k2 = e.kBiased &- k1
-        let p1 = Lanes(bitPattern: (k1 &- LaneBits(repeating: 2048 - 1023)) &<< 52)
-        let p2 = Lanes(bitPattern: (k2 &- LaneBits(repeating: 2048 - 1023)) &<< 52)
-        var y = ((z * p1) * p2).replacing(with: 0, where: zero)
-        // Subnormal (or underflowed) results: one correct rounding of the unrounded pair.
-        let redo = (y .< 0x1p-1022) .& .!zero
-        if any(redo) {
-            for l in 0..<4 where redo[l] {
-                let k = Int(truncatingIfNeeded: e.kBiased[l]) - 4096
-                y[l] = XW(fastTwoSum(ph[l], corr[l]), exponent: k).double
-            }
-        }
-        return y
+        return SoftmaxParts(ph: ph, corr: pl + (e.t * inv.lo + e.c * inv.hi), kBiased: e.kBiased, zero: zero)
     }
 
     // MARK: - log_softmax
@@ -189,7 +210,7 @@ extension AccurateVector {
         }
     }
 
-    /// (x - m) - L for four lanes: two-sum of the heads, tails added, one final rounding.
+    /// (x - m) - L for a lane group: two-sum of the heads, tails added, one final rounding.
     @inline(__always)
     static func logSoftmaxLanes(_ x: Lanes, _ m: Double, _ negL: DW) -> Lanes {
         let (dh, dl) = difference(x, m)

@@ -12,7 +12,8 @@ import MPFR
 // numbers minus 1), computed with MPFR at 256 bits when the tables are first used, then split
 // into hi = RN(T), lo = RN(T − hi): each entry errs by <= 1.01u² relative (T − hi is exact at
 // 256 bits; |lo − (T − hi)| <= u|lo| <= u²|hi|(1+u); MPFR's own error is below 2^-250).
-// `FastTierTableTests` recomputes every entry with MPFR and checks it.
+// FastTierPrimitivesTests.swift ("tables, constants and double-double operations") recomputes
+// every entry with MPFR and checks it.
 
 /// The tables and reduction constants of the fast exponential.
 final class FastExpTable: @unchecked Sendable {  // immutable after init

@@ -189,6 +189,24 @@ enum FastTier {
         var overflow = false
         /// Terms with d_j < −2^20, omitted (each < 2^(σ−126)).
         var omitted = 0
+
+        /// x_j − m exactly, or nil when term j is absent (x_j = −inf) or omitted (below
+        /// `FastExp.lowestArgument`; an overflow of x_j − m is noted); both marked in `store`.
+        @inline(__always)
+        mutating func difference(_ xj: Double, _ j: Int, m: Double, store: ExpStore?) -> DD? {
+            if xj == -.infinity {
+                store?.markAbsent(j)
+                return nil
+            }
+            let d = twoSum(xj, -m)
+            if !(d.hi >= FastExp.lowestArgument) {
+                omitted += 1
+                if !d.hi.isFinite { overflow = true }
+                store?.markAbsent(j)
+                return nil
+            }
+            return d
+        }
     }
 
     /// The exact fixed-point sum of 2^(k_j − σ)·M_j over j in `range`, j ≠ M, x_j > −inf.
@@ -203,18 +221,7 @@ enum FastTier {
         var part = SumPart()
         var truncations = 0
         for j in range where j != maxIndex {
-            let xj = x[j]
-            if xj == -.infinity {
-                store?.markAbsent(j)
-                continue
-            }
-            let d = twoSum(xj, -m)
-            if !(d.hi >= FastExp.lowestArgument) {
-                part.omitted += 1
-                if !d.hi.isFinite { part.overflow = true }
-                store?.markAbsent(j)
-                continue
-            }
+            guard let d = part.difference(x[j], j, m: m, store: store) else { continue }
             let e = FastExp.exp(d.hi, d.lo, tab)
             let scale = e.k - sigma
             part.sum.add(e.m.hi, scale: scale)
@@ -262,18 +269,7 @@ enum FastTier {
             var j = lo
             func scalarTerm(_ j: Int) {
                 if j == maxIndex { return }
-                let xj = x[j]
-                if xj == -.infinity {
-                    store?.markAbsent(j)
-                    return
-                }
-                let d = twoSum(xj, -m)
-                if !(d.hi >= FastExp.lowestArgument) {
-                    part.omitted += 1
-                    if !d.hi.isFinite { part.overflow = true }
-                    store?.markAbsent(j)
-                    return
-                }
+                guard let d = part.difference(x[j], j, m: m, store: store) else { return }
                 let e = FastExp.expCompact(d.hi, d.lo, tab)
                 store?.store(j, hi: e.m.hi, lo: e.m.lo, k: Int32(truncatingIfNeeded: e.k))
                 let scale = e.k - sigma
@@ -288,10 +284,7 @@ enum FastTier {
                 let x0 = x[j], x1 = x[j + 1]
                 // Both ordinary (finite, not the maximum, in the exponential's domain): SIMD.
                 if j != maxIndex && j + 1 != maxIndex && x0 > -.infinity && x1 > -.infinity {
-                    let xs = SIMD2(x0, x1)
-                    let dh = xs - m
-                    let bb = dh - xs
-                    let dl = (xs - (dh - bb)) + (-m - bb)  // TwoSum(x_j, −m), lane by lane
+                    let (dh, dl) = FastExp.twoSum2(SIMD2(x0, x1), SIMD2(repeating: -m))
                     if dh[0] >= FastExp.lowestArgument && dh[1] >= FastExp.lowestArgument {
                         let e = FastExp.expCompact2(dh, dl, tab)
                         if let store {
@@ -303,9 +296,8 @@ enum FastTier {
                         let f = SIMD2(s0 < -1000 ? 0 : powerOfTwo(s0), s1 < -1000 ? 0 : powerOfTwo(s1))
                         part.truncations += (s0 < -1000 ? 1 : 0) + (s1 < -1000 ? 1 : 0)
                         let p = e.hi * f, l = e.lo * f
-                        let s = sigma2 + p
-                        let pb = s - sigma2
-                        c2 += ((sigma2 - (s - pb)) + (p - pb)) + l
+                        let (s, err) = FastExp.twoSum2(sigma2, p)
+                        c2 += err + l
                         sigma2 = s
                         j += 2
                         continue

@@ -17,6 +17,22 @@ import RealModule
 // every x - m NaN or -inf and the sum NaN; m = -inf makes x - m NaN), `Online` checks them
 // explicitly (its recurrence would otherwise mix them), `Naive` does nothing special.
 
+/// The gradient as the textbook kernels form it from their softmax (in `out`): subtracting
+/// the one-hot target, or softmax·Σp - p for probability targets. Both cancel where the softmax
+/// is near its target, which is what the harness measures.
+enum TextbookGradient {
+    static func subtractTarget<T: BinaryFloatingPoint>(_ t: Int, from out: UnsafeMutableBufferPointer<T>) {
+        out[t] -= 1
+    }
+
+    static func subtractProbabilities<T: BinaryFloatingPoint>(_ p: UnsafeBufferPointer<T>,
+                                                             from out: UnsafeMutableBufferPointer<T>) {
+        var total: T = 0
+        for v in p { total += v }
+        for i in 0..<out.count { out[i] = out[i] * total - p[i] }
+    }
+}
+
 enum Naive {
     static func sumExp<T: Real & BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>) -> T {
         var sum: T = 0
@@ -60,16 +76,14 @@ enum Naive {
     static func crossEntropyGrad<T: Real & BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>, target t: Int,
                                                                into out: UnsafeMutableBufferPointer<T>) {
         softmax(x, into: out)
-        out[t] -= 1
+        TextbookGradient.subtractTarget(t, from: out)
     }
 
     static func crossEntropyGrad<T: Real & BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>,
                                                                probabilities p: UnsafeBufferPointer<T>,
                                                                into out: UnsafeMutableBufferPointer<T>) {
         softmax(x, into: out)
-        var total: T = 0
-        for v in p { total += v }
-        for i in 0..<x.count { out[i] = out[i] * total - p[i] }
+        TextbookGradient.subtractProbabilities(p, from: out)
     }
 }
 
@@ -142,16 +156,14 @@ enum Shifted {
     static func crossEntropyGrad<T: Real & BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>, target t: Int,
                                                                into out: UnsafeMutableBufferPointer<T>) {
         softmax(x, into: out)
-        out[t] -= 1
+        TextbookGradient.subtractTarget(t, from: out)
     }
 
     static func crossEntropyGrad<T: Real & BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>,
                                                                probabilities p: UnsafeBufferPointer<T>,
                                                                into out: UnsafeMutableBufferPointer<T>) {
         softmax(x, into: out)
-        var total: T = 0
-        for v in p { total += v }
-        for i in 0..<x.count { out[i] = out[i] * total - p[i] }
+        TextbookGradient.subtractProbabilities(p, from: out)
     }
 }
 
@@ -225,15 +237,13 @@ enum Online {
     static func crossEntropyGrad<T: Real & BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>, target t: Int,
                                                                into out: UnsafeMutableBufferPointer<T>) {
         softmax(x, into: out)
-        out[t] -= 1
+        TextbookGradient.subtractTarget(t, from: out)
     }
 
     static func crossEntropyGrad<T: Real & BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>,
                                                                probabilities p: UnsafeBufferPointer<T>,
                                                                into out: UnsafeMutableBufferPointer<T>) {
         softmax(x, into: out)
-        var total: T = 0
-        for v in p { total += v }
-        for i in 0..<x.count { out[i] = out[i] * total - p[i] }
+        TextbookGradient.subtractProbabilities(p, from: out)
     }
 }

@@ -34,12 +34,18 @@ extension AccurateVector {
         return (m, a)
     }
 
+    /// Knuth's two-sum on every lane: a + b = hi + lo exactly (lo is NaN where hi is ±inf).
+    @inline(__always)
+    static func twoSum(_ a: Lanes, _ b: Lanes) -> (hi: Lanes, lo: Lanes) {
+        let s = a + b
+        let bb = s - a
+        return (s, (a - (s - bb)) + (b - bb))
+    }
+
     /// x - m for lanes, exactly: (dh, dl) by two-sum (dl is NaN where dh = -inf).
     @inline(__always)
     static func difference(_ x: Lanes, _ m: Double) -> (hi: Lanes, lo: Lanes) {
-        let dh = x - m
-        let b = dh - x
-        return (dh, (x - (dh - b)) + (-m - b))
+        twoSum(x, Lanes(repeating: -m))
     }
 
     /// Σ over j != a of lane groups of x (the last group of a range padded with -inf):
@@ -109,9 +115,7 @@ extension AccurateVector {
         let scale = pow2Lanes(e.kBiased)
         let eh = (eh0 * scale).replacing(with: 0, where: dropped)
         let el = (el0 * scale).replacing(with: 0, where: dropped)
-        let s = sh + eh
-        let b = s - sh
-        let err = (sh - (s - b)) + (eh - b)
+        let (s, err) = twoSum(sh, eh)
         sh = s
         sl += err + el
     }
@@ -214,9 +218,7 @@ extension AccurateVector {
     @inline(__always)
     static func logSoftmaxLanes(_ x: Lanes, _ m: Double, _ negL: DW) -> Lanes {
         let (dh, dl) = difference(x, m)
-        let s = dh + negL.hi
-        let b = s - dh
-        let err = (dh - (s - b)) + (negL.hi - b)
+        let (s, err) = twoSum(dh, Lanes(repeating: negL.hi))
         let y = s + ((err + dl) + negL.lo)
         return y.replacing(with: -.infinity, where: dh .== -.infinity)
     }

@@ -17,23 +17,32 @@ import RealModule
 // every x - m NaN or -inf and the sum NaN; m = -inf makes x - m NaN), `Online` checks them
 // explicitly (its recurrence would otherwise mix them), `Naive` does nothing special.
 
-/// The gradient as the textbook kernels form it from their softmax (in `out`): subtracting
-/// the one-hot target, or softmax·Σp - p for probability targets. Both cancel where the softmax
+/// A textbook kernel: it has a softmax, and forms the cross-entropy gradient from it as
+/// softmax - onehot(t), or softmax·Σp - p for probability targets. Both cancel where the softmax
 /// is near its target, which is what the harness measures.
-enum TextbookGradient {
-    static func subtractTarget<T: BinaryFloatingPoint>(_ t: Int, from out: UnsafeMutableBufferPointer<T>) {
+protocol TextbookKernel {
+    static func softmax<T: Real & BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>,
+                                                       into out: UnsafeMutableBufferPointer<T>)
+}
+
+extension TextbookKernel {
+    static func crossEntropyGrad<T: Real & BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>, target t: Int,
+                                                               into out: UnsafeMutableBufferPointer<T>) {
+        softmax(x, into: out)
         out[t] -= 1
     }
 
-    static func subtractProbabilities<T: BinaryFloatingPoint>(_ p: UnsafeBufferPointer<T>,
-                                                             from out: UnsafeMutableBufferPointer<T>) {
+    static func crossEntropyGrad<T: Real & BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>,
+                                                               probabilities p: UnsafeBufferPointer<T>,
+                                                               into out: UnsafeMutableBufferPointer<T>) {
+        softmax(x, into: out)
         var total: T = 0
         for v in p { total += v }
         for i in 0..<out.count { out[i] = out[i] * total - p[i] }
     }
 }
 
-enum Naive {
+enum Naive: TextbookKernel {
     static func sumExp<T: Real & BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>) -> T {
         var sum: T = 0
         for v in x { sum += T.exp(v) }
@@ -72,19 +81,6 @@ enum Naive {
         for i in 0..<x.count { loss -= p[i] * T.log(T.exp(x[i]) / sum) }
         return loss
     }
-
-    static func crossEntropyGrad<T: Real & BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>, target t: Int,
-                                                               into out: UnsafeMutableBufferPointer<T>) {
-        softmax(x, into: out)
-        TextbookGradient.subtractTarget(t, from: out)
-    }
-
-    static func crossEntropyGrad<T: Real & BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>,
-                                                               probabilities p: UnsafeBufferPointer<T>,
-                                                               into out: UnsafeMutableBufferPointer<T>) {
-        softmax(x, into: out)
-        TextbookGradient.subtractProbabilities(p, from: out)
-    }
 }
 
 /// Max of a row with NaN propagation (nil: empty row).
@@ -97,7 +93,7 @@ func propagatingMax<T: BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>) -> T? {
     return m
 }
 
-enum Shifted {
+enum Shifted: TextbookKernel {
     /// m and S = Σ e^(x_j - m) (m = -inf for an empty row; S is NaN when m is not finite).
     static func shiftAndSum<T: Real & BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>) -> (m: T, sum: T) {
         guard let m = propagatingMax(x) else { return (-.infinity, 0) }
@@ -152,22 +148,9 @@ enum Shifted {
         if logSum.isNaN { return .nan }
         return loss
     }
-
-    static func crossEntropyGrad<T: Real & BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>, target t: Int,
-                                                               into out: UnsafeMutableBufferPointer<T>) {
-        softmax(x, into: out)
-        TextbookGradient.subtractTarget(t, from: out)
-    }
-
-    static func crossEntropyGrad<T: Real & BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>,
-                                                               probabilities p: UnsafeBufferPointer<T>,
-                                                               into out: UnsafeMutableBufferPointer<T>) {
-        softmax(x, into: out)
-        TextbookGradient.subtractProbabilities(p, from: out)
-    }
 }
 
-enum Online {
+enum Online: TextbookKernel {
     /// One pass: running max m and S = Σ e^(x_j - m), rescaled when the max grows.
     /// Returns nil for a row DESIGN.md treats specially (NaN, +inf, all -inf, empty), with the
     /// class in `special`.
@@ -232,18 +215,5 @@ enum Online {
             loss += p[i] * ((m - x[i]) + logSum)
         }
         return loss
-    }
-
-    static func crossEntropyGrad<T: Real & BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>, target t: Int,
-                                                               into out: UnsafeMutableBufferPointer<T>) {
-        softmax(x, into: out)
-        TextbookGradient.subtractTarget(t, from: out)
-    }
-
-    static func crossEntropyGrad<T: Real & BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>,
-                                                               probabilities p: UnsafeBufferPointer<T>,
-                                                               into out: UnsafeMutableBufferPointer<T>) {
-        softmax(x, into: out)
-        TextbookGradient.subtractProbabilities(p, from: out)
     }
 }

@@ -1,6 +1,6 @@
 // swift-tools-version: 6.1
 // softmax-oracle: certified MPFR ground truth for the softmax family, fast kernels scored against it,
-// and the harness that does the scoring. See README.md and DESIGN notes in the repository.
+// and the harness that does the scoring. See README.md and docs/.
 import PackageDescription
 
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]

@@ -2,7 +2,7 @@ import RealModule
 
 // The `accurate` variant: softmax, log_softmax, logsumexp, cross-entropy (hard and probability
 // targets) and its gradient, at most 2 ulp from the exact value in binary64 and binary32, on
-// every input (special values exactly as DESIGN.md says).
+// every input (special values exactly as docs/semantics.md says).
 //
 // Strategy (the same for every function, stated once here; each routine below states its own
 // error budget):

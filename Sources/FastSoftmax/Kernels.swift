@@ -9,10 +9,10 @@ public enum KernelVariant: String, CaseIterable, Sendable, Hashable, Codable {
     /// One pass with a running max and a rescaled sum (FlashAttention style).
     case online
     /// This project's kernels: at most 2 ulp from the exact value in binary64 and binary32
-    /// (DESIGN.md's ulp, subnormal results included) for logsumexp, softmax, log_softmax,
+    /// (docs/formats.md's ulp, subnormal results included) for logsumexp, softmax, log_softmax,
     /// cross_entropy (hard targets, and probability targets that are finite and >= 0) and
     /// cross_entropy_grad (hard or finite probability targets), on every input; special values
-    /// as DESIGN.md says. The analysis gives 0.5 + 2^-27 ulp; outputs that cancel (logsumexp
+    /// as docs/semantics.md says. The analysis gives 0.5 + 2^-27 ulp; outputs that cancel (logsumexp
     /// near 0, gradients near 0) are recomputed in multi-precision until that holds. softmax
     /// and log_softmax in binary64 and binary32 run on SIMD lanes (AccurateVector.swift):
     /// 0.5 + 2^-4.3 ulp in binary64 (log_softmax 0.5 + 2^-5.8), 0.5 + 2^-16 ulp in binary32,
@@ -25,7 +25,7 @@ public enum KernelVariant: String, CaseIterable, Sendable, Hashable, Codable {
     case mixed
 }
 
-/// The functions, named as in DESIGN.md and the oracle's requests.
+/// The functions, named as in docs/semantics.md and the oracle's requests.
 public enum KernelFunction: String, CaseIterable, Sendable, Hashable, Codable {
     case logsumexp
     case softmax

@@ -1,4 +1,4 @@
-/// How an output compares with the exact value (DESIGN.md, "ULP error").
+/// How an output compares with the exact value (docs/formats.md, "The ULP measure").
 public struct ULPScore: Sendable, Hashable {
     public enum Outcome: Sendable, Hashable {
         /// Equal to the correctly rounded result (also when that is ±inf or NaN).
@@ -19,7 +19,7 @@ public struct ULPScore: Sendable, Hashable {
     public var isCorrectlyRounded: Bool { outcome == .correctlyRounded }
 }
 
-/// The ULP error measure of DESIGN.md.
+/// The ULP error measure of docs/formats.md.
 ///
 /// err(y, v) = |y − v| / ulp(v), ulp(v) = 2^(max(⌊log₂|v|⌋, e_min) − p + 1), with p and e_min
 /// the output format's precision and least normal exponent; v = 0 uses the subnormal ulp. A

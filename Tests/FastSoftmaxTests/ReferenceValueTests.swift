@@ -1,7 +1,7 @@
 import Testing
 import FastSoftmax
 
-/// The certified binary64 values of /work/shared/REFERENCE-VALUES.md (Arb ball arithmetic,
+/// The certified binary64 values of docs/reference-values.md (Arb ball arithmetic,
 /// correctly rounded). Each is within 1/2 ulp of the exact value, so a result within 1.5 ulp of
 /// it meets the accurate variant's 2-ulp bound.
 @Suite("Certified reference values (accurate, f64)")

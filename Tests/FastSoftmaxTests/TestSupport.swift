@@ -1,6 +1,6 @@
 import FastSoftmax
 
-/// ULP error as DESIGN.md defines it: |y - v| / ulp(v), ulp(v) = 2^(max(floor(log2|v|), emin) - p + 1),
+/// ULP error as docs/formats.md defines it: |y - v| / ulp(v), ulp(v) = 2^(max(floor(log2|v|), emin) - p + 1),
 /// with v = 0 using the subnormal ulp. `v` is a reference value (exact or correctly rounded).
 func ulpError(_ y: Double, _ v: Double, precision p: Int = 53, minNormalExponent emin: Int = -1022) -> Double {
     if y == v { return 0 }

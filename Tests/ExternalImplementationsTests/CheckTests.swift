@@ -20,7 +20,7 @@ struct CheckTests {
             print(json.dumps({"id": r["id"], "values": [s.hex()]}), flush=True)
         """, interpreter: "python3")
 
-    @Test("A failing cell is shrunk by querying the process again, and the reproducer still fails")
+    @Test("A failing cell is shrunk by querying the process again, and the reproducer still fails", needsPython3)
     func shrinking() throws {
         let p = try ProcessImplementation(command: Self.naive, name: "naive", options: testOptions())
         defer { p.close() }
@@ -59,14 +59,9 @@ struct CheckTests {
 
     @Test("A process failure stops the run: the rest is counted as not run, the verdict is an error")
     func stopsEarly() throws {
-        let command = Scripts.command("dies.sh", """
-            n=0
-            while IFS= read -r line; do
-              \(Scripts.readID)
-              n=$((n + 1))
-              if [ $n -eq 5 ]; then exit 9; fi
-              printf '{"id":%s,"error":"nothing implemented"}\\n' "$id"
-            done
+        let command = Scripts.numbered("dies.sh", """
+            if [ $n -eq 5 ]; then exit 9; fi
+            printf '{"id":%s,"error":"nothing implemented"}\\n' "$id"
             """)
         let p = try ProcessImplementation(command: command, name: "dies", options: testOptions())
         let cases = RunConfiguration(seed: 1, functions: [.softmax], formats: [.f64], families: [.normalSmall],
@@ -82,7 +77,7 @@ struct CheckTests {
         #expect(CheckReport.render(outcome, format: .text).contains("15 cases not run after the failure"))
     }
 
-    @Test("An implementation that answers with the identity scores 0 ulp on the identity")
+    @Test("An implementation that answers with the identity scores 0 ulp on the identity", needsPython3)
     func unsupportedCellsCostNoOracle() throws {
         let p = try ProcessImplementation(command: Scripts.echo, name: "echo", options: testOptions())
         defer { p.close() }

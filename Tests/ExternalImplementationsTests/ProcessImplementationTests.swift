@@ -14,14 +14,9 @@ import Testing
 struct ProcessImplementationTests {
     @Test("Answers in every accepted form are read exactly; an error answer is unsupported")
     func correct() throws {
-        let command = Scripts.command("forms.sh", """
-            n=0
-            while IFS= read -r line; do
-              \(Scripts.readID)
-              n=$((n + 1))
-              if [ $n -eq 1 ]; then printf '{"id":%s,"values":["0x1.8p+1","-inf","nan","1e-310",0.1,"inf"],"time_ms":3}\\n' "$id"
-              else printf '{"id":%s,"error":"probability targets not supported"}\\n' "$id"; fi
-            done
+        let command = Scripts.numbered("forms.sh", """
+            if [ $n -eq 1 ]; then printf '{"id":%s,"values":["0x1.8p+1","-inf","nan","1e-310",0.1,"inf"],"time_ms":3}\\n' "$id"
+            else printf '{"id":%s,"error":"probability targets not supported"}\\n' "$id"; fi
             """)
         let p = try ProcessImplementation(command: command, name: "forms", options: testOptions())
         let six = OracleRequest(function: .softmax, format: .f64, logits: [1, 2, 3, 4, 5, 6])
@@ -35,7 +30,7 @@ struct ProcessImplementationTests {
         #expect(isReaped(p.processID))
     }
 
-    @Test("Requests from many threads are serialized and each gets its own answer")
+    @Test("Requests from many threads are serialized and each gets its own answer", needsPython3)
     func threads() throws {
         let p = try ProcessImplementation(command: Scripts.echo, name: "echo", options: testOptions())
         let mismatches = Atomic<Int>(0)
@@ -98,14 +93,9 @@ struct ProcessImplementationTests {
 
     @Test("A crash mid-stream names the signal and the request; later requests fail fast")
     func crash() throws {
-        let command = Scripts.command("crash.sh", """
-            n=0
-            while IFS= read -r line; do
-              \(Scripts.readID)
-              n=$((n + 1))
-              if [ $n -eq 3 ]; then echo "about to crash" >&2; kill -SEGV $$; fi
-              printf '{"id":%s,"values":["0x1p+0"]}\\n' "$id"
-            done
+        let command = Scripts.numbered("crash.sh", """
+            if [ $n -eq 3 ]; then echo "about to crash" >&2; kill -SEGV $$; fi
+            printf '{"id":%s,"values":["0x1p+0"]}\\n' "$id"
             """)
         let p = try ProcessImplementation(command: command, name: "crash", options: testOptions())
         let lse = OracleRequest(function: .logsumexp, format: .f32, logits: [0, 1, 2, 3])
@@ -158,7 +148,7 @@ struct ProcessImplementationTests {
         }
     }
 
-    @Test("close() ends a child that ignores EOF and SIGTERM with SIGKILL, and reaps it; deinit closes")
+    @Test("close() ends a child that ignores EOF and SIGTERM with SIGKILL, and reaps it; deinit closes", needsPython3)
     func closing() throws {
         let p = try ProcessImplementation(command: "trap '' TERM; exec sleep 1000", name: "stubborn",
                                           options: .init(standardError: .discard, closeGracePeriod: 0.1))

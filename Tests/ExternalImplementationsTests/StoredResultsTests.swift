@@ -38,8 +38,7 @@ struct StoredResultsTests {
         ("[1, 2]", "f:1: a fixture line must be a JSON object, found an array"),
     ])
     func badFixtures(text: String, expected: String) {
-        let message = thrownMessage { _ = try FixtureFile.parse(text, source: "f") }
-        #expect(message.hasPrefix(expected), "\(message)")
+        expectThrows(prefix: expected) { _ = try FixtureFile.parse(text, source: "f") }
     }
 
     @Test("Results are matched by id; missing ones are named errors, error lines unsupported")
@@ -88,8 +87,7 @@ struct StoredResultsTests {
         ("nan", "r:1: not a result line: invalid JSON"),
     ])
     func badResults(text: String, expected: String) {
-        let message = thrownMessage { _ = try StoredResultsImplementation.parseResults(text, source: "r") }
-        #expect(message.hasPrefix(expected), "\(message)")
+        expectThrows(prefix: expected) { _ = try StoredResultsImplementation.parseResults(text, source: "r") }
     }
 
     @Test("Emitted requests read back as the same cases")

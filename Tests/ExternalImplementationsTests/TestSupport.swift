@@ -5,6 +5,8 @@ import Darwin
 #endif
 import Foundation
 import SoftmaxOracle
+import Testing
+@_exported import TestSupport  // packageRoot, pythonHas: shared by every test target
 @testable import ExternalImplementations
 
 /// Scripts written to a fresh temporary directory, run through /bin/sh.
@@ -26,6 +28,19 @@ enum Scripts {
 
     /// The id of a request line written by `RequestEncoder` (`{"id":N,...`), in sh.
     static let readID = #"id=$(printf '%s\n' "$line" | sed 's/^{"id":\([0-9]*\),.*/\1/')"#
+
+    /// A sh adapter that runs `body` for each request line, with `$id` its id and `$n` its number
+    /// (1, 2, …).
+    static func numbered(_ name: String, _ body: String) -> String {
+        command(name, """
+            n=0
+            while IFS= read -r line; do
+              \(readID)
+              n=$((n + 1))
+            \(body)
+            done
+            """)
+    }
 
     /// A sh adapter that answers every request with `values` (a JSON array text).
     static func constant(_ name: String, values: String) -> String {
@@ -84,22 +99,14 @@ func thrownMessage(_ body: () throws -> Void) -> String {
     }
 }
 
-/// Whether `python3` can import every module in `modules`.
-func pythonHas(_ modules: [String]) -> Bool {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/bin/sh")
-    p.arguments = ["-c", "python3 -c 'import \(modules.joined(separator: ", "))' >/dev/null 2>&1"]
-    do {
-        try p.run()
-        p.waitUntilExit()
-        return p.terminationStatus == 0
-    } catch {
-        return false
-    }
+/// Records an issue unless `body` throws an error whose message starts with `prefix`.
+func expectThrows(prefix: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void) {
+    let message = thrownMessage(body)
+    #expect(message.hasPrefix(prefix), "\(message)", sourceLocation: sourceLocation)
 }
 
-/// The package's root directory (this file is Tests/ExternalImplementationsTests/TestSupport.swift).
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
+/// For tests that start a Python adapter (the standard library only): skipped, visibly, without
+/// python3.
+let needsPython3: ConditionTrait = .enabled(if: pythonHas([]), "python3 is not on PATH: this test runs a Python adapter")
 
 let softmax2 = OracleRequest(function: .softmax, format: .f32, logits: [1, 2])

@@ -35,7 +35,7 @@ struct AccurateVectorTests {
     /// second maxima near the 600/708/746 cutoffs, subnormal softmax outputs, K not a multiple
     /// of 4 or of the 1024-element block.
     static func rows(seed: UInt64) -> [[Double]] {
-        var rng = TestRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var rows: [[Double]] = []
         for _ in 0..<600 {
             let k = [2, 3, 4, 5, 8, 17, 100, 1025, 3000][rng.index(9)]

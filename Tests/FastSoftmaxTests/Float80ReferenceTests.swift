@@ -34,14 +34,14 @@ struct Float80ReferenceTests {
         return Reference(softmax: softmax, logSoftmax: logSoftmax, logsumexp: m + l)
     }
 
-    func randomRow(_ rng: inout TestRandom) -> [Double] {
+    func randomRow(_ rng: inout SplitMix64) -> [Double] {
         let k = 1 + rng.index(12)
         let spread = [0.01, 1, 5, 20][rng.index(4)]
         return (0..<k).map { _ in (rng.uniform(-spread, spread) * 0x1p40).rounded() * 0x1p-40 }
     }
 
     @Test func rowFunctions() throws {
-        var rng = TestRandom(seed: 20240611)
+        var rng = SplitMix64(seed: 20240611)
         for _ in 0..<2000 {
             let x = randomRow(&rng)
             let ref = reference(x)
@@ -71,7 +71,7 @@ struct Float80ReferenceTests {
 
     /// Probability targets p >= 0: CE = Σ p_i·(-log_softmax_i), all terms >= 0.
     @Test func probabilityTargets() throws {
-        var rng = TestRandom(seed: 99)
+        var rng = SplitMix64(seed: 99)
         for _ in 0..<1000 {
             let x = randomRow(&rng)
             let ref = reference(x)
@@ -86,7 +86,7 @@ struct Float80ReferenceTests {
     /// Binary32: the binary64 algorithm, rounded once more. Compare with the Float80 value
     /// rounded to Float (the reference is within 2^-35 binary32 ulp of the exact value).
     @Test func binary32() throws {
-        var rng = TestRandom(seed: 5)
+        var rng = SplitMix64(seed: 5)
         for _ in 0..<1000 {
             let x = randomRow(&rng).map { Double(Float($0)) }
             let ref = reference(x)
@@ -103,7 +103,7 @@ struct Float80ReferenceTests {
     /// Large K (10^5): the double-word sum keeps full precision (Float80 reference with Kahan
     /// summation: error 2·2^-64 + K·2^-128 relative).
     @Test func largeRow() {
-        var rng = TestRandom(seed: 1)
+        var rng = SplitMix64(seed: 1)
         let k = 100_000
         let x = (0..<k).map { _ in (rng.uniform(0, 12) * 0x1p40).rounded() * 0x1p-40 }
         let xe = x.map { Float80($0) }

@@ -73,7 +73,7 @@ struct BFloat16Tests {
 
     /// Every binary32 value in a sample: the result is a neighbour and the nearer one.
     @Test func nearestOnASweep() {
-        var rng = TestRandom(seed: 3)
+        var rng = SplitMix64(seed: 3)
         for _ in 0..<100_000 {
             let f = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))
             guard f.isFinite else { continue }

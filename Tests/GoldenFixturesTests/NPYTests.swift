@@ -22,10 +22,8 @@ struct NPYTests {
         #expect(Array(strings.suffix(16)) == [0x61, 0, 0, 0, 0x62, 0, 0, 0, 0xE9, 0, 0, 0, 0, 0, 0, 0])
     }
 
-    @Test("Arrays per function: padded rows with length vectors; NumPy reads them back exactly (skipped without numpy)")
-    func numpyRoundTrip() throws {
-        let dir = TestPaths.scratch("npy")
-        defer { TestPaths.remove(dir) }
+    /// Writes the small spec's f32 files and their arrays into `dir`; the arrays' file names.
+    static func writeSmallSet(to dir: String) throws -> [String] {
         let generator = FixtureGenerator(spec: smallSpec, threads: 2)
         var names: [String] = []
         for function in smallSpec.functions {
@@ -34,12 +32,24 @@ struct NPYTests {
             TestPaths.write(file.bytes, dir + "/" + file.fileName)
             names += NPYExport.arrays(file).map(\.name)
         }
+        return names
+    }
+
+    @Test("Arrays per function: padded rows with length vectors, one file per array")
+    func arrayFiles() throws {
+        let dir = TestPaths.scratch("npy-names")
+        defer { TestPaths.remove(dir) }
+        let names = try Self.writeSmallSet(to: dir)
         #expect(names.contains("softmax.f32.logits.npy") && names.contains("cross_entropy_loss.f32.batch.npy")
                 && names.contains("bce_with_logits.f32.pos_weight.npy") && names.contains("cross_entropy.f32.target.npy"))
-        guard Self.hasNumPy else {
-            print("note: python3 with numpy not found; the NumPy round trip is skipped")
-            return
-        }
+    }
+
+    @Test("NumPy reads every array back exactly",
+          .enabled(if: pythonHas(["numpy"]), "python3 with numpy is not importable here (.ci/run installs it)"))
+    func numpyRoundTrip() throws {
+        let dir = TestPaths.scratch("npy")
+        defer { TestPaths.remove(dir) }
+        _ = try Self.writeSmallSet(to: dir)
         // Python reads each JSONL file with float.fromhex and checks the .npy arrays against it.
         let script = #"""
         import json, math, sys, glob, numpy as np
@@ -76,27 +86,12 @@ struct NPYTests {
                         assert all(same(a, b) for a, b in zip(load("pos_weight")[i, :k[i]], pw))
         print("ok")
         """#
-        let (status, output) = Self.run(["python3", "-c", script, dir])
+        let (status, output) = runProcess(["python3", "-c", script, dir])
         #expect(status == 0 && output.contains("ok"), "\(output)")
     }
 
     /// The header dictionary of an .npy file.
     static func dict(_ bytes: [UInt8]) -> String {
         String(decoding: bytes[10..<(10 + (Int(bytes[8]) | Int(bytes[9]) << 8))], as: UTF8.self)
-    }
-
-    static let hasNumPy: Bool = run(["python3", "-c", "import numpy"]).status == 0
-
-    static func run(_ arguments: [String]) -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = arguments
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        do { try p.run() } catch { return (127, "\(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }

@@ -1,14 +1,11 @@
 import Foundation
 import GoldenFixtures
+@_exported import TestSupport  // packageRoot, pythonHas, runProcess: shared by every test target
 
 /// Paths and scratch directories for the fixture tests.
 enum TestPaths {
-    /// The package root (this file is Tests/GoldenFixturesTests/TestSupport.swift).
-    static let packageRoot: String = {
-        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
-        parts.removeLast(3)
-        return parts.joined(separator: "/")
-    }()
+    /// The package root, as a path.
+    static let packageRoot: String = TestSupport.packageRoot.path
 
     static let fixtures = packageRoot + "/Fixtures"
     static let golden = fixtures + "/golden"

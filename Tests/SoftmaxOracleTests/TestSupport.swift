@@ -1,71 +1,12 @@
 import MPFR
 import SoftmaxOracle
 import Testing
+@_exported import TestSupport  // SplitMix64, pow2, hex: shared by every test target
 
 // Shared helpers of the oracle's tests. Nothing here calls the oracle to produce an expected value:
 // expected values come from docs/reference-values.md, from exact math, or from `BruteForce`.
 
-// MARK: - A seeded generator (never the system RNG)
-
-/// SplitMix64 (Steele, Lea, Flood 2014; Vigna's `splitmix64.c`). Every random test input is a
-/// function of a printed seed, so a failure can be replayed exactly.
-struct SplitMix64 {
-    private(set) var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1), 53 random bits.
-    mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
-
-    /// Uniform in [lo, hi).
-    mutating func uniform(_ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) * unit() }
-
-    /// An integer in `range` (the modulo bias is below 2^-50 for the small ranges used here).
-    mutating func int(_ range: ClosedRange<Int>) -> Int {
-        range.lowerBound + Int(next() % UInt64(range.count))
-    }
-
-    /// True with probability 1/n.
-    mutating func oneIn(_ n: Int) -> Bool { next() % UInt64(n) == 0 }
-
-    mutating func pick<T>(_ choices: [T]) -> T { choices[int(0...(choices.count - 1))] }
-}
-
-// MARK: - Exact text of doubles
-
-/// The exact hexadecimal text of `x` ("0x1.8p+1", "-0x0p+0", "inf", "nan"), independent of
-/// Foundation and of the project's own codecs. All NaNs print as "nan", so comparing `hex`
-/// strings compares bit patterns, with every NaN equal to every other.
-func hex(_ x: Double) -> String {
-    if x.isNaN { return "nan" }
-    if x.isInfinite { return x < 0 ? "-inf" : "inf" }
-    let sign = x.sign == .minus ? "-" : ""
-    if x == 0 { return sign + "0x0p+0" }
-    let e = Int(x.exponent)
-    let m = Double(sign: .plus, exponent: -e, significand: x.magnitude)  // in [1, 2), normal
-    var bits = m.significandBitPattern
-    var digits = 13
-    while digits > 0 && bits & 0xF == 0 {
-        bits >>= 4
-        digits -= 1
-    }
-    var fraction = ""
-    if digits > 0 {
-        let h = String(bits, radix: 16)
-        fraction = "." + String(repeating: "0", count: digits - h.count) + h
-    }
-    return "\(sign)0x1\(fraction)p\(e < 0 ? "" : "+")\(e)"
-}
-
-func hex(_ xs: [Double]) -> String { "[" + xs.map { hex($0) }.joined(separator: ", ") + "]" }
+// MARK: - Comparing doubles bit for bit (`hex` is in TestSupport)
 
 /// Records an issue unless `got` and `want` have the same bits (any NaN matches any NaN).
 func expectBits(
@@ -74,9 +15,6 @@ func expectBits(
 ) {
     #expect(got.map { hex($0) } == want.map { hex($0) }, comment, sourceLocation: sourceLocation)
 }
-
-/// 2^e, built from its parts.
-func pow2(_ e: Int) -> Double { Double(sign: .plus, exponent: e, significand: 1) }
 
 // MARK: - Calling the oracle
 

@@ -34,16 +34,6 @@ struct ReportTests {
         #expect(text == Self.goldenText, "\n\(text)")
     }
 
-    @Test("Every renderer is deterministic across runs")
-    func deterministic() {
-        let a = Self.gridResult()
-        let b = Self.gridResult()
-        #expect(TextReport.render(a) == TextReport.render(b))
-        #expect(MarkdownReport.render(a) == MarkdownReport.render(b))
-        #expect(JSONReport.render(a) == JSONReport.render(b))
-        #expect(SVGPlot.render(a) == SVGPlot.render(b))
-    }
-
     @Test("Markdown tables have a row per summary and per cell")
     func markdown() {
         let result = Self.gridResult()

@@ -6,10 +6,13 @@
 /// of the product's reproducible streams, this one of the tests'. Keeping the tests' generator
 /// here means a test of `OracleIO` does not depend on the harness.)
 public struct SplitMix64: RandomNumberGenerator, Sendable {
+    /// The generator's whole state: the seed plus the number of draws times the golden gamma.
     public private(set) var state: UInt64
 
+    /// A generator whose first draw is SplitMix64's first output for `seed`.
     public init(seed: UInt64) { state = seed }
 
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "SoftmaxOracle", targets: ["SoftmaxOracle"]),
         .library(name: "FastSoftmax", targets: ["FastSoftmax"]),
         .library(name: "AccuracyHarness", targets: ["AccuracyHarness"]),
+        .library(name: "BuiltInImplementations", targets: ["BuiltInImplementations"]),
+        .library(name: "ParallelExecution", targets: ["ParallelExecution"]),
         .library(name: "OracleIO", targets: ["OracleIO"]),
         .library(name: "ExternalImplementations", targets: ["ExternalImplementations"]),
         .library(name: "GoldenFixtures", targets: ["GoldenFixtures"]),
@@ -41,31 +43,39 @@ let package = Package(
             dependencies: [.product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: strict
         ),
+        // Spreading work over threads: the processor count, an order-keeping parallel map, chunks.
+        .target(name: "ParallelExecution", swiftSettings: strict),
         // Exact text formats: JSON, hex floats, requests and results.
         .target(name: "OracleIO", dependencies: ["SoftmaxOracle"], swiftSettings: strict),
-        // Generators of extreme logits, scoring, shrinking, reports.
+        // Generators of extreme logits, scoring, shrinking, reports; running the oracle on threads.
         .target(
             name: "AccuracyHarness",
-            dependencies: ["SoftmaxOracle", "FastSoftmax", "OracleIO"],
+            dependencies: ["MPFR", "SoftmaxOracle", "OracleIO", "ParallelExecution"],
+            swiftSettings: strict
+        ),
+        // Where kernels and harness meet: the FastSoftmax kernels as implementations under test.
+        .target(
+            name: "BuiltInImplementations",
+            dependencies: ["AccuracyHarness", "FastSoftmax", "SoftmaxOracle"],
             swiftSettings: strict
         ),
         // Implementations outside this process: a JSON Lines child process, stored result files.
         .target(
             name: "ExternalImplementations",
-            dependencies: ["SoftmaxOracle", "AccuracyHarness", "OracleIO"],
+            dependencies: ["SoftmaxOracle", "AccuracyHarness", "OracleIO", "ParallelExecution"],
             swiftSettings: strict
         ),
         // Golden fixture files: generate, shard, merge, verify, NumPy export; the regression gate.
         .target(
             name: "GoldenFixtures",
-            dependencies: ["MPFR", "SoftmaxOracle", "AccuracyHarness", "OracleIO"],
+            dependencies: ["MPFR", "SoftmaxOracle", "AccuracyHarness", "OracleIO", "ParallelExecution"],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "softmax-oracle",
             dependencies: [
-                "MPFR", "SoftmaxOracle", "FastSoftmax", "AccuracyHarness", "OracleIO",
-                "ExternalImplementations", "GoldenFixtures",
+                "MPFR", "SoftmaxOracle", "FastSoftmax", "AccuracyHarness", "BuiltInImplementations", "OracleIO",
+                "ExternalImplementations", "GoldenFixtures", "ParallelExecution",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -83,7 +93,7 @@ let package = Package(
         .testTarget(
             name: "AccuracyHarnessTests",
             dependencies: [
-                "AccuracyHarness", "SoftmaxOracle", "FastSoftmax", "OracleIO",
+                "AccuracyHarness", "BuiltInImplementations", "SoftmaxOracle", "FastSoftmax", "OracleIO", "ParallelExecution",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strict
@@ -95,7 +105,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GoldenFixturesTests",
-            dependencies: ["GoldenFixtures", "AccuracyHarness", "SoftmaxOracle", "OracleIO"],
+            dependencies: ["GoldenFixtures", "AccuracyHarness", "BuiltInImplementations", "SoftmaxOracle", "OracleIO"],
             swiftSettings: strict
         ),
     ]

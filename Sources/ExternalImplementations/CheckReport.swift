@@ -50,10 +50,8 @@ public struct CheckOutcome: Sendable, Hashable {
     }
 }
 
-/// The output formats of `check`.
-public enum CheckOutputFormat: String, CaseIterable, Sendable {
-    case text, markdown, json
-}
+/// The output formats of `check`: the harness's report styles.
+public typealias CheckOutputFormat = ReportStyle
 
 /// Renders a ``CheckOutcome``: the harness's own report (``TextReport``, ``MarkdownReport`` or
 /// ``JSONReport``, the same tables as `report`), then the check's sections: the verdict against
@@ -82,8 +80,8 @@ public enum CheckReport {
     public static func render(_ outcome: CheckOutcome, format: CheckOutputFormat,
                               options: ReportOptions = .default) -> String {
         switch format {
-        case .text: return TextReport.render(outcome.run.harness, options: options) + "\n" + text(outcome, options)
-        case .markdown: return MarkdownReport.render(outcome.run.harness, options: options) + "\n" + markdown(outcome, options)
+        case .text: return format.render(outcome.run.harness, options: options) + "\n" + text(outcome, options)
+        case .markdown: return format.render(outcome.run.harness, options: options) + "\n" + markdown(outcome, options)
         case .json: return json(outcome)
         }
     }

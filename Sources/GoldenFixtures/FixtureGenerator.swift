@@ -1,4 +1,5 @@
 import AccuracyHarness
+import ParallelExecution
 import SoftmaxOracle
 
 /// A fixture file in memory: its header and case lines.
@@ -63,7 +64,7 @@ public struct FixtureGenerator: Sendable {
         let header = spec.header(function: function, format: format, shard: shard, oracle: oracleInfo)
         let generator = CaseGenerator(seed: spec.seed, options: spec.generatorOptions)
         let oracle = self.oracle
-        let cases = Parallel.map(header.keysInFile, threads: threads) { key in
+        let cases = OracleParallelism.map(header.keysInFile, threads: threads) { key in
             let request = generator.makeCase(key).request
             return GoldenCase(key: key, request: request, expectation: .certify(request, with: oracle))
         }

@@ -1,4 +1,5 @@
 import AccuracyHarness
+import ParallelExecution
 import OracleIO
 import SoftmaxOracle
 
@@ -178,7 +179,7 @@ public struct FixtureVerifier: Sendable {
         let oracle = self.oracle
         let path = text.path
         let items = Array(zip(text.lines.indices, text.lines))
-        let results = Parallel.map(items, threads: threads) { (k, line) -> ([FixtureProblem], Int) in
+        let results = OracleParallelism.map(items, threads: threads) { (k, line) -> ([FixtureProblem], Int) in
             Self.verifyLine(line, number: k + 2, expectedKey: keys[k], header: header, path: path,
                             generator: regenerate ? generator : nil, canonical: checkInputs, oracle: oracle)
         }

@@ -1,4 +1,5 @@
 import AccuracyHarness
+import ParallelExecution
 import SoftmaxOracle
 
 /// One way a cell differs from the baseline.

@@ -1,3 +1,4 @@
+import AccuracyHarness
 import FastSoftmax
 import SoftmaxOracle
 

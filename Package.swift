@@ -82,6 +82,7 @@ let package = Package(
         ),
         .testTarget(name: "SoftmaxOracleTests", dependencies: ["SoftmaxOracle", "MPFR"], swiftSettings: strict),
         .testTarget(name: "OracleIOTests", dependencies: ["OracleIO"], swiftSettings: strict),
+        .testTarget(name: "ParallelExecutionTests", dependencies: ["ParallelExecution"], swiftSettings: strict),
         .testTarget(
             name: "FastSoftmaxTests",
             dependencies: [

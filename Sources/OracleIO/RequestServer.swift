@@ -26,6 +26,12 @@ public struct RequestServer: Sendable {
         public var line: String
         /// The request could not be decoded, or the answer closure threw.
         public var failed: Bool
+
+        /// A response of `line`, an error line when `failed`.
+        public init(line: String, failed: Bool) {
+            self.line = line
+            self.failed = failed
+        }
     }
 
     /// What ``serve(from:to:_:)`` did.
@@ -34,6 +40,12 @@ public struct RequestServer: Sendable {
         public var requests = 0
         /// Of those, the ones answered with an error line.
         public var failures = 0
+
+        /// A summary of `requests` answered lines, `failures` of them errors.
+        public init(requests: Int = 0, failures: Int = 0) {
+            self.requests = requests
+            self.failures = failures
+        }
     }
 
     /// The answer to one request line: `answer`'s values for the decoded request; the decoder's

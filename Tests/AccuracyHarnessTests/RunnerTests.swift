@@ -1,4 +1,5 @@
 import SoftmaxOracle
+import Synchronization
 import Testing
 @testable import AccuracyHarness
 
@@ -77,5 +78,24 @@ struct RunnerTests {
         let b = runner.run(Self.configuration)
         #expect(a.cells.map(\.statistics) == b.cells.map(\.statistics))
         #expect(a.cells.map(\.accumulator.worst) == b.cells.map(\.accumulator.worst))
+    }
+}
+
+@Suite("Runner on threads")
+struct RunnerThreadTests {
+    @Test("The result does not depend on the thread count, and equals the one-thread run")
+    func threadCountIndependent() {
+        let runner = Runner(oracle: IdentityOracle(), implementations: [
+            FakeImplementations.exact, FakeImplementations.oneULP, FakeImplementations.picky,
+        ])
+        let cases = RunnerTests.configuration.cases()
+        let sequential = runner.run(cases: cases, seed: RunnerTests.configuration.seed)
+        for threads in [1, 2, 3, 16] {
+            let calls = Mutex(0)
+            let result = runner.run(cases: cases, seed: RunnerTests.configuration.seed, threads: threads,
+                                    progress: { _, total in calls.withLock { $0 += 1 }; #expect(total == cases.count) })
+            #expect(result == sequential, "threads \(threads)")
+            #expect(calls.withLock { $0 } == cases.count)
+        }
     }
 }

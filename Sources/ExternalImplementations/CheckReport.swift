@@ -22,6 +22,7 @@ public struct CheckOutcome: Sendable, Hashable {
     /// False for stored results, which cannot answer the smaller inputs shrinking asks about.
     public var canShrink: Bool
 
+    /// An outcome from its parts (made by `check`).
     public init(subject: String, run: ExternalRunResult, thresholds: CheckThresholds, gateFailures: [GateFailure],
                 shrunk: [ShrunkFailure], protocolError: String? = nil, notes: [String] = [], canShrink: Bool = true) {
         self.subject = subject
@@ -77,6 +78,8 @@ public enum CheckReport {
         r.batch.map { $0.reduce(0) { $0 + $1.count } } ?? r.logits.count
     }
 
+    /// `outcome` in `format`: the harness tables in that style followed by the check's sections,
+    /// or one JSON object with the `"check"` member (see the type's documentation).
     public static func render(_ outcome: CheckOutcome, format: CheckOutputFormat,
                               options: ReportOptions = .default) -> String {
         switch format {

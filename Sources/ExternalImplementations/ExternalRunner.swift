@@ -35,6 +35,8 @@ public struct ExternalRunner: Sendable {
     /// Cases per batch.
     public var batchSize: Int
 
+    /// A runner scoring against `oracle`, which runs on up to `oracleThreads` threads (at least
+    /// 1; see `OracleParallelism`) in batches of `batchSize` cases (at least 1).
     public init(oracle: any ReferenceOracle, oracleThreads: Int = ProcessorCount.online, batchSize: Int = 64) {
         self.oracle = oracle
         self.oracleThreads = max(1, oracleThreads)

@@ -8,8 +8,10 @@ public struct FileProblem: Error, Sendable, Hashable, CustomStringConvertible {
     public var source: String
     /// 1-based line number; 0 for the file as a whole.
     public var line: Int
+    /// What is wrong.
     public var message: String
 
+    /// A problem at `line` (0: the whole file) of `source`.
     public init(source: String, line: Int, message: String) {
         self.source = source
         self.line = line
@@ -34,6 +36,7 @@ public struct FixtureCase: Sendable, Hashable {
     /// ``FixtureFile/fallbackFamily``).
     public var familyGiven: Bool
 
+    /// A fixture case from its parts (normally made by ``FixtureFile/parse(_:source:)``).
     public init(id: JSONValue, line: Int, harnessCase: HarnessCase, familyGiven: Bool) {
         self.id = id
         self.line = line
@@ -75,6 +78,7 @@ public struct FixtureFile: Sendable, Hashable {
     /// then not meaningful, and `check` leaves it out).
     public static let fallbackFamily = Family.uniformWide
 
+    /// A file of `cases`, after skipping `metadataLines` header or metadata lines.
     public init(cases: [FixtureCase], metadataLines: Int = 0) {
         self.cases = cases
         self.metadataLines = metadataLines

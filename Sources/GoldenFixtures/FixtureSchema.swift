@@ -28,6 +28,7 @@ public struct OracleInfo: Sendable, Hashable {
     /// `mpfr_get_version()` of the writer.
     public var mpfr: String
 
+    /// Provenance of `package` and `mpfr` versions.
     public init(package: String, mpfr: String) {
         self.package = package
         self.mpfr = mpfr
@@ -41,11 +42,14 @@ public struct OracleInfo: Sendable, Hashable {
 
 /// Why a fixture or baseline operation failed: a message that names the file, line or option.
 public struct FixtureError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The message: names the file, line or option.
     public var message: String
 
+    /// An error of `message`.
     public init(_ message: String) {
         self.message = message
     }
 
+    /// The message.
     public var description: String { message }
 }

@@ -39,10 +39,14 @@ public enum FixtureExpectation: Sendable, Hashable {
 /// `function/format/family#index`, which regenerates the inputs from the header's seed.
 /// A refused case has `"expected_error":"<message>"` instead of `expected`.
 public struct GoldenCase: Sendable, Hashable {
+    /// The case (its `id` in the file).
     public var key: CaseKey
+    /// The inputs, as `eval` reads them.
     public var request: OracleRequest
+    /// The certified outputs, or the oracle's refusal.
     public var expectation: FixtureExpectation
 
+    /// A case from its parts (normally made by ``FixtureGenerator``).
     public init(key: CaseKey, request: OracleRequest, expectation: FixtureExpectation) {
         self.key = key
         self.request = request
@@ -79,7 +83,9 @@ public struct ParsedGoldenLine: Sendable, Hashable {
     public var id: String
     /// The key `id` names, when it is one (`function/format/family#index`).
     public var key: CaseKey?
+    /// The inputs.
     public var request: OracleRequest
+    /// The expected outputs, or the expected refusal.
     public var expectation: FixtureExpectation
 
     /// Reads one case line.

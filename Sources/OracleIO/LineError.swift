@@ -19,6 +19,7 @@ public struct LineError<Line>: Error, Sendable, Hashable, CustomStringConvertibl
     /// The JSON syntax error, when the line is not valid JSON.
     public var jsonError: JSONParseError?
 
+    /// An error about `field` (nil: the line as a whole) of the line with `id`.
     public init(id: JSONValue = .null, field: String?, reason: String, jsonError: JSONParseError? = nil) {
         self.id = id
         self.field = field

@@ -33,6 +33,7 @@ public struct RequestDecoder: Sendable {
     /// The longest line, in UTF-8 bytes, that ``decode(line:)`` will parse.
     public var maxLineBytes: Int
 
+    /// A decoder with the given limits.
     public init(
         defaultFormat: Format = .f64,
         maxValues: Int = RequestDecoder.defaultMaxValues,

@@ -17,6 +17,7 @@ public struct ResultDecoder: Sendable {
     /// When true, members other than `id`, `values`, `error` are ignored instead of rejected.
     public var allowsUnknownFields: Bool
 
+    /// A decoder with the given limits.
     public init(
         maxValues: Int = RequestDecoder.defaultMaxValues,
         maxLineBytes: Int = RequestDecoder.defaultMaxLineBytes,

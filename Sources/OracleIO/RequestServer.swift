@@ -20,48 +20,29 @@ public struct RequestServer: Sendable {
         self.decoder = RequestDecoder(defaultFormat: defaultFormat)
     }
 
-    /// One answer line and whether it is an error line.
-    public struct Response: Sendable, Hashable {
-        /// `{"id":…,"values":[…]}` or `{"id":…,"error":"…"}` (no newline).
-        public var line: String
-        /// The request could not be decoded, or the answer closure threw.
-        public var failed: Bool
-
-        /// A response of `line`, an error line when `failed`.
-        public init(line: String, failed: Bool) {
-            self.line = line
-            self.failed = failed
-        }
-    }
-
     /// What ``serve(from:to:_:)`` did.
     public struct Summary: Sendable, Hashable {
         /// Request lines answered (blank lines are not counted).
         public var requests = 0
         /// Of those, the ones answered with an error line.
         public var failures = 0
-
-        /// A summary of `requests` answered lines, `failures` of them errors.
-        public init(requests: Int = 0, failures: Int = 0) {
-            self.requests = requests
-            self.failures = failures
-        }
     }
 
-    /// The answer to one request line: `answer`'s values for the decoded request; the decoder's
-    /// error (with the id it recovered, `null` for invalid JSON); or the request's id with
-    /// `String(describing:)` of the error `answer` threw.
-    public func respond(to line: String, _ answer: (DecodedRequest) throws -> [Double]) -> Response {
+    /// The answer line to one request line (no newline), and whether it is an error line:
+    /// `answer`'s values for the decoded request; the decoder's error (with the id it
+    /// recovered, `null` for invalid JSON); or the request's id with `String(describing:)` of
+    /// the error `answer` threw.
+    public func respond(to line: String, _ answer: (DecodedRequest) throws -> [Double]) -> (line: String, failed: Bool) {
         let decoded: DecodedRequest
         do {
             decoded = try decoder.decode(line: line)
         } catch {
-            return Response(line: ResultEncoder.encode(error), failed: true)
+            return (ResultEncoder.encode(error), true)
         }
         do {
-            return Response(line: ResultEncoder.encode(id: decoded.id, values: try answer(decoded)), failed: false)
+            return (ResultEncoder.encode(id: decoded.id, values: try answer(decoded)), false)
         } catch {
-            return Response(line: ResultEncoder.encode(id: decoded.id, error: String(describing: error)), failed: true)
+            return (ResultEncoder.encode(id: decoded.id, error: String(describing: error)), true)
         }
     }
 

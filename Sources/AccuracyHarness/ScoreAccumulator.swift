@@ -12,15 +12,6 @@ public struct CaseScore: Sendable, Hashable {
     public var correctlyRounded: Bool
     /// Some output element was a special-value mismatch.
     public var specialMismatch: Bool
-
-    /// A score from its parts (normally made by ``ScoreAccumulator``).
-    public init(key: CaseKey, spread: Double, ulps: Double, correctlyRounded: Bool, specialMismatch: Bool) {
-        self.key = key
-        self.spread = spread
-        self.ulps = ulps
-        self.correctlyRounded = correctlyRounded
-        self.specialMismatch = specialMismatch
-    }
 }
 
 /// A case worth showing: its inputs, and its worst output next to the expected one.

@@ -35,14 +35,6 @@ public struct FixtureCase: Sendable, Hashable {
     /// Whether the line named its generator family (else the key carries
     /// ``FixtureFile/fallbackFamily``).
     public var familyGiven: Bool
-
-    /// A fixture case from its parts (normally made by ``FixtureFile/parse(_:source:)``).
-    public init(id: JSONValue, line: Int, harnessCase: HarnessCase, familyGiven: Bool) {
-        self.id = id
-        self.line = line
-        self.harnessCase = harnessCase
-        self.familyGiven = familyGiven
-    }
 }
 
 /// A fixtures file: JSON Lines of requests, each with an `id`, read for scoring stored results

@@ -74,3 +74,24 @@ extension LineError {
         }
     }
 }
+
+/// A decoder of one kind of JSON Lines object (``RequestDecoder``, ``ResultDecoder``): a line is
+/// parsed as JSON (at most ``maxLineBytes`` bytes), then decoded by ``decode(_:)``.
+public protocol LineDecoding: Sendable {
+    /// What one line decodes to (``DecodedRequest``, ``ResultLine``).
+    associatedtype Line
+    /// The longest line, in UTF-8 bytes, that ``decode(line:)`` will parse.
+    var maxLineBytes: Int { get }
+    /// Decodes a parsed line.
+    func decode(_ value: JSONValue) throws(LineError<Line>) -> Line
+}
+
+extension LineDecoding {
+    /// Decodes one line (one JSON object; surrounding JSON whitespace, including a trailing CR,
+    /// is allowed). Callers skip blank lines themselves: an empty line is invalid JSON here.
+    ///
+    /// - Throws: ``LineError``; its `id` is the line's `id` whenever the line is a JSON object.
+    public func decode(line: String) throws(LineError<Line>) -> Line {
+        try decode(LineError<Line>.parse(line, maxLineBytes: maxLineBytes))
+    }
+}

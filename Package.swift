@@ -94,7 +94,8 @@ let package = Package(
         .testTarget(
             name: "AccuracyHarnessTests",
             dependencies: [
-                "AccuracyHarness", "BuiltInImplementations", "SoftmaxOracle", "FastSoftmax", "OracleIO", "ParallelExecution",
+                "AccuracyHarness", "BuiltInImplementations", "MPFR", "SoftmaxOracle", "FastSoftmax", "OracleIO",
+                "ParallelExecution",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strict

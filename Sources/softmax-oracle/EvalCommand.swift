@@ -31,7 +31,7 @@ struct EvalCommand: ParsableCommand {
     @Argument(help: "The logits (after --, so that negative values are not read as options).")
     var logits: [String] = []
 
-    @Option(help: "Output format: f64, f32, f16, bf16, e5m2 or e4m3fn (in batch mode, the default for requests without \"format\").")
+    @Option(help: "Output format (in batch mode, the default for requests without \"format\").")
     var format: Format = .f64
 
     @Option(help: "Class index, for cross_entropy and cross_entropy_grad.")

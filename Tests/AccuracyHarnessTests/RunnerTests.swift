@@ -1,3 +1,4 @@
+import MPFR
 import SoftmaxOracle
 import Synchronization
 import Testing
@@ -97,5 +98,16 @@ struct RunnerThreadTests {
             #expect(result == sequential, "threads \(threads)")
             #expect(calls.withLock { $0 } == cases.count)
         }
+    }
+}
+
+@Suite("Oracle parallelism")
+struct OracleParallelismTests {
+    @Test("MPFR's rule: several threads only with a thread-safe MPFR build; never fewer than one")
+    func threadRule() {
+        for requested in [-3, 0, 1, 2, 64] {
+            #expect(OracleParallelism.threads(requested) == (mpfrIsThreadSafe ? max(1, requested) : 1))
+        }
+        #expect(OracleParallelism.map(Array(0..<100), threads: 4) { $0 * 3 } == (0..<100).map { $0 * 3 })
     }
 }

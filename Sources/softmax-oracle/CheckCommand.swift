@@ -105,7 +105,7 @@ struct CheckCommand: ParsableCommand {
         do {
             try check()
         } catch let error as UsageProblem {
-            FileHandle.standardError.write(Data("Error: \(error.message)\nUsage: softmax-oracle check --exec CMD | --results FILE --fixtures FILE | --emit-requests FILE [options]; see --help\n".utf8))
+            StandardError.write("Error: \(error.message)\nUsage: softmax-oracle check --exec CMD | --results FILE --fixtures FILE | --emit-requests FILE [options]; see --help\n")
             throw ExitCode(2)
         }
     }
@@ -143,7 +143,7 @@ struct CheckCommand: ParsableCommand {
             if let emitPath {
                 let cases = configuration.cases()
                 try FileOutput.writeAtomically(FixtureFile.text(for: cases, seed: configuration.seed), to: emitPath)
-                ProgressBar.writeToStandardError("wrote \(cases.count) requests to \(emitPath)\n")
+                StandardError.write("wrote \(cases.count) requests to \(emitPath)\n")
                 return
             }
             try execute(command!, configuration: configuration, thresholds: thresholds, format: outputFormat, options: options)
@@ -167,7 +167,7 @@ struct CheckCommand: ParsableCommand {
                 command: command, name: name,
                 options: .init(timeout: timeout, firstRequestTimeout: max(timeout, startupTimeout), standardError: .inherit))
         } catch {
-            FileHandle.standardError.write(Data("Error: \(error.description)\n".utf8))
+            StandardError.write("Error: \(error.description)\n")
             throw ExitCode(2)
         }
         let oracle = Oracle()
@@ -177,7 +177,7 @@ struct CheckCommand: ParsableCommand {
                              shouldStop: { process.failure != nil }, progress: { progress.update($0, $1) })
         var shrunk: [ShrunkFailure] = []
         if process.failure == nil && shrinkAttempts > 0 {
-            if isatty(STDERR_FILENO) == 1 { ProgressBar.writeToStandardError("check \(process.name): shrinking failures…\n") }
+            if isatty(STDERR_FILENO) == 1 { StandardError.write("check \(process.name): shrinking failures…\n") }
             shrunk = CheckShrinking.shrinkFailures(run.harness, implementation: process, oracle: oracle, thresholds: thresholds,
                                                    shrinker: Shrinker(maxAttempts: shrinkAttempts),
                                                    shouldStop: { process.failure != nil })
@@ -209,7 +209,7 @@ struct CheckCommand: ParsableCommand {
             fixtures = try FixtureFile.parse(try Self.read(fixturesPath), source: fixturesPath)
             results = try StoredResultsImplementation.parseResults(try Self.read(resultsPath), source: resultsPath)
         } catch let problem as FileProblem {
-            FileHandle.standardError.write(Data("Error: \(problem.description)\n".utf8))
+            StandardError.write("Error: \(problem.description)\n")
             throw ExitCode(2)
         }
         let implementationName = name ?? Self.stem(resultsPath)
@@ -254,12 +254,12 @@ struct CheckCommand: ParsableCommand {
             do {
                 try FileOutput.writeAtomically(plot, to: svg)
             } catch {
-                FileHandle.standardError.write(Data("Error: cannot write \(svg): \(error)\n".utf8))
+                StandardError.write("Error: cannot write \(svg): \(error)\n")
                 throw ExitCode(2)
             }
         }
         if let error = outcome.protocolError {
-            FileHandle.standardError.write(Data("check: protocol error: \(error)\n".utf8))
+            StandardError.write("check: protocol error: \(error)\n")
         }
         if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
     }

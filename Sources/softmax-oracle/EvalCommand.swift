@@ -63,7 +63,7 @@ struct EvalCommand: ParsableCommand {
             try single(function, format)
         } else {
             let summary = EvalBatch.run(defaultFormat: format, oracle: Oracle(fastTier: !mpfrOnly))
-            if stats { ProgressBar.writeToStandardError(summary.description + "\n") }
+            if stats { StandardError.write(summary.description + "\n") }
             if summary.failures > 0 { throw ExitCode(1) }
         }
     }

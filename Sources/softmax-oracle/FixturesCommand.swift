@@ -35,7 +35,7 @@ struct FixturesCommand: ParsableCommand {
 
     /// Prints `message` to standard error and ends with status 2.
     static func fail(_ command: String, _ message: String) -> ExitCode {
-        FileHandleOutput.standardError("softmax-oracle fixtures \(command): error: \(message)\n")
+        StandardError.write("softmax-oracle fixtures \(command): error: \(message)\n")
         return ExitCode(2)
     }
 
@@ -269,13 +269,5 @@ enum FixtureOptionParsing {
             }
         }
         return out
-    }
-}
-
-/// Writing to standard error without Foundation.
-enum FileHandleOutput {
-    static func standardError(_ text: String) {
-        let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     }
 }

@@ -79,7 +79,7 @@ struct RegressCommand: ParsableCommand {
     var threads: Int = ProcessorCount.online
 
     static func fail(_ message: String) -> ExitCode {
-        FileHandleOutput.standardError("softmax-oracle regress: error: \(message)\n")
+        StandardError.write("softmax-oracle regress: error: \(message)\n")
         return ExitCode(2)
     }
 

@@ -207,13 +207,7 @@ public struct AccuracyBaseline: Sendable, Hashable {
     ///
     /// - Throws: ``FixtureError`` naming the member (or entry) that is missing or wrong.
     public init(json text: String) throws(FixtureError) {
-        let value: JSONValue
-        do throws(JSONParseError) {
-            value = try JSONValue.parse(text)
-        } catch {
-            throw FixtureError("not JSON: \(error)")
-        }
-        guard value.objectMembers != nil else { throw FixtureError("a baseline must be a JSON object") }
+        let value = try FixtureError.parseObject(text) { _ in "a baseline must be a JSON object" }
         guard let schema = value["schema"]?.stringValue else { throw FixtureError("no \"schema\" member (is this an accuracy baseline?)") }
         guard schema == Self.schema else {
             throw FixtureError("schema \"\(schema)\" is not \"\(Self.schema)\", the one this version reads")

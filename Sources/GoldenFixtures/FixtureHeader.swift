@@ -130,14 +130,8 @@ public struct FixtureHeader: Sendable, Hashable {
     ///   ``FixtureSchema/name``, a missing member, an unknown function, a shard whose line count
     ///   does not match).
     public init(line: String) throws(FixtureError) {
-        let value: JSONValue
-        do throws(JSONParseError) {
-            value = try JSONValue.parse(line)
-        } catch {
-            throw FixtureError("the header is not JSON: \(error)")
-        }
-        guard value.objectMembers != nil else {
-            throw FixtureError("the header must be a JSON object, found \(value.kindDescription)")
+        let value = try FixtureError.parseObject(line, notJSON: "the header is not JSON") {
+            "the header must be a JSON object, found \($0.kindDescription)"
         }
         guard let schema = value["schema"]?.stringValue else {
             throw FixtureError("the header has no \"schema\" (is this a fixture file? the first line must be the header)")

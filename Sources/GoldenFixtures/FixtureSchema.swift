@@ -1,4 +1,5 @@
 import MPFR
+import OracleIO
 import SoftmaxOracle
 
 /// Names and versions written into fixture files and accuracy baselines.
@@ -52,4 +53,19 @@ public struct FixtureError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// The message.
     public var description: String { message }
+
+    /// `text` parsed as JSON that must be an object (a header, a case line, a baseline).
+    ///
+    /// - Throws: `<notJSON>: <the parse error>`, or `notObject(value)` for another JSON value.
+    static func parseObject(_ text: String, notJSON: String = "not JSON",
+                            notObject: (JSONValue) -> String) throws(FixtureError) -> JSONValue {
+        let value: JSONValue
+        do throws(JSONParseError) {
+            value = try JSONValue.parse(text)
+        } catch {
+            throw FixtureError("\(notJSON): \(error)")
+        }
+        guard value.objectMembers != nil else { throw FixtureError(notObject(value)) }
+        return value
+    }
 }

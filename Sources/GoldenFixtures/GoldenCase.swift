@@ -93,15 +93,8 @@ public struct ParsedGoldenLine: Sendable, Hashable {
     /// - Throws: ``FixtureError`` saying what is wrong (not JSON, no `expected`, a request field
     ///   `eval` would refuse, a value that is not a float).
     public init(line: String) throws(FixtureError) {
-        let value: JSONValue
-        do throws(JSONParseError) {
-            value = try JSONValue.parse(line)
-        } catch {
-            throw FixtureError("not JSON: \(error)")
-        }
-        guard var members = value.objectMembers else {
-            throw FixtureError("a case line must be a JSON object, found \(value.kindDescription)")
-        }
+        let value = try FixtureError.parseObject(line) { "a case line must be a JSON object, found \($0.kindDescription)" }
+        var members = value.objectMembers ?? []
         let expected = members.filter { $0.0 == "expected" }
         let refused = members.filter { $0.0 == "expected_error" }
         members.removeAll { $0.0 == "expected" || $0.0 == "expected_error" }

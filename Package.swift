@@ -95,7 +95,6 @@ let package = Package(
             name: "AccuracyHarnessTests",
             dependencies: [
                 "AccuracyHarness", "BuiltInImplementations", "MPFR", "SoftmaxOracle", "FastSoftmax", "OracleIO",
-                "ParallelExecution",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strict

@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "SoftmaxOracle", targets: ["SoftmaxOracle"]),
         .library(name: "FastSoftmax", targets: ["FastSoftmax"]),
         .library(name: "AccuracyHarness", targets: ["AccuracyHarness"]),
+        .library(name: "BuiltInImplementations", targets: ["BuiltInImplementations"]),
+        .library(name: "ParallelExecution", targets: ["ParallelExecution"]),
         .library(name: "OracleIO", targets: ["OracleIO"]),
         .library(name: "ExternalImplementations", targets: ["ExternalImplementations"]),
         .library(name: "GoldenFixtures", targets: ["GoldenFixtures"]),
@@ -41,31 +43,39 @@ let package = Package(
             dependencies: [.product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: strict
         ),
+        // Spreading work over threads: the processor count, an order-keeping parallel map, chunks.
+        .target(name: "ParallelExecution", swiftSettings: strict),
         // Exact text formats: JSON, hex floats, requests and results.
         .target(name: "OracleIO", dependencies: ["SoftmaxOracle"], swiftSettings: strict),
-        // Generators of extreme logits, scoring, shrinking, reports.
+        // Generators of extreme logits, scoring, shrinking, reports; running the oracle on threads.
         .target(
             name: "AccuracyHarness",
-            dependencies: ["SoftmaxOracle", "FastSoftmax", "OracleIO"],
+            dependencies: ["MPFR", "SoftmaxOracle", "OracleIO", "ParallelExecution"],
+            swiftSettings: strict
+        ),
+        // Where kernels and harness meet: the FastSoftmax kernels as implementations under test.
+        .target(
+            name: "BuiltInImplementations",
+            dependencies: ["AccuracyHarness", "FastSoftmax", "SoftmaxOracle"],
             swiftSettings: strict
         ),
         // Implementations outside this process: a JSON Lines child process, stored result files.
         .target(
             name: "ExternalImplementations",
-            dependencies: ["SoftmaxOracle", "AccuracyHarness", "OracleIO"],
+            dependencies: ["SoftmaxOracle", "AccuracyHarness", "OracleIO", "ParallelExecution"],
             swiftSettings: strict
         ),
         // Golden fixture files: generate, shard, merge, verify, NumPy export; the regression gate.
         .target(
             name: "GoldenFixtures",
-            dependencies: ["MPFR", "SoftmaxOracle", "AccuracyHarness", "OracleIO"],
+            dependencies: ["MPFR", "SoftmaxOracle", "AccuracyHarness", "OracleIO", "ParallelExecution"],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "softmax-oracle",
             dependencies: [
-                "MPFR", "SoftmaxOracle", "FastSoftmax", "AccuracyHarness", "OracleIO",
-                "ExternalImplementations", "GoldenFixtures",
+                "MPFR", "SoftmaxOracle", "FastSoftmax", "AccuracyHarness", "BuiltInImplementations", "OracleIO",
+                "ExternalImplementations", "GoldenFixtures", "ParallelExecution",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -75,6 +85,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "SoftmaxOracleTests", dependencies: ["SoftmaxOracle", "MPFR", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "OracleIOTests", dependencies: ["OracleIO", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ParallelExecutionTests", dependencies: ["ParallelExecution"], swiftSettings: strict),
         .testTarget(
             name: "FastSoftmaxTests",
             dependencies: [
@@ -86,7 +97,8 @@ let package = Package(
         .testTarget(
             name: "AccuracyHarnessTests",
             dependencies: [
-                "AccuracyHarness", "SoftmaxOracle", "FastSoftmax", "OracleIO", "TestSupport",
+                "AccuracyHarness", "BuiltInImplementations", "MPFR", "SoftmaxOracle", "FastSoftmax", "OracleIO",
+                "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             exclude: ["Golden"],  // committed report output, read by GoldenReportTests
@@ -99,7 +111,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GoldenFixturesTests",
-            dependencies: ["GoldenFixtures", "AccuracyHarness", "SoftmaxOracle", "OracleIO", "TestSupport"],
+            dependencies: ["GoldenFixtures", "AccuracyHarness", "BuiltInImplementations", "SoftmaxOracle", "OracleIO", "TestSupport"],
             swiftSettings: strict
         ),
     ]

@@ -30,6 +30,7 @@ let package = Package(
                 .product(name: "SoftmaxOracle", package: "softmax-oracle"),
                 .product(name: "FastSoftmax", package: "softmax-oracle"),
                 .product(name: "AccuracyHarness", package: "softmax-oracle"),
+                .product(name: "BuiltInImplementations", package: "softmax-oracle"),
             ],
             swiftSettings: strict
         ),

@@ -14,6 +14,7 @@ public struct GeneratorOptions: Sendable, Hashable {
     /// For `cross_entropy_loss`: rows per batch, 1…this (1 when K ≥ 1000).
     public var maxBatchRows: Int
 
+    /// Options; with no arguments, those of ``default``.
     public init(probabilityTargets: Bool = true, labelSmoothing: Bool = false, posWeight: Bool = true,
                 maxBatchRows: Int = 3) {
         self.probabilityTargets = probabilityTargets
@@ -43,6 +44,7 @@ public struct CaseGenerator: Sendable, Hashable {
     /// What the generator adds beyond the logits.
     public var options: GeneratorOptions
 
+    /// A generator of the cases of `seed`.
     public init(seed: UInt64, options: GeneratorOptions = .default) {
         self.seed = seed
         self.options = options

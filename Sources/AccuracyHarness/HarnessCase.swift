@@ -12,6 +12,7 @@ public struct CaseKey: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// how many cases were asked for.
     public var index: Int
 
+    /// The key of case `index` of `family` for (function, format).
     public init(function: OracleFunction, format: Format, family: Family, index: Int) {
         self.function = function
         self.format = format
@@ -46,6 +47,7 @@ public struct HarnessCase: Sendable, Hashable {
     /// The inputs. Finite inputs are values of `request.format`.
     public var request: OracleRequest
 
+    /// A case from its parts (normally made by ``CaseGenerator``).
     public init(key: CaseKey, seed: UInt64, request: OracleRequest) {
         self.key = key
         self.seed = seed

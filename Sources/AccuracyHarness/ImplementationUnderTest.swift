@@ -69,10 +69,12 @@ public struct AnyImplementation: ImplementationUnderTest {
         self.init(name: name, supports: { functions.contains($0) && formats.contains($1) }, evaluate: evaluate)
     }
 
+    /// Calls the `supports` closure given at creation.
     public func supports(_ function: OracleFunction, format: Format) -> Bool {
         supportsBody(function, format)
     }
 
+    /// Calls the `evaluate` closure given at creation.
     public func evaluate(_ request: OracleRequest) throws -> [Double] {
         try evaluateBody(request)
     }

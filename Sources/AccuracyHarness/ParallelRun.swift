@@ -3,37 +3,25 @@ import SoftmaxOracle
 import Synchronization
 
 extension Runner {
-    /// Runs the given cases on `threads` threads and merges the per-thread scores.
+    /// Runs the given cases on up to `threads` threads (``OracleParallelism``: one thread when
+    /// the linked MPFR is not thread-safe) and merges the per-case scores.
     ///
     /// The result equals `run(cases:seed:)`'s (``ScoreAccumulator`` merges are independent of how
     /// the cases were split, and cells and oracle failures are ordered by key), so a report does
     /// not depend on the thread count. `progress(done, total)` is called from worker threads after
     /// each case; it must be cheap and thread-safe.
-    ///
-    /// The oracle keeps MPFR's exponent range per thread (MPFR's state is thread-local), so
-    /// concurrent cases do not interfere.
     public func run(
         cases: [HarnessCase], seed: UInt64, threads: Int,
         progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
     ) -> HarnessResult {
-        let workers = Swift.max(1, Swift.min(threads, cases.count))
-        if workers == 1 && progress == nil { return run(cases: cases, seed: seed) }
-        // Interleave the cases so that expensive families (large K) spread over the workers.
-        let chunks = workers * 16
-        let partials = Mutex<[HarnessResult]>([])
+        if OracleParallelism.threads(threads) == 1 && progress == nil { return run(cases: cases, seed: seed) }
         let done = Atomic<Int>(0)
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let mine = stride(from: chunk, to: cases.count, by: chunks).map { cases[$0] }
-            var results: [HarnessResult] = []
-            for c in mine {
-                results.append(run(cases: [c], seed: seed))
-                let n = done.add(1, ordering: .relaxed).newValue
-                progress?(n, cases.count)
-            }
-            let merged = HarnessResult.merging(results, seed: seed, implementations: implementations.map(\.name))
-            partials.withLock { $0.append(merged) }
+        let parts = OracleParallelism.map(cases, threads: threads) { c in
+            let part = run(cases: [c], seed: seed)
+            progress?(done.add(1, ordering: .relaxed).newValue, cases.count)
+            return part
         }
-        return HarnessResult.merging(partials.withLock { $0 }, seed: seed, implementations: implementations.map(\.name))
+        return HarnessResult.merging(parts, seed: seed, implementations: implementations.map(\.name))
     }
 }
 
@@ -47,7 +35,7 @@ extension HarnessResult {
         for part in parts {
             for cell in part.cells {
                 let key = CellKey(cell)
-                cells[key] = cells[key].map { $0.merged(with: cell.accumulator) } ?? cell.accumulator
+                if cells[key] == nil { cells[key] = cell.accumulator } else { cells[key]!.merge(cell.accumulator) }
             }
             failures += part.oracleFailures
             count += part.caseCount

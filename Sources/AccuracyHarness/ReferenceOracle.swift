@@ -7,6 +7,7 @@ public struct ReferenceValue: Sendable, Hashable {
     /// The exact result (to ~106 bits), for ULP distances.
     public var exact: ExactValue
 
+    /// A reference of the correctly rounded `rounded` and the exact value `exact` it rounds.
     public init(rounded: Double, exact: ExactValue) {
         self.rounded = rounded
         self.exact = exact

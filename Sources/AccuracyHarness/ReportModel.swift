@@ -12,6 +12,7 @@ public struct ReportOptions: Sendable, Hashable {
     /// Messages (oracle failures, errors) longer than this are cut, with "…" and the length.
     public var maxMessageLength: Int
 
+    /// Report options; with no arguments, those of ``default``.
     public init(includeFamilies: Bool = true, maxWorstCases: Int = 20, inputLimit: Int = 16,
                 maxMessageLength: Int = 240) {
         self.includeFamilies = includeFamilies

@@ -17,6 +17,8 @@ public struct RunConfiguration: Sendable, Hashable {
     /// Options passed to ``CaseGenerator``.
     public var generatorOptions: GeneratorOptions
 
+    /// A grid of `casesPerFamily` cases per (function, format, family); by default logsumexp,
+    /// softmax, log_softmax and cross_entropy in f64 and f32 over every family (`check`'s grid).
     public init(seed: UInt64 = 0,
                 functions: [OracleFunction] = [.logsumexp, .softmax, .logSoftmax, .crossEntropy],
                 formats: [Format] = [.f64, .f32],
@@ -60,12 +62,16 @@ public struct RunConfiguration: Sendable, Hashable {
 public struct CellResult: Sendable, Hashable {
     /// The implementation's name.
     public var implementation: String
+    /// The function.
     public var function: OracleFunction
+    /// The output format.
     public var format: Format
+    /// The generator family.
     public var family: Family
     /// Everything scored in the cell.
     public var accumulator: ScoreAccumulator
 
+    /// A cell from its parts.
     public init(implementation: String, function: OracleFunction, format: Format, family: Family,
                 accumulator: ScoreAccumulator) {
         self.implementation = implementation
@@ -92,6 +98,7 @@ public struct HarnessResult: Sendable, Hashable {
     /// Cases generated (each evaluated by the oracle at most once).
     public var caseCount: Int
 
+    /// A result from its parts (normally made by ``Runner``).
     public init(seed: UInt64, implementations: [String], cells: [CellResult], oracleFailures: [CaseNote], caseCount: Int) {
         self.seed = seed
         self.implementations = implementations
@@ -118,6 +125,7 @@ public struct CaseEvaluation: Sendable, Hashable {
 public struct OracleFailureMessage: Error, Sendable, Hashable, CustomStringConvertible {
     /// The oracle's error, as text.
     public var description: String
+    /// A message of `description`.
     public init(_ description: String) { self.description = description }
 }
 

@@ -12,14 +12,6 @@ public struct CaseScore: Sendable, Hashable {
     public var correctlyRounded: Bool
     /// Some output element was a special-value mismatch.
     public var specialMismatch: Bool
-
-    public init(key: CaseKey, spread: Double, ulps: Double, correctlyRounded: Bool, specialMismatch: Bool) {
-        self.key = key
-        self.spread = spread
-        self.ulps = ulps
-        self.correctlyRounded = correctlyRounded
-        self.specialMismatch = specialMismatch
-    }
 }
 
 /// A case worth showing: its inputs, and its worst output next to the expected one.
@@ -41,6 +33,7 @@ public struct CaseRecord: Sendable, Hashable {
     /// The case has a special-value mismatch (the element shown is the first one).
     public var specialMismatch: Bool
 
+    /// A record from its parts (normally made by ``ScoreAccumulator``).
     public init(key: CaseKey, seed: UInt64, request: OracleRequest, element: Int, output: Double,
                 expected: Double, ulps: Double, specialMismatch: Bool) {
         self.key = key
@@ -76,6 +69,7 @@ public struct CaseNote: Sendable, Hashable {
     /// What happened.
     public var message: String
 
+    /// A note of `message` about the case `key`.
     public init(key: CaseKey, message: String) {
         self.key = key
         self.message = message
@@ -144,6 +138,7 @@ public struct ScoreAccumulator: Sendable, Hashable {
     /// The first (by key) error, and what it was.
     public private(set) var firstError: CaseNote?
 
+    /// An accumulator with nothing recorded.
     public init() {}
 
     /// The scores sorted by case key.

@@ -36,6 +36,7 @@ public struct Shrinker: Sendable {
     /// The most predicate calls to spend.
     public var maxAttempts: Int
 
+    /// A shrinker that calls the predicate at most `maxAttempts` times per shrink.
     public init(maxAttempts: Int = 5_000) {
         self.maxAttempts = maxAttempts
     }
@@ -80,6 +81,8 @@ public struct FailureCriterion: Sendable, Hashable {
     /// A special-value mismatch fails regardless of `maxULP`.
     public var specialMismatchFails: Bool
 
+    /// A criterion: fails above `maxULP`, and on any special-value mismatch unless
+    /// `specialMismatchFails` is false.
     public init(maxULP: Double, specialMismatchFails: Bool = true) {
         self.maxULP = maxULP
         self.specialMismatchFails = specialMismatchFails

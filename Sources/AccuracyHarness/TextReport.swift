@@ -6,36 +6,7 @@
 public enum TextReport {
     /// The plain-text report of `result`.
     public static func render(_ result: HarnessResult, options: ReportOptions = .default) -> String {
-        let model = ReportModel(result, options: options)
-        var out = "softmax-oracle accuracy report\n"
-        out += "seed \(NumberText.hex64(result.seed)), \(result.caseCount) cases, implementations: "
-            + (result.implementations.isEmpty ? "none" : result.implementations.joined(separator: ", ")) + "\n"
-        out += legend + "\n"
-        out += "\nSummary (all families)\n"
-        out += table(model.summaryRows)
-        if options.includeFamilies {
-            out += "\nBy family\n"
-            out += table(model.familyRows)
-        }
-        out += "\nWorst cases"
-        if model.worst.isEmpty {
-            out += ": none (every worst output is correctly rounded)\n"
-        } else {
-            out += "\n"
-            for e in model.worst {
-                out += "- \(e.title) (seed \(NumberText.hex64(e.record.seed)))\n"
-                out += "    \(e.verdict)\n"
-                out += "    \(NumberText.inputs(e.record.request, limit: options.inputLimit))\n"
-            }
-            if model.worstOmitted > 0 { out += "  (\(model.worstOmitted) more not shown)\n" }
-        }
-        if !result.oracleFailures.isEmpty {
-            out += "\nOracle failures (\(result.oracleFailures.count))\n"
-            for f in result.oracleFailures {
-                out += "- \(f.key): \(NumberText.truncated(f.message, options.maxMessageLength))\n"
-            }
-        }
-        return out
+        ReportDocument.render(result, options: options, markup: .text)
     }
 
     static let legend = """

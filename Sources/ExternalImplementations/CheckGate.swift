@@ -20,6 +20,8 @@ public struct CheckThresholds: Sendable, Hashable {
     /// ULP, i.e. anything that is not even faithfully rounded.
     public static let defaultShrinkLimit = 1.0
 
+    /// Limits: `global` for every function, `perFunction` overriding it; nil and absent mean
+    /// no ULP limit.
     public init(global: Double? = nil, perFunction: [OracleFunction: Double] = [:], allowSpecialMismatch: Bool = false) {
         self.global = global
         self.perFunction = perFunction
@@ -66,14 +68,19 @@ public struct CheckThresholds: Sendable, Hashable {
 
 /// A `--max-ulp` value that cannot be read.
 public struct ThresholdError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The value as given.
     public var spec: String
+    /// What is wrong with it.
     public var reason: String
+    /// `--max-ulp <spec>: <reason>`.
     public var description: String { "--max-ulp \(spec): \(reason)" }
 }
 
 /// One (function, format) that broke the limits.
 public struct GateFailure: Sendable, Hashable, CustomStringConvertible {
+    /// The function of the row.
     public var function: OracleFunction
+    /// The format of the row.
     public var format: Format
     /// Why: "max 3.5 ulp > 1", "2 cases with special-value mismatches", "4 errors".
     public var reasons: [String]
@@ -110,6 +117,7 @@ public enum CheckGate {
 
 /// A worst case and its shrunk reproducer.
 public struct ShrunkFailure: Sendable, Hashable {
+    /// The implementation's name.
     public var implementation: String
     /// What "still fails" meant while shrinking.
     public var criterion: FailureCriterion

@@ -22,6 +22,7 @@ public struct CheckOutcome: Sendable, Hashable {
     /// False for stored results, which cannot answer the smaller inputs shrinking asks about.
     public var canShrink: Bool
 
+    /// An outcome from its parts (made by `check`).
     public init(subject: String, run: ExternalRunResult, thresholds: CheckThresholds, gateFailures: [GateFailure],
                 shrunk: [ShrunkFailure], protocolError: String? = nil, notes: [String] = [], canShrink: Bool = true) {
         self.subject = subject
@@ -50,10 +51,8 @@ public struct CheckOutcome: Sendable, Hashable {
     }
 }
 
-/// The output formats of `check`.
-public enum CheckOutputFormat: String, CaseIterable, Sendable {
-    case text, markdown, json
-}
+/// The output formats of `check`: the harness's report styles.
+public typealias CheckOutputFormat = ReportStyle
 
 /// Renders a ``CheckOutcome``: the harness's own report (``TextReport``, ``MarkdownReport`` or
 /// ``JSONReport``, the same tables as `report`), then the check's sections: the verdict against
@@ -79,11 +78,13 @@ public enum CheckReport {
         r.batch.map { $0.reduce(0) { $0 + $1.count } } ?? r.logits.count
     }
 
+    /// `outcome` in `format`: the harness tables in that style followed by the check's sections,
+    /// or one JSON object with the `"check"` member (see the type's documentation).
     public static func render(_ outcome: CheckOutcome, format: CheckOutputFormat,
                               options: ReportOptions = .default) -> String {
         switch format {
-        case .text: return TextReport.render(outcome.run.harness, options: options) + "\n" + text(outcome, options)
-        case .markdown: return MarkdownReport.render(outcome.run.harness, options: options) + "\n" + markdown(outcome, options)
+        case .text: return format.render(outcome.run.harness, options: options) + "\n" + text(outcome, options)
+        case .markdown: return format.render(outcome.run.harness, options: options) + "\n" + markdown(outcome, options)
         case .json: return json(outcome)
         }
     }
@@ -104,15 +105,7 @@ public enum CheckReport {
                 + "\(o.gateFailures.count) function/format row\(o.gateFailures.count == 1 ? "" : "s") over the limits\n"
             for f in o.gateFailures { out += "- \(f)\n" }
         }
-        if !o.run.errors.isEmpty {
-            out += "\nErrors (\(o.run.errors.count))\n"
-            for e in o.run.errors.prefix(maxListedErrors) { out += "- \(e.key): \(NumberText.truncated(e.message, options.maxMessageLength))\n" }
-            if o.run.errors.count > maxListedErrors { out += "  (\(o.run.errors.count - maxListedErrors) more)\n" }
-        }
-        if !o.notes.isEmpty {
-            out += "\nNotes\n"
-            for n in o.notes { out += "- \(n)\n" }
-        }
+        out += errorsAndNotes(o, options, .text)
         out += "\nShrunk reproducers"
         if !o.canShrink {
             return out + ": not available (stored results cannot answer the smaller inputs shrinking tries; worst cases are listed above)\n"
@@ -157,15 +150,7 @@ public enum CheckReport {
             out += o.protocolError == nil ? "**Verdict: FAIL (exit 1)**\n\n" : "Also over the limits:\n\n"
             for f in o.gateFailures { out += "- `\(f.function.rawValue)/\(f.format.rawValue)`: \(escape(f.reasons.joined(separator: "; ")))\n" }
         }
-        if !o.run.errors.isEmpty {
-            out += "\n### Errors (\(o.run.errors.count))\n\n"
-            for e in o.run.errors.prefix(maxListedErrors) { out += "- `\(e.key)`: \(escape(NumberText.truncated(e.message, options.maxMessageLength)))\n" }
-            if o.run.errors.count > maxListedErrors { out += "\n\(o.run.errors.count - maxListedErrors) more.\n" }
-        }
-        if !o.notes.isEmpty {
-            out += "\n### Notes\n\n"
-            for n in o.notes { out += "- \(escape(n))\n" }
-        }
+        out += errorsAndNotes(o, options, .markdown)
         out += "\n### Shrunk reproducers\n\n"
         if !o.canShrink { return out + "Not available: stored results cannot answer the smaller inputs shrinking tries.\n" }
         if o.shrunk.isEmpty { return out + "None: no worst case to shrink.\n" }
@@ -182,6 +167,24 @@ public enum CheckReport {
         return out
     }
 
+    /// The errors (at most ``maxListedErrors``) and the notes, as sections of `markup`.
+    static func errorsAndNotes(_ o: CheckOutcome, _ options: ReportOptions, _ markup: ReportMarkup) -> String {
+        var out = ""
+        if !o.run.errors.isEmpty {
+            out += markup.heading("Errors (\(o.run.errors.count))", level: 3)
+            for e in o.run.errors.prefix(maxListedErrors) {
+                out += markup.item(key: "\(e.key)", NumberText.truncated(e.message, options.maxMessageLength), escape: escape)
+            }
+            if o.run.errors.count > maxListedErrors { out += markup.remark("\(o.run.errors.count - maxListedErrors) more") }
+        }
+        if !o.notes.isEmpty {
+            out += markup.heading("Notes", level: 3)
+            for n in o.notes { out += "- \(markup == .text ? n : escape(n))\n" }
+        }
+        return out
+    }
+
+    /// Markdown escaping for check sections: like ``MarkdownReport/escape(_:)``, and also `_`.
     static func escape(_ s: String) -> String {
         var out = ""
         for ch in s {

@@ -1,7 +1,6 @@
 import AccuracyHarness
-import Dispatch
+import ParallelExecution
 import SoftmaxOracle
-import Synchronization
 
 /// The outcome of an ``ExternalRunner`` run.
 public struct ExternalRunResult: Sendable, Hashable {
@@ -36,7 +35,9 @@ public struct ExternalRunner: Sendable {
     /// Cases per batch.
     public var batchSize: Int
 
-    public init(oracle: any ReferenceOracle, oracleThreads: Int = 2, batchSize: Int = 64) {
+    /// A runner scoring against `oracle`, which runs on up to `oracleThreads` threads (at least
+    /// 1; see `OracleParallelism`) in batches of `batchSize` cases (at least 1).
+    public init(oracle: any ReferenceOracle, oracleThreads: Int = ProcessorCount.online, batchSize: Int = 64) {
         self.oracle = oracle
         self.oracleThreads = max(1, oracleThreads)
         self.batchSize = max(1, batchSize)
@@ -114,7 +115,8 @@ public struct ExternalRunner: Sendable {
         return ExternalRunResult(harness: harness, errors: errors, notRun: cases.count - done)
     }
 
-    /// The oracle's answers for `requests`, in order, computed on up to ``oracleThreads`` threads.
+    /// The oracle's answers for `requests`, in order, computed on up to ``oracleThreads`` threads
+    /// (``OracleParallelism``).
     func computeReferences(_ requests: [OracleRequest]) -> [Result<[ReferenceValue], OracleFailureMessage>] {
         let oracle = self.oracle
         @Sendable func one(_ r: OracleRequest) -> Result<[ReferenceValue], OracleFailureMessage> {
@@ -124,18 +126,7 @@ public struct ExternalRunner: Sendable {
                 return .failure(OracleFailureMessage(String(describing: error)))
             }
         }
-        guard oracleThreads > 1, requests.count > 1 else { return requests.map(one) }
-        let slots = Mutex([Result<[ReferenceValue], OracleFailureMessage>?](repeating: nil, count: requests.count))
-        let next = Atomic<Int>(0)
-        DispatchQueue.concurrentPerform(iterations: min(oracleThreads, requests.count)) { _ in
-            while true {
-                let i = next.add(1, ordering: .relaxed).oldValue
-                guard i < requests.count else { return }
-                let answer = one(requests[i])
-                slots.withLock { $0[i] = answer }
-            }
-        }
-        return slots.withLock { $0.map { $0! } }
+        return OracleParallelism.map(requests, threads: oracleThreads, one)
     }
 }
 

@@ -8,8 +8,10 @@ public struct FileProblem: Error, Sendable, Hashable, CustomStringConvertible {
     public var source: String
     /// 1-based line number; 0 for the file as a whole.
     public var line: Int
+    /// What is wrong.
     public var message: String
 
+    /// A problem at `line` (0: the whole file) of `source`.
     public init(source: String, line: Int, message: String) {
         self.source = source
         self.line = line
@@ -33,13 +35,6 @@ public struct FixtureCase: Sendable, Hashable {
     /// Whether the line named its generator family (else the key carries
     /// ``FixtureFile/fallbackFamily``).
     public var familyGiven: Bool
-
-    public init(id: JSONValue, line: Int, harnessCase: HarnessCase, familyGiven: Bool) {
-        self.id = id
-        self.line = line
-        self.harnessCase = harnessCase
-        self.familyGiven = familyGiven
-    }
 }
 
 /// A fixtures file: JSON Lines of requests, each with an `id`, read for scoring stored results
@@ -75,6 +70,7 @@ public struct FixtureFile: Sendable, Hashable {
     /// then not meaningful, and `check` leaves it out).
     public static let fallbackFamily = Family.uniformWide
 
+    /// A file of `cases`, after skipping `metadataLines` header or metadata lines.
     public init(cases: [FixtureCase], metadataLines: Int = 0) {
         self.cases = cases
         self.metadataLines = metadataLines

@@ -33,6 +33,7 @@ public struct ProcessFailure: Error, Sendable, Hashable, CustomStringConvertible
         case closed
     }
 
+    /// What went wrong.
     public var kind: Kind
     /// The shell command.
     public var command: String
@@ -48,6 +49,8 @@ public struct ProcessFailure: Error, Sendable, Hashable, CustomStringConvertible
     /// How much of a request line or answer messages quote.
     public static let excerptLength = 200
 
+    /// A failure of `command`, during request `requestID` when `request` is given; the request
+    /// and the tail of the process's standard error, when known, are quoted in messages.
     public init(kind: Kind, command: String, requestID: Int = 0, request: OracleRequest? = nil,
                 requestExcerpt: String? = nil, standardErrorTail: String? = nil) {
         self.kind = kind

@@ -64,6 +64,7 @@ public final class ProcessImplementation: ImplementationUnderTest {
         /// The longest answer line accepted, in bytes.
         public var maxLineBytes: Int
 
+        /// Options; `firstRequestTimeout` defaults to `timeout`.
         public init(timeout: Double = 5, firstRequestTimeout: Double? = nil,
                     standardError: StandardErrorMode = .inherit, closeGracePeriod: Double = 2,
                     maxLineBytes: Int = 1 << 28) {
@@ -142,6 +143,7 @@ public final class ProcessImplementation: ImplementationUnderTest {
         return base.isEmpty ? "process" : String(base)
     }
 
+    /// True for the (function, format) pairs the `supports` closure accepts (all by default).
     public func supports(_ function: OracleFunction, format: Format) -> Bool {
         supportsBody(function, format)
     }

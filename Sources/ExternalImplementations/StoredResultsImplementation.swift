@@ -17,6 +17,7 @@ import SoftmaxOracle
 /// request; ``outcome(for:)`` goes by id, which is exact even when two lines hold the same
 /// request.
 public struct StoredResultsImplementation: ImplementationUnderTest {
+    /// The implementation's name in reports.
     public let name: String
     /// Results by id.
     private let results: [IDKey: ResultLine]

@@ -35,22 +35,30 @@ public struct AccuracyBaseline: Sendable, Hashable {
 
     /// One cell's record.
     public struct Entry: Sendable, Hashable {
+        /// The implementation's name.
         public var implementation: String
+        /// The function.
         public var function: OracleFunction
+        /// The output format.
         public var format: Format
+        /// The generator family.
         public var family: Family
         /// Cases attempted.
         public var cases: Int
         /// Cases whose outputs were scored (the coverage the gate keeps).
         public var scored: Int
+        /// Cases the implementation declined.
         public var unsupported: Int
+        /// Cases where the implementation failed.
         public var errors: Int
+        /// Cases the oracle could not certify.
         public var oracleFailures: Int
         /// Largest ULP error over the scored cases without a special-value mismatch.
         public var maxULP: Double?
         /// Scored cases with a NaN/inf where the exact value is finite, or the reverse.
         public var specialMismatchCases: Int
 
+        /// An entry from its parts (normally made by ``AccuracyBaseline/recording(_:)``).
         public init(implementation: String, function: OracleFunction, format: Format, family: Family,
                     cases: Int, scored: Int, unsupported: Int, errors: Int, oracleFailures: Int,
                     maxULP: Double?, specialMismatchCases: Int) {
@@ -73,9 +81,13 @@ public struct AccuracyBaseline: Sendable, Hashable {
 
     /// A cell's identity.
     public struct Cell: Sendable, Hashable, Comparable, CustomStringConvertible {
+        /// The implementation's name.
         public var implementation: String
+        /// The function.
         public var function: OracleFunction
+        /// The output format.
         public var format: Format
+        /// The generator family.
         public var family: Family
 
         /// By implementation name, then function, format, family in declaration order.
@@ -85,11 +97,13 @@ public struct AccuracyBaseline: Sendable, Hashable {
                 < CaseKey(function: b.function, format: b.format, family: b.family, index: 0)
         }
 
+        /// `<implementation> <function> <format> <family>`.
         public var description: String {
             "\(implementation) \(function.rawValue) \(format.rawValue) \(family.rawValue)"
         }
     }
 
+    /// The run seed.
     public var seed: UInt64
     /// Cases per (function, format, family), unless ``familyCases`` says otherwise.
     public var casesPerFamily: Int
@@ -106,6 +120,7 @@ public struct AccuracyBaseline: Sendable, Hashable {
     /// One per cell, in run order (implementation order, then function, format, family).
     public var entries: [Entry]
 
+    /// A baseline of the given run settings; nil lists mean every function, format or family.
     public init(seed: UInt64, casesPerFamily: Int, familyCases: [Family: Int] = [:],
                 functions: [OracleFunction]? = nil, formats: [Format]? = nil, families: [Family]? = nil,
                 implementations: [String] = [], entries: [Entry] = []) {
@@ -192,13 +207,7 @@ public struct AccuracyBaseline: Sendable, Hashable {
     ///
     /// - Throws: ``FixtureError`` naming the member (or entry) that is missing or wrong.
     public init(json text: String) throws(FixtureError) {
-        let value: JSONValue
-        do throws(JSONParseError) {
-            value = try JSONValue.parse(text)
-        } catch {
-            throw FixtureError("not JSON: \(error)")
-        }
-        guard value.objectMembers != nil else { throw FixtureError("a baseline must be a JSON object") }
+        let value = try FixtureError.parseObject(text) { _ in "a baseline must be a JSON object" }
         guard let schema = value["schema"]?.stringValue else { throw FixtureError("no \"schema\" member (is this an accuracy baseline?)") }
         guard schema == Self.schema else {
             throw FixtureError("schema \"\(schema)\" is not \"\(Self.schema)\", the one this version reads")

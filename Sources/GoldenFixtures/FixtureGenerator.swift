@@ -1,11 +1,15 @@
 import AccuracyHarness
+import ParallelExecution
 import SoftmaxOracle
 
 /// A fixture file in memory: its header and case lines.
 public struct GoldenFile: Sendable, Hashable {
+    /// The header line's contents.
     public var header: FixtureHeader
+    /// The case lines, in key order.
     public var cases: [GoldenCase]
 
+    /// A file of `header` and `cases`.
     public init(header: FixtureHeader, cases: [GoldenCase]) {
         self.header = header
         self.cases = cases
@@ -32,7 +36,9 @@ public struct GoldenFile: Sendable, Hashable {
 public struct WrittenFile: Sendable, Hashable {
     /// The path written.
     public var path: String
+    /// Case lines written.
     public var cases: Int
+    /// Bytes written.
     public var bytes: Int
 }
 
@@ -43,13 +49,17 @@ public struct WrittenFile: Sendable, Hashable {
 /// machine, the thread count, the time, or the order of work. Each case is generated from its
 /// key alone, lines are in key order, JSON members in a fixed order, floats in exact hex.
 public struct FixtureGenerator: Sendable {
+    /// What to generate.
     public var spec: FixtureSpec
+    /// The oracle that certifies the expected values.
     public var oracle: Oracle
     /// Recorded in each header (the running package and MPFR by default).
     public var oracleInfo: OracleInfo
     /// Threads for the oracle's work.
     public var threads: Int
 
+    /// A generator of `spec`'s files; the oracle runs on up to `threads` threads (see
+    /// `OracleParallelism`).
     public init(spec: FixtureSpec, oracle: Oracle = Oracle(), oracleInfo: OracleInfo = .current,
                 threads: Int = ProcessorCount.online) {
         self.spec = spec
@@ -63,7 +73,7 @@ public struct FixtureGenerator: Sendable {
         let header = spec.header(function: function, format: format, shard: shard, oracle: oracleInfo)
         let generator = CaseGenerator(seed: spec.seed, options: spec.generatorOptions)
         let oracle = self.oracle
-        let cases = Parallel.map(header.keysInFile, threads: threads) { key in
+        let cases = OracleParallelism.map(header.keysInFile, threads: threads) { key in
             let request = generator.makeCase(key).request
             return GoldenCase(key: key, request: request, expectation: .certify(request, with: oracle))
         }

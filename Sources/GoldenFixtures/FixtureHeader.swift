@@ -19,30 +19,39 @@ import SoftmaxOracle
 public struct FixtureHeader: Sendable, Hashable {
     /// A family and the indices of its cases in the file (in order).
     public struct FamilyCases: Sendable, Hashable {
+        /// The family.
         public var family: Family
         /// Case indices (``CaseKey/index``), increasing: 0..<n, or with `max_k` the first n
         /// indices whose rows are short enough.
         public var indices: [Int]
 
+        /// The cases of `family` at `indices`.
         public init(family: Family, indices: [Int]) {
             self.family = family
             self.indices = indices
         }
     }
 
+    /// The function of every case in the file.
     public var function: OracleFunction
+    /// The output format of every case in the file.
     public var format: Format
+    /// The run seed the inputs are generated from.
     public var seed: UInt64
+    /// The families in file order, each with its case indices.
     public var families: [FamilyCases]
     /// Rows longer than this were skipped when choosing indices (large_k exempt); nil: none skipped.
     public var maxK: Int?
     /// The generator's name (``FixtureSchema/generatorName`` when written by this package).
     public var generator: String
+    /// The generator's options (recorded so that inputs regenerate exactly).
     public var generatorOptions: GeneratorOptions
+    /// The package and MPFR versions that wrote the file (provenance only).
     public var oracle: OracleInfo
     /// nil for a whole file (a shard of count 1 is a whole file).
     public var shard: Shard?
 
+    /// A header from its parts (normally made by ``FixtureSpec``).
     public init(function: OracleFunction, format: Format, seed: UInt64, families: [FamilyCases], maxK: Int?,
                 generator: String, generatorOptions: GeneratorOptions, oracle: OracleInfo, shard: Shard?) {
         self.function = function
@@ -121,14 +130,8 @@ public struct FixtureHeader: Sendable, Hashable {
     ///   ``FixtureSchema/name``, a missing member, an unknown function, a shard whose line count
     ///   does not match).
     public init(line: String) throws(FixtureError) {
-        let value: JSONValue
-        do throws(JSONParseError) {
-            value = try JSONValue.parse(line)
-        } catch {
-            throw FixtureError("the header is not JSON: \(error)")
-        }
-        guard value.objectMembers != nil else {
-            throw FixtureError("the header must be a JSON object, found \(value.kindDescription)")
+        let value = try FixtureError.parseObject(line, notJSON: "the header is not JSON") {
+            "the header must be a JSON object, found \($0.kindDescription)"
         }
         guard let schema = value["schema"]?.stringValue else {
             throw FixtureError("the header has no \"schema\" (is this a fixture file? the first line must be the header)")

@@ -9,6 +9,7 @@ import SoftmaxOracle
 public enum FixtureMerger {
     /// One merged file.
     public struct Merged: Sendable, Hashable {
+        /// The merged file's header (that of an unsharded run).
         public var header: FixtureHeader
         /// The case lines of the whole file, in order.
         public var lines: [String]

@@ -3,6 +3,7 @@
 public struct FixtureText: Sendable, Hashable {
     /// Where the file was read from (for messages).
     public var path: String
+    /// The parsed header line.
     public var header: FixtureHeader
     /// The header line as read (without its "\n").
     public var headerLine: String

@@ -1,4 +1,5 @@
 import MPFR
+import OracleIO
 import SoftmaxOracle
 
 /// Names and versions written into fixture files and accuracy baselines.
@@ -28,6 +29,7 @@ public struct OracleInfo: Sendable, Hashable {
     /// `mpfr_get_version()` of the writer.
     public var mpfr: String
 
+    /// Provenance of `package` and `mpfr` versions.
     public init(package: String, mpfr: String) {
         self.package = package
         self.mpfr = mpfr
@@ -41,11 +43,29 @@ public struct OracleInfo: Sendable, Hashable {
 
 /// Why a fixture or baseline operation failed: a message that names the file, line or option.
 public struct FixtureError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The message: names the file, line or option.
     public var message: String
 
+    /// An error of `message`.
     public init(_ message: String) {
         self.message = message
     }
 
+    /// The message.
     public var description: String { message }
+
+    /// `text` parsed as JSON that must be an object (a header, a case line, a baseline).
+    ///
+    /// - Throws: `<notJSON>: <the parse error>`, or `notObject(value)` for another JSON value.
+    static func parseObject(_ text: String, notJSON: String = "not JSON",
+                            notObject: (JSONValue) -> String) throws(FixtureError) -> JSONValue {
+        let value: JSONValue
+        do throws(JSONParseError) {
+            value = try JSONValue.parse(text)
+        } catch {
+            throw FixtureError("\(notJSON): \(error)")
+        }
+        guard value.objectMembers != nil else { throw FixtureError(notObject(value)) }
+        return value
+    }
 }

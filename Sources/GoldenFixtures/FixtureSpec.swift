@@ -77,6 +77,7 @@ public struct FixtureSpec: Sendable, Hashable {
     /// How far ``maxK`` looks for short enough cases: indices 0..<maxIndexScan.
     public static let maxIndexScan = 1000
 
+    /// A spec; by default every function, format and family, 4 cases each (as `fixtures generate`).
     public init(seed: UInt64 = FixtureSchema.defaultSeed,
                 functions: [OracleFunction] = OracleFunction.allCases,
                 formats: [Format] = Format.allCases,

@@ -1,9 +1,11 @@
 import AccuracyHarness
+import ParallelExecution
 import OracleIO
 import SoftmaxOracle
 
 /// One thing wrong with a fixture file, located by file, line and case.
 public struct FixtureProblem: Sendable, Hashable, CustomStringConvertible {
+    /// What is wrong.
     public enum Kind: Sendable, Hashable {
         /// Output `output` differs from the oracle's certified value (compared bit for bit;
         /// NaN matches NaN, -0 does not match +0).
@@ -28,8 +30,10 @@ public struct FixtureProblem: Sendable, Hashable, CustomStringConvertible {
     public var line: Int?
     /// The case's `id`, when the line has one.
     public var caseID: String?
+    /// What is wrong.
     public var kind: Kind
 
+    /// A problem at `line` of `path` (nil: the file as a whole), in case `caseID` if known.
     public init(path: String, line: Int?, caseID: String?, kind: Kind) {
         self.path = path
         self.line = line
@@ -80,6 +84,7 @@ public struct VerificationReport: Sendable, Hashable {
     /// Everything wrong, in file and line order.
     public var problems: [FixtureProblem] = []
 
+    /// An empty report.
     public init() {}
 
     /// True when every expected value is the certified one and every file reads.
@@ -108,12 +113,15 @@ public struct VerificationReport: Sendable, Hashable {
 /// meaning, such as `0x1.ap+0` becoming `0x1.Ap+0`. What no check can catch: a change of the
 /// `oracle` member (provenance only) that keeps the header canonical.
 public struct FixtureVerifier: Sendable {
+    /// The oracle that re-certifies the expected values.
     public var oracle: Oracle
+    /// Threads for the oracle's work (see `OracleParallelism`).
     public var threads: Int
     /// Regenerate inputs and check canonical form (see the type's documentation); when false,
     /// only the expected values are re-certified (for hand-written or foreign fixture files).
     public var checkInputs: Bool
 
+    /// A verifier; `checkInputs` as documented on the property.
     public init(oracle: Oracle = Oracle(), threads: Int = ProcessorCount.online, checkInputs: Bool = true) {
         self.oracle = oracle
         self.threads = threads
@@ -178,7 +186,7 @@ public struct FixtureVerifier: Sendable {
         let oracle = self.oracle
         let path = text.path
         let items = Array(zip(text.lines.indices, text.lines))
-        let results = Parallel.map(items, threads: threads) { (k, line) -> ([FixtureProblem], Int) in
+        let results = OracleParallelism.map(items, threads: threads) { (k, line) -> ([FixtureProblem], Int) in
             Self.verifyLine(line, number: k + 2, expectedKey: keys[k], header: header, path: path,
                             generator: regenerate ? generator : nil, canonical: checkInputs, oracle: oracle)
         }

@@ -39,10 +39,14 @@ public enum FixtureExpectation: Sendable, Hashable {
 /// `function/format/family#index`, which regenerates the inputs from the header's seed.
 /// A refused case has `"expected_error":"<message>"` instead of `expected`.
 public struct GoldenCase: Sendable, Hashable {
+    /// The case (its `id` in the file).
     public var key: CaseKey
+    /// The inputs, as `eval` reads them.
     public var request: OracleRequest
+    /// The certified outputs, or the oracle's refusal.
     public var expectation: FixtureExpectation
 
+    /// A case from its parts (normally made by ``FixtureGenerator``).
     public init(key: CaseKey, request: OracleRequest, expectation: FixtureExpectation) {
         self.key = key
         self.request = request
@@ -79,7 +83,9 @@ public struct ParsedGoldenLine: Sendable, Hashable {
     public var id: String
     /// The key `id` names, when it is one (`function/format/family#index`).
     public var key: CaseKey?
+    /// The inputs.
     public var request: OracleRequest
+    /// The expected outputs, or the expected refusal.
     public var expectation: FixtureExpectation
 
     /// Reads one case line.
@@ -87,15 +93,8 @@ public struct ParsedGoldenLine: Sendable, Hashable {
     /// - Throws: ``FixtureError`` saying what is wrong (not JSON, no `expected`, a request field
     ///   `eval` would refuse, a value that is not a float).
     public init(line: String) throws(FixtureError) {
-        let value: JSONValue
-        do throws(JSONParseError) {
-            value = try JSONValue.parse(line)
-        } catch {
-            throw FixtureError("not JSON: \(error)")
-        }
-        guard var members = value.objectMembers else {
-            throw FixtureError("a case line must be a JSON object, found \(value.kindDescription)")
-        }
+        let value = try FixtureError.parseObject(line) { "a case line must be a JSON object, found \($0.kindDescription)" }
+        var members = value.objectMembers ?? []
         let expected = members.filter { $0.0 == "expected" }
         let refused = members.filter { $0.0 == "expected_error" }
         members.removeAll { $0.0 == "expected" || $0.0 == "expected_error" }

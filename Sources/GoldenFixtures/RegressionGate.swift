@@ -1,8 +1,10 @@
 import AccuracyHarness
+import ParallelExecution
 import SoftmaxOracle
 
 /// One way a cell differs from the baseline.
 public struct RegressionFinding: Sendable, Hashable {
+    /// What got worse.
     public enum Measure: String, Sendable, Hashable {
         /// The largest ULP error (special-value mismatches apart).
         case maxULP = "max ulp"
@@ -12,7 +14,9 @@ public struct RegressionFinding: Sendable, Hashable {
         case coverage = "cases scored"
     }
 
+    /// The cell that differs.
     public var cell: AccuracyBaseline.Cell
+    /// What differs.
     public var measure: Measure
     /// The baseline's value, as printed.
     public var baseline: String
@@ -21,6 +25,7 @@ public struct RegressionFinding: Sendable, Hashable {
     /// Why, when the numbers alone do not say (e.g. "3 errors: failed: …").
     public var note: String
 
+    /// A finding from its parts (normally made by ``RegressionGate/compare(baseline:current:)``).
     public init(cell: AccuracyBaseline.Cell, measure: Measure, baseline: String, now: String, note: String = "") {
         self.cell = cell
         self.measure = measure
@@ -41,6 +46,7 @@ public struct RegressionComparison: Sendable, Hashable {
     /// Cells compared.
     public var compared = 0
 
+    /// An empty comparison.
     public init() {}
 
     /// True when nothing got worse.
@@ -121,8 +127,11 @@ public struct RegressionComparison: Sendable, Hashable {
 /// (1e-16 ULP, not 1 ULP). A changed output moves its score by about an ULP or more, far beyond
 /// the default slack of 1e-9 ULP (relative above 1 ULP).
 public struct RegressionGate: Sendable {
+    /// The implementations run, in baseline order.
     public var implementations: [any ImplementationUnderTest]
+    /// The oracle the run is scored against.
     public var oracle: Oracle
+    /// Threads for the run (see `OracleParallelism`).
     public var threads: Int
     /// Slack on max ULP: worse means now > baseline + tolerance · max(1, baseline) (absolute
     /// ULPs below 1 ULP, relative above). The default, ``defaultTolerance``, only absorbs noise in
@@ -133,6 +142,7 @@ public struct RegressionGate: Sendable {
     /// 1e-9: see the type's documentation.
     public static let defaultTolerance = 1e-9
 
+    /// A gate running `implementations` on up to `threads` threads.
     public init(implementations: [any ImplementationUnderTest], oracle: Oracle = Oracle(),
                 threads: Int = ProcessorCount.online, tolerance: Double = RegressionGate.defaultTolerance) {
         self.implementations = implementations

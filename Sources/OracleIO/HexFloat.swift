@@ -205,6 +205,7 @@ public struct FloatSyntaxError: Error, Sendable, Hashable, CustomStringConvertib
     /// What is wrong, e.g. `"the exponent has no digits"`.
     public var reason: String
 
+    /// An error for `text`, saying `reason`.
     public init(text: String, reason: String) {
         self.text = text
         self.reason = reason

@@ -11,12 +11,6 @@ public struct JSONParseError: Error, Sendable, Hashable, CustomStringConvertible
     /// What is there, e.g. `"'x'"`, `"end of input"`, `"byte 0xFF"`.
     public var found: String
 
-    public init(offset: Int, expected: String, found: String) {
-        self.offset = offset
-        self.expected = expected
-        self.found = found
-    }
-
     /// `invalid JSON at byte 7: expected a JSON value, found ']'`.
     public var description: String {
         "invalid JSON at byte \(offset): expected \(expected), found \(found)"

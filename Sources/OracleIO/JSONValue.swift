@@ -88,6 +88,8 @@ extension JSONValue {
 }
 
 extension JSONValue: Equatable {
+    /// Structural equality; numbers compare by their text (`1.0` and `1` differ), objects
+    /// member by member in order.
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): return true
@@ -103,6 +105,7 @@ extension JSONValue: Equatable {
 }
 
 extension JSONValue: Hashable {
+    /// Hashes what ``==`` compares.
     public func hash(into hasher: inout Hasher) {
         switch self {
         case .null: hasher.combine(0)

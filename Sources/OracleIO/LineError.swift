@@ -19,6 +19,7 @@ public struct LineError<Line>: Error, Sendable, Hashable, CustomStringConvertibl
     /// The JSON syntax error, when the line is not valid JSON.
     public var jsonError: JSONParseError?
 
+    /// An error about `field` (nil: the line as a whole) of the line with `id`.
     public init(id: JSONValue = .null, field: String?, reason: String, jsonError: JSONParseError? = nil) {
         self.id = id
         self.field = field
@@ -71,5 +72,26 @@ extension LineError {
         } catch {
             throw LineError(id: id, field: error.field, reason: error.reason)
         }
+    }
+}
+
+/// A decoder of one kind of JSON Lines object (``RequestDecoder``, ``ResultDecoder``): a line is
+/// parsed as JSON (at most ``maxLineBytes`` bytes), then decoded by ``decode(_:)``.
+public protocol LineDecoding: Sendable {
+    /// What one line decodes to (``DecodedRequest``, ``ResultLine``).
+    associatedtype Line
+    /// The longest line, in UTF-8 bytes, that ``decode(line:)`` will parse.
+    var maxLineBytes: Int { get }
+    /// Decodes a parsed line.
+    func decode(_ value: JSONValue) throws(LineError<Line>) -> Line
+}
+
+extension LineDecoding {
+    /// Decodes one line (one JSON object; surrounding JSON whitespace, including a trailing CR,
+    /// is allowed). Callers skip blank lines themselves: an empty line is invalid JSON here.
+    ///
+    /// - Throws: ``LineError``; its `id` is the line's `id` whenever the line is a JSON object.
+    public func decode(line: String) throws(LineError<Line>) -> Line {
+        try decode(LineError<Line>.parse(line, maxLineBytes: maxLineBytes))
     }
 }

@@ -20,7 +20,7 @@ import SoftmaxOracle
 /// What the decoder does not check, because the oracle does (and names the field there too):
 /// lengths that must agree with K, index ranges, signs and finiteness of weights, label
 /// smoothing in [0, 1].
-public struct RequestDecoder: Sendable {
+public struct RequestDecoder: LineDecoding {
     /// The default for ``maxValues``.
     public static let defaultMaxValues = 10_000_000
     /// The default for ``maxLineBytes``: 1 GiB.
@@ -33,6 +33,7 @@ public struct RequestDecoder: Sendable {
     /// The longest line, in UTF-8 bytes, that ``decode(line:)`` will parse.
     public var maxLineBytes: Int
 
+    /// A decoder with the given limits.
     public init(
         defaultFormat: Format = .f64,
         maxValues: Int = RequestDecoder.defaultMaxValues,
@@ -41,14 +42,6 @@ public struct RequestDecoder: Sendable {
         self.defaultFormat = defaultFormat
         self.maxValues = maxValues
         self.maxLineBytes = maxLineBytes
-    }
-
-    /// Decodes one line (one JSON object; surrounding JSON whitespace, including a trailing CR,
-    /// is allowed). Callers skip blank lines themselves: an empty line is invalid JSON here.
-    ///
-    /// - Throws: ``RequestError``; its `id` is the line's `id` whenever the line is a JSON object.
-    public func decode(line: String) throws(RequestError) -> DecodedRequest {
-        try decode(RequestError.parse(line, maxLineBytes: maxLineBytes))
     }
 
     /// Decodes a parsed request (see the type's documentation for the checks).

@@ -15,8 +15,10 @@ public typealias RequestError = LineError<DecodedRequest>
 public struct DecodedRequest: Sendable, Hashable {
     /// The request's `id`, verbatim; `.null` when it has none.
     public var id: JSONValue
+    /// The decoded request.
     public var request: OracleRequest
 
+    /// A decoded request of `id`.
     public init(id: JSONValue, request: OracleRequest) {
         self.id = id
         self.request = request

@@ -21,6 +21,7 @@ import SoftmaxOracle
 /// A float is a JSON number (nearest binary64 of its text) or a string that
 /// ``HexFloat/parse(_:)`` accepts.
 public enum RequestField: String, CaseIterable, Sendable, Hashable {
+    // The fields of the table above, in its order (each documented there).
     case id, function, format, logits, target, targets
     case labelSmoothing = "label_smoothing"
     case weight, labels

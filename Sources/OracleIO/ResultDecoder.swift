@@ -9,7 +9,7 @@
 /// - Other member names are an error (a typo such as `value` must not read as "no answer"),
 ///   unless ``allowsUnknownFields`` is set, e.g. for implementations that add timing fields.
 /// - A name given twice is an error.
-public struct ResultDecoder: Sendable {
+public struct ResultDecoder: LineDecoding {
     /// The most values one line may hold.
     public var maxValues: Int
     /// The longest line, in UTF-8 bytes, that ``decode(line:)`` will parse.
@@ -17,6 +17,7 @@ public struct ResultDecoder: Sendable {
     /// When true, members other than `id`, `values`, `error` are ignored instead of rejected.
     public var allowsUnknownFields: Bool
 
+    /// A decoder with the given limits.
     public init(
         maxValues: Int = RequestDecoder.defaultMaxValues,
         maxLineBytes: Int = RequestDecoder.defaultMaxLineBytes,
@@ -25,13 +26,6 @@ public struct ResultDecoder: Sendable {
         self.maxValues = maxValues
         self.maxLineBytes = maxLineBytes
         self.allowsUnknownFields = allowsUnknownFields
-    }
-
-    /// Decodes one line (one JSON object).
-    ///
-    /// - Throws: ``ResultError``; its `id` is the line's `id` whenever the line is a JSON object.
-    public func decode(line: String) throws(ResultError) -> ResultLine {
-        try decode(ResultError.parse(line, maxLineBytes: maxLineBytes))
     }
 
     /// Decodes a parsed result line.

@@ -14,8 +14,10 @@ public struct ResultLine: Sendable, Hashable {
 
     /// The request's `id`, verbatim; `.null` when it had none or could not be read.
     public var id: JSONValue
+    /// The values or the error message.
     public var outcome: Outcome
 
+    /// A result line of `id` with `outcome`.
     public init(id: JSONValue, outcome: Outcome) {
         self.id = id
         self.outcome = outcome

@@ -3,6 +3,7 @@ import ArgumentParser
 import ExternalImplementations
 import Foundation
 import OracleIO
+import ParallelExecution
 import SoftmaxOracle
 
 struct CheckCommand: ParsableCommand {
@@ -104,7 +105,7 @@ struct CheckCommand: ParsableCommand {
         do {
             try check()
         } catch let error as UsageProblem {
-            FileHandle.standardError.write(Data("Error: \(error.message)\nUsage: softmax-oracle check --exec CMD | --results FILE --fixtures FILE | --emit-requests FILE [options]; see --help\n".utf8))
+            StandardError.write("Error: \(error.message)\nUsage: softmax-oracle check --exec CMD | --results FILE --fixtures FILE | --emit-requests FILE [options]; see --help\n")
             throw ExitCode(2)
         }
     }
@@ -115,9 +116,7 @@ struct CheckCommand: ParsableCommand {
             throw UsageProblem(modes == 0 ? "give --exec CMD, --results FILE with --fixtures FILE, or --emit-requests FILE"
                                           : "give only one of --exec, --results/--fixtures, --emit-requests")
         }
-        guard let outputFormat = CheckOutputFormat(rawValue: output) else {
-            throw UsageProblem("--output: unknown report format \"\(output)\" (expected one of: text, markdown, json)")
-        }
+        let outputFormat = try Self.names("output") { () throws(UnknownName) in try ReportStyle(named: output) }
         let thresholds: CheckThresholds
         do {
             thresholds = try CheckThresholds.parse(maxULP, allowSpecialMismatch: allowSpecialMismatch)
@@ -128,9 +127,9 @@ struct CheckCommand: ParsableCommand {
         guard startupTimeout > 0, startupTimeout.isFinite else { throw UsageProblem("--startup-timeout: \(startupTimeout) is not a positive number of seconds") }
         guard cases >= 0 else { throw UsageProblem("--cases: \(cases) is negative") }
         guard shrinkAttempts >= 0 else { throw UsageProblem("--shrink-attempts: \(shrinkAttempts) is negative") }
-        let functionFilter = try Self.names(functions, "--function", OracleFunction.self)
-        let formatFilter = try Self.names(formats, "--format", Format.self)
-        let familyFilter = try Self.names(families, "--family", Family.self)
+        let functionFilter = try Self.names("function") { () throws(UnknownName) in try OracleFunction.parse(functions, allowingAll: true) }
+        let formatFilter = try Self.names("format") { () throws(UnknownName) in try Format.parse(formats, allowingAll: true) }
+        let familyFilter = try Self.names("family") { () throws(UnknownName) in try Family.parse(families, allowingAll: true) }
         let options = ReportOptions(includeFamilies: !summaryOnly)
 
         if command != nil || emitPath != nil {
@@ -144,7 +143,7 @@ struct CheckCommand: ParsableCommand {
             if let emitPath {
                 let cases = configuration.cases()
                 try FileOutput.writeAtomically(FixtureFile.text(for: cases, seed: configuration.seed), to: emitPath)
-                ProgressBar.writeToStandardError("wrote \(cases.count) requests to \(emitPath)\n")
+                StandardError.write("wrote \(cases.count) requests to \(emitPath)\n")
                 return
             }
             try execute(command!, configuration: configuration, thresholds: thresholds, format: outputFormat, options: options)
@@ -160,7 +159,7 @@ struct CheckCommand: ParsableCommand {
     // MARK: --exec
 
     private func execute(_ command: String, configuration: RunConfiguration, thresholds: CheckThresholds,
-                         format: CheckOutputFormat, options: ReportOptions) throws {
+                         format: ReportStyle, options: ReportOptions) throws {
         ProcessImplementation.installInterruptCleanup()
         let process: ProcessImplementation
         do {
@@ -168,17 +167,17 @@ struct CheckCommand: ParsableCommand {
                 command: command, name: name,
                 options: .init(timeout: timeout, firstRequestTimeout: max(timeout, startupTimeout), standardError: .inherit))
         } catch {
-            FileHandle.standardError.write(Data("Error: \(error.description)\n".utf8))
+            StandardError.write("Error: \(error.description)\n")
             throw ExitCode(2)
         }
         let oracle = Oracle()
-        let runner = ExternalRunner(oracle: oracle, oracleThreads: Self.processorCount)
+        let runner = ExternalRunner(oracle: oracle, oracleThreads: ProcessorCount.online)
         let progress = ProgressBar(label: "check \(process.name)")
         let run = runner.run(cases: configuration.cases(), seed: configuration.seed, implementation: process,
                              shouldStop: { process.failure != nil }, progress: { progress.update($0, $1) })
         var shrunk: [ShrunkFailure] = []
         if process.failure == nil && shrinkAttempts > 0 {
-            if isatty(STDERR_FILENO) == 1 { ProgressBar.writeToStandardError("check \(process.name): shrinking failures…\n") }
+            if isatty(STDERR_FILENO) == 1 { StandardError.write("check \(process.name): shrinking failures…\n") }
             shrunk = CheckShrinking.shrinkFailures(run.harness, implementation: process, oracle: oracle, thresholds: thresholds,
                                                    shrinker: Shrinker(maxAttempts: shrinkAttempts),
                                                    shouldStop: { process.failure != nil })
@@ -202,7 +201,7 @@ struct CheckCommand: ParsableCommand {
     // MARK: --results
 
     private func scoreStored(resultsPath: String, fixturesPath: String, functions: [OracleFunction]?, formats: [Format]?,
-                             families: [Family]?, thresholds: CheckThresholds, format: CheckOutputFormat,
+                             families: [Family]?, thresholds: CheckThresholds, format: ReportStyle,
                              options: ReportOptions) throws {
         let fixtures: FixtureFile
         let results: [ResultLine]
@@ -210,7 +209,7 @@ struct CheckCommand: ParsableCommand {
             fixtures = try FixtureFile.parse(try Self.read(fixturesPath), source: fixturesPath)
             results = try StoredResultsImplementation.parseResults(try Self.read(resultsPath), source: resultsPath)
         } catch let problem as FileProblem {
-            FileHandle.standardError.write(Data("Error: \(problem.description)\n".utf8))
+            StandardError.write("Error: \(problem.description)\n")
             throw ExitCode(2)
         }
         let implementationName = name ?? Self.stem(resultsPath)
@@ -221,7 +220,7 @@ struct CheckCommand: ParsableCommand {
                 && (families?.contains(k.family) ?? true)
         }
         let progress = ProgressBar(label: "check \(implementationName)")
-        let runner = ExternalRunner(oracle: Oracle(), oracleThreads: Self.processorCount)
+        let runner = ExternalRunner(oracle: Oracle(), oracleThreads: ProcessorCount.online)
         let run = runner.run(cases: selected.map(\.harnessCase), seed: selected.first?.harnessCase.seed ?? 0,
                              implementation: stored, outcome: { i, _ in stored.outcome(for: selected[i]) },
                              progress: { progress.update($0, $1) })
@@ -248,40 +247,32 @@ struct CheckCommand: ParsableCommand {
 
     // MARK: output
 
-    private func finish(_ outcome: CheckOutcome, format: CheckOutputFormat, options: ReportOptions) throws {
+    private func finish(_ outcome: CheckOutcome, format: ReportStyle, options: ReportOptions) throws {
         FileHandle.standardOutput.write(Data(CheckReport.render(outcome, format: format, options: options).utf8))
         if let svg {
             let plot = SVGPlot.render(outcome.run.harness, title: "softmax-oracle check: \(outcome.run.harness.implementations.joined(separator: ", "))")
             do {
                 try FileOutput.writeAtomically(plot, to: svg)
             } catch {
-                FileHandle.standardError.write(Data("Error: cannot write \(svg): \(error)\n".utf8))
+                StandardError.write("Error: cannot write \(svg): \(error)\n")
                 throw ExitCode(2)
             }
         }
         if let error = outcome.protocolError {
-            FileHandle.standardError.write(Data("check: protocol error: \(error)\n".utf8))
+            StandardError.write("check: protocol error: \(error)\n")
         }
         if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
     }
 
     // MARK: helpers
 
-    static var processorCount: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
-
-    static func names<T: RawRepresentable & CaseIterable>(_ values: [String], _ option: String, _: T.Type) throws -> [T]?
-        where T.RawValue == String {
-        guard !values.isEmpty else { return nil }
-        if values.contains("all") { return Array(T.allCases) }
-        var out: [T] = []
-        for v in values {
-            guard let t = T(rawValue: v) else {
-                throw UsageProblem("\(option): unknown value \"\(v)\" (expected one of: "
-                    + T.allCases.map(\.rawValue).joined(separator: ", ") + ", or all)")
-            }
-            if !out.contains(where: { $0.rawValue == t.rawValue }) { out.append(t) }
+    /// `parse()`, an unknown name reported as the usage problem `--<option>: unknown …`.
+    static func names<T>(_ option: String, _ parse: () throws(UnknownName) -> T) throws(UsageProblem) -> T {
+        do throws(UnknownName) {
+            return try parse()
+        } catch {
+            throw UsageProblem("--\(option): \(error)")
         }
-        return out
     }
 
     static func parseSeed(_ text: String) -> UInt64? {

@@ -2,10 +2,6 @@ import ArgumentParser
 import OracleIO
 import SoftmaxOracle
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
@@ -30,13 +26,13 @@ struct EvalCommand: ParsableCommand {
     )
 
     @Argument(help: "The function (omit for JSON Lines on stdin).")
-    var function: String?
+    var function: OracleFunction?
 
     @Argument(help: "The logits (after --, so that negative values are not read as options).")
     var logits: [String] = []
 
-    @Option(help: "Output format: f64, f32, f16, bf16, e5m2 or e4m3fn (in batch mode, the default for requests without \"format\").")
-    var format: String = "f64"
+    @Option(help: "Output format (in batch mode, the default for requests without \"format\").")
+    var format: Format = .f64
 
     @Option(help: "Class index, for cross_entropy and cross_entropy_grad.")
     var target: Int?
@@ -63,22 +59,16 @@ struct EvalCommand: ParsableCommand {
     var stats = false
 
     func run() throws {
-        guard let outputFormat = Format(rawValue: format) else {
-            throw ValidationError("--format: unknown format \"\(format)\" (expected one of: \(Format.allCases.map(\.rawValue).joined(separator: ", ")))")
-        }
         if let function {
-            try single(function, outputFormat)
+            try single(function, format)
         } else {
-            let summary = EvalBatch.run(defaultFormat: outputFormat, oracle: Oracle(fastTier: !mpfrOnly))
-            if stats { ProgressBar.writeToStandardError(summary.description + "\n") }
+            let summary = EvalBatch.run(defaultFormat: format, oracle: Oracle(fastTier: !mpfrOnly))
+            if stats { StandardError.write(summary.description + "\n") }
             if summary.failures > 0 { throw ExitCode(1) }
         }
     }
 
-    private func single(_ name: String, _ outputFormat: Format) throws {
-        guard let f = OracleFunction(rawValue: name) else {
-            throw ValidationError("unknown function \"\(name)\" (expected one of: \(OracleFunction.allCases.map(\.rawValue).joined(separator: ", ")))")
-        }
+    private func single(_ f: OracleFunction, _ outputFormat: Format) throws {
         var request = OracleRequest(function: f, format: outputFormat, logits: try Self.floats(logits, "logits"))
         if let target { request.target = .index(target) }
         if !targets.isEmpty {
@@ -134,37 +124,24 @@ struct EvalSummary: CustomStringConvertible {
     }
 }
 
-/// The JSON Lines loop of `eval`: one result line per request line, in order.
+/// The JSON Lines mode of `eval`: ``RequestServer`` answering with the oracle.
 enum EvalBatch {
     static func run(defaultFormat: Format, oracle: Oracle) -> EvalSummary {
-        let decoder = RequestDecoder(defaultFormat: defaultFormat)
         var summary = EvalSummary()
-        while let line = readLine(strippingNewline: true) {
-            if line.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) { continue }
-            summary.requests += 1
-            let answer: String
-            do {
-                let decoded = try decoder.decode(line: line)
-                do {
-                    let result = try oracle.evaluate(decoded.request)
-                    if result.escalations > 0 {
-                        summary.escalated += 1
-                        if summary.escalatedIDs.count < 50 {
-                            summary.escalatedIDs.append("\(decoded.id.serialized) (\(result.precision) bits)")
-                        }
-                    }
-                    summary.largestPrecision = max(summary.largestPrecision, result.precision)
-                    answer = ResultEncoder.encode(id: decoded.id, values: result.rounded)
-                } catch {
-                    summary.failures += 1
-                    answer = ResultEncoder.encode(id: decoded.id, error: error.description)
+        var input = LineReader()
+        let served = RequestServer(defaultFormat: defaultFormat).serve(from: &input, to: LineWriter()) { decoded in
+            let result = try oracle.evaluate(decoded.request)
+            if result.escalations > 0 {
+                summary.escalated += 1
+                if summary.escalatedIDs.count < 50 {
+                    summary.escalatedIDs.append("\(decoded.id.serialized) (\(result.precision) bits)")
                 }
-            } catch {
-                summary.failures += 1
-                answer = ResultEncoder.encode(error)
             }
-            print(answer)
+            summary.largestPrecision = max(summary.largestPrecision, result.precision)
+            return result.rounded
         }
+        summary.requests = served.requests
+        summary.failures = served.failures
         return summary
     }
 }

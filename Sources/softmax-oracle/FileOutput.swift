@@ -21,6 +21,19 @@ enum FileOutput {
     }
 }
 
+/// Writing to standard error without Foundation (unbuffered, so it interleaves with the
+/// progress bar).
+enum StandardError {
+    static func write(_ text: String) {
+        let bytes = Array(text.utf8)
+        #if canImport(Glibc)
+        _ = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+        #elseif canImport(Darwin)
+        _ = bytes.withUnsafeBytes { Darwin.write(2, $0.baseAddress, $0.count) }
+        #endif
+    }
+}
+
 /// A one-line progress bar on stderr, drawn only when stderr is a terminal.
 final class ProgressBar: Sendable {
     private let enabled = isatty(2) != 0
@@ -28,11 +41,6 @@ final class ProgressBar: Sendable {
     private let lastPercent = Mutex<Int>(-1)
 
     init(label: String) { self.label = label }
-
-    static func writeToStandardError(_ text: String) {
-        let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-    }
 
     /// Safe to call from any thread.
     func update(_ done: Int, _ total: Int) {
@@ -44,7 +52,7 @@ final class ProgressBar: Sendable {
             let width = 30
             let filled = width * done / total
             let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-            Self.writeToStandardError("\r\(label) [\(bar)] \(percent)% (\(done)/\(total))" + (done == total ? "\n" : ""))
+            StandardError.write("\r\(label) [\(bar)] \(percent)% (\(done)/\(total))" + (done == total ? "\n" : ""))
         }
     }
 }

@@ -1,6 +1,7 @@
 import AccuracyHarness
 import ArgumentParser
 import GoldenFixtures
+import ParallelExecution
 import SoftmaxOracle
 
 #if canImport(Glibc)
@@ -34,7 +35,7 @@ struct FixturesCommand: ParsableCommand {
 
     /// Prints `message` to standard error and ends with status 2.
     static func fail(_ command: String, _ message: String) -> ExitCode {
-        FileHandleOutput.standardError("softmax-oracle fixtures \(command): error: \(message)\n")
+        StandardError.write("softmax-oracle fixtures \(command): error: \(message)\n")
         return ExitCode(2)
     }
 
@@ -81,7 +82,7 @@ struct FixturesCommand: ParsableCommand {
         @Option(name: .customLong("format"), help: "Only this format (repeatable; default all).")
         var formats: [String] = []
 
-        @Option(name: .customLong("family"), help: "Only this family (repeatable; default all): \(Family.allCases.map(\.rawValue).joined(separator: ", ")).")
+        @Option(name: .customLong("family"), help: "Only this family (repeatable; default all): \(Family.allValueStrings.joined(separator: ", ")).")
         var families: [String] = []
 
         @Option(name: .customLong("max-k"), help: "Skip cases with rows longer than this, taking the family's next indices instead (large_k exempt; recorded in the header).")
@@ -242,18 +243,15 @@ enum FixtureOptionParsing {
             generatorOptions: options)
     }
 
-    /// `name` values as `T`s; nil for none given.
-    static func names<T: RawRepresentable & CaseIterable>(_ values: [String], _ option: String) throws(FixtureError) -> [T]?
-    where T.RawValue == String {
-        if values.isEmpty { return nil }
-        var out: [T] = []
-        for v in values {
-            guard let t = T(rawValue: v) else {
-                throw FixtureError("--\(option): unknown \(option) \"\(v)\" (expected one of: \(T.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            if !out.contains(where: { $0.rawValue == t.rawValue }) { out.append(t) }
+    /// `values` parsed as `T`s (``CommandLineName/parse(_:allowingAll:)``); nil for none given.
+    ///
+    /// - Throws: ``FixtureError`` `--<option>: unknown <kind> "<value>" (…)`.
+    static func names<T: CommandLineName>(_ values: [String], _ option: String) throws(FixtureError) -> [T]? {
+        do throws(UnknownName) {
+            return try T.parse(values)
+        } catch {
+            throw FixtureError("--\(option): \(error)")
         }
-        return out
     }
 
     /// `FAMILY=N` pairs.
@@ -264,19 +262,12 @@ enum FixtureOptionParsing {
             guard parts.count == 2, let n = Int(parts[1]), n >= 0 else {
                 throw FixtureError("--family-cases \"\(v)\": expected FAMILY=N with N >= 0, e.g. large_k=1")
             }
-            guard let f = Family(rawValue: String(parts[0])) else {
-                throw FixtureError("--family-cases \"\(v)\": unknown family \"\(parts[0])\" (expected one of: \(Family.allCases.map(\.rawValue).joined(separator: ", ")))")
+            do throws(UnknownName) {
+                out[try Family(named: String(parts[0]))] = n
+            } catch {
+                throw FixtureError("--family-cases \"\(v)\": \(error)")
             }
-            out[f] = n
         }
         return out
-    }
-}
-
-/// Writing to standard error without Foundation.
-enum FileHandleOutput {
-    static func standardError(_ text: String) {
-        let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     }
 }

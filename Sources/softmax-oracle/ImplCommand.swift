@@ -1,12 +1,9 @@
 import AccuracyHarness
 import ArgumentParser
+import BuiltInImplementations
 import FastSoftmax
 import OracleIO
 import SoftmaxOracle
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct ImplCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,39 +21,21 @@ struct ImplCommand: ParsableCommand {
         """
     )
 
-    @Argument(help: "The implementation: \(KernelVariant.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var name: String
+    @Argument(help: "The implementation.")
+    var name: KernelVariant
 
     @Option(help: "Format for requests that do not give one.")
-    var format: String = "f64"
+    var format: Format = .f64
 
     func run() throws {
-        guard let variant = KernelVariant(rawValue: name) else {
-            throw ValidationError("unknown implementation \"\(name)\" (expected one of: \(KernelVariant.allCases.map(\.rawValue).joined(separator: ", ")))")
-        }
-        guard let defaultFormat = Format(rawValue: format) else {
-            throw ValidationError("--format: unknown format \"\(format)\"")
-        }
-        let implementation = FastSoftmaxImplementation(variant)
-        let decoder = RequestDecoder(defaultFormat: defaultFormat)
-        while let line = readLine(strippingNewline: true) {
-            if line.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) { continue }
-            let answer: String
-            do {
-                let decoded = try decoder.decode(line: line)
-                do {
-                    guard implementation.supports(decoded.request.function, format: decoded.request.format) else {
-                        throw ImplementationError.unsupported("\(name) does not compute \(decoded.request.function.rawValue) in \(decoded.request.format.rawValue)")
-                    }
-                    answer = ResultEncoder.encode(id: decoded.id, values: try implementation.evaluate(decoded.request))
-                } catch {
-                    answer = ResultEncoder.encode(id: decoded.id, error: String(describing: error))
-                }
-            } catch {
-                answer = ResultEncoder.encode(error)
+        let implementation = FastSoftmaxImplementation(name)
+        var input = LineReader()
+        _ = RequestServer(defaultFormat: format).serve(from: &input, to: LineWriter()) { decoded in
+            let request = decoded.request
+            guard implementation.supports(request.function, format: request.format) else {
+                throw ImplementationError.unsupported("\(name.rawValue) does not compute \(request.function.rawValue) in \(request.format.rawValue)")
             }
-            print(answer)
-            fflush(nil)
+            return try implementation.evaluate(request)
         }
     }
 }

@@ -1,8 +1,10 @@
 import AccuracyHarness
 import ArgumentParser
 import ExternalImplementations
+import BuiltInImplementations
 import FastSoftmax
 import GoldenFixtures
+import ParallelExecution
 import SoftmaxOracle
 
 /// `softmax-oracle regress`: the accuracy-regression gate for CI.
@@ -49,7 +51,7 @@ struct RegressCommand: ParsableCommand {
     @Option(help: "Seconds to wait for each answer of the --exec process.")
     var timeout: Double = 5
 
-    @Option(name: .customLong("implementation"), help: "Only these built-in implementations (repeatable; with --update): \(KernelVariant.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(name: .customLong("implementation"), help: "Only these built-in implementations (repeatable; with --update): \(KernelVariant.allValueStrings.joined(separator: ", ")).")
     var implementations: [String] = []
 
     @Option(help: "With --update: the run seed of the new baseline (default: the old baseline's, else \(FixtureSchema.defaultSeed)).")
@@ -77,7 +79,7 @@ struct RegressCommand: ParsableCommand {
     var threads: Int = ProcessorCount.online
 
     static func fail(_ message: String) -> ExitCode {
-        FileHandleOutput.standardError("softmax-oracle regress: error: \(message)\n")
+        StandardError.write("softmax-oracle regress: error: \(message)\n")
         return ExitCode(2)
     }
 
@@ -176,11 +178,12 @@ struct RegressCommand: ParsableCommand {
     /// The built-in implementations named (all when none are).
     static func builtIns(_ names: [String]) throws -> [any ImplementationUnderTest] {
         if names.isEmpty { return FastSoftmaxImplementation.all }
-        return try names.map { n in
-            guard let v = KernelVariant(rawValue: n) else {
-                throw FixtureError("\"\(n)\" is not a built-in implementation (expected one of: \(KernelVariant.allCases.map(\.rawValue).joined(separator: ", "))); for an outside implementation pass --exec")
+        return try names.map { n throws(FixtureError) in
+            do throws(UnknownName) {
+                return FastSoftmaxImplementation(try KernelVariant(named: n))
+            } catch {
+                throw FixtureError("\(error); for an outside implementation pass --exec")
             }
-            return FastSoftmaxImplementation(v)
         }
     }
 }

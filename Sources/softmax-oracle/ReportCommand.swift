@@ -1,12 +1,9 @@
 import AccuracyHarness
 import ArgumentParser
+import BuiltInImplementations
 import FastSoftmax
-import MPFR
+import ParallelExecution
 import SoftmaxOracle
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,32 +26,20 @@ struct ReportCommand: ParsableCommand {
     @OptionGroup var grid: GridOptions
     @OptionGroup var output: ReportOutputOptions
 
-    @Option(name: .customLong("implementation"), help: "Only this implementation (repeatable): \(KernelVariant.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var implementations: [String] = []
+    @Option(name: .customLong("implementation"), help: "Only this implementation (repeatable).")
+    var implementations: [KernelVariant] = []
 
-    @Option(help: "Worker threads (default: the number of cores).")
-    var threads: Int = ProcessInfoCores.count
+    @Option(help: "Worker threads (default: the number of cores; one when MPFR is not thread-safe).")
+    var threads: Int = ProcessorCount.online
 
     func run() throws {
-        let chosen = try Self.implementations(named: implementations)
-        let configuration = try grid.configuration(for: chosen)
+        let chosen = implementations.isEmpty ? FastSoftmaxImplementation.all : implementations.map(FastSoftmaxImplementation.init)
+        let configuration = grid.configuration(for: chosen)
         let cases = configuration.cases()
         let bar = ProgressBar(label: "report")
-        // MPFR's exponent range is per thread only in a thread-safe (TLS) build.
-        let workers = mpfrIsThreadSafe ? threads : 1
         let result = Runner(oracle: Oracle(), implementations: chosen)
-            .run(cases: cases, seed: configuration.seed, threads: workers, progress: { bar.update($0, $1) })
+            .run(cases: cases, seed: configuration.seed, threads: threads, progress: { bar.update($0, $1) })
         print(output.render(result), terminator: "")
         try output.writeSVG(result, title: "softmax-oracle report, seed \(configuration.seed)")
     }
-
-    static func implementations(named names: [String]) throws -> [any ImplementationUnderTest] {
-        if names.isEmpty { return FastSoftmaxImplementation.all }
-        return try parseNames(names, option: "implementation", default: [KernelVariant]()).map(FastSoftmaxImplementation.init)
-    }
-}
-
-/// The number of online cores.
-enum ProcessInfoCores {
-    static var count: Int { Swift.max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 }

@@ -28,8 +28,7 @@ struct SoftmaxOracleCommand: ParsableCommand {
             try command.run()
         } catch {
             if arguments.first == CheckCommand.configuration.commandName, exitCode(for: error) == .validationFailure {
-                let message = fullMessage(for: error) + "\n"
-                _ = message.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
+                StandardError.write(fullMessage(for: error) + "\n")
                 Foundation.exit(2)
             }
             exit(withError: error)

@@ -1,3 +1,5 @@
+import AccuracyHarness
+import BuiltInImplementations
 import FastSoftmax
 import SoftmaxOracle
 import Testing

@@ -13,6 +13,7 @@
 //
 // then review `git diff Tests/AccuracyHarnessTests/Golden` and commit it.
 import AccuracyHarness
+import BuiltInImplementations
 import Foundation
 import SoftmaxOracle
 import Testing

@@ -1,4 +1,6 @@
+import MPFR
 import SoftmaxOracle
+import Synchronization
 import Testing
 @testable import AccuracyHarness
 
@@ -68,5 +70,35 @@ struct RunnerTests {
         let result = runner.run(cases: [c], seed: 0)
         #expect(result.oracleFailures.count == 1 && result.oracleFailures[0].key == key)
         #expect(result.cells[0].statistics.oracleFailures == 1 && result.cells[0].statistics.scored == 0)
+    }
+}
+
+@Suite("Runner on threads")
+struct RunnerThreadTests {
+    @Test("The result does not depend on the thread count, and equals the one-thread run")
+    func threadCountIndependent() {
+        let runner = Runner(oracle: IdentityOracle(), implementations: [
+            FakeImplementations.exact, FakeImplementations.oneULP, FakeImplementations.picky,
+        ])
+        let cases = RunnerTests.configuration.cases()
+        let sequential = runner.run(cases: cases, seed: RunnerTests.configuration.seed)
+        for threads in [1, 2, 3, 16] {
+            let calls = Mutex(0)
+            let result = runner.run(cases: cases, seed: RunnerTests.configuration.seed, threads: threads,
+                                    progress: { _, total in calls.withLock { $0 += 1 }; #expect(total == cases.count) })
+            #expect(result == sequential, "threads \(threads)")
+            #expect(calls.withLock { $0 } == cases.count)
+        }
+    }
+}
+
+@Suite("Oracle parallelism")
+struct OracleParallelismTests {
+    @Test("MPFR's rule: several threads only with a thread-safe MPFR build; never fewer than one")
+    func threadRule() {
+        for requested in [-3, 0, 1, 2, 64] {
+            #expect(OracleParallelism.threads(requested) == (mpfrIsThreadSafe ? max(1, requested) : 1))
+        }
+        #expect(OracleParallelism.map(Array(0..<100), threads: 4) { $0 * 3 } == (0..<100).map { $0 * 3 })
     }
 }

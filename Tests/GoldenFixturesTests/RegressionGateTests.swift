@@ -1,4 +1,5 @@
 import AccuracyHarness
+import BuiltInImplementations
 import GoldenFixtures
 import SoftmaxOracle
 import Testing

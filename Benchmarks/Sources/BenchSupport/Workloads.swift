@@ -1,4 +1,5 @@
 import AccuracyHarness
+import BuiltInImplementations
 import CMPFRLoop
 import FastSoftmax
 import SoftmaxOracle

@@ -4,6 +4,7 @@
 //   bench-report [--quick] [--scipy PATH]     the table (PATH: Benchmarks/scipy_softmax.py)
 //   bench-report --peak-memory K               certified f64 softmax of K logits; prints peak RSS
 import AccuracyHarness
+import BuiltInImplementations
 import BenchSupport
 import Dispatch
 import FastSoftmax

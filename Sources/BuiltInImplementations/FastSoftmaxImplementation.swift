@@ -1,3 +1,4 @@
+import AccuracyHarness
 import FastSoftmax
 import SoftmaxOracle
 
@@ -11,6 +12,7 @@ public struct FastSoftmaxImplementation: ImplementationUnderTest {
     /// The kernel variant run.
     public let variant: KernelVariant
 
+    /// The implementation that runs `variant`.
     public init(_ variant: KernelVariant) {
         self.variant = variant
     }
@@ -21,11 +23,17 @@ public struct FastSoftmaxImplementation: ImplementationUnderTest {
     /// The variant's name: "naive", "shifted", "online", "accurate", "mixed".
     public var name: String { variant.rawValue }
 
+    /// True for the nine row and elementwise functions in the formats the variant computes
+    /// (`KernelEvaluator.supports(variant:format:)`).
     public func supports(_ function: OracleFunction, format: Format) -> Bool {
         KernelFunction(rawValue: function.rawValue) != nil
             && KernelEvaluator.supports(variant: variant, format: format.rawValue)
     }
 
+    /// The kernel's outputs for `request`.
+    ///
+    /// - Throws: ``ImplementationError/unsupported(_:)`` for label smoothing, class weights or
+    ///   what the kernel does not compute; ``ImplementationError/failed(_:)`` for other kernel errors.
     public func evaluate(_ request: OracleRequest) throws -> [Double] {
         if request.labelSmoothing != 0 { throw ImplementationError.unsupported("label smoothing") }
         if request.weight != nil { throw ImplementationError.unsupported("class weights") }

@@ -1,0 +1,53 @@
+import ParallelExecution
+import Synchronization
+import Testing
+
+@Suite("Parallel execution")
+struct ParallelTests {
+    @Test("map keeps the input order and equals a sequential map, whatever the thread count")
+    func mapOrder() {
+        let items = Array(0..<1000)
+        let expected = items.map { $0 * $0 - 7 }
+        for threads in [-1, 0, 1, 2, 3, 8, 5000] {
+            #expect(Parallel.map(items, threads: threads) { $0 * $0 - 7 } == expected, "threads \(threads)")
+        }
+        #expect(Parallel.map([Int](), threads: 4) { $0 }.isEmpty)
+        #expect(Parallel.map([41], threads: 4) { $0 + 1 } == [42])
+    }
+
+    @Test("map calls body exactly once per item")
+    func mapOnce() {
+        let calls = Mutex([Int](repeating: 0, count: 257))
+        _ = Parallel.map(Array(0..<257), threads: 4) { i in calls.withLock { $0[i] += 1 } }
+        #expect(calls.withLock { $0 } == [Int](repeating: 1, count: 257))
+    }
+
+    @Test("forEachChunk: `chunks` consecutive ranges covering 0..<n, chunk c = n·c/chunks ..< n·(c+1)/chunks")
+    func chunks() {
+        for (n, chunks) in [(100, 4), (7, 3), (10, 10), (1_000_003, 16)] {
+            let ranges = Parallel.forEachChunk(count: n, chunks: chunks) { $0 }
+            #expect(ranges == (0..<chunks).map { c in (n * c / chunks)..<(n * (c + 1) / chunks) })
+            #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == n)
+            #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+        }
+        // One chunk, or fewer items than chunks: one call on the whole range.
+        #expect(Parallel.forEachChunk(count: 5, chunks: 1) { $0 } == [0..<5])
+        #expect(Parallel.forEachChunk(count: 3, chunks: 4) { $0 } == [0..<3])
+        #expect(Parallel.forEachChunk(count: 0, chunks: 0) { $0 } == [0..<0])
+    }
+
+    @Test("forEachChunk results are in range order (sums of disjoint slices)")
+    func chunkSums() {
+        let values = (0..<10_000).map { Double($0) }
+        let sums = values.withUnsafeBufferPointer { buffer in
+            Parallel.forEachChunk(count: buffer.count, chunks: 8) { r in buffer[r].reduce(0, +) }
+        }
+        #expect(sums.count == 8)
+        #expect(sums.reduce(0, +) == 49_995_000)  // n(n-1)/2, exact in binary64
+        #expect(sums.first == (0..<1250).reduce(0) { $0 + Double($1) })
+    }
+
+    @Test func processorCount() {
+        #expect(ProcessorCount.online >= 1)
+    }
+}

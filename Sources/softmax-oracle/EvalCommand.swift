@@ -56,7 +56,7 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .customLong("pos-weight"), parsing: .upToNextOption, help: "pos_weight for bce_with_logits: one value, or one per logit.")
     var posWeight: [String] = []
 
-    @Flag(name: .customLong("mpfr-only"), help: "Skip the double-double fast tier: certify every value on the MPFR interval path (same results, slower; for comparisons).")
+    @Flag(name: .customLong("mpfr-only"), help: "Skip the double-word tier: certify every value on the MPFR interval path (same results, slower; for comparisons).")
     var mpfrOnly = false
 
     @Flag(help: "Batch mode: print to stderr how many requests needed more than the first working precision, and the largest precision used.")
@@ -69,7 +69,7 @@ struct EvalCommand: ParsableCommand {
         if let function {
             try single(function, outputFormat)
         } else {
-            let summary = EvalBatch.run(defaultFormat: outputFormat, oracle: Oracle(fastTier: !mpfrOnly))
+            let summary = EvalBatch.run(defaultFormat: outputFormat, oracle: Oracle(doubleWordTier: !mpfrOnly))
             if stats { ProgressBar.writeToStandardError(summary.description + "\n") }
             if summary.failures > 0 { throw ExitCode(1) }
         }
@@ -94,7 +94,7 @@ struct EvalCommand: ParsableCommand {
         }
         let result: SoftmaxOracle.OracleResult
         do {
-            result = try Oracle(fastTier: !mpfrOnly).evaluate(request)
+            result = try Oracle(doubleWordTier: !mpfrOnly).evaluate(request)
         } catch {
             throw ValidationError(error.description)
         }

@@ -18,6 +18,7 @@ public struct OracleValue: Sendable, Hashable {
 
 /// The oracle's answer to a request.
 public struct OracleResult: Sendable, Hashable {
+    /// One value per output, in output order (see `Oracle.evaluate` for the count).
     public let values: [OracleValue]
     /// The working precision (bits) at which the last output was certified.
     public let precision: Int
@@ -28,6 +29,7 @@ public struct OracleResult: Sendable, Hashable {
     /// MPFR interval path.
     public internal(set) var tier: CertificationTier = .mpfr
 
+    /// The rounded values alone, in output order.
     public var rounded: [Double] { values.map(\.rounded) }
 }
 

@@ -1,6 +1,6 @@
 import MPFR
 
-/// What a row's special values decide, before any arithmetic (DESIGN.md, "Special values").
+/// What a row's special values decide, before any arithmetic (docs/semantics.md, special values).
 struct RowFacts {
     let hasNaN: Bool
     let hasPositiveInfinity: Bool

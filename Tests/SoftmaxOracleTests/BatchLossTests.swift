@@ -3,7 +3,7 @@ import Testing
 
 /// PyTorch `CrossEntropyLoss` semantics over a batch: reduction none/sum/mean, ignore_index,
 /// class weights (the mean divides by Σ w[y_i] over kept rows), probability targets (the mean
-/// divides by N). Expected values: certified values of REFERENCE-VALUES.md, exact math, and the
+/// divides by N). Expected values: certified values of docs/reference-values.md, exact math, and the
 /// brute-force reference of this test target.
 @Suite("Batch loss (PyTorch CrossEntropyLoss)")
 struct BatchLossTests {

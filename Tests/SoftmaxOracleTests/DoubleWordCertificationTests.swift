@@ -171,15 +171,11 @@ struct DoubleWordCertificationTests {
 
     /// A hard case for the certification test: v = (h + l)·2^k = B + δ·2^k, B a rounding
     /// boundary of the format (a midpoint of its grid), with error bound err (units of h).
+    /// `mustCertify`: narrow with room to spare and |δ| >= 2·err (so both ends lie on one side
+    /// of B, at least |δ|/2 away): the certification must succeed (when MPFR's ends agree), not
+    /// just may.
     struct HardCase {
-        var h: Double
-        var l: Double
-        var k: Int
-        var err: Double
-        /// Narrow with room to spare and |δ| >= 2·err (so both ends lie on one side of B, at least
-        /// |δ|/2 away): the certification must succeed (when MPFR's ends agree), not just may.
-        var mustCertify: Bool
-        var note: String
+        var h, l: Double, k: Int, err: Double, mustCertify: Bool, note: String
     }
 
     /// Boundaries B = M·2^(E−n) (M odd, n + 1 bits: the midpoints of the grid in binade E) in

@@ -7,7 +7,7 @@ import Testing
 /// reference (the random cases of `BruteForcePropertyTests` check it too, to 2^-20 output ulps).
 @Suite("Accuracy of OracleValue.exact")
 struct ExactValueAccuracyTests {
-    /// |a − b| in units of the format's ulp at b (DESIGN.md's ulp), from BigFloats.
+    /// |a − b| in units of the format's ulp at b (the ulp of docs/formats.md), from BigFloats.
     static func distanceInULPs(_ a: ExactValue, _ b: BigFloat, _ format: Format) -> Double {
         let truth = ExactValue(b)
         let av = BigFloat(precision: 256)

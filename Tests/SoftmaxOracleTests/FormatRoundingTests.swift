@@ -206,7 +206,7 @@ struct FormatRoundingTests {
         #expect(ExponentRange.current == before)
     }
 
-    @Test("contains: grid values yes, midpoints no; leastPositive and maxFinite per DESIGN.md", arguments: Format.allCases)
+    @Test("contains: grid values yes, midpoints no; leastPositive and maxFinite per docs/formats.md", arguments: Format.allCases)
     func contains(format: Format) {
         #expect(format.maxFinite == designMaxFinite(format))
         #expect(format.contains(format.maxFinite) && format.contains(format.leastPositive) && format.contains(-0.0))

@@ -1,11 +1,11 @@
 import SoftmaxOracle
 import Testing
 
-/// Every value of /work/shared/REFERENCE-VALUES.md: the "certified" column (Arb ball arithmetic,
+/// Every value of docs/reference-values.md: the "certified" column (Arb ball arithmetic,
 /// independent of this project) bit for bit, and SciPy's published expectations within the relative
 /// tolerance SciPy itself uses (1e-13). Decimal literals here are the shortest round-trip strings of
 /// the certified doubles, so Swift's (correctly rounded) literal parsing recovers them exactly.
-@Suite("Reference values (REFERENCE-VALUES.md)")
+@Suite("Reference values (docs/reference-values.md)")
 struct ReferenceValueTests {
     struct Row: Sendable, CustomTestStringConvertible {
         let name: String

@@ -2,7 +2,7 @@ import Foundation
 import SoftmaxOracle
 import Testing
 
-/// The user's story that started the project (DESIGN.md): logits far apart make a naive softmax
+/// The user's story that started the project: logits far apart make a naive softmax
 /// return zeros and NaN, and −log(p) gives inf; the true cross-entropy is finite.
 @Suite("The seed story: [1000, 0, -1000]")
 struct SeedStoryTests {

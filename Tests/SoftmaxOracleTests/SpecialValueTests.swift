@@ -1,7 +1,7 @@
 import SoftmaxOracle
 import Testing
 
-/// DESIGN.md, "Special values", for every function and every format. The expected values are the
+/// docs/semantics.md (special values), for every function and every format. The expected values are the
 /// limits the design states; an infinity becomes NaN in e4m3fn, which has none (`designSpecial`).
 @Suite("Special values")
 struct SpecialValueTests {

@@ -3,7 +3,7 @@ import SoftmaxOracle
 import Testing
 
 // Shared helpers of the oracle's tests. Nothing here calls the oracle to produce an expected value:
-// expected values come from REFERENCE-VALUES.md, from exact math, or from `BruteForce`.
+// expected values come from docs/reference-values.md, from exact math, or from `BruteForce`.
 
 // MARK: - A seeded generator (never the system RNG)
 
@@ -107,9 +107,9 @@ func expectInvalid(
     }
 }
 
-// MARK: - The formats' tables, restated from DESIGN.md
+// MARK: - The formats' tables, restated from docs/formats.md
 
-/// The largest finite value of each format, written down from DESIGN.md's table (not taken from
+/// The largest finite value of each format, written down from the table of docs/formats.md (not taken from
 /// `Format.maxFinite`).
 func designMaxFinite(_ f: Format) -> Double {
     switch f {

@@ -2,7 +2,7 @@ import MPFR
 import SoftmaxOracle
 import Testing
 
-/// DESIGN.md's ULP measure: err = |y − v| / ulp(v), ulp(v) = 2^(max(⌊log₂|v|⌋, e_min) − p + 1).
+/// The ULP measure of docs/formats.md: err = |y − v| / ulp(v), ulp(v) = 2^(max(⌊log₂|v|⌋, e_min) − p + 1).
 /// Exact values are built here with MPFR (1/3 to 200 bits, powers of two), never taken from the
 /// oracle; correctly rounded values come from IEEE arithmetic or exact math.
 @Suite("ULP scores")

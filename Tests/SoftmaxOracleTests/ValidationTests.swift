@@ -2,7 +2,7 @@ import SoftmaxOracle
 import Testing
 
 /// Malformed requests: each is refused with `.invalidInput` naming the field (and its value),
-/// never answered with a made-up number, never a crash (DESIGN.md, "Special values").
+/// never answered with a made-up number, never a crash (docs/semantics.md, special values).
 @Suite("Validation of malformed requests")
 struct ValidationTests {
     static let x: [Double] = [1, 2, 3]

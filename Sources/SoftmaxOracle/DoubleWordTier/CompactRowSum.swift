@@ -4,23 +4,15 @@
 // 2^-66 (f32: 2^-40 of an ulp of 2^-24), and this halves the work of the exact strategy.
 
 extension DoubleWordTier {
-    /// s for formats with p <= 24: the blocks' sums (`sumBlocksCompact`, `chunks` threads) added
-    /// in block order, so the thread count does not change the result. `scan` is the row's (no
-    /// specials, a finite second largest logit) and d2 = second − m >= −2^19. Nil when the sum
-    /// is 0.
-    ///
-    /// Bound: |ŝ − s| <= epsS·s (computed below from the number of blocks and terms).
-    static func compactRowSum(_ x: UnsafeBufferPointer<Double>, _ scan: RowScan, d2: Double, chunks: Int,
-                              store: ExpStore?) -> RowSum? {
+    /// `rowSum`'s compact strategy: a double-double per block of `CompensatedBlockSum.blockSize`
+    /// indices (`sumBlocksCompact`), the blocks then added in block order however they were
+    /// split over threads.
+    static func compactRowSum(_ x: UnsafeBufferPointer<Double>, _ scan: RowScan, sigma: Int, chunks: Int,
+                              store: ExpStore?, _ tab: FastExpTable) -> RowSum? {
         let n = x.count
-        let m = scan.max
-        let tab = FastExpTable.shared
-        // σ: the k of the second largest logit, as `expCompact` computes it (t>>8); k is a
-        // non-decreasing function of dh, so every other term's k is <= σ.
-        let sigma = Int(FastExp.roundToInteger(d2 * tab.inverseCCompact)) >> 8
         let blockCount = (n + CompensatedBlockSum.blockSize - 1) / CompensatedBlockSum.blockSize
         let parts = forEachChunk(count: blockCount, chunks: chunks) { blocks in
-            sumBlocksCompact(x, blocks: blocks, m: m, maxIndex: scan.maxIndex, sigma: sigma, store: store, tab)
+            sumBlocksCompact(x, blocks: blocks, m: scan.max, maxIndex: scan.maxIndex, sigma: sigma, store: store, tab)
         }
         var total: DD? = nil
         var omitted = 0
@@ -40,7 +32,7 @@ extension DoubleWordTier {
                              + CompensatedBlockSum.relativeError(terms: CompensatedBlockSum.blockSize)
                              + Double(3 * blockCount) * 3.02 * unitRoundoff2
                              + Double(n) * 0x1p-998)
-        return RowSum(m: m, maxIndex: scan.maxIndex,
+        return RowSum(m: scan.max, maxIndex: scan.maxIndex,
                       s: ScaledDD(hi: total.hi, lo: total.lo, exponent: sigma).normalized(),
                       epsS: epsS, overflow: overflow, omitted: omitted, compact: true)
     }

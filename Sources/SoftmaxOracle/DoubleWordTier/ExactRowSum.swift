@@ -2,20 +2,12 @@
 // in a `FixedPointSum` relative to the scale 2^σ of the second largest term.
 
 extension DoubleWordTier {
-    /// s for f64 outputs: the exponentials of `FastExp.exp` summed exactly (`FixedPointSum`),
-    /// chunk by chunk (`chunks` threads) and then added exactly, so the thread count does not
-    /// change the result. `scan` is the row's (no specials, a finite second largest logit) and
-    /// d2 = second − m >= −2^19. Nil when the sum is 0.
-    ///
-    /// Bound: |ŝ − s| <= epsS·s (computed below from the terms' count).
-    static func exactRowSum(_ x: UnsafeBufferPointer<Double>, _ scan: RowScan, d2: Double, chunks: Int,
-                            store: ExpStore?) -> RowSum? {
-        let n = x.count
-        let m = scan.max
-        let tab = FastExpTable.shared
-        let sigma = Int(FastExp.roundToInteger(d2 * tab.inverseC)) >> 16
-        let parts = forEachChunk(count: n, chunks: chunks) { range in
-            sumPart(x, range, m: m, maxIndex: scan.maxIndex, sigma: sigma, store: store, tab)
+    /// `rowSum`'s exact strategy, terms scaled by 2^-σ: each chunk's terms go into its own
+    /// `FixedPointSum`, and the chunks' sums add exactly, whatever their number.
+    static func exactRowSum(_ x: UnsafeBufferPointer<Double>, _ scan: RowScan, sigma: Int, chunks: Int,
+                            store: ExpStore?, _ tab: FastExpTable) -> RowSum? {
+        let parts = forEachChunk(count: x.count, chunks: chunks) { range in
+            sumPart(x, range, m: scan.max, maxIndex: scan.maxIndex, sigma: sigma, store: store, tab)
         }
         var total = FixedPointSum()
         var truncations = 0, omitted = 0
@@ -31,7 +23,7 @@ extension DoubleWordTier {
         // (each < 2^(σ−126), and s >= e^(d_2) >= 2^σ(1 − 2^-17.5)), the conversion (2^-104.9).
         let epsS = roundedUp(FastExp.relativeError * 1.0001 + Double(truncations) * 0x1p-126 * 1.0001
                              + FixedPointSum.conversionError * 1.0001)
-        return RowSum(m: m, maxIndex: scan.maxIndex,
+        return RowSum(m: scan.max, maxIndex: scan.maxIndex,
                       s: ScaledDD(hi: v.hi, lo: v.lo, exponent: v.exponent + sigma),
                       epsS: epsS, overflow: overflow, omitted: omitted, compact: false)
     }

@@ -56,7 +56,10 @@ extension DoubleWordTier {
     ///
     /// `compact`: the exponentials of `FastExp.expCompact` (2^-68.5) summed by blocks of Sum2
     /// (`compactRowSum`), for formats with p <= 24; else those of `FastExp.exp` (2^-101) summed
-    /// exactly (`exactRowSum`). `store`: where softmax keeps each exponential (nil: not kept).
+    /// exactly (`exactRowSum`). Either is split into `chunks` = 2·threads parts for a row of
+    /// `parallelThreshold` or more, and gives the same result for every thread count; either
+    /// returns nil when the sum is 0. `store`: where softmax keeps each exponential (nil: not
+    /// kept). Postcondition: |ŝ − s| <= epsS·s.
     static func rowSum(_ x: UnsafeBufferPointer<Double>, threads: Int, store: ExpStore?, compact: Bool) -> RowSum? {
         let n = x.count
         let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
@@ -64,7 +67,15 @@ extension DoubleWordTier {
         guard !scan.special, scan.maxIndex >= 0, scan.second > -.infinity else { return nil }
         let d2 = scan.second - scan.max
         guard d2 >= -0x1p19 else { return nil }
-        return compact ? compactRowSum(x, scan, d2: d2, chunks: chunks, store: store)
-                       : exactRowSum(x, scan, d2: d2, chunks: chunks, store: store)
+        let tab = FastExpTable.shared
+        // σ: the k of the second largest logit, as the strategy's exponential computes it (t>>8
+        // for `expCompact`, t>>16 for `exp`); k is a non-decreasing function of dh, so every other
+        // term's k is <= σ.
+        if compact {
+            let sigma = Int(FastExp.roundToInteger(d2 * tab.inverseCCompact)) >> 8
+            return compactRowSum(x, scan, sigma: sigma, chunks: chunks, store: store, tab)
+        }
+        let sigma = Int(FastExp.roundToInteger(d2 * tab.inverseC)) >> 16
+        return exactRowSum(x, scan, sigma: sigma, chunks: chunks, store: store, tab)
     }
 }

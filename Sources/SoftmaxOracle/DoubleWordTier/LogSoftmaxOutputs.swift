@@ -26,33 +26,44 @@ extension DoubleWordTier {
     static func logSoftmax(_ x: UnsafeBufferPointer<Double>, _ format: Format, threads: Int) -> [OracleValue]? {
         guard let row = rowSum(x, threads: threads, store: nil, compact: format.precision <= 24), !row.overflow,
               let lp = logPart(row) else { return nil }
-        let m = row.m
-        let negativeInfinity = OracleValue(rounded: format.round(-Double.infinity), exact: ExactValue(-Double.infinity))
-        let ff = DoubleWordCertifier(format)
-        let n = x.count
-        func single(_ i: Int) -> OracleValue? {
-            let xi = x[i]
-            if xi == -.infinity { return negativeInfinity }
-            let d = i == row.maxIndex ? DD(0, 0) : twoSum(xi, -m)
-            return negativeLogSoftmax(d, lp, ff, negate: true)
-        }
-        let u2 = 3.03 * unitRoundoff2
-        return withOutputs(count: n) { slots in
-            // Pairs on SIMD lanes: the operations of `single` → `negativeLogSoftmax` (TwoSum,
-            // `addSameSign`, the same error bound, the same certification test via
-            // `certifyPair`), so the same outputs either way.
-            fillOutputs(slots, count: n, threads: threads, pair: { i, out in
-                guard x[i] != m && x[i + 1] != m && x[i] > -.infinity && x[i + 1] > -.infinity else { return false }
-                let (dh, dl) = FastExp.twoSum2(SIMD2(x[i], x[i + 1]), SIMD2(repeating: -m))  // TwoSum(x_i, −m)
-                guard dh[0].isFinite && dh[1].isFinite else { return false }
-                // addSameSign((−dh, −dl), L): TwoSum, then the low parts, Fast2Sum.
-                let (s, se) = FastExp.twoSum2(-dh, SIMD2(repeating: lp.plain.hi))
-                let v = se + (-dl + lp.plain.lo)
-                let wh = s + v
-                let wl = v - (wh - s)
-                let absolute = (lp.plainAbsoluteError + u2 * wh) * (1 + 0x1p-40)
-                return ff.certifyPair(-wh, -wl, scale: SIMD2(0, 0), error: absolute, into: out)
-            }, single: single)
-        }
+        let outputs = LogSoftmaxOutputs(
+            x: x, m: row.m, maxIndex: row.maxIndex, lp: lp,
+            negativeInfinity: OracleValue(rounded: format.round(-Double.infinity), exact: ExactValue(-Double.infinity)),
+            certifier: DoubleWordCertifier(format))
+        return withOutputs(count: x.count) { slots in fillOutputs(slots, count: x.count, threads: threads, outputs) }
+    }
+}
+
+/// log_softmax_i = −((−d_i) + L) (`negativeLogSoftmax`); −inf for a −inf logit. Pairs on SIMD
+/// lanes: the operations of `single` (TwoSum, `addSameSign`, the same error bound, the same
+/// certification test via `certifyPair`), so the same outputs either way.
+struct LogSoftmaxOutputs: RowOutputs {
+    let x: UnsafeBufferPointer<Double>
+    let m: Double
+    let maxIndex: Int
+    let lp: DoubleWordTier.LogPart
+    let negativeInfinity: OracleValue
+    let certifier: DoubleWordCertifier
+
+    @inline(__always)
+    func single(_ i: Int) -> OracleValue? {
+        let xi = x[i]
+        if xi == -.infinity { return negativeInfinity }
+        let d = i == maxIndex ? DD(0, 0) : twoSum(xi, -m)
+        return DoubleWordTier.negativeLogSoftmax(d, lp, certifier, negate: true)
+    }
+
+    @inline(__always)
+    func pair(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool {
+        guard x[i] != m && x[i + 1] != m && x[i] > -.infinity && x[i + 1] > -.infinity else { return false }
+        let (dh, dl) = FastExp.twoSum2(SIMD2(x[i], x[i + 1]), SIMD2(repeating: -m))  // TwoSum(x_i, −m)
+        guard dh[0].isFinite && dh[1].isFinite else { return false }
+        // addSameSign((−dh, −dl), L): TwoSum, then the low parts, Fast2Sum.
+        let (s, se) = FastExp.twoSum2(-dh, SIMD2(repeating: lp.plain.hi))
+        let v = se + (-dl + lp.plain.lo)
+        let wh = s + v
+        let wl = v - (wh - s)
+        let absolute = (lp.plainAbsoluteError + 3.03 * unitRoundoff2 * wh) * (1 + 0x1p-40)
+        return certifier.certifyPair(-wh, -wl, scale: SIMD2(0, 0), error: absolute, into: out)
     }
 }

@@ -10,6 +10,16 @@ import Musl
 import Darwin
 #endif
 
+/// The outputs of a row function, one at a time or two at a time on SIMD lanes
+/// (`DoubleWordTier.fillOutputs`).
+protocol RowOutputs {
+    /// Output i, or nil when it does not certify.
+    func single(_ i: Int) -> OracleValue?
+    /// Writes outputs i and i + 1 to out[0] and out[1] and returns true, or writes nothing and
+    /// returns false. Where it writes, the outputs are those `single` gives.
+    func pair(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool
+}
+
 extension DoubleWordTier {
     /// A value handed to other threads that write disjoint parts of it (the callers guarantee it).
     struct UncheckedSendable<T>: @unchecked Sendable {
@@ -49,25 +59,24 @@ extension DoubleWordTier {
 
     /// Initializes slots[0..<n] with the outputs, in ranges of indices on up to 2·threads
     /// threads for a row of `parallelThreshold` or more: at index i (with i + 1 in the same
-    /// range) `pair(i, slots + i)` may write outputs i and i + 1 and return true; otherwise
-    /// output i is `single(i)`. `pair` must write nothing when it returns false, and give the
-    /// outputs `single` gives. False, with the slots partly written, when some `single(i)` is nil
-    /// (the request then goes to the MPFR path).
+    /// range) `outputs.pair(i, into: slots + i)` may write outputs i and i + 1; otherwise output
+    /// i is `outputs.single(i)`. False, with the slots partly written, when some `single(i)` is
+    /// nil (the request then goes to the MPFR path). Generic, so that each function's loop is
+    /// specialized with direct (inlined) calls.
     @inline(__always)
-    static func fillOutputs(_ slots: UnsafeMutablePointer<OracleValue>, count n: Int, threads: Int,
-                            pair: (Int, UnsafeMutablePointer<OracleValue>) -> Bool,
-                            single: (Int) -> OracleValue?) -> Bool {
+    static func fillOutputs<Outputs: RowOutputs>(_ slots: UnsafeMutablePointer<OracleValue>, count n: Int,
+                                                 threads: Int, _ outputs: Outputs) -> Bool {
         let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
         let base = UncheckedSendable(value: slots)
         let failures = forEachChunk(count: n, chunks: chunks) { range -> Bool in
             let out = base.value
             var i = range.lowerBound
             while i < range.upperBound {
-                if i + 1 < range.upperBound && pair(i, out + i) {
+                if i + 1 < range.upperBound && outputs.pair(i, into: out + i) {
                     i += 2
                     continue
                 }
-                guard let v = single(i) else { return true }
+                guard let v = outputs.single(i) else { return true }
                 (out + i).initialize(to: v)
                 i += 1
             }

@@ -30,31 +30,49 @@ extension DoubleWordTier {
             let inverse = divDD(DD(1, 0), sum)
             let epsInverse = roundedUp(epsSum * (1 + 2 * epsSum) + 14 * unitRoundoff2)
             let eps = roundedUp((row.compact ? FastExp.compactRelativeError : FastExp.relativeError) + epsInverse + 8.1 * unitRoundoff2)
-            let zero = OracleValue(rounded: format.round(0.0), exact: ExactValue(0.0))
-            let ff = DoubleWordCertifier(format)
-            let epsUp = eps * (1 + 0x1p-50)
-            func single(_ i: Int) -> OracleValue? {
-                if i == row.maxIndex {
-                    return ff.certify(inverse.hi, inverse.lo, scale: 0, error: epsInverse * inverse.hi * (1 + 0x1p-50))
-                }
-                if x[i] == -.infinity { return zero }
-                let e = store.load(i)  // read before slot i is overwritten with output i
-                if e.k == Int32.min { return nil }
-                let p = mulDD(DD(e.hi, e.lo), inverse)
-                return ff.certify(p.hi, p.lo, scale: Int(e.k), error: epsUp * p.hi)
-            }
-            // Pairs of ordinary outputs on SIMD lanes (`mulDD2`, `certifyPair`: the same
-            // operations and the same certification test as `single`, so the same outputs
-            // whichever way an index is taken).
-            return fillOutputs(slots, count: n, threads: threads, pair: { i, out in
-                guard i != row.maxIndex && i + 1 != row.maxIndex && x[i] > -.infinity && x[i + 1] > -.infinity else {
-                    return false
-                }
-                let a = store.load(i), b = store.load(i + 1)
-                guard a.k != Int32.min && b.k != Int32.min else { return false }
-                let p = mulDD2(SIMD2(a.hi, b.hi), SIMD2(a.lo, b.lo), inverse)
-                return ff.certifyPair(p.hi, p.lo, scale: SIMD2(Int64(a.k), Int64(b.k)), error: p.hi * epsUp, into: out)
-            }, single: single)
+            let outputs = SoftmaxOutputs(
+                x: x, store: store, maxIndex: row.maxIndex, inverse: inverse,
+                inverseError: epsInverse * inverse.hi * (1 + 0x1p-50), epsUp: eps * (1 + 0x1p-50),
+                zero: OracleValue(rounded: format.round(0.0), exact: ExactValue(0.0)),
+                certifier: DoubleWordCertifier(format))
+            return fillOutputs(slots, count: n, threads: threads, outputs)
         }
+    }
+}
+
+/// softmax_i from the stored exponential e^(d_i) = 2^(k_i)·M_i and 1/S (relative error epsUp
+/// after the product); at the maximum 1/S itself (absolute error `inverseError`); 0 for a −inf
+/// logit. Pairs of ordinary outputs on SIMD lanes (`mulDD2`, `certifyPair`: the same operations
+/// and the same certification test as `single`, so the same outputs whichever way an index is
+/// taken).
+struct SoftmaxOutputs: RowOutputs {
+    let x: UnsafeBufferPointer<Double>
+    let store: DoubleWordTier.ExpStore
+    let maxIndex: Int
+    let inverse: DD
+    let inverseError: Double
+    let epsUp: Double
+    let zero: OracleValue
+    let certifier: DoubleWordCertifier
+
+    @inline(__always)
+    func single(_ i: Int) -> OracleValue? {
+        if i == maxIndex {
+            return certifier.certify(inverse.hi, inverse.lo, scale: 0, error: inverseError)
+        }
+        if x[i] == -.infinity { return zero }
+        let e = store.load(i)  // read before slot i is overwritten with output i
+        if e.k == Int32.min { return nil }
+        let p = mulDD(DD(e.hi, e.lo), inverse)
+        return certifier.certify(p.hi, p.lo, scale: Int(e.k), error: epsUp * p.hi)
+    }
+
+    @inline(__always)
+    func pair(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool {
+        guard i != maxIndex && i + 1 != maxIndex && x[i] > -.infinity && x[i + 1] > -.infinity else { return false }
+        let a = store.load(i), b = store.load(i + 1)
+        guard a.k != Int32.min && b.k != Int32.min else { return false }
+        let p = mulDD2(SIMD2(a.hi, b.hi), SIMD2(a.lo, b.lo), inverse)
+        return certifier.certifyPair(p.hi, p.lo, scale: SIMD2(Int64(a.k), Int64(b.k)), error: p.hi * epsUp, into: out)
     }
 }

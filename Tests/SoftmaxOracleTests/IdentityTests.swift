@@ -34,7 +34,7 @@ struct IdentityTests {
         for (a, b, note) in Self.pairs(format, 1) {
             let sm = try rounded(OracleRequest(function: .softmax, format: format, logits: [a, b]))
             let sg = try rounded(OracleRequest(function: .sigmoid, format: format, logits: [a - b, b - a]))
-            expectBits(sm, sg, note)
+            expectBits(sm, sg, "\(note)")
         }
     }
 
@@ -43,7 +43,7 @@ struct IdentityTests {
         for (a, b, note) in Self.pairs(format, 2) {
             let g = try rounded(OracleRequest(function: .crossEntropyGrad, format: format, logits: [a, b], target: .index(0)))
             let sg = try rounded(OracleRequest(function: .sigmoid, format: format, logits: [b - a]))[0]
-            expectBits(g, [-sg, sg], note)
+            expectBits(g, [-sg, sg], "\(note)")
         }
     }
 

@@ -11,7 +11,9 @@
 //   CrossEntropyOutputs.swift, BatchLoss.swift     the outputs of each function
 //   DoubleWordCertifier.swift  the certification test (one test, scalar and two SIMD lanes)
 //   ExactRounding.swift        its exact fallback (`Format.roundExactly` at both ends)
-//   ChunkedParallelism.swift, OutputBuffer.swift   threads, and the output array's memory
+//   ExactValue+DoubleWord.swift  the exact value reported with each output
+//   ChunkedParallelism.swift   threads: a chunked map, results in chunk order
+//   OutputBuffer.swift         the output array: its memory, and the fill loop (pairs or singles)
 //
 // The double-word arithmetic it is built on (DD, twoSum, mulDD, FastExp, FastLog1p,
 // FixedPointSum, CompensatedBlockSum) states each operation's error bound where it is defined;

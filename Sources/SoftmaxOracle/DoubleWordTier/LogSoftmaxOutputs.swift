@@ -38,12 +38,8 @@ extension DoubleWordTier {
 /// lanes: the operations of `single` (TwoSum, `addSameSign`, the same error bound, the same
 /// certification test via `certifyPair`), so the same outputs either way.
 struct LogSoftmaxOutputs: RowOutputs {
-    let x: UnsafeBufferPointer<Double>
-    let m: Double
-    let maxIndex: Int
-    let lp: DoubleWordTier.LogPart
-    let negativeInfinity: OracleValue
-    let certifier: DoubleWordCertifier
+    let x: UnsafeBufferPointer<Double>, m: Double, maxIndex: Int
+    let lp: DoubleWordTier.LogPart, negativeInfinity: OracleValue, certifier: DoubleWordCertifier
 
     @inline(__always)
     func single(_ i: Int) -> OracleValue? {

@@ -46,14 +46,10 @@ extension DoubleWordTier {
 /// and the same certification test as `single`, so the same outputs whichever way an index is
 /// taken).
 struct SoftmaxOutputs: RowOutputs {
-    let x: UnsafeBufferPointer<Double>
-    let store: DoubleWordTier.ExpStore
-    let maxIndex: Int
-    let inverse: DD
-    let inverseError: Double
-    let epsUp: Double
-    let zero: OracleValue
-    let certifier: DoubleWordCertifier
+    let x: UnsafeBufferPointer<Double>, store: DoubleWordTier.ExpStore, maxIndex: Int
+    /// 1/S with its absolute error bound; epsUp bounds the other outputs' relative error.
+    let inverse: DD, inverseError: Double, epsUp: Double
+    let zero: OracleValue, certifier: DoubleWordCertifier
 
     @inline(__always)
     func single(_ i: Int) -> OracleValue? {

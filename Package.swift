@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "MPFR", dependencies: ["CMPFR"], swiftSettings: strict),
         // The certified oracle: formats, interval enclosures, the softmax family, ULP error.
         .target(
-            name: "SoftmaxOracle", dependencies: ["MPFR"], swiftSettings: strict,
+            name: "SoftmaxOracle", dependencies: ["MPFR", "ParallelExecution"], swiftSettings: strict,
             linkerSettings: [.linkedLibrary("m")]
         ),
         // Implementations under test: naive, shifted, online, accurate, mixed precision.

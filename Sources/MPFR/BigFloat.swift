@@ -5,7 +5,14 @@ import CMPFR
 /// The oracle encloses each exact value between a result rounded `.down` and one rounded `.up`;
 /// `.nearest` (ties to even) is used only for the final, single rounding into an output format.
 public enum Rounding: Sendable, CaseIterable {
-    case nearest, down, up, towardZero
+    /// To nearest, ties to even (MPFR_RNDN).
+    case nearest
+    /// Toward −inf (MPFR_RNDD): the result is <= the exact value.
+    case down
+    /// Toward +inf (MPFR_RNDU): the result is >= the exact value.
+    case up
+    /// Toward zero (MPFR_RNDZ): the result's magnitude is <= the exact value's.
+    case towardZero
 
     @usableFromInline var mpfr: mpfr_rnd_t {
         switch self {
@@ -58,16 +65,22 @@ public final class BigFloat {
 
     // MARK: Inspection
 
+    /// The number of significand bits (>= 1).
     public var precision: Int { Int(cmpfr_get_prec(raw)) }
+    /// True for NaN.
     public var isNaN: Bool { cmpfr_nan_p(raw) != 0 }
+    /// True for ±inf.
     public var isInfinite: Bool { cmpfr_inf_p(raw) != 0 }
+    /// True for ±0.
     public var isZero: Bool { cmpfr_zero_p(raw) != 0 }
+    /// True for zeros and regular numbers (neither NaN nor ±inf).
     public var isFinite: Bool { !isNaN && !isInfinite }
     /// True for -0, negative numbers and -inf.
     public var signBit: Bool { cmpfr_signbit(raw) != 0 }
     /// -1, 0 or 1 (0 for ±0; NaN reads as 0).
     public var signum: Int { Int(cmpfr_sgn(raw)) }
-    /// MPFR's exponent e of a regular number, with value = 0.1xxx₂ · 2^e.
+    /// MPFR's exponent e of a regular number, with value = 0.1xxx₂ · 2^e (one more than
+    /// ⌊log₂|value|⌋). Meaningless for zeros, NaN and infinities.
     public var exponent: Int { Int(cmpfr_get_exp(raw)) }
 
     /// The value rounded to binary64 in direction `rounding` (exact when it fits).
@@ -76,37 +89,48 @@ public final class BigFloat {
     /// Exact comparison: -1, 0, 1 (NaN compares as unordered and returns 0; check `isNaN` first).
     public func compare(_ other: BigFloat) -> Int { Int(mpfr_cmp(raw, other.raw)) }
 
-    /// True when both are the same number with the same sign bit, or both NaN.
-    public func isIdentical(to other: BigFloat) -> Bool {
-        if isNaN || other.isNaN { return isNaN && other.isNaN }
-        return signBit == other.signBit && mpfr_equal_p(raw, other.raw) != 0
-    }
 
     // MARK: Assignment
 
-    /// Changes the precision; the value becomes NaN (MPFR's `mpfr_set_prec`).
-    public func resetPrecision(_ precision: Int) { mpfr_set_prec(raw, mpfr_prec_t(Swift.max(precision, 1))) }
-
+    /// self = x rounded to self's precision in direction r; returns the ternary value (0: exact,
+    /// as it always is for precision >= 53).
     @discardableResult public func set(_ x: Double, _ r: Rounding) -> Int { Int(mpfr_set_d(raw, x, r.mpfr)) }
+    /// self = x rounded to self's precision in direction r; returns the ternary value.
     @discardableResult public func set(_ x: BigFloat, _ r: Rounding) -> Int { Int(mpfr_set(raw, x.raw, r.mpfr)) }
+    /// self = x rounded to self's precision in direction r; returns the ternary value (0: exact,
+    /// as it always is for precision >= 64).
     @discardableResult public func set(_ x: Int, _ r: Rounding) -> Int { Int(mpfr_set_si(raw, x, r.mpfr)) }
+    /// self = +0, or −0 when `negative`.
     public func setZero(negative: Bool = false) { mpfr_set_zero(raw, negative ? -1 : 1) }
-    public func setInfinity(negative: Bool = false) { mpfr_set_inf(raw, negative ? -1 : 1) }
-    public func setNaN() { mpfr_set_nan(raw) }
 
     // MARK: Arithmetic (result into self)
+    //
+    // Each method computes the exact result of its operation on its arguments, rounds it once to
+    // self's precision in direction r (IEEE 754 special values and signed zeros as in MPFR), stores
+    // it in self (which may be one of the arguments) and returns the ternary value.
 
+    /// self = a + b.
     @discardableResult public func add(_ a: BigFloat, _ b: BigFloat, _ r: Rounding) -> Int { Int(mpfr_add(raw, a.raw, b.raw, r.mpfr)) }
+    /// self = a − b.
     @discardableResult public func sub(_ a: BigFloat, _ b: BigFloat, _ r: Rounding) -> Int { Int(mpfr_sub(raw, a.raw, b.raw, r.mpfr)) }
+    /// self = a · b.
     @discardableResult public func mul(_ a: BigFloat, _ b: BigFloat, _ r: Rounding) -> Int { Int(mpfr_mul(raw, a.raw, b.raw, r.mpfr)) }
+    /// self = a / b (b = 0: ±inf, or NaN for 0/0).
     @discardableResult public func div(_ a: BigFloat, _ b: BigFloat, _ r: Rounding) -> Int { Int(mpfr_div(raw, a.raw, b.raw, r.mpfr)) }
+    /// self = a / n for an integer n.
     @discardableResult public func div(_ a: BigFloat, _ n: Int, _ r: Rounding) -> Int { Int(mpfr_div_si(raw, a.raw, n, r.mpfr)) }
+    /// self = a · n for an integer n.
     @discardableResult public func mul(_ a: BigFloat, _ n: Int, _ r: Rounding) -> Int { Int(mpfr_mul_si(raw, a.raw, n, r.mpfr)) }
     /// `self = a · 2^k` (exact unless the exponent range is exceeded).
     @discardableResult public func scale(_ a: BigFloat, byPowerOfTwo k: Int, _ r: Rounding) -> Int { Int(mpfr_mul_2si(raw, a.raw, k, r.mpfr)) }
+    /// self = |a| (exact when self's precision is at least a's).
     @discardableResult public func abs(_ a: BigFloat, _ r: Rounding) -> Int { Int(mpfr_abs(raw, a.raw, r.mpfr)) }
+    /// self = −a (exact when self's precision is at least a's).
     @discardableResult public func neg(_ a: BigFloat, _ r: Rounding) -> Int { Int(mpfr_neg(raw, a.raw, r.mpfr)) }
+    /// self = e^a (exact only for a = 0; +0 or the least number when it underflows the
+    /// exponent range, by direction).
     @discardableResult public func exp(_ a: BigFloat, _ r: Rounding) -> Int { Int(mpfr_exp(raw, a.raw, r.mpfr)) }
+    /// self = log(a) (a = 0: −inf; a < 0: NaN).
     @discardableResult public func log(_ a: BigFloat, _ r: Rounding) -> Int { Int(mpfr_log(raw, a.raw, r.mpfr)) }
     /// log(1 + a), without forming 1 + a.
     @discardableResult public func log1p(_ a: BigFloat, _ r: Rounding) -> Int { Int(mpfr_log1p(raw, a.raw, r.mpfr)) }
@@ -131,11 +155,6 @@ public final class BigFloat {
     public func nextDown() { mpfr_nextbelow(raw) }
 
     // MARK: Rounding into a smaller format
-
-    /// Rounds self in place to `bits` of precision (MPFR's `mpfr_prec_round`).
-    @discardableResult public func roundPrecision(_ bits: Int, _ r: Rounding) -> Int {
-        Int(mpfr_prec_round(raw, mpfr_prec_t(bits), r.mpfr))
-    }
 
     /// Applies the current exponent range to a value just rounded with ternary `ternary`
     /// (`mpfr_check_range`), then emulates gradual underflow (`mpfr_subnormalize`), avoiding double

@@ -12,10 +12,13 @@ public enum ExponentRange {
     /// The smallest and largest exponents MPFR accepts on this platform.
     public static var widest: (emin: Int, emax: Int) { (Int(mpfr_get_emin_min()), Int(mpfr_get_emax_max())) }
 
+    /// The current thread's range.
     public static var current: (emin: Int, emax: Int) { (Int(mpfr_get_emin()), Int(mpfr_get_emax())) }
 
     /// Runs `body` with MPFR's exponent range set to [emin, emax] (the exponent of the 0.1xxx₂
-    /// form), then restores the previous range, also when `body` throws.
+    /// form), then restores the previous range, also when `body` throws. Returns `body`'s result
+    /// (often an MPFR ternary value, which callers may ignore).
+    @discardableResult
     public static func with<R, E: Error>(emin: Int, emax: Int, _ body: () throws(E) -> R) throws(E) -> R {
         let saved = current
         mpfr_set_emin(mpfr_exp_t(emin))
@@ -27,7 +30,8 @@ public enum ExponentRange {
         return try body()
     }
 
-    /// Runs `body` with the widest exponent range.
+    /// Runs `body` with the widest exponent range; returns `body`'s result.
+    @discardableResult
     public static func widest<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         let w = widest
         return try with(emin: w.emin, emax: w.emax, body)

@@ -3,7 +3,9 @@ import MPFR
 /// One output at one working precision: a value known exactly (a special value or an exact
 /// zero, decided without arithmetic), or an enclosure of the exact real.
 enum Enclosure {
+    /// The exact value, a binary64 number (special values, exact zeros, exact results).
     case exact(Double)
+    /// An interval that holds the exact value (strictly inside, unless it is a point).
     case interval(Interval)
 }
 

@@ -9,19 +9,38 @@ import MPFR
 /// far below every format's least subnormal (e.g. e^(-10^300)) carry the interval's midpoint, whose
 /// distance from the truth is negligible next to any ULP.
 public struct ExactValue: Sendable, Hashable, CustomStringConvertible {
-    public enum Kind: Sendable, Hashable { case nan, infinity, zero, finite }
+    /// What kind of real (or special value) the exact result is.
+    public enum Kind: Sendable, Hashable {
+        /// Not a number (an undefined result, e.g. a NaN input or a mean over no rows).
+        case nan
+        /// ±inf (`isNegative` gives the sign).
+        case infinity
+        /// An exact zero (`isNegative` gives the sign of a signed zero).
+        case zero
+        /// A finite nonzero real, ±(head + tail)·2^exponent.
+        case finite
+    }
 
+    /// NaN, ±inf, ±0 or a finite nonzero value.
     public let kind: Kind
+    /// The sign: true for negative values, −inf and −0 (false for NaN).
     public let isNegative: Bool
     /// ⌊log₂|v|⌋ for a finite nonzero value; 0 otherwise.
     public let exponent: Int
+    /// For a finite value, |v|/2^exponent to about 53 bits, in [1, 2] (2 only when the value lies
+    /// just below a power of two and rounds up); NaN, ±inf or 0 for the other kinds.
     public let head: Double
+    /// For a finite value, the rest: head + tail approximates |v|/2^exponent with a relative
+    /// error below 2^-104; 0 for the other kinds.
     public let tail: Double
 
+    /// The exact value NaN.
     public static let nan = ExactValue(kind: .nan, isNegative: false, exponent: 0, head: .nan, tail: 0)
+    /// The exact value +inf, or −inf when `negative`.
     public static func infinity(negative: Bool) -> ExactValue {
         ExactValue(kind: .infinity, isNegative: negative, exponent: 0, head: .infinity, tail: 0)
     }
+    /// The exact value +0, or −0 when `negative`.
     public static func zero(negative: Bool = false) -> ExactValue {
         ExactValue(kind: .zero, isNegative: negative, exponent: 0, head: 0, tail: 0)
     }
@@ -74,6 +93,7 @@ public struct ExactValue: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// "nan", "inf", "-inf", "0", "-0", or "(head + tail)·2^exponent" with a sign.
     public var description: String {
         switch kind {
         case .nan: "nan"

@@ -17,7 +17,19 @@
 /// (464 gives 448, 465 gives NaN), as `ml_dtypes.float8_e4m3fn` does. An infinite exact value also
 /// gives NaN there.
 public enum Format: String, CaseIterable, Sendable, Hashable, Codable {
-    case f64, f32, f16, bf16, e5m2, e4m3fn
+    /// IEEE 754 binary64 (double).
+    case f64
+    /// IEEE 754 binary32 (float).
+    case f32
+    /// IEEE 754 binary16 (half).
+    case f16
+    /// bfloat16: binary32's exponent range with 8 significand bits.
+    case bf16
+    /// OCP FP8 E5M2: 5 exponent bits, 2 stored significand bits, with infinities.
+    case e5m2
+    /// OCP FP8 E4M3FN: 4 exponent bits, 3 stored significand bits, no infinities (overflow gives
+    /// NaN).
+    case e4m3fn
 
     /// Significand bits, counting the implicit one.
     public var precision: Int {

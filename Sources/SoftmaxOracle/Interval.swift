@@ -54,35 +54,36 @@ struct IntervalArithmetic {
     var zero: Interval { point(0) }
     var one: Interval { point(1) }
 
+    /// A new interval at this precision, its lower end written by `lower`, its upper end by
+    /// `upper` (each an MPFR operation into the given number, rounding down and up).
+    @inline(__always)
+    private func ends(_ lower: (BigFloat) -> Void, _ upper: (BigFloat) -> Void) -> Interval {
+        let lo = fresh(), hi = fresh()
+        lower(lo)
+        upper(hi)
+        return Interval(lo: lo, hi: hi)
+    }
+
+    /// a + b, increasing in both.
     func add(_ a: Interval, _ b: Interval) -> Interval {
-        let lo = fresh(), hi = fresh()
-        lo.add(a.lo, b.lo, .down)
-        hi.add(a.hi, b.hi, .up)
-        return Interval(lo: lo, hi: hi)
+        ends({ $0.add(a.lo, b.lo, .down) }, { $0.add(a.hi, b.hi, .up) })
     }
 
+    /// a − b, increasing in a, decreasing in b.
     func sub(_ a: Interval, _ b: Interval) -> Interval {
-        let lo = fresh(), hi = fresh()
-        lo.sub(a.lo, b.hi, .down)
-        hi.sub(a.hi, b.lo, .up)
-        return Interval(lo: lo, hi: hi)
+        ends({ $0.sub(a.lo, b.hi, .down) }, { $0.sub(a.hi, b.lo, .up) })
     }
 
+    /// −a, decreasing.
     func neg(_ a: Interval) -> Interval {
-        let lo = fresh(), hi = fresh()
-        lo.neg(a.hi, .down)
-        hi.neg(a.lo, .up)
-        return Interval(lo: lo, hi: hi)
+        ends({ $0.neg(a.hi, .down) }, { $0.neg(a.lo, .up) })
     }
 
     /// The product, for any signs: the least of the four end products rounded down, the greatest
     /// rounded up.
     func mul(_ a: Interval, _ b: Interval) -> Interval {
         if a.lo.signum >= 0 && b.lo.signum >= 0 {  // the common case: both non-negative
-            let lo = fresh(), hi = fresh()
-            lo.mul(a.lo, b.lo, .down)
-            hi.mul(a.hi, b.hi, .up)
-            return Interval(lo: lo, hi: hi)
+            return ends({ $0.mul(a.lo, b.lo, .down) }, { $0.mul(a.hi, b.hi, .up) })
         }
         var lo: BigFloat?
         var hi: BigFloat?
@@ -102,10 +103,8 @@ struct IntervalArithmetic {
     /// x/y increases in x; in y it decreases for x >= 0 and increases for x <= 0.
     func div(_ a: Interval, _ b: Interval) -> Interval {
         precondition(b.lo.signum > 0, "interval division needs a positive divisor")
-        let lo = fresh(), hi = fresh()
-        lo.div(a.lo, a.lo.signum >= 0 ? b.hi : b.lo, .down)
-        hi.div(a.hi, a.hi.signum >= 0 ? b.lo : b.hi, .up)
-        return Interval(lo: lo, hi: hi)
+        return ends({ $0.div(a.lo, a.lo.signum >= 0 ? b.hi : b.lo, .down) },
+                    { $0.div(a.hi, a.hi.signum >= 0 ? b.lo : b.hi, .up) })
     }
 
     /// exp, increasing. For a point argument the upper end is the successor of the lower end:
@@ -128,19 +127,13 @@ struct IntervalArithmetic {
 
     /// log(1 + x), increasing on x > -1 (the oracle applies it to sums of exponentials, >= 0).
     func log1p(_ a: Interval) -> Interval {
-        let lo = fresh(), hi = fresh()
-        lo.log1p(a.lo, .down)
-        hi.log1p(a.hi, .up)
-        return Interval(lo: lo, hi: hi)
+        ends({ $0.log1p(a.lo, .down) }, { $0.log1p(a.hi, .up) })
     }
 
     /// The sum of all `terms`, each end with a single rounding (MPFR's `mpfr_sum`), so that the
     /// enclosure is as tight as the working precision allows whatever K is. Empty: exact 0.
     func sum(_ terms: [Interval]) -> Interval {
         if terms.isEmpty { return zero }
-        let lo = fresh(), hi = fresh()
-        lo.sum(terms.map(\.lo), .down)
-        hi.sum(terms.map(\.hi), .up)
-        return Interval(lo: lo, hi: hi)
+        return ends({ $0.sum(terms.map(\.lo), .down) }, { $0.sum(terms.map(\.hi), .up) })
     }
 }

@@ -1,28 +1,5 @@
+import ParallelExecution
 import MPFR
-
-/// One certified output: the correctly rounded value and the exact value it came from.
-public struct OracleValue: Sendable, Hashable {
-    /// The exact value rounded once, to nearest-even, into the request's format (a value of that
-    /// format, carried as a binary64 number; ±inf on overflow, NaN in e4m3fn on overflow).
-    public let rounded: Double
-    /// The exact value (to ~106 bits), for measuring other outputs' errors in ULPs.
-    public let exact: ExactValue
-}
-
-/// The oracle's answer to a request.
-public struct OracleResult: Sendable, Hashable {
-    public let values: [OracleValue]
-    /// The working precision (bits) at which the last output was certified.
-    public let precision: Int
-    /// How many times the working precision was raised (0: the first precision certified all).
-    public let escalations: Int
-    /// Which path certified the values: the double-double fast tier (`precision` is then 106 for
-    /// f64 outputs, 68 for formats of p <= 24, whose compact exponential has about 68 bits) or
-    /// the MPFR interval path.
-    public internal(set) var tier: CertificationTier = .mpfr
-
-    public var rounded: [Double] { values.map(\.rounded) }
-}
 
 /// The certified reference for the softmax family.
 ///
@@ -33,10 +10,12 @@ public struct OracleResult: Sendable, Hashable {
 /// past which the answer is `OracleError.notCertified` — never a guess. An enclosure of width zero
 /// (every step exact, e.g. equal logits) is the exact value and is rounded directly, ties to even.
 ///
-/// Before the MPFR path, a fast tier (FastTier.swift) tries logsumexp, softmax, log_softmax,
-/// cross_entropy with a hard target and the batch loss with hard targets in double-double
-/// arithmetic with proven error bounds; it answers only when every output of the request
-/// certifies that way (same certification rule, same results), else the MPFR path answers.
+/// Before the MPFR path, the double-word tier (DoubleWordTier/) tries logsumexp, softmax,
+/// log_softmax, cross_entropy (a hard target or probability targets, without class weights or
+/// label smoothing) and the batch loss (hard targets, without class weights or label smoothing)
+/// in double-double arithmetic with proven error bounds; it answers only when every output of
+/// the request certifies that way (same certification rule, same results), else the MPFR path
+/// answers.
 public struct Oracle: Sendable {
     /// The first working precision, in bits, is the format's precision plus this.
     public var guardBits: Int
@@ -44,25 +23,40 @@ public struct Oracle: Sendable {
     public var maxPrecision: Int
     /// Largest number of values one request may hold.
     public var maxValues: Int
-    /// Try the double-double fast tier first (false: always the MPFR path, for comparisons).
-    public var fastTier: Bool
-    /// Threads the fast tier may use for a long row or a large batch (0: one per processor).
+    /// Try the double-word tier first (false: always the MPFR path, for comparisons; the
+    /// results are the same).
+    public var doubleWordTier: Bool
+    /// Threads the double-word tier may use for a long row or a large batch (0: one per
+    /// processor). The results do not depend on it.
     public var threads: Int
 
+    /// An oracle with the given limits.
+    ///
+    /// - Parameters:
+    ///   - guardBits: the first working precision is the format's precision plus this (at
+    ///     least 64 bits in all).
+    ///   - maxPrecision: the precision cap, in bits; past it an output is `notCertified`.
+    ///   - maxValues: the largest number of values one request may hold.
+    ///   - doubleWordTier: try the double-word tier before the MPFR path.
+    ///   - threads: threads for the double-word tier (0: one per processor).
     public init(guardBits: Int = 40, maxPrecision: Int = 1 << 16, maxValues: Int = 10_000_000,
-                fastTier: Bool = true, threads: Int = 0) {
+                doubleWordTier: Bool = true, threads: Int = 0) {
         self.guardBits = guardBits
         self.maxPrecision = maxPrecision
         self.maxValues = maxValues
-        self.fastTier = fastTier
+        self.doubleWordTier = doubleWordTier
         self.threads = threads
     }
 
-    /// The fast tier's result for `request`, or nil when it would defer to the MPFR path (for
-    /// tests and benchmarks; `evaluate` uses it when `fastTier` is true).
-    public func evaluateFastTier(_ request: OracleRequest) throws(OracleError) -> OracleResult? {
+    /// The double-word tier's result for `request`, or nil when it would defer to the MPFR path
+    /// (for tests and benchmarks; `evaluate` uses it when `doubleWordTier` is true).
+    ///
+    /// - Throws: `OracleError.invalidInput` for a request `evaluate` would reject.
+    /// - Postcondition: a non-nil result has `tier == .doubleWord`, `escalations == 0`, and
+    ///   the values `evaluate` gives with the MPFR path alone.
+    public func evaluateDoubleWordTier(_ request: OracleRequest) throws(OracleError) -> OracleResult? {
         try Validation.check(request, maxValues: maxValues)
-        return FastTier.evaluate(request, threads: threads > 0 ? threads : FastTier.processorCount)
+        return DoubleWordTier.evaluate(request, threads: threads > 0 ? threads : ProcessorCount.online)
     }
 
     /// Evaluates `request`, certified.
@@ -76,7 +70,7 @@ public struct Oracle: Sendable {
     public func evaluate(_ request: OracleRequest) throws(OracleError) -> OracleResult {
         let q = request
         try Validation.check(q, maxValues: maxValues)
-        if fastTier, let r = FastTier.evaluate(q, threads: threads > 0 ? threads : FastTier.processorCount) {
+        if doubleWordTier, let r = DoubleWordTier.evaluate(q, threads: threads > 0 ? threads : ProcessorCount.online) {
             return r
         }
         let certifier = Certifier(format: q.format, guardBits: guardBits, maxPrecision: maxPrecision)

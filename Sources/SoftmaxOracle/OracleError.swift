@@ -6,6 +6,7 @@ public enum OracleError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The enclosure did not round to a unique value before the precision cap. Never a guess.
     case notCertified(output: Int, precision: Int, detail: String)
 
+    /// The error as one line of text, naming the field and value, or the output and precision.
     public var description: String {
         switch self {
         case let .invalidInput(field, message): "field \"\(field)\": \(message)"

@@ -1,33 +1,38 @@
 /// The functions of the softmax family that the oracle evaluates. Raw values are the names used
 /// in JSON Lines requests and on the command line.
 public enum OracleFunction: String, CaseIterable, Sendable, Hashable, Codable {
+    /// log Σ_j e^(x_j): one value.
     case logsumexp
+    /// e^(x_i) / Σ_j e^(x_j): one value per logit.
     case softmax
+    /// x_i − logsumexp(x): one value per logit.
     case logSoftmax = "log_softmax"
     /// One row's loss: hard `target`, or probability `targets`; optional `labelSmoothing`, `weight`.
     case crossEntropy = "cross_entropy"
     /// ∂(cross_entropy)/∂x, one value per logit.
     case crossEntropyGrad = "cross_entropy_grad"
+    /// 1 / (1 + e^(−x)), elementwise.
     case sigmoid
+    /// log(sigmoid(x)) = −softplus(−x), elementwise.
     case logSigmoid = "log_sigmoid"
+    /// log(1 + e^x), elementwise.
     case softplus
     /// Elementwise binary cross-entropy on logits with `labels` and optional `posWeight`.
     case bceWithLogits = "bce_with_logits"
     /// PyTorch `CrossEntropyLoss` over a `batch` of rows, with `reduction`.
     case crossEntropyLoss = "cross_entropy_loss"
-
-    /// True for the elementwise functions (each output depends on one logit only).
-    public var isElementwise: Bool {
-        switch self {
-        case .sigmoid, .logSigmoid, .softplus, .bceWithLogits: true
-        default: false
-        }
-    }
 }
 
 /// PyTorch's `reduction` for the batch loss.
 public enum Reduction: String, CaseIterable, Sendable, Hashable, Codable {
-    case none, sum, mean
+    /// One loss per row (ignored rows give 0).
+    case none
+    /// The sum of the kept rows' losses.
+    case sum
+    /// PyTorch's mean: for class indices, the sum divided by the total class weight of the kept
+    /// rows (their number without `weight`); for probability targets, divided by the number of
+    /// rows. A mean over no kept rows is NaN.
+    case mean
 }
 
 /// Targets of a single-row cross-entropy.
@@ -40,7 +45,9 @@ public enum RowTarget: Sendable, Hashable {
 
 /// Targets of the batch loss: one class index per row, or one probability row per row.
 public enum BatchTargets: Sendable, Hashable {
+    /// One class index per row (or `ignoreIndex` to skip the row).
     case indices([Int])
+    /// One probability row per row (K values each, finite and >= 0).
     case probabilities([[Double]])
 }
 
@@ -49,7 +56,9 @@ public enum BatchTargets: Sendable, Hashable {
 /// Fields a function does not use are ignored; fields it needs are checked by the oracle, which
 /// names the field and value in its error.
 public struct OracleRequest: Sendable, Hashable {
+    /// What to compute.
     public var function: OracleFunction
+    /// The output format every value is rounded into.
     public var format: Format
     /// The row of logits (for the elementwise functions, the inputs x).
     public var logits: [Double]
@@ -72,6 +81,9 @@ public struct OracleRequest: Sendable, Hashable {
     /// `cross_entropy_loss`: none, sum or mean (PyTorch's default, mean).
     public var reduction: Reduction
 
+    /// A request; every field but `function` has the default of an unused field (PyTorch's
+    /// defaults for `ignoreIndex`, -100, and `reduction`, mean). The oracle checks the fields the
+    /// function needs when it evaluates the request.
     public init(
         function: OracleFunction, format: Format = .f64, logits: [Double] = [],
         target: RowTarget? = nil, labelSmoothing: Double = 0, weight: [Double]? = nil,

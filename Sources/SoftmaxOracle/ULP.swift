@@ -1,5 +1,6 @@
 /// How an output compares with the exact value (docs/formats.md, "The ULP measure").
 public struct ULPScore: Sendable, Hashable {
+    /// The kind of agreement between an output and the correctly rounded result.
     public enum Outcome: Sendable, Hashable {
         /// Equal to the correctly rounded result (also when that is ±inf or NaN).
         case correctlyRounded
@@ -9,6 +10,7 @@ public struct ULPScore: Sendable, Hashable {
         case specialMismatch
     }
 
+    /// Correctly rounded, a finite error, or a special-value mismatch.
     public var outcome: Outcome
     /// |y − v| / ulp(v). Zero for a matching special value; `.infinity` for a special mismatch;
     /// errors beyond binary64's range read as `greatestFiniteMagnitude`.
@@ -16,6 +18,7 @@ public struct ULPScore: Sendable, Hashable {
     /// The output is a zero of the other sign than the correctly rounded zero (counted as correct).
     public var signedZeroMismatch: Bool
 
+    /// True when the output equals the correctly rounded result (a zero of either sign counts).
     public var isCorrectlyRounded: Bool { outcome == .correctlyRounded }
 }
 

@@ -52,7 +52,7 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .customLong("pos-weight"), parsing: .upToNextOption, help: "pos_weight for bce_with_logits: one value, or one per logit.")
     var posWeight: [String] = []
 
-    @Flag(name: .customLong("mpfr-only"), help: "Skip the double-double fast tier: certify every value on the MPFR interval path (same results, slower; for comparisons).")
+    @Flag(name: .customLong("mpfr-only"), help: "Skip the double-word tier: certify every value on the MPFR interval path (same results, slower; for comparisons).")
     var mpfrOnly = false
 
     @Flag(help: "Batch mode: print to stderr how many requests needed more than the first working precision, and the largest precision used.")
@@ -62,7 +62,7 @@ struct EvalCommand: ParsableCommand {
         if let function {
             try single(function, format)
         } else {
-            let summary = EvalBatch.run(defaultFormat: format, oracle: Oracle(fastTier: !mpfrOnly))
+            let summary = EvalBatch.run(defaultFormat: format, oracle: Oracle(doubleWordTier: !mpfrOnly))
             if stats { StandardError.write(summary.description + "\n") }
             if summary.failures > 0 { throw ExitCode(1) }
         }
@@ -84,7 +84,7 @@ struct EvalCommand: ParsableCommand {
         }
         let result: SoftmaxOracle.OracleResult
         do {
-            result = try Oracle(fastTier: !mpfrOnly).evaluate(request)
+            result = try Oracle(doubleWordTier: !mpfrOnly).evaluate(request)
         } catch {
             throw ValidationError(error.description)
         }

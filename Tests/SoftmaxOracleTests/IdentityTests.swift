@@ -19,27 +19,31 @@ struct IdentityTests {
         return (SplitMix64(seed: s), s)
     }
 
+    /// 25 seeded pairs of dyadic logits (ranges 4, 40, 400 in turn), each with its failure note.
+    static func pairs(_ format: Format, _ salt: UInt64) -> [(a: Double, b: Double, note: String)] {
+        var (rng, s) = generator(format, salt)
+        return (0..<25).map { i in
+            let range = [4.0, 40, 400][i % 3]
+            let a = dyadic(&rng, range: range), b = dyadic(&rng, range: range)
+            return (a, b, "seed \(String(s, radix: 16)) case \(i): a = \(hex(a)), b = \(hex(b))")
+        }
+    }
+
     @Test("softmax([a, b]) = [sigmoid(a − b), sigmoid(b − a)]", arguments: Format.allCases)
     func softmaxOfTwoIsSigmoid(format: Format) throws {
-        var (rng, s) = Self.generator(format, 1)
-        for i in 0..<25 {
-            let range = [4.0, 40, 400][i % 3]
-            let a = Self.dyadic(&rng, range: range), b = Self.dyadic(&rng, range: range)
+        for (a, b, note) in Self.pairs(format, 1) {
             let sm = try rounded(OracleRequest(function: .softmax, format: format, logits: [a, b]))
             let sg = try rounded(OracleRequest(function: .sigmoid, format: format, logits: [a - b, b - a]))
-            expectBits(sm, sg, "seed \(String(s, radix: 16)) case \(i): a = \(hex(a)), b = \(hex(b))")
+            expectBits(sm, sg, "\(note)")
         }
     }
 
     @Test("cross_entropy_grad([a, b], target 0) = [−sigmoid(b − a), sigmoid(b − a)]", arguments: Format.allCases)
     func gradientOfTwoIsSigmoid(format: Format) throws {
-        var (rng, s) = Self.generator(format, 2)
-        for i in 0..<25 {
-            let range = [4.0, 40, 400][i % 3]
-            let a = Self.dyadic(&rng, range: range), b = Self.dyadic(&rng, range: range)
+        for (a, b, note) in Self.pairs(format, 2) {
             let g = try rounded(OracleRequest(function: .crossEntropyGrad, format: format, logits: [a, b], target: .index(0)))
             let sg = try rounded(OracleRequest(function: .sigmoid, format: format, logits: [b - a]))[0]
-            expectBits(g, [-sg, sg], "seed \(String(s, radix: 16)) case \(i): a = \(hex(a)), b = \(hex(b))")
+            expectBits(g, [-sg, sg], "\(note)")
         }
     }
 

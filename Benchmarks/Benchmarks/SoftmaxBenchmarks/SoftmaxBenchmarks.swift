@@ -55,9 +55,9 @@ let benchmarks: @Sendable () -> Void = {
             for _ in benchmark.scaledIterations { blackHole(Workloads.certify(oracle, q)) }
         }
     }
-    let slow = Oracle(fastTier: false, threads: 1)
+    let slow = Oracle(doubleWordTier: false, threads: 1)
     let q1024 = Workloads.request(.softmax, .f64, inputs[1024]!)
-    Benchmark("Oracle MPFR interval path (fastTier: false) softmax → f64, K = 1024",
+    Benchmark("Oracle MPFR interval path (doubleWordTier: false) softmax → f64, K = 1024",
               configuration: .init(maxDuration: .seconds(2), maxIterations: 20)) { benchmark in
         for _ in benchmark.scaledIterations { blackHole(Workloads.certify(slow, q1024)) }
     }

@@ -26,12 +26,12 @@ if let i = arguments.firstIndex(of: "--peak-memory") {
     exit(0)
 }
 
-// MARK: - Cross-check mode: the fast tier against the MPFR path on the harness's cases
+// MARK: - Cross-check mode: the double-word tier against the MPFR path on the harness's cases
 
 if let i = arguments.firstIndex(of: "--verify-harness") {
     let perFamily = Int(arguments[i + 1]) ?? 4
     let (_, cases) = Workloads.harnessCases(perFamily: perFamily, seed: UInt64(arguments.count > i + 2 ? arguments[i + 2] : "1") ?? 1)
-    let fast = Oracle(threads: 1), slow = Oracle(fastTier: false, threads: 1)
+    let fast = Oracle(threads: 1), slow = Oracle(doubleWordTier: false, threads: 1)
     var answered = 0, mismatches = 0, total = 0
     var byFamily: [String: (Int, Int)] = [:]
     for c in cases {
@@ -42,10 +42,10 @@ if let i = arguments.firstIndex(of: "--verify-harness") {
             let a = Result { try fast.evaluate(q) }, b = Result { try slow.evaluate(q) }
             switch (a, b) {
             case let (.success(x), .success(y)):
-                if x.tier == .fast { answered += 1 }
+                if x.tier == .doubleWord { answered += 1 }
                 let key = "\(c.key.family.rawValue) \(c.key.function.rawValue)"
                 byFamily[key, default: (0, 0)].0 += 1
-                if x.tier == .fast { byFamily[key, default: (0, 0)].1 += 1 }
+                if x.tier == .doubleWord { byFamily[key, default: (0, 0)].1 += 1 }
                 let same = zip(x.rounded, y.rounded).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
                 if !same || x.rounded.count != y.rounded.count {
                     mismatches += 1
@@ -58,8 +58,8 @@ if let i = arguments.firstIndex(of: "--verify-harness") {
             }
         }
     }
-    for (k, v) in byFamily.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v.1) of \(v.0) on the fast tier") }
-    print("harness cases × 6 formats: \(total) requests, \(answered) answered by the fast tier, \(mismatches) mismatches")
+    for (k, v) in byFamily.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v.1) of \(v.0) on the double-word tier") }
+    print("harness cases × 6 formats: \(total) requests, \(answered) answered by the double-word tier, \(mismatches) mismatches")
     exit(mismatches == 0 ? 0 : 1)
 }
 
@@ -123,7 +123,7 @@ let formats: [Format] = [.f64, .f32, .f16, .bf16]
 var bodies: [() -> Void] = [{ Workloads.mpfrLoopSoftmax(big, into: &out, precision: mpfrBits) }]
 for f in formats {
     let q = Workloads.request(.softmax, f, big)
-    precondition(Workloads.certify(oneCore, q).tier == .fast)
+    precondition(Workloads.certify(oneCore, q).tier == .doubleWord)
     bodies.append { consume(Workloads.certify(oneCore, q)) }
 }
 let t100k = timeInterleaved(rounds: rounds, bodies)
@@ -153,16 +153,16 @@ for k in [16, 1024, 100_000] {
     }
 }
 
-// The MPFR interval path (the oracle before the fast tier), for scale.
+// The MPFR interval path (the oracle before the double-word tier), for scale.
 do {
     let x = Workloads.normalLogits(count: 1024, seed: 1024)
-    let slow = Oracle(fastTier: false, threads: 1)
+    let slow = Oracle(doubleWordTier: false, threads: 1)
     for f in [Format.f64, .f32] {
         let q = Workloads.request(.softmax, f, x)
         let (tSlow, tFast) = (timeMedian(samples: quick ? 3 : 5, minimum: 0) { consume(Workloads.certify(slow, q)) },
                               timeMedian(samples: rounds) { consume(Workloads.certify(oneCore, q)) })
-        row("MPFR interval path (fastTier: false) softmax → \(f.rawValue), K = 1024", "\(ns(tSlow, per: 1024)) ns/elem",
-            ratio(tSlow / tFast) + " slower than the fast tier")
+        row("MPFR interval path (doubleWordTier: false) softmax → \(f.rawValue), K = 1024", "\(ns(tSlow, per: 1024)) ns/elem",
+            ratio(tSlow / tFast) + " slower than the double-word tier")
     }
 }
 
@@ -270,9 +270,9 @@ do {
     let t0 = singleClock()
     let result = runner.run(cases: cases, seed: 1)
     let t = singleClock() - t0
-    row("Harness: \(result.caseCount) cases (every family, 4 functions, f64+f32, 5 kernels), 1 thread, fast tier",
+    row("Harness: \(result.caseCount) cases (every family, 4 functions, f64+f32, 5 kernels), 1 thread, double-word tier",
         "\(format(Double(result.caseCount) / t)) cases/s")
-    let slowRunner = Runner(oracle: Oracle(fastTier: false, threads: 1), implementations: FastSoftmaxImplementation.all)
+    let slowRunner = Runner(oracle: Oracle(doubleWordTier: false, threads: 1), implementations: FastSoftmaxImplementation.all)
     let t1 = singleClock()
     let slowResult = slowRunner.run(cases: cases, seed: 1)
     let ts = singleClock() - t1

@@ -3,19 +3,19 @@ import MPFR
 import SoftmaxOracle
 import Testing
 
-/// The fast tier against the MPFR path (`Oracle(fastTier: false)`): the same rounded values,
+/// The double-word tier against the MPFR path (`Oracle(doubleWordTier: false)`): the same rounded values,
 /// bit for bit, on seeded random rows of every format and on constructed near-ties; exact values
 /// within 2^-39 output ulps of each other (each is within 2^-40 of the truth); fallbacks where
-/// the fast tier cannot decide, and only there.
-@Suite("Fast tier = MPFR path")
-struct FastTierAgreementTests {
+/// the double-word tier cannot decide, and only there.
+@Suite("Double-word tier = MPFR path")
+struct DoubleWordTierAgreementTests {
     static let seed: UInt64 = 0xFA57_7E57_0000_0001
     /// Rows per family and format; SOFTMAX_ORACLE_FAST_CASES for a deeper run.
     static let rowsPerFamily = ProcessInfo.processInfo.environment["SOFTMAX_ORACLE_FAST_CASES"].flatMap { Int($0) } ?? 6
     static let functions: [OracleFunction] = [.softmax, .logSoftmax, .logsumexp, .crossEntropy]
 
-    static let fast = Oracle()
-    static let mpfr = Oracle(fastTier: false)
+    static let doubleWord = Oracle()
+    static let mpfr = Oracle(doubleWordTier: false)
 
     enum Family: CaseIterable {
         case normal10, wide300, wide1e4, float32Values, maskedInf, integerTies, clustered, tiny, huge
@@ -40,14 +40,14 @@ struct FastTierAgreementTests {
         }
     }
 
-    /// Compares both paths on `q`; returns true when the fast tier answered.
+    /// Compares both paths on `q`; returns true when the double-word tier answered.
     @discardableResult
     static func compare(_ q: OracleRequest, _ note: @autoclosure () -> String, sourceLocation: SourceLocation = #_sourceLocation) throws -> Bool {
-        let a = try fast.evaluate(q)
+        let a = try doubleWord.evaluate(q)
         let b = try mpfr.evaluate(q)
         expectBits(a.rounded, b.rounded, "\(note())", sourceLocation: sourceLocation)
         #expect(b.tier == .mpfr)
-        if a.tier == .fast {
+        if a.tier == .doubleWord {
             #expect(a.escalations == 0 && a.precision == (q.format == .f64 ? 106 : 68))
             for (i, (x, y)) in zip(a.values, b.values).enumerated() {
                 #expect(x.exact.kind == y.exact.kind && x.exact.isNegative == y.exact.isNegative,
@@ -58,7 +58,7 @@ struct FastTierAgreementTests {
                 }
             }
         }
-        return a.tier == .fast
+        return a.tier == .doubleWord
     }
 
     /// An ExactValue as a BigFloat.
@@ -90,10 +90,10 @@ struct FastTierAgreementTests {
                 }
             }
         }
-        print("fast tier, family \(family): \(total - answered) of \(total) requests fell back to MPFR")
+        print("double-word tier, family \(family): \(total - answered) of \(total) requests fell back to MPFR")
         // Rows with one finite logit fall back by design (maskedInf), and so do rows whose two
         // largest logits lie more than 2^19 apart (huge); cancellation in logsumexp and near-ties
-        // of the format's grid are rare; otherwise the fast tier answers.
+        // of the format's grid are rare; otherwise the double-word tier answers.
         if family != .huge {
             #expect(Double(answered) >= 0.85 * Double(total), "\(family): only \(answered) of \(total) answered")
         }
@@ -123,7 +123,7 @@ struct FastTierAgreementTests {
                 if try Self.compare(q, "\(format.rawValue) cross_entropy \(hex(x)) targets \(hex(p))") { answered += 1 }
             }
         }
-        print("fast tier, probability targets, family \(family): \(total - answered) of \(total) fell back")
+        print("double-word tier, probability targets, family \(family): \(total - answered) of \(total) fell back")
         #expect(Double(answered) >= 0.85 * Double(total))
     }
 
@@ -148,7 +148,7 @@ struct FastTierAgreementTests {
         }
     }
 
-    @Test("-inf masks: softmax 0 and log_softmax -inf exactly, a -inf target gives +inf, on the fast tier")
+    @Test("-inf masks: softmax 0 and log_softmax -inf exactly, a -inf target gives +inf, on the double-word tier")
     func negativeInfinityMasks() throws {
         let x: [Double] = [1, -.infinity, 3, -.infinity, -2]
         for format in Format.allCases {
@@ -157,9 +157,9 @@ struct FastTierAgreementTests {
                 if f == .crossEntropy { q.target = .index(1) }
                 #expect(try Self.compare(q, "\(f.rawValue) \(format.rawValue)"))
             }
-            let s = try Self.fast.evaluate(OracleRequest(function: .softmax, format: format, logits: x))
+            let s = try Self.doubleWord.evaluate(OracleRequest(function: .softmax, format: format, logits: x))
             #expect(s.values[1].rounded == 0 && s.values[1].exact.kind == .zero)
-            let l = try Self.fast.evaluate(OracleRequest(function: .logSoftmax, format: format, logits: x))
+            let l = try Self.doubleWord.evaluate(OracleRequest(function: .logSoftmax, format: format, logits: x))
             #expect(l.values[3].exact.kind == .infinity && l.values[3].exact.isNegative)
         }
     }
@@ -186,8 +186,8 @@ struct FastTierAgreementTests {
         // 2^-10 is the tie between 0 and e4m3fn's least subnormal 2^-9; 2^-17 the same for e5m2.
         for (format, k) in [(Format.e4m3fn, 1024), (.e5m2, 131_072)] {
             let q = OracleRequest(function: .softmax, format: format, logits: Array(repeating: 0.25, count: k))
-            #expect(try Self.fast.evaluateFastTier(q) == nil)
-            let r = try Self.fast.evaluate(q)
+            #expect(try Self.doubleWord.evaluateDoubleWordTier(q) == nil)
+            let r = try Self.doubleWord.evaluate(q)
             #expect(r.tier == .mpfr && r.rounded.allSatisfy { $0 == 0 })
         }
         // Cancellation: logsumexp(−ln2, −ln2) ≈ 2.3e-17 is too small for an absolute 2^-106 bound.
@@ -220,10 +220,10 @@ struct FastTierAgreementTests {
 
     /// Two constructions of softmax values within 2^-60 (relative) of a rounding boundary B:
     /// - B = 1/2 + 2^-(p+1) (the midpoint above 1/2): t ≈ 2^-(p−1), and a double t puts the value
-    ///   within about 2^-(p+56) of B — inside the fast tier's error bound for f64 (~2^-99) and
+    ///   within about 2^-(p+56) of B — inside the double-word tier's error bound for f64 (~2^-99) and
     ///   f32 (~2^-67): it must fall back, and the MPFR path decides;
     /// - B = 1 − 2^-(p+1) (the midpoint below 1): within about 2^-(p+50) of B, but there the
-    ///   bound of 1/(1 + s) is ε_s·s ≈ 2^-93 for f32, so the fast tier separates it (f64: falls back).
+    ///   bound of 1/(1 + s) is ε_s·s ≈ 2^-93 for f32, so the double-word tier separates it (f64: falls back).
     @Test("near-ties within 2^-60 of a rounding boundary: fallback exactly where the bound cannot separate them")
     func constructedNearTies() throws {
         var fellBack: Set<String> = []
@@ -245,16 +245,16 @@ struct FastTierAgreementTests {
                     let q = OracleRequest(function: .softmax, format: format, logits: x)
                     let key = "\(format.rawValue) \(below1 ? "below 1" : "above 1/2")"
                     if try Self.compare(q, "\(key) softmax \(hex(x))") { answered.insert(key) } else { fellBack.insert(key) }
-                    expectBits([try Self.fast.evaluate(q).rounded[0]], [format.round(BruteForce.softmax(x)[0])])
+                    expectBits([try Self.doubleWord.evaluate(q).rounded[0]], [format.round(BruteForce.softmax(x)[0])])
                 }
             }
         }
-        print("constructed near-ties: fell back \(fellBack.sorted()), answered by the fast tier \(answered.sorted())")
+        print("constructed near-ties: fell back \(fellBack.sorted()), answered by the double-word tier \(answered.sorted())")
         #expect(fellBack.isSuperset(of: ["f64 above 1/2", "f64 below 1", "f32 above 1/2"]))
         #expect(answered.contains("f32 below 1"))
     }
 
-    @Test("exact near-ties P ± e^-700 are settled on the fast tier (as the MPFR path's open ends do)")
+    @Test("exact near-ties P ± e^-700 are settled on the double-word tier (as the MPFR path's open ends do)")
     func tieMinusTiny() throws {
         // x_1 − m is exactly a midpoint of binary64's grid; L = log1p(e^-214.9) is far below it.
         let row: [Double] = [-4.817008082659077, -466.43841756979464, 9.986120757689882, -325.75360343079865, 224.84080574491878]
@@ -276,7 +276,7 @@ struct FastTierAgreementTests {
         for (format, x, want) in cases {
             let q = OracleRequest(function: .logsumexp, format: format, logits: x)
             #expect(try Self.compare(q, "\(format.rawValue) logsumexp \(hex(x))"))
-            expectBits(try Self.fast.evaluate(q).rounded, [want])
+            expectBits(try Self.doubleWord.evaluate(q).rounded, [want])
         }
     }
 
@@ -290,7 +290,7 @@ struct FastTierAgreementTests {
                 if f == .crossEntropy { q.target = .index(123) }
                 let one = try Oracle(threads: 1).evaluate(q)
                 let two = try Oracle(threads: 2).evaluate(q)
-                #expect(one.tier == .fast && two.tier == .fast)
+                #expect(one.tier == .doubleWord && two.tier == .doubleWord)
                 #expect(one.values == two.values, "\(f.rawValue) \(format.rawValue)")
             }
         }
@@ -316,7 +316,7 @@ struct FastTierAgreementTests {
         #expect(try Oracle(threads: 1).evaluate(q).values == Oracle(threads: 2).evaluate(q).values)
     }
 
-    @Test("fast exact values are within 2^-40 ulps of the brute-force reference")
+    @Test("double-word exact values are within 2^-40 ulps of the brute-force reference")
     func exactAgainstBruteForce() throws {
         var rng = SplitMix64(seed: Self.seed ^ 0xE8AC7)
         for n in 0..<40 {
@@ -327,8 +327,8 @@ struct FastTierAgreementTests {
                     (.logsumexp, [BruteForce.logsumexp(x)]),
                 ]
                 for (f, truth) in checks {
-                    let r = try Self.fast.evaluate(OracleRequest(function: f, format: format, logits: x))
-                    guard r.tier == .fast else { continue }
+                    let r = try Self.doubleWord.evaluate(OracleRequest(function: f, format: format, logits: x))
+                    guard r.tier == .doubleWord else { continue }
                     for (v, t) in zip(r.values, truth) {
                         #expect(ExactValueAccuracyTests.distanceInULPs(v.exact, t, format) <= 0x1p-40, "\(f.rawValue) \(format) \(hex(x))")
                         #expect(v.rounded == format.round(t))

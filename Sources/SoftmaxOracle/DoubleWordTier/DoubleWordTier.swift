@@ -1,0 +1,100 @@
+// The oracle's double-word tier: what it answers, how, and where each part lives.
+//
+//   DoubleWordTier.swift       this overview and the dispatch (`evaluate`)
+//   RowScan.swift              the row's maximum, second largest and specials
+//   RowSum.swift               s = Σ e^(d_j) with its bound; the two strategies:
+//   ExactRowSum.swift            f64 outputs: `FastExp.exp` summed exactly (`FixedPointSum`)
+//   CompactRowSum.swift          p <= 24: `FastExp.expCompact` on SIMD lanes, blocks of Sum2
+//   ExpStore.swift             softmax's exponentials, kept in the output array's own slots
+//   LogPart.swift              L = log1p(s), and exact near-ties P ± L
+//   LogsumexpOutput.swift, LogSoftmaxOutputs.swift, SoftmaxOutputs.swift,
+//   CrossEntropyOutputs.swift, BatchLoss.swift     the outputs of each function
+//   DoubleWordCertifier.swift  the certification test (one test, scalar and two SIMD lanes)
+//   ExactRounding.swift        its exact fallback (`Format.roundExactly` at both ends)
+//   ExactValue+DoubleWord.swift  the exact value reported with each output
+//   ChunkedParallelism.swift   threads: a chunked map, results in chunk order
+//   OutputBuffer.swift         the output array: its memory, and the fill loop (pairs or singles)
+//
+// The double-word arithmetic it is built on (DD, twoSum, mulDD, FastExp, FastLog1p,
+// FixedPointSum, CompensatedBlockSum) states each operation's error bound where it is defined;
+// docs/certification.md states the tier's error budget.
+
+/// The double-word tier: logsumexp, softmax, log_softmax, cross_entropy (hard or probability
+/// targets, without class weights or label smoothing) and the batch loss (hard targets, without
+/// class weights or label smoothing), certified in double-double arithmetic.
+///
+/// Formulation: the oracle's own (ShiftedRow.swift): m = max x, d_j = x_j − m (exact, as a
+/// TwoSum), s = Σ_{j≠M} e^(d_j), L = log1p(s), and
+///
+///     logsumexp = m + L,  softmax_i = e^(d_i)/(1 + s),  log_softmax_i = d_i − L,
+///     cross_entropy(t) = (−d_t) + L.
+///
+/// Each output is computed as a double-double v with an absolute error bound err proven from
+/// the bounds of its parts, and certified when the whole enclosure [v − err, v + err] rounds to
+/// one value of the format and is narrow enough (2·err <= 2^-40 ulp) for v to stand for the
+/// exact value (`DoubleWordCertifier`: one test for scalar and SIMD outputs, with an exact
+/// fallback). The parts:
+/// - the exponentials, two ways. For f64 outputs `FastExp.exp` (2^-101 relative) summed
+///   exactly (`FixedPointSum`: truncation < 2^-126 per double, relative to the largest term);
+///   for formats with p <= 24 ("compact") `FastExp.expCompact` (2^-68.5), two at a time on SIMD
+///   lanes, summed by blocks of Sum2 (`CompensatedBlockSum`, 2^-81 per block): those formats need
+///   about 2^-66 (f32: 2^-40 of an ulp of 2^-24), and it halves the work;
+/// - `FastLog1p` (a run-time bound, about 2^-98 relative), once per row;
+/// - the double-double operations (2u² to 14u² each); softmax and log_softmax compute pairs of
+///   ordinary outputs on SIMD lanes (`mulDD2`, `DoubleWordCertifier.certifyPair`: the scalar
+///   operations lane by lane and the same certification test, hence the same outputs).
+/// Exact near-ties of the form P ± L, P an exact double-double on a rounding boundary (x_t − m
+/// often is one) and L far below P's last bit, are settled by `roundNearTie` as the MPFR path's
+/// open enclosure ends settle them.
+///
+/// When an output does not certify — or for anything outside the tier's scope: NaN or +inf in a
+/// row, a row whose only finite logit is its maximum (exact results), its two largest logits
+/// more than 2^19 apart, other functions and options — `evaluate` returns nil and the MPFR path
+/// answers the whole request, so the double-word tier never gives a different answer, only a
+/// faster one. -inf logits are handled here as the MPFR path does: exactly 0 in every sum;
+/// softmax 0 and log_softmax -inf there, a cross-entropy of +inf when the target's logit is -inf.
+///
+/// Threads: rows of `parallelThreshold` logits or more are split into 2·threads chunks for the
+/// scan, the sum and the outputs (`Parallel.forEachChunk`, ParallelExecution); the exact fixed-point sums add exactly and
+/// the compact sums are combined in block order, so the result does not depend on the thread
+/// count. Batches are split by rows. Memory: softmax keeps each exponential in the output
+/// array's own slot until the output overwrites it (about 40 bytes per logit in all).
+enum DoubleWordTier {
+    /// Rows at least this long are split over threads.
+    static let parallelThreshold = 16_384
+    /// The working precision reported for this tier's results: a double-double's significand
+    /// (f64 outputs), or about the compact exponential's 68 bits (formats with p <= 24).
+    static func reportedPrecision(_ format: Format) -> Int { format.precision <= 24 ? 68 : 106 }
+
+    /// The tier's answer, or nil when the MPFR path must answer (see the type's notes).
+    static func evaluate(_ q: OracleRequest, threads: Int) -> OracleResult? {
+        let threads = Swift.max(1, threads)
+        let values: [OracleValue]?
+        switch q.function {
+        case .logsumexp:
+            values = q.logits.withUnsafeBufferPointer { logsumexp($0, q.format, threads: threads) }.map { [$0] }
+        case .softmax:
+            values = q.logits.withUnsafeBufferPointer { softmax($0, q.format, threads: threads) }
+        case .logSoftmax:
+            values = q.logits.withUnsafeBufferPointer { logSoftmax($0, q.format, threads: threads) }
+        case .crossEntropy:
+            guard q.weight == nil, q.labelSmoothing == 0 else { return nil }
+            switch q.target {
+            case .index(let t)?:
+                values = q.logits.withUnsafeBufferPointer { crossEntropy($0, target: t, q.format, threads: threads) }.map { [$0] }
+            case .probabilities(let p)?:
+                values = q.logits.withUnsafeBufferPointer { x in
+                    p.withUnsafeBufferPointer { crossEntropy(x, probabilities: $0, q.format, threads: threads) }
+                }.map { [$0] }
+            case nil:
+                return nil
+            }
+        case .crossEntropyLoss:
+            values = batchLoss(q, threads: threads)
+        default:
+            return nil
+        }
+        guard let values else { return nil }
+        return OracleResult(values: values, precision: reportedPrecision(q.format), escalations: 0, tier: .doubleWord)
+    }
+}

@@ -1,0 +1,72 @@
+// L = log1p(s), once per row, in the two forms the outputs use; and exact near-ties P ± L, which
+// no error bound can settle, settled as the MPFR path's open enclosure ends settle them.
+
+extension DoubleWordTier {
+    /// L = log1p(s) as a normalized ScaledDD with relative error epsL, and L as a plain
+    /// double-double `plain` (0 when L < 2^-1000) with `plainAbsoluteError` bounding
+    /// |plain − L| + epsL·L.
+    struct LogPart {
+        /// L, normalized (any magnitude).
+        var value: ScaledDD
+        /// |value − L| <= epsL·L.
+        var epsL: Double
+        /// L as a plain double-double, 0 when L < 2^-1000.
+        var plain: DD
+        /// |plain − L| + epsL·L <= plainAbsoluteError.
+        var plainAbsoluteError: Double
+
+        /// An upper bound on L: (1 + epsL)·L rounded up, or 2^-999 when L < 2^-1000.
+        var upperBound: Double {
+            plain.hi == 0 ? plainAbsoluteError : roundedUp((plain.hi * (1 + epsL) + plainAbsoluteError) * (1 + 0x1p-50))
+        }
+    }
+
+    /// The rounding of P ± L for an exact double-double P = ph + pl and 0 < L <= `upper`, when L
+    /// is too small to matter: below the unit 2^E of P (E the exponent of the last set bit of ph
+    /// or pl, whichever is lower: P is a multiple of 2^E) and below 2^(e − 55), e = ⌊log₂|ph|⌋.
+    /// Then no rounding boundary lies strictly between P and P ± L (P − B is a multiple of min(2^E, half-quantum >= 2^(e−55)) for every
+    /// boundary B), so P ± L rounds as P ± 0⁺, which `Format.roundExactly(nudge:)` computes.
+    /// This settles exact near-ties that no error bound can: P a rounding boundary (x_i − m is
+    /// often exactly a midpoint of the format's grid), L = log1p(s) ≈ e^-700. Nil when L is not
+    /// that small (pl must be 0 or >= 2^(e−60), so that P's unit is that of its own bits).
+    @inline(__always)
+    static func roundNearTie(_ p: DD, plus: Bool, upper: Double, _ format: Format) -> Double? {
+        guard p.hi != 0 && p.hi.isNormal else { return nil }
+        let e = binade(p.hi)
+        if p.lo != 0 && (!p.lo.isNormal || binade(p.lo) < e - 60) { return nil }
+        // The exponent of the last set bit of a normal double.
+        func lastBit(_ x: Double) -> Int {
+            binade(x) - 52 + (x.significandBitPattern | 0x0010_0000_0000_0000).trailingZeroBitCount
+        }
+        let unit = p.lo == 0 ? lastBit(p.hi) : Swift.min(lastBit(p.hi), lastBit(p.lo))
+        let bound = Swift.min(unit, e - 55)
+        guard bound > -1000, upper < powerOfTwo(bound) else { return nil }
+        return format.roundExactly(p.hi, p.lo, scale: 0, nudge: plus ? 1 : -1)
+    }
+
+    /// L = log1p(s) for the row's sum (`FastLog1p`, relative error epsL from s's epsS and its own
+    /// run-time bound), or nil when `FastLog1p` declines.
+    static func logPart(_ row: RowSum) -> LogPart? {
+        guard let (l, epsL) = FastLog1p.logOnePlus(row.s, relativeError: row.epsS, FastExpTable.shared) else { return nil }
+        let e = l.exponent
+        if e >= -1000 {
+            let plain = DD(Double(sign: .plus, exponent: e, significand: l.hi), Double(sign: .plus, exponent: e, significand: l.lo))
+            // plain.lo may underflow (<= 2^-1075 off); L <= 2^(e+1).
+            let abs = roundedUp(epsL * Double(sign: .plus, exponent: e + 1, significand: 1) + 0x1p-1074)
+            return LogPart(value: l, epsL: epsL, plain: plain, plainAbsoluteError: abs)
+        }
+        return LogPart(value: l, epsL: epsL, plain: DD(0, 0), plainAbsoluteError: Double(sign: .plus, exponent: -999, significand: 1))
+    }
+
+    /// The output P ± L via `roundNearTie`, with the exact value w (absolute error bound
+    /// `absoluteError`, which must meet the narrowness rule), or nil.
+    static func nearTie(_ p: DD, plus: Bool, _ w: DD, absoluteError: Double, _ lp: LogPart,
+                        _ certifier: DoubleWordCertifier) -> OracleValue? {
+        let format = certifier.format
+        guard w.hi != 0, w.hi.isNormal, let r = roundNearTie(p, plus: plus, upper: lp.upperBound, format) else { return nil }
+        let e = binade(w.hi)
+        let ulpExponent = Swift.max(e - 1, format.minNormalExponent) - format.precision + 1
+        guard ulpExponent - 41 > -1000, absoluteError * (1 + 0x1p-50) <= powerOfTwo(ulpExponent - 41) else { return nil }
+        return OracleValue(rounded: r, exact: ExactValue(scaledHi: w.hi, lo: w.lo, scale: 0))
+    }
+}

@@ -1,0 +1,89 @@
+// The output array of softmax and log_softmax: allocated once, uninitialized, advised to use huge
+// pages when large, and filled in place by chunks of indices (pairs on SIMD lanes where they
+// certify, single outputs elsewhere).
+
+import ParallelExecution
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The outputs of a row function, one at a time or two at a time on SIMD lanes
+/// (`DoubleWordTier.fillOutputs`).
+protocol RowOutputs {
+    /// Output i, or nil when it does not certify.
+    func single(_ i: Int) -> OracleValue?
+    /// Writes outputs i and i + 1 to out[0] and out[1] and returns true, or writes nothing and
+    /// returns false. Where it writes, the outputs are those `single` gives.
+    func pair(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool
+}
+
+extension DoubleWordTier {
+    /// A value handed to other threads that write disjoint parts of it (the callers guarantee it).
+    struct UncheckedSendable<T>: @unchecked Sendable {
+        let value: T
+    }
+
+    /// A new array of n outputs, filled by `body` (true: all n initialized; false: give up, nil).
+    /// An output array of 32 MB or more (glibc serves those with fresh mmaps every time) is
+    /// advised to use transparent huge pages (Linux): writing it then costs one page fault per
+    /// 2 MB instead of per 4 KB, which was most of the cost of filling 10^6 fresh outputs.
+    /// (Smaller arrays come from reused heap memory, where the advice only costs time.)
+    static func withOutputs(count n: Int, _ body: (UnsafeMutablePointer<OracleValue>) -> Bool) -> [OracleValue]? {
+        if n == 0 { return [] }
+        var ok = false
+        let values = [OracleValue](unsafeUninitializedCapacity: n) { buffer, count in
+            let base = buffer.baseAddress!
+            adviseHugePages(UnsafeMutableRawPointer(base), bytes: n * MemoryLayout<OracleValue>.stride)
+            ok = body(base)
+            count = ok ? n : 0  // OracleValue is trivial: a partly written buffer needs no cleanup
+        }
+        return ok ? values : nil
+    }
+
+    /// Advises the whole pages of [p, p + bytes) to use transparent huge pages, for 32 MB or more
+    /// (Linux; elsewhere nothing).
+    static func adviseHugePages(_ p: UnsafeMutableRawPointer, bytes: Int) {
+        #if os(Linux)
+        guard bytes >= 32 << 20 else { return }
+        let page = UInt(4096)
+        let start = (UInt(bitPattern: p) + page - 1) & ~(page - 1)
+        let end = (UInt(bitPattern: p) + UInt(bytes)) & ~(page - 1)
+        if end > start {
+            _ = madvise(UnsafeMutableRawPointer(bitPattern: start), Int(end - start), MADV_HUGEPAGE)
+        }
+        #endif
+    }
+
+    /// Initializes slots[0..<n] with the outputs, in ranges of indices on up to 2·threads
+    /// threads for a row of `parallelThreshold` or more: at index i (with i + 1 in the same
+    /// range) `outputs.pair(i, into: slots + i)` may write outputs i and i + 1; otherwise output
+    /// i is `outputs.single(i)`. False, with the slots partly written, when some `single(i)` is
+    /// nil (the request then goes to the MPFR path). Generic, so that each function's loop is
+    /// specialized with direct (inlined) calls.
+    @inline(__always)
+    static func fillOutputs<Outputs: RowOutputs>(_ slots: UnsafeMutablePointer<OracleValue>, count n: Int,
+                                                 threads: Int, _ outputs: Outputs) -> Bool {
+        let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
+        let base = UncheckedSendable(value: slots)
+        let failures = Parallel.forEachChunk(count: n, chunks: chunks) { range -> Bool in
+            let out = base.value
+            var i = range.lowerBound
+            while i < range.upperBound {
+                if i + 1 < range.upperBound && outputs.pair(i, into: out + i) {
+                    i += 2
+                    continue
+                }
+                guard let v = outputs.single(i) else { return true }
+                (out + i).initialize(to: v)
+                i += 1
+            }
+            return false
+        }
+        return !failures.contains(true)
+    }
+}

@@ -8,6 +8,7 @@ let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 let package = Package(
     name: "softmax-oracle",
     products: [
+        .library(name: "DoubleWordArithmetic", targets: ["DoubleWordArithmetic"]),
         .library(name: "SoftmaxOracle", targets: ["SoftmaxOracle"]),
         .library(name: "FastSoftmax", targets: ["FastSoftmax"]),
         .library(name: "AccuracyHarness", targets: ["AccuracyHarness"]),
@@ -30,15 +31,18 @@ let package = Package(
         ),
         // Safe Swift ownership of mpfr_t, rounding modes, the thread-local exponent range.
         .target(name: "MPFR", dependencies: ["CMPFR"], swiftSettings: strict),
+        // Error-free transforms and double-word arithmetic with stated error bounds; no
+        // dependencies. One FMA policy: Dekker's product unless built with -DDOUBLEWORD_FMA.
+        .target(name: "DoubleWordArithmetic", swiftSettings: strict),
         // The certified oracle: formats, interval enclosures, the softmax family, ULP error.
         .target(
-            name: "SoftmaxOracle", dependencies: ["MPFR"], swiftSettings: strict,
+            name: "SoftmaxOracle", dependencies: ["MPFR", "DoubleWordArithmetic"], swiftSettings: strict,
             linkerSettings: [.linkedLibrary("m")]
         ),
         // Implementations under test: naive, shifted, online, accurate, mixed precision.
         .target(
             name: "FastSoftmax",
-            dependencies: [.product(name: "RealModule", package: "swift-numerics")],
+            dependencies: ["DoubleWordArithmetic", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: strict
         ),
         // Exact text formats: JSON, hex floats, requests and results.
@@ -70,7 +74,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "SoftmaxOracleTests", dependencies: ["SoftmaxOracle", "MPFR"], swiftSettings: strict),
+        .testTarget(
+            name: "DoubleWordArithmeticTests",
+            dependencies: ["DoubleWordArithmetic", "MPFR", "SoftmaxOracle", "FastSoftmax"],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "SoftmaxOracleTests", dependencies: ["SoftmaxOracle", "MPFR", "DoubleWordArithmetic"], swiftSettings: strict),
         .testTarget(name: "OracleIOTests", dependencies: ["OracleIO"], swiftSettings: strict),
         .testTarget(
             name: "FastSoftmaxTests",

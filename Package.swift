@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(
             name: "FastSoftmaxTests",
             dependencies: [
-                "FastSoftmax", "SoftmaxOracle", "AccuracyHarness",
+                "FastSoftmax", "DoubleWordArithmetic", "SoftmaxOracle", "AccuracyHarness",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strict

@@ -1,3 +1,5 @@
+import DoubleWordArithmetic
+
 // Fixed-point exponential for the slow path, allocation-free in its loop.
 //
 // A fixed-point number here has w = n + 1 little-endian 64-bit limbs: n fraction limbs and one
@@ -89,7 +91,7 @@ struct FixedPointExp {
         let mag = d.magnitude
         let e = Int(mag.exponent)
         let s1 = max(-1000, min(1000, 52 - e))
-        let sig = UInt64(mag * pow2(s1) * pow2(52 - e - s1))   // mag = sig·2^(e-52), exact
+        let sig = UInt64(mag * powerOfTwo(s1) * powerOfTwo(52 - e - s1))   // mag = sig·2^(e-52), exact
         // sig·2^offset in limbs: low part at limb q, high part at q + 1.
         let offset = e - 52 + 64 * n
         var lo: UInt64 = 0, hi: UInt64 = 0, q = 0
@@ -166,7 +168,7 @@ struct FixedPointExp {
     /// and quotient truncated (2 units per term M terms, plus 2 for the truncated tail), and s
     /// squarings of a value >= 0.70 (each truncation 1.5 units relative, and doubling the
     /// relative error so far). Bound: C = |k| + 3 + 2^s·(2M + 6) units.
-    mutating func exp(_ x: DW, mantissa out: inout [UInt64]) -> (k: Int, errorUnits: Double) {
+    mutating func exp(_ x: DoubleWord, mantissa out: inout [UInt64]) -> (k: Int, errorUnits: Double) {
         let k = Int((x.hi * 0x1.71547652b82fep0).rounded(.toNearestOrEven))
         for i in 0..<w { r[i] = 0 }
         FixedPointExp.addDouble(&r, x.hi, fractionLimbs: n)

@@ -1,3 +1,5 @@
+import DoubleWordArithmetic
+
 // A small arbitrary-precision binary floating-point type for the `accurate` kernels' slow path.
 //
 // The fast path (double-word, ~100 bits) meets the 2-ulp bound except where an output is a
@@ -38,14 +40,14 @@ struct MPFloat: Sendable {
         // mag·2^(52-e) is an integer in [2^52, 2^53): scale in two exact steps.
         let s1 = max(-1000, min(1000, 52 - e))
         let s2 = 52 - e - s1
-        let sig = UInt64(mag * pow2(s1) * pow2(s2))
+        let sig = UInt64(mag * powerOfTwo(s1) * powerOfTwo(s2))
         negative = d < 0
         exponent = e + 1
         limbs[n - 1] = sig << 11
     }
 
     /// The value x.hi + x.lo (truncated to n limbs if the two parts are far apart).
-    init(_ x: DW, limbs n: Int) {
+    init(_ x: DoubleWord, limbs n: Int) {
         self = MPFloat(x.hi, limbs: n) + MPFloat(x.lo, limbs: n)
     }
 
@@ -202,7 +204,7 @@ struct MPFloat: Sendable {
     }
 
     /// The value as an extended-range double-word, relative error below 2^-104.
-    var xw: XW {
+    var xw: ScaledDoubleWord {
         if isZero { return .zero }
         let top = limbs[n - 1]
         let next: UInt64 = n >= 2 ? limbs[n - 2] : 0
@@ -212,11 +214,11 @@ struct MPFloat: Sendable {
         let rest = (Double(top & 0x7FF) * 0x1p64 + Double(next)) * 0x1p-127
         let m = fastTwoSum(h, rest)
         let signed = negative ? -m : m
-        return XW(signed, exponent: exponent - 1)
+        return ScaledDoubleWord(signed, exponent: exponent - 1)
     }
 
     /// An approximation of the value as a Double (for choosing reductions), +-inf if huge.
-    var approximateDouble: Double { xw.double }
+    var approximateDouble: Double { xw.doubleValue }
 
     /// log2 of the magnitude, rounded down (the exponent of the leading bit).
     var log2Floor: Int { exponent - 1 }

@@ -3,7 +3,7 @@ import RealModule
 
 // The `accurate` variant: softmax, log_softmax, logsumexp, cross-entropy (hard and probability
 // targets) and its gradient, at most 2 ulp from the exact value in binary64 and binary32, on
-// every input (special values exactly as DESIGN.md says).
+// every input (special values exactly as docs/semantics.md says).
 //
 // Strategy (the same for every function, stated once here; each routine below states its own
 // error budget):
@@ -194,10 +194,7 @@ enum Accurate {
                                                into out: UnsafeMutableBufferPointer<T>) {
         if vectorPath(x, out, AccurateVector.softmax, AccurateVector.softmax) { return }
         let row = analyze(x)
-        guard row.kind == .finite else {
-            for i in 0..<x.count { out[i] = .nan }
-            return
-        }
+        guard row.kind == .finite else { return out.update(repeating: .nan) }
         let S = row.S
         for i in 0..<x.count {
             out[i] = T(softmaxEntry(x, i, row, S).doubleValue)
@@ -223,10 +220,7 @@ enum Accurate {
                                                   into out: UnsafeMutableBufferPointer<T>) {
         if vectorPath(x, out, AccurateVector.logSoftmax, AccurateVector.logSoftmax) { return }
         let row = analyze(x)
-        guard row.kind == .finite else {
-            for i in 0..<x.count { out[i] = .nan }
-            return
-        }
+        guard row.kind == .finite else { return out.update(repeating: .nan) }
         // log_softmax at the max is -L; when L = 0 exactly (no other finite logit) it is +0,
         // as IEEE x - logsumexp(x) gives; when L > 0 underflows, -0.
         let negL = row.sIsExactlyZero ? ScaledDoubleWord.zero : -row.L
@@ -328,10 +322,7 @@ enum Accurate {
     static func crossEntropyGrad<T: BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>, target t: Int,
                                                         into out: UnsafeMutableBufferPointer<T>) {
         let row = analyze(x)
-        guard row.kind == .finite else {
-            for i in 0..<x.count { out[i] = .nan }
-            return
-        }
+        guard row.kind == .finite else { return out.update(repeating: .nan) }
         let S = row.S
         for i in 0..<x.count {
             if i != t {
@@ -365,8 +356,7 @@ enum Accurate {
         var anyNaN = false
         for i in 0..<k where Double(p[i]).isNaN { anyNaN = true }
         guard row.kind == .finite, !anyNaN else {
-            for i in 0..<k { out[i] = .nan }
-            return
+            return out.update(repeating: .nan)
         }
         var P = ScaledDoubleWord.zero
         var absP = ScaledDoubleWord.zero

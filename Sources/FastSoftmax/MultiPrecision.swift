@@ -2,6 +2,12 @@ import DoubleWordArithmetic
 
 // A small arbitrary-precision binary floating-point type for the `accurate` kernels' slow path.
 //
+// Why it exists next to double-word arithmetic (DoubleWordArithmetic): the outputs the slow path
+// recomputes cancel by an amount not known in advance, so they need precision that grows until
+// the error bound passes (up to 2432 bits), which a fixed-size double word cannot give. Bound:
+// every operation errs by below 2^(2-p) relative to its largest operand or result (p = 64n bits,
+// truncation); the callers add these up in units of 2^-p (see below).
+//
 // The fast path (double-word, ~100 bits) meets the 2-ulp bound except where an output is a
 // difference of nearly equal quantities whose size is not known in advance:
 // logsumexp = m + log1p(s) when m < 0 and log1p(s) ≈ -m, and the probability-target gradient
@@ -121,22 +127,9 @@ struct MPFloat: Sendable {
             for i in 0...n { sm[i] = extract64(ext, 64 * i + d) }
         }
         if big.negative == small.negative {
-            var carry: UInt64 = 0
-            for i in 0...n {
-                let (s1, o1) = acc[i].addingReportingOverflow(sm[i])
-                let (s2, o2) = s1.addingReportingOverflow(carry)
-                acc[i] = s2
-                carry = (o1 ? 1 : 0) + (o2 ? 1 : 0)
-            }
-            acc[n + 1] = carry
+            acc[n + 1] = FixedPointExp.add(&acc, sm, count: n + 1)
         } else {
-            var borrow: UInt64 = 0
-            for i in 0...n {
-                let (s1, o1) = acc[i].subtractingReportingOverflow(sm[i])
-                let (s2, o2) = s1.subtractingReportingOverflow(borrow)
-                acc[i] = s2
-                borrow = (o1 ? 1 : 0) + (o2 ? 1 : 0)
-            }
+            FixedPointExp.subtract(&acc, sm, count: n + 1)  // |big| >= |small|: no borrow out
         }
         return make(acc, scale: big.exponent - 64 * (n + 1), negative: big.negative, limbs: n)
     }

@@ -1,6 +1,6 @@
 import FastSoftmax
 
-/// ULP error as DESIGN.md defines it: |y - v| / ulp(v), ulp(v) = 2^(max(floor(log2|v|), emin) - p + 1),
+/// ULP error as docs/formats.md defines it: |y - v| / ulp(v), ulp(v) = 2^(max(floor(log2|v|), emin) - p + 1),
 /// with v = 0 using the subnormal ulp. `v` is a reference value (exact or correctly rounded).
 func ulpError(_ y: Double, _ v: Double, precision p: Int = 53, minNormalExponent emin: Int = -1022) -> Double {
     if y == v { return 0 }
@@ -25,12 +25,12 @@ func ulpError(_ y: Double, _ v: Float80) -> Double {
 }
 #endif
 
-/// The accurate variant's documented bound, against the exact value.
-let accurateBound = 2.0
-
-/// A reference value that is itself correctly rounded is within 1/2 ulp of the exact value, so
-/// a result within 1.5 ulp of it is within the 2-ulp bound of the exact value.
-let boundAgainstRounded = 1.5
+/// The accurate variant's stated bounds are at most 0.5 + 2^-4.3 ulp from the exact value
+/// (docs/kernels.md). A correctly rounded reference is within 1/2 ulp of the exact value, so a
+/// result meeting the bound is within 1 + 2^-4.3 ulp of the reference; both lie on the format's
+/// grid, so they differ by at most 1 ulp. (AccuracyHarnessTests' AccurateBoundTests checks
+/// each kernel at its stated bound against the oracle's exact value.)
+let boundAgainstRounded = 1.0
 
 /// Deterministic generator for the tests (SplitMix64).
 struct TestRandom {

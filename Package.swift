@@ -76,7 +76,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DoubleWordArithmeticTests",
-            dependencies: ["DoubleWordArithmetic", "MPFR", "SoftmaxOracle", "FastSoftmax"],
+            dependencies: ["DoubleWordArithmetic", "MPFR", "SoftmaxOracle", "FastSoftmax", "AccuracyHarness"],
             swiftSettings: strict
         ),
         .testTarget(name: "SoftmaxOracleTests", dependencies: ["SoftmaxOracle", "MPFR", "DoubleWordArithmetic"], swiftSettings: strict),

@@ -1,3 +1,4 @@
+import struct AccuracyHarness.SplitMix64
 import DoubleWordArithmetic
 import Foundation
 import MPFR
@@ -33,44 +34,30 @@ struct CertifiedFunctionTests {
         return out
     }
 
-    @Test("DoubleWordExp.exp errs by <= 2^-101 relative; M ∈ [1 − 2^-17.5, 2)")
-    func expBound() {
-        var rng = SplitMix64(seed: Self.seed)
+    /// `exp`: relative error <= 2^-101, M ∈ [1 − 2^-17.5, 2); `expCompact`: 2^-68.5, M ∈
+    /// [1 − 2^-9, 2). Both: M normalized.
+    @Test("DoubleWordExp.exp (2^-101) and expCompact (2^-68.5) within their bounds, M in range", arguments: [false, true])
+    func expBounds(compact: Bool) {
+        let seed = Self.seed ^ (compact ? 1 : 0)
+        var rng = SplitMix64(seed: seed)
         let tab = DoubleWordExpTable.shared
+        let bound = compact ? DoubleWordExp.compactRelativeError : DoubleWordExp.relativeError
+        let lowest = compact ? 1 - 0x1p-9 : 1 - pow(2.0, -17.5)
         var worst = 0.0
         for d in Self.arguments(&rng, count: 6000) where d.hi >= DoubleWordExp.lowestArgument {
-            let e = DoubleWordExp.exp(d.hi, d.lo, tab)
-            let exact = Exact.exp(Exact.value(d))
-            let err = Exact.relativeError(Exact.value(e.m, scale: e.k), exact)
+            let e = compact ? DoubleWordExp.expCompact(d.hi, d.lo, tab) : DoubleWordExp.exp(d.hi, d.lo, tab)
+            let err = Exact.relativeError(Exact.value(e.m, scale: e.k), Exact.exp(Exact.value(d)))
             worst = max(worst, err)
-            #expect(err <= DoubleWordExp.relativeError, "seed \(rng.seed), d = \(hex(d.hi)) + \(hex(d.lo)): \(err)")
-            #expect(e.m.hi >= 1 - pow(2.0, -17.5) && e.m.hi < 2)
-            #expect(abs(e.m.lo) <= abs(e.m.hi) * 0x1p-53)
+            #expect(err <= bound, "seed \(seed), d = \(hex(d.hi)) + \(hex(d.lo)): \(err)")
+            #expect(e.m.hi >= lowest && e.m.hi < 2 && abs(e.m.lo) <= abs(e.m.hi) * 0x1p-53, "seed \(seed), d = \(hex(d.hi))")
         }
-        #expect(worst < DoubleWordExp.relativeError / 4, "observed \(worst) (2^\(log2(worst)))")
-        print("DoubleWordExp.exp: largest relative error observed 2^\(log2(worst)) (bound 2^-101)")
-    }
-
-    @Test("DoubleWordExp.expCompact errs by <= 2^-68.5 relative")
-    func expCompactBound() {
-        var rng = SplitMix64(seed: Self.seed ^ 1)
-        let tab = DoubleWordExpTable.shared
-        var worst = 0.0
-        for d in Self.arguments(&rng, count: 6000) where d.hi >= DoubleWordExp.lowestArgument {
-            let e = DoubleWordExp.expCompact(d.hi, d.lo, tab)
-            let exact = Exact.exp(Exact.value(d))
-            let err = Exact.relativeError(Exact.value(e.m, scale: e.k), exact)
-            worst = max(worst, err)
-            #expect(err <= DoubleWordExp.compactRelativeError, "seed \(rng.seed), d = \(hex(d.hi)) + \(hex(d.lo)): \(err)")
-            #expect(e.m.hi >= 1 - 0x1p-9 && e.m.hi < 2)
-        }
-        #expect(worst < DoubleWordExp.compactRelativeError / 2, "observed \(worst) (2^\(log2(worst)))")
-        print("DoubleWordExp.expCompact: largest relative error observed 2^\(log2(worst)) (bound 2^-68.5)")
+        print("DoubleWordExp.\(compact ? "expCompact" : "exp"): largest relative error observed 2^\(log2(worst)) (bound 2^\(log2(bound)))")
     }
 
     @Test("DoubleWordExp.expCompact2 (two SIMD lanes) gives expCompact's results bit for bit")
     func expCompactLanes() {
-        var rng = SplitMix64(seed: Self.seed ^ 4)
+        let seed: UInt64 = Self.seed ^ 4
+        var rng = SplitMix64(seed: seed)
         let tab = DoubleWordExpTable.shared
         let args = Self.arguments(&rng, count: 4000).filter { $0.hi >= DoubleWordExp.lowestArgument }
         for i in stride(from: 0, to: args.count - 1, by: 2) {
@@ -79,14 +66,15 @@ struct CertifiedFunctionTests {
             for (lane, d) in [(0, a), (1, b)] {
                 let s = DoubleWordExp.expCompact(d.hi, d.lo, tab)
                 #expect(Int(v.k[lane]) == s.k && v.hi[lane].bitPattern == s.m.hi.bitPattern
-                        && v.lo[lane].bitPattern == s.m.lo.bitPattern, "seed \(rng.seed), d = \(hex(d.hi)) + \(hex(d.lo))")
+                        && v.lo[lane].bitPattern == s.m.lo.bitPattern, "seed \(seed), d = \(hex(d.hi)) + \(hex(d.lo))")
             }
         }
     }
 
     @Test("DoubleWordExp.expm1 on [2^-60, 0.6) errs by less than the bound it returns (<= 2^-98.5)")
     func expm1Bound() {
-        var rng = SplitMix64(seed: Self.seed ^ 2)
+        let seed: UInt64 = Self.seed ^ 2
+        var rng = SplitMix64(seed: seed)
         let tab = DoubleWordExpTable.shared
         var xs: [Double] = [0x1p-60, 1e-10, 0x1p-17, 0.0000105, 0.5999999]
         for i in 0..<4000 {
@@ -97,26 +85,27 @@ struct CertifiedFunctionTests {
             let exact = Exact.exp(big(x))
             exact.sub(exact, big(1), .nearest)
             let err = Exact.relativeError(Exact.value(v), exact)
-            #expect(err <= bound, "seed \(rng.seed), x = \(hex(x)): \(err) > \(bound)")
+            #expect(err <= bound, "seed \(seed), x = \(hex(x)): \(err) > \(bound)")
             #expect(bound <= pow(2.0, -98.5))
         }
     }
 
     @Test("DoubleWordLog1p errs by less than its bound, for s from 2^-1100 to 10^7 (all three regimes)")
     func log1pBound() throws {
-        var rng = SplitMix64(seed: Self.seed ^ 3)
+        let seed: UInt64 = Self.seed ^ 3
+        var rng = SplitMix64(seed: seed)
         let tab = DoubleWordExpTable.shared
         for i in 0..<3000 {
             let e = i % 3 == 0 ? rng.int(-1100 ... -55) : rng.int(-70...23)
             let s = rng.doubleWord(exponent: 0).magnitude
             let sv = ScaledDoubleWord(hi: s.hi, lo: s.lo, exponent: e)
             let epsS = i % 2 == 0 ? 0.0 : 0x1p-100
-            let (l, bound) = try #require(DoubleWordLog1p.logOnePlus(sv, relativeError: epsS, tab), "seed \(rng.seed), s = \(sv)")
+            let (l, bound) = try #require(DoubleWordLog1p.logOnePlus(sv, relativeError: epsS, tab), "seed \(seed), s = \(sv)")
             let exactS = Exact.value(s, scale: e)
             let exact = Exact.log1p(exactS)
             let err = Exact.relativeError(Exact.value(DoubleWord(l.hi, l.lo), scale: l.exponent), exact)
-            #expect(err <= bound - 1.01 * epsS, "seed \(rng.seed), s = \(sv): \(err) > \(bound)")
-            #expect(bound <= 0x1p-97 + 1.01 * epsS, "seed \(rng.seed), s = \(sv): bound \(bound)")
+            #expect(err <= bound - 1.01 * epsS, "seed \(seed), s = \(sv): \(err) > \(bound)")
+            #expect(bound <= 0x1p-97 + 1.01 * epsS, "seed \(seed), s = \(sv): bound \(bound)")
         }
     }
 }

@@ -1,3 +1,4 @@
+import struct AccuracyHarness.SplitMix64
 import DoubleWordArithmetic
 import Foundation
 import MPFR
@@ -27,44 +28,40 @@ struct TableTests {
         return r
     }
 
-    @Test("ExpTables.entries equals the MPFR-built table bit for bit (2^(i/256), 2^(i/65536), minus 1)")
-    func entriesBitForBit() {
+    /// Calls `body(k, t)` for every table entry: k its index in `ExpTables.entries`, t its value
+    /// computed by MPFR at `precision` bits (2^(i/256), 2^(i/65536), and those minus 1).
+    static func forEachEntry(precision: Int, _ body: (Int, BigFloat) -> Void) {
         let ln2 = Self.ln2
         ExponentRange.widest {
             for (block, (shift, minusOne)) in [(8, false), (16, false), (8, true), (16, true)].enumerated() {
                 for i in 0..<256 {
-                    let y = BigFloat(precision: 256)
+                    let y = BigFloat(precision: precision)
                     y.mul(ln2, i, .nearest)
                     y.scale(y, byPowerOfTwo: -shift, .nearest)
-                    let t = BigFloat(precision: 256)
+                    let t = BigFloat(precision: precision)
                     t.exp(y, .nearest)
-                    if minusOne { t.sub(t, big(1), .nearest) }  // exact: t ∈ [1, 2) has 256 bits
-                    let (hi, lo) = Self.pair(t)
-                    let k = 512 * block + 2 * i
-                    #expect(ExpTables.entries[k].bitPattern == hi.bitPattern
-                            && ExpTables.entries[k + 1].bitPattern == lo.bitPattern,
-                            "block \(block) entry \(i): \(hex(ExpTables.entries[k])), \(hex(ExpTables.entries[k + 1])) vs \(hex(hi)), \(hex(lo))")
+                    if minusOne { t.sub(t, big(1), .nearest) }  // exact: t ∈ [1, 2) has `precision` bits
+                    body(512 * block + 2 * i, t)
                 }
             }
         }
     }
 
+    @Test("ExpTables.entries equals the MPFR-built table bit for bit (2^(i/256), 2^(i/65536), minus 1)")
+    func entriesBitForBit() {
+        Self.forEachEntry(precision: 256) { k, t in
+            let (hi, lo) = Self.pair(t)
+            #expect(ExpTables.entries[k].bitPattern == hi.bitPattern && ExpTables.entries[k + 1].bitPattern == lo.bitPattern,
+                    "entry \(k): \(hex(ExpTables.entries[k])), \(hex(ExpTables.entries[k + 1])) vs \(hex(hi)), \(hex(lo))")
+        }
+    }
+
     @Test("every table pair is within 1.01u² of its value (the bound the exponentials use)")
     func entriesBound() {
-        let ln2 = Self.ln2
-        ExponentRange.widest {
-            for (block, (shift, minusOne)) in [(8, false), (16, false), (8, true), (16, true)].enumerated() {
-                for i in 1..<256 {
-                    let y = BigFloat(precision: Exact.bits)
-                    y.mul(ln2, i, .nearest)
-                    y.scale(y, byPowerOfTwo: -shift, .nearest)
-                    let t = Exact.exp(y)
-                    if minusOne { t.sub(t, big(1), .nearest) }
-                    let k = 512 * block + 2 * i
-                    let e = Exact.relativeError(Exact.value(DoubleWord(ExpTables.entries[k], ExpTables.entries[k + 1])), t)
-                    #expect(e <= 1.01 * 0x1p-106, "block \(block) entry \(i): \(e)")
-                }
-            }
+        Self.forEachEntry(precision: Exact.bits) { k, t in
+            guard t.signum != 0 else { return }  // 2^0 − 1 = 0, stored as (0, 0)
+            let e = Exact.relativeError(Exact.value(DoubleWord(ExpTables.entries[k], ExpTables.entries[k + 1])), t)
+            #expect(e <= 1.01 * 0x1p-106, "entry \(k): \(e)")
         }
         #expect(ExpTables.entries[0] == 1 && ExpTables.entries[1] == 0 && ExpTables.entries[1024] == 0)
     }
@@ -113,7 +110,8 @@ struct OperationTests {
 
     @Test("twoSum, fastTwoSum, twoProduct (all split variants), twoSquare, veltkampSplit are exact")
     func errorFreeTransforms() {
-        var rng = SplitMix64(seed: Self.seed)
+        let seed: UInt64 = Self.seed
+        var rng = SplitMix64(seed: seed)
         for i in 0..<6000 {
             // Exponents up to ±400 apart; products down to 2^-960 (above the 2^-969 precondition).
             let a = Self.randomDouble(&rng, -480...480)
@@ -122,23 +120,23 @@ struct OperationTests {
             let sum = BigFloat(precision: 2200)
             ExponentRange.widest { sum.add(big(a), big(b), .nearest) }
             let ts = twoSum(a, b)
-            #expect(Exact.value(ts).compare(sum) == 0 && ts.hi == a + b, "seed \(rng.seed): twoSum(\(hex(a)), \(hex(b)))")
+            #expect(Exact.value(ts).compare(sum) == 0 && ts.hi == a + b, "seed \(seed): twoSum(\(hex(a)), \(hex(b)))")
             let (large, small) = abs(a) >= abs(b) ? (a, b) : (b, a)
             let f = fastTwoSum(large, small)
-            #expect(f == ts, "seed \(rng.seed): fastTwoSum(\(hex(large)), \(hex(small)))")
+            #expect(f == ts, "seed \(seed): fastTwoSum(\(hex(large)), \(hex(small)))")
             let s = veltkampSplit(a)
-            #expect(s.hi + s.lo == a && s.hi.significandWidth <= 25 && s.lo.significandWidth <= 25, "seed \(rng.seed): split \(hex(a))")
+            #expect(s.hi + s.lo == a && s.hi.significandWidth <= 25 && s.lo.significandWidth <= 25, "seed \(seed): split \(hex(a))")
             guard abs(a * b) >= 0x1p-960 else { continue }
             let prod = BigFloat(precision: 200)
             ExponentRange.widest { prod.mul(big(a), big(b), .nearest) }
             for p in [twoProduct(a, b), twoProduct(a, split: veltkampSplit(a), b),
                       twoProduct(a, split: veltkampSplit(a), b, split: veltkampSplit(b))] {
-                #expect(Exact.value(p).compare(prod) == 0 && p.hi == a * b, "seed \(rng.seed): twoProduct(\(hex(a)), \(hex(b)))")
+                #expect(Exact.value(p).compare(prod) == 0 && p.hi == a * b, "seed \(seed): twoProduct(\(hex(a)), \(hex(b)))")
             }
             if abs(a * a) >= 0x1p-960 {
                 let sq = BigFloat(precision: 200)
                 ExponentRange.widest { sq.mul(big(a), big(a), .nearest) }
-                #expect(Exact.value(twoSquare(a)).compare(sq) == 0, "seed \(rng.seed): twoSquare(\(hex(a)))")
+                #expect(Exact.value(twoSquare(a)).compare(sq) == 0, "seed \(seed): twoSquare(\(hex(a)))")
             }
         }
     }
@@ -165,7 +163,8 @@ struct OperationTests {
 
     @Test("product <= 8.1u² (by a double word) and 3.02u² (by a double); quotient <= 14u²")
     func productsAndQuotient() {
-        var rng = SplitMix64(seed: Self.seed ^ 1)
+        let seed: UInt64 = Self.seed ^ 1
+        var rng = SplitMix64(seed: seed)
         var worst = (dw: 0.0, d: 0.0, q: 0.0)
         let u2 = unitRoundoffSquared
         for (a0, b0) in Self.pairs(&rng, count: 6000) {
@@ -181,14 +180,15 @@ struct OperationTests {
             let e3 = Exact.relativeError(Exact.value(DoubleWord.quotient(a, b)), exactQ)
             worst = (max(worst.dw, e1), max(worst.d, e2), max(worst.q, e3))
             #expect(e1 <= 8.1 * u2 && e2 <= 3.02 * u2 && e3 <= 14 * u2,
-                    "seed \(rng.seed): a = \(hex(a.hi)) + \(hex(a.lo)), b = \(hex(b.hi)) + \(hex(b.lo)): \(e1 / u2), \(e2 / u2), \(e3 / u2) u²")
+                    "seed \(seed): a = \(hex(a.hi)) + \(hex(a.lo)), b = \(hex(b.hi)) + \(hex(b.lo)): \(e1 / u2), \(e2 / u2), \(e3 / u2) u²")
         }
         print("observed, in u²: product \(worst.dw / u2), product by a double \(worst.d / u2), quotient \(worst.q / u2)")
     }
 
     @Test("sum (double word + double, any signs) <= 2.01u²; sameSignSum <= 3.02u²; anySignSum <= 3.1u²(|a| + |b|)")
     func sums() {
-        var rng = SplitMix64(seed: Self.seed ^ 2)
+        let seed: UInt64 = Self.seed ^ 2
+        var rng = SplitMix64(seed: seed)
         var worst = (fp: 0.0, same: 0.0, any: 0.0)
         let u2 = unitRoundoffSquared
         for (a, b) in Self.pairs(&rng, count: 8000) {
@@ -198,25 +198,26 @@ struct OperationTests {
             if exactF.signum != 0 {
                 let e = Exact.relativeError(Exact.value(DoubleWord.sum(a, b.hi)), exactF)
                 worst.fp = max(worst.fp, e)
-                #expect(e <= 2.01 * u2, "seed \(rng.seed): sum(\(hex(a.hi)) + \(hex(a.lo)), \(hex(b.hi))): \(e / u2) u²")
+                #expect(e <= 2.01 * u2, "seed \(seed): sum(\(hex(a.hi)) + \(hex(a.lo)), \(hex(b.hi))): \(e / u2) u²")
             }
             let exact = Exact.apply { $0.add(av, bv, .nearest) }
             let any = Exact.absoluteError(Exact.value(DoubleWord.anySignSum(a, b)), exact)
             let scale = (abs(a.hi) + abs(a.lo)) + (abs(b.hi) + abs(b.lo))
             worst.any = max(worst.any, any / scale)
-            #expect(any <= 3.1 * u2 * scale, "seed \(rng.seed): anySignSum(\(hex(a.hi)) + \(hex(a.lo)), \(hex(b.hi)) + \(hex(b.lo))): \(any / scale / u2) u²")
+            #expect(any <= 3.1 * u2 * scale, "seed \(seed): anySignSum(\(hex(a.hi)) + \(hex(a.lo)), \(hex(b.hi)) + \(hex(b.lo))): \(any / scale / u2) u²")
             let bs = (a.hi < 0) == (b.hi < 0) ? b : -b  // same sign
             let exactS = Exact.apply { $0.add(av, Exact.value(bs), .nearest) }
             let same = Exact.relativeError(Exact.value(DoubleWord.sameSignSum(a, bs)), exactS)
             worst.same = max(worst.same, same)
-            #expect(same <= 3.02 * u2, "seed \(rng.seed): sameSignSum(\(hex(a.hi)) + \(hex(a.lo)), \(hex(bs.hi)) + \(hex(bs.lo))): \(same / u2) u²")
+            #expect(same <= 3.02 * u2, "seed \(seed): sameSignSum(\(hex(a.hi)) + \(hex(a.lo)), \(hex(bs.hi)) + \(hex(bs.lo))): \(same / u2) u²")
         }
         print("observed, in u²: sum \(worst.fp / u2), sameSignSum \(worst.same / u2), anySignSum \(worst.any / u2) (of |a| + |b|)")
     }
 
     @Test("the SIMD-lane transforms and product give the scalar results bit for bit")
     func lanes() {
-        var rng = SplitMix64(seed: Self.seed ^ 3)
+        let seed: UInt64 = Self.seed ^ 3
+        var rng = SplitMix64(seed: seed)
         for _ in 0..<2000 {
             let a = SIMD4((0..<4).map { _ in Self.randomDouble(&rng, -400...400) })
             let b = SIMD4((0..<4).map { _ in Self.randomDouble(&rng, -400...400) })
@@ -226,14 +227,14 @@ struct OperationTests {
             let lo = SIMD4((0..<4).map { i in a[i] * 0x1p-54 * rng.unit() })
             let lp = DoubleWord.product(a, lo, w)
             for i in 0..<4 {
-                #expect(DoubleWord(ts.hi[i], ts.lo[i]) == twoSum(a[i], b[i]), "seed \(rng.seed)")
-                #expect(DoubleWord(sp.hi[i], sp.lo[i]) == veltkampSplit(a[i]), "seed \(rng.seed)")
-                #expect(DoubleWord(fs.hi[i], fs.lo[i]) == fastTwoSum(a[i], b[i]) || abs(a[i]) < abs(b[i]), "seed \(rng.seed)")
+                #expect(DoubleWord(ts.hi[i], ts.lo[i]) == twoSum(a[i], b[i]), "seed \(seed)")
+                #expect(DoubleWord(sp.hi[i], sp.lo[i]) == veltkampSplit(a[i]), "seed \(seed)")
+                #expect(DoubleWord(fs.hi[i], fs.lo[i]) == fastTwoSum(a[i], b[i]) || abs(a[i]) < abs(b[i]), "seed \(seed)")
                 if abs(a[i] * b[i]) >= 0x1p-960 {
-                    #expect(DoubleWord(tp.hi[i], tp.lo[i]) == twoProduct(a[i], b[i]), "seed \(rng.seed)")
+                    #expect(DoubleWord(tp.hi[i], tp.lo[i]) == twoProduct(a[i], b[i]), "seed \(seed)")
                 }
                 let s = DoubleWord.product(DoubleWord(a[i], lo[i]), w)
-                #expect(lp.hi[i].bitPattern == s.hi.bitPattern && lp.lo[i].bitPattern == s.lo.bitPattern, "seed \(rng.seed)")
+                #expect(lp.hi[i].bitPattern == s.hi.bitPattern && lp.lo[i].bitPattern == s.lo.bitPattern, "seed \(seed)")
             }
         }
     }

@@ -1,3 +1,4 @@
+import struct AccuracyHarness.SplitMix64
 import DoubleWordArithmetic
 @testable import FastSoftmax
 import Foundation
@@ -16,7 +17,8 @@ struct KernelElementaryTests {
 
     @Test("DoubleWordMath.exp errs by <= 2^-98 (ρ_exp) on double-word arguments from -16000 to 700")
     func exp() {
-        var rng = SplitMix64(seed: Self.seed)
+        let seed: UInt64 = Self.seed
+        var rng = SplitMix64(seed: seed)
         var worst = 0.0
         var args: [DoubleWord] = [DoubleWord(-745.1332191019411), DoubleWord(-0x1p-1074), DoubleWord(709.7), DoubleWord(-15999.9)]
         let c = 0x1.62e42fefa39efp-9  // ln2/256: the reduction's half-steps are the hard places
@@ -34,14 +36,15 @@ struct KernelElementaryTests {
             let exact = Exact.exp(Exact.value(x))
             let err = Exact.relativeError(Exact.value(e), exact)
             worst = max(worst, err)
-            #expect(err <= Accurate.rhoExp, "seed \(rng.seed), x = \(hex(x.hi)) + \(hex(x.lo)): 2^\(log2(err))")
+            #expect(err <= Accurate.rhoExp, "seed \(seed), x = \(hex(x.hi)) + \(hex(x.lo)): 2^\(log2(err))")
         }
         print("DoubleWordMath.exp: largest relative error 2^\(log2(worst)) (bound 2^-98)")
     }
 
     @Test("DoubleWordMath.expm1 errs by <= 2^-98 on [-700, 700], with k = ±1 and tiny arguments")
     func expm1() {
-        var rng = SplitMix64(seed: Self.seed ^ 1)
+        let seed: UInt64 = Self.seed ^ 1
+        var rng = SplitMix64(seed: seed)
         var worst = 0.0
         var ys: [Double] = [0x1p-61, -0x1p-61, 0x1p-60, 0x1.62e42fefa39efp-10, -0x1.62e42fefa39efp-10]
         for i in 0..<8000 {
@@ -56,14 +59,15 @@ struct KernelElementaryTests {
             let v = DoubleWordMath.expm1(y)
             let err = Exact.relativeError(Exact.value(v), Exact.expm1(big(y)))
             worst = max(worst, err)
-            #expect(err <= 0x1p-98, "seed \(rng.seed), y = \(hex(y)): 2^\(log2(err))")
+            #expect(err <= 0x1p-98, "seed \(seed), y = \(hex(y)): 2^\(log2(err))")
         }
         print("DoubleWordMath.expm1: largest relative error 2^\(log2(worst)) (bound 2^-98)")
     }
 
     @Test("DoubleWordMath.log1p errs by <= 2^-97 (ρ_log1p) for s >= 0 and 2^-96.4 for s in [-1/2, 0)")
     func log1p() {
-        var rng = SplitMix64(seed: Self.seed ^ 2)
+        let seed: UInt64 = Self.seed ^ 2
+        var rng = SplitMix64(seed: seed)
         var worst = 0.0
         for i in 0..<8000 {
             // Double-word s from 2^-59 to 2^60 (DoubleWord), and scaled s down to 2^-1500.
@@ -73,12 +77,12 @@ struct KernelElementaryTests {
             let l = DoubleWordMath.log1p(s)
             let err = Exact.relativeError(Exact.value(l), Exact.log1p(Exact.value(s)))
             worst = max(worst, err)
-            #expect(err <= Accurate.rhoLog1p, "seed \(rng.seed), s = \(hex(m.hi)) + \(hex(m.lo)) · 2^\(e): 2^\(log2(err))")
+            #expect(err <= Accurate.rhoLog1p, "seed \(seed), s = \(hex(m.hi)) + \(hex(m.lo)) · 2^\(e): 2^\(log2(err))")
             if i % 2 == 0 {  // s in [-1/2, -2^-59]
                 let neg = -DoubleWord(scaled(m.hi, by: -rng.int(2...59)), 0)
                 let ln = DoubleWordMath.log1p(neg)
                 let errN = Exact.relativeError(Exact.value(ln), Exact.log1p(Exact.value(neg)))
-                #expect(errN <= pow(2.0, -96.4), "seed \(rng.seed), s = \(hex(neg.hi)): 2^\(log2(errN))")
+                #expect(errN <= pow(2.0, -96.4), "seed \(seed), s = \(hex(neg.hi)): 2^\(log2(errN))")
             }
         }
         print("DoubleWordMath.log1p: largest relative error 2^\(log2(worst)) (bound 2^-97)")
@@ -95,7 +99,8 @@ struct ScaledDoubleWordTests {
 
     @Test("x·y <= 8.1u², x/y <= 14u², x + y <= 3.1u²(|x| + |y|) (exponents up to 1000 apart)")
     func operations() {
-        var rng = SplitMix64(seed: Self.seed)
+        let seed: UInt64 = Self.seed
+        var rng = SplitMix64(seed: seed)
         let u2 = unitRoundoffSquared
         for i in 0..<5000 {
             let x = Self.random(&rng)
@@ -105,7 +110,7 @@ struct ScaledDoubleWordTests {
             let xv = Exact.value(x), yv = Exact.value(y)
             let p = Exact.relativeError(Exact.value(x * y), Exact.apply { $0.mul(xv, yv, .nearest) })
             let q = Exact.relativeError(Exact.value(x / y), Exact.apply { $0.div(xv, yv, .nearest) })
-            #expect(p <= 8.1 * u2 && q <= 14 * u2, "seed \(rng.seed): \(p / u2), \(q / u2) u²")
+            #expect(p <= 8.1 * u2 && q <= 14 * u2, "seed \(seed): \(p / u2), \(q / u2) u²")
             guard abs(x.exponent - y.exponent) <= 1000 else { continue }
             // |(x + y)^ − (x + y)| / (|x| + |y|), in MPFR (the values may lie outside binary64).
             let ratio = Exact.apply { r in
@@ -118,13 +123,14 @@ struct ScaledDoubleWordTests {
                 r.abs(r, .nearest)
                 r.div(r, ax, .nearest)
             }
-            #expect(ratio.double(.up) <= 3.1 * u2, "seed \(rng.seed): sum \(ratio.double(.up) / u2) u²")
+            #expect(ratio.double(.up) <= 3.1 * u2, "seed \(seed): sum \(ratio.double(.up) / u2) u²")
         }
     }
 
     @Test("doubleValue is RN(hi + lo)·2^exponent in binary64, subnormals and overflow included")
     func correctlyRounded() {
-        var rng = SplitMix64(seed: Self.seed ^ 1)
+        let seed: UInt64 = Self.seed ^ 1
+        var rng = SplitMix64(seed: seed)
         for i in 0..<20000 {
             var m = rng.doubleWord(exponent: 0)
             if i % 4 == 0 { m = fastTwoSum(m.hi, m.hi.ulp / 2 * (rng.oneIn(2) ? 1 : -1)) }  // ties in binary64
@@ -133,7 +139,7 @@ struct ScaledDoubleWordTests {
             let exact = Exact.value(v)
             let want = ExponentRange.widest { exact.double(.nearest) }
             #expect(v.doubleValue.bitPattern == want.bitPattern,
-                    "seed \(rng.seed): (\(hex(m.hi)) + \(hex(m.lo)))·2^\(e): \(hex(v.doubleValue)) vs \(hex(want))")
+                    "seed \(seed): (\(hex(m.hi)) + \(hex(m.lo)))·2^\(e): \(hex(v.doubleValue)) vs \(hex(want))")
         }
     }
 }

@@ -1,3 +1,4 @@
+import struct AccuracyHarness.SplitMix64
 import DoubleWordArithmetic
 import MPFR
 import Testing
@@ -9,7 +10,8 @@ import Testing
 struct SumTests {
     @Test("FixedPointSum is exact up to 2^-126 per added double (and 2^-104.9 in the conversion)")
     func fixedPoint() throws {
-        var rng = SplitMix64(seed: 0xFA57_0003)
+        let seed: UInt64 = 0xFA57_0003
+        var rng = SplitMix64(seed: seed)
         for _ in 0..<200 {
             var a = FixedPointSum(), b = FixedPointSum()
             var terms: [BigFloat] = []
@@ -33,13 +35,14 @@ struct SumTests {
             abs.abs(d, .up)
             // n truncations of < 2^-126 each, plus value()'s conversion error (relative).
             let allowed = Double(n) * 0x1p-126 + FixedPointSum.conversionError * exact.double(.up)
-            #expect(abs.double(.up) <= allowed, "seed \(rng.seed)")
+            #expect(abs.double(.up) <= allowed, "seed \(seed)")
         }
     }
 
     @Test("CompensatedBlockSum errs by <= its stated bound on 4096 terms (about 2^-81)")
     func compensated() {
-        var rng = SplitMix64(seed: 0xFA57_0004)
+        let seed: UInt64 = 0xFA57_0004
+        var rng = SplitMix64(seed: seed)
         let bound = CompensatedBlockSum.relativeError(terms: CompensatedBlockSum.blockSize)
         #expect(bound < 0x1p-80)
         for _ in 0..<20 {
@@ -53,7 +56,7 @@ struct SumTests {
             }
             let exact = BigFloat(precision: Exact.bits)
             exact.sum(terms, .nearest)
-            #expect(Exact.relativeError(Exact.value(acc.value), exact) <= bound, "seed \(rng.seed)")
+            #expect(Exact.relativeError(Exact.value(acc.value), exact) <= bound, "seed \(seed)")
         }
     }
 }

@@ -1,43 +1,25 @@
+import struct AccuracyHarness.SplitMix64
 import DoubleWordArithmetic
 import Foundation
 import MPFR
 
-// Helpers of the double-word tests: a seeded generator, exact MPFR values of double words,
-// relative errors at 320 bits. (The SplitMix64 here is the same generator as in the other test
-// targets; it moves to the shared test-support target when there is one.)
+// Helpers of the double-word tests: random double words from a seeded generator, exact MPFR
+// values of double words, errors at 320 bits.
 
-/// SplitMix64 (Steele, Lea, Flood 2014): a small seeded generator, the same on every platform.
-struct SplitMix64 {
-    private(set) var state: UInt64
-    /// The seed, printed in every failure message so that a failing case can be replayed.
-    let seed: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-        self.seed = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+/// The shorthands these tests use, on AccuracyHarness's `SplitMix64` (the project's one
+/// seeded generator).
+extension SplitMix64 {
     /// Uniform in [0, 1), 53 random bits.
-    mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
+    mutating func unit() -> Double { nextUnitDouble() }
 
     /// Uniform in [lo, hi).
-    mutating func uniform(_ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) * unit() }
+    mutating func uniform(_ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) * nextUnitDouble() }
 
-    /// An integer in `range` (the modulo bias is below 2^-50 for the small ranges used here).
-    mutating func int(_ range: ClosedRange<Int>) -> Int {
-        range.lowerBound + Int(next() % UInt64(range.count))
-    }
+    /// An integer in `range`.
+    mutating func int(_ range: ClosedRange<Int>) -> Int { nextInt(in: range) }
 
     /// True with probability 1/n.
-    mutating func oneIn(_ n: Int) -> Bool { next() % UInt64(n) == 0 }
+    mutating func oneIn(_ n: Int) -> Bool { nextChance(1, in: n) }
 
     /// A random normalized double word with hi in ±[1, 2)·2^e (lo of either sign, any size up to
     /// half an ulp of hi, sometimes exactly zero or exactly half an ulp).

@@ -49,9 +49,9 @@ public struct ScaledDoubleWord: Sendable {
     /// returned unchanged).
     ///
     /// A subnormal lo loses bits only when hi is scaled down, which never happens by more than
-    /// 2^-1100 relative. Caveat, kept for bit-identity with the certified tier's outputs: when
-    /// |hi| >= 2^1023, lo is multiplied by `powerOfTwo(-1023)`, which is 0, so lo is dropped
-    /// (an error of up to u relative).
+    /// 2^-1100 relative. (Before this module, the certified tier's ScaledDD.normalized scaled lo
+    /// by `powerOfTwo(-1023)`, which is 0, when |hi| >= 2^1023, dropping lo; 2^-1023 is now
+    /// applied as the subnormal constant it is.)
     @inlinable @inline(__always)
     public func normalized() -> ScaledDoubleWord {
         if hi == 0 || !hi.isNormal { return hi == 0 || !hi.isFinite ? self : slowNormalized() }
@@ -61,7 +61,7 @@ public struct ScaledDoubleWord: Sendable {
         // hi·2^-e: the same significand with exponent field 1023; lo·2^-e: exact, or (when e > 0
         // and lo is tiny) off by <= 2^-1075, far below any error bound it is used with.
         return ScaledDoubleWord(hi: Double(bitPattern: (bits & 0x800F_FFFF_FFFF_FFFF) | 0x3FF0_0000_0000_0000),
-                                lo: lo * powerOfTwo(-e), exponent: exponent + e)
+                                lo: e == 1023 ? lo * 0x1p-1023 : lo * powerOfTwo(-e), exponent: exponent + e)
     }
 
     @usableFromInline

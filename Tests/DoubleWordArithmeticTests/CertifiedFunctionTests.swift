@@ -110,3 +110,18 @@ struct CertifiedFunctionTests {
     }
 }
 
+@Suite("Certified tier: outputs near 2^1024")
+struct CertifiedTopBinadeTests {
+    /// CE = logsumexp − x_1 = 2^1023 + 2^970 + log 2 + tiny, just above the midpoint between
+    /// 2^1023 and its successor: RN is 2^1023 + 2^971. The double word (2^1023, 2^970) must keep
+    /// its low part through `ScaledDoubleWord.normalized()`.
+    @Test("cross-entropy just above a binary64 midpoint at 2^1023 rounds up, as the MPFR path says")
+    func topBinadeMidpoint() throws {
+        let q = OracleRequest(function: .crossEntropy, logits: [0x1p1023, -0x1p970, 0x1p1023], target: .index(1))
+        let fast = try Oracle().evaluate(q).rounded
+        let mpfr = try Oracle(fastTier: false).evaluate(q).rounded
+        #expect(mpfr == [0x1.0000000000001p+1023])
+        #expect(fast == mpfr)
+    }
+}
+

@@ -142,4 +142,19 @@ struct ScaledDoubleWordTests {
                     "seed \(seed): (\(hex(m.hi)) + \(hex(m.lo)))·2^\(e): \(hex(v.doubleValue)) vs \(hex(want))")
         }
     }
+
+    @Test("normalized() is exact and puts hi in [1, 2), in every binade of hi (2^1023 included)")
+    func normalizedIsExact() {
+        let seed: UInt64 = Self.seed ^ 2
+        var rng = SplitMix64(seed: seed)
+        for e in -1074...1023 {
+            let m = rng.doubleWord(exponent: 0)
+            let hi = scaled(m.hi, by: e)
+            let lo = e >= -1022 + 60 ? scaled(m.lo, by: e) : 0  // lo stays a normal number
+            let v = ScaledDoubleWord(hi: hi, lo: lo, exponent: 7)
+            let n = v.normalized()
+            #expect(abs(n.hi) >= 1 && abs(n.hi) < 2, "seed \(seed), e = \(e)")
+            #expect(Exact.value(n).compare(Exact.value(v)) == 0, "seed \(seed), e = \(e): \(hex(hi)) + \(hex(lo))")
+        }
+    }
 }

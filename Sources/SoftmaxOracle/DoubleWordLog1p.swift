@@ -9,8 +9,8 @@ import Darwin
 #endif
 
 // The certified tier's L = log1p(s) in double words, once per row (notation in
-// DoubleWordArithmetic's ErrorFreeTransforms.swift). s > 0 is the row's sum of shifted exponentials, known as a ScaledDoubleWord ŝ
-// with |ŝ − s| <= ε_s·s.
+// DoubleWordArithmetic's ErrorFreeTransforms.swift). s > 0 is the row's sum of shifted
+// exponentials, known as a ScaledDoubleWord ŝ with |ŝ − s| <= ε_s·s.
 //
 // Three regimes, each with an error bound computed from the actual magnitudes at run time:
 //
@@ -19,14 +19,14 @@ import Darwin
 // (ii)  2^-59 <= s <= 0.75: Newton's correction on expm1. Take any L0 (libm's log1p(ŝ_hi): its
 //       accuracy is not relied on, only measured), then exactly
 //           L = L0 + log1p(δ),   δ = (ŝ − expm1(L0)) / e^L0,
-//       and |log1p(δ) − δ| <= δ² for |δ| <= 1/2. expm1(L0) comes from `DoubleWordExp.expm1` with a
-//       proven relative error ε_em <= ~2^-99; δ is ~2^-52·L when L0 is good, so it needs only
+//       and |log1p(δ) − δ| <= δ² for |δ| <= 1/2. expm1(L0) comes from `DoubleWordExp.expm1`
+//       with a proven relative error ε_em <= ~2^-99; δ is ~2^-52·L when L0 is good, so it needs only
 //       double precision, and the error of L is relative to L (not to 1): what matters for
 //       log_softmax at the arg-max and for a cross-entropy of 1e-30.
 // (iii) s > 0.75: the same on exp: Y = 1 + ŝ (2.01u²), L0 = libm log(Y_hi),
 //           L = L0 + log1p(δ),   δ = Y·e^(−L0) − 1,
-//       with e^(−L0) from `DoubleWordExp.exp` (2^-101) and one `DoubleWord.product` (8.1u²): an absolute error
-//       of ~2^-100 on δ, relative to L >= 0.559.
+//       with e^(−L0) from `DoubleWordExp.exp` (2^-101) and one `DoubleWord.product` (8.1u²):
+//       an absolute error of ~2^-100 on δ, relative to L >= 0.559.
 // The effect of ε_s: |log1p(s) − log1p(ŝ)| <= |s − ŝ|/(1 + min(s, ŝ)) <= 1.01·ε_s·s/(1 + s)
 // <= 1.01·ε_s·L, as log1p(s) >= s/(1 + s).
 enum DoubleWordLog1p {

@@ -177,7 +177,7 @@ enum AccurateVector {
 
     /// 2^k for lanes given k + 4096 (result normal: k >= -1022).
     @inline(__always)
-    static func pow2Lanes(_ kBiased: LaneBits) -> Lanes {
+    static func powerOfTwoLanes(_ kBiased: LaneBits) -> Lanes {
         Lanes(bitPattern: (kBiased &- LaneBits(repeating: 4096 - 1023)) &<< 52)
     }
 }

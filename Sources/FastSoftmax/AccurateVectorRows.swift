@@ -106,7 +106,7 @@ extension AccurateVector {
         // E renormalized (fast two-sum: |c| < t), then scaled by 2^k exactly (k >= -1022).
         let eh0 = e.t + e.c
         let el0 = e.c - (eh0 - e.t)
-        let scale = pow2Lanes(e.kBiased)
+        let scale = powerOfTwoLanes(e.kBiased)
         let eh = (eh0 * scale).replacing(with: 0, where: dropped)
         let el = (el0 * scale).replacing(with: 0, where: dropped)
         let (s, err) = twoSum(sh, eh)

@@ -8,6 +8,7 @@ let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 let package = Package(
     name: "softmax-oracle",
     products: [
+        .library(name: "DoubleWordArithmetic", targets: ["DoubleWordArithmetic"]),
         .library(name: "SoftmaxOracle", targets: ["SoftmaxOracle"]),
         .library(name: "FastSoftmax", targets: ["FastSoftmax"]),
         .library(name: "AccuracyHarness", targets: ["AccuracyHarness"]),
@@ -32,15 +33,18 @@ let package = Package(
         ),
         // Safe Swift ownership of mpfr_t, rounding modes, the thread-local exponent range.
         .target(name: "MPFR", dependencies: ["CMPFR"], swiftSettings: strict),
+        // Error-free transforms and double-word arithmetic with stated error bounds; no
+        // dependencies. One FMA policy: Dekker's product unless built with -DDOUBLEWORD_FMA.
+        .target(name: "DoubleWordArithmetic", swiftSettings: strict),
         // The certified oracle: formats, interval enclosures, the softmax family, ULP error.
         .target(
-            name: "SoftmaxOracle", dependencies: ["MPFR", "ParallelExecution"], swiftSettings: strict,
+            name: "SoftmaxOracle", dependencies: ["MPFR", "DoubleWordArithmetic", "ParallelExecution"], swiftSettings: strict,
             linkerSettings: [.linkedLibrary("m")]
         ),
         // Implementations under test: naive, shifted, online, accurate, mixed precision.
         .target(
             name: "FastSoftmax",
-            dependencies: [.product(name: "RealModule", package: "swift-numerics")],
+            dependencies: ["DoubleWordArithmetic", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: strict
         ),
         // Spreading work over threads: the processor count, an order-keeping parallel map, chunks.
@@ -82,14 +86,22 @@ let package = Package(
         ),
         // What several test targets share: the seeded generator, ULP errors, exact hex text, the
         // package root and Python look-ups. A library, so that test targets can depend on it.
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
-        .testTarget(name: "SoftmaxOracleTests", dependencies: ["SoftmaxOracle", "MPFR", "TestSupport"], swiftSettings: strict),
+        .target(
+            name: "TestSupport", dependencies: ["AccuracyHarness", "MPFR", "DoubleWordArithmetic"],
+            path: "Tests/TestSupport", swiftSettings: strict
+        ),
+        .testTarget(
+            name: "DoubleWordArithmeticTests",
+            dependencies: ["DoubleWordArithmetic", "MPFR", "SoftmaxOracle", "FastSoftmax", "AccuracyHarness", "TestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "SoftmaxOracleTests", dependencies: ["SoftmaxOracle", "MPFR", "DoubleWordArithmetic", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "OracleIOTests", dependencies: ["OracleIO", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ParallelExecutionTests", dependencies: ["ParallelExecution"], swiftSettings: strict),
         .testTarget(
             name: "FastSoftmaxTests",
             dependencies: [
-                "FastSoftmax", "SoftmaxOracle", "AccuracyHarness", "TestSupport",
+                "FastSoftmax", "DoubleWordArithmetic", "SoftmaxOracle", "AccuracyHarness", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strict

@@ -1,3 +1,4 @@
+import DoubleWordArithmetic
 import RealModule
 
 // The `accurate` variant: softmax, log_softmax, logsumexp, cross-entropy (hard and probability
@@ -11,7 +12,7 @@ import RealModule
 // 2. s2 = Σ_{j != a} e^(x_j - m2) in double-word arithmetic (every term <= 1, one term = 1,
 //    so s2 in [1, K-1]); each x_j - m2 is an exact double-word (two-sum), so a logit 1e15 away
 //    or a subnormal difference loses nothing, and e^(hi + lo) is evaluated to ~2^-98.
-// 3. s = e^(m2 - m)·s2 = Σ_{j != a} e^(x_j - m), as an extended-range double-word `XW`, so that
+// 3. s = e^(m2 - m)·s2 = Σ_{j != a} e^(x_j - m), as an extended-range double-word `ScaledDoubleWord`, so that
 //    s = 1e-320 (or 1e-2000) is carried with full relative precision, not flushed.
 // 4. L = log1p(s) to ~2^-97 relative (Newton-corrected binary64 log1p; series for tiny s).
 //    Then, with no cancellation anywhere:
@@ -27,7 +28,7 @@ import RealModule
 //    2^-(p+8), i.e. 1/512 ulp); when the test fails, the output is recomputed in multi-precision
 //    (fixed-point exponentials, `MPFloat` products) at 192 ... 2432 bits until it passes
 //    (see AccurateSlowPath.swift).
-// 5. Each output is then rounded once to binary64 (`XW.double`: correctly rounded from the
+// 5. Each output is then rounded once to binary64 (`ScaledDoubleWord.doubleValue`: correctly rounded from the
 //    double-word, also into the subnormal range) and, for binary32, once more from binary64.
 //
 // Final error: a relative error ρ before the last rounding gives at most 1/2 + ρ·2^p ulp for a
@@ -50,8 +51,10 @@ import RealModule
 // single conversion rounds it.
 
 enum Accurate {
-    /// Per-operation and per-routine relative error bounds (see DoubleWord.swift and
-    /// ElementaryDW.swift for their derivations).
+    /// Per-operation and per-routine relative error bounds: every double-word operation of
+    /// DoubleWordArithmetic is within rhoOp = 2^-101 = 16u² (its bounds are 2.01u²–14u²; the
+    /// any-sign sum's is absolute, 3.1u²(|a| + |b|), counted where it can cancel), and
+    /// DoubleWordElementary.swift derives rhoExp and rhoLog1p.
     static let rhoOp = 0x1p-101
     static let rhoExp = 0x1p-98
     static let rhoLog1p = 0x1p-97
@@ -68,11 +71,11 @@ enum Accurate {
 
         /// True if an absolute error of at most 2^errLog2 on the computed value `r` keeps the
         /// result within 1/512 ulp of the exact value before the final rounding: relative
-        /// 2^-(p+8) (|r| >= 2^r.e), or absolute 2^(emin_sub - 9) (subnormal or zero results).
-        func accepts(errorLog2: Double, result r: XW) -> Bool {
+        /// 2^-(p+8) (|r| >= 2^r.exponent), or absolute 2^(emin_sub - 9) (subnormal or zero results).
+        func accepts(errorLog2: Double, result r: ScaledDoubleWord) -> Bool {
             if errorLog2 <= Double(minSubnormalExponent - 9) { return true }
             if r.isZero { return false }
-            return errorLog2 <= Double(r.e - precision - 8)
+            return errorLog2 <= Double(r.exponent - precision - 8)
         }
     }
 
@@ -87,10 +90,10 @@ enum Accurate {
         /// The largest finite logit below m (-inf if none).
         var maxBelowMax: Double = -.infinity
         /// s = Σ_{j != argmax} e^(x_j - m), relative error <= rhoS.
-        var s: XW = .zero
+        var s: ScaledDoubleWord = .zero
         var rhoS: Double = 0
         /// L = log1p(s) = logsumexp(x) - m, relative error <= rhoL.
-        var L: XW = .zero
+        var L: ScaledDoubleWord = .zero
         var rhoL: Double = 0
         /// Number of terms summed (for error bounds).
         var terms: Int = 0
@@ -100,7 +103,7 @@ enum Accurate {
         var sIsExactlyZero: Bool = true
 
         /// 1 + s = Σ_j e^(x_j - m), relative error <= rhoS (the 1 is exact, s >= 0).
-        var S: XW { XW.one + s }
+        var S: ScaledDoubleWord { ScaledDoubleWord.one + s }
     }
 
     /// Passes 0 and 1 over the row: special values, max, second max, s, L.
@@ -109,7 +112,7 @@ enum Accurate {
     /// positive terms adds (terms + 1)·rhoOp; the terms skipped because x_j - m2 < -700 total
     /// below K·2^-1009 while s2 >= 1; the factor e^(m2 - m) adds rhoExp and the product rhoOp:
     ///   rhoS = 2·rhoExp + (terms + 2)·rhoOp + K·2^-1009      (<= 2^-80 for K <= 2^20)
-    /// L = log1p(s): rhoL = rhoS + rhoLog1p (ElementaryDW.log1p, valid for s >= 0).
+    /// L = log1p(s): rhoL = rhoS + rhoLog1p (DoubleWordMath.log1p, valid for s >= 0).
     static func analyze<T: BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>) -> Row {
         let k = x.count
         if k == 0 { return Row(kind: .empty) }
@@ -130,7 +133,7 @@ enum Accurate {
         var row = Row(kind: .finite, m: m, argmax: a)
         if m2 > -.infinity {
             row.sIsExactlyZero = false
-            var acc = DW.zero
+            var acc = DoubleWord.zero
             var terms = 0
             var below = -Double.infinity
             for j in 0..<k where j != a {
@@ -138,16 +141,16 @@ enum Accurate {
                 if v < m && v > below { below = v }
                 let d = twoSum(v, -m2)
                 if !(d.hi >= -700) { continue }  // also -inf logits and overflowed differences
-                acc = dwAdd(acc, DWMath.exp(d).dw)
+                acc = DoubleWord.sameSignSum(acc, DoubleWordMath.exp(d).unscaled)
                 terms += 1
             }
-            let scale = DWMath.exp(twoSum(m2, -m))
-            row.s = scale * XW(acc)
+            let scale = DoubleWordMath.exp(twoSum(m2, -m))
+            row.s = scale * ScaledDoubleWord(acc)
             row.terms = terms
             row.maxBelowMax = below
             row.rhoS = 2 * rhoExp + Double(terms + 2) * rhoOp + Double(k) * 0x1p-1009
         }
-        row.L = DWMath.log1p(row.s)
+        row.L = DoubleWordMath.log1p(row.s)
         row.rhoL = row.rhoS + rhoLog1p
         return row
     }
@@ -155,10 +158,10 @@ enum Accurate {
     /// |m - v| for m >= v, exactly, as an extended-range double-word (also when m - v
     /// overflows binary64: then (m/2 - v/2)·2, where halving is exact for |m| or |v| >= 2^1023
     /// up to the subnormal last bit of the other operand, 2^-1075 against 2^1023).
-    static func gap(_ m: Double, _ v: Double) -> XW {
+    static func gap(_ m: Double, _ v: Double) -> ScaledDoubleWord {
         let d = twoSum(m, -v)
-        if d.hi.isFinite { return XW(d) }
-        return XW(twoSum(0.5 * m, -0.5 * v), exponent: 1)
+        if d.hi.isFinite { return ScaledDoubleWord(d) }
+        return ScaledDoubleWord(twoSum(0.5 * m, -0.5 * v), exponent: 1)
     }
 
     /// Runs the vector path (AccurateVector.swift) for binary64 and binary32 rows; false when
@@ -191,21 +194,18 @@ enum Accurate {
                                                into out: UnsafeMutableBufferPointer<T>) {
         if vectorPath(x, out, AccurateVector.softmax, AccurateVector.softmax) { return }
         let row = analyze(x)
-        guard row.kind == .finite else {
-            for i in 0..<x.count { out[i] = .nan }
-            return
-        }
+        guard row.kind == .finite else { return out.update(repeating: .nan) }
         let S = row.S
         for i in 0..<x.count {
-            out[i] = T(softmaxEntry(x, i, row, S).double)
+            out[i] = T(softmaxEntry(x, i, row, S).doubleValue)
         }
     }
 
     static func softmaxEntry<T: BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>, _ i: Int,
-                                                    _ row: Row, _ S: XW) -> XW {
-        if i == row.argmax { return XW.one / S }
+                                                    _ row: Row, _ S: ScaledDoubleWord) -> ScaledDoubleWord {
+        if i == row.argmax { return ScaledDoubleWord.one / S }
         let d = twoSum(Double(x[i]), -row.m)
-        return DWMath.exp(d) / S
+        return DoubleWordMath.exp(d) / S
     }
 
     // MARK: - log_softmax
@@ -220,17 +220,14 @@ enum Accurate {
                                                   into out: UnsafeMutableBufferPointer<T>) {
         if vectorPath(x, out, AccurateVector.logSoftmax, AccurateVector.logSoftmax) { return }
         let row = analyze(x)
-        guard row.kind == .finite else {
-            for i in 0..<x.count { out[i] = .nan }
-            return
-        }
+        guard row.kind == .finite else { return out.update(repeating: .nan) }
         // log_softmax at the max is -L; when L = 0 exactly (no other finite logit) it is +0,
         // as IEEE x - logsumexp(x) gives; when L > 0 underflows, -0.
-        let negL = row.sIsExactlyZero ? XW.zero : -row.L
-        let negLdw = negL.dw
+        let negL = row.sIsExactlyZero ? ScaledDoubleWord.zero : -row.L
+        let negLdw = negL.unscaled
         for i in 0..<x.count {
             if i == row.argmax {
-                out[i] = T(negL.double)
+                out[i] = T(negL.doubleValue)
                 continue
             }
             let d = twoSum(Double(x[i]), -row.m)
@@ -239,10 +236,10 @@ enum Accurate {
                 continue
             }
             if d.hi == 0 {
-                out[i] = T(negL.double)
+                out[i] = T(negL.doubleValue)
                 continue
             }
-            out[i] = T(dwAdd(d, negLdw).hi)
+            out[i] = T(DoubleWord.sameSignSum(d, negLdw).hi)
         }
     }
 
@@ -250,9 +247,9 @@ enum Accurate {
 
     /// logsumexp = m + L.
     ///
-    /// Error: m is exact, so the absolute error is at most rhoL·|L| + rhoOp·|m + L|. No
-    /// cancellation when m >= 0 or L <= |m|/2; otherwise the relative error is amplified by
-    /// L/|m + L|. The bound is tested (`Grid.accepts`: 1/512 ulp); if it fails, `SlowPath`
+    /// Error: m is exact, so the absolute error is at most rhoL·|L| + 3.1u²(|m| + |L|) (the
+    /// any-sign sum), <= 2·rhoL·|L| + 3.1u²·|m + L| as |m| <= |m + L| + |L|. No cancellation
+    /// when m >= 0 or L <= |m|/2; otherwise the relative error is amplified by L/|m + L|. The bound is tested (`Grid.accepts`: 1/512 ulp); if it fails, `SlowPath`
     /// recomputes t = Σ e^(x_j) - 1 with MPFloat until |error| <= 2^-(p+8)·|t| (or below
     /// 2^(emin_sub - 9)) and returns log1p(t) (2^-97): <= 0.5 + 2^-8 ulp in every case.
     static func logsumexp<T: BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>) -> T {
@@ -263,11 +260,11 @@ enum Accurate {
         case .empty, .allNegativeInfinity: return -.infinity
         case .finite: break
         }
-        let r = XW(row.m) + row.L
-        if row.L.isZero { return T(r.double) }
-        let errLog2 = Double.log2(row.rhoL * 2.0) + Double(row.L.e) + 1
+        let r = ScaledDoubleWord(row.m) + row.L
+        if row.L.isZero { return T(r.doubleValue) }
+        let errLog2 = Double.log2(row.rhoL * 2.0) + Double(row.L.exponent) + 1
         if Grid(T.self).accepts(errorLog2: errLog2, result: r) || abs(row.m) > 1000 {
-            return T(r.double)
+            return T(r.doubleValue)
         }
         return T(SlowPath.logsumexp(x, max: row.m, grid: Grid(T.self), fallback: r))
     }
@@ -282,11 +279,11 @@ enum Accurate {
     static func crossEntropy<T: BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>, target t: Int) -> T {
         let row = analyze(x)
         guard row.kind == .finite else { return .nan }
-        if t == row.argmax { return T(row.L.double) }
+        if t == row.argmax { return T(row.L.doubleValue) }
         let d = twoSum(row.m, -Double(x[t]))
         if !d.hi.isFinite { return .infinity }
-        if d.hi == 0 { return T(row.L.double) }
-        return T(dwAdd(d, row.L.dw).hi)
+        if d.hi == 0 { return T(row.L.doubleValue) }
+        return T(DoubleWord.sameSignSum(d, row.L.unscaled).hi)
     }
 
     /// CE(p) = Σ_i p_i·(L + (m - x_i)), with 0·(+inf) = 0 (p_i = 0 at x_i = -inf).
@@ -299,7 +296,7 @@ enum Accurate {
                                                     probabilities p: UnsafeBufferPointer<T>) -> T {
         let row = analyze(x)
         guard row.kind == .finite else { return .nan }
-        var acc = XW.zero
+        var acc = ScaledDoubleWord.zero
         for i in 0..<x.count {
             let pi = Double(p[i])
             if pi.isNaN { return .nan }
@@ -307,9 +304,9 @@ enum Accurate {
             let v = Double(x[i])
             if v == -.infinity { return pi > 0 ? .infinity : -.infinity }
             let term = i == row.argmax ? row.L : row.L + gap(row.m, v)
-            acc = acc + XW(pi) * term
+            acc = acc + ScaledDoubleWord(pi) * term
         }
-        return T(acc.double)
+        return T(acc.doubleValue)
     }
 
     // MARK: - gradient
@@ -318,35 +315,34 @@ enum Accurate {
     /// as -s/(1 + s) when t = a and as -((1 + s) - e_t)/(1 + s) otherwise.
     ///
     /// Error: for t = a, rhoS + rhoOp. For t != a, (1 + s) - e_t has absolute error
-    /// <= rhoS·s + rhoExp·e_t + rhoOp while its value is >= max(1, s) (e_t <= 1 and e_t is one
-    /// of the terms of s), so its relative error is <= 2·(rhoS + rhoExp) + rhoOp; with the
+    /// <= rhoS·s + rhoExp·e_t + 3.1u²(1 + s + e_t) while its value is >= max(1, s) (e_t <= 1
+    /// and e_t is one of the terms of s), so its relative error is <= 2·(rhoS + rhoExp) +
+    /// 12.4u² <= 2·(rhoS + rhoExp) + rhoOp; with the
     /// division, ρ <= 3·rhoS + 2·rhoExp + 2·rhoOp <= 2^-78. Other entries: as softmax.
     static func crossEntropyGrad<T: BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>, target t: Int,
                                                         into out: UnsafeMutableBufferPointer<T>) {
         let row = analyze(x)
-        guard row.kind == .finite else {
-            for i in 0..<x.count { out[i] = .nan }
-            return
-        }
+        guard row.kind == .finite else { return out.update(repeating: .nan) }
         let S = row.S
         for i in 0..<x.count {
             if i != t {
-                out[i] = T(softmaxEntry(x, i, row, S).double)
+                out[i] = T(softmaxEntry(x, i, row, S).doubleValue)
             } else if t == row.argmax {
-                out[i] = row.sIsExactlyZero ? 0 : (row.s.isZero ? -0.0 : T((-(row.s / S)).double))
+                out[i] = row.sIsExactlyZero ? 0 : (row.s.isZero ? -0.0 : T((-(row.s / S)).doubleValue))
             } else {
-                let et = DWMath.exp(twoSum(Double(x[t]), -row.m))
-                out[i] = T((-((S - et) / S)).double)
+                let et = DoubleWordMath.exp(twoSum(Double(x[t]), -row.m))
+                out[i] = T((-((S - et) / S)).doubleValue)
             }
         }
     }
 
     /// ∂CE(p)/∂x_i = softmax_i·P - p_i with P = Σ_j p_j.
     ///
-    /// Fast path: softmax_i (relative rhoExp + rhoS + rhoOp), P (K·rhoOp relative to Σ|p_j|),
-    /// the product rhoOp and the difference rhoOp: absolute error
+    /// Fast path: softmax_i (relative rhoExp + rhoS + rhoOp), P (K any-sign sums, each within
+    /// 3.1u²·2Σ|p_j| <= rhoOp·Σ|p_j|), the product rhoOp and the difference (any-sign sum,
+    /// 3.1u²(softmax_i·|P| + |p_i|) <= 6.2u²·softmax_i·Σ|p| + 3.1u²·|g_i|): absolute error
     ///   <= (rhoExp + rhoS + (K + 3)·rhoOp)·softmax_i·Σ|p| + rhoOp·|g_i|,
-    /// accepted when that is 1/512 ulp of the computed g_i (`Grid.accepts`). Otherwise
+    /// and the test below doubles the first term; accepted when that is 1/512 ulp of the computed g_i (`Grid.accepts`). Otherwise
     /// (p_i ≈ softmax_i·P, e.g. targets equal to the model's own rounded probabilities) the entry
     /// is recomputed by `SlowPath.gradient` (escalating MPFloat precision, same test), or exactly
     /// when all finite logits are equal (softmax = 1/n: g = (P - n·p_i)/n from an exact P; also
@@ -360,16 +356,15 @@ enum Accurate {
         var anyNaN = false
         for i in 0..<k where Double(p[i]).isNaN { anyNaN = true }
         guard row.kind == .finite, !anyNaN else {
-            for i in 0..<k { out[i] = .nan }
-            return
+            return out.update(repeating: .nan)
         }
-        var P = XW.zero
-        var absP = XW.zero
+        var P = ScaledDoubleWord.zero
+        var absP = ScaledDoubleWord.zero
         for i in 0..<k {
             let pi = Double(p[i])
             if pi == 0 { continue }
-            P = P + XW(pi)
-            absP = absP + XW(abs(pi))
+            P = P + ScaledDoubleWord(pi)
+            absP = absP + ScaledDoubleWord(abs(pi))
         }
         let S = row.S
         let grid = Grid(T.self)
@@ -382,13 +377,13 @@ enum Accurate {
                 continue
             }
             let sigma = softmaxEntry(x, i, row, S)
-            let g = sigma * P - XW(pi)
-            out[i] = T(g.double)
+            let g = sigma * P - ScaledDoubleWord(pi)
+            out[i] = T(g.doubleValue)
             if P.isZero { continue }
             let scaleBound = sigma * absP
             // softmax_i below the extended range (< e^-16000): the error is below 2^-22000.
             if scaleBound.isZero { continue }
-            let errLog2 = Double.log2(rho * 2.0) + Double(scaleBound.e) + 1
+            let errLog2 = Double.log2(rho * 2.0) + Double(scaleBound.exponent) + 1
             if !grid.accepts(errorLog2: errLog2, result: g) { failed.append(i) }
         }
         if !failed.isEmpty {

@@ -1,3 +1,4 @@
+import DoubleWordArithmetic
 import RealModule
 
 // The `accurate` kernels' slow path: the two outputs that can cancel (logsumexp near 0, the
@@ -36,8 +37,8 @@ enum SlowPath {
     /// pass (an exact value within 2^-2400 of 0 that is not 0 itself), the fast result is
     /// returned.
     static func logsumexp<T: BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>, max m: Double,
-                                                 grid: Accurate.Grid, fallback: XW) -> Double {
-        guard m <= 0 && m > -1000 else { return fallback.double }
+                                                 grid: Accurate.Grid, fallback: ScaledDoubleWord) -> Double {
+        guard m <= 0 && m > -1000 else { return fallback.doubleValue }
         let k = x.count
         for n in mpLevels {
             var fx = FixedPointExp(fractionLimbs: n)
@@ -53,7 +54,7 @@ enum SlowPath {
                 let v = Double(x[j])
                 if !(v >= cutoff) { continue }
                 if v != last {
-                    let (e, c) = fx.exp(DW(v, 0), mantissa: &mantissa)
+                    let (e, c) = fx.exp(DoubleWord(v, 0), mantissa: &mantissa)
                     worst = max(worst, c)
                     last = v
                     lastK = e
@@ -69,10 +70,10 @@ enum SlowPath {
             let units = worst * max(total, 1) + Double(terms) + 2
             let errLog2 = Double.log2(units) - Double(64 * n)
             if grid.accepts(errorLog2: errLog2, result: t) {
-                return DWMath.log1p(t).double
+                return DoubleWordMath.log1p(t).doubleValue
             }
         }
-        return fallback.double
+        return fallback.doubleValue
     }
 
     /// Recomputes gradient entries g_i = e_i·P/S - p_i (e_i = e^(x_i - m), S = Σ e_j,
@@ -116,7 +117,7 @@ enum SlowPath {
                 if num.isZero {
                     out[i] = negligibleTerms && pi != 0 ? (pi > 0 ? -0.0 : 0.0) : 0.0
                 } else {
-                    out[i] = T((num.xw / XW(Double(count))).double)
+                    out[i] = T((num.xw / ScaledDoubleWord(Double(count))).doubleValue)
                 }
             }
             return
@@ -180,7 +181,7 @@ enum SlowPath {
                 let errLog2 = numErrLog2 - Double(S.exponent - 1)
                 let g = num.xw / sx
                 if grid.accepts(errorLog2: errLog2, result: g) {
-                    out[i] = T(g.double)
+                    out[i] = T(g.doubleValue)
                 } else {
                     still.append(i)
                 }

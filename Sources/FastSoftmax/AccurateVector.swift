@@ -1,3 +1,5 @@
+import DoubleWordArithmetic
+
 // The `accurate` softmax and log_softmax on SIMD lanes of binary64: the same contract as
 // Accurate.swift (at most 2 ulp; the analysis below gives 0.5 + 2^-4.3 ulp), at the speed of a
 // textbook kernel. Rows this path does not cover go to Accurate.swift. binary32 rows take the
@@ -9,13 +11,13 @@
 //
 // ## e^d on lanes (`expLanes`)
 // n = round(dh/L) (by the 1.5·2^52 shifter, so |n| <= 2^19 for dh >= -746), k = floor(n/256),
-// i = n mod 256, r = ((dh - n·C1) - n·C2) + dl with DWMath's Cody–Waite constants (C1 has 30
+// i = n mod 256, r = ((dh - n·C1) - n·C2) + dl with DoubleWordMath's Cody–Waite constants (C1 has 30
 // bits, so n·C1 is exact and dh - n·C1 is exact: a multiple of min(ulp(dh), 2^-38) below
 // 2^-9.5); the subtraction of n·C2 and the addition of dl round at most u·|r| each, n·C2
 // itself at most u·2^19·2^-38 = 2^-72, and n·C3 (dropped) is below 2^-74: in all at most
 // 2u·|r| + 2^-71.4 <= 2^-61.5 added to r, a relative error of the same size in e^r.
 // |r| <= L/2·(1 + 2^-30).
-// e^d = 2^k·E with E = T_i + (T_i.lo + T_i·p), T_i = 2^(i/256) from `expTable` (exact hi,
+// e^d = 2^k·E with E = T_i + (T_i.lo + T_i·p), T_i = 2^(i/256) from `ExpTables` (exact hi,
 // lo within 2^-107), p = r + r^2(1/2 + r(1/6 + r(1/24 + r/120))): Taylor truncation
 // |r|^6/720·e^|r| < 2^-66.5; the polynomial's roundings are below u·|p| + 3u·r^2/2 < 2^-62.4;
 // T_i·p and the sum with T_i.lo round at most u·2^-8.4 each. So E = hi + lo has
@@ -25,7 +27,7 @@
 // Each E is renormalized (fast two-sum), scaled by 2^k (exact: terms with dh < -708 are
 // dropped, so k >= -1022; the tail lo·2^k may lose bits below 2^-1074) and added into per-lane
 // double-words (two-sum on hi, tails accumulated in binary64) that are folded into one
-// double-word every `block` elements with AccurateDWPlusDW (2^-101 each). All terms are
+// double-word every `block` elements with `DoubleWord.sameSignSum` (3.02u² <= 2^-101 each). All terms are
 // positive, so no error is amplified:
 //   ρ_T <= ρ_E + (block/8)^2·2u^2 (tails; 8 lanes) + 8·(K/block + 2)·2^-101 (folds) + dropped/T
 // The fast path runs only when T >= 2^-860 (about e^-596; else Accurate.swift takes the row:
@@ -33,23 +35,24 @@
 // ties give T >= 1 and stay here), so the dropped terms and the lost tails, at most
 // K·(2^-1021 + 2^-1074), are below K·2^-160·T. For K <= 2^40 (at most 2^33 folds):
 //   ρ_T <= 2^-59.4 + 2^-91 + 2^-68 + 2^-120 <= 2^-59.3.
-// S = 1 + T (DWPlusFP) and I = 1/S (DWDivDW): ρ_S, ρ_I <= ρ_T + 2·2^-101 <= 2^-59.3.
+// S = 1 + T (`DoubleWord.sum`, 2.01u²) and I = 1/S (`DoubleWord.quotient`, 14u²): ρ_S, ρ_I <=
+// ρ_T + 2·2^-101 <= 2^-59.3.
 //
 // ## softmax (pass 3)
 // y_a = RN(I) (I is normalized: 0.5 ulp + ρ_I). For j != a, with E and k recomputed:
-// z = E·I = T_i·I.hi (exact product by Dekker's two-product: no FMA is assumed; T_i's split
-// is tabulated) + (T_i·I.lo + c·I.hi) [c = E - T_i; c·I.lo < 2^-61.4·z dropped], rounded once:
+// z = E·I = T_i·I.hi (exact: `twoProduct` on lanes, under DoubleWordArithmetic's FMA policy;
+// T_i's split is tabulated) + (T_i·I.lo + c·I.hi) [c = E - T_i; c·I.lo < 2^-61.4·z dropped], rounded once:
 // the correction is below 2^-8.3·z and its three roundings cost at most 3u·2^-8.3·z.
 //     ρ_z <= ρ_E + ρ_I + 2^-59.7 + 2^-61.4 <= 2^-57.3  →  y = RN(z)·2^k within 0.5 + 2^-4.3 ulp.
 // The scaling 2^k = 2^k1·2^k2 (k1 = floor(k/2), both factors normal) is exact when the result
 // is normal. When it is not (y < 2^-1022, only where e^(x_j - m) < 2^-1021), the lane is redone
-// in scalar code from the unrounded pair: y = XW(ph + corr, 2^k).double rounds the pair once,
+// in scalar code from the unrounded pair: y = ScaledDoubleWord(ph + corr, 2^k).doubleValue rounds the pair once,
 // correctly, onto the subnormal grid, so its error is 1/2 ulp plus ρ_z·|z·2^k|/2^-1074 <=
 // ρ_z·2^53: the same 0.5 + 2^-4.3 ulp. dh < -746 gives +0, as the exact value is below
 // e^-746 < 2^-1076 (half the least subnormal is 2^-1075).
 //
 // ## log_softmax (pass 3)
-// L = log1p(T) (DWMath, ρ_L <= ρ_T + 2^-97). y_a = -RN(L); y_j = RN((dh + dl) - (L.hi + L.lo)):
+// L = log1p(T) (DoubleWordMath, ρ_L <= ρ_T + 2^-97). y_a = -RN(L); y_j = RN((dh + dl) - (L.hi + L.lo)):
 // two-sum of the heads, the tails added in binary64 (a few roundings of values below
 // 2·ulp(y), i.e. below 2^-50 ulp), the final addition rounds once. Both terms are <= 0, so
 // ρ_L is not amplified: within 0.5 + 2^-5.8 ulp. dh = -inf (x_j = -inf, or x_j - m overflows)
@@ -124,25 +127,18 @@ extension Float: AccurateLaneStorage {
     }
 }
 
-/// 2^(i/256) with the head split for Dekker's product: hi = split.hi + split.lo with 26-bit
-/// halves; lo as in `expTable`. Flat: [hi, lo, split.hi, split.lo] per entry.
+/// 2^(i/256) (`ExpTables`, entries 0..<256) with the head split for `twoProduct`: hi =
+/// split.hi + split.lo with 26-bit halves. Flat: [hi, lo, split.hi, split.lo] per entry.
 let expTableSplit: [Double] = {
     var t = [Double]()
-    t.reserveCapacity(4 * expTable.count)
-    for e in expTable {
-        let s = dekkerSplit(e.hi)
-        t += [e.hi, e.lo, s.hi, s.lo]
+    t.reserveCapacity(4 * 256)
+    for i in 0..<256 {
+        let hi = ExpTables.entries[2 * i], lo = ExpTables.entries[2 * i + 1]
+        let s = veltkampSplit(hi)
+        t += [hi, lo, s.hi, s.lo]
     }
     return t
 }()
-
-/// Veltkamp's split: a = hi + lo exactly, each with at most 26 significant bits (|a| < 2^996).
-@inline(__always)
-func dekkerSplit(_ a: Double) -> (hi: Double, lo: Double) {
-    let c = 134_217_729.0 * a
-    let hi = c - (c - a)
-    return (hi, a - hi)
-}
 
 enum AccurateVector {
     /// Elements per lane-accumulator fold (see the T budget above).
@@ -167,11 +163,11 @@ enum AccurateVector {
     @inline(__always)
     static func expLanes(_ dh: Lanes, _ dl: Lanes, _ table: UnsafePointer<Double>) -> ExpParts {
         let shifter = Lanes(repeating: 0x1.8p52)
-        let s = dh * DWMath.invLn2Over256 + shifter
+        let s = dh * DoubleWordMath.invLn2Over256 + shifter
         let n = s - shifter
         // n + 2^20 >= 0 as an integer, from the low bits of s (|n| < 2^19).
         let nb = s.bitPattern(as: LaneBits.self) &- shifter.bitPattern(as: LaneBits.self) &+ LaneBits(repeating: 1 << 20)
-        let r = ((dh - n * DWMath.c1) - n * DWMath.c2) + dl
+        let r = ((dh - n * DoubleWordMath.c1) - n * DoubleWordMath.c2) + dl
         let p = r + (r * r) * (0.5 + r * (0x1.5555555555555p-3 + r * (0x1.5555555555555p-5 + r * 0x1.1111111111111p-7)))
         let idx = LaneIndices(truncatingIfNeeded: (nb & LaneBits(repeating: 255)) &* 4)
         let t = gather(table, idx, offset: 0)
@@ -181,7 +177,7 @@ enum AccurateVector {
 
     /// 2^k for lanes given k + 4096 (result normal: k >= -1022).
     @inline(__always)
-    static func pow2Lanes(_ kBiased: LaneBits) -> Lanes {
+    static func powerOfTwoLanes(_ kBiased: LaneBits) -> Lanes {
         Lanes(bitPattern: (kBiased &- LaneBits(repeating: 4096 - 1023)) &<< 52)
     }
 }

@@ -1,3 +1,5 @@
+import DoubleWordArithmetic
+
 // The vector path for binary32 rows: binary64 arithmetic without double-words, since binary32
 // needs a relative error of about 2^-30 before its last rounding, not 2^-60.
 //
@@ -17,7 +19,7 @@
 // softmax_j = RN32(RN64(e_j·I)): ρ <= ρ_e + ρ_I + u <= 2^-40.6 before the binary64 rounding,
 // so within 0.5 + 2^-40.6·2^24 <= 0.5 + 2^-16 ulp of binary32 (binary32 subnormals are normal
 // in binary64, so this holds for them too); d < -746 gives +0.
-// log_softmax_j = RN32(RN64(d_j - L)), L = RN64(log1p(T)) (DWMath.log1p on the double-word T:
+// log_softmax_j = RN32(RN64(d_j - L)), L = RN64(log1p(T)) (DoubleWordMath.log1p on the double-word T:
 // ρ_L <= ρ_T + 2^-97 + u). Both terms <= 0: ρ <= 2u + ρ_L before the binary32 rounding: within
 // 0.5 + 2^-17 ulp.
 // x_j = -inf gives d = -inf and -inf.
@@ -27,10 +29,10 @@ extension AccurateVector {
     @inline(__always)
     static func expLanesSingle(_ d: Lanes, _ table: UnsafePointer<Double>) -> Lanes {
         let shifter = Lanes(repeating: 0x1.8p52)
-        let s = d * DWMath.invLn2Over256 + shifter
+        let s = d * DoubleWordMath.invLn2Over256 + shifter
         let n = s - shifter
         let nb = s.bitPattern(as: LaneBits.self) &- shifter.bitPattern(as: LaneBits.self) &+ LaneBits(repeating: 1 << 20)
-        let r = (d - n * DWMath.c1) - n * DWMath.c2
+        let r = (d - n * DoubleWordMath.c1) - n * DoubleWordMath.c2
         let p = r + (r * r) * (0.5 + r * 0x1.5555555555555p-3)
         let t = gather(table, LaneIndices(truncatingIfNeeded: (nb & LaneBits(repeating: 255)) &* 4), offset: 0)
         // 2^k = 2^k1·2^k2 (k1 = floor(k/2)), both normal for k >= -1077.
@@ -43,10 +45,10 @@ extension AccurateVector {
 
     /// Pass 2 for binary32: T = Σ_{j != a} e^(d_j) as a double-word.
     static func sumOthersSingle(_ x: UnsafeBufferPointer<Float>, m: Double, skipping a: Int,
-                                table: UnsafePointer<Double>) -> DW {
+                                table: UnsafePointer<Double>) -> DoubleWord {
         sumBlocks(x, skipping: a, zero: Lanes(repeating: 0),
                   { acc, v in acc += termsSingle(v, m, table) },
-                  { acc, total in total = dwAdd(total, acc.sum()) })
+                  { acc, total in total = DoubleWord.sum(total, acc.sum()) })
     }
 
     @inline(__always)
@@ -59,7 +61,7 @@ extension AccurateVector {
     /// The binary32 softmax (see above); false when Accurate.swift must take the row.
     static func softmax(_ x: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>) -> Bool {
         withRow(x, sum: { sumOthersSingle($0, m: $1, skipping: $2, table: $3) }) { m, t, table in
-            let inv = 1 / dwAdd(t, 1).hi
+            let inv = 1 / DoubleWord.sum(t, 1).hi
             mapLanes(x, out) { softmaxLanesSingle($0, m, inv, table) }
         }
     }
@@ -74,7 +76,7 @@ extension AccurateVector {
     /// The binary32 log_softmax (see above); false when Accurate.swift must take the row.
     static func logSoftmax(_ x: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>) -> Bool {
         withRow(x, sum: { sumOthersSingle($0, m: $1, skipping: $2, table: $3) }) { m, t, _ in
-            let negL = -DWMath.log1p(XW(t)).dw.hi
+            let negL = -DoubleWordMath.log1p(ScaledDoubleWord(t)).unscaled.hi
             mapLanes(x, out) { ($0 - m) + negL }
         }
     }

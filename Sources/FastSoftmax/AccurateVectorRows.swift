@@ -1,3 +1,5 @@
+import DoubleWordArithmetic
+
 // The three passes of the vector path (error budgets: AccurateVector.swift).
 //
 // Pass 1: m, its first index a, and whether the row is of the finite kind at all.
@@ -34,14 +36,6 @@ extension AccurateVector {
         return (m, a)
     }
 
-    /// Knuth's two-sum on every lane: a + b = hi + lo exactly (lo is NaN where hi is ±inf).
-    @inline(__always)
-    static func twoSum(_ a: Lanes, _ b: Lanes) -> (hi: Lanes, lo: Lanes) {
-        let s = a + b
-        let bb = s - a
-        return (s, (a - (s - bb)) + (b - bb))
-    }
-
     /// x - m for lanes, exactly: (dh, dl) by two-sum (dl is NaN where dh = -inf).
     @inline(__always)
     static func difference(_ x: Lanes, _ m: Double) -> (hi: Lanes, lo: Lanes) {
@@ -54,9 +48,9 @@ extension AccurateVector {
     @inline(__always)
     static func sumBlocks<T: AccurateLaneStorage, A>(_ x: UnsafeBufferPointer<T>, skipping a: Int, zero: A,
                                                      _ add: (inout A, Lanes) -> Void,
-                                                     _ fold: (A, inout DW) -> Void) -> DW {
+                                                     _ fold: (A, inout DoubleWord) -> Void) -> DoubleWord {
         let base = x.baseAddress!
-        var total = DW.zero
+        var total = DoubleWord.zero
         for part in 0..<2 {
             var i = part == 0 ? 0 : a + 1
             let end = part == 0 ? a : x.count
@@ -94,11 +88,11 @@ extension AccurateVector {
 
     /// Pass 2: T = Σ_{j != a} e^(x_j - m), terms below e^-708 dropped (see the T budget).
     static func sumOthers(_ x: UnsafeBufferPointer<Double>, m: Double, skipping a: Int,
-                          table: UnsafePointer<Double>) -> DW {
+                          table: UnsafePointer<Double>) -> DoubleWord {
         sumBlocks(x, skipping: a, zero: (hi: Lanes(repeating: 0), lo: Lanes(repeating: 0)),
                   { acc, v in addTerms(v, m, table, &acc.hi, &acc.lo) },
                   { acc, total in
-                      for l in 0..<laneCount where acc.hi[l] != 0 { total = dwAdd(total, fastTwoSum(acc.hi[l], acc.lo[l])) }
+                      for l in 0..<laneCount where acc.hi[l] != 0 { total = DoubleWord.sameSignSum(total, fastTwoSum(acc.hi[l], acc.lo[l])) }
                   })
     }
 
@@ -112,7 +106,7 @@ extension AccurateVector {
         // E renormalized (fast two-sum: |c| < t), then scaled by 2^k exactly (k >= -1022).
         let eh0 = e.t + e.c
         let el0 = e.c - (eh0 - e.t)
-        let scale = pow2Lanes(e.kBiased)
+        let scale = powerOfTwoLanes(e.kBiased)
         let eh = (eh0 * scale).replacing(with: 0, where: dropped)
         let el = (el0 * scale).replacing(with: 0, where: dropped)
         let (s, err) = twoSum(sh, eh)
@@ -125,8 +119,8 @@ extension AccurateVector {
     @inline(__always)
     static func withRow<T: AccurateLaneStorage>(
         _ x: UnsafeBufferPointer<T>,
-        sum: (UnsafeBufferPointer<T>, _ m: Double, _ a: Int, _ table: UnsafePointer<Double>) -> DW,
-        _ body: (_ m: Double, _ t: DW, _ table: UnsafePointer<Double>) -> Void
+        sum: (UnsafeBufferPointer<T>, _ m: Double, _ a: Int, _ table: UnsafePointer<Double>) -> DoubleWord,
+        _ body: (_ m: Double, _ t: DoubleWord, _ table: UnsafePointer<Double>) -> Void
     ) -> Bool {
         guard x.count <= 1 << 40, let (m, a) = maxAndIndex(x) else { return false }
         return expTableSplit.withUnsafeBufferPointer { tp in
@@ -144,8 +138,8 @@ extension AccurateVector {
     /// Within 0.5 + 2^-4.3 ulp, subnormal results included. (binary32: AccurateVectorFloat.swift.)
     static func softmax(_ x: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>) -> Bool {
         withRow(x, sum: { sumOthers($0, m: $1, skipping: $2, table: $3) }) { m, t, table in
-            let inv = dwDiv(DW.one, dwAdd(t, 1))
-            let split = dekkerSplit(inv.hi)
+            let inv = DoubleWord.quotient(.one, DoubleWord.sum(t, 1))
+            let split = veltkampSplit(inv.hi)
             var subnormal = LaneMask(repeating: false)
             mapLanes(x, out) { v in
                 let p = softmaxParts(v, m, inv, split, table)
@@ -182,14 +176,14 @@ extension AccurateVector {
             return (((ph + corr) * p1) * p2).replacing(with: 0, where: zero)
         }
 
-        /// (ph + corr)·2^k rounded once, also onto the subnormal grid (XW.double).
+        /// (ph + corr)·2^k rounded once, also onto the subnormal grid (ScaledDoubleWord.doubleValue).
         func roundedOnce(lane l: Int) -> Double {
-            XW(fastTwoSum(ph[l], corr[l]), exponent: Int(truncatingIfNeeded: kBiased[l]) - 4096).double
+            ScaledDoubleWord(fastTwoSum(ph[l], corr[l]), exponent: Int(truncatingIfNeeded: kBiased[l]) - 4096).doubleValue
         }
     }
 
     @inline(__always)
-    static func softmaxParts(_ x: Lanes, _ m: Double, _ inv: DW, _ split: (hi: Double, lo: Double),
+    static func softmaxParts(_ x: Lanes, _ m: Double, _ inv: DoubleWord, _ split: DoubleWord,
                              _ table: UnsafePointer<Double>) -> SoftmaxParts {
         let (dh, dl) = difference(x, m)
         let zero = dh .< softmaxCutoff
@@ -197,9 +191,9 @@ extension AccurateVector {
         let r = e.row
         let tHi = gather(table, r, offset: 2)
         let tLo = gather(table, r, offset: 3)
-        // Dekker's two-product: t·I.hi = ph + pl exactly (t, I.hi in [2^-41, 2), no underflow).
-        let ph = e.t * inv.hi
-        let pl = ((tHi * split.hi - ph) + tHi * split.lo + tLo * split.hi) + tLo * split.lo
+        // t·I.hi = ph + pl exactly (t, I.hi in [2^-41, 2), no underflow).
+        let (ph, pl) = twoProduct(e.t, split: (tHi, tLo), Lanes(repeating: inv.hi),
+                                  split: (Lanes(repeating: split.hi), Lanes(repeating: split.lo)))
         return SoftmaxParts(ph: ph, corr: pl + (e.t * inv.lo + e.c * inv.hi), kBiased: e.kBiased, zero: zero)
     }
 
@@ -209,14 +203,14 @@ extension AccurateVector {
     /// row. Within 0.5 + 2^-5.8 ulp. (binary32: AccurateVectorFloat.swift.)
     static func logSoftmax(_ x: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>) -> Bool {
         withRow(x, sum: { sumOthers($0, m: $1, skipping: $2, table: $3) }) { m, t, _ in
-            let negL = -DWMath.log1p(XW(t)).dw
+            let negL = -DoubleWordMath.log1p(ScaledDoubleWord(t)).unscaled
             mapLanes(x, out) { logSoftmaxLanes($0, m, negL) }
         }
     }
 
     /// (x - m) - L for a lane group: two-sum of the heads, tails added, one final rounding.
     @inline(__always)
-    static func logSoftmaxLanes(_ x: Lanes, _ m: Double, _ negL: DW) -> Lanes {
+    static func logSoftmaxLanes(_ x: Lanes, _ m: Double, _ negL: DoubleWord) -> Lanes {
         let (dh, dl) = difference(x, m)
         let (s, err) = twoSum(dh, Lanes(repeating: negL.hi))
         let y = s + ((err + dl) + negL.lo)

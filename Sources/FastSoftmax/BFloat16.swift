@@ -12,6 +12,7 @@ public struct BFloat16: Sendable, Hashable, CustomStringConvertible, MixedPrecis
     /// The 16 bits: sign, 8 exponent bits (bias 127), 7 fraction bits.
     public var bitPattern: UInt16
 
+    /// The value with these 16 bits.
     public init(bitPattern: UInt16) {
         self.bitPattern = bitPattern
     }
@@ -58,13 +59,20 @@ public struct BFloat16: Sendable, Hashable, CustomStringConvertible, MixedPrecis
     /// The exact value as binary64.
     public var doubleValue: Double { Double(floatValue) }
 
+    /// True for a NaN.
     public var isNaN: Bool { floatValue.isNaN }
+    /// True for ±inf.
     public var isInfinite: Bool { floatValue.isInfinite }
+    /// True unless ±inf or NaN.
     public var isFinite: Bool { floatValue.isFinite }
+    /// True for a nonzero value below 2^-126 in magnitude.
     public var isSubnormal: Bool { floatValue.isSubnormal }
+    /// True for ±0.
     public var isZero: Bool { floatValue == 0 }
 
+    /// +inf.
     public static let infinity = BFloat16(bitPattern: 0x7F80)
+    /// The quiet NaN 0x7FC0.
     public static let nan = BFloat16(bitPattern: 0x7FC0)
     /// 0x1.fep+127.
     public static let greatestFiniteMagnitude = BFloat16(bitPattern: 0x7F7F)
@@ -73,30 +81,6 @@ public struct BFloat16: Sendable, Hashable, CustomStringConvertible, MixedPrecis
     /// 2^-133.
     public static let leastNonzeroMagnitude = BFloat16(bitPattern: 0x0001)
 
+    /// The value as `floatValue` prints it.
     public var description: String { floatValue.description }
 }
-
-/// A storage format that mixed-precision kernels load into `Float` and round results back to.
-public protocol MixedPrecisionStorage: Sendable {
-    /// The value rounded (to nearest, ties to even) from a `Float`.
-    init(_ value: Float)
-    /// The value rounded (to nearest, ties to even, once) from a `Double`.
-    init(_ value: Double)
-    /// The value as a `Float` (exact for every narrow format).
-    var floatValue: Float { get }
-}
-
-extension Float: MixedPrecisionStorage {
-    public var floatValue: Float { self }
-}
-
-extension Double: MixedPrecisionStorage {
-    public var floatValue: Float { Float(self) }
-}
-
-#if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
-@available(macOS 11.0, iOS 14.0, tvOS 14.0, watchOS 7.0, *)
-extension Float16: MixedPrecisionStorage {
-    public var floatValue: Float { Float(self) }
-}
-#endif

@@ -1,3 +1,4 @@
+import DoubleWordArithmetic
 import RealModule
 
 // sigmoid, log_sigmoid, softplus, bce_with_logits: one output per logit.
@@ -53,23 +54,23 @@ enum Elementwise {
     /// Error: rhoExp + 2·rhoOp relative: <= 0.5 + 2^-44 ulp (subnormal results included).
     static func sigmoidAccurate(_ x: Double) -> Double {
         if x.isNaN { return x }
-        let e = DWMath.exp(DW(-x.magnitude))
-        let denominator = XW.one + e
-        return (x >= 0 ? XW.one / denominator : e / denominator).double
+        let e = DoubleWordMath.exp(DoubleWord(-x.magnitude))
+        let denominator = ScaledDoubleWord.one + e
+        return (x >= 0 ? ScaledDoubleWord.one / denominator : e / denominator).doubleValue
     }
 
     /// softplus(x) = log1p(e^x) for x <= 0, x + log1p(e^-x) for x > 0 (both terms positive).
     /// Error: e^-|x| rhoExp, log1p rhoLog1p + rhoExp, the sum rhoOp: relative <= 2^-95.
-    static func softplusAccurateXW(_ x: Double) -> XW {
-        if x.isNaN || x == .infinity { return XW(e: 0, hi: x, lo: 0) }
-        let l = DWMath.log1p(DWMath.exp(DW(-x.magnitude)))
-        return x > 0 ? XW(x) + l : l
+    static func softplusAccurateScaled(_ x: Double) -> ScaledDoubleWord {
+        if x.isNaN || x == .infinity { return ScaledDoubleWord(hi: x, lo: 0, exponent: 0) }
+        let l = DoubleWordMath.log1p(DoubleWordMath.exp(DoubleWord(-x.magnitude)))
+        return x > 0 ? ScaledDoubleWord(x) + l : l
     }
 
-    static func softplusAccurate(_ x: Double) -> Double { softplusAccurateXW(x).double }
+    static func softplusAccurate(_ x: Double) -> Double { softplusAccurateScaled(x).doubleValue }
 
     /// log_sigmoid(x) = -softplus(-x); same bound.
-    static func logSigmoidAccurate(_ x: Double) -> Double { (-softplusAccurateXW(-x)).double }
+    static func logSigmoidAccurate(_ x: Double) -> Double { (-softplusAccurateScaled(-x)).doubleValue }
 
     /// bce = w·z·softplus(-x) + (1 - z)·softplus(x), since -log σ(x) = softplus(-x) and
     /// -log(1 - σ(x)) = softplus(x). w·z is an exact extended-range product, 1 - z an exact
@@ -77,11 +78,11 @@ enum Elementwise {
     /// Error for z in [0, 1] and w >= 0 (two nonnegative terms): <= 2^-94 relative.
     static func bceAccurate(_ x: Double, _ z: Double, _ w: Double) -> Double {
         if x.isNaN || z.isNaN || w.isNaN { return .nan }
-        let wz = XW(w) * XW(z)
-        let oneMinusZ = XW(twoSum(1, -z))
-        var loss = XW.zero
-        if !wz.isZero { loss = loss + wz * softplusAccurateXW(-x) }
-        if !oneMinusZ.isZero { loss = loss + oneMinusZ * softplusAccurateXW(x) }
-        return loss.double
+        let wz = ScaledDoubleWord(w) * ScaledDoubleWord(z)
+        let oneMinusZ = ScaledDoubleWord(twoSum(1, -z))
+        var loss = ScaledDoubleWord.zero
+        if !wz.isZero { loss = loss + wz * softplusAccurateScaled(-x) }
+        if !oneMinusZ.isZero { loss = loss + oneMinusZ * softplusAccurateScaled(x) }
+        return loss.doubleValue
     }
 }

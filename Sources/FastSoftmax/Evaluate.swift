@@ -13,7 +13,7 @@ public enum KernelEvaluator {
     /// The formats the kernels run in.
     public static let formats = ["f64", "f32", "f16", "bf16"]
 
-    /// Whether `variant` runs in `format` (names as in docs/formats.md).
+    /// Whether `variant` runs in `format` (names as in docs/semantics.md and docs/formats.md).
     public static func supports(variant: KernelVariant, format: String) -> Bool {
         switch format {
         case "f64", "f32": variant != .mixed

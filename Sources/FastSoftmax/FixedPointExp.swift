@@ -1,4 +1,15 @@
-// Fixed-point exponential for the slow path, allocation-free in its loop.
+import DoubleWordArithmetic
+
+// Fixed-point exponential for the `accurate` kernels' slow path (AccurateSlowPath.swift),
+// allocation-free in its loop.
+//
+// Why this engine exists next to double-word arithmetic: the slow path recomputes outputs whose
+// exact value is a difference of nearly equal quantities (logsumexp near 0, a probability-target
+// gradient entry near 0). The number of bits that cancel there has no bound known in advance,
+// so no fixed precision suffices (the double words' ~106 bits included): the exponentials are
+// recomputed at 192, 384, 768, 1280 and 2432 bits until the result's error bound passes the
+// 1/512-ulp test. Bound: `exp` returns e^x = 2^k·M with M's relative error below C units
+// (C = |k| + 3 + 2^s·(2M + 6), one unit = 2^-64n), derived at `exp` below.
 //
 // A fixed-point number here has w = n + 1 little-endian 64-bit limbs: n fraction limbs and one
 // integer limb, value = (Σ limb_i·2^(64i))·2^(-64n); one "unit" is 2^(-64n). Products and
@@ -38,21 +49,25 @@ struct FixedPointExp {
         return true
     }
 
-    /// a += b (w limbs, carry out of the top limb dropped: values stay far below 2^63).
-    static func add(_ a: inout [UInt64], _ b: [UInt64]) {
+    /// a += b over the first `count` limbs (all of a's by default); returns the carry out of
+    /// the top one (dropped by the fixed-point callers: their values stay far below 2^63).
+    @discardableResult
+    static func add(_ a: inout [UInt64], _ b: [UInt64], count: Int? = nil) -> UInt64 {
         var carry: UInt64 = 0
-        for i in 0..<a.count {
+        for i in 0..<(count ?? a.count) {
             let (s1, o1) = a[i].addingReportingOverflow(b[i])
             let (s2, o2) = s1.addingReportingOverflow(carry)
             a[i] = s2
             carry = (o1 ? 1 : 0) &+ (o2 ? 1 : 0)
         }
+        return carry
     }
 
-    /// a -= b (two's complement wrap-around when b > a).
-    static func subtract(_ a: inout [UInt64], _ b: [UInt64]) {
+    /// a -= b over the first `count` limbs (all of a's by default; two's complement
+    /// wrap-around when b > a).
+    static func subtract(_ a: inout [UInt64], _ b: [UInt64], count: Int? = nil) {
         var borrow: UInt64 = 0
-        for i in 0..<a.count {
+        for i in 0..<(count ?? a.count) {
             let (s1, o1) = a[i].subtractingReportingOverflow(b[i])
             let (s2, o2) = s1.subtractingReportingOverflow(borrow)
             a[i] = s2
@@ -89,7 +104,7 @@ struct FixedPointExp {
         let mag = d.magnitude
         let e = Int(mag.exponent)
         let s1 = max(-1000, min(1000, 52 - e))
-        let sig = UInt64(mag * pow2(s1) * pow2(52 - e - s1))   // mag = sig·2^(e-52), exact
+        let sig = UInt64(mag * powerOfTwo(s1) * powerOfTwo(52 - e - s1))   // mag = sig·2^(e-52), exact
         // sig·2^offset in limbs: low part at limb q, high part at q + 1.
         let offset = e - 52 + 64 * n
         var lo: UInt64 = 0, hi: UInt64 = 0, q = 0
@@ -166,7 +181,7 @@ struct FixedPointExp {
     /// and quotient truncated (2 units per term M terms, plus 2 for the truncated tail), and s
     /// squarings of a value >= 0.70 (each truncation 1.5 units relative, and doubling the
     /// relative error so far). Bound: C = |k| + 3 + 2^s·(2M + 6) units.
-    mutating func exp(_ x: DW, mantissa out: inout [UInt64]) -> (k: Int, errorUnits: Double) {
+    mutating func exp(_ x: DoubleWord, mantissa out: inout [UInt64]) -> (k: Int, errorUnits: Double) {
         let k = Int((x.hi * 0x1.71547652b82fep0).rounded(.toNearestOrEven))
         for i in 0..<w { r[i] = 0 }
         FixedPointExp.addDouble(&r, x.hi, fractionLimbs: n)

@@ -9,7 +9,7 @@ public enum KernelVariant: String, CaseIterable, Sendable, Hashable, Codable {
     /// One pass with a running max and a rescaled sum (FlashAttention style).
     case online
     /// This project's kernels: at most 2 ulp from the exact value in binary64 and binary32
-    /// (docs/formats.md's ulp, subnormal results included) for logsumexp, softmax, log_softmax,
+    /// (the ulp of docs/formats.md, subnormal results included) for logsumexp, softmax, log_softmax,
     /// cross_entropy (hard targets, and probability targets that are finite and >= 0) and
     /// cross_entropy_grad (hard or finite probability targets), on every input; special values
     /// as docs/semantics.md says. The analysis gives 0.5 + 2^-27 ulp; outputs that cancel (logsumexp
@@ -27,14 +27,23 @@ public enum KernelVariant: String, CaseIterable, Sendable, Hashable, Codable {
 
 /// The functions, named as in docs/semantics.md and the oracle's requests.
 public enum KernelFunction: String, CaseIterable, Sendable, Hashable, Codable {
+    /// log Σ_j e^(x_j).
     case logsumexp
+    /// e^(x_i) / Σ_j e^(x_j).
     case softmax
+    /// x_i − logsumexp(x).
     case logSoftmax = "log_softmax"
+    /// logsumexp(x) − x_t, or −Σ p_i·log_softmax(x)_i for probability targets.
     case crossEntropy = "cross_entropy"
+    /// ∂cross_entropy/∂x_i: softmax(x) − onehot(t), or softmax(x)·Σp − p.
     case crossEntropyGrad = "cross_entropy_grad"
+    /// 1 / (1 + e^-x), elementwise.
     case sigmoid
+    /// log σ(x) = −softplus(−x), elementwise.
     case logSigmoid = "log_sigmoid"
+    /// log(1 + e^x), elementwise.
     case softplus
+    /// Binary cross-entropy on logits with labels z and pos_weight w, elementwise.
     case bceWithLogits = "bce_with_logits"
 
     /// True for the functions that take a target (hard index or probabilities).
@@ -61,12 +70,16 @@ public enum KernelError: Error, Sendable, Hashable, CustomStringConvertible {
     case lengthMismatch(field: String, expected: Int, actual: Int)
     /// A required input is missing, or two exclusive ones were both given.
     case missingField(field: String, function: String)
+    /// Two inputs of which a function takes one were both given.
     case conflictingFields(String, String, function: String)
+    /// A function name that is not a `KernelFunction`.
     case unknownFunction(String)
+    /// A format name other than f64, f32, f16, bf16.
     case unknownFormat(String)
     /// The variant does not exist in that format (mixed is f16/bf16 only, the others f64/f32).
     case unsupported(variant: KernelVariant, format: String)
 
+    /// A sentence naming the field and the value.
     public var description: String {
         switch self {
         case let .targetOutOfRange(target, count):
@@ -104,6 +117,8 @@ public enum KernelError: Error, Sendable, Hashable, CustomStringConvertible {
 public enum Kernels<T: KernelScalar> {
     // MARK: - Row functions on buffers
 
+    /// softmax(x) into `out` (same length). `accurate`: see `KernelVariant.accurate` (0.5 + 2^-4.3 ulp
+    /// in binary64, 0.5 + 2^-16 in binary32); NaN anywhere, or a +inf logit, gives all NaN.
     @_specialize(where T == Double)
     @_specialize(where T == Float)
     public static func softmax(_ x: UnsafeBufferPointer<T>, into out: UnsafeMutableBufferPointer<T>,
@@ -118,6 +133,8 @@ public enum Kernels<T: KernelScalar> {
         }
     }
 
+    /// log_softmax(x) into `out` (same length). `accurate`: 0.5 + 2^-5.8 ulp in binary64, 0.5 + 2^-16
+    /// in binary32; a logit of -inf gives -inf; NaN or +inf anywhere gives all NaN.
     @_specialize(where T == Double)
     @_specialize(where T == Float)
     public static func logSoftmax(_ x: UnsafeBufferPointer<T>, into out: UnsafeMutableBufferPointer<T>,
@@ -211,42 +228,46 @@ public enum Kernels<T: KernelScalar> {
 
     // MARK: - Elementwise functions on buffers
 
+    /// σ(x) = 1/(1 + e^-x) per logit. `accurate`: correctly rounded up to 0.5 + 2^-27 ulp (no
+    /// cancellation: 1 + e^-|x| in extended range, one division).
     @_specialize(where T == Double)
     @_specialize(where T == Float)
     public static func sigmoid(_ x: UnsafeBufferPointer<T>, into out: UnsafeMutableBufferPointer<T>,
                                variant: KernelVariant = .accurate) {
-        precondition(out.count == x.count, "output length must equal input length")
-        switch variant {
-        case .naive: for i in 0..<x.count { out[i] = Elementwise.sigmoidNaive(x[i]) }
-        case .shifted, .online: for i in 0..<x.count { out[i] = Elementwise.sigmoidStable(x[i]) }
-        case .accurate: for i in 0..<x.count { out[i] = T(Elementwise.sigmoidAccurate(Double(x[i]))) }
-        case .mixed: MixedKernels<T>.sigmoid(x, into: out)
-        }
+        elementwise(x, into: out, variant: variant, naive: Elementwise.sigmoidNaive, stable: Elementwise.sigmoidStable,
+                    accurate: Elementwise.sigmoidAccurate, mixed: MixedKernels<T>.sigmoid)
     }
 
+    /// log σ(x) = -softplus(-x) per logit. `accurate`: as `softplus`.
     @_specialize(where T == Double)
     @_specialize(where T == Float)
     public static func logSigmoid(_ x: UnsafeBufferPointer<T>, into out: UnsafeMutableBufferPointer<T>,
                                   variant: KernelVariant = .accurate) {
-        precondition(out.count == x.count, "output length must equal input length")
-        switch variant {
-        case .naive: for i in 0..<x.count { out[i] = Elementwise.logSigmoidNaive(x[i]) }
-        case .shifted, .online: for i in 0..<x.count { out[i] = Elementwise.logSigmoidStable(x[i]) }
-        case .accurate: for i in 0..<x.count { out[i] = T(Elementwise.logSigmoidAccurate(Double(x[i]))) }
-        case .mixed: MixedKernels<T>.logSigmoid(x, into: out)
-        }
+        elementwise(x, into: out, variant: variant, naive: Elementwise.logSigmoidNaive, stable: Elementwise.logSigmoidStable,
+                    accurate: Elementwise.logSigmoidAccurate, mixed: MixedKernels<T>.logSigmoid)
     }
 
+    /// softplus(x) = log(1 + e^x) per logit. `accurate`: max(x, 0) + log1p(e^-|x|), both terms
+    /// >= 0, in extended range: 0.5 + 2^-27 ulp.
     @_specialize(where T == Double)
     @_specialize(where T == Float)
     public static func softplus(_ x: UnsafeBufferPointer<T>, into out: UnsafeMutableBufferPointer<T>,
                                 variant: KernelVariant = .accurate) {
+        elementwise(x, into: out, variant: variant, naive: Elementwise.softplusNaive, stable: Elementwise.softplusStable,
+                    accurate: Elementwise.softplusAccurate, mixed: MixedKernels<T>.softplus)
+    }
+
+    /// One elementwise function, the variant's formula applied to every logit.
+    @inline(__always)
+    static func elementwise(_ x: UnsafeBufferPointer<T>, into out: UnsafeMutableBufferPointer<T>, variant: KernelVariant,
+                            naive: (T) -> T, stable: (T) -> T, accurate: (Double) -> Double,
+                            mixed: (UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) -> Void) {
         precondition(out.count == x.count, "output length must equal input length")
         switch variant {
-        case .naive: for i in 0..<x.count { out[i] = Elementwise.softplusNaive(x[i]) }
-        case .shifted, .online: for i in 0..<x.count { out[i] = Elementwise.softplusStable(x[i]) }
-        case .accurate: for i in 0..<x.count { out[i] = T(Elementwise.softplusAccurate(Double(x[i]))) }
-        case .mixed: MixedKernels<T>.softplus(x, into: out)
+        case .naive: for i in 0..<x.count { out[i] = naive(x[i]) }
+        case .shifted, .online: for i in 0..<x.count { out[i] = stable(x[i]) }
+        case .accurate: for i in 0..<x.count { out[i] = T(accurate(Double(x[i]))) }
+        case .mixed: mixed(x, out)
         }
     }
 
@@ -277,30 +298,35 @@ public enum Kernels<T: KernelScalar> {
 
     // MARK: - Array conveniences
 
+    /// softmax of an array (see the buffer version).
     @_specialize(where T == Double)
     @_specialize(where T == Float)
     public static func softmax(_ x: [T], variant: KernelVariant = .accurate) -> [T] {
         map(x) { softmax($0, into: $1, variant: variant) }
     }
 
+    /// log_softmax of an array (see the buffer version).
     @_specialize(where T == Double)
     @_specialize(where T == Float)
     public static func logSoftmax(_ x: [T], variant: KernelVariant = .accurate) -> [T] {
         map(x) { logSoftmax($0, into: $1, variant: variant) }
     }
 
+    /// logsumexp of an array (see the buffer version); -inf when empty.
     @_specialize(where T == Double)
     @_specialize(where T == Float)
     public static func logsumexp(_ x: [T], variant: KernelVariant = .accurate) -> T {
         x.withUnsafeBufferPointer { logsumexp($0, variant: variant) }
     }
 
+    /// cross-entropy with a hard target of an array; throws when the row is empty or t is out of range.
     @_specialize(where T == Double)
     @_specialize(where T == Float)
     public static func crossEntropy(_ x: [T], target: Int, variant: KernelVariant = .accurate) throws(KernelError) -> T {
         try withBuffer(x) { (b) throws(KernelError) in try crossEntropy(b, target: target, variant: variant) }
     }
 
+    /// cross-entropy with probability targets of an array; throws when the lengths differ.
     @_specialize(where T == Double)
     @_specialize(where T == Float)
     public static func crossEntropy(_ x: [T], probabilities p: [T], variant: KernelVariant = .accurate) throws(KernelError) -> T {
@@ -309,6 +335,7 @@ public enum Kernels<T: KernelScalar> {
         }
     }
 
+    /// The hard-target gradient of an array (see the buffer version).
     @_specialize(where T == Double)
     @_specialize(where T == Float)
     public static func crossEntropyGrad(_ x: [T], target: Int, variant: KernelVariant = .accurate) throws(KernelError) -> [T] {
@@ -316,6 +343,7 @@ public enum Kernels<T: KernelScalar> {
         return map(x) { try? crossEntropyGrad($0, target: target, into: $1, variant: variant) }
     }
 
+    /// The probability-target gradient of an array (see the buffer version).
     @_specialize(where T == Double)
     @_specialize(where T == Float)
     public static func crossEntropyGrad(_ x: [T], probabilities p: [T], variant: KernelVariant = .accurate) throws(KernelError) -> [T] {
@@ -325,24 +353,28 @@ public enum Kernels<T: KernelScalar> {
         }
     }
 
+    /// σ of every element of an array.
     @_specialize(where T == Double)
     @_specialize(where T == Float)
     public static func sigmoid(_ x: [T], variant: KernelVariant = .accurate) -> [T] {
         map(x) { sigmoid($0, into: $1, variant: variant) }
     }
 
+    /// log σ of every element of an array.
     @_specialize(where T == Double)
     @_specialize(where T == Float)
     public static func logSigmoid(_ x: [T], variant: KernelVariant = .accurate) -> [T] {
         map(x) { logSigmoid($0, into: $1, variant: variant) }
     }
 
+    /// softplus of every element of an array.
     @_specialize(where T == Double)
     @_specialize(where T == Float)
     public static func softplus(_ x: [T], variant: KernelVariant = .accurate) -> [T] {
         map(x) { softplus($0, into: $1, variant: variant) }
     }
 
+    /// bce_with_logits of arrays with one pos_weight for every logit.
     @_specialize(where T == Double)
     @_specialize(where T == Float)
     public static func bceWithLogits(_ x: [T], labels z: [T], posWeight: T = 1,
@@ -350,6 +382,7 @@ public enum Kernels<T: KernelScalar> {
         try bceWithLogits(x, labels: z, posWeights: [posWeight], variant: variant)
     }
 
+    /// bce_with_logits of arrays with pos_weight given once or per logit; throws on a length mismatch.
     @_specialize(where T == Double)
     @_specialize(where T == Float)
     public static func bceWithLogits(_ x: [T], labels z: [T], posWeights w: [T],

@@ -28,6 +28,7 @@ public enum MixedKernels<N: MixedPrecisionStorage> {
 
     // MARK: buffer API
 
+    /// e^(x_i − m) / Σ e^(x_j − m) in Float, rounded to N.
     @_specialize(where N == BFloat16)
     @_specialize(where N == Float)
     public static func softmax(_ x: UnsafeBufferPointer<N>, into out: UnsafeMutableBufferPointer<N>) {
@@ -35,6 +36,7 @@ public enum MixedKernels<N: MixedPrecisionStorage> {
         for i in 0..<x.count { out[i] = N(Float.exp(x[i].floatValue - m) / sum) }
     }
 
+    /// x_i − m − log Σ e^(x_j − m) in Float, rounded to N.
     @_specialize(where N == BFloat16)
     @_specialize(where N == Float)
     public static func logSoftmax(_ x: UnsafeBufferPointer<N>, into out: UnsafeMutableBufferPointer<N>) {
@@ -43,6 +45,7 @@ public enum MixedKernels<N: MixedPrecisionStorage> {
         for i in 0..<x.count { out[i] = N(x[i].floatValue - m - logSum) }
     }
 
+    /// m + log Σ e^(x_j − m) in Float (shift 0 when m is ±inf), rounded to N; -inf when empty.
     @_specialize(where N == BFloat16)
     @_specialize(where N == Float)
     public static func logsumexp(_ x: UnsafeBufferPointer<N>) -> N {
@@ -53,6 +56,7 @@ public enum MixedKernels<N: MixedPrecisionStorage> {
         return N(m + Float.log(sum))
     }
 
+    /// −(x_t − m − log Σ e^(x_j − m)) in Float, rounded to N.
     @_specialize(where N == BFloat16)
     @_specialize(where N == Float)
     public static func crossEntropy(_ x: UnsafeBufferPointer<N>, target t: Int) -> N {
@@ -60,6 +64,7 @@ public enum MixedKernels<N: MixedPrecisionStorage> {
         return N(-(x[t].floatValue - m - Float.log(sum)))
     }
 
+    /// −Σ p_i·log_softmax_i in Float (0·(-inf) taken as 0), rounded to N.
     @_specialize(where N == BFloat16)
     @_specialize(where N == Float)
     public static func crossEntropy(_ x: UnsafeBufferPointer<N>, probabilities p: UnsafeBufferPointer<N>) -> N {
@@ -74,6 +79,7 @@ public enum MixedKernels<N: MixedPrecisionStorage> {
         return N(loss)
     }
 
+    /// softmax − onehot(t) in Float, rounded to N.
     @_specialize(where N == BFloat16)
     @_specialize(where N == Float)
     public static func crossEntropyGrad(_ x: UnsafeBufferPointer<N>, target t: Int,
@@ -85,6 +91,7 @@ public enum MixedKernels<N: MixedPrecisionStorage> {
         }
     }
 
+    /// softmax·Σp − p in Float, rounded to N.
     @_specialize(where N == BFloat16)
     @_specialize(where N == Float)
     public static func crossEntropyGrad(_ x: UnsafeBufferPointer<N>, probabilities p: UnsafeBufferPointer<N>,
@@ -98,18 +105,21 @@ public enum MixedKernels<N: MixedPrecisionStorage> {
         }
     }
 
+    /// The stable σ in Float, rounded to N.
     @_specialize(where N == BFloat16)
     @_specialize(where N == Float)
     public static func sigmoid(_ x: UnsafeBufferPointer<N>, into out: UnsafeMutableBufferPointer<N>) {
         for i in 0..<x.count { out[i] = N(Elementwise.sigmoidStable(x[i].floatValue)) }
     }
 
+    /// The stable log σ in Float, rounded to N.
     @_specialize(where N == BFloat16)
     @_specialize(where N == Float)
     public static func logSigmoid(_ x: UnsafeBufferPointer<N>, into out: UnsafeMutableBufferPointer<N>) {
         for i in 0..<x.count { out[i] = N(Elementwise.logSigmoidStable(x[i].floatValue)) }
     }
 
+    /// The stable softplus in Float, rounded to N.
     @_specialize(where N == BFloat16)
     @_specialize(where N == Float)
     public static func softplus(_ x: UnsafeBufferPointer<N>, into out: UnsafeMutableBufferPointer<N>) {
@@ -130,21 +140,27 @@ public enum MixedKernels<N: MixedPrecisionStorage> {
 
     // MARK: array API
 
+    /// softmax of an array (see the buffer version).
     @_specialize(where N == BFloat16)
     @_specialize(where N == Float)
     public static func softmax(_ x: [N]) -> [N] { map(x) { softmax($0, into: $1) } }
+    /// log_softmax of an array (see the buffer version).
     @_specialize(where N == BFloat16)
     @_specialize(where N == Float)
     public static func logSoftmax(_ x: [N]) -> [N] { map(x) { logSoftmax($0, into: $1) } }
+    /// logsumexp of an array (see the buffer version).
     @_specialize(where N == BFloat16)
     @_specialize(where N == Float)
     public static func logsumexp(_ x: [N]) -> N { x.withUnsafeBufferPointer { logsumexp($0) } }
+    /// σ of every element of an array.
     @_specialize(where N == BFloat16)
     @_specialize(where N == Float)
     public static func sigmoid(_ x: [N]) -> [N] { map(x) { sigmoid($0, into: $1) } }
+    /// log σ of every element of an array.
     @_specialize(where N == BFloat16)
     @_specialize(where N == Float)
     public static func logSigmoid(_ x: [N]) -> [N] { map(x) { logSigmoid($0, into: $1) } }
+    /// softplus of every element of an array.
     @_specialize(where N == BFloat16)
     @_specialize(where N == Float)
     public static func softplus(_ x: [N]) -> [N] { map(x) { softplus($0, into: $1) } }

@@ -1,4 +1,12 @@
+import DoubleWordArithmetic
+
 // A small arbitrary-precision binary floating-point type for the `accurate` kernels' slow path.
+//
+// Why it exists next to double-word arithmetic (DoubleWordArithmetic): the outputs the slow path
+// recomputes cancel by an amount not known in advance, so they need precision that grows until
+// the error bound passes (up to 2432 bits), which a fixed-size double word cannot give. Bound:
+// every operation errs by below 2^(2-p) relative to its largest operand or result (p = 64n bits,
+// truncation); the callers add these up in units of 2^-p (see below).
 //
 // The fast path (double-word, ~100 bits) meets the 2-ulp bound except where an output is a
 // difference of nearly equal quantities whose size is not known in advance:
@@ -38,14 +46,14 @@ struct MPFloat: Sendable {
         // mag·2^(52-e) is an integer in [2^52, 2^53): scale in two exact steps.
         let s1 = max(-1000, min(1000, 52 - e))
         let s2 = 52 - e - s1
-        let sig = UInt64(mag * pow2(s1) * pow2(s2))
+        let sig = UInt64(mag * powerOfTwo(s1) * powerOfTwo(s2))
         negative = d < 0
         exponent = e + 1
         limbs[n - 1] = sig << 11
     }
 
     /// The value x.hi + x.lo (truncated to n limbs if the two parts are far apart).
-    init(_ x: DW, limbs n: Int) {
+    init(_ x: DoubleWord, limbs n: Int) {
         self = MPFloat(x.hi, limbs: n) + MPFloat(x.lo, limbs: n)
     }
 
@@ -119,22 +127,9 @@ struct MPFloat: Sendable {
             for i in 0...n { sm[i] = extract64(ext, 64 * i + d) }
         }
         if big.negative == small.negative {
-            var carry: UInt64 = 0
-            for i in 0...n {
-                let (s1, o1) = acc[i].addingReportingOverflow(sm[i])
-                let (s2, o2) = s1.addingReportingOverflow(carry)
-                acc[i] = s2
-                carry = (o1 ? 1 : 0) + (o2 ? 1 : 0)
-            }
-            acc[n + 1] = carry
+            acc[n + 1] = FixedPointExp.add(&acc, sm, count: n + 1)
         } else {
-            var borrow: UInt64 = 0
-            for i in 0...n {
-                let (s1, o1) = acc[i].subtractingReportingOverflow(sm[i])
-                let (s2, o2) = s1.subtractingReportingOverflow(borrow)
-                acc[i] = s2
-                borrow = (o1 ? 1 : 0) + (o2 ? 1 : 0)
-            }
+            FixedPointExp.subtract(&acc, sm, count: n + 1)  // |big| >= |small|: no borrow out
         }
         return make(acc, scale: big.exponent - 64 * (n + 1), negative: big.negative, limbs: n)
     }
@@ -202,7 +197,7 @@ struct MPFloat: Sendable {
     }
 
     /// The value as an extended-range double-word, relative error below 2^-104.
-    var xw: XW {
+    var xw: ScaledDoubleWord {
         if isZero { return .zero }
         let top = limbs[n - 1]
         let next: UInt64 = n >= 2 ? limbs[n - 2] : 0
@@ -212,11 +207,11 @@ struct MPFloat: Sendable {
         let rest = (Double(top & 0x7FF) * 0x1p64 + Double(next)) * 0x1p-127
         let m = fastTwoSum(h, rest)
         let signed = negative ? -m : m
-        return XW(signed, exponent: exponent - 1)
+        return ScaledDoubleWord(signed, exponent: exponent - 1)
     }
 
     /// An approximation of the value as a Double (for choosing reductions), +-inf if huge.
-    var approximateDouble: Double { xw.double }
+    var approximateDouble: Double { xw.doubleValue }
 
     /// log2 of the magnitude, rounded down (the exponent of the leading bit).
     var log2Floor: Int { exponent - 1 }

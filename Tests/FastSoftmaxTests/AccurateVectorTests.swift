@@ -1,3 +1,4 @@
+import DoubleWordArithmetic
 import PropertyBased
 import Testing
 @testable import FastSoftmax
@@ -18,17 +19,17 @@ struct AccurateVectorTests {
     static let binary32 = 0.5 + 0x1p-16 + 0x1p-20
 
     /// |y - ref| in ulps of the output format, for a reference `(hi + lo)·2^e`.
-    static func error<T: BinaryFloatingPoint>(_ y: T, _ ref: XW) -> Double {
+    static func error<T: BinaryFloatingPoint>(_ y: T, _ ref: ScaledDoubleWord) -> Double {
         if ref.isZero { return y == 0 ? 0 : .infinity }
         if !ref.hi.isFinite { return Double(y) == ref.hi ? 0 : .infinity }
         // Beyond the format's range (x - m overflowing): the rounded value is ±inf.
-        let rounded = T(ref.double)
+        let rounded = T(ref.doubleValue)
         if rounded.isInfinite { return y == rounded ? 0 : .infinity }
-        let ulpExponent = max(ref.e - T.significandBitCount, Int(T.leastNonzeroMagnitude.exponent))
+        let ulpExponent = max(ref.exponent - T.significandBitCount, Int(T.leastNonzeroMagnitude.exponent))
         let yd = Double(y)
         if !yd.isFinite { return .infinity }
-        let head = scaleB(yd, -ulpExponent) - scaleB(ref.hi, ref.e - ulpExponent)
-        return abs(head - scaleB(ref.lo, ref.e - ulpExponent))
+        let head = scaled(yd, by: -ulpExponent) - scaled(ref.hi, by: ref.exponent - ulpExponent)
+        return abs(head - scaled(ref.lo, by: ref.exponent - ulpExponent))
     }
 
     /// Rows of every shape the path must handle: wide spreads, huge offsets, -inf entries, ties,

@@ -1,9 +1,9 @@
 import Testing
 import FastSoftmax
 
-/// The certified binary64 values of docs/reference-values.md (Arb ball arithmetic,
-/// correctly rounded). Each is within 1/2 ulp of the exact value, so a result within 1.5 ulp of
-/// it meets the accurate variant's 2-ulp bound.
+/// The certified binary64 values of docs/reference-values.md (Arb ball arithmetic, correctly
+/// rounded). Each is within 1/2 ulp of the exact value, so a result meeting the accurate
+/// variant's bound (at most 0.5 + 2^-4.3 ulp) is within 1 ulp of it (`boundAgainstRounded`).
 @Suite("Certified reference values (accurate, f64)")
 struct ReferenceValueTests {
     func expectClose(_ got: [Double], _ want: [Double], _ note: Comment? = nil,

@@ -1,7 +1,7 @@
 import Testing
 import FastSoftmax
 
-/// docs/semantics.md's special values: NaN anywhere → all NaN; -inf contributes 0; all -inf →
+/// The special values of docs/semantics.md: NaN anywhere → all NaN; -inf contributes 0; all -inf →
 /// logsumexp -inf, others NaN; any +inf → logsumexp +inf, others NaN. Every variant but
 /// `naive` follows them, in both formats.
 @Suite("Special values")

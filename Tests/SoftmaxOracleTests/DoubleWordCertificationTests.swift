@@ -1,3 +1,4 @@
+import DoubleWordArithmetic
 import MPFR
 @testable import SoftmaxOracle
 import Testing
@@ -13,7 +14,7 @@ struct DoubleWordCertificationTests {
 
     /// (h + l)·2^k exactly.
     static func exact(_ h: Double, _ l: Double, _ k: Int) -> BigFloat {
-        FastTierMath.value(DD(h, l), scale: k)
+        Exact.value(DoubleWord(h, l), scale: k)
     }
 
     /// A random case: h with few or many significant bits (so that ties occur), l = 0, a tie
@@ -64,7 +65,7 @@ struct DoubleWordCertificationTests {
                 let v = Self.exact(h, l, k)
                 let tiny = BigFloat(precision: 53)
                 ExponentRange.widest { tiny.scale(big(Double(side)), byPowerOfTwo: k - 400, .nearest) }
-                let w = BigFloat(precision: FastTierMath.bits + 400)
+                let w = BigFloat(precision: Exact.bits + 400)
                 ExponentRange.widest { w.add(v, tiny, .nearest) }  // exact
                 let want = format.round(w)
                 let got = format.roundExactly(h, l, scale: k, nudge: side)
@@ -88,15 +89,15 @@ struct DoubleWordCertificationTests {
             let v = Self.exact(h, l, k)
             let e = BigFloat(precision: 53)
             ExponentRange.widest { e.scale(big(err), byPowerOfTwo: k, .nearest) }
-            let lo = BigFloat(precision: FastTierMath.bits), hi = BigFloat(precision: FastTierMath.bits)
+            let lo = BigFloat(precision: Exact.bits), hi = BigFloat(precision: Exact.bits)
             ExponentRange.widest {
                 lo.sub(v, e, .nearest)
                 hi.add(v, e, .nearest)
             }
             let rl = format.round(lo), rh = format.round(hi)
             let result = i % 2 == 0 ? certifier.certify(h, l, scale: k, error: err)
-                : format.certifiedValue(ScaledDD(hi: h, lo: l, exponent: k).normalized(),
-                                        error: scaled(err, k - ScaledDD(hi: h, lo: l, exponent: k).normalized().exponent) * (1 + 0x1p-50))
+                : format.certifiedValue(ScaledDoubleWord(hi: h, lo: l, exponent: k).normalized(),
+                                        error: scaled(err, by: k - ScaledDoubleWord(hi: h, lo: l, exponent: k).normalized().exponent) * (1 + 0x1p-50))
             if let r = result {
                 certified += 1
                 #expect(hex(r.rounded) == hex(rl) && hex(r.rounded) == hex(rh),
@@ -104,9 +105,9 @@ struct DoubleWordCertificationTests {
                 // The exact value reported is h + l.
                 let x = r.exact
                 if x.kind == .finite {
-                    let back = FastTierMath.value(DD(x.head, x.tail), scale: x.exponent)
+                    let back = Exact.value(DoubleWord(x.head, x.tail), scale: x.exponent)
                     if x.isNegative { back.neg(back, .nearest) }
-                    #expect(FastTierMath.relativeError(back, v) < 0x1p-100)
+                    #expect(Exact.relativeError(back, v) < 0x1p-100)
                     #expect(x.head >= 1 && x.head <= 2 && x.head + x.tail <= 2 && x.head + x.tail >= 1)  // (the double sum may round to 2)
                 }
             } else if hex(rl) == hex(rh) && err < abs(h) * pow2(-format.precision - 45)
@@ -226,7 +227,7 @@ struct DoubleWordCertificationTests {
     static func roundedEnds(_ c: HardCase, _ format: Format) -> (Double, Double) {
         let v = Self.exact(c.h, c.l, c.k)
         let e = BigFloat(precision: 53)
-        let lo = BigFloat(precision: FastTierMath.bits), hi = BigFloat(precision: FastTierMath.bits)
+        let lo = BigFloat(precision: Exact.bits), hi = BigFloat(precision: Exact.bits)
         ExponentRange.widest {
             e.scale(big(c.err), byPowerOfTwo: c.k, .nearest)  // exact
             lo.sub(v, e, .nearest)  // exact: the ends span far fewer than 320 bits

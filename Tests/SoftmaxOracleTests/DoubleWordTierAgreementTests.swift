@@ -148,6 +148,25 @@ struct DoubleWordTierAgreementTests {
         }
     }
 
+    @Test("operands beyond twoProduct's domain (|x_c − m| or p_c >= 2^995) go to the MPFR path, not to a wrong loss")
+    func operandsBeyondTwoProductDomain() throws {
+        // Found by DoubleWordArithmeticTests' bound tests: with a logit 2^998.7 below the maximum,
+        // Dekker's split of x_c − m overflowed and the tier certified 0x1.566022c05ef41p+1. The
+        // exact loss, Σ p_c·(m − x_c + L) with L = log Σ e^(x_j − m), computed with mpmath at
+        // 4000 bits (independent of this package), rounds to 0x1.748fa31d9245cp+996.
+        let logits: [Double] = ["1.7960022630242944e-179", "-4.938221434553405e-162", "5.020544728114311e-246",
+                                "-7.827616530941215e+203", "-0.2117787421684467", "-5.1979480053457124e+300",
+                                "-3.2449460625855913e+127"].map { Double($0)! }
+        let p: [Double] = [0, 0.3125, 0.6875, 0, 0.8125, 0.1875, 0]
+        let q = OracleRequest(function: .crossEntropy, format: .f64, logits: logits, target: .probabilities(p))
+        let r = try Self.doubleWord.evaluate(q)
+        #expect(r.rounded == [0x1.748fa31d9245cp+996], "\(hex(r.rounded))")
+        try Self.compare(q, "cross_entropy \(hex(logits)) targets \(hex(p))")
+        // The same with a target of 2^996 (also beyond the split's domain).
+        let q2 = OracleRequest(function: .crossEntropy, format: .f64, logits: [0, -1, -2], target: .probabilities([0x1p996, 0, 0x1p-10]))
+        try Self.compare(q2, "cross_entropy [0, -1, -2] targets [2^996, 0, 2^-10]")
+    }
+
     @Test("-inf masks: softmax 0 and log_softmax -inf exactly, a -inf target gives +inf, on the double-word tier")
     func negativeInfinityMasks() throws {
         let x: [Double] = [1, -.infinity, 3, -.infinity, -2]

@@ -1,3 +1,4 @@
+import DoubleWordArithmetic
 import ParallelExecution
 
 // The batch loss on the double-word tier: PyTorch's CrossEntropyLoss with hard targets, no class
@@ -5,10 +6,10 @@ import ParallelExecution
 
 extension DoubleWordTier {
     /// Each kept row's loss −log_softmax_t is computed as for `crossEntropy`, as a normalized
-    /// ScaledDD with a relative error bound; reduction "none" certifies each; "sum" adds them
+    /// ScaledDoubleWord with a relative error bound; reduction "none" certifies each; "sum" adds them
     /// exactly in a `FixedPointSum` relative to the largest binade (2^-126 per double of it,
     /// plus the conversion's 2^-104.9), with the rows' absolute errors summed alongside; "mean"
-    /// divides that by the number of kept rows (an integer, exact as a double) with `divDD`
+    /// divides that by the number of kept rows (an integer, exact as a double) with `DoubleWord.quotient`
     /// (14u²). All losses are >= 0, so relative bounds add. A row the double-word tier cannot take
     /// (NaN, ±inf in a kept row's target, ...) sends the whole request to the MPFR path.
     /// Long batches are split by rows over threads; the sum adds exactly, so the thread count does
@@ -18,8 +19,8 @@ extension DoubleWordTier {
               q.weight == nil, q.labelSmoothing == 0, !rows.isEmpty else { return nil }
         let n = rows.count
         let k = rows[0].count
-        struct RowLoss: Sendable { var value: ScaledDD; var relativeError: Double; var ignored: Bool; var ok: Bool }
-        let failed = RowLoss(value: ScaledDD(hi: 0, lo: 0, exponent: 0), relativeError: 0, ignored: false, ok: false)
+        struct RowLoss: Sendable { var value: ScaledDoubleWord; var relativeError: Double; var ignored: Bool; var ok: Bool }
+        let failed = RowLoss(value: ScaledDoubleWord(hi: 0, lo: 0, exponent: 0), relativeError: 0, ignored: false, ok: false)
         let perRowThreads = (threads > 1 && n * k >= parallelThreshold && n >= 2 * threads) ? threads : 1
         let innerThreads = perRowThreads == 1 ? threads : 1
         let chunks = perRowThreads > 1 ? perRowThreads * 4 : 1
@@ -27,18 +28,18 @@ extension DoubleWordTier {
         let losses: [RowLoss] = Parallel.forEachChunk(count: n, chunks: chunks) { range -> [RowLoss] in
             range.map { i -> RowLoss in
                 let t = targets[i]
-                if t == q.ignoreIndex { return RowLoss(value: ScaledDD(hi: 0, lo: 0, exponent: 0), relativeError: 0, ignored: true, ok: true) }
+                if t == q.ignoreIndex { return RowLoss(value: ScaledDoubleWord(hi: 0, lo: 0, exponent: 0), relativeError: 0, ignored: true, ok: true) }
                 let x = rows[i]
                 guard t >= 0 && t < x.count, x[t] != -.infinity else { return failed }
                 return x.withUnsafeBufferPointer { xb -> RowLoss in
                     guard let row = rowSum(xb, threads: innerThreads, store: nil, compact: compact),
                           let lp = logPart(row) else { return failed }
-                    let d = t == row.maxIndex ? DD(0, 0) : twoSum(xb[t], -row.m)
+                    let d = t == row.maxIndex ? DoubleWord(0, 0) : twoSum(xb[t], -row.m)
                     guard d.hi.isFinite else { return failed }
                     if d.hi == 0 { return RowLoss(value: lp.value, relativeError: lp.epsL, ignored: false, ok: true) }
-                    let w = addSameSign(DD(-d.hi, -d.lo), lp.plain)
-                    let err = roundedUp(lp.plainAbsoluteError + 3.03 * unitRoundoff2 * w.hi)
-                    let v = ScaledDD(hi: w.hi, lo: w.lo, exponent: 0).normalized()
+                    let w = DoubleWord.sameSignSum(DoubleWord(-d.hi, -d.lo), lp.plain)
+                    let err = roundedUp(lp.plainAbsoluteError + 3.03 * unitRoundoffSquared * w.hi)
+                    let v = ScaledDoubleWord(hi: w.hi, lo: w.lo, exponent: 0).normalized()
                     return RowLoss(value: v, relativeError: roundedUp(err / (w.hi * (1 - 0x1p-50))), ignored: false, ok: true)
                 }
             }
@@ -68,22 +69,22 @@ extension DoubleWordTier {
                 let scale = r.value.exponent - top
                 acc.add(r.value.hi, scale: scale)
                 acc.add(r.value.lo, scale: scale)
-                errorSum += scaled(r.relativeError * 2, Swift.max(scale, -1060)) + 0x1p-1000
+                errorSum += scaled(r.relativeError * 2, by: Swift.max(scale, -1060)) + 0x1p-1000
             }
             guard let v = acc.value() else { return nil }
             // Truncation: two doubles per row, < 2^-126 each (units of 2^top); the error terms'
             // own sum, rounded up (n roundings, and a 2^-1000 floor per row for underflow).
             let units = roundedUp((errorSum * (1 + Double(2 * kept.count) * unitRoundoff)
                                    + Double(2 * kept.count) * 0x1p-126) * 1.0001)
-            let total = ScaledDD(hi: v.hi, lo: v.lo, exponent: v.exponent + top)  // hi ∈ [1, 2)
-            let valueUnits = scaled(v.hi, v.exponent) * (1 - 0x1p-50)  // total / 2^top, from below
+            let total = ScaledDoubleWord(hi: v.hi, lo: v.lo, exponent: v.exponent + top)  // hi ∈ [1, 2)
+            let valueUnits = scaled(v.hi, by: v.exponent) * (1 - 0x1p-50)  // total / 2^top, from below
             let relative = roundedUp(units / valueUnits + FixedPointSum.conversionError * 1.0001)
             if q.reduction == .sum {
                 return certifier.certify(total, relativeError: relative).map { [$0] }
             }
-            let quotient = divDD(DD(total.hi, total.lo), DD(Double(kept.count), 0))
-            let mean = ScaledDD(hi: quotient.hi, lo: quotient.lo, exponent: total.exponent).normalized()
-            return certifier.certify(mean, relativeError: roundedUp(relative + 14 * unitRoundoff2)).map { [$0] }
+            let quotient = DoubleWord.quotient(DoubleWord(total.hi, total.lo), DoubleWord(Double(kept.count), 0))
+            let mean = ScaledDoubleWord(hi: quotient.hi, lo: quotient.lo, exponent: total.exponent).normalized()
+            return certifier.certify(mean, relativeError: roundedUp(relative + 14 * unitRoundoffSquared)).map { [$0] }
         }
     }
 }

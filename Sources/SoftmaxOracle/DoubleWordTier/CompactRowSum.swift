@@ -1,6 +1,7 @@
+import DoubleWordArithmetic
 import ParallelExecution
 
-// The row's sum for formats with p <= 24 ("compact"): each e^(d_j) by `FastExp.expCompact`
+// The row's sum for formats with p <= 24 ("compact"): each e^(d_j) by `DoubleWordExp.expCompact`
 // (2^-68.5 relative), two at a time on SIMD lanes, added by blocks of Sum2
 // (`CompensatedBlockSum`), the blocks' sums then added in block order. Those formats need about
 // 2^-66 (f32: 2^-40 of an ulp of 2^-24), and this halves the work of the exact strategy.
@@ -10,18 +11,18 @@ extension DoubleWordTier {
     /// indices (`sumBlocksCompact`), the blocks then added in block order however they were
     /// split over threads.
     static func compactRowSum(_ x: UnsafeBufferPointer<Double>, _ scan: RowScan, sigma: Int, chunks: Int,
-                              store: ExpStore?, _ tab: FastExpTable) -> RowSum? {
+                              store: ExpStore?, _ tab: DoubleWordExpTable) -> RowSum? {
         let n = x.count
         let blockCount = (n + CompensatedBlockSum.blockSize - 1) / CompensatedBlockSum.blockSize
         let parts = Parallel.forEachChunk(count: blockCount, chunks: chunks) { blocks in
             sumBlocksCompact(x, blocks: blocks, m: scan.max, maxIndex: scan.maxIndex, sigma: sigma, store: store, tab)
         }
-        var total: DD? = nil
+        var total: DoubleWord? = nil
         var omitted = 0
         var overflow = false
         for p in parts {
             for b in p.sums where b.hi != 0 {
-                total = total.map { addSameSign($0, b) } ?? b
+                total = total.map { DoubleWord.sameSignSum($0, b) } ?? b
             }
             omitted += p.part.omitted
             overflow = overflow || p.part.overflow
@@ -30,12 +31,12 @@ extension DoubleWordTier {
         // The exponentials' 2^-68.5, each Sum2 accumulator's bound (<= 4096 terms each), the
         // additions of accumulators and block sums (three per block, 3.02u² each), omitted or
         // underflowed terms (< 2^(σ−999) each, s >= 0.998·2^σ).
-        let epsS = roundedUp(FastExp.compactRelativeError * 1.0001
+        let epsS = roundedUp(DoubleWordExp.compactRelativeError * 1.0001
                              + CompensatedBlockSum.relativeError(terms: CompensatedBlockSum.blockSize)
-                             + Double(3 * blockCount) * 3.02 * unitRoundoff2
+                             + Double(3 * blockCount) * 3.02 * unitRoundoffSquared
                              + Double(n) * 0x1p-998)
         return RowSum(m: scan.max, maxIndex: scan.maxIndex,
-                      s: ScaledDD(hi: total.hi, lo: total.lo, exponent: sigma).normalized(),
+                      s: ScaledDoubleWord(hi: total.hi, lo: total.lo, exponent: sigma).normalized(),
                       epsS: epsS, overflow: overflow, omitted: omitted, compact: true)
     }
 
@@ -44,15 +45,15 @@ extension DoubleWordTier {
     /// (exact: the scaled hi is >= 0.998·2^-1000; the lo may underflow, by <= 2^-1075 relative
     /// to 2^σ, counted in `omitted`'s bound); a term more than 2^1000 below 2^σ is omitted.
     static func sumBlocksCompact(_ x: UnsafeBufferPointer<Double>, blocks: Range<Int>, m: Double, maxIndex: Int,
-                                 sigma: Int, store: ExpStore?, _ tab: FastExpTable) -> (sums: [DD], part: SumPart) {
+                                 sigma: Int, store: ExpStore?, _ tab: DoubleWordExpTable) -> (sums: [DoubleWord], part: SumPart) {
         var part = SumPart()
-        var sums: [DD] = []
+        var sums: [DoubleWord] = []
         sums.reserveCapacity(blocks.count)
         let n = x.count
         for b in blocks {
             // Three Sum2 accumulators per block: two SIMD lanes for pairs of ordinary terms, one
             // for the rest; each holds at most 4096 terms (the bound of `CompensatedBlockSum`),
-            // and the block's value adds the three (two `addSameSign`, counted by the caller).
+            // and the block's value adds the three (two `DoubleWord.sameSignSum`, counted by the caller).
             var sigma2 = SIMD2<Double>(0, 0), c2 = SIMD2<Double>(0, 0)
             var acc = CompensatedBlockSum()
             let lo = b * CompensatedBlockSum.blockSize
@@ -61,7 +62,7 @@ extension DoubleWordTier {
             func scalarTerm(_ j: Int) {
                 if j == maxIndex { return }
                 guard let d = part.difference(x[j], j, m: m, store: store) else { return }
-                let e = FastExp.expCompact(d.hi, d.lo, tab)
+                let e = DoubleWordExp.expCompact(d.hi, d.lo, tab)
                 store?.store(j, hi: e.m.hi, lo: e.m.lo, k: Int32(truncatingIfNeeded: e.k))
                 let scale = e.k - sigma
                 if scale < -1000 {
@@ -75,9 +76,9 @@ extension DoubleWordTier {
                 let x0 = x[j], x1 = x[j + 1]
                 // Both ordinary (finite, not the maximum, in the exponential's domain): SIMD.
                 if j != maxIndex && j + 1 != maxIndex && x0 > -.infinity && x1 > -.infinity {
-                    let (dh, dl) = FastExp.twoSum2(SIMD2(x0, x1), SIMD2(repeating: -m))
-                    if dh[0] >= FastExp.lowestArgument && dh[1] >= FastExp.lowestArgument {
-                        let e = FastExp.expCompact2(dh, dl, tab)
+                    let (dh, dl) = twoSum(SIMD2(x0, x1), SIMD2(repeating: -m))
+                    if dh[0] >= DoubleWordExp.lowestArgument && dh[1] >= DoubleWordExp.lowestArgument {
+                        let e = DoubleWordExp.expCompact2(dh, dl, tab)
                         if let store {
                             store.store(j, hi: e.hi[0], lo: e.lo[0], k: Int32(truncatingIfNeeded: e.k[0]))
                             store.store(j + 1, hi: e.hi[1], lo: e.lo[1], k: Int32(truncatingIfNeeded: e.k[1]))
@@ -87,7 +88,7 @@ extension DoubleWordTier {
                         let f = SIMD2(s0 < -1000 ? 0 : powerOfTwo(s0), s1 < -1000 ? 0 : powerOfTwo(s1))
                         part.truncations += (s0 < -1000 ? 1 : 0) + (s1 < -1000 ? 1 : 0)
                         let p = e.hi * f, l = e.lo * f
-                        let (s, err) = FastExp.twoSum2(sigma2, p)
+                        let (s, err) = twoSum(sigma2, p)
                         c2 += err + l
                         sigma2 = s
                         j += 2
@@ -100,7 +101,7 @@ extension DoubleWordTier {
             }
             if j < end { scalarTerm(j) }
             let lane0 = fastTwoSum(sigma2[0], c2[0]), lane1 = fastTwoSum(sigma2[1], c2[1])
-            sums.append(addSameSign(addSameSign(lane0, lane1), acc.value))
+            sums.append(DoubleWord.sameSignSum(DoubleWord.sameSignSum(lane0, lane1), acc.value))
         }
         return (sums, part)
     }

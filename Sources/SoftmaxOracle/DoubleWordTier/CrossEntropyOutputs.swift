@@ -1,3 +1,4 @@
+import DoubleWordArithmetic
 import ParallelExecution
 
 // cross_entropy on the double-word tier: a hard target (−log_softmax_t), or probability targets
@@ -18,7 +19,7 @@ extension DoubleWordTier {
         }
         guard let row = rowSum(x, threads: threads, store: nil, compact: format.precision <= 24),
               let lp = logPart(row) else { return nil }
-        let d = t == row.maxIndex ? DD(0, 0) : twoSum(x[t], -row.m)
+        let d = t == row.maxIndex ? DoubleWord(0, 0) : twoSum(x[t], -row.m)
         guard d.hi.isFinite else { return nil }
         return negativeLogSoftmax(d, lp, DoubleWordCertifier(format), negate: false)
     }
@@ -29,12 +30,13 @@ extension DoubleWordTier {
     ///     loss = A + P·L,   A = Σ_c p_c·(m − x_c) >= 0,   P = Σ_c p_c,
     ///
     /// the MPFR path's formulation (CrossEntropy.swift): both terms >= 0, no cancellation.
-    /// A: each term p_c ⊗ (−d_c) by `mulDF` (3.02u² relative, all terms >= 0), added exactly in a
+    /// A: each term p_c ⊗ (−d_c) by `DoubleWord.product` (3.02u² relative, all terms >= 0), added exactly in a
     /// `FixedPointSum` relative to 2^top, top > every term's binade (2^-126·2^top per double, two
     /// per term, plus the conversion's 2^-104.9 relative). P: the p_c added exactly the same way.
-    /// P·L: `mulDD` (8.1u²) on P's and L's relative errors. The final same-sign addition: 3.02u².
+    /// P·L: `DoubleWord.product` (8.1u²) on P's and L's relative errors. The final same-sign addition: 3.02u².
     /// A −inf logit with p_c > 0 makes the loss +inf (0·inf counts as 0), as on the MPFR path;
-    /// P = 0 (an exact 0), subnormal or huge targets (p_c >= 2^999), products p_c·|d_c| outside
+    /// P = 0 (an exact 0), subnormal or huge targets (p_c >= 2^995), logits 2^995 or more below
+    /// the maximum (both outside `twoProduct`'s domain), products p_c·|d_c| outside
     /// [2^-960, 2^1000) (an overflow, or an underflowing TwoProd) and rows outside the
     /// double-word tier go to the MPFR path.
     static func crossEntropy(_ x: UnsafeBufferPointer<Double>, probabilities p: UnsafeBufferPointer<Double>,
@@ -47,8 +49,9 @@ extension DoubleWordTier {
             if x[c] == -.infinity { infinite = true }
             topP = Swift.max(topP, binade(p[c]) + 1)
         }
-        // P = 0 (exact), subnormal or huge targets: the MPFR path.
-        guard topP > Int.min, topP < 1000, p.allSatisfy({ $0 == 0 || $0.isNormal }) else { return nil }
+        // P = 0 (exact), subnormal or huge targets (p_c >= 2^995, beyond `twoProduct`'s domain):
+        // the MPFR path.
+        guard topP > Int.min, topP <= 995, p.allSatisfy({ $0 == 0 || $0.isNormal }) else { return nil }
         if infinite {
             let scan = RowScan.of(x, 0..<n)
             guard !scan.special, scan.maxIndex >= 0 else { return nil }
@@ -61,12 +64,15 @@ extension DoubleWordTier {
         var topA = Int.min, lowA = Int.max
         for c in 0..<n where p[c] > 0 && x[c] != m {
             let d = twoSum(x[c], -m)
-            guard d.hi.isNormal else { return nil }
+            // |d_c| >= 2^995 is beyond `twoProduct`'s domain (Dekker's split overflows): the MPFR
+            // path. (Before this guard such a row certified a wrong loss; see
+            // DoubleWordTierAgreementTests, "operands beyond twoProduct's domain".)
+            guard d.hi.isNormal, binade(d.hi) < 995 else { return nil }
             let b = binade(p[c]) + binade(d.hi)
             topA = Swift.max(topA, b + 2)
             lowA = Swift.min(lowA, b)
         }
-        // Every product p_c·|d_c| ∈ [2^lowA, 2^topA) finite, and >= 2^-960 so that `mulDF`'s
+        // Every product p_c·|d_c| ∈ [2^lowA, 2^topA) finite, and >= 2^-960 so that `DoubleWord.product`'s
         // TwoProd does not underflow; else the MPFR path.
         guard topA == Int.min || (topA < 1000 && lowA >= -960) else { return nil }
         let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
@@ -76,7 +82,7 @@ extension DoubleWordTier {
                 total.add(p[c], scale: -topP)
                 if x[c] == m { continue }
                 let d = twoSum(x[c], -m)
-                let t = mulDF(DD(-d.hi, -d.lo), p[c])
+                let t = DoubleWord.product(DoubleWord(-d.hi, -d.lo), p[c])
                 a.add(t.hi, scale: -topA)
                 a.add(t.lo, scale: -topA)
             }
@@ -88,13 +94,13 @@ extension DoubleWordTier {
             pSum = pSum + t
         }
         guard let pv = pSum.value() else { return nil }
-        let u2 = unitRoundoff2
+        let u2 = unitRoundoffSquared
         // P, relative: n truncations of < 2^(topP−126) against P >= 2^(topP−1) (the largest p_c),
         // and the conversion.
         let epsP = roundedUp(Double(n) * 0x1p-125 + FixedPointSum.conversionError * 1.0001)
-        // P·L as a ScaledDD.
-        let pl = mulDD(DD(pv.hi, pv.lo), DD(lp.value.hi, lp.value.lo))
-        let plScaled = ScaledDD(hi: pl.hi, lo: pl.lo, exponent: pv.exponent + topP + lp.value.exponent).normalized()
+        // P·L as a ScaledDoubleWord.
+        let pl = DoubleWord.product(DoubleWord(pv.hi, pv.lo), DoubleWord(lp.value.hi, lp.value.lo))
+        let plScaled = ScaledDoubleWord(hi: pl.hi, lo: pl.lo, exponent: pv.exponent + topP + lp.value.exponent).normalized()
         let epsPL = roundedUp(epsP + lp.epsL + 8.1 * u2)
         let certifier = DoubleWordCertifier(format)
         guard let av = aSum.value() else {
@@ -102,22 +108,22 @@ extension DoubleWordTier {
         }
         // A, relative: 2n truncations of < 2^(topA−126) against A >= 2^(topA−3) (the largest term
         // p_c·|d_c| >= 2^(binade(p) + binade(d)) = 2^(topA−2) lost at most 3.02u²), the
-        // conversion, and mulDF's 3.02u² on every term.
+        // conversion, and DoubleWord.product's 3.02u² on every term.
         let epsA = roundedUp(Double(2 * n) * 0x1p-123 + FixedPointSum.conversionError * 1.0001 + 3.02 * u2)
-        let aScaled = ScaledDD(hi: av.hi, lo: av.lo, exponent: av.exponent + topA)
+        let aScaled = ScaledDoubleWord(hi: av.hi, lo: av.lo, exponent: av.exponent + topA)
         // loss = A + P·L: bring P·L to A's scale (exact, or below 2^-1000 of A: dropped and bounded).
         let shift = plScaled.exponent - aScaled.exponent
-        var loss: DD
+        var loss: DoubleWord
         var absolute: Double  // in units of 2^aScaled.exponent
         if shift >= -1000 {
-            let b = DD(scaled(plScaled.hi, shift), scaled(plScaled.lo, shift))
-            loss = addSameSign(DD(aScaled.hi, aScaled.lo), b)
+            let b = DoubleWord(scaled(plScaled.hi, by: shift), scaled(plScaled.lo, by: shift))
+            loss = DoubleWord.sameSignSum(DoubleWord(aScaled.hi, aScaled.lo), b)
             absolute = roundedUp(epsA * aScaled.hi + epsPL * abs(b.hi) * 1.0001 + 3.03 * u2 * loss.hi + 0x1p-1070)
         } else {
-            loss = DD(aScaled.hi, aScaled.lo)
+            loss = DoubleWord(aScaled.hi, aScaled.lo)
             absolute = roundedUp(epsA * aScaled.hi + 0x1p-998)
         }
-        let v = ScaledDD(hi: loss.hi, lo: loss.lo, exponent: aScaled.exponent).normalized()
-        return certifier.certify(v.hi, v.lo, scale: v.exponent, error: scaled(absolute, aScaled.exponent - v.exponent) * (1 + 0x1p-50))
+        let v = ScaledDoubleWord(hi: loss.hi, lo: loss.lo, exponent: aScaled.exponent).normalized()
+        return certifier.certify(v.hi, v.lo, scale: v.exponent, error: scaled(absolute, by: aScaled.exponent - v.exponent) * (1 + 0x1p-50))
     }
 }

@@ -1,3 +1,4 @@
+import DoubleWordArithmetic
 // The double-word tier's certification: one output v = (h + l)·2^k with an absolute error bound
 // err (in the units of h and l), so that the exact value lies in [(h + l − err)·2^k,
 // (h + l + err)·2^k]. As on the MPFR path (`Format.certify(_: Interval)`), v is certified when
@@ -157,20 +158,20 @@ struct DoubleWordCertifier {
     @inline(never)
     func certifyOther(_ h: Double, _ l: Double, scale k: Int, error err: Double) -> OracleValue? {
         guard h.isFinite, l.isFinite, err.isFinite, h != 0, abs(k) < 1 << 40 else { return nil }
-        let v = ScaledDD(hi: h, lo: l, exponent: k).normalized()
-        return format.certifiedValue(v, error: scaled(err, k - v.exponent) * (1 + 0x1p-50))
+        let v = ScaledDoubleWord(hi: h, lo: l, exponent: k).normalized()
+        return format.certifiedValue(v, error: scaled(err, by: k - v.exponent) * (1 + 0x1p-50))
     }
 
     /// A plain double-double w with an absolute error bound, certified (nil for w = 0).
     @inline(__always)
-    func certify(_ w: DD, absoluteError: Double) -> OracleValue? {
+    func certify(_ w: DoubleWord, absoluteError: Double) -> OracleValue? {
         if w.hi == 0 { return nil }
         return certify(w.hi, w.lo, scale: 0, error: absoluteError)
     }
 
-    /// A normalized ScaledDD v with a relative error bound eps (|v − exact| <= eps·|v|), certified.
+    /// A normalized ScaledDoubleWord v with a relative error bound eps (|v − exact| <= eps·|v|), certified.
     @inline(__always)
-    func certify(_ v: ScaledDD, relativeError eps: Double) -> OracleValue? {
+    func certify(_ v: ScaledDoubleWord, relativeError eps: Double) -> OracleValue? {
         certify(v.hi, v.lo, scale: v.exponent, error: eps * v.hi.magnitude * (1 + 0x1p-50))
     }
 }

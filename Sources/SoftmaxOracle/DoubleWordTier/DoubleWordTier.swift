@@ -1,10 +1,11 @@
+import DoubleWordArithmetic
 // The oracle's double-word tier: what it answers, how, and where each part lives.
 //
 //   DoubleWordTier.swift       this overview and the dispatch (`evaluate`)
 //   RowScan.swift              the row's maximum, second largest and specials
 //   RowSum.swift               s = Σ e^(d_j) with its bound; the two strategies:
-//   ExactRowSum.swift            f64 outputs: `FastExp.exp` summed exactly (`FixedPointSum`)
-//   CompactRowSum.swift          p <= 24: `FastExp.expCompact` on SIMD lanes, blocks of Sum2
+//   ExactRowSum.swift            f64 outputs: `DoubleWordExp.exp` summed exactly (`FixedPointSum`)
+//   CompactRowSum.swift          p <= 24: `DoubleWordExp.expCompact` on SIMD lanes, blocks of Sum2
 //   ExpStore.swift             softmax's exponentials, kept in the output array's own slots
 //   LogPart.swift              L = log1p(s), and exact near-ties P ± L
 //   LogsumexpOutput.swift, LogSoftmaxOutputs.swift, SoftmaxOutputs.swift,
@@ -15,7 +16,7 @@
 //   ChunkedParallelism.swift   threads: a chunked map, results in chunk order
 //   OutputBuffer.swift         the output array: its memory, and the fill loop (pairs or singles)
 //
-// The double-word arithmetic it is built on (DD, twoSum, mulDD, FastExp, FastLog1p,
+// The double-word arithmetic it is built on (DoubleWord, twoSum, DoubleWord.product, DoubleWordExp, DoubleWordLog1p,
 // FixedPointSum, CompensatedBlockSum) states each operation's error bound where it is defined;
 // docs/certification.md states the tier's error budget.
 
@@ -34,14 +35,14 @@
 /// one value of the format and is narrow enough (2·err <= 2^-40 ulp) for v to stand for the
 /// exact value (`DoubleWordCertifier`: one test for scalar and SIMD outputs, with an exact
 /// fallback). The parts:
-/// - the exponentials, two ways. For f64 outputs `FastExp.exp` (2^-101 relative) summed
+/// - the exponentials, two ways. For f64 outputs `DoubleWordExp.exp` (2^-101 relative) summed
 ///   exactly (`FixedPointSum`: truncation < 2^-126 per double, relative to the largest term);
-///   for formats with p <= 24 ("compact") `FastExp.expCompact` (2^-68.5), two at a time on SIMD
+///   for formats with p <= 24 ("compact") `DoubleWordExp.expCompact` (2^-68.5), two at a time on SIMD
 ///   lanes, summed by blocks of Sum2 (`CompensatedBlockSum`, 2^-81 per block): those formats need
 ///   about 2^-66 (f32: 2^-40 of an ulp of 2^-24), and it halves the work;
-/// - `FastLog1p` (a run-time bound, about 2^-98 relative), once per row;
+/// - `DoubleWordLog1p` (a run-time bound, about 2^-98 relative), once per row;
 /// - the double-double operations (2u² to 14u² each); softmax and log_softmax compute pairs of
-///   ordinary outputs on SIMD lanes (`mulDD2`, `DoubleWordCertifier.certifyPair`: the scalar
+///   ordinary outputs on SIMD lanes (`DoubleWord.product`, `DoubleWordCertifier.certifyPair`: the scalar
 ///   operations lane by lane and the same certification test, hence the same outputs).
 /// Exact near-ties of the form P ± L, P an exact double-double on a rounding boundary (x_t − m
 /// often is one) and L far below P's last bit, are settled by `roundNearTie` as the MPFR path's

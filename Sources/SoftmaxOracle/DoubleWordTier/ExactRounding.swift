@@ -1,3 +1,4 @@
+import DoubleWordArithmetic
 // The exact fallback of the double-word tier's certification: `Format.roundExactly` rounds the
 // exact real (h + l)·2^k into a format with integer arithmetic, and `certifyExactly` applies it
 // to both ends of an enclosure. `DoubleWordCertifier.certify` falls back to it (through
@@ -81,7 +82,7 @@ extension Format {
     /// nextUp(RN(y)), so these double-doubles bracket the true ends, and rounding is monotone,
     /// so equal roundings of the bracket pin down every value between. Both NaN (e4m3fn
     /// overflow): NaN.
-    func certifyExactly(_ v: ScaledDD, error err: Double) -> Double? {
+    func certifyExactly(_ v: ScaledDoubleWord, error err: Double) -> Double? {
         let a = roundExactly(v.hi, (v.lo - err).nextDown, scale: v.exponent)
         let b = roundExactly(v.hi, (v.lo + err).nextUp, scale: v.exponent)
         if a.isNaN && b.isNaN { return a }
@@ -99,7 +100,7 @@ extension Format {
     /// value and the exact value, or nil when the enclosure does not round uniquely, is too wide
     /// to stand for the exact value, or holds a non-finite part.
     @inline(__always)
-    func certifiedValue(_ v: ScaledDD, error err: Double) -> OracleValue? {
+    func certifiedValue(_ v: ScaledDoubleWord, error err: Double) -> OracleValue? {
         guard v.hi.isFinite, v.lo.isFinite, err.isFinite, v.hi != 0, abs(v.exponent) < 1 << 40 else { return nil }
         let t = narrowErrorExponent(scale: v.exponent)
         if t < 60 && err > powerOfTwo(Swift.max(t, -1000)) { return nil }

@@ -1,13 +1,14 @@
+import DoubleWordArithmetic
 import ParallelExecution
 
-// The row's sum for f64 outputs: each e^(d_j) by `FastExp.exp` (2^-101 relative), added exactly
+// The row's sum for f64 outputs: each e^(d_j) by `DoubleWordExp.exp` (2^-101 relative), added exactly
 // in a `FixedPointSum` relative to the scale 2^σ of the second largest term.
 
 extension DoubleWordTier {
     /// `rowSum`'s exact strategy, terms scaled by 2^-σ: each chunk's terms go into its own
     /// `FixedPointSum`, and the chunks' sums add exactly, whatever their number.
     static func exactRowSum(_ x: UnsafeBufferPointer<Double>, _ scan: RowScan, sigma: Int, chunks: Int,
-                            store: ExpStore?, _ tab: FastExpTable) -> RowSum? {
+                            store: ExpStore?, _ tab: DoubleWordExpTable) -> RowSum? {
         let parts = Parallel.forEachChunk(count: x.count, chunks: chunks) { range in
             sumPart(x, range, m: scan.max, maxIndex: scan.maxIndex, sigma: sigma, store: store, tab)
         }
@@ -23,10 +24,10 @@ extension DoubleWordTier {
         guard let v = total.value() else { return nil }
         // Relative error of ŝ: the exponentials' 2^-101 (all terms positive), the truncations
         // (each < 2^(σ−126), and s >= e^(d_2) >= 2^σ(1 − 2^-17.5)), the conversion (2^-104.9).
-        let epsS = roundedUp(FastExp.relativeError * 1.0001 + Double(truncations) * 0x1p-126 * 1.0001
+        let epsS = roundedUp(DoubleWordExp.relativeError * 1.0001 + Double(truncations) * 0x1p-126 * 1.0001
                              + FixedPointSum.conversionError * 1.0001)
         return RowSum(m: scan.max, maxIndex: scan.maxIndex,
-                      s: ScaledDD(hi: v.hi, lo: v.lo, exponent: v.exponent + sigma),
+                      s: ScaledDoubleWord(hi: v.hi, lo: v.lo, exponent: v.exponent + sigma),
                       epsS: epsS, overflow: overflow, omitted: omitted, compact: false)
     }
 
@@ -38,12 +39,12 @@ extension DoubleWordTier {
     /// 2^σ >= 2^(−7.6·10^5) (d_2 >= −2^19), so each is far below one unit 2^(σ−126).
     @inline(__always)
     static func sumPart(_ x: UnsafeBufferPointer<Double>, _ range: Range<Int>, m: Double, maxIndex: Int,
-                        sigma: Int, store: ExpStore?, _ tab: FastExpTable) -> SumPart {
+                        sigma: Int, store: ExpStore?, _ tab: DoubleWordExpTable) -> SumPart {
         var part = SumPart()
         var truncations = 0
         for j in range where j != maxIndex {
             guard let d = part.difference(x[j], j, m: m, store: store) else { continue }
-            let e = FastExp.exp(d.hi, d.lo, tab)
+            let e = DoubleWordExp.exp(d.hi, d.lo, tab)
             let scale = e.k - sigma
             part.sum.add(e.m.hi, scale: scale)
             part.sum.add(e.m.lo, scale: scale)

@@ -1,3 +1,4 @@
+import DoubleWordArithmetic
 // The exact value the double-word tier reports with each certified output: its double-double
 // (h + l)·2^k as an `ExactValue` (⌊log₂|v|⌋ exact, head + tail to about 106 bits).
 
@@ -15,7 +16,7 @@ extension ExactValue {
 
     /// The exact value (h + l)·2^k, for h ≠ 0 finite (to the ~106 bits of the double-double).
     init(scaledHi h: Double, lo l: Double, scale k: Int) {
-        let n = ScaledDD(hi: h.magnitude, lo: h < 0 ? -l : l, exponent: k).normalized()
+        let n = ScaledDoubleWord(hi: h.magnitude, lo: h < 0 ? -l : l, exponent: k).normalized()
         self.init(negative: h < 0, head: n.hi, tail: n.lo, binade: n.exponent)
     }
 

@@ -1,3 +1,4 @@
+import DoubleWordArithmetic
 extension DoubleWordTier {
     /// Where `softmax` keeps the row's exponentials: 2^k·(hi + lo) at index j (k = Int32.min:
     /// not computed, e^(d_j) < e^(-2^20), or a −inf logit). The three fields of element j live

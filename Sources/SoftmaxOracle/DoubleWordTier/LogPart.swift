@@ -1,17 +1,18 @@
+import DoubleWordArithmetic
 // L = log1p(s), once per row, in the two forms the outputs use; and exact near-ties P ± L, which
 // no error bound can settle, settled as the MPFR path's open enclosure ends settle them.
 
 extension DoubleWordTier {
-    /// L = log1p(s) as a normalized ScaledDD with relative error epsL, and L as a plain
+    /// L = log1p(s) as a normalized ScaledDoubleWord with relative error epsL, and L as a plain
     /// double-double `plain` (0 when L < 2^-1000) with `plainAbsoluteError` bounding
     /// |plain − L| + epsL·L.
     struct LogPart {
         /// L, normalized (any magnitude).
-        var value: ScaledDD
+        var value: ScaledDoubleWord
         /// |value − L| <= epsL·L.
         var epsL: Double
         /// L as a plain double-double, 0 when L < 2^-1000.
-        var plain: DD
+        var plain: DoubleWord
         /// |plain − L| + epsL·L <= plainAbsoluteError.
         var plainAbsoluteError: Double
 
@@ -30,7 +31,7 @@ extension DoubleWordTier {
     /// often exactly a midpoint of the format's grid), L = log1p(s) ≈ e^-700. Nil when L is not
     /// that small (pl must be 0 or >= 2^(e−60), so that P's unit is that of its own bits).
     @inline(__always)
-    static func roundNearTie(_ p: DD, plus: Bool, upper: Double, _ format: Format) -> Double? {
+    static func roundNearTie(_ p: DoubleWord, plus: Bool, upper: Double, _ format: Format) -> Double? {
         guard p.hi != 0 && p.hi.isNormal else { return nil }
         let e = binade(p.hi)
         if p.lo != 0 && (!p.lo.isNormal || binade(p.lo) < e - 60) { return nil }
@@ -44,23 +45,23 @@ extension DoubleWordTier {
         return format.roundExactly(p.hi, p.lo, scale: 0, nudge: plus ? 1 : -1)
     }
 
-    /// L = log1p(s) for the row's sum (`FastLog1p`, relative error epsL from s's epsS and its own
-    /// run-time bound), or nil when `FastLog1p` declines.
+    /// L = log1p(s) for the row's sum (`DoubleWordLog1p`, relative error epsL from s's epsS and its own
+    /// run-time bound), or nil when `DoubleWordLog1p` declines.
     static func logPart(_ row: RowSum) -> LogPart? {
-        guard let (l, epsL) = FastLog1p.logOnePlus(row.s, relativeError: row.epsS, FastExpTable.shared) else { return nil }
+        guard let (l, epsL) = DoubleWordLog1p.logOnePlus(row.s, relativeError: row.epsS, DoubleWordExpTable.shared) else { return nil }
         let e = l.exponent
         if e >= -1000 {
-            let plain = DD(Double(sign: .plus, exponent: e, significand: l.hi), Double(sign: .plus, exponent: e, significand: l.lo))
+            let plain = DoubleWord(Double(sign: .plus, exponent: e, significand: l.hi), Double(sign: .plus, exponent: e, significand: l.lo))
             // plain.lo may underflow (<= 2^-1075 off); L <= 2^(e+1).
             let abs = roundedUp(epsL * Double(sign: .plus, exponent: e + 1, significand: 1) + 0x1p-1074)
             return LogPart(value: l, epsL: epsL, plain: plain, plainAbsoluteError: abs)
         }
-        return LogPart(value: l, epsL: epsL, plain: DD(0, 0), plainAbsoluteError: Double(sign: .plus, exponent: -999, significand: 1))
+        return LogPart(value: l, epsL: epsL, plain: DoubleWord(0, 0), plainAbsoluteError: Double(sign: .plus, exponent: -999, significand: 1))
     }
 
     /// The output P ± L via `roundNearTie`, with the exact value w (absolute error bound
     /// `absoluteError`, which must meet the narrowness rule), or nil.
-    static func nearTie(_ p: DD, plus: Bool, _ w: DD, absoluteError: Double, _ lp: LogPart,
+    static func nearTie(_ p: DoubleWord, plus: Bool, _ w: DoubleWord, absoluteError: Double, _ lp: LogPart,
                         _ certifier: DoubleWordCertifier) -> OracleValue? {
         let format = certifier.format
         guard w.hi != 0, w.hi.isNormal, let r = roundNearTie(p, plus: plus, upper: lp.upperBound, format) else { return nil }

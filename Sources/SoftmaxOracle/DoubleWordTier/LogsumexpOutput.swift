@@ -1,3 +1,4 @@
+import DoubleWordArithmetic
 // logsumexp on the double-word tier.
 
 extension DoubleWordTier {
@@ -11,10 +12,10 @@ extension DoubleWordTier {
         if row.m == 0 {
             return certifier.certify(lp.value, relativeError: lp.epsL)
         }
-        let w = addAnySign(DD(row.m, 0), lp.plain)
-        let absolute = roundedUp(3.1 * unitRoundoff2 * (row.m.magnitude + lp.plain.hi.magnitude) * 1.0001
+        let w = DoubleWord.anySignSum(DoubleWord(row.m, 0), lp.plain)
+        let absolute = roundedUp(3.1 * unitRoundoffSquared * (row.m.magnitude + lp.plain.hi.magnitude) * 1.0001
                                  + lp.plainAbsoluteError)
         if let v = certifier.certify(w, absoluteError: absolute) { return v }
-        return nearTie(DD(row.m, 0), plus: true, w, absoluteError: absolute, lp, certifier)
+        return nearTie(DoubleWord(row.m, 0), plus: true, w, absoluteError: absolute, lp, certifier)
     }
 }

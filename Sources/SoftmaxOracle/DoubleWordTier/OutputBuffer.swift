@@ -1,3 +1,4 @@
+import DoubleWordArithmetic
 // The output array of softmax and log_softmax: allocated once, uninitialized, advised to use huge
 // pages when large, and filled in place by chunks of indices (pairs on SIMD lanes where they
 // certify, single outputs elsewhere).

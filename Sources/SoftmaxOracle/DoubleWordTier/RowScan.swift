@@ -1,3 +1,4 @@
+import DoubleWordArithmetic
 import ParallelExecution
 
 // The row scan: one pass over the logits for the maximum m (its first index), the second

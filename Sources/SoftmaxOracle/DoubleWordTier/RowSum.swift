@@ -1,3 +1,4 @@
+import DoubleWordArithmetic
 // The row's sum s = Σ_{j≠M} e^(d_j), d_j = x_j − m, with its relative error bound: what every
 // function of the double-word tier needs. Two strategies, one per file: ExactRowSum.swift (f64
 // outputs) and CompactRowSum.swift (formats with p <= 24).
@@ -8,14 +9,14 @@ extension DoubleWordTier {
         var m: Double
         var maxIndex: Int
         /// s, normalized.
-        var s: ScaledDD
+        var s: ScaledDoubleWord
         /// |ŝ − s| <= epsS·s.
         var epsS: Double
         /// Some x_j − m overflowed binary64 (such terms are omitted, and counted in `omitted`).
         var overflow: Bool
         /// Terms omitted from s (d_j < −2^20, or an overflowed difference); within epsS.
         var omitted: Int
-        /// Computed with `FastExp.expCompact` (softmax's stored exponentials then err by
+        /// Computed with `DoubleWordExp.expCompact` (softmax's stored exponentials then err by
         /// 2^-68.5, not 2^-101).
         var compact: Bool
     }
@@ -32,15 +33,15 @@ extension DoubleWordTier {
         var omitted = 0
 
         /// x_j − m exactly, or nil when term j is absent (x_j = −inf) or omitted (below
-        /// `FastExp.lowestArgument`; an overflow of x_j − m is noted); both marked in `store`.
+        /// `DoubleWordExp.lowestArgument`; an overflow of x_j − m is noted); both marked in `store`.
         @inline(__always)
-        mutating func difference(_ xj: Double, _ j: Int, m: Double, store: ExpStore?) -> DD? {
+        mutating func difference(_ xj: Double, _ j: Int, m: Double, store: ExpStore?) -> DoubleWord? {
             if xj == -.infinity {
                 store?.markAbsent(j)
                 return nil
             }
             let d = twoSum(xj, -m)
-            if !(d.hi >= FastExp.lowestArgument) {
+            if !(d.hi >= DoubleWordExp.lowestArgument) {
                 omitted += 1
                 if !d.hi.isFinite { overflow = true }
                 store?.markAbsent(j)
@@ -54,8 +55,8 @@ extension DoubleWordTier {
     /// logit; no finite logit besides the maximum, s = 0; the second largest more than 2^19
     /// below the largest).
     ///
-    /// `compact`: the exponentials of `FastExp.expCompact` (2^-68.5) summed by blocks of Sum2
-    /// (`compactRowSum`), for formats with p <= 24; else those of `FastExp.exp` (2^-101) summed
+    /// `compact`: the exponentials of `DoubleWordExp.expCompact` (2^-68.5) summed by blocks of Sum2
+    /// (`compactRowSum`), for formats with p <= 24; else those of `DoubleWordExp.exp` (2^-101) summed
     /// exactly (`exactRowSum`). Either is split into `chunks` = 2·threads parts for a row of
     /// `parallelThreshold` or more, and gives the same result for every thread count; either
     /// returns nil when the sum is 0. `store`: where softmax keeps each exponential (nil: not
@@ -67,15 +68,15 @@ extension DoubleWordTier {
         guard !scan.special, scan.maxIndex >= 0, scan.second > -.infinity else { return nil }
         let d2 = scan.second - scan.max
         guard d2 >= -0x1p19 else { return nil }
-        let tab = FastExpTable.shared
+        let tab = DoubleWordExpTable.shared
         // σ: the k of the second largest logit, as the strategy's exponential computes it (t>>8
         // for `expCompact`, t>>16 for `exp`); k is a non-decreasing function of dh, so every other
         // term's k is <= σ.
         if compact {
-            let sigma = Int(FastExp.roundToInteger(d2 * tab.inverseCCompact)) >> 8
+            let sigma = Int(DoubleWordExp.roundToInteger(d2 * tab.inverseCCompact)) >> 8
             return compactRowSum(x, scan, sigma: sigma, chunks: chunks, store: store, tab)
         }
-        let sigma = Int(FastExp.roundToInteger(d2 * tab.inverseC)) >> 16
+        let sigma = Int(DoubleWordExp.roundToInteger(d2 * tab.inverseC)) >> 16
         return exactRowSum(x, scan, sigma: sigma, chunks: chunks, store: store, tab)
     }
 }

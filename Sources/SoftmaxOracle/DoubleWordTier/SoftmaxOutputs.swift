@@ -1,12 +1,13 @@
+import DoubleWordArithmetic
 // softmax on the double-word tier: every output from the row's stored exponentials and 1/(1 + s).
 
 extension DoubleWordTier {
     /// softmax_i = 2^(k_i)·M_i ⊗ (1/S), S = 1 + s.
     ///
-    /// S = addSameSign(ŝ, 1) (2.01u²) has relative error epsS·s/S + 2.01u² (+2^-1074 when ŝ's
-    /// low part underflows; when s < 2^-1000, S = 1 with error s). 1/S: `divDD`, 14u², so
+    /// S = DoubleWord.sameSignSum(ŝ, 1) (2.01u²) has relative error epsS·s/S + 2.01u² (+2^-1074 when ŝ's
+    /// low part underflows; when s < 2^-1000, S = 1 with error s). 1/S: `DoubleWord.quotient`, 14u², so
     /// |1/Ŝ − 1/S| <= (ε_S(1 + 2ε_S) + 14u²)/S. Each output adds the exponential's 2^-101 and
-    /// one `mulDD` (8.1u²); the products of these small relative errors are covered by
+    /// one `DoubleWord.product` (8.1u²); the products of these small relative errors are covered by
     /// `roundedUp`. At the maximum the output is 1/S itself.
     static func softmax(_ x: UnsafeBufferPointer<Double>, _ format: Format, threads: Int) -> [OracleValue]? {
         let n = x.count
@@ -16,20 +17,20 @@ extension DoubleWordTier {
             guard let row = rowSum(x, threads: threads, store: store, compact: format.precision <= 24),
                   row.omitted == 0 else { return false }
             let s = row.s
-            var sum: DD
+            var sum: DoubleWord
             var epsSum: Double
             if s.exponent >= -1000 {
-                let plain = DD(Double(sign: .plus, exponent: s.exponent, significand: s.hi),
+                let plain = DoubleWord(Double(sign: .plus, exponent: s.exponent, significand: s.hi),
                                Double(sign: .plus, exponent: s.exponent, significand: s.lo))
-                sum = addSameSign(plain, 1.0)
-                epsSum = row.epsS * (plain.hi / sum.hi) * 1.0001 + 2.01 * unitRoundoff2 + 0x1p-1074
+                sum = DoubleWord.sum(plain, 1.0)
+                epsSum = row.epsS * (plain.hi / sum.hi) * 1.0001 + 2.01 * unitRoundoffSquared + 0x1p-1074
             } else {
-                sum = DD(1, 0)
+                sum = DoubleWord(1, 0)
                 epsSum = Double(sign: .plus, exponent: s.exponent + 1, significand: 1) + 0x1p-1074
             }
-            let inverse = divDD(DD(1, 0), sum)
-            let epsInverse = roundedUp(epsSum * (1 + 2 * epsSum) + 14 * unitRoundoff2)
-            let eps = roundedUp((row.compact ? FastExp.compactRelativeError : FastExp.relativeError) + epsInverse + 8.1 * unitRoundoff2)
+            let inverse = DoubleWord.quotient(DoubleWord(1, 0), sum)
+            let epsInverse = roundedUp(epsSum * (1 + 2 * epsSum) + 14 * unitRoundoffSquared)
+            let eps = roundedUp((row.compact ? DoubleWordExp.compactRelativeError : DoubleWordExp.relativeError) + epsInverse + 8.1 * unitRoundoffSquared)
             let outputs = SoftmaxOutputs(
                 x: x, store: store, maxIndex: row.maxIndex, inverse: inverse,
                 inverseError: epsInverse * inverse.hi * (1 + 0x1p-50), epsUp: eps * (1 + 0x1p-50),
@@ -42,13 +43,13 @@ extension DoubleWordTier {
 
 /// softmax_i from the stored exponential e^(d_i) = 2^(k_i)·M_i and 1/S (relative error epsUp
 /// after the product); at the maximum 1/S itself (absolute error `inverseError`); 0 for a −inf
-/// logit. Pairs of ordinary outputs on SIMD lanes (`mulDD2`, `certifyPair`: the same operations
+/// logit. Pairs of ordinary outputs on SIMD lanes (`DoubleWord.product`, `certifyPair`: the same operations
 /// and the same certification test as `single`, so the same outputs whichever way an index is
 /// taken).
 struct SoftmaxOutputs: RowOutputs {
     let x: UnsafeBufferPointer<Double>, store: DoubleWordTier.ExpStore, maxIndex: Int
     /// 1/S with its absolute error bound; epsUp bounds the other outputs' relative error.
-    let inverse: DD, inverseError: Double, epsUp: Double
+    let inverse: DoubleWord, inverseError: Double, epsUp: Double
     let zero: OracleValue, certifier: DoubleWordCertifier
 
     @inline(__always)
@@ -59,7 +60,7 @@ struct SoftmaxOutputs: RowOutputs {
         if x[i] == -.infinity { return zero }
         let e = store.load(i)  // read before slot i is overwritten with output i
         if e.k == Int32.min { return nil }
-        let p = mulDD(DD(e.hi, e.lo), inverse)
+        let p = DoubleWord.product(DoubleWord(e.hi, e.lo), inverse)
         return certifier.certify(p.hi, p.lo, scale: Int(e.k), error: epsUp * p.hi)
     }
 
@@ -68,7 +69,7 @@ struct SoftmaxOutputs: RowOutputs {
         guard i != maxIndex && i + 1 != maxIndex && x[i] > -.infinity && x[i + 1] > -.infinity else { return false }
         let a = store.load(i), b = store.load(i + 1)
         guard a.k != Int32.min && b.k != Int32.min else { return false }
-        let p = mulDD2(SIMD2(a.hi, b.hi), SIMD2(a.lo, b.lo), inverse)
+        let p = DoubleWord.product(SIMD2(a.hi, b.hi), SIMD2(a.lo, b.lo), inverse)
         return certifier.certifyPair(p.hi, p.lo, scale: SIMD2(Int64(a.k), Int64(b.k)), error: p.hi * epsUp, into: out)
     }
 }

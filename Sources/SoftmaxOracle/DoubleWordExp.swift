@@ -1,122 +1,74 @@
-import MPFR
+import DoubleWordArithmetic
 
-// The fast tier, part 2: e^d for d <= 0 and e^x − 1 for 0 < x < 0.6, in double-double, with
-// proven relative error bounds (notation in FastArithmetic.swift: u = 2^-53).
+// The certified tier's exponentials: e^d for d <= 0 and e^x − 1 for 0 < x < 0.6, in double
+// words, with proven relative error bounds (notation in DoubleWordArithmetic's
+// ErrorFreeTransforms.swift: u = 2^-53).
 //
 // Reduction. With N = 2^16 and C = ln 2 / N, write t = round(d/C) (an integer), r = d − t·C
 // exactly, and t = N·k + 256·i1 + i2 (0 <= i1, i2 < 256). Then
 //
 //     e^d = 2^k · 2^(i1/256) · 2^(i2/65536) · e^r,     |r| <= 2^-17.52.
 //
-// The two tables hold 2^(i1/256) and 2^(i2/65536) as double-doubles (and, for expm1, the same
-// numbers minus 1), computed with MPFR at 256 bits when the tables are first used, then split
-// into hi = RN(T), lo = RN(T − hi): each entry errs by <= 1.01u² relative (T − hi is exact at
-// 256 bits; |lo − (T − hi)| <= u|lo| <= u²|hi|(1+u); MPFR's own error is below 2^-250).
-// FastTierPrimitivesTests.swift ("tables, constants and double-double operations") recomputes
-// every entry with MPFR and checks it.
+// The two tables hold 2^(i1/256) and 2^(i2/65536) as double words (and, for expm1, the same
+// numbers minus 1): `ExpTables` (DoubleWordArithmetic), literals generated with mpmath by
+// scripts/generate-exp-tables.py as hi = RN(T), lo = RN(T − hi), so each entry errs by
+// <= 1.01u² relative. Tests/DoubleWordArithmeticTests recomputes every entry with MPFR.
 
-/// The tables and reduction constants of the fast exponential.
-final class FastExpTable: @unchecked Sendable {  // immutable after init
-    static let shared = FastExpTable()
+/// The tables and reduction constants of the certified exponential, in one block of memory
+/// (the literal tables of `ExpTables` plus the Veltkamp splits of their leading parts).
+final class DoubleWordExpTable: @unchecked Sendable {  // immutable after init
+    static let shared = DoubleWordExpTable()
 
-    /// 2048 doubles: T1 (2^(i/256)) at 0, T2 (2^(i/65536)) at 512, T1 − 1 at 1024, T2 − 1 at
-    /// 1536; entry i of each is the pair (hi, lo) at offsets 2i, 2i + 1. Then, at 2048 and 2560,
-    /// Veltkamp's split of T1's and T2's hi parts (for `twoProd(_:split:_:)`).
+    /// 3072 doubles: `ExpTables.entries` (T1 = 2^(i/256) at 0, T2 = 2^(i/65536) at 512, T1 − 1
+    /// at 1024, T2 − 1 at 1536; entry i of each is the pair (hi, lo) at offsets 2i, 2i + 1),
+    /// then, at 2048 and 2560, Veltkamp's split of T1's and T2's hi parts (for
+    /// `twoProduct(_:split:_:)`).
     let entries: UnsafeMutablePointer<Double>
     /// Veltkamp's splits of c1, c2 and c1Compact.
-    let c1Split: DD, c2Split: DD, c1CompactSplit: DD
+    let c1Split: DoubleWord, c2Split: DoubleWord, c1CompactSplit: DoubleWord
     /// C = ln2/65536 split as C1 + C2 + C3 (each the nearest double to what is left), with
     /// |C − C1 − C2 − C3| <= 2^-158.9·C.
     let c1: Double, c2: Double, c3: Double
     /// RN(65536/ln 2).
     let inverseC: Double
-    /// 1/6 as a double-double (relative error <= u²).
-    let sixth: DD
+    /// 1/6 as a double word (relative error <= u²).
+    let sixth: DoubleWord
     /// C' = ln2/256 split as C1' + C2' (|C' − C1' − C2'| <= 1.01u²·C'), and RN(256/ln 2), for
-    /// `FastExp.expCompact`.
+    /// `DoubleWordExp.expCompact`.
     let c1Compact: Double, c2Compact: Double, inverseCCompact: Double
 
     private init() {
         let entries = UnsafeMutablePointer<Double>.allocate(capacity: 3072)
         self.entries = entries
-        let prec = 256
-        var constants: (Double, Double, Double, Double, DD) = (0, 0, 0, 0, DD(0, 0))
-        var compact: (Double, Double, Double) = (0, 0, 0)
-        ExponentRange.widest {
-            let ln2 = BigFloat(precision: prec)
-            ln2.log(BigFloat(2, precision: 53), .nearest)
-            let one = BigFloat(1, precision: 53)
-            func split(_ x: BigFloat) -> (Double, Double) {
-                let hi = x.double(.nearest)
-                let rest = BigFloat(precision: prec)
-                rest.sub(x, BigFloat(hi, precision: 53), .nearest)  // exact: |rest| <= ulp(hi)/2
-                return (hi, rest.double(.nearest))
-            }
-            for (base, shift) in [(0, 8), (512, 16)] {
-                for i in 0..<256 {
-                    let y = BigFloat(precision: prec)
-                    y.mul(ln2, i, .nearest)
-                    y.scale(y, byPowerOfTwo: -shift, .nearest)  // i·ln2/256 or i·ln2/65536
-                    let t = BigFloat(precision: prec)
-                    t.exp(y, .nearest)
-                    let (h, l) = split(t)
-                    entries[base + 2 * i] = h
-                    entries[base + 2 * i + 1] = l
-                    let tm = BigFloat(precision: prec)
-                    tm.sub(t, one, .nearest)  // exact: t ∈ [1, 2) has 256 bits
-                    let (mh, ml) = split(tm)
-                    entries[base + 1024 + 2 * i] = mh
-                    entries[base + 1024 + 2 * i + 1] = ml
-                }
-            }
-            let c = BigFloat(precision: prec)
-            c.scale(ln2, byPowerOfTwo: -16, .nearest)
-            let (c1, rest) = split(c)
-            let r = BigFloat(precision: prec)
-            r.sub(c, BigFloat(c1, precision: 53), .nearest)
-            let c2 = rest
-            r.sub(r, BigFloat(c2, precision: 53), .nearest)  // exact
-            let c3 = r.double(.nearest)
-            let inv = BigFloat(precision: prec)
-            inv.div(BigFloat(65536, precision: 53), ln2, .nearest)
-            let six = BigFloat(precision: prec)
-            six.div(one, BigFloat(6, precision: 53), .nearest)
-            let (s6h, s6l) = split(six)
-            constants = (c1, c2, c3, inv.double(.nearest), DD(s6h, s6l))
-            let cc = BigFloat(precision: prec)
-            cc.scale(ln2, byPowerOfTwo: -8, .nearest)
-            let (cc1, cc2) = split(cc)
-            let invc = BigFloat(precision: prec)
-            invc.div(BigFloat(256, precision: 53), ln2, .nearest)
-            compact = (cc1, cc2, invc.double(.nearest))
-        }
-        (c1, c2, c3, inverseC, sixth) = constants
-        (c1Compact, c2Compact, inverseCCompact) = compact
-        c1Split = split(c1)
-        c2Split = split(c2)
-        c1CompactSplit = split(c1Compact)
+        for (i, v) in ExpTables.entries.enumerated() { entries[i] = v }
+        (c1, c2, c3, inverseC) = (ExpTables.c1, ExpTables.c2, ExpTables.c3, ExpTables.inverseC)
+        sixth = DoubleWord(ExpTables.sixthHi, ExpTables.sixthLo)
+        (c1Compact, c2Compact, inverseCCompact) = (ExpTables.c1Compact, ExpTables.c2Compact, ExpTables.inverseCCompact)
+        c1Split = veltkampSplit(c1)
+        c2Split = veltkampSplit(c2)
+        c1CompactSplit = veltkampSplit(c1Compact)
         for i in 0..<512 {
-            let s = split(entries[2 * i])  // T1[i].hi for i < 256, T2[i − 256].hi after
+            let s = veltkampSplit(entries[2 * i])  // T1[i].hi for i < 256, T2[i − 256].hi after
             entries[2048 + 2 * i] = s.hi
             entries[2048 + 2 * i + 1] = s.lo
         }
     }
 
-    @inline(__always) func t1(_ i: Int) -> DD { DD(entries[2 * i], entries[2 * i + 1]) }
-    @inline(__always) func t1Split(_ i: Int) -> DD { DD(entries[2048 + 2 * i], entries[2048 + 2 * i + 1]) }
-    @inline(__always) func t2Split(_ i: Int) -> DD { DD(entries[2560 + 2 * i], entries[2560 + 2 * i + 1]) }
-    @inline(__always) func t2(_ i: Int) -> DD { DD(entries[512 + 2 * i], entries[512 + 2 * i + 1]) }
-    @inline(__always) func t1MinusOne(_ i: Int) -> DD { DD(entries[1024 + 2 * i], entries[1024 + 2 * i + 1]) }
-    @inline(__always) func t2MinusOne(_ i: Int) -> DD { DD(entries[1536 + 2 * i], entries[1536 + 2 * i + 1]) }
+    @inline(__always) func t1(_ i: Int) -> DoubleWord { DoubleWord(entries[2 * i], entries[2 * i + 1]) }
+    @inline(__always) func t1Split(_ i: Int) -> DoubleWord { DoubleWord(entries[2048 + 2 * i], entries[2048 + 2 * i + 1]) }
+    @inline(__always) func t2Split(_ i: Int) -> DoubleWord { DoubleWord(entries[2560 + 2 * i], entries[2560 + 2 * i + 1]) }
+    @inline(__always) func t2(_ i: Int) -> DoubleWord { DoubleWord(entries[512 + 2 * i], entries[512 + 2 * i + 1]) }
+    @inline(__always) func t1MinusOne(_ i: Int) -> DoubleWord { DoubleWord(entries[1024 + 2 * i], entries[1024 + 2 * i + 1]) }
+    @inline(__always) func t2MinusOne(_ i: Int) -> DoubleWord { DoubleWord(entries[1536 + 2 * i], entries[1536 + 2 * i + 1]) }
 }
 
-/// e^d as 2^k·M for a non-positive double-double d.
+/// e^d as 2^k·M for a non-positive double word d.
 struct ScaledExp {
     var k: Int
-    var m: DD
+    var m: DoubleWord
 }
 
-enum FastExp {
+enum DoubleWordExp {
     /// The integer nearest to y (ties to even), for |y| < 2^51: y + 1.5·2^52 lies in [2^52, 2^53),
     /// where the spacing is 1, so RN rounds y to an integer there, and the subtraction is exact.
     /// (The same as `y.rounded(.toNearestOrEven)`, which without SSE4.1 is a libm call.)
@@ -136,7 +88,7 @@ enum FastExp {
     /// The domain of `exp`: dh >= -2^20.
     static let lowestArgument: Double = -0x1p20
 
-    /// e^(dh + dl) = 2^k·M, with M a normalized double-double in [1 − 2^-17.5, 2) and relative
+    /// e^(dh + dl) = 2^k·M, with M a normalized double word in [1 − 2^-17.5, 2) and relative
     /// error <= 2^-101 (`relativeError`).
     ///
     /// Needs: dh + dl <= 0 exactly, |dl| <= u|dh| (a TwoSum's output), −2^20 <= dh <= 0.
@@ -168,15 +120,15 @@ enum FastExp {
     ///    <= 2^-105 + 2^-104.8. P = Fast2Sum(s2, rest) is exact.
     ///    |P − e^r| <= 2^-105.7 + 2^-108 + 2^-105 + 2^-104.8 + 2^-106.5 + 2^-114.5 + 2^-118.9·e^ρ
     ///    <= 2^-103.0, relative to e^r >= 1 − 2^-17.5.
-    /// 4. M = (T1[i1] ⊗ T2[i2]) ⊗ P: two table entries (1.01u² each) and two `mulDD` (8.1u²
+    /// 4. M = (T1[i1] ⊗ T2[i2]) ⊗ P: two table entries (1.01u² each) and two `DoubleWord.product` (8.1u²
     ///    each): 2^-103.0 + (2.02 + 16.2)u² <= 2^-101.29, plus second-order terms: <= 2^-101.
     ///    M ∈ [1 − 2^-17.5, 2): T1·T2 ∈ [1, 2^(1 − 1/65536)] and e^r <= e^(C/2) < 2^(1/131072·1.01).
     @inline(__always)
-    static func exp(_ dh: Double, _ dl: Double, _ tab: FastExpTable) -> ScaledExp {
+    static func exp(_ dh: Double, _ dl: Double, _ tab: DoubleWordExpTable) -> ScaledExp {
         let (tf, t) = integerPart(dh * tab.inverseC)
-        let p1 = twoProd(tab.c1, split: tab.c1Split, tf)
+        let p1 = twoProduct(tab.c1, split: tab.c1Split, tf)
         let a = dh - p1.hi
-        let p2 = twoProd(tab.c2, split: tab.c2Split, tf)
+        let p2 = twoProduct(tab.c2, split: tab.c2Split, tf)
         let b = twoSum(a, -p2.hi)
         let c = twoSum(b.hi, dl)
         let f = twoSum(c.hi, -p1.lo)
@@ -194,16 +146,16 @@ enum FastExp {
         let i1 = (t >> 8) & 255
         let i2 = t & 255
         let a1 = tab.t1(i1), a2 = tab.t2(i2)
-        // mulDD(T1, T2) with both splits from the table (the same operations as `mulDD`).
-        let p12 = twoProd(a1.hi, split: tab.t1Split(i1), a2.hi, split: tab.t2Split(i2))
+        // DoubleWord.product(T1, T2) with both splits from the table (the same operations as `DoubleWord.product`).
+        let p12 = twoProduct(a1.hi, split: tab.t1Split(i1), a2.hi, split: tab.t2Split(i2))
         let table = fastTwoSum(p12.hi, p12.lo + (a1.hi * a2.lo + a1.lo * a2.hi))
-        return ScaledExp(k: t >> 16, m: mulDD(table, poly))
+        return ScaledExp(k: t >> 16, m: DoubleWord.product(table, poly))
     }
 
     /// The relative error bound of `expCompact`: 2^-68.5 (derived: 2^-68.99).
     static let compactRelativeError: Double = 0x1.6a09e667f3bcdp-69  // 2^-68.5
 
-    /// e^(dh + dl) = 2^k·(eh + el), a normalized double-double with eh ∈ [1 − 2^-9, 2), to a
+    /// e^(dh + dl) = 2^k·(eh + el), a normalized double word with eh ∈ [1 − 2^-9, 2), to a
     /// relative error <= 2^-68.5 (`compactRelativeError`): half the work of `exp`, enough for
     /// outputs of formats with p <= 24 (certification and the 2^-40-ulp exact value need about
     /// 2^-66 there).
@@ -230,9 +182,9 @@ enum FastExp {
     ///    |eh + el − T·e^r| <= 2·2^-70.7 + 2^-72.06 + 2^-72.05 + 2^-72 + 2·2^-82.7 <= 2^-69.0,
     ///    and T·e^r >= e^-ρ >= 0.998: relative <= 2^-68.99.
     @inline(__always)
-    static func expCompact(_ dh: Double, _ dl: Double, _ tab: FastExpTable) -> ScaledExp {
+    static func expCompact(_ dh: Double, _ dl: Double, _ tab: DoubleWordExpTable) -> ScaledExp {
         let (tf, t) = integerPart(dh * tab.inverseCCompact)
-        let p1 = twoProd(tab.c1Compact, split: tab.c1CompactSplit, tf)
+        let p1 = twoProduct(tab.c1Compact, split: tab.c1CompactSplit, tf)
         let a = dh - p1.hi
         let small = (dl - p1.lo) - tf * tab.c2Compact
         let r = twoSum(a, small)
@@ -240,14 +192,14 @@ enum FastExp {
         let q = ((((1.0 / 720) * rh + 1.0 / 120) * rh + 1.0 / 24) * rh + 1.0 / 6) * rh + 0.5
         let c = (rh * rh) * q
         let table = tab.t1(t & 255)
-        let p = twoProd(table.hi, split: tab.t1Split(t & 255), rh)
+        let p = twoProduct(table.hi, split: tab.t1Split(t & 255), rh)
         let s = fastTwoSum(table.hi, p.hi)
         let tiny = (((table.lo + p.lo) + table.hi * rl) + table.lo * rh) + s.lo
         let sum = table.hi * c + tiny
         return ScaledExp(k: t >> 8, m: fastTwoSum(s.hi, sum))
     }
 
-    /// e^x − 1 for 2^-60 <= x < 0.6, as a double-double and a bound on its relative error
+    /// e^x − 1 for 2^-60 <= x < 0.6, as a double word and a bound on its relative error
     /// (returned, computed from the actual magnitudes; at most about 2^-99).
     ///
     /// Same reduction as `exp` (dl = 0; t = 256·i1 + i2 < 65536, so k = 0; |p2h| <= 2^-53.5,
@@ -256,21 +208,21 @@ enum FastExp {
     ///     e^x − 1 = A + T·p,   T = T1[i1]·T2[i2],   A = T − 1 = (T1 − 1)(T2 − 1) + (T1 − 1) + (T2 − 1),
     ///     p = e^r − 1 = r + r²/2 + r³/6 + (r⁴/24 + r⁵/120 + r⁶/720) + R7,  |R7| <= 2^-134.
     /// Unlike `exp`, p must be accurate relative to |r| (t = 0: r = x, p is the result) or to an
-    /// absolute 2^-118 (t >= 1: the result is then >= A_1 >= 2^-16.53): r³/6 is a double-double
-    /// (TwoProd(qh, rh) plus ql·rh and 3qh·rl, then `mulDD` by 1/6 (u²)), r, r²/2, r³/6 are
+    /// absolute 2^-118 (t >= 1: the result is then >= A_1 >= 2^-16.53): r³/6 is a double word
+    /// (TwoProd(qh, rh) plus ql·rh and 3qh·rl, then `DoubleWord.product` by 1/6 (u²)), r, r²/2, r³/6 are
     /// added with exact TwoSums, and what is left is a sum of numbers <= 2^-68.8 (t >= 1) or
     /// <= 2.01u|r| (t = 0): seven roundings, <= 2^-119 absolute, or <= 12.2u²|r| relative. The
     /// dropped terms (4rh³rl/24, 3rh·rl², ...) are <= 2^-125.
-    /// A: table entries (1.01u²), one `mulDD` (8.1u²) on a term <= 0.003·A, two same-sign
+    /// A: table entries (1.01u²), one `DoubleWord.product` (8.1u²) on a term <= 0.003·A, two same-sign
     /// additions (3.02u² each): <= 12u²·A. T·p: 2·1.01u² + 2·8.1u² and p's own error (times T < 2).
     /// The final addition is the any-sign one (p < 0 when r < 0): 3.1u²(A + |T·p|) absolute.
-    static func expm1(_ x: Double, _ tab: FastExpTable) -> (value: DD, relativeError: Double) {
-        let u2 = unitRoundoff2
+    static func expm1(_ x: Double, _ tab: DoubleWordExpTable) -> (value: DoubleWord, relativeError: Double) {
+        let u2 = unitRoundoffSquared
         let tf = roundToInteger(x * tab.inverseC)
         let t = Int(tf)
-        let p1 = twoProd(tf, tab.c1)
+        let p1 = twoProduct(tf, tab.c1)
         let a = x - p1.hi
-        let p2 = twoProd(tf, tab.c2)
+        let p2 = twoProduct(tf, tab.c2)
         let b = twoSum(a, -p2.hi)
         let f = twoSum(b.hi, -p1.lo)
         let rl0 = ((f.lo + b.lo) - p2.lo) - tf * tab.c3
@@ -278,10 +230,10 @@ enum FastExp {
         let rh = r.hi, rl = r.lo
         // p = e^r − 1.
         let q = twoSquare(rh)                        // rh²
-        let cube = twoProd(q.hi, rh)                 // qh·rh
+        let cube = twoProduct(q.hi, rh)                 // qh·rh
         let cubeTail = (cube.lo + q.lo * rh) + 3 * q.hi * rl
         let cubeNorm = fastTwoSum(cube.hi, cubeTail)
-        let sixthOfCube = mulDD(cubeNorm, tab.sixth)  // r³/6
+        let sixthOfCube = DoubleWord.product(cubeNorm, tab.sixth)  // r³/6
         let quartic = (q.hi * q.hi) * (((1.0 / 720) * rh + 1.0 / 120) * rh + 1.0 / 24)
         let a1 = twoSum(rh, 0.5 * q.hi)
         let b1 = twoSum(a1.hi, sixthOfCube.hi)
@@ -293,11 +245,11 @@ enum FastExp {
         }
         let i1 = t >> 8, i2 = t & 255
         let tm1 = tab.t1MinusOne(i1), tm2 = tab.t2MinusOne(i2)
-        let cross = mulDD(tm1, tm2)
-        let aPart = addSameSign(addSameSign(tm1, tm2), cross)
-        let tt = mulDD(tab.t1(i1), tab.t2(i2))
-        let tp = mulDD(tt, p)
-        let sum = addAnySign(aPart, tp)
+        let cross = DoubleWord.product(tm1, tm2)
+        let aPart = DoubleWord.sameSignSum(DoubleWord.sameSignSum(tm1, tm2), cross)
+        let tt = DoubleWord.product(tab.t1(i1), tab.t2(i2))
+        let tp = DoubleWord.product(tt, p)
+        let sum = DoubleWord.anySignSum(aPart, tp)
         let magA = aPart.hi.magnitude, magTP = tp.hi.magnitude
         // Absolute error: A's (12u²·A), T·p's relative (18.3u²) and p's absolute (2^-118.3 · T <
         // 2^-117), the final addition's 3.1u²(A + |Tp|); relative to |result| (>= 0.49·A > 0).
@@ -307,27 +259,24 @@ enum FastExp {
     }
 }
 
-extension FastExp {
+extension DoubleWordExp {
     /// `expCompact` on two arguments at once: the same operations lane by lane (IEEE operations
     /// on SIMD lanes round exactly as scalar ones), so the same results and the same bound.
     /// Needs both lanes in `expCompact`'s domain.
     @inline(__always)
-    static func expCompact2(_ dh: SIMD2<Double>, _ dl: SIMD2<Double>, _ tab: FastExpTable)
+    static func expCompact2(_ dh: SIMD2<Double>, _ dl: SIMD2<Double>, _ tab: DoubleWordExpTable)
         -> (k: SIMD2<Int64>, hi: SIMD2<Double>, lo: SIMD2<Double>) {
         let shifted = dh * tab.inverseCCompact + 0x1.8p52
         let tf = shifted - 0x1.8p52
         let t = SIMD2<Int64>(truncatingIfNeeded: unsafeBitCast(shifted, to: SIMD2<UInt64>.self) &- 0x4338_0000_0000_0000)
-        // TwoProd(C1', t) with C1' pre-split (Dekker).
+        // TwoProduct(C1', t) with C1' pre-split.
         let c1 = tab.c1CompactSplit
-        let p1h = tf * tab.c1Compact
-        let ts = split2(tf)
-        var p1l: SIMD2<Double> = c1.hi * ts.hi - p1h
-        p1l = p1l + c1.hi * ts.lo
-        p1l = p1l + c1.lo * ts.hi
-        p1l = p1l + c1.lo * ts.lo
+        let p1 = twoProduct(SIMD2(repeating: tab.c1Compact), split: (SIMD2(repeating: c1.hi), SIMD2(repeating: c1.lo)),
+                            tf, split: veltkampSplit(tf))
+        let p1h = p1.hi, p1l = p1.lo
         let a: SIMD2<Double> = dh - p1h
         let small: SIMD2<Double> = (dl - p1l) - tf * tab.c2Compact
-        let (rh, rl) = twoSum2(a, small)
+        let (rh, rl) = twoSum(a, small)
         let c720: Double = 1.0 / 720, c120: Double = 1.0 / 120, c24: Double = 1.0 / 24, c6: Double = 1.0 / 6
         var q: SIMD2<Double> = c720 * rh + c120
         q = q * rh + c24
@@ -338,12 +287,8 @@ extension FastExp {
         let e = tab.entries
         let th = SIMD2(e[2 * i0], e[2 * i1]), tl = SIMD2(e[2 * i0 + 1], e[2 * i1 + 1])
         let tsh = SIMD2(e[2048 + 2 * i0], e[2048 + 2 * i1]), tsl = SIMD2(e[2048 + 2 * i0 + 1], e[2048 + 2 * i1 + 1])
-        let ph = th * rh
-        let rs = split2(rh)
-        var pl: SIMD2<Double> = tsh * rs.hi - ph
-        pl = pl + tsh * rs.lo
-        pl = pl + tsl * rs.hi
-        pl = pl + tsl * rs.lo
+        let p = twoProduct(th, split: (tsh, tsl), rh, split: veltkampSplit(rh))
+        let ph = p.hi, pl = p.lo
         let sh: SIMD2<Double> = th + ph
         let sl: SIMD2<Double> = ph - (sh - th)
         var tiny: SIMD2<Double> = tl + pl
@@ -354,17 +299,5 @@ extension FastExp {
         let eh = sh + sum
         let el = sum - (eh - sh)
         return (t &>> 8, eh, el)
-    }
-
-    @inline(__always) static func split2(_ a: SIMD2<Double>) -> (hi: SIMD2<Double>, lo: SIMD2<Double>) {
-        let c = 134_217_729.0 * a
-        let hi = c - (c - a)
-        return (hi, a - hi)
-    }
-
-    @inline(__always) static func twoSum2(_ a: SIMD2<Double>, _ b: SIMD2<Double>) -> (SIMD2<Double>, SIMD2<Double>) {
-        let s = a + b
-        let bb = s - a
-        return (s, (a - (s - bb)) + (b - bb))
     }
 }

@@ -1,33 +1,39 @@
-// The fast tier, part 3: an exact fixed-point sum of scaled doubles.
-//
-// The row sum s = Σ_{j≠M} e_j (ShiftedRow's notation) is accumulated without any rounding: each
-// exponential 2^k·(hi + lo) contributes its two doubles, scaled by 2^(k − σ), to a 192-bit
-// two's complement integer W in units of 2^(σ − 126), where σ is the largest k of the row's
-// non-maximal terms (so every scaled term is below 4 and the largest is at least 1 − 2^-17.5).
-// The only error is the truncation of each double's bits below the unit, strictly less than
-// one unit per double. Sums of disjoint parts (one per thread) combine by integer addition, so
-// the result does not depend on how the row was split.
+// Sums of many terms (notation: ErrorFreeTransforms.swift): an exact fixed-point accumulator
+// and Ogita–Rump–Oishi's compensated sum by blocks.
 
-struct FixedPointSum: Sendable {
+/// An exact sum of scaled doubles in a 192-bit two's complement fixed-point integer.
+///
+/// Each added double x·2^scale (relative to a caller's reference scale 2^σ, e.g. the largest
+/// exponential of a row) is truncated toward zero to a multiple of the unit 2^-126 and added
+/// exactly: the only error is that truncation, strictly less than one unit per double. Sums of
+/// disjoint parts (one per thread) combine exactly by integer addition (`+`), so the result
+/// does not depend on how the terms were split. Needs every |x|·2^scale < 4 and fewer than
+/// 2^60 terms (no overflow of the 192 bits).
+@frozen
+public struct FixedPointSum: Sendable {
     /// W = high·2^128 + low, two's complement over 192 bits.
-    private(set) var low: UInt128 = 0
-    private(set) var high: Int64 = 0
+    @usableFromInline var low: UInt128 = 0
+    @usableFromInline var high: Int64 = 0
 
-    /// The unit is 2^(σ − unitExponent) (relative to the row's scale 2^σ).
-    static let unitExponent = 126
+    /// The empty sum, 0.
+    @inlinable public init() {}
+
+    /// The unit is 2^(σ − unitExponent) (relative to the reference scale 2^σ).
+    public static let unitExponent = 126
 
     /// Adds x·2^scale truncated toward zero to a multiple of the unit 2^-126, i.e. with an error
     /// of magnitude below 2^-126 (relative to the row's scale).
     ///
     /// Needs: x finite, |x|·2^scale < 4 (then x·2^(scale+126) < 2^128 and the shift below is
     /// at most 75, so the 53-bit significand fits in 128 bits).
-    @inline(__always) mutating func add(_ x: Double, scale: Int) {
+    @inlinable @inline(__always)
+    public mutating func add(_ x: Double, scale: Int) {
         let bits = x.bitPattern
         let biased = Int((bits >> 52) & 0x7FF)
         let fraction = bits & 0x000F_FFFF_FFFF_FFFF
         let significand = biased == 0 ? fraction : fraction | 0x0010_0000_0000_0000
         // x = ±significand·2^(e − 1075), e = max(biased, 1); position of its last bit in units:
-        let shift = (biased == 0 ? 1 : biased) - 1075 + scale + Self.unitExponent
+        let shift = (biased == 0 ? 1 : biased) - 1075 + scale + 126  // Self.unitExponent
         let magnitude: UInt128 = shift >= 0
             ? UInt128(significand) << shift
             : UInt128(significand >> UInt64(Swift.min(-shift, 63)))  // >> 63 of a 53-bit number is 0
@@ -41,7 +47,8 @@ struct FixedPointSum: Sendable {
     }
 
     /// The exact sum of two accumulators.
-    static func + (a: FixedPointSum, b: FixedPointSum) -> FixedPointSum {
+    @inlinable
+    public static func + (a: FixedPointSum, b: FixedPointSum) -> FixedPointSum {
         var r = FixedPointSum()
         let (sum, carry) = a.low.addingReportingOverflow(b.low)
         r.low = sum
@@ -53,8 +60,10 @@ struct FixedPointSum: Sendable {
     /// relative error <= 2.02u² + 2^-124 <= 2^-104.9 (`conversionError`): truncating W to 125
     /// bits errs by < 2^-124 relative; hi = RN(w) (or within one ulp of w), and lo = RN(w − hi)
     /// errs by <= u|w − hi| <= 2u²|w| (w − hi is an integer of up to 73 bits). Nil when W <= 0.
-    static let conversionError: Double = 2.02 * 0x1p-106 + 0x1p-124
-    func value() -> (hi: Double, lo: Double, exponent: Int)? {
+    public static let conversionError: Double = 2.02 * 0x1p-106 + 0x1p-124
+
+    /// See `conversionError`.
+    public func value() -> (hi: Double, lo: Double, exponent: Int)? {
         if high < 0 || (high == 0 && low == 0) { return nil }
         let bits = high > 0 ? 128 + (64 - high.leadingZeroBitCount) : 128 - low.leadingZeroBitCount
         var w = low
@@ -84,21 +93,31 @@ struct FixedPointSum: Sendable {
 ///
 /// about 2^-81 for n = 4096. (σ_n, c) is returned as a normalized double-double (Fast2Sum,
 /// exact: |c| <= 2nu·σ_n.)
-struct CompensatedBlockSum {
-    static let blockSize = 4096
+@frozen
+public struct CompensatedBlockSum {
+    /// The largest block for which `relativeError(terms:)` is stated (2^-81 at 4096 terms).
+    public static let blockSize = 4096
 
-    private var sigma = 0.0
-    private var c = 0.0
+    @usableFromInline var sigma = 0.0
+    @usableFromInline var c = 0.0
 
-    @inline(__always) mutating func add(_ p: Double, _ l: Double) {
+    /// The empty sum, 0.
+    @inlinable public init() {}
+
+    /// Adds the term p + l (p >= 0, |l| <= u·p).
+    @inlinable @inline(__always)
+    public mutating func add(_ p: Double, _ l: Double) {
         let s = twoSum(sigma, p)
         sigma = s.hi
         c += s.lo + l
     }
 
-    var value: DD { fastTwoSum(sigma, c) }
+    /// The sum σ_n + c as a normalized double word.
+    @inlinable
+    public var value: DoubleWord { fastTwoSum(sigma, c) }
 
-    static func relativeError(terms n: Int) -> Double {
+    /// The bound on the relative error of `value` after n terms (see the type's comment).
+    public static func relativeError(terms n: Int) -> Double {
         let u = unitRoundoff
         let m = Double(2 * n)
         let gamma = m * u / (1 - m * u)

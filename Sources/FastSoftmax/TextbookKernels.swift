@@ -1,6 +1,7 @@
 import RealModule
 
-// The reference points the harness compares `accurate` against: what people ship.
+// The textbook kernels (`naive`, `shifted`, `online`): the reference points the harness compares
+// `accurate` against, i.e. what people ship.
 // They are deliberately *not* fixed; their error bounds are whatever the algorithms give:
 //
 // - `Naive`: exp, sum, divide; losses as -log(softmax). Overflows for x > 709 (binary64) or
@@ -13,7 +14,7 @@ import RealModule
 // - `Online`: one pass with a running max and a rescaled sum (the FlashAttention recurrence
 //   S ← S·e^(m_old - m_new) + 1), then the same formulas as `Shifted`.
 //
-// Special values: `Shifted` gets docs/semantics.md's rules from IEEE arithmetic alone (m = +inf makes
+// Special values: `Shifted` gets the special-value rules of docs/semantics.md from IEEE arithmetic alone (m = +inf makes
 // every x - m NaN or -inf and the sum NaN; m = -inf makes x - m NaN), `Online` checks them
 // explicitly (its recurrence would otherwise mix them), `Naive` does nothing special.
 

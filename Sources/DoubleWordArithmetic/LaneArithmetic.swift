@@ -1,0 +1,63 @@
+// The error-free transformations on SIMD lanes of binary64 (notation and FMA policy:
+// ErrorFreeTransforms.swift).
+//
+// Why a second implementation: the scalar routines return a `DoubleWord` per call, and the
+// vector paths of the certified tier and of the kernels keep one double word per lane in two
+// registers (hi lanes, lo lanes). These are the same operations, in the same order, lane by
+// lane; IEEE operations on SIMD lanes round exactly as scalar ones, so each lane gets the
+// scalar routine's result bit for bit, and the scalar routine's error bound.
+
+/// `twoSum` on every lane: a + b = hi + lo exactly, hi = RN(a + b) (lo is NaN where hi is ±inf).
+@inlinable @inline(__always)
+public func twoSum<V: SIMD>(_ a: V, _ b: V) -> (hi: V, lo: V) where V.Scalar == Double {
+    let s = a + b
+    let bb = s - a
+    return (s, (a - (s - bb)) + (b - bb))
+}
+
+/// `fastTwoSum` on every lane: exact when, lane by lane, a = 0 or |a| >= |b|.
+@inlinable @inline(__always)
+public func fastTwoSum<V: SIMD>(_ a: V, _ b: V) -> (hi: V, lo: V) where V.Scalar == Double {
+    let s = a + b
+    return (s, b - (s - a))
+}
+
+/// `veltkampSplit` on every lane: a = hi + lo exactly, 26-bit halves (|a| < 2^995).
+@inlinable @inline(__always)
+public func veltkampSplit<V: SIMD>(_ a: V) -> (hi: V, lo: V) where V.Scalar == Double {
+    let c = 134_217_729.0 * a
+    let hi = c - (c - a)
+    return (hi, a - hi)
+}
+
+/// `twoProduct(_:split:_:split:)` on every lane: p + e = a·b exactly, p = RN(a·b), with the
+/// splits of a and b given (same preconditions as the scalar routine).
+@inlinable @inline(__always)
+public func twoProduct<V: SIMD>(_ a: V, split x: (hi: V, lo: V), _ b: V, split y: (hi: V, lo: V))
+    -> (hi: V, lo: V) where V.Scalar == Double {
+    let p = a * b
+    #if DOUBLEWORD_FMA
+    return (p, (-p).addingProduct(a, b))
+    #else
+    var e: V = x.hi * y.hi - p
+    e = e + x.hi * y.lo
+    e = e + x.lo * y.hi
+    e = e + x.lo * y.lo
+    return (p, e)
+    #endif
+}
+
+extension DoubleWord {
+    /// `DoubleWord.product(a, b)` on every lane of a = (ah, al) with a common b: the same
+    /// operations lane by lane, so the same results and the same bound (relative error <= 8.1u²).
+    @inlinable @inline(__always)
+    public static func product<V: SIMD>(_ ah: V, _ al: V, _ b: DoubleWord) -> (hi: V, lo: V)
+        where V.Scalar == Double {
+        let y = veltkampSplit(b.hi)
+        let p = twoProduct(ah, split: veltkampSplit(ah), V(repeating: b.hi),
+                           split: (V(repeating: y.hi), V(repeating: y.lo)))
+        let t2: V = ah * b.lo + al * b.hi
+        let t3: V = p.lo + t2
+        return fastTwoSum(p.hi, t3)
+    }
+}

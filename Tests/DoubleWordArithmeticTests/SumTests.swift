@@ -1,0 +1,62 @@
+import struct AccuracyHarness.SplitMix64
+import DoubleWordArithmetic
+import MPFR
+import Testing
+
+// DoubleWordArithmetic's Sums.swift against MPFR: FixedPointSum's truncation and conversion
+// bounds, CompensatedBlockSum's stated relative error.
+
+@Suite("Exact fixed-point sum and compensated block sum against MPFR")
+struct SumTests {
+    @Test("FixedPointSum is exact up to 2^-126 per added double (and 2^-104.9 in the conversion)")
+    func fixedPoint() throws {
+        let seed: UInt64 = 0xFA57_0003
+        var rng = SplitMix64(seed: seed)
+        for _ in 0..<200 {
+            var a = FixedPointSum(), b = FixedPointSum()
+            var terms: [BigFloat] = []
+            let n = rng.int(1...300)
+            for j in 0..<n {
+                let x = (rng.oneIn(5) ? -1 : 1) * rng.unit() * 1.99
+                let scale = -rng.int(0...150)
+                if j % 2 == 0 { a.add(x, scale: scale) } else { b.add(x, scale: scale) }
+                let t = BigFloat(precision: 53)
+                t.scale(big(x), byPowerOfTwo: scale, .nearest)
+                terms.append(t)
+            }
+            let exact = BigFloat(precision: Exact.bits)
+            exact.sum(terms, .nearest)
+            guard exact.signum > 0 else { continue }
+            let v = try #require((a + b).value())
+            let got = Exact.value(DoubleWord(v.hi, v.lo), scale: v.exponent)
+            let d = BigFloat(precision: Exact.bits)
+            d.sub(got, exact, .nearest)
+            let abs = BigFloat(precision: 64)
+            abs.abs(d, .up)
+            // n truncations of < 2^-126 each, plus value()'s conversion error (relative).
+            let allowed = Double(n) * 0x1p-126 + FixedPointSum.conversionError * exact.double(.up)
+            #expect(abs.double(.up) <= allowed, "seed \(seed)")
+        }
+    }
+
+    @Test("CompensatedBlockSum errs by <= its stated bound on 4096 terms (about 2^-81)")
+    func compensated() {
+        let seed: UInt64 = 0xFA57_0004
+        var rng = SplitMix64(seed: seed)
+        let bound = CompensatedBlockSum.relativeError(terms: CompensatedBlockSum.blockSize)
+        #expect(bound < 0x1p-80)
+        for _ in 0..<20 {
+            var acc = CompensatedBlockSum()
+            var terms: [BigFloat] = []
+            for _ in 0..<CompensatedBlockSum.blockSize {
+                let p = rng.unit() * powerOfTwo(-rng.int(0...20)) + 0x1p-30
+                let l = (rng.unit() - 0.5) * p * 0x1p-53
+                acc.add(p, l)
+                terms.append(Exact.value(DoubleWord(p, l)))
+            }
+            let exact = BigFloat(precision: Exact.bits)
+            exact.sum(terms, .nearest)
+            #expect(Exact.relativeError(Exact.value(acc.value), exact) <= bound, "seed \(seed)")
+        }
+    }
+}

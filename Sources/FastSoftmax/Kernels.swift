@@ -8,8 +8,9 @@ public enum KernelVariant: String, CaseIterable, Sendable, Hashable, Codable {
     case shifted
     /// One pass with a running max and a rescaled sum (FlashAttention style).
     case online
-    /// This project's kernels: at most 2 ulp from the exact value in binary64 and binary32
-    /// (the ulp of docs/formats.md, subnormal results included) for logsumexp, softmax, log_softmax,
+    /// This project's kernels: within 0.5 + 2^-27 ulp of the exact value in binary64 and
+    /// 0.5 + 2^-29 + 2^-56 in binary32 (the ulp of docs/formats.md, subnormal results included;
+    /// the SIMD softmax/log_softmax bounds below are looser) for logsumexp, softmax, log_softmax,
     /// cross_entropy (hard targets, and probability targets that are finite and >= 0) and
     /// cross_entropy_grad (hard or finite probability targets), on every input; special values
     /// as docs/semantics.md says. The analysis gives 0.5 + 2^-27 ulp; outputs that cancel (logsumexp

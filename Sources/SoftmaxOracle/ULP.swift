@@ -1,3 +1,5 @@
+import DoubleWordArithmetic
+
 /// How an output compares with the exact value (docs/formats.md, "The ULP measure").
 public struct ULPScore: Sendable, Hashable {
     /// The kind of agreement between an output and the correctly rounded result.
@@ -63,38 +65,31 @@ public enum ULP {
         let p = format.precision
         let emin = format.minNormalExponent
         if v.kind == .zero {
-            return scaled(y.magnitude, by: -(emin - p + 1))
+            return clampedScaled(y.magnitude, by: -(emin - p + 1))
         }
         let u = Swift.max(v.exponent, emin) - p + 1  // ulp(v) = 2^u
         let signedHead = v.isNegative ? -v.head : v.head
         let signedTail = v.isNegative ? -v.tail : v.tail
         if y == 0 {
-            return scaled(v.head + v.tail, by: v.exponent - u)
+            return clampedScaled(v.head + v.tail, by: v.exponent - u)
         }
         let ey = Int(y.exponent)
         if ey - v.exponent > 60 {
-            return scaled(y.magnitude, by: -u)
+            return clampedScaled(y.magnitude, by: -u)
         }
         if v.exponent - ey > 60 {
-            return scaled(v.head + v.tail, by: v.exponent - u)
+            return clampedScaled(v.head + v.tail, by: v.exponent - u)
         }
         // y · 2^-e is exact: its exponent lies within 61 of 0.
         let ys = Double(sign: .plus, exponent: -v.exponent, significand: y)
-        let (s, e1) = twoSum(ys, -signedHead)
-        let d = s + (e1 - signedTail)
-        return scaled(d.magnitude, by: v.exponent - u)
+        let t = twoSum(ys, -signedHead)
+        let d = t.hi + (t.lo - signedTail)
+        return clampedScaled(d.magnitude, by: v.exponent - u)
     }
 
-    /// a + b = s + e exactly (Knuth's TwoSum).
-    @inline(__always) static func twoSum(_ a: Double, _ b: Double) -> (Double, Double) {
-        let s = a + b
-        let bb = s - a
-        let e = (a - (s - bb)) + (b - bb)
-        return (s, e)
-    }
-
-    /// x · 2^k, clamped to the largest finite double (an error that large is off the chart anyway).
-    static func scaled(_ x: Double, by k: Int) -> Double {
+    /// x · 2^k for a score, clamped to the largest finite double (an error that large is off
+    /// the chart anyway); unlike DoubleWordArithmetic's `scaled(_:by:)` it never returns inf.
+    static func clampedScaled(_ x: Double, by k: Int) -> Double {
         let r = Double(sign: .plus, exponent: Swift.max(Swift.min(k, 5000), -5000), significand: x)
         return r.isFinite ? r : .greatestFiniteMagnitude
     }

@@ -32,12 +32,6 @@ struct DoubleWordCertifier {
         subnormalQuantum = format.minSubnormalExponent
     }
 
-    /// 2^e from its bits, for −1022 <= e <= 1023 (wrapping arithmetic: the callers' ranges are
-    /// checked before).
-    @inline(__always) static func pow2(_ e: Int) -> Double {
-        Double(bitPattern: UInt64(truncatingIfNeeded: e &+ 1023) << 52)
-    }
-
     /// What `test` found for each lane j.
     struct LaneTest {
         /// The test applies: h_j normal with |⌊log₂|h_j|⌋| <= 999, |k_j| <= 1000, and

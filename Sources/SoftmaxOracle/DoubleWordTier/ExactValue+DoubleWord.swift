@@ -25,6 +25,6 @@ extension ExactValue {
         let bits = h.bitPattern
         let e = Int(truncatingIfNeeded: (bits >> 52) & 0x7FF) &- 1023
         let head = Double(bitPattern: (bits & 0x000F_FFFF_FFFF_FFFF) | 0x3FF0_0000_0000_0000)
-        self.init(negative: h < 0, head: head, tail: (h < 0 ? -l : l) * DoubleWordCertifier.pow2(0 &- e), binade: e)
+        self.init(negative: h < 0, head: head, tail: (h < 0 ? -l : l) * powerOfTwo(-e), binade: e)
     }
 }

@@ -102,7 +102,7 @@ struct CheckCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Relative tolerance (see --atol).", valueName: "R"))
     var rtol: Double?
 
-    @Option(name: .customLong("tolerance"), help: ArgumentHelp("A tolerance preset: torch (assert_close's defaults per format).", valueName: "PRESET"))
+    @Option(name: [.customLong("tolerance"), .customLong("tolerance-preset")], help: ArgumentHelp("A tolerance preset: torch (assert_close's defaults per format); also --tolerance-preset, as in regress.", valueName: "PRESET"))
     var tolerancePreset: String?
 
     @Flag(name: .customLong("allow-unsupported"), help: "Do not fail a function/format in which nothing was scored (every case unsupported or failed).")

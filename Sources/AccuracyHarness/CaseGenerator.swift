@@ -15,7 +15,7 @@ public struct GeneratorOptions: Sendable, Hashable {
     public var maxBatchRows: Int
     /// When not empty, the only row lengths K generated (`check --k`), so that a kernel compiled
     /// per shape sees few shapes: case i gets the i-th length (cyclically) among those its family
-    /// can use. Families that need two logits (dominant_target, partial_mask) skip K = 1, and
+    /// can use. Families that need two logits (dominant_target, partial_mask, sum_overflow) skip K = 1, and
     /// use K = 2 when no other length is allowed; sum_overflow in the FP8 formats may double K
     /// (its coarse grid needs room); single_logit always has K = 1 (`check` leaves it out when
     /// the lengths do not include 1). Empty: each family's own lengths.
@@ -70,7 +70,7 @@ public struct CaseGenerator: Sendable, Hashable {
         var first = rowContext(key, row: 0)
         var k = family.chooseK(&first)
         if !options.rowLengths.isEmpty {
-            let minimum = family == .dominantTarget || family == .partialMask ? 2 : 1
+            let minimum = [.dominantTarget, .partialMask, .sumOverflow].contains(family) ? 2 : 1
             let usable = options.rowLengths.filter { $0 >= minimum }
             k = usable.isEmpty ? minimum : usable[key.index % usable.count]
         }

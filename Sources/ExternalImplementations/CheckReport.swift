@@ -85,13 +85,14 @@ public typealias CheckOutputFormat = ReportStyle
 /// hex floats, and as a request line that `eval` and the adapter accept).
 ///
 /// In JSON, the harness report's object gets one more member, `"check"`:
-/// `{"subject", "verdict": "pass"|"fail"|"error", "exit_code", "limits": {"max_ulp", "per_function",
-/// "allow_special_mismatch"}, "failures": [{"function", "format", "reasons"}], "protocol_error",
+/// `{"subject", "verdict": "pass"|"fail"|"error"|"no_threshold", "exit_code", "limits": {"max_ulp",
+/// "per_function", "allow_special_mismatch", "allow_unsupported", "tolerance": null|{"preset", "atol",
+/// "rtol"}}, "failures": [{"function", "format", "reasons"}], "protocol_error",
 /// "not_run", "errors": [{"case", "message"}], "notes", "shrinking" (false for stored results),
 /// "shrunk": [{"function", "format",
 /// "criterion", "original", "shrunk", "steps", "attempts", "fixpoint"}]}`, where `original` and
-/// `shrunk` hold the case, the worst element's output and expected value (hex), its error, and
-/// the request line.
+/// `shrunk` hold the case, the worst element's output and expected value (hex), its error,
+/// `special_mismatch`, `off_format`, and the request line.
 public enum CheckReport {
     /// At most this many errors are listed one by one.
     public static let maxListedErrors = 20

@@ -87,7 +87,9 @@ public typealias CheckOutputFormat = ReportStyle
 /// In JSON, the harness report's object gets one more member, `"check"`:
 /// `{"subject", "verdict": "pass"|"fail"|"error"|"no_threshold", "exit_code", "limits": {"max_ulp",
 /// "per_function", "allow_special_mismatch", "allow_unsupported", "tolerance": null|{"preset", "atol",
-/// "rtol"}}, "failures": [{"function", "format", "reasons"}], "protocol_error",
+/// "rtol"}}, "failures": [{"function", "format", "reasons"}], "rows": [{"function", "format", "cases",
+/// "scored", "max_ulp", "ulp_limit", "tolerance", "outside_tolerance", "special_mismatch_cases",
+/// "off_format_cases"}], "protocol_error",
 /// "not_run", "errors": [{"case", "message"}], "notes", "shrinking" (false for stored results),
 /// "shrunk": [{"function", "format",
 /// "criterion", "original", "shrunk", "steps", "attempts", "fixpoint"}]}`, where `original` and
@@ -192,6 +194,8 @@ public enum CheckReport {
             out += o.protocolError == nil ? "**Verdict: FAIL (exit 1)**\n\n" : "Also over the limits:\n\n"
             for f in o.gateFailures { out += "- `\(f.function.rawValue)/\(f.format.rawValue)`: \(escape(f.reasons.joined(separator: "; ")))\n" }
         }
+        let table = limitTable(o)
+        if !table.isEmpty { out += "\n```" + table + "```\n" }
         out += errorsAndNotes(o, options, .markdown)
         out += worstLines(o, .markdown)
         out += "\n### Shrunk reproducers\n\n"
@@ -297,6 +301,7 @@ public enum CheckReport {
                 .object([("function", .string(f.function.rawValue)), ("format", .string(f.format.rawValue)),
                          ("reasons", .array(f.reasons.map { .string($0) }))])
             })),
+            ("rows", .array(rowValues(o))),
             ("protocol_error", o.protocolError.map { .string($0) } ?? .null),
             ("not_run", .number(o.run.notRun)),
             ("errors", .array(o.run.errors.map { .object([("case", .string($0.key.description)), ("message", .string($0.message))]) })),
@@ -319,6 +324,25 @@ public enum CheckReport {
         var out = markup.heading("Worst cases as requests (each line: softmax-oracle eval < it)", level: 3)
         for (title, r) in worst { out += "- \(title): \(markup.code(printedRequest(r.request, o)))\n" }
         return out
+    }
+
+    /// The `"rows"` of the JSON report: per function/format, the ULP figures and limit beside
+    /// the tolerance and the cases outside it.
+    static func rowValues(_ o: CheckOutcome) -> [JSONValue] {
+        let h = o.run.harness
+        return h.summaryKeys.map { k in
+            let s = h.summary(implementation: k.implementation, function: k.function, format: k.format).statistics
+            return .object([
+                ("function", .string(k.function.rawValue)), ("format", .string(k.format.rawValue)),
+                ("cases", .number(s.cases)), ("scored", .number(s.scored)),
+                ("max_ulp", s.maxULP.map(JSONValue.numberOrSpecial) ?? .null),
+                ("ulp_limit", o.thresholds.maxULP(for: k.function).map(JSONValue.numberOrSpecial) ?? .null),
+                ("tolerance", s.tolerance.map { .object([("atol", JSONValue.numberOrSpecial($0.atol)), ("rtol", JSONValue.numberOrSpecial($0.rtol))]) } ?? .null),
+                ("outside_tolerance", s.outsideToleranceCases.map { .number($0) } ?? .null),
+                ("special_mismatch_cases", .number(s.specialMismatchCases)),
+                ("off_format_cases", .number(s.offFormatCases)),
+            ])
+        }
     }
 
     /// Per function/format: the max ULP error and the ULP limit, and the tolerance verdict, side

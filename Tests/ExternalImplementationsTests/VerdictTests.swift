@@ -129,7 +129,7 @@ struct VerdictTests {
     }
 
     @Test("The check report shows ULP and tolerance side by side; cases outside the tolerance fail")
-    func toleranceInTheReport() {
+    func toleranceInTheReport() throws {
         let tight = ToleranceRule(atol: 0, rtol: 1e-17)
         let run = Self.run(SloppyLogSoftmax(extraULPs: 2), families: [.normalSmall], tolerance: tight)
         let o = Self.outcome(run, CheckThresholds(global: 100, tolerance: tight))
@@ -137,6 +137,8 @@ struct VerdictTests {
         #expect(o.gateFailures.first?.reasons.contains { $0.contains("outside the tolerance (atol 0.0, rtol 1e-17)") } == true)
         let text = CheckReport.render(o, format: .text)
         #expect(text.contains("max ulp") && text.contains("tolerance") && text.contains("outside"))
+        let row = try #require(try JSONValue.parse(CheckReport.render(o, format: .json))["check"]?["rows"]?.arrayValue?.first)
+        #expect(row["ulp_limit"]?.floatValue == 100 && row["outside_tolerance"] != .null && row["max_ulp"] != .null)
         let torch = ToleranceRule(preset: .torch)
         let loose = Self.run(SloppyLogSoftmax(extraULPs: 2), families: [.normalSmall], tolerance: torch)
         #expect(Self.outcome(loose, CheckThresholds(tolerance: torch)).verdict == "pass")

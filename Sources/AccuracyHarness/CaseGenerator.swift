@@ -13,10 +13,18 @@ public struct GeneratorOptions: Sendable, Hashable {
     public var posWeight: Bool
     /// For `cross_entropy_loss`: rows per batch, 1…this (1 when K ≥ 1000).
     public var maxBatchRows: Int
+    /// When not empty, the only row lengths K generated (`check --k`), so that a kernel compiled
+    /// per shape sees few shapes: case i gets the i-th length (cyclically) among those its family
+    /// can use. Families that need two logits (dominant_target, partial_mask, sum_overflow) skip K = 1, and
+    /// use K = 2 when no other length is allowed; sum_overflow in the FP8 formats may double K
+    /// (its coarse grid needs room); single_logit always has K = 1 (`check` leaves it out when
+    /// the lengths do not include 1). Empty: each family's own lengths.
+    public var rowLengths: [Int]
 
     /// Options; with no arguments, those of ``default``.
     public init(probabilityTargets: Bool = true, labelSmoothing: Bool = false, posWeight: Bool = true,
-                maxBatchRows: Int = 3) {
+                maxBatchRows: Int = 3, rowLengths: [Int] = []) {
+        self.rowLengths = rowLengths
         self.probabilityTargets = probabilityTargets
         self.labelSmoothing = labelSmoothing
         self.posWeight = posWeight
@@ -60,7 +68,12 @@ public struct CaseGenerator: Sendable, Hashable {
         let family = key.family
         let format = key.format
         var first = rowContext(key, row: 0)
-        let k = family.chooseK(&first)
+        var k = family.chooseK(&first)
+        if !options.rowLengths.isEmpty {
+            let minimum = [.dominantTarget, .partialMask, .sumOverflow].contains(family) ? 2 : 1
+            let usable = options.rowLengths.filter { $0 >= minimum }
+            k = usable.isEmpty ? minimum : usable[key.index % usable.count]
+        }
         let row0 = family.makeRow(k: k, &first)
         let kk = row0.logits.count
 

@@ -74,6 +74,9 @@ enum ReportDocument {
     static func worstCases(_ model: ReportModel, _ options: ReportOptions, _ markup: ReportMarkup) -> String {
         var out = markup == .text ? "\nWorst cases" : markup.heading("Worst cases")
         if model.worst.isEmpty {
+            guard model.scoredAny else {
+                return out + (markup == .text ? ": none (no case was scored)\n" : "None: no case was scored.\n")
+            }
             return out + (markup == .text ? ": none (every worst output is correctly rounded)\n"
                                           : "None: every worst output is correctly rounded.\n")
         }

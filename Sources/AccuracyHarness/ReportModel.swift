@@ -80,7 +80,9 @@ struct WorstEntry {
     }
 
     var verdict: String {
-        let error = record.specialMismatch ? "special-value mismatch" : "\(NumberText.ulp(record.ulps)) ulp"
+        let error = record.specialMismatch ? "special-value mismatch"
+            : record.offFormat ? "\(record.key.format.notAValueText) (\(NumberText.ulp(record.ulps)) ulp)"
+            : "\(NumberText.ulp(record.ulps)) ulp"
         return "\(error) at output \(record.element): got \(NumberText.hex(record.output)), "
             + "expected \(NumberText.hex(record.expected))"
     }
@@ -91,8 +93,11 @@ struct ReportModel {
     var familyRows: [ReportRow]
     var worst: [WorstEntry]
     var worstOmitted: Int
+    /// Some case was scored.
+    var scoredAny: Bool
 
     init(_ result: HarnessResult, options: ReportOptions) {
+        scoredAny = result.cells.contains { $0.accumulator.scores.count > 0 }
         summaryRows = result.summaryKeys.map { k in
             let a = result.summary(implementation: k.implementation, function: k.function, format: k.format)
             return ReportRow(implementation: k.implementation, function: k.function, format: k.format, family: nil,

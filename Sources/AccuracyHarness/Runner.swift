@@ -139,6 +139,8 @@ public struct Runner: Sendable {
     public var oracle: any ReferenceOracle
     /// The implementations, in report order (names unique).
     public var implementations: [any ImplementationUnderTest]
+    /// The tolerance every cell checks besides ULPs (none by default).
+    public var tolerance: ToleranceRule = .none
 
     /// Precondition: implementation names are unique.
     public init(oracle: any ReferenceOracle, implementations: [any ImplementationUnderTest]) {
@@ -167,9 +169,9 @@ public struct Runner: Sendable {
                                 format: harnessCase.key.format, family: harnessCase.key.family)
                 switch (evaluation.reference, outcome) {
                 case (.success(let reference), let outcome?):
-                    cells[id, default: ScoreAccumulator()].record(harnessCase, reference: reference, outcome: outcome)
+                    cells[id, default: ScoreAccumulator(tolerance: tolerance)].record(harnessCase, reference: reference, outcome: outcome)
                 default:
-                    cells[id, default: ScoreAccumulator()].recordOracleFailure(harnessCase)
+                    cells[id, default: ScoreAccumulator(tolerance: tolerance)].recordOracleFailure(harnessCase)
                 }
             }
         }

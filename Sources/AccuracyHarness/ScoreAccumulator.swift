@@ -12,6 +12,10 @@ public struct CaseScore: Sendable, Hashable {
     public var correctlyRounded: Bool
     /// Some output element was a special-value mismatch.
     public var specialMismatch: Bool
+    /// Some output element was not a value of the requested format.
+    public var offFormat: Bool = false
+    /// Some output element was outside the tolerance (false when none was given).
+    public var outsideTolerance: Bool = false
 }
 
 /// A case worth showing: its inputs, and its worst output next to the expected one.
@@ -32,10 +36,23 @@ public struct CaseRecord: Sendable, Hashable {
     public var ulps: Double
     /// The case has a special-value mismatch (the element shown is the first one).
     public var specialMismatch: Bool
+    /// The case has an output that is not a value of the requested format (the element shown is
+    /// one, unless there is also a special mismatch).
+    public var offFormat: Bool
+    /// For the worst case by tolerance: |y − v| / (atol + rtol·|v|) at the element shown.
+    public var toleranceRatio: Double?
+
+    /// The kind of failure the case shows: what shrinking keeps.
+    public var failureKind: FailureKind {
+        specialMismatch ? .specialMismatch : offFormat ? .offFormat : .finiteError
+    }
 
     /// A record from its parts (normally made by ``ScoreAccumulator``).
     public init(key: CaseKey, seed: UInt64, request: OracleRequest, element: Int, output: Double,
-                expected: Double, ulps: Double, specialMismatch: Bool) {
+                expected: Double, ulps: Double, specialMismatch: Bool, offFormat: Bool = false,
+                toleranceRatio: Double? = nil) {
+        self.offFormat = offFormat
+        self.toleranceRatio = toleranceRatio
         self.key = key
         self.seed = seed
         self.request = request
@@ -52,13 +69,41 @@ public struct CaseRecord: Sendable, Hashable {
         output == expected || (output.isNaN && expected.isNaN)
     }
 
-    /// True when `self` should be shown instead of `other`: a special mismatch beats a finite
-    /// error, a larger error beats a smaller one, and on equal errors the smaller key wins (so
-    /// the choice does not depend on the order of accumulation).
+    /// True when `self` should be shown instead of `other`: a special mismatch beats an output
+    /// off the format's grid, which beats a finite error; a larger tolerance ratio (when both
+    /// have one), else a larger error, beats a smaller one; and on equal errors the smaller key
+    /// wins (so the choice does not depend on the order of accumulation).
     public func isWorse(than other: CaseRecord) -> Bool {
-        if specialMismatch != other.specialMismatch { return specialMismatch }
+        if failureKind != other.failureKind { return failureKind > other.failureKind }
+        if let a = toleranceRatio, let b = other.toleranceRatio, a != b { return a > b }
         if ulps != other.ulps { return ulps > other.ulps }
         return key < other.key
+    }
+}
+
+extension Format {
+    /// "not an f32 value", "not a bf16 value": what an output off this format's grid is.
+    public var notAValueText: String { "not \(self == .bf16 ? "a" : "an") \(rawValue) value" }
+}
+
+/// The kinds of failure of a case, from the mildest.
+public enum FailureKind: Int, Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// A finite error (possibly zero).
+    case finiteError
+    /// An output that is not a value of the requested format.
+    case offFormat
+    /// NaN or ±inf where the exact value is finite, or the reverse, or the wrong infinity.
+    case specialMismatch
+
+    public static func < (a: FailureKind, b: FailureKind) -> Bool { a.rawValue < b.rawValue }
+
+    /// "finite error", "output not in the format", "special-value mismatch".
+    public var description: String {
+        switch self {
+        case .finiteError: "finite error"
+        case .offFormat: "output not in the format"
+        case .specialMismatch: "special-value mismatch"
+        }
     }
 }
 
@@ -90,7 +135,8 @@ public struct ScoreStatistics: Sendable, Hashable {
     public var oracleFailures: Int
     /// Output elements scored.
     public var outputs: Int
-    /// Largest case error over the scored cases without a special mismatch (nil if none).
+    /// Largest case error over the scored cases without a special mismatch or an output off the
+    /// format (nil if none).
     public var maxULP: Double?
     /// Mean case error over the same cases.
     public var meanULP: Double?
@@ -106,6 +152,17 @@ public struct ScoreStatistics: Sendable, Hashable {
     public var specialMismatchOutputs: Int
     /// Output elements that are a zero of the wrong sign.
     public var signedZeroNotes: Int
+    /// Scored cases with an output that is not a value of the requested format (left out of
+    /// the ULP figures, like special mismatches).
+    public var offFormatCases: Int = 0
+    /// Scored cases with an output outside the tolerance; nil when no tolerance was given.
+    public var outsideToleranceCases: Int?
+    /// The tolerance applied in this cell's format, if any.
+    public var tolerance: Tolerance?
+
+    /// Every attempted case went unscored (unsupported, failed, or no reference): nothing was
+    /// measured, so no accuracy claim can be made.
+    public var nothingScored: Bool { cases > 0 && scored == 0 }
 }
 
 /// Accumulates case scores for one cell. `Sendable` and mergeable: cases can be scored in any
@@ -113,6 +170,8 @@ public struct ScoreStatistics: Sendable, Hashable {
 /// cases do not depend on how the work was split (ties are broken by case key, and statistics
 /// sort before they sum).
 public struct ScoreAccumulator: Sendable, Hashable {
+    /// The tolerance checked besides ULPs (``ToleranceRule/none``: none).
+    public private(set) var toleranceRule: ToleranceRule = .none
     /// Every scored case (in accumulation order; see ``sortedScores``).
     public private(set) var scores: [CaseScore] = []
     /// Cases declined by the implementation.
@@ -133,13 +192,18 @@ public struct ScoreAccumulator: Sendable, Hashable {
     public private(set) var worst: CaseRecord?
     /// The worst case without a special mismatch.
     public private(set) var worstFinite: CaseRecord?
+    /// The case farthest outside the tolerance (nil without a tolerance or when every case is
+    /// within it).
+    public private(set) var worstOutsideTolerance: CaseRecord?
     /// The first (by key) unsupported case, and why.
     public private(set) var firstUnsupported: CaseNote?
     /// The first (by key) error, and what it was.
     public private(set) var firstError: CaseNote?
 
-    /// An accumulator with nothing recorded.
-    public init() {}
+    /// An accumulator with nothing recorded, checking `tolerance` besides ULPs.
+    public init(tolerance: ToleranceRule = .none) {
+        self.toleranceRule = tolerance
+    }
 
     /// The scores sorted by case key.
     public var sortedScores: [CaseScore] { scores.sorted { $0.key < $1.key } }
@@ -160,13 +224,16 @@ public struct ScoreAccumulator: Sendable, Hashable {
             Self.keepFirst(&firstError, CaseNote(key: key, message: why))
             return nil
         case .outputs(let ys):
-            guard let v = Scoring.verdict(outputs: ys, reference: reference, format: harnessCase.request.format) else {
+            let format = harnessCase.request.format
+            guard let v = Scoring.verdict(outputs: ys, reference: reference, format: format,
+                                          tolerance: toleranceRule.tolerance(for: format)) else {
                 errors += 1
                 Self.keepFirst(&firstError, CaseNote(key: key, message: "returned \(ys.count) outputs, expected \(reference.count)"))
                 return nil
             }
             scores.append(CaseScore(key: key, spread: harnessCase.spread, ulps: v.maxULP,
-                                    correctlyRounded: v.isCorrectlyRounded, specialMismatch: v.hasSpecialMismatch))
+                                    correctlyRounded: v.isCorrectlyRounded, specialMismatch: v.hasSpecialMismatch,
+                                    offFormat: v.hasOffFormatOutput, outsideTolerance: v.outsideTolerance > 0))
             outputs += v.outputs
             correctlyRoundedOutputs += v.correctlyRoundedOutputs
             specialMismatchOutputs += v.specialMismatches
@@ -175,9 +242,16 @@ public struct ScoreAccumulator: Sendable, Hashable {
                 let e = v.worstElement
                 let record = CaseRecord(key: key, seed: harnessCase.seed, request: harnessCase.request, element: e,
                                         output: ys[e], expected: reference[e].rounded, ulps: v.maxULP,
-                                        specialMismatch: v.hasSpecialMismatch)
+                                        specialMismatch: v.hasSpecialMismatch, offFormat: v.hasOffFormatOutput)
                 Self.keepWorse(&worst, record)
                 if !v.hasSpecialMismatch { Self.keepWorse(&worstFinite, record) }
+                if let ratio = v.toleranceRatio, ratio > 0 {
+                    let t = v.worstToleranceElement
+                    Self.keepWorse(&worstOutsideTolerance, CaseRecord(
+                        key: key, seed: harnessCase.seed, request: harnessCase.request, element: t, output: ys[t],
+                        expected: reference[t].rounded, ulps: v.maxULP, specialMismatch: v.hasSpecialMismatch,
+                        offFormat: v.hasOffFormatOutput, toleranceRatio: ratio))
+                }
             }
             return v
         }
@@ -200,6 +274,8 @@ public struct ScoreAccumulator: Sendable, Hashable {
         signedZeroNotes += other.signedZeroNotes
         if let w = other.worst { Self.keepWorse(&worst, w) }
         if let w = other.worstFinite { Self.keepWorse(&worstFinite, w) }
+        if let w = other.worstOutsideTolerance { Self.keepWorse(&worstOutsideTolerance, w) }
+        if !toleranceRule.isSet { toleranceRule = other.toleranceRule }
         if let n = other.firstUnsupported { Self.keepFirst(&firstUnsupported, n) }
         if let n = other.firstError { Self.keepFirst(&firstError, n) }
     }
@@ -213,7 +289,7 @@ public struct ScoreAccumulator: Sendable, Hashable {
 
     /// The cell's summary.
     public var statistics: ScoreStatistics {
-        let finite = scores.filter { !$0.specialMismatch }.map(\.ulps)
+        let finite = scores.filter { !$0.specialMismatch && !$0.offFormat }.map(\.ulps)
         let correct = scores.count(where: \.correctlyRounded)
         return ScoreStatistics(
             cases: scores.count + unsupported + errors + oracleFailures,
@@ -224,7 +300,10 @@ public struct ScoreAccumulator: Sendable, Hashable {
             correctlyRoundedCases: correct,
             correctlyRoundedShare: scores.isEmpty ? nil : Double(correct) / Double(scores.count),
             specialMismatchCases: scores.count(where: \.specialMismatch),
-            specialMismatchOutputs: specialMismatchOutputs, signedZeroNotes: signedZeroNotes)
+            specialMismatchOutputs: specialMismatchOutputs, signedZeroNotes: signedZeroNotes,
+            offFormatCases: scores.count(where: \.offFormat),
+            outsideToleranceCases: toleranceRule.isSet ? scores.count(where: \.outsideTolerance) : nil,
+            tolerance: scores.first.flatMap { toleranceRule.tolerance(for: $0.key.format) })
     }
 
     private static func keepWorse(_ slot: inout CaseRecord?, _ candidate: CaseRecord) {

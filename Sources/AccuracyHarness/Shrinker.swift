@@ -80,18 +80,48 @@ public struct FailureCriterion: Sendable, Hashable {
     public var maxULP: Double
     /// A special-value mismatch fails regardless of `maxULP`.
     public var specialMismatchFails: Bool
+    /// When set, only a failure of this kind counts (see ``sameKind(as:limit:)``).
+    public var kind: FailureKind?
+
+    /// How far below the original error a shrunk finite failure may fall: a factor of
+    /// 2^``magnitudeBits`` (16). Shrinking then keeps an error of the same order of magnitude
+    /// instead of drifting to a smaller, different failure.
+    public static let magnitudeBits = 4
 
     /// A criterion: fails above `maxULP`, and on any special-value mismatch unless
     /// `specialMismatchFails` is false.
-    public init(maxULP: Double, specialMismatchFails: Bool = true) {
+    public init(maxULP: Double, specialMismatchFails: Bool = true, kind: FailureKind? = nil) {
         self.maxULP = maxULP
         self.specialMismatchFails = specialMismatchFails
+        self.kind = kind
+    }
+
+    /// The criterion that keeps `record`'s kind of failure, whatever the threshold: a special
+    /// mismatch stays a special mismatch; an output off the format's grid stays one (without a
+    /// special mismatch); a finite error stays a finite error (no special mismatch, no output
+    /// off the grid) above both `limit` and record.ulps / 2^``magnitudeBits``.
+    public static func sameKind(as record: CaseRecord, limit: Double?) -> FailureCriterion {
+        switch record.failureKind {
+        case .specialMismatch:
+            return FailureCriterion(maxULP: .infinity, specialMismatchFails: true, kind: .specialMismatch)
+        case .offFormat:
+            return FailureCriterion(maxULP: .infinity, specialMismatchFails: false, kind: .offFormat)
+        case .finiteError:
+            let floor = Double(sign: .plus, exponent: -magnitudeBits, significand: record.ulps)
+            return FailureCriterion(maxULP: Swift.max(limit ?? 0, floor), specialMismatchFails: false, kind: .finiteError)
+        }
     }
 
     /// Whether `verdict` fails.
     public func fails(_ verdict: CaseVerdict) -> Bool {
-        if verdict.hasSpecialMismatch { return specialMismatchFails }
-        return verdict.maxULP > maxULP
+        switch kind {
+        case .specialMismatch?: return verdict.hasSpecialMismatch
+        case .offFormat?: return !verdict.hasSpecialMismatch && verdict.hasOffFormatOutput
+        case .finiteError?: return !verdict.hasSpecialMismatch && !verdict.hasOffFormatOutput && verdict.maxULP > maxULP
+        case nil:
+            if verdict.hasSpecialMismatch { return specialMismatchFails }
+            return verdict.hasOffFormatOutput || verdict.maxULP > maxULP
+        }
     }
 
     /// A predicate for ``Shrinker``: runs `oracle` and `implementation` on a request and applies

@@ -8,6 +8,10 @@ import SoftmaxOracle
 /// - A special-value mismatch (NaN or inf where the exact value is finite, or the reverse) fails
 ///   unless ``allowSpecialMismatch``.
 /// - An error (a failed request, a missing stored result) fails: the cell is not covered.
+/// - An output that is not a value of the requested format fails, whatever the limits.
+/// - A row in which nothing was scored (every case unsupported or failed) fails unless
+///   ``allowUnsupported``: it measured nothing.
+/// - With a ``tolerance``, a case with an output outside atol + rtol·|v| fails.
 public struct CheckThresholds: Sendable, Hashable {
     /// The limit in ULPs for every function without its own (nil: none).
     public var global: Double?
@@ -15,6 +19,10 @@ public struct CheckThresholds: Sendable, Hashable {
     public var perFunction: [OracleFunction: Double]
     /// Special-value mismatches do not fail.
     public var allowSpecialMismatch: Bool
+    /// A row with nothing scored does not fail.
+    public var allowUnsupported: Bool = false
+    /// The `torch.testing.assert_close`-style tolerance checked besides ULPs.
+    public var tolerance: ToleranceRule = .none
 
     /// The error above which a worst case is shrunk when no limit applies to its function: one
     /// ULP, i.e. anything that is not even faithfully rounded.
@@ -22,10 +30,13 @@ public struct CheckThresholds: Sendable, Hashable {
 
     /// Limits: `global` for every function, `perFunction` overriding it; nil and absent mean
     /// no ULP limit.
-    public init(global: Double? = nil, perFunction: [OracleFunction: Double] = [:], allowSpecialMismatch: Bool = false) {
+    public init(global: Double? = nil, perFunction: [OracleFunction: Double] = [:], allowSpecialMismatch: Bool = false,
+                allowUnsupported: Bool = false, tolerance: ToleranceRule = .none) {
         self.global = global
         self.perFunction = perFunction
         self.allowSpecialMismatch = allowSpecialMismatch
+        self.allowUnsupported = allowUnsupported
+        self.tolerance = tolerance
     }
 
     /// Reads `--max-ulp` values: `N` (global) or `FUNCTION=N`; N a non-negative number or `inf`.
@@ -62,8 +73,8 @@ public struct CheckThresholds: Sendable, Hashable {
         perFunction[function] ?? global
     }
 
-    /// Whether any limit on finite errors is set.
-    public var hasLimits: Bool { global != nil || !perFunction.isEmpty }
+    /// Whether any limit on finite errors is set: a ULP limit or a tolerance.
+    public var hasLimits: Bool { global != nil || !perFunction.isEmpty || tolerance.isSet }
 }
 
 /// A `--max-ulp` value that cannot be read.
@@ -106,8 +117,20 @@ public enum CheckGate {
             if s.specialMismatchCases > 0 && !thresholds.allowSpecialMismatch {
                 reasons.append("\(s.specialMismatchCases) case\(s.specialMismatchCases == 1 ? "" : "s") with special-value mismatches")
             }
+            if s.offFormatCases > 0 {
+                reasons.append("\(plural(s.offFormatCases, "case")) with outputs off the \(k.format.rawValue) grid (\(k.format.notAValueText))")
+            }
+            if let outside = s.outsideToleranceCases, outside > 0, let t = s.tolerance {
+                reasons.append("\(plural(outside, "case")) outside the tolerance (\(t))")
+            }
             if s.errors > 0 {
-                reasons.append("\(s.errors) error\(s.errors == 1 ? "" : "s")")
+                reasons.append(plural(s.errors, "error"))
+            }
+            // Cases that all failed already fail as errors; the line is for rows the errors do not explain.
+            if s.nothingScored && s.unsupported + s.oracleFailures > 0 && !thresholds.allowUnsupported {
+                reasons.append("nothing scored: \(s.cases) of \(s.cases) cases unsupported or failed"
+                    + " (\(s.unsupported) unsupported, \(s.errors) errors, \(s.oracleFailures) without a reference);"
+                    + " pass --allow-unsupported to accept")
             }
             if !reasons.isEmpty { out.append(GateFailure(function: k.function, format: k.format, reasons: reasons)) }
         }
@@ -134,9 +157,11 @@ public struct ShrunkFailure: Sendable, Hashable {
 public enum CheckShrinking {
     /// For each summary row: the worst case (the worst *finite* case when special mismatches are
     /// allowed), shrunk when it fails `thresholds` — or, for a function without a limit, when it
-    /// is off by more than ``CheckThresholds/defaultShrinkLimit`` ULP or is a special mismatch.
-    /// A special-mismatch case shrinks to a smaller special mismatch; a finite one to a smaller
-    /// case over the limit.
+    /// is off by more than ``CheckThresholds/defaultShrinkLimit`` ULP, is a special mismatch or
+    /// has an output off the format's grid. Shrinking keeps the kind of failure
+    /// (``FailureCriterion/sameKind(as:limit:)``): a special mismatch shrinks to a smaller special
+    /// mismatch, an output off the grid to a smaller one, a finite error to a smaller case whose
+    /// error is above the limit and within a factor of 16 of the original's.
     ///
     /// - Parameter shouldStop: checked between rows (a process that failed while shrinking).
     public static func shrinkFailures(_ result: HarnessResult, implementation: any ImplementationUnderTest,
@@ -148,15 +173,9 @@ public enum CheckShrinking {
             if shouldStop() { break }
             let a = result.summary(implementation: k.implementation, function: k.function, format: k.format)
             guard let worst = thresholds.allowSpecialMismatch ? a.worstFinite : a.worst, !worst.outputMatches else { continue }
-            let criterion: FailureCriterion
-            if worst.specialMismatch {
-                guard !thresholds.allowSpecialMismatch else { continue }
-                criterion = FailureCriterion(maxULP: .infinity, specialMismatchFails: true)
-            } else {
-                let limit = thresholds.maxULP(for: k.function) ?? CheckThresholds.defaultShrinkLimit
-                guard worst.ulps > limit else { continue }
-                criterion = FailureCriterion(maxULP: limit, specialMismatchFails: false)
-            }
+            let limit = thresholds.maxULP(for: k.function) ?? CheckThresholds.defaultShrinkLimit
+            if worst.failureKind == .finiteError && !(worst.ulps > limit) { continue }
+            let criterion = FailureCriterion.sameKind(as: worst, limit: limit)
             let predicate = criterion.predicate(implementation: implementation, oracle: oracle)
             let shrinkResult = shrinker.shrink(worst.request, stillFails: predicate)
             let rescored = score(shrinkResult.request, implementation: implementation, oracle: oracle, like: worst)
@@ -175,7 +194,8 @@ public enum CheckShrinking {
         else { return nil }
         let e = v.worstElement
         return CaseRecord(key: original.key, seed: original.seed, request: request, element: e, output: ys[e],
-                          expected: reference[e].rounded, ulps: v.maxULP, specialMismatch: v.hasSpecialMismatch)
+                          expected: reference[e].rounded, ulps: v.maxULP, specialMismatch: v.hasSpecialMismatch,
+                          offFormat: v.hasOffFormatOutput)
     }
 }
 
@@ -195,3 +215,6 @@ func ulpText(_ x: Double) -> String {
     let r = (x * 1000).rounded() / 1000
     return r == r.rounded() ? String(Int(r)) : String(r)
 }
+
+/// "1 case", "3 cases".
+func plural(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }

@@ -21,6 +21,9 @@ public struct CheckOutcome: Sendable, Hashable {
     public var notes: [String]
     /// False for stored results, which cannot answer the smaller inputs shrinking asks about.
     public var canShrink: Bool
+    /// Request lines too long to print inline (longer than
+    /// ``CheckReport/maxInlineRequestLength``), by line: the file each was written to.
+    public var caseFiles: [String: String] = [:]
 
     /// An outcome from its parts (made by `check`).
     public init(subject: String, run: ExternalRunResult, thresholds: CheckThresholds, gateFailures: [GateFailure],
@@ -41,12 +44,34 @@ public struct CheckOutcome: Sendable, Hashable {
         return gateFailures.isEmpty ? 0 : 1
     }
 
-    /// "pass", "fail" or "error".
+    /// "pass", "fail", "error", or "no_threshold": nothing failed, but no ULP limit or
+    /// tolerance was given, so nothing was claimed (exit status 0: nothing was asked).
     public var verdict: String {
         switch exitCode {
-        case 0: "pass"
+        case 0: thresholds.hasLimits ? "pass" : "no_threshold"
         case 1: "fail"
         default: "error"
+        }
+    }
+
+    /// Every request line the report prints: the worst case of each function/format row that
+    /// is not correctly rounded, and each shrinking's original and shrunk case.
+    public var requestLines: [String] {
+        var lines: [String] = []
+        for r in worstRecords { lines.append(CheckReport.requestLine(r.record.request)) }
+        for s in shrunk {
+            lines.append(CheckReport.requestLine(s.original.request))
+            if let r = s.shrunk { lines.append(CheckReport.requestLine(r.request)) }
+        }
+        return lines
+    }
+
+    /// The worst case of each (function, format) row whose worst output is not correctly rounded.
+    public var worstRecords: [(title: String, record: CaseRecord)] {
+        run.harness.summaryKeys.compactMap { k in
+            let a = run.harness.summary(implementation: k.implementation, function: k.function, format: k.format)
+            guard let w = a.worst, !w.outputMatches else { return nil }
+            return ("\(k.function.rawValue)/\(k.format.rawValue) \(w.key.family.rawValue) #\(w.key.index)", w)
         }
     }
 }
@@ -60,19 +85,31 @@ public typealias CheckOutputFormat = ReportStyle
 /// hex floats, and as a request line that `eval` and the adapter accept).
 ///
 /// In JSON, the harness report's object gets one more member, `"check"`:
-/// `{"subject", "verdict": "pass"|"fail"|"error", "exit_code", "limits": {"max_ulp", "per_function",
-/// "allow_special_mismatch"}, "failures": [{"function", "format", "reasons"}], "protocol_error",
+/// `{"subject", "verdict": "pass"|"fail"|"error"|"no_threshold", "exit_code", "limits": {"max_ulp",
+/// "per_function", "allow_special_mismatch", "allow_unsupported", "tolerance": null|{"preset", "atol",
+/// "rtol"}}, "failures": [{"function", "format", "reasons"}], "rows": [{"function", "format", "cases",
+/// "scored", "max_ulp", "ulp_limit", "tolerance", "outside_tolerance", "special_mismatch_cases",
+/// "off_format_cases"}], "protocol_error",
 /// "not_run", "errors": [{"case", "message"}], "notes", "shrinking" (false for stored results),
 /// "shrunk": [{"function", "format",
 /// "criterion", "original", "shrunk", "steps", "attempts", "fixpoint"}]}`, where `original` and
-/// `shrunk` hold the case, the worst element's output and expected value (hex), its error, and
-/// the request line.
+/// `shrunk` hold the case, the worst element's output and expected value (hex), its error,
+/// `special_mismatch`, `off_format`, and the request line.
 public enum CheckReport {
     /// At most this many errors are listed one by one.
     public static let maxListedErrors = 20
-    /// Shrunk requests with more logits than this are not printed as a request line in text
-    /// and Markdown (JSON always has it).
-    public static let maxRequestLineValues = 64
+    /// Request lines longer than this many characters are not printed inline in text and
+    /// Markdown: the caller writes them to files (``CheckOutcome/caseFiles``) and the report
+    /// names the file. JSON always has them inline.
+    public static let maxInlineRequestLength = 2_000
+
+    /// The request line of `r` as the report prints it: whole, or the file it was written to.
+    static func printedRequest(_ r: OracleRequest, _ o: CheckOutcome) -> String {
+        let line = requestLine(r)
+        if line.count <= maxInlineRequestLength { return line }
+        if let path = o.caseFiles[line] { return "(\(line.count) characters) written to \(path)" }
+        return "(\(line.count) characters; --output json has it)"
+    }
 
     static func valueCount(_ r: OracleRequest) -> Int {
         r.batch.map { $0.reduce(0) { $0 + $1.count } } ?? r.logits.count
@@ -99,13 +136,18 @@ public enum CheckReport {
             if o.run.notRun > 0 { out += "\(o.run.notRun) case\(o.run.notRun == 1 ? "" : "s") not run after the failure\n" }
         }
         if o.gateFailures.isEmpty {
-            if o.protocolError == nil { out += "verdict: PASS (exit 0): every function and format within the limits\n" }
+            if o.protocolError == nil {
+                out += o.thresholds.hasLimits ? "verdict: PASS (exit 0): every function and format within the limits\n"
+                    : "verdict: NO THRESHOLD (exit 0): " + noThresholdText + "\n"
+            }
         } else {
-            out += (o.protocolError == nil ? "verdict: FAIL (exit 1): " : "also over the limits: ")
-                + "\(o.gateFailures.count) function/format row\(o.gateFailures.count == 1 ? "" : "s") over the limits\n"
+            out += (o.protocolError == nil ? "verdict: FAIL (exit 1): " : "also failing: ")
+                + "\(o.gateFailures.count) function/format row\(o.gateFailures.count == 1 ? "" : "s") failing\n"
             for f in o.gateFailures { out += "- \(f)\n" }
         }
+        out += limitTable(o)
         out += errorsAndNotes(o, options, .text)
+        out += worstLines(o, .text)
         out += "\nShrunk reproducers"
         if !o.canShrink {
             return out + ": not available (stored results cannot answer the smaller inputs shrinking tries; worst cases are listed above)\n"
@@ -121,13 +163,12 @@ public enum CheckReport {
                 + "\(r.key.family.rawValue) #\(r.key.index) (seed \(NumberText.hex64(r.seed))); still fails means: \(criterionText(s.criterion))\n"
             out += "    original: \(verdictText(r))\n"
             out += "      \(inputsText(r.request, limit: options.inputLimit))\n"
+            out += "      request: \(printedRequest(r.request, o))\n"
             if let shrunk = s.shrunk {
                 out += "    shrunk (\(s.shrinkResult.steps) steps, \(s.shrinkResult.attempts) attempts\(s.shrinkResult.reachedFixpoint ? ", minimal" : ", budget spent")): "
                     + verdictText(shrunk) + "\n"
                 out += "      \(inputsText(shrunk.request, limit: options.inputLimit))\n"
-                out += "      request: " + (valueCount(shrunk.request) <= maxRequestLineValues
-                    ? requestLine(shrunk.request)
-                    : "(\(valueCount(shrunk.request)) logits: too long to print; --output json has it)") + "\n"
+                out += "      request: \(printedRequest(shrunk.request, o))\n"
             } else {
                 out += "    shrunk: not available (the implementation gave no answer to rescore)\n"
             }
@@ -145,12 +186,18 @@ public enum CheckReport {
             if o.run.notRun > 0 { out += "\(o.run.notRun) cases not run after the failure.\n\n" }
         }
         if o.gateFailures.isEmpty {
-            if o.protocolError == nil { out += "**Verdict: PASS (exit 0)**: every function and format within the limits.\n" }
+            if o.protocolError == nil {
+                out += o.thresholds.hasLimits ? "**Verdict: PASS (exit 0)**: every function and format within the limits.\n"
+                    : "**Verdict: NO THRESHOLD (exit 0)**: " + escape(noThresholdText) + "\n"
+            }
         } else {
             out += o.protocolError == nil ? "**Verdict: FAIL (exit 1)**\n\n" : "Also over the limits:\n\n"
             for f in o.gateFailures { out += "- `\(f.function.rawValue)/\(f.format.rawValue)`: \(escape(f.reasons.joined(separator: "; ")))\n" }
         }
+        let table = limitTable(o)
+        if !table.isEmpty { out += "\n```" + table + "```\n" }
         out += errorsAndNotes(o, options, .markdown)
+        out += worstLines(o, .markdown)
         out += "\n### Shrunk reproducers\n\n"
         if !o.canShrink { return out + "Not available: stored results cannot answer the smaller inputs shrinking tries.\n" }
         if o.shrunk.isEmpty { return out + "None: no worst case to shrink.\n" }
@@ -158,10 +205,10 @@ public enum CheckReport {
             let r = s.original
             out += "- **\(escape("\(s.implementation) · \(r.key.function.rawValue) · \(r.key.format.rawValue) · \(r.key.family.rawValue) #\(r.key.index)"))**"
                 + " (seed `\(NumberText.hex64(r.seed))`; still fails means: \(criterionText(s.criterion)))\n"
-            out += "  - original: \(verdictText(r)): `\(inputsText(r.request, limit: options.inputLimit))`\n"
+            out += "  - original: \(verdictText(r)): `\(printedRequest(r.request, o))`\n"
             if let shrunk = s.shrunk {
                 out += "  - shrunk (\(s.shrinkResult.steps) steps, \(s.shrinkResult.attempts) attempts): \(verdictText(shrunk))\n"
-                if valueCount(shrunk.request) <= maxRequestLineValues { out += "    `\(requestLine(shrunk.request))`\n" }
+                out += "    `\(printedRequest(shrunk.request, o))`\n"
             }
         }
         return out
@@ -217,6 +264,7 @@ public enum CheckReport {
                 ("expected", .string(HexFloat.format(r.expected))),
                 ("ulps", JSONValue.numberOrSpecial(r.ulps)),
                 ("special_mismatch", .bool(r.specialMismatch)),
+                ("off_format", .bool(r.offFormat)),
                 ("logit_count", .number(valueCount(r.request))),
                 ("request", (try? JSONValue.parse(requestLine(r.request))) ?? .null),
             ])
@@ -242,11 +290,18 @@ public enum CheckReport {
                 ("max_ulp", t.global.map(JSONValue.numberOrSpecial) ?? .null),
                 ("per_function", .object(perFunction)),
                 ("allow_special_mismatch", .bool(t.allowSpecialMismatch)),
+                ("allow_unsupported", .bool(t.allowUnsupported)),
+                ("tolerance", t.tolerance.isSet ? .object([
+                    ("preset", t.tolerance.preset.map { .string($0.rawValue) } ?? .null),
+                    ("atol", t.tolerance.atol.map(JSONValue.numberOrSpecial) ?? .null),
+                    ("rtol", t.tolerance.rtol.map(JSONValue.numberOrSpecial) ?? .null),
+                ]) : .null),
             ])),
             ("failures", .array(o.gateFailures.map { f in
                 .object([("function", .string(f.function.rawValue)), ("format", .string(f.format.rawValue)),
                          ("reasons", .array(f.reasons.map { .string($0) }))])
             })),
+            ("rows", .array(rowValues(o))),
             ("protocol_error", o.protocolError.map { .string($0) } ?? .null),
             ("not_run", .number(o.run.notRun)),
             ("errors", .array(o.run.errors.map { .object([("case", .string($0.key.description)), ("message", .string($0.message))]) })),
@@ -258,23 +313,87 @@ public enum CheckReport {
 
     // MARK: pieces
 
+    static let noThresholdText = "no ULP limit or tolerance was given, so only errors, special-value mismatches, "
+        + "outputs off the format's grid and rows with nothing scored were judged; give a limit with --max-ulp N "
+        + "(or FUNCTION=N), --atol A and/or --rtol R, or --tolerance torch"
+
+    /// The worst case of each row as a request line `eval` accepts.
+    static func worstLines(_ o: CheckOutcome, _ markup: ReportMarkup) -> String {
+        let worst = o.worstRecords
+        guard !worst.isEmpty else { return "" }
+        var out = markup.heading("Worst cases as requests (each line: softmax-oracle eval < it)", level: 3)
+        for (title, r) in worst { out += "- \(title): \(markup.code(printedRequest(r.request, o)))\n" }
+        return out
+    }
+
+    /// The `"rows"` of the JSON report: per function/format, the ULP figures and limit beside
+    /// the tolerance and the cases outside it.
+    static func rowValues(_ o: CheckOutcome) -> [JSONValue] {
+        let h = o.run.harness
+        return h.summaryKeys.map { k in
+            let s = h.summary(implementation: k.implementation, function: k.function, format: k.format).statistics
+            return .object([
+                ("function", .string(k.function.rawValue)), ("format", .string(k.format.rawValue)),
+                ("cases", .number(s.cases)), ("scored", .number(s.scored)),
+                ("max_ulp", s.maxULP.map(JSONValue.numberOrSpecial) ?? .null),
+                ("ulp_limit", o.thresholds.maxULP(for: k.function).map(JSONValue.numberOrSpecial) ?? .null),
+                ("tolerance", s.tolerance.map { .object([("atol", JSONValue.numberOrSpecial($0.atol)), ("rtol", JSONValue.numberOrSpecial($0.rtol))]) } ?? .null),
+                ("outside_tolerance", s.outsideToleranceCases.map { .number($0) } ?? .null),
+                ("special_mismatch_cases", .number(s.specialMismatchCases)),
+                ("off_format_cases", .number(s.offFormatCases)),
+            ])
+        }
+    }
+
+    /// Per function/format: the max ULP error and the ULP limit, and the tolerance verdict, side
+    /// by side.
+    static func limitTable(_ o: CheckOutcome) -> String {
+        let h = o.run.harness
+        var rows = [["function", "format", "scored", "max ulp", "ulp limit", "tolerance", "outside", "special", "off grid"]]
+        for k in h.summaryKeys {
+            let s = h.summary(implementation: k.implementation, function: k.function, format: k.format).statistics
+            rows.append([k.function.rawValue, k.format.rawValue, "\(s.scored)/\(s.cases)", s.maxULP.map(ulpText) ?? "-",
+                         o.thresholds.maxULP(for: k.function).map(ulpText) ?? "none",
+                         s.tolerance.map { "atol \($0.atol) rtol \($0.rtol)" } ?? "none",
+                         s.outsideToleranceCases.map(String.init) ?? "-", "\(s.specialMismatchCases)", "\(s.offFormatCases)"])
+        }
+        guard rows.count > 1 else { return "" }
+        var widths = [Int](repeating: 0, count: rows[0].count)
+        for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+        var out = "\nBy function/format (max ulp against the ULP limit; cases outside the tolerance):\n"
+        for r in rows {
+            var line = "  " + r.enumerated().map { i, c in c + String(repeating: " ", count: widths[i] - c.count) }.joined(separator: "  ")
+            while line.last == " " { line.removeLast() }
+            out += line + "\n"
+        }
+        return out
+    }
+
     static func limitsText(_ t: CheckThresholds) -> String {
         var parts: [String] = []
         if let g = t.global { parts.append("max \(ulpText(g)) ulp") } else if t.perFunction.isEmpty {
             parts.append("no ULP limit (worst cases above \(ulpText(CheckThresholds.defaultShrinkLimit)) ulp are still shrunk)")
         }
         for f in OracleFunction.allCases { if let l = t.perFunction[f] { parts.append("\(f.rawValue) max \(ulpText(l)) ulp") } }
+        if t.tolerance.isSet { parts.append("tolerance \(t.tolerance.description)") }
         parts.append(t.allowSpecialMismatch ? "special-value mismatches allowed" : "special-value mismatches fail")
+        parts.append("outputs off the format's grid fail")
         parts.append("errors fail")
+        parts.append(t.allowUnsupported ? "rows with nothing scored allowed" : "rows with nothing scored fail")
         return parts.joined(separator: ", ")
     }
 
     static func criterionText(_ c: FailureCriterion) -> String {
-        c.maxULP.isInfinite ? "a special-value mismatch" : "an error above \(ulpText(c.maxULP)) ulp"
+        switch c.kind {
+        case .specialMismatch?: "a special-value mismatch"
+        case .offFormat?: "an output that is not a value of the format"
+        case .finiteError?, nil: c.maxULP.isInfinite ? "a special-value mismatch" : "an error above \(ulpText(c.maxULP)) ulp"
+        }
     }
 
     static func verdictText(_ r: CaseRecord) -> String {
-        let error = r.specialMismatch ? "special-value mismatch" : "\(ulpText(r.ulps)) ulp"
+        let error = r.specialMismatch ? "special-value mismatch"
+            : r.offFormat ? "\(r.key.format.notAValueText) (\(ulpText(r.ulps)) ulp)" : "\(ulpText(r.ulps)) ulp"
         return "\(error) at output \(r.element): got \(HexFloat.format(r.output)), expected \(HexFloat.format(r.expected))"
     }
 

@@ -34,11 +34,15 @@ public struct ExternalRunner: Sendable {
     public var oracleThreads: Int
     /// Cases per batch.
     public var batchSize: Int
+    /// The tolerance every cell checks besides ULPs.
+    public var tolerance: ToleranceRule
 
     /// A runner scoring against `oracle`, which runs on up to `oracleThreads` threads (at least
     /// 1; see `OracleParallelism`) in batches of `batchSize` cases (at least 1).
-    public init(oracle: any ReferenceOracle, oracleThreads: Int = ProcessorCount.online, batchSize: Int = 64) {
+    public init(oracle: any ReferenceOracle, oracleThreads: Int = ProcessorCount.online, batchSize: Int = 64,
+                tolerance: ToleranceRule = .none) {
         self.oracle = oracle
+        self.tolerance = tolerance
         self.oracleThreads = max(1, oracleThreads)
         self.batchSize = max(1, batchSize)
     }
@@ -89,16 +93,16 @@ public struct ExternalRunner: Sendable {
                         if values.count != reference.count {
                             errors.append(CaseNote(key: c.key, message: "returned \(values.count) outputs, expected \(reference.count)"))
                         }
-                        cells[key, default: ScoreAccumulator()].record(c, reference: reference, outcome: result)
+                        cells[key, default: ScoreAccumulator(tolerance: tolerance)].record(c, reference: reference, outcome: result)
                     case .failure(let why):
                         oracleFailures.append(CaseNote(key: c.key, message: why.description))
-                        cells[key, default: ScoreAccumulator()].recordOracleFailure(c)
+                        cells[key, default: ScoreAccumulator(tolerance: tolerance)].recordOracleFailure(c)
                     }
                 case .failed(let why):
                     errors.append(CaseNote(key: c.key, message: why))
-                    cells[key, default: ScoreAccumulator()].record(c, reference: [], outcome: result)
+                    cells[key, default: ScoreAccumulator(tolerance: tolerance)].record(c, reference: [], outcome: result)
                 case .unsupported:
-                    cells[key, default: ScoreAccumulator()].record(c, reference: [], outcome: result)
+                    cells[key, default: ScoreAccumulator(tolerance: tolerance)].record(c, reference: [], outcome: result)
                 }
             }
             done = stopped ? reached : end

@@ -93,7 +93,13 @@ public final class ProcessImplementation: ImplementationUnderTest {
         var nextID = 1
         var failure: ProcessFailure?
         var closed = false
+        var strayLines = 0
     }
+
+    /// Lines of the child's standard output that did not start with `{` (log lines such as
+    /// `[triton] compiling kernel …`): each was copied to this process's standard error and
+    /// skipped, the answer being the next line.
+    public var strayLineCount: Int { state.withLock { $0.strayLines } }
 
     /// Starts `command` (through `/bin/sh -c`).
     ///
@@ -244,7 +250,15 @@ public final class ProcessImplementation: ImplementationUnderTest {
         var bytes = Array(line.utf8)
         bytes.append(UInt8(ascii: "\n"))
 
-        switch state.child.exchange(bytes, deadline: deadline, maxLineBytes: options.maxLineBytes) {
+        var exchanged = state.child.exchange(bytes, deadline: deadline, maxLineBytes: options.maxLineBytes)
+        // A line that is not JSON (a library's log line on stdout): copy it to stderr, count it,
+        // and read on. Only once the request is fully written: otherwise the rest of it is unknown.
+        while case .line(let raw, true) = exchanged, raw.first(where: { $0 != 0x20 && $0 != 0x09 }) != UInt8(ascii: "{") {
+            state.strayLines += 1
+            copyToStandardError(raw + [UInt8(ascii: "\n")])
+            exchanged = state.child.exchange([], deadline: deadline, maxLineBytes: options.maxLineBytes)
+        }
+        switch exchanged {
         case .timeout:
             return fail(.timeout(seconds: timeout))
         case .endOfOutput:
@@ -285,6 +299,16 @@ public final class ProcessImplementation: ImplementationUnderTest {
     static func idMatches(_ value: JSONValue, _ id: Int) -> Bool {
         guard case .number(let literal) = value, let x = Double(literal) else { return false }
         return x == Double(id)
+    }
+}
+
+/// Writes `bytes` to file descriptor 2 (best effort: a failed write of a copied log line is not
+/// worth ending the run).
+func copyToStandardError(_ bytes: [UInt8]) {
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes.withUnsafeBufferPointer { write(2, $0.baseAddress! + offset, $0.count - offset) }
+        if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { return }
     }
 }
 

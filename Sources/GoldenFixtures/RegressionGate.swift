@@ -12,6 +12,14 @@ public struct RegressionFinding: Sendable, Hashable {
         case specialMismatches = "special mismatches"
         /// Cases scored (lost to unsupported requests, errors, oracle failures, or a cell gone).
         case coverage = "cases scored"
+        /// The largest ULP error above the absolute ceiling (`--max-ulp`), whatever the baseline.
+        case ceiling = "max ulp over --max-ulp"
+        /// Cases with an output outside the tolerance (`--atol`/`--rtol`/`--tolerance`).
+        case tolerance = "outside tolerance"
+        /// Cases with an output that is not a value of the requested format.
+        case offFormat = "outputs off the format"
+        /// Nothing scored in the cell: every case unsupported or failed.
+        case nothingScored = "nothing scored"
     }
 
     /// The cell that differs.
@@ -90,7 +98,8 @@ public struct RegressionComparison: Sendable, Hashable {
         return out
     }
 
-    static func table(_ findings: [RegressionFinding]) -> String {
+    /// The findings as a fixed-width table.
+    public static func table(_ findings: [RegressionFinding]) -> String {
         let withNotes = findings.contains { !$0.note.isEmpty }
         let headers = ["implementation", "function", "format", "family", "measure", "baseline", "now"] + (withNotes ? ["note"] : [])
         let rows = findings.map {
@@ -138,6 +147,8 @@ public struct RegressionGate: Sendable {
     /// the last digits of the scores; raise it (say 0.01) to allow a platform's libm to differ
     /// in the last bit of an implementation's outputs.
     public var tolerance: Double
+    /// The `assert_close`-style tolerance checked besides ULPs (none by default).
+    public var toleranceRule: ToleranceRule = .none
 
     /// 1e-9: see the type's documentation.
     public static let defaultTolerance = 1e-9
@@ -174,9 +185,45 @@ public struct RegressionGate: Sendable {
     /// Runs the implementations at `run`'s settings and returns the baseline that records it.
     public func measure(_ run: AccuracyBaseline,
                         progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil) -> AccuracyBaseline {
-        let runner = Runner(oracle: oracle, implementations: implementations)
+        measureResult(run, progress: progress).baseline
+    }
+
+    /// Like ``measure(_:progress:)``, with the harness result (for ``absoluteFindings(_:maxULP:allowUnsupported:)``).
+    public func measureResult(_ run: AccuracyBaseline,
+                              progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil)
+        -> (baseline: AccuracyBaseline, result: HarnessResult)
+    {
+        var runner = Runner(oracle: oracle, implementations: implementations)
+        runner.tolerance = toleranceRule
         let result = runner.run(cases: cases(for: run), seed: run.seed, threads: threads, progress: progress)
-        return run.recording(result)
+        return (run.recording(result), result)
+    }
+
+    /// What is wrong with a run whatever the baseline says, cell by cell: a max ULP error above
+    /// `maxULP` (the absolute ceiling), cases outside the tolerance (when ``toleranceRule`` sets
+    /// one), outputs that are not values of the format, and — unless `allowUnsupported` — a cell
+    /// in which nothing was scored (a baseline recorded from such a run would gate nothing).
+    public static func absoluteFindings(_ result: HarnessResult, maxULP: Double?, allowUnsupported: Bool) -> [RegressionFinding] {
+        var out: [RegressionFinding] = []
+        for c in result.cells {
+            let s = c.statistics
+            let cell = AccuracyBaseline.Cell(implementation: c.implementation, function: c.function, format: c.format, family: c.family)
+            if let limit = maxULP, let m = s.maxULP, m > limit {
+                out.append(RegressionFinding(cell: cell, measure: .ceiling, baseline: "≤ " + ulpText(limit), now: ulpText(m)))
+            }
+            if let outside = s.outsideToleranceCases, outside > 0, let t = s.tolerance {
+                out.append(RegressionFinding(cell: cell, measure: .tolerance, baseline: "0", now: String(outside), note: t.description))
+            }
+            if s.offFormatCases > 0 {
+                out.append(RegressionFinding(cell: cell, measure: .offFormat, baseline: "0", now: String(s.offFormatCases),
+                                             note: c.format.notAValueText))
+            }
+            if s.nothingScored && !allowUnsupported {
+                out.append(RegressionFinding(cell: cell, measure: .nothingScored, baseline: "-", now: "0 of \(s.cases)",
+                                             note: "\(s.unsupported) unsupported, \(s.errors) errors, \(s.oracleFailures) without a reference; --allow-unsupported accepts it"))
+            }
+        }
+        return out
     }
 
     /// Compares `current` (a measurement) with `baseline`, cell by cell.

@@ -33,11 +33,27 @@ struct CheckCommand: ParsableCommand {
         fixtures file of requests with ids works, golden fixture files included).
 
         Limits: --max-ulp N for every function, --max-ulp FUNCTION=N for one (repeatable; the
-        per-function one wins). Special-value mismatches fail unless --allow-special-mismatch.
-        Errors (failed requests, missing results) fail. Without --max-ulp only those fail, and
-        worst cases above 1 ulp are still shrunk.
+        per-function one wins). Tolerances as torch.testing.assert_close states them: --atol A
+        and --rtol R (an output y passes when |y - v| <= A + R*|v|, v the exact value), or
+        --tolerance torch for assert_close's defaults per format (--atol/--rtol override them).
+        The report shows the max ULP and the tolerance verdict side by side. Always failures:
+        special-value mismatches (unless --allow-special-mismatch), outputs that are not values
+        of the requested format (an f64 value for an f32 request), errors (failed requests,
+        missing results), and a function/format in which nothing was scored (every case
+        unsupported or failed; --allow-unsupported accepts that). Without a limit or tolerance
+        the verdict is NO THRESHOLD, never PASS; worst cases above 1 ulp are still shrunk,
+        keeping their kind of failure (an error within a factor of 16 of the original's).
 
-        Exit status: 0 within the limits, 1 over them, 2 on a usage error or a protocol error.
+        Every worst and shrunk case is printed as a request line `eval` accepts; a line longer
+        than 2000 characters is written to a file in --cases-dir (default
+        $TMPDIR/softmax-oracle-cases) and the report names it.
+
+        --k N (repeatable) generates only rows of these lengths, so that a kernel compiled per
+        shape (Triton, jax.jit) sees few shapes. Lines of the process's stdout that do not
+        start with `{` (log lines) are copied to stderr, skipped, and counted in the notes.
+
+        Exit status: 0 within the limits, or no limit given (NO THRESHOLD); 1 over them; 2 on a
+        usage error or a protocol error.
 
         Examples:
           softmax-oracle check --exec "python3 Examples/adapters/scipy_special.py" --cases 20
@@ -80,6 +96,24 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .customLong("max-ulp"), help: ArgumentHelp("Limit in ULPs: N, or FUNCTION=N (repeatable).", valueName: "LIMIT"))
     var maxULP: [String] = []
 
+    @Option(help: ArgumentHelp("Absolute tolerance: |y - v| <= atol + rtol*|v| (torch.testing.assert_close).", valueName: "A"))
+    var atol: Double?
+
+    @Option(help: ArgumentHelp("Relative tolerance (see --atol).", valueName: "R"))
+    var rtol: Double?
+
+    @Option(name: [.customLong("tolerance"), .customLong("tolerance-preset")], help: ArgumentHelp("A tolerance preset: torch (assert_close's defaults per format); also --tolerance-preset, as in regress.", valueName: "PRESET"))
+    var tolerancePreset: String?
+
+    @Flag(name: .customLong("allow-unsupported"), help: "Do not fail a function/format in which nothing was scored (every case unsupported or failed).")
+    var allowUnsupported = false
+
+    @Option(name: .customLong("k"), help: ArgumentHelp("Only rows of this length (repeatable).", valueName: "N"))
+    var rowLengths: [Int] = []
+
+    @Option(name: .customLong("cases-dir"), help: ArgumentHelp("Where request lines too long to print are written (default: $TMPDIR/softmax-oracle-cases).", valueName: "DIR"))
+    var casesDirectory: String?
+
     @Flag(name: .customLong("allow-special-mismatch"), help: "Do not fail on special-value mismatches (NaN or inf where the exact value is finite, or the reverse).")
     var allowSpecialMismatch = false
 
@@ -117,12 +151,15 @@ struct CheckCommand: ParsableCommand {
                                           : "give only one of --exec, --results/--fixtures, --emit-requests")
         }
         let outputFormat = try Self.names("output") { () throws(UnknownName) in try ReportStyle(named: output) }
-        let thresholds: CheckThresholds
+        var thresholds: CheckThresholds
         do {
             thresholds = try CheckThresholds.parse(maxULP, allowSpecialMismatch: allowSpecialMismatch)
         } catch {
             throw UsageProblem(error.description)
         }
+        thresholds.allowUnsupported = allowUnsupported
+        thresholds.tolerance = try Self.toleranceRule(preset: tolerancePreset, atol: atol, rtol: rtol)
+        if let bad = rowLengths.first(where: { $0 < 1 }) { throw UsageProblem("--k: \(bad) is not a positive row length") }
         guard timeout > 0, timeout.isFinite else { throw UsageProblem("--timeout: \(timeout) is not a positive number of seconds") }
         guard startupTimeout > 0, startupTimeout.isFinite else { throw UsageProblem("--startup-timeout: \(startupTimeout) is not a positive number of seconds") }
         guard cases >= 0 else { throw UsageProblem("--cases: \(cases) is negative") }
@@ -134,12 +171,16 @@ struct CheckCommand: ParsableCommand {
 
         if command != nil || emitPath != nil {
             guard let seedValue = Self.parseSeed(seed) else { throw UsageProblem("--seed: \"\(seed)\" is not an unsigned 64-bit integer (decimal or 0x hex)") }
+            var families = familyFilter ?? Family.allCases
+            // single_logit has K = 1 whatever --k says: leave it out unless 1 is allowed or asked for.
+            if familyFilter == nil && !rowLengths.isEmpty && !rowLengths.contains(1) { families.removeAll { $0 == .singleLogit } }
             let configuration = RunConfiguration(
                 seed: seedValue,
                 functions: functionFilter ?? RunConfiguration().functions,
                 formats: formatFilter ?? RunConfiguration().formats,
-                families: familyFilter ?? Family.allCases,
-                casesPerFamily: cases)
+                families: families,
+                casesPerFamily: cases,
+                generatorOptions: GeneratorOptions(rowLengths: rowLengths))
             if let emitPath {
                 let cases = configuration.cases()
                 try FileOutput.writeAtomically(FixtureFile.text(for: cases, seed: configuration.seed), to: emitPath)
@@ -171,7 +212,7 @@ struct CheckCommand: ParsableCommand {
             throw ExitCode(2)
         }
         let oracle = Oracle()
-        let runner = ExternalRunner(oracle: oracle, oracleThreads: ProcessorCount.online)
+        let runner = ExternalRunner(oracle: oracle, oracleThreads: ProcessorCount.online, tolerance: thresholds.tolerance)
         let progress = ProgressBar(label: "check \(process.name)")
         let run = runner.run(cases: configuration.cases(), seed: configuration.seed, implementation: process,
                              shouldStop: { process.failure != nil }, progress: { progress.update($0, $1) })
@@ -187,6 +228,9 @@ struct CheckCommand: ParsableCommand {
         var notes: [String] = []
         if failure == nil && !status.isSuccess && status != .signaled(SIGTERM) && status != .signaled(SIGKILL) {
             notes.append("the process \(status) after its standard input was closed")
+        }
+        if process.strayLineCount > 0 {
+            notes.append("\(process.strayLineCount) line(s) of the process's standard output did not start with \"{\": copied to standard error and skipped")
         }
         if failure == nil, process.requestCount == 0 {
             notes.append("no request was sent (no case matched the filters)")
@@ -220,7 +264,7 @@ struct CheckCommand: ParsableCommand {
                 && (families?.contains(k.family) ?? true)
         }
         let progress = ProgressBar(label: "check \(implementationName)")
-        let runner = ExternalRunner(oracle: Oracle(), oracleThreads: ProcessorCount.online)
+        let runner = ExternalRunner(oracle: Oracle(), oracleThreads: ProcessorCount.online, tolerance: thresholds.tolerance)
         let run = runner.run(cases: selected.map(\.harnessCase), seed: selected.first?.harnessCase.seed ?? 0,
                              implementation: stored, outcome: { i, _ in stored.outcome(for: selected[i]) },
                              progress: { progress.update($0, $1) })
@@ -248,6 +292,8 @@ struct CheckCommand: ParsableCommand {
     // MARK: output
 
     private func finish(_ outcome: CheckOutcome, format: ReportStyle, options: ReportOptions) throws {
+        var outcome = outcome
+        if format != .json { outcome.caseFiles = try writeLongRequestLines(outcome.requestLines) }
         FileHandle.standardOutput.write(Data(CheckReport.render(outcome, format: format, options: options).utf8))
         if let svg {
             let plot = SVGPlot.render(outcome.run.harness, title: "softmax-oracle check: \(outcome.run.harness.implementations.joined(separator: ", "))")
@@ -265,6 +311,49 @@ struct CheckCommand: ParsableCommand {
     }
 
     // MARK: helpers
+
+    /// Writes each request line longer than ``CheckReport/maxInlineRequestLength`` to its own
+    /// file in --cases-dir (through a temporary file and a rename: never a partial file), named
+    /// by a hash of the line; returns line → path.
+    private func writeLongRequestLines(_ lines: [String]) throws -> [String: String] {
+        let long = Set(lines.filter { $0.count > CheckReport.maxInlineRequestLength })
+        guard !long.isEmpty else { return [:] }
+        let directory = casesDirectory ?? ((ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/softmax-oracle-cases")
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            StandardError.write("Error: --cases-dir \(directory): cannot create the directory (\(error.localizedDescription))\n")
+            throw ExitCode(2)
+        }
+        var paths: [String: String] = [:]
+        for line in long.sorted() {
+            let path = directory + "/case-" + NumberText.hex64(StableHash.fnv1a(line)).dropFirst(2) + ".jsonl"
+            do {
+                try FileOutput.writeAtomically(line + "\n", to: path)
+            } catch {
+                StandardError.write("Error: cannot write \(path): \(error)\n")
+                throw ExitCode(2)
+            }
+            paths[line] = path
+        }
+        return paths
+    }
+
+    /// The tolerance of `--tolerance`, `--atol` and `--rtol`.
+    static func toleranceRule(preset: String?, atol: Double?, rtol: Double?) throws(UsageProblem) -> ToleranceRule {
+        for (name, value) in [("atol", atol), ("rtol", rtol)] {
+            if let value, !(value >= 0 && value.isFinite) { throw UsageProblem("--\(name): \(value) is not a non-negative number") }
+        }
+        var rule = ToleranceRule(atol: atol, rtol: rtol)
+        if let preset {
+            guard let p = ToleranceRule.Preset(rawValue: preset) else {
+                throw UsageProblem("--tolerance: unknown preset \"\(preset)\" (expected one of: "
+                    + ToleranceRule.Preset.allCases.map(\.rawValue).joined(separator: ", ") + ")")
+            }
+            rule.preset = p
+        }
+        return rule
+    }
 
     /// `parse()`, an unknown name reported as the usage problem `--<option>: unknown …`.
     static func names<T>(_ option: String, _ parse: () throws(UnknownName) -> T) throws(UsageProblem) -> T {

@@ -21,6 +21,14 @@ struct RegressCommand: ParsableCommand {
         true value is finite, or the reverse), or when fewer cases were scored (declined, \
         failed, or the cell is gone). Worse cells are printed as a table, baseline vs now.
 
+        Whatever the baseline says, a cell also fails when nothing was scored in it (every case \
+        unsupported or failed; --allow-unsupported accepts that), when an output is not a value \
+        of the requested format, when its max ULP error is above --max-ulp N (an absolute \
+        ceiling, so that a baseline recorded from a broken kernel does not pass forever), and \
+        when a case is outside --atol/--rtol or --tolerance-preset torch (`check --tolerance \
+        torch`; here --tolerance is the slack on the baseline). --update \
+        refuses to record a run with such a cell (exit 1).
+
         Exit status: 0 nothing worse; 1 something worse; 2 an error (unreadable baseline, a \
         process that crashed, hung or answered garbage).
 
@@ -57,7 +65,7 @@ struct RegressCommand: ParsableCommand {
     @Option(help: "With --update: the run seed of the new baseline (default: the old baseline's, else \(FixtureSchema.defaultSeed)).")
     var seed: UInt64?
 
-    @Option(help: "With --update: cases per (function, format, family) (default: the old baseline's, else 3).")
+    @Option(help: "With --update: cases per (function, format, family) (default: the old baseline's, else 8).")
     var cases: Int?
 
     @Option(name: .customLong("family-cases"), help: ArgumentHelp("With --update: cases of one family, FAMILY=N (repeatable; default large_k=1).", valueName: "family=n"))
@@ -75,6 +83,21 @@ struct RegressCommand: ParsableCommand {
     @Option(help: "Slack on max ULP: worse means now > baseline + tolerance x max(1, baseline). The default only absorbs noise in the last digits of scores; 0.01 also allows a libm that differs in the last bit.")
     var tolerance: Double = RegressionGate.defaultTolerance
 
+    @Option(name: .customLong("max-ulp"), help: ArgumentHelp("Absolute ceiling on every cell's max ULP error, beside the baseline.", valueName: "N"))
+    var maxULP: Double?
+
+    @Option(help: ArgumentHelp("Absolute tolerance: |y - v| <= atol + rtol*|v| (torch.testing.assert_close).", valueName: "A"))
+    var atol: Double?
+
+    @Option(help: ArgumentHelp("Relative tolerance (see --atol).", valueName: "R"))
+    var rtol: Double?
+
+    @Option(name: .customLong("tolerance-preset"), help: ArgumentHelp("A tolerance preset: torch (assert_close's defaults per format).", valueName: "PRESET"))
+    var tolerancePreset: String?
+
+    @Flag(name: .customLong("allow-unsupported"), help: "Do not fail a cell in which nothing was scored.")
+    var allowUnsupported = false
+
     @Option(help: "Worker threads (default: the number of cores).")
     var threads: Int = ProcessorCount.online
 
@@ -90,6 +113,13 @@ struct RegressCommand: ParsableCommand {
             throw Self.fail("--seed, --cases, --family-cases, --function, --format, --family and --implementation choose a new baseline's run: add --update (the gate itself always runs the baseline's settings)")
         }
         if tolerance < 0 || tolerance.isNaN { throw Self.fail("--tolerance \(tolerance) must be >= 0") }
+        if let maxULP, !(maxULP >= 0) { throw Self.fail("--max-ulp \(maxULP) must be >= 0") }
+        let toleranceRule: ToleranceRule
+        do {
+            toleranceRule = try CheckCommand.toleranceRule(preset: tolerancePreset, atol: atol, rtol: rtol)
+        } catch {
+            throw Self.fail(error.message)
+        }
 
         // The run: the baseline's settings, or (with --update) new ones.
         var old: AccuracyBaseline?
@@ -151,14 +181,22 @@ struct RegressCommand: ParsableCommand {
             }
         }
 
-        let gate = RegressionGate(implementations: chosen, threads: threads, tolerance: tolerance)
-        let current = gate.measure(run)
+        var gate = RegressionGate(implementations: chosen, threads: threads, tolerance: tolerance)
+        gate.toleranceRule = toleranceRule
+        let (current, result) = gate.measureResult(run)
+        let absolute = RegressionGate.absoluteFindings(result, maxULP: maxULP, allowUnsupported: allowUnsupported)
         if let failure = process?.failure {
             throw Self.fail("the --exec process failed, so the run is incomplete:\n\(failure)")
         }
-        let comparison = gate.compare(baseline: old ?? run, current: current)
+        var comparison = gate.compare(baseline: old ?? run, current: current)
+        comparison.worse += absolute
 
         if update {
+            if !absolute.isEmpty {
+                print("Not recorded: these cells fail whatever the baseline says (\(absolute.count)):\n" + RegressionComparison.table(absolute), terminator: "")
+                print("baseline \(baseline) not \(old == nil ? "created" : "updated")")
+                throw ExitCode(1)
+            }
             do throws(FixtureError) {
                 try current.write(to: baseline)
             } catch {

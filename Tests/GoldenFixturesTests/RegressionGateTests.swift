@@ -20,7 +20,8 @@ struct RegressionGateTests {
         // Every built-in, every family; large_k at 1 case (its K = 1000 row).
         #expect(committedBaseline.implementations == FastSoftmaxImplementation.all.map(\.name))
         #expect(Set(committedBaseline.entries.map(\.family)) == Set(Family.allCases))
-        #expect(committedBaseline.caseCount(for: .largeK) == 1 && committedBaseline.casesPerFamily == 3)
+        #expect(committedBaseline.caseCount(for: .largeK) == 1
+                && committedBaseline.casesPerFamily == AccuracyBaseline.defaultRun().casesPerFamily)
     }
 
     @Test("A baseline stricter than reality fails, and the table names the cell, the measure, baseline vs now")
@@ -79,7 +80,7 @@ struct RegressionGateTests {
     func json() throws {
         let text = committedMeasurement.json
         #expect(try AccuracyBaseline(json: text) == committedMeasurement)
-        #expect(text.hasPrefix("{\n  \"schema\": \"softmax-oracle.accuracy-baseline/1\",\n  \"seed\": 20261129,\n  \"cases\": 3,\n  \"family_cases\": {\"large_k\": 1},\n"))
+        #expect(text.hasPrefix("{\n  \"schema\": \"softmax-oracle.accuracy-baseline/1\",\n  \"seed\": 20261129,\n  \"cases\": 8,\n  \"family_cases\": {\"large_k\": 1},\n"))
         #expect(text.split(separator: "\n").count == committedMeasurement.entries.count + 12)
         let again = RegressionGate(implementations: FastSoftmaxImplementation.all, threads: 1)
             .measure(AccuracyBaseline(seed: 5, casesPerFamily: 1, functions: [.softmax], formats: [.f32], families: [.nan, .wideSpread]))

@@ -29,6 +29,7 @@ extension JSONValue {
     ///   (U+0000–U+001F) must be escaped.
     /// - `\uXXXX` surrogates must pair (a high `\uD800–\uDBFF` directly followed by a low
     ///   `\uDC00–\uDFFF`); a lone surrogate is an error, since no Swift `String` can hold it.
+    /// - A UTF-8 byte-order mark (EF BB BF) at the start is an error that says so.
     /// - Nesting deeper than `maxDepth` arrays/objects is an error (not a stack overflow: the parser
     ///   keeps its own stack, so the limit is a policy, not a necessity).
     /// - Numbers keep their literal text; no precision is lost and no range is checked here.
@@ -113,6 +114,10 @@ struct JSONParser {
     }
 
     mutating func parseDocument() throws(JSONParseError) -> JSONValue {
+        if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF {
+            throw JSONParseError(offset: 0, expected: "a JSON value",
+                                 found: "a UTF-8 byte-order mark (EF BB BF), which is not allowed (save the file as UTF-8 without BOM)")
+        }
         let value = try parseValue()
         skipWhitespace()
         if i < bytes.count { throw error("end of input after the JSON value") }
@@ -378,29 +383,16 @@ struct JSONParser {
         }
     }
 
-    /// The length (2–4) of the well-formed UTF-8 sequence starting at `at` (whose first byte is
-    /// >= 0x80), per the Unicode table of well-formed byte sequences (no overlongs, no
-    /// surrogates, nothing above U+10FFFF).
+    /// The length (2–4) of the well-formed UTF-8 sequence starting at `start` (whose first byte
+    /// is >= 0x80), per ``UTF8Check``.
     func validUTF8SequenceLength(at start: Int) throws(JSONParseError) -> Int {
-        let b0 = bytes[start]
-        let length: Int
-        var secondRange: ClosedRange<UInt8> = 0x80...0xBF
-        switch b0 {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; secondRange = 0xA0...0xBF
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; secondRange = 0x80...0x9F
-        case 0xF0: length = 4; secondRange = 0x90...0xBF
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; secondRange = 0x80...0x8F
-        default: throw error("well-formed UTF-8 (this byte cannot start a character)", at: start)
+        switch UTF8Check.sequence(in: bytes, at: start) {
+        case .length(let n):
+            return n
+        case .invalid(at: let k) where k == start:
+            throw error("well-formed UTF-8 (this byte cannot start a character)", at: start)
+        case .invalid(at: let k):
+            throw error("well-formed UTF-8 (a continuation byte of the character at byte \(start))", at: k)
         }
-        for k in 1..<length {
-            let range = k == 1 ? secondRange : 0x80...0xBF
-            guard start + k < bytes.count, range.contains(bytes[start + k]) else {
-                throw error("well-formed UTF-8 (a continuation byte of the character at byte \(start))", at: start + k)
-            }
-        }
-        return length
     }
 }

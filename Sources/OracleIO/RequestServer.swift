@@ -10,14 +10,18 @@ import SoftmaxOracle
 ///   (``ResultEncoder``). No I/O.
 ///
 /// ``serve(from:to:_:)`` joins them: it skips blank lines (only spaces, tabs and CRs), answers
-/// every other line, and writes each answer at once.
+/// every other line, and writes each answer at once. A line over the reader's limit
+/// (``LineReader/maxLineBytes``) is answered with an error line (`line 3: longer than
+/// 1073741824 bytes (it has 2147483700)`, id null) without being held in memory, and the lines
+/// after it are answered as usual.
 public struct RequestServer: Sendable {
     /// Decodes request lines (its `defaultFormat` serves requests without `format`).
     public var decoder: RequestDecoder
 
-    /// A server whose decoder gives `defaultFormat` to requests without one.
-    public init(defaultFormat: Format = .f64) {
-        self.decoder = RequestDecoder(defaultFormat: defaultFormat)
+    /// A server whose decoder gives `defaultFormat` to requests without one and parses lines of
+    /// at most `maxLineBytes` bytes (give the reader the same limit).
+    public init(defaultFormat: Format = .f64, maxLineBytes: Int = LineReader.defaultMaxLineBytes) {
+        self.decoder = RequestDecoder(defaultFormat: defaultFormat, maxLineBytes: maxLineBytes)
     }
 
     /// What ``serve(from:to:_:)`` did.
@@ -33,9 +37,16 @@ public struct RequestServer: Sendable {
     /// recovered, `null` for invalid JSON); or the request's id with `String(describing:)` of
     /// the error `answer` threw.
     public func respond(to line: String, _ answer: (DecodedRequest) throws -> [Double]) -> (line: String, failed: Bool) {
+        respond(to: Array(line.utf8), answer)
+    }
+
+    /// As ``respond(to:_:)-(String,_)``, for a line given as bytes: bytes that are not
+    /// well-formed UTF-8 are an error naming their offset (`invalid JSON at byte 9: expected
+    /// well-formed UTF-8 …, found byte 0xFF`), never repaired.
+    public func respond(to line: [UInt8], _ answer: (DecodedRequest) throws -> [Double]) -> (line: String, failed: Bool) {
         let decoded: DecodedRequest
         do {
-            decoded = try decoder.decode(line: line)
+            decoded = try decoder.decode(utf8: line)
         } catch {
             return (ResultEncoder.encode(error), true)
         }
@@ -48,15 +59,25 @@ public struct RequestServer: Sendable {
 
     /// Answers every non-blank line of `input` on `output`, in order, each line written as soon
     /// as it is answered; stops at the end of the input.
+    ///
+    /// - Throws: ``StreamError`` when reading the input or writing an answer fails (the answers
+    ///   before it were written); the caller reports it and exits non-zero.
     public func serve(from input: inout LineReader, to output: LineWriter,
-                      _ answer: (DecodedRequest) throws -> [Double]) -> Summary {
+                      _ answer: (DecodedRequest) throws -> [Double]) throws(StreamError) -> Summary {
         var summary = Summary()
-        while let line = input.next() {
-            if line.utf8.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }) { continue }
-            let response = respond(to: line, answer)
+        while let line = try input.next() {
+            let response: (line: String, failed: Bool)
+            switch line {
+            case .bytes(let bytes):
+                if bytes.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }) { continue }
+                response = respond(to: bytes, answer)
+            case .tooLong(let count):
+                let message = "line \(input.lineNumber): longer than \(input.maxLineBytes) bytes (it has \(count)), the limit of a request line"
+                response = (ResultEncoder.encode(id: .null, error: message), true)
+            }
             summary.requests += 1
             if response.failed { summary.failures += 1 }
-            output.write(response.line)
+            try output.write(response.line)
         }
         return summary
     }

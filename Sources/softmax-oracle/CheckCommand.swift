@@ -62,10 +62,10 @@ struct CheckCommand: ParsableCommand {
     @Option(help: "The implementation's name in reports (default: from the command or the results file).")
     var name: String?
 
-    @Option(help: "Run seed (decimal or 0x hex); the default is report's, so both see the same cases.")
+    @Option(parsing: .unconditional, help: "Run seed (decimal or 0x hex); the default is report's, so both see the same cases.")
     var seed: String = "20261129"
 
-    @Option(help: "Cases per function, format and family (large_k is capped at 3).")
+    @Option(parsing: .unconditional, help: "Cases per function, format and family (large_k is capped at 3). A run holds at most \(CaseLimit.maximum) cases.")
     var cases: Int = 12
 
     @Option(name: .customLong("function"), help: ArgumentHelp("Only this function (repeatable, or \"all\"). Default: logsumexp, softmax, log_softmax, cross_entropy.", valueName: "FUNCTION"))
@@ -83,13 +83,13 @@ struct CheckCommand: ParsableCommand {
     @Flag(name: .customLong("allow-special-mismatch"), help: "Do not fail on special-value mismatches (NaN or inf where the exact value is finite, or the reverse).")
     var allowSpecialMismatch = false
 
-    @Option(help: "Seconds to wait for each answer.")
+    @Option(parsing: .unconditional, help: "Seconds to wait for each answer.")
     var timeout: Double = 5
 
-    @Option(name: .customLong("startup-timeout"), help: "Seconds to wait for the first answer, which includes the process's start-up (importing PyTorch can take several seconds); at least --timeout.")
+    @Option(name: .customLong("startup-timeout"), parsing: .unconditional, help: "Seconds to wait for the first answer, which includes the process's start-up (importing PyTorch can take several seconds); at least --timeout.")
     var startupTimeout: Double = 15
 
-    @Option(name: .customLong("shrink-attempts"), help: "Queries spent shrinking each failing function/format (0: do not shrink).")
+    @Option(name: .customLong("shrink-attempts"), parsing: .unconditional, help: "Queries spent shrinking each failing function/format (0: do not shrink).")
     var shrinkAttempts: Int = 500
 
     @Option(help: "Report format: text, markdown or json.")
@@ -131,6 +131,8 @@ struct CheckCommand: ParsableCommand {
         let formatFilter = try Self.names("format") { () throws(UnknownName) in try Format.parse(formats, allowingAll: true) }
         let familyFilter = try Self.names("family") { () throws(UnknownName) in try Family.parse(families, allowingAll: true) }
         let options = ReportOptions(includeFamilies: !summaryOnly)
+        if let svg { try OutputPath.checkFile(svg, option: "svg") }
+        if let emitPath { try OutputPath.checkFile(emitPath, option: "emit-requests") }
 
         if command != nil || emitPath != nil {
             guard let seedValue = Self.parseSeed(seed) else { throw UsageProblem("--seed: \"\(seed)\" is not an unsigned 64-bit integer (decimal or 0x hex)") }
@@ -140,6 +142,9 @@ struct CheckCommand: ParsableCommand {
                 formats: formatFilter ?? RunConfiguration().formats,
                 families: familyFilter ?? Family.allCases,
                 casesPerFamily: cases)
+            if let problem = CaseLimit.problem(total: configuration.caseTotal, what: "--cases \(cases)") {
+                throw UsageProblem(problem)
+            }
             if let emitPath {
                 let cases = configuration.cases()
                 try FileOutput.writeAtomically(FixtureFile.text(for: cases, seed: configuration.seed), to: emitPath)
@@ -248,13 +253,13 @@ struct CheckCommand: ParsableCommand {
     // MARK: output
 
     private func finish(_ outcome: CheckOutcome, format: ReportStyle, options: ReportOptions) throws {
-        FileHandle.standardOutput.write(Data(CheckReport.render(outcome, format: format, options: options).utf8))
+        try StandardOutput.write(CheckReport.render(outcome, format: format, options: options))
         if let svg {
             let plot = SVGPlot.render(outcome.run.harness, title: "softmax-oracle check: \(outcome.run.harness.implementations.joined(separator: ", "))")
             do {
                 try FileOutput.writeAtomically(plot, to: svg)
             } catch {
-                StandardError.write("Error: cannot write \(svg): \(error)\n")
+                StandardError.write("Error: \(error)\n")
                 throw ExitCode(2)
             }
         }
@@ -281,10 +286,16 @@ struct CheckCommand: ParsableCommand {
     }
 
     static func read(_ path: String) throws -> String {
+        let bytes: Data
         do {
-            return try String(contentsOfFile: path, encoding: .utf8)
+            bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
             throw FileProblem(source: path, line: 0, message: "cannot read the file (\(error.localizedDescription))")
+        }
+        do throws(InvalidUTF8) {
+            return try InvalidUTF8.decode(bytes)
+        } catch {
+            throw FileProblem(source: path, line: error.line, message: error.description)
         }
     }
 

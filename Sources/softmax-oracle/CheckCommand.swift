@@ -11,30 +11,31 @@ struct CheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Score any implementation against the oracle: a process speaking JSON Lines, or stored results.",
         discussion: """
-        A process (any language): --exec "CMD" starts CMD once through /bin/sh and writes one
+        A process (any language): --exec "CMD" starts CMD once through /bin/sh and writes one \
         request per line to its standard input, the eval request format with an integer id:
-          {"id":7,"function":"softmax","format":"f32","logits":["0x1.f4p+9","0x0p+0","-0x1.f4p+9"]}
-        It answers each with one line on its standard output (and flushes):
-          {"id":7,"values":["0x1p+0","0x0p+0","0x0p+0"]}     hex floats, decimals, JSON numbers,
-          {"id":7,"error":"unsupported format"}              "inf", "-inf", "nan"
-        An "error" answer counts as unsupported, not as a failure. No answer within --timeout
-        seconds, a crash, another id, the wrong number of values or a line that is not a result is
-        a protocol error: the report names the request, the process group is killed and reaped,
+          {"id":7,"function":"softmax","format":"f32","logits":["0x1p+0","0x0p+0"]}
+        It answers each with one line on its standard output (and flushes): the values as hex \
+        floats, decimals, JSON numbers, "inf", "-inf" or "nan", or an error:
+          {"id":7,"values":["0x1.764d5p-1","0x1.136562p-2"]}
+          {"id":7,"error":"unsupported format"}
+        An "error" answer counts as unsupported, not as a failure. No answer within --timeout \
+        seconds, a crash, another id, the wrong number of values or a line that is not a result is \
+        a protocol error: the report names the request, the process group is killed and reaped, \
         and the exit status is 2. Adapters for NumPy, SciPy, JAX and PyTorch: Examples/adapters.
 
-        The cases are the harness's generator families (--seed, --cases per family, filtered by
-        --function, --format, --family), scored as `report` scores them and shown in the same
-        tables (--output, --svg). The worst case of each function/format that fails is shrunk to
-        a small reproducer by querying the process again; it is printed with the original, as
+        The cases are the harness's generator families (--seed, --cases per family, filtered by \
+        --function, --format, --family), scored as `report` scores them and shown in the same \
+        tables (--output, --svg). The worst case of each function/format that fails is shrunk to \
+        a small reproducer by querying the process again; it is printed with the original, as \
         hex floats and as a request line for `eval`.
 
-        Offline: --emit-requests FILE writes the cases as fixture lines (requests with ids); run
-        them anywhere, then score the answers with --results ANSWERS --fixtures FILE (any
+        Offline: --emit-requests FILE writes the cases as fixture lines (requests with ids); run \
+        them anywhere, then score the answers with --results ANSWERS --fixtures FILE (any \
         fixtures file of requests with ids works, golden fixture files included).
 
-        Limits: --max-ulp N for every function, --max-ulp FUNCTION=N for one (repeatable; the
-        per-function one wins). Special-value mismatches fail unless --allow-special-mismatch.
-        Errors (failed requests, missing results) fail. Without --max-ulp only those fail, and
+        Limits: --max-ulp N for every function, --max-ulp FUNCTION=N for one (repeatable; the \
+        per-function one wins). Special-value mismatches fail unless --allow-special-mismatch. \
+        Errors (failed requests, missing results) fail. Without --max-ulp only those fail, and \
         worst cases above 1 ulp are still shrunk.
 
         Exit status: 0 within the limits, 1 over them, 2 on a usage error or a protocol error.

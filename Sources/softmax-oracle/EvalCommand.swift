@@ -9,7 +9,7 @@ struct EvalCommand: ParsableCommand {
         discussion: """
         Batch mode (no FUNCTION): reads one JSON request per line on stdin and writes one result \
         line per request on stdout, in order:
-          {"id": 7, "function": "softmax", "format": "f32", "logits": ["1000", "0", "-0x1.f4p+9"]}
+          {"id":7,"function":"softmax","format":"f32","logits":["1000","0","-1000"]}
           -> {"id":7,"values":["0x1p+0","0x0p+0","0x0p+0"]}
         Request fields: id (any JSON, echoed), function, format (default --format), logits, and as \
         the function needs: target (class index) or targets (probabilities), label_smoothing, \
@@ -19,8 +19,9 @@ struct EvalCommand: ParsableCommand {
         answered, and the exit status is 1. A line longer than --max-line-bytes (default 1 GiB) is \
         answered with an error line without being held in memory.
 
-        Single mode: softmax-oracle eval softmax --format f32 -- 1000 0 -1000
-        prints each value as a hex float and as the shortest decimal that reads back to it.
+        Single mode prints each value as a hex float and as the shortest decimal that reads back \
+        to it:
+          softmax-oracle eval softmax --format f32 -- 1000 0 -1000
 
         Functions: \(OracleFunction.allCases.map(\.rawValue).joined(separator: ", ")).
         Formats: \(Format.allCases.map(\.rawValue).joined(separator: ", ")).

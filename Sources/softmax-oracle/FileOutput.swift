@@ -37,6 +37,27 @@ enum StandardOutput {
     }
 }
 
+/// Lines written to standard output from a callback that cannot throw: the first failed write
+/// is kept (later lines are dropped) and thrown by ``finish()``.
+struct CheckedLines {
+    private var failure: StreamError?
+
+    /// Writes `text` and a newline, unless a write failed before.
+    mutating func line(_ text: String) {
+        guard failure == nil else { return }
+        do throws(StreamError) {
+            try StandardOutput.line(text)
+        } catch {
+            failure = error
+        }
+    }
+
+    /// Throws the first failed write, if any.
+    func finish() throws(StreamError) {
+        if let failure { throw failure }
+    }
+}
+
 /// Writing to standard error (unbuffered, so it interleaves with the progress bar). Best
 /// effort: when standard error itself cannot be written there is nowhere left to report it.
 enum StandardError {

@@ -12,6 +12,14 @@ public struct InvalidUTF8: Error, Sendable, Hashable, CustomStringConvertible {
     /// The bad byte.
     public var byte: UInt8
 
+    /// The bad `byte` at `offset` in the text, `column` in line `line`.
+    public init(line: Int, column: Int, offset: Int, byte: UInt8) {
+        self.line = line
+        self.column = column
+        self.offset = offset
+        self.byte = byte
+    }
+
     /// What is wrong and where in the line (the caller adds the file and line number).
     public var description: String {
         let hex = String(byte, radix: 16, uppercase: true)

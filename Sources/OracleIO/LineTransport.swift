@@ -17,6 +17,12 @@ public struct StreamError: Error, Sendable, Hashable, CustomStringConvertible {
     /// `operation: reason`.
     public var description: String { "\(operation): \(reason)" }
 
+    /// The failure of `operation` (e.g. `cannot write to standard output`) for `reason`.
+    public init(operation: String, reason: String) {
+        self.operation = operation
+        self.reason = reason
+    }
+
     /// The failure of `operation` with the current `errno`.
     static func fromErrno(_ operation: String) -> StreamError {
         StreamError(operation: operation, reason: String(cString: strerror(errno)))

@@ -24,6 +24,7 @@ struct EvalCommand: ParsableCommand {
           softmax-oracle eval softmax --format f32 -- 1000 0 -1000
 
         Functions: \(OracleFunction.allCases.map(\.rawValue).joined(separator: ", ")).
+
         Formats: \(Format.allCases.map(\.rawValue).joined(separator: ", ")).
 
         Exit status: 0 every request answered with values; 1 some request got an error line; 2 a \

@@ -55,12 +55,28 @@ extension JSONValue {
     }
 }
 
+extension JSONValue {
+    /// The JSON text of the `"id"` member of the object `bytes` hold, exactly as it appears there
+    /// (escapes, number spelling and inner whitespace kept), when `bytes` parse as a JSON object
+    /// that has one; else nil. For echoing an id byte for byte (the parsed ``JSONValue`` would
+    /// serialize `"\u00e9"` as `"é"`).
+    public static func idText(utf8 bytes: [UInt8], maxDepth: Int = defaultMaxDepth) -> String? {
+        bytes.withUnsafeBufferPointer { buffer in
+            var parser = JSONParser(bytes: buffer, maxDepth: maxDepth)
+            guard (try? parser.parseDocument()) != nil, let range = parser.idRange else { return nil }
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[range]), as: UTF8.self)
+        }
+    }
+}
+
 /// The one-pass parser over a contiguous UTF-8 buffer. It keeps an explicit stack of open
 /// containers instead of recursing, so that nesting depth never touches the call stack.
 struct JSONParser {
     let bytes: UnsafeBufferPointer<UInt8>
     let maxDepth: Int
     var i = 0
+    /// Where the value of the top-level object's first `"id"` member lies in `bytes`, once read.
+    var idRange: Range<Int>?
 
     static func parse(_ bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) -> Result<JSONValue, JSONParseError> {
         var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
@@ -129,6 +145,8 @@ struct JSONParser {
     /// the pending member names.
     mutating func parseValue() throws(JSONParseError) -> JSONValue {
         var kinds: [Bool] = []
+        var starts: [Int] = []  // the offset of each open container's bracket
+        var valueStart = 0  // the offset of the value just completed
         var arrays: [[JSONValue]] = []
         var objects: [[(String, JSONValue)]] = []
         var keys: [String] = []
@@ -139,6 +157,7 @@ struct JSONParser {
             guard i < bytes.count else {
                 throw error(afterComma ? "a JSON value after ','" : "a JSON value")
             }
+            valueStart = i
             var value: JSONValue
             switch bytes[i] {
             case UInt8(ascii: "["), UInt8(ascii: "{"):
@@ -154,6 +173,7 @@ struct JSONParser {
                         value = .array([])
                     } else {
                         kinds.append(true)
+                        starts.append(valueStart)
                         arrays.append([])
                         afterComma = false
                         continue
@@ -165,6 +185,7 @@ struct JSONParser {
                     } else {
                         keys.append(try parseMemberName(afterComma: false))
                         kinds.append(false)
+                        starts.append(valueStart)
                         objects.append([])
                         afterComma = false
                         continue
@@ -192,6 +213,7 @@ struct JSONParser {
             // Close every container that this value completes.
             closing: while true {
                 guard let isArray = kinds.last else { return value }
+                let valueEnd = i
                 skipWhitespace()
                 if isArray {
                     arrays[arrays.count - 1].append(value)
@@ -203,10 +225,12 @@ struct JSONParser {
                         i += 1
                         kinds.removeLast()
                         value = .array(arrays.removeLast())
+                        valueStart = starts.removeLast()
                     } else {
                         throw error("',' or ']' after an array element")
                     }
                 } else {
+                    if kinds.count == 1 && idRange == nil && keys.last == "id" { idRange = valueStart..<valueEnd }
                     objects[objects.count - 1].append((keys.removeLast(), value))
                     if i < bytes.count && bytes[i] == UInt8(ascii: ",") {
                         i += 1
@@ -217,6 +241,7 @@ struct JSONParser {
                         i += 1
                         kinds.removeLast()
                         value = .object(objects.removeLast())
+                        valueStart = starts.removeLast()
                     } else {
                         throw error("',' or '}' after an object member")
                     }

@@ -36,6 +36,9 @@ public struct RequestServer: Sendable {
     /// `answer`'s values for the decoded request; the decoder's error (with the id it
     /// recovered, `null` for invalid JSON); or the request's id with `String(describing:)` of
     /// the error `answer` threw.
+    ///
+    /// The id is echoed byte for byte as the request wrote it (``JSONValue/idText(utf8:maxDepth:)``:
+    /// `"\u00e9"` stays `"\u00e9"`, `1.50` stays `1.50`), not re-serialized.
     public func respond(to line: String, _ answer: (DecodedRequest) throws -> [Double]) -> (line: String, failed: Bool) {
         respond(to: Array(line.utf8), answer)
     }
@@ -48,13 +51,23 @@ public struct RequestServer: Sendable {
         do {
             decoded = try decoder.decode(utf8: line)
         } catch {
-            return (ResultEncoder.encode(error), true)
+            return (Self.echoingID(of: line, error.id, ResultEncoder.encode(error)), true)
         }
         do {
-            return (ResultEncoder.encode(id: decoded.id, values: try answer(decoded)), false)
+            return (Self.echoingID(of: line, decoded.id, ResultEncoder.encode(id: decoded.id, values: try answer(decoded))), false)
         } catch {
-            return (ResultEncoder.encode(id: decoded.id, error: String(describing: error)), true)
+            return (Self.echoingID(of: line, decoded.id, ResultEncoder.encode(id: decoded.id, error: String(describing: error))), true)
         }
+    }
+
+    /// `answer` (which ``ResultEncoder`` wrote as `{"id":<id serialized>,…`) with the id's text
+    /// replaced by the id exactly as `request` wrote it.
+    private static func echoingID(of request: [UInt8], _ id: JSONValue, _ answer: String) -> String {
+        guard id != .null, let text = JSONValue.idText(utf8: request) else { return answer }
+        let serialized = id.serialized
+        guard text != serialized else { return answer }
+        let prefix = #"{"id":"#
+        return prefix + text + String(decoding: answer.utf8.dropFirst(prefix.utf8.count + serialized.utf8.count), as: UTF8.self)
     }
 
     /// Answers every non-blank line of `input` on `output`, in order, each line written as soon

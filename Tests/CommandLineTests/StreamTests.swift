@@ -72,6 +72,8 @@ struct StreamTests {
         let bad = CLI.run(["eval"], input: .bytes(Array(#"{"id":""#.utf8) + [0xFF] + Array(#"","function":"softmax","logits":[1]}"#.utf8) + [0x0A]))
         #expect(bad.status == 1)
         #expect(bad.stdout == #"{"id":null,"error":"invalid JSON at byte 7: expected well-formed UTF-8 (this byte cannot start a character), found byte 0xFF"}"# + "\n")
+        let verbatim = CLI.run(["eval"], input: .bytes(Array(#"{"id": ["\u00e9", 1.50], "function":"softmax","logits":[1]}"#.utf8)))
+        #expect(verbatim.stdout == #"{"id":["\u00e9", 1.50],"values":["0x1p+0"]}"# + "\n", "the id is echoed byte for byte")
         let bom = CLI.run(["eval"], input: .bytes([0xEF, 0xBB, 0xBF] + Array((Self.request + "\n").utf8)))
         #expect(bom.stdout.contains("a UTF-8 byte-order mark (EF BB BF), which is not allowed"))
 

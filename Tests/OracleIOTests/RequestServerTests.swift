@@ -205,8 +205,12 @@ struct RequestServerTests {
         #expect(bad == (#"{"id":null,"error":"invalid JSON at byte 7: expected well-formed UTF-8 (this byte cannot start a character), found byte 0xFF"}"#, true))
         let bom = server.respond(to: [0xEF, 0xBB, 0xBF] + Array(#"{"id":1,"function":"softmax","logits":[1]}"#.utf8), Self.echo)
         #expect(bom.failed && bom.line.contains("a UTF-8 byte-order mark (EF BB BF), which is not allowed"))
-        let id = #"{"id":["é",1.50,"\ud83d\ude00"],"function":"softmax","logits":[1]}"#
-        #expect(server.respond(to: Array(id.utf8), Self.echo).line == #"{"id":["é",1.50,"😀"],"values":["0x1p+0"]}"#)
+        let id = #"{"id": ["é", 1.50,"\ud83d\ude00", {"a" : "\/"}] ,"function":"softmax","logits":[1]}"#
+        #expect(server.respond(to: Array(id.utf8), Self.echo).line == #"{"id":["é", 1.50,"\ud83d\ude00", {"a" : "\/"}],"values":["0x1p+0"]}"#)
+        let fieldError = #"{"id":"\u00e9","function":"softmaxx","logits":[1]}"#
+        #expect(server.respond(to: Array(fieldError.utf8), Self.echo).line.hasPrefix(#"{"id":"\u00e9","error":"field \"function\""#))
+        #expect(JSONValue.idText(utf8: Array(#"[{"id":1}]"#.utf8)) == nil)  // not an object
+        #expect(JSONValue.idText(utf8: Array(#"{"x":{"id":1},"id":"2"}"#.utf8)) == #""2""#)  // the top level's
     }
 
     @Test("InvalidUTF8.decode: the line, the byte in the line and in the file; a BOM")

@@ -42,13 +42,13 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Output format (in batch mode, the default for requests without \"format\").")
     var format: Format = .f64
 
-    @Option(help: "Class index, for cross_entropy and cross_entropy_grad.")
+    @Option(parsing: .unconditional, help: "Class index, for cross_entropy and cross_entropy_grad.")
     var target: Int?
 
     @Option(parsing: .upToNextOption, help: "Probability targets, one per logit (instead of --target).")
     var targets: [String] = []
 
-    @Option(name: .customLong("label-smoothing"), help: "Label smoothing in [0, 1].")
+    @Option(name: .customLong("label-smoothing"), parsing: .unconditional, help: "Label smoothing in [0, 1].")
     var labelSmoothing: String?
 
     @Option(parsing: .upToNextOption, help: "Class weights, one per logit.")
@@ -66,7 +66,7 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Batch mode: print to stderr how many requests needed more than the first working precision, and the largest precision used.")
     var stats = false
 
-    @Option(name: .customLong("max-line-bytes"), help: "Batch mode: the longest request line read (longer lines are answered with an error, and the next lines are read).")
+    @Option(name: .customLong("max-line-bytes"), parsing: .unconditional, help: "Batch mode: the longest request line read (longer lines are answered with an error, and the next lines are read).")
     var maxLineBytes: Int = LineReader.defaultMaxLineBytes
 
     func validate() throws {

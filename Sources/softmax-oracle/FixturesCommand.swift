@@ -97,13 +97,14 @@ struct FixturesCommand: ParsableCommand {
         @Flag(name: .customLong("label-smoothing"), help: "Give one hard-target cross-entropy case in five label smoothing (recorded in the header).")
         var labelSmoothing = false
 
-        @Option(help: "Worker threads for the oracle (default: the number of cores; the output does not depend on it).")
+        @Option(parsing: .unconditional, help: "Worker threads for the oracle (default: the number of cores; the output does not depend on it).")
         var threads: Int = ProcessorCount.online
 
         /// The options checked before any work (usage errors, exit status 2).
         func checkedOptions() throws -> (FixtureSpec, Shard?) {
             try OutputPath.checkDirectoryOption(out, option: "out")
             if let npy { try OutputPath.checkDirectoryOption(npy, option: "npy") }
+            if threads < 1 { throw ValidationError("--threads: \(threads) must be at least 1") }
             do throws(FixtureError) {
                 let spec = try FixtureOptionParsing.spec(
                     seed: seed, cases: cases, familyCases: familyCases, functions: functions, formats: formats,
@@ -215,11 +216,13 @@ struct FixturesCommand: ParsableCommand {
         @Option(name: .customLong("max-problems"), parsing: .unconditional, help: "Print at most this many problems (all are counted).")
         var maxProblems: Int = 1000
 
-        @Option(help: "Worker threads for the oracle (default: the number of cores).")
+        @Option(parsing: .unconditional, help: "Worker threads for the oracle (default: the number of cores).")
         var threads: Int = ProcessorCount.online
 
         func validate() throws {
             if paths.isEmpty { throw ValidationError("give fixture files or directories to verify") }
+            if threads < 1 { throw ValidationError("--threads: \(threads) must be at least 1") }
+            if maxProblems < 0 { throw ValidationError("--max-problems: \(maxProblems) must be at least 0") }
         }
 
         func run() throws {

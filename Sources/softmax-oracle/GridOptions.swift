@@ -4,7 +4,7 @@ import SoftmaxOracle
 
 /// The options that choose a harness grid: seed, cases per family, and filters.
 struct GridOptions: ParsableArguments {
-    @Option(help: "Run seed: the same seed gives the same cases on every machine.")
+    @Option(parsing: .unconditional, help: "Run seed: the same seed gives the same cases on every machine.")
     var seed: UInt64 = 20261129
 
     @Option(parsing: .unconditional, help: "Cases per (function, format, family); large_k is capped at 3. A run holds at most \(CaseLimit.maximum) cases.")

@@ -27,7 +27,7 @@ struct ImplCommand: ParsableCommand {
     @Option(help: "Format for requests that do not give one.")
     var format: Format = .f64
 
-    @Option(name: .customLong("max-line-bytes"), help: "The longest request line read (longer lines are answered with an error, and the next lines are read).")
+    @Option(name: .customLong("max-line-bytes"), parsing: .unconditional, help: "The longest request line read (longer lines are answered with an error, and the next lines are read).")
     var maxLineBytes: Int = LineReader.defaultMaxLineBytes
 
     func validate() throws {

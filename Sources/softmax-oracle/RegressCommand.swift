@@ -75,7 +75,7 @@ struct RegressCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Slack on max ULP: worse means now > baseline + tolerance x max(1, baseline). The default only absorbs noise in the last digits of scores; 0.01 also allows a libm that differs in the last bit.")
     var tolerance: Double = RegressionGate.defaultTolerance
 
-    @Option(help: "Worker threads (default: the number of cores).")
+    @Option(parsing: .unconditional, help: "Worker threads (default: the number of cores).")
     var threads: Int = ProcessorCount.online
 
     static func fail(_ message: String) -> ExitCode {
@@ -91,6 +91,7 @@ struct RegressCommand: ParsableCommand {
         }
         if tolerance < 0 || tolerance.isNaN { throw ValidationError("--tolerance \(tolerance) must be >= 0") }
         if !(timeout > 0 && timeout.isFinite) { throw ValidationError("--timeout: \(timeout) is not a positive number of seconds") }
+        if threads < 1 { throw ValidationError("--threads: \(threads) must be at least 1") }
         if let cases, cases < 0 { throw ValidationError("--cases: \(cases) must be at least 0") }
         if update { try OutputPath.checkFile(baseline, option: "baseline") }
 

@@ -29,8 +29,12 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .customLong("implementation"), help: "Only this implementation (repeatable).")
     var implementations: [KernelVariant] = []
 
-    @Option(help: "Worker threads (default: the number of cores; one when MPFR is not thread-safe).")
+    @Option(parsing: .unconditional, help: "Worker threads (default: the number of cores; one when MPFR is not thread-safe).")
     var threads: Int = ProcessorCount.online
+
+    func validate() throws {
+        if threads < 1 { throw ValidationError("--threads: \(threads) must be at least 1") }
+    }
 
     func run() throws {
         let chosen = implementations.isEmpty ? FastSoftmaxImplementation.all : implementations.map(FastSoftmaxImplementation.init)

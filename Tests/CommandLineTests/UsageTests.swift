@@ -30,8 +30,17 @@ struct UsageTests {
             #expect(run.status == 2, "\(arguments): status \(run.status), stderr: \(run.stderr)")
             #expect(run.stderr.contains("Usage: softmax-oracle \(command)"), "\(arguments): \(run.stderr)")
         }
-        let negative = CLI.run(["fixtures", "generate", "--out", directory, "--shard", "-1/3"])
-        #expect(negative.stderr.contains("the shard index -1 must be in 0...2"), "\(negative.stderr)")
+        // Negative numbers are read as values, and rejected (or accepted) for what they are.
+        let negatives: [([String], String)] = [
+            (["fixtures", "generate", "--out", directory, "--shard", "-1/3"], "the shard index -1 must be in 0...2"),
+            (["report", "--threads", "-2"], "--threads: -2 must be at least 1"),
+            (["report", "--cases", "-3"], "--cases: -3 must be at least 1"),
+            (["eval", "cross_entropy", "--target", "1", "--label-smoothing", "-0.5", "--", "1", "2"], "-0.5 is outside [0, 1]"),
+        ]
+        for (arguments, message) in negatives {
+            let run = CLI.run(arguments)
+            #expect(run.status == 2 && run.stderr.contains(message) && !run.stderr.contains("Missing value"), "\(arguments): \(run.stderr)")
+        }
     }
 
     @Test("10: output paths are checked before the run; the message says once what is wrong")

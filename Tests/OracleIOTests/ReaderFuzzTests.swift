@@ -104,6 +104,17 @@ struct ReaderFuzzTests {
         return "\(what) (seed \(seed), iteration \(iteration); SOFTMAX_ORACLE_FUZZ_SEED=\(seed) replays it); input hex: \(hex)"
     }
 
+    /// Decodes `bytes` with `decoder`: a decoded line's id must read back from its
+    /// serialization, an error must name a position. Returns the problem, or nil.
+    static func problem<D: LineDecoding>(_ decoder: D, _ bytes: [UInt8], id: (D.Line) -> JSONValue) -> String? {
+        do throws(LineError<D.Line>) {
+            let line = id(try decoder.decode(utf8: bytes))
+            return (try? JSONValue.parse(line.serialized)) == line ? nil : "the id does not read back from its serialization"
+        } catch {
+            return position(error, in: bytes) == nil ? "the error names no position: \(error)" : nil
+        }
+    }
+
     @Test("request lines: 60,000 mutations, no crash, every error at a position, every answer a readable result line")
     func mutatedRequests() {
         let corpus = Self.requestCorpus
@@ -114,24 +125,14 @@ struct ReaderFuzzTests {
         var failures = 0
         for iteration in 0..<60_000 where failures < 5 {
             let bytes = Self.mutate(random.pick(corpus), corpus: corpus, &random)
-            do throws(RequestError) {
-                let decoded = try server.decoder.decode(utf8: bytes)
-                if (try? JSONValue.parse(decoded.id.serialized)) != decoded.id {
-                    failures += 1
-                    Issue.record(Self.replay("the id does not read back from its serialization", iteration, bytes))
-                }
-            } catch {
-                if Self.position(error, in: bytes) == nil {
-                    failures += 1
-                    Issue.record(Self.replay("the error names no position: \(error)", iteration, bytes))
-                }
-            }
-            if iteration % 4 == 0 {
+            var problem = Self.problem(server.decoder, bytes, id: \.id)
+            if problem == nil && iteration % 4 == 0 {
                 let answer = server.respond(to: bytes) { $0.request.logits }
-                if (try? results.decode(line: answer.line)) == nil {
-                    failures += 1
-                    Issue.record(Self.replay("the answer \(answer.line) is not a result line", iteration, bytes))
-                }
+                if (try? results.decode(line: answer.line)) == nil { problem = "the answer \(answer.line) is not a result line" }
+            }
+            if let problem {
+                failures += 1
+                Issue.record(Self.replay(problem, iteration, bytes))
             }
         }
     }
@@ -141,21 +142,12 @@ struct ReaderFuzzTests {
         let corpus = Self.resultCorpus
         #expect(corpus.count > 100, "the corpus is read from Fixtures/golden/")
         var random = SplitMix64(seed: Self.seed ^ 0xA5A5)
-        let decoder = ResultDecoder()
         var failures = 0
         for iteration in 0..<40_000 where failures < 5 {
             let bytes = Self.mutate(random.pick(corpus), corpus: corpus, &random)
-            do throws(ResultError) {
-                let line = try decoder.decode(utf8: bytes)
-                if (try? JSONValue.parse(line.id.serialized)) != line.id {
-                    failures += 1
-                    Issue.record(Self.replay("the id does not read back from its serialization", iteration, bytes))
-                }
-            } catch {
-                if Self.position(error, in: bytes) == nil {
-                    failures += 1
-                    Issue.record(Self.replay("the error names no position: \(error)", iteration, bytes))
-                }
+            if let problem = Self.problem(ResultDecoder(), bytes, id: \.id) {
+                failures += 1
+                Issue.record(Self.replay(problem, iteration, bytes))
             }
         }
     }

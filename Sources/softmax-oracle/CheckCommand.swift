@@ -78,7 +78,7 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .customLong("family"), help: ArgumentHelp("Only this generator family (repeatable). Default: all.", valueName: "FAMILY"))
     var families: [String] = []
 
-    @Option(name: .customLong("max-ulp"), help: ArgumentHelp("Limit in ULPs: N, or FUNCTION=N (repeatable).", valueName: "LIMIT"))
+    @Option(name: .customLong("max-ulp"), parsing: .unconditionalSingleValue, help: ArgumentHelp("Limit in ULPs: N, or FUNCTION=N (repeatable).", valueName: "LIMIT"))
     var maxULP: [String] = []
 
     @Flag(name: .customLong("allow-special-mismatch"), help: "Do not fail on special-value mismatches (NaN or inf where the exact value is finite, or the reverse).")

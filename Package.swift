@@ -121,6 +121,9 @@ let package = Package(
             dependencies: ["ExternalImplementations", "AccuracyHarness", "SoftmaxOracle", "OracleIO", "TestSupport"],
             swiftSettings: strict
         ),
+        // End-to-end tests of the command line: they run the built softmax-oracle binary (this
+        // dependency makes `swift test` build it) and read its command types' help texts.
+        .testTarget(name: "CommandLineTests", dependencies: ["softmax-oracle", "OracleIO", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "GoldenFixturesTests",
             dependencies: ["GoldenFixtures", "AccuracyHarness", "BuiltInImplementations", "SoftmaxOracle", "OracleIO", "TestSupport"],

@@ -186,7 +186,7 @@ public enum HexFloat {
             if exponentDigits == 0 { return .invalid("the exponent has no digits") }
         }
         if i < bytes.count {
-            return .invalid("unexpected \(describe(i))" + (isHex ? " in a hex float" : ""))
+            return .invalid("\(describe(i)) is not allowed" + (isHex ? " in a hex float" : " in a number"))
         }
         return .finite
     }

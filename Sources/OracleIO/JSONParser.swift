@@ -29,6 +29,7 @@ extension JSONValue {
     ///   (U+0000–U+001F) must be escaped.
     /// - `\uXXXX` surrogates must pair (a high `\uD800–\uDBFF` directly followed by a low
     ///   `\uDC00–\uDFFF`); a lone surrogate is an error, since no Swift `String` can hold it.
+    /// - A UTF-8 byte-order mark (EF BB BF) at the start is an error that says so.
     /// - Nesting deeper than `maxDepth` arrays/objects is an error (not a stack overflow: the parser
     ///   keeps its own stack, so the limit is a policy, not a necessity).
     /// - Numbers keep their literal text; no precision is lost and no range is checked here.
@@ -54,12 +55,28 @@ extension JSONValue {
     }
 }
 
+extension JSONValue {
+    /// The JSON text of the `"id"` member of the object `bytes` hold, exactly as it appears there
+    /// (escapes, number spelling and inner whitespace kept), when `bytes` parse as a JSON object
+    /// that has one; else nil. For echoing an id byte for byte (the parsed ``JSONValue`` would
+    /// serialize `"\u00e9"` as `"é"`).
+    public static func idText(utf8 bytes: [UInt8], maxDepth: Int = defaultMaxDepth) -> String? {
+        bytes.withUnsafeBufferPointer { buffer in
+            var parser = JSONParser(bytes: buffer, maxDepth: maxDepth)
+            guard (try? parser.parseDocument()) != nil, let range = parser.idRange else { return nil }
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[range]), as: UTF8.self)
+        }
+    }
+}
+
 /// The one-pass parser over a contiguous UTF-8 buffer. It keeps an explicit stack of open
 /// containers instead of recursing, so that nesting depth never touches the call stack.
 struct JSONParser {
     let bytes: UnsafeBufferPointer<UInt8>
     let maxDepth: Int
     var i = 0
+    /// Where the value of the top-level object's first `"id"` member lies in `bytes`, once read.
+    var idRange: Range<Int>?
 
     static func parse(_ bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) -> Result<JSONValue, JSONParseError> {
         var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
@@ -113,6 +130,10 @@ struct JSONParser {
     }
 
     mutating func parseDocument() throws(JSONParseError) -> JSONValue {
+        if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF {
+            throw JSONParseError(offset: 0, expected: "a JSON value",
+                                 found: "a UTF-8 byte-order mark (EF BB BF), which is not allowed (save the file as UTF-8 without BOM)")
+        }
         let value = try parseValue()
         skipWhitespace()
         if i < bytes.count { throw error("end of input after the JSON value") }
@@ -124,6 +145,8 @@ struct JSONParser {
     /// the pending member names.
     mutating func parseValue() throws(JSONParseError) -> JSONValue {
         var kinds: [Bool] = []
+        var starts: [Int] = []  // the offset of each open container's bracket
+        var valueStart = 0  // the offset of the value just completed
         var arrays: [[JSONValue]] = []
         var objects: [[(String, JSONValue)]] = []
         var keys: [String] = []
@@ -134,6 +157,7 @@ struct JSONParser {
             guard i < bytes.count else {
                 throw error(afterComma ? "a JSON value after ','" : "a JSON value")
             }
+            valueStart = i
             var value: JSONValue
             switch bytes[i] {
             case UInt8(ascii: "["), UInt8(ascii: "{"):
@@ -149,6 +173,7 @@ struct JSONParser {
                         value = .array([])
                     } else {
                         kinds.append(true)
+                        starts.append(valueStart)
                         arrays.append([])
                         afterComma = false
                         continue
@@ -160,6 +185,7 @@ struct JSONParser {
                     } else {
                         keys.append(try parseMemberName(afterComma: false))
                         kinds.append(false)
+                        starts.append(valueStart)
                         objects.append([])
                         afterComma = false
                         continue
@@ -187,6 +213,7 @@ struct JSONParser {
             // Close every container that this value completes.
             closing: while true {
                 guard let isArray = kinds.last else { return value }
+                let valueEnd = i
                 skipWhitespace()
                 if isArray {
                     arrays[arrays.count - 1].append(value)
@@ -198,10 +225,12 @@ struct JSONParser {
                         i += 1
                         kinds.removeLast()
                         value = .array(arrays.removeLast())
+                        valueStart = starts.removeLast()
                     } else {
                         throw error("',' or ']' after an array element")
                     }
                 } else {
+                    if kinds.count == 1 && idRange == nil && keys.last == "id" { idRange = valueStart..<valueEnd }
                     objects[objects.count - 1].append((keys.removeLast(), value))
                     if i < bytes.count && bytes[i] == UInt8(ascii: ",") {
                         i += 1
@@ -212,6 +241,7 @@ struct JSONParser {
                         i += 1
                         kinds.removeLast()
                         value = .object(objects.removeLast())
+                        valueStart = starts.removeLast()
                     } else {
                         throw error("',' or '}' after an object member")
                     }
@@ -378,29 +408,16 @@ struct JSONParser {
         }
     }
 
-    /// The length (2–4) of the well-formed UTF-8 sequence starting at `at` (whose first byte is
-    /// >= 0x80), per the Unicode table of well-formed byte sequences (no overlongs, no
-    /// surrogates, nothing above U+10FFFF).
+    /// The length (2–4) of the well-formed UTF-8 sequence starting at `start` (whose first byte
+    /// is >= 0x80), per ``UTF8Check``.
     func validUTF8SequenceLength(at start: Int) throws(JSONParseError) -> Int {
-        let b0 = bytes[start]
-        let length: Int
-        var secondRange: ClosedRange<UInt8> = 0x80...0xBF
-        switch b0 {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; secondRange = 0xA0...0xBF
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; secondRange = 0x80...0x9F
-        case 0xF0: length = 4; secondRange = 0x90...0xBF
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; secondRange = 0x80...0x8F
-        default: throw error("well-formed UTF-8 (this byte cannot start a character)", at: start)
+        switch UTF8Check.sequence(in: bytes, at: start) {
+        case .length(let n):
+            return n
+        case .invalid(at: let k) where k == start:
+            throw error("well-formed UTF-8 (this byte cannot start a character)", at: start)
+        case .invalid(at: let k):
+            throw error("well-formed UTF-8 (a continuation byte of the character at byte \(start))", at: k)
         }
-        for k in 1..<length {
-            let range = k == 1 ? secondRange : 0x80...0xBF
-            guard start + k < bytes.count, range.contains(bytes[start + k]) else {
-                throw error("well-formed UTF-8 (a continuation byte of the character at byte \(start))", at: start + k)
-            }
-        }
-        return length
     }
 }

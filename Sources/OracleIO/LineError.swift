@@ -54,6 +54,19 @@ extension LineError {
         }
     }
 
+    /// As ``parse(_:maxLineBytes:)``, for a line given as bytes; bytes that are not well-formed
+    /// UTF-8 are a JSON error at their offset.
+    static func parse(utf8 line: [UInt8], maxLineBytes: Int) throws(LineError) -> JSONValue {
+        if line.count > maxLineBytes {
+            throw LineError(field: nil, reason: "the line has \(line.count) bytes, over the limit of \(maxLineBytes)")
+        }
+        do throws(JSONParseError) {
+            return try JSONValue.parse(utf8: line)
+        } catch {
+            throw LineError(field: nil, reason: error.description, jsonError: error)
+        }
+    }
+
     /// The line's `id` (`.null` when absent) and what `decodeMembers` makes of its members.
     ///
     /// - Parameter kind: the line's name in the message when `value` is not an object
@@ -93,5 +106,11 @@ extension LineDecoding {
     /// - Throws: ``LineError``; its `id` is the line's `id` whenever the line is a JSON object.
     public func decode(line: String) throws(LineError<Line>) -> Line {
         try decode(LineError<Line>.parse(line, maxLineBytes: maxLineBytes))
+    }
+
+    /// Decodes one line given as bytes, as ``decode(line:)``; bytes that are not well-formed
+    /// UTF-8 are an error naming their byte offset (``LineError/jsonError``), never repaired.
+    public func decode(utf8 line: [UInt8]) throws(LineError<Line>) -> Line {
+        try decode(LineError<Line>.parse(utf8: line, maxLineBytes: maxLineBytes))
     }
 }

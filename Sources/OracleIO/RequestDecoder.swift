@@ -24,7 +24,7 @@ public struct RequestDecoder: LineDecoding {
     /// The default for ``maxValues``.
     public static let defaultMaxValues = 10_000_000
     /// The default for ``maxLineBytes``: 1 GiB.
-    public static let defaultMaxLineBytes = 1 << 30
+    public static let defaultMaxLineBytes = LineReader.defaultMaxLineBytes
 
     /// The output format of requests that give no `format` (e.g. from a `--format` flag).
     public var defaultFormat: Format

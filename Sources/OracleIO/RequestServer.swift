@@ -10,14 +10,18 @@ import SoftmaxOracle
 ///   (``ResultEncoder``). No I/O.
 ///
 /// ``serve(from:to:_:)`` joins them: it skips blank lines (only spaces, tabs and CRs), answers
-/// every other line, and writes each answer at once.
+/// every other line, and writes each answer at once. A line over the reader's limit
+/// (``LineReader/maxLineBytes``) is answered with an error line (`line 3: longer than
+/// 1073741824 bytes (it has 2147483700)`, id null) without being held in memory, and the lines
+/// after it are answered as usual.
 public struct RequestServer: Sendable {
     /// Decodes request lines (its `defaultFormat` serves requests without `format`).
     public var decoder: RequestDecoder
 
-    /// A server whose decoder gives `defaultFormat` to requests without one.
-    public init(defaultFormat: Format = .f64) {
-        self.decoder = RequestDecoder(defaultFormat: defaultFormat)
+    /// A server whose decoder gives `defaultFormat` to requests without one and parses lines of
+    /// at most `maxLineBytes` bytes (give the reader the same limit).
+    public init(defaultFormat: Format = .f64, maxLineBytes: Int = LineReader.defaultMaxLineBytes) {
+        self.decoder = RequestDecoder(defaultFormat: defaultFormat, maxLineBytes: maxLineBytes)
     }
 
     /// What ``serve(from:to:_:)`` did.
@@ -32,31 +36,61 @@ public struct RequestServer: Sendable {
     /// `answer`'s values for the decoded request; the decoder's error (with the id it
     /// recovered, `null` for invalid JSON); or the request's id with `String(describing:)` of
     /// the error `answer` threw.
+    ///
+    /// The id is echoed byte for byte as the request wrote it (``JSONValue/idText(utf8:maxDepth:)``:
+    /// `"\u00e9"` stays `"\u00e9"`, `1.50` stays `1.50`), not re-serialized.
     public func respond(to line: String, _ answer: (DecodedRequest) throws -> [Double]) -> (line: String, failed: Bool) {
+        respond(to: Array(line.utf8), answer)
+    }
+
+    /// As ``respond(to:_:)-(String,_)``, for a line given as bytes: bytes that are not
+    /// well-formed UTF-8 are an error naming their offset (`invalid JSON at byte 9: expected
+    /// well-formed UTF-8 …, found byte 0xFF`), never repaired.
+    public func respond(to line: [UInt8], _ answer: (DecodedRequest) throws -> [Double]) -> (line: String, failed: Bool) {
         let decoded: DecodedRequest
         do {
-            decoded = try decoder.decode(line: line)
+            decoded = try decoder.decode(utf8: line)
         } catch {
-            return (ResultEncoder.encode(error), true)
+            return (Self.echoingID(of: line, error.id, ResultEncoder.encode(error)), true)
         }
         do {
-            return (ResultEncoder.encode(id: decoded.id, values: try answer(decoded)), false)
+            return (Self.echoingID(of: line, decoded.id, ResultEncoder.encode(id: decoded.id, values: try answer(decoded))), false)
         } catch {
-            return (ResultEncoder.encode(id: decoded.id, error: String(describing: error)), true)
+            return (Self.echoingID(of: line, decoded.id, ResultEncoder.encode(id: decoded.id, error: String(describing: error))), true)
         }
+    }
+
+    /// `answer` (which ``ResultEncoder`` wrote as `{"id":<id serialized>,…`) with the id's text
+    /// replaced by the id exactly as `request` wrote it.
+    private static func echoingID(of request: [UInt8], _ id: JSONValue, _ answer: String) -> String {
+        guard id != .null, let text = JSONValue.idText(utf8: request) else { return answer }
+        let serialized = id.serialized
+        guard text != serialized else { return answer }
+        let prefix = #"{"id":"#
+        return prefix + text + String(decoding: answer.utf8.dropFirst(prefix.utf8.count + serialized.utf8.count), as: UTF8.self)
     }
 
     /// Answers every non-blank line of `input` on `output`, in order, each line written as soon
     /// as it is answered; stops at the end of the input.
+    ///
+    /// - Throws: ``StreamError`` when reading the input or writing an answer fails (the answers
+    ///   before it were written); the caller reports it and exits non-zero.
     public func serve(from input: inout LineReader, to output: LineWriter,
-                      _ answer: (DecodedRequest) throws -> [Double]) -> Summary {
+                      _ answer: (DecodedRequest) throws -> [Double]) throws(StreamError) -> Summary {
         var summary = Summary()
-        while let line = input.next() {
-            if line.utf8.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }) { continue }
-            let response = respond(to: line, answer)
+        while let line = try input.next() {
+            let response: (line: String, failed: Bool)
+            switch line {
+            case .bytes(let bytes):
+                if bytes.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }) { continue }
+                response = respond(to: bytes, answer)
+            case .tooLong(let count):
+                let message = "line \(input.lineNumber): longer than \(input.maxLineBytes) bytes (it has \(count)), the limit of a request line"
+                response = (ResultEncoder.encode(id: .null, error: message), true)
+            }
             summary.requests += 1
             if response.failed { summary.failures += 1 }
-            output.write(response.line)
+            try output.write(response.line)
         }
         return summary
     }

@@ -11,48 +11,49 @@ struct CheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Score any implementation against the oracle: a process speaking JSON Lines, or stored results.",
         discussion: """
-        A process (any language): --exec "CMD" starts CMD once through /bin/sh and writes one
+        A process (any language): --exec "CMD" starts CMD once through /bin/sh and writes one \
         request per line to its standard input, the eval request format with an integer id:
-          {"id":7,"function":"softmax","format":"f32","logits":["0x1.f4p+9","0x0p+0","-0x1.f4p+9"]}
-        It answers each with one line on its standard output (and flushes):
-          {"id":7,"values":["0x1p+0","0x0p+0","0x0p+0"]}     hex floats, decimals, JSON numbers,
-          {"id":7,"error":"unsupported format"}              "inf", "-inf", "nan"
-        An "error" answer counts as unsupported, not as a failure. No answer within --timeout
-        seconds, a crash, another id, the wrong number of values or a line that is not a result is
-        a protocol error: the report names the request, the process group is killed and reaped,
+          {"id":7,"function":"softmax","format":"f32","logits":["0x1p+0","0x0p+0"]}
+        It answers each with one line on its standard output (and flushes): the values as hex \
+        floats, decimals, JSON numbers, "inf", "-inf" or "nan", or an error:
+          {"id":7,"values":["0x1.764d5p-1","0x1.136562p-2"]}
+          {"id":7,"error":"unsupported format"}
+        An "error" answer counts as unsupported, not as a failure. No answer within --timeout \
+        seconds, a crash, another id, the wrong number of values or a line that is not a result is \
+        a protocol error: the report names the request, the process group is killed and reaped, \
         and the exit status is 2. Adapters for NumPy, SciPy, JAX and PyTorch: Examples/adapters.
 
-        The cases are the harness's generator families (--seed, --cases per family, filtered by
-        --function, --format, --family), scored as `report` scores them and shown in the same
-        tables (--output, --svg). The worst case of each function/format that fails is shrunk to
-        a small reproducer by querying the process again; it is printed with the original, as
+        The cases are the harness's generator families (--seed, --cases per family, filtered by \
+        --function, --format, --family), scored as `report` scores them and shown in the same \
+        tables (--output, --svg). The worst case of each function/format that fails is shrunk to \
+        a small reproducer by querying the process again; it is printed with the original, as \
         hex floats and as a request line for `eval`.
 
-        Offline: --emit-requests FILE writes the cases as fixture lines (requests with ids); run
-        them anywhere, then score the answers with --results ANSWERS --fixtures FILE (any
+        Offline: --emit-requests FILE writes the cases as fixture lines (requests with ids); run \
+        them anywhere, then score the answers with --results ANSWERS --fixtures FILE (any \
         fixtures file of requests with ids works, golden fixture files included).
 
-        Limits: --max-ulp N for every function, --max-ulp FUNCTION=N for one (repeatable; the
-        per-function one wins). Tolerances as torch.testing.assert_close states them: --atol A
-        and --rtol R (an output y passes when |y - v| <= A + R*|v|, v the exact value), or
-        --tolerance torch for assert_close's defaults per format (--atol/--rtol override them).
-        The report shows the max ULP and the tolerance verdict side by side. Always failures:
-        special-value mismatches (unless --allow-special-mismatch), outputs that are not values
-        of the requested format (an f64 value for an f32 request), errors (failed requests,
-        missing results), and a function/format in which nothing was scored (every case
-        unsupported or failed; --allow-unsupported accepts that). Without a limit or tolerance
-        the verdict is NO THRESHOLD, never PASS; worst cases above 1 ulp are still shrunk,
+        Limits: --max-ulp N for every function, --max-ulp FUNCTION=N for one (repeatable; the \
+        per-function one wins). Tolerances as torch.testing.assert_close states them: --atol A \
+        and --rtol R (an output y passes when |y - v| <= A + R*|v|, v the exact value), or \
+        --tolerance torch for assert_close's defaults per format (--atol/--rtol override them). \
+        The report shows the max ULP and the tolerance verdict side by side. Always failures: \
+        special-value mismatches (unless --allow-special-mismatch), outputs that are not values \
+        of the requested format (an f64 value for an f32 request), errors (failed requests, \
+        missing results), and a function/format in which nothing was scored (every case \
+        unsupported or failed; --allow-unsupported accepts that). Without a limit or tolerance \
+        the verdict is NO THRESHOLD, never PASS; worst cases above 1 ulp are still shrunk, \
         keeping their kind of failure (an error within a factor of 16 of the original's).
 
-        Every worst and shrunk case is printed as a request line `eval` accepts; a line longer
-        than 2000 characters is written to a file in --cases-dir (default
+        Every worst and shrunk case is printed as a request line `eval` accepts; a line longer \
+        than 2000 characters is written to a file in --cases-dir (default \
         $TMPDIR/softmax-oracle-cases) and the report names it.
 
-        --k N (repeatable) generates only rows of these lengths, so that a kernel compiled per
-        shape (Triton, jax.jit) sees few shapes. Lines of the process's stdout that do not
+        --k N (repeatable) generates only rows of these lengths, so that a kernel compiled per \
+        shape (Triton, jax.jit) sees few shapes. Lines of the process's stdout that do not \
         start with `{` (log lines) are copied to stderr, skipped, and counted in the notes.
 
-        Exit status: 0 within the limits, or no limit given (NO THRESHOLD); 1 over them; 2 on a
+        Exit status: 0 within the limits, or no limit given (NO THRESHOLD); 1 over them; 2 on a \
         usage error or a protocol error.
 
         Examples:
@@ -78,10 +79,10 @@ struct CheckCommand: ParsableCommand {
     @Option(help: "The implementation's name in reports (default: from the command or the results file).")
     var name: String?
 
-    @Option(help: "Run seed (decimal or 0x hex); the default is report's, so both see the same cases.")
+    @Option(parsing: .unconditional, help: "Run seed (decimal or 0x hex); the default is report's, so both see the same cases.")
     var seed: String = "20261129"
 
-    @Option(help: "Cases per function, format and family (large_k is capped at 3).")
+    @Option(parsing: .unconditional, help: "Cases per function, format and family (large_k is capped at 3). A run holds at most \(CaseLimit.maximum) cases.")
     var cases: Int = 12
 
     @Option(name: .customLong("function"), help: ArgumentHelp("Only this function (repeatable, or \"all\"). Default: logsumexp, softmax, log_softmax, cross_entropy.", valueName: "FUNCTION"))
@@ -93,7 +94,7 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .customLong("family"), help: ArgumentHelp("Only this generator family (repeatable). Default: all.", valueName: "FAMILY"))
     var families: [String] = []
 
-    @Option(name: .customLong("max-ulp"), help: ArgumentHelp("Limit in ULPs: N, or FUNCTION=N (repeatable).", valueName: "LIMIT"))
+    @Option(name: .customLong("max-ulp"), parsing: .unconditionalSingleValue, help: ArgumentHelp("Limit in ULPs: N, or FUNCTION=N (repeatable).", valueName: "LIMIT"))
     var maxULP: [String] = []
 
     @Option(help: ArgumentHelp("Absolute tolerance: |y - v| <= atol + rtol*|v| (torch.testing.assert_close).", valueName: "A"))
@@ -117,13 +118,13 @@ struct CheckCommand: ParsableCommand {
     @Flag(name: .customLong("allow-special-mismatch"), help: "Do not fail on special-value mismatches (NaN or inf where the exact value is finite, or the reverse).")
     var allowSpecialMismatch = false
 
-    @Option(help: "Seconds to wait for each answer.")
+    @Option(parsing: .unconditional, help: "Seconds to wait for each answer.")
     var timeout: Double = 5
 
-    @Option(name: .customLong("startup-timeout"), help: "Seconds to wait for the first answer, which includes the process's start-up (importing PyTorch can take several seconds); at least --timeout.")
+    @Option(name: .customLong("startup-timeout"), parsing: .unconditional, help: "Seconds to wait for the first answer, which includes the process's start-up (importing PyTorch can take several seconds); at least --timeout.")
     var startupTimeout: Double = 15
 
-    @Option(name: .customLong("shrink-attempts"), help: "Queries spent shrinking each failing function/format (0: do not shrink).")
+    @Option(name: .customLong("shrink-attempts"), parsing: .unconditional, help: "Queries spent shrinking each failing function/format (0: do not shrink).")
     var shrinkAttempts: Int = 500
 
     @Option(help: "Report format: text, markdown or json.")
@@ -168,6 +169,8 @@ struct CheckCommand: ParsableCommand {
         let formatFilter = try Self.names("format") { () throws(UnknownName) in try Format.parse(formats, allowingAll: true) }
         let familyFilter = try Self.names("family") { () throws(UnknownName) in try Family.parse(families, allowingAll: true) }
         let options = ReportOptions(includeFamilies: !summaryOnly)
+        if let svg { try OutputPath.checkFile(svg, option: "svg") }
+        if let emitPath { try OutputPath.checkFile(emitPath, option: "emit-requests") }
 
         if command != nil || emitPath != nil {
             guard let seedValue = Self.parseSeed(seed) else { throw UsageProblem("--seed: \"\(seed)\" is not an unsigned 64-bit integer (decimal or 0x hex)") }
@@ -181,6 +184,9 @@ struct CheckCommand: ParsableCommand {
                 families: families,
                 casesPerFamily: cases,
                 generatorOptions: GeneratorOptions(rowLengths: rowLengths))
+            if let problem = CaseLimit.problem(total: configuration.caseTotal, what: "--cases \(cases)") {
+                throw UsageProblem(problem)
+            }
             if let emitPath {
                 let cases = configuration.cases()
                 try FileOutput.writeAtomically(FixtureFile.text(for: cases, seed: configuration.seed), to: emitPath)
@@ -294,13 +300,13 @@ struct CheckCommand: ParsableCommand {
     private func finish(_ outcome: CheckOutcome, format: ReportStyle, options: ReportOptions) throws {
         var outcome = outcome
         if format != .json { outcome.caseFiles = try writeLongRequestLines(outcome.requestLines) }
-        FileHandle.standardOutput.write(Data(CheckReport.render(outcome, format: format, options: options).utf8))
+        try StandardOutput.write(CheckReport.render(outcome, format: format, options: options))
         if let svg {
             let plot = SVGPlot.render(outcome.run.harness, title: "softmax-oracle check: \(outcome.run.harness.implementations.joined(separator: ", "))")
             do {
                 try FileOutput.writeAtomically(plot, to: svg)
             } catch {
-                StandardError.write("Error: cannot write \(svg): \(error)\n")
+                StandardError.write("Error: \(error)\n")
                 throw ExitCode(2)
             }
         }
@@ -370,10 +376,16 @@ struct CheckCommand: ParsableCommand {
     }
 
     static func read(_ path: String) throws -> String {
+        let bytes: Data
         do {
-            return try String(contentsOfFile: path, encoding: .utf8)
+            bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
             throw FileProblem(source: path, line: 0, message: "cannot read the file (\(error.localizedDescription))")
+        }
+        do throws(InvalidUTF8) {
+            return try InvalidUTF8.decode(bytes)
+        } catch {
+            throw FileProblem(source: path, line: error.line, message: error.description)
         }
     }
 

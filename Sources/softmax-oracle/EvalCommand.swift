@@ -7,21 +7,29 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "Evaluate the certified oracle: JSON Lines on stdin, or one function on the command line.",
         discussion: """
-        Batch mode (no FUNCTION): reads one JSON request per line on stdin and writes one result
+        Batch mode (no FUNCTION): reads one JSON request per line on stdin and writes one result \
         line per request on stdout, in order:
-          {"id": 7, "function": "softmax", "format": "f32", "logits": ["1000", "0", "-0x1.f4p+9"]}
+          {"id":7,"function":"softmax","format":"f32","logits":["1000","0","-1000"]}
           -> {"id":7,"values":["0x1p+0","0x0p+0","0x0p+0"]}
-        Request fields: id (any JSON, echoed), function, format (default --format), logits, and as
-        the function needs: target (class index) or targets (probabilities), label_smoothing,
-        weight, labels and pos_weight (bce_with_logits), batch, targets, ignore_index and
-        reduction (cross_entropy_loss). A bad line gets {"id": ..., "error": "..."} naming the field
-        and value; the other lines are still answered, and the exit status is 1.
+        Request fields: id (any JSON, echoed), function, format (default --format), logits, and as \
+        the function needs: target (class index) or targets (probabilities), label_smoothing, \
+        weight, labels and pos_weight (bce_with_logits), batch, targets, ignore_index and \
+        reduction (cross_entropy_loss). A bad line gets {"id": ..., "error": "..."} naming the field \
+        and value, or the byte offset for invalid JSON or UTF-8; the other lines are still \
+        answered, and the exit status is 1. A line longer than --max-line-bytes (default 1 GiB) is \
+        answered with an error line without being held in memory.
 
-        Single mode: softmax-oracle eval softmax --format f32 -- 1000 0 -1000
-        prints each value as a hex float and as the shortest decimal that reads back to it.
+        Single mode prints each value as a hex float and as the shortest decimal that reads back \
+        to it:
+          softmax-oracle eval softmax --format f32 -- 1000 0 -1000
 
         Functions: \(OracleFunction.allCases.map(\.rawValue).joined(separator: ", ")).
+
         Formats: \(Format.allCases.map(\.rawValue).joined(separator: ", ")).
+
+        Exit status: 0 every request answered with values; 1 some request got an error line; 2 a \
+        usage error (in single mode also arguments the oracle refuses), or input that cannot be \
+        read or output that cannot be written.
         """
     )
 
@@ -34,13 +42,13 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Output format (in batch mode, the default for requests without \"format\").")
     var format: Format = .f64
 
-    @Option(help: "Class index, for cross_entropy and cross_entropy_grad.")
+    @Option(parsing: .unconditional, help: "Class index, for cross_entropy and cross_entropy_grad.")
     var target: Int?
 
     @Option(parsing: .upToNextOption, help: "Probability targets, one per logit (instead of --target).")
     var targets: [String] = []
 
-    @Option(name: .customLong("label-smoothing"), help: "Label smoothing in [0, 1].")
+    @Option(name: .customLong("label-smoothing"), parsing: .unconditional, help: "Label smoothing in [0, 1].")
     var labelSmoothing: String?
 
     @Option(parsing: .upToNextOption, help: "Class weights, one per logit.")
@@ -58,11 +66,42 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Batch mode: print to stderr how many requests needed more than the first working precision, and the largest precision used.")
     var stats = false
 
+    @Option(name: .customLong("max-line-bytes"), parsing: .unconditional, help: "Batch mode: the longest request line read (longer lines are answered with an error, and the next lines are read).")
+    var maxLineBytes: Int = LineReader.defaultMaxLineBytes
+
+    func validate() throws {
+        if maxLineBytes < 1 { throw ValidationError("--max-line-bytes: \(maxLineBytes) must be at least 1") }
+        guard let function else {
+            let singleOnly = [("--target", target != nil), ("--targets", !targets.isEmpty),
+                              ("--label-smoothing", labelSmoothing != nil), ("--weight", !weight.isEmpty),
+                              ("--labels", !labels.isEmpty), ("--pos-weight", !posWeight.isEmpty)]
+            if let given = singleOnly.first(where: \.1) {
+                throw ValidationError("\(given.0) is for single mode (eval FUNCTION ... -- LOGITS); in batch mode the request line gives it")
+            }
+            return
+        }
+        if function == .crossEntropyLoss {
+            throw ValidationError("cross_entropy_loss takes a batch: use JSON Lines on stdin")
+        }
+        // The options a function does not use are refused, as the JSON field of a request is.
+        let used = Set(RequestField.used(by: function))
+        let given: [(String, RequestField, Bool)] = [
+            ("--target", .target, target != nil), ("--targets", .targets, !targets.isEmpty),
+            ("--label-smoothing", .labelSmoothing, labelSmoothing != nil), ("--weight", .weight, !weight.isEmpty),
+            ("--labels", .labels, !labels.isEmpty), ("--pos-weight", .posWeight, !posWeight.isEmpty),
+        ]
+        for (option, field, isGiven) in given where isGiven && !used.contains(field) {
+            let takes = RequestField.used(by: function).filter { $0 != .logits }.map { "--" + $0.rawValue.replacingUnderscores() }
+            throw ValidationError("\(option): not used by \(function.rawValue)" + (takes.isEmpty ? ", which takes only the logits" : ", which takes: \(takes.joined(separator: ", "))"))
+        }
+        if target != nil && !targets.isEmpty { throw ValidationError("give --target or --targets, not both") }
+    }
+
     func run() throws {
         if let function {
             try single(function, format)
         } else {
-            let summary = EvalBatch.run(defaultFormat: format, oracle: Oracle(doubleWordTier: !mpfrOnly))
+            let summary = try EvalBatch.run(defaultFormat: format, maxLineBytes: maxLineBytes, oracle: Oracle(doubleWordTier: !mpfrOnly))
             if stats { StandardError.write(summary.description + "\n") }
             if summary.failures > 0 { throw ExitCode(1) }
         }
@@ -72,25 +111,19 @@ struct EvalCommand: ParsableCommand {
         var request = OracleRequest(function: f, format: outputFormat, logits: try Self.floats(logits, "logits"))
         if let target { request.target = .index(target) }
         if !targets.isEmpty {
-            if target != nil { throw ValidationError("give --target or --targets, not both") }
             request.target = .probabilities(try Self.floats(targets, "targets"))
         }
         if let labelSmoothing { request.labelSmoothing = try Self.floats([labelSmoothing], "label-smoothing")[0] }
         if !weight.isEmpty { request.weight = try Self.floats(weight, "weight") }
         if !labels.isEmpty { request.labels = try Self.floats(labels, "labels") }
         if !posWeight.isEmpty { request.posWeight = try Self.floats(posWeight, "pos-weight") }
-        if f == .crossEntropyLoss {
-            throw ValidationError("cross_entropy_loss takes a batch: use JSON Lines on stdin")
-        }
         let result: SoftmaxOracle.OracleResult
         do {
             result = try Oracle(doubleWordTier: !mpfrOnly).evaluate(request)
         } catch {
             throw ValidationError(error.description)
         }
-        for v in result.rounded {
-            print("\(HexFloat.format(v))\t\(HexFloat.shortestDecimal(v))")
-        }
+        try StandardOutput.write(result.rounded.map { "\(HexFloat.format($0))\t\(HexFloat.shortestDecimal($0))\n" }.joined())
     }
 
     static func floats(_ texts: [String], _ option: String) throws -> [Double] {
@@ -126,10 +159,10 @@ struct EvalSummary: CustomStringConvertible {
 
 /// The JSON Lines mode of `eval`: ``RequestServer`` answering with the oracle.
 enum EvalBatch {
-    static func run(defaultFormat: Format, oracle: Oracle) -> EvalSummary {
+    static func run(defaultFormat: Format, maxLineBytes: Int, oracle: Oracle) throws(StreamError) -> EvalSummary {
         var summary = EvalSummary()
-        var input = LineReader()
-        let served = RequestServer(defaultFormat: defaultFormat).serve(from: &input, to: LineWriter()) { decoded in
+        var input = LineReader(maxLineBytes: maxLineBytes)
+        let served = try RequestServer(defaultFormat: defaultFormat, maxLineBytes: maxLineBytes).serve(from: &input, to: LineWriter()) { decoded in
             let result = try oracle.evaluate(decoded.request)
             if result.escalations > 0 {
                 summary.escalated += 1
@@ -144,4 +177,9 @@ enum EvalBatch {
         summary.failures = served.failures
         return summary
     }
+}
+
+extension String {
+    /// `label_smoothing` as the option name `label-smoothing`.
+    func replacingUnderscores() -> String { String(map { $0 == "_" ? "-" : $0 }) }
 }

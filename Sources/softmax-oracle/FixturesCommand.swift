@@ -67,10 +67,10 @@ struct FixturesCommand: ParsableCommand {
         @Option(help: "Directory to write into (created if missing).")
         var out: String
 
-        @Option(help: "Run seed: the same seed and options give byte-identical files.")
+        @Option(parsing: .unconditional, help: "Run seed: the same seed and options give byte-identical files.")
         var seed: UInt64 = FixtureSchema.defaultSeed
 
-        @Option(help: "Cases per (function, format, family); large_k is capped at 3 unless --family-cases sets it.")
+        @Option(parsing: .unconditional, help: "Cases per (function, format, family); large_k is capped at 3 unless --family-cases sets it. A run holds at most \(CaseLimit.maximum) cases.")
         var cases: Int = 4
 
         @Option(name: .customLong("family-cases"), help: ArgumentHelp("Cases of one family, FAMILY=N (repeatable), e.g. large_k=1.", valueName: "family=n"))
@@ -85,10 +85,10 @@ struct FixturesCommand: ParsableCommand {
         @Option(name: .customLong("family"), help: "Only this family (repeatable; default all): \(Family.allValueStrings.joined(separator: ", ")).")
         var families: [String] = []
 
-        @Option(name: .customLong("max-k"), help: "Skip cases with rows longer than this, taking the family's next indices instead (large_k exempt; recorded in the header).")
+        @Option(name: .customLong("max-k"), parsing: .unconditional, help: "Skip cases with rows longer than this, taking the family's next indices instead (large_k exempt; recorded in the header).")
         var maxK: Int?
 
-        @Option(help: ArgumentHelp("Write only shard I of N (0 <= I < N).", valueName: "I/N"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Write only shard I of N (0 <= I < N).", valueName: "I/N"))
         var shard: String?
 
         @Option(help: "Also write NumPy .npy arrays into this directory.")
@@ -97,27 +97,39 @@ struct FixturesCommand: ParsableCommand {
         @Flag(name: .customLong("label-smoothing"), help: "Give one hard-target cross-entropy case in five label smoothing (recorded in the header).")
         var labelSmoothing = false
 
-        @Option(help: "Worker threads for the oracle (default: the number of cores; the output does not depend on it).")
+        @Option(parsing: .unconditional, help: "Worker threads for the oracle (default: the number of cores; the output does not depend on it).")
         var threads: Int = ProcessorCount.online
 
-        func run() throws {
-            let spec: FixtureSpec
-            let shardValue: Shard?
+        /// The options checked before any work (usage errors, exit status 2).
+        func checkedOptions() throws -> (FixtureSpec, Shard?) {
+            try OutputPath.checkDirectoryOption(out, option: "out")
+            if let npy { try OutputPath.checkDirectoryOption(npy, option: "npy") }
+            if threads < 1 { throw ValidationError("--threads: \(threads) must be at least 1") }
             do throws(FixtureError) {
-                spec = try FixtureOptionParsing.spec(
+                let spec = try FixtureOptionParsing.spec(
                     seed: seed, cases: cases, familyCases: familyCases, functions: functions, formats: formats,
                     families: families, maxK: maxK, labelSmoothing: labelSmoothing)
-                shardValue = try shard.map { text throws(FixtureError) in try Shard(parsing: text) }
+                let total = CaseLimit.total(functions: spec.functions.count, formats: spec.formats.count,
+                                            families: spec.families, count: spec.caseCount(for:))
+                if let problem = CaseLimit.problem(total: total, what: "--cases \(cases)\(familyCases.isEmpty ? "" : " with --family-cases")") {
+                    throw FixtureError(problem)
+                }
+                return (spec, try shard.map { text throws(FixtureError) in try Shard(parsing: text) })
             } catch {
-                throw FixturesCommand.fail("generate", error.message)
+                throw ValidationError(error.message)
             }
+        }
+
+        func run() throws {
+            let (spec, shardValue) = try checkedOptions()
             let generator = FixtureGenerator(spec: spec, threads: threads)
             var total = 0
             var files = 0
             var caseCount = 0
+            var output = CheckedLines()
             do throws(FixtureError) {
                 try generator.write(to: out, shard: shardValue, npyDirectory: npy) { w in
-                    print("wrote \(w.path): \(w.cases) cases, \(w.bytes) bytes")
+                    output.line("wrote \(w.path): \(w.cases) cases, \(w.bytes) bytes")
                     total += w.bytes
                     files += 1
                     caseCount += w.cases
@@ -126,7 +138,8 @@ struct FixturesCommand: ParsableCommand {
                 throw FixturesCommand.fail("generate", error.message)
             }
             let part = shardValue.map { " (shard \($0))" } ?? ""
-            print("\(files) files\(part), \(caseCount) cases, \(total) bytes, seed \(spec.seed)")
+            output.line("\(files) files\(part), \(caseCount) cases, \(total) bytes, seed \(spec.seed)")
+            try output.finish()
         }
     }
 
@@ -155,21 +168,25 @@ struct FixturesCommand: ParsableCommand {
 
         func validate() throws {
             if inputs.isEmpty { throw ValidationError("give the directories (or files) holding the shards") }
+            try OutputPath.checkDirectoryOption(out, option: "out")
+            if let npy { try OutputPath.checkDirectoryOption(npy, option: "npy") }
         }
 
         func run() throws {
             var total = 0
             var files = 0
+            var output = CheckedLines()
             do throws(FixtureError) {
                 try FixtureMerger.write(inputs, to: out, npyDirectory: npy) { w in
-                    print("wrote \(w.path): \(w.cases) cases, \(w.bytes) bytes")
+                    output.line("wrote \(w.path): \(w.cases) cases, \(w.bytes) bytes")
                     total += w.bytes
                     files += 1
                 }
             } catch {
                 throw FixturesCommand.fail("merge", error.message)
             }
-            print("\(files) files merged, \(total) bytes")
+            output.line("\(files) files merged, \(total) bytes")
+            try output.finish()
         }
     }
 
@@ -196,14 +213,16 @@ struct FixturesCommand: ParsableCommand {
         @Flag(name: .customLong("expected-only"), help: "Check the expected values only, not that the inputs regenerate from the seed.")
         var expectedOnly = false
 
-        @Option(name: .customLong("max-problems"), help: "Print at most this many problems (all are counted).")
+        @Option(name: .customLong("max-problems"), parsing: .unconditional, help: "Print at most this many problems (all are counted).")
         var maxProblems: Int = 1000
 
-        @Option(help: "Worker threads for the oracle (default: the number of cores).")
+        @Option(parsing: .unconditional, help: "Worker threads for the oracle (default: the number of cores).")
         var threads: Int = ProcessorCount.online
 
         func validate() throws {
             if paths.isEmpty { throw ValidationError("give fixture files or directories to verify") }
+            if threads < 1 { throw ValidationError("--threads: \(threads) must be at least 1") }
+            if maxProblems < 0 { throw ValidationError("--max-problems: \(maxProblems) must be at least 0") }
         }
 
         func run() throws {
@@ -214,11 +233,11 @@ struct FixturesCommand: ParsableCommand {
             } catch {
                 throw FixturesCommand.fail("verify", error.message)
             }
-            for p in report.problems.prefix(Swift.max(0, maxProblems)) { print(p.description) }
+            var text = report.problems.prefix(Swift.max(0, maxProblems)).map { $0.description + "\n" }.joined()
             if report.problems.count > maxProblems {
-                print("… \(report.problems.count - maxProblems) more problems not shown (--max-problems)")
+                text += "… \(report.problems.count - maxProblems) more problems not shown (--max-problems)\n"
             }
-            print(report.summary)
+            try StandardOutput.write(text + report.summary + "\n")
             if !report.passed { throw ExitCode(1) }
         }
     }

@@ -4,10 +4,10 @@ import SoftmaxOracle
 
 /// The options that choose a harness grid: seed, cases per family, and filters.
 struct GridOptions: ParsableArguments {
-    @Option(help: "Run seed: the same seed gives the same cases on every machine.")
+    @Option(parsing: .unconditional, help: "Run seed: the same seed gives the same cases on every machine.")
     var seed: UInt64 = 20261129
 
-    @Option(help: "Cases per (function, format, family); large_k is capped at 3.")
+    @Option(parsing: .unconditional, help: "Cases per (function, format, family); large_k is capped at 3. A run holds at most \(CaseLimit.maximum) cases.")
     var cases: Int = 12
 
     @Option(name: .customLong("function"), help: "Only this function (repeatable).")
@@ -21,6 +21,26 @@ struct GridOptions: ParsableArguments {
 
     func validate() throws {
         if cases < 1 { throw ValidationError("--cases: \(cases) must be at least 1") }
+    }
+
+    /// ``configuration(for:)``, checked before any work: a usage error when it has no case (the
+    /// implementations compute none of the chosen functions and formats) or more than
+    /// ``CaseLimit/maximum``.
+    func checkedConfiguration(for implementations: [any ImplementationUnderTest]) throws -> RunConfiguration {
+        let configuration = configuration(for: implementations)
+        if let problem = CaseLimit.problem(total: configuration.caseTotal, what: "--cases \(cases)") {
+            throw ValidationError(problem)
+        }
+        if configuration.caseTotal == 0 {
+            let names = implementations.map(\.name).joined(separator: ", ")
+            let chosen = (functions.map { "--function \($0.rawValue)" } + formats.map { "--format \($0.rawValue)" }).joined(separator: " ")
+            let supported = implementations.map { i in
+                "\(i.name): " + Format.allCases.filter { fmt in OracleFunction.allCases.contains { i.supports($0, format: fmt) } }
+                    .map(\.rawValue).joined(separator: ", ")
+            }.joined(separator: "; ")
+            throw ValidationError("no case to run: \(names) compute\(implementations.count == 1 ? "s" : "") none of the chosen functions and formats (\(chosen)); the formats supported are \(supported)")
+        }
+        return configuration
     }
 
     /// The run configuration over the functions and formats that at least one of
@@ -44,6 +64,10 @@ struct ReportOutputOptions: ParsableArguments {
 
     @Option(help: "Also draw ULP error against logit spread into this SVG file.")
     var svg: String?
+
+    func validate() throws {
+        if let svg { try OutputPath.checkFile(svg, option: "svg") }
+    }
 
     func render(_ result: HarnessResult) -> String {
         output.render(result)

@@ -56,16 +56,16 @@ struct RegressCommand: ParsableCommand {
     @Option(help: "The outside implementation's name in the baseline (default: from the command, e.g. my_adapter).")
     var name: String?
 
-    @Option(help: "Seconds to wait for each answer of the --exec process.")
+    @Option(parsing: .unconditional, help: "Seconds to wait for each answer of the --exec process.")
     var timeout: Double = 5
 
     @Option(name: .customLong("implementation"), help: "Only these built-in implementations (repeatable; with --update): \(KernelVariant.allValueStrings.joined(separator: ", ")).")
     var implementations: [String] = []
 
-    @Option(help: "With --update: the run seed of the new baseline (default: the old baseline's, else \(FixtureSchema.defaultSeed)).")
+    @Option(parsing: .unconditional, help: "With --update: the run seed of the new baseline (default: the old baseline's, else \(FixtureSchema.defaultSeed)).")
     var seed: UInt64?
 
-    @Option(help: "With --update: cases per (function, format, family) (default: the old baseline's, else 8).")
+    @Option(parsing: .unconditional, help: "With --update: cases per (function, format, family) (default: the old baseline's, else 8).")
     var cases: Int?
 
     @Option(name: .customLong("family-cases"), help: ArgumentHelp("With --update: cases of one family, FAMILY=N (repeatable; default large_k=1).", valueName: "family=n"))
@@ -80,16 +80,16 @@ struct RegressCommand: ParsableCommand {
     @Option(name: .customLong("family"), help: "With --update: limit the baseline to this family (repeatable).")
     var families: [String] = []
 
-    @Option(help: "Slack on max ULP: worse means now > baseline + tolerance x max(1, baseline). The default only absorbs noise in the last digits of scores; 0.01 also allows a libm that differs in the last bit.")
+    @Option(parsing: .unconditional, help: "Slack on max ULP: worse means now > baseline + tolerance x max(1, baseline). The default only absorbs noise in the last digits of scores; 0.01 also allows a libm that differs in the last bit.")
     var tolerance: Double = RegressionGate.defaultTolerance
 
-    @Option(name: .customLong("max-ulp"), help: ArgumentHelp("Absolute ceiling on every cell's max ULP error, beside the baseline.", valueName: "N"))
+    @Option(name: .customLong("max-ulp"), parsing: .unconditional, help: ArgumentHelp("Absolute ceiling on every cell's max ULP error, beside the baseline.", valueName: "N"))
     var maxULP: Double?
 
-    @Option(help: ArgumentHelp("Absolute tolerance: |y - v| <= atol + rtol*|v| (torch.testing.assert_close).", valueName: "A"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Absolute tolerance: |y - v| <= atol + rtol*|v| (torch.testing.assert_close).", valueName: "A"))
     var atol: Double?
 
-    @Option(help: ArgumentHelp("Relative tolerance (see --atol).", valueName: "R"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Relative tolerance (see --atol).", valueName: "R"))
     var rtol: Double?
 
     @Option(name: .customLong("tolerance-preset"), help: ArgumentHelp("A tolerance preset: torch (assert_close's defaults per format).", valueName: "PRESET"))
@@ -98,7 +98,7 @@ struct RegressCommand: ParsableCommand {
     @Flag(name: .customLong("allow-unsupported"), help: "Do not fail a cell in which nothing was scored.")
     var allowUnsupported = false
 
-    @Option(help: "Worker threads (default: the number of cores).")
+    @Option(parsing: .unconditional, help: "Worker threads (default: the number of cores).")
     var threads: Int = ProcessorCount.online
 
     static func fail(_ message: String) -> ExitCode {
@@ -110,16 +110,20 @@ struct RegressCommand: ParsableCommand {
         let settingsGiven = seed != nil || cases != nil || !familyCases.isEmpty || !functions.isEmpty
             || !formats.isEmpty || !families.isEmpty || !implementations.isEmpty
         if settingsGiven && !update {
-            throw Self.fail("--seed, --cases, --family-cases, --function, --format, --family and --implementation choose a new baseline's run: add --update (the gate itself always runs the baseline's settings)")
+            throw ValidationError("--seed, --cases, --family-cases, --function, --format, --family and --implementation choose a new baseline's run: add --update (the gate itself always runs the baseline's settings)")
         }
-        if tolerance < 0 || tolerance.isNaN { throw Self.fail("--tolerance \(tolerance) must be >= 0") }
-        if let maxULP, !(maxULP >= 0) { throw Self.fail("--max-ulp \(maxULP) must be >= 0") }
+        if tolerance < 0 || tolerance.isNaN { throw ValidationError("--tolerance \(tolerance) must be >= 0") }
+        if let maxULP, !(maxULP >= 0) { throw ValidationError("--max-ulp \(maxULP) must be >= 0") }
+        if !(timeout > 0 && timeout.isFinite) { throw ValidationError("--timeout: \(timeout) is not a positive number of seconds") }
+        if threads < 1 { throw ValidationError("--threads: \(threads) must be at least 1") }
+        if let cases, cases < 0 { throw ValidationError("--cases: \(cases) must be at least 0") }
         let toleranceRule: ToleranceRule
         do {
             toleranceRule = try CheckCommand.toleranceRule(preset: tolerancePreset, atol: atol, rtol: rtol)
         } catch {
-            throw Self.fail(error.message)
+            throw ValidationError(error.message)
         }
+        if update { try OutputPath.checkFile(baseline, option: "baseline") }
 
         // The run: the baseline's settings, or (with --update) new ones.
         var old: AccuracyBaseline?
@@ -134,16 +138,21 @@ struct RegressCommand: ParsableCommand {
         var run = old ?? AccuracyBaseline.defaultRun()
         do throws(FixtureError) {
             if let seed { run.seed = seed }
-            if let cases {
-                if cases < 0 { throw FixtureError("--cases: \(cases) must be at least 0") }
-                run.casesPerFamily = cases
-            }
+            if let cases { run.casesPerFamily = cases }
             if !familyCases.isEmpty { run.familyCases = try FixtureOptionParsing.perFamily(familyCases) }
             if let f: [OracleFunction] = try FixtureOptionParsing.names(functions, "function") { run.functions = f }
             if let f: [Format] = try FixtureOptionParsing.names(formats, "format") { run.formats = f }
             if let f: [Family] = try FixtureOptionParsing.names(families, "family") { run.families = f }
         } catch {
-            throw Self.fail(error.message)
+            throw ValidationError(error.message)
+        }
+        let total = CaseLimit.total(functions: run.functions?.count ?? OracleFunction.allCases.count,
+                                    formats: run.formats?.count ?? Format.allCases.count,
+                                    families: run.families ?? Family.allCases, count: run.caseCount(for:))
+        let sizeSource = cases != nil || !familyCases.isEmpty ? "--cases/--family-cases" : "the baseline's \"cases\": \(run.casesPerFamily)"
+        if let problem = CaseLimit.problem(total: total, what: sizeSource) {
+            if cases != nil || !familyCases.isEmpty { throw ValidationError(problem) }
+            throw Self.fail("\(baseline): \(problem)")
         }
 
         // The implementations.
@@ -204,12 +213,12 @@ struct RegressCommand: ParsableCommand {
             }
             if old != nil {
                 let changes = comparison.changes
-                print(changes.isEmpty ? "no cell changed" : changes, terminator: changes.isEmpty ? "\n" : "")
+                try StandardOutput.write(changes.isEmpty ? "no cell changed\n" : changes)
             }
-            print("baseline \(baseline) \(old == nil ? "created" : "updated"): \(current.entries.count) cells, \(gate.cases(for: current).count) cases, seed \(current.seed)")
+            try StandardOutput.line("baseline \(baseline) \(old == nil ? "created" : "updated"): \(current.entries.count) cells, \(gate.cases(for: current).count) cases, seed \(current.seed)")
             return
         }
-        print(comparison.render(baselinePath: baseline, run: current), terminator: "")
+        try StandardOutput.write(comparison.render(baselinePath: baseline, run: current))
         if !comparison.passed { throw ExitCode(comparison.exitCode) }
     }
 

@@ -10,10 +10,10 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Score the built-in implementations against the oracle over extreme logits (the main job).",
         discussion: """
-        Runs every built-in implementation (naive, shifted, online, accurate, mixed) on every
-        function and format it supports, over every generator family of extreme logits, at a fixed
-        seed, and prints per (implementation, function, format): cases, max / mean / p99 ULP error,
-        the share correctly rounded, special-value mismatches, and the worst input as hex floats.
+        Runs every built-in implementation (naive, shifted, online, accurate, mixed) on every \
+        function and format it supports, over every generator family of extreme logits, at a fixed \
+        seed, and prints per (implementation, function, format): cases, max / mean / p99 ULP error, \
+        the share correctly rounded, special-value mismatches, and the worst input as hex floats. \
         The oracle's answer for each case is certified, so every error shown is real.
 
         Examples:
@@ -29,17 +29,21 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .customLong("implementation"), help: "Only this implementation (repeatable).")
     var implementations: [KernelVariant] = []
 
-    @Option(help: "Worker threads (default: the number of cores; one when MPFR is not thread-safe).")
+    @Option(parsing: .unconditional, help: "Worker threads (default: the number of cores; one when MPFR is not thread-safe).")
     var threads: Int = ProcessorCount.online
+
+    func validate() throws {
+        if threads < 1 { throw ValidationError("--threads: \(threads) must be at least 1") }
+    }
 
     func run() throws {
         let chosen = implementations.isEmpty ? FastSoftmaxImplementation.all : implementations.map(FastSoftmaxImplementation.init)
-        let configuration = grid.configuration(for: chosen)
+        let configuration = try grid.checkedConfiguration(for: chosen)
         let cases = configuration.cases()
         let bar = ProgressBar(label: "report")
         let result = Runner(oracle: Oracle(), implementations: chosen)
             .run(cases: cases, seed: configuration.seed, threads: threads, progress: { bar.update($0, $1) })
-        print(output.render(result), terminator: "")
+        try StandardOutput.write(output.render(result))
         try output.writeSVG(result, title: "softmax-oracle report, seed \(configuration.seed)")
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import GoldenFixtures
+import OracleIO
 
 /// The `softmax-oracle` command: a thin layer over the libraries.
 @main
@@ -8,30 +9,80 @@ struct SoftmaxOracleCommand: ParsableCommand {
         commandName: "softmax-oracle",
         abstract: "Certified ground truth for softmax, log-softmax, logsumexp and cross-entropy, and a harness that scores implementations against it in ULPs.",
         discussion: """
-        Every value the oracle prints is the exact result rounded once, to nearest-even, into the
-        requested format (f64, f32, f16, bf16, e5m2, e4m3fn), and each rounding is proven: the exact
+        Every value the oracle prints is the exact result rounded once, to nearest-even, into the \
+        requested format (f64, f32, f16, bf16, e5m2, e4m3fn), and each rounding is proven: the exact \
         value is enclosed by MPFR interval arithmetic until both ends round to the same number.
 
-        Floats are read and written exactly: hex floats ("0x1.8p+1"), "inf", "-inf", "nan", or
+        Floats are read and written exactly: hex floats ("0x1.8p+1"), "inf", "-inf", "nan", or \
         decimals (read as the nearest binary64).
+
+        Exit status of every command: 0 success, 1 a failed check (a bad request line, a score over \
+        its limit, a regression, a fixture mismatch), 2 a usage error (the message ends with the \
+        command's usage line) or an error that stopped the command (e.g. cannot write to standard \
+        output).
         """,
+        version: FixtureSchema.packageVersion,
         subcommands: [EvalCommand.self, ReportCommand.self, ImplCommand.self, CheckCommand.self, FixturesCommand.self, RegressCommand.self]
     )
 
-    /// ArgumentParser's `main`, except that a usage error of `check` exits with status 2 (its
-    /// documented contract: 0 within the limits, 1 over them, 2 on usage or protocol errors)
-    /// instead of 64.
+    /// The exit status of a usage error, in every command (ArgumentParser's default is 64).
+    static let usageErrorStatus: Int32 = 2
+
+    /// ArgumentParser's `main`, except that:
+    /// - a usage error, found while parsing or later by a command, exits with status 2 and ends
+    ///   with the usage line of the command that was run (not the top-level one);
+    /// - a failed write to standard output (``StreamError``) is reported on standard error with
+    ///   status 2;
+    /// - `--help` and `--version` are written with a checked write.
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
+        var command: any ParsableCommand
         do {
-            var command = try parseAsRoot(arguments)
+            command = try parseAsRoot(arguments)
+        } catch {
+            end(with: error, command: nil)
+        }
+        do {
             try command.run()
         } catch {
-            if arguments.first == CheckCommand.configuration.commandName, exitCode(for: error) == .validationFailure {
-                StandardError.write(fullMessage(for: error) + "\n")
-                Foundation.exit(2)
+            end(with: error, command: type(of: command))
+        }
+    }
+
+    /// Reports `error` as described in ``main()`` and exits.
+    static func end(with error: any Error, command: (any ParsableCommand.Type)?) -> Never {
+        if let stream = error as? StreamError {
+            StandardError.write("softmax-oracle: error: \(stream)\n")
+            exit(withError: ExitCode(usageErrorStatus))
+        }
+        switch exitCode(for: error) {
+        case .success:
+            do {
+                try StandardOutput.line(fullMessage(for: error))
+            } catch {
+                StandardError.write("softmax-oracle: error: \(error)\n")
+                exit(withError: ExitCode(usageErrorStatus))
             }
+            exit(withError: ExitCode.success)
+        case .validationFailure:
+            var text = fullMessage(for: error)
+            if let command, command != Self.self {
+                // Raised by a command after parsing: ArgumentParser would show the top-level usage.
+                let usage = usageString(for: command)
+                text = "Error: \(message(for: error))\n" + (usage.hasPrefix("Usage:") ? usage : "Usage: " + usage)
+                text += "\n  See '\(commandPath(command)) --help' for more information."
+            }
+            StandardError.write(text + "\n")
+            exit(withError: ExitCode(usageErrorStatus))
+        default:
             exit(withError: error)
         }
+    }
+
+    /// `softmax-oracle fixtures generate` for the `Generate` command type.
+    static func commandPath(_ command: any ParsableCommand.Type) -> String {
+        let usage = usageString(for: command)
+        let words = usage.split(separator: " ").drop { $0 == "Usage:" }
+        return words.prefix { !$0.hasPrefix("[") && !$0.hasPrefix("<") && !$0.hasPrefix("-") }.joined(separator: " ")
     }
 }

@@ -51,7 +51,7 @@ struct StreamTests {
     func caseCountsAreBounded() throws {
         let directory = CLI.temporaryDirectory()
         let baseline = try String(contentsOf: packageRoot.appendingPathComponent("Fixtures/accuracy-baseline.json"), encoding: .utf8)
-            .replacingOccurrences(of: #""cases": 3,"#, with: #""cases": 1000000000,"#)
+            .replacingOccurrences(of: #""cases": [0-9]+,"#, with: #""cases": 1000000000,"#, options: .regularExpression)
         try baseline.write(to: directory.appendingPathComponent("huge.json"), atomically: true, encoding: .utf8)
         let runs: [(String, [String], String)] = [
             ("report", ["report", "--cases", "1000000000"], "--cases 1000000000 makes a run of"),

@@ -29,12 +29,6 @@ public struct OracleInfo: Sendable, Hashable {
     /// `mpfr_get_version()` of the writer.
     public var mpfr: String
 
-    /// Provenance of `package` and `mpfr` versions.
-    public init(package: String, mpfr: String) {
-        self.package = package
-        self.mpfr = mpfr
-    }
-
     /// This build's package version and the MPFR it runs on.
     public static var current: OracleInfo {
         OracleInfo(package: FixtureSchema.packageVersion, mpfr: mpfrVersion)

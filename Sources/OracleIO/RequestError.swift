@@ -17,10 +17,4 @@ public struct DecodedRequest: Sendable, Hashable {
     public var id: JSONValue
     /// The decoded request.
     public var request: OracleRequest
-
-    /// A decoded request of `id`.
-    public init(id: JSONValue, request: OracleRequest) {
-        self.id = id
-        self.request = request
-    }
 }

@@ -61,11 +61,27 @@ extension JSONValue {
     /// that has one; else nil. For echoing an id byte for byte (the parsed ``JSONValue`` would
     /// serialize `"\u00e9"` as `"é"`).
     public static func idText(utf8 bytes: [UInt8], maxDepth: Int = defaultMaxDepth) -> String? {
-        bytes.withUnsafeBufferPointer { buffer in
+        try? parseKeepingIDText(utf8: bytes, maxDepth: maxDepth).idText
+    }
+
+    /// ``parse(utf8:maxDepth:)`` and ``idText(utf8:maxDepth:)`` in one pass over the bytes: the
+    /// value, and the `"id"` member's text as the top-level object wrote it (nil when there is
+    /// none, or the value is not an object).
+    public static func parseKeepingIDText(
+        utf8 bytes: [UInt8], maxDepth: Int = defaultMaxDepth
+    ) throws(JSONParseError) -> (value: JSONValue, idText: String?) {
+        let result = bytes.withUnsafeBufferPointer { buffer -> Result<(JSONValue, String?), JSONParseError> in
             var parser = JSONParser(bytes: buffer, maxDepth: maxDepth)
-            guard (try? parser.parseDocument()) != nil, let range = parser.idRange else { return nil }
-            return String(decoding: UnsafeBufferPointer(rebasing: buffer[range]), as: UTF8.self)
+            do throws(JSONParseError) {
+                let value = try parser.parseDocument()
+                let text = parser.idRange.map { String(decoding: UnsafeBufferPointer(rebasing: buffer[$0]), as: UTF8.self) }
+                return .success((value, text))
+            } catch {
+                return .failure(error)
+            }
         }
+        let (value, text) = try result.get()
+        return (value, text)
     }
 }
 

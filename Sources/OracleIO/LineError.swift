@@ -67,6 +67,19 @@ extension LineError {
         }
     }
 
+    /// As ``parse(utf8:maxLineBytes:)``, and the `id` member's text exactly as the line wrote it
+    /// (``JSONValue/parseKeepingIDText(utf8:maxDepth:)``), from the same single pass.
+    static func parseKeepingIDText(utf8 line: [UInt8], maxLineBytes: Int) throws(LineError) -> (value: JSONValue, idText: String?) {
+        if line.count > maxLineBytes {
+            throw LineError(field: nil, reason: "the line has \(line.count) bytes, over the limit of \(maxLineBytes)")
+        }
+        do throws(JSONParseError) {
+            return try JSONValue.parseKeepingIDText(utf8: line)
+        } catch {
+            throw LineError(field: nil, reason: error.description, jsonError: error)
+        }
+    }
+
     /// The line's `id` (`.null` when absent) and what `decodeMembers` makes of its members.
     ///
     /// - Parameter kind: the line's name in the message when `value` is not an object

@@ -246,6 +246,7 @@ public final class ProcessImplementation: ImplementationUnderTest {
 
         switch state.child.exchange(bytes, deadline: deadline, maxLineBytes: options.maxLineBytes) {
         case .timeout:
+            if let why = state.child.closedOutputDiagnosis() { return fail(.closedOutputWhileHeld(why)) }
             return fail(.timeout(seconds: timeout))
         case .endOfOutput:
             return ended(otherwise: .closedOutput)

@@ -76,23 +76,15 @@ public enum AtomicFile {
         return stat(path, &s) == 0 && (s.st_mode & S_IFMT) == S_IFDIR
     }
 
-    /// The whole file at `path`.
+    /// The whole file at `path` (``FileReading/bytes(_:)``: pipes and `/dev/stdin` work).
     ///
-    /// - Throws: ``FixtureError`` naming the path and the system's reason.
+    /// - Throws: ``FixtureError`` `path: reason`, the reason plain ("no such file", "is a directory").
     public static func read(_ path: String) throws(FixtureError) -> [UInt8] {
-        guard let file = fopen(path, "rb") else { throw FixtureError("cannot read \(path): \(lastError())") }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-            if n > 0 { bytes.append(contentsOf: chunk[0..<n]) }
-            if n < chunk.count {
-                if ferror(file) != 0 { throw FixtureError("cannot read \(path): \(lastError())") }
-                break
-            }
+        do throws(FileReadError) {
+            return try FileReading.bytes(path)
+        } catch {
+            throw FixtureError(error.description)
         }
-        return bytes
     }
 
     /// The names in directory `path` (not `.` and `..`), sorted by their bytes.

@@ -1,6 +1,7 @@
 import AccuracyHarness
 import ArgumentParser
 import ExternalImplementations
+import GoldenFixtures
 import Foundation
 import OracleIO
 import ParallelExecution
@@ -281,11 +282,16 @@ struct CheckCommand: ParsableCommand {
     }
 
     static func read(_ path: String) throws -> String {
-        do {
-            return try String(contentsOfFile: path, encoding: .utf8)
+        let bytes: [UInt8]
+        do throws(FileReadError) {
+            bytes = try FileReading.bytes(path)  // pipes, process substitution and /dev/stdin too
         } catch {
-            throw FileProblem(source: path, line: 0, message: "cannot read the file (\(error.localizedDescription))")
+            throw FileProblem(source: path, line: 0, message: error.reason)
         }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw FileProblem(source: path, line: 0, message: "not valid UTF-8 text")
+        }
+        return text
     }
 
     static func stem(_ path: String) -> String {

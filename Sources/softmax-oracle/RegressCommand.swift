@@ -51,6 +51,9 @@ struct RegressCommand: ParsableCommand {
     @Option(help: "Seconds to wait for each answer of the --exec process.")
     var timeout: Double = 5
 
+    @Option(name: .customLong("startup-timeout"), help: "Seconds to wait for the first answer of the --exec process, which includes its start-up; at least --timeout.")
+    var startupTimeout: Double = 15
+
     @Option(name: .customLong("implementation"), help: "Only these built-in implementations (repeatable; with --update): \(KernelVariant.allValueStrings.joined(separator: ", ")).")
     var implementations: [String] = []
 
@@ -90,6 +93,9 @@ struct RegressCommand: ParsableCommand {
             throw Self.fail("--seed, --cases, --family-cases, --function, --format, --family and --implementation choose a new baseline's run: add --update (the gate itself always runs the baseline's settings)")
         }
         if tolerance < 0 || tolerance.isNaN { throw Self.fail("--tolerance \(tolerance) must be >= 0") }
+        for (option, seconds) in [("timeout", timeout), ("startup-timeout", startupTimeout)] where !(seconds > 0 && seconds.isFinite) {
+            throw Self.fail("--\(option): \(seconds) is not a positive number of seconds")
+        }
 
         // The run: the baseline's settings, or (with --update) new ones.
         var old: AccuracyBaseline?
@@ -128,7 +134,7 @@ struct RegressCommand: ParsableCommand {
                 }
                 let p = try ProcessImplementation(
                     command: exec, name: name ?? recorded,
-                    options: .init(timeout: timeout, firstRequestTimeout: Swift.max(timeout, 30)))
+                    options: .init(timeout: timeout, firstRequestTimeout: Swift.max(timeout, startupTimeout)))
                 process = p
                 chosen = [p]
             } catch {

@@ -10,7 +10,8 @@ import Darwin
 /// (`.<name>.tmp-<pid>-<n>`, which no `*.jsonl` or `*.npy` pattern matches), flushes it to disk,
 /// and renames it over the final name: rename(2) within a directory is atomic, so readers see
 /// the old file or the new one, never a mix. A run killed mid-write can leave such a hidden
-/// temporary behind; it is never read.
+/// temporary behind; it is never read, `fixtures verify` reports it and the next `generate` or
+/// `merge` into the directory removes it (``removeStaleTemporaries(in:)``).
 public enum AtomicFile {
     /// Writes `bytes` to `path` through a temporary file and a rename.
     ///
@@ -49,6 +50,25 @@ public enum AtomicFile {
     /// Writes `text` as UTF-8 (see ``write(_:to:)-(([UInt8],String)``).
     public static func write(_ text: String, to path: String) throws(FixtureError) {
         try write(Array(text.utf8), to: path)
+    }
+
+    /// The names in `directory` of temporaries this writer makes (`.<name>.tmp-<pid>-<n>`) whose
+    /// process is no longer running: left by an interrupted run. Empty when the directory cannot
+    /// be read.
+    public static func staleTemporaries(in directory: String) -> [String] {
+        let names = (try? list(directory.isEmpty ? "." : directory)) ?? []
+        return names.filter { name in
+            guard name.hasPrefix("."), let range = name.ranges(of: ".tmp-").last else { return false }
+            let parts = name[range.upperBound...].split(separator: "-", omittingEmptySubsequences: false)
+            guard parts.count == 2, let pid = pid_t(parts[0]), pid > 0, Int(parts[1]) != nil else { return false }
+            return pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH
+        }
+    }
+
+    /// Removes ``staleTemporaries(in:)`` from `directory`; returns their names.
+    @discardableResult
+    public static func removeStaleTemporaries(in directory: String) -> [String] {
+        staleTemporaries(in: directory).filter { unlink(join(directory, $0)) == 0 }
     }
 
     /// Creates `path` and its missing parents (like `mkdir -p`); an existing directory is fine.

@@ -214,15 +214,15 @@ public struct AccuracyBaseline: Sendable, Hashable {
         let value = try FixtureError.parseObject(text) { _ in "a baseline must be a JSON object" }
         guard let schema = value["schema"]?.stringValue else { throw FixtureError("no \"schema\" member (is this an accuracy baseline?)") }
         guard schema == Self.schema else {
-            throw FixtureError("schema \"\(schema)\" is not \"\(Self.schema)\", the one this version reads")
+            throw FixtureError("member \"schema\": \"\(schema)\" is not \"\(Self.schema)\", the one this version reads")
         }
         try StrictMembers.check(value, expected: Self.members, what: "the baseline")
-        func integer(_ v: JSONValue?, _ name: String) throws(FixtureError) -> Int {
-            guard let n = v?.integerValue, n >= 0 else { throw FixtureError("member \"\(name)\": missing or not a non-negative integer") }
+        func integer(_ v: JSONValue?, _ name: @autoclosure () -> String) throws(FixtureError) -> Int {
+            guard let n = v?.integerValue, n >= 0 else { throw FixtureError("member \"\(name())\": missing or not a non-negative integer") }
             return n
         }
-        func string(_ v: JSONValue?, _ name: String) throws(FixtureError) -> String {
-            guard let s = v?.stringValue else { throw FixtureError("member \"\(name)\": missing or not a string") }
+        func string(_ v: JSONValue?, _ name: @autoclosure () -> String) throws(FixtureError) -> String {
+            guard let s = v?.stringValue else { throw FixtureError("member \"\(name())\": missing or not a string") }
             return s
         }
         func names<T: RawRepresentable>(_ name: String, _ type: T.Type) throws(FixtureError) -> [T]? where T.RawValue == String {

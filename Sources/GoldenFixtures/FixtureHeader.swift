@@ -142,21 +142,21 @@ public struct FixtureHeader: Sendable, Hashable {
             throw FixtureError("the header has no \"schema\" (is this a fixture file? the first line must be the header)")
         }
         guard schema == FixtureSchema.name else {
-            throw FixtureError("schema \"\(schema)\" is not \"\(FixtureSchema.name)\", the one this version reads")
+            throw FixtureError("header member \"schema\": \"\(schema)\" is not \"\(FixtureSchema.name)\", the one this version reads")
         }
         try StrictMembers.check(value, expected: Self.members, what: "the header")
-        func string(_ v: JSONValue?, _ name: String) throws(FixtureError) -> String {
-            guard let s = v?.stringValue else { throw FixtureError("header member \"\(name)\": missing or not a string") }
+        func string(_ v: JSONValue?, _ name: @autoclosure () -> String) throws(FixtureError) -> String {
+            guard let s = v?.stringValue else { throw FixtureError("header member \"\(name())\": missing or not a string") }
             return s
         }
-        func integer(_ v: JSONValue?, _ name: String) throws(FixtureError) -> Int {
+        func integer(_ v: JSONValue?, _ name: @autoclosure () -> String) throws(FixtureError) -> Int {
             guard let n = v?.integerValue, n >= 0 else {
-                throw FixtureError("header member \"\(name)\": missing or not a non-negative integer")
+                throw FixtureError("header member \"\(name())\": missing or not a non-negative integer")
             }
             return n
         }
-        func bool(_ v: JSONValue?, _ name: String) throws(FixtureError) -> Bool {
-            guard case .bool(let b)? = v else { throw FixtureError("header member \"\(name)\": missing or not true/false") }
+        func bool(_ v: JSONValue?, _ name: @autoclosure () -> String) throws(FixtureError) -> Bool {
+            guard case .bool(let b)? = v else { throw FixtureError("header member \"\(name())\": missing or not true/false") }
             return b
         }
         let functionName = try string(value["function"], "function")

@@ -111,13 +111,13 @@ public enum FixtureMerger {
         let parsed = try ParsedGoldenLine(line: line)
         let r = parsed.request
         guard r.function == header.function, r.format == header.format else {
-            throw FixtureError("function \(r.function.rawValue), format \(r.format.rawValue) in a file of \(header.function.rawValue), \(header.format.rawValue)")
+            throw FixtureError("members \"function\", \"format\": \(r.function.rawValue), \(r.format.rawValue) in a file of \(header.function.rawValue), \(header.format.rawValue)")
         }
         if let maxK = header.maxK, parsed.key?.family != .largeK, r.rowLength > maxK {
-            throw FixtureError("a row of \(r.rowLength) logits, longer than the header's max_k \(maxK)")
+            throw FixtureError("member \"logits\": a row of \(r.rowLength), longer than the header's max_k \(maxK)")
         }
         if case .values(let values) = parsed.expectation, values.count != expectedOutputs(r) {
-            throw FixtureError("\(values.count) expected values, but \(r.function.rawValue) of this request has \(expectedOutputs(r)) outputs")
+            throw FixtureError("member \"expected\": \(values.count) values, but \(r.function.rawValue) of this request has \(expectedOutputs(r)) outputs")
         }
     }
 

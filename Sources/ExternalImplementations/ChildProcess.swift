@@ -112,25 +112,6 @@ struct ChildProcess {
         case .capture: posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
         }
 
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // Own process group (so that the whole group can be signalled), no blocked signals, and
-        // default dispositions for the signals this process may ignore or handle (an ignored
-        // SIGPIPE would otherwise be inherited across exec).
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        posix_spawnattr_setsigmask(&attributes, &mask)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for sig in [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT] { sigaddset(&defaults, sig) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        var pid: pid_t = 0
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
-        defer { for p in argv { free(p) } }
         // The environment, plus the marker that lets terminate() find every descendant.
         Descendants.becomeSubreaper()
         let marker = Descendants.nextMarker()
@@ -143,7 +124,10 @@ struct ChildProcess {
         environment.append(strdup("\(Descendants.markerName)=\(marker)"))
         environment.append(nil)
         defer { for p in environment { free(p) } }
-        let rc = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, environment)
+        // Default dispositions for the signals this process may ignore or handle (an ignored
+        // SIGPIPE would otherwise be inherited across exec).
+        let (rc, pid) = spawnShell(command, actions: &actions, defaultSignals: [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT],
+                                   environment: environment)
         guard rc == 0 else {
             closeAll()
             throw SpawnError(message: "cannot start /bin/sh: \(errorText(rc))")
@@ -393,6 +377,32 @@ private let pipe2Function: Pipe2? = {
     return nil
     #endif
 }()
+
+/// Starts `/bin/sh -c script` with `actions`, in a process group of its own (so that the whole
+/// group can be signalled, and terminal signals do not reach it), no blocked signals, and
+/// `defaultSignals` at their default disposition; `environment` nil: this process's.
+/// Returns posix_spawn's result and the pid.
+func spawnShell(_ script: String, actions: inout posix_spawn_file_actions_t, defaultSignals: [Int32],
+                environment: [UnsafeMutablePointer<CChar>?]?) -> (rc: Int32, pid: pid_t) {
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var mask = sigset_t()
+    sigemptyset(&mask)
+    posix_spawnattr_setsigmask(&attributes, &mask)
+    var defaults = sigset_t()
+    sigemptyset(&defaults)
+    for sig in defaultSignals { sigaddset(&defaults, sig) }
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    posix_spawnattr_setpgroup(&attributes, 0)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(script), nil]
+    defer { for p in argv { free(p) } }
+    var pid: pid_t = 0
+    let rc = environment.map { posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, $0) }
+        ?? posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, environ)
+    return (rc, pid)
+}
 
 /// A pipe whose two ends are close-on-exec.
 func makePipe(_ fds: inout [Int32]) -> Bool {

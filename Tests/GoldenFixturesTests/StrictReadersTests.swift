@@ -33,6 +33,14 @@ func fixtureError(_ body: () throws -> Void) -> String? {
     }
 }
 
+/// A scratch directory with the logsumexp/f64 file of `cases` uniform_wide cases, and its spec.
+func logsumexpFixtures(_ label: String, cases: Int) throws -> (dir: String, spec: FixtureSpec) {
+    let dir = TestPaths.scratch(label)
+    let spec = FixtureSpec(functions: [.logsumexp], formats: [.f64], families: [.uniformWide], casesPerFamily: cases)
+    try FixtureGenerator(spec: spec, threads: 1).write(to: dir)
+    return (dir, spec)
+}
+
 @Suite("Strict baselines and fixture headers")
 struct StrictReadersTests {
     @Test("A baseline entry without max_ulp, an unknown member, an empty implementation list: refused, naming member and line (finding 7)")
@@ -86,10 +94,8 @@ struct StrictReadersTests {
 
     @Test("verify checks every row against the header's max_k (finding 8)")
     func verifyMaxK() throws {
-        let dir = TestPaths.scratch("maxk")
+        let (dir, _) = try logsumexpFixtures("maxk", cases: 2)
         defer { TestPaths.remove(dir) }
-        let spec = FixtureSpec(functions: [.logsumexp], formats: [.f64], families: [.uniformWide], casesPerFamily: 2)
-        try FixtureGenerator(spec: spec, threads: 1).write(to: dir)
         let path = dir + "/logsumexp.f64.jsonl"
         let text = String(decoding: TestPaths.bytes(path), as: UTF8.self)
         #expect(text.contains(#""max_k":null"#))
@@ -117,10 +123,8 @@ struct StrictReadersTests {
 
     @Test("Stale temporaries of a killed generate are reported by verify and removed by the next generate (finding 8)")
     func staleTemporaries() throws {
-        let dir = TestPaths.scratch("stale")
+        let (dir, spec) = try logsumexpFixtures("stale", cases: 1)
         defer { TestPaths.remove(dir) }
-        let spec = FixtureSpec(functions: [.logsumexp], formats: [.f64], families: [.uniformWide], casesPerFamily: 1)
-        try FixtureGenerator(spec: spec, threads: 1).write(to: dir)
         // A pid that runs no process: the writer of this temporary was killed.
         let dead = (999_000..<1_099_000).first { kill(pid_t($0), 0) != 0 && errno == ESRCH }!
         let stale = ".logsumexp.f64.jsonl.tmp-\(dead)-1"

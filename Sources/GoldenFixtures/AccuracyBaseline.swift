@@ -214,7 +214,7 @@ public struct AccuracyBaseline: Sendable, Hashable {
         let value = try FixtureError.parseObject(text) { _ in "a baseline must be a JSON object" }
         guard let schema = value["schema"]?.stringValue else { throw FixtureError("no \"schema\" member (is this an accuracy baseline?)") }
         guard schema == Self.schema else {
-            throw FixtureError("member \"schema\": \"\(schema)\" is not \"\(Self.schema)\", the one this version reads")
+            throw FixtureError("schema \"\(schema)\" is not \"\(Self.schema)\", the one this version reads")
         }
         try StrictMembers.check(value, expected: Self.members, what: "the baseline")
         func integer(_ v: JSONValue?, _ name: @autoclosure () -> String) throws(FixtureError) -> Int {

@@ -142,7 +142,7 @@ public struct FixtureHeader: Sendable, Hashable {
             throw FixtureError("the header has no \"schema\" (is this a fixture file? the first line must be the header)")
         }
         guard schema == FixtureSchema.name else {
-            throw FixtureError("header member \"schema\": \"\(schema)\" is not \"\(FixtureSchema.name)\", the one this version reads")
+            throw FixtureError("schema \"\(schema)\" is not \"\(FixtureSchema.name)\", the one this version reads")
         }
         try StrictMembers.check(value, expected: Self.members, what: "the header")
         func string(_ v: JSONValue?, _ name: @autoclosure () -> String) throws(FixtureError) -> String {

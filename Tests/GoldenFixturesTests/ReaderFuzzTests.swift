@@ -82,7 +82,7 @@ struct Mutator {
 }
 
 /// Whether an error message says where the problem is: a line (`line 7`, `path:7:`), a byte
-/// offset (`byte 12`), or a member (`member "max_ulp"`, `"expected[3]"`). Plain scanning: a
+/// offset (`byte 12`), or a member (`member "max_ulp"`, `"expected[3]"`, `schema "x" is not …`). Plain scanning: a
 /// Regex would dominate the run time in a debug build.
 func namesPosition(_ message: String) -> Bool {
     let bytes = Array(message.utf8)
@@ -92,7 +92,7 @@ func namesPosition(_ message: String) -> Bool {
             if digit(message.utf8.distance(from: message.utf8.startIndex, to: r.upperBound)) { return true }
         }
     }
-    if message.contains("member \"") || message.contains("field \"") { return true }
+    for name in ["member \"", "field \"", "schema \""] where message.contains(name) { return true }
     // A quoted name such as "expected[3]" or "family": a quote, an identifier, a quote.
     var i = 0
     while i < bytes.count {

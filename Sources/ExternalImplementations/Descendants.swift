@@ -11,10 +11,12 @@ import Synchronization
 /// session (`setsid`, daemons), so that no run leaves a process behind.
 ///
 /// ## How descendants are recognised
-/// - Each child gets the environment variable ``markerName`` = `<our pid>.<serial>`, which its
-///   descendants inherit (a descendant that execs with a cleared environment is not recognised).
-/// - The members of the child's process group (the group id is the child's pid while it is
-///   unreaped, so this is exact).
+/// - The child's descendants by parent links, and the members of its process group (the group id
+///   is the child's pid while it is unreaped, so this is exact).
+/// - A descendant whose parent died is re-parented to us (below): such a child of ours is the
+///   child's if it carries the environment variable ``markerName`` = `<our pid>.<serial>`, which
+///   each child gets and its descendants inherit (one that execs with a cleared environment is
+///   not recognised).
 ///
 /// ## What makes them reachable
 /// On Linux this process becomes a *child subreaper* (`prctl(PR_SET_CHILD_SUBREAPER)`) at the
@@ -82,12 +84,27 @@ enum Descendants {
         return environment.split(separator: 0).contains { $0.elementsEqual(needle) }
     }
 
-    /// The live processes of group `leader` (but the leader) or carrying `marker`, except `excluding`.
-    static func members(leader: pid_t, marker: String, excluding: Set<pid_t>) -> [pid_t] {
-        processes().filter { p in
-            !p.zombie && p.pid != leader && !excluding.contains(p.pid) && p.pid != getpid()
-                && (p.group == leader || carries(p.pid, marker: marker))
+    /// The live descendants of `leader`, the other members of its group, and the children of
+    /// this process that carry `marker` (orphans re-parented to us) with their descendants;
+    /// not `leader` itself, nor `excluding`. Environments are read only of our own children, so
+    /// a scan costs one read of `/proc/*/stat`, whatever else the machine runs. Once the leader
+    /// is reaped its pid may be reused: pass nil then (only marked children of ours are roots).
+    static func members(leader: pid_t?, marker: String, excluding: Set<pid_t>) -> [pid_t] {
+        let all = processes()
+        let me = getpid()
+        var children: [pid_t: [pid_t]] = [:]
+        for p in all { children[p.parent, default: []].append(p.pid) }
+        var found = Set<pid_t>()
+        var stack = all.filter { p in
+            p.parent == me && p.pid != leader && !p.zombie && !excluding.contains(p.pid) && carries(p.pid, marker: marker)
         }.map(\.pid)
+        if let leader { stack += [leader] + all.filter { $0.group == leader }.map(\.pid) }
+        while let p = stack.popLast() {
+            guard found.insert(p).inserted else { continue }
+            stack += children[p] ?? []
+        }
+        let live = Set(all.filter { !$0.zombie }.map(\.pid))
+        return found.filter { $0 != leader && $0 != me && live.contains($0) && !excluding.contains($0) }.sorted()
     }
 
     /// Kills the group of `leader` and every process carrying `marker`, reaps `leader` (our
@@ -103,8 +120,8 @@ enum Descendants {
         repeat { rc = waitpid(leader, &raw, 0) } while rc < 0 && errno == EINTR
         let deadline = ContinuousClock.now + .seconds(2)
         while ContinuousClock.now < deadline {
-            // Late forks: anything still carrying the marker.
-            for p in members(leader: leader, marker: marker, excluding: excluding.union([leader])) where !targets.contains(p) {
+            // Orphans re-parented to us (marked) and their descendants, also ones forked late.
+            for p in members(leader: nil, marker: marker, excluding: excluding.union([leader])) where !targets.contains(p) {
                 _ = kill(p, SIGKILL)
                 targets.insert(p)
             }

@@ -1,8 +1,8 @@
 import AccuracyHarness
 import ArgumentParser
 import ExternalImplementations
-import GoldenFixtures
 import Foundation
+import GoldenFixtures
 import OracleIO
 import ParallelExecution
 import SoftmaxOracle

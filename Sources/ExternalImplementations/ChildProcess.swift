@@ -7,63 +7,6 @@ import Darwin
 #endif
 import Synchronization
 
-/// How a child process ended.
-public enum ExitStatus: Sendable, Hashable, CustomStringConvertible {
-    /// It called exit (or returned from main) with this status.
-    case exited(Int32)
-    /// A signal ended it.
-    case signaled(Int32)
-
-    /// Decodes a `waitpid` status word (the `WIFEXITED` / `WIFSIGNALED` macros, which Swift does
-    /// not import).
-    init(waitStatus s: Int32) {
-        if s & 0x7f == 0 {
-            self = .exited((s >> 8) & 0xff)
-        } else {
-            self = .signaled(s & 0x7f)
-        }
-    }
-
-    /// "exited with status 3", "killed by signal 11 (SIGSEGV)", and for the shell's code of a
-    /// command killed by a signal, "exited with status 139 (128 + signal 11 (SIGSEGV): a command
-    /// of the shell was killed by it)".
-    public var description: String {
-        switch self {
-        case .exited(let code):
-            if code > 128, let name = Self.signalName(code - 128) {
-                return "exited with status \(code) (128 + signal \(code - 128) (\(name)): a command of the shell was killed by it)"
-            }
-            return "exited with status \(code)"
-        case .signaled(let sig):
-            return "killed by signal \(sig)" + (Self.signalName(sig).map { " (\($0))" } ?? "")
-        }
-    }
-
-    /// True for `exit(0)`.
-    public var isSuccess: Bool { self == .exited(0) }
-
-    static func signalName(_ sig: Int32) -> String? {
-        switch sig {
-        case SIGHUP: "SIGHUP"
-        case SIGINT: "SIGINT"
-        case SIGQUIT: "SIGQUIT"
-        case SIGILL: "SIGILL"
-        case SIGTRAP: "SIGTRAP"
-        case SIGABRT: "SIGABRT"
-        case SIGBUS: "SIGBUS"
-        case SIGFPE: "SIGFPE"
-        case SIGKILL: "SIGKILL"
-        case SIGSEGV: "SIGSEGV"
-        case SIGPIPE: "SIGPIPE"
-        case SIGALRM: "SIGALRM"
-        case SIGTERM: "SIGTERM"
-        case SIGUSR1: "SIGUSR1"
-        case SIGUSR2: "SIGUSR2"
-        default: nil
-        }
-    }
-}
-
 /// What happens to a child's standard error.
 public enum StandardErrorMode: Sendable, Hashable {
     /// The child writes to this process's standard error (Python tracebacks show up as they are).
@@ -97,6 +40,10 @@ enum ExchangeOutcome {
 /// keeps it behind a mutex.
 ///
 /// ## Lifetime guarantees
+/// - No descendant outlives ``terminate(grace:)``: the group and every process carrying the
+///   child's environment marker are killed and reaped, also those that called `setsid()`
+///   (``Descendants``; on Linux this process is a child subreaper).
+/// - The group dies with this process, SIGKILL included (``Watchdog``).
 /// - Every pipe end is created close-on-exec (`pipe2(O_CLOEXEC)`), so a child spawned by another
 ///   thread at the same moment never inherits this child's pipes (which would keep its standard
 ///   input open after ``closeInput()``).
@@ -117,6 +64,10 @@ struct ChildProcess {
     private(set) var errorTail: [UInt8] = []
     /// Set once reaped.
     private(set) var status: ExitStatus?
+    /// The value of ``Descendants/markerName`` in the child's environment.
+    let marker: String
+    /// Kills the group if this process dies first.
+    private var watchdog: Watchdog?
 
     /// Starts `/bin/sh -c command`.
     ///
@@ -161,26 +112,22 @@ struct ChildProcess {
         case .capture: posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
         }
 
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // Own process group (so that the whole group can be signalled), no blocked signals, and
-        // default dispositions for the signals this process may ignore or handle (an ignored
+        // The environment, plus the marker that lets terminate() find every descendant.
+        Descendants.becomeSubreaper()
+        let marker = Descendants.nextMarker()
+        var environment: [UnsafeMutablePointer<CChar>?] = []
+        var e = environ
+        while let entry = e.pointee {
+            if !String(cString: entry).hasPrefix(Descendants.markerName + "=") { environment.append(strdup(entry)) }
+            e += 1
+        }
+        environment.append(strdup("\(Descendants.markerName)=\(marker)"))
+        environment.append(nil)
+        defer { for p in environment { free(p) } }
+        // Default dispositions for the signals this process may ignore or handle (an ignored
         // SIGPIPE would otherwise be inherited across exec).
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        posix_spawnattr_setsigmask(&attributes, &mask)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for sig in [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT] { sigaddset(&defaults, sig) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        var pid: pid_t = 0
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
-        defer { for p in argv { free(p) } }
-        let rc = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, environ)
+        let (rc, pid) = spawnShell(command, actions: &actions, defaultSignals: [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT],
+                                   environment: environment)
         guard rc == 0 else {
             closeAll()
             throw SpawnError(message: "cannot start /bin/sh: \(errorText(rc))")
@@ -193,11 +140,15 @@ struct ChildProcess {
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         }
         LiveGroups.register(pid)
-        return ChildProcess(pid: pid, input: inPipe[1], output: outPipe[0], errorOutput: errPipe[0], errorLimit: limit)
+        return ChildProcess(pid: pid, input: inPipe[1], output: outPipe[0], errorOutput: errPipe[0], errorLimit: limit,
+                            marker: marker, watchdog: Watchdog.start(group: pid))
     }
 
-    private init(pid: pid_t, input: Int32, output: Int32, errorOutput: Int32, errorLimit: Int) {
+    private init(pid: pid_t, input: Int32, output: Int32, errorOutput: Int32, errorLimit: Int,
+                 marker: String, watchdog: Watchdog?) {
         self.pid = pid
+        self.marker = marker
+        self.watchdog = watchdog
         self.input = input
         self.output = output
         self.errorOutput = errorOutput
@@ -261,6 +212,12 @@ struct ChildProcess {
                 }
             }
         }
+    }
+
+    /// Why the answer cannot come although standard output is open (see
+    /// ``Descendants/closedOutput(group:input:)``); nil when nothing explains it.
+    func closedOutputDiagnosis() -> String? {
+        status == nil ? Descendants.closedOutput(group: pid, input: input) : nil
     }
 
     /// Reads what standard error has now (non-blocking), keeping the last `errorLimit` bytes.
@@ -335,12 +292,12 @@ struct ChildProcess {
                 _ = kill(pid, SIGKILL)
             }
         }
-        // The leader is still unreaped here, so the group id is still ours to signal.
+        // The leader is still unreaped here, so the group id is still ours to signal; the
+        // watchdog goes first, so that it never signals the group id once it is free.
         _ = kill(-pid, SIGKILL)
-        var raw: Int32 = 0
-        var rc: pid_t
-        repeat { rc = waitpid(pid, &raw, 0) } while rc < 0 && errno == EINTR
-        let result: ExitStatus = rc == pid ? ExitStatus(waitStatus: raw) : .signaled(SIGKILL)
+        watchdog?.disarm()
+        let raw = Descendants.sweep(leader: pid, marker: marker, excluding: Set(watchdog.map { [$0.pid] } ?? []))
+        let result: ExitStatus = raw.map(ExitStatus.init(waitStatus:)) ?? .signaled(SIGKILL)
         status = result
         LiveGroups.unregister(pid)
         drainErrorOutput()
@@ -420,6 +377,32 @@ private let pipe2Function: Pipe2? = {
     return nil
     #endif
 }()
+
+/// Starts `/bin/sh -c script` with `actions`, in a process group of its own (so that the whole
+/// group can be signalled, and terminal signals do not reach it), no blocked signals, and
+/// `defaultSignals` at their default disposition; `environment` nil: this process's.
+/// Returns posix_spawn's result and the pid.
+func spawnShell(_ script: String, actions: inout posix_spawn_file_actions_t, defaultSignals: [Int32],
+                environment: [UnsafeMutablePointer<CChar>?]?) -> (rc: Int32, pid: pid_t) {
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var mask = sigset_t()
+    sigemptyset(&mask)
+    posix_spawnattr_setsigmask(&attributes, &mask)
+    var defaults = sigset_t()
+    sigemptyset(&defaults)
+    for sig in defaultSignals { sigaddset(&defaults, sig) }
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    posix_spawnattr_setpgroup(&attributes, 0)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(script), nil]
+    defer { for p in argv { free(p) } }
+    var pid: pid_t = 0
+    let rc = environment.map { posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, $0) }
+        ?? posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, environ)
+    return (rc, pid)
+}
 
 /// A pipe whose two ends are close-on-exec.
 func makePipe(_ fds: inout [Int32]) -> Bool {

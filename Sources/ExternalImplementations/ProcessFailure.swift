@@ -1,3 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import OracleIO
 import SoftmaxOracle
 
@@ -15,6 +22,11 @@ public struct ProcessFailure: Error, Sendable, Hashable, CustomStringConvertible
         case exited(ExitStatus)
         /// It closed its standard output but kept running (it was killed).
         case closedOutput
+        /// A process of its group that reads the requests closed its standard output while
+        /// another (usually the `/bin/sh` that started it) still holds the pipe, so no end of
+        /// file came and no answer can: found at the timeout (Linux), and reported instead of
+        /// it. The text names the process.
+        case closedOutputWhileHeld(String)
         /// It stopped reading its standard input (EPIPE) but kept running (it was killed).
         case stoppedReading
         /// The answer's `id` is not the request's.
@@ -68,6 +80,8 @@ public struct ProcessFailure: Error, Sendable, Hashable, CustomStringConvertible
         case .timeout(let s): return "gave no answer within \(Self.seconds(s)) (timed out; its process group was killed)"
         case .exited(let status): return "\(status) before answering"
         case .closedOutput: return "closed its standard output without exiting (it was killed)"
+        case .closedOutputWhileHeld(let who):
+            return "closed its standard output (\(who)), so no answer can come (its process group was killed)"
         case .stoppedReading: return "stopped reading its standard input without exiting (it was killed)"
         case .wrongID(let expected, let received):
             return "answered with id \(received), expected \(expected) (answers must come in order, one line per request)"
@@ -128,6 +142,63 @@ public enum ExpectedOutputs {
         case .softmax, .logSoftmax, .crossEntropyGrad, .sigmoid, .logSigmoid, .softplus, .bceWithLogits:
             request.logits.count
         case .crossEntropyLoss: request.reduction == .none ? (request.batch?.count ?? 0) : 1
+        }
+    }
+}
+
+/// How a child process ended.
+public enum ExitStatus: Sendable, Hashable, CustomStringConvertible {
+    /// It called exit (or returned from main) with this status.
+    case exited(Int32)
+    /// A signal ended it.
+    case signaled(Int32)
+
+    /// Decodes a `waitpid` status word (the `WIFEXITED` / `WIFSIGNALED` macros, which Swift does
+    /// not import).
+    init(waitStatus s: Int32) {
+        if s & 0x7f == 0 {
+            self = .exited((s >> 8) & 0xff)
+        } else {
+            self = .signaled(s & 0x7f)
+        }
+    }
+
+    /// "exited with status 3", "killed by signal 11 (SIGSEGV)", and for the shell's code of a
+    /// command killed by a signal, "exited with status 139 (128 + signal 11 (SIGSEGV): a command
+    /// of the shell was killed by it)".
+    public var description: String {
+        switch self {
+        case .exited(let code):
+            if code > 128, let name = Self.signalName(code - 128) {
+                return "exited with status \(code) (128 + signal \(code - 128) (\(name)): a command of the shell was killed by it)"
+            }
+            return "exited with status \(code)"
+        case .signaled(let sig):
+            return "killed by signal \(sig)" + (Self.signalName(sig).map { " (\($0))" } ?? "")
+        }
+    }
+
+    /// True for `exit(0)`.
+    public var isSuccess: Bool { self == .exited(0) }
+
+    static func signalName(_ sig: Int32) -> String? {
+        switch sig {
+        case SIGHUP: "SIGHUP"
+        case SIGINT: "SIGINT"
+        case SIGQUIT: "SIGQUIT"
+        case SIGILL: "SIGILL"
+        case SIGTRAP: "SIGTRAP"
+        case SIGABRT: "SIGABRT"
+        case SIGBUS: "SIGBUS"
+        case SIGFPE: "SIGFPE"
+        case SIGKILL: "SIGKILL"
+        case SIGSEGV: "SIGSEGV"
+        case SIGPIPE: "SIGPIPE"
+        case SIGALRM: "SIGALRM"
+        case SIGTERM: "SIGTERM"
+        case SIGUSR1: "SIGUSR1"
+        case SIGUSR2: "SIGUSR2"
+        default: nil
         }
     }
 }

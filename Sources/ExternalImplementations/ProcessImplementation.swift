@@ -48,6 +48,17 @@ import Synchronization
 /// ## Ending
 /// ``close()`` closes the child's standard input, waits ``Options/closeGracePeriod`` seconds for it
 /// to exit, then kills the group; `deinit` does the same. Either way the child is reaped.
+///
+/// No process is left behind: every descendant is killed and reaped with the child, also one
+/// that left the group or the session (`setsid`, a daemon) — each child's environment carries a
+/// marker its descendants inherit, and on Linux this process is a child subreaper, so orphans come
+/// back to it (a descendant that execs with an emptied environment is not recognised). If this
+/// process dies first, SIGKILL included, a watchdog kills the child's process group (a descendant
+/// that left the group then survives: nothing is left to reap it). See `Descendants`, `Watchdog`.
+///
+/// A process of the child's group that reads the requests but closed its standard output while
+/// the `/bin/sh` that started it keeps the pipe open is reported, at the timeout, as
+/// ``ProcessFailure/Kind/closedOutputWhileHeld(_:)`` (Linux), not as a timeout.
 public final class ProcessImplementation: ImplementationUnderTest {
     /// Timeouts and limits.
     public struct Options: Sendable, Hashable {
@@ -260,6 +271,7 @@ public final class ProcessImplementation: ImplementationUnderTest {
         }
         switch exchanged {
         case .timeout:
+            if let why = state.child.closedOutputDiagnosis() { return fail(.closedOutputWhileHeld(why)) }
             return fail(.timeout(seconds: timeout))
         case .endOfOutput:
             return ended(otherwise: .closedOutput)

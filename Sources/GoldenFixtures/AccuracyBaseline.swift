@@ -209,18 +209,23 @@ public struct AccuracyBaseline: Sendable, Hashable {
     /// Reads a baseline's JSON text.
     ///
     /// - Throws: ``FixtureError`` naming the member (or entry) that is missing or wrong.
+    /// Strict: every member (top-level and per entry) is required — null only where the layout
+    /// allows it (`functions`, `formats`, `families`, `max_ulp`) — unknown members are refused,
+    /// and so is an empty `implementations` list or an entry of an implementation not in it.
+    /// Entry errors name the entry and, when the text has one entry per line (as written), its line.
     public init(json text: String) throws(FixtureError) {
         let value = try FixtureError.parseObject(text) { _ in "a baseline must be a JSON object" }
         guard let schema = value["schema"]?.stringValue else { throw FixtureError("no \"schema\" member (is this an accuracy baseline?)") }
         guard schema == Self.schema else {
             throw FixtureError("schema \"\(schema)\" is not \"\(Self.schema)\", the one this version reads")
         }
-        func integer(_ v: JSONValue?, _ name: String) throws(FixtureError) -> Int {
-            guard let n = v?.integerValue, n >= 0 else { throw FixtureError("member \"\(name)\": missing or not a non-negative integer") }
+        try StrictMembers.check(value, expected: Self.members, what: "the baseline")
+        func integer(_ v: JSONValue?, _ name: @autoclosure () -> String) throws(FixtureError) -> Int {
+            guard let n = v?.integerValue, n >= 0 else { throw FixtureError("member \"\(name())\": missing or not a non-negative integer") }
             return n
         }
-        func string(_ v: JSONValue?, _ name: String) throws(FixtureError) -> String {
-            guard let s = v?.stringValue else { throw FixtureError("member \"\(name)\": missing or not a string") }
+        func string(_ v: JSONValue?, _ name: @autoclosure () -> String) throws(FixtureError) -> String {
+            guard let s = v?.stringValue else { throw FixtureError("member \"\(name())\": missing or not a string") }
             return s
         }
         func names<T: RawRepresentable>(_ name: String, _ type: T.Type) throws(FixtureError) -> [T]? where T.RawValue == String {
@@ -238,48 +243,79 @@ public struct AccuracyBaseline: Sendable, Hashable {
             throw FixtureError("member \"seed\": missing or not an unsigned 64-bit integer")
         }
         var familyCases: [Family: Int] = [:]
-        if let fc = value["family_cases"], fc != .null {
-            guard let members = fc.objectMembers else { throw FixtureError("member \"family_cases\": not an object") }
-            for (name, n) in members {
-                guard let f = Family(rawValue: name) else { throw FixtureError("member \"family_cases\": unknown family \"\(name)\"") }
-                familyCases[f] = try integer(n, "family_cases.\(name)")
-            }
+        guard let familyMembers = value["family_cases"]?.objectMembers else {
+            throw FixtureError("member \"family_cases\": not an object of family counts ({} for none)")
         }
+        for (name, n) in familyMembers {
+            guard let f = Family(rawValue: name) else { throw FixtureError("member \"family_cases\": unknown family \"\(name)\"") }
+            guard familyCases[f] == nil else { throw FixtureError("member \"family_cases\": \"\(name)\" appears twice") }
+            familyCases[f] = try integer(n, "family_cases.\(name)")
+        }
+        guard let list = value["implementations"]?.arrayValue else { throw FixtureError("member \"implementations\": not an array of names") }
         var implementations: [String] = []
-        if let list = value["implementations"]?.arrayValue {
-            for (k, e) in list.enumerated() { implementations.append(try string(e, "implementations[\(k)]")) }
+        for (k, e) in list.enumerated() {
+            let name = try string(e, "implementations[\(k)]")
+            if implementations.contains(name) { throw FixtureError("member \"implementations[\(k)]\": \"\(name)\" is listed twice") }
+            implementations.append(name)
         }
+        if implementations.isEmpty { throw FixtureError("member \"implementations\": empty (a baseline records at least one implementation)") }
         guard let entryValues = value["entries"]?.arrayValue else { throw FixtureError("member \"entries\": missing or not an array") }
         var entries: [Entry] = []
         var seen = Set<Cell>()
+        let firstEntryLine = Self.firstEntryLine(text, entries: entryValues.count)
         for (k, e) in entryValues.enumerated() {
-            let at = "entries[\(k)]"
-            let fn = try string(e["function"], "\(at).function")
-            let fm = try string(e["format"], "\(at).format")
-            let fa = try string(e["family"], "\(at).family")
-            guard let function = OracleFunction(rawValue: fn) else { throw FixtureError("member \"\(at).function\": unknown function \"\(fn)\"") }
-            guard let format = Format(rawValue: fm) else { throw FixtureError("member \"\(at).format\": unknown format \"\(fm)\"") }
-            guard let family = Family(rawValue: fa) else { throw FixtureError("member \"\(at).family\": unknown family \"\(fa)\"") }
-            var maxULP: Double?
-            if let m = e["max_ulp"], m != .null {
-                guard let x = m.floatValue, !x.isNaN, x >= 0 else { throw FixtureError("member \"\(at).max_ulp\": not null or a non-negative number") }
-                maxULP = x
+            do throws(FixtureError) {
+                let at = "entries[\(k)]"
+                try StrictMembers.check(e, expected: Self.entryMembers, what: "member \"\(at)\"")
+                let fn = try string(e["function"], "\(at).function")
+                let fm = try string(e["format"], "\(at).format")
+                let fa = try string(e["family"], "\(at).family")
+                guard let function = OracleFunction(rawValue: fn) else { throw FixtureError("member \"\(at).function\": unknown function \"\(fn)\"") }
+                guard let format = Format(rawValue: fm) else { throw FixtureError("member \"\(at).format\": unknown format \"\(fm)\"") }
+                guard let family = Family(rawValue: fa) else { throw FixtureError("member \"\(at).family\": unknown family \"\(fa)\"") }
+                var maxULP: Double?
+                if let m = e["max_ulp"], m != .null {
+                    guard let x = m.floatValue, !x.isNaN, x >= 0 else { throw FixtureError("member \"\(at).max_ulp\": not null or a non-negative number") }
+                    maxULP = x
+                }
+                let entry = Entry(
+                    implementation: try string(e["implementation"], "\(at).implementation"),
+                    function: function, format: format, family: family,
+                    cases: try integer(e["cases"], "\(at).cases"), scored: try integer(e["scored"], "\(at).scored"),
+                    unsupported: try integer(e["unsupported"], "\(at).unsupported"),
+                    errors: try integer(e["errors"], "\(at).errors"),
+                    oracleFailures: try integer(e["oracle_failures"], "\(at).oracle_failures"),
+                    maxULP: maxULP,
+                    specialMismatchCases: try integer(e["special_mismatch_cases"], "\(at).special_mismatch_cases"))
+                guard implementations.contains(entry.implementation) else {
+                    throw FixtureError("member \"\(at).implementation\": \"\(entry.implementation)\" is not in \"implementations\"")
+                }
+                guard seen.insert(entry.cell).inserted else { throw FixtureError("\(at): the cell \(entry.cell) appears twice") }
+                entries.append(entry)
+            } catch {
+                guard let first = firstEntryLine else { throw error }
+                throw FixtureError("line \(first + k): \(error.message)")
             }
-            let entry = Entry(
-                implementation: try string(e["implementation"], "\(at).implementation"),
-                function: function, format: format, family: family,
-                cases: try integer(e["cases"], "\(at).cases"), scored: try integer(e["scored"], "\(at).scored"),
-                unsupported: try integer(e["unsupported"] ?? .number(0), "\(at).unsupported"),
-                errors: try integer(e["errors"] ?? .number(0), "\(at).errors"),
-                oracleFailures: try integer(e["oracle_failures"] ?? .number(0), "\(at).oracle_failures"),
-                maxULP: maxULP,
-                specialMismatchCases: try integer(e["special_mismatch_cases"], "\(at).special_mismatch_cases"))
-            guard seen.insert(entry.cell).inserted else { throw FixtureError("\(at): the cell \(entry.cell) appears twice") }
-            entries.append(entry)
         }
         self.init(seed: seed, casesPerFamily: try integer(value["cases"], "cases"), familyCases: familyCases,
                   functions: try names("functions", OracleFunction.self), formats: try names("formats", Format.self),
                   families: try names("families", Family.self), implementations: implementations, entries: entries)
+    }
+
+    /// The top-level members, in the order written.
+    static let members = ["schema", "seed", "cases", "family_cases", "functions", "formats", "families",
+                          "implementations", "entries"]
+    /// An entry's members, in the order written.
+    static let entryMembers = ["implementation", "function", "format", "family", "cases", "scored", "unsupported",
+                               "errors", "oracle_failures", "max_ulp", "special_mismatch_cases"]
+
+    /// The 1-based line of `entries[0]` when the text is laid out as written (`"entries": [` at
+    /// a line's end, then each of the `entries` entries on a line of its own); nil otherwise.
+    static func firstEntryLine(_ text: String, entries: Int) -> Int? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard let k = lines.firstIndex(where: { $0.hasPrefix("  \"entries\": [") && $0.hasSuffix("[") }) else { return nil }
+        let rows = lines[(k + 1)...].prefix { $0.hasPrefix("    {") && ($0.hasSuffix("},") || $0.hasSuffix("}")) }
+        return rows.count == entries ? k + 2 : nil
     }
 
     /// Reads the baseline at `path`.

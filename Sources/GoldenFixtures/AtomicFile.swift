@@ -10,7 +10,8 @@ import Darwin
 /// (`.<name>.tmp-<pid>-<n>`, which no `*.jsonl` or `*.npy` pattern matches), flushes it to disk,
 /// and renames it over the final name: rename(2) within a directory is atomic, so readers see
 /// the old file or the new one, never a mix. A run killed mid-write can leave such a hidden
-/// temporary behind; it is never read.
+/// temporary behind; it is never read, `fixtures verify` reports it and the next `generate` or
+/// `merge` into the directory removes it (``removeStaleTemporaries(in:)``).
 public enum AtomicFile {
     /// Writes `bytes` to `path` through a temporary file and a rename.
     ///
@@ -51,6 +52,25 @@ public enum AtomicFile {
         try write(Array(text.utf8), to: path)
     }
 
+    /// The names in `directory` of temporaries this writer makes (`.<name>.tmp-<pid>-<n>`) whose
+    /// process is no longer running: left by an interrupted run. Empty when the directory cannot
+    /// be read.
+    public static func staleTemporaries(in directory: String) -> [String] {
+        let names = (try? list(directory.isEmpty ? "." : directory)) ?? []
+        return names.filter { name in
+            guard name.hasPrefix("."), let range = name.ranges(of: ".tmp-").last else { return false }
+            let parts = name[range.upperBound...].split(separator: "-", omittingEmptySubsequences: false)
+            guard parts.count == 2, let pid = pid_t(parts[0]), pid > 0, Int(parts[1]) != nil else { return false }
+            return pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH
+        }
+    }
+
+    /// Removes ``staleTemporaries(in:)`` from `directory`; returns their names.
+    @discardableResult
+    public static func removeStaleTemporaries(in directory: String) -> [String] {
+        staleTemporaries(in: directory).filter { unlink(join(directory, $0)) == 0 }
+    }
+
     /// Creates `path` and its missing parents (like `mkdir -p`); an existing directory is fine.
     ///
     /// - Throws: ``FixtureError`` when a component cannot be created or is not a directory.
@@ -76,23 +96,15 @@ public enum AtomicFile {
         return stat(path, &s) == 0 && (s.st_mode & S_IFMT) == S_IFDIR
     }
 
-    /// The whole file at `path`.
+    /// The whole file at `path` (``FileReading/bytes(_:)``: pipes and `/dev/stdin` work).
     ///
-    /// - Throws: ``FixtureError`` naming the path and the system's reason.
+    /// - Throws: ``FixtureError`` `path: reason`, the reason plain ("no such file", "is a directory").
     public static func read(_ path: String) throws(FixtureError) -> [UInt8] {
-        guard let file = fopen(path, "rb") else { throw FixtureError("cannot read \(path): \(lastError())") }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-            if n > 0 { bytes.append(contentsOf: chunk[0..<n]) }
-            if n < chunk.count {
-                if ferror(file) != 0 { throw FixtureError("cannot read \(path): \(lastError())") }
-                break
-            }
+        do throws(FileReadError) {
+            return try FileReading.bytes(path)
+        } catch {
+            throw FixtureError(error.description)
         }
-        return bytes
     }
 
     /// The names in directory `path` (not `.` and `..`), sorted by their bytes.

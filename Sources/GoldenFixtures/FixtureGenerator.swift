@@ -81,7 +81,8 @@ public struct FixtureGenerator: Sendable {
     }
 
     /// Writes every file of the spec (or of `shard`'s part) into `directory`, created if
-    /// missing; each file through a temporary name and a rename. With `npyDirectory`, also the
+    /// missing; each file through a temporary name and a rename (stale temporaries of an
+    /// interrupted run are removed first). With `npyDirectory`, also the
     /// NumPy arrays of each file (``NPYExport``). `progress` is called after each file.
     ///
     /// - Throws: ``FixtureError`` when a directory or file cannot be written.
@@ -90,6 +91,7 @@ public struct FixtureGenerator: Sendable {
                       progress: (WrittenFile) -> Void = { _ in }) throws(FixtureError) -> [WrittenFile] {
         try AtomicFile.makeDirectory(directory)
         if let npyDirectory { try AtomicFile.makeDirectory(npyDirectory) }
+        for d in [directory] + (npyDirectory.map { [$0] } ?? []) { AtomicFile.removeStaleTemporaries(in: d) }
         var written: [WrittenFile] = []
         for (function, format) in spec.files {
             let f = file(function: function, format: format, shard: shard)

@@ -124,11 +124,16 @@ public struct FixtureHeader: Sendable, Hashable {
     /// The header line (compact JSON, no newline).
     public var line: String { json.serialized }
 
-    /// Reads a header line.
+    /// The header's members, in the order written.
+    static let members = ["schema", "function", "format", "seed", "cases", "families", "max_k", "generator",
+                          "oracle", "shard"]
+
+    /// Reads a header line, strictly: every member of ``members`` (and of the nested objects)
+    /// is required — `max_k` and `shard` may be null — and unknown or repeated members are refused.
     ///
     /// - Throws: ``FixtureError`` naming the member and what is wrong (a schema other than
-    ///   ``FixtureSchema/name``, a missing member, an unknown function, a shard whose line count
-    ///   does not match).
+    ///   ``FixtureSchema/name``, a missing or unknown member, an unknown function, a shard whose
+    ///   line count does not match).
     public init(line: String) throws(FixtureError) {
         let value = try FixtureError.parseObject(line, notJSON: "the header is not JSON") {
             "the header must be a JSON object, found \($0.kindDescription)"
@@ -139,18 +144,19 @@ public struct FixtureHeader: Sendable, Hashable {
         guard schema == FixtureSchema.name else {
             throw FixtureError("schema \"\(schema)\" is not \"\(FixtureSchema.name)\", the one this version reads")
         }
-        func string(_ v: JSONValue?, _ name: String) throws(FixtureError) -> String {
-            guard let s = v?.stringValue else { throw FixtureError("header member \"\(name)\": missing or not a string") }
+        try StrictMembers.check(value, expected: Self.members, what: "the header")
+        func string(_ v: JSONValue?, _ name: @autoclosure () -> String) throws(FixtureError) -> String {
+            guard let s = v?.stringValue else { throw FixtureError("header member \"\(name())\": missing or not a string") }
             return s
         }
-        func integer(_ v: JSONValue?, _ name: String) throws(FixtureError) -> Int {
+        func integer(_ v: JSONValue?, _ name: @autoclosure () -> String) throws(FixtureError) -> Int {
             guard let n = v?.integerValue, n >= 0 else {
-                throw FixtureError("header member \"\(name)\": missing or not a non-negative integer")
+                throw FixtureError("header member \"\(name())\": missing or not a non-negative integer")
             }
             return n
         }
-        func bool(_ v: JSONValue?, _ name: String) throws(FixtureError) -> Bool {
-            guard case .bool(let b)? = v else { throw FixtureError("header member \"\(name)\": missing or not true/false") }
+        func bool(_ v: JSONValue?, _ name: @autoclosure () -> String) throws(FixtureError) -> Bool {
+            guard case .bool(let b)? = v else { throw FixtureError("header member \"\(name())\": missing or not true/false") }
             return b
         }
         let functionName = try string(value["function"], "function")
@@ -169,6 +175,7 @@ public struct FixtureHeader: Sendable, Hashable {
         }
         var families: [FamilyCases] = []
         for (k, f) in familyValues.enumerated() {
+            try StrictMembers.check(f, expected: ["family", "indices"], what: "header member \"families[\(k)]\"")
             let name = try string(f["family"], "families[\(k)].family")
             guard let family = Family(rawValue: name) else {
                 throw FixtureError("header member \"families[\(k)].family\": unknown family \"\(name)\"")
@@ -191,6 +198,9 @@ public struct FixtureHeader: Sendable, Hashable {
         guard let g = value["generator"], g.objectMembers != nil else {
             throw FixtureError("header member \"generator\": missing or not an object")
         }
+        try StrictMembers.check(g, expected: ["name", "probability_targets", "label_smoothing", "pos_weight", "max_batch_rows"],
+                                what: "header member \"generator\"")
+        try StrictMembers.check(value["oracle"] ?? .null, expected: ["package", "mpfr"], what: "header member \"oracle\"")
         let options = GeneratorOptions(
             probabilityTargets: try bool(g["probability_targets"], "generator.probability_targets"),
             labelSmoothing: try bool(g["label_smoothing"], "generator.label_smoothing"),
@@ -200,6 +210,7 @@ public struct FixtureHeader: Sendable, Hashable {
                                 mpfr: try string(value["oracle"]?["mpfr"], "oracle.mpfr"))
         var shard: Shard?
         if let s = value["shard"], s != .null {
+            try StrictMembers.check(s, expected: ["index", "count", "cases"], what: "header member \"shard\"")
             let index = try integer(s["index"], "shard.index")
             let count = try integer(s["count"], "shard.count")
             guard count >= 1 && index < count else {

@@ -93,9 +93,41 @@ public enum FixtureMerger {
             if !line.hasPrefix("{\"id\":\"\(expectedID)\",") {
                 throw FixtureError("\(shard.path):\(j / n + 2): expected case \(expectedID) at this position (the file is not a shard as `fixtures generate` writes it)")
             }
+            do throws(FixtureError) {
+                try checkCaseLine(line, header: header)
+            } catch {
+                throw FixtureError("\(shard.path):\(j / n + 2): case \(expectedID): \(error.message)")
+            }
             lines.append(line)
         }
         return Merged(header: header, lines: lines, sources: shards.map(\.path))
+    }
+
+    /// Checks that `line` is a case line of a file of `header`: it reads as one
+    /// (``ParsedGoldenLine``: a request `eval` reads, `expected` values or `expected_error`), of
+    /// the header's function and format, with as many expected values as the function outputs,
+    /// and rows no longer than `max_k` (large_k apart). The values themselves are `verify`'s job.
+    static func checkCaseLine(_ line: String, header: FixtureHeader) throws(FixtureError) {
+        let parsed = try ParsedGoldenLine(line: line)
+        let r = parsed.request
+        guard r.function == header.function, r.format == header.format else {
+            throw FixtureError("members \"function\", \"format\": \(r.function.rawValue), \(r.format.rawValue) in a file of \(header.function.rawValue), \(header.format.rawValue)")
+        }
+        if let maxK = header.maxK, parsed.key?.family != .largeK, r.rowLength > maxK {
+            throw FixtureError("member \"logits\": a row of \(r.rowLength), longer than the header's max_k \(maxK)")
+        }
+        if case .values(let values) = parsed.expectation, values.count != expectedOutputs(r) {
+            throw FixtureError("member \"expected\": \(values.count) values, but \(r.function.rawValue) of this request has \(expectedOutputs(r)) outputs")
+        }
+    }
+
+    /// The number of outputs of `request`.
+    static func expectedOutputs(_ r: OracleRequest) -> Int {
+        switch r.function {
+        case .logsumexp, .crossEntropy: 1
+        case .crossEntropyLoss: r.reduction == .none ? (r.batch?.count ?? 0) : 1
+        default: r.logits.count
+        }
     }
 
     /// The first member in which two headers differ, as `"seed": 1 vs 2`; nil when equal.
@@ -117,6 +149,7 @@ public enum FixtureMerger {
         let merged = try merge(inputs)
         try AtomicFile.makeDirectory(directory)
         if let npyDirectory { try AtomicFile.makeDirectory(npyDirectory) }
+        for d in [directory] + (npyDirectory.map { [$0] } ?? []) { AtomicFile.removeStaleTemporaries(in: d) }
         var written: [WrittenFile] = []
         for m in merged {
             let bytes = m.bytes

@@ -59,7 +59,7 @@ public struct FixtureText: Sendable, Hashable {
                 if files.isEmpty { throw FixtureError("\(p): no *.jsonl fixture files in this directory") }
                 out += files.map { AtomicFile.join(p, $0) }
             } else {
-                if access(p, R_OK) != 0 { throw FixtureError("cannot read \(p): \(AtomicFile.lastError())") }
+                if access(p, R_OK) != 0 { throw FixtureError("\(p): \(FileReading.reason(errno))") }
                 out.append(p)
             }
         }

@@ -83,6 +83,10 @@ public struct VerificationReport: Sendable, Hashable {
     public var values = 0
     /// Everything wrong, in file and line order.
     public var problems: [FixtureProblem] = []
+    /// Temporary files left by an interrupted `generate` or `merge` in the directories verified
+    /// (``AtomicFile/staleTemporaries(in:)``): not fixture files, never read, removed by the next
+    /// `generate` or `merge` into that directory; reported, not counted as problems.
+    public var staleTemporaries: [String] = []
 
     /// An empty report.
     public init() {}
@@ -93,9 +97,11 @@ public struct VerificationReport: Sendable, Hashable {
     /// `verified 66 files: 2310 cases, 41234 values, all certified` or the problem count.
     public var summary: String {
         let what = "\(files) file\(files == 1 ? "" : "s"), \(cases) cases, \(values) expected values"
-        if problems.isEmpty { return "verified \(what): every value is the certified one" }
+        let stale = staleTemporaries.isEmpty ? "" : "\n\(staleTemporaries.count) stale temporary file\(staleTemporaries.count == 1 ? "" : "s") of an interrupted generate or merge (removed by the next one into the directory): "
+            + staleTemporaries.joined(separator: ", ")
+        if problems.isEmpty { return "verified \(what): every value is the certified one" + stale }
         let mismatches = problems.filter(\.isMismatch).count
-        return "FAILED: \(problems.count) problem\(problems.count == 1 ? "" : "s") (\(mismatches) mismatch\(mismatches == 1 ? "" : "es")) in \(what)"
+        return "FAILED: \(problems.count) problem\(problems.count == 1 ? "" : "s") (\(mismatches) mismatch\(mismatches == 1 ? "" : "es")) in \(what)" + stale
     }
 }
 
@@ -134,6 +140,9 @@ public struct FixtureVerifier: Sendable {
     ///   files; everything wrong inside a file is a ``FixtureProblem`` in the report.
     public func verify(_ paths: [String]) throws(FixtureError) -> VerificationReport {
         var report = VerificationReport()
+        for path in paths where AtomicFile.isDirectory(path) {
+            report.staleTemporaries += AtomicFile.staleTemporaries(in: path).map { AtomicFile.join(path, $0) }
+        }
         for path in try FixtureText.expand(paths) {
             report.files += 1
             let text: FixtureText
@@ -212,6 +221,9 @@ public struct FixtureVerifier: Sendable {
             return ([problem(id, .malformed("expected case \(expectedKey) at this line (the header's families and counts put it here)"))], 0)
         }
         var problems: [FixtureProblem] = []
+        if let maxK = header.maxK, expectedKey.family != .largeK, parsed.request.rowLength > maxK {
+            problems.append(problem(id, .malformed("a row of \(parsed.request.rowLength) logits, longer than the header's max_k \(maxK) (only large_k is exempt)")))
+        }
         if canonical {
             let rewritten = GoldenCase(key: expectedKey, request: parsed.request, expectation: parsed.expectation).line
             if rewritten != line {
@@ -276,4 +288,9 @@ public struct FixtureVerifier: Sendable {
         let line = RequestEncoder.encode(r, id: .string(id))
         return (try? JSONValue.parse(line))?.objectMembers ?? []
     }
+}
+
+extension OracleRequest {
+    /// The length of the request's rows: its logits, or the longest row of a batch.
+    var rowLength: Int { batch.map { $0.map(\.count).max() ?? 0 } ?? logits.count }
 }

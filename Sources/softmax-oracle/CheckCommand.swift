@@ -2,6 +2,7 @@ import AccuracyHarness
 import ArgumentParser
 import ExternalImplementations
 import Foundation
+import GoldenFixtures
 import OracleIO
 import ParallelExecution
 import SoftmaxOracle
@@ -376,11 +377,11 @@ struct CheckCommand: ParsableCommand {
     }
 
     static func read(_ path: String) throws -> String {
-        let bytes: Data
-        do {
-            bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        let bytes: [UInt8]
+        do throws(FileReadError) {
+            bytes = try FileReading.bytes(path)  // pipes, process substitution and /dev/stdin too
         } catch {
-            throw FileProblem(source: path, line: 0, message: "cannot read the file (\(error.localizedDescription))")
+            throw FileProblem(source: path, line: 0, message: error.reason)
         }
         do throws(InvalidUTF8) {
             return try InvalidUTF8.decode(bytes)

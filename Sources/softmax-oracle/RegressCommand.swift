@@ -59,6 +59,9 @@ struct RegressCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Seconds to wait for each answer of the --exec process.")
     var timeout: Double = 5
 
+    @Option(name: .customLong("startup-timeout"), parsing: .unconditional, help: "Seconds to wait for the first answer of the --exec process, which includes its start-up; at least --timeout.")
+    var startupTimeout: Double = 15
+
     @Option(name: .customLong("implementation"), help: "Only these built-in implementations (repeatable; with --update): \(KernelVariant.allValueStrings.joined(separator: ", ")).")
     var implementations: [String] = []
 
@@ -114,7 +117,9 @@ struct RegressCommand: ParsableCommand {
         }
         if tolerance < 0 || tolerance.isNaN { throw ValidationError("--tolerance \(tolerance) must be >= 0") }
         if let maxULP, !(maxULP >= 0) { throw ValidationError("--max-ulp \(maxULP) must be >= 0") }
-        if !(timeout > 0 && timeout.isFinite) { throw ValidationError("--timeout: \(timeout) is not a positive number of seconds") }
+        for (option, seconds) in [("timeout", timeout), ("startup-timeout", startupTimeout)] where !(seconds > 0 && seconds.isFinite) {
+            throw ValidationError("--\(option): \(seconds) is not a positive number of seconds")
+        }
         if threads < 1 { throw ValidationError("--threads: \(threads) must be at least 1") }
         if let cases, cases < 0 { throw ValidationError("--cases: \(cases) must be at least 0") }
         let toleranceRule: ToleranceRule
@@ -167,7 +172,7 @@ struct RegressCommand: ParsableCommand {
                 }
                 let p = try ProcessImplementation(
                     command: exec, name: name ?? recorded,
-                    options: .init(timeout: timeout, firstRequestTimeout: Swift.max(timeout, 30)))
+                    options: .init(timeout: timeout, firstRequestTimeout: Swift.max(timeout, startupTimeout)))
                 process = p
                 chosen = [p]
             } catch {

@@ -54,7 +54,9 @@ import Synchronization
 /// marker its descendants inherit, and on Linux this process is a child subreaper, so orphans come
 /// back to it (a descendant that execs with an emptied environment is not recognised). If this
 /// process dies first, SIGKILL included, a watchdog kills the child's process group (a descendant
-/// that left the group then survives: nothing is left to reap it). See `Descendants`, `Watchdog`.
+/// that left the group then survives: nothing is left to reap it; and the watchdog starts just
+/// after the child, so a SIGKILL in the microseconds between the two spawns leaves the child
+/// running). See `Descendants`, `Watchdog`.
 ///
 /// A process of the child's group that reads the requests but closed its standard output while
 /// the `/bin/sh` that started it keeps the pipe open is reported, at the timeout, as

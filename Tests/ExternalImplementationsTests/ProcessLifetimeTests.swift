@@ -64,6 +64,21 @@ func eventually(_ condition: () -> Bool) -> Bool {
     return condition()
 }
 
+/// How many processes have `parent` as their parent (from /proc/PID/stat; 0 where /proc is
+/// missing).
+func childCount(of parent: pid_t) -> Int {
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return 0 }
+    var count = 0
+    for entry in entries where Int32(entry) != nil {
+        guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { continue }
+        // After "pid (comm) ": the state, then the parent pid.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        if fields.count > 1, Int32(fields[1]) == parent { count += 1 }
+    }
+    return count
+}
+
 /// The pid written to `path`, once the file holds one.
 func pid(in path: String) -> Int32? {
     var found: Int32?
@@ -128,6 +143,11 @@ struct ProcessLifetimeTests {
         let sh = try #require(pid(in: shFile))
         let child = try #require(pid(in: childFile))
         #expect(!isNotRunning(sh) && !isNotRunning(child))
+        // check starts the child's watchdog right after the child: on a loaded machine the
+        // child's script can write its pid files first, so wait for the watchdog (check's
+        // second child) before the kill. (A SIGKILL inside that window of microseconds is the
+        // documented limit.)
+        #expect(eventually { childCount(of: check) >= 2 }, "check \(check) never had its child and the watchdog")
         kill(check, SIGKILL)
         #expect(CLI.wait(check) == 128 + SIGKILL)
         let ended = eventually { isNotRunning(sh) && isNotRunning(child) }

@@ -53,26 +53,28 @@ struct FixedPointExp {
     /// the top one (dropped by the fixed-point callers: their values stay far below 2^63).
     @discardableResult
     static func add(_ a: inout [UInt64], _ b: [UInt64], count: Int? = nil) -> UInt64 {
-        var carry: UInt64 = 0
-        for i in 0..<(count ?? a.count) {
-            let (s1, o1) = a[i].addingReportingOverflow(b[i])
-            let (s2, o2) = s1.addingReportingOverflow(carry)
-            a[i] = s2
-            carry = (o1 ? 1 : 0) &+ (o2 ? 1 : 0)
-        }
-        return carry
+        addLimbs(&a, b, count: count ?? a.count, complementing: false)
     }
 
     /// a -= b over the first `count` limbs (all of a's by default; two's complement
     /// wrap-around when b > a).
     static func subtract(_ a: inout [UInt64], _ b: [UInt64], count: Int? = nil) {
-        var borrow: UInt64 = 0
-        for i in 0..<(count ?? a.count) {
-            let (s1, o1) = a[i].subtractingReportingOverflow(b[i])
-            let (s2, o2) = s1.subtractingReportingOverflow(borrow)
+        addLimbs(&a, b, count: count ?? a.count, complementing: true)
+    }
+
+    /// a += b over the first `count` limbs, or, `complementing`, a += ~b + 1: that is a − b
+    /// modulo 2^(64·count), limb for limb what a subtraction with borrows gives. Returns the
+    /// carry out of the top limb.
+    @discardableResult
+    private static func addLimbs(_ a: inout [UInt64], _ b: [UInt64], count: Int, complementing: Bool) -> UInt64 {
+        var carry: UInt64 = complementing ? 1 : 0
+        for i in 0..<count {
+            let (s1, o1) = a[i].addingReportingOverflow(complementing ? ~b[i] : b[i])
+            let (s2, o2) = s1.addingReportingOverflow(carry)
             a[i] = s2
-            borrow = (o1 ? 1 : 0) &+ (o2 ? 1 : 0)
+            carry = (o1 ? 1 : 0) &+ (o2 ? 1 : 0)
         }
+        return carry
     }
 
     /// a = -a (two's complement).

@@ -136,6 +136,14 @@ struct JSONParser {
 
     // MARK: - Grammar
 
+    /// Steps over the next byte if it is `byte`; false (and `i` unchanged) otherwise.
+    @inline(__always)
+    mutating func consume(_ byte: UInt8) -> Bool {
+        guard i < bytes.count && bytes[i] == byte else { return false }
+        i += 1
+        return true
+    }
+
     mutating func skipWhitespace() {
         while i < bytes.count {
             switch bytes[i] {
@@ -184,8 +192,7 @@ struct JSONParser {
                 i += 1
                 skipWhitespace()
                 if isArray {
-                    if i < bytes.count && bytes[i] == UInt8(ascii: "]") {
-                        i += 1
+                    if consume(UInt8(ascii: "]")) {
                         value = .array([])
                     } else {
                         kinds.append(true)
@@ -195,8 +202,7 @@ struct JSONParser {
                         continue
                     }
                 } else {
-                    if i < bytes.count && bytes[i] == UInt8(ascii: "}") {
-                        i += 1
+                    if consume(UInt8(ascii: "}")) {
                         value = .object([])
                     } else {
                         keys.append(try parseMemberName(afterComma: false))
@@ -233,35 +239,26 @@ struct JSONParser {
                 skipWhitespace()
                 if isArray {
                     arrays[arrays.count - 1].append(value)
-                    if i < bytes.count && bytes[i] == UInt8(ascii: ",") {
-                        i += 1
+                    if consume(UInt8(ascii: ",")) {
                         afterComma = true
                         break closing
-                    } else if i < bytes.count && bytes[i] == UInt8(ascii: "]") {
-                        i += 1
-                        kinds.removeLast()
-                        value = .array(arrays.removeLast())
-                        valueStart = starts.removeLast()
-                    } else {
-                        throw error("',' or ']' after an array element")
                     }
+                    guard consume(UInt8(ascii: "]")) else { throw error("',' or ']' after an array element") }
+                    value = .array(arrays.removeLast())
                 } else {
                     if kinds.count == 1 && idRange == nil && keys.last == "id" { idRange = valueStart..<valueEnd }
                     objects[objects.count - 1].append((keys.removeLast(), value))
-                    if i < bytes.count && bytes[i] == UInt8(ascii: ",") {
-                        i += 1
+                    if consume(UInt8(ascii: ",")) {
                         keys.append(try parseMemberName(afterComma: true))
                         afterComma = false
                         break closing
-                    } else if i < bytes.count && bytes[i] == UInt8(ascii: "}") {
-                        i += 1
-                        kinds.removeLast()
-                        value = .object(objects.removeLast())
-                        valueStart = starts.removeLast()
-                    } else {
-                        throw error("',' or '}' after an object member")
                     }
+                    guard consume(UInt8(ascii: "}")) else { throw error("',' or '}' after an object member") }
+                    value = .object(objects.removeLast())
                 }
+                // The container is complete and is now the value: it may complete its parent too.
+                kinds.removeLast()
+                valueStart = starts.removeLast()
             }
         }
     }
@@ -277,10 +274,7 @@ struct JSONParser {
         }
         let name = try parseString()
         skipWhitespace()
-        guard i < bytes.count && bytes[i] == UInt8(ascii: ":") else {
-            throw error("':' after a member name")
-        }
-        i += 1
+        guard consume(UInt8(ascii: ":")) else { throw error("':' after a member name") }
         return name
     }
 
@@ -308,8 +302,7 @@ struct JSONParser {
         } else {
             while i < bytes.count && isDigit(bytes[i]) { i += 1 }
         }
-        if i < bytes.count && bytes[i] == UInt8(ascii: ".") {
-            i += 1
+        if consume(UInt8(ascii: ".")) {
             guard i < bytes.count, isDigit(bytes[i]) else { throw error("a digit after the decimal point") }
             while i < bytes.count && isDigit(bytes[i]) { i += 1 }
         }

@@ -163,55 +163,48 @@ struct OperationTests {
 
     @Test("product <= 8.1u² (by a double word) and 3.02u² (by a double); quotient <= 14u²")
     func productsAndQuotient() {
-        let seed: UInt64 = Self.seed ^ 1
-        var rng = SplitMix64(seed: seed)
-        var worst = (dw: 0.0, d: 0.0, q: 0.0)
         let u2 = unitRoundoffSquared
-        for (a0, b0) in Self.pairs(&rng, count: 6000) {
+        var bounds = ErrorBounds(seed: Self.seed ^ 1, scale: .unit(u2, "u²"))
+        for (a0, b0) in Self.pairs(&bounds.rng, count: 6000) {
             // Keep the products in range: scale both toward 2^±400 (exact).
             let a = DoubleWord(scaled(a0.hi, by: -binade(a0.hi) / 2), scaled(a0.lo, by: -binade(a0.hi) / 2))
             let b = DoubleWord(scaled(b0.hi, by: -binade(b0.hi) / 2), scaled(b0.lo, by: -binade(b0.hi) / 2))
             let av = Exact.value(a), bv = Exact.value(b)
+            let inputs = "a = \(hex(a.hi)) + \(hex(a.lo)), b = \(hex(b.hi)) + \(hex(b.lo))"
             let exact = Exact.apply { $0.mul(av, bv, .nearest) }
-            let e1 = Exact.relativeError(Exact.value(DoubleWord.product(a, b)), exact)
+            bounds.expect("product", Exact.relativeError(Exact.value(DoubleWord.product(a, b)), exact), bound: 8.1 * u2, inputs)
             let exactF = Exact.apply { $0.mul(av, big(b.hi), .nearest) }
-            let e2 = Exact.relativeError(Exact.value(DoubleWord.product(a, b.hi)), exactF)
+            bounds.expect("product by a double", Exact.relativeError(Exact.value(DoubleWord.product(a, b.hi)), exactF),
+                          bound: 3.02 * u2, inputs)
             let exactQ = Exact.apply { $0.div(av, bv, .nearest) }
-            let e3 = Exact.relativeError(Exact.value(DoubleWord.quotient(a, b)), exactQ)
-            worst = (max(worst.dw, e1), max(worst.d, e2), max(worst.q, e3))
-            #expect(e1 <= 8.1 * u2 && e2 <= 3.02 * u2 && e3 <= 14 * u2,
-                    "seed \(seed): a = \(hex(a.hi)) + \(hex(a.lo)), b = \(hex(b.hi)) + \(hex(b.lo)): \(e1 / u2), \(e2 / u2), \(e3 / u2) u²")
+            bounds.expect("quotient", Exact.relativeError(Exact.value(DoubleWord.quotient(a, b)), exactQ), bound: 14 * u2, inputs)
         }
-        print("observed, in u²: product \(worst.dw / u2), product by a double \(worst.d / u2), quotient \(worst.q / u2)")
+        bounds.printObserved()
     }
 
     @Test("sum (double word + double, any signs) <= 2.01u²; sameSignSum <= 3.02u²; anySignSum <= 3.1u²(|a| + |b|)")
     func sums() {
-        let seed: UInt64 = Self.seed ^ 2
-        var rng = SplitMix64(seed: seed)
-        var worst = (fp: 0.0, same: 0.0, any: 0.0)
         let u2 = unitRoundoffSquared
-        for (a, b) in Self.pairs(&rng, count: 8000) {
+        var bounds = ErrorBounds(seed: Self.seed ^ 2, scale: .unit(u2, "u²"))
+        for (a, b) in Self.pairs(&bounds.rng, count: 8000) {
             let av = Exact.value(a), bv = Exact.value(b)
             // Any signs, with the cancelling pairs above: the relative bound of DWPlusFP.
             let exactF = Exact.apply { $0.add(av, big(b.hi), .nearest) }
             if exactF.signum != 0 {
-                let e = Exact.relativeError(Exact.value(DoubleWord.sum(a, b.hi)), exactF)
-                worst.fp = max(worst.fp, e)
-                #expect(e <= 2.01 * u2, "seed \(seed): sum(\(hex(a.hi)) + \(hex(a.lo)), \(hex(b.hi))): \(e / u2) u²")
+                bounds.expect("sum", Exact.relativeError(Exact.value(DoubleWord.sum(a, b.hi)), exactF), bound: 2.01 * u2,
+                              "a = \(hex(a.hi)) + \(hex(a.lo)), b = \(hex(b.hi))")
             }
             let exact = Exact.apply { $0.add(av, bv, .nearest) }
             let any = Exact.absoluteError(Exact.value(DoubleWord.anySignSum(a, b)), exact)
-            let scale = (abs(a.hi) + abs(a.lo)) + (abs(b.hi) + abs(b.lo))
-            worst.any = max(worst.any, any / scale)
-            #expect(any <= 3.1 * u2 * scale, "seed \(seed): anySignSum(\(hex(a.hi)) + \(hex(a.lo)), \(hex(b.hi)) + \(hex(b.lo))): \(any / scale / u2) u²")
+            let size = (abs(a.hi) + abs(a.lo)) + (abs(b.hi) + abs(b.lo))
+            bounds.expect("anySignSum (of |a| + |b|)", any, bound: 3.1 * u2, relativeTo: size,
+                          "a = \(hex(a.hi)) + \(hex(a.lo)), b = \(hex(b.hi)) + \(hex(b.lo))")
             let bs = (a.hi < 0) == (b.hi < 0) ? b : -b  // same sign
             let exactS = Exact.apply { $0.add(av, Exact.value(bs), .nearest) }
-            let same = Exact.relativeError(Exact.value(DoubleWord.sameSignSum(a, bs)), exactS)
-            worst.same = max(worst.same, same)
-            #expect(same <= 3.02 * u2, "seed \(seed): sameSignSum(\(hex(a.hi)) + \(hex(a.lo)), \(hex(bs.hi)) + \(hex(bs.lo))): \(same / u2) u²")
+            bounds.expect("sameSignSum", Exact.relativeError(Exact.value(DoubleWord.sameSignSum(a, bs)), exactS), bound: 3.02 * u2,
+                          "a = \(hex(a.hi)) + \(hex(a.lo)), b = \(hex(bs.hi)) + \(hex(bs.lo))")
         }
-        print("observed, in u²: sum \(worst.fp / u2), sameSignSum \(worst.same / u2), anySignSum \(worst.any / u2) (of |a| + |b|)")
+        bounds.printObserved()
     }
 
     @Test("the SIMD-lane transforms and product give the scalar results bit for bit")

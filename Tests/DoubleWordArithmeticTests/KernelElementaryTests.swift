@@ -17,75 +17,61 @@ struct KernelElementaryTests {
 
     @Test("DoubleWordMath.exp errs by <= 2^-98 (ρ_exp) on double-word arguments from -16000 to 700")
     func exp() {
-        let seed: UInt64 = Self.seed
-        var rng = SplitMix64(seed: seed)
-        var worst = 0.0
+        var bounds = ErrorBounds(seed: Self.seed)
         var args: [DoubleWord] = [DoubleWord(-745.1332191019411), DoubleWord(-0x1p-1074), DoubleWord(709.7), DoubleWord(-15999.9)]
         let c = 0x1.62e42fefa39efp-9  // ln2/256: the reduction's half-steps are the hard places
         for i in 0..<8000 {
             switch i % 5 {
-            case 0: args.append(twoSum(rng.uniform(-760, 0), -rng.uniform(0, 1e3)))  // x - m with a tail
-            case 1: args.append(DoubleWord((Double(rng.int(-3_000_000...200_000)) + 0.5) * c * (1 + (rng.unit() - 0.5) * 0x1p-40)))
-            case 2: args.append(DoubleWord(-rng.unit() * powerOfTwo(-rng.int(1...80))))
-            case 3: args.append(DoubleWord(rng.uniform(-16000, 700)))
-            default: args.append(twoSum(rng.uniform(-1, 1) * powerOfTwo(rng.int(-30...9)), rng.uniform(-1, 1) * 0x1p-60))
+            case 0: args.append(twoSum(bounds.rng.uniform(-760, 0), -bounds.rng.uniform(0, 1e3)))  // x - m with a tail
+            case 1: args.append(DoubleWord((Double(bounds.rng.int(-3_000_000...200_000)) + 0.5) * c * (1 + (bounds.rng.unit() - 0.5) * 0x1p-40)))
+            case 2: args.append(DoubleWord(-bounds.rng.unit() * powerOfTwo(-bounds.rng.int(1...80))))
+            case 3: args.append(DoubleWord(bounds.rng.uniform(-16000, 700)))
+            default: args.append(twoSum(bounds.rng.uniform(-1, 1) * powerOfTwo(bounds.rng.int(-30...9)), bounds.rng.uniform(-1, 1) * 0x1p-60))
             }
         }
         for x in args {
-            let e = DoubleWordMath.exp(x)
-            let exact = Exact.exp(Exact.value(x))
-            let err = Exact.relativeError(Exact.value(e), exact)
-            worst = max(worst, err)
-            #expect(err <= Accurate.rhoExp, "seed \(seed), x = \(hex(x.hi)) + \(hex(x.lo)): 2^\(log2(err))")
+            let err = Exact.relativeError(Exact.value(DoubleWordMath.exp(x)), Exact.exp(Exact.value(x)))
+            bounds.expect("DoubleWordMath.exp", err, bound: Accurate.rhoExp, "x = \(hex(x.hi)) + \(hex(x.lo))")
         }
-        print("DoubleWordMath.exp: largest relative error 2^\(log2(worst)) (bound 2^-98)")
+        bounds.printObserved()
     }
 
     @Test("DoubleWordMath.expm1 errs by <= 2^-98 on [-700, 700], with k = ±1 and tiny arguments")
     func expm1() {
-        let seed: UInt64 = Self.seed ^ 1
-        var rng = SplitMix64(seed: seed)
-        var worst = 0.0
+        var bounds = ErrorBounds(seed: Self.seed ^ 1)
         var ys: [Double] = [0x1p-61, -0x1p-61, 0x1p-60, 0x1.62e42fefa39efp-10, -0x1.62e42fefa39efp-10]
         for i in 0..<8000 {
             switch i % 4 {
-            case 0: ys.append(rng.uniform(-3, 3) * 0x1.62e42fefa39efp-10)  // k in {-1, 0, 1}: the worst case
-            case 1: ys.append((rng.oneIn(2) ? -1 : 1) * rng.unit() * powerOfTwo(-rng.int(1...62)))
-            case 2: ys.append(rng.uniform(-700, 700))
-            default: ys.append(rng.uniform(-2, 2))
+            case 0: ys.append(bounds.rng.uniform(-3, 3) * 0x1.62e42fefa39efp-10)  // k in {-1, 0, 1}: the worst case
+            case 1: ys.append((bounds.rng.oneIn(2) ? -1 : 1) * bounds.rng.unit() * powerOfTwo(-bounds.rng.int(1...62)))
+            case 2: ys.append(bounds.rng.uniform(-700, 700))
+            default: ys.append(bounds.rng.uniform(-2, 2))
             }
         }
         for y in ys where y != 0 {
-            let v = DoubleWordMath.expm1(y)
-            let err = Exact.relativeError(Exact.value(v), Exact.expm1(big(y)))
-            worst = max(worst, err)
-            #expect(err <= 0x1p-98, "seed \(seed), y = \(hex(y)): 2^\(log2(err))")
+            let err = Exact.relativeError(Exact.value(DoubleWordMath.expm1(y)), Exact.expm1(big(y)))
+            bounds.expect("DoubleWordMath.expm1", err, bound: 0x1p-98, "y = \(hex(y))")
         }
-        print("DoubleWordMath.expm1: largest relative error 2^\(log2(worst)) (bound 2^-98)")
+        bounds.printObserved()
     }
 
     @Test("DoubleWordMath.log1p errs by <= 2^-97 (ρ_log1p) for s >= 0 and 2^-96.4 for s in [-1/2, 0)")
     func log1p() {
-        let seed: UInt64 = Self.seed ^ 2
-        var rng = SplitMix64(seed: seed)
-        var worst = 0.0
+        var bounds = ErrorBounds(seed: Self.seed ^ 2)
         for i in 0..<8000 {
             // Double-word s from 2^-59 to 2^60 (DoubleWord), and scaled s down to 2^-1500.
-            let e = i % 4 == 0 ? rng.int(-1500 ... -58) : rng.int(-59...60)
-            let m = rng.doubleWord(exponent: 0).magnitude
+            let e = i % 4 == 0 ? bounds.rng.int(-1500 ... -58) : bounds.rng.int(-59...60)
+            let m = bounds.rng.doubleWord(exponent: 0).magnitude
             let s = ScaledDoubleWord(m, exponent: e)
-            let l = DoubleWordMath.log1p(s)
-            let err = Exact.relativeError(Exact.value(l), Exact.log1p(Exact.value(s)))
-            worst = max(worst, err)
-            #expect(err <= Accurate.rhoLog1p, "seed \(seed), s = \(hex(m.hi)) + \(hex(m.lo)) · 2^\(e): 2^\(log2(err))")
+            let err = Exact.relativeError(Exact.value(DoubleWordMath.log1p(s)), Exact.log1p(Exact.value(s)))
+            bounds.expect("DoubleWordMath.log1p, s >= 0", err, bound: Accurate.rhoLog1p, "s = \(hex(m.hi)) + \(hex(m.lo)) · 2^\(e)")
             if i % 2 == 0 {  // s in [-1/2, -2^-59]
-                let neg = -DoubleWord(scaled(m.hi, by: -rng.int(2...59)), 0)
-                let ln = DoubleWordMath.log1p(neg)
-                let errN = Exact.relativeError(Exact.value(ln), Exact.log1p(Exact.value(neg)))
-                #expect(errN <= pow(2.0, -96.4), "seed \(seed), s = \(hex(neg.hi)): 2^\(log2(errN))")
+                let neg = -DoubleWord(scaled(m.hi, by: -bounds.rng.int(2...59)), 0)
+                let errN = Exact.relativeError(Exact.value(DoubleWordMath.log1p(neg)), Exact.log1p(Exact.value(neg)))
+                bounds.expect("DoubleWordMath.log1p, s < 0", errN, bound: pow(2.0, -96.4), "s = \(hex(neg.hi))")
             }
         }
-        print("DoubleWordMath.log1p: largest relative error 2^\(log2(worst)) (bound 2^-97)")
+        bounds.printObserved()
     }
 }
 

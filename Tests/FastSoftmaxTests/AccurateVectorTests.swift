@@ -100,29 +100,31 @@ struct AccurateVectorTests {
         return worst
     }
 
+    /// The vector path's errors over `rows` in binary64 and in binary32.
+    static func measure(_ rows: [[Double]], as _: Double.Type) -> Worst {
+        measure(Double.self, rows, softmax: { AccurateVector.softmax($0, into: $1) }, logSoftmax: { AccurateVector.logSoftmax($0, into: $1) })
+    }
+    static func measure(_ rows: [[Double]], as _: Float.Type) -> Worst {
+        measure(Float.self, rows, softmax: { AccurateVector.softmax($0, into: $1) }, logSoftmax: { AccurateVector.logSoftmax($0, into: $1) })
+    }
+
+    /// `w` within the bounds, and not vacuously: most rows took the path, some outputs were subnormal.
+    static func expectBounds(_ w: Worst, softmax: Double, logSoftmax: Double, sourceLocation: SourceLocation = #_sourceLocation) {
+        let seed = "seed 0x\(String(Self.seed, radix: 16))"
+        #expect(w.softmax <= softmax, "\(seed): softmax \(w.softmax) ulp", sourceLocation: sourceLocation)
+        #expect(w.logSoftmax <= logSoftmax, "\(seed): log_softmax \(w.logSoftmax) ulp", sourceLocation: sourceLocation)
+        #expect(w.rowsTaken >= 300, "\(seed): only \(w.rowsTaken) rows took the vector path", sourceLocation: sourceLocation)
+        #expect(w.subnormalOutputs >= 100, "\(seed): only \(w.subnormalOutputs) subnormal softmax outputs", sourceLocation: sourceLocation)
+    }
+
     @Test("binary64: softmax within 0.5 + 2^-4.3 ulp (subnormal results too), log_softmax 0.5 + 2^-5.8")
     func binary64() {
-        let w = Self.measure(Double.self, Self.rows(seed: Self.seed),
-                             softmax: { AccurateVector.softmax($0, into: $1) },
-                             logSoftmax: { AccurateVector.logSoftmax($0, into: $1) })
-        let seed = "seed 0x\(String(Self.seed, radix: 16))"
-        #expect(w.softmax <= Self.softmax64, "\(seed): softmax \(w.softmax) ulp")
-        #expect(w.logSoftmax <= Self.logSoftmax64, "\(seed): log_softmax \(w.logSoftmax) ulp")
-        // Not vacuous: most rows take the path, and some outputs are subnormal.
-        #expect(w.rowsTaken >= 300, "\(seed): only \(w.rowsTaken) rows took the vector path")
-        #expect(w.subnormalOutputs >= 100, "\(seed): only \(w.subnormalOutputs) subnormal softmax outputs")
+        Self.expectBounds(Self.measure(Self.rows(seed: Self.seed), as: Double.self), softmax: Self.softmax64, logSoftmax: Self.logSoftmax64)
     }
 
     @Test("binary32: softmax and log_softmax within 0.5 + 2^-16 ulp")
     func binary32() {
-        let w = Self.measure(Float.self, Self.rows(seed: Self.seed),
-                             softmax: { AccurateVector.softmax($0, into: $1) },
-                             logSoftmax: { AccurateVector.logSoftmax($0, into: $1) })
-        let seed = "seed 0x\(String(Self.seed, radix: 16))"
-        #expect(w.softmax <= Self.binary32, "\(seed): softmax \(w.softmax) ulp")
-        #expect(w.subnormalOutputs >= 100, "\(seed): only \(w.subnormalOutputs) subnormal softmax outputs")
-        #expect(w.logSoftmax <= Self.binary32, "\(seed): log_softmax \(w.logSoftmax) ulp")
-        #expect(w.rowsTaken >= 300, "\(seed): only \(w.rowsTaken) rows took the vector path")
+        Self.expectBounds(Self.measure(Self.rows(seed: Self.seed), as: Float.self), softmax: Self.binary32, logSoftmax: Self.binary32)
     }
 
     /// The same bounds as a property over random rows (swift-property-based: a failure prints
@@ -134,13 +136,9 @@ struct AccurateVectorTests {
         let offsets = Gen.double(in: -1e6...1e6)
         await propertyCheck(count: 300, input: gaps, offsets) { gaps, offset in
             let row = gaps.map { $0 + offset }
-            let w = Self.measure(Double.self, [row],
-                                 softmax: { AccurateVector.softmax($0, into: $1) },
-                                 logSoftmax: { AccurateVector.logSoftmax($0, into: $1) })
+            let w = Self.measure([row], as: Double.self)
             #expect(w.softmax <= Self.softmax64 && w.logSoftmax <= Self.logSoftmax64)
-            let v = Self.measure(Float.self, [row],
-                                 softmax: { AccurateVector.softmax($0, into: $1) },
-                                 logSoftmax: { AccurateVector.logSoftmax($0, into: $1) })
+            let v = Self.measure([row], as: Float.self)
             #expect(v.softmax <= Self.binary32 && v.logSoftmax <= Self.binary32)
         }
     }

@@ -1,3 +1,5 @@
+import OracleIO
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -100,7 +102,7 @@ public enum AtomicFile {
     ///
     /// - Throws: ``FixtureError`` `path: reason`, the reason plain ("no such file", "is a directory").
     public static func read(_ path: String) throws(FixtureError) -> [UInt8] {
-        do throws(FileReadError) {
+        do throws(StreamError) {
             return try FileReading.bytes(path)
         } catch {
             throw FixtureError(error.description)

@@ -67,6 +67,8 @@ public struct FixtureText: Sendable, Hashable {
     }
 }
 
+import OracleIO
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

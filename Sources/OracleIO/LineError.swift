@@ -57,14 +57,7 @@ extension LineError {
     /// As ``parse(_:maxLineBytes:)``, for a line given as bytes; bytes that are not well-formed
     /// UTF-8 are a JSON error at their offset.
     static func parse(utf8 line: [UInt8], maxLineBytes: Int) throws(LineError) -> JSONValue {
-        if line.count > maxLineBytes {
-            throw LineError(field: nil, reason: "the line has \(line.count) bytes, over the limit of \(maxLineBytes)")
-        }
-        do throws(JSONParseError) {
-            return try JSONValue.parse(utf8: line)
-        } catch {
-            throw LineError(field: nil, reason: error.description, jsonError: error)
-        }
+        try parseKeepingIDText(utf8: line, maxLineBytes: maxLineBytes).value
     }
 
     /// As ``parse(utf8:maxLineBytes:)``, and the `id` member's text exactly as the line wrote it

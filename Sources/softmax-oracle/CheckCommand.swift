@@ -378,7 +378,7 @@ struct CheckCommand: ParsableCommand {
 
     static func read(_ path: String) throws -> String {
         let bytes: [UInt8]
-        do throws(FileReadError) {
+        do throws(StreamError) {
             bytes = try FileReading.bytes(path)  // pipes, process substitution and /dev/stdin too
         } catch {
             throw FileProblem(source: path, line: 0, message: error.reason)

@@ -6,38 +6,27 @@ import Musl
 import Darwin
 #endif
 
-/// Why a file could not be read: the path and a plain reason ("is a directory", "no such file").
-public struct FileReadError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// The path as given.
-    public var path: String
-    /// The reason, in a few words.
-    public var reason: String
-
-    /// `path: reason`.
-    public var description: String { "\(path): \(reason)" }
-}
-
 /// Reads whole files with POSIX `open`/`read`: the one reader behind every file the command
 /// line takes (stored results, fixtures, golden fixture files, baselines).
 ///
 /// Works for anything that can be read to its end: regular files, pipes and FIFOs (process
 /// substitution `<(…)`, `/dev/stdin`), character devices (`/dev/null` reads as empty).
-/// A directory, a missing file or an unreadable one is a ``FileReadError`` with a plain reason.
+/// A directory, a missing file or an unreadable one is a ``StreamError`` (the path as its operation) with a plain reason.
 public enum FileReading {
     /// The bytes of `path`, read to its end.
     ///
-    /// - Throws: ``FileReadError``: "no such file", "is a directory", "permission denied", or the
+    /// - Throws: ``StreamError`` (the path as its operation): "no such file", "is a directory", "permission denied", or the
     ///   system's reason for other failures.
-    public static func bytes(_ path: String) throws(FileReadError) -> [UInt8] {
-        if path.isEmpty { throw FileReadError(path: "\"\"", reason: "an empty path names no file") }
+    public static func bytes(_ path: String) throws(StreamError) -> [UInt8] {
+        if path.isEmpty { throw StreamError(operation: "\"\"", reason: "an empty path names no file") }
         var fd: Int32
         repeat { fd = open(path, O_RDONLY | O_CLOEXEC) } while fd < 0 && errno == EINTR
-        guard fd >= 0 else { throw FileReadError(path: path, reason: reason(errno)) }
+        guard fd >= 0 else { throw StreamError(operation: path, reason: reason(errno)) }
         defer { _ = close(fd) }
         var info = stat()
         var capacity = 1 << 16
         if fstat(fd, &info) == 0 {
-            if (info.st_mode & S_IFMT) == S_IFDIR { throw FileReadError(path: path, reason: "is a directory (a file is needed here)") }
+            if (info.st_mode & S_IFMT) == S_IFDIR { throw StreamError(operation: path, reason: "is a directory (a file is needed here)") }
             if (info.st_mode & S_IFMT) == S_IFREG { capacity = max(capacity, Int(info.st_size) + 1) }
         }
         var out: [UInt8] = []
@@ -50,13 +39,14 @@ public enum FileReading {
             } else if n == 0 {
                 return out
             } else if errno != EINTR {
-                throw FileReadError(path: path, reason: reason(errno))
+                throw StreamError(operation: path, reason: reason(errno))
             }
         }
     }
 
-    /// A plain reason for `code`.
-    static func reason(_ code: Int32) -> String {
+    /// A plain reason for the `errno` value `code` ("no such file", "permission denied"; else the
+    /// system's text).
+    public static func reason(_ code: Int32) -> String {
         switch code {
         case ENOENT: "no such file"
         case EISDIR: "is a directory (a file is needed here)"

@@ -41,6 +41,11 @@ public enum Parallel {
     ///
     /// `body` need not be `Sendable`: the caller promises that concurrent calls on disjoint
     /// ranges are safe (each chunk touches only its own range's memory).
+    ///
+    /// Inlinable: the oracle calls it a few times per request, and an unspecialized generic call
+    /// from another module (boxing the closure and the result array) cost small requests about
+    /// as much as their arithmetic.
+    @inlinable
     public static func forEachChunk<R>(count n: Int, chunks: Int, _ body: (Range<Int>) -> R) -> [R] {
         if chunks <= 1 || n < chunks { return [body(0..<n)] }
         let results = UnsafeMutablePointer<R?>.allocate(capacity: chunks)
@@ -63,6 +68,8 @@ public enum Parallel {
 
 /// Carries a value into `concurrentPerform`'s `Sendable` closure; safe here because each
 /// iteration writes only its own result slot and `body` is only called on disjoint ranges.
-private struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
+@usableFromInline
+struct UncheckedSendable<T>: @unchecked Sendable {
+    @usableFromInline let value: T
+    @usableFromInline init(value: T) { self.value = value }
 }

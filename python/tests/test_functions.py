@@ -3,6 +3,7 @@ axis -1 (and other axes), input kinds, and errors."""
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -165,3 +166,21 @@ def test_argument_errors(oracle):
         oracle.softmax([1.0], axis=1)
     with pytest.raises(ValueError, match="reduction"):
         oracle.cross_entropy_loss([[1.0]], [0], reduction="avg")
+
+
+def test_without_ml_dtypes_bf16_and_fp8_come_back_as_exact_float32(binary):
+    # Runs in a child interpreter where `import ml_dtypes` fails, whether or not it is installed.
+    import subprocess
+    import sys
+    code = (
+        "import sys; sys.modules['ml_dtypes'] = None\n"
+        "import numpy as np, softmax_oracle as so\n"
+        "assert not so.has_ml_dtypes()\n"
+        "r = so.softmax([1.0, 2.0], format='bf16'); assert r.dtype == np.float32, r.dtype\n"
+        "assert [float(v).hex() for v in r] == ['0x1.1400000000000p-2', '0x1.7600000000000p-1'], r\n"
+        "e = so.logsumexp([460.0, -1.0], format='e4m3fn'); assert e.dtype == np.float32 and float(e) == 448.0\n"
+        "t = so.softmax([0.0] * 1023, format='e4m3fn'); assert (t == 2.0 ** -9).all()\n"
+        "print('ok')\n")
+    env = dict(os.environ, SOFTMAX_ORACLE_BIN=binary)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

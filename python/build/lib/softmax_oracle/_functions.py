@@ -208,7 +208,7 @@ def _row_plan(function: str, logits: Any, format: str, axis: int, vector: bool,
     x = np.moveaxis(x, ax, -1)
     batch_shape = x.shape[:-1]
     k = x.shape[-1]
-    rows = x.reshape(-1, k)
+    rows = x.reshape(int(np.prod(batch_shape, dtype=np.int64)), k)
     index = list(np.ndindex(*batch_shape)) if batch_shape else [()]
     requests = []
     for r, row in enumerate(rows):

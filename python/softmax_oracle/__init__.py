@@ -8,7 +8,8 @@ cross-entropies and friends, and the project's ULP scoring, over the `softmax-or
 
 See python/README.md for the API.
 """
-from ._formats import FORMATS, FormatSpec, format_spec, from_float64, has_ml_dtypes, result_dtype, to_float64
+from ._formats import (FORMATS, FormatSpec, format_spec, from_float64, has_ml_dtypes, hex_value, read_float,
+                       result_dtype, to_float64, to_hex)
 from ._functions import (FUNCTIONS, Oracle, Plan, bce_with_logits, cross_entropy, cross_entropy_grad,
                          cross_entropy_loss, default_oracle, log_sigmoid, log_softmax, logsumexp, plan,
                          sigmoid, softmax, softplus)
@@ -25,6 +26,6 @@ __all__ = [
     "assert_close", "bce_with_logits", "cross_entropy", "cross_entropy_grad", "cross_entropy_loss",
     "default_oracle", "find_binary", "format_spec", "from_float64", "has_ml_dtypes", "load_fixture",
     "log_sigmoid", "log_softmax", "logsumexp", "plan", "result_dtype", "sigmoid", "softmax", "softplus",
-    "special_mismatch", "to_float64", "ulp", "ulp_error",
+    "special_mismatch", "to_float64", "ulp", "ulp_error", "hex_value", "to_hex", "read_float",
 ]
 __version__ = "0.1.0"

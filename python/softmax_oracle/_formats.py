@@ -286,6 +286,28 @@ def to_hex(values: np.ndarray) -> list[str]:
     return [hex_value(v) for v in np.asarray(values, dtype=np.float64).reshape(-1).tolist()]
 
 
+def read_float(v: Any, what: str = "value") -> float:
+    """A float as a request may spell it (docs/protocol.md, "Floats are exact"): a hex-float
+    string (exact), a decimal string or a JSON number (the nearest binary64, ties to even, which
+    is what Python's ``float`` gives), or "inf", "infinity", "nan" in any letter case with an
+    optional sign. ``ValueError`` naming `what` otherwise (bools, whitespace, empty text)."""
+    if isinstance(v, bool) or v is None:
+        raise ValueError(f"{what}: {v!r} is not a number")
+    if isinstance(v, (int, float)):
+        return float(v)
+    if not isinstance(v, str) or not v or v.strip() != v or "_" in v:
+        raise ValueError(f"{what}: {v!r} is not a number")
+    if "x" in v.lower():
+        try:
+            return float.fromhex(v)
+        except (ValueError, OverflowError):
+            raise ValueError(f"{what}: {v!r} is not a number") from None
+    try:
+        return float(v)  # decimal text, inf, infinity, nan: correctly rounded
+    except ValueError:
+        raise ValueError(f"{what}: {v!r} is not a number") from None
+
+
 def parse_hex(text: Any, what: str = "value") -> float:
     """One protocol float written by the oracle: a hex-float string, "inf", "-inf" or "nan".
 

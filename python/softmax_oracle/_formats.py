@@ -128,19 +128,33 @@ def result_dtype(format: str) -> np.dtype:
 def from_float64(values: np.ndarray, format: str) -> np.ndarray:
     """`values` (float64, on `format`'s grid, or ±inf/NaN) as an array of `result_dtype(format)`.
 
-    Raises ``ValueError`` if a value is not exactly representable there (off the grid, out of
-    range, or inf in e4m3fn): the conversion never rounds.
+    Raises ``ValueError`` if a value is not a value of the format (off its grid, beyond its
+    largest finite value, or inf in e4m3fn), also when the result dtype is the float32
+    stand-in: the conversion never rounds and never holds a value the format lacks.
     """
-    dtype = result_dtype(format)
+    spec = format_spec(format)
     values = np.asarray(values, dtype=np.float64)
-    out = values.astype(dtype)
-    back = out.astype(np.float64)
-    same = (back == values) | (np.isnan(back) & np.isnan(values))
-    if not np.all(same):
-        i = np.unravel_index(int(np.argmin(same)), values.shape) if values.ndim else ()
+    ok = on_grid(values, spec)
+    if not np.all(ok):
+        i = np.unravel_index(int(np.argmin(ok)), values.shape) if values.ndim else ()
         v = float(values[i])
-        raise ValueError(f"value {v.hex()} at index {tuple(int(j) for j in i)} is not a {format} value")
-    return out
+        raise ValueError(f"value {hex_value(v)} at index {tuple(int(j) for j in i)} is not a {format} value")
+    return values.astype(result_dtype(format))
+
+
+def on_grid(values: np.ndarray, spec: FormatSpec) -> np.ndarray:
+    """True where a float64 value is a value of the format: NaN, ±inf when the format has
+    infinities, or finite with |v| ≤ max_finite and v an integer multiple of its ulp
+    2^(max(⌊log₂|v|⌋, e_min) − p + 1)."""
+    v = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(v)
+    safe = np.where(finite, v, 0.0)
+    _, e = np.frexp(safe)
+    q = np.maximum(e - 1, spec.min_normal_exponent) - spec.precision + 1
+    scaled = np.ldexp(safe, -q)  # exact: a power-of-two scaling into [2^(p−1), 2^p) or below
+    fits = (np.floor(scaled) == scaled) & (np.abs(safe) <= spec.max_finite)
+    special = np.isnan(v) | (np.isinf(v) & spec.has_infinity)
+    return np.where(finite, fits, special)
 
 
 # Float dtypes of ml_dtypes (all convert to float64 exactly; all are NumPy kind 'V').
@@ -270,20 +284,31 @@ def to_float64(x: Any, name: str = "logits", *, allow_integer: bool = True) -> n
     return out
 
 
+# float.hex's trailing zero digits (and a bare point) before the exponent: "0x1.8000000000000p+1".
+_TRAILING_ZEROS = re.compile(r"\.?0+p")
+
+
 def hex_value(v: float) -> str:
     """One float as an exact hex-float string: ``float.hex`` with the trailing zero digits
     dropped ("0x1.8p+1", "-0x0p+0", "0x0.0000000000001p-1022"), "inf", "-inf", "nan" (a NaN of
     either sign; payloads are not carried). ``float.fromhex`` reads it back exactly."""
-    h = float.hex(v)
-    if h[-1] == "n" or h[-1] == "f":  # nan, inf, -inf
-        return h
-    m, e = h.split("p")
-    return m.rstrip("0").rstrip(".") + "p" + e
+    return _TRAILING_ZEROS.sub("p", float.hex(float(v)))
+
+
+def hex_list_text(values: np.ndarray) -> str:
+    """A float64 array as the text of a JSON array of `hex_value` strings (flattened)."""
+    a = np.asarray(values, dtype=np.float64).reshape(-1).tolist()
+    if not a:
+        return "[]"
+    return _TRAILING_ZEROS.sub("p", '["' + '","'.join(map(float.hex, a)) + '"]')
 
 
 def to_hex(values: np.ndarray) -> list[str]:
     """Each value of a float64 array as `hex_value` writes it (exact)."""
-    return [hex_value(v) for v in np.asarray(values, dtype=np.float64).reshape(-1).tolist()]
+    a = np.asarray(values, dtype=np.float64).reshape(-1).tolist()
+    if not a:
+        return []
+    return _TRAILING_ZEROS.sub("p", "\n".join(map(float.hex, a))).split("\n")
 
 
 def read_float(v: Any, what: str = "value") -> float:
@@ -331,14 +356,16 @@ def parse_hex_array(values: Any, what: str = "values") -> np.ndarray:
     """A list of protocol floats as a float64 array (exact); ``ValueError`` naming the element."""
     if not isinstance(values, list):
         raise ValueError(f"{what}: {values!r} is not a list")
-    match = _HEX.fullmatch
     try:
-        if all(match(v) for v in values):  # then float.fromhex reads each exactly
-            return np.array([float.fromhex(v) for v in values], dtype=np.float64)
-    except TypeError:
-        pass
+        ok = _HEX_LINES.fullmatch("\n".join(values)) is not None if values else True
+    except TypeError:  # not all strings
+        ok = False
+    if ok:  # then float.fromhex reads each exactly
+        return np.array(list(map(float.fromhex, values)), dtype=np.float64)
     return np.array([parse_hex(v, f"{what}[{i}]") for i, v in enumerate(values)], dtype=np.float64)
 
 
 # What the oracle writes (docs/protocol.md, "Floats are exact"): lowercase hex floats, inf, nan.
-_HEX = re.compile(r"-?0x[0-9a-f](?:\.[0-9a-f]+)?p[+-][0-9]+|-?inf|nan")
+_HEX_TEXT = r"(?:-?0x[0-9a-f](?:\.[0-9a-f]+)?p[+-][0-9]+|-?inf|nan)"
+_HEX = re.compile(_HEX_TEXT)
+_HEX_LINES = re.compile(f"{_HEX_TEXT}(?:\n{_HEX_TEXT})*")

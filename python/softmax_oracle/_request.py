@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ._formats import hex_value, to_hex
+from ._formats import hex_list_text, hex_value, to_hex
 
 
 @dataclass
@@ -51,8 +51,18 @@ class Request:
         return out
 
     def to_json_line(self, id: Any = None) -> str:
-        """One compact line that ``softmax-oracle eval`` reads (no trailing newline)."""
-        return json.dumps(self.to_json(id), separators=(",", ":"))
+        """One compact line that ``softmax-oracle eval`` reads (no trailing newline); the same
+        text as ``json.dumps(self.to_json(id))`` without spaces, written faster."""
+        parts = [] if id is None else ['"id":' + json.dumps(id, separators=(",", ":"))]
+        parts.append(f'"function":{json.dumps(self.function)}')
+        parts.append(f'"format":{json.dumps(self.format)}')
+        for name, v in self.fields.items():
+            if isinstance(v, np.ndarray) and v.dtype.kind == "f":
+                text = "[" + ",".join(map(hex_list_text, v)) + "]" if v.ndim == 2 else hex_list_text(v)
+            else:
+                text = json.dumps(_encode(v), separators=(",", ":"))
+            parts.append(f"{json.dumps(name)}:{text}")
+        return "{" + ",".join(parts) + "}"
 
 
 def _encode(v: Any) -> Any:

@@ -122,6 +122,14 @@ def test_from_float64_refuses_off_grid_values():
         so.from_float64(np.array([1.0 + 2.0 ** -20]), "f16")
     with pytest.raises(ValueError, match="not a e4m3fn value"):
         so.from_float64(np.array([math.inf]), "e4m3fn")
+    # also where the result dtype is the float32 stand-in, which could hold these values
+    with pytest.raises(ValueError, match="0x1.00001p[+]0 at index [(]1,[)] is not a bf16 value"):
+        so.from_float64(np.array([1.0, 1.0 + 2.0 ** -20]), "bf16")
+    with pytest.raises(ValueError, match="not a e5m2 value"):
+        so.from_float64(np.array([65536.0]), "e5m2")
+    with pytest.raises(ValueError, match="not a f32 value"):
+        so.from_float64(np.array([2.0 ** -150]), "f32")
+    assert so.from_float64(np.array([2.0 ** -133, -448.0, math.nan]), "bf16").shape == (3,)
 
 
 def test_hex_text_is_exact_and_strict():

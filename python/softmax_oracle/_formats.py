@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+_ml_dtypes: Any
 try:  # optional: bfloat16 and the FP8 dtypes as NumPy dtypes
     import ml_dtypes as _ml_dtypes
 except ImportError:  # pragma: no cover - depends on the environment

@@ -242,8 +242,9 @@ def _cross_entropy_plan(function: str, logits: Any, target: Any, targets: Any, w
                         label_smoothing: Any, format: str, axis: int) -> Plan:
     x = to_float64(logits, "logits", allow_integer=False)
     ax = _axis(x, axis)
-    moved_shape = np.moveaxis(np.empty(x.shape, dtype=np.int8), ax, -1).shape
-    batch_shape, k = moved_shape[:-1], moved_shape[-1]
+    dims = list(x.shape)
+    k = dims.pop(ax)
+    batch_shape = tuple(dims)
     if (target is None) == (targets is None):
         raise TypeError(f"{function}: give exactly one of target= (class index) and targets= (probabilities)")
     common: dict[str, Any] = {}

@@ -19,7 +19,7 @@ import threading
 import time
 import weakref
 from pathlib import Path
-from typing import Sequence, Union
+from typing import IO, Sequence, Union
 
 import numpy as np
 
@@ -139,7 +139,7 @@ class JsonLinesTransport(Transport):
         self.timeout = float(timeout)
         self.extra_args = tuple(extra_args)
         self._proc: subprocess.Popen[bytes] | None = None
-        self._stderr: "tempfile._TemporaryFileWrapper[bytes] | None" = None
+        self._stderr: IO[bytes] | None = None
         self._owner = os.getpid()
         self._next_id = 1
         self._lock = threading.Lock()

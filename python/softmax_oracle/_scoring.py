@@ -174,8 +174,7 @@ def assert_close(actual: Any, function: str, logits: Any = None, format: str = "
     if not np.any(fail):
         return
     flat = int(np.argmax(np.where(fail, badness, -1.0)))
-    index = np.unravel_index(flat, r.shape) if r.ndim else ()
-    index = tuple(int(i) for i in index)
+    index: tuple[int, ...] = tuple(int(i) for i in np.unravel_index(flat, r.shape)) if r.ndim else ()
     got, exp = float(y[index]), float(r[index])
     if special[index]:
         what = "special-value mismatch (NaN or inf against a finite value, or a different special)"

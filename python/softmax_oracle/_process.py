@@ -245,7 +245,14 @@ class JsonLinesTransport(Transport):
             ids = list(range(self._next_id, self._next_id + len(requests)))
             self._next_id += len(requests)
             data = b"".join((r.to_json_line(i) + "\n").encode() for r, i in zip(requests, ids))
-            return self._exchange(proc, requests, ids, data)
+            try:
+                return self._exchange(proc, requests, ids, data)
+            except OracleError:
+                raise
+            except BaseException:  # KeyboardInterrupt mid-exchange: the stream is out of step
+                if self._proc is proc:
+                    self._reap(kill=True)
+                raise
 
     def _exchange(self, proc: subprocess.Popen[bytes], requests: Sequence[Request], ids: list[int],
                   data: bytes) -> list[Answer]:

@@ -19,7 +19,6 @@ Sources/SoftmaxOracle/ULP.swift). So:
 """
 from __future__ import annotations
 
-import json
 import sys
 from fractions import Fraction
 from typing import Any
@@ -194,10 +193,3 @@ def assert_close(actual: Any, function: str, logits: Any = None, format: str = "
 
 def _shell_quote(s: str) -> str:
     return "'" + s.replace("'", "'\\''") + "'"
-
-
-def request_line(function: str, logits: Any = None, format: str = "f64", **fields: Any) -> list[str]:
-    """The JSON lines ``softmax-oracle eval`` reads for this call (one per request)."""
-    from ._functions import plan as make_plan
-
-    return [json.dumps(r.to_json(), separators=(",", ":")) for r in make_plan(function, logits, format, **fields).requests]

@@ -30,55 +30,6 @@ ELEMENTWISE = ("sigmoid", "log_sigmoid", "softplus", "bce_with_logits")
 CHUNK = 1 << 20
 
 
-class Oracle:
-    """A handle on one `softmax-oracle` process (started lazily, reused, restarted if it died).
-
-    ``Oracle()`` finds the binary with `find_binary` ($SOFTMAX_ORACLE_BIN, the bundled binary,
-    PATH); ``binary=`` names one; ``timeout`` is seconds without progress before a call fails;
-    ``transport=`` plugs in another `Transport`. Use it as a context manager, or call `close()`;
-    any process still open is closed at interpreter exit. Thread-safe (calls are serialized).
-
-    Every module-level function (``softmax_oracle.softmax(...)``) is also a method here, and the
-    module-level ones accept ``oracle=`` to use a given handle instead of the shared default.
-    """
-
-    def __init__(self, binary: str | None = None, *, timeout: float = DEFAULT_TIMEOUT,
-                 transport: Transport | None = None):
-        self.transport = transport if transport is not None else JsonLinesTransport(binary, timeout)
-
-    def __enter__(self) -> "Oracle":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Ends the process and reaps it; a later call starts a new one."""
-        self.transport.close()
-
-    @property
-    def pid(self) -> int | None:
-        """The running process's id (None before the first call and after `close`)."""
-        return self.transport.pid
-
-    def run(self, requests: Sequence[Request]) -> list[Answer]:
-        """The raw answers to `requests` (float64 values, or the oracle's error message)."""
-        return self.transport.run(list(requests))
-
-
-_default: Oracle | None = None
-_default_lock = threading.Lock()
-
-
-def default_oracle() -> Oracle:
-    """The shared `Oracle` the module-level functions use (created on first use)."""
-    global _default
-    with _default_lock:
-        if _default is None:
-            _default = Oracle()
-        return _default
-
-
 @dataclass
 class Plan:
     """The requests for one call and how their outputs form the result array.
@@ -480,10 +431,67 @@ for _f in _PUBLIC.values():
 
 def _method(f: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
     @functools.wraps(f)
-    def m(self: Oracle, *args: Any, **kwargs: Any) -> np.ndarray:
+    def m(self: "Oracle", *args: Any, **kwargs: Any) -> np.ndarray:
         return f(*args, oracle=self, **kwargs)
     return m
 
 
-for _name, _f in _PUBLIC.items():
-    setattr(Oracle, _name, _method(_f))
+class Oracle:
+    """A handle on one `softmax-oracle` process (started lazily, reused, restarted if it died).
+
+    ``Oracle()`` finds the binary with `find_binary` ($SOFTMAX_ORACLE_BIN, the bundled binary,
+    PATH); ``binary=`` names one; ``timeout`` is seconds without progress before a call fails;
+    ``transport=`` plugs in another `Transport`. Use it as a context manager, or call `close()`;
+    any process still open is closed at interpreter exit. Thread-safe (calls are serialized).
+
+    Every module-level function (``softmax_oracle.softmax(...)``) is also a method here, and the
+    module-level ones accept ``oracle=`` to use a given handle instead of the shared default.
+    """
+
+    def __init__(self, binary: str | None = None, *, timeout: float = DEFAULT_TIMEOUT,
+                 transport: Transport | None = None):
+        self.transport = transport if transport is not None else JsonLinesTransport(binary, timeout)
+
+    def __enter__(self) -> "Oracle":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Ends the process and reaps it; a later call starts a new one."""
+        self.transport.close()
+
+    @property
+    def pid(self) -> int | None:
+        """The running process's id (None before the first call and after `close`)."""
+        return self.transport.pid
+
+    def run(self, requests: Sequence[Request]) -> list[Answer]:
+        """The raw answers to `requests` (float64 values, or the oracle's error message)."""
+        return self.transport.run(list(requests))
+
+    # The module's functions as methods (``oracle=`` bound to this handle).
+    logsumexp = _method(logsumexp)
+    softmax = _method(softmax)
+    log_softmax = _method(log_softmax)
+    cross_entropy = _method(cross_entropy)
+    cross_entropy_grad = _method(cross_entropy_grad)
+    sigmoid = _method(sigmoid)
+    log_sigmoid = _method(log_sigmoid)
+    softplus = _method(softplus)
+    bce_with_logits = _method(bce_with_logits)
+    cross_entropy_loss = _method(cross_entropy_loss)
+
+
+_default: Oracle | None = None
+_default_lock = threading.Lock()
+
+
+def default_oracle() -> Oracle:
+    """The shared `Oracle` the module-level functions use (created on first use)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Oracle()
+        return _default

@@ -146,3 +146,20 @@ def test_module_functions_use_the_shared_oracle(binary, monkeypatch):
     pid = so.default_oracle().pid
     so.softmax([0.0])
     assert so.default_oracle().pid == pid
+
+
+def test_an_interrupt_mid_call_ends_the_process(binary, monkeypatch):
+    with so.Oracle(binary) as o:
+        o.softmax([0.0])
+        pid = o.pid
+
+        def interrupted(self, proc, requests, ids, data):
+            os.write(proc.stdin.fileno(), data[: len(data) // 2])  # half a request line, then Ctrl-C
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(so.JsonLinesTransport, "_exchange", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            o.softmax([1.0, 2.0])
+        assert o.pid is None and not _alive(pid)
+        monkeypatch.undo()
+        assert float(o.cross_entropy([1000, 0, -1000], target=1)) == 1000.0  # a fresh process

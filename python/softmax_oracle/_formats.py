@@ -296,12 +296,15 @@ def hex_value(v: float) -> str:
     return _TRAILING_ZEROS.sub("p", float.hex(float(v)))
 
 
-def hex_list_text(values: np.ndarray) -> str:
-    """A float64 array as the text of a JSON array of `hex_value` strings (flattened)."""
+def hex_list_text(values: np.ndarray, canonical: bool = True) -> str:
+    """A float64 array as the text of a JSON array of hex-float strings (flattened): `hex_value`
+    spellings, or with ``canonical=False`` plain ``float.hex`` ones (the same values, with
+    trailing zero digits, and faster to write)."""
     a = np.asarray(values, dtype=np.float64).reshape(-1).tolist()
     if not a:
         return "[]"
-    return _TRAILING_ZEROS.sub("p", '["' + '","'.join(map(float.hex, a)) + '"]')
+    text = '["' + '","'.join(map(float.hex, a)) + '"]'
+    return _TRAILING_ZEROS.sub("p", text) if canonical else text
 
 
 def to_hex(values: np.ndarray) -> list[str]:
@@ -357,16 +360,19 @@ def parse_hex_array(values: Any, what: str = "values") -> np.ndarray:
     """A list of protocol floats as a float64 array (exact); ``ValueError`` naming the element."""
     if not isinstance(values, list):
         raise ValueError(f"{what}: {values!r} is not a list")
-    try:
-        ok = _HEX_LINES.fullmatch("\n".join(values)) is not None if values else True
-    except TypeError:  # not all strings
-        ok = False
-    if ok:  # then float.fromhex reads each exactly
-        return np.array(list(map(float.fromhex, values)), dtype=np.float64)
+    try:  # fast path: every value a "0x…"/"-0x…" string or a special, then read by float.fromhex
+        ok = all(v.startswith(_HEX_PREFIXES) or v in _SPECIALS for v in values)
+        if ok:
+            return np.array(list(map(float.fromhex, values)), dtype=np.float64)
+    except (AttributeError, TypeError, ValueError, OverflowError):
+        pass
     return np.array([parse_hex(v, f"{what}[{i}]") for i, v in enumerate(values)], dtype=np.float64)
+
+
+_HEX_PREFIXES = ("0x", "-0x")
+_SPECIALS = frozenset(("inf", "-inf", "nan"))
 
 
 # What the oracle writes (docs/protocol.md, "Floats are exact"): lowercase hex floats, inf, nan.
 _HEX_TEXT = r"(?:-?0x[0-9a-f](?:\.[0-9a-f]+)?p[+-][0-9]+|-?inf|nan)"
 _HEX = re.compile(_HEX_TEXT)
-_HEX_LINES = re.compile(f"{_HEX_TEXT}(?:\n{_HEX_TEXT})*")

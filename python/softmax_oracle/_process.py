@@ -244,7 +244,7 @@ class JsonLinesTransport(Transport):
             proc = self._ensure()
             ids = list(range(self._next_id, self._next_id + len(requests)))
             self._next_id += len(requests)
-            data = b"".join((r.to_json_line(i) + "\n").encode() for r, i in zip(requests, ids))
+            data = b"".join((r.to_json_line(i, canonical=False) + "\n").encode() for r, i in zip(requests, ids))
             try:
                 return self._exchange(proc, requests, ids, data)
             except OracleError:

@@ -50,15 +50,19 @@ class Request:
             out[name] = _encode(v)
         return out
 
-    def to_json_line(self, id: Any = None) -> str:
+    def to_json_line(self, id: Any = None, canonical: bool = True) -> str:
         """One compact line that ``softmax-oracle eval`` reads (no trailing newline); the same
-        text as ``json.dumps(self.to_json(id))`` without spaces, written faster."""
+        text as ``json.dumps(self.to_json(id))`` without spaces, written faster. With
+        ``canonical=False`` the floats are plain ``float.hex`` strings (same values, faster)."""
         parts = [] if id is None else ['"id":' + json.dumps(id, separators=(",", ":"))]
         parts.append(f'"function":{json.dumps(self.function)}')
         parts.append(f'"format":{json.dumps(self.format)}')
         for name, v in self.fields.items():
             if isinstance(v, np.ndarray) and v.dtype.kind == "f":
-                text = "[" + ",".join(map(hex_list_text, v)) + "]" if v.ndim == 2 else hex_list_text(v)
+                if v.ndim == 2:
+                    text = "[" + ",".join(hex_list_text(row, canonical) for row in v) + "]"
+                else:
+                    text = hex_list_text(v, canonical)
             else:
                 text = json.dumps(_encode(v), separators=(",", ":"))
             parts.append(f"{json.dumps(name)}:{text}")

@@ -1,10 +1,14 @@
 # softmax-oracle: the two entry points of the README, each of which first makes sure MPFR is there.
 #   make report   build (release) and print the accuracy report on the built-in default cases
-#   make test     run the test suite (Swift Testing)
+#   make test     run the test suite (Swift Testing), then the Python package's (make test-python)
+#   make test-python  build the CLI (debug), install python/ into .venv-python, run pytest python/tests
 #   make gate     re-certify the committed golden fixtures and run the accuracy-regression gate
 SWIFT ?= swift
+# The python3 that creates .venv-python: the one on PATH (.ci/run puts its .venv-ci first).
+PYTHON ?= python3
+PY_VENV := .venv-python
 
-.PHONY: report test gate mpfr
+.PHONY: report test test-python gate mpfr
 
 mpfr:
 	@bash scripts/ensure-mpfr.sh
@@ -14,6 +18,17 @@ report: mpfr
 
 test: mpfr
 	$(SWIFT) test
+	@$(MAKE) --no-print-directory test-python
+
+# pytest's exit status 5 (no test collected) is a failure here, not a pass.
+test-python: mpfr
+	$(SWIFT) build --product softmax-oracle
+	@test -x $(PY_VENV)/bin/python3 || $(PYTHON) -m venv $(PY_VENV)
+	$(PY_VENV)/bin/python3 -m pip install --quiet --disable-pip-version-check numpy pytest ml_dtypes
+	$(PY_VENV)/bin/python3 -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps ./python
+	@SOFTMAX_ORACLE_BIN="$(CURDIR)/.build/debug/softmax-oracle" $(PY_VENV)/bin/python3 -m pytest python/tests \
+		-p no:cacheprovider -ra; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test-python: pytest collected no test" >&2; exit 1; fi; exit $$status
 
 gate: mpfr
 	$(SWIFT) build --product softmax-oracle

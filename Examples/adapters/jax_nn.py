@@ -4,7 +4,7 @@
     softmax-oracle check --exec "python3 Examples/adapters/jax_nn.py" --format f64 --format f32 --format bf16
 
 Reads one JSON request per line on stdin, answers one line on stdout (flushed):
-    {"id": 7, "values": ["0x1.0000000000000p+0", ...]}   (exact, float.hex)
+    {"id": 7, "values": ["0x1.8p+0", ...]}                (exact hex floats)
     {"id": 7, "error": "unsupported format e5m2"}          (counted as unsupported)
 When JAX cannot be imported, every request is answered with an error line saying so.
 

@@ -10,13 +10,39 @@ An adapter defines `evaluate(request) -> iterable of floats` and calls `serve(ev
 
 `serve` reads one JSON request per line on stdin (blank lines are skipped) and answers one line
 on stdout, flushed, echoing the request's id:
-    {"id": 7, "values": ["0x1.0000000000000p+0", ...]}   (exact, float.hex)
+    {"id": 7, "values": ["0x1.8p+0", ...]}                (exact hex floats)
     {"id": 7, "error": "unsupported format bf16"}          (Unsupported: counted as unsupported)
     {"id": 7, "error": "KeyError: 'logits'"}               (any other exception, named)
 It never crashes on a request: a crash would end the run.
+
+Floats are read and written by the `softmax_oracle` package (python/ in this repository:
+`read_float`, `hex_value`) when it can be imported, installed or from the repository next to
+this file; without it (no NumPy, say) by the same rules written out here, so that an adapter
+still runs as a plain `python3 Examples/adapters/X.py`.
 """
 import json
+import os
 import sys
+
+
+def _import_package():
+    try:
+        import softmax_oracle
+        return softmax_oracle
+    except ImportError:
+        pass
+    repo_python = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python")
+    if os.path.isdir(os.path.join(repo_python, "softmax_oracle")):
+        sys.path.insert(0, os.path.normpath(repo_python))
+        try:
+            import softmax_oracle
+            return softmax_oracle
+        except ImportError:  # e.g. NumPy missing: the fallbacks below
+            sys.path.pop(0)
+    return None
+
+
+_package = _import_package()
 
 
 class Unsupported(Exception):
@@ -24,11 +50,19 @@ class Unsupported(Exception):
 
 
 def parse_float(v):
-    """A request's float: a hex float ("0x1.8p+1") exactly; decimals, JSON numbers, "inf",
-    "-inf" and "nan" as float() reads them."""
+    """A request's float: a hex float ("0x1.8p+1") exactly; decimals and JSON numbers to the
+    nearest binary64; "inf", "-inf" and "nan" (`softmax_oracle.read_float`)."""
+    if _package is not None:
+        return _package.read_float(v)
     if isinstance(v, str) and "x" in v.lower():
         return float.fromhex(v)
     return float(v)
+
+
+def format_float(v):
+    """An output value as an exact hex-float string (`softmax_oracle.hex_value`: "0x1.8p+1",
+    "-0x0p+0", "inf", "nan"; float.hex without the package)."""
+    return _package.hex_value(float(v)) if _package is not None else float(v).hex()
 
 
 def request_dtype(req, dtypes):
@@ -51,7 +85,7 @@ def serve(evaluate, lines=None, out=None):
         try:
             req = json.loads(line)
             rid = req.get("id")
-            answer = {"id": rid, "values": [float(v).hex() for v in evaluate(req)]}
+            answer = {"id": rid, "values": [format_float(v) for v in evaluate(req)]}
         except Unsupported as e:
             answer = {"id": rid, "error": str(e)}
         except Exception as e:  # noqa: BLE001 - any failure is an answer, never a crash

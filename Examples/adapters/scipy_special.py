@@ -4,7 +4,7 @@
     softmax-oracle check --exec "python3 Examples/adapters/scipy_special.py"
 
 Reads one JSON request per line on stdin, answers one line on stdout (flushed):
-    {"id": 7, "values": ["0x1.0000000000000p+0", ...]}   (exact, float.hex)
+    {"id": 7, "values": ["0x1.8p+0", ...]}                (exact hex floats)
     {"id": 7, "error": "unsupported format bf16"}          (counted as unsupported)
 
 What each function calls (SciPy has no cross-entropy; the adapter uses the usual idiom):

@@ -1,0 +1,156 @@
+"""The committed golden fixture files (Fixtures/golden/*.jsonl, schema softmax-oracle.fixtures/1).
+
+Each file is a header line, then one case per line: an ``eval`` request with its id
+``function/format/family#index`` and ``expected`` (the certified outputs as hex floats) or
+``expected_error`` (docs/protocol.md, "Golden fixture files"). `load_fixture` reads one file
+into exact NumPy arrays; `softmax_oracle.pytest.golden_cases` parametrizes tests by its cases.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from ._formats import from_float64, parse_hex, parse_hex_array
+from ._request import Request
+
+SCHEMA = "softmax-oracle.fixtures/1"
+
+# The request fields that hold floats (arrays, or a single float), by name.
+_FLOAT_FIELDS = ("logits", "weight", "labels", "label_smoothing", "pos_weight")
+
+
+@dataclass
+class FixtureCase:
+    """One case of a fixture file, with exact values.
+
+    ``inputs`` holds the request's fields as the package's functions take them: float arrays as
+    float64 NumPy arrays (``batch`` as an N × K array, or a list of rows if ragged), ``target``,
+    ``ignore_index`` as ints, batch class indices as an int64 array, ``label_smoothing`` and a
+    single ``pos_weight`` as floats, ``reduction`` as a str. ``expected`` is the certified result
+    as an array of the format's result dtype (`softmax_oracle.result_dtype`; 1-D, as ``eval``
+    answers), or None when the case has ``expected_error`` instead.
+    """
+
+    id: str
+    function: str
+    format: str
+    inputs: dict[str, Any]
+    expected: np.ndarray | None
+    expected_error: str | None
+    line: str = field(repr=False, default="")
+    line_number: int = 0
+
+    @property
+    def family(self) -> str:
+        """The generator family, from the id ``function/format/family#index``."""
+        return self.id.split("/")[-1].split("#")[0]
+
+    @property
+    def logits(self) -> Any:
+        """The row (``batch`` for the batch loss)."""
+        return self.inputs.get("logits", self.inputs.get("batch"))
+
+    def kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for the package's function of this case:
+        ``getattr(softmax_oracle, case.function)(**case.kwargs(), format=case.format)``."""
+        return dict(self.inputs)
+
+    def request(self) -> Request:
+        """The case as a `Request` (exactly the fixture line's values)."""
+        fields = {k: v for k, v in self.inputs.items()}
+        return Request(self.function, self.format, fields)
+
+    def request_line(self) -> str:
+        """The request as one ``eval`` line (no ``expected``)."""
+        return self.request().to_json_line(self.id)
+
+    def expected_float64(self) -> np.ndarray:
+        """``expected`` as float64 (exact)."""
+        if self.expected is None:
+            raise ValueError(f"{self.id}: the case has expected_error {self.expected_error!r}, no values")
+        return self.expected.astype(np.float64)
+
+
+@dataclass
+class FixtureFile:
+    """A fixture file: its ``header`` (schema, function, format, seed, families, …) and cases."""
+
+    path: Path
+    header: dict[str, Any]
+    cases: list[FixtureCase]
+
+    def __iter__(self) -> Iterator[FixtureCase]:
+        return iter(self.cases)
+
+    def __len__(self) -> int:
+        return len(self.cases)
+
+
+def _decode_fields(obj: dict[str, Any], where: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, v in obj.items():
+        if name in ("id", "function", "format", "expected", "expected_error"):
+            continue
+        what = f"{where}: field {name!r}"
+        if name == "batch":
+            rows = [parse_hex_array(r, what) for r in v]
+            lengths = {len(r) for r in rows}
+            out[name] = np.stack(rows) if len(lengths) == 1 else rows
+        elif name == "targets":
+            if v and isinstance(v[0], list):  # batch probability rows
+                out[name] = np.stack([parse_hex_array(r, what) for r in v])
+            elif obj.get("function") == "cross_entropy_loss" or (v and isinstance(v[0], int)):
+                out[name] = np.array(v, dtype=np.int64)
+            else:
+                out[name] = parse_hex_array(v, what)
+        elif name in _FLOAT_FIELDS:
+            out[name] = parse_hex_array(v, what) if isinstance(v, list) else parse_hex(v, what)
+        else:  # target, ignore_index, reduction
+            out[name] = v
+    return out
+
+
+def load_fixture(path: str | Path) -> FixtureFile:
+    """Reads a fixture file into exact arrays. Raises ``ValueError`` naming the file and line
+    for a wrong schema, a line that is not JSON, or a value that is not a hex float."""
+    path = Path(path)
+    header: dict[str, Any] | None = None
+    cases: list[FixtureCase] = []
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{n}"
+            try:
+                obj = json.loads(line)
+            except ValueError as e:
+                raise ValueError(f"{where}: not JSON ({e})") from None
+            if header is None:
+                if obj.get("schema") != SCHEMA:
+                    raise ValueError(f"{where}: schema {obj.get('schema')!r}, expected {SCHEMA!r}")
+                header = obj
+                continue
+            fmt = obj.get("format", "f64")
+            expected = None
+            if "expected" in obj:
+                expected = from_float64(parse_hex_array(obj["expected"], f"{where}: expected"), fmt)
+            cases.append(FixtureCase(id=obj["id"], function=obj["function"], format=fmt,
+                                     inputs=_decode_fields(obj, where), expected=expected,
+                                     expected_error=obj.get("expected_error"), line=line.rstrip("\n"),
+                                     line_number=n))
+    if header is None:
+        raise ValueError(f"{path}: empty, no header line")
+    return FixtureFile(path, header, cases)
+
+
+def fixture_paths(*paths: str | Path) -> list[Path]:
+    """The fixture files named by `paths`: files as given, directories as their ``*.jsonl``
+    files (sorted)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        out.extend(sorted(p.glob("*.jsonl")) if p.is_dir() else [p])
+    return out

@@ -34,6 +34,11 @@ TORCH_TOLERANCES: dict[str, tuple[float, float]] = {
     "f32": (1.3e-6, 1e-5),
     "f16": (1e-3, 1e-5),
     "bf16": (1.6e-2, 1e-5),
+    # torch.testing has no defaults for the FP8 dtypes (it compares them exactly); these follow
+    # float16's pattern, as `softmax-oracle check --tolerance torch` does: rtol one epsilon
+    # 2^(1-p), atol the format's least positive value.
+    "e4m3fn": (2.0**-3, 2.0**-9),
+    "e5m2": (2.0**-2, 2.0**-16),
 }
 
 _MAX = sys.float_info.max
@@ -121,7 +126,8 @@ def assert_close(actual: Any, function: str, logits: Any = None, format: str = "
       in binary64 as torch.testing.assert_close does;
     * ``tolerance="torch"``: torch.testing.assert_close's defaults for the format's dtype
       (`TORCH_TOLERANCES`; f64 1e-7/1e-7, f32 1.3e-6/1e-5, f16 1e-3/1e-5, bf16 1.6e-2/1e-5,
-      as rtol/atol); ``ValueError`` for e5m2 and e4m3fn.
+      as rtol/atol; e4m3fn 2^-3/2^-9 and e5m2 2^-2/2^-16, torch having none for FP8: the
+      values `softmax-oracle check --tolerance torch` uses).
 
     Special-value mismatches always fail (under every criterion); matching specials (NaN and
     NaN, equal infinities) always pass — unlike torch's ``equal_nan=False``. `actual` must have

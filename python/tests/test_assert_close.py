@@ -83,8 +83,12 @@ def test_tolerances(oracle):
     so.assert_close(want + 1e-9, "softmax", x, format="f32", atol=1e-8, oracle=oracle)
     with pytest.raises(AssertionError, match="rtol=1e-09"):
         so.assert_close(want * (1 + 1e-8), "softmax", x, format="f32", rtol=1e-9, oracle=oracle)
-    with pytest.raises(ValueError, match="no default tolerances for e4m3fn"):
-        so.assert_close([1.0], "softmax", [0.0], format="e4m3fn", tolerance="torch", oracle=oracle)
+    # FP8: the CLI's preset (rtol 2^-3, atol 2^-9 for e4m3fn). softmax([0]) = 1; one e4m3fn ulp
+    # above it (1.125) is within 2^-9 + 2^-3·1, two ulps (1.25) are not.
+    assert so.TORCH_TOLERANCES["e4m3fn"] == (2.0**-3, 2.0**-9)
+    so.assert_close([1.125], "softmax", [0.0], format="e4m3fn", tolerance="torch", oracle=oracle)
+    with pytest.raises(AssertionError):
+        so.assert_close([1.25], "softmax", [0.0], format="e4m3fn", tolerance="torch", oracle=oracle)
     with pytest.raises(TypeError, match="exactly one of"):
         so.assert_close([1.0], "softmax", [0.0], oracle=oracle)
 

@@ -95,6 +95,7 @@ public enum FailureKind: Int, Sendable, Hashable, Comparable, CustomStringConver
     /// NaN or ±inf where the exact value is finite, or the reverse, or the wrong infinity.
     case specialMismatch
 
+    /// Orders kinds by severity (finite error < off the format < special mismatch).
     public static func < (a: FailureKind, b: FailureKind) -> Bool { a.rawValue < b.rawValue }
 
     /// "finite error", "output not in the format", "special-value mismatch".

@@ -6,10 +6,13 @@
 /// Postconditions: from the state (1, 2, 3, 4) the first outputs are 11520 and 0 (the
 /// reference implementation's; tested).
 public struct Xoshiro256StarStar: DeterministicRandomSource, Hashable {
-    /// The four state words.
+    /// State word 0 of 4 (the generator's whole state is s0…s3).
     public private(set) var s0: UInt64
+    /// State word 1.
     public private(set) var s1: UInt64
+    /// State word 2.
     public private(set) var s2: UInt64
+    /// State word 3.
     public private(set) var s3: UInt64
 
     /// Seeds the state with four outputs of ``SplitMix64`` started at `seed`, as the authors

@@ -26,6 +26,8 @@ extension CommandLineName {
         self = value
     }
 
+    /// ArgumentParser's conversion: the value named `argument`, or nil (ArgumentParser then
+    /// lists the choices).
     public init?(argument: String) {
         try? self.init(named: argument)
     }

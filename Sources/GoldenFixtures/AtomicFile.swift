@@ -14,11 +14,34 @@ import Darwin
 /// the old file or the new one, never a mix. A run killed mid-write can leave such a hidden
 /// temporary behind; it is never read, `fixtures verify` reports it and the next `generate` or
 /// `merge` into the directory removes it (``removeStaleTemporaries(in:)``).
+///
+/// What is replaced is always a regular file: a symbolic link is followed (its target is
+/// replaced, the link stays), and an existing path that is not a regular file — a character
+/// device such as `/dev/null` or `/dev/stdout`, a FIFO, process substitution — is written in
+/// place, never renamed over (a rename would put a plain file where the device was).
 public enum AtomicFile {
-    /// Writes `bytes` to `path` through a temporary file and a rename.
+    /// Writes `bytes` to `path`: through a temporary file and a rename for a regular file (or a
+    /// new one), directly for a device or FIFO; a symbolic link's target is the file written.
     ///
-    /// - Throws: ``FixtureError`` naming the path and the system's reason.
-    public static func write(_ bytes: [UInt8], to path: String) throws(FixtureError) {
+    /// - Throws: ``FixtureError`` naming the path and the system's reason (`cannot write
+    ///   /dev/full: No space left on device`, `… is a directory`).
+    public static func write(_ bytes: [UInt8], to given: String) throws(FixtureError) {
+        var path = given
+        var info = stat()
+        if lstat(given, &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK {
+            guard let resolved = realpath(given, nil) else {
+                throw FixtureError("cannot write \(given): it is a symbolic link to a missing file")
+            }
+            path = String(cString: resolved)
+            free(resolved)
+        }
+        if stat(path, &info) == 0 {
+            switch info.st_mode & S_IFMT {
+            case S_IFREG: break
+            case S_IFDIR: throw FixtureError("cannot write \(given): it is a directory")
+            default: return try writeInPlace(bytes, to: path, named: given)
+            }
+        }
         let (directory, name) = split(path)
         let temporary = (directory.isEmpty ? "" : directory + "/") + ".\(name).tmp-\(getpid())-\(nextSerial())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
@@ -47,6 +70,28 @@ public enum AtomicFile {
             unlink(temporary)
             throw FixtureError("cannot write \(path): \(why)")
         }
+    }
+
+    /// Writes `bytes` into the existing non-regular file `path` (a device or FIFO), every write
+    /// checked; `given` names it in messages.
+    private static func writeInPlace(_ bytes: [UInt8], to path: String, named given: String) throws(FixtureError) {
+        var fd: Int32
+        repeat { fd = open(path, O_WRONLY | O_CLOEXEC) } while fd < 0 && errno == EINTR
+        guard fd >= 0 else { throw FixtureError("cannot write \(given): \(lastError())") }
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { buffer in
+                systemWrite(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let why = lastError()
+                close(fd)
+                throw FixtureError("cannot write \(given): \(why)")
+            }
+            offset += n
+        }
+        guard close(fd) == 0 else { throw FixtureError("cannot write \(given): \(lastError())") }
     }
 
     /// Writes `text` as UTF-8 (see ``write(_:to:)-(([UInt8],String)``).

@@ -77,6 +77,14 @@ enum OutputPath {
     static func checkFile(_ path: String, option: String) throws {
         guard !path.isEmpty else { throw ValidationError("--\(option): the path is empty") }
         if isDirectory(path) { throw ValidationError("--\(option) \(path): \(path) is a directory, not a file") }
+        var info = stat()
+        if stat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG {
+            // A device or FIFO (/dev/stdout, <(…)) is written in place: it must accept writes.
+            guard access(path, W_OK) == 0 else {
+                throw ValidationError("--\(option) \(path): not writable: \(String(cString: strerror(errno)))")
+            }
+            return
+        }
         let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
         try checkDirectory(directory.isEmpty ? "/" : directory, option: option, path: path)
     }

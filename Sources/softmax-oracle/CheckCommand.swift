@@ -110,7 +110,7 @@ struct CheckCommand: ParsableCommand {
     @Flag(name: .customLong("allow-unsupported"), help: "Do not fail a function/format in which nothing was scored (every case unsupported or failed).")
     var allowUnsupported = false
 
-    @Option(name: .customLong("k"), help: ArgumentHelp("Only rows of this length (repeatable).", valueName: "N"))
+    @Option(name: .customLong("k"), parsing: .unconditionalSingleValue, help: ArgumentHelp("Only rows of this length (repeatable; at most \(Self.maxRowLength)).", valueName: "N"))
     var rowLengths: [Int] = []
 
     @Option(name: .customLong("cases-dir"), help: ArgumentHelp("Where request lines too long to print are written (default: $TMPDIR/softmax-oracle-cases).", valueName: "DIR"))
@@ -162,6 +162,9 @@ struct CheckCommand: ParsableCommand {
         thresholds.allowUnsupported = allowUnsupported
         thresholds.tolerance = try Self.toleranceRule(preset: tolerancePreset, atol: atol, rtol: rtol)
         if let bad = rowLengths.first(where: { $0 < 1 }) { throw UsageProblem("--k: \(bad) is not a positive row length") }
+        if let bad = rowLengths.first(where: { $0 > Self.maxRowLength }) {
+            throw UsageProblem("--k: \(bad) is over the limit of \(Self.maxRowLength) logits per row (the harness's longest family row)")
+        }
         guard timeout > 0, timeout.isFinite else { throw UsageProblem("--timeout: \(timeout) is not a positive number of seconds") }
         guard startupTimeout > 0, startupTimeout.isFinite else { throw UsageProblem("--startup-timeout: \(startupTimeout) is not a positive number of seconds") }
         guard cases >= 0 else { throw UsageProblem("--cases: \(cases) is negative") }
@@ -187,6 +190,10 @@ struct CheckCommand: ParsableCommand {
                 generatorOptions: GeneratorOptions(rowLengths: rowLengths))
             if let problem = CaseLimit.problem(total: configuration.caseTotal, what: "--cases \(cases)") {
                 throw UsageProblem(problem)
+            }
+            // With --k every case holds rows of the longest length given: bound the logits too.
+            if let k = rowLengths.max(), configuration.caseTotal * k > Self.maxLogits {
+                throw UsageProblem("--k \(k) with --cases \(cases) makes \(configuration.caseTotal) cases of up to \(k) logits, over the limit of \(Self.maxLogits) logits in one run (every case is held in memory); ask for fewer cases or shorter rows")
             }
             if let emitPath {
                 let cases = configuration.cases()
@@ -370,6 +377,11 @@ struct CheckCommand: ParsableCommand {
             throw UsageProblem("--\(option): \(error)")
         }
     }
+
+    /// The longest row `--k` may ask for: the harness's longest family row (large_k).
+    static let maxRowLength = 100_000
+    /// The most logits one run may generate with `--k` (8 bytes each, held in memory): 400 MB.
+    static let maxLogits = 50_000_000
 
     static func parseSeed(_ text: String) -> UInt64? {
         if text.hasPrefix("0x") || text.hasPrefix("0X") { return UInt64(text.dropFirst(2), radix: 16) }

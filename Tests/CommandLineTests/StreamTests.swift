@@ -67,6 +67,21 @@ struct StreamTests {
         }
     }
 
+    @Test("3: --k is bounded too: a row length over 100 000, or cases × K over 5·10^7 logits, is refused before any work")
+    func rowLengthsAreBounded() throws {
+        let directory = CLI.temporaryDirectory()
+        let runs: [([String], String)] = [
+            (["check", "--k", "200000", "--emit-requests", directory.path + "/r.jsonl"], "--k: 200000 is over the limit of 100000"),
+            (["check", "--k", "100000", "--emit-requests", directory.path + "/r.jsonl"], "over the limit of 50000000 logits"),
+            (["check", "--k", "-3", "--emit-requests", directory.path + "/r.jsonl"], "--k: -3 is not a positive row length"),
+        ]
+        for (arguments, message) in runs {
+            let run = CLI.run(arguments, limit: 60)
+            #expect(!run.signaled && run.status == 2, "\(arguments): status \(run.status), stderr: \(run.stderr)")
+            #expect(run.stderr.contains(message), "\(arguments): \(run.stderr)")
+        }
+    }
+
     @Test("5: invalid UTF-8 is an error at its byte offset, a BOM is named, a stored results file names the line and byte")
     func invalidUTF8IsNamed() throws {
         let bad = CLI.run(["eval"], input: .bytes(Array(#"{"id":""#.utf8) + [0xFF] + Array(#"","function":"softmax","logits":[1]}"#.utf8) + [0x0A]))

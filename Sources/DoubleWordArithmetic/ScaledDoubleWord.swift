@@ -48,10 +48,10 @@ public struct ScaledDoubleWord: Sendable {
     /// The same value with |hi| ∈ [1, 2), by exact scalings (zero and non-finite values are
     /// returned unchanged).
     ///
-    /// A subnormal lo loses bits only when hi is scaled down, which never happens by more than
-    /// 2^-1100 relative. (Before this module, the certified tier's ScaledDD.normalized scaled lo
-    /// by `powerOfTwo(-1023)`, which is 0, when |hi| >= 2^1023, dropping lo; 2^-1023 is now
-    /// applied as the subnormal constant it is.)
+    /// A subnormal lo loses bits only when hi is scaled down: lo·2^-e then errs by at most
+    /// 2^-1075 absolute, far below any bound it is used with. (An earlier version scaled lo by
+    /// `powerOfTwo(-1023)`, which is 0, when |hi| >= 2^1023, dropping lo; 2^-1023 is now applied
+    /// as the subnormal constant it is.)
     @inlinable @inline(__always)
     public func normalized() -> ScaledDoubleWord {
         if hi == 0 || !hi.isNormal { return hi == 0 || !hi.isFinite ? self : slowNormalized() }

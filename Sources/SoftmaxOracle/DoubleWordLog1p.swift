@@ -14,9 +14,9 @@ import Darwin
 //
 // Three regimes, each with an error bound computed from the actual magnitudes at run time:
 //
-// (i)   s < 2^-59: L = s(1 − s/2 + s²/3 − ...) = ŝ ⊗ (1 − ŝ_hi/2) up to s²/3 + u·s/2 relative
+// (i)   s < 2^-60: L = s(1 − s/2 + s²/3 − ...) = ŝ ⊗ (1 − ŝ_hi/2) up to s²/3 + u·s/2 relative
 //       (<= 2^-112), plus one `DoubleWord.product` (8.1u²). Works at any exponent (ŝ stays scaled).
-// (ii)  2^-59 <= s <= 0.75: Newton's correction on expm1. Take any L0 (libm's log1p(ŝ_hi): its
+// (ii)  2^-60 <= s <= 0.75: Newton's correction on expm1. Take any L0 (libm's log1p(ŝ_hi): its
 //       accuracy is not relied on, only measured), then exactly
 //           L = L0 + log1p(δ),   δ = (ŝ − expm1(L0)) / e^L0,
 //       and |log1p(δ) − δ| <= δ² for |δ| <= 1/2. expm1(L0) comes from `DoubleWordExp.expm1`

@@ -36,7 +36,7 @@ struct AccurateBoundTests {
         if case .probabilities = request.target { probabilityTargets = true } else { probabilityTargets = false }
         switch request.function {
         case .softmax: return f64 ? 0.5 + pow(2, -4.3) : 0.5 + 0x1p-16
-        case .logSoftmax: return f64 ? 0.5 + pow(2, -5.8) : 0.5 + 0x1p-16
+        case .logSoftmax: return f64 ? 0.5 + pow(2, -5.8) : 0.5 + 0x1p-17
         case .logsumexp: return 0.5 + 0x1p-8
         case .crossEntropy: return f64 ? 0.5 + 0x1p-27 : 0.5 + 0x1p-29 + 0x1p-56
         case .crossEntropyGrad:

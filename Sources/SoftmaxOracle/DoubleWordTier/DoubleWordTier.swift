@@ -13,7 +13,7 @@ import DoubleWordArithmetic
 //   DoubleWordCertifier.swift  the certification test (one test, scalar and two SIMD lanes)
 //   ExactRounding.swift        its exact fallback (`Format.roundExactly` at both ends)
 //   ExactValue+DoubleWord.swift  the exact value reported with each output
-//   ChunkedParallelism.swift   threads: a chunked map, results in chunk order
+//   (threads: ParallelExecution's `Parallel.forEachChunk`, results in chunk order)
 //   OutputBuffer.swift         the output array: its memory, and the fill loop (pairs or singles)
 //
 // The double-word arithmetic it is built on (DoubleWord, twoSum, DoubleWord.product, DoubleWordExp, DoubleWordLog1p,

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ._formats import format_spec, hex_value, to_float64
+from ._formats import format_spec, hex_value, on_grid, to_float64
 
 #: torch.testing.assert_close's default (rtol, atol) per dtype (the CLI's ``--tolerance torch``).
 #: PyTorch has no defaults for the FP8 formats; `assert_close` refuses those with this preset.
@@ -129,7 +129,9 @@ def assert_close(actual: Any, function: str, logits: Any = None, format: str = "
       as rtol/atol; e4m3fn 2^-3/2^-9 and e5m2 2^-2/2^-16, torch having none for FP8: the
       values `softmax-oracle check --tolerance torch` uses).
 
-    Special-value mismatches always fail (under every criterion); matching specials (NaN and
+    Outputs that are not values of `format` (an f64 value for an f32 request: a kernel that forgot
+    its final cast) fail under every criterion, named "not an f32 value", as in
+    ``softmax-oracle check``. Special-value mismatches always fail (under every criterion); matching specials (NaN and
     NaN, equal infinities) always pass — unlike torch's ``equal_nan=False``. `actual` must have
     the result's shape (a 0-d array or a Python float for a scalar result). `function` and the
     fields are those of the module's functions (``cross_entropy_loss`` takes ``batch=`` and
@@ -145,6 +147,9 @@ def assert_close(actual: Any, function: str, logits: Any = None, format: str = "
     given = [max_ulp is not None, atol is not None or rtol is not None, tolerance is not None]
     if sum(given) != 1:
         raise TypeError("assert_close: give exactly one of max_ulp=, atol=/rtol=, tolerance=")
+    for name, value in (("max_ulp", max_ulp), ("atol", atol), ("rtol", rtol)):
+        if value is not None and not (float(value) >= 0 and np.isfinite(float(value))):
+            raise ValueError(f"assert_close: {name}={value!r} must be a finite number >= 0")
     if tolerance is not None:
         if tolerance != "torch":
             raise ValueError(f"tolerance: {tolerance!r} is not a preset (the one preset is 'torch')")
@@ -159,12 +164,15 @@ def assert_close(actual: Any, function: str, logits: Any = None, format: str = "
         raise AssertionError(f"{function} ({format}): actual has shape {y.shape}, the result has shape {r.shape}")
     errs = ulp_error(y, r, format)
     special = np.isinf(errs)
+    # An output that is not a value of the format (an f64 value for an f32 request: a kernel
+    # that forgot its final cast) fails under every criterion, as in `softmax-oracle check`.
+    off_grid = ~on_grid(y, format_spec(format)) & ~special
     with np.errstate(all="ignore"):
         diff = np.abs(y - r)
         rel = diff / np.abs(r)
     if max_ulp is not None:
         badness = errs
-        fail = special | (errs > max_ulp)
+        fail = special | off_grid | (errs > max_ulp)
         criterion = f"{max_ulp:g} ulp"
     else:
         a = float(atol or 0.0)
@@ -174,22 +182,26 @@ def assert_close(actual: Any, function: str, logits: Any = None, format: str = "
             same = (y == r) | (np.isnan(y) & np.isnan(r))
             badness = np.where(same, 0.0, np.where(bound > 0, diff / bound, np.inf))
         badness = np.where(special, np.inf, np.nan_to_num(badness, nan=np.inf))
-        fail = special | (badness > 1)
+        fail = special | off_grid | (badness > 1)
         criterion = f"atol={a:g}, rtol={t:g}"
     if not np.any(fail):
         return
+    badness = np.where(off_grid, np.inf, badness)
     flat = int(np.argmax(np.where(fail, badness, -1.0)))
     index: tuple[int, ...] = tuple(int(i) for i in np.unravel_index(flat, r.shape)) if r.ndim else ()
     got, exp = float(y[index]), float(r[index])
     if special[index]:
         what = "special-value mismatch (NaN or inf against a finite value, or a different special)"
+    elif off_grid[index]:
+        what = f"not an {format} value ({errs[index]:.4g} ulp from the expected one)"
     else:
         what = f"{errs[index]:.4g} ulp (abs {diff[index]:.3g}, rel {rel[index]:.3g})"
     req = p.reproducer(index).to_json_line()
     n_fail, n = int(np.count_nonzero(fail)), int(r.size)
     raise AssertionError(
         f"{function} ({format}): {n_fail} of {n} element(s) not within {criterion}"
-        f"{f'; {int(np.count_nonzero(special))} special-value mismatch(es)' if np.any(special) else ''}\n"
+        f"{f'; {int(np.count_nonzero(special))} special-value mismatch(es)' if np.any(special) else ''}"
+        f"{f'; {int(np.count_nonzero(off_grid))} not {format} value(s)' if np.any(off_grid) else ''}\n"
         f"  worst at index {_index_text(index)}: {what}\n"
         f"  got      {hex_value(got)}\n"
         f"  expected {hex_value(exp)}\n"

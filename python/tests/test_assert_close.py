@@ -77,12 +77,14 @@ def test_special_mismatch_always_fails(oracle):
 def test_tolerances(oracle):
     x = [0.0, 1.0, 2.0, 3.0]
     want = oracle.softmax(x, format="f32").astype(np.float64)
-    so.assert_close(want * (1 + 1e-6), "softmax", x, format="f32", tolerance="torch", oracle=oracle)
+    # Perturbed values cast back to f32 (values off the f32 grid fail on their own, see below).
+    so.assert_close((want * (1 + 1e-6)).astype(np.float32), "softmax", x, format="f32", tolerance="torch", oracle=oracle)
     with pytest.raises(AssertionError, match="atol=1e-05, rtol=1.3e-06"):
-        so.assert_close(want * (1 + 1e-4), "softmax", x, format="f32", tolerance="torch", oracle=oracle)
-    so.assert_close(want + 1e-9, "softmax", x, format="f32", atol=1e-8, oracle=oracle)
+        so.assert_close((want * (1 + 1e-4)).astype(np.float32), "softmax", x, format="f32", tolerance="torch", oracle=oracle)
+    want64 = oracle.softmax(x, format="f64")
+    so.assert_close(want64 + 1e-9, "softmax", x, format="f64", atol=1e-8, oracle=oracle)
     with pytest.raises(AssertionError, match="rtol=1e-09"):
-        so.assert_close(want * (1 + 1e-8), "softmax", x, format="f32", rtol=1e-9, oracle=oracle)
+        so.assert_close(want64 * (1 + 1e-8), "softmax", x, format="f64", rtol=1e-9, oracle=oracle)
     # FP8: the CLI's preset (rtol 2^-3, atol 2^-9 for e4m3fn). softmax([0]) = 1; one e4m3fn ulp
     # above it (1.125) is within 2^-9 + 2^-3·1, two ulps (1.25) are not.
     assert so.TORCH_TOLERANCES["e4m3fn"] == (2.0**-3, 2.0**-9)
@@ -100,3 +102,23 @@ def test_scalar_and_batch_loss(oracle):
     batch = np.array([[1000.0, 0.0, -1000.0], [1.2, -0.8, -0.5]])
     with pytest.raises(AssertionError, match='"function":"cross_entropy_loss"'):
         so.assert_close(1.0, "cross_entropy_loss", batch=batch, targets=[1, 0], max_ulp=4, oracle=oracle)
+
+
+def test_values_off_the_format_grid_fail(oracle):
+    # A kernel that forgot its final cast: softmax computed and returned in float64 for an f32
+    # request. Each value is within a tiny fraction of an f32 ulp of the expected one, and is
+    # still not an f32 value (found by review: it used to pass at max_ulp=0.5 and under "torch").
+    x = np.float32([1, 2, 3]).astype(np.float64)
+    y = np.exp(x - 3) / np.exp(x - 3).sum()
+    assert np.any(y.astype(np.float32).astype(np.float64) != y)  # really off the f32 grid
+    for criterion in ({"max_ulp": 0.5}, {"tolerance": "torch"}, {"atol": 1e-3}):
+        with pytest.raises(AssertionError, match="not an f32 value"):
+            so.assert_close(y, "softmax", x, format="f32", oracle=oracle, **criterion)
+    # The same values cast to f32 pass.
+    so.assert_close(y.astype(np.float32), "softmax", x, format="f32", max_ulp=1, oracle=oracle)
+
+
+def test_criteria_are_validated(oracle):
+    for bad in ({"max_ulp": float("nan")}, {"max_ulp": -1}, {"atol": -1e-3}, {"rtol": float("inf")}):
+        with pytest.raises(ValueError, match="must be a finite number >= 0"):
+            so.assert_close([1.0], "softmax", [0.0], oracle=oracle, **bad)

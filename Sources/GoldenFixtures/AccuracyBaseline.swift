@@ -275,7 +275,8 @@ public struct AccuracyBaseline: Sendable, Hashable {
                 guard let family = Family(rawValue: fa) else { throw FixtureError("member \"\(at).family\": unknown family \"\(fa)\"") }
                 var maxULP: Double?
                 if let m = e["max_ulp"], m != .null {
-                    guard let x = m.floatValue, !x.isNaN, x >= 0 else { throw FixtureError("member \"\(at).max_ulp\": not null or a non-negative number") }
+                    // Finite: 1e999 reads as inf, which would switch the cell's gate off.
+                    guard let x = m.floatValue, x.isFinite, x >= 0 else { throw FixtureError("member \"\(at).max_ulp\": not null or a finite non-negative number") }
                     maxULP = x
                 }
                 let entry = Entry(
@@ -287,6 +288,11 @@ public struct AccuracyBaseline: Sendable, Hashable {
                     oracleFailures: try integer(e["oracle_failures"], "\(at).oracle_failures"),
                     maxULP: maxULP,
                     specialMismatchCases: try integer(e["special_mismatch_cases"], "\(at).special_mismatch_cases"))
+                for (name, count) in [("scored", entry.scored), ("unsupported", entry.unsupported), ("errors", entry.errors),
+                                      ("oracle_failures", entry.oracleFailures), ("special_mismatch_cases", entry.specialMismatchCases)]
+                where count < 0 || count > entry.cases {
+                    throw FixtureError("member \"\(at).\(name)\": \(count) is not between 0 and the cell's \(entry.cases) cases")
+                }
                 guard implementations.contains(entry.implementation) else {
                     throw FixtureError("member \"\(at).implementation\": \"\(entry.implementation)\" is not in \"implementations\"")
                 }

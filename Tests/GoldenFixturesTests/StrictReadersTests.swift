@@ -74,6 +74,15 @@ struct StrictReadersTests {
 
         let noFamilyCases = good.replacingOccurrences(of: "  \"family_cases\": {\"large_k\": 1},\n", with: "")
         #expect(fixtureError { _ = try AccuracyBaseline(json: noFamilyCases) }?.contains("\"family_cases\"") == true)
+
+        // A max_ulp that reads as infinity (1e999) would switch the cell's gate off; counts
+        // larger than the cell's cases are not a run's (found by review).
+        let infinite = edited { $0.replacingOccurrences(of: #""max_ulp":[^,]*,"#, with: #""max_ulp":1e999,"#, options: .regularExpression) }
+        #expect(infinite != good)
+        #expect(fixtureError { _ = try AccuracyBaseline(json: infinite) }?.contains("finite non-negative") == true)
+        let overCounted = edited { $0.replacingOccurrences(of: #""scored":[0-9]+,"#, with: #""scored":999,"#, options: .regularExpression) }
+        #expect(overCounted != good)
+        #expect(fixtureError { _ = try AccuracyBaseline(json: overCounted) }?.contains("999 is not between 0 and the cell's") == true)
     }
 
     @Test("A fixture header with an unknown, missing or repeated member is refused, naming it")

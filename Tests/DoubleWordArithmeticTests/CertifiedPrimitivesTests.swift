@@ -108,6 +108,35 @@ struct OperationTests {
         (rng.unit() - 0.5) * powerOfTwo(rng.int(exponents))
     }
 
+    @Test("twoProduct is exact at the edges of its stated domain: |a|, |b| just below 2^995, products just above 2^-969")
+    func twoProductDomainEdges() {
+        // The operand bound is where Dekker's split (2^27 + 1)·a would overflow; the product bound
+        // is where the tail would underflow. A bug of exactly this kind (operands of 2^998 in the
+        // certified tier) went unseen while the tests drew exponents from ±480 only.
+        let seed: UInt64 = Self.seed ^ 7
+        var rng = SplitMix64(seed: seed)
+        for i in 0..<4000 {
+            let a: Double, b: Double
+            if i % 2 == 0 {
+                // |a| in [2^994, 2^995), |b| such that |a·b| stays below 2^1023.
+                a = (1 + rng.unit()) * 0x1p994 * (rng.oneIn(2) ? -1 : 1)
+                b = (1 + rng.unit()) * powerOfTwo(rng.int(-1000 ... 27)) * (rng.oneIn(2) ? -1 : 1)
+            } else {
+                // |a·b| in [2^-969, 2^-960]: the smallest products the precondition allows.
+                a = (1 + rng.unit()) * powerOfTwo(rng.int(-600 ... -370)) * (rng.oneIn(2) ? -1 : 1)
+                let target = rng.int(-968 ... -961)
+                b = (1 + rng.unit()) * powerOfTwo(target - binade(a)) * (rng.oneIn(2) ? -1 : 1)
+            }
+            guard abs(a * b) >= 0x1p-969, abs(a * b) < 0x1p1023 else { continue }
+            let prod = BigFloat(precision: 200)
+            ExponentRange.widest { prod.mul(big(a), big(b), .nearest) }
+            for p in [twoProduct(a, b), twoProduct(b, a), twoProduct(a, split: veltkampSplit(a), b),
+                      twoProduct(a, split: veltkampSplit(a), b, split: veltkampSplit(b))] {
+                #expect(p.lo.isFinite && Exact.value(p).compare(prod) == 0 && p.hi == a * b, "seed \(seed): twoProduct(\(hex(a)), \(hex(b)))")
+            }
+        }
+    }
+
     @Test("twoSum, fastTwoSum, twoProduct (all split variants), twoSquare, veltkampSplit are exact")
     func errorFreeTransforms() {
         let seed: UInt64 = Self.seed
@@ -131,7 +160,7 @@ struct OperationTests {
             ExponentRange.widest { prod.mul(big(a), big(b), .nearest) }
             for p in [twoProduct(a, b), twoProduct(a, split: veltkampSplit(a), b),
                       twoProduct(a, split: veltkampSplit(a), b, split: veltkampSplit(b))] {
-                #expect(Exact.value(p).compare(prod) == 0 && p.hi == a * b, "seed \(seed): twoProduct(\(hex(a)), \(hex(b)))")
+                #expect(p.lo.isFinite && Exact.value(p).compare(prod) == 0 && p.hi == a * b, "seed \(seed): twoProduct(\(hex(a)), \(hex(b)))")
             }
             if abs(a * a) >= 0x1p-960 {
                 let sq = BigFloat(precision: 200)

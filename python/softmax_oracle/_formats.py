@@ -289,11 +289,29 @@ def to_float64(x: Any, name: str = "logits", *, allow_integer: bool = True) -> n
 _TRAILING_ZEROS = re.compile(r"\.?0+p")
 
 
+# float.hex's subnormal spelling "0x0.<digits>p-1022" (zero is "0x0.0p+0", never matched).
+_SUBNORMAL = re.compile(r"0x0\.([0-9a-f]+)p-1022")
+
+
+def _normalize_subnormals(text: str) -> str:
+    """Subnormals written normalized, as the CLI writes them: "0x0.0000000000001p-1022" becomes
+    "0x1p-1074" (docs/protocol.md). Exact: the same value, another spelling."""
+    if "p-1022" not in text:
+        return text
+
+    def one(m: re.Match[str]) -> str:
+        mantissa, exponent = math.frexp(float.fromhex("0x0." + m.group(1) + "p-1022"))
+        return _TRAILING_ZEROS.sub("p", float.hex(mantissa * 2)).replace("p+0", f"p{exponent - 1:+d}")
+
+    return _SUBNORMAL.sub(one, text)
+
+
 def hex_value(v: float) -> str:
-    """One float as an exact hex-float string: ``float.hex`` with the trailing zero digits
-    dropped ("0x1.8p+1", "-0x0p+0", "0x0.0000000000001p-1022"), "inf", "-inf", "nan" (a NaN of
-    either sign; payloads are not carried). ``float.fromhex`` reads it back exactly."""
-    return _TRAILING_ZEROS.sub("p", float.hex(float(v)))
+    """One float as an exact hex-float string, as the CLI writes it: ``float.hex`` with the
+    trailing zero digits dropped and subnormals normalized ("0x1.8p+1", "-0x0p+0", "0x1p-1074"),
+    "inf", "-inf", "nan" (a NaN of either sign; payloads are not carried). ``float.fromhex``
+    reads it back exactly."""
+    return _normalize_subnormals(_TRAILING_ZEROS.sub("p", float.hex(float(v))))
 
 
 def hex_list_text(values: np.ndarray, canonical: bool = True) -> str:
@@ -304,7 +322,7 @@ def hex_list_text(values: np.ndarray, canonical: bool = True) -> str:
     if not a:
         return "[]"
     text = '["' + '","'.join(map(float.hex, a)) + '"]'
-    return _TRAILING_ZEROS.sub("p", text) if canonical else text
+    return _normalize_subnormals(_TRAILING_ZEROS.sub("p", text)) if canonical else text
 
 
 def to_hex(values: np.ndarray) -> list[str]:
@@ -312,7 +330,7 @@ def to_hex(values: np.ndarray) -> list[str]:
     a = np.asarray(values, dtype=np.float64).reshape(-1).tolist()
     if not a:
         return []
-    return _TRAILING_ZEROS.sub("p", "\n".join(map(float.hex, a))).split("\n")
+    return _normalize_subnormals(_TRAILING_ZEROS.sub("p", "\n".join(map(float.hex, a)))).split("\n")
 
 
 def read_float(v: Any, what: str = "value") -> float:

@@ -180,3 +180,14 @@ def test_torch_tensors_convert_exactly(torch):
         so.to_float64(torch.tensor([1, 2]), "logits", allow_integer=False)
     with pytest.raises(TypeError, match="complex"):
         so.to_float64(torch.tensor([1 + 1j]), "logits")
+
+
+def test_subnormals_are_written_normalized_as_the_cli_writes_them():
+    # docs/protocol.md: written floats have subnormals normalized ("0x1p-1074", not float.hex's
+    # "0x0.0000000000001p-1022"); the spelling changes, never the value (found by review).
+    cases = {5e-324: "0x1p-1074", -5e-324: "-0x1p-1074", float.fromhex("0x0.8p-1022"): "0x1p-1023",
+             float.fromhex("0x0.fffffffffffffp-1022"): "0x1.ffffffffffffep-1023", 0.0: "0x0p+0", 1.5: "0x1.8p+0"}
+    for v, text in cases.items():
+        assert so.hex_value(v) == text
+        assert float.fromhex(text) == v
+    assert so.to_hex(np.array(list(cases))) == list(cases.values())

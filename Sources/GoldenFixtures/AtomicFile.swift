@@ -46,19 +46,10 @@ public enum AtomicFile {
         let temporary = (directory.isEmpty ? "" : directory + "/") + ".\(name).tmp-\(getpid())-\(nextSerial())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FixtureError("cannot write \(path): \(lastError())") }
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { buffer in
-                systemWrite(fd, buffer.baseAddress! + offset, buffer.count - offset)
-            }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let why = lastError()
-                close(fd)
-                unlink(temporary)
-                throw FixtureError("cannot write \(path): \(why)")
-            }
-            offset += n
+        if let why = writeAll(bytes, to: fd) {
+            close(fd)
+            unlink(temporary)
+            throw FixtureError("cannot write \(path): \(why)")
         }
         if fsync(fd) != 0 || close(fd) != 0 {
             let why = lastError()
@@ -72,12 +63,9 @@ public enum AtomicFile {
         }
     }
 
-    /// Writes `bytes` into the existing non-regular file `path` (a device or FIFO), every write
-    /// checked; `given` names it in messages.
-    private static func writeInPlace(_ bytes: [UInt8], to path: String, named given: String) throws(FixtureError) {
-        var fd: Int32
-        repeat { fd = open(path, O_WRONLY | O_CLOEXEC) } while fd < 0 && errno == EINTR
-        guard fd >= 0 else { throw FixtureError("cannot write \(given): \(lastError())") }
+    /// Writes all of `bytes` to `fd` (retrying interrupted and short writes); the system's reason
+    /// when a write fails, else nil.
+    private static func writeAll(_ bytes: [UInt8], to fd: Int32) -> String? {
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { buffer in
@@ -85,11 +73,22 @@ public enum AtomicFile {
             }
             if n < 0 {
                 if errno == EINTR { continue }
-                let why = lastError()
-                close(fd)
-                throw FixtureError("cannot write \(given): \(why)")
+                return lastError()
             }
             offset += n
+        }
+        return nil
+    }
+
+    /// Writes `bytes` into the existing non-regular file `path` (a device or FIFO), every write
+    /// checked; `given` names it in messages.
+    private static func writeInPlace(_ bytes: [UInt8], to path: String, named given: String) throws(FixtureError) {
+        var fd: Int32
+        repeat { fd = open(path, O_WRONLY | O_CLOEXEC) } while fd < 0 && errno == EINTR
+        guard fd >= 0 else { throw FixtureError("cannot write \(given): \(lastError())") }
+        if let why = writeAll(bytes, to: fd) {
+            close(fd)
+            throw FixtureError("cannot write \(given): \(why)")
         }
         guard close(fd) == 0 else { throw FixtureError("cannot write \(given): \(lastError())") }
     }

@@ -18,6 +18,13 @@ struct AtomicFileTargetsTests {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFCHR
     }
 
+    /// A new empty directory for one test (the caller removes it).
+    static func temporaryDirectory() throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("atomic-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
     @Test("/dev/full: the write fails with its reason, and the device stays a device",
           .enabled(if: isCharacterDevice("/dev/full"), "needs /dev/full"))
     func deviceFull() {
@@ -37,8 +44,7 @@ struct AtomicFileTargetsTests {
 
     @Test("A FIFO receives the bytes and stays a FIFO")
     func fifo() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("atomic-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("fifo").path
         #expect(mkfifo(path, 0o600) == 0)
@@ -59,8 +65,7 @@ struct AtomicFileTargetsTests {
 
     @Test("A symbolic link: its target is replaced, the link stays a link")
     func symbolicLink() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("atomic-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let target = directory.appendingPathComponent("target.jsonl").path
         let link = directory.appendingPathComponent("link.jsonl").path

@@ -148,7 +148,7 @@ struct DoubleWordTierAgreementTests {
         }
     }
 
-    @Test("operands beyond twoProduct's domain (|x_c − m| or p_c >= 2^995) go to the MPFR path, not to a wrong loss")
+    @Test("operands beyond twoProduct's domain (|x_c − m| or p_c >= 2^995) and the top binade give the exact loss, not a wrong one")
     func operandsBeyondTwoProductDomain() throws {
         // Found by DoubleWordArithmeticTests' bound tests: with a logit 2^998.7 below the maximum,
         // Dekker's split of x_c − m overflowed and the tier certified 0x1.566022c05ef41p+1. The
@@ -162,6 +162,12 @@ struct DoubleWordTierAgreementTests {
         let r = try Self.doubleWord.evaluate(q)
         #expect(r.rounded == [0x1.748fa31d9245cp+996], "\(hex(r.rounded))")
         try Self.compare(q, "cross_entropy \(hex(logits)) targets \(hex(p))")
+        // At the top binade the scaled double word's normalization dropped the low part: 49270ca
+        // certified cross_entropy([2^1023, −2^970, 2^1023], target 1) as 0x1p+1023; the exact
+        // loss 2^1023 + 2^970 + log 2 (mpmath, 3000 bits) rounds to 0x1.0000000000001p+1023.
+        let top = OracleRequest(function: .crossEntropy, format: .f64, logits: [0x1p1023, -0x1p970, 0x1p1023], target: .index(1))
+        #expect(try Self.doubleWord.evaluate(top).rounded == [0x1.0000000000001p+1023])
+        try Self.compare(top, "cross_entropy [2^1023, -2^970, 2^1023] target 1")
         // The same with a target of 2^996 (also beyond the split's domain).
         let q2 = OracleRequest(function: .crossEntropy, format: .f64, logits: [0, -1, -2], target: .probabilities([0x1p996, 0, 0x1p-10]))
         try Self.compare(q2, "cross_entropy [0, -1, -2] targets [2^996, 0, 2^-10]")

@@ -76,7 +76,7 @@ enum OutputPath {
     /// - Throws: `ValidationError`, e.g. `--svg adir: adir is a directory`.
     static func checkFile(_ path: String, option: String) throws {
         guard !path.isEmpty else { throw ValidationError("--\(option): the path is empty") }
-        if isDirectory(path) { throw ValidationError("--\(option) \(path): \(path) is a directory, not a file") }
+        if AtomicFile.isDirectory(path) { throw ValidationError("--\(option) \(path): \(path) is a directory, not a file") }
         var info = stat()
         if stat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG {
             // A device or FIFO (/dev/stdout, <(…)) is written in place: it must accept writes.
@@ -97,13 +97,13 @@ enum OutputPath {
     static func checkDirectoryOption(_ path: String, option: String) throws {
         guard !path.isEmpty else { throw ValidationError("--\(option): the path is empty (give a directory, e.g. --\(option) .)") }
         var info = stat()
-        if stat(path, &info) == 0 && !isDirectory(path) {
+        if stat(path, &info) == 0 && !AtomicFile.isDirectory(path) {
             throw ValidationError("--\(option) \(path): \(path) exists and is not a directory")
         }
     }
 
     private static func checkDirectory(_ directory: String, option: String, path: String) throws {
-        guard isDirectory(directory) else {
+        guard AtomicFile.isDirectory(directory) else {
             throw ValidationError("--\(option) \(path): the directory \(directory) does not exist")
         }
         let probe = directory + "/.softmax-oracle-probe-\(getpid())"
@@ -114,11 +114,6 @@ enum OutputPath {
         }
         close(fd)
         unlink(probe)
-    }
-
-    private static func isDirectory(_ path: String) -> Bool {
-        var info = stat()
-        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 }
 

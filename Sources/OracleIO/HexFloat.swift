@@ -35,50 +35,67 @@ public enum HexFloat {
     /// Writes ``format(_:)`` of `x` into `out` (at least ``maxFormattedLength`` bytes) and returns
     /// the number of bytes written.
     static func write(_ x: Double, into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        precondition(out.count >= maxFormattedLength)
+        return write(x, to: out.baseAddress!)
+    }
+
+    /// Writes ``format(_:)`` of `x` at `p` (room for ``maxFormattedLength`` bytes) and returns
+    /// the number of bytes written. Straight-line byte stores, no allocation.
+    @inline(__always)
+    static func write(_ x: Double, to p: UnsafeMutablePointer<UInt8>) -> Int {
+        let bits = x.bitPattern
         var n = 0
-        func put(_ b: UInt8) {
-            out[n] = b
-            n += 1
+        if x.isNaN {
+            p[0] = UInt8(ascii: "n"); p[1] = UInt8(ascii: "a"); p[2] = UInt8(ascii: "n")
+            return 3
         }
-        func put(_ s: StaticString) {
-            for k in 0..<s.utf8CodeUnitCount { put(s.utf8Start[k]) }
+        if bits >> 63 != 0 {
+            p[0] = UInt8(ascii: "-")
+            n = 1
         }
-        if x.isNaN { put("nan"); return n }
-        if x.sign == .minus { put(UInt8(ascii: "-")) }
-        if x.isInfinite { put("inf"); return n }
-        if x == 0 { put("0x0p+0"); return n }
+        if x.isInfinite {
+            p[n] = UInt8(ascii: "i"); p[n + 1] = UInt8(ascii: "n"); p[n + 2] = UInt8(ascii: "f")
+            return n + 3
+        }
+        p[n] = UInt8(ascii: "0"); p[n + 1] = UInt8(ascii: "x")
+        if x == 0 {
+            p[n + 2] = UInt8(ascii: "0"); p[n + 3] = UInt8(ascii: "p"); p[n + 4] = UInt8(ascii: "+"); p[n + 5] = UInt8(ascii: "0")
+            return n + 6
+        }
+        p[n + 2] = UInt8(ascii: "1")
+        n += 3
         let fractionBits = Double.significandBitCount  // 52
         var fraction = x.significandBitPattern
         var exponent = Int(x.exponentBitPattern) - 1023  // the binary64 exponent bias
         if x.isSubnormal {
             // The leading one is at bit (63 - lzc); move it to bit 52, where it becomes implicit.
             let shift = fraction.leadingZeroBitCount - (64 - fractionBits - 1)
-            fraction = (fraction << shift) & ((1 << fractionBits) - 1)
+            fraction = (fraction << UInt64(shift)) & ((1 << UInt64(fractionBits)) - 1)
             exponent = -1022 - shift  // 2^-1022 is the least normal binade
         }
-        put("0x1")
         if fraction != 0 {
             // 52 bits = 13 hex digits, most significant first; trailing zero digits dropped.
-            put(UInt8(ascii: "."))
+            p[n] = UInt8(ascii: ".")
+            n += 1
             let count = fractionBits / 4 - fraction.trailingZeroBitCount / 4
-            for k in 0..<count {
-                let nibble = Int((fraction >> UInt64(fractionBits - 4 - 4 * k)) & 0xF)
-                put(nibble < 10 ? UInt8(ascii: "0") + UInt8(nibble) : UInt8(ascii: "a") + UInt8(nibble - 10))
+            var f = fraction << 12  // the 13 digits at the top of 64 bits
+            for _ in 0..<count {
+                let nibble = UInt8(truncatingIfNeeded: f >> 60)
+                p[n] = nibble < 10 ? UInt8(ascii: "0") &+ nibble : UInt8(ascii: "a") &+ (nibble &- 10)
+                n += 1
+                f <<= 4
             }
         }
-        put(UInt8(ascii: "p"))
-        put(exponent < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
-        // |exponent| <= 1074: at most 4 decimal digits.
+        p[n] = UInt8(ascii: "p")
+        p[n + 1] = exponent < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+")
+        n += 2
+        // |exponent| <= 1074: at most 4 decimal digits, no leading zeros.
         let magnitude = abs(exponent)
-        var started = false
-        for divisor in [1000, 100, 10, 1] {
-            let digit = magnitude / divisor % 10
-            if digit != 0 || started || divisor == 1 {
-                put(UInt8(ascii: "0") + UInt8(digit))
-                started = true
-            }
-        }
-        return n
+        if magnitude >= 1000 { p[n] = UInt8(ascii: "0") &+ UInt8(magnitude / 1000); n += 1 }
+        if magnitude >= 100 { p[n] = UInt8(ascii: "0") &+ UInt8(magnitude / 100 % 10); n += 1 }
+        if magnitude >= 10 { p[n] = UInt8(ascii: "0") &+ UInt8(magnitude / 10 % 10); n += 1 }
+        p[n] = UInt8(ascii: "0") &+ UInt8(magnitude % 10)
+        return n + 1
     }
 
     /// The shortest decimal text that reads back as `x` (Swift's `description`: `"0.1"`,
@@ -93,7 +110,8 @@ public enum HexFloat {
     /// The binary64 value of `text`, or `nil` if it is not one of the accepted forms
     /// (see ``checkedParse(_:)`` for the forms and for a reason on failure).
     public static func parse(_ text: String) -> Double? {
-        try? checkedParse(text)
+        var copy = text
+        return copy.withUTF8 { parse(utf8: $0) }
     }
 
     /// The binary64 value of `text`, correctly rounded (nearest, ties to even), with the syntax
@@ -118,19 +136,119 @@ public enum HexFloat {
     /// - Throws: ``FloatSyntaxError`` naming the text and what is wrong with it.
     public static func checkedParse(_ text: String) throws(FloatSyntaxError) -> Double {
         var copy = text
-        let verdict = copy.withUTF8 { classify($0) }
-        switch verdict {
+        let value = copy.withUTF8 { parse(utf8: $0) }
+        if let value { return value }
+        var again = text
+        if case .invalid(let reason) = again.withUTF8({ classify($0) }) {
+            throw FloatSyntaxError(text: text, reason: reason)
+        }
+        throw FloatSyntaxError(text: text, reason: "not readable as a binary64 value")
+    }
+
+    /// ``parse(_:)`` of the text `bytes` hold (UTF-8), or nil; one pass over the bytes for the
+    /// common forms (a decimal of at most 19 significant digits, a hex float of at most 53
+    /// significant bits, in the normal range), the exact checked path for everything else.
+    static func parse(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Double? {
+        if let value = fastParse(bytes) { return value }
+        switch classify(bytes) {
         case .special(let value):
             return value
-        case .invalid(let reason):
-            throw FloatSyntaxError(text: text, reason: reason)
+        case .invalid:
+            return nil
         case .finite:
-            // The syntax is now a subset of what Double(_: StringProtocol) reads, correctly rounded.
-            guard let value = Double(text) else {
-                throw FloatSyntaxError(text: text, reason: "not readable as a binary64 value")
-            }
-            return value
+            // The syntax is now a subset of what Double(_: StringProtocol) reads (glibc strtod),
+            // correctly rounded.
+            return Double(String(decoding: bytes, as: UTF8.self))
         }
+    }
+
+    /// The value of `bytes` when they are `[+-]digits[.digits][e[+-]digits]` or
+    /// `[+-]0x hexdigits[.hexdigits][p[+-]digits]` (the syntax of ``checkedParse(_:)``) and
+    /// ``DecimalDigits/fastValue()`` or ``HexDigits/exactValue()`` decides it; else nil (the
+    /// caller takes the checked path, which also produces the error).
+    private static func fastParse(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
+        let n = bytes.count
+        var i = 0
+        var negative = false
+        if n > 0 && (bytes[0] == UInt8(ascii: "-") || bytes[0] == UInt8(ascii: "+")) {
+            negative = bytes[0] == UInt8(ascii: "-")
+            i = 1
+        }
+        if n - i >= 2 && bytes[i] == UInt8(ascii: "0") && bytes[i + 1] | 0x20 == UInt8(ascii: "x") {
+            i += 2
+            var h = HexDigits(negative: negative)
+            var digits = 0
+            var fraction = false
+            while i < n {
+                let b = bytes[i]
+                if let d = hexValue(b) {
+                    h.digit(d, fraction: fraction)
+                    digits += 1
+                } else if b == UInt8(ascii: ".") && !fraction {
+                    fraction = true
+                } else {
+                    break
+                }
+                i += 1
+            }
+            guard digits > 0 else { return nil }
+            if i < n {
+                guard bytes[i] | 0x20 == UInt8(ascii: "p"), let e = exponentValue(bytes, from: i + 1) else { return nil }
+                h.exponent += e
+            }
+            return h.exactValue()
+        }
+        var d = DecimalDigits(negative: negative)
+        var digits = 0
+        var fraction = false
+        while i < n {
+            let b = bytes[i]
+            if b &- UInt8(ascii: "0") < 10 {
+                let v = UInt64(b &- UInt8(ascii: "0"))
+                if fraction { d.fractionDigit(v) } else { d.integerDigit(v) }
+                digits += 1
+            } else if b == UInt8(ascii: ".") && !fraction {
+                fraction = true
+            } else {
+                break
+            }
+            i += 1
+        }
+        guard digits > 0 else { return nil }
+        if i < n {
+            guard bytes[i] | 0x20 == UInt8(ascii: "e"), let e = exponentValue(bytes, from: i + 1) else { return nil }
+            d.addExponent(e)
+        }
+        return d.fastValue()
+    }
+
+    /// `[+-]digits` from `from` to the end of `bytes`, saturated at ±10^7; nil if that is not
+    /// the whole rest.
+    private static func exponentValue(_ bytes: UnsafeBufferPointer<UInt8>, from: Int) -> Int? {
+        var i = from
+        var negative = false
+        if i < bytes.count && (bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-")) {
+            negative = bytes[i] == UInt8(ascii: "-")
+            i += 1
+        }
+        guard i < bytes.count else { return nil }
+        var e = 0
+        while i < bytes.count {
+            let d = bytes[i] &- UInt8(ascii: "0")
+            guard d < 10 else { return nil }
+            e = min(e * 10 + Int(d), 10_000_000)
+            i += 1
+        }
+        return negative ? -e : e
+    }
+
+    /// The value of the hex digit `b`, or nil.
+    @inline(__always)
+    static func hexValue(_ b: UInt8) -> UInt64? {
+        if b &- UInt8(ascii: "0") < 10 { return UInt64(b &- UInt8(ascii: "0")) }
+        let lower = b | 0x20
+        if lower &- UInt8(ascii: "a") < 6 { return UInt64(lower &- UInt8(ascii: "a") + 10) }
+        return nil
     }
 
     private enum Verdict {

@@ -55,36 +55,6 @@ extension JSONValue {
     }
 }
 
-extension JSONValue {
-    /// The JSON text of the `"id"` member of the object `bytes` hold, exactly as it appears there
-    /// (escapes, number spelling and inner whitespace kept), when `bytes` parse as a JSON object
-    /// that has one; else nil. For echoing an id byte for byte (the parsed ``JSONValue`` would
-    /// serialize `"\u00e9"` as `"é"`).
-    public static func idText(utf8 bytes: [UInt8], maxDepth: Int = defaultMaxDepth) -> String? {
-        try? parseKeepingIDText(utf8: bytes, maxDepth: maxDepth).idText
-    }
-
-    /// ``parse(utf8:maxDepth:)`` and ``idText(utf8:maxDepth:)`` in one pass over the bytes: the
-    /// value, and the `"id"` member's text as the top-level object wrote it (nil when there is
-    /// none, or the value is not an object).
-    public static func parseKeepingIDText(
-        utf8 bytes: [UInt8], maxDepth: Int = defaultMaxDepth
-    ) throws(JSONParseError) -> (value: JSONValue, idText: String?) {
-        let result = bytes.withUnsafeBufferPointer { buffer -> Result<(JSONValue, String?), JSONParseError> in
-            var parser = JSONParser(bytes: buffer, maxDepth: maxDepth)
-            do throws(JSONParseError) {
-                let value = try parser.parseDocument()
-                let text = parser.idRange.map { String(decoding: UnsafeBufferPointer(rebasing: buffer[$0]), as: UTF8.self) }
-                return .success((value, text))
-            } catch {
-                return .failure(error)
-            }
-        }
-        let (value, text) = try result.get()
-        return (value, text)
-    }
-}
-
 /// The one-pass parser over a contiguous UTF-8 buffer. It keeps an explicit stack of open
 /// containers instead of recursing, so that nesting depth never touches the call stack.
 struct JSONParser {
@@ -93,6 +63,14 @@ struct JSONParser {
     var i = 0
     /// Where the value of the top-level object's first `"id"` member lies in `bytes`, once read.
     var idRange: Range<Int>?
+    /// Names of top-level members whose arrays are read straight into binary64
+    /// (``scanFloatArray()``); empty: none.
+    var floatMembers: Set<String> = []
+    /// The most floats stored per array by ``scanFloatArray()``; past it, they are only counted.
+    var floatLimit = Int.max
+    /// The arrays read by ``scanFloatArray()``, by index of their member in the top-level object
+    /// (whose value holds `[]` in their place).
+    var fastArrays: [Int: FastFloatArray] = [:]
 
     static func parse(_ bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) -> Result<JSONValue, JSONParseError> {
         var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
@@ -183,53 +161,60 @@ struct JSONParser {
             }
             valueStart = i
             var value: JSONValue
-            switch bytes[i] {
-            case UInt8(ascii: "["), UInt8(ascii: "{"):
-                let isArray = bytes[i] == UInt8(ascii: "[")
-                if kinds.count >= maxDepth {
-                    throw error("at most \(maxDepth) nested arrays and objects")
-                }
-                i += 1
-                skipWhitespace()
-                if isArray {
-                    if consume(UInt8(ascii: "]")) {
-                        value = .array([])
-                    } else {
-                        kinds.append(true)
-                        starts.append(valueStart)
-                        arrays.append([])
-                        afterComma = false
-                        continue
+            if bytes[i] == UInt8(ascii: "["), kinds.count == 1, !kinds[0], maxDepth >= 3, let key = keys.last,
+               floatMembers.contains(key), let fast = scanFloatArray() {
+                // A top-level member read straight into binary64 (FloatArrayScanner.swift).
+                fastArrays[objects[0].count] = fast
+                value = .array([])
+            } else {
+                switch bytes[i] {
+                case UInt8(ascii: "["), UInt8(ascii: "{"):
+                    let isArray = bytes[i] == UInt8(ascii: "[")
+                    if kinds.count >= maxDepth {
+                        throw error("at most \(maxDepth) nested arrays and objects")
                     }
-                } else {
-                    if consume(UInt8(ascii: "}")) {
-                        value = .object([])
+                    i += 1
+                    skipWhitespace()
+                    if isArray {
+                        if consume(UInt8(ascii: "]")) {
+                            value = .array([])
+                        } else {
+                            kinds.append(true)
+                            starts.append(valueStart)
+                            arrays.append([])
+                            afterComma = false
+                            continue
+                        }
                     } else {
-                        keys.append(try parseMemberName(afterComma: false))
-                        kinds.append(false)
-                        starts.append(valueStart)
-                        objects.append([])
-                        afterComma = false
-                        continue
+                        if consume(UInt8(ascii: "}")) {
+                            value = .object([])
+                        } else {
+                            keys.append(try parseMemberName(afterComma: false))
+                            kinds.append(false)
+                            starts.append(valueStart)
+                            objects.append([])
+                            afterComma = false
+                            continue
+                        }
                     }
+                case UInt8(ascii: "\""):
+                    value = .string(try parseString())
+                case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    value = .number(try parseNumber())
+                case UInt8(ascii: "t"):
+                    try expectLiteral("true")
+                    value = .bool(true)
+                case UInt8(ascii: "f"):
+                    try expectLiteral("false")
+                    value = .bool(false)
+                case UInt8(ascii: "n"):
+                    try expectLiteral("null")
+                    value = .null
+                case UInt8(ascii: "]") where afterComma, UInt8(ascii: "}") where afterComma:
+                    throw error("a JSON value after ',' (trailing commas are not allowed)")
+                default:
+                    throw error(afterComma ? "a JSON value after ','" : "a JSON value")
                 }
-            case UInt8(ascii: "\""):
-                value = .string(try parseString())
-            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                value = .number(try parseNumber())
-            case UInt8(ascii: "t"):
-                try expectLiteral("true")
-                value = .bool(true)
-            case UInt8(ascii: "f"):
-                try expectLiteral("false")
-                value = .bool(false)
-            case UInt8(ascii: "n"):
-                try expectLiteral("null")
-                value = .null
-            case UInt8(ascii: "]") where afterComma, UInt8(ascii: "}") where afterComma:
-                throw error("a JSON value after ',' (trailing commas are not allowed)")
-            default:
-                throw error(afterComma ? "a JSON value after ','" : "a JSON value")
             }
 
             // Close every container that this value completes.

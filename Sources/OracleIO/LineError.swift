@@ -43,14 +43,11 @@ extension LineError {
     ///   bytes, or is not valid JSON (then ``jsonError`` is set: nothing of such a line can be
     ///   trusted, not even its id).
     static func parse(_ line: String, maxLineBytes: Int) throws(LineError) -> JSONValue {
-        let length = line.utf8.count
-        if length > maxLineBytes {
-            throw LineError(field: nil, reason: "the line has \(length) bytes, over the limit of \(maxLineBytes)")
-        }
+        try checkLength(line.utf8.count, maxLineBytes: maxLineBytes)
         do throws(JSONParseError) {
             return try JSONValue.parse(line)
         } catch {
-            throw LineError(field: nil, reason: error.description, jsonError: error)
+            throw notJSON(error)
         }
     }
 
@@ -63,14 +60,25 @@ extension LineError {
     /// As ``parse(utf8:maxLineBytes:)``, and the `id` member's text exactly as the line wrote it
     /// (``JSONValue/parseKeepingIDText(utf8:maxDepth:)``), from the same single pass.
     static func parseKeepingIDText(utf8 line: [UInt8], maxLineBytes: Int) throws(LineError) -> (value: JSONValue, idText: String?) {
-        if line.count > maxLineBytes {
-            throw LineError(field: nil, reason: "the line has \(line.count) bytes, over the limit of \(maxLineBytes)")
-        }
+        try checkLength(line.count, maxLineBytes: maxLineBytes)
         do throws(JSONParseError) {
             return try JSONValue.parseKeepingIDText(utf8: line)
         } catch {
-            throw LineError(field: nil, reason: error.description, jsonError: error)
+            throw notJSON(error)
         }
+    }
+
+    /// Throws the error for a line of `length` bytes when that is over `maxLineBytes`.
+    static func checkLength(_ length: Int, maxLineBytes: Int) throws(LineError) {
+        if length > maxLineBytes {
+            throw LineError(field: nil, reason: "the line has \(length) bytes, over the limit of \(maxLineBytes)")
+        }
+    }
+
+    /// The error for a line that is not valid JSON: no id, no field (nothing of such a line can
+    /// be trusted).
+    static func notJSON(_ error: JSONParseError) -> LineError {
+        LineError(field: nil, reason: error.description, jsonError: error)
     }
 
     /// The line's `id` (`.null` when absent) and what `decodeMembers` makes of its members.

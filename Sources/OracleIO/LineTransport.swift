@@ -53,7 +53,9 @@ func descriptorName(_ fd: Int32) -> String {
 /// ``Line/tooLong(byteCount:)``; the lines after it are read as usual. So memory stays within
 /// about twice ``maxLineBytes`` (the buffer's growth) plus 64 KiB, whatever the input.
 ///
-/// The reader owns its buffer, not the descriptor (it never closes it).
+/// The bytes are read into one buffer that is reused from line to line and grows with
+/// `realloc` (copies of a reader share it: use one copy). The reader owns its buffer, not the
+/// descriptor (it never closes it).
 public struct LineReader {
     /// The default for ``maxLineBytes``: 1 GiB.
     public static let defaultMaxLineBytes = 1 << 30
@@ -67,13 +69,21 @@ public struct LineReader {
         case tooLong(byteCount: Int)
     }
 
+    /// One line read, its bytes still in the reader's buffer (valid until the next read).
+    enum View {
+        /// The line's bytes, without the line end.
+        case bytes(UnsafeBufferPointer<UInt8>)
+        /// A line over the limit, of `byteCount` bytes.
+        case tooLong(byteCount: Int)
+    }
+
     /// The descriptor read from.
     public let fileDescriptor: Int32
     /// The longest line, in bytes without the line end, that ``next()`` returns whole.
     public let maxLineBytes: Int
     /// The 1-based number of the line ``next()`` returned last (0 before the first).
     public private(set) var lineNumber = 0
-    private var buffer: [UInt8] = []
+    private let buffer = ByteBuffer()
     /// Where the unread bytes of `buffer` start.
     private var start = 0
     /// Bytes of `buffer` after `start` already searched for `\n` (none found).
@@ -91,11 +101,20 @@ public struct LineReader {
     /// - Throws: ``StreamError`` when reading fails (e.g. `cannot read standard input: Is a
     ///   directory`); the lines before it were returned.
     public mutating func next() throws(StreamError) -> Line? {
+        switch try nextView() {
+        case .bytes(let bytes)?: .bytes(Array(bytes))
+        case .tooLong(let count)?: .tooLong(byteCount: count)
+        case nil: nil
+        }
+    }
+
+    /// As ``next()``, without copying the line: its bytes stay valid until the next call.
+    mutating func nextView() throws(StreamError) -> View? {
         while true {
             if let newline = firstNewline(from: start + scanned) {
                 var end = newline
-                if end > start && buffer[end - 1] == UInt8(ascii: "\r") { end -= 1 }
-                let line: Line = end - start > maxLineBytes ? .tooLong(byteCount: end - start) : .bytes(Array(buffer[start..<end]))
+                if end > start && buffer.base[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+                let line: View = end - start > maxLineBytes ? .tooLong(byteCount: end - start) : .bytes(buffer.bytes(start..<end))
                 start = newline + 1
                 scanned = 0
                 lineNumber += 1
@@ -111,7 +130,7 @@ public struct LineReader {
                 guard start < buffer.count else { return nil }
                 lineNumber += 1
                 if scanned > maxLineBytes { return .tooLong(byteCount: scanned) }
-                let line = Array(buffer[start...])
+                let line = buffer.bytes(start..<buffer.count)
                 start = buffer.count
                 scanned = 0
                 return .bytes(line)
@@ -124,22 +143,22 @@ public struct LineReader {
     /// line end; returns its length without the line end.
     private mutating func skipRestOfLine() throws(StreamError) -> Int {
         var count = buffer.count - start
-        var lastByte = buffer.last
-        buffer = []
+        var lastByte = buffer.count > start ? buffer.base[buffer.count - 1] : nil
+        buffer.count = 0
         start = 0
         scanned = 0
         while true {
-            try fill()
+            try fill(atMost: 1 << 16)
             if let newline = firstNewline(from: 0) {
                 count += newline
-                if newline > 0 { lastByte = buffer[newline - 1] }
+                if newline > 0 { lastByte = buffer.base[newline - 1] }
                 if lastByte == UInt8(ascii: "\r") { count -= 1 }
                 start = newline + 1
                 return count
             }
             count += buffer.count
-            lastByte = buffer.last ?? lastByte
-            buffer.removeAll(keepingCapacity: true)
+            if buffer.count > 0 { lastByte = buffer.base[buffer.count - 1] }
+            buffer.count = 0
             if atEnd { return count }
         }
     }
@@ -147,32 +166,84 @@ public struct LineReader {
     /// The index of the first `\n` at or after `from` in `buffer`, if any.
     private func firstNewline(from: Int) -> Int? {
         guard from < buffer.count else { return nil }
-        return buffer.withUnsafeBytes { raw -> Int? in
-            guard let hit = memchr(raw.baseAddress! + from, Int32(UInt8(ascii: "\n")), raw.count - from) else { return nil }
-            return raw.baseAddress!.distance(to: UnsafeRawPointer(hit))
-        }
+        guard let hit = memchr(buffer.base + from, Int32(UInt8(ascii: "\n")), buffer.count - from) else { return nil }
+        return UnsafeRawPointer(buffer.base).distance(to: UnsafeRawPointer(hit))
     }
 
-    /// Reads up to 64 KiB more, first dropping the consumed bytes; sets `atEnd` at the end of
-    /// the input.
-    private mutating func fill() throws(StreamError) {
+    /// Reads more (at least 64 KiB of room, at most `limit` bytes), first dropping the consumed
+    /// bytes; sets `atEnd` at the end of the input.
+    private mutating func fill(atMost limit: Int = .max) throws(StreamError) {
         if start > 0 {
-            buffer.removeSubrange(0..<start)
+            buffer.removeFirst(start)
             start = 0
         }
-        let chunk = 1 << 16
+        buffer.reserveFree(1 << 16)
         let fd = fileDescriptor
-        let n = withUnsafeTemporaryAllocation(byteCount: chunk, alignment: 1) { scratch -> Int in
-            var n = -1
-            while n < 0 {
-                n = read(fd, scratch.baseAddress!, chunk)
-                if n < 0 && errno != EINTR { return -1 }
-            }
-            buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<n]))
-            return n
+        var n = -1
+        while n < 0 {
+            n = read(fd, buffer.base + buffer.count, min(limit, buffer.capacity - buffer.count))
+            if n < 0 && errno != EINTR { throw StreamError.fromErrno("cannot read \(descriptorName(fd))") }
         }
-        if n < 0 { throw StreamError.fromErrno("cannot read \(descriptorName(fd))") }
+        buffer.count += n
         if n == 0 { atEnd = true }
+    }
+}
+
+/// A growable byte buffer on `malloc` memory (grown with `realloc`, which can move large blocks
+/// without copying), for the line reader and the answer writer.
+final class ByteBuffer {
+    /// The bytes; `count` of them are in use, `capacity` allocated.
+    private(set) var base: UnsafeMutablePointer<UInt8>
+    /// Bytes allocated.
+    private(set) var capacity: Int
+    /// Bytes in use, from `base`.
+    var count = 0
+
+    init(capacity: Int = 1 << 16) {
+        self.capacity = max(capacity, 16)
+        guard let p = malloc(self.capacity) else { fatalError("out of memory: \(self.capacity) bytes") }
+        base = p.assumingMemoryBound(to: UInt8.self)
+    }
+
+    deinit { free(base) }
+
+    /// The bytes in `range` (valid until the buffer changes).
+    func bytes(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: base + range.lowerBound, count: range.count)
+    }
+
+    /// Makes room for at least `n` more bytes after `count` (doubling the capacity at least).
+    @inline(__always)
+    func reserveFree(_ n: Int) {
+        if capacity - count < n { grow(to: count + n) }
+    }
+
+    private func grow(to needed: Int) {
+        let newCapacity = max(needed, capacity * 2)
+        guard let p = realloc(base, newCapacity) else { fatalError("out of memory: \(newCapacity) bytes") }
+        base = p.assumingMemoryBound(to: UInt8.self)
+        capacity = newCapacity
+    }
+
+    /// Drops the first `n` bytes in use, moving the rest to the start.
+    func removeFirst(_ n: Int) {
+        memmove(base, base + n, count - n)
+        count -= n
+    }
+
+    /// Appends `bytes`.
+    func append(_ bytes: UnsafeRawBufferPointer) {
+        reserveFree(bytes.count)
+        if let from = bytes.baseAddress { memcpy(base + count, from, bytes.count) }
+        count += bytes.count
+    }
+
+    /// Appends one byte.
+    @inline(__always)
+    func append(_ byte: UInt8) {
+        reserveFree(1)
+        base[count] = byte
+        count += 1
     }
 }
 
@@ -201,20 +272,29 @@ public struct LineWriter: Sendable {
     /// - Throws: ``StreamError`` as ``write(_:)``.
     public func write(text: String) throws(StreamError) {
         var text = text
-        let fd = fileDescriptor
-        let ok = text.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let n = Self.systemWrite(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                offset += n
+        let ok = text.withUTF8 { writeAll($0) }
+        if !ok { throw StreamError.fromErrno("cannot write to \(descriptorName(fileDescriptor))") }
+    }
+
+    /// Writes `bytes` as they are.
+    ///
+    /// - Throws: ``StreamError`` as ``write(_:)``.
+    func write(bytes: UnsafeBufferPointer<UInt8>) throws(StreamError) {
+        if !writeAll(bytes) { throw StreamError.fromErrno("cannot write to \(descriptorName(fileDescriptor))") }
+    }
+
+    /// Writes every byte, retrying after signals; false (errno set) on failure.
+    private func writeAll(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Self.systemWrite(fileDescriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return false
             }
-            return true
+            offset += n
         }
-        if !ok { throw StreamError.fromErrno("cannot write to \(descriptorName(fd))") }
+        return true
     }
 
     private static func systemWrite(_ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int) -> Int {

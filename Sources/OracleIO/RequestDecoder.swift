@@ -47,31 +47,45 @@ public struct RequestDecoder: LineDecoding {
     /// Decodes a parsed request (see the type's documentation for the checks).
     public func decode(_ value: JSONValue) throws(RequestError) -> DecodedRequest {
         let (id, request) = try RequestError.decodeObject(value, kind: "a request") { members throws(FieldProblem) in
-            try decodeFields(members)
+            try decodeFields(RequestMembers(members: members))
+        }
+        return DecodedRequest(id: id, request: request)
+    }
+
+    /// The members whose arrays the parser may read straight into binary64.
+    static let floatArrayFields: Set<String> = [
+        RequestField.logits, .targets, .weight, .labels, .posWeight, .batch,
+    ].reduce(into: []) { $0.insert($1.rawValue) }
+
+    /// Decodes a line parsed with the fast arrays of ``floatArrayFields``: the same result and
+    /// errors as ``decode(_:)`` of the line's JSON value.
+    func decode(_ line: ParsedLine) throws(RequestError) -> DecodedRequest {
+        let (id, request) = try RequestError.decodeObject(line.value, kind: "a request") { members throws(FieldProblem) in
+            try decodeFields(RequestMembers(members: members, fast: line.fastArrays, source: line.source))
         }
         return DecodedRequest(id: id, request: request)
     }
 
     // MARK: - Fields
 
-    private func decodeFields(_ members: [(String, JSONValue)]) throws(FieldProblem) -> OracleRequest {
-        // 3. Known names, each once.
-        var fields: [RequestField: JSONValue] = [:]
+    private func decodeFields(_ m: RequestMembers) throws(FieldProblem) -> OracleRequest {
+        // 3. Known names, each once (fields[f]: the member's index in m).
+        var fields: [RequestField: Int] = [:]
         var order: [RequestField] = []
-        for (name, value) in members {
+        for (k, (name, _)) in m.members.enumerated() {
             guard let field = RequestField(rawValue: name) else {
                 throw FieldProblem(field: name, reason: unknownFieldReason(name))
             }
             guard fields[field] == nil else {
                 throw FieldProblem(field: name, reason: "appears more than once")
             }
-            fields[field] = value
+            fields[field] = k
             order.append(field)
         }
 
         // 4. Function and format.
         let functionNames = listing(OracleFunction.allCases.map(\.rawValue))
-        guard let functionValue = fields[.function] else {
+        guard let functionValue = fields[.function].map(m.json) else {
             throw FieldProblem(field: "function", reason: "required but missing (expected one of: \(functionNames))")
         }
         let functionName = try FieldRead.string(functionValue, field: "function", expected: "one of: \(functionNames)")
@@ -79,7 +93,7 @@ public struct RequestDecoder: LineDecoding {
             throw FieldProblem(field: "function", reason: "unknown function \(quoted(functionName)) (expected one of: \(functionNames))")
         }
         var format = defaultFormat
-        if let formatValue = fields[.format] {
+        if let formatValue = fields[.format].map(m.json) {
             let formatNames = listing(Format.allCases.map(\.rawValue))
             let name = try FieldRead.string(formatValue, field: "format", expected: "one of: \(formatNames)")
             guard let f = Format(rawValue: name) else {
@@ -133,11 +147,11 @@ public struct RequestDecoder: LineDecoding {
         // 6. Size limit, before any conversion.
         var total = 0
         for field in order {
-            guard let value = fields[field] else { continue }
+            guard let k = fields[field] else { continue }
             let nested = field == .batch || (field == .targets && function == .crossEntropyLoss)
             let n: Int
             switch field {
-            case .logits, .targets, .weight, .labels, .posWeight, .batch: n = FieldRead.count(value, nested: nested)
+            case .logits, .targets, .weight, .labels, .posWeight, .batch: n = m.count(k, nested: nested)
             default: n = 0
             }
             if n > maxValues {
@@ -153,21 +167,26 @@ public struct RequestDecoder: LineDecoding {
 
         // 7. Values.
         var request = OracleRequest(function: function, format: format)
-        if let v = fields[.logits] { request.logits = try FieldRead.floats(v, field: "logits") }
-        if let v = fields[.target] { request.target = .index(try FieldRead.integer(v, "target")) }
-        if let v = fields[.targets] {
+        if let k = fields[.logits] { request.logits = try m.floats(k, field: "logits") }
+        if let v = fields[.target].map(m.json) { request.target = .index(try FieldRead.integer(v, "target")) }
+        if let k = fields[.targets] {
             if function == .crossEntropyLoss {
-                request.batchTargets = try batchTargets(v)
+                if case .rows(let rows)? = m.fast[k].flatMap({ $0.complete ? $0.values : nil }) {
+                    request.batchTargets = .probabilities(rows)
+                } else {
+                    request.batchTargets = try batchTargets(m.json(k))
+                }
             } else {
-                request.target = .probabilities(try FieldRead.floats(v, field: "targets"))
+                request.target = .probabilities(try m.floats(k, field: "targets"))
             }
         }
-        if let v = fields[.labelSmoothing] { request.labelSmoothing = try FieldRead.float(v, "label_smoothing") }
-        if let v = fields[.weight] { request.weight = try FieldRead.floats(v, field: "weight") }
-        if let v = fields[.labels] { request.labels = try FieldRead.floats(v, field: "labels") }
-        if let v = fields[.posWeight] {
-            if case .array = v {
-                request.posWeight = try FieldRead.floats(v, field: "pos_weight")
+        if let v = fields[.labelSmoothing].map(m.json) { request.labelSmoothing = try FieldRead.float(v, "label_smoothing") }
+        if let k = fields[.weight] { request.weight = try m.floats(k, field: "weight") }
+        if let k = fields[.labels] { request.labels = try m.floats(k, field: "labels") }
+        if let k = fields[.posWeight] {
+            let v = m.members[k].1
+            if m.isArray(k) {
+                request.posWeight = try m.floats(k, field: "pos_weight")
             } else if let x = v.floatValue {
                 request.posWeight = [x]
             } else {
@@ -176,9 +195,9 @@ public struct RequestDecoder: LineDecoding {
                     reason: "\(v.excerpt()) is not a number or an array of numbers (\(expectedFloatText))")
             }
         }
-        if let v = fields[.batch] { request.batch = try FieldRead.floatRows(v, field: "batch") }
-        if let v = fields[.ignoreIndex] { request.ignoreIndex = try FieldRead.integer(v, "ignore_index") }
-        if let v = fields[.reduction] {
+        if let k = fields[.batch] { request.batch = try m.floatRows(k, field: "batch") }
+        if let v = fields[.ignoreIndex].map(m.json) { request.ignoreIndex = try FieldRead.integer(v, "ignore_index") }
+        if let v = fields[.reduction].map(m.json) {
             let names = listing(Reduction.allCases.map(\.rawValue))
             let name = try FieldRead.string(v, field: "reduction", expected: "one of: \(names)")
             guard let r = Reduction(rawValue: name) else {

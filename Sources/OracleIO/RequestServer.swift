@@ -47,25 +47,49 @@ public struct RequestServer: Sendable {
     /// well-formed UTF-8 are an error naming their offset (`invalid JSON at byte 9: expected
     /// well-formed UTF-8 …, found byte 0xFF`), never repaired.
     public func respond(to line: [UInt8], _ answer: (DecodedRequest) throws -> [Double]) -> (line: String, failed: Bool) {
-        // One parse gives both the value and the id's source text (a second parse of a line of
-        // 10^5 logits just to find its id cost a quarter of eval's time).
-        let parsed: (value: JSONValue, idText: String?)
-        do {
-            parsed = try RequestError.parseKeepingIDText(utf8: line, maxLineBytes: decoder.maxLineBytes)
+        let out = ByteBuffer()
+        let failed = line.withUnsafeBufferPointer { respond(to: $0, answer, into: out) }
+        return (String(decoding: out.bytes(0..<out.count), as: UTF8.self), failed)
+    }
+
+    /// The answer line to `line` (see ``respond(to:_:)-(String,_)``) appended to `out` without
+    /// a newline; true when it is an error line. The request's float arrays are read straight
+    /// into binary64 (``ParsedLine``) and the values written straight into `out`.
+    func respond(to line: UnsafeBufferPointer<UInt8>, _ answer: (DecodedRequest) throws -> [Double], into out: ByteBuffer) -> Bool {
+        // One parse gives the value, the id's source text and the float arrays (a second parse
+        // of a line of 10^5 logits just to find its id cost a quarter of eval's time).
+        let parsed: ParsedLine
+        do throws(RequestError) {
+            try RequestError.checkLength(line.count, maxLineBytes: decoder.maxLineBytes)
+            do throws(JSONParseError) {
+                parsed = try ParsedLine.parse(line, floatMembers: RequestDecoder.floatArrayFields, floatLimit: decoder.maxValues)
+            } catch {
+                throw RequestError.notJSON(error)
+            }
         } catch {
-            return (ResultEncoder.encode(error), true)  // not JSON: no id can be trusted
+            out.append(ResultEncoder.encode(error))  // not JSON: no id can be trusted
+            return true
         }
         let decoded: DecodedRequest
         do {
-            decoded = try decoder.decode(parsed.value)
+            decoded = try decoder.decode(parsed)
         } catch {
-            return (Self.echoingID(parsed.idText, error.id, ResultEncoder.encode(error)), true)
+            out.append(Self.echoingID(parsed.idText, error.id, ResultEncoder.encode(error)))
+            return true
         }
+        let values: [Double]
         do {
-            return (Self.echoingID(parsed.idText, decoded.id, ResultEncoder.encode(id: decoded.id, values: try answer(decoded))), false)
+            values = try answer(decoded)
         } catch {
-            return (Self.echoingID(parsed.idText, decoded.id, ResultEncoder.encode(id: decoded.id, error: String(describing: error))), true)
+            out.append(Self.echoingID(parsed.idText, decoded.id, ResultEncoder.encode(id: decoded.id, error: String(describing: error))))
+            return true
         }
+        if decoded.id != .null, let text = parsed.idText {
+            ResultEncoder.append(idText: text, values: values, to: out)
+        } else {
+            ResultEncoder.append(idText: decoded.id.serialized, values: values, to: out)
+        }
+        return false
     }
 
     /// `answer` (which ``ResultEncoder`` wrote as `{"id":<id serialized>,…`) with the id's text
@@ -86,19 +110,23 @@ public struct RequestServer: Sendable {
     public func serve(from input: inout LineReader, to output: LineWriter,
                       _ answer: (DecodedRequest) throws -> [Double]) throws(StreamError) -> Summary {
         var summary = Summary()
-        while let line = try input.next() {
-            let response: (line: String, failed: Bool)
+        let out = ByteBuffer()
+        while let line = try input.nextView() {
+            out.count = 0
+            let failed: Bool
             switch line {
             case .bytes(let bytes):
                 if bytes.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }) { continue }
-                response = respond(to: bytes, answer)
+                failed = respond(to: bytes, answer, into: out)
             case .tooLong(let count):
                 let message = "line \(input.lineNumber): longer than \(input.maxLineBytes) bytes (it has \(count)), the limit of a request line"
-                response = (ResultEncoder.encode(id: .null, error: message), true)
+                out.append(ResultEncoder.encode(id: .null, error: message))
+                failed = true
             }
             summary.requests += 1
-            if response.failed { summary.failures += 1 }
-            try output.write(response.line)
+            if failed { summary.failures += 1 }
+            out.append(UInt8(ascii: "\n"))
+            try output.write(bytes: out.bytes(0..<out.count))
         }
         return summary
     }

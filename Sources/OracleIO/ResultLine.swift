@@ -41,19 +41,9 @@ public struct ResultLine: Sendable, Hashable {
 public enum ResultEncoder {
     /// `{"id":<id>,"values":[…]}`.
     public static func encode(id: JSONValue, values: [Double]) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(16 + values.count * 24)
-        bytes.append(contentsOf: #"{"id":"#.utf8)
-        id.write(to: &bytes)
-        bytes.append(contentsOf: #","values":["#.utf8)
-        for (k, x) in values.enumerated() {
-            if k > 0 { bytes.append(UInt8(ascii: ",")) }
-            bytes.append(UInt8(ascii: "\""))
-            HexFloat.write(x, to: &bytes)  // never needs escaping
-            bytes.append(UInt8(ascii: "\""))
-        }
-        bytes.append(contentsOf: "]}".utf8)
-        return String(decoding: bytes, as: UTF8.self)
+        let out = ByteBuffer(capacity: 16 + values.count * 24)
+        append(idText: id.serialized, values: values, to: out)
+        return String(decoding: out.bytes(0..<out.count), as: UTF8.self)
     }
 
     /// `{"id":<id>,"error":"<message>"}`, the message escaped as a JSON string.

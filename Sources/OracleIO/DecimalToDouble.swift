@@ -1,0 +1,170 @@
+/// Correctly rounded decimal → binary64 without a string: the fast reader behind JSON numbers and
+/// decimal strings, with the C library's `strtod` (through `Double(_:)`) as the exact fallback.
+///
+/// A decimal numeral is gathered into ``DecimalDigits``: its first 19 significant digits as an
+/// integer w < 10^19 < 2^64 and a power of ten q, so that the value is exactly w × 10^q whenever
+/// no nonzero digit was dropped. ``DecimalDigits/fastValue()`` then either returns the correctly
+/// rounded binary64 of w × 10^q (nearest, ties to even) or nil when it cannot prove which way
+/// the value rounds; the callers then read the text with `Double(_:)` (glibc's `strtod`, exact).
+struct DecimalDigits {
+    /// The first (at most 19) significant digits as an integer.
+    var significand: UInt64 = 0
+    /// How many significant digits `significand` holds.
+    var count = 0
+    /// The value is significand × 10^exponent (when `truncated` is false).
+    var exponent = 0
+    /// A nonzero digit after the 19th significant one was dropped: the value is not exact.
+    var truncated = false
+    /// A leading minus sign.
+    var negative = false
+
+    /// The most significant digits kept: 10^19 - 1 < 2^64.
+    static let maxDigits = 19
+
+    /// Takes one digit of the integer part (0...9).
+    @inline(__always)
+    mutating func integerDigit(_ d: UInt64) {
+        if count < Self.maxDigits {
+            if significand != 0 || d != 0 {
+                significand = significand &* 10 &+ d
+                count += 1
+            }
+        } else {
+            exponent += 1
+            if d != 0 { truncated = true }
+        }
+    }
+
+    /// Takes one digit after the decimal point (0...9).
+    @inline(__always)
+    mutating func fractionDigit(_ d: UInt64) {
+        if count < Self.maxDigits {
+            exponent -= 1
+            if significand != 0 || d != 0 {
+                significand = significand &* 10 &+ d
+                count += 1
+            }
+        } else if d != 0 {
+            truncated = true
+        }
+    }
+
+    /// Adds the written exponent (`e-5` gives -5), saturated far beyond the table so that huge
+    /// exponents cannot overflow `Int` (they take the exact fallback).
+    @inline(__always)
+    mutating func addExponent(_ written: Int) {
+        exponent += max(-1_000_000, min(1_000_000, written))
+    }
+
+    /// The binary64 nearest to significand × 10^exponent (ties to even), or nil when this method
+    /// cannot decide it (then read the text with `Double(_:)`).
+    ///
+    /// Why the answer is exact (error bound and decision rule):
+    /// - w = significand ≠ 0 is shifted to wn = w·2^s with 2^63 ≤ wn < 2^64.
+    /// - The table (``PowersOfFive``, generated with exact integers) gives P, 2^127 ≤ P < 2^128,
+    ///   with 5^q = (P + d)·2^e and 0 ≤ d < 1. So the value is V = R·2^(e + q - s) with
+    ///   R = wn·(P + d), and the exact 192-bit product Z = wn·P satisfies Z ≤ R < Z + 2^64
+    ///   (since wn·d < wn < 2^64): the only error is this one-sided bracket, nothing is rounded.
+    /// - Z ≥ 2^190, so its top 53 bits m sit above L = 128 + shift discarded bits, shift ∈ {10, 11},
+    ///   and the midpoint between m and m + 1 is M = 2^(L-1) ≥ 2^137 in the discarded tail T.
+    ///   If T + 2^64 ≤ M, every R in the bracket lies strictly below the midpoint and above
+    ///   m·2^L: R rounds to m. If T > M, every R lies strictly above the midpoint and below
+    ///   (m + 1)·2^L + 2^64 < (m + 1)·2^L + M: R rounds to m + 1 (which may be 2^53, a new
+    ///   binade: renormalized). Otherwise (M - 2^64 < T ≤ M, which holds for every exact tie)
+    ///   nothing is claimed: nil.
+    /// - Only normal results are formed here (biased exponent 1...2046 before rounding up, and
+    ///   still ≤ 2046 after), where binary64 has 53 significant bits; subnormal, overflowing and
+    ///   out-of-table results return nil, as do truncated digit strings (more than 19
+    ///   significant digits with a nonzero one dropped).
+    func fastValue() -> Double? {
+        if truncated { return nil }
+        if significand == 0 { return negative ? -0.0 : 0.0 }
+        let q = exponent
+        guard q >= PowersOfFive.minExponent && q <= PowersOfFive.maxExponent else { return nil }
+        let s = significand.leadingZeroBitCount
+        let wn = significand << UInt64(s)
+        let k = q - PowersOfFive.minExponent
+        let (hi, lo, e) = PowersOfFive.significands.withUnsafeBufferPointer { table in
+            PowersOfFive.exponents.withUnsafeBufferPointer { (table[2 &* k], table[2 &* k &+ 1], Int($0[k])) }
+        }
+        let (a1, a0) = wn.multipliedFullWidth(by: hi)
+        let (b1, b0) = wn.multipliedFullWidth(by: lo)
+        let (z1, carry) = a0.addingReportingOverflow(b1)
+        let z2 = a1 &+ (carry ? 1 : 0)  // Z < 2^192: no overflow
+        let z0 = b0
+        let shift = UInt64(11 - z2.leadingZeroBitCount)  // Z ≥ 2^190: z2 ≥ 2^62
+        var m = z2 >> shift
+        let tailTop = z2 & ((1 << shift) - 1)  // T = tailTop·2^128 + z1·2^64 + z0
+        let half: UInt64 = 1 << (shift - 1)  // M = half·2^128
+        if tailTop < half - 1 || (tailTop == half - 1 && z1 != .max) {
+            // T + 2^64 ≤ M: round down.
+        } else if tailTop > half || (tailTop == half && (z1 | z0) != 0) {
+            m += 1  // T > M: round up
+        } else {
+            return nil
+        }
+        // V ≈ m·2^(L + e + q - s) with m in [2^52, 2^53]: unbiased exponent 52 + L + e + q - s.
+        var unbiased = 52 + 128 + Int(shift) + e + q - s
+        guard unbiased >= -1022 else { return nil }
+        if m == 1 << 53 {
+            m >>= 1
+            unbiased += 1
+        }
+        guard unbiased <= 1023 else { return nil }
+        let bits = (negative ? 1 << 63 : 0) | UInt64(unbiased + 1023) << 52 | (m & ((1 << 52) - 1))
+        return Double(bitPattern: bits)
+    }
+}
+
+/// Correctly rounded hex float → binary64 for the common case, without a string.
+struct HexDigits {
+    /// The hex digits read, as an integer (leading zeros skipped).
+    var significand: UInt64 = 0
+    /// Significant hex digits in `significand` (at most 16).
+    var count = 0
+    /// The value is significand × 2^exponent (when `truncated` is false).
+    var exponent = 0
+    /// More than 16 significant hex digits: not held.
+    var truncated = false
+    /// A leading minus sign.
+    var negative = false
+
+    /// Takes one hex digit (0...15); `fraction` when after the point.
+    @inline(__always)
+    mutating func digit(_ d: UInt64, fraction: Bool) {
+        if significand == 0 && d == 0 {
+            if fraction { exponent -= 4 }
+            return
+        }
+        guard count < 16 else {
+            truncated = true
+            return
+        }
+        significand = significand << 4 | d
+        count += 1
+        if fraction { exponent -= 4 }
+    }
+
+    /// significand × 2^exponent when that is a binary64 exactly (no rounding at all: at most 53
+    /// significant bits, and the value neither overflows nor loses bits below 2^-1074); else nil
+    /// (then `Double(_:)`, which rounds correctly, reads the text).
+    ///
+    /// Exact by construction: the bits are placed in the binary64 fields, never rounded.
+    func exactValue() -> Double? {
+        if truncated { return nil }
+        let sign: UInt64 = negative ? 1 << 63 : 0
+        if significand == 0 { return Double(bitPattern: sign) }
+        let width = 64 - significand.leadingZeroBitCount  // significant bits
+        guard width <= 53 else { return nil }
+        let unbiased = width - 1 + exponent
+        if unbiased > 1023 { return nil }
+        if unbiased >= -1022 {
+            let fraction = (significand << UInt64(53 - width)) & ((1 << 52) - 1)
+            return Double(bitPattern: sign | UInt64(unbiased + 1023) << 52 | fraction)
+        }
+        // Subnormal: the value is significand·2^exponent = (significand·2^(exponent + 1074))·2^-1074.
+        let up = exponent + 1074
+        guard up >= 0 else { return nil }  // bits below 2^-1074: rounding needed
+        return Double(bitPattern: sign | significand << UInt64(up))  // < 2^52: unbiased < -1022
+    }
+}

@@ -1,0 +1,158 @@
+/// A top-level array member that the parser read straight into binary64, with no ``JSONValue``
+/// per number: a flat array of floats, or an array of such arrays (rows).
+///
+/// Only arrays whose every element is a JSON number or a string without escapes that
+/// ``HexFloat/parse(_:)`` accepts are read this way; anything else (and any syntax error) makes
+/// the parser read the member as usual, so errors and offsets are the ones of the generic path.
+struct FastFloatArray {
+    /// The values, when the parser kept all of them.
+    enum Values {
+        /// `[x, y, …]`.
+        case flat([Double])
+        /// `[[x, …], [y, …], …]`.
+        case rows([[Double]])
+    }
+
+    /// Where the array's JSON text lies in the line (for reading it as JSON after all).
+    var range: Range<Int>
+    /// The values read (a prefix of them when `complete` is false).
+    var values: Values
+    /// Floats in the array (all rows together), counted even past the parser's limit.
+    var count: Int
+    /// False when `count` passed the parser's ``JSONParser/floatLimit`` and values were dropped.
+    var complete: Bool
+
+    /// The number of elements of the top-level array: floats, or rows.
+    var elementCount: Int {
+        switch values {
+        case .flat: count
+        case .rows(let rows): rows.count
+        }
+    }
+}
+
+extension JSONParser {
+    /// At `[`: the array as floats (flat or rows), leaving `i` after its `]`; nil (and `i`
+    /// unchanged) when it holds anything else, is empty, or is not valid JSON.
+    mutating func scanFloatArray() -> FastFloatArray? {
+        let start = i
+        i += 1
+        skipWhitespace()
+        guard i < bytes.count else { i = start; return nil }
+        var total = 0
+        if bytes[i] != UInt8(ascii: "[") {
+            i = start
+            guard let flat = scanFloatRow(&total), total > 0 else { i = start; return nil }
+            return FastFloatArray(range: start..<i, values: .flat(flat), count: total, complete: total <= floatLimit)
+        }
+        var rows: [[Double]] = []
+        while true {
+            guard i < bytes.count, bytes[i] == UInt8(ascii: "["), let row = scanFloatRow(&total) else { i = start; return nil }
+            rows.append(row)
+            skipWhitespace()
+            if consume(UInt8(ascii: ",")) {
+                skipWhitespace()
+                continue
+            }
+            guard consume(UInt8(ascii: "]")) else { i = start; return nil }
+            return FastFloatArray(range: start..<i, values: .rows(rows), count: total, complete: total <= floatLimit)
+        }
+    }
+
+    /// At `[`: a flat array of floats (possibly empty), leaving `i` after its `]`; nil when an
+    /// element is not a float or the syntax is wrong. Adds the elements to `total`; past
+    /// ``floatLimit`` in all, they are counted and checked but not kept.
+    private mutating func scanFloatRow(_ total: inout Int) -> [Double]? {
+        i += 1
+        skipWhitespace()
+        var out: [Double] = []
+        if consume(UInt8(ascii: "]")) { return out }
+        while i < bytes.count {
+            let b = bytes[i]
+            let x: Double
+            if b == UInt8(ascii: "\"") {
+                guard let v = scanFloatString() else { return nil }
+                x = v
+            } else if b == UInt8(ascii: "-") || isDigit(b) {
+                guard let v = scanFloatNumber() else { return nil }
+                x = v
+            } else {
+                return nil
+            }
+            total += 1
+            if total <= floatLimit { out.append(x) }
+            skipWhitespace()
+            if consume(UInt8(ascii: ",")) {
+                skipWhitespace()
+                continue
+            }
+            return consume(UInt8(ascii: "]")) ? out : nil
+        }
+        return nil
+    }
+
+    /// A JSON number (RFC 8259 grammar, as ``parseNumber()``) as the binary64 nearest to it,
+    /// leaving `i` after it; nil when the grammar is broken (the generic path reports it).
+    ///
+    /// Correct rounding: ``DecimalDigits/fastValue()`` when it decides (see its proof), else
+    /// `Double(_:)` of the literal, which is what ``JSONValue/floatValue`` computes.
+    private mutating func scanFloatNumber() -> Double? {
+        let start = i
+        var d = DecimalDigits()
+        if bytes[i] == UInt8(ascii: "-") {
+            d.negative = true
+            i += 1
+        }
+        guard i < bytes.count, isDigit(bytes[i]) else { return nil }
+        if bytes[i] == UInt8(ascii: "0") {
+            i += 1
+            if i < bytes.count && isDigit(bytes[i]) { return nil }
+        } else {
+            while i < bytes.count && isDigit(bytes[i]) {
+                d.integerDigit(UInt64(bytes[i] &- UInt8(ascii: "0")))
+                i += 1
+            }
+        }
+        if consume(UInt8(ascii: ".")) {
+            guard i < bytes.count, isDigit(bytes[i]) else { return nil }
+            while i < bytes.count && isDigit(bytes[i]) {
+                d.fractionDigit(UInt64(bytes[i] &- UInt8(ascii: "0")))
+                i += 1
+            }
+        }
+        if i < bytes.count && bytes[i] | 0x20 == UInt8(ascii: "e") {
+            i += 1
+            var negative = false
+            if i < bytes.count && (bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-")) {
+                negative = bytes[i] == UInt8(ascii: "-")
+                i += 1
+            }
+            guard i < bytes.count, isDigit(bytes[i]) else { return nil }
+            var e = 0
+            while i < bytes.count && isDigit(bytes[i]) {
+                e = min(e * 10 + Int(bytes[i] &- UInt8(ascii: "0")), 10_000_000)
+                i += 1
+            }
+            d.addExponent(negative ? -e : e)
+        }
+        if let x = d.fastValue() { return x }
+        return Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self))
+    }
+
+    /// A string of printable ASCII without escapes that ``HexFloat/parse(_:)`` accepts, as its
+    /// value, leaving `i` after the closing quote; nil otherwise.
+    private mutating func scanFloatString() -> Double? {
+        i += 1
+        let start = i
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == UInt8(ascii: "\"") { break }
+            guard b >= 0x20 && b < 0x7F && b != UInt8(ascii: "\\") else { return nil }
+            i += 1
+        }
+        guard i < bytes.count else { return nil }
+        let value = HexFloat.parse(utf8: UnsafeBufferPointer(rebasing: bytes[start..<i]))
+        i += 1
+        return value
+    }
+}

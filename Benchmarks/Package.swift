@@ -40,6 +40,15 @@ let package = Package(
             dependencies: ["BenchSupport"],
             swiftSettings: strict
         ),
+        // The text layer: ns per value of reading and writing floats, and `eval` with JSON Lines
+        // against the C loop reading decimal text (mpfr-text-loop), whole processes.
+        .executableTarget(
+            name: "bench-io",
+            dependencies: ["BenchSupport", .product(name: "OracleIO", package: "softmax-oracle")],
+            swiftSettings: strict
+        ),
+        // The C loop as a whole process: decimal text in (strtod), %a out.
+        .executableTarget(name: "mpfr-text-loop", dependencies: ["CMPFRLoop"]),
         // The ordo-one/benchmark suite (Benchmarks/SoftmaxBenchmarks).
         .executableTarget(
             name: "SoftmaxBenchmarks",

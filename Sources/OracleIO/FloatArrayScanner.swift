@@ -67,6 +67,13 @@ extension JSONParser {
         skipWhitespace()
         var out: [Double] = []
         if consume(UInt8(ascii: "]")) { return out }
+        if total == 0 {
+            // The first (or only) row: room for as many floats as the rest of the line could
+            // hold (one digit and a comma each), capped by the limit. Only the pages that are
+            // written become resident, so this costs address space, not memory, and spares the
+            // copies (and fresh pages) of growing by doubling.
+            out.reserveCapacity(min((bytes.count - i) / 2 + 1, floatLimit))
+        }
         while i < bytes.count {
             let b = bytes[i]
             let x: Double

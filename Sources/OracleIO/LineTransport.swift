@@ -199,6 +199,13 @@ final class ByteBuffer {
     /// Bytes in use, from `base`.
     var count = 0
 
+    /// Where the bytes go when ``drainIfLarge(threshold:)`` finds the buffer large (the serving
+    /// loop's writer: the start of a long answer line is written before its end is formatted);
+    /// it returns the error of a failed write. nil: the buffer keeps everything.
+    var drain: ((UnsafeBufferPointer<UInt8>) -> StreamError?)?
+    /// The first error `drain` returned; after it, drained bytes are dropped.
+    var drainError: StreamError?
+
     init(capacity: Int = 1 << 16) {
         self.capacity = max(capacity, 16)
         guard let p = malloc(self.capacity) else { fatalError("out of memory: \(self.capacity) bytes") }
@@ -223,6 +230,14 @@ final class ByteBuffer {
         guard let p = realloc(base, newCapacity) else { fatalError("out of memory: \(newCapacity) bytes") }
         base = p.assumingMemoryBound(to: UInt8.self)
         capacity = newCapacity
+    }
+
+    /// Passes the bytes in use to ``drain`` (if any) and empties the buffer, when they are at
+    /// least `threshold` bytes.
+    func drainIfLarge(threshold: Int = 1 << 20) {
+        guard let drain, count >= threshold else { return }
+        if drainError == nil { drainError = drain(bytes(0..<count)) }
+        count = 0
     }
 
     /// Drops the first `n` bytes in use, moving the rest to the start.
@@ -280,7 +295,12 @@ public struct LineWriter: Sendable {
     ///
     /// - Throws: ``StreamError`` as ``write(_:)``.
     func write(bytes: UnsafeBufferPointer<UInt8>) throws(StreamError) {
-        if !writeAll(bytes) { throw StreamError.fromErrno("cannot write to \(descriptorName(fileDescriptor))") }
+        if let error = written(bytes) { throw error }
+    }
+
+    /// Writes `bytes`; the error, or nil when every byte was written.
+    func written(_ bytes: UnsafeBufferPointer<UInt8>) -> StreamError? {
+        writeAll(bytes) ? nil : StreamError.fromErrno("cannot write to \(descriptorName(fileDescriptor))")
     }
 
     /// Writes every byte, retrying after signals; false (errno set) on failure.

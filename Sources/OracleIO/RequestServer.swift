@@ -111,6 +111,7 @@ public struct RequestServer: Sendable {
                       _ answer: (DecodedRequest) throws -> [Double]) throws(StreamError) -> Summary {
         var summary = Summary()
         let out = ByteBuffer()
+        out.drain = { output.written($0) }  // a long answer is written as it is formatted
         while let line = try input.nextView() {
             out.count = 0
             let failed: Bool
@@ -126,6 +127,7 @@ public struct RequestServer: Sendable {
             summary.requests += 1
             if failed { summary.failures += 1 }
             out.append(UInt8(ascii: "\n"))
+            if let error = out.drainError { throw error }
             try output.write(bytes: out.bytes(0..<out.count))
         }
         return summary

@@ -1,26 +1,33 @@
 extension ResultEncoder {
     /// Appends `{"id":<idText>,"values":["<hex>",…]}` to `out`: `idText` verbatim (JSON text),
-    /// each value as ``HexFloat/format(_:)`` writes it, straight into the buffer (room for every
-    /// value is made once; no string per value).
+    /// each value as ``HexFloat/format(_:)`` writes it, straight into the buffer (no string per
+    /// value). A buffer with a ``ByteBuffer/drain`` passes on what it holds every 1 MiB or so,
+    /// so a long line is never held whole.
     static func append(idText: String, values: [Double], to out: ByteBuffer) {
         out.append(#"{"id":"#)
         out.append(idText)
         out.append(#","values":["#)
-        // Per value: a comma, two quotes and at most maxFormattedLength bytes.
-        out.reserveFree(values.count * (HexFloat.maxFormattedLength + 3))
+        // Blocks of values, each with room made once (per value: a comma, two quotes and at most
+        // maxFormattedLength bytes); between blocks a serving loop's buffer may be drained.
+        let block = 1 << 14
         values.withUnsafeBufferPointer { values in
-            var p = out.base + out.count
-            for (k, x) in values.enumerated() {
-                if k > 0 {
-                    p.pointee = UInt8(ascii: ",")
+            for blockStart in stride(from: 0, to: values.count, by: block) {
+                let blockEnd = min(blockStart + block, values.count)
+                out.reserveFree((blockEnd - blockStart) * (HexFloat.maxFormattedLength + 3))
+                var p = out.base + out.count
+                for k in blockStart..<blockEnd {
+                    if k > 0 {
+                        p.pointee = UInt8(ascii: ",")
+                        p += 1
+                    }
+                    p.pointee = UInt8(ascii: "\"")
+                    p += 1 + HexFloat.write(values[k], to: p + 1)  // hex-float text never needs escaping
+                    p.pointee = UInt8(ascii: "\"")
                     p += 1
                 }
-                p.pointee = UInt8(ascii: "\"")
-                p += 1 + HexFloat.write(x, to: p + 1)  // hex-float text never needs escaping
-                p.pointee = UInt8(ascii: "\"")
-                p += 1
+                out.count = out.base.distance(to: p)
+                out.drainIfLarge()
             }
-            out.count = out.base.distance(to: p)
         }
         out.append("]}")
     }

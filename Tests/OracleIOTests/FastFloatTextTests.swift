@@ -23,17 +23,19 @@ private func jsonString(_ text: String) -> String { "\"" + text + "\"" }
 private func bothPaths(_ line: String) -> (fast: String, generic: String) {
     func echo(_ d: DecodedRequest) -> [Double] {
         let r = d.request
-        return r.logits + (r.batch ?? []).flatMap { $0 } + (r.weight ?? []) + (r.labels ?? []) + (r.posWeight ?? [])
-            + [r.labelSmoothing, Double(r.ignoreIndex ?? -1)]
+        var values = r.logits + (r.batch ?? []).flatMap { $0 } + (r.weight ?? []) + (r.labels ?? []) + (r.posWeight ?? [])
+            + [r.labelSmoothing, Double(r.ignoreIndex)]
+        if case .probabilities(let p)? = r.target { values += p }
+        if case .index(let k)? = r.target { values.append(Double(k)) }
+        if case .probabilities(let rows)? = r.batchTargets { values += rows.flatMap { $0 } }
+        if case .indices(let k)? = r.batchTargets { values += k.map(Double.init) }
+        return values
     }
     let fast = RequestServer().respond(to: line, echo).line
     let generic: String
     do {
         let decoded = try RequestDecoder().decode(line: line)
-        var values = echo(decoded)
-        if case .probabilities(let p)? = decoded.request.target { values += p }
-        if case .index(let k)? = decoded.request.target { values.append(Double(k)) }
-        generic = ResultEncoder.encode(id: decoded.id, values: values)
+        generic = ResultEncoder.encode(id: decoded.id, values: echo(decoded))
     } catch {
         generic = ResultEncoder.encode(error)
     }
@@ -165,7 +167,6 @@ struct FastFloatTextTests {
             #"{"function":"logsumexp","logits":[1,2"#,
             #"{"function":"logsumexp","logits":[]}"#,
             #"{"function":"logsumexp","logits":[1e-400, -0, 0.0, 2.4703282292062328e-324]}"#,
-            #"{"id":"\u00e9","function":"logsumexp","logits":[1,2]}"#,
             #"{"id":1.50,"function":"logsumexp","logits":[1,2],"logits":[3]}"#,
             #"{"function":"cross_entropy","batch":[[1,2],[3,4]],"targets":[0,1]}"#,
             #"{"function":"cross_entropy","batch":[[1,2],[3,4]],"targets":[[0.5,0.5],[1,0]]}"#,
@@ -183,6 +184,9 @@ struct FastFloatTextTests {
             let (fast, generic) = bothPaths(line)
             #expect(fast == generic, "\(line)")
         }
+        // The id is echoed as written, also next to fast arrays.
+        #expect(RequestServer().respond(to: #"{"id":"\u00e9","function":"logsumexp","logits":[1,2]}"#) { $0.request.logits }.line
+            == #"{"id":"\u00e9","values":["0x1p+0","0x1p+1"]}"#)
         let bad: [UInt8] = Array(#"{"function":"logsumexp","logits":[1,""#.utf8) + [0xFF, 0x22, 0x5D, 0x7D]
         #expect(RequestServer().respond(to: bad) { _ in [] }.line.contains("byte 37"))
     }

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Measures the JSON Lines text layer in one run and prints a markdown table (issue 11, part 2):
+# ns/value of reading decimal and hex floats and writing hex floats (10^6 values); `eval` with
+# JSON Lines (certified softmax → f64, K = 100 000, whole process) against the plain 128-bit MPFR
+# loop in C reading the same logits from a text file, and the ratio; time and peak RSS of `eval`
+# on one request of 10^6 logits.
+#
+#   bash scripts/bench-io.sh [--rounds N] [--base PATH]   (--base: an older softmax-oracle to compare)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-mpfr.sh
+echo "bench-io.sh: building softmax-oracle and Benchmarks/ (bench-io, mpfr-text-loop) in release..." >&2
+swift build -c release --product softmax-oracle >&2
+swift build -c release --package-path Benchmarks --product bench-io >&2
+swift build -c release --package-path Benchmarks --product mpfr-text-loop >&2
+bin="$(swift build -c release --package-path Benchmarks --show-bin-path)"
+"$bin/bench-io" --oracle "$(swift build -c release --show-bin-path)/softmax-oracle" "$@"

@@ -83,7 +83,7 @@ public struct LineReader {
     public let maxLineBytes: Int
     /// The 1-based number of the line ``next()`` returned last (0 before the first).
     public private(set) var lineNumber = 0
-    private let buffer = ByteBuffer()
+    private var buffer = ByteBuffer()
     /// Where the unread bytes of `buffer` start.
     private var start = 0
     /// Bytes of `buffer` after `start` already searched for `\n` (none found).
@@ -137,6 +137,18 @@ public struct LineReader {
             }
             try fill()
         }
+    }
+
+    /// Gives back the memory of a long line returned last (its view becomes invalid): when the
+    /// buffer has grown past 1 MiB, the bytes not yet returned move to a new buffer of their
+    /// size and the large one is freed. For a server that keeps the decoded values, not the text,
+    /// while it computes.
+    mutating func releaseLine() {
+        guard buffer.capacity > 1 << 20 else { return }
+        let fresh = ByteBuffer(capacity: max(1 << 16, buffer.count - start))
+        fresh.append(UnsafeRawBufferPointer(buffer.bytes(start..<buffer.count)))
+        buffer = fresh
+        start = 0
     }
 
     /// Throws away the current line (the unread bytes hold its start and no `\n`) up to its

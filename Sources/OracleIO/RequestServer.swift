@@ -48,14 +48,19 @@ public struct RequestServer: Sendable {
     /// well-formed UTF-8 …, found byte 0xFF`), never repaired.
     public func respond(to line: [UInt8], _ answer: (DecodedRequest) throws -> [Double]) -> (line: String, failed: Bool) {
         let out = ByteBuffer()
-        let failed = line.withUnsafeBufferPointer { respond(to: $0, answer, into: out) }
+        let failed = line.withUnsafeBufferPointer { respond(to: $0, answer, into: out, decoded: {}) }
         return (String(decoding: out.bytes(0..<out.count), as: UTF8.self), failed)
     }
 
     /// The answer line to `line` (see ``respond(to:_:)-(String,_)``) appended to `out` without
     /// a newline; true when it is an error line. The request's float arrays are read straight
-    /// into binary64 (``ParsedLine``) and the values written straight into `out`.
-    func respond(to line: UnsafeBufferPointer<UInt8>, _ answer: (DecodedRequest) throws -> [Double], into out: ByteBuffer) -> Bool {
+    /// into binary64 (``ParsedLine``) and the values written straight into `out`. `decoded` is
+    /// called once the request is decoded, before `answer`: `line` is not read after it (the
+    /// serving loop frees a long line's memory there).
+    func respond(
+        to line: UnsafeBufferPointer<UInt8>, _ answer: (DecodedRequest) throws -> [Double], into out: ByteBuffer,
+        decoded released: () -> Void
+    ) -> Bool {
         // One parse gives the value, the id's source text and the float arrays (a second parse
         // of a line of 10^5 logits just to find its id cost a quarter of eval's time).
         let parsed: ParsedLine
@@ -77,6 +82,7 @@ public struct RequestServer: Sendable {
             out.append(Self.echoingID(parsed.idText, error.id, ResultEncoder.encode(error)))
             return true
         }
+        released()
         let values: [Double]
         do {
             values = try answer(decoded)
@@ -118,7 +124,7 @@ public struct RequestServer: Sendable {
             switch line {
             case .bytes(let bytes):
                 if bytes.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }) { continue }
-                failed = respond(to: bytes, answer, into: out)
+                failed = respond(to: bytes, answer, into: out) { input.releaseLine() }
             case .tooLong(let count):
                 let message = "line \(input.lineNumber): longer than \(input.maxLineBytes) bytes (it has \(count)), the limit of a request line"
                 out.append(ResultEncoder.encode(id: .null, error: message))

@@ -52,9 +52,10 @@ do {
             return []
         }
     }
+    let bodies: [() -> Void] = [{ read(decimal) }, { read(hex) }, { consume(ResultEncoder.encode(id: .number(1), values: x)) }]
     var times: [[Double]] = [[], [], []]
     for _ in 0..<rounds {
-        for (j, body) in [{ read(decimal) }, { read(hex) }, { consume(ResultEncoder.encode(id: .number(1), values: x)) }].enumerated() {
+        for (j, body) in bodies.enumerated() {
             let t0 = processCPUSeconds()
             body()
             times[j].append(processCPUSeconds() - t0)

@@ -14,6 +14,10 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 bin="dist/softmax-oracle"
 [ -x "$bin" ] || { echo "build-wheel: $bin missing: run make dist first" >&2; exit 1; }
+if ! "$PYTHON" -m pip --version >/dev/null 2>&1; then  # e.g. Debian's python3 without python3-pip
+    "$PYTHON" -m venv .venv-wheel
+    PYTHON=".venv-wheel/bin/python3"
+fi
 
 allowed='^(libc\.so\.6|libm\.so\.6|libdl\.so\.2|libpthread\.so\.0|librt\.so\.1|libutil\.so\.1|libgcc_s\.so\.1|libstdc\+\+\.so\.6|ld-linux-x86-64\.so\.2)$'
 needed="$(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')"

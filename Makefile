@@ -3,12 +3,14 @@
 #   make test     run the test suite (Swift Testing), then the Python package's (make test-python)
 #   make test-python  build the CLI (debug), install python/ into .venv-python, run pytest python/tests
 #   make gate     re-certify the committed golden fixtures and run the accuracy-regression gate
+#   make dist     dist/softmax-oracle: release build, Swift runtime and MPFR/GMP linked statically
+#   make wheel    dist/softmax_oracle-*.whl: python/ with that binary bundled (a platform wheel)
 SWIFT ?= swift
 # The python3 that creates .venv-python: the one on PATH (.ci/run puts its .venv-ci first).
 PYTHON ?= python3
 PY_VENV := .venv-python
 
-.PHONY: report test test-python gate mpfr
+.PHONY: report test test-python gate mpfr dist wheel
 
 mpfr:
 	@bash scripts/ensure-mpfr.sh
@@ -34,3 +36,10 @@ gate: mpfr
 	$(SWIFT) build --product softmax-oracle
 	.build/debug/softmax-oracle fixtures verify Fixtures/golden
 	.build/debug/softmax-oracle regress --baseline Fixtures/accuracy-baseline.json
+
+# Not part of `make test` or .ci/run: a release build with static linking takes many minutes.
+dist: mpfr
+	SWIFT="$(SWIFT)" bash scripts/build-dist.sh
+
+wheel: dist
+	PYTHON="$(PYTHON)" bash scripts/build-wheel.sh

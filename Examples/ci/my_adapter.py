@@ -6,18 +6,22 @@
 softmax-oracle starts this once and writes one request per line on stdin, e.g.
     {"id":7,"function":"log_softmax","format":"f32","logits":["0x1.8p+1","-inf"]}
 and reads exactly one line back per request, flushed:
-    {"id":7,"values":["-0x1.2p-3","-inf"]}                floats as float.hex(), "inf", "nan"
+    {"id":7,"values":["-0x1.2p-3","-inf"]}                exact hex floats, "inf", "nan"
     {"id":7,"error":"unsupported format bf16"}             counted as unsupported, not failed
 
 Replace the three functions below with calls into your library (keep the dtype: the inputs are
 values of the request's format and the outputs are scored in it). Anything you do not implement
 answers "error": the gate then records it as unsupported, and fails if it ever becomes less
 supported than the baseline says.
+
+Floats are read and written exactly by the softmax_oracle package (`pip install` its wheel: the
+workflow accuracy.yml does), which also runs the oracle itself (`python -m softmax_oracle`).
 """
 import json
 import sys
 
 import numpy as np
+import softmax_oracle as so
 
 np.seterr(all="ignore")
 
@@ -58,9 +62,9 @@ def evaluate(request):
     body = FUNCTIONS.get(request["function"])
     if body is None:
         raise Unsupported(f"unsupported function {request['function']}")
-    # float.fromhex reads "0x1.8p+1", "inf", "-inf" and "nan" exactly.
-    x = np.array([float.fromhex(v) for v in request["logits"]], dtype=np.float64).astype(DTYPES[fmt])
-    return [float(v).hex() for v in np.ravel(np.asarray(body(x)))]
+    # read_float reads "0x1.8p+1", "inf", "-inf" and "nan" exactly; to_hex writes exact hex floats.
+    x = np.array([so.read_float(v) for v in request["logits"]], dtype=np.float64).astype(DTYPES[fmt])
+    return so.to_hex(np.asarray(body(x), dtype=np.float64))
 
 
 def main():

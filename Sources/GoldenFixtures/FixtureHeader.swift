@@ -40,7 +40,7 @@ public struct FixtureHeader: Sendable, Hashable {
     public var seed: UInt64
     /// The families in file order, each with its case indices.
     public var families: [FamilyCases]
-    /// Rows longer than this were skipped when choosing indices (large_k exempt); nil: none skipped.
+    /// Rows longer than this were skipped when choosing indices (a large_k named in --family-cases exempt); nil: none skipped.
     public var maxK: Int?
     /// The generator's name (``FixtureSchema/generatorName`` when written by this package).
     public var generator: String

@@ -106,7 +106,7 @@ public enum FixtureMerger {
     /// Checks that `line` is a case line of a file of `header`: it reads as one
     /// (``ParsedGoldenLine``: a request `eval` reads, `expected` values or `expected_error`), of
     /// the header's function and format, with as many expected values as the function outputs,
-    /// and rows no longer than `max_k` (large_k apart). The values themselves are `verify`'s job.
+    /// and rows no longer than `max_k` (large_k, which --family-cases may exempt, apart). The values themselves are `verify`'s job.
     static func checkCaseLine(_ line: String, header: FixtureHeader) throws(FixtureError) {
         let parsed = try ParsedGoldenLine(line: line)
         let r = parsed.request

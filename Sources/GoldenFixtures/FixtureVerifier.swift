@@ -222,7 +222,7 @@ public struct FixtureVerifier: Sendable {
         }
         var problems: [FixtureProblem] = []
         if let maxK = header.maxK, expectedKey.family != .largeK, parsed.request.rowLength > maxK {
-            problems.append(problem(id, .malformed("a row of \(parsed.request.rowLength) logits, longer than the header's max_k \(maxK) (only large_k is exempt)")))
+            problems.append(problem(id, .malformed("a row of \(parsed.request.rowLength) logits, longer than the header's max_k \(maxK) (only a large_k named in --family-cases is exempt)")))
         }
         if canonical {
             let rewritten = GoldenCase(key: expectedKey, request: parsed.request, expectation: parsed.expectation).line

@@ -1,7 +1,16 @@
 import AccuracyHarness
 import ArgumentParser
 import ExternalImplementations
+// FoundationEssentials where it exists (Linux, Swift 6): ProcessInfo and FileManager without
+// Foundation's ICU data, which would add about 38 MB to the static binary of `make dist`.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import GoldenFixtures
 import OracleIO
 import ParallelExecution
@@ -336,7 +345,7 @@ struct CheckCommand: ParsableCommand {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            StandardError.write("Error: --cases-dir \(directory): cannot create the directory (\(error.localizedDescription))\n")
+            StandardError.write("Error: --cases-dir \(directory): cannot create the directory (\(error))\n")
             throw ExitCode(2)
         }
         var paths: [String: String] = [:]
@@ -403,8 +412,9 @@ struct CheckCommand: ParsableCommand {
     }
 
     static func stem(_ path: String) -> String {
-        let base = (path as NSString).lastPathComponent
-        let stem = (base as NSString).deletingPathExtension
+        // The last path component without its extension (a leading dot is not one).
+        let base = path.split(separator: "/").last.map(String.init) ?? ""
+        let stem = base.lastIndex(of: ".").map { $0 == base.startIndex ? base : String(base[..<$0]) } ?? base
         return stem.isEmpty ? "results" : stem
     }
 }

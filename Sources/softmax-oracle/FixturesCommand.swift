@@ -55,9 +55,9 @@ struct FixturesCommand: ParsableCommand {
             into exactly the bytes of one unsharded run. E.g. SLURM: --array=0-3 and
               softmax-oracle fixtures generate --out shards --shard $SLURM_ARRAY_TASK_ID/4
 
-            --npy DIR also writes NumPy .npy arrays (<function>.<format>.<array>.npy; rows \
-            NaN-padded to the longest, with length vectors k, rows, n_expected): see \
-            Fixtures/README.md.
+            --npy DIR also writes NumPy .npy arrays (<function>.<format>.<array>.npy; no \
+            padding: ragged arrays flat with C+1 offsets, e.g. logits and row_offsets; arrays of \
+            defaults left out): see Fixtures/README.md.
 
             The committed set:
               fixtures generate --out Fixtures/golden --cases 3 --family-cases large_k=1 --max-k 64
@@ -85,7 +85,7 @@ struct FixturesCommand: ParsableCommand {
         @Option(name: .customLong("family"), help: "Only this family (repeatable; default all): \(Family.allValueStrings.joined(separator: ", ")).")
         var families: [String] = []
 
-        @Option(name: .customLong("max-k"), parsing: .unconditional, help: "Skip cases with rows longer than this, taking the family's next indices instead (large_k exempt; recorded in the header).")
+        @Option(name: .customLong("max-k"), parsing: .unconditional, help: "Skip cases with rows longer than this, taking the family's next indices instead in every family (recorded in the header); large_k, 1000 logits and more, then has no case unless --family-cases large_k=N asks for its long rows.")
         var maxK: Int?
 
         @Option(parsing: .unconditional, help: ArgumentHelp("Write only shard I of N (0 <= I < N).", valueName: "I/N"))

@@ -40,7 +40,18 @@ struct GenerateMergeTests {
         #expect(a == b && !a.isEmpty)
     }
 
-    @Test("max_k: long rows are skipped for the next indices (recorded); large_k is exempt")
+    @Test("max_k: every family skips long rows, large_k too unless --family-cases names it")
+    func maxKEveryFamily() {
+        var spec = smallSpec
+        spec.families = [.uniformWide, .largeK]
+        let header = spec.header(function: .softmax, format: .f32, shard: nil)
+        #expect(header.families.map(\.indices) == [header.families[0].indices, []])
+        #expect(header.families[0].indices.count == 3)
+        spec.maxK = 10_000
+        #expect(spec.header(function: .softmax, format: .f32, shard: nil).families[1].indices == [0, 1, 3])
+    }
+
+    @Test("max_k: long rows are skipped for the next indices (recorded); a large_k named in familyCases keeps them")
     func maxK() {
         var spec = smallSpec
         spec.families = [.uniformWide, .largeK]

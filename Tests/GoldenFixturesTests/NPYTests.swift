@@ -1,5 +1,5 @@
 import Foundation
-import GoldenFixtures
+@testable import GoldenFixtures
 import SoftmaxOracle
 import Testing
 
@@ -35,13 +35,38 @@ struct NPYTests {
         return names
     }
 
-    @Test("Arrays per function: padded rows with length vectors, one file per array")
+    @Test("Arrays per function: flat values with offsets, no padding, no arrays of defaults")
     func arrayFiles() throws {
         let dir = TestPaths.scratch("npy-names")
         defer { TestPaths.remove(dir) }
-        let names = try Self.writeSmallSet(to: dir)
-        #expect(names.contains("softmax.f32.logits.npy") && names.contains("cross_entropy_loss.f32.batch.npy")
-                && names.contains("bce_with_logits.f32.pos_weight.npy") && names.contains("cross_entropy.f32.target.npy"))
+        let names = Set(try Self.writeSmallSet(to: dir))
+        #expect(names.isSuperset(of: ["softmax.f32.logits.npy", "softmax.f32.row_offsets.npy", "softmax.f32.expected_offsets.npy",
+                                      "cross_entropy_loss.f32.batch.npy", "cross_entropy_loss.f32.batch_offsets.npy",
+                                      "cross_entropy_loss.f32.rows.npy", "bce_with_logits.f32.labels.npy",
+                                      "cross_entropy.f32.target.npy"]))
+        // Every case of the small spec has labels of its row's length: they share row_offsets.
+        #expect(!names.contains("bce_with_logits.f32.labels_offsets.npy"))
+        // No label smoothing, no refused case in the small spec: none of those arrays; softmax has
+        // only its ids, outputs and rows.
+        #expect(!names.contains { $0.hasSuffix(".label_smoothing.npy") || $0.hasSuffix(".expected_error.npy")
+                                  || $0.hasSuffix(".n_expected.npy") || $0.hasSuffix(".k.npy") })
+        #expect(names.filter { $0.hasPrefix("softmax.") }.sorted()
+                == ["expected", "expected_offsets", "id", "logits", "row_offsets"].map { "softmax.f32.\($0).npy" })
+        // The values are stored once each: softmax's logits file is 8 bytes per logit plus its header.
+        let file = FixtureGenerator(spec: smallSpec, threads: 2).file(function: .softmax, format: .f32)
+        let logits = NPYExport.arrays(file).first { $0.name == "softmax.f32.logits.npy" }!.bytes
+        #expect(logits.count == 128 + 8 * file.cases.map(\.request.logits.count).reduce(0, +))
+    }
+
+    @Test("Offsets: C + 1 int64 from 0 to the value count; optional arrays get their own when ragged")
+    func offsets() {
+        var arrays = NPYExport.Arrays(base: "x")
+        arrays.ragged("weight", [[1.0, 2], nil, [3]], reference: [2, 5, 1])
+        arrays.ragged("labels", [[1.0, 2], [3, 4, 5, 6, 7], [8]], reference: [2, 5, 1])
+        arrays.ragged("targets", [[Double]?](repeating: nil, count: 3), reference: [2, 5, 1])
+        #expect(arrays.files.map(\.name) == ["x.weight.npy", "x.weight_offsets.npy", "x.labels.npy"])
+        #expect(arrays.files[1].bytes == NPY.int64([0, 2, 2, 3], shape: [4]))
+        #expect(arrays.files[0].bytes == NPY.float64([1, 2, 3], shape: [3]))
     }
 
     @Test("NumPy reads every array back exactly",
@@ -52,38 +77,46 @@ struct NPYTests {
         _ = try Self.writeSmallSet(to: dir)
         // Python reads each JSONL file with float.fromhex and checks the .npy arrays against it.
         let script = #"""
-        import json, math, sys, glob, numpy as np
+        import json, math, sys, glob, os, numpy as np
         d = sys.argv[1]
-        def same(a, b): return a == b or (math.isnan(a) and math.isnan(b))
+        def same(a, b): return all(x == y or (math.isnan(x) and math.isnan(y)) for x, y in zip(a, b)) and len(a) == len(b)
+        def floats(v): return [float.fromhex(x) for x in v]
         for path in sorted(glob.glob(d + "/*.jsonl")):
             base = path[:-6]
             lines = open(path).read().splitlines()
             header, cases = json.loads(lines[0]), [json.loads(l) for l in lines[1:]]
-            load = lambda name: np.load(base + "." + name + ".npy")
-            ids, k, exp, n = load("id"), load("k"), load("expected"), load("n_expected")
-            assert exp.dtype == np.float64 and k.dtype == np.int64 and len(ids) == len(cases)
+            def load(name):
+                return np.load(base + "." + name + ".npy") if os.path.exists(base + "." + name + ".npy") else None
+            def part(name, i, ref):
+                off = load(name + "_offsets")
+                off = ref if off is None else off
+                return load(name)[off[i]:off[i + 1]]
+            ids, exp, eo = load("id"), load("expected"), load("expected_offsets")
+            assert exp.dtype == np.float64 and eo.dtype == np.int64 and len(ids) == len(cases) == len(eo) - 1
+            assert load("k") is None and load("n_expected") is None
             for i, c in enumerate(cases):
                 assert ids[i] == c["id"]
-                e = [float.fromhex(v) for v in c["expected"]]
-                assert n[i] == len(e) and all(same(a, b) for a, b in zip(exp[i, :n[i]], e))
+                assert same(list(exp[eo[i]:eo[i + 1]]), floats(c["expected"]))
                 if header["function"] == "cross_entropy_loss":
-                    rows, batch = load("rows"), load("batch")
+                    rows, bo = load("rows"), load("batch_offsets")
                     assert rows[i] == len(c["batch"])
-                    for r, row in enumerate(c["batch"]):
-                        assert all(same(a, float.fromhex(b)) for a, b in zip(batch[i, r, :k[i]], row))
-                    assert load("reduction")[i] == c.get("reduction", "mean")
+                    flat = [x for r in c["batch"] for x in floats(r)]
+                    assert same(list(load("batch")[bo[i]:bo[i + 1]]), flat)
+                    if isinstance(c["targets"][0], int):
+                        ref = np.concatenate([[0], np.cumsum(rows)])
+                        assert list(part("target", i, ref)) == c["targets"]
+                    red = load("reduction")
+                    assert (red[i] if red is not None else "mean") == c.get("reduction", "mean")
                 else:
-                    x = [float.fromhex(v) for v in c["logits"]]
-                    assert k[i] == len(x) and all(same(a, b) for a, b in zip(load("logits")[i, :k[i]], x))
-                    if header["function"] == "cross_entropy":
-                        t = load("target")[i]
-                        assert t == c.get("target", -1)
+                    ro = load("row_offsets")
+                    x = floats(c["logits"])
+                    assert same(list(load("logits")[ro[i]:ro[i + 1]]), x)
+                    if header["function"] == "cross_entropy" and "target" in c:
+                        assert load("target")[i] == c["target"]
                     if header["function"] == "bce_with_logits":
-                        z = [float.fromhex(v) for v in c["labels"]]
-                        assert all(same(a, b) for a, b in zip(load("labels")[i, :k[i]], z))
-                        pw = [float.fromhex(v) for v in c.get("pos_weight", ["0x1p+0"])]
-                        pw = pw * len(x) if len(pw) == 1 else pw
-                        assert all(same(a, b) for a, b in zip(load("pos_weight")[i, :k[i]], pw))
+                        assert same(list(part("labels", i, ro)), floats(c["labels"]))
+                        pw = part("pos_weight", i, ro) if load("pos_weight") is not None else []
+                        assert same(list(pw), floats(c.get("pos_weight", [])))
         print("ok")
         """#
         let (status, output) = runProcess(["python3", "-c", script, dir])

@@ -63,20 +63,27 @@ class OracleRequestError(OracleError, ValueError):
 
 
 def bundled_binary() -> Path:
-    """Where a wheel puts the binary: ``softmax_oracle/bin/softmax-oracle``."""
+    """Where the platform wheel (`make wheel`) puts the static binary:
+    ``softmax_oracle/bin/softmax-oracle``."""
     return Path(__file__).resolve().parent / "bin" / "softmax-oracle"
 
 
 def find_binary() -> str:
     """The binary to run: ``$SOFTMAX_ORACLE_BIN``, else the bundled one, else ``softmax-oracle``
     on PATH. Raises `OracleNotFoundError` naming all three when none is there (or when
-    ``$SOFTMAX_ORACLE_BIN`` is set but not an executable file: a set variable is never skipped)."""
+    ``$SOFTMAX_ORACLE_BIN`` is set but not an executable file: a set variable is never skipped).
+    A bundled binary that lost its executable bit in installation gets it back when it can."""
     env = os.environ.get(BINARY_ENV)
     if env:
         if os.path.isfile(env) and os.access(env, os.X_OK):
             return env
         raise OracleNotFoundError(f"${BINARY_ENV} is set to {env!r}, which is not an executable file")
     bundled = bundled_binary()
+    if bundled.is_file() and not os.access(bundled, os.X_OK):
+        try:  # an installer that dropped the wheel's mode bits: the file is ours to fix
+            bundled.chmod(bundled.stat().st_mode | 0o111)
+        except OSError:
+            pass
     if bundled.is_file() and os.access(bundled, os.X_OK):
         return str(bundled)
     on_path = shutil.which("softmax-oracle")

@@ -4,6 +4,7 @@ Each file is a header line, then one case per line: an ``eval`` request with its
 ``function/format/family#index`` and ``expected`` (the certified outputs as hex floats) or
 ``expected_error`` (docs/protocol.md, "Golden fixture files"). `load_fixture` reads one file
 into exact NumPy arrays; `softmax_oracle.pytest.golden_cases` parametrizes tests by its cases.
+`load_npy_fixture` reads the same cases from the ``--npy`` export (flat arrays with offsets).
 """
 from __future__ import annotations
 
@@ -154,3 +155,98 @@ def fixture_paths(*paths: str | Path) -> list[Path]:
     for p in map(Path, paths):
         out.extend(sorted(p.glob("*.jsonl")) if p.is_dir() else [p])
     return out
+
+
+# --- The NumPy export (`fixtures generate --npy DIR`): flat arrays with offsets, no padding. ---
+
+def npy_prefixes(directory: str | Path) -> list[Path]:
+    """The fixture sets in a ``--npy`` directory, as the prefixes `load_npy_fixture` takes
+    (``DIR/<function>.<format>``, with a shard's ``.shard-I-of-N``), sorted."""
+    return sorted(p.with_name(p.name[: -len(".id.npy")]) for p in Path(directory).glob("*.id.npy"))
+
+
+def load_npy_fixture(prefix: str | Path) -> FixtureFile:
+    """Reads the ``.npy`` arrays of one fixture file: ``prefix`` is ``DIR/<function>.<format>``
+    (the files are ``prefix.<array>.npy``). The cases are the same `FixtureCase` values that
+    `load_fixture` reads from the JSON Lines file (Fixtures/README.md, "NumPy arrays"): a ragged
+    array ``X`` is sliced by ``X_offsets`` (C + 1 int64), or, without one, by its reference's
+    offsets; an absent array means the default for every case. The header holds only
+    ``function``, ``format`` and ``cases`` (the JSON Lines file has the full header)."""
+    prefix = Path(prefix)
+    function, fmt = prefix.name.split(".")[:2]
+
+    def load(name: str) -> np.ndarray | None:
+        p = prefix.with_name(f"{prefix.name}.{name}.npy")
+        return np.load(p, allow_pickle=False) if p.exists() else None
+
+    ids = load("id")
+    if ids is None:
+        raise ValueError(f"{prefix}.id.npy: missing (is {prefix} a --npy fixture prefix?)")
+    c = len(ids)
+
+    def cumulative(lengths: np.ndarray) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+
+    def ragged(name: str, reference: np.ndarray | None) -> list[np.ndarray] | None:
+        values = load(name)
+        if values is None:
+            return None
+        offsets = load(f"{name}_offsets")
+        offsets = reference if offsets is None else offsets
+        if offsets is None or len(offsets) != c + 1 or offsets[-1] != len(values):
+            raise ValueError(f"{prefix}.{name}.npy: {len(values)} values do not match its offsets")
+        return [values[offsets[i]:offsets[i + 1]] for i in range(c)]
+
+    expected = ragged("expected", load("expected_offsets"))
+    assert expected is not None
+    errors = load("expected_error")
+    smoothing = load("label_smoothing")
+    inputs: list[dict[str, Any]] = [{} for _ in range(c)]
+    if function == "cross_entropy_loss":
+        rows = load("rows")
+        batch = ragged("batch", load("batch_offsets"))
+        assert rows is not None and batch is not None
+        k = np.array([len(b) // r if r else 0 for b, r in zip(batch, rows)], dtype=np.int64)
+        hard = ragged("target", cumulative(rows))
+        soft = ragged("targets", cumulative(rows * k))
+        weight = ragged("weight", cumulative(k))
+        ignore, reduction = load("ignore_index"), load("reduction")
+        for i, d in enumerate(inputs):
+            d["batch"] = batch[i].reshape(rows[i], k[i])
+            if soft is not None and len(soft[i]):
+                d["targets"] = soft[i].reshape(rows[i], k[i])
+            elif hard is not None:
+                d["targets"] = hard[i].astype(np.int64)
+    else:
+        logits = ragged("logits", load("row_offsets"))
+        assert logits is not None
+        rows_k = cumulative(np.array([len(x) for x in logits], dtype=np.int64))
+        target, targets = load("target"), ragged("targets", rows_k)
+        weight, labels, pos_weight = ragged("weight", rows_k), ragged("labels", rows_k), ragged("pos_weight", rows_k)
+        for i, d in enumerate(inputs):
+            d["logits"] = logits[i]
+            if targets is not None and len(targets[i]):
+                d["targets"] = targets[i]
+            elif target is not None:
+                d["target"] = int(target[i])
+            if labels is not None:
+                d["labels"] = labels[i]
+            if pos_weight is not None and len(pos_weight[i]):
+                d["pos_weight"] = pos_weight[i]
+    for i, d in enumerate(inputs):
+        if smoothing is not None and (smoothing[i] != 0 or np.signbit(smoothing[i])):
+            d["label_smoothing"] = float(smoothing[i])
+        if weight is not None and len(weight[i]):
+            d["weight"] = weight[i]
+        if function == "cross_entropy_loss":
+            if ignore is not None and ignore[i] != -100:
+                d["ignore_index"] = int(ignore[i])
+            if reduction is not None and reduction[i] != "mean":
+                d["reduction"] = str(reduction[i])
+    cases = []
+    for i in range(c):
+        error = str(errors[i]) if errors is not None and errors[i] else None
+        cases.append(FixtureCase(id=str(ids[i]), function=function, format=fmt, inputs=inputs[i],
+                                 expected=None if error is not None else from_float64(expected[i], fmt),
+                                 expected_error=error))
+    return FixtureFile(prefix, {"function": function, "format": fmt, "cases": c}, cases)

@@ -3,7 +3,14 @@
 // and the harness that does the scoring. See README.md and docs/.
 import PackageDescription
 
-let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+/// Build-time CPU target (README, "Build for this CPU"): with SOFTMAX_ORACLE_TARGET_CPU set to an
+/// LLVM CPU name (haswell: FMA + AVX2; skylake-avx512 or znver4: AVX-512), every Swift target is
+/// compiled for that CPU and DoubleWordArithmetic and FastSoftmax use hardware FMA
+/// (DOUBLEWORD_FMA: the same exact products and bounds). Unset: portable x86-64 / arm64 code.
+let targetCPU = Context.environment["SOFTMAX_ORACLE_TARGET_CPU"].flatMap { $0.isEmpty ? nil : $0 }
+let cpuFlags: [SwiftSetting] = targetCPU.map { [.unsafeFlags(["-target-cpu", $0])] } ?? []
+let fmaDefines: [SwiftSetting] = targetCPU == nil ? [] : [.define("DOUBLEWORD_FMA")]
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)] + cpuFlags
 
 let package = Package(
     name: "softmax-oracle",
@@ -35,7 +42,7 @@ let package = Package(
         .target(name: "MPFR", dependencies: ["CMPFR"], swiftSettings: strict),
         // Error-free transforms and double-word arithmetic with stated error bounds; no
         // dependencies. One FMA policy: Dekker's product unless built with -DDOUBLEWORD_FMA.
-        .target(name: "DoubleWordArithmetic", swiftSettings: strict),
+        .target(name: "DoubleWordArithmetic", swiftSettings: strict + fmaDefines),
         // The certified oracle: formats, interval enclosures, the softmax family, ULP error.
         .target(
             name: "SoftmaxOracle", dependencies: ["MPFR", "DoubleWordArithmetic", "ParallelExecution"], swiftSettings: strict,
@@ -45,7 +52,7 @@ let package = Package(
         .target(
             name: "FastSoftmax",
             dependencies: ["DoubleWordArithmetic", .product(name: "RealModule", package: "swift-numerics")],
-            swiftSettings: strict
+            swiftSettings: strict + fmaDefines
         ),
         // Spreading work over threads: the processor count, an order-keeping parallel map, chunks.
         .target(name: "ParallelExecution", swiftSettings: strict),

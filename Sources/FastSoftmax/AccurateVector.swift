@@ -68,7 +68,6 @@ typealias Lanes = SIMD8<Double>
 typealias LaneBits = SIMD8<UInt64>
 typealias LaneIndices = SIMD8<Int>
 typealias LaneMask = SIMDMask<SIMD8<Int64>>
-typealias LaneFloats = SIMD8<Float>
 /// Elements per group of lanes.
 let laneCount = Lanes.scalarCount
 
@@ -110,7 +109,13 @@ extension Double: AccurateLaneStorage {
 extension Float: AccurateLaneStorage {
     @inline(__always)
     static func loadLanes(_ p: UnsafePointer<Float>, count: Int) -> Lanes {
-        if count == laneCount { return Lanes(UnsafeRawPointer(p).loadUnaligned(as: LaneFloats.self)) }
+        // Lane by lane rather than SIMD8<Double>(SIMD8<Float>): the generic conversion is an
+        // out-of-line call; this loop compiles to one widening conversion instruction (or a few).
+        if count == laneCount {
+            var v = Lanes()
+            for l in 0..<laneCount { v[l] = Double(p[l]) }
+            return v
+        }
         var v = Lanes(repeating: -.infinity)
         for l in 0..<count { v[l] = Double(p[l]) }
         return v
@@ -118,12 +123,11 @@ extension Float: AccurateLaneStorage {
 
     @inline(__always)
     static func storeLanes(_ v: Lanes, _ p: UnsafeMutablePointer<Float>, count: Int) {
-        let f = LaneFloats(v)
         if count == laneCount {
-            UnsafeMutableRawPointer(p).storeBytes(of: f, as: LaneFloats.self)
+            for l in 0..<laneCount { p[l] = Float(v[l]) }
             return
         }
-        for l in 0..<count { p[l] = f[l] }
+        for l in 0..<count { p[l] = Float(v[l]) }
     }
 }
 

@@ -15,24 +15,32 @@ extension AccurateVector {
         guard let base = x.baseAddress, x.count > 0 else { return nil }
         let k = x.count
         var mv = Lanes(repeating: -.infinity)
+        // Per lane, the start of the first group where the lane's maximum occurs (strict >
+        // keeps the first), so that the first index of m needs no second scan of the row.
+        var groupOfMax = SIMD8<Int64>(repeating: 0)
         var nan = LaneMask(repeating: false)
         var i = 0
         while i + laneCount <= k {
             let v = T.loadLanes(base + i, count: laneCount)
             nan .|= v .!= v
-            mv.replace(with: v, where: v .> mv)
+            let greater = v .> mv
+            mv.replace(with: v, where: greater)
+            groupOfMax.replace(with: Int64(i), where: greater)
             i += laneCount
         }
         if i < k {
             let v = T.loadLanes(base + i, count: k - i)
             nan .|= v .!= v
-            mv.replace(with: v, where: v .> mv)
+            let greater = v .> mv
+            mv.replace(with: v, where: greater)
+            groupOfMax.replace(with: Int64(i), where: greater)
         }
         if any(nan) { return nil }
         let m = mv.max()
         guard m.isFinite else { return nil }
-        var a = 0
-        while Double(x[a]) != m { a += 1 }
+        // The first index of m: the least group start + lane over the lanes whose maximum is m.
+        var a = Int.max
+        for l in 0..<laneCount where mv[l] == m { a = min(a, Int(groupOfMax[l]) + l) }
         return (m, a)
     }
 
@@ -74,16 +82,17 @@ extension AccurateVector {
     /// Applies `f` to every lane group of x (the last padded with -inf) and stores the
     /// lanes that exist into `out`.
     @inline(__always)
-    static func mapLanes<T: AccurateLaneStorage>(_ x: UnsafeBufferPointer<T>, _ out: UnsafeMutableBufferPointer<T>,
-                                                 _ f: (Lanes) -> Lanes) {
+    static func mapLanes<S: AccurateLaneStorage, T: AccurateLaneStorage>(
+        _ x: UnsafeBufferPointer<S>, _ out: UnsafeMutableBufferPointer<T>, _ f: (Lanes) -> Lanes
+    ) {
         let base = x.baseAddress!, dst = out.baseAddress!
         let k = x.count
         var i = 0
         while i + laneCount <= k {
-            T.storeLanes(f(T.loadLanes(base + i, count: laneCount)), dst + i, count: laneCount)
+            T.storeLanes(f(S.loadLanes(base + i, count: laneCount)), dst + i, count: laneCount)
             i += laneCount
         }
-        if i < k { T.storeLanes(f(T.loadLanes(base + i, count: k - i)), dst + i, count: k - i) }
+        if i < k { T.storeLanes(f(S.loadLanes(base + i, count: k - i)), dst + i, count: k - i) }
     }
 
     /// Pass 2: T = Σ_{j != a} e^(x_j - m), terms below e^-708 dropped (see the T budget).

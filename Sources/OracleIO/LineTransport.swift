@@ -201,20 +201,32 @@ public struct LineWriter: Sendable {
     /// - Throws: ``StreamError`` as ``write(_:)``.
     public func write(text: String) throws(StreamError) {
         var text = text
-        let fd = fileDescriptor
-        let ok = text.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let n = Self.systemWrite(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                offset += n
-            }
-            return true
+        if !text.withUTF8({ Self.writeAll(fileDescriptor, UnsafeRawBufferPointer($0)) }) {
+            throw StreamError.fromErrno("cannot write to \(descriptorName(fileDescriptor))")
         }
-        if !ok { throw StreamError.fromErrno("cannot write to \(descriptorName(fd))") }
+    }
+
+    /// Writes `bytes` as they are (a binary frame, ``BinaryFrame``).
+    ///
+    /// - Throws: ``StreamError`` as ``write(_:)``.
+    public func write(bytes: [UInt8]) throws(StreamError) {
+        if !bytes.withUnsafeBytes({ Self.writeAll(fileDescriptor, $0) }) {
+            throw StreamError.fromErrno("cannot write to \(descriptorName(fileDescriptor))")
+        }
+    }
+
+    /// Writes every byte of `bytes` to `fd` (retrying after EINTR); false when a write fails.
+    private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = systemWrite(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            offset += n
+        }
+        return true
     }
 
     private static func systemWrite(_ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int) -> Int {

@@ -46,17 +46,19 @@ public struct RequestDecoder: LineDecoding {
 
     /// Decodes a parsed request (see the type's documentation for the checks).
     public func decode(_ value: JSONValue) throws(RequestError) -> DecodedRequest {
-        let (id, request) = try RequestError.decodeObject(value, kind: "a request") { members throws(FieldProblem) in
-            try decodeFields(members)
+        let (id, decoded) = try RequestError.decodeObject(value, kind: "a request") { members throws(FieldProblem) in
+            try decodeFields(members.map { ($0.0, FieldInput.json($0.1)) })
         }
-        return DecodedRequest(id: id, request: request)
+        return DecodedRequest(id: id, request: decoded.request, batch: decoded.batch)
     }
 
     // MARK: - Fields
 
-    private func decodeFields(_ members: [(String, JSONValue)]) throws(FieldProblem) -> OracleRequest {
+    /// Steps 3–7 on the request's members, JSON values or binary arrays alike (the binary
+    /// transport's ``BinaryRequestDecoder`` shares them).
+    func decodeFields(_ members: [(String, FieldInput)]) throws(FieldProblem) -> (request: OracleRequest, batch: RowBatch?) {
         // 3. Known names, each once.
-        var fields: [RequestField: JSONValue] = [:]
+        var fields: [RequestField: FieldInput] = [:]
         var order: [RequestField] = []
         for (name, value) in members {
             guard let field = RequestField(rawValue: name) else {
@@ -74,14 +76,14 @@ public struct RequestDecoder: LineDecoding {
         guard let functionValue = fields[.function] else {
             throw FieldProblem(field: "function", reason: "required but missing (expected one of: \(functionNames))")
         }
-        let functionName = try FieldRead.string(functionValue, field: "function", expected: "one of: \(functionNames)")
+        let functionName = try functionValue.string(field: "function", expected: "one of: \(functionNames)")
         guard var function = OracleFunction(rawValue: functionName) else {
             throw FieldProblem(field: "function", reason: "unknown function \(quoted(functionName)) (expected one of: \(functionNames))")
         }
         var format = defaultFormat
         if let formatValue = fields[.format] {
             let formatNames = listing(Format.allCases.map(\.rawValue))
-            let name = try FieldRead.string(formatValue, field: "format", expected: "one of: \(formatNames)")
+            let name = try formatValue.string(field: "format", expected: "one of: \(formatNames)")
             guard let f = Format(rawValue: name) else {
                 throw FieldProblem(field: "format", reason: "unknown format \(quoted(name)) (expected one of: \(formatNames))")
             }
@@ -134,10 +136,9 @@ public struct RequestDecoder: LineDecoding {
         var total = 0
         for field in order {
             guard let value = fields[field] else { continue }
-            let nested = field == .batch || (field == .targets && function == .crossEntropyLoss)
             let n: Int
             switch field {
-            case .logits, .targets, .weight, .labels, .posWeight, .batch: n = FieldRead.count(value, nested: nested)
+            case .logits, .targets, .weight, .labels, .posWeight, .batch, .target: n = value.valueCount
             default: n = 0
             }
             if n > maxValues {
@@ -151,66 +152,41 @@ public struct RequestDecoder: LineDecoding {
             }
         }
 
-        // 7. Values.
+        // 7. Values. A row function whose logits are N rows is a batch: its per-row fields
+        // (RowBatch.perRowFields) are read with their shapes and split into rows by RowBatch.
         var request = OracleRequest(function: function, format: format)
-        if let v = fields[.logits] { request.logits = try FieldRead.floats(v, field: "logits") }
-        if let v = fields[.target] { request.target = .index(try FieldRead.integer(v, "target")) }
+        var batchFields: [RowBatch.Field]?
+        if function != .crossEntropyLoss, let v = fields[.logits], v.isNested {
+            batchFields = []
+            for field in order where RowBatch.perRowFields[field.rawValue] != nil {
+                batchFields!.append(try fields[field]!.rowField(field.rawValue))
+                fields[field] = nil
+            }
+        }
+        if let v = fields[.logits] { request.logits = try v.floats(field: "logits") }
+        if let v = fields[.target] { request.target = .index(try v.integer("target")) }
         if let v = fields[.targets] {
             if function == .crossEntropyLoss {
-                request.batchTargets = try batchTargets(v)
+                request.batchTargets = try v.batchTargets()
             } else {
-                request.target = .probabilities(try FieldRead.floats(v, field: "targets"))
+                request.target = .probabilities(try v.floats(field: "targets"))
             }
         }
-        if let v = fields[.labelSmoothing] { request.labelSmoothing = try FieldRead.float(v, "label_smoothing") }
-        if let v = fields[.weight] { request.weight = try FieldRead.floats(v, field: "weight") }
-        if let v = fields[.labels] { request.labels = try FieldRead.floats(v, field: "labels") }
-        if let v = fields[.posWeight] {
-            if case .array = v {
-                request.posWeight = try FieldRead.floats(v, field: "pos_weight")
-            } else if let x = v.floatValue {
-                request.posWeight = [x]
-            } else {
-                throw FieldProblem(
-                    field: "pos_weight",
-                    reason: "\(v.excerpt()) is not a number or an array of numbers (\(expectedFloatText))")
-            }
-        }
-        if let v = fields[.batch] { request.batch = try FieldRead.floatRows(v, field: "batch") }
-        if let v = fields[.ignoreIndex] { request.ignoreIndex = try FieldRead.integer(v, "ignore_index") }
+        if let v = fields[.labelSmoothing] { request.labelSmoothing = try v.float("label_smoothing") }
+        if let v = fields[.weight] { request.weight = try v.floats(field: "weight") }
+        if let v = fields[.labels] { request.labels = try v.floats(field: "labels") }
+        if let v = fields[.posWeight] { request.posWeight = try v.floatOrFloats(field: "pos_weight") }
+        if let v = fields[.batch] { request.batch = try v.floatRows(field: "batch") }
+        if let v = fields[.ignoreIndex] { request.ignoreIndex = try v.integer("ignore_index") }
         if let v = fields[.reduction] {
             let names = listing(Reduction.allCases.map(\.rawValue))
-            let name = try FieldRead.string(v, field: "reduction", expected: "one of: \(names)")
+            let name = try v.string(field: "reduction", expected: "one of: \(names)")
             guard let r = Reduction(rawValue: name) else {
                 throw FieldProblem(field: "reduction", reason: "unknown reduction \(quoted(name)) (expected one of: \(names))")
             }
             request.reduction = r
         }
-        return request
-    }
-
-    /// The batch loss `targets`: integers (class indices) or arrays of floats (probability rows),
-    /// decided by the first element; `[]` is an empty list of indices.
-    private func batchTargets(_ v: JSONValue) throws(FieldProblem) -> BatchTargets {
-        guard case .array(let elements) = v else {
-            throw FieldProblem(
-                field: "targets",
-                reason: "\(v.excerpt()) is not an array of class indices or of probability rows")
-        }
-        if case .array = elements.first {
-            return .probabilities(try FieldRead.floatRows(v, field: "targets"))
-        }
-        var indices: [Int] = []
-        indices.reserveCapacity(elements.count)
-        for (k, e) in elements.enumerated() {
-            if case .array = e {
-                throw FieldProblem(
-                    field: "targets[\(k)]",
-                    reason: "\(e.excerpt()) is an array, but targets[0] is a class index (give all indices or all probability rows)")
-            }
-            indices.append(try FieldRead.integer(e, "targets[\(k)]"))
-        }
-        return .indices(indices)
+        return (request, batchFields.map { RowBatch(shared: request, fields: $0) })
     }
 
     private func unknownFieldReason(_ name: String) -> String {

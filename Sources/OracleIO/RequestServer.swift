@@ -33,7 +33,8 @@ public struct RequestServer: Sendable {
     }
 
     /// The answer line to one request line (no newline), and whether it is an error line:
-    /// `answer`'s values for the decoded request; the decoder's error (with the id it
+    /// `answer`'s values for the decoded request (for a batch, its rows' values one after
+    /// another, written as one array per row); the decoder's error (with the id it
     /// recovered, `null` for invalid JSON); or the request's id with `String(describing:)` of
     /// the error `answer` threw.
     ///
@@ -62,7 +63,7 @@ public struct RequestServer: Sendable {
             return (Self.echoingID(parsed.idText, error.id, ResultEncoder.encode(error)), true)
         }
         do {
-            return (Self.echoingID(parsed.idText, decoded.id, ResultEncoder.encode(id: decoded.id, values: try answer(decoded))), false)
+            return (Self.echoingID(parsed.idText, decoded.id, ResultEncoder.encode(id: decoded.id, values: try answer(decoded), rows: decoded.rowCount)), false)
         } catch {
             return (Self.echoingID(parsed.idText, decoded.id, ResultEncoder.encode(id: decoded.id, error: String(describing: error))), true)
         }

@@ -39,21 +39,39 @@ public struct ResultLine: Sendable, Hashable {
 /// Writes result lines: compact JSON, `id` first, floats as exact hex-float strings
 /// (``HexFloat/format(_:)``: every NaN as `"nan"`). No trailing newline.
 public enum ResultEncoder {
-    /// `{"id":<id>,"values":[…]}`.
-    public static func encode(id: JSONValue, values: [Double]) -> String {
+    /// `{"id":<id>,"values":[…]}`; with `rows` N (a batch), `values` is N arrays, each the
+    /// consecutive `values.count / N` values of one row: `{"id":<id>,"values":[[…],[…]]}`.
+    public static func encode(id: JSONValue, values: [Double], rows: Int? = nil) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(16 + values.count * 24)
         bytes.append(contentsOf: #"{"id":"#.utf8)
         id.write(to: &bytes)
-        bytes.append(contentsOf: #","values":["#.utf8)
+        bytes.append(contentsOf: #","values":"#.utf8)
+        if let rows, rows > 0 {
+            let width = values.count / rows
+            bytes.append(UInt8(ascii: "["))
+            for r in 0..<rows {
+                if r > 0 { bytes.append(UInt8(ascii: ",")) }
+                writeArray(values[(r * width)..<(r * width + width)], to: &bytes)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        } else {
+            writeArray(values[...], to: &bytes)
+        }
+        bytes.append(UInt8(ascii: "}"))
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `["<hex>",…]`.
+    private static func writeArray(_ values: ArraySlice<Double>, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "["))
         for (k, x) in values.enumerated() {
             if k > 0 { bytes.append(UInt8(ascii: ",")) }
             bytes.append(UInt8(ascii: "\""))
             HexFloat.write(x, to: &bytes)  // never needs escaping
             bytes.append(UInt8(ascii: "\""))
         }
-        bytes.append(contentsOf: "]}".utf8)
-        return String(decoding: bytes, as: UTF8.self)
+        bytes.append(UInt8(ascii: "]"))
     }
 
     /// `{"id":<id>,"error":"<message>"}`, the message escaped as a JSON string.

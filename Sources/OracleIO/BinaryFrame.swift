@@ -29,14 +29,21 @@ public enum BinaryFrame {
 
     /// The frame of `header` (serialized compactly) and `payload`.
     public static func make(header: JSONValue, payload: [UInt8] = []) -> [UInt8] {
+        make(header: header, payloadBytes: payload.count) { $0 += payload }
+    }
+
+    /// The frame of `header` and a payload of `payloadBytes` bytes that `writePayload` appends
+    /// (written in place: no copy of the payload).
+    static func make(header: JSONValue, payloadBytes: Int, _ writePayload: (inout [UInt8]) -> Void) -> [UInt8] {
         var headerBytes: [UInt8] = []
         header.write(to: &headerBytes)
         var frame = magic
-        frame.reserveCapacity(prefixBytes + headerBytes.count + payload.count)
+        frame.reserveCapacity(prefixBytes + headerBytes.count + payloadBytes)
         appendLittleEndian(UInt32(headerBytes.count), to: &frame)
-        appendLittleEndian(UInt64(payload.count), to: &frame)
+        appendLittleEndian(UInt64(payloadBytes), to: &frame)
         frame += headerBytes
-        frame += payload
+        writePayload(&frame)
+        precondition(frame.count == prefixBytes + headerBytes.count + payloadBytes, "the payload has the declared length")
         return frame
     }
 
@@ -46,9 +53,9 @@ public enum BinaryFrame {
     }
 
     /// The unsigned little-endian integer of `T`'s width at `offset` of `bytes`.
-    static func readLittleEndian<T: FixedWidthInteger>(_: T.Type, _ bytes: [UInt8], at offset: Int) -> T {
+    static func readLittleEndian<T: FixedWidthInteger, C: RandomAccessCollection<UInt8>>(_: T.Type, _ bytes: C, at offset: C.Index) -> T {
         var x: T = 0
-        for i in (0..<MemoryLayout<T>.size).reversed() { x = x << 8 | T(bytes[offset + i]) }
+        for i in (0..<MemoryLayout<T>.size).reversed() { x = x << 8 | T(bytes[bytes.index(offset, offsetBy: i)]) }
         return x
     }
 }
@@ -126,9 +133,9 @@ public struct BinaryArray: Sendable, Hashable {
         #endif
     }
 
-    /// `count` 8-byte little-endian elements of `bytes` from `offset` (the caller checked that
-    /// they are there), made from their words by `make`.
-    private static func readRaw<T>(_ bytes: [UInt8], offset: Int, count: Int, _ make: (UInt64) -> T) -> [T] {
+    /// `count` 8-byte little-endian elements of `bytes` from `offset` (relative to the slice's
+    /// start; the caller checked that they are there), made from their words by `make`.
+    private static func readRaw<T>(_ bytes: ArraySlice<UInt8>, offset: Int, count: Int, _ make: (UInt64) -> T) -> [T] {
         [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             #if _endian(little)
             bytes.withUnsafeBytes { raw in
@@ -136,7 +143,7 @@ public struct BinaryArray: Sendable, Hashable {
             }
             #else
             for i in 0..<count {
-                (buffer.baseAddress! + i).initialize(to: make(BinaryFrame.readLittleEndian(UInt64.self, bytes, at: offset + 8 * i)))
+                (buffer.baseAddress! + i).initialize(to: make(BinaryFrame.readLittleEndian(UInt64.self, bytes, at: bytes.startIndex + offset + 8 * i)))
             }
             #endif
             initialized = count
@@ -145,7 +152,7 @@ public struct BinaryArray: Sendable, Hashable {
 
     /// The array of `dtype` and `shape` (`count` elements) whose bytes start at `offset` of
     /// `bytes` (the caller checked that they are there).
-    static func read(_ dtype: DType, shape: [Int], count: Int, from bytes: [UInt8], offset: Int) -> BinaryArray {
+    static func read(_ dtype: DType, shape: [Int], count: Int, from bytes: ArraySlice<UInt8>, offset: Int) -> BinaryArray {
         switch dtype {
         case .f64: BinaryArray(shape: shape, values: .f64(readRaw(bytes, offset: offset, count: count, Double.init(bitPattern:))))
         case .i64: BinaryArray(shape: shape, values: .i64(readRaw(bytes, offset: offset, count: count) { Int(Int64(bitPattern: $0)) }))

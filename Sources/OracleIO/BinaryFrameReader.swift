@@ -23,7 +23,7 @@ public struct BinaryFrameReader {
     /// What ``next()`` read.
     public enum Item: Sendable, Hashable {
         /// A frame's header (UTF-8 JSON, not yet parsed) and payload bytes.
-        case frame(header: [UInt8], payload: [UInt8])
+        case frame(header: [UInt8], payload: ArraySlice<UInt8>)
         /// A frame that cannot be read, and why (`frame 3 at byte 96: bad magic …`).
         case bad(String)
     }
@@ -82,11 +82,12 @@ public struct BinaryFrameReader {
                 : "truncated: the input ends after \(skipped) of its \(UInt64(h) &+ p) bytes"))
         }
         let total = h + Int(p)
+        buffer.reserveCapacity(start + total)
         guard try fill(total) else {
             return .bad("\(at): truncated: the input ends after \(dropAll()) of the \(total) bytes of its header (\(h)) and payload (\(p))")
         }
         let header = Array(buffer[start..<(start + h)])
-        let payload = Array(buffer[(start + h)..<(start + total)])
+        let payload = buffer[(start + h)..<(start + total)]
         consume(total)
         return .frame(header: header, payload: payload)
     }

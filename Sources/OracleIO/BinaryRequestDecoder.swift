@@ -31,6 +31,11 @@ public struct BinaryRequestDecoder: Sendable {
 
     /// The request of a frame's `header` and `payload` bytes.
     public func decode(header: [UInt8], payload: [UInt8]) throws(RequestError) -> DecodedRequest {
+        try decode(header: header, payload: payload[...])
+    }
+
+    /// The request of a frame's `header` and `payload` bytes (a slice of the reader's buffer).
+    public func decode(header: [UInt8], payload: ArraySlice<UInt8>) throws(RequestError) -> DecodedRequest {
         let value: JSONValue
         do throws(RequestError) {
             value = try RequestError.parse(utf8: header, maxLineBytes: Int.max)
@@ -55,7 +60,7 @@ public struct BinaryRequestDecoder: Sendable {
     }
 
     /// The payload's arrays as the header's `arrays` lists them.
-    private func arrays(_ list: JSONValue, _ payload: [UInt8]) throws(FieldProblem) -> [(String, FieldInput)] {
+    private func arrays(_ list: JSONValue, _ payload: ArraySlice<UInt8>) throws(FieldProblem) -> [(String, FieldInput)] {
         guard case .array(let entries) = list else {
             throw FieldProblem(field: "arrays", reason: "\(list.excerpt()) is not an array of {\"name\",\"dtype\",\"shape\"} objects")
         }

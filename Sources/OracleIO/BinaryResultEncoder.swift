@@ -11,10 +11,8 @@ public enum BinaryResultEncoder {
     public static func frame(id: JSONValue, values: [Double], rows: Int? = nil) -> [UInt8] {
         let shape = rows.map { [$0, $0 > 0 ? values.count / $0 : 0] } ?? [values.count]
         let array = BinaryArray(shape: shape, values: .f64(values))
-        var payload: [UInt8] = []
-        payload.reserveCapacity(8 * values.count)
-        array.appendBytes(to: &payload)
-        return BinaryFrame.make(header: .object([("id", id), ("arrays", .array([array.descriptor(name: "values")]))]), payload: payload)
+        let header = JSONValue.object([("id", id), ("arrays", .array([array.descriptor(name: "values")]))])
+        return BinaryFrame.make(header: header, payloadBytes: 8 * values.count) { array.appendBytes(to: &$0) }
     }
 
     /// The frame of an error `message` for the request with `id` (`.null` when unknown).
@@ -45,7 +43,7 @@ public struct BinaryServer: Sendable {
     /// The result frame of one request frame, and whether it is an error frame: `answer`'s
     /// values (for a batch, the rows' values one after another), or the error naming what is
     /// wrong.
-    public func respond(header: [UInt8], payload: [UInt8], _ answer: (DecodedRequest) throws -> [Double]) -> (frame: [UInt8], failed: Bool) {
+    public func respond(header: [UInt8], payload: ArraySlice<UInt8>, _ answer: (DecodedRequest) throws -> [Double]) -> (frame: [UInt8], failed: Bool) {
         let decoded: DecodedRequest
         do {
             decoded = try decoder.decode(header: header, payload: payload)

@@ -310,6 +310,13 @@ public struct LineWriter: Sendable {
         if let error = written(bytes) { throw error }
     }
 
+    /// Writes `bytes` as they are (a binary frame, ``BinaryFrame``).
+    ///
+    /// - Throws: ``StreamError`` as ``write(_:)``.
+    public func write(bytes: [UInt8]) throws(StreamError) {
+        try bytes.withUnsafeBufferPointer { (b) throws(StreamError) in try write(bytes: b) }
+    }
+
     /// Writes `bytes`; the error, or nil when every byte was written.
     func written(_ bytes: UnsafeBufferPointer<UInt8>) -> StreamError? {
         writeAll(bytes) ? nil : StreamError.fromErrno("cannot write to \(descriptorName(fileDescriptor))")

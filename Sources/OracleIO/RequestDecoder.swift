@@ -46,10 +46,10 @@ public struct RequestDecoder: LineDecoding {
 
     /// Decodes a parsed request (see the type's documentation for the checks).
     public func decode(_ value: JSONValue) throws(RequestError) -> DecodedRequest {
-        let (id, request) = try RequestError.decodeObject(value, kind: "a request") { members throws(FieldProblem) in
-            try decodeFields(RequestMembers(members: members))
+        let (id, decoded) = try RequestError.decodeObject(value, kind: "a request") { members throws(FieldProblem) in
+            try decodeFields(members.map { ($0.0, FieldInput.json($0.1)) })
         }
-        return DecodedRequest(id: id, request: request)
+        return DecodedRequest(id: id, request: decoded.request, batch: decoded.batch)
     }
 
     /// The members whose arrays the parser may read straight into binary64.
@@ -60,42 +60,46 @@ public struct RequestDecoder: LineDecoding {
     /// Decodes a line parsed with the fast arrays of ``floatArrayFields``: the same result and
     /// errors as ``decode(_:)`` of the line's JSON value.
     func decode(_ line: ParsedLine) throws(RequestError) -> DecodedRequest {
-        let (id, request) = try RequestError.decodeObject(line.value, kind: "a request") { members throws(FieldProblem) in
-            try decodeFields(RequestMembers(members: members, fast: line.fastArrays, source: line.source))
+        let (id, decoded) = try RequestError.decodeObject(line.value, kind: "a request") { members throws(FieldProblem) in
+            try decodeFields(members.enumerated().map { k, member in
+                (member.0, line.fastArrays[k].map { FieldInput.scanned($0, line.source) } ?? .json(member.1))
+            })
         }
-        return DecodedRequest(id: id, request: request)
+        return DecodedRequest(id: id, request: decoded.request, batch: decoded.batch)
     }
 
     // MARK: - Fields
 
-    private func decodeFields(_ m: RequestMembers) throws(FieldProblem) -> OracleRequest {
-        // 3. Known names, each once (fields[f]: the member's index in m).
-        var fields: [RequestField: Int] = [:]
+    /// Steps 3–7 on the request's members, JSON values or binary arrays alike (the binary
+    /// transport's ``BinaryRequestDecoder`` shares them).
+    func decodeFields(_ members: [(String, FieldInput)]) throws(FieldProblem) -> (request: OracleRequest, batch: RowBatch?) {
+        // 3. Known names, each once.
+        var fields: [RequestField: FieldInput] = [:]
         var order: [RequestField] = []
-        for (k, (name, _)) in m.members.enumerated() {
+        for (name, value) in members {
             guard let field = RequestField(rawValue: name) else {
                 throw FieldProblem(field: name, reason: unknownFieldReason(name))
             }
             guard fields[field] == nil else {
                 throw FieldProblem(field: name, reason: "appears more than once")
             }
-            fields[field] = k
+            fields[field] = value
             order.append(field)
         }
 
         // 4. Function and format.
         let functionNames = listing(OracleFunction.allCases.map(\.rawValue))
-        guard let functionValue = fields[.function].map(m.json) else {
+        guard let functionValue = fields[.function] else {
             throw FieldProblem(field: "function", reason: "required but missing (expected one of: \(functionNames))")
         }
-        let functionName = try FieldRead.string(functionValue, field: "function", expected: "one of: \(functionNames)")
+        let functionName = try functionValue.string(field: "function", expected: "one of: \(functionNames)")
         guard var function = OracleFunction(rawValue: functionName) else {
             throw FieldProblem(field: "function", reason: "unknown function \(quoted(functionName)) (expected one of: \(functionNames))")
         }
         var format = defaultFormat
-        if let formatValue = fields[.format].map(m.json) {
+        if let formatValue = fields[.format] {
             let formatNames = listing(Format.allCases.map(\.rawValue))
-            let name = try FieldRead.string(formatValue, field: "format", expected: "one of: \(formatNames)")
+            let name = try formatValue.string(field: "format", expected: "one of: \(formatNames)")
             guard let f = Format(rawValue: name) else {
                 throw FieldProblem(field: "format", reason: "unknown format \(quoted(name)) (expected one of: \(formatNames))")
             }
@@ -147,11 +151,10 @@ public struct RequestDecoder: LineDecoding {
         // 6. Size limit, before any conversion.
         var total = 0
         for field in order {
-            guard let k = fields[field] else { continue }
-            let nested = field == .batch || (field == .targets && function == .crossEntropyLoss)
+            guard let value = fields[field] else { continue }
             let n: Int
             switch field {
-            case .logits, .targets, .weight, .labels, .posWeight, .batch: n = m.count(k, nested: nested)
+            case .logits, .targets, .weight, .labels, .posWeight, .batch, .target: n = value.valueCount
             default: n = 0
             }
             if n > maxValues {
@@ -165,71 +168,41 @@ public struct RequestDecoder: LineDecoding {
             }
         }
 
-        // 7. Values.
+        // 7. Values. A row function whose logits are N rows is a batch: its per-row fields
+        // (RowBatch.perRowFields) are read with their shapes and split into rows by RowBatch.
         var request = OracleRequest(function: function, format: format)
-        if let k = fields[.logits] { request.logits = try m.floats(k, field: "logits") }
-        if let v = fields[.target].map(m.json) { request.target = .index(try FieldRead.integer(v, "target")) }
-        if let k = fields[.targets] {
+        var batchFields: [RowBatch.Field]?
+        if function != .crossEntropyLoss, let v = fields[.logits], v.isNested {
+            batchFields = []
+            for field in order where RowBatch.perRowFields[field.rawValue] != nil {
+                batchFields!.append(try fields[field]!.rowField(field.rawValue))
+                fields[field] = nil
+            }
+        }
+        if let v = fields[.logits] { request.logits = try v.floats(field: "logits") }
+        if let v = fields[.target] { request.target = .index(try v.integer("target")) }
+        if let v = fields[.targets] {
             if function == .crossEntropyLoss {
-                if case .rows(let rows)? = m.fast[k].flatMap({ $0.complete ? $0.values : nil }) {
-                    request.batchTargets = .probabilities(rows)
-                } else {
-                    request.batchTargets = try batchTargets(m.json(k))
-                }
+                request.batchTargets = try v.batchTargets()
             } else {
-                request.target = .probabilities(try m.floats(k, field: "targets"))
+                request.target = .probabilities(try v.floats(field: "targets"))
             }
         }
-        if let v = fields[.labelSmoothing].map(m.json) { request.labelSmoothing = try FieldRead.float(v, "label_smoothing") }
-        if let k = fields[.weight] { request.weight = try m.floats(k, field: "weight") }
-        if let k = fields[.labels] { request.labels = try m.floats(k, field: "labels") }
-        if let k = fields[.posWeight] {
-            let v = m.members[k].1
-            if m.isArray(k) {
-                request.posWeight = try m.floats(k, field: "pos_weight")
-            } else if let x = v.floatValue {
-                request.posWeight = [x]
-            } else {
-                throw FieldProblem(
-                    field: "pos_weight",
-                    reason: "\(v.excerpt()) is not a number or an array of numbers (\(expectedFloatText))")
-            }
-        }
-        if let k = fields[.batch] { request.batch = try m.floatRows(k, field: "batch") }
-        if let v = fields[.ignoreIndex].map(m.json) { request.ignoreIndex = try FieldRead.integer(v, "ignore_index") }
-        if let v = fields[.reduction].map(m.json) {
+        if let v = fields[.labelSmoothing] { request.labelSmoothing = try v.float("label_smoothing") }
+        if let v = fields[.weight] { request.weight = try v.floats(field: "weight") }
+        if let v = fields[.labels] { request.labels = try v.floats(field: "labels") }
+        if let v = fields[.posWeight] { request.posWeight = try v.floatOrFloats(field: "pos_weight") }
+        if let v = fields[.batch] { request.batch = try v.floatRows(field: "batch") }
+        if let v = fields[.ignoreIndex] { request.ignoreIndex = try v.integer("ignore_index") }
+        if let v = fields[.reduction] {
             let names = listing(Reduction.allCases.map(\.rawValue))
-            let name = try FieldRead.string(v, field: "reduction", expected: "one of: \(names)")
+            let name = try v.string(field: "reduction", expected: "one of: \(names)")
             guard let r = Reduction(rawValue: name) else {
                 throw FieldProblem(field: "reduction", reason: "unknown reduction \(quoted(name)) (expected one of: \(names))")
             }
             request.reduction = r
         }
-        return request
-    }
-
-    /// The batch loss `targets`: integers (class indices) or arrays of floats (probability rows),
-    /// decided by the first element; `[]` is an empty list of indices.
-    private func batchTargets(_ v: JSONValue) throws(FieldProblem) -> BatchTargets {
-        guard case .array(let elements) = v else {
-            throw FieldProblem(
-                field: "targets",
-                reason: "\(v.excerpt()) is not an array of class indices or of probability rows")
-        }
-        if case .array = elements.first {
-            return .probabilities(try FieldRead.floatRows(v, field: "targets"))
-        }
-        var indices: [Int] = []
-        indices.reserveCapacity(elements.count)
-        for (k, e) in elements.enumerated() {
-            if case .array = e {
-                throw FieldProblem(
-                    field: "targets[\(k)]",
-                    reason: "\(e.excerpt()) is an array, but targets[0] is a class index (give all indices or all probability rows)")
-            }
-            indices.append(try FieldRead.integer(e, "targets[\(k)]"))
-        }
-        return .indices(indices)
+        return (request, batchFields.map { RowBatch(shared: request, fields: $0) })
     }
 
     private func unknownFieldReason(_ name: String) -> String {

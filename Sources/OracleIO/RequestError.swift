@@ -15,6 +15,27 @@ public typealias RequestError = LineError<DecodedRequest>
 public struct DecodedRequest: Sendable, Hashable {
     /// The request's `id`, verbatim; `.null` when it has none.
     public var id: JSONValue
-    /// The decoded request.
+    /// The decoded request; for a batch, the function, format and fields every row shares.
     public var request: OracleRequest
+    /// The rows of a batched request (`logits` N × K), or nil for a single row.
+    public var batch: RowBatch?
+
+    /// How many rows a batch has, or nil for a single row: its values come back nested.
+    public var rowCount: Int? { batch?.rowCount }
+}
+
+extension DecodedRequest {
+    /// The single-row requests: ``request`` alone, or the batch's rows (``RowBatch/requests()``).
+    public func rowRequests() throws(OracleError) -> [OracleRequest] {
+        try batch?.requests() ?? [request]
+    }
+}
+
+extension Oracle {
+    /// The results of a decoded request, one per row (one for a single row); a batch's rows are
+    /// evaluated in parallel (``evaluate(_:)-(RowBatch)``).
+    public func evaluate(_ decoded: DecodedRequest) throws(OracleError) -> [OracleResult] {
+        if let batch = decoded.batch { return try evaluate(batch) }
+        return [try evaluate(decoded.request)]
+    }
 }

@@ -46,3 +46,227 @@ public enum RequestField: String, CaseIterable, Sendable, Hashable {
         }
     }
 }
+
+/// A request field's value as a decoder received it: JSON (a JSON Lines request, or a member of
+/// a binary frame's header), an array of floats that the JSON parser already read into binary64
+/// (``FastFloatArray``), or a typed array of a binary frame's payload. The readers below give
+/// all of them the same types and the same messages, so that ``RequestDecoder`` checks both
+/// transports' requests with one field table.
+enum FieldInput {
+    /// A JSON value.
+    case json(JSONValue)
+    /// A JSON array read straight into binary64 from `source`, the request line (valid while the
+    /// line is decoded). It holds exactly ``JSONValue/floatValue`` of each element; a reader
+    /// that needs anything else (indices, another shape, a value to quote in an error) reads
+    /// the array's text again as JSON (``resolved``), so values and errors are the generic
+    /// path's.
+    case scanned(FastFloatArray, UnsafeBufferPointer<UInt8>)
+    /// A binary array (``BinaryArray``).
+    case array(BinaryArray)
+
+    /// A JSON value or a binary array: what every input is once a scanned array is read as JSON.
+    enum Resolved {
+        /// A JSON value (a scanned array read again from its text).
+        case json(JSONValue)
+        /// A binary array.
+        case array(BinaryArray)
+    }
+
+    /// A scanned array as the JSON value it was read from; other inputs as they are.
+    var resolved: Resolved {
+        switch self {
+        case .json(let v): return .json(v)
+        case .array(let a): return .array(a)
+        case .scanned(let f, let source):
+            // The range held a valid JSON array when it was scanned, so this cannot fail.
+            return .json((try? JSONValue.parse(utf8: UnsafeBufferPointer(rebasing: source[f.range]))) ?? .array([]))
+        }
+    }
+
+    /// A scanned array's values when all of them were kept.
+    private var scannedValues: FastFloatArray.Values? {
+        if case .scanned(let f, _) = self, f.complete { f.values } else { nil }
+    }
+
+    /// How many numbers it holds, for the size limit (counted before any conversion; arrays of
+    /// arrays count their elements; non-arrays count 0 and are reported by the typed readers).
+    var valueCount: Int {
+        switch self {
+        case .json(let v): FieldRead.count(v, nested: true)
+        case .scanned(let f, _): f.count
+        case .array(let a): a.count
+        }
+    }
+
+    /// True for N rows: a JSON array whose first element is an array, or a 2-D binary array.
+    var isNested: Bool {
+        switch self {
+        case .json(let v): if case .array(let e) = v, case .array = e.first { true } else { false }
+        case .scanned(let f, _): if case .rows = f.values { true } else { false }
+        case .array(let a): a.shape.count == 2
+        }
+    }
+
+    /// The problem for a binary array of the wrong dtype or shape.
+    private static func shapeProblem(_ a: BinaryArray, _ field: String, expected: String) -> FieldProblem {
+        FieldProblem(field: field, reason: "a \(a.dtype.rawValue) array of shape \(a.shape), expected \(expected)")
+    }
+
+    /// An array of floats (`field[k]` names an element in messages).
+    func floats(field: String) throws(FieldProblem) -> [Double] {
+        if case .flat(let x)? = scannedValues { return x }
+        switch resolved {
+        case .json(let v): return try FieldRead.floats(v, field: field)
+        case .array(let a):
+            guard case .f64(let x) = a.values, a.shape.count == 1 else {
+                throw Self.shapeProblem(a, field, expected: "f64 of shape [K]")
+            }
+            return x
+        }
+    }
+
+    /// One float.
+    func float(_ field: String) throws(FieldProblem) -> Double {
+        switch resolved {
+        case .json(let v): return try FieldRead.float(v, field)
+        case .array(let a):
+            guard case .f64(let x) = a.values, a.shape.count <= 1, x.count == 1 else {
+                throw Self.shapeProblem(a, field, expected: "f64 of shape [] (one number)")
+            }
+            return x[0]
+        }
+    }
+
+    /// One float (as a one-element array) or an array of floats (`pos_weight`).
+    func floatOrFloats(field: String) throws(FieldProblem) -> [Double] {
+        if case .flat(let x)? = scannedValues { return x }
+        switch resolved {
+        case .json(let v):
+            if case .array = v { return try FieldRead.floats(v, field: field) }
+            if let x = v.floatValue { return [x] }
+            throw FieldProblem(field: field, reason: "\(v.excerpt()) is not a number or an array of numbers (\(expectedFloatText))")
+        case .array(let a):
+            guard case .f64(let x) = a.values, a.shape.count <= 1 else {
+                throw Self.shapeProblem(a, field, expected: "f64 of shape [] or [K]")
+            }
+            return x
+        }
+    }
+
+    /// One integer.
+    func integer(_ field: String) throws(FieldProblem) -> Int {
+        switch resolved {
+        case .json(let v): return try FieldRead.integer(v, field)
+        case .array(let a):
+            guard case .i64(let x) = a.values, a.shape.isEmpty else {
+                throw Self.shapeProblem(a, field, expected: "i64 of shape [] (one integer)")
+            }
+            return x[0]
+        }
+    }
+
+    /// A string; only JSON holds strings.
+    func string(field: String, expected: String) throws(FieldProblem) -> String {
+        switch resolved {
+        case .json(let v): return try FieldRead.string(v, field: field, expected: expected)
+        case .array: throw FieldProblem(field: field, reason: "is an array of the payload; give it in the header as a string (\(expected))")
+        }
+    }
+
+    /// Rows of floats (`batch`, probability rows); elements are named `field[r][k]`.
+    func floatRows(field: String) throws(FieldProblem) -> [[Double]] {
+        if case .rows(let rows)? = scannedValues { return rows }
+        switch resolved {
+        case .json(let v): return try FieldRead.floatRows(v, field: field)
+        case .array(let a):
+            guard case .f64(let x) = a.values, a.shape.count == 2 else {
+                throw Self.shapeProblem(a, field, expected: "f64 of shape [N, K]")
+            }
+            let k = a.shape[1]
+            return (0..<a.shape[0]).map { r in Array(x[(r * k)..<(r * k + k)]) }
+        }
+    }
+
+    /// The batch loss `targets`: class indices, or probability rows (JSON: decided by the first
+    /// element, `[]` is an empty list of indices; binary: i64 [N] or f64 [N, K]).
+    func batchTargets() throws(FieldProblem) -> BatchTargets {
+        if case .rows(let rows)? = scannedValues { return .probabilities(rows) }
+        let v: JSONValue
+        switch resolved {
+        case .array(let a):
+            if case .i64(let t) = a.values, a.shape.count == 1 { return .indices(t) }
+            return .probabilities(try floatRows(field: "targets"))
+        case .json(let value): v = value
+        }
+        guard case .array(let elements) = v else {
+            throw FieldProblem(field: "targets", reason: "\(v.excerpt()) is not an array of class indices or of probability rows")
+        }
+        if case .array = elements.first {
+            return .probabilities(try FieldRead.floatRows(v, field: "targets"))
+        }
+        var indices: [Int] = []
+        indices.reserveCapacity(elements.count)
+        for (k, e) in elements.enumerated() {
+            if case .array = e {
+                throw FieldProblem(
+                    field: "targets[\(k)]",
+                    reason: "\(e.excerpt()) is an array, but targets[0] is a class index (give all indices or all probability rows)")
+            }
+            indices.append(try FieldRead.integer(e, "targets[\(k)]"))
+        }
+        return .indices(indices)
+    }
+
+    /// A per-row field of a batch with its shape: binary arrays as they are; JSON as integers
+    /// (class indices, per ``RowBatch/perRowFields``) or floats, a scalar (shape `[]`), a flat
+    /// array (`[n]`) or rows of equal length (`[n, m]`; a ragged row is named:
+    /// `field "labels[2]": 4 values, but labels[0] has 3`).
+    func rowField(_ name: String) throws(FieldProblem) -> RowBatch.Field {
+        let integers: Bool
+        if case .index = RowBatch.perRowFields[name] { integers = true } else { integers = false }
+        if !integers, let values = scannedValues {
+            switch values {
+            case .flat(let x): return RowBatch.Field(name: name, values: .floats(x), shape: [x.count])
+            case .rows(let rows) where rows.allSatisfy({ $0.count == rows[0].count }):
+                return RowBatch.Field(name: name, values: .floats(rows.flatMap { $0 }), shape: [rows.count, rows[0].count])
+            case .rows: break  // ragged: the generic path names the row
+            }
+        }
+        let v: JSONValue
+        switch resolved {
+        case .array(let a):
+            switch a.values {
+            case .f64(let x): return RowBatch.Field(name: name, values: .floats(x), shape: a.shape)
+            case .i64(let x): return RowBatch.Field(name: name, values: .indices(x), shape: a.shape)
+            }
+        case .json(let value): v = value
+        }
+        func scalar(_ e: JSONValue, _ path: String) throws(FieldProblem) -> RowBatch.Field.Values {
+            integers ? .indices([try FieldRead.integer(e, path)]) : .floats([try FieldRead.float(e, path)])
+        }
+        guard case .array(let rows) = v else {
+            return RowBatch.Field(name: name, values: try scalar(v, name), shape: [])
+        }
+        guard case .array(let first) = rows.first else {
+            if integers {
+                var out: [Int] = []
+                for (k, e) in rows.enumerated() { out.append(try FieldRead.integer(e, "\(name)[\(k)]")) }
+                return RowBatch.Field(name: name, values: .indices(out), shape: [rows.count])
+            }
+            return RowBatch.Field(name: name, values: .floats(try FieldRead.floats(v, field: name)), shape: [rows.count])
+        }
+        if integers {
+            throw FieldProblem(field: name, reason: "\(v.excerpt()) is an array of arrays, expected one class index per row")
+        }
+        var flat: [Double] = []
+        flat.reserveCapacity(rows.count * first.count)
+        for (r, row) in rows.enumerated() {
+            let values = try FieldRead.floats(row, field: "\(name)[\(r)]")
+            if values.count != first.count {
+                throw FieldProblem(field: "\(name)[\(r)]", reason: "\(values.count) values, but \(name)[0] has \(first.count) (rows must have equal lengths)")
+            }
+            flat += values
+        }
+        return RowBatch.Field(name: name, values: .floats(flat), shape: [rows.count, first.count])
+    }
+}

@@ -33,7 +33,8 @@ public struct RequestServer: Sendable {
     }
 
     /// The answer line to one request line (no newline), and whether it is an error line:
-    /// `answer`'s values for the decoded request; the decoder's error (with the id it
+    /// `answer`'s values for the decoded request (for a batch, its rows' values one after
+    /// another, written as one array per row); the decoder's error (with the id it
     /// recovered, `null` for invalid JSON); or the request's id with `String(describing:)` of
     /// the error `answer` threw.
     ///
@@ -91,9 +92,9 @@ public struct RequestServer: Sendable {
             return true
         }
         if decoded.id != .null, let text = parsed.idText {
-            ResultEncoder.append(idText: text, values: values, to: out)
+            ResultEncoder.append(idText: text, values: values, rows: decoded.rowCount, to: out)
         } else {
-            ResultEncoder.append(idText: decoded.id.serialized, values: values, to: out)
+            ResultEncoder.append(idText: decoded.id.serialized, values: values, rows: decoded.rowCount, to: out)
         }
         return false
     }

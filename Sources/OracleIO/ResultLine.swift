@@ -39,10 +39,11 @@ public struct ResultLine: Sendable, Hashable {
 /// Writes result lines: compact JSON, `id` first, floats as exact hex-float strings
 /// (``HexFloat/format(_:)``: every NaN as `"nan"`). No trailing newline.
 public enum ResultEncoder {
-    /// `{"id":<id>,"values":[…]}`.
-    public static func encode(id: JSONValue, values: [Double]) -> String {
+    /// `{"id":<id>,"values":[…]}`; with `rows` N (a batch), `values` is N arrays, each the
+    /// consecutive `values.count / N` values of one row: `{"id":<id>,"values":[[…],[…]]}`.
+    public static func encode(id: JSONValue, values: [Double], rows: Int? = nil) -> String {
         let out = ByteBuffer(capacity: 16 + values.count * 24)
-        append(idText: id.serialized, values: values, to: out)
+        append(idText: id.serialized, values: values, rows: rows, to: out)
         return String(decoding: out.bytes(0..<out.count), as: UTF8.self)
     }
 

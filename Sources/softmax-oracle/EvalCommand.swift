@@ -69,6 +69,9 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .customLong("max-line-bytes"), parsing: .unconditional, help: "Batch mode: the longest request line read (longer lines are answered with an error, and the next lines are read).")
     var maxLineBytes: Int = LineReader.defaultMaxLineBytes
 
+    @Option(help: "Batch mode: jsonl (JSON Lines) or binary (frames of a JSON header and raw little-endian binary64 arrays, docs/protocol.md; what the Python package speaks).")
+    var transport: EvalTransport = .jsonl
+
     func validate() throws {
         if maxLineBytes < 1 { throw ValidationError("--max-line-bytes: \(maxLineBytes) must be at least 1") }
         guard let function else {
@@ -101,7 +104,8 @@ struct EvalCommand: ParsableCommand {
         if let function {
             try single(function, format)
         } else {
-            let summary = try EvalBatch.run(defaultFormat: format, maxLineBytes: maxLineBytes, oracle: Oracle(doubleWordTier: !mpfrOnly))
+            let summary = try EvalBatch.run(defaultFormat: format, maxLineBytes: maxLineBytes, transport: transport,
+                                            oracle: Oracle(doubleWordTier: !mpfrOnly))
             if stats { StandardError.write(summary.description + "\n") }
             if summary.failures > 0 { throw ExitCode(1) }
         }
@@ -159,24 +163,43 @@ struct EvalSummary: CustomStringConvertible {
 
 /// The JSON Lines mode of `eval`: ``RequestServer`` answering with the oracle.
 enum EvalBatch {
-    static func run(defaultFormat: Format, maxLineBytes: Int, oracle: Oracle) throws(StreamError) -> EvalSummary {
+    static func run(defaultFormat: Format, maxLineBytes: Int, transport: EvalTransport, oracle: Oracle) throws(StreamError) -> EvalSummary {
         var summary = EvalSummary()
-        var input = LineReader(maxLineBytes: maxLineBytes)
-        let served = try RequestServer(defaultFormat: defaultFormat, maxLineBytes: maxLineBytes).serve(from: &input, to: LineWriter()) { decoded in
-            let result = try oracle.evaluate(decoded.request)
-            if result.escalations > 0 {
-                summary.escalated += 1
-                if summary.escalatedIDs.count < 50 {
-                    summary.escalatedIDs.append("\(decoded.id.serialized) (\(result.precision) bits)")
+        let answer = { (decoded: DecodedRequest) throws -> [Double] in
+            let results = try oracle.evaluate(decoded)
+            if let worst = results.max(by: { $0.precision < $1.precision }) {
+                if results.contains(where: { $0.escalations > 0 }) {
+                    summary.escalated += 1
+                    if summary.escalatedIDs.count < 50 {
+                        summary.escalatedIDs.append("\(decoded.id.serialized) (\(worst.precision) bits)")
+                    }
                 }
+                summary.largestPrecision = max(summary.largestPrecision, worst.precision)
             }
-            summary.largestPrecision = max(summary.largestPrecision, result.precision)
-            return result.rounded
+            return results.count == 1 ? results[0].rounded : results.flatMap(\.rounded)
+        }
+        let served: RequestServer.Summary
+        switch transport {
+        case .jsonl:
+            var input = LineReader(maxLineBytes: maxLineBytes)
+            served = try RequestServer(defaultFormat: defaultFormat, maxLineBytes: maxLineBytes).serve(from: &input, to: LineWriter(), answer)
+        case .binary:
+            let server = BinaryServer(defaultFormat: defaultFormat)
+            var input = BinaryFrameReader(maxPayloadBytes: server.maxPayloadBytes)
+            served = try server.serve(from: &input, to: LineWriter(), answer)
         }
         summary.requests = served.requests
         summary.failures = served.failures
         return summary
     }
+}
+
+/// How `eval`'s batch mode reads requests and writes results.
+enum EvalTransport: String, ExpressibleByArgument, CaseIterable {
+    /// JSON Lines, one request per line (docs/protocol.md).
+    case jsonl
+    /// Binary frames (docs/protocol.md, "Binary frames").
+    case binary
 }
 
 extension String {

@@ -42,7 +42,7 @@ struct ImplCommand: ParsableCommand {
             guard implementation.supports(request.function, format: request.format) else {
                 throw ImplementationError.unsupported("\(name.rawValue) does not compute \(request.function.rawValue) in \(request.format.rawValue)")
             }
-            return try implementation.evaluate(request)
+            return try decoded.rowRequests().flatMap { try implementation.evaluate($0) }
         }
     }
 }

@@ -13,7 +13,7 @@ from ._formats import (FORMATS, FormatSpec, format_spec, from_float64, has_ml_dt
 from ._functions import (FUNCTIONS, Oracle, Plan, bce_with_logits, cross_entropy, cross_entropy_grad,
                          cross_entropy_loss, default_oracle, log_sigmoid, log_softmax, logsumexp, plan,
                          sigmoid, softmax, softplus)
-from ._process import (BINARY_ENV, JsonLinesTransport, OracleError, OracleNotFoundError, OracleProcessError,
+from ._process import (BINARY_ENV, BinaryTransport, JsonLinesTransport, OracleError, OracleNotFoundError, OracleProcessError,
                        OracleRequestError, OracleTimeoutError, Transport, find_binary)
 from ._request import Request
 from ._scoring import TORCH_TOLERANCES, assert_close, special_mismatch, ulp, ulp_error
@@ -21,7 +21,7 @@ from .fixtures import FixtureCase, FixtureFile, load_fixture
 
 __all__ = [
     "FORMATS", "FUNCTIONS", "BINARY_ENV", "TORCH_TOLERANCES", "FormatSpec", "Oracle", "Plan", "Request",
-    "Transport", "JsonLinesTransport", "OracleError", "OracleNotFoundError", "OracleProcessError",
+    "Transport", "BinaryTransport", "JsonLinesTransport", "OracleError", "OracleNotFoundError", "OracleProcessError",
     "OracleRequestError", "OracleTimeoutError", "FixtureCase", "FixtureFile",
     "assert_close", "bce_with_logits", "cross_entropy", "cross_entropy_grad", "cross_entropy_loss",
     "default_oracle", "find_binary", "format_spec", "from_float64", "has_ml_dtypes", "load_fixture",

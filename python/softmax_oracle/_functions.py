@@ -1,9 +1,9 @@
 """The oracle's functions, one Python function each, with the protocol's names and fields.
 
 Every function takes NumPy arrays, torch tensors or (nested) lists of any real float dtype,
-converts them to binary64 exactly (`_formats.to_float64`), sends one request per row (all rows
-written at once, then all answers read: no round trip per row), and returns a NumPy array of the
-correctly rounded results in the requested format (`_formats.result_dtype`).
+converts them to binary64 exactly (`_formats.to_float64`), sends N-D rows along ``axis`` as one
+batched request (``logits`` N × K; split into a few only past `ROW_VALUES` values), and returns
+a NumPy array of the correctly rounded results in the requested format (`_formats.result_dtype`).
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ._formats import format_spec, from_float64, to_float64
-from ._process import (DEFAULT_TIMEOUT, Answer, JsonLinesTransport, OracleProcessError,
-                       OracleRequestError, Transport)
+from ._process import (DEFAULT_TIMEOUT, Answer, BinaryTransport, OracleProcessError, OracleRequestError,
+                       Transport)
 from ._request import Request
 
 #: Every function of the protocol, in docs/protocol.md's order.
@@ -28,6 +28,9 @@ ELEMENTWISE = ("sigmoid", "log_sigmoid", "softplus", "bce_with_logits")
 
 #: Elementwise requests are split into chunks of at most this many values.
 CHUNK = 1 << 20
+
+#: A batched row request holds at most this many logits (whole rows; at least one row).
+ROW_VALUES = 1 << 22
 
 
 @dataclass
@@ -55,7 +58,7 @@ class Plan:
                 raise OracleProcessError(f"softmax-oracle answered {ans.size} values to {self.function}, "
                                          f"expected {n}: {req.to_json_line()[:200]}")
             parts.append(ans)
-        flat = np.concatenate(parts) if parts else np.empty(0)
+        flat = parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0)
         out = flat.reshape(self.row_shape)
         if self.axis is not None:
             out = np.moveaxis(out, -1, self.axis)
@@ -82,7 +85,9 @@ class Plan:
         k, offset = self.locate(index)
         req = self.requests[k]
         if self.function not in ELEMENTWISE:
-            return req
+            if req.rows is None:
+                return req
+            return req.row(offset // (req.output_count() // req.rows))
         fields = {name: (v[offset:offset + 1] if isinstance(v, np.ndarray) else v) for name, v in req.fields.items()}
         return Request(req.function, req.format, fields)
 
@@ -151,24 +156,34 @@ def _weight(weight: Any, k: int) -> np.ndarray | None:
 # ---- plans -----------------------------------------------------------------------------------
 
 def _row_plan(function: str, logits: Any, format: str, axis: int, vector: bool,
-              extra: Callable[[int, tuple[int, ...]], dict[str, Any]] | None = None,
-              common: dict[str, Any] | None = None) -> Plan:
+              per_row: dict[str, np.ndarray] | None = None, common: dict[str, Any] | None = None) -> Plan:
+    """The requests for the rows of `logits` along `axis`: one request for a 1-D row, else
+    batched requests of whole rows. `per_row` fields have one entry per row in the rows' order
+    (class indices ``(N,)``, float rows ``(N, K)``); `common` fields are shared."""
     _check_format(format)
     x = to_float64(logits, "logits", allow_integer=False)
     ax = _axis(x, axis)
     x = np.moveaxis(x, ax, -1)
     batch_shape = x.shape[:-1]
     k = x.shape[-1]
-    rows = x.reshape(int(np.prod(batch_shape, dtype=np.int64)), k)
-    index = list(np.ndindex(*batch_shape)) if batch_shape else [()]
-    requests = []
-    for r, row in enumerate(rows):
-        fields: dict[str, Any] = {"logits": row}
-        if extra is not None:
-            fields.update(extra(r, index[r]))
-        if common:
-            fields.update(common)
-        requests.append(Request(function, format, fields))
+    n = int(np.prod(batch_shape, dtype=np.int64))
+    rows = x.reshape(n, k)
+    per = {name: np.reshape(v, (n,) + np.shape(v)[len(batch_shape):]) for name, v in (per_row or {}).items()}
+
+    def request(a: int, b: int | None) -> Request:
+        fields: dict[str, Any] = {"logits": rows[a] if b is None else rows[a:b]}
+        for name, v in per.items():
+            fields[name] = (int(v[a]) if v.dtype.kind in "iu" else v[a]) if b is None else v[a:b]
+        fields.update(common or {})
+        return Request(function, format, fields)
+
+    if not batch_shape:
+        requests = [request(0, None)]
+    elif k == 0:  # a batch needs K >= 1; a single row of K = 0 is valid (logsumexp gives -inf)
+        requests = [request(r, None) for r in range(n)]
+    else:
+        step = max(1, ROW_VALUES // k)
+        requests = [request(a, min(a + step, n)) for a in range(0, n, step)]
     row_shape = batch_shape + ((k,) if vector else ())
     return Plan(function, format, requests, row_shape, ax if vector and ax != x.ndim - 1 else None)
 
@@ -199,24 +214,23 @@ def _cross_entropy_plan(function: str, logits: Any, target: Any, targets: Any, w
     if (target is None) == (targets is None):
         raise TypeError(f"{function}: give exactly one of target= (class index) and targets= (probabilities)")
     common: dict[str, Any] = {}
-    extra: Callable[[int, tuple[int, ...]], dict[str, Any]]
+    per_row: dict[str, np.ndarray]
     if target is not None:
         t = _class_indices(target, "target")
         try:
             t = np.broadcast_to(t, batch_shape)
         except ValueError:
             raise ValueError(f"target: shape {t.shape} does not match the rows' shape {batch_shape}") from None
-        extra = lambda r, i: {"target": int(t[i])}  # noqa: E731
+        per_row = {"target": t}
     else:
-        p = np.moveaxis(_float_field(targets, "targets", x.shape), ax, -1)
-        extra = lambda r, i: {"targets": p[i]}  # noqa: E731
+        per_row = {"targets": np.moveaxis(_float_field(targets, "targets", x.shape), ax, -1)}
     smoothing = _scalar_float(label_smoothing, "label_smoothing")
     if smoothing != 0 or np.signbit(smoothing):
         common["label_smoothing"] = smoothing
     w = _weight(weight, k)
     if w is not None:
         common["weight"] = w
-    return _row_plan(function, x, format, ax, function == "cross_entropy_grad", extra, common)
+    return _row_plan(function, x, format, ax, function == "cross_entropy_grad", per_row, common)
 
 
 def _loss_plan(batch: Any, targets: Any, weight: Any, ignore_index: int, reduction: str,
@@ -441,7 +455,9 @@ class Oracle:
 
     ``Oracle()`` finds the binary with `find_binary` ($SOFTMAX_ORACLE_BIN, the bundled binary,
     PATH); ``binary=`` names one; ``timeout`` is seconds without progress before a call fails;
-    ``transport=`` plugs in another `Transport`. Use it as a context manager, or call `close()`;
+    ``transport=`` plugs in another `Transport` (the default, `BinaryTransport`, sends binary
+    frames; ``transport=JsonLinesTransport(binary)`` speaks JSON Lines). Use it as a context
+    manager, or call `close()`;
     any process still open is closed at interpreter exit. Thread-safe (calls are serialized).
 
     Every module-level function (``softmax_oracle.softmax(...)``) is also a method here, and the
@@ -450,7 +466,7 @@ class Oracle:
 
     def __init__(self, binary: str | None = None, *, timeout: float = DEFAULT_TIMEOUT,
                  transport: Transport | None = None):
-        self.transport = transport if transport is not None else JsonLinesTransport(binary, timeout)
+        self.transport = transport if transport is not None else BinaryTransport(binary, timeout)
 
     def __enter__(self) -> "Oracle":
         return self

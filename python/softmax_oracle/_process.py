@@ -1,25 +1,29 @@
 """Finding the `softmax-oracle` binary, and the transports that talk to it.
 
 A transport evaluates a batch of `Request`s and returns, per request, the float64 values or the
-oracle's error message. `JsonLinesTransport` drives one long-running ``softmax-oracle eval``
-over JSON Lines (docs/protocol.md); a binary transport (issue 11, part 1) can be added as
-another `Transport` without changing the API above it.
+oracle's error message. Both transports drive one long-running ``softmax-oracle eval``
+(docs/protocol.md): `BinaryTransport` (the default) with binary frames, whose arrays travel as
+raw little-endian binary64 (no number is printed or parsed as text), `JsonLinesTransport` with
+JSON Lines of hex floats.
 """
 from __future__ import annotations
 
 import abc
 import atexit
+import fcntl
 import json
 import os
 import selectors
+import struct
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import weakref
 from pathlib import Path
-from typing import IO, Sequence, Union
+from typing import IO, Any, Callable, Sequence, Union
 
 import numpy as np
 
@@ -124,13 +128,27 @@ def _close_all() -> None:
             pass
 
 
-class JsonLinesTransport(Transport):
-    """One long-running ``softmax-oracle eval`` speaking JSON Lines.
+def _grow_pipe(pipe: IO[bytes] | None, size: int = 1 << 20) -> None:
+    """Asks Linux for a pipe buffer of `size` bytes (the unprivileged maximum by default): an
+    8 MB request then crosses in 8 writes instead of 128, each a wake-up of the other process.
+    Elsewhere, or when refused, the pipe stays as it is."""
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", 1031 if sys.platform.startswith("linux") else None)
+    if pipe is None or set_size is None:
+        return
+    try:
+        fcntl.fcntl(pipe.fileno(), set_size, size)
+    except OSError:
+        pass
+
+
+class _PipeTransport(Transport):
+    """One long-running ``softmax-oracle eval`` on pipes; subclasses choose the wire format
+    (`_args`, `_encode`, `_take`).
 
     * started lazily on the first call, reused by later ones, restarted when it has died (or
       after a fork, in the child);
-    * each call writes all its request lines and reads the answers as they come (both at once,
-      so neither pipe can fill up and deadlock), checking that each answer has the request's id;
+    * each call writes all its requests and reads the answers as they come (both at once, so
+      neither pipe can fill up and deadlock), checking that each answer has the request's id;
     * ``timeout``: seconds without any progress (no byte written or read) before the call gives
       up with `OracleTimeoutError`; a process that exits, closes its output or answers garbage
       gives `OracleProcessError` with its exit status and the end of its standard error. Either
@@ -161,10 +179,12 @@ class JsonLinesTransport(Transport):
         binary = self.binary or find_binary()
         self._stderr = tempfile.TemporaryFile()
         try:
-            self._proc = subprocess.Popen([binary, "eval", *self.extra_args], stdin=subprocess.PIPE,
+            self._proc = subprocess.Popen([binary, "eval", *self._args(), *self.extra_args], stdin=subprocess.PIPE,
                                           stdout=subprocess.PIPE, stderr=self._stderr, bufsize=0)
         except OSError as e:
             raise OracleNotFoundError(f"cannot start {binary!r}: {e}") from None
+        for pipe in (self._proc.stdin, self._proc.stdout):  # fewer hand-offs for large arrays
+            _grow_pipe(pipe)
         self._owner = os.getpid()
         return self._proc
 
@@ -244,6 +264,20 @@ class JsonLinesTransport(Transport):
             msg += f"; its standard error ends with: {tail}"
         return (OracleTimeoutError if timeout else OracleProcessError)(msg)
 
+    def _args(self) -> Sequence[str]:
+        """The arguments after ``eval`` that select the wire format."""
+        return ()
+
+    @abc.abstractmethod
+    def _encode(self, requests: Sequence[Request], ids: list[int]) -> bytes:
+        """The bytes of `requests` with `ids`."""
+
+    @abc.abstractmethod
+    def _take(self, proc: subprocess.Popen[bytes], buf: bytearray, ids: list[int], answers: list[Answer],
+              describe: Callable[[int], str]) -> int:
+        """Appends to `answers` every complete answer at the start of `buf` (checking ids against
+        `ids`; `describe(k)` names request k); returns the bytes consumed."""
+
     def run(self, requests: Sequence[Request]) -> list[Answer]:
         if not requests:
             return []
@@ -251,7 +285,7 @@ class JsonLinesTransport(Transport):
             proc = self._ensure()
             ids = list(range(self._next_id, self._next_id + len(requests)))
             self._next_id += len(requests)
-            data = b"".join((r.to_json_line(i, canonical=False) + "\n").encode() for r, i in zip(requests, ids))
+            data = self._encode(requests, ids)
             try:
                 return self._exchange(proc, requests, ids, data)
             except OracleError:
@@ -306,17 +340,7 @@ class JsonLinesTransport(Transport):
                             raise self._fail(proc, f"closed its output before answering {describe(len(answers))}",
                                              kill=False)
                         buf += chunk
-                        start = 0
-                        while True:
-                            nl = buf.find(b"\n", start)
-                            if nl < 0:
-                                break
-                            line = bytes(buf[start:nl])
-                            start = nl + 1
-                            if len(answers) >= len(requests):
-                                raise self._fail(proc, f"answered more lines than requests: {line[:200]!r}")
-                            answers.append(self._answer(proc, line, ids[len(answers)], describe(len(answers))))
-                        del buf[:start]
+                        del buf[:self._take(proc, buf, ids, answers, describe)]
                     deadline = time.monotonic() + self.timeout
             if writing:  # every answer arrived before the last bytes were written: impossible
                 raise self._fail(proc, "answered before reading all requests")
@@ -331,6 +355,28 @@ class JsonLinesTransport(Transport):
                 except OSError:
                     pass
 
+
+
+class JsonLinesTransport(_PipeTransport):
+    """``softmax-oracle eval`` speaking JSON Lines: requests as lines of hex floats
+    (`Request.to_json_line`), answers parsed with ``float.fromhex``."""
+
+    def _encode(self, requests: Sequence[Request], ids: list[int]) -> bytes:
+        return b"".join((r.to_json_line(i, canonical=False) + "\n").encode() for r, i in zip(requests, ids))
+
+    def _take(self, proc: subprocess.Popen[bytes], buf: bytearray, ids: list[int], answers: list[Answer],
+              describe: Callable[[int], str]) -> int:
+        start = 0
+        while True:
+            nl = buf.find(b"\n", start)
+            if nl < 0:
+                return start
+            line = bytes(buf[start:nl])
+            start = nl + 1
+            if len(answers) >= len(ids):
+                raise self._fail(proc, f"answered more lines than requests: {line[:200]!r}")
+            answers.append(self._answer(proc, line, ids[len(answers)], describe(len(answers))))
+
     def _answer(self, proc: subprocess.Popen[bytes], line: bytes, rid: int, what: str) -> Answer:
         try:
             obj = json.loads(line)
@@ -342,7 +388,104 @@ class JsonLinesTransport(Transport):
             raise self._fail(proc, f"answered {what} with id {obj['id']!r}, expected {rid}")
         if isinstance(obj.get("error"), str):
             return obj["error"]
+        values = obj.get("values")
         try:
-            return parse_hex_array(obj.get("values"), "values")
+            if isinstance(values, list) and values and isinstance(values[0], list):  # a batch: one list per row
+                return np.concatenate([parse_hex_array(row, f"values[{r}]") for r, row in enumerate(values)])
+            return parse_hex_array(values, "values")
         except ValueError as e:
             raise self._fail(proc, f"answered {what} with garbage: {e}") from None
+
+
+#: The binary frame's magic (docs/protocol.md, "Binary frames").
+MAGIC = b"SOF1"
+_PREFIX = struct.Struct("<4sIQ")  # magic, header length, payload length
+
+
+def encode_frame(header: dict, payload: Sequence[bytes | memoryview] = ()) -> bytes:
+    """One binary frame: the 16-byte prefix, `header` as compact JSON, the payload's parts."""
+    head = json.dumps(header, separators=(",", ":")).encode()
+    size = sum(memoryview(p).nbytes for p in payload)
+    return b"".join([_PREFIX.pack(MAGIC, len(head), size), head, *payload])
+
+
+def request_frame(request: Request, id: Any) -> bytes:
+    """`request` as a binary frame: strings and integers in the header, every float (arrays and
+    scalars alike) and every integer array as raw little-endian 8-byte values in the payload."""
+    header: dict[str, Any] = {"id": id, "function": request.function, "format": request.format}
+    arrays, payload = [], []
+    for name, v in request.fields.items():
+        if isinstance(v, np.ndarray) and v.dtype.kind in "iu":
+            a, dtype = np.ascontiguousarray(v, dtype="<i8"), "i64"
+        elif isinstance(v, (np.ndarray, float, np.floating)):
+            a, dtype = np.ascontiguousarray(v, dtype="<f8"), "f64"
+        else:
+            header[name] = int(v) if isinstance(v, (int, np.integer)) and not isinstance(v, bool) else v
+            continue
+        arrays.append({"name": name, "dtype": dtype, "shape": list(a.shape)})
+        payload.append(memoryview(a).cast("B"))
+    if arrays:
+        header["arrays"] = arrays
+    return encode_frame(header, payload)
+
+
+def read_frame(buf: bytes | bytearray, start: int = 0) -> tuple[dict, bytes | bytearray, int] | None:
+    """The frame at `start` of `buf`: its header (parsed), its payload (a copy), and where it ends; None
+    when `buf` does not hold all of it yet. ``ValueError`` for a bad magic or header."""
+    if len(buf) - start < _PREFIX.size:
+        return None
+    magic, h, p = _PREFIX.unpack_from(buf, start)
+    if magic != MAGIC:
+        raise ValueError(f"bad magic {bytes(buf[start:start + 4])!r} (expected {MAGIC!r})")
+    end = start + _PREFIX.size + h + p
+    if len(buf) < end:
+        return None
+    try:
+        header = json.loads(bytes(buf[start + _PREFIX.size:start + _PREFIX.size + h]))
+    except ValueError as e:
+        raise ValueError(f"a header that is not JSON ({e})") from None
+    if not isinstance(header, dict):
+        raise ValueError(f"a header that is not an object: {header!r:.200}")
+    return header, buf[start + _PREFIX.size + h:end], end
+
+
+class BinaryTransport(_PipeTransport):
+    """``softmax-oracle eval --transport binary``: requests and answers as binary frames
+    (`request_frame`, `read_frame`); the values arrive as little-endian binary64 holding each
+    correctly rounded value exactly. The default transport."""
+
+    def _args(self) -> Sequence[str]:
+        return ("--transport", "binary")
+
+    def _encode(self, requests: Sequence[Request], ids: list[int]) -> bytes:
+        return b"".join(request_frame(r, i) for r, i in zip(requests, ids))
+
+    def _take(self, proc: subprocess.Popen[bytes], buf: bytearray, ids: list[int], answers: list[Answer],
+              describe: Callable[[int], str]) -> int:
+        start = 0
+        while True:
+            what = describe(min(len(answers), len(ids) - 1))
+            try:
+                frame = read_frame(buf, start)
+            except ValueError as e:
+                raise self._fail(proc, f"answered {what} with {e}") from None
+            if frame is None:
+                return start
+            header, payload, start = frame
+            if len(answers) >= len(ids):
+                raise self._fail(proc, f"answered more frames than requests: {header!r:.200}")
+            rid = ids[len(answers)]
+            if header.get("id") != rid:
+                raise self._fail(proc, f"answered {what} with id {header.get('id')!r}, expected {rid}")
+            if isinstance(header.get("error"), str):
+                answers.append(header["error"])
+                continue
+            arrays = header.get("arrays")
+            if not (isinstance(arrays, list) and len(arrays) == 1 and isinstance(arrays[0], dict)
+                    and arrays[0].get("name") == "values" and arrays[0].get("dtype") == "f64"
+                    and isinstance(arrays[0].get("shape"), list)):
+                raise self._fail(proc, f"answered {what} with a frame that is not a result: {header!r:.200}")
+            n = int(np.prod(arrays[0]["shape"], dtype=np.int64))
+            if len(payload) != 8 * n:
+                raise self._fail(proc, f"answered {what} with {len(payload)} payload bytes for {n} values")
+            answers.append(np.frombuffer(payload, dtype="<f8").astype(np.float64, copy=False))

@@ -13,6 +13,14 @@ import numpy as np
 
 from ._formats import hex_list_text, hex_value, to_hex
 
+#: The fields that a batched request (``logits`` N × K) gives per row, as the CLI's
+#: ``RowBatch.perRowFields``: float fields N × K (``pos_weight`` may also be one row for all),
+#: integer fields one per row. Other fields (``weight``, ``label_smoothing``) are shared.
+PER_ROW_FIELDS = frozenset(("logits", "target", "targets", "labels", "pos_weight"))
+
+#: Row functions with one output per row (the others have one per logit).
+SCALAR_ROW_FUNCTIONS = frozenset(("logsumexp", "cross_entropy"))
+
 
 @dataclass
 class Request:
@@ -23,6 +31,10 @@ class Request:
     ``pos_weight``; 2-D for ``batch`` and batch probability targets), a Python ``float``
     (``label_smoothing``, a single ``pos_weight``), an ``int`` (``target``, ``ignore_index``),
     an integer ``ndarray`` (batch class indices) or a ``str`` (``reduction``).
+
+    A row function's request is a *batch* when ``logits`` is 2-D (N rows of K): its
+    `PER_ROW_FIELDS` then hold one row (or index) per row, and its answer is the rows' outputs
+    one after another.
     """
 
     function: str
@@ -33,13 +45,35 @@ class Request:
         """How many values the answer must hold (docs/protocol.md, "Results"), or None when
         unknown."""
         f = self.function
-        if f in ("logsumexp", "cross_entropy"):
+        if self.rows is not None:
+            return self.rows * (1 if f in SCALAR_ROW_FUNCTIONS else int(self.fields["logits"].shape[1]))
+        if f in SCALAR_ROW_FUNCTIONS:
             return 1
         if f == "cross_entropy_loss":
             return len(self.fields["batch"]) if self.fields.get("reduction") == "none" else 1
         if "logits" in self.fields:
             return int(np.asarray(self.fields["logits"]).size)
         return None
+
+    @property
+    def rows(self) -> int | None:
+        """N for a batch (2-D ``logits``), else None."""
+        x = self.fields.get("logits")
+        return int(x.shape[0]) if isinstance(x, np.ndarray) and x.ndim == 2 else None
+
+    def row(self, r: int) -> "Request":
+        """Row `r` of a batch as a single-row request (a single-row request is its own row 0)."""
+        if self.rows is None:
+            return self
+        fields: dict[str, Any] = {}
+        for name, v in self.fields.items():
+            if name in PER_ROW_FIELDS and isinstance(v, np.ndarray):
+                if v.dtype.kind in "iu" and v.ndim == 1:
+                    v = int(v[r])
+                elif v.ndim == 2:
+                    v = v[r]
+            fields[name] = v
+        return Request(self.function, self.format, fields)
 
     def to_json(self, id: Any = None) -> dict[str, Any]:
         """The request as a JSON object with exact hex-float strings (``id`` first when given)."""

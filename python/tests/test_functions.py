@@ -147,8 +147,10 @@ def test_refused_requests_name_field_and_value(oracle):
     assert '"target":5' in e.value.request_line
     with pytest.raises(ValueError, match="label_smoothing"):
         oracle.cross_entropy([1.0, 2.0], target=0, label_smoothing=2.0)
-    with pytest.raises(so.OracleRequestError, match=r"request 2 of 2"):
+    # Rows go as one batched request: the error names the row.
+    with pytest.raises(so.OracleRequestError, match=r'field "target\[1\]": 7 is outside \[0, 2\)') as e:
         oracle.cross_entropy([[1.0, 2.0], [1.0, 2.0]], target=[0, 7])
+    assert '"target":[0,7]' in e.value.request_line
 
 
 def test_argument_errors(oracle):

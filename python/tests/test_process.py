@@ -107,7 +107,7 @@ def test_garbage_is_refused(tmp_path):
                           ("read l; echo '{\"id\":99,\"values\":[]}'; sleep 5", "with id 99, expected 1"),
                           ("read l; echo '{\"id\":1,\"values\":[\"1.5\"]}'; sleep 5", "garbage"),
                           ("read l; echo '{\"id\":1,\"values\":[\"0x1p+0\",\"0x1p+0\"]}'", "answered 2 values")):
-        with so.Oracle(_script(tmp_path, body), timeout=10) as o:
+        with so.Oracle(transport=so.JsonLinesTransport(_script(tmp_path, body), timeout=10)) as o:
             t0 = time.monotonic()
             with pytest.raises(so.OracleProcessError, match=pattern):
                 o.softmax([1.0])
@@ -157,7 +157,7 @@ def test_an_interrupt_mid_call_ends_the_process(binary, monkeypatch):
             os.write(proc.stdin.fileno(), data[: len(data) // 2])  # half a request line, then Ctrl-C
             raise KeyboardInterrupt
 
-        monkeypatch.setattr(so.JsonLinesTransport, "_exchange", interrupted)
+        monkeypatch.setattr(type(o.transport), "_exchange", interrupted)
         with pytest.raises(KeyboardInterrupt):
             o.softmax([1.0, 2.0])
         assert o.pid is None and not _alive(pid)

@@ -1,0 +1,160 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads binary frames (``BinaryFrame``) from a file descriptor (standard input by default),
+/// with limits enforced before anything is allocated.
+///
+/// ``next()`` returns a frame's header and payload bytes, or ``Item/bad(_:)`` naming what is
+/// wrong, after which the stream goes on:
+/// - a prefix whose magic is not `SOF1`: the bytes up to the next `SOF1` are skipped;
+/// - a header over ``maxHeaderBytes`` or a payload over ``maxPayloadBytes``: the declared bytes
+///   are read and thrown away in 64 KiB chunks, never held (a declared length of 2^63 reads to
+///   the end of the input and reports it truncated);
+/// - the input ending inside a frame: the frame is reported truncated, then ``next()`` returns
+///   nil. The reader never waits for bytes past the end of the input.
+///
+/// Memory stays within the limits plus 1 MiB, whatever the input.
+public struct BinaryFrameReader {
+    /// What ``next()`` read.
+    public enum Item: Sendable, Hashable {
+        /// A frame's header (UTF-8 JSON, not yet parsed) and payload bytes.
+        case frame(header: [UInt8], payload: ArraySlice<UInt8>)
+        /// A frame that cannot be read, and why (`frame 3 at byte 96: bad magic …`).
+        case bad(String)
+    }
+
+    /// The descriptor read from.
+    public let fileDescriptor: Int32
+    /// The longest header read.
+    public let maxHeaderBytes: Int
+    /// The longest payload read.
+    public let maxPayloadBytes: Int
+    /// The 1-based number of the frame ``next()`` returned last (0 before the first).
+    public private(set) var frameNumber = 0
+    /// Bytes of the input consumed so far.
+    public private(set) var offset = 0
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var atEnd = false
+
+    /// A reader of `fileDescriptor` with the given limits.
+    public init(fileDescriptor: Int32 = 0, maxHeaderBytes: Int = BinaryFrame.defaultMaxHeaderBytes,
+                maxPayloadBytes: Int) {
+        self.fileDescriptor = fileDescriptor
+        self.maxHeaderBytes = max(0, maxHeaderBytes)
+        self.maxPayloadBytes = max(0, maxPayloadBytes)
+    }
+
+    private var available: Int { buffer.count - start }
+
+    /// The next frame, a bad frame's message, or nil at the end of the input (between frames).
+    ///
+    /// - Throws: ``StreamError`` when reading fails.
+    public mutating func next() throws(StreamError) -> Item? {
+        guard try fill(1) else { return nil }
+        frameNumber += 1
+        let at = "frame \(frameNumber) at byte \(offset)"
+        guard try fill(BinaryFrame.prefixBytes) else {
+            return .bad("\(at): truncated: the input ends after \(dropAll()) of the \(BinaryFrame.prefixBytes) bytes of the frame's prefix")
+        }
+        let found = Array(buffer[start..<(start + 4)])
+        if found != BinaryFrame.magic {
+            let skipped = try skipToMagic()
+            let hex = found.map { String($0, radix: 16, uppercase: true) }.map { $0.count == 1 ? "0" + $0 : $0 }.joined(separator: " ")
+            return .bad("\(at): bad magic \(hex) (expected 53 4F 46 31, \"SOF1\"); skipped \(skipped) bytes to "
+                + (atEnd && available == 0 ? "the end of the input" : "the next \"SOF1\""))
+        }
+        let h = Int(BinaryFrame.readLittleEndian(UInt32.self, buffer, at: start + 4))
+        let p = BinaryFrame.readLittleEndian(UInt64.self, buffer, at: start + 8)
+        consume(BinaryFrame.prefixBytes)
+        if h > maxHeaderBytes || p > UInt64(maxPayloadBytes) {
+            let what = h > maxHeaderBytes
+                ? "a header of \(h) bytes is over the limit of \(maxHeaderBytes)"
+                : "a payload of \(p) bytes is over the limit of \(maxPayloadBytes)"
+            let (skipped, complete) = try discard(UInt64(h) &+ p)
+            return .bad("\(at): \(what); " + (complete
+                ? "its \(skipped) bytes were skipped"
+                : "truncated: the input ends after \(skipped) of its \(UInt64(h) &+ p) bytes"))
+        }
+        let total = h + Int(p)
+        buffer.reserveCapacity(start + total)
+        guard try fill(total) else {
+            return .bad("\(at): truncated: the input ends after \(dropAll()) of the \(total) bytes of its header (\(h)) and payload (\(p))")
+        }
+        let header = Array(buffer[start..<(start + h)])
+        let payload = buffer[(start + h)..<(start + total)]
+        consume(total)
+        return .frame(header: header, payload: payload)
+    }
+
+    private mutating func consume(_ n: Int) {
+        start += n
+        offset += n
+    }
+
+    /// Consumes what is left; returns its length.
+    private mutating func dropAll() -> Int {
+        let n = available
+        consume(n)
+        return n
+    }
+
+    /// Drops the byte at the read position, then the bytes up to the next `SOF1` (or to the end
+    /// of the input); returns how many were dropped.
+    private mutating func skipToMagic() throws(StreamError) -> Int {
+        var skipped = 0
+        repeat {
+            consume(1)
+            skipped += 1
+            guard try fill(4) else { return skipped + dropAll() }
+        } while !buffer[start..<(start + 4)].elementsEqual(BinaryFrame.magic)
+        return skipped
+    }
+
+    /// Reads and throws away up to `n` bytes without holding them; returns how many and whether
+    /// all `n` were there.
+    private mutating func discard(_ n: UInt64) throws(StreamError) -> (UInt64, Bool) {
+        var done: UInt64 = 0
+        while done < n {
+            if available == 0 {
+                buffer.removeAll(keepingCapacity: true)
+                start = 0
+                guard try fill(1) else { return (done, false) }
+            }
+            let k = Int(min(UInt64(available), n - done))
+            consume(k)
+            done += UInt64(k)
+        }
+        return (done, true)
+    }
+
+    /// Makes at least `n` unread bytes available; false when the input ends first.
+    private mutating func fill(_ n: Int) throws(StreamError) -> Bool {
+        while available < n {
+            if atEnd { return false }
+            if start > 0 && start >= buffer.count / 2 {
+                buffer.removeSubrange(0..<start)
+                start = 0
+            }
+            let chunk = max(1 << 16, min(n - available, 1 << 20))
+            let fd = fileDescriptor
+            let got = withUnsafeTemporaryAllocation(byteCount: chunk, alignment: 8) { scratch -> Int in
+                var r = -1
+                while r < 0 {
+                    r = read(fd, scratch.baseAddress!, chunk)
+                    if r < 0 && errno != EINTR { return -1 }
+                }
+                buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<r]))
+                return r
+            }
+            if got < 0 { throw StreamError.fromErrno("cannot read \(descriptorName(fd))") }
+            if got == 0 { atEnd = true }
+        }
+        return true
+    }
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Issue 11's Python target in one run: log_softmax into f32 of 8 x 128 000 logits from Python
+# (binary and JSON Lines transports) against the plain 128-bit MPFR loop in C on the same logits.
+#
+#   bash scripts/bench-python.sh [samples]     # needs python3 with numpy and the package installed
+#
+# Uses $SOFTMAX_ORACLE_BIN if set, else builds the release CLI. The C loop is
+# Benchmarks/Sources/CMPFRLoop/mpfr_loop.c, compiled here with cc -O2 into a shared library.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -z "${SOFTMAX_ORACLE_BIN:-}" ]; then
+    swift build -c release --product softmax-oracle >&2
+    export SOFTMAX_ORACLE_BIN="$PWD/.build/release/softmax-oracle"
+fi
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cc -O2 -shared -fPIC -I Benchmarks/Sources/CMPFRLoop/include Benchmarks/Sources/CMPFRLoop/mpfr_loop.c \
+    -o "$work/libmpfrloop.so" -lmpfr -lgmp
+python3 Benchmarks/python_end_to_end.py "$work/libmpfrloop.so" "${1:-7}"

@@ -33,16 +33,7 @@ extension ElementwiseOutputs {
     func bce(_ x: Double, label z: Double, posWeight pw: Double, weight w: Double) -> OracleValue? {
         if x.isNaN { return exactOutput(.nan) }
         guard x.isFinite, z >= 0, z <= 1, pw >= 0, w >= 0 else { return nil }
-        let u2 = unitRoundoffSquared
-        let (zp, _) = Self.times(ScaledDoubleWord(z), pw)
-        let (a, epsA) = Self.times(zp, w)
-        let (b, epsB) = Self.times(ScaledDoubleWord(twoSum(1, -z)), w)
-        let (c, epsC) = Self.add(a, epsA, b, epsB)
-        // Term 1.
-        let coefficient = x < 0 ? a : b, epsCoefficient = x < 0 ? epsA : epsB
-        let (t1, epsProduct) = x == 0 ? (ScaledDoubleWord.zero, 0) : Self.times(coefficient, x.magnitude)
-        let eps1 = roundedUp(epsCoefficient + epsProduct)
-        let exact1 = epsCoefficient == 0 && epsProduct == 0
+        let (c, epsC, t1, eps1, exact1) = Self.bceCoefficients(x, label: z, posWeight: pw, weight: w)
         // Term 2, and the loss.
         if c.hi == 0 {
             return t1.hi == 0 ? nil : certifier.certify(t1, relativeError: eps1)  // 0 exactly: MPFR path
@@ -53,13 +44,11 @@ extension ElementwiseOutputs {
             return sumWithTiny(t1, eps1, exact: exact1, tinyExponent: c.exponent + Self.tinyExponent + 3)
         }
         guard let t = logTerm(x) else { return nil }
-        let t2 = c * t.value
-        let eps2 = roundedUp(epsC + t.epsL + 8.1 * u2)
+        let (t2, eps2, loss, eps) = Self.bceLoss(t1, eps1, c, epsC, t)
         if t1.hi == 0 { return certifier.certify(t2, relativeError: eps2) }
         if t2.exponent < t1.exponent - 1000 {
             return sumWithTiny(t1, eps1, exact: exact1, tinyExponent: t2.exponent + 2)
         }
-        let (loss, eps) = Self.add(t1, eps1, t2, eps2)
         if let v = certifier.certify(loss, relativeError: eps) { return v }
         // An exact term 1 on a rounding boundary plus a term 2 below its last bit.
         guard exact1, t1.exponent > -900, t1.exponent < 900, loss.exponent > -900, loss.exponent < 900 else { return nil }
@@ -67,6 +56,30 @@ extension ElementwiseOutputs {
         return DoubleWordTier.nearTie(t1.unscaled, plus: true, loss.unscaled,
                                       absoluteError: roundedUp(eps * scaled(loss.hi, by: loss.exponent) * (1 + 0x1p-50)),
                                       upper: upper, certifier)
+    }
+
+    /// C = A + B and term 1 (A·|x| for x < 0, B·x for x > 0, else 0) with their relative error
+    /// bounds (see `bce`); `exact1`: term 1 is exact. Needs finite x, z ∈ [0, 1], pw, w >= 0.
+    static func bceCoefficients(_ x: Double, label z: Double, posWeight pw: Double, weight w: Double)
+        -> (c: ScaledDoubleWord, epsC: Double, t1: ScaledDoubleWord, eps1: Double, exact1: Bool) {
+        let (zp, _) = times(ScaledDoubleWord(z), pw)
+        let (a, epsA) = times(zp, w)
+        let (b, epsB) = times(ScaledDoubleWord(twoSum(1, -z)), w)
+        let (c, epsC) = add(a, epsA, b, epsB)
+        let coefficient = x < 0 ? a : b, epsCoefficient = x < 0 ? epsA : epsB
+        let (t1, epsProduct) = x == 0 ? (ScaledDoubleWord.zero, 0) : times(coefficient, x.magnitude)
+        return (c, epsC, t1, roundedUp(epsCoefficient + epsProduct), epsCoefficient == 0 && epsProduct == 0)
+    }
+
+    /// Term 2 = C·T (εC + εT + 8.1u²) and the loss t1 + t2 (`add`), with their relative bounds,
+    /// for |x| <= 2^20 (T from `logTerm`).
+    @inline(__always)
+    static func bceLoss(_ t1: ScaledDoubleWord, _ eps1: Double, _ c: ScaledDoubleWord, _ epsC: Double,
+                        _ t: DoubleWordTier.LogPart) -> (t2: ScaledDoubleWord, eps2: Double, loss: ScaledDoubleWord, eps: Double) {
+        let t2 = c * t.value
+        let eps2 = roundedUp(epsC + t.epsL + 8.1 * unitRoundoffSquared)
+        let (loss, eps) = add(t1, eps1, t2, eps2)
+        return (t2, eps2, loss, eps)
     }
 
     /// x + y for x, y >= 0 with relative errors ex, ey (< 2^-80), and the sum's relative error:

@@ -124,6 +124,14 @@ struct ElementwiseOutputs {
             return OracleValue(rounded: certifier.format.round(1.0),
                                exact: ExactValue(kind: .finite, isNegative: false, exponent: -1, head: 2, tail: 0))
         }
+        let v = sigmoidEnclosure(x)
+        return certifier.certify(v.hi, v.lo, scale: v.scale, error: v.error)
+    }
+
+    /// sigmoid(x) for |x| <= 2^20 (see `sigmoid`): the exact value lies within `error` of
+    /// (hi + lo), in units of 2^scale.
+    @inline(__always)
+    func sigmoidEnclosure(_ x: Double) -> (hi: Double, lo: Double, scale: Int, error: Double) {
         let u2 = unitRoundoffSquared
         let e = negativeExp(x)
         let epsE = DoubleWordExp.relativeError
@@ -139,11 +147,9 @@ struct ElementwiseOutputs {
         }
         let inverse = DoubleWord.quotient(DoubleWord(1, 0), sum)
         let epsInverse = roundedUp(epsSum * (1 + 2 * epsSum) + 14 * u2)
-        if x >= 0 {
-            return certifier.certify(inverse.hi, inverse.lo, scale: 0, error: epsInverse * inverse.hi * (1 + 0x1p-50))
-        }
+        if x >= 0 { return (inverse.hi, inverse.lo, 0, epsInverse * inverse.hi * (1 + 0x1p-50)) }
         let p = DoubleWord.product(e.mantissa, inverse)
         let eps = roundedUp(epsE + epsInverse + 8.1 * u2)
-        return certifier.certify(p.hi, p.lo, scale: e.exponent, error: eps * (1 + 0x1p-50) * p.hi)
+        return (p.hi, p.lo, e.exponent, eps * (1 + 0x1p-50) * p.hi)
     }
 }

@@ -90,6 +90,9 @@ enum DoubleWordTier {
             case nil:
                 return nil
             }
+        case .crossEntropyGrad:
+            guard q.weight == nil, q.labelSmoothing == 0, case .index(let t)? = q.target else { return nil }
+            values = q.logits.withUnsafeBufferPointer { crossEntropyGradient($0, target: t, q.format, threads: threads) }
         case .crossEntropyLoss:
             values = batchLoss(q, threads: threads)
         default:

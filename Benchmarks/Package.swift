@@ -40,6 +40,12 @@ let package = Package(
             dependencies: ["BenchSupport"],
             swiftSettings: strict
         ),
+        // Every function x every harness family through `softmax-oracle eval`, against the C loop.
+        .executableTarget(
+            name: "tier-grid",
+            dependencies: ["BenchSupport", .product(name: "OracleIO", package: "softmax-oracle")],
+            swiftSettings: strict
+        ),
         // The ordo-one/benchmark suite (Benchmarks/SoftmaxBenchmarks).
         .executableTarget(
             name: "SoftmaxBenchmarks",

@@ -98,7 +98,8 @@ enum DoubleWordTier {
         default:
             return nil
         }
-        guard let values else { return nil }
+        // A row `rowSum` declines for its spread alone (WideRow.swift).
+        guard let values = values ?? wideRow(q, threads: threads) else { return nil }
         return OracleResult(values: values, precision: reportedPrecision(q.format), escalations: 0, tier: .doubleWord)
     }
 }

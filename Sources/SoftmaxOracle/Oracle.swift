@@ -12,10 +12,11 @@ import MPFR
 ///
 /// Before the MPFR path, the double-word tier (DoubleWordTier/) tries logsumexp, softmax,
 /// log_softmax, cross_entropy (a hard target or probability targets, without class weights or
-/// label smoothing) and the batch loss (hard targets, without class weights or label smoothing)
-/// in double-double arithmetic with proven error bounds; it answers only when every output of
-/// the request certifies that way (same certification rule, same results), else the MPFR path
-/// answers.
+/// label smoothing), cross_entropy_grad and the batch loss (hard targets, without class weights
+/// or label smoothing) in double-double arithmetic with proven error bounds; it answers only when
+/// every output of the request certifies that way (same certification rule, same results), else
+/// the MPFR path answers. For sigmoid, log_sigmoid, softplus and bce_with_logits it answers
+/// output by output, and the MPFR path only the outputs it leaves.
 public struct Oracle: Sendable {
     /// The first working precision, in bits, is the format's precision plus this.
     public var guardBits: Int

@@ -49,6 +49,12 @@ let package = Package(
         ),
         // The C loop as a whole process: decimal text in (strtod), %a out.
         .executableTarget(name: "mpfr-text-loop", dependencies: ["CMPFRLoop"]),
+        // Every function x every harness family through `softmax-oracle eval`, against the C loop.
+        .executableTarget(
+            name: "tier-grid",
+            dependencies: ["BenchSupport", .product(name: "OracleIO", package: "softmax-oracle")],
+            swiftSettings: strict
+        ),
         // The ordo-one/benchmark suite (Benchmarks/SoftmaxBenchmarks).
         .executableTarget(
             name: "SoftmaxBenchmarks",

@@ -12,10 +12,11 @@ import MPFR
 ///
 /// Before the MPFR path, the double-word tier (DoubleWordTier/) tries logsumexp, softmax,
 /// log_softmax, cross_entropy (a hard target or probability targets, without class weights or
-/// label smoothing) and the batch loss (hard targets, without class weights or label smoothing)
-/// in double-double arithmetic with proven error bounds; it answers only when every output of
-/// the request certifies that way (same certification rule, same results), else the MPFR path
-/// answers.
+/// label smoothing), cross_entropy_grad and the batch loss (hard targets, without class weights
+/// or label smoothing) in double-double arithmetic with proven error bounds; it answers only when
+/// every output of the request certifies that way (same certification rule, same results), else
+/// the MPFR path answers. For sigmoid, log_sigmoid, softplus and bce_with_logits it answers
+/// output by output, and the MPFR path only the outputs it leaves.
 public struct Oracle: Sendable {
     /// The first working precision, in bits, is the format's precision plus this.
     public var guardBits: Int
@@ -56,7 +57,11 @@ public struct Oracle: Sendable {
     ///   the values `evaluate` gives with the MPFR path alone.
     public func evaluateDoubleWordTier(_ request: OracleRequest) throws(OracleError) -> OracleResult? {
         try Validation.check(request, maxValues: maxValues)
-        return DoubleWordTier.evaluate(request, threads: threads > 0 ? threads : ProcessorCount.online)
+        let threads = threads > 0 ? threads : ProcessorCount.online
+        if let partial = DoubleWordTier.elementwise(request, threads: threads) {
+            return partial.pending.isEmpty ? OracleResult(values: partial.values, precision: 106, escalations: 0, tier: .doubleWord) : nil
+        }
+        return DoubleWordTier.evaluate(request, threads: threads)
     }
 
     /// Evaluates `request`, certified.
@@ -75,6 +80,22 @@ public struct Oracle: Sendable {
         }
         let certifier = Certifier(format: q.format, guardBits: guardBits, maxPrecision: maxPrecision)
         let x = q.logits
+        if let output = elementwiseEnclosure(q) {
+            // Elementwise: the double-word tier answers output by output; the MPFR path only the
+            // outputs it left (each output's enclosure depends on its own logit alone, so this
+            // is what the MPFR path gives for the whole row).
+            guard doubleWordTier, let partial = DoubleWordTier.elementwise(q, threads: threads > 0 ? threads : ProcessorCount.online) else {
+                return try certifier.run(outputs: x.count) { w, pending in pending.map { output($0, w) } }
+            }
+            if partial.pending.isEmpty {
+                return OracleResult(values: partial.values, precision: 106, escalations: 0, tier: .doubleWord)
+            }
+            let left = partial.pending
+            let rest = try certifier.run(outputs: left.count) { w, pending in pending.map { output(left[$0], w) } }
+            var values = partial.values
+            for (j, i) in left.enumerated() { values[i] = rest.values[j] }
+            return OracleResult(values: values, precision: rest.precision, escalations: rest.escalations)
+        }
         switch q.function {
         case .logsumexp:
             return try certifier.run(outputs: 1) { w, _ in SoftmaxFamily.logsumexp(x, w) }
@@ -88,23 +109,29 @@ public struct Oracle: Sendable {
         case .crossEntropyGrad:
             let r = TargetWeights(target: q.target!, classes: x.count, weight: q.weight, labelSmoothing: q.labelSmoothing)
             return try certifier.run(outputs: x.count) { w, pending in CrossEntropy.gradient(x, r, w, pending: pending) }
-        case .sigmoid:
-            return try certifier.run(outputs: x.count) { w, pending in pending.map { Elementwise.sigmoid(x[$0], w) } }
-        case .logSigmoid:
-            return try certifier.run(outputs: x.count) { w, pending in pending.map { Elementwise.logSigmoid(x[$0], w) } }
-        case .softplus:
-            return try certifier.run(outputs: x.count) { w, pending in pending.map { Elementwise.softplus(x[$0], w) } }
+        case .sigmoid, .logSigmoid, .softplus, .bceWithLogits:
+            preconditionFailure("answered above")
+        case .crossEntropyLoss:
+            return try batchLoss(q, certifier)
+        }
+    }
+
+    /// The MPFR enclosure of output i of an elementwise function at a working precision, or nil
+    /// for the other functions.
+    private func elementwiseEnclosure(_ q: OracleRequest) -> ((Int, IntervalArithmetic) -> Enclosure)? {
+        let x = q.logits
+        switch q.function {
+        case .sigmoid: return { i, w in Elementwise.sigmoid(x[i], w) }
+        case .logSigmoid: return { i, w in Elementwise.logSigmoid(x[i], w) }
+        case .softplus: return { i, w in Elementwise.softplus(x[i], w) }
         case .bceWithLogits:
             let labels = q.labels!
             let pw = q.posWeight ?? [1]
-            return try certifier.run(outputs: x.count) { w, pending in
-                pending.map { i in
-                    Elementwise.bce(x[i], label: labels[i], posWeight: pw.count == 1 ? pw[0] : pw[i],
-                                    weight: q.weight?[i] ?? 1, w)
-                }
+            return { i, w in
+                Elementwise.bce(x[i], label: labels[i], posWeight: pw.count == 1 ? pw[0] : pw[i],
+                                weight: q.weight?[i] ?? 1, w)
             }
-        case .crossEntropyLoss:
-            return try batchLoss(q, certifier)
+        default: return nil
         }
     }
 

@@ -10,6 +10,10 @@ import DoubleWordArithmetic
 //   LogPart.swift              L = log1p(s), and exact near-ties P ± L
 //   LogsumexpOutput.swift, LogSoftmaxOutputs.swift, SoftmaxOutputs.swift,
 //   CrossEntropyOutputs.swift, BatchLoss.swift     the outputs of each function
+//   GradientOutputs.swift      cross_entropy_grad (hard target): softmax's outputs, entry t
+//   WideRow.swift              rows whose two largest logits lie more than 2^19 apart
+//   ElementwiseTier.swift, ElementwiseOutputs.swift, BinaryCrossEntropy.swift
+//                              sigmoid, log_sigmoid, softplus, bce_with_logits, output by output
 //   DoubleWordCertifier.swift  the certification test (one test, scalar and two SIMD lanes)
 //   ExactRounding.swift        its exact fallback (`Format.roundExactly` at both ends)
 //   ExactValue+DoubleWord.swift  the exact value reported with each output
@@ -48,9 +52,13 @@ import DoubleWordArithmetic
 /// often is one) and L far below P's last bit, are settled by `roundNearTie` as the MPFR path's
 /// open enclosure ends settle them.
 ///
+/// cross_entropy_grad with a hard target (GradientOutputs.swift), rows whose two largest logits
+/// lie more than 2^19 apart (WideRow.swift: the sum is then only bounded) and the elementwise
+/// functions (`elementwise`, output by output) are answered here too.
+///
 /// When an output does not certify — or for anything outside the tier's scope: NaN or +inf in a
-/// row, a row whose only finite logit is its maximum (exact results), its two largest logits
-/// more than 2^19 apart, other functions and options — `evaluate` returns nil and the MPFR path
+/// row, a row whose only finite logit is its maximum (exact results), other functions and
+/// options — `evaluate` returns nil and the MPFR path
 /// answers the whole request, so the double-word tier never gives a different answer, only a
 /// faster one. -inf logits are handled here as the MPFR path does: exactly 0 in every sum;
 /// softmax 0 and log_softmax -inf there, a cross-entropy of +inf when the target's logit is -inf.
@@ -90,12 +98,16 @@ enum DoubleWordTier {
             case nil:
                 return nil
             }
+        case .crossEntropyGrad:
+            guard q.weight == nil, q.labelSmoothing == 0, case .index(let t)? = q.target else { return nil }
+            values = q.logits.withUnsafeBufferPointer { crossEntropyGradient($0, target: t, q.format, threads: threads) }
         case .crossEntropyLoss:
             values = batchLoss(q, threads: threads)
         default:
             return nil
         }
-        guard let values else { return nil }
+        // A row `rowSum` declines for its spread alone (WideRow.swift).
+        guard let values = values ?? wideRow(q, threads: threads) else { return nil }
         return OracleResult(values: values, precision: reportedPrecision(q.format), escalations: 0, tier: .doubleWord)
     }
 }

@@ -49,6 +49,12 @@ extension DoubleWordTier {
     /// run-time bound), or nil when `DoubleWordLog1p` declines.
     static func logPart(_ row: RowSum) -> LogPart? {
         guard let (l, epsL) = DoubleWordLog1p.logOnePlus(row.s, relativeError: row.epsS, DoubleWordExpTable.shared) else { return nil }
+        return logPart(l, relativeError: epsL)
+    }
+
+    /// The two forms of a positive L known as a normalized ScaledDoubleWord l with
+    /// |l − L| <= epsL·L.
+    static func logPart(_ l: ScaledDoubleWord, relativeError epsL: Double) -> LogPart {
         let e = l.exponent
         if e >= -1000 {
             let plain = DoubleWord(Double(sign: .plus, exponent: e, significand: l.hi), Double(sign: .plus, exponent: e, significand: l.lo))
@@ -63,8 +69,14 @@ extension DoubleWordTier {
     /// `absoluteError`, which must meet the narrowness rule), or nil.
     static func nearTie(_ p: DoubleWord, plus: Bool, _ w: DoubleWord, absoluteError: Double, _ lp: LogPart,
                         _ certifier: DoubleWordCertifier) -> OracleValue? {
+        nearTie(p, plus: plus, w, absoluteError: absoluteError, upper: lp.upperBound, certifier)
+    }
+
+    /// `nearTie` for P ± t with 0 < t <= `upper`.
+    static func nearTie(_ p: DoubleWord, plus: Bool, _ w: DoubleWord, absoluteError: Double, upper: Double,
+                        _ certifier: DoubleWordCertifier) -> OracleValue? {
         let format = certifier.format
-        guard w.hi != 0, w.hi.isNormal, let r = roundNearTie(p, plus: plus, upper: lp.upperBound, format) else { return nil }
+        guard w.hi != 0, w.hi.isNormal, let r = roundNearTie(p, plus: plus, upper: upper, format) else { return nil }
         let e = binade(w.hi)
         let ulpExponent = Swift.max(e - 1, format.minNormalExponent) - format.precision + 1
         guard ulpExponent - 41 > -1000, absoluteError * (1 + 0x1p-50) <= powerOfTwo(ulpExponent - 41) else { return nil }

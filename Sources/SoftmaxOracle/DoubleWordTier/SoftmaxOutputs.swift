@@ -9,7 +9,11 @@ extension DoubleWordTier {
     /// |1/Ŝ − 1/S| <= (ε_S(1 + 2ε_S) + 14u²)/S. Each output adds the exponential's 2^-101 and
     /// one `DoubleWord.product` (8.1u²); the products of these small relative errors are covered by
     /// `roundedUp`. At the maximum the output is 1/S itself.
-    static func softmax(_ x: UnsafeBufferPointer<Double>, _ format: Format, threads: Int) -> [OracleValue]? {
+    ///
+    /// `gradientTarget` t: cross_entropy_grad with the hard target t instead (no class weights, no
+    /// smoothing): softmax_c for c ≠ t, and output t replaced by `targetGradient`.
+    static func softmax(_ x: UnsafeBufferPointer<Double>, _ format: Format, threads: Int,
+                        gradientTarget: Int? = nil) -> [OracleValue]? {
         let n = x.count
         guard n > 0 else { return nil }  // the MPFR path answers the empty row, as before
         return withOutputs(count: n) { slots in
@@ -31,12 +35,19 @@ extension DoubleWordTier {
             let inverse = DoubleWord.quotient(DoubleWord(1, 0), sum)
             let epsInverse = roundedUp(epsSum * (1 + 2 * epsSum) + 14 * unitRoundoffSquared)
             let eps = roundedUp((row.compact ? DoubleWordExp.compactRelativeError : DoubleWordExp.relativeError) + epsInverse + 8.1 * unitRoundoffSquared)
+            let certifier = DoubleWordCertifier(format)
             let outputs = SoftmaxOutputs(
                 x: x, store: store, maxIndex: row.maxIndex, inverse: inverse,
                 inverseError: epsInverse * inverse.hi * (1 + 0x1p-50), epsUp: eps * (1 + 0x1p-50),
                 zero: OracleValue(rounded: format.round(0.0), exact: ExactValue(0.0)),
-                certifier: DoubleWordCertifier(format))
-            return fillOutputs(slots, count: n, threads: threads, outputs)
+                certifier: certifier)
+            guard let t = gradientTarget else { return fillOutputs(slots, count: n, threads: threads, outputs) }
+            // Output t's inputs are read before the fill overwrites slot t.
+            guard let g = targetGradient(x, target: t, row: row, exponential: store.load(t), inverse: inverse,
+                                         epsInverse: epsInverse, certifier),
+                  fillOutputs(slots, count: n, threads: threads, outputs) else { return false }
+            slots[t] = g
+            return true
         }
     }
 }

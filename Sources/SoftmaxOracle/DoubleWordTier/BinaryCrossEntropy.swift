@@ -1,0 +1,105 @@
+import DoubleWordArithmetic
+
+// bce_with_logits on the double-word tier, one output at a time (notation:
+// ErrorFreeTransforms.swift, u = 2^-53):
+//
+//     loss = A·max(−x, 0) + B·max(x, 0) + C·T,   A = w·pw·z,  B = w·(1 − z),  C = A + B,
+//
+// the MPFR path's formulation (Elementwise.swift). Here only for labels z in [0, 1] and
+// pw, w >= 0, so that A, B, C >= 0 and the loss is a sum of non-negative terms (relative bounds
+// add); other coefficients, and an exactly zero loss, go to the MPFR path (that output only).
+// Every quantity is a ScaledDoubleWord, so no coefficient or product underflows or overflows
+// before the final certification.
+
+extension ElementwiseOutputs {
+    /// a·b for a normalized a and a double b >= 0, and its relative error bound: 0 when a.lo = 0
+    /// (TwoProd of the mantissas, in [1, 4): exact), else 3.02u² (`DoubleWord.product(_:_: Double)`).
+    @inline(__always)
+    static func times(_ a: ScaledDoubleWord, _ b: Double) -> (value: ScaledDoubleWord, error: Double) {
+        if a.hi == 0 || b == 0 { return (.zero, 0) }
+        let bn = ScaledDoubleWord(b)
+        let p = DoubleWord.product(a.mantissa, bn.hi)
+        return (ScaledDoubleWord(p, exponent: a.exponent + bn.exponent), a.lo == 0 ? 0 : 3.02 * unitRoundoffSquared)
+    }
+
+    /// bce_with_logits for one element (see the file's notes), or nil for the MPFR path.
+    ///
+    /// Bounds. pw·z: exact (`times` on a double). A = (pw·z)·w: 3.02u² unless exact; B = (1 − z)·w
+    /// with 1 − z an exact TwoSum: the same. C = A + B: the larger of their bounds plus 3.1u²
+    /// (ScaledDoubleWord's same-sign sum) and 2^-996 (an operand more than 2^1000 below the other
+    /// is dropped). Term 1 = coefficient·|x|: the coefficient's bound plus `times`'s. Term 2 =
+    /// C·T: εC + εT + 8.1u² (ScaledDoubleWord's product). The loss adds the two as C does. Sums
+    /// of relative errors stand for their products, covered by `roundedUp`.
+    func bce(_ x: Double, label z: Double, posWeight pw: Double, weight w: Double) -> OracleValue? {
+        if x.isNaN { return exactOutput(.nan) }
+        guard x.isFinite, z >= 0, z <= 1, pw >= 0, w >= 0 else { return nil }
+        let (c, epsC, t1, eps1, exact1) = Self.bceCoefficients(x, label: z, posWeight: pw, weight: w)
+        // Term 2, and the loss.
+        if c.hi == 0 {
+            return t1.hi == 0 ? nil : certifier.certify(t1, relativeError: eps1)  // 0 exactly: MPFR path
+        }
+        if x.magnitude > 0x1p20 {
+            // T ∈ (0, 2^(tinyExponent+1)): C·T < 2^(c.exponent + tinyExponent + 3) with εC < 1.
+            if t1.hi == 0 { return tinyOutput(negative: false, coefficient: c) }
+            return sumWithTiny(t1, eps1, exact: exact1, tinyExponent: c.exponent + Self.tinyExponent + 3)
+        }
+        guard let t = logTerm(x) else { return nil }
+        let (t2, eps2, loss, eps) = Self.bceLoss(t1, eps1, c, epsC, t)
+        if t1.hi == 0 { return certifier.certify(t2, relativeError: eps2) }
+        if t2.exponent < t1.exponent - 1000 {
+            return sumWithTiny(t1, eps1, exact: exact1, tinyExponent: t2.exponent + 2)
+        }
+        if let v = certifier.certify(loss, relativeError: eps) { return v }
+        // An exact term 1 on a rounding boundary plus a term 2 below its last bit.
+        guard exact1, t1.exponent > -900, t1.exponent < 900, loss.exponent > -900, loss.exponent < 900 else { return nil }
+        let upper = roundedUp(scaled(t2.hi * (1 + eps2) * (1 + 0x1p-50), by: t2.exponent))
+        return DoubleWordTier.nearTie(t1.unscaled, plus: true, loss.unscaled,
+                                      absoluteError: roundedUp(eps * scaled(loss.hi, by: loss.exponent) * (1 + 0x1p-50)),
+                                      upper: upper, certifier)
+    }
+
+    /// C = A + B and term 1 (A·|x| for x < 0, B·x for x > 0, else 0) with their relative error
+    /// bounds (see `bce`); `exact1`: term 1 is exact. Needs finite x, z ∈ [0, 1], pw, w >= 0.
+    static func bceCoefficients(_ x: Double, label z: Double, posWeight pw: Double, weight w: Double)
+        -> (c: ScaledDoubleWord, epsC: Double, t1: ScaledDoubleWord, eps1: Double, exact1: Bool) {
+        let (zp, _) = times(ScaledDoubleWord(z), pw)
+        let (a, epsA) = times(zp, w)
+        let (b, epsB) = times(ScaledDoubleWord(twoSum(1, -z)), w)
+        let (c, epsC) = add(a, epsA, b, epsB)
+        let coefficient = x < 0 ? a : b, epsCoefficient = x < 0 ? epsA : epsB
+        let (t1, epsProduct) = x == 0 ? (ScaledDoubleWord.zero, 0) : times(coefficient, x.magnitude)
+        return (c, epsC, t1, roundedUp(epsCoefficient + epsProduct), epsCoefficient == 0 && epsProduct == 0)
+    }
+
+    /// Term 2 = C·T (εC + εT + 8.1u²) and the loss t1 + t2 (`add`), with their relative bounds,
+    /// for |x| <= 2^20 (T from `logTerm`).
+    @inline(__always)
+    static func bceLoss(_ t1: ScaledDoubleWord, _ eps1: Double, _ c: ScaledDoubleWord, _ epsC: Double,
+                        _ t: DoubleWordTier.LogPart) -> (t2: ScaledDoubleWord, eps2: Double, loss: ScaledDoubleWord, eps: Double) {
+        let t2 = c * t.value
+        let eps2 = roundedUp(epsC + t.epsL + 8.1 * unitRoundoffSquared)
+        let (loss, eps) = add(t1, eps1, t2, eps2)
+        return (t2, eps2, loss, eps)
+    }
+
+    /// x + y for x, y >= 0 with relative errors ex, ey (< 2^-80), and the sum's relative error:
+    /// max(ex, ey) + 3.1u² (`ScaledDoubleWord.+`, same signs) + 2^-996 (its dropped operand).
+    @inline(__always)
+    static func add(_ x: ScaledDoubleWord, _ ex: Double, _ y: ScaledDoubleWord, _ ey: Double) -> (ScaledDoubleWord, Double) {
+        if y.hi == 0 { return (x, ex) }
+        if x.hi == 0 { return (y, ey) }
+        return ((x + y).normalized(), roundedUp(Swift.max(ex, ey) + 3.1 * unitRoundoffSquared + 0x1p-996))
+    }
+
+    /// P + t for P = t1 > 0 (relative error eps1; exact when `exact`) and 0 < t < 2^tinyExponent
+    /// <= 2^-998·P: P's enclosure widened by 2^-997 relative; when that does not certify and P
+    /// is exact, `roundNearTie` settles P + 0⁺ (exact value P).
+    func sumWithTiny(_ t1: ScaledDoubleWord, _ eps1: Double, exact: Bool, tinyExponent: Int) -> OracleValue? {
+        guard tinyExponent < t1.exponent - 998 else { return nil }
+        if let v = certifier.certify(t1, relativeError: roundedUp(eps1 + 0x1p-997)) { return v }
+        guard exact, t1.exponent > -900, t1.exponent < 900 else { return nil }
+        let p = t1.unscaled
+        let upper = tinyExponent < -999 ? 0x1p-999 : powerOfTwo(tinyExponent)
+        return DoubleWordTier.nearTie(p, plus: true, p, absoluteError: roundedUp(0x1p-997 * p.hi), upper: upper, certifier)
+    }
+}

@@ -1,0 +1,155 @@
+import DoubleWordArithmetic
+
+// One output of sigmoid, log_sigmoid, softplus or bce_with_logits on the double-word tier, with
+// its error bound (notation: DoubleWordArithmetic's ErrorFreeTransforms.swift, u = 2^-53). The
+// formulas are the MPFR path's (Elementwise.swift), written around
+//
+//     E = e^a, a = −|x|  (`DoubleWordExp.exp`: relative error 2^-101, any a in [−2^20, 0]),
+//     T = log1p(E)       (`DoubleWordLog1p.logOnePlus`: its run-time relative bound εT),
+//
+// and every output is certified by `DoubleWordCertifier` (or, for exact near-ties P ± T with T
+// below P's last bit, by `roundNearTie`). Beyond |x| > 2^20, E < e^(−2^20) < 2^(−1512775.16):
+// T and E are then only bounded, T, E ∈ (0, 2^tinyExponent·2), and an output that is such a
+// tiny number rounds to ±0 in every format; its reported exact value is the midpoint
+// 2^tinyExponent of that enclosure (times the coefficient for bce), as the MPFR path reports
+// values it can only enclose below every format's least subnormal (ExactValue's note). An output
+// that is such a tiny number plus a nonzero P is P ± 0⁺ (`roundNearTie`), exact value P.
+
+/// The per-output computation of the elementwise functions on the double-word tier.
+struct ElementwiseOutputs {
+    enum Kind { case sigmoid, logSigmoid, softplus, bce }
+    let kind: Kind
+    let certifier: DoubleWordCertifier
+    let labels: [Double]?, posWeight: [Double]?, weight: [Double]?
+    let table = DoubleWordExpTable.shared
+
+    /// 2^tinyExponent·2 > e^(−2^20) (e^(−2^20) = 2^(−1512775.16...)).
+    static let tinyExponent = -1_512_776
+    /// T (or E) for |x| > 2^20 as a `LogPart`: the value 2^tinyExponent, relative error 1 (the
+    /// enclosure (0, 2^(tinyExponent+1))); its plain form is 0 with absolute error 2^-999.
+    static let tinyLog = DoubleWordTier.logPart(ScaledDoubleWord(hi: 1, lo: 0, exponent: tinyExponent), relativeError: 1)
+
+    init(kind: Kind, format: Format, labels: [Double]?, posWeight: [Double]?, weight: [Double]?) {
+        self.kind = kind
+        certifier = DoubleWordCertifier(format)
+        self.labels = labels
+        self.posWeight = posWeight
+        self.weight = weight
+    }
+
+    /// Output i (logit x), or nil when it does not certify here (the MPFR path then answers it).
+    @inline(__always)
+    func output(_ i: Int, _ x: Double) -> OracleValue? {
+        switch kind {
+        case .softplus: return softplus(x)
+        case .logSigmoid: return logSigmoid(x)
+        case .sigmoid: return sigmoid(x)
+        case .bce:
+            let pw = posWeight.map { $0.count == 1 ? $0[0] : $0[i] } ?? 1
+            return bce(x, label: labels![i], posWeight: pw, weight: weight?[i] ?? 1)
+        }
+    }
+
+    /// A value the MPFR path gives without arithmetic (`Enclosure.exact`), rounded as it rounds it.
+    func exactOutput(_ v: Double) -> OracleValue {
+        OracleValue(rounded: certifier.format.round(v), exact: ExactValue(v))
+    }
+
+    /// A number in (0, c·2^(tinyExponent+1)) (negated when `negative`): ±0 in every format (its
+    /// magnitude is below half of every least subnormal), exact value ±c·2^tinyExponent.
+    func tinyOutput(negative: Bool, coefficient c: ScaledDoubleWord = .one) -> OracleValue {
+        let sign = negative ? -1.0 : 1.0
+        return OracleValue(rounded: certifier.format.round(sign * 0.0),
+                           exact: ExactValue(scaledHi: sign * c.hi, lo: sign * c.lo, scale: c.exponent + Self.tinyExponent))
+    }
+
+    /// T = log1p(e^(−|x|)) for |x| <= 2^20: E by `DoubleWordExp.exp` (2^-101), then
+    /// `DoubleWordLog1p` (its bound includes E's); nil when `DoubleWordLog1p` declines.
+    @inline(__always)
+    func logTerm(_ x: Double) -> DoubleWordTier.LogPart? {
+        guard let (t, eps) = DoubleWordLog1p.logOnePlus(negativeExp(x), relativeError: DoubleWordExp.relativeError, table)
+        else { return nil }
+        return DoubleWordTier.logPart(t, relativeError: eps)
+    }
+
+    /// E = e^(−|x|) for |x| <= 2^20, normalized, relative error 2^-101 (`DoubleWordExp.exp`: its
+    /// domain is a = −|x| ∈ [−2^20, 0], dl = 0).
+    @inline(__always)
+    func negativeExp(_ x: Double) -> ScaledDoubleWord {
+        let e = DoubleWordExp.exp(-x.magnitude, 0, table)
+        return ScaledDoubleWord(hi: e.m.hi, lo: e.m.lo, exponent: e.k).normalized()
+    }
+
+    /// softplus(x) = max(x, 0) + T, as (−d) + T with d = −max(x, 0) (`negativeLogSoftmax`: a
+    /// same-sign sum, relative error εT plus 3.03u² and T's conversion; T alone for x <= 0).
+    func softplus(_ x: Double) -> OracleValue? {
+        if !x.isFinite { return exactOutput(x.isNaN ? .nan : (x > 0 ? .infinity : 0)) }
+        if x.magnitude > 0x1p20 {
+            if x < 0 { return tinyOutput(negative: false) }
+            return DoubleWordTier.negativeLogSoftmax(DoubleWord(-x, 0), Self.tinyLog, certifier, negate: false)
+        }
+        guard let t = logTerm(x) else { return nil }
+        return DoubleWordTier.negativeLogSoftmax(DoubleWord(-Swift.max(x, 0), 0), t, certifier, negate: false)
+    }
+
+    /// log_sigmoid(x) = −(max(−x, 0) + T) = −((−d) + T) with d = min(x, 0): `softplus`'s sum,
+    /// negated.
+    func logSigmoid(_ x: Double) -> OracleValue? {
+        if !x.isFinite { return exactOutput(x.isNaN ? .nan : (x > 0 ? -0.0 : -.infinity)) }
+        if x.magnitude > 0x1p20 {
+            if x > 0 { return tinyOutput(negative: true) }
+            return DoubleWordTier.negativeLogSoftmax(DoubleWord(x, 0), Self.tinyLog, certifier, negate: true)
+        }
+        guard let t = logTerm(x) else { return nil }
+        return DoubleWordTier.negativeLogSoftmax(DoubleWord(Swift.min(x, 0), 0), t, certifier, negate: true)
+    }
+
+    /// sigmoid(x) = 1/S for x >= 0 and E/S for x < 0, S = 1 + E (softmax's operations on the
+    /// two-term row {0, −|x|}).
+    ///
+    /// S = `DoubleWord.sum`(E, 1) (2.01u²) errs by εE·E + 2.01u²·S, plus <= 2^-1075 when E's low
+    /// part underflows, relative to S >= 1: εS = εE·Ê/Ŝ·1.0001 + 2.01u² + 2^-1074; when E <
+    /// 2^-1000, S = 1 with error E < 2^(e+1)(1 + εE) <= 2^(e+1) + 2^-1074. 1/S:
+    /// `DoubleWord.quotient` (14u²): |1/Ŝ − 1/S| <= (εS(1 + 2εS) + 14u²)/S. E/S adds εE and
+    /// one `DoubleWord.product` (8.1u²; E's mantissa in [1, 2) and 1/S in [1/2, 1]: no
+    /// underflow; the exponent is added exactly). Products of these small errors are covered by
+    /// `roundedUp`. Beyond |x| > 2^20: 1 − 0⁺ (rounds to 1 in every format: the spacing below 1
+    /// is >= 2^-53) or a tiny number (±0).
+    func sigmoid(_ x: Double) -> OracleValue? {
+        if !x.isFinite { return exactOutput(x.isNaN ? .nan : (x > 0 ? 1 : 0)) }
+        if x.magnitude > 0x1p20 {
+            if x < 0 { return tinyOutput(negative: false) }
+            // 1 − t with 0 < t < 2^(tinyExponent+1): below 1 by far less than 2^-106, so
+            // ⌊log₂⌋ = −1 and |v|/2^-1 = 2 − 2t, kept as head 2 (ExactValue's note).
+            return OracleValue(rounded: certifier.format.round(1.0),
+                               exact: ExactValue(kind: .finite, isNegative: false, exponent: -1, head: 2, tail: 0))
+        }
+        let v = sigmoidEnclosure(x)
+        return certifier.certify(v.hi, v.lo, scale: v.scale, error: v.error)
+    }
+
+    /// sigmoid(x) for |x| <= 2^20 (see `sigmoid`): the exact value lies within `error` of
+    /// (hi + lo), in units of 2^scale.
+    @inline(__always)
+    func sigmoidEnclosure(_ x: Double) -> (hi: Double, lo: Double, scale: Int, error: Double) {
+        let u2 = unitRoundoffSquared
+        let e = negativeExp(x)
+        let epsE = DoubleWordExp.relativeError
+        var sum: DoubleWord
+        var epsSum: Double
+        if e.exponent >= -1000 {
+            let plain = DoubleWord(scaled(e.hi, by: e.exponent), scaled(e.lo, by: e.exponent))
+            sum = DoubleWord.sum(plain, 1.0)
+            epsSum = epsE * (plain.hi / sum.hi) * 1.0001 + 2.01 * u2 + 0x1p-1074
+        } else {
+            sum = DoubleWord(1, 0)
+            epsSum = Double(sign: .plus, exponent: e.exponent + 1, significand: 1) + 0x1p-1074
+        }
+        let inverse = DoubleWord.quotient(DoubleWord(1, 0), sum)
+        let epsInverse = roundedUp(epsSum * (1 + 2 * epsSum) + 14 * u2)
+        if x >= 0 { return (inverse.hi, inverse.lo, 0, epsInverse * inverse.hi * (1 + 0x1p-50)) }
+        let p = DoubleWord.product(e.mantissa, inverse)
+        let eps = roundedUp(epsE + epsInverse + 8.1 * u2)
+        return (p.hi, p.lo, e.exponent, eps * (1 + 0x1p-50) * p.hi)
+    }
+}

@@ -1,0 +1,63 @@
+import DoubleWordArithmetic
+import ParallelExecution
+
+// The elementwise functions on the double-word tier: sigmoid, log_sigmoid, softplus and
+// bce_with_logits. Each output depends on one logit, so each is certified on its own: an output
+// that does not certify here (an enclosure near a rounding boundary, a NaN, a label outside
+// [0, 1], ...) is listed, and only those outputs go to the MPFR path (`Oracle.evaluate`), not
+// the whole row. The formulas are those of Elementwise.swift, around E = e^(−|x|) and
+// T = log1p(E); the bounds are in ElementwiseOutputs.swift.
+
+extension DoubleWordTier {
+    /// The outputs of an elementwise request: `values[i]` is certified unless i is in `pending`
+    /// (ascending), whose slots hold a placeholder for the MPFR path to replace.
+    struct PartialOutputs {
+        var values: [OracleValue]
+        var pending: [Int]
+    }
+
+    /// Elementwise outputs per chunk of this many logits, split over threads for long rows.
+    static let elementwiseParallelThreshold = 4096
+
+    /// sigmoid, log_sigmoid, softplus or bce_with_logits on the double-word tier, output by
+    /// output (nil for other functions). Threads: chunks of the row; every output is computed
+    /// alone, so the result does not depend on the thread count.
+    static func elementwise(_ q: OracleRequest, threads: Int) -> PartialOutputs? {
+        let kind: ElementwiseOutputs.Kind
+        switch q.function {
+        case .sigmoid: kind = .sigmoid
+        case .logSigmoid: kind = .logSigmoid
+        case .softplus: kind = .softplus
+        case .bceWithLogits: kind = .bce
+        default: return nil
+        }
+        let n = q.logits.count
+        if n == 0 { return PartialOutputs(values: [], pending: []) }
+        let outputs = ElementwiseOutputs(kind: kind, format: q.format, labels: q.labels, posWeight: q.posWeight,
+                                         weight: q.weight)
+        let placeholder = OracleValue(rounded: 0, exact: ExactValue(0.0))
+        var pending: [Int] = []
+        let values = q.logits.withUnsafeBufferPointer { x in
+            [OracleValue](unsafeUninitializedCapacity: n) { buffer, count in
+                let base = UncheckedSendable(value: buffer.baseAddress!)
+                adviseHugePages(UnsafeMutableRawPointer(base.value), bytes: n * MemoryLayout<OracleValue>.stride)
+                let chunks = (threads > 1 && n >= elementwiseParallelThreshold) ? threads * 2 : 1
+                let failed = Parallel.forEachChunk(count: n, chunks: chunks) { range -> [Int] in
+                    var failed: [Int] = []
+                    for i in range {
+                        if let v = outputs.output(i, x[i]) {
+                            (base.value + i).initialize(to: v)
+                        } else {
+                            (base.value + i).initialize(to: placeholder)
+                            failed.append(i)
+                        }
+                    }
+                    return failed
+                }
+                pending = failed.flatMap { $0 }
+                count = n
+            }
+        }
+        return PartialOutputs(values: values, pending: pending)
+    }
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The certified oracle on every function x every harness family at K = 100 000, through
+# `softmax-oracle eval`, against the plain 128-bit MPFR softmax C loop on the same row (issue 13's
+# target: at least 10x). Prints a markdown table and the cells that fall short.
+#
+#   bash scripts/tier-grid.sh [tier-grid options: --k N --repeats R --format F --functions a,b --families a,b]
+#   bash scripts/tier-grid.sh --memory [--k 1000000]   # cross_entropy_grad's peak memory, in-process
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-mpfr.sh
+swift build -c release --product softmax-oracle >&2
+swift build -c release --package-path Benchmarks --product tier-grid >&2
+bin="$(swift build -c release --package-path Benchmarks --show-bin-path)"
+"$bin/tier-grid" --oracle "$(swift build -c release --show-bin-path)/softmax-oracle" "$@"

@@ -153,6 +153,8 @@ public enum NPYExport {
                 return w.count == 1 ? [Double](repeating: w[0], count: q.logits.count) : w
             }, width: kMax))
             add("weight", padded(requests.map { $0.weight ?? [Double](repeating: 1, count: $0.logits.count) }, width: kMax))
+        case .softmaxBackward, .logSoftmaxBackward:
+            add("grad_output", padded(requests.map { $0.gradOutput ?? [] }, width: kMax))
         default:
             break
         }

@@ -12,7 +12,8 @@ import SoftmaxOracle
 ///    `cross_entropy` with `batch` and no `logits` means the batch loss (`cross_entropy_loss`);
 /// 5. every field given is used by the function (``RequestField/used(by:)``), and the fields it
 ///    needs are there: `logits` (every row function), `labels` (`bce_with_logits`), `target` or
-///    `targets` (`cross_entropy`, `cross_entropy_grad`), `batch` and `targets` (batch loss);
+///    `targets` (`cross_entropy`, `cross_entropy_grad`), `batch` and `targets` (batch loss),
+///    `grad_output` (`softmax_backward`, `log_softmax_backward`);
 /// 6. the request holds at most ``maxValues`` numbers in all (counted before they are converted);
 /// 7. each value has its type: floats are JSON numbers or ``HexFloat/parse(_:)`` strings,
 ///    integers are JSON numbers without fraction or exponent that fit `Int`.
@@ -126,6 +127,9 @@ public struct RequestDecoder: LineDecoding {
         case .bceWithLogits:
             try require(.logits)
             try require(.labels)
+        case .softmaxBackward, .logSoftmaxBackward:
+            try require(.logits)
+            try require(.gradOutput)
         default:
             try require(.logits)
         }
@@ -137,7 +141,7 @@ public struct RequestDecoder: LineDecoding {
             let nested = field == .batch || (field == .targets && function == .crossEntropyLoss)
             let n: Int
             switch field {
-            case .logits, .targets, .weight, .labels, .posWeight, .batch: n = FieldRead.count(value, nested: nested)
+            case .logits, .targets, .weight, .labels, .posWeight, .batch, .gradOutput: n = FieldRead.count(value, nested: nested)
             default: n = 0
             }
             if n > maxValues {
@@ -177,6 +181,7 @@ public struct RequestDecoder: LineDecoding {
             }
         }
         if let v = fields[.batch] { request.batch = try FieldRead.floatRows(v, field: "batch") }
+        if let v = fields[.gradOutput] { request.gradOutput = try FieldRead.floats(v, field: "grad_output") }
         if let v = fields[.ignoreIndex] { request.ignoreIndex = try FieldRead.integer(v, "ignore_index") }
         if let v = fields[.reduction] {
             let names = listing(Reduction.allCases.map(\.rawValue))

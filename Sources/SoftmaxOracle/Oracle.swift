@@ -105,6 +105,8 @@ public struct Oracle: Sendable {
             }
         case .crossEntropyLoss:
             return try batchLoss(q, certifier)
+        case .softmaxBackward, .logSoftmaxBackward:
+            return try Backward.evaluate(q, certifier)
         }
     }
 

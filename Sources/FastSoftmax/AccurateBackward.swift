@@ -25,6 +25,21 @@ extension Accurate {
         if dy.contains(where: { !$0.isFinite }) { return out.update(repeating: .nan) }
         let negated = dy.map { -$0 }
         negated.withUnsafeBufferPointer { crossEntropyGrad(x, probabilities: $0, into: out) }
+        if out.first?.isNaN ?? true { return }  // a NaN, +inf or all −inf row: every output NaN
+        // Signed zeros: at dy_i = 0 the exact value is −y_i·G, a zero of the sign of −G when y_i
+        // underflows (the gradient kernel gives +0); G's double-word sum has the sign of the
+        // exact sum when |G| > 2·(K + 1)·rhoOp·Σ|dy|. A −inf logit gives dy_i exactly (+0 for
+        // an exact zero, as the oracle).
+        var g = ScaledDoubleWord.zero, absG = ScaledDoubleWord.zero
+        for v in dy where v != 0 {
+            g = g + ScaledDoubleWord(Double(v))
+            absG = absG + ScaledDoubleWord(abs(Double(v)))
+        }
+        let signKnown = !g.isZero && (g.magnitude - absG * ScaledDoubleWord(2 * Double(dy.count + 1) * rhoOp)).hi > 0
+        for i in 0..<x.count {
+            if Double(x[i]) == -.infinity { out[i] = T(Double(dy[i]) + 0.0); continue }
+            if dy[i] == 0 && out[i] == 0 && signKnown { out[i] = g.hi > 0 ? -0.0 : 0 }
+        }
     }
 
     /// y_i·(dy_i − ⟨dy, y⟩), within 0.5 + 2^-7 ulp of the exact value in binary64 and binary32
@@ -54,13 +69,17 @@ extension Accurate {
         var e = [ScaledDoubleWord](repeating: .zero, count: k)
         var t = ScaledDoubleWord.zero
         var a = ScaledDoubleWord.zero
+        var under = ScaledDoubleWord.zero  // Σ|δ_j| over the e_j that underflowed to 0
         for j in 0..<k where Double(x[j]) != -.infinity {
             e[j] = j == row.argmax ? .one : DoubleWordMath.exp(twoSum(Double(x[j]), -row.m))
             let d = differences.delta(j)
             if d.isZero { continue }
+            if e[j].isZero { under = under + d.magnitude }
             t = t + e[j] * d
             a = a + e[j] * d.magnitude
         }
+        // An e_j below 2^-23000 is carried as 0: an absolute error below 2^-23000·|δ_j| in T.
+        let underError = under * ScaledDoubleWord(hi: 1, lo: 0, exponent: -22999)
         let grid = Grid(T.self)
         let rhoA = rhoExp + Double(k + 2) * rhoOp
         let rhoD = row.rhoS + 2 * rhoOp
@@ -72,13 +91,25 @@ extension Accurate {
             let n = di * S - t
             let dx = e[i] * n / S2
             out[i] = T(dx.doubleValue)
-            var errN = a * ScaledDoubleWord(rhoA) + di.magnitude * S * ScaledDoubleWord(rhoD)
+            var errN = a * ScaledDoubleWord(rhoA) + di.magnitude * S * ScaledDoubleWord(rhoD) + underError
             if differences.scaled && !(a.isZero && di.isZero) {
                 errN = errN + S * ScaledDoubleWord(0x1p-1073)  // the halved differences' 2^-1074 each
             }
+            if e[i].isZero {
+                // e_i below the extended range (x_i − m < −16000 or so): |dx_i| < 2^-23000 is a
+                // zero whose sign is N_i's, known when |N_i| exceeds twice its error bound.
+                if errN.isZero || (n.magnitude - errN * ScaledDoubleWord(2)).hi > 0 {
+                    out[i] = n.hi < 0 ? -0.0 : 0
+                } else {
+                    failed.append(i)
+                }
+                continue
+            }
             let bound = errN * e[i] / S2
             if bound.isZero { continue }
-            if !grid.accepts(errorLog2: Double(bound.exponent) + 2, result: dx) { failed.append(i) }
+            // A result that rounds to zero needs its sign: |dx_i| > 2·bound.
+            let signUnknown = out[i] == 0 && !((dx.magnitude - bound * ScaledDoubleWord(2)).hi > 0)
+            if signUnknown || !grid.accepts(errorLog2: Double(bound.exponent) + 2, result: dx) { failed.append(i) }
         }
         if !failed.isEmpty {
             BackwardSlowPath.softmax(x, gradOutput: dy, max: row.m, indices: failed, grid: grid, into: out)

@@ -15,6 +15,11 @@ import RealModule
 /// - Exact zeros: the E_g are linearly independent over the rationals (Lindemann–Weierstrass:
 ///   the x_g − m are distinct rationals), so N_i = 0 iff every C_g = 0. Then the output is 0
 ///   exactly; otherwise N_i ≠ 0.
+/// - Peeling: with h the largest group whose C_h ≠ 0, N_i = E_h·Σ_{g>=h} e^(x_g − x_h)·C_g, a
+///   sum whose first term C_h is exact and nonzero, so its sign and size are found even when
+///   E_h is astronomically small (a row like [1e30, −1e30, 0] at its arg-max); the factor
+///   e_i·E_h = e^((x_i − m) + (x_h − m)) is one fixed-point exponential (or, below e^-16000, only
+///   decides a signed zero). The bound below is for that sum, with E_g read as e^(x_g − x_h).
 /// - Error (units u = 2^-2432): E_g from `FixedPointExp` carries c_g units, +2 converting to
 ///   MPFloat; each product E_g·C_g 2 units; each of the G additions at most 4 units of Σ|terms|.
 ///   Groups with x_g − m below the cutoff −(2496 + log2 K)·ln 2 are dropped: each E_g <
@@ -23,88 +28,92 @@ import RealModule
 ///   and dx_i = e_i·N_i/S² (S >= 1 with the same relative error, e_i c_g + 2 units, the
 ///   conversions 2^-104 and the double-word division rhoOp) is accepted by the fast path's test
 ///   (1/512 ulp of the result, with the bound doubled); then it is within 0.5 + 2^-8 + 2^-27 ulp.
+/// - A logit so far below the maximum that its own e_i is below the cutoff has |dx_i| < 2^-1700,
+///   a zero in binary64 and binary32, of N_i's sign: set when |N_i| exceeds its bound.
 /// - An entry that still fails (an exact value within about 2^-2300 relative of cancelling that
-///   is not 0, or a logit so far below the maximum that its own e_i is below the cutoff: then
-///   |dx_i| < 2^-1700, which rounds to ±0) keeps its fast-path value.
+///   is not 0, or an N_i decided only by groups below the cutoff) keeps its fast-path value.
 enum BackwardSlowPath {
     static func softmax<T: BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>, gradOutput dy: UnsafeBufferPointer<T>,
                                                max m: Double, indices: [Int], grid: Accurate.Grid,
                                                into out: UnsafeMutableBufferPointer<T>) {
         let n = mpLevels[mpLevels.count - 1]
         let k = x.count
-        // Groups: first index of each distinct finite value, in order of appearance.
-        var slot: [Double: Int] = [:]
-        var values: [Double] = []
-        var counts: [Int] = []
-        var sums: [MPFloat] = []
+        // Groups, largest value first: value, count, exact Σ dy.
+        var members: [Double: [Int]] = [:]
+        for j in 0..<k where Double(x[j]).isFinite { members[Double(x[j]) + 0.0, default: []].append(j) }
+        let values = members.keys.sorted(by: >)
         var groupOf = [Int](repeating: -1, count: k)
-        for j in 0..<k {
-            let v = Double(x[j])
-            if !v.isFinite { continue }
-            let key = v + 0.0
-            let g: Int
-            if let s = slot[key] {
-                g = s
-            } else {
-                g = values.count
-                slot[key] = g
-                values.append(key)
-                counts.append(0)
-                sums.append(MPFloat(zero: n))
+        var counts: [Int] = [], sums: [MPFloat] = []
+        for (g, v) in values.enumerated() {
+            var sum = MPFloat(zero: n)
+            for j in members[v]! {
+                groupOf[j] = g
+                let d = Double(dy[j])
+                if d != 0 { sum = sum + MPFloat(d, limbs: n) }
             }
-            groupOf[j] = g
-            counts[g] += 1
-            let d = Double(dy[j])
-            if d != 0 { sums[g] = sums[g] + MPFloat(d, limbs: n) }
+            counts.append(members[v]!.count)
+            sums.append(sum)
         }
-        // E_g for the groups above the cutoff.
         var fx = FixedPointExp(fractionLimbs: n)
         var mantissa = [UInt64](repeating: 0, count: n + 1)
         let cutoff = -Double(64 * n + 64 + SlowPath.log2Ceil(k)) * 0.6931471805599453
-        var e: [MPFloat?] = []
-        var worst = 0.0
-        var S = MPFloat(zero: n)
-        for (g, v) in values.enumerated() {
-            let d = twoSum(v, -m)
-            guard d.hi >= cutoff else { e.append(nil); continue }
-            let (ke, c) = fx.exp(d, mantissa: &mantissa)
-            worst = Swift.max(worst, c + 2)
-            let eg = SlowPath.mp(mantissa, fractionLimbs: n, exponentShift: ke)
-            e.append(eg)
-            S = S + eg.multiplied(by: UInt64(counts[g]))
+        /// e^(x_g − x_h) for the groups g >= h within the cutoff, and the worst error units.
+        func shifted(from h: Int) -> (e: [MPFloat?], units: Double) {
+            var worst = 0.0
+            let e: [MPFloat?] = values.indices.map { g in
+                guard g >= h else { return nil }
+                let d = twoSum(values[g], -values[h])
+                guard d.hi >= cutoff else { return nil }
+                let (ke, c) = fx.exp(d, mantissa: &mantissa)
+                worst = Swift.max(worst, c + 2)
+                return SlowPath.mp(mantissa, fractionLimbs: n, exponentShift: ke)
+            }
+            return (e, worst)
         }
-        let sx = S.xw
-        let s2 = sx * sx
-        let units = worst + 4 + 4 * Double(values.count)
+        let top = shifted(from: 0)
+        var S = MPFloat(zero: n)
+        for g in values.indices { if let eg = top.e[g] { S = S + eg.multiplied(by: UInt64(counts[g])) } }
+        let s2 = S.xw * S.xw
+        var cache: [Int: (e: [MPFloat?], units: Double)] = [0: top]
         for i in indices {
-            let g0 = groupOf[i]
-            guard g0 >= 0, let ei = e[g0] else { continue }
+            guard groupOf[i] >= 0 else { continue }
             let di = MPFloat(Double(dy[i]), limbs: n)
-            var num = MPFloat(zero: n)
-            var a = MPFloat(zero: n)
+            let c = values.indices.map { di.multiplied(by: UInt64(counts[$0])) - sums[$0] }
+            guard let h = c.firstIndex(where: { !$0.isZero }) else {
+                out[i] = 0  // every C_g = 0: exactly 0
+                continue
+            }
+            if cache[h] == nil { cache[h] = shifted(from: h) }
+            let (e, worst) = cache[h]!
+            // N_i / E_h = Σ_{g >= h} e^(x_g − x_h)·C_g: the h term is C_h ≠ 0, exact.
+            var num = MPFloat(zero: n), a = MPFloat(zero: n)
             var maxC = Int.min
-            var allZero = true
-            for g in values.indices {
-                let c = di.multiplied(by: UInt64(counts[g])) - sums[g]
-                if c.isZero { continue }
-                allZero = false
-                maxC = Swift.max(maxC, c.exponent)
+            for g in h..<values.count where !c[g].isZero {
+                maxC = Swift.max(maxC, c[g].exponent)
                 guard let eg = e[g] else { continue }
-                let t = eg * c
+                let t = eg * c[g]
                 num = num + t
                 a = a + (t.negative ? -t : t)
             }
-            if allZero {
-                out[i] = 0
+            let units = worst + 4 + 4 * Double(values.count)
+            let errA = Double.log2(units) + Double(a.exponent) - Double(64 * n)
+            let errN = Swift.max(errA, Double(maxC - 64 * n - 64)) + 2
+            let numKnown = !num.isZero && Double(num.exponent - 1) > errN
+            // dx_i = e^((x_i − m) + (x_h − m))·(N_i/E_h)/S²; the exponent as a double word
+            // (error 2^-104 of its size, <= 2^-89 relative in the factor).
+            let arg = DoubleWord.anySignSum(twoSum(Double(x[i]), -m), twoSum(values[h], -m))
+            guard arg.hi >= -16000 else {
+                // factor < 2^-23000: a zero of N_i's sign.
+                if numKnown { out[i] = num.negative ? -0.0 : 0 }
                 continue
             }
-            let dx = (ei * num).xw / s2
-            // log2 of the bound of |err N_i|, doubled; then scaled by e_i/S² (S >= 2^(S.exponent - 1)).
-            let errA = a.isZero ? -Double.infinity : Double.log2(units) + Double(a.exponent) - Double(64 * n)
-            let errDropped = Double(maxC - 64 * n - 64)
-            let errN = Swift.max(errA, errDropped) + 2
-            let errLog2 = errN + Double(ei.exponent) - 2 * Double(S.exponent - 1)
-            if grid.accepts(errorLog2: errLog2, result: dx) { out[i] = T(dx.doubleValue) }
+            let (kf, _) = fx.exp(arg, mantissa: &mantissa)  // its error, 2^-2400 relative, is in the 2^-80 budget
+            let factor = SlowPath.mp(mantissa, fractionLimbs: n, exponentShift: kf)
+            let dx = (factor * num).xw / s2
+            let errLog2 = errN + Double(factor.exponent) - 2 * Double(S.exponent - 1)
+            if grid.accepts(errorLog2: errLog2, result: dx) && (numKnown || dx.isZero) {
+                out[i] = T(dx.doubleValue)
+            }
         }
     }
 }

@@ -131,6 +131,9 @@ public struct CaseGenerator: Sendable, Hashable {
             }
             request.reduction = c.rng.nextElement(of: Reduction.allCases)
 
+        case .softmaxBackward, .logSoftmaxBackward:
+            request.gradOutput = Self.gradOutput(kk, logits: row0.logits, &c)
+
         default:
             break
         }

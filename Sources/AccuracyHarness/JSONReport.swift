@@ -123,6 +123,7 @@ public enum JSONReport {
             if let w = q.weight { members.append(("weight", hexArray(w))) }
             if let z = q.labels { members.append(("labels", hexArray(z))) }
             if let w = q.posWeight { members.append(("pos_weight", hexArray(w))) }
+            if let d = q.gradOutput { members.append(("grad_output", hexArray(d))) }
             if q.function == .crossEntropyLoss {
                 members.append(("ignore_index", .number(q.ignoreIndex)))
                 members.append(("reduction", .string(q.reduction.rawValue)))

@@ -111,6 +111,7 @@ package enum NumberText {
         if let w = r.weight { parts.append("weight " + hexList(w, limit: limit)) }
         if let z = r.labels { parts.append("labels " + hexList(z, limit: limit)) }
         if let w = r.posWeight { parts.append("pos_weight " + hexList(w, limit: limit)) }
+        if let d = r.gradOutput { parts.append("grad_output " + hexList(d, limit: limit)) }
         if r.function == .crossEntropyLoss {
             parts.append("reduction \(r.reduction.rawValue)")
             if r.ignoreIndex != -100 { parts.append("ignore_index \(r.ignoreIndex)") }

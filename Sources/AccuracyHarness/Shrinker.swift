@@ -196,10 +196,11 @@ enum ValueSlot {
     case label(Int)
     case posWeight(Int)
     case weight(Int)
+    case gradOutput(Int)
 
     var nonNegative: Bool {
         switch self {
-        case .logit, .batch: false
+        case .logit, .batch, .gradOutput: false
         default: true
         }
     }
@@ -316,6 +317,7 @@ struct ShrinkState {
             }
             out.labels = cut(r.labels)
             out.posWeight = cut(r.posWeight)
+            out.gradOutput = cut(r.gradOutput)
         }
         out.weight = cut(r.weight)
         return out
@@ -329,7 +331,7 @@ struct ShrinkState {
         }
         var out = current
         out.logits.swapAt(0, t)
-        for path in [\OracleRequest.labels, \OracleRequest.posWeight, \OracleRequest.weight] {
+        for path in [\OracleRequest.labels, \OracleRequest.posWeight, \OracleRequest.weight, \OracleRequest.gradOutput] {
             if var a = out[keyPath: path], a.count == current.logits.count {
                 a.swapAt(0, t)
                 out[keyPath: path] = a
@@ -391,6 +393,7 @@ struct ShrinkState {
         s += (r.labels ?? []).indices.map { .label($0) }
         s += (r.posWeight ?? []).indices.map { .posWeight($0) }
         s += (r.weight ?? []).indices.map { .weight($0) }
+        s += (r.gradOutput ?? []).indices.map { .gradOutput($0) }
         return s
     }
 
@@ -407,6 +410,7 @@ struct ShrinkState {
         case .label(let i): return r.labels?[i]
         case .posWeight(let i): return r.posWeight?[i]
         case .weight(let i): return r.weight?[i]
+        case .gradOutput(let i): return r.gradOutput?[i]
         }
     }
 
@@ -422,6 +426,7 @@ struct ShrinkState {
         case .label(let i): out.labels?[i] = x
         case .posWeight(let i): out.posWeight?[i] = x
         case .weight(let i): out.weight?[i] = x
+        case .gradOutput(let i): out.gradOutput?[i] = x
         }
         return out
     }

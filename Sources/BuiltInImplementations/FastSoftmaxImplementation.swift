@@ -50,7 +50,7 @@ public struct FastSoftmaxImplementation: ImplementationUnderTest {
             return try KernelEvaluator.evaluate(
                 function: request.function.rawValue, variant: variant, format: request.format.rawValue,
                 logits: request.logits, target: target, probabilities: probabilities,
-                labels: request.labels, posWeight: single, posWeights: perLogit)
+                labels: request.labels, posWeight: single, posWeights: perLogit, gradOutput: request.gradOutput)
         } catch {
             if case .unsupported = error { throw ImplementationError.unsupported(error.description) }
             throw ImplementationError.failed(error.description)

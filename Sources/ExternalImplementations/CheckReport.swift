@@ -432,6 +432,7 @@ public enum CheckReport {
         if let w = r.weight { parts.append("weight " + list(w)) }
         if let z = r.labels { parts.append("labels " + list(z)) }
         if let w = r.posWeight { parts.append("pos_weight " + list(w)) }
+        if let d = r.gradOutput { parts.append("grad_output " + list(d)) }
         if r.function == .crossEntropyLoss { parts.append("reduction \(r.reduction.rawValue)") }
         return parts.joined(separator: "; ")
     }

@@ -141,6 +141,7 @@ public enum ExpectedOutputs {
         case .logsumexp, .crossEntropy: 1
         case .softmax, .logSoftmax, .crossEntropyGrad, .sigmoid, .logSigmoid, .softplus, .bceWithLogits:
             request.logits.count
+        case .softmaxBackward, .logSoftmaxBackward: request.logits.count
         case .crossEntropyLoss: request.reduction == .none ? (request.batch?.count ?? 0) : 1
         }
     }

@@ -31,6 +31,7 @@ public enum KernelEvaluator {
     ///   - labels: `bce_with_logits` labels, one per logit.
     ///   - posWeight: `bce_with_logits` pos_weight for every logit (default 1).
     ///   - posWeights: one pos_weight per logit (exclusive with `posWeight`).
+    ///   - gradOutput: the upstream gradient dy of `softmax_backward` and `log_softmax_backward`.
     /// - Returns: K outputs for the vector functions, one for logsumexp and cross_entropy.
     /// - Throws: `KernelError` naming the field and value: unknown function or format, an
     ///   unsupported variant/format pair, K = 0 for a loss, a target outside [0, K), a missing
@@ -38,7 +39,7 @@ public enum KernelEvaluator {
     public static func evaluate(function: String, variant: KernelVariant, format: String,
                                 logits: [Double], target: Int? = nil, probabilities: [Double]? = nil,
                                 labels: [Double]? = nil, posWeight: Double? = nil,
-                                posWeights: [Double]? = nil) throws(KernelError) -> [Double] {
+                                posWeights: [Double]? = nil, gradOutput: [Double]? = nil) throws(KernelError) -> [Double] {
         guard let fn = KernelFunction(rawValue: function) else { throw .unknownFunction(function) }
         guard formats.contains(format) else { throw .unknownFormat(format) }
         guard supports(variant: variant, format: format) else {
@@ -70,11 +71,14 @@ public enum KernelEvaluator {
                 }
                 weights = w
             }
+        case .softmaxBackward, .logSoftmaxBackward:
+            guard let dy = gradOutput else { throw .missingField(field: "grad_output", function: fn.rawValue) }
+            guard dy.count == k else { throw .lengthMismatch(field: "grad_output", expected: k, actual: dy.count) }
         default:
             break
         }
         let inputs = Inputs(function: fn, logits: logits, target: target, probabilities: probabilities,
-                            labels: labels ?? [], weights: weights)
+                            labels: labels ?? [], weights: weights, gradOutput: gradOutput ?? [])
         switch format {
         case "f64": return run(Double.self, variant, inputs)
         case "f32": return run(Float.self, variant, inputs)
@@ -96,6 +100,7 @@ public enum KernelEvaluator {
         var probabilities: [Double]?
         var labels: [Double]
         var weights: [Double]
+        var gradOutput: [Double]
     }
 
     /// f64/f32: the `Kernels` buffer API (arguments were validated above, so the `try!`s
@@ -127,6 +132,15 @@ public enum KernelEvaluator {
                     z.withUnsafeBufferPointer { zb in
                         w.withUnsafeBufferPointer { wb in
                             try! Kernels<T>.bceWithLogits(xb, labels: zb, posWeights: wb, into: ob, variant: variant)
+                        }
+                    }
+                case .softmaxBackward, .logSoftmaxBackward:
+                    let dy = a.gradOutput.map { T($0) }
+                    dy.withUnsafeBufferPointer { db in
+                        if a.function == .softmaxBackward {
+                            try! Kernels<T>.softmaxBackward(xb, gradOutput: db, into: ob, variant: variant)
+                        } else {
+                            try! Kernels<T>.logSoftmaxBackward(xb, gradOutput: db, into: ob, variant: variant)
                         }
                     }
                 }
@@ -181,6 +195,15 @@ public enum KernelEvaluator {
                     z.withUnsafeBufferPointer { zb in
                         w.withUnsafeBufferPointer { wb in
                             MixedKernels<N>.bceWithLogits(xb, labels: zb, posWeights: wb, into: ob)
+                        }
+                    }
+                case .softmaxBackward, .logSoftmaxBackward:
+                    let dy = a.gradOutput.map { N($0) }
+                    dy.withUnsafeBufferPointer { db in
+                        if a.function == .softmaxBackward {
+                            MixedKernels<N>.softmaxBackward(xb, gradOutput: db, into: ob)
+                        } else {
+                            MixedKernels<N>.logSoftmaxBackward(xb, gradOutput: db, into: ob)
                         }
                     }
                 }

@@ -46,6 +46,10 @@ public enum KernelFunction: String, CaseIterable, Sendable, Hashable, Codable {
     case softplus
     /// Binary cross-entropy on logits with labels z and pos_weight w, elementwise.
     case bceWithLogits = "bce_with_logits"
+    /// y ⊙ (dy − ⟨dy, y⟩), y = softmax(x): the softmax vector–Jacobian product.
+    case softmaxBackward = "softmax_backward"
+    /// dy − softmax(x)·Σ dy: the log_softmax vector–Jacobian product.
+    case logSoftmaxBackward = "log_softmax_backward"
 
     /// True for the functions that take a target (hard index or probabilities).
     public var isLoss: Bool { self == .crossEntropy || self == .crossEntropyGrad }

@@ -84,6 +84,8 @@ public enum NPYExport {
             out.ragged("labels", requests.map(\.labels), reference: k)
             out.ragged("pos_weight", requests.map(\.posWeight), reference: k)
             out.ragged("weight", requests.map(\.weight), reference: k)
+        case .softmaxBackward, .logSoftmaxBackward:
+            out.ragged("grad_output", requests.map(\.gradOutput), reference: k)
         default:
             break
         }

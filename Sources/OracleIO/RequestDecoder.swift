@@ -12,7 +12,8 @@ import SoftmaxOracle
 ///    `cross_entropy` with `batch` and no `logits` means the batch loss (`cross_entropy_loss`);
 /// 5. every field given is used by the function (``RequestField/used(by:)``), and the fields it
 ///    needs are there: `logits` (every row function), `labels` (`bce_with_logits`), `target` or
-///    `targets` (`cross_entropy`, `cross_entropy_grad`), `batch` and `targets` (batch loss);
+///    `targets` (`cross_entropy`, `cross_entropy_grad`), `batch` and `targets` (batch loss),
+///    `grad_output` (`softmax_backward`, `log_softmax_backward`);
 /// 6. the request holds at most ``maxValues`` numbers in all (counted before they are converted);
 /// 7. each value has its type: floats are JSON numbers or ``HexFloat/parse(_:)`` strings,
 ///    integers are JSON numbers without fraction or exponent that fit `Int`.
@@ -54,7 +55,7 @@ public struct RequestDecoder: LineDecoding {
 
     /// The members whose arrays the parser may read straight into binary64.
     static let floatArrayFields: Set<String> = [
-        RequestField.logits, .targets, .weight, .labels, .posWeight, .batch,
+        RequestField.logits, .targets, .weight, .labels, .posWeight, .batch, .gradOutput,
     ].reduce(into: []) { $0.insert($1.rawValue) }
 
     /// Decodes a line parsed with the fast arrays of ``floatArrayFields``: the same result and
@@ -144,6 +145,9 @@ public struct RequestDecoder: LineDecoding {
         case .bceWithLogits:
             try require(.logits)
             try require(.labels)
+        case .softmaxBackward, .logSoftmaxBackward:
+            try require(.logits)
+            try require(.gradOutput)
         default:
             try require(.logits)
         }
@@ -154,7 +158,7 @@ public struct RequestDecoder: LineDecoding {
             guard let value = fields[field] else { continue }
             let n: Int
             switch field {
-            case .logits, .targets, .weight, .labels, .posWeight, .batch, .target: n = value.valueCount
+            case .logits, .targets, .weight, .labels, .posWeight, .batch, .target, .gradOutput: n = value.valueCount
             default: n = 0
             }
             if n > maxValues {
@@ -193,6 +197,7 @@ public struct RequestDecoder: LineDecoding {
         if let v = fields[.labels] { request.labels = try v.floats(field: "labels") }
         if let v = fields[.posWeight] { request.posWeight = try v.floatOrFloats(field: "pos_weight") }
         if let v = fields[.batch] { request.batch = try v.floatRows(field: "batch") }
+        if let v = fields[.gradOutput] { request.gradOutput = try v.floats(field: "grad_output") }
         if let v = fields[.ignoreIndex] { request.ignoreIndex = try v.integer("ignore_index") }
         if let v = fields[.reduction] {
             let names = listing(Reduction.allCases.map(\.rawValue))

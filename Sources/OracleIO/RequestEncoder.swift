@@ -47,6 +47,7 @@ public enum RequestEncoder {
             case .batch: value = request.batch.map { .array($0.map(floats)) }
             case .ignoreIndex: value = request.ignoreIndex == -100 ? nil : .number(request.ignoreIndex)
             case .reduction: value = request.reduction == .mean ? nil : .string(request.reduction.rawValue)
+            case .gradOutput: value = request.gradOutput.map(floats)
             case .id, .function, .format: value = nil
             }
             if let value { members.append((field.rawValue, value)) }

@@ -17,6 +17,7 @@ import SoftmaxOracle
 /// | `batch` | [[float]] | the rows of the batch loss |
 /// | `ignore_index` | integer | batch loss: skip rows with this target (default -100) |
 /// | `reduction` | string | batch loss: `none`, `sum`, `mean` (default `mean`) |
+/// | `grad_output` | [float] | `softmax_backward`, `log_softmax_backward`: the upstream gradient dy |
 ///
 /// A float is a JSON number (nearest binary64 of its text) or a string that
 /// ``HexFloat/parse(_:)`` accepts.
@@ -29,6 +30,7 @@ public enum RequestField: String, CaseIterable, Sendable, Hashable {
     case batch
     case ignoreIndex = "ignore_index"
     case reduction
+    case gradOutput = "grad_output"
 
     /// The fields `function` uses besides `id`, `function` and `format` (which every request may
     /// have), in the order they are listed in messages. A request that gives any other field is
@@ -43,6 +45,8 @@ public enum RequestField: String, CaseIterable, Sendable, Hashable {
             [.logits, .target, .targets, .labelSmoothing, .weight]
         case .crossEntropyLoss:
             [.batch, .targets, .weight, .ignoreIndex, .reduction, .labelSmoothing]
+        case .softmaxBackward, .logSoftmaxBackward:
+            [.logits, .gradOutput]
         }
     }
 }

@@ -113,6 +113,8 @@ public struct Oracle: Sendable {
             preconditionFailure("answered above")
         case .crossEntropyLoss:
             return try batchLoss(q, certifier)
+        case .softmaxBackward, .logSoftmaxBackward:
+            return try Backward.evaluate(q, certifier)
         }
     }
 

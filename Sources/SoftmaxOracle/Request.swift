@@ -21,6 +21,10 @@ public enum OracleFunction: String, CaseIterable, Sendable, Hashable, Codable {
     case bceWithLogits = "bce_with_logits"
     /// PyTorch `CrossEntropyLoss` over a `batch` of rows, with `reduction`.
     case crossEntropyLoss = "cross_entropy_loss"
+    /// The softmax vector–Jacobian product: `gradOutput` dy ↦ y ⊙ (dy − ⟨dy, y⟩), y = softmax(x).
+    case softmaxBackward = "softmax_backward"
+    /// The log_softmax vector–Jacobian product: `gradOutput` dy ↦ dy − softmax(x)·Σ dy.
+    case logSoftmaxBackward = "log_softmax_backward"
 }
 
 /// PyTorch's `reduction` for the batch loss.
@@ -80,6 +84,9 @@ public struct OracleRequest: Sendable, Hashable {
     public var ignoreIndex: Int
     /// `cross_entropy_loss`: none, sum or mean (PyTorch's default, mean).
     public var reduction: Reduction
+    /// `softmax_backward`, `log_softmax_backward`: the upstream gradient dy, one finite value per
+    /// logit (PyTorch's `grad_output`).
+    public var gradOutput: [Double]?
 
     /// A request; every field but `function` has the default of an unused field (PyTorch's
     /// defaults for `ignoreIndex`, -100, and `reduction`, mean). The oracle checks the fields the
@@ -89,7 +96,8 @@ public struct OracleRequest: Sendable, Hashable {
         target: RowTarget? = nil, labelSmoothing: Double = 0, weight: [Double]? = nil,
         labels: [Double]? = nil, posWeight: [Double]? = nil,
         batch: [[Double]]? = nil, batchTargets: BatchTargets? = nil,
-        ignoreIndex: Int = -100, reduction: Reduction = .mean
+        ignoreIndex: Int = -100, reduction: Reduction = .mean,
+        gradOutput: [Double]? = nil
     ) {
         self.function = function
         self.format = format
@@ -103,5 +111,6 @@ public struct OracleRequest: Sendable, Hashable {
         self.batchTargets = batchTargets
         self.ignoreIndex = ignoreIndex
         self.reduction = reduction
+        self.gradOutput = gradOutput
     }
 }

@@ -55,6 +55,7 @@ public struct RowBatch: Sendable, Hashable {
         "target": .index { $0.target = .index($1) },
         "labels": .floats(broadcast: false) { $0.labels = $1 },
         "pos_weight": .floats(broadcast: true) { $0.posWeight = $1 },
+        "grad_output": .floats(broadcast: false) { $0.gradOutput = $1 },
     ]
 
     /// The function, format and shared fields of every row (its `logits` are not used).

@@ -38,6 +38,8 @@ enum Validation {
             }
         case .crossEntropyLoss:
             try checkBatch(q, maxValues: maxValues)
+        case .softmaxBackward, .logSoftmaxBackward:
+            try checkGradOutput(q, maxValues: maxValues)
         }
     }
 
@@ -75,6 +77,20 @@ enum Validation {
         }
         try checkWeight(q.weight, classes: k)
         try checkSmoothing(q.labelSmoothing)
+    }
+
+    /// `grad_output` of the backward functions: present, one finite value per logit.
+    private static func checkGradOutput(_ q: OracleRequest, maxValues: Int) throws(OracleError) {
+        guard let dy = q.gradOutput else {
+            throw .invalidInput(field: "grad_output", message: "missing: \(q.function.rawValue) needs one upstream gradient value per logit")
+        }
+        if dy.count != q.logits.count {
+            throw .invalidInput(field: "grad_output", message: "\(dy.count) values for \(q.logits.count) logits")
+        }
+        if dy.count + q.logits.count > maxValues {
+            throw .invalidInput(field: "grad_output", message: "\(dy.count + q.logits.count) values exceed the limit of \(maxValues)")
+        }
+        try checkFinite(dy, field: "grad_output", nonNegative: false)
     }
 
     static func checkTarget(_ t: RowTarget, classes k: Int, field: String, probabilitiesField: String) throws(OracleError) {

@@ -60,6 +60,9 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .customLong("pos-weight"), parsing: .upToNextOption, help: "pos_weight for bce_with_logits: one value, or one per logit.")
     var posWeight: [String] = []
 
+    @Option(name: .customLong("grad-output"), parsing: .upToNextOption, help: "Upstream gradient dy for softmax_backward and log_softmax_backward, one per logit.")
+    var gradOutput: [String] = []
+
     @Flag(name: .customLong("mpfr-only"), help: "Skip the double-word tier: certify every value on the MPFR interval path (same results, slower; for comparisons).")
     var mpfrOnly = false
 
@@ -77,7 +80,8 @@ struct EvalCommand: ParsableCommand {
         guard let function else {
             let singleOnly = [("--target", target != nil), ("--targets", !targets.isEmpty),
                               ("--label-smoothing", labelSmoothing != nil), ("--weight", !weight.isEmpty),
-                              ("--labels", !labels.isEmpty), ("--pos-weight", !posWeight.isEmpty)]
+                              ("--labels", !labels.isEmpty), ("--pos-weight", !posWeight.isEmpty),
+                              ("--grad-output", !gradOutput.isEmpty)]
             if let given = singleOnly.first(where: \.1) {
                 throw ValidationError("\(given.0) is for single mode (eval FUNCTION ... -- LOGITS); in batch mode the request line gives it")
             }
@@ -92,6 +96,7 @@ struct EvalCommand: ParsableCommand {
             ("--target", .target, target != nil), ("--targets", .targets, !targets.isEmpty),
             ("--label-smoothing", .labelSmoothing, labelSmoothing != nil), ("--weight", .weight, !weight.isEmpty),
             ("--labels", .labels, !labels.isEmpty), ("--pos-weight", .posWeight, !posWeight.isEmpty),
+            ("--grad-output", .gradOutput, !gradOutput.isEmpty),
         ]
         for (option, field, isGiven) in given where isGiven && !used.contains(field) {
             let takes = RequestField.used(by: function).filter { $0 != .logits }.map { "--" + $0.rawValue.replacingUnderscores() }
@@ -121,6 +126,7 @@ struct EvalCommand: ParsableCommand {
         if !weight.isEmpty { request.weight = try Self.floats(weight, "weight") }
         if !labels.isEmpty { request.labels = try Self.floats(labels, "labels") }
         if !posWeight.isEmpty { request.posWeight = try Self.floats(posWeight, "pos-weight") }
+        if !gradOutput.isEmpty { request.gradOutput = try Self.floats(gradOutput, "grad-output") }
         let result: SoftmaxOracle.OracleResult
         do {
             result = try Oracle(doubleWordTier: !mpfrOnly).evaluate(request)

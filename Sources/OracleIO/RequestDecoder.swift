@@ -176,6 +176,9 @@ public struct RequestDecoder: LineDecoding {
                     reason: "\(v.excerpt()) is not a number or an array of numbers (\(expectedFloatText))")
             }
         }
+        if let v = fields[.softcap] { request.softcap = try FieldRead.float(v, "softcap") }
+        if let v = fields[.zLoss] { request.zLoss = try FieldRead.float(v, "z_loss") }
+        if let v = fields[.temperature] { request.temperature = try FieldRead.float(v, "temperature") }
         if let v = fields[.batch] { request.batch = try FieldRead.floatRows(v, field: "batch") }
         if let v = fields[.ignoreIndex] { request.ignoreIndex = try FieldRead.integer(v, "ignore_index") }
         if let v = fields[.reduction] {

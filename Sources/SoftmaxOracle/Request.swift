@@ -80,6 +80,15 @@ public struct OracleRequest: Sendable, Hashable {
     public var ignoreIndex: Int
     /// `cross_entropy_loss`: none, sum or mean (PyTorch's default, mean).
     public var reduction: Reduction
+    /// Logit soft-capping c > 0 (Gemma 2): the logits become c·tanh(x/c), after `temperature`
+    /// and before everything else; nil: off. Cross-entropy functions only (docs/semantics.md).
+    public var softcap: Double?
+    /// z-loss coefficient >= 0 (PaLM; Liger's `lse_square_scale`): each kept row adds
+    /// coefficient·logsumexp(z)², z the transformed logits; 0: off.
+    public var zLoss: Double
+    /// Temperature T > 0: the logits become x/T, the exact real quotient, before `softcap`;
+    /// nil: off (T = 1 gives the same outputs as nil).
+    public var temperature: Double?
 
     /// A request; every field but `function` has the default of an unused field (PyTorch's
     /// defaults for `ignoreIndex`, -100, and `reduction`, mean). The oracle checks the fields the
@@ -89,7 +98,8 @@ public struct OracleRequest: Sendable, Hashable {
         target: RowTarget? = nil, labelSmoothing: Double = 0, weight: [Double]? = nil,
         labels: [Double]? = nil, posWeight: [Double]? = nil,
         batch: [[Double]]? = nil, batchTargets: BatchTargets? = nil,
-        ignoreIndex: Int = -100, reduction: Reduction = .mean
+        ignoreIndex: Int = -100, reduction: Reduction = .mean,
+        softcap: Double? = nil, zLoss: Double = 0, temperature: Double? = nil
     ) {
         self.function = function
         self.format = format
@@ -103,5 +113,8 @@ public struct OracleRequest: Sendable, Hashable {
         self.batchTargets = batchTargets
         self.ignoreIndex = ignoreIndex
         self.reduction = reduction
+        self.softcap = softcap
+        self.zLoss = zLoss
+        self.temperature = temperature
     }
 }

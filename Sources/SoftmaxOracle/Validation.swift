@@ -18,6 +18,7 @@ enum Validation {
             try checkTarget(target, classes: k, field: "target", probabilitiesField: "targets")
             try checkWeight(q.weight, classes: k)
             try checkSmoothing(q.labelSmoothing)
+            try checkLossOptions(q)
         case .bceWithLogits:
             guard let labels = q.labels else {
                 throw .invalidInput(field: "labels", message: "missing: bce_with_logits needs one label per logit")
@@ -75,6 +76,20 @@ enum Validation {
         }
         try checkWeight(q.weight, classes: k)
         try checkSmoothing(q.labelSmoothing)
+        try checkLossOptions(q)
+    }
+
+    /// `softcap` c > 0, `z_loss` >= 0, `temperature` T > 0, each finite.
+    static func checkLossOptions(_ q: OracleRequest) throws(OracleError) {
+        if let c = q.softcap, !(c > 0 && c.isFinite) {
+            throw .invalidInput(field: "softcap", message: "\(c) must be finite and > 0")
+        }
+        if !(q.zLoss >= 0 && q.zLoss.isFinite) {
+            throw .invalidInput(field: "z_loss", message: "\(q.zLoss) must be finite and >= 0")
+        }
+        if let t = q.temperature, !(t > 0 && t.isFinite) {
+            throw .invalidInput(field: "temperature", message: "\(t) must be finite and > 0")
+        }
     }
 
     static func checkTarget(_ t: RowTarget, classes k: Int, field: String, probabilitiesField: String) throws(OracleError) {

@@ -142,6 +142,7 @@ public enum ExpectedOutputs {
         case .softmax, .logSoftmax, .crossEntropyGrad, .sigmoid, .logSigmoid, .softplus, .bceWithLogits:
             request.logits.count
         case .crossEntropyLoss: request.reduction == .none ? (request.batch?.count ?? 0) : 1
+        case .crossEntropyLossBackward: (request.batch?.count ?? 0) * (request.batch?.first?.count ?? 0)
         }
     }
 }

@@ -101,7 +101,7 @@ public enum NPYExport {
         add("expected", padded(expected))
         add("n_expected", NPY.int64(cases.map { if case .values(let v) = $0.expectation { v.count } else { -1 } }, shape: [c]))
 
-        if h.function == .crossEntropyLoss {
+        if h.function.isBatchLoss {
             let batches = requests.map { $0.batch ?? [] }
             let k = batches.map { $0.first?.count ?? 0 }
             let kMax = k.max() ?? 0

@@ -27,7 +27,7 @@ public enum RequestEncoder {
             case .target:
                 if case .index(let t) = request.target { value = .number(t) } else { value = nil }
             case .targets:
-                if request.function == .crossEntropyLoss {
+                if request.function.isBatchLoss {
                     switch request.batchTargets {
                     case .indices(let t)?: value = .array(t.map { .number($0) })
                     case .probabilities(let rows)?: value = .array(rows.map(floats))
@@ -51,6 +51,7 @@ public enum RequestEncoder {
             case .zLoss:
                 value = request.zLoss == 0 && request.zLoss.sign == .plus ? nil : .string(HexFloat.format(request.zLoss))
             case .temperature: value = request.temperature.map { .string(HexFloat.format($0)) }
+            case .gradOutput: value = request.gradOutput.map(floats)
             case .id, .function, .format: value = nil
             }
             if let value { members.append((field.rawValue, value)) }

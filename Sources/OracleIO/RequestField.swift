@@ -20,6 +20,7 @@ import SoftmaxOracle
 /// | `softcap` | float | cross-entropies: c > 0, logits become c·tanh(x/c) (after `temperature`) |
 /// | `z_loss` | float | cross-entropies: coefficient >= 0 of logsumexp(z)² per kept row (default 0) |
 /// | `temperature` | float | cross-entropies: T > 0, logits become x/T first |
+/// | `grad_output` | float or [float] | `cross_entropy_loss_backward`: upstream gradient (a scalar; one per row for `none`) |
 ///
 /// A float is a JSON number (nearest binary64 of its text) or a string that
 /// ``HexFloat/parse(_:)`` accepts.
@@ -35,6 +36,7 @@ public enum RequestField: String, CaseIterable, Sendable, Hashable {
     case softcap
     case zLoss = "z_loss"
     case temperature
+    case gradOutput = "grad_output"
 
     /// The fields `function` uses besides `id`, `function` and `format` (which every request may
     /// have), in the order they are listed in messages. A request that gives any other field is
@@ -49,6 +51,8 @@ public enum RequestField: String, CaseIterable, Sendable, Hashable {
             [.logits, .target, .targets, .labelSmoothing, .weight, .softcap, .zLoss, .temperature]
         case .crossEntropyLoss:
             [.batch, .targets, .weight, .ignoreIndex, .reduction, .labelSmoothing, .softcap, .zLoss, .temperature]
+        case .crossEntropyLossBackward:
+            [.batch, .targets, .gradOutput, .weight, .ignoreIndex, .reduction, .labelSmoothing, .softcap, .zLoss, .temperature]
         }
     }
 }

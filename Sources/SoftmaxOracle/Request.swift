@@ -21,6 +21,14 @@ public enum OracleFunction: String, CaseIterable, Sendable, Hashable, Codable {
     case bceWithLogits = "bce_with_logits"
     /// PyTorch `CrossEntropyLoss` over a `batch` of rows, with `reduction`.
     case crossEntropyLoss = "cross_entropy_loss"
+    /// ∂(cross_entropy_loss)/∂(batch) times `gradOutput`: N×K values, row-major.
+    case crossEntropyLossBackward = "cross_entropy_loss_backward"
+}
+
+extension OracleFunction {
+    /// True for the functions of a `batch` with one target per row (`cross_entropy_loss` and
+    /// `cross_entropy_loss_backward`).
+    public var isBatchLoss: Bool { self == .crossEntropyLoss || self == .crossEntropyLossBackward }
 }
 
 /// PyTorch's `reduction` for the batch loss.
@@ -89,6 +97,9 @@ public struct OracleRequest: Sendable, Hashable {
     /// Temperature T > 0: the logits become x/T, the exact real quotient, before `softcap`;
     /// nil: off (T = 1 gives the same outputs as nil).
     public var temperature: Double?
+    /// `cross_entropy_loss_backward`: the upstream gradient, one value (reduction sum or mean)
+    /// or one per row (none); nil: 1.
+    public var gradOutput: [Double]?
 
     /// A request; every field but `function` has the default of an unused field (PyTorch's
     /// defaults for `ignoreIndex`, -100, and `reduction`, mean). The oracle checks the fields the
@@ -99,7 +110,8 @@ public struct OracleRequest: Sendable, Hashable {
         labels: [Double]? = nil, posWeight: [Double]? = nil,
         batch: [[Double]]? = nil, batchTargets: BatchTargets? = nil,
         ignoreIndex: Int = -100, reduction: Reduction = .mean,
-        softcap: Double? = nil, zLoss: Double = 0, temperature: Double? = nil
+        softcap: Double? = nil, zLoss: Double = 0, temperature: Double? = nil,
+        gradOutput: [Double]? = nil
     ) {
         self.function = function
         self.format = format
@@ -116,5 +128,6 @@ public struct OracleRequest: Sendable, Hashable {
         self.softcap = softcap
         self.zLoss = zLoss
         self.temperature = temperature
+        self.gradOutput = gradOutput
     }
 }

@@ -7,7 +7,7 @@ import SoftmaxOracle
 ///
 /// Support follows `KernelEvaluator.supports(variant:format:)` (mixed in f16/bf16, the others in
 /// f64/f32) for the nine row and elementwise functions; the batch loss is not a kernel. Label
-/// smoothing and class weights are declined per request (``ImplementationError/unsupported(_:)``).
+/// smoothing, class weights and the loss options are declined per request (``ImplementationError/unsupported(_:)``).
 public struct FastSoftmaxImplementation: ImplementationUnderTest {
     /// The kernel variant run.
     public let variant: KernelVariant
@@ -37,6 +37,9 @@ public struct FastSoftmaxImplementation: ImplementationUnderTest {
     public func evaluate(_ request: OracleRequest) throws -> [Double] {
         if request.labelSmoothing != 0 { throw ImplementationError.unsupported("label smoothing") }
         if request.weight != nil { throw ImplementationError.unsupported("class weights") }
+        if request.softcap != nil || request.zLoss != 0 || request.temperature != nil {
+            throw ImplementationError.unsupported("loss options (softcap, z_loss, temperature)")
+        }
         var target: Int?
         var probabilities: [Double]?
         switch request.target {

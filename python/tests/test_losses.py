@@ -157,3 +157,19 @@ def test_liger_adapter_speaks_the_protocol(binary):
     out = subprocess.run([sys.executable, str(REPO / "Examples/adapters/torch_liger_losses.py")], input=line,
                          capture_output=True, text=True, timeout=120, env=dict(os.environ))
     assert '"values"' in out.stdout, out.stdout + out.stderr
+
+
+def test_fixture_cases_with_options_round_trip(oracle, binary, tmp_path):
+    out = tmp_path / "fx"
+    subprocess.run([binary, "fixtures", "generate", "--out", str(out), "--cases", "2", "--format", "f32",
+                    "--function", "cross_entropy_loss_backward", "--function", "cross_entropy",
+                    "--family", "softcap_saturation", "--family", "z_loss_dominant", "--family", "all_ignored"],
+                   check=True, capture_output=True)
+    seen = set()
+    for name in ("cross_entropy_loss_backward.f32.jsonl", "cross_entropy.f32.jsonl"):
+        for case in so.load_fixture(out / name):
+            seen.update(k for k in ("softcap", "z_loss", "temperature", "grad_output") if k in case.inputs)
+            fn = getattr(oracle, case.function)
+            got = fn(**case.kwargs(), format=case.format)
+            assert np.array_equal(np.asarray(got, dtype=np.float64).reshape(-1), case.expected_float64(), equal_nan=True), case.id
+    assert {"softcap", "z_loss", "grad_output"} <= seen

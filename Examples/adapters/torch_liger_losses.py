@@ -21,22 +21,15 @@ Formats: f64, f32, f16, bf16. When PyTorch cannot be imported, every request get
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # oracle_adapter, from any directory
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # sibling adapters, from any directory
 from oracle_adapter import Unsupported, parse_float, request_dtype, serve  # noqa: E402
+# torch, its dtypes and the exact tensor conversion, as the plain PyTorch adapter sets them up.
+import torch_nn  # noqa: E402
+from torch_nn import IMPORT_ERROR, tensor  # noqa: E402
 
-try:
+if IMPORT_ERROR is None:
     import torch
     import torch.nn.functional as F
-
-    torch.set_num_threads(1)
-    DTYPES = {"f64": torch.float64, "f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}
-    IMPORT_ERROR = None
-except Exception as e:  # noqa: BLE001
-    IMPORT_ERROR = f"torch is not importable here ({type(e).__name__}: {e})"
-
-
-def tensor(values, dt):
-    return torch.tensor([parse_float(v) for v in values], dtype=torch.float64).to(dt)
 
 
 def transformed(x, req):
@@ -82,7 +75,7 @@ def targets_of(req, dt, key="targets"):
 def evaluate(req):
     if IMPORT_ERROR:
         raise Unsupported(IMPORT_ERROR)
-    fmt, dt = request_dtype(req, DTYPES)
+    fmt, dt = request_dtype(req, torch_nn.DTYPES)
     fn = req["function"]
     if fn in ("cross_entropy_loss", "cross_entropy_loss_backward"):
         x = torch.stack([tensor(row, dt) for row in req["batch"]])

@@ -143,6 +143,7 @@ public enum ExpectedOutputs {
             request.logits.count
         case .softmaxBackward, .logSoftmaxBackward: request.logits.count
         case .crossEntropyLoss: request.reduction == .none ? (request.batch?.count ?? 0) : 1
+        case .crossEntropyLossBackward: (request.batch?.count ?? 0) * (request.batch?.first?.count ?? 0)
         }
     }
 }

@@ -29,6 +29,8 @@ import SoftmaxOracle
 /// | `targets` (`_offsets`) | `<f8` | cross_entropy_loss | probability rows, row-major; reference `batch` |
 /// | `ignore_index` | `<i8`, C | cross_entropy_loss | absent: -100 for every case |
 /// | `reduction` | `<U`, C | cross_entropy_loss | none, sum or mean; absent: mean for every case |
+/// | `softcap`, `z_loss`, `temperature` | `<f8`, C | cross-entropies | c (0: off), coefficient, T (1: off); each absent when no case sets it |
+/// | `grad_output` | `<f8`, flat + `grad_output_offsets` | backward functions | the upstream gradient (cross_entropy_loss_backward: one value, or one per row for none; absent: 1) |
 public enum NPYExport {
     /// The arrays of `file`, by file name.
     public static func arrays(_ file: GoldenFile) -> [(name: String, bytes: [UInt8])] {
@@ -46,7 +48,7 @@ public enum NPYExport {
             out.add("label_smoothing", NPY.float64(requests.map(\.labelSmoothing), shape: [requests.count]))
         }
 
-        if h.function == .crossEntropyLoss {
+        if h.function.isBatchLoss {
             let batches = requests.map { $0.batch ?? [] }
             let rows = batches.map(\.count)
             let k = batches.map { $0.first?.count ?? 0 }
@@ -65,6 +67,10 @@ public enum NPYExport {
             if requests.contains(where: { $0.reduction != .mean }) {
                 out.add("reduction", NPY.unicode(requests.map(\.reduction.rawValue)))
             }
+            if h.function == .crossEntropyLossBackward {
+                out.ragged("grad_output", requests.map(\.gradOutput), reference: nil)
+            }
+            out.lossOptions(requests)
             return out.files
         }
 
@@ -80,6 +86,7 @@ public enum NPYExport {
                 if case .probabilities(let p)? = q.target { p } else { nil }
             }, reference: k)
             out.ragged("weight", requests.map(\.weight), reference: k)
+            out.lossOptions(requests)
         case .bceWithLogits:
             out.ragged("labels", requests.map(\.labels), reference: k)
             out.ragged("pos_weight", requests.map(\.posWeight), reference: k)
@@ -105,6 +112,18 @@ public enum NPYExport {
         var files: [(name: String, bytes: [UInt8])] = []
 
         mutating func add(_ name: String, _ bytes: [UInt8]) { files.append(("\(base).\(name).npy", bytes)) }
+
+        /// The loss options, each only when some case sets it (absent: off for every case).
+        mutating func lossOptions(_ requests: [OracleRequest]) {
+            let c = requests.count
+            if requests.contains(where: { $0.softcap != nil }) {
+                add("softcap", NPY.float64(requests.map { $0.softcap ?? 0 }, shape: [c]))
+            }
+            if requests.contains(where: { $0.zLoss != 0 }) { add("z_loss", NPY.float64(requests.map(\.zLoss), shape: [c])) }
+            if requests.contains(where: { $0.temperature != nil }) {
+                add("temperature", NPY.float64(requests.map { $0.temperature ?? 1 }, shape: [c]))
+            }
+        }
 
         /// A per-case array stored flat. Nothing when no case has it; no offsets file when every
         /// case has it with `reference[i]` values (the reader slices by the reference's offsets);

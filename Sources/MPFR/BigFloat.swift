@@ -134,6 +134,10 @@ public final class BigFloat {
     @discardableResult public func log(_ a: BigFloat, _ r: Rounding) -> Int { Int(mpfr_log(raw, a.raw, r.mpfr)) }
     /// log(1 + a), without forming 1 + a.
     @discardableResult public func log1p(_ a: BigFloat, _ r: Rounding) -> Int { Int(mpfr_log1p(raw, a.raw, r.mpfr)) }
+    /// e^a − 1, without forming e^a (exact only for a = 0; −1 at a = −inf).
+    @discardableResult public func expm1(_ a: BigFloat, _ r: Rounding) -> Int { Int(mpfr_expm1(raw, a.raw, r.mpfr)) }
+    /// tanh(a) (exact only for a = 0; ±1 at ±inf).
+    @discardableResult public func tanh(_ a: BigFloat, _ r: Rounding) -> Int { Int(mpfr_tanh(raw, a.raw, r.mpfr)) }
     /// `self = a · b + c` with a single rounding.
     @discardableResult public func fma(_ a: BigFloat, _ b: BigFloat, _ c: BigFloat, _ r: Rounding) -> Int {
         Int(mpfr_fma(raw, a.raw, b.raw, c.raw, r.mpfr))

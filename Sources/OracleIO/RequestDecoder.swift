@@ -119,8 +119,8 @@ public struct RequestDecoder: LineDecoding {
         let used = RequestField.used(by: function)
         for field in order where field != .id && field != .function && field != .format && !used.contains(field) {
             var reason = "not used by \(functionLabel), which takes: \(listing(used.map(\.rawValue)))"
-            if function == .crossEntropyLoss && field == .target { reason += #" (give "targets": one class index per row)"# }
-            if function == .crossEntropyLoss && field == .logits { reason += #" (the rows go in "batch")"# }
+            if function.isBatchLoss && field == .target { reason += #" (give "targets": one class index per row)"# }
+            if function.isBatchLoss && field == .logits { reason += #" (the rows go in "batch")"# }
             throw FieldProblem(field: field.rawValue, reason: reason)
         }
         func require(_ field: RequestField) throws(FieldProblem) {
@@ -129,7 +129,7 @@ public struct RequestDecoder: LineDecoding {
             }
         }
         switch function {
-        case .crossEntropyLoss:
+        case .crossEntropyLoss, .crossEntropyLossBackward:
             try require(.batch)
             try require(.targets)
         case .crossEntropy, .crossEntropyGrad:
@@ -186,7 +186,7 @@ public struct RequestDecoder: LineDecoding {
         if let v = fields[.logits] { request.logits = try v.floats(field: "logits") }
         if let v = fields[.target] { request.target = .index(try v.integer("target")) }
         if let v = fields[.targets] {
-            if function == .crossEntropyLoss {
+            if function.isBatchLoss {
                 request.batchTargets = try v.batchTargets()
             } else {
                 request.target = .probabilities(try v.floats(field: "targets"))
@@ -197,7 +197,10 @@ public struct RequestDecoder: LineDecoding {
         if let v = fields[.labels] { request.labels = try v.floats(field: "labels") }
         if let v = fields[.posWeight] { request.posWeight = try v.floatOrFloats(field: "pos_weight") }
         if let v = fields[.batch] { request.batch = try v.floatRows(field: "batch") }
-        if let v = fields[.gradOutput] { request.gradOutput = try v.floats(field: "grad_output") }
+        if let v = fields[.gradOutput] { request.gradOutput = try v.floatOrFloats(field: "grad_output") }
+        if let v = fields[.softcap] { request.softcap = try v.float("softcap") }
+        if let v = fields[.zLoss] { request.zLoss = try v.float("z_loss") }
+        if let v = fields[.temperature] { request.temperature = try v.float("temperature") }
         if let v = fields[.ignoreIndex] { request.ignoreIndex = try v.integer("ignore_index") }
         if let v = fields[.reduction] {
             let names = listing(Reduction.allCases.map(\.rawValue))

@@ -5,7 +5,7 @@ import SoftmaxOracle
 ///
 /// Key order: `id`, `function`, `format`, then the fields that `function` uses
 /// (``RequestField/used(by:)``), each written only when it differs from its default
-/// (`label_smoothing` 0, `ignore_index` -100, `reduction` mean, optional fields nil).
+/// (`label_smoothing` and `z_loss` 0, `ignore_index` -100, `reduction` mean, optional fields nil).
 /// Floats are hex-float strings (``HexFloat/format(_:)``), integers JSON numbers.
 ///
 /// Postcondition: `RequestDecoder(defaultFormat: any).decode(line: encode(r, id: id))` gives back
@@ -27,7 +27,7 @@ public enum RequestEncoder {
             case .target:
                 if case .index(let t) = request.target { value = .number(t) } else { value = nil }
             case .targets:
-                if request.function == .crossEntropyLoss {
+                if request.function.isBatchLoss {
                     switch request.batchTargets {
                     case .indices(let t)?: value = .array(t.map { .number($0) })
                     case .probabilities(let rows)?: value = .array(rows.map(floats))
@@ -47,6 +47,10 @@ public enum RequestEncoder {
             case .batch: value = request.batch.map { .array($0.map(floats)) }
             case .ignoreIndex: value = request.ignoreIndex == -100 ? nil : .number(request.ignoreIndex)
             case .reduction: value = request.reduction == .mean ? nil : .string(request.reduction.rawValue)
+            case .softcap: value = request.softcap.map { .string(HexFloat.format($0)) }
+            case .zLoss:
+                value = request.zLoss == 0 && request.zLoss.sign == .plus ? nil : .string(HexFloat.format(request.zLoss))
+            case .temperature: value = request.temperature.map { .string(HexFloat.format($0)) }
             case .gradOutput: value = request.gradOutput.map(floats)
             case .id, .function, .format: value = nil
             }

@@ -17,7 +17,10 @@ import SoftmaxOracle
 /// | `batch` | [[float]] | the rows of the batch loss |
 /// | `ignore_index` | integer | batch loss: skip rows with this target (default -100) |
 /// | `reduction` | string | batch loss: `none`, `sum`, `mean` (default `mean`) |
-/// | `grad_output` | [float] | `softmax_backward`, `log_softmax_backward`: the upstream gradient dy |
+/// | `softcap` | float | cross-entropies: c > 0, logits become c·tanh(x/c) (after `temperature`) |
+/// | `z_loss` | float | cross-entropies: coefficient >= 0 of logsumexp(z)² per kept row (default 0) |
+/// | `temperature` | float | cross-entropies: T > 0, logits become x/T first |
+/// | `grad_output` | float or [float] | the upstream gradient: `softmax_backward`, `log_softmax_backward`: dy, one per logit; `cross_entropy_loss_backward`: a scalar, one per row for `none` |
 ///
 /// A float is a JSON number (nearest binary64 of its text) or a string that
 /// ``HexFloat/parse(_:)`` accepts.
@@ -30,6 +33,9 @@ public enum RequestField: String, CaseIterable, Sendable, Hashable {
     case batch
     case ignoreIndex = "ignore_index"
     case reduction
+    case softcap
+    case zLoss = "z_loss"
+    case temperature
     case gradOutput = "grad_output"
 
     /// The fields `function` uses besides `id`, `function` and `format` (which every request may
@@ -42,11 +48,13 @@ public enum RequestField: String, CaseIterable, Sendable, Hashable {
         case .bceWithLogits:
             [.logits, .labels, .posWeight, .weight]
         case .crossEntropy, .crossEntropyGrad:
-            [.logits, .target, .targets, .labelSmoothing, .weight]
+            [.logits, .target, .targets, .labelSmoothing, .weight, .softcap, .zLoss, .temperature]
         case .crossEntropyLoss:
-            [.batch, .targets, .weight, .ignoreIndex, .reduction, .labelSmoothing]
+            [.batch, .targets, .weight, .ignoreIndex, .reduction, .labelSmoothing, .softcap, .zLoss, .temperature]
         case .softmaxBackward, .logSoftmaxBackward:
             [.logits, .gradOutput]
+        case .crossEntropyLossBackward:
+            [.batch, .targets, .gradOutput, .weight, .ignoreIndex, .reduction, .labelSmoothing, .softcap, .zLoss, .temperature]
         }
     }
 }

@@ -25,6 +25,14 @@ public enum OracleFunction: String, CaseIterable, Sendable, Hashable, Codable {
     case softmaxBackward = "softmax_backward"
     /// The log_softmax vector–Jacobian product: `gradOutput` dy ↦ dy − softmax(x)·Σ dy.
     case logSoftmaxBackward = "log_softmax_backward"
+    /// ∂(cross_entropy_loss)/∂(batch) times `gradOutput`: N×K values, row-major.
+    case crossEntropyLossBackward = "cross_entropy_loss_backward"
+}
+
+extension OracleFunction {
+    /// True for the functions of a `batch` with one target per row (`cross_entropy_loss` and
+    /// `cross_entropy_loss_backward`).
+    public var isBatchLoss: Bool { self == .crossEntropyLoss || self == .crossEntropyLossBackward }
 }
 
 /// PyTorch's `reduction` for the batch loss.
@@ -84,8 +92,19 @@ public struct OracleRequest: Sendable, Hashable {
     public var ignoreIndex: Int
     /// `cross_entropy_loss`: none, sum or mean (PyTorch's default, mean).
     public var reduction: Reduction
-    /// `softmax_backward`, `log_softmax_backward`: the upstream gradient dy, one finite value per
-    /// logit (PyTorch's `grad_output`).
+    /// Logit soft-capping c > 0 (Gemma 2): the logits become c·tanh(x/c), after `temperature`
+    /// and before everything else; nil: off. Cross-entropy functions only (docs/semantics.md).
+    public var softcap: Double?
+    /// z-loss coefficient >= 0 (PaLM; Liger's `lse_square_scale`): each kept row adds
+    /// coefficient·logsumexp(z)², z the transformed logits; 0: off.
+    public var zLoss: Double
+    /// Temperature T > 0: the logits become x/T, the exact real quotient, before `softcap`;
+    /// nil: off (T = 1 gives the same outputs as nil).
+    public var temperature: Double?
+    /// The upstream gradient (PyTorch's `grad_output`): for `softmax_backward` and
+    /// `log_softmax_backward`, dy, one finite value per logit; for
+    /// `cross_entropy_loss_backward`, one value (reduction sum or mean) or one per row (none),
+    /// nil meaning 1.
     public var gradOutput: [Double]?
 
     /// A request; every field but `function` has the default of an unused field (PyTorch's
@@ -97,6 +116,7 @@ public struct OracleRequest: Sendable, Hashable {
         labels: [Double]? = nil, posWeight: [Double]? = nil,
         batch: [[Double]]? = nil, batchTargets: BatchTargets? = nil,
         ignoreIndex: Int = -100, reduction: Reduction = .mean,
+        softcap: Double? = nil, zLoss: Double = 0, temperature: Double? = nil,
         gradOutput: [Double]? = nil
     ) {
         self.function = function
@@ -111,6 +131,9 @@ public struct OracleRequest: Sendable, Hashable {
         self.batchTargets = batchTargets
         self.ignoreIndex = ignoreIndex
         self.reduction = reduction
+        self.softcap = softcap
+        self.zLoss = zLoss
+        self.temperature = temperature
         self.gradOutput = gradOutput
     }
 }

@@ -18,6 +18,7 @@ enum Validation {
             try checkTarget(target, classes: k, field: "target", probabilitiesField: "targets")
             try checkWeight(q.weight, classes: k)
             try checkSmoothing(q.labelSmoothing)
+            try checkLossOptions(q)
         case .bceWithLogits:
             guard let labels = q.labels else {
                 throw .invalidInput(field: "labels", message: "missing: bce_with_logits needs one label per logit")
@@ -40,12 +41,15 @@ enum Validation {
             try checkBatch(q, maxValues: maxValues)
         case .softmaxBackward, .logSoftmaxBackward:
             try checkGradOutput(q, maxValues: maxValues)
+        case .crossEntropyLossBackward:
+            try checkBatch(q, maxValues: maxValues)
+            try checkLossGradOutput(q)
         }
     }
 
     private static func checkBatch(_ q: OracleRequest, maxValues: Int) throws(OracleError) {
         guard let rows = q.batch, !rows.isEmpty else {
-            throw .invalidInput(field: "batch", message: "missing or empty: cross_entropy_loss needs at least one row")
+            throw .invalidInput(field: "batch", message: "missing or empty: \(q.function.rawValue) needs at least one row")
         }
         let k = rows[0].count
         if k == 0 { throw .invalidInput(field: "batch[0]", message: "K = 0: a row needs at least one class") }
@@ -60,7 +64,7 @@ enum Validation {
             throw .invalidInput(field: "batch", message: "\(total) values exceed the limit of \(maxValues)")
         }
         guard let targets = q.batchTargets else {
-            throw .invalidInput(field: "targets", message: "missing: cross_entropy_loss needs one target per row")
+            throw .invalidInput(field: "targets", message: "missing: \(q.function.rawValue) needs one target per row")
         }
         switch targets {
         case .indices(let t):
@@ -77,6 +81,30 @@ enum Validation {
         }
         try checkWeight(q.weight, classes: k)
         try checkSmoothing(q.labelSmoothing)
+        try checkLossOptions(q)
+    }
+
+    /// `grad_output`: one finite value for sum and mean, one per row for none (nil: 1).
+    static func checkLossGradOutput(_ q: OracleRequest) throws(OracleError) {
+        guard let g = q.gradOutput else { return }
+        let n = q.reduction == .none ? q.batch!.count : 1
+        if g.count != n {
+            throw .invalidInput(field: "grad_output", message: "\(g.count) values; reduction \(q.reduction.rawValue) takes \(n == 1 ? "one (a scalar)" : "one per row (\(n))")")
+        }
+        try checkFinite(g, field: "grad_output", nonNegative: false)
+    }
+
+    /// `softcap` c > 0, `z_loss` >= 0, `temperature` T > 0, each finite.
+    static func checkLossOptions(_ q: OracleRequest) throws(OracleError) {
+        if let c = q.softcap, !(c > 0 && c.isFinite) {
+            throw .invalidInput(field: "softcap", message: "\(c) must be finite and > 0")
+        }
+        if !(q.zLoss >= 0 && q.zLoss.isFinite) {
+            throw .invalidInput(field: "z_loss", message: "\(q.zLoss) must be finite and >= 0")
+        }
+        if let t = q.temperature, !(t > 0 && t.isFinite) {
+            throw .invalidInput(field: "temperature", message: "\(t) must be finite and > 0")
+        }
     }
 
     /// `grad_output` of the backward functions: present, one finite value per logit.

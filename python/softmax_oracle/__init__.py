@@ -13,6 +13,7 @@ from ._formats import (FORMATS, FormatSpec, format_spec, from_float64, has_ml_dt
 from ._functions import (FUNCTIONS, Oracle, Plan, bce_with_logits, cross_entropy, cross_entropy_grad,
                          cross_entropy_loss, default_oracle, log_sigmoid, log_softmax, logsumexp, plan,
                          sigmoid, softmax, softplus)
+from ._losses import cross_entropy_loss_backward, option_fields
 from ._process import (BINARY_ENV, BinaryTransport, JsonLinesTransport, OracleError, OracleNotFoundError, OracleProcessError,
                        OracleRequestError, OracleTimeoutError, Transport, find_binary)
 from ._request import Request
@@ -27,5 +28,6 @@ __all__ = [
     "default_oracle", "find_binary", "format_spec", "from_float64", "has_ml_dtypes", "load_fixture",
     "log_sigmoid", "log_softmax", "logsumexp", "plan", "result_dtype", "sigmoid", "softmax", "softplus",
     "special_mismatch", "to_float64", "ulp", "ulp_error", "hex_value", "to_hex", "read_float",
+    "cross_entropy_loss_backward", "option_fields",
 ]
 __version__ = "0.1.0"

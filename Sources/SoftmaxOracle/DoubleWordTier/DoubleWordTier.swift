@@ -78,6 +78,7 @@ enum DoubleWordTier {
     /// The tier's answer, or nil when the MPFR path must answer (see the type's notes).
     static func evaluate(_ q: OracleRequest, threads: Int) -> OracleResult? {
         let threads = Swift.max(1, threads)
+        if q.hasLossOptions { return nil }  // no proof for softcap, z_loss, temperature here
         let values: [OracleValue]?
         switch q.function {
         case .logsumexp:

@@ -1,0 +1,237 @@
+import MPFR
+
+/// The loss options of a cross-entropy request as exact MPFR numbers (docs/semantics.md, "Loss
+/// options"). The order is fixed: temperature first, then soft-capping, then the loss:
+///
+///     u_j = x_j / T,   z_j = c·tanh(u_j / c) = c·tanh(a_j),   a_j = x_j / (T·c),
+///     loss(row) = cross_entropy(z) + zLoss·logsumexp(z)².
+///
+/// T·c is formed exactly (a product of two binary64 numbers), so each a_j is one correctly
+/// rounded quotient of exact reals at the working precision: nothing is rounded before the
+/// enclosure. T = 1 is the same as no temperature (the exact quotient is x).
+struct LossOptions {
+    /// T, or nil when absent or exactly 1.
+    let temperature: BigFloat?
+    /// c > 0, or nil when absent.
+    let softcap: BigFloat?
+    /// The z-loss coefficient, or nil when it is 0.
+    let zLoss: BigFloat?
+    /// The exact divisor of a_j: T·c (c without temperature); nil without soft-capping.
+    let tanhScale: BigFloat?
+
+    /// Options from validated values (c > 0, zLoss >= 0 finite, T > 0 finite).
+    init(softcap: Double?, zLoss: Double, temperature: Double?) {
+        let t = temperature.flatMap { $0 == 1 ? nil : ExactArithmetic.value($0) }
+        let c = softcap.map(ExactArithmetic.value)
+        self.temperature = t
+        self.softcap = c
+        self.zLoss = zLoss == 0 ? nil : ExactArithmetic.value(zLoss)
+        tanhScale = c.map { c in t.map { ExactArithmetic.product($0, c) } ?? c }
+    }
+
+    /// The options of `request`.
+    init(_ request: OracleRequest) {
+        self.init(softcap: request.softcap, zLoss: request.zLoss, temperature: request.temperature)
+    }
+
+    /// True when the options change nothing (the request takes the option-free paths, whose
+    /// outputs are therefore byte for byte those of a request without the fields).
+    var isIdentity: Bool { temperature == nil && softcap == nil && zLoss == nil }
+}
+
+/// One row of logits after the loss options, enclosed at one working precision, in the shifted
+/// form of `ShiftedRow` (the same names, for the transformed logits z):
+///
+///     M = the first index of the largest x (the transform is increasing, so also of z),
+///     d_j = z_j − z_M <= 0,  e_j = exp(d_j),  s = Σ_{j≠M} e_j,  S = 1 + s,  L = log1p(s),
+///     logsumexp(z) = z_M + L.
+///
+/// d_j is the exact 0 whenever x_j = x_M (equal logits stay exactly equal), and is otherwise
+/// built from the exact difference x_j − x_M, never as a difference of two rounded z's:
+/// - temperature only: d_j = (x_j − x_M)/T, one rounding;
+/// - soft-capping, x_j and x_M on the same side of 0 (p = the smaller |a|, q = the larger,
+///   Δ = (x_M − x_j)/(T·c) > 0, one rounding):
+///       c·(tanh a_j − tanh a_M) = 2c·e^(−2p)·expm1(−2Δ) / ((1 + e^(−2p))·(1 + e^(−2q))),
+///   every exponential of a non-positive argument (no overflow, however saturated the logits),
+///   and no cancellation: the small difference of two tanh values near ±1 is carried by
+///   expm1(−2Δ) and e^(−2p) at full relative accuracy;
+/// - opposite sides: c·tanh(a_j) − c·tanh(a_M), a difference of opposite signs (no cancellation);
+/// - infinite logits under soft-capping take their limits ±c (PyTorch's tanh(±inf) = ±1):
+///   d_j = −c·(1 + tanh a_M) for x_j = −inf, −c·(1 − tanh a_j) for x_M = +inf, with
+///   1 + tanh u = 2e^(2u)/(1 + e^(2u)) for u < 0 (no cancellation) and direct for u >= 0.
+/// Without soft-capping, ±inf stay infinite and `RowFacts`' rules apply (a −inf logit has no
+/// entry: nil). Every operation is an `IntervalArithmetic` enclosure, so the results enclose the
+/// exact values; their relative widths are a few units of 2^-precision, so escalation converges.
+struct TransformedRow {
+    let maxIndex: Int
+    /// z_M.
+    let zMax: Interval
+    /// a_j = x_j/(T·c) for finite x_j under soft-capping (nil otherwise).
+    let a: [Interval?]
+    let d: [Interval?]
+    let e: [Interval?]
+    let s: Interval
+    let S: Interval
+    let L: Interval
+    private let options: LossOptions
+    private let infinite: [Bool]
+
+    /// The value every output of the row takes when the transformed row is special, else nil:
+    /// NaN for a NaN logit; without soft-capping also RowFacts' rules (+inf, or all −inf: NaN).
+    static func special(_ x: [BigFloat], _ o: LossOptions) -> Double? {
+        if x.contains(where: \.isNaN) { return .nan }
+        if o.softcap != nil { return x.isEmpty ? .nan : nil }
+        if x.contains(where: { $0.isInfinite && !$0.signBit }) { return .nan }
+        if !x.contains(where: { !$0.isInfinite }) { return .nan }
+        return nil
+    }
+
+    /// Needs `special(x, o) == nil`. `x` holds exact logits (binary64 values, or the exact
+    /// products of a fused layer), of any precision.
+    init(_ x: [BigFloat], _ o: LossOptions, _ w: IntervalArithmetic) {
+        options = o
+        infinite = x.map(\.isInfinite)
+        var best: Int?
+        for (j, v) in x.enumerated() where o.softcap != nil || !v.isInfinite {
+            if best.map({ v.compare(x[$0]) > 0 }) ?? true { best = j }
+        }
+        let mIndex = best!
+        maxIndex = mIndex
+        let xm = x[mIndex]
+        var a = [Interval?](repeating: nil, count: x.count)
+        if let tc = o.tanhScale {
+            for (j, v) in x.enumerated() where !v.isInfinite { a[j] = w.quotient(v, by: tc) }
+        }
+        self.a = a
+        let zero = w.zero
+        var d = [Interval?](repeating: nil, count: x.count)
+        for (j, v) in x.enumerated() {
+            if j == mIndex || v.compare(xm) == 0 { d[j] = zero; continue }
+            guard let c = o.softcap.map({ Interval(point: $0) }) else {
+                if !v.isInfinite { d[j] = w.quotient(ExactArithmetic.difference(v, xm), by: o.temperature) }
+                continue
+            }
+            if xm.isInfinite && !xm.signBit {  // x_M = +inf: z_M = c
+                d[j] = v.isInfinite ? w.neg(w.scale(c, 1)) : w.neg(w.mul(c, w.onePlusTanh(w.neg(a[j]!))))
+            } else if v.isInfinite {  // x_j = −inf: z_j = −c
+                d[j] = w.neg(w.mul(c, w.onePlusTanh(a[mIndex]!)))
+            } else if v.signum >= 0 || xm.signum <= 0 {
+                let (p, q) = v.signum >= 0 ? (a[j]!, a[mIndex]!) : (w.neg(a[mIndex]!), w.neg(a[j]!))
+                let delta = w.quotient(ExactArithmetic.difference(xm, v), by: o.tanhScale)
+                let ep = w.exp(w.negDouble(p)), eq = w.exp(w.negDouble(q))
+                let numerator = w.mul(w.scale(c, 1), w.mul(ep, w.expm1(w.negDouble(delta))))
+                d[j] = w.div(numerator, w.mul(w.add(w.one, ep), w.add(w.one, eq)))
+            } else {
+                d[j] = w.mul(c, w.sub(w.tanh(a[j]!), w.tanh(a[mIndex]!)))
+            }
+        }
+        self.d = d
+        e = d.map { $0.map(w.exp) }
+        s = w.sum(e.enumerated().compactMap { $0.offset == mIndex ? nil : $0.element })
+        S = w.add(w.one, s)
+        L = w.log1p(s)
+        if let c = o.softcap.map({ Interval(point: $0) }) {
+            zMax = xm.isInfinite ? (xm.signBit ? w.neg(c) : c) : w.mul(c, w.tanh(a[mIndex]!))
+        } else {
+            zMax = w.quotient(xm, by: o.temperature)
+        }
+    }
+
+    /// logsumexp(z) = z_M + L.
+    func logsumexp(_ w: IntervalArithmetic) -> Interval { w.add(zMax, L) }
+
+    /// The z-loss of the row, coefficient·logsumexp(z)², or nil when the coefficient is 0.
+    func zLossTerm(_ w: IntervalArithmetic) -> Interval? {
+        options.zLoss.map { w.mul(Interval(point: $0), w.square(logsumexp(w))) }
+    }
+
+    /// ∂(z-loss)/∂z_j = 2·coefficient·logsumexp(z)·softmax_j, or nil when the coefficient is 0.
+    func zLossGradient(_ j: Int, _ w: IntervalArithmetic) -> Interval? {
+        guard let coefficient = options.zLoss else { return nil }
+        guard let ej = e[j] else { return w.zero }
+        let softmax = j == maxIndex ? w.div(w.one, S) : w.div(ej, S)
+        return w.mul(w.scale(w.mul(Interval(point: coefficient), logsumexp(w)), 1), softmax)
+    }
+
+    /// g·∂z_j/∂x_j: the chain rule through the options, for g = ∂(loss)/∂z_j.
+    ///
+    /// ∂z_j/∂x_j = (1 − tanh²(a_j))/T = 4e^(−2|a_j|) / (T·(1 + e^(−2|a_j|))²) under soft-capping
+    /// (no cancellation, no overflow; exactly 0 at x_j = ±inf), 1/T with temperature only.
+    func chain(_ g: Interval, _ j: Int, _ w: IntervalArithmetic) -> Interval {
+        var r = g
+        if options.softcap != nil {
+            if infinite[j] { return w.zero }
+            let aj = a[j]!
+            let t = w.exp(w.negDouble(aj.lo.signum >= 0 ? aj : w.neg(aj)))
+            let onePlus = w.add(w.one, t)
+            r = w.div(w.mul(r, w.scale(t, 2)), w.square(onePlus))
+        }
+        if let temperature = options.temperature { r = w.div(r, Interval(point: temperature)) }
+        return r
+    }
+}
+
+extension IntervalArithmetic {
+    /// x/t for exact x and t > 0 (x itself when t is nil), one rounding at each end.
+    func quotient(_ x: BigFloat, by t: BigFloat?) -> Interval {
+        let lo = BigFloat(precision: precision), hi = BigFloat(precision: precision)
+        if let t {
+            lo.div(x, t, .down)
+            hi.div(x, t, .up)
+        } else {
+            lo.set(x, .down)
+            hi.set(x, .up)
+        }
+        return Interval(lo: lo, hi: hi)
+    }
+
+    /// a·2^k, exact (MPFR's wide exponent range holds every value the oracle scales).
+    func scale(_ a: Interval, _ k: Int) -> Interval {
+        let lo = BigFloat(precision: Swift.max(a.lo.precision, precision))
+        let hi = BigFloat(precision: Swift.max(a.hi.precision, precision))
+        lo.scale(a.lo, byPowerOfTwo: k, .down)
+        hi.scale(a.hi, byPowerOfTwo: k, .up)
+        return Interval(lo: lo, hi: hi)
+    }
+
+    /// −2a, exact.
+    func negDouble(_ a: Interval) -> Interval { neg(scale(a, 1)) }
+
+    /// tanh, increasing.
+    func tanh(_ a: Interval) -> Interval {
+        let lo = BigFloat(precision: precision), hi = BigFloat(precision: precision)
+        lo.tanh(a.lo, .down)
+        hi.tanh(a.hi, .up)
+        return Interval(lo: lo, hi: hi)
+    }
+
+    /// e^a − 1, increasing.
+    func expm1(_ a: Interval) -> Interval {
+        let lo = BigFloat(precision: precision), hi = BigFloat(precision: precision)
+        lo.expm1(a.lo, .down)
+        hi.expm1(a.hi, .up)
+        return Interval(lo: lo, hi: hi)
+    }
+
+    /// a²: [lo², hi²] for a >= 0, [hi², lo²] for a <= 0, [0, max(lo², hi²)] across 0.
+    func square(_ a: Interval) -> Interval {
+        if a.lo.signum >= 0 { return mul(a, a) }
+        if a.hi.signum <= 0 { let m = neg(a); return mul(m, m) }
+        let m = neg(a)
+        let big = m.hi.compare(a.hi) > 0 ? m : a
+        return Interval(lo: BigFloat(0, precision: 53), hi: mul(Interval(point: big.hi), Interval(point: big.hi)).hi)
+    }
+
+    /// 1 + tanh(u), no cancellation: 2e^(2u)/(1 + e^(2u)) for u < 0, 1 + tanh(u) for u >= 0.
+    func onePlusTanh(_ u: Interval) -> Interval {
+        if u.lo.signum >= 0 { return add(one, tanh(u)) }
+        let t = exp(scale(u, 1))
+        return div(scale(t, 1), add(one, t))
+    }
+}
+
+extension OracleRequest {
+    /// True when `softcap`, `z_loss` or `temperature` (other than 1) is set: the double-word tier
+    /// then defers to the MPFR path, which alone evaluates the options (it has no proof for them).
+    var hasLossOptions: Bool { softcap != nil || zLoss != 0 || (temperature != nil && temperature != 1) }
+}

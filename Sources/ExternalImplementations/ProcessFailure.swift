@@ -142,6 +142,8 @@ public enum ExpectedOutputs {
         case .softmax, .logSoftmax, .crossEntropyGrad, .sigmoid, .logSigmoid, .softplus, .bceWithLogits:
             request.logits.count
         case .crossEntropyLoss: request.reduction == .none ? (request.batch?.count ?? 0) : 1
+        case .linearCrossEntropy, .linearCrossEntropyGradHidden, .linearCrossEntropyGradWeight, .linearCrossEntropyGradBias:
+            request.linear?.outputCount(request.function, reduction: request.reduction) ?? 0
         }
     }
 }

@@ -110,6 +110,10 @@ public struct RequestDecoder: LineDecoding {
             }
         }
         switch function {
+        case .linearCrossEntropy, .linearCrossEntropyGradHidden, .linearCrossEntropyGradWeight, .linearCrossEntropyGradBias:
+            try require(.hidden)
+            try require(.weight)
+            try require(.targets)
         case .crossEntropyLoss:
             try require(.batch)
             try require(.targets)
@@ -135,9 +139,11 @@ public struct RequestDecoder: LineDecoding {
         for field in order {
             guard let value = fields[field] else { continue }
             let nested = field == .batch || (field == .targets && function == .crossEntropyLoss)
+                || (function.isLinearCrossEntropy && (field == .hidden || field == .weight))
             let n: Int
             switch field {
-            case .logits, .targets, .weight, .labels, .posWeight, .batch: n = FieldRead.count(value, nested: nested)
+            case .logits, .targets, .weight, .labels, .posWeight, .batch, .hidden, .bias, .ceWeight, .gradOutput:
+                n = FieldRead.count(value, nested: nested)
             default: n = 0
             }
             if n > maxValues {
@@ -153,9 +159,10 @@ public struct RequestDecoder: LineDecoding {
 
         // 7. Values.
         var request = OracleRequest(function: function, format: format)
+        if function.isLinearCrossEntropy { request.linear = try LinearFields.decode(fields) }
         if let v = fields[.logits] { request.logits = try FieldRead.floats(v, field: "logits") }
         if let v = fields[.target] { request.target = .index(try FieldRead.integer(v, "target")) }
-        if let v = fields[.targets] {
+        if let v = fields[.targets], !function.isLinearCrossEntropy {
             if function == .crossEntropyLoss {
                 request.batchTargets = try batchTargets(v)
             } else {
@@ -163,7 +170,7 @@ public struct RequestDecoder: LineDecoding {
             }
         }
         if let v = fields[.labelSmoothing] { request.labelSmoothing = try FieldRead.float(v, "label_smoothing") }
-        if let v = fields[.weight] { request.weight = try FieldRead.floats(v, field: "weight") }
+        if let v = fields[.weight], !function.isLinearCrossEntropy { request.weight = try FieldRead.floats(v, field: "weight") }
         if let v = fields[.labels] { request.labels = try FieldRead.floats(v, field: "labels") }
         if let v = fields[.posWeight] {
             if case .array = v {

@@ -20,6 +20,11 @@ import SoftmaxOracle
 /// | `softcap` | float | cross-entropies: c > 0, logits become c·tanh(x/c) (after `temperature`) |
 /// | `z_loss` | float | cross-entropies: coefficient >= 0 of logsumexp(z)² per kept row (default 0) |
 /// | `temperature` | float | cross-entropies: T > 0, logits become x/T first |
+/// | `hidden` | [[float]] | `linear_cross_entropy*`: H, N rows of d |
+/// | `weight` | [[float]] | `linear_cross_entropy*`: W, V rows of d (`F.linear`'s weight; class weights are `ce_weight` there) |
+/// | `bias` | [float] | `linear_cross_entropy*`: V values (optional) |
+/// | `ce_weight` | [float] | `linear_cross_entropy*`: class weights, V values |
+/// | `grad_output` | float or [float] | `linear_cross_entropy_grad_*`: the upstream gradient (default 1; N values for reduction none) |
 ///
 /// A float is a JSON number (nearest binary64 of its text) or a string that
 /// ``HexFloat/parse(_:)`` accepts.
@@ -35,6 +40,9 @@ public enum RequestField: String, CaseIterable, Sendable, Hashable {
     case softcap
     case zLoss = "z_loss"
     case temperature
+    case hidden, bias
+    case ceWeight = "ce_weight"
+    case gradOutput = "grad_output"
 
     /// The fields `function` uses besides `id`, `function` and `format` (which every request may
     /// have), in the order they are listed in messages. A request that gives any other field is
@@ -49,6 +57,11 @@ public enum RequestField: String, CaseIterable, Sendable, Hashable {
             [.logits, .target, .targets, .labelSmoothing, .weight, .softcap, .zLoss, .temperature]
         case .crossEntropyLoss:
             [.batch, .targets, .weight, .ignoreIndex, .reduction, .labelSmoothing, .softcap, .zLoss, .temperature]
+        case .linearCrossEntropy:
+            [.hidden, .weight, .bias, .targets, .ceWeight, .ignoreIndex, .reduction, .labelSmoothing, .softcap, .zLoss, .temperature]
+        case .linearCrossEntropyGradHidden, .linearCrossEntropyGradWeight, .linearCrossEntropyGradBias:
+            [.hidden, .weight, .bias, .targets, .ceWeight, .gradOutput, .ignoreIndex, .reduction, .labelSmoothing,
+             .softcap, .zLoss, .temperature]
         }
     }
 }

@@ -70,6 +70,11 @@ public struct Oracle: Sendable {
     public func evaluate(_ request: OracleRequest) throws(OracleError) -> OracleResult {
         let q = request
         try Validation.check(q, maxValues: maxValues)
+        if q.function.isLinearCrossEntropy {
+            return try LinearCrossEntropy.evaluate(
+                q, Certifier(format: q.format, guardBits: guardBits, maxPrecision: maxPrecision),
+                fastTier: doubleWordTier, threads: threads > 0 ? threads : ProcessorCount.online)
+        }
         if doubleWordTier, let r = DoubleWordTier.evaluate(q, threads: threads > 0 ? threads : ProcessorCount.online) {
             return r
         }
@@ -105,6 +110,8 @@ public struct Oracle: Sendable {
             }
         case .crossEntropyLoss:
             return try batchLoss(q, certifier)
+        case .linearCrossEntropy, .linearCrossEntropyGradHidden, .linearCrossEntropyGradWeight, .linearCrossEntropyGradBias:
+            fatalError("answered above")
         }
     }
 

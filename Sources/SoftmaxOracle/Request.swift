@@ -21,6 +21,23 @@ public enum OracleFunction: String, CaseIterable, Sendable, Hashable, Codable {
     case bceWithLogits = "bce_with_logits"
     /// PyTorch `CrossEntropyLoss` over a `batch` of rows, with `reduction`.
     case crossEntropyLoss = "cross_entropy_loss"
+    /// Fused linear cross-entropy: `cross_entropy_loss` of the logits H·Wᵀ (+ bias), exact
+    /// (inputs in `OracleRequest.linear`).
+    case linearCrossEntropy = "linear_cross_entropy"
+    /// ∂(linear_cross_entropy)/∂H · grad_output, N × d values.
+    case linearCrossEntropyGradHidden = "linear_cross_entropy_grad_hidden"
+    /// ∂(linear_cross_entropy)/∂W · grad_output, V × d values.
+    case linearCrossEntropyGradWeight = "linear_cross_entropy_grad_weight"
+    /// ∂(linear_cross_entropy)/∂bias · grad_output, V values.
+    case linearCrossEntropyGradBias = "linear_cross_entropy_grad_bias"
+
+    /// True for the fused linear cross-entropy and its gradients (inputs in `OracleRequest.linear`).
+    public var isLinearCrossEntropy: Bool {
+        switch self {
+        case .linearCrossEntropy, .linearCrossEntropyGradHidden, .linearCrossEntropyGradWeight, .linearCrossEntropyGradBias: true
+        default: false
+        }
+    }
 }
 
 /// PyTorch's `reduction` for the batch loss.
@@ -89,6 +106,9 @@ public struct OracleRequest: Sendable, Hashable {
     /// Temperature T > 0: the logits become x/T, the exact real quotient, before `softcap`;
     /// nil: off (T = 1 gives the same outputs as nil).
     public var temperature: Double?
+    /// The fused linear cross-entropy's matrices, targets and upstream gradient (nil for every
+    /// other function).
+    public var linear: LinearCrossEntropyInputs? = nil
 
     /// A request; every field but `function` has the default of an unused field (PyTorch's
     /// defaults for `ignoreIndex`, -100, and `reduction`, mean). The oracle checks the fields the

@@ -39,6 +39,8 @@ enum Validation {
             }
         case .crossEntropyLoss:
             try checkBatch(q, maxValues: maxValues)
+        case .linearCrossEntropy, .linearCrossEntropyGradHidden, .linearCrossEntropyGradWeight, .linearCrossEntropyGradBias:
+            try checkLinear(q, maxValues: maxValues)
         }
     }
 

@@ -6,10 +6,9 @@ import DoubleWordArithmetic
 /// The gradient G (N × V) is given as double words gh + gl with bounds gerr, and Veltkamp's
 /// split of gh (ghs: hi parts, then lo parts). For an output Σ_r G_r·x_r (r over rows i, or over
 /// classes j), Lemma 2 with a_r = G_r (a double word: its low part's product is one more term
-/// of C) gives the computed double word within κ(n)·Σ|gh_r||x_r| of Σ G_r x_r; the G_r are
-/// within gerr_r of the exact gradient, which adds Σ gerr_r·|x_r|. Both are summed at once as
-/// Σ a_r·|x_r|, a_r = gerr_r + κ(n)·|gh_r| (precomputed), in floating point: non-negative terms,
-/// so the computed sum times (1 + 2γ_{2n}) bounds the exact one; n·2^-1071 covers underflow.
+/// of C) gives the computed double word within ρ(n)·T + n·2^-1071 of Σ G_r x_r; the G_r are
+/// within gerr_r of the exact gradient, which adds Σ gerr_r·|x_r|, summed in floating point
+/// (non-negative terms: the computed sum times (1 + 2γ_{2n}) bounds the exact one).
 struct GradientProducts {
     let rows: Int
     let classes: Int
@@ -19,15 +18,16 @@ struct GradientProducts {
     let gh: UnsafePointer<Double>
     let gl: UnsafePointer<Double>
     let ghs: UnsafePointer<Double>
-    /// a = gerr + κ·|gh| for the product over rows (grad_weight) or over classes (grad_hidden).
+    /// gerr, the bounds of G.
     let a: UnsafePointer<Double>
     let certifier: DoubleWordCertifier
 
-    /// The certified output for the compensated sum (s, c) with bound sum `bound`, n terms.
+    /// The certified output for the compensated sum (s, c) with Σ gerr·|x| = `bound` and Lemma 2's
+    /// T = `magnitudes`, n terms (rho = ρ(n)).
     @inline(__always)
-    func output(_ s: Double, _ c: Double, bound: Double, terms n: Int) -> OracleValue? {
+    func output(_ s: Double, _ c: Double, bound: Double, magnitudes t: Double, terms n: Int, rho: Double) -> OracleValue? {
         let r = twoSum(s, c)
-        let err = roundedUp(bound * (1 + 2 * ProductEnclosure.gamma(2 * n)) + ProductEnclosure.underflow(2 * n))
+        let err = roundedUp(bound * (1 + 2 * ProductEnclosure.gamma(2 * n)) + rho * t + ProductEnclosure.underflow(2 * n))
         return BoundedValue(r, err: err).certified(certifier)
     }
 
@@ -37,10 +37,11 @@ struct GradientProducts {
                     classes range: Range<Int>, into out: UnsafeMutablePointer<OracleValue>, failed: inout [Int]) {
         let d = dimension, nd = rows * d, v = classes
         let zero = OracleValue(rounded: 0, exact: ExactValue(0.0))
+        let rho = ProductEnclosure.rho(active.count, blocked: false)
         for j in range {
             for k in 0..<d {
                 guard nonzero[k] else { out[j * d + k] = zero; continue }
-                var s = 0.0, c = 0.0, b = 0.0
+                var s = 0.0, c = 0.0, b = 0.0, tt = 0.0
                 for i in active {
                     let o = i * v + j, x = h[i * d + k]
                     let gv = gh[o], ghh = ghs[o], ghl = ghs[rows * v + o]
@@ -51,10 +52,12 @@ struct GradientProducts {
                     let z = t - s
                     let q = (s - (t - z)) + (p - z)
                     s = t
-                    c += e + q + gl[o] * x
+                    let f = gl[o] * x
+                    c += e + q + f
+                    tt += e.magnitude + q.magnitude + f.magnitude
                     b += a[o] * x.magnitude
                 }
-                if let r = output(s, c, bound: b, terms: active.count) { out[j * d + k] = r } else {
+                if let r = output(s, c, bound: b, magnitudes: tt, terms: active.count, rho: rho) { out[j * d + k] = r } else {
                     out[j * d + k] = zero
                     failed.append(j * d + k)
                 }
@@ -68,15 +71,22 @@ struct GradientProducts {
                     into out: UnsafeMutablePointer<OracleValue>, failed: inout [Int]) {
         let d = dimension, v = classes, n = active.count
         let zero = OracleValue(rounded: 0, exact: ExactValue(0.0))
-        let width = 8
-        let acc = UnsafeMutablePointer<SIMD2<Double>>.allocate(capacity: 3 * n * width / 2)
+        let width = 8, slots = 5  // per row and lane pair: s, block sum, C, T, Σ gerr·|w|
+        let rho = ProductEnclosure.rho(v)
+        let acc = UnsafeMutablePointer<SIMD2<Double>>.allocate(capacity: slots * n * width / 2)
         defer { acc.deallocate() }
         var k0 = range.lowerBound
         while k0 < range.upperBound {
             let kn = Swift.min(width, range.upperBound - k0)
             let lanes = (kn + 1) / 2
-            acc.initialize(repeating: .zero, count: 3 * n * width / 2)
+            acc.initialize(repeating: .zero, count: slots * n * width / 2)
             for j in 0..<v {
+                if j % ProductEnclosure.block == 0 {
+                    for x in 0..<(n * width / 2) {
+                        acc[slots * x + 2] += acc[slots * x + 1]
+                        acc[slots * x + 1] = .zero
+                    }
+                }
                 let wr = w + j * d + k0
                 for l in 0..<lanes {
                     let wv = 2 * l + 1 < kn ? SIMD2(wr[2 * l], wr[2 * l + 1]) : SIMD2(wr[2 * l], 0)
@@ -89,14 +99,16 @@ struct GradientProducts {
                         let gv = SIMD2(repeating: gh[o]), ghh = SIMD2(repeating: ghs[o]), ghl = SIMD2(repeating: ghs[rows * v + o])
                         let p = gv * wv
                         let e = ((ghh * wh - p) + ghh * wl + ghl * wh) + ghl * wl
-                        let base = 3 * (r * (width / 2) + l)
+                        let base = slots * (r * (width / 2) + l)
                         let s = acc[base]
                         let t = s + p
                         let z = t - s
                         let q = (s - (t - z)) + (p - z)
                         acc[base] = t
-                        acc[base + 1] += e + q + SIMD2(repeating: gl[o]) * wv
-                        acc[base + 2] += SIMD2(repeating: a[o]) * wa
+                        let f = SIMD2(repeating: gl[o]) * wv
+                        acc[base + 1] += e + q + f
+                        acc[base + 3] += ProductEnclosure.magnitude(e) + ProductEnclosure.magnitude(q) + ProductEnclosure.magnitude(f)
+                        acc[base + 4] += SIMD2(repeating: a[o]) * wa
                     }
                 }
             }
@@ -105,8 +117,9 @@ struct GradientProducts {
             }
             for (r, i) in active.enumerated() {
                 for kk in 0..<kn where nonzero[k0 + kk] {
-                    let base = 3 * (r * (width / 2) + kk / 2), lane = kk % 2
-                    if let x = output(acc[base][lane], acc[base + 1][lane], bound: acc[base + 2][lane], terms: v) {
+                    let base = slots * (r * (width / 2) + kk / 2), lane = kk % 2
+                    let c = acc[base + 2][lane] + acc[base + 1][lane]
+                    if let x = output(acc[base][lane], c, bound: acc[base + 4][lane], magnitudes: acc[base + 3][lane], terms: v, rho: rho) {
                         out[i * d + k0 + kk] = x
                     } else {
                         failed.append(i * d + k0 + kk)

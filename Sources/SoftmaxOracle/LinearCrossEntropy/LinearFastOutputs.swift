@@ -41,8 +41,7 @@ extension LinearFastTier {
                                  active: [Int], splitsOfHidden hs: [Double], _ certifier: DoubleWordCertifier, chunks: Int) -> Result {
         let (n, d, v) = (m.rows, m.dimension, m.classes)
         let hiddenSide = q.function == .linearCrossEntropyGradHidden
-        let kappa = ProductEnclosure.kappa(hiddenSide ? v : Swift.max(1, active.count))
-        let a = (0..<(n * v)).map { o in roundedUp(gerr[o] + kappa * gh[o].magnitude) }
+        let a = gerr
         let ghs = gh.withUnsafeBufferPointer { ProductEnclosure.splits($0) }
         let count = hiddenSide ? n * d : v * d
         var failed: [Int] = []

@@ -15,10 +15,10 @@ import DoubleWordArithmetic
 ///   (E' <= 2^-12), and so do S = Σ e_j and S − e_t = Σ_{j≠t} e_j (sums of such terms); softmax_j =
 ///   e_j/S and 1 − softmax_t = (S − e_t)/S then follow through `BoundedValue`'s division.
 /// The exponentials are `DoubleWordExp.exp` (2^-101 relative; d̂ >= −2^20, else the row is left
-/// to the MPFR path); s = Σ_{j≠M} e_j is summed relative to its largest term 2^K by `sameSignSum`
-/// (3.02u² per addition; terms scaled below 2^-1022 lose at most 2^-1074 each), so
-/// ε_s = 2^-101 + 3.1u²·V + V·2^-1070 relative; L = log1p(s) by `DoubleWordLog1p` (its run-time
-/// bound ε_L, which includes ε_s).
+/// to the MPFR path); s = Σ_{j≠M} e_j is summed in a `FixedPointSum` relative to the largest
+/// term's scale 2^K (each of the 2V parts truncated by < 2^(K−126), and s >= 2^K(1 − 2^-17.5)),
+/// so ε_s = 2^-101 + 2V·2^-126·1.02 + the conversion's 2^-104.9, as in ExactRowSum.swift;
+/// L = log1p(s) by `DoubleWordLog1p` (its run-time bound ε_L, which includes ε_s).
 struct LinearFastRow {
     /// logsumexp of the row.
     var lse: BoundedValue
@@ -63,16 +63,19 @@ struct LinearFastRow {
             ks[j] = x.k
             kMax = Swift.max(kMax, x.k)
         }
-        var s = DoubleWord(0, 0)
+        var fixed = FixedPointSum()
         for j in 0..<v where j != mIndex {
-            s = DoubleWord.sameSignSum(s, DoubleWord(scaled(eh[j], by: ks[j] - kMax), scaled(el[j], by: ks[j] - kMax)))
+            fixed.add(eh[j], scale: ks[j] - kMax)
+            fixed.add(el[j], scale: ks[j] - kMax)
         }
         var l = BoundedValue.zero
         var sPlain = DoubleWord(0, 0)
         var epsS = 0.0
         if v > 1 {
-            epsS = roundedUp(0x1p-101 + 3.1 * u2 * Double(v) + Double(v) * 0x1p-1070)
-            let sd = ScaledDoubleWord(hi: s.hi, lo: s.lo, exponent: kMax).normalized()
+            guard let f = fixed.value() else { return nil }
+            epsS = roundedUp(DoubleWordExp.relativeError * 1.0001 + Double(2 * v) * 0x1p-126 * 1.02 + FixedPointSum.conversionError * 1.0001)
+            let sd = ScaledDoubleWord(hi: f.hi, lo: f.lo, exponent: f.exponent + kMax)
+            let s = DoubleWord(f.hi, f.lo)
             guard let (lv, epsL) = DoubleWordLog1p.logOnePlus(sd, relativeError: epsS, tab) else { return nil }
             if lv.exponent >= -1000 {
                 let plain = DoubleWord(scaled(lv.hi, by: lv.exponent), scaled(lv.lo, by: lv.exponent))
@@ -80,7 +83,7 @@ struct LinearFastRow {
             } else {
                 l = BoundedValue(DoubleWord(0, 0), err: 0x1p-999)
             }
-            sPlain = DoubleWord(scaled(s.hi, by: kMax), scaled(s.lo, by: kMax))
+            sPlain = DoubleWord(scaled(s.hi, by: f.exponent + kMax), scaled(s.lo, by: f.exponent + kMax))
             for j in 0..<v where j != mIndex {
                 eh[j] = scaled(eh[j], by: ks[j])
                 el[j] = scaled(el[j], by: ks[j])

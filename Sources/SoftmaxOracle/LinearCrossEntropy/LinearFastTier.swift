@@ -39,28 +39,20 @@ enum LinearFastTier {
         let chunks = Swift.max(1, threads) * 4
         // 1. The logits and their bound per row.
         let hs = m.hidden.withUnsafeBufferPointer { ProductEnclosure.splits($0) }
-        var zh = [Double](repeating: 0, count: n * v), zl = zh
-        var wNorm = 0.0
+        var zh = [Double](repeating: 0, count: n * v), zl = zh, zerr = zh
         let biasValues = m.bias ?? [Double](repeating: 0, count: v)
         m.hidden.withUnsafeBufferPointer { h in hs.withUnsafeBufferPointer { hsp in m.weight.withUnsafeBufferPointer { w in
-            zh.withUnsafeMutableBufferPointer { zhp in zl.withUnsafeMutableBufferPointer { zlp in biasValues.withUnsafeBufferPointer { bias in
-                let norms = Parallel.forEachChunk(count: v, chunks: chunks) { range -> Double in
-                    ProductEnclosure.logits(hidden: h.baseAddress!, splits: hsp.baseAddress!, weight: w.baseAddress!,
-                                            bias: bias.baseAddress, rows: n, dimension: d, classes: v, classes: range,
-                                            hi: zhp.baseAddress!, lo: zlp.baseAddress!)
-                    var top = 0.0
-                    for j in range { top = Swift.max(top, ProductEnclosure.normBound(UnsafeBufferPointer(rebasing: w[(j * d)..<(j * d + d)]))) }
-                    return top
+            zh.withUnsafeMutableBufferPointer { zhp in zl.withUnsafeMutableBufferPointer { zlp in zerr.withUnsafeMutableBufferPointer { zep in
+                biasValues.withUnsafeBufferPointer { bias in
+                    _ = Parallel.forEachChunk(count: v, chunks: chunks) { range in
+                        ProductEnclosure.logits(hidden: h.baseAddress!, splits: hsp.baseAddress!, weight: w.baseAddress!,
+                                                bias: bias.baseAddress!, rows: n, dimension: d, classes: v, classes: range,
+                                                hi: zhp.baseAddress!, lo: zlp.baseAddress!, error: zep.baseAddress!)
+                    }
                 }
-                wNorm = norms.max()!
             } } }
         } } }
-        let bMax = m.bias?.map(\.magnitude).max() ?? 0
-        let kappa = ProductEnclosure.kappa(d)
-        let logitError: [Double] = (0..<n).map { i in
-            let hn = m.hidden.withUnsafeBufferPointer { ProductEnclosure.normBound(UnsafeBufferPointer(rebasing: $0[(i * d)..<(i * d + d)])) }
-            return roundedUp(kappa * (hn * wNorm + bMax) + ProductEnclosure.underflow(d))
-        }
+        let logitError: [Double] = (0..<n).map { i in zerr[(i * v)..<(i * v + v)].max()! }
         guard zh.allSatisfy(\.isFinite), logitError.allSatisfy(\.isFinite) else { return nil }
 
         // 2. The rows.

@@ -13,6 +13,8 @@ from ._formats import (FORMATS, FormatSpec, format_spec, from_float64, has_ml_dt
 from ._functions import (FUNCTIONS, Oracle, Plan, bce_with_logits, cross_entropy, cross_entropy_grad,
                          cross_entropy_loss, default_oracle, log_sigmoid, log_softmax, logsumexp, plan,
                          sigmoid, softmax, softplus)
+from ._linear import (LINEAR_FUNCTIONS, linear_cross_entropy, linear_cross_entropy_grad_bias,
+                      linear_cross_entropy_grad_hidden, linear_cross_entropy_grad_weight, linear_plan)
 from ._process import (BINARY_ENV, JsonLinesTransport, OracleError, OracleNotFoundError, OracleProcessError,
                        OracleRequestError, OracleTimeoutError, Transport, find_binary)
 from ._request import Request
@@ -27,5 +29,7 @@ __all__ = [
     "default_oracle", "find_binary", "format_spec", "from_float64", "has_ml_dtypes", "load_fixture",
     "log_sigmoid", "log_softmax", "logsumexp", "plan", "result_dtype", "sigmoid", "softmax", "softplus",
     "special_mismatch", "to_float64", "ulp", "ulp_error", "hex_value", "to_hex", "read_float",
+    "LINEAR_FUNCTIONS", "linear_cross_entropy", "linear_cross_entropy_grad_hidden", "linear_cross_entropy_grad_weight",
+    "linear_cross_entropy_grad_bias", "linear_plan",
 ]
 __version__ = "0.1.0"

@@ -55,6 +55,13 @@ let package = Package(
             dependencies: ["BenchSupport", .product(name: "OracleIO", package: "softmax-oracle")],
             swiftSettings: strict
         ),
+        // The fused linear cross-entropy against NumPy float64 (scripts/bench-linear.sh): times the
+        // forward loss and its three gradients, certified, in one process.
+        .executableTarget(
+            name: "bench-linear",
+            dependencies: [.product(name: "SoftmaxOracle", package: "softmax-oracle")],
+            swiftSettings: strict
+        ),
         // The ordo-one/benchmark suite (Benchmarks/SoftmaxBenchmarks).
         .executableTarget(
             name: "SoftmaxBenchmarks",

@@ -144,6 +144,8 @@ public enum ExpectedOutputs {
         case .softmaxBackward, .logSoftmaxBackward: request.logits.count
         case .crossEntropyLoss: request.reduction == .none ? (request.batch?.count ?? 0) : 1
         case .crossEntropyLossBackward: (request.batch?.count ?? 0) * (request.batch?.first?.count ?? 0)
+        case .linearCrossEntropy, .linearCrossEntropyGradHidden, .linearCrossEntropyGradWeight, .linearCrossEntropyGradBias:
+            request.linear?.outputCount(request.function, reduction: request.reduction) ?? 0
         }
     }
 }

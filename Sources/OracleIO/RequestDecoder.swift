@@ -55,7 +55,7 @@ public struct RequestDecoder: LineDecoding {
 
     /// The members whose arrays the parser may read straight into binary64.
     static let floatArrayFields: Set<String> = [
-        RequestField.logits, .targets, .weight, .labels, .posWeight, .batch, .gradOutput,
+        RequestField.logits, .targets, .weight, .labels, .posWeight, .batch, .gradOutput, .hidden, .bias, .ceWeight,
     ].reduce(into: []) { $0.insert($1.rawValue) }
 
     /// Decodes a line parsed with the fast arrays of ``floatArrayFields``: the same result and
@@ -129,6 +129,10 @@ public struct RequestDecoder: LineDecoding {
             }
         }
         switch function {
+        case .linearCrossEntropy, .linearCrossEntropyGradHidden, .linearCrossEntropyGradWeight, .linearCrossEntropyGradBias:
+            try require(.hidden)
+            try require(.weight)
+            try require(.targets)
         case .crossEntropyLoss, .crossEntropyLossBackward:
             try require(.batch)
             try require(.targets)
@@ -158,7 +162,7 @@ public struct RequestDecoder: LineDecoding {
             guard let value = fields[field] else { continue }
             let n: Int
             switch field {
-            case .logits, .targets, .weight, .labels, .posWeight, .batch, .target, .gradOutput: n = value.valueCount
+            case .logits, .targets, .weight, .labels, .posWeight, .batch, .target, .gradOutput, .hidden, .bias, .ceWeight: n = value.valueCount
             default: n = 0
             }
             if n > maxValues {
@@ -183,9 +187,10 @@ public struct RequestDecoder: LineDecoding {
                 fields[field] = nil
             }
         }
+        if function.isLinearCrossEntropy { request.linear = try LinearFields.decode(fields) }
         if let v = fields[.logits] { request.logits = try v.floats(field: "logits") }
         if let v = fields[.target] { request.target = .index(try v.integer("target")) }
-        if let v = fields[.targets] {
+        if let v = fields[.targets], !function.isLinearCrossEntropy {
             if function.isBatchLoss {
                 request.batchTargets = try v.batchTargets()
             } else {
@@ -193,11 +198,11 @@ public struct RequestDecoder: LineDecoding {
             }
         }
         if let v = fields[.labelSmoothing] { request.labelSmoothing = try v.float("label_smoothing") }
-        if let v = fields[.weight] { request.weight = try v.floats(field: "weight") }
+        if let v = fields[.weight], !function.isLinearCrossEntropy { request.weight = try v.floats(field: "weight") }
         if let v = fields[.labels] { request.labels = try v.floats(field: "labels") }
         if let v = fields[.posWeight] { request.posWeight = try v.floatOrFloats(field: "pos_weight") }
         if let v = fields[.batch] { request.batch = try v.floatRows(field: "batch") }
-        if let v = fields[.gradOutput] { request.gradOutput = try v.floatOrFloats(field: "grad_output") }
+        if let v = fields[.gradOutput], !function.isLinearCrossEntropy { request.gradOutput = try v.floatOrFloats(field: "grad_output") }
         if let v = fields[.softcap] { request.softcap = try v.float("softcap") }
         if let v = fields[.zLoss] { request.zLoss = try v.float("z_loss") }
         if let v = fields[.temperature] { request.temperature = try v.float("temperature") }

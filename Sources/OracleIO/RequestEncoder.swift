@@ -24,10 +24,13 @@ public enum RequestEncoder {
             let value: JSONValue?
             switch field {
             case .logits: value = floats(request.logits)
+            case .hidden, .bias, .ceWeight: value = LinearFields.encode(field, request)
             case .target:
                 if case .index(let t) = request.target { value = .number(t) } else { value = nil }
             case .targets:
-                if request.function.isBatchLoss {
+                if request.function.isLinearCrossEntropy {
+                    value = LinearFields.encode(field, request)
+                } else if request.function.isBatchLoss {
                     switch request.batchTargets {
                     case .indices(let t)?: value = .array(t.map { .number($0) })
                     case .probabilities(let rows)?: value = .array(rows.map(floats))
@@ -41,7 +44,7 @@ public enum RequestEncoder {
             case .labelSmoothing:
                 value = request.labelSmoothing == 0 && request.labelSmoothing.sign == .plus
                     ? nil : .string(HexFloat.format(request.labelSmoothing))
-            case .weight: value = request.weight.map(floats)
+            case .weight: value = request.function.isLinearCrossEntropy ? LinearFields.encode(field, request) : request.weight.map(floats)
             case .labels: value = request.labels.map(floats)
             case .posWeight: value = request.posWeight.map(floats)
             case .batch: value = request.batch.map { .array($0.map(floats)) }
@@ -51,7 +54,8 @@ public enum RequestEncoder {
             case .zLoss:
                 value = request.zLoss == 0 && request.zLoss.sign == .plus ? nil : .string(HexFloat.format(request.zLoss))
             case .temperature: value = request.temperature.map { .string(HexFloat.format($0)) }
-            case .gradOutput: value = request.gradOutput.map(floats)
+            case .gradOutput:
+                value = request.function.isLinearCrossEntropy ? LinearFields.encode(field, request) : request.gradOutput.map(floats)
             case .id, .function, .format: value = nil
             }
             if let value { members.append((field.rawValue, value)) }

@@ -20,7 +20,11 @@ import SoftmaxOracle
 /// | `softcap` | float | cross-entropies: c > 0, logits become c·tanh(x/c) (after `temperature`) |
 /// | `z_loss` | float | cross-entropies: coefficient >= 0 of logsumexp(z)² per kept row (default 0) |
 /// | `temperature` | float | cross-entropies: T > 0, logits become x/T first |
-/// | `grad_output` | float or [float] | the upstream gradient: `softmax_backward`, `log_softmax_backward`: dy, one per logit; `cross_entropy_loss_backward`: a scalar, one per row for `none` |
+/// | `hidden` | [[float]] | `linear_cross_entropy*`: H, N rows of d |
+/// | `weight` | [[float]] | `linear_cross_entropy*`: W, V rows of d (`F.linear`'s weight; class weights are `ce_weight` there) |
+/// | `bias` | [float] | `linear_cross_entropy*`: V values (optional) |
+/// | `ce_weight` | [float] | `linear_cross_entropy*`: class weights, V values |
+/// | `grad_output` | float or [float] | the upstream gradient: `softmax_backward`, `log_softmax_backward`: dy, one per logit; `cross_entropy_loss_backward`: a scalar, one per row for `none`; `linear_cross_entropy_grad_*`: a scalar (default 1), N values for `none` |
 ///
 /// A float is a JSON number (nearest binary64 of its text) or a string that
 /// ``HexFloat/parse(_:)`` accepts.
@@ -36,6 +40,8 @@ public enum RequestField: String, CaseIterable, Sendable, Hashable {
     case softcap
     case zLoss = "z_loss"
     case temperature
+    case hidden, bias
+    case ceWeight = "ce_weight"
     case gradOutput = "grad_output"
 
     /// The fields `function` uses besides `id`, `function` and `format` (which every request may
@@ -55,6 +61,11 @@ public enum RequestField: String, CaseIterable, Sendable, Hashable {
             [.logits, .gradOutput]
         case .crossEntropyLossBackward:
             [.batch, .targets, .gradOutput, .weight, .ignoreIndex, .reduction, .labelSmoothing, .softcap, .zLoss, .temperature]
+        case .linearCrossEntropy:
+            [.hidden, .weight, .bias, .targets, .ceWeight, .ignoreIndex, .reduction, .labelSmoothing, .softcap, .zLoss, .temperature]
+        case .linearCrossEntropyGradHidden, .linearCrossEntropyGradWeight, .linearCrossEntropyGradBias:
+            [.hidden, .weight, .bias, .targets, .ceWeight, .gradOutput, .ignoreIndex, .reduction, .labelSmoothing,
+             .softcap, .zLoss, .temperature]
         }
     }
 }
@@ -160,6 +171,26 @@ enum FieldInput {
         case .array(let a):
             guard case .f64(let x) = a.values, a.shape.count <= 1 else {
                 throw Self.shapeProblem(a, field, expected: "f64 of shape [] or [K]")
+            }
+            return x
+        }
+    }
+
+    /// An array of integers (`field[k]` names an element in messages); `expected` says what the
+    /// field holds, for a value that is not an array.
+    func integers(field: String, expected: String) throws(FieldProblem) -> [Int] {
+        switch resolved {
+        case .json(let v):
+            guard case .array(let elements) = v else {
+                throw FieldProblem(field: field, reason: "\(v.excerpt()) is not \(expected)")
+            }
+            var out: [Int] = []
+            out.reserveCapacity(elements.count)
+            for (k, e) in elements.enumerated() { out.append(try FieldRead.integer(e, "\(field)[\(k)]")) }
+            return out
+        case .array(let a):
+            guard case .i64(let x) = a.values, a.shape.count == 1 else {
+                throw Self.shapeProblem(a, field, expected: "i64 of shape [N]")
             }
             return x
         }

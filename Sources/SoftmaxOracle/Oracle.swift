@@ -75,6 +75,11 @@ public struct Oracle: Sendable {
     public func evaluate(_ request: OracleRequest) throws(OracleError) -> OracleResult {
         let q = request
         try Validation.check(q, maxValues: maxValues)
+        if q.function.isLinearCrossEntropy {
+            return try LinearCrossEntropy.evaluate(
+                q, Certifier(format: q.format, guardBits: guardBits, maxPrecision: maxPrecision),
+                fastTier: doubleWordTier, threads: threads > 0 ? threads : ProcessorCount.online)
+        }
         if doubleWordTier, let r = DoubleWordTier.evaluate(q, threads: threads > 0 ? threads : ProcessorCount.online) {
             return r
         }
@@ -112,7 +117,8 @@ public struct Oracle: Sendable {
         case .crossEntropyGrad:
             let r = TargetWeights(target: q.target!, classes: x.count, weight: q.weight, labelSmoothing: q.labelSmoothing)
             return try certifier.run(outputs: x.count) { w, pending in CrossEntropy.gradient(x, r, w, pending: pending) }
-        case .sigmoid, .logSigmoid, .softplus, .bceWithLogits:
+        case .sigmoid, .logSigmoid, .softplus, .bceWithLogits, .linearCrossEntropy, .linearCrossEntropyGradHidden,
+             .linearCrossEntropyGradWeight, .linearCrossEntropyGradBias:
             preconditionFailure("answered above")
         case .crossEntropyLoss:
             return try batchLoss(q, certifier)

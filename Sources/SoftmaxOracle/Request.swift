@@ -27,12 +27,29 @@ public enum OracleFunction: String, CaseIterable, Sendable, Hashable, Codable {
     case logSoftmaxBackward = "log_softmax_backward"
     /// ∂(cross_entropy_loss)/∂(batch) times `gradOutput`: N×K values, row-major.
     case crossEntropyLossBackward = "cross_entropy_loss_backward"
+    /// Fused linear cross-entropy: `cross_entropy_loss` of the logits H·Wᵀ (+ bias), exact
+    /// (inputs in `OracleRequest.linear`).
+    case linearCrossEntropy = "linear_cross_entropy"
+    /// ∂(linear_cross_entropy)/∂H · grad_output, N × d values.
+    case linearCrossEntropyGradHidden = "linear_cross_entropy_grad_hidden"
+    /// ∂(linear_cross_entropy)/∂W · grad_output, V × d values.
+    case linearCrossEntropyGradWeight = "linear_cross_entropy_grad_weight"
+    /// ∂(linear_cross_entropy)/∂bias · grad_output, V values.
+    case linearCrossEntropyGradBias = "linear_cross_entropy_grad_bias"
 }
 
 extension OracleFunction {
     /// True for the functions of a `batch` with one target per row (`cross_entropy_loss` and
     /// `cross_entropy_loss_backward`).
     public var isBatchLoss: Bool { self == .crossEntropyLoss || self == .crossEntropyLossBackward }
+
+    /// True for the fused linear cross-entropy and its gradients (inputs in `OracleRequest.linear`).
+    public var isLinearCrossEntropy: Bool {
+        switch self {
+        case .linearCrossEntropy, .linearCrossEntropyGradHidden, .linearCrossEntropyGradWeight, .linearCrossEntropyGradBias: true
+        default: false
+        }
+    }
 }
 
 /// PyTorch's `reduction` for the batch loss.
@@ -106,6 +123,9 @@ public struct OracleRequest: Sendable, Hashable {
     /// `cross_entropy_loss_backward`, one value (reduction sum or mean) or one per row (none),
     /// nil meaning 1.
     public var gradOutput: [Double]?
+    /// The fused linear cross-entropy's matrices, targets and upstream gradient (nil for every
+    /// other function).
+    public var linear: LinearCrossEntropyInputs? = nil
 
     /// A request; every field but `function` has the default of an unused field (PyTorch's
     /// defaults for `ignoreIndex`, -100, and `reduction`, mean). The oracle checks the fields the

@@ -44,6 +44,8 @@ enum Validation {
         case .crossEntropyLossBackward:
             try checkBatch(q, maxValues: maxValues)
             try checkLossGradOutput(q)
+        case .linearCrossEntropy, .linearCrossEntropyGradHidden, .linearCrossEntropyGradWeight, .linearCrossEntropyGradBias:
+            try checkLinear(q, maxValues: maxValues)
         }
     }
 

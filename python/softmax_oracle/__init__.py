@@ -14,6 +14,8 @@ from ._functions import (FUNCTIONS, Oracle, Plan, bce_with_logits, cross_entropy
                          cross_entropy_loss, default_oracle, log_sigmoid, log_softmax, logsumexp, plan,
                          sigmoid, softmax, softplus)
 from ._losses import cross_entropy_loss_backward, option_fields
+from ._linear import (LINEAR_FUNCTIONS, linear_cross_entropy, linear_cross_entropy_grad_bias,
+                      linear_cross_entropy_grad_hidden, linear_cross_entropy_grad_weight, linear_plan)
 from ._process import (BINARY_ENV, BinaryTransport, JsonLinesTransport, OracleError, OracleNotFoundError, OracleProcessError,
                        OracleRequestError, OracleTimeoutError, Transport, find_binary)
 from ._request import Request
@@ -29,5 +31,7 @@ __all__ = [
     "log_sigmoid", "log_softmax", "logsumexp", "plan", "result_dtype", "sigmoid", "softmax", "softplus",
     "special_mismatch", "to_float64", "ulp", "ulp_error", "hex_value", "to_hex", "read_float",
     "cross_entropy_loss_backward", "option_fields",
+    "LINEAR_FUNCTIONS", "linear_cross_entropy", "linear_cross_entropy_grad_hidden", "linear_cross_entropy_grad_weight",
+    "linear_cross_entropy_grad_bias", "linear_plan",
 ]
 __version__ = "0.1.0"

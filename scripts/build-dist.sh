@@ -16,7 +16,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SWIFT="${SWIFT:-swift}"
 out="dist"
-static_dir="$PWD/.build/dist-static-libs"
+# Its own build directory: the static link changes SwiftPM's flags, and sharing .build would make
+# every switch between `make dist` and a plain release build recompile everything.
+scratch="$PWD/.build-dist"
+static_dir="$scratch/static-libs"
 
 archive() {  # the path of lib$1.a: in MPFR's libdir, else where the C compiler finds it
     local libdir f
@@ -29,14 +32,19 @@ archive() {  # the path of lib$1.a: in MPFR's libdir, else where the C compiler 
 }
 
 rm -rf "$static_dir"
+mkdir -p "$scratch"
+# Reuse the dependencies already fetched into .build, if any (no network needed then).
+if [ -d .build/checkouts ] && [ ! -d "$scratch/checkouts" ]; then
+    cp -R .build/checkouts .build/repositories "$scratch/" 2>/dev/null || true
+fi
 mkdir -p "$static_dir/pkgconfig" "$out"
 ln -s "$(archive mpfr)" "$static_dir/libmpfr.a"
 ln -s "$(archive gmp)" "$static_dir/libgmp.a"
 sed "s|^libdir=.*|libdir=$static_dir|" "$(pkg-config --variable=pcfiledir mpfr)/mpfr.pc" > "$static_dir/pkgconfig/mpfr.pc"
 
 PKG_CONFIG_PATH="$static_dir/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}" \
-    "$SWIFT" build -c release --product softmax-oracle --static-swift-stdlib
-bin="$("$SWIFT" build -c release --show-bin-path)/softmax-oracle"
+    "$SWIFT" build -c release --scratch-path "$scratch" --product softmax-oracle --static-swift-stdlib
+bin="$("$SWIFT" build -c release --scratch-path "$scratch" --show-bin-path)/softmax-oracle"
 cp "$bin" "$out/softmax-oracle.tmp"
 strip "$out/softmax-oracle.tmp" 2>/dev/null || true
 mv "$out/softmax-oracle.tmp" "$out/softmax-oracle"

@@ -60,12 +60,22 @@ public struct FastSoftmaxImplementation: ImplementationUnderTest {
         }
     }
 
-    /// `accurate`'s soft-capped / z-loss / temperature cross-entropy (hard target, f64 and f32,
-    /// `AccurateLossOptions`); every other request with loss options is declined.
+    /// Requests with loss options: `accurate`'s own soft-capped / z-loss / temperature
+    /// cross-entropy for a hard target (`AccurateLossOptions`, bounded); everything else (the
+    /// other variants, gradients, probability targets) composed from the kernels
+    /// (`ComposedLossOptions`, unbounded).
     func lossWithOptions(_ request: OracleRequest) throws -> [Double] {
         guard variant == .accurate, request.function == .crossEntropy,
               case .index(let t)? = request.target, (0..<request.logits.count).contains(t) else {
-            throw ImplementationError.unsupported("loss options (softcap, z_loss, temperature) for this request")
+            guard request.function == .crossEntropy || request.function == .crossEntropyGrad else {
+                throw ImplementationError.unsupported("loss options (softcap, z_loss, temperature) for \(request.function.rawValue)")
+            }
+            do {
+                return try ComposedLossOptions.evaluate(request, variant: variant)
+            } catch let error as KernelError {
+                if case .unsupported = error { throw ImplementationError.unsupported(error.description) }
+                throw ImplementationError.failed(error.description)
+            }
         }
         let x = request.logits
         switch request.format {

@@ -19,13 +19,7 @@ enum ComposedLossOptions {
             let u = x / t
             return f.round(request.softcap.map { c in c * tanh(u / c) } ?? u)
         }
-        var target: Int?
-        var probabilities: [Double]?
-        switch request.target {
-        case .index(let i)?: target = i
-        case .probabilities(let p)?: probabilities = p
-        case nil: break
-        }
+        let (target, probabilities) = request.kernelTarget
         func kernel(_ function: String) throws -> [Double] {
             try KernelEvaluator.evaluate(function: function, variant: variant, format: f.rawValue, logits: z,
                                          target: function.hasPrefix("cross") ? target : nil,
@@ -41,6 +35,17 @@ enum ComposedLossOptions {
             var v = g[j] + 2 * request.zLoss * lse * softmax[j]
             if let c = request.softcap { v *= 1 - (z[j] / c) * (z[j] / c) }
             return f.round(v / t)
+        }
+    }
+}
+
+extension OracleRequest {
+    /// The row target as the kernels take it: a class index or probabilities (both nil: none).
+    var kernelTarget: (index: Int?, probabilities: [Double]?) {
+        switch target {
+        case .index(let t)?: (t, nil)
+        case .probabilities(let p)?: (nil, p)
+        case nil: (nil, nil)
         }
     }
 }

@@ -40,13 +40,7 @@ public struct FastSoftmaxImplementation: ImplementationUnderTest {
         if request.softcap != nil || request.zLoss != 0 || request.temperature != nil {
             return try lossWithOptions(request)
         }
-        var target: Int?
-        var probabilities: [Double]?
-        switch request.target {
-        case .index(let t)?: target = t
-        case .probabilities(let p)?: probabilities = p
-        case nil: break
-        }
+        let (target, probabilities) = request.kernelTarget
         let single = request.posWeight?.count == 1 ? request.posWeight?.first : nil
         let perLogit = request.posWeight?.count == 1 ? nil : request.posWeight
         do {

@@ -35,8 +35,12 @@ import MPFR
 /// [0, tiny]; the output is then a nonzero real below 2^(-2^62) in magnitude, which rounds to a
 /// signed zero in every format, and only its sign is certified (the sign of N_i, resp. of −G
 /// when dy_i = 0); its exact value is reported as that signed zero. (For log_softmax_backward
-/// with dy_i ≠ 0 the output is dy_i − ε; it certifies as usual unless dy_i is a rounding
-/// midpoint of the output format, which is then `notCertified`.)
+/// with dy_i ≠ 0 the output is dy_i minus an infinitesimal: its enclosure has dy_i as an open
+/// end, which certifies even when dy_i is a rounding midpoint, see `Format.certify`.) Outputs at
+/// the maximum are split into an exact rational part and a perturbation (`topMember`), and
+/// outputs whose dy_i is the mean of the top group are computed from the first group whose
+/// mean differs (`SoftmaxPlan`), so that a rational part that is itself a rounding midpoint, or
+/// a leading coefficient that vanishes, still gives an enclosure that certifies.
 ///
 /// Special values: a NaN or +inf logit, or a row of only −inf, makes every output NaN (as
 /// softmax, whose outputs they multiply); K = 0 gives no outputs.

@@ -22,6 +22,8 @@ What each function calls:
     bce_with_logits  F.binary_cross_entropy_with_logits(x, z, weight=, pos_weight=, reduction="none")
     cross_entropy_loss  F.cross_entropy(batch, targets, weight=, ignore_index=, reduction=,
                         label_smoothing=)
+    softmax_backward      autograd: torch.softmax(x, 0).backward(grad_output), x.grad
+    log_softmax_backward  autograd: torch.log_softmax(x, 0).backward(grad_output), x.grad
 Formats: f64, f32, f16, bf16 (a kernel PyTorch lacks for a dtype on the CPU answers an error).
 """
 import os
@@ -86,6 +88,11 @@ def evaluate(req):
         elif fn == "cross_entropy_grad":
             x.requires_grad_(True)
             row_cross_entropy(x, req, dt).backward()
+            r = x.grad
+        elif fn in ("softmax_backward", "log_softmax_backward"):
+            x.requires_grad_(True)
+            forward = torch.softmax if fn == "softmax_backward" else torch.log_softmax
+            forward(x, 0).backward(tensor(req["grad_output"], dt))
             r = x.grad
         elif fn == "sigmoid":
             r = torch.sigmoid(x)

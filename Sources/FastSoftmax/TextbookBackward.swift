@@ -68,9 +68,9 @@ extension MixedKernels {
 
 extension Kernels {
     /// softmax_backward: y ⊙ (dy − ⟨dy, y⟩), y = softmax(x), into `out` (same length).
-    /// `accurate`: within 0.5 + 2^-7 ulp of the exact value (binary64 and binary32), exact zeros
-    /// exactly 0 (AccurateBackward.swift); NaN or +inf in x, all −inf, or a non-finite dy: all NaN;
-    /// a −inf logit gives 0.
+    /// `accurate`: within 0.5 + 2^-8 + 2^-26 ulp of the exact value (binary64 and binary32),
+    /// exact zeros exactly 0 (AccurateBackward.swift); NaN or +inf in x, all −inf, or a
+    /// non-finite dy: all NaN; a −inf logit gives 0.
     ///
     /// - Throws: `KernelError.lengthMismatch` when dy's length is not K.
     @_specialize(where T == Double)
@@ -78,20 +78,12 @@ extension Kernels {
     public static func softmaxBackward(_ x: UnsafeBufferPointer<T>, gradOutput dy: UnsafeBufferPointer<T>,
                                        into out: UnsafeMutableBufferPointer<T>,
                                        variant: KernelVariant = .accurate) throws(KernelError) {
-        guard dy.count == x.count else { throw .lengthMismatch(field: "grad_output", expected: x.count, actual: dy.count) }
-        precondition(out.count == x.count, "output length must equal input length")
-        switch variant {
-        case .naive: Naive.softmaxBackward(x, gradOutput: dy, into: out)
-        case .shifted: Shifted.softmaxBackward(x, gradOutput: dy, into: out)
-        case .online: Online.softmaxBackward(x, gradOutput: dy, into: out)
-        case .accurate: Accurate.softmaxBackward(x, gradOutput: dy, into: out)
-        case .mixed: MixedKernels<T>.softmaxBackward(x, gradOutput: dy, into: out)
-        }
+        try backward(log: false, x, dy, out, variant)
     }
 
     /// log_softmax_backward: dy − softmax(x)·Σ dy, into `out` (same length). `accurate`: within
-    /// 0.5 + 2^-27 ulp (binary64), 0.5 + 2^-29 + 2^-56 (binary32); a −inf logit gives dy_i; NaN
-    /// or +inf in x, all −inf, or a non-finite dy: all NaN.
+    /// 0.5 + 2^-8 ulp (binary64 and binary32); a −inf logit gives dy_i; NaN or +inf in x, all
+    /// −inf, or a non-finite dy: all NaN.
     ///
     /// - Throws: `KernelError.lengthMismatch` when dy's length is not K.
     @_specialize(where T == Double)
@@ -99,14 +91,25 @@ extension Kernels {
     public static func logSoftmaxBackward(_ x: UnsafeBufferPointer<T>, gradOutput dy: UnsafeBufferPointer<T>,
                                           into out: UnsafeMutableBufferPointer<T>,
                                           variant: KernelVariant = .accurate) throws(KernelError) {
+        try backward(log: true, x, dy, out, variant)
+    }
+
+    /// Checks the lengths and runs the variant's softmax_backward (or log_softmax_backward).
+    private static func backward(log: Bool, _ x: UnsafeBufferPointer<T>, _ dy: UnsafeBufferPointer<T>,
+                                 _ out: UnsafeMutableBufferPointer<T>, _ variant: KernelVariant) throws(KernelError) {
         guard dy.count == x.count else { throw .lengthMismatch(field: "grad_output", expected: x.count, actual: dy.count) }
         precondition(out.count == x.count, "output length must equal input length")
-        switch variant {
-        case .naive: Naive.logSoftmaxBackward(x, gradOutput: dy, into: out)
-        case .shifted: Shifted.logSoftmaxBackward(x, gradOutput: dy, into: out)
-        case .online: Online.logSoftmaxBackward(x, gradOutput: dy, into: out)
-        case .accurate: Accurate.logSoftmaxBackward(x, gradOutput: dy, into: out)
-        case .mixed: MixedKernels<T>.logSoftmaxBackward(x, gradOutput: dy, into: out)
+        switch (variant, log) {
+        case (.naive, false): Naive.softmaxBackward(x, gradOutput: dy, into: out)
+        case (.naive, true): Naive.logSoftmaxBackward(x, gradOutput: dy, into: out)
+        case (.shifted, false): Shifted.softmaxBackward(x, gradOutput: dy, into: out)
+        case (.shifted, true): Shifted.logSoftmaxBackward(x, gradOutput: dy, into: out)
+        case (.online, false): Online.softmaxBackward(x, gradOutput: dy, into: out)
+        case (.online, true): Online.logSoftmaxBackward(x, gradOutput: dy, into: out)
+        case (.accurate, false): Accurate.softmaxBackward(x, gradOutput: dy, into: out)
+        case (.accurate, true): Accurate.logSoftmaxBackward(x, gradOutput: dy, into: out)
+        case (.mixed, false): MixedKernels<T>.softmaxBackward(x, gradOutput: dy, into: out)
+        case (.mixed, true): MixedKernels<T>.logSoftmaxBackward(x, gradOutput: dy, into: out)
         }
     }
 

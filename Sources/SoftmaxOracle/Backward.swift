@@ -35,8 +35,12 @@ import MPFR
 /// [0, tiny]; the output is then a nonzero real below 2^(-2^62) in magnitude, which rounds to a
 /// signed zero in every format, and only its sign is certified (the sign of N_i, resp. of −G
 /// when dy_i = 0); its exact value is reported as that signed zero. (For log_softmax_backward
-/// with dy_i ≠ 0 the output is dy_i − ε; it certifies as usual unless dy_i is a rounding
-/// midpoint of the output format, which is then `notCertified`.)
+/// with dy_i ≠ 0 the output is dy_i minus an infinitesimal: its enclosure has dy_i as an open
+/// end, which certifies even when dy_i is a rounding midpoint, see `Format.certify`.) Outputs at
+/// the maximum are split into an exact rational part and a perturbation (`topMember`), and
+/// outputs whose dy_i is the mean of the top group are computed from the first group whose
+/// mean differs (`SoftmaxPlan`), so that a rational part that is itself a rounding midpoint, or
+/// a leading coefficient that vanishes, still gives an enclosure that certifies.
 ///
 /// Special values: a NaN or +inf logit, or a row of only −inf, makes every output NaN (as
 /// softmax, whose outputs they multiply); K = 0 gives no outputs.
@@ -58,7 +62,7 @@ enum Backward {
         let g = ExactArithmetic.sum(dy.map(ExactArithmetic.value))
         let exact = logSoftmaxExact(x, dy, groups, gradSum: g)
         return try certifier.run(outputs: x.count) { w, pending in
-            logSoftmax(x, dy, gradSum: g, exact: exact, facts: facts, w, pending: pending)
+            logSoftmax(x, dy, gradSum: g, exact: exact, groups: groups, facts: facts, w, pending: pending)
         }
     }
 
@@ -100,8 +104,10 @@ enum Backward {
         var zero: [Bool]
         var peeled: [Bool]
         var level: Double?
+        var groups: Groups
 
         init(_ x: [Double], _ dy: [Double], _ groups: Groups) {
+            self.groups = groups
             let n0 = groups.count[0], d0 = groups.gradSum[0]
             let firstOther = groups.count.indices.dropFirst().first {
                 product(groups.gradSum[$0], n0).compare(product(d0, groups.count[$0])) != 0
@@ -140,8 +146,12 @@ enum Backward {
         }
         let s2 = w.mul(row.S, row.S)
         let mPoint = w.point(row.m)
+        let lower = weightedSums(dy, x.indices.map { x[$0] < row.m ? row.e[$0] : nil }, w)
         return pending.map { i in
             if plan.zero[i] { return .exact(0) }
+            if x[i] == row.m, !plan.peeled[i] {
+                return .interval(topMember(dy[i], groups: plan.groups, lower: lower, s2: s2, w))
+            }
             let n: Interval, factor: Interval
             if plan.peeled[i], let (sl, tl) = peeledSums {
                 n = w.sub(w.mul(w.point(dy[i]), sl), tl)
@@ -161,6 +171,26 @@ enum Backward {
         }
     }
 
+    /// softmax_backward at a logit equal to the maximum m, split into an exact rational part and
+    /// a perturbation: with n_0 logits at m, C_0 = n_0·dy_i − D_0 (exact), s' and T' the sums
+    /// Σ e_j and Σ e_j·dy_j over the logits below m, R = dy_i·s' − T' and S = n_0 + s',
+    ///
+    ///     dx_i = (C_0 + R)/S² = C_0/n_0² + (R·n_0² − C_0·s'·(2n_0 + s'))/(S²·n_0²).
+    ///
+    /// When the logits below m are so far below that s' is under MPFR's range, dy_i − ⟨dy, y⟩
+    /// is C_0/n_0² plus an infinitesimal; if C_0/n_0² is a rounding midpoint, only this split
+    /// gives an enclosure with the midpoint as an (open) end, which certifies (`Format.certify`).
+    private static func topMember(_ dyi: Double, groups: Groups, lower: (s: Interval, t: Interval), s2: Interval,
+                                  _ w: IntervalArithmetic) -> Interval {
+        let n0 = w.point(Double(groups.count[0]))
+        let c0 = Interval(point: ExactArithmetic.difference(product(ExactArithmetic.value(dyi), groups.count[0]), groups.gradSum[0]))
+        let n0sq = w.mul(n0, n0)
+        let r = w.sub(w.mul(w.point(dyi), lower.s), lower.t)
+        let shift = w.mul(w.mul(c0, lower.s), w.add(w.add(n0, n0), lower.s))
+        let perturbation = w.div(w.sub(w.mul(r, n0sq), shift), w.mul(s2, n0sq))
+        return w.add(w.div(c0, n0sq), perturbation)
+    }
+
     /// Σ_j e_j and Σ_j e_j·dy_j over the logits that have an e_j.
     private static func weightedSums(_ dy: [Double], _ e: [Interval?], _ w: IntervalArithmetic) -> (Interval, Interval) {
         var weights: [Interval] = [], terms: [Interval] = []
@@ -173,18 +203,26 @@ enum Backward {
     }
 
     /// Enclosures of dy_i − (e_i/S)·G for the pending outputs.
-    static func logSoftmax(_ x: [Double], _ dy: [Double], gradSum g: BigFloat, exact: [Double?], facts: RowFacts,
+    static func logSoftmax(_ x: [Double], _ dy: [Double], gradSum g: BigFloat, exact: [Double?], groups: Groups, facts: RowFacts,
                            _ w: IntervalArithmetic, pending: [Int]) -> [Enclosure] {
         if pending.allSatisfy({ exact[$0] != nil }) { return pending.map { .exact(exact[$0]!) } }
         let row = ShiftedRow(x, facts: facts, arithmetic: w)
         let gPoint = Interval(point: g)
+        let lowerSum = w.sum(x.indices.compactMap { x[$0] < row.m ? row.e[$0] : nil })
         return pending.map { i in
             if let v = exact[i] { return .exact(v) }
             if dy[i] == 0, row.e[i]!.lo.isZero {
                 // y_i below MPFR's range: dx_i = −y_i·G is a zero of the sign of −G (G ≠ 0 here).
                 return .exact(g.signum > 0 ? -0.0 : 0.0)
             }
-            let y = i == row.maxIndex ? w.div(w.one, row.S) : w.div(row.e[i]!, row.S)
+            if x[i] == row.m {
+                // dy_i − G/S = (n_0·dy_i − G)/n_0 + G·s'/(n_0·S): an exact rational part and a
+                // perturbation of the sign of G (see `topMember` for why).
+                let n0 = w.point(Double(groups.count[0]))
+                let c = Interval(point: ExactArithmetic.difference(product(ExactArithmetic.value(dy[i]), groups.count[0]), g))
+                return .interval(w.add(w.div(c, n0), w.div(w.mul(gPoint, lowerSum), w.mul(n0, row.S))))
+            }
+            let y = w.div(row.e[i]!, row.S)
             return .interval(w.sub(w.point(dy[i]), w.mul(y, gPoint)))
         }
     }

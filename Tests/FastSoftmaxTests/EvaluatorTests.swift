@@ -9,15 +9,17 @@ struct EvaluatorTests {
             for format in KernelEvaluator.formats where KernelEvaluator.supports(variant: variant, format: format) {
                 for function in KernelFunction.allCases {
                     var target: Int? = nil, probabilities: [Double]? = nil, labels: [Double]? = nil
+                    var gradOutput: [Double]? = nil
                     switch function {
                     case .crossEntropy: target = 2
                     case .crossEntropyGrad: probabilities = [0.25, 0.25, 0.25, 0.25]
                     case .bceWithLogits: labels = [1, 0, 0.5, 1]
+                    case .softmaxBackward, .logSoftmaxBackward: gradOutput = [1, -2, 0.5, 0]
                     default: break
                     }
                     let y = try KernelEvaluator.evaluate(function: function.rawValue, variant: variant, format: format,
                                                          logits: x, target: target, probabilities: probabilities,
-                                                         labels: labels, posWeight: 2)
+                                                         labels: labels, posWeight: 2, gradOutput: gradOutput)
                     let scalar = function == .logsumexp || function == .crossEntropy
                     #expect(y.count == (scalar ? 1 : x.count), "\(function) \(variant) \(format)")
                     #expect(y.allSatisfy { $0.isFinite }, "\(function) \(variant) \(format): \(y)")

@@ -51,6 +51,7 @@ struct RequestDecoderHappyTests {
             case .crossEntropy, .crossEntropyGrad: fields = #""logits":[0,1],"target":0"#
             case .bceWithLogits: fields = #""logits":[0],"labels":[1]"#
             case .crossEntropyLoss, .crossEntropyLossBackward: fields = #""batch":[[0,1]],"targets":[1]"#
+            case .softmaxBackward, .logSoftmaxBackward: fields = #""logits":[0],"grad_output":[1]"#
             default: fields = #""logits":[0]"#
             }
             let line = #"{"function":"\#(function.rawValue)",\#(fields)}"#
@@ -408,5 +409,22 @@ struct RequestEncoderTests {
             #expect(decoded.id == id)
             #expect(decoded.request == r)
         }
+    }
+}
+
+@Suite("Request decoding: grad_output")
+struct GradOutputDecodingTests {
+    let decoder = RequestDecoder()
+
+    @Test("grad_output decodes, encodes back, and is refused where it is not used")
+    func roundTrip() throws {
+        let line = #"{"function":"softmax_backward","logits":[0,"0x1p-1074"],"grad_output":["-0x1.8p+1",2]}"#
+        let r = try decoder.decode(line: line).request
+        #expect(r.function == .softmaxBackward && r.gradOutput == [-3, 2])
+        #expect(try decoder.decode(line: RequestEncoder.encode(r)).request == r)
+        let wrong = #"{"function":"softmax","logits":[0],"grad_output":[1]}"#
+        #expect(throws: RequestError.self) { try decoder.decode(line: wrong) }
+        let bad = #"{"function":"log_softmax_backward","logits":[0],"grad_output":["x"]}"#
+        #expect(throws: RequestError.self) { try decoder.decode(line: bad) }
     }
 }

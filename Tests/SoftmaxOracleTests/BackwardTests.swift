@@ -65,6 +65,18 @@ struct BackwardTests {
         }
     }
 
+    @Test("a rounding midpoint plus an infinitesimal rounds by the infinitesimal's sign, not to even")
+    func midpointPlusInfinitesimal() throws {
+        // log_softmax_backward: dx_0 = −G/(1 + s'), G = 1 + 3·2^-53 (a binary64 midpoint), s' ≈ 2e^-1e6:
+        // just above −G, so −(1 + 2^-52), where ties-to-even would give −(1 + 2^-51).
+        expectBits(try rounded(Self.logSoftmaxBackward([0, -1e6, -1e6], [0, 1, 3 * 0x1p-53])),
+                   [-0x1.0000000000001p0, 0x1p0, 3 * 0x1p-53])
+        // softmax_backward: x = [0, 0, −1e6], dy = [1, −2^-53, −2^-50]: dx_0 = (1 + 2^-53)/4 + e·(b − c)/4 + O(e²)
+        // with b − c > 0: just above the midpoint, so (1 + 2^-52)/4, not the even 1/4.
+        let got = try rounded(Self.softmaxBackward([0, 0, -1e6], [1, -0x1p-53, -0x1p-50]))
+        #expect(hex(got[0]) == hex(0x1.0000000000001p-2))
+    }
+
     // MARK: special values and validation
 
     @Test("NaN, +inf or all −inf logits give NaN everywhere; K = 0 gives no outputs")

@@ -13,6 +13,7 @@ from ._formats import (FORMATS, FormatSpec, format_spec, from_float64, has_ml_dt
 from ._functions import (FUNCTIONS, Oracle, Plan, bce_with_logits, cross_entropy, cross_entropy_grad,
                          cross_entropy_loss, default_oracle, log_sigmoid, log_softmax, logsumexp, plan,
                          sigmoid, softmax, softplus)
+from ._backward import log_softmax_backward, softmax_backward
 from ._losses import cross_entropy_loss_backward, option_fields
 from ._linear import (LINEAR_FUNCTIONS, linear_cross_entropy, linear_cross_entropy_grad_bias,
                       linear_cross_entropy_grad_hidden, linear_cross_entropy_grad_weight, linear_plan)
@@ -29,7 +30,7 @@ __all__ = [
     "assert_close", "bce_with_logits", "cross_entropy", "cross_entropy_grad", "cross_entropy_loss",
     "default_oracle", "find_binary", "format_spec", "from_float64", "has_ml_dtypes", "load_fixture",
     "log_sigmoid", "log_softmax", "logsumexp", "plan", "result_dtype", "sigmoid", "softmax", "softplus",
-    "special_mismatch", "to_float64", "ulp", "ulp_error", "hex_value", "to_hex", "read_float",
+    "special_mismatch", "softmax_backward", "log_softmax_backward", "to_float64", "ulp", "ulp_error", "hex_value", "to_hex", "read_float",
     "cross_entropy_loss_backward", "option_fields",
     "LINEAR_FUNCTIONS", "linear_cross_entropy", "linear_cross_entropy_grad_hidden", "linear_cross_entropy_grad_weight",
     "linear_cross_entropy_grad_bias", "linear_plan",

@@ -21,7 +21,8 @@ from ._request import Request
 
 #: Every function of the protocol, in docs/protocol.md's order.
 FUNCTIONS = ("logsumexp", "softmax", "log_softmax", "cross_entropy", "cross_entropy_grad", "sigmoid",
-             "log_sigmoid", "softplus", "bce_with_logits", "cross_entropy_loss")
+             "log_sigmoid", "softplus", "bce_with_logits", "cross_entropy_loss", "softmax_backward",
+             "log_softmax_backward")
 
 #: The elementwise functions (any shape; one output per logit).
 ELEMENTWISE = ("sigmoid", "log_sigmoid", "softplus", "bce_with_logits")

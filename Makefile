@@ -3,12 +3,14 @@
 #   make test     run the test suite (Swift Testing), then the Python package's (make test-python)
 #   make test-python  build the CLI (debug), install python/ into .venv-python, run pytest python/tests
 #   make gate     re-certify the committed golden fixtures and run the accuracy-regression gate
+#   make test-fma the kernel and bound suites again in the FMA build (SOFTMAX_ORACLE_TARGET_CPU,
+#                 default native; its own .build-fma), for a CPU with FMA
 SWIFT ?= swift
 # The python3 that creates .venv-python: the one on PATH (.ci/run puts its .venv-ci first).
 PYTHON ?= python3
 PY_VENV := .venv-python
 
-.PHONY: report test test-python gate mpfr
+.PHONY: report test test-python gate mpfr test-fma
 
 mpfr:
 	@bash scripts/ensure-mpfr.sh
@@ -19,6 +21,11 @@ report: mpfr
 test: mpfr
 	$(SWIFT) test
 	@$(MAKE) --no-print-directory test-python
+
+FMA_CPU ?= native
+test-fma: mpfr
+	SOFTMAX_ORACLE_TARGET_CPU=$(FMA_CPU) $(SWIFT) test --scratch-path .build-fma \
+		--filter 'AccurateVectorTests|AccurateIdentityTests|SpecialValueTests|AccurateBoundTests|DoubleWordArithmeticTests'
 
 # pytest's exit status 5 (no test collected) is a failure here, not a pass.
 test-python: mpfr

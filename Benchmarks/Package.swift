@@ -40,6 +40,12 @@ let package = Package(
             dependencies: ["BenchSupport"],
             swiftSettings: strict
         ),
+        // The `accurate` kernels against SciPy on a row and a batch (Sources/kernel-bench).
+        .executableTarget(
+            name: "kernel-bench",
+            dependencies: [.product(name: "FastSoftmax", package: "softmax-oracle")],
+            swiftSettings: strict
+        ),
         // The ordo-one/benchmark suite (Benchmarks/SoftmaxBenchmarks).
         .executableTarget(
             name: "SoftmaxBenchmarks",

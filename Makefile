@@ -5,12 +5,14 @@
 #   make gate     re-certify the committed golden fixtures and run the accuracy-regression gate
 #   make dist     dist/softmax-oracle: release build, Swift runtime and MPFR/GMP linked statically
 #   make wheel    dist/softmax_oracle-*.whl: python/ with that binary bundled (a platform wheel)
+#   make test-fma the kernel and bound suites again in the FMA build (SOFTMAX_ORACLE_TARGET_CPU,
+#                 default native; its own .build-fma), for a CPU with FMA
 SWIFT ?= swift
 # The python3 that creates .venv-python: the one on PATH (.ci/run puts its .venv-ci first).
 PYTHON ?= python3
 PY_VENV := .venv-python
 
-.PHONY: report test test-python gate mpfr dist wheel
+.PHONY: report test test-python gate mpfr dist wheel test-fma
 
 mpfr:
 	@bash scripts/ensure-mpfr.sh
@@ -21,6 +23,11 @@ report: mpfr
 test: mpfr
 	$(SWIFT) test
 	@$(MAKE) --no-print-directory test-python
+
+FMA_CPU ?= native
+test-fma: mpfr
+	SOFTMAX_ORACLE_TARGET_CPU=$(FMA_CPU) $(SWIFT) test --scratch-path .build-fma \
+		--filter 'AccurateVectorTests|AccurateIdentityTests|SpecialValueTests|AccurateBoundTests|DoubleWordArithmeticTests'
 
 # pytest's exit status 5 (no test collected) is a failure here, not a pass.
 test-python: mpfr

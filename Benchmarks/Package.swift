@@ -62,6 +62,12 @@ let package = Package(
             dependencies: [.product(name: "SoftmaxOracle", package: "softmax-oracle")],
             swiftSettings: strict
         ),
+        // The `accurate` kernels against SciPy on a row and a batch (Sources/kernel-bench).
+        .executableTarget(
+            name: "kernel-bench",
+            dependencies: [.product(name: "FastSoftmax", package: "softmax-oracle")],
+            swiftSettings: strict
+        ),
         // The ordo-one/benchmark suite (Benchmarks/SoftmaxBenchmarks).
         .executableTarget(
             name: "SoftmaxBenchmarks",

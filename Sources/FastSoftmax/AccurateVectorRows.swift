@@ -51,11 +51,12 @@ extension AccurateVector {
     }
 
     /// Σ over j != a of lane groups of x (the last group of a range padded with -inf):
-    /// `add` accumulates a group into a block accumulator that starts at `zero`, and every
-    /// `block` elements `fold` adds the accumulator into the double-word total.
+    /// `add` accumulates a group (its lanes, first index and count) into a block accumulator that
+    /// starts at `zero`, and every `block` elements `fold` adds the accumulator into the
+    /// double-word total.
     @inline(__always)
     static func sumBlocks<T: AccurateLaneStorage, A>(_ x: UnsafeBufferPointer<T>, skipping a: Int, zero: A,
-                                                     _ add: (inout A, Lanes) -> Void,
+                                                     _ add: (inout A, Lanes, _ start: Int, _ count: Int) -> Void,
                                                      _ fold: (A, inout DoubleWord) -> Void) -> DoubleWord {
         let base = x.baseAddress!
         var total = DoubleWord.zero
@@ -66,11 +67,11 @@ extension AccurateVector {
                 let blockEnd = min(i + block, end)
                 var acc = zero
                 while i + laneCount <= blockEnd {
-                    add(&acc, T.loadLanes(base + i, count: laneCount))
+                    add(&acc, T.loadLanes(base + i, count: laneCount), i, laneCount)
                     i += laneCount
                 }
                 if i < blockEnd {
-                    add(&acc, T.loadLanes(base + i, count: blockEnd - i))
+                    add(&acc, T.loadLanes(base + i, count: blockEnd - i), i, blockEnd - i)
                     i = blockEnd
                 }
                 fold(acc, &total)
@@ -95,11 +96,14 @@ extension AccurateVector {
         if i < k { T.storeLanes(f(S.loadLanes(base + i, count: k - i)), dst + i, count: k - i) }
     }
 
-    /// Pass 2: T = Σ_{j != a} e^(x_j - m), terms below e^-708 dropped (see the T budget).
+    /// Pass 2: T = Σ_{j != a} e^(x_j - m), terms below e^-708 dropped (see the T budget); with
+    /// `stored`, also keeps each term's parts for pass 3 (AccurateVectorStored.swift).
     static func sumOthers(_ x: UnsafeBufferPointer<Double>, m: Double, skipping a: Int,
-                          table: UnsafePointer<Double>) -> DoubleWord {
+                          table: UnsafePointer<Double>, storingIn stored: StoredTerms? = nil) -> DoubleWord {
         sumBlocks(x, skipping: a, zero: (hi: Lanes(repeating: 0), lo: Lanes(repeating: 0)),
-                  { acc, v in addTerms(v, m, table, &acc.hi, &acc.lo) },
+                  { acc, v, start, count in
+                      addTerms(v, m, table, &acc.hi, &acc.lo, storingIn: stored, at: start, count: count)
+                  },
                   { acc, total in
                       for l in 0..<laneCount where acc.hi[l] != 0 { total = DoubleWord.sameSignSum(total, fastTwoSum(acc.hi[l], acc.lo[l])) }
                   })
@@ -108,10 +112,12 @@ extension AccurateVector {
     /// Adds e^(x - m) of a lane group into the lane accumulators (two-sum on the heads).
     @inline(__always)
     static func addTerms(_ x: Lanes, _ m: Double, _ table: UnsafePointer<Double>,
-                         _ sh: inout Lanes, _ sl: inout Lanes) {
+                         _ sh: inout Lanes, _ sl: inout Lanes,
+                         storingIn stored: StoredTerms? = nil, at start: Int = 0, count: Int = laneCount) {
         let (dh, dl) = difference(x, m)
         let dropped = dh .< sumCutoff
         let e = expLanes(dh.replacing(with: sumCutoff, where: dropped), dl.replacing(with: 0, where: dropped), table)
+        stored?.store(e, dropped: dropped, at: start, count: count)
         // E renormalized (fast two-sum: |c| < t), then scaled by 2^k exactly (k >= -1022).
         let eh0 = e.t + e.c
         let el0 = e.c - (eh0 - e.t)
@@ -146,7 +152,8 @@ extension AccurateVector {
     /// The binary64 softmax; false (and nothing written) when Accurate.swift must take the row.
     /// Within 0.5 + 2^-4.3 ulp, subnormal results included. (binary32: AccurateVectorFloat.swift.)
     static func softmax(_ x: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>) -> Bool {
-        withRow(x, sum: { sumOthers($0, m: $1, skipping: $2, table: $3) }) { m, t, table in
+        if x.count <= storedTermsLimit { return softmaxStoringTerms(x, into: out) }
+        return withRow(x, sum: { sumOthers($0, m: $1, skipping: $2, table: $3) }) { m, t, table in
             let inv = DoubleWord.quotient(.one, DoubleWord.sum(t, 1))
             let split = veltkampSplit(inv.hi)
             var subnormal = LaneMask(repeating: false)
@@ -156,14 +163,17 @@ extension AccurateVector {
                 subnormal .|= (y .< 0x1p-1022) .& .!p.zero
                 return y
             }
-            // Rare (e^(x_j - m) < 2^-1021): redo the subnormal results with one rounding.
-            if any(subnormal) {
-                let base = x.baseAddress!
-                for i in 0..<x.count where out[i] < 0x1p-1022 {
-                    let p = softmaxParts(Double.loadLanes(base + i, count: 1), m, inv, split, table)
-                    if !p.zero[0] { out[i] = p.roundedOnce(lane: 0) }
-                }
-            }
+            if any(subnormal) { redoSubnormals(x, out, m, inv, split, table) }
+        }
+    }
+
+    /// Rare (e^(x_j - m) < 2^-1021): redoes the subnormal results with one rounding.
+    static func redoSubnormals(_ x: UnsafeBufferPointer<Double>, _ out: UnsafeMutableBufferPointer<Double>,
+                               _ m: Double, _ inv: DoubleWord, _ split: DoubleWord, _ table: UnsafePointer<Double>) {
+        let base = x.baseAddress!
+        for i in 0..<x.count where out[i] < 0x1p-1022 {
+            let p = softmaxParts(Double.loadLanes(base + i, count: 1), m, inv, split, table)
+            if !p.zero[0] { out[i] = p.roundedOnce(lane: 0) }
         }
     }
 

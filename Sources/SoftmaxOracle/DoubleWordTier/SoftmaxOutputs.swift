@@ -12,8 +12,10 @@ extension DoubleWordTier {
     ///
     /// `gradientTarget` t: cross_entropy_grad with the hard target t instead (no class weights, no
     /// smoothing): softmax_c for c ≠ t, and output t replaced by `targetGradient`.
+    /// `probabilities` p: cross_entropy_grad with probability targets instead
+    /// (`ProbabilityGradientOutputs`).
     static func softmax(_ x: UnsafeBufferPointer<Double>, _ format: Format, threads: Int,
-                        gradientTarget: Int? = nil) -> [OracleValue]? {
+                        gradientTarget: Int? = nil, probabilities: UnsafeBufferPointer<Double>? = nil) -> [OracleValue]? {
         let n = x.count
         guard n > 0 else { return nil }  // the MPFR path answers the empty row, as before
         return withOutputs(count: n) { slots in
@@ -41,6 +43,12 @@ extension DoubleWordTier {
                 inverseError: epsInverse * inverse.hi * (1 + 0x1p-50), epsUp: eps * (1 + 0x1p-50),
                 zero: OracleValue(rounded: format.round(0.0), exact: ExactValue(0.0)),
                 certifier: certifier)
+            if let p = probabilities {
+                guard p.count == n, let (total, epsTotal) = probabilityTotal(p) else { return false }
+                let g = ProbabilityGradientOutputs(x: x, p: p, store: store, row: row, inverse: inverse, epsInverse: epsInverse,
+                                                   total: total, epsTotal: epsTotal, certifier: certifier)
+                return fillOutputs(slots, count: n, threads: threads, g)
+            }
             guard let t = gradientTarget else { return fillOutputs(slots, count: n, threads: threads, outputs) }
             // Output t's inputs are read before the fill overwrites slot t.
             guard let g = targetGradient(x, target: t, row: row, exponential: store.load(t), inverse: inverse,

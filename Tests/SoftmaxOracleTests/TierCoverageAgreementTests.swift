@@ -58,7 +58,7 @@ struct TierCoverageAgreementTests {
         print("cross_entropy_grad \(family): \(answered) of \(total) answered wholly by the double-word tier")
     }
 
-    @Test("wide rows: every row function, overflowing differences, masks, ties at the maximum")
+    @Test("wide rows: every row function and the batch loss, overflowing differences, masks")
     func wideRows() throws {
         var rng = SplitMix64(seed: Self.seed &+ 100)
         var answered = 0
@@ -70,6 +70,12 @@ struct TierCoverageAgreementTests {
             if rng.oneIn(3) { x[rng.index(k)] = -.infinity }
             if rng.oneIn(4) { x[rng.index(k)] = -Double.greatestFiniteMagnitude }
             for format in Format.allCases {
+                let batch = OracleRequest(function: .crossEntropyLoss, format: format, batch: [x, x.reversed()],
+                                          batchTargets: .indices([rng.index(k), rng.index(k)]),
+                                          reduction: rng.pick(Reduction.allCases))
+                if try Self.compare(batch, "wide batch \(x.map(hex)), seed \(Self.seed + 100), row \(n), \(format)") {
+                    answered += 1
+                }
                 for function in [OracleFunction.logsumexp, .softmax, .logSoftmax, .crossEntropy, .crossEntropyGrad] {
                     var q = OracleRequest(function: function, format: format, logits: x)
                     if function == .crossEntropy || function == .crossEntropyGrad { q.target = .index(rng.index(k)) }

@@ -89,6 +89,17 @@ struct TierCoverageAgreementTests {
         #expect(answered > 0)
     }
 
+    @Test("softmax with terms omitted from the sum (x_i − m < −2^20, or overflowing): tiny outputs on the tier")
+    func omittedTerms() throws {
+        let rows: [[Double]] = [[0, 0, -3e6, -1e300], [1e300, 1e300, -1.7e308, 5], [7, 7 - 0x1p21, 7, -.infinity]]
+        for x in rows {
+            for format in Format.allCases {
+                let q = OracleRequest(function: .softmax, format: format, logits: x)
+                #expect(try Self.compare(q, "softmax \(x.map(hex)), \(format)"), "the tier should answer \(x.map(hex)) in \(format)")
+            }
+        }
+    }
+
     @Test("sigmoid, log_sigmoid, softplus, bce_with_logits", arguments: DoubleWordTierAgreementTests.Family.allCases)
     func elementwise(family: DoubleWordTierAgreementTests.Family) throws {
         var rng = SplitMix64(seed: Self.seed &+ 200 &+ UInt64(DoubleWordTierAgreementTests.Family.allCases.firstIndex(of: family)!))

@@ -20,8 +20,7 @@ extension DoubleWordTier {
         guard n > 0 else { return nil }  // the MPFR path answers the empty row, as before
         return withOutputs(count: n) { slots in
             let store = ExpStore(slots: slots)
-            guard let row = rowSum(x, threads: threads, store: store, compact: format.precision <= 24),
-                  row.omitted == 0 else { return false }
+            guard let row = rowSum(x, threads: threads, store: store, compact: format.precision <= 24) else { return false }
             let s = row.s
             var sum: DoubleWord
             var epsSum: Double
@@ -78,7 +77,11 @@ struct SoftmaxOutputs: RowOutputs {
         }
         if x[i] == -.infinity { return zero }
         let e = store.load(i)  // read before slot i is overwritten with output i
-        if e.k == Int32.min { return nil }
+        // Omitted from the sum (d_i < −2^20, or x_i − m overflowed): softmax_i < e^(−2^20) <
+        // 2^-1512775, a tiny number (`tinyOutput`: +0, exact value the midpoint 2^-1512776).
+        if e.k == Int32.min {
+            return DoubleWordTier.tinyOutput(negative: false, exponent: ElementwiseOutputs.tinyExponent, certifier.format)
+        }
         let p = DoubleWord.product(DoubleWord(e.hi, e.lo), inverse)
         return certifier.certify(p.hi, p.lo, scale: Int(e.k), error: epsUp * p.hi)
     }

@@ -4,7 +4,8 @@
 # target: at least 10x). Prints a markdown table and the cells that fall short.
 #
 #   bash scripts/tier-grid.sh [tier-grid options: --k N --repeats R --format F --functions a,b --families a,b]
-#   bash scripts/tier-grid.sh --memory [--k 1000000]   # cross_entropy_grad's peak memory, in-process
+#   bash scripts/tier-grid.sh --memory --k 1000000    # cross_entropy_grad's peak memory, in-process
+#   bash scripts/tier-grid.sh --threads --k 1000000   # one row's softmax on 1 and 2 threads
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-mpfr.sh

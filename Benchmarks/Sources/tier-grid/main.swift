@@ -5,7 +5,8 @@
 //
 //   bash scripts/tier-grid.sh                      # K = 100 000, every function and family
 //   tier-grid --oracle PATH [--k N] [--repeats R] [--format f64] [--functions a,b] [--families a,b]
-//   tier-grid --memory PATH [--k N]                # cross_entropy_grad's peak memory, in-process
+//   tier-grid --memory [--k N]                     # cross_entropy_grad's peak memory, in-process
+//   tier-grid --threads [--k N]                    # one row's softmax on 1 and on 2 threads
 //
 // The target (issue 13): eval at least 10x faster than the C loop's softmax on the same K.
 import AccuracyHarness
@@ -23,6 +24,7 @@ struct Options {
     var families = Family.allCases
     var seed: UInt64 = 13
     var memory = false
+    var threads = false
 }
 
 func parse() -> Options {
@@ -36,6 +38,7 @@ func parse() -> Options {
         switch a {
         case "--oracle": o.oracle = value(a)
         case "--memory": o.memory = true
+        case "--threads": o.threads = true
         case "--k": o.k = Int(value(a))!
         case "--repeats": o.repeats = Int(value(a))!
         case "--seed": o.seed = UInt64(value(a))!
@@ -80,6 +83,23 @@ func request(_ o: Options, _ function: OracleFunction, _ family: Family) -> Orac
     return generator.makeCase(CaseKey(function: function, format: o.format, family: family, index: 0)).request
 }
 
+/// One row of K normal(0, 10) logits, certified softmax into f64 in-process on 1 and on 2
+/// threads (medians): the speed-up two cores give (issue 13's target: 1.8x at K = 10^6).
+func threads(_ o: Options) {
+    let q = Workloads.request(.softmax, .f64, Workloads.normalLogits(count: o.k))
+    var one: [Double] = [], two: [Double] = []
+    for _ in 0..<Swift.max(o.repeats, 5) {
+        var t0 = now()
+        _ = Workloads.certify(Oracle(threads: 1), q)
+        one.append(now() - t0)
+        t0 = now()
+        _ = Workloads.certify(Oracle(threads: 2), q)
+        two.append(now() - t0)
+    }
+    let a = median(one), b = median(two)
+    print("softmax f64 K=\(o.k): 1 thread \(String(format: "%.4f", a)) s, 2 threads \(String(format: "%.4f", b)) s: \(String(format: "%.2f", a / b))x")
+}
+
 func memory(_ o: Options) {
     var q = request(o, .crossEntropyGrad, .normalSmall)
     q.target = .index(o.k / 3)
@@ -93,6 +113,10 @@ func memory(_ o: Options) {
 let o = parse()
 if o.memory {
     memory(o)
+    exit(0)
+}
+if o.threads {
+    threads(o)
     exit(0)
 }
 guard !o.oracle.isEmpty else { fatalError("tier-grid: --oracle PATH (the softmax-oracle binary) is required") }

@@ -32,8 +32,12 @@ extension DoubleWordTier {
                 let x = rows[i]
                 guard t >= 0 && t < x.count, x[t] != -.infinity else { return failed }
                 return x.withUnsafeBufferPointer { xb -> RowLoss in
-                    guard let row = rowSum(xb, threads: innerThreads, store: nil, compact: compact),
-                          let lp = logPart(row) else { return failed }
+                    guard let row = rowSum(xb, threads: innerThreads, store: nil, compact: compact) else {
+                        return wideRowLoss(xb, target: t, threads: innerThreads).map {
+                            RowLoss(value: $0.value, relativeError: $0.relativeError, ignored: false, ok: true)
+                        } ?? failed
+                    }
+                    guard let lp = logPart(row) else { return failed }
                     let d = t == row.maxIndex ? DoubleWord(0, 0) : twoSum(xb[t], -row.m)
                     guard d.hi.isFinite else { return failed }
                     if d.hi == 0 { return RowLoss(value: lp.value, relativeError: lp.epsL, ignored: false, ok: true) }
@@ -53,6 +57,9 @@ extension DoubleWordTier {
             for r in losses {
                 if r.ignored {
                     out.append(OracleValue(rounded: q.format.round(0.0), exact: ExactValue(0.0)))
+                } else if r.relativeError >= 1 {
+                    // A wide row's L alone, in (0, 2^(ts+1)): +0, exact value its midpoint.
+                    out.append(tinyOutput(negative: false, exponent: wideRowSumExponent, q.format))
                 } else {
                     guard let v = certifier.certify(r.value, relativeError: r.relativeError) else { return nil }
                     out.append(v)
@@ -86,5 +93,19 @@ extension DoubleWordTier {
             let mean = ScaledDoubleWord(hi: quotient.hi, lo: quotient.lo, exponent: total.exponent).normalized()
             return certifier.certify(mean, relativeError: roundedUp(relative + 14 * unitRoundoffSquared)).map { [$0] }
         }
+    }
+
+    /// The loss −log_softmax_t of a wide row (WideRow.swift) as a normalized ScaledDoubleWord
+    /// with a relative error bound, or nil when x is not a wide row: at the maximum L itself,
+    /// known only as the midpoint 2^ts of (0, 2^(ts+1)) (relative error 1); elsewhere
+    /// (m − x_t) + L with m − x_t exact (a TwoSum, or 2·(m/2 − x_t/2) when it overflows) and
+    /// L < 2^ts far below it: m − x_t >= 2^-1074, so L/(m − x_t) < 2^(ts + 1074) < 2^-700.
+    static func wideRowLoss(_ x: UnsafeBufferPointer<Double>, target t: Int, threads: Int)
+        -> (value: ScaledDoubleWord, relativeError: Double)? {
+        guard let scan = wideRowScan(x, threads: threads) else { return nil }
+        if t == scan.maxIndex { return (ScaledDoubleWord(hi: 1, lo: 0, exponent: wideRowSumExponent), 1) }
+        let d = twoSum(scan.max, -x[t])
+        if d.hi.isFinite { return (ScaledDoubleWord(d), 0x1p-700) }
+        return (ScaledDoubleWord(twoSum(0.5 * scan.max, -0.5 * x[t]), exponent: 1), 0x1p-700)
     }
 }

@@ -100,8 +100,17 @@ enum DoubleWordTier {
                 return nil
             }
         case .crossEntropyGrad:
-            guard q.weight == nil, q.labelSmoothing == 0, case .index(let t)? = q.target else { return nil }
-            values = q.logits.withUnsafeBufferPointer { crossEntropyGradient($0, target: t, q.format, threads: threads) }
+            guard q.weight == nil, q.labelSmoothing == 0 else { return nil }
+            switch q.target {
+            case .index(let t)?:
+                values = q.logits.withUnsafeBufferPointer { crossEntropyGradient($0, target: t, q.format, threads: threads) }
+            case .probabilities(let p)?:
+                values = q.logits.withUnsafeBufferPointer { x in
+                    p.withUnsafeBufferPointer { softmax(x, q.format, threads: threads, probabilities: $0) }
+                }
+            case nil:
+                return nil
+            }
         case .crossEntropyLoss:
             values = batchLoss(q, threads: threads)
         default:

@@ -58,9 +58,7 @@ struct ElementwiseOutputs {
     /// A number in (0, c·2^(tinyExponent+1)) (negated when `negative`): ±0 in every format (its
     /// magnitude is below half of every least subnormal), exact value ±c·2^tinyExponent.
     func tinyOutput(negative: Bool, coefficient c: ScaledDoubleWord = .one) -> OracleValue {
-        let sign = negative ? -1.0 : 1.0
-        return OracleValue(rounded: certifier.format.round(sign * 0.0),
-                           exact: ExactValue(scaledHi: sign * c.hi, lo: sign * c.lo, scale: c.exponent + Self.tinyExponent))
+        DoubleWordTier.tinyOutput(negative: negative, coefficient: c, exponent: Self.tinyExponent, certifier.format)
     }
 
     /// T = log1p(e^(−|x|)) for |x| <= 2^20: E by `DoubleWordExp.exp` (2^-101), then

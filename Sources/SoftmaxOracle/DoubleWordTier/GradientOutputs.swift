@@ -41,12 +41,20 @@ extension DoubleWordTier {
             return certifier.certify(-p.hi, -p.lo, scale: row.s.exponent, error: eps * (1 + 0x1p-50) * p.hi)
         }
         guard e.k != Int32.min else { return nil }
-        let epsE = row.compact ? DoubleWordExp.compactRelativeError : DoubleWordExp.relativeError
-        let d = row.s - ScaledDoubleWord(DoubleWord(e.hi, e.lo), exponent: Int(e.k))
-        let b = DoubleWord.sum(d.unscaled, 1.0)
-        let epsB = roundedUp((row.epsS + epsE + 6.3 * u2) * (1 + 0x1p-50) + 0x1p-996 + 2.01 * u2 + 0x1p-1073)
+        let (b, epsB) = othersSum(row, e)
         let p = DoubleWord.product(b, inverse)
         let eps = roundedUp(epsB + epsInverse + 8.1 * u2)
         return certifier.certify(-p.hi, -p.lo, scale: 0, error: eps * (1 + 0x1p-50) * p.hi)
+    }
+
+    /// B_c = Σ_{j≠c} e^(d_j) = 1 + (s − e_c) for c ≠ M with its relative bound εB (see
+    /// `targetGradient`), from the stored exponential e_c (present).
+    @inline(__always)
+    static func othersSum(_ row: RowSum, _ e: (hi: Double, lo: Double, k: Int32)) -> (DoubleWord, Double) {
+        let u2 = unitRoundoffSquared
+        let epsE = row.compact ? DoubleWordExp.compactRelativeError : DoubleWordExp.relativeError
+        let d = row.s - ScaledDoubleWord(DoubleWord(e.hi, e.lo), exponent: Int(e.k))
+        let b = DoubleWord.sum(d.unscaled, 1.0)
+        return (b, roundedUp((row.epsS + epsE + 6.3 * u2) * (1 + 0x1p-50) + 0x1p-996 + 2.01 * u2 + 0x1p-1073))
     }
 }

@@ -12,14 +12,15 @@ extension DoubleWordTier {
     ///
     /// `gradientTarget` t: cross_entropy_grad with the hard target t instead (no class weights, no
     /// smoothing): softmax_c for c ≠ t, and output t replaced by `targetGradient`.
+    /// `probabilities` p: cross_entropy_grad with probability targets instead
+    /// (`ProbabilityGradientOutputs`).
     static func softmax(_ x: UnsafeBufferPointer<Double>, _ format: Format, threads: Int,
-                        gradientTarget: Int? = nil) -> [OracleValue]? {
+                        gradientTarget: Int? = nil, probabilities: UnsafeBufferPointer<Double>? = nil) -> [OracleValue]? {
         let n = x.count
         guard n > 0 else { return nil }  // the MPFR path answers the empty row, as before
         return withOutputs(count: n) { slots in
             let store = ExpStore(slots: slots)
-            guard let row = rowSum(x, threads: threads, store: store, compact: format.precision <= 24),
-                  row.omitted == 0 else { return false }
+            guard let row = rowSum(x, threads: threads, store: store, compact: format.precision <= 24) else { return false }
             let s = row.s
             var sum: DoubleWord
             var epsSum: Double
@@ -41,6 +42,12 @@ extension DoubleWordTier {
                 inverseError: epsInverse * inverse.hi * (1 + 0x1p-50), epsUp: eps * (1 + 0x1p-50),
                 zero: OracleValue(rounded: format.round(0.0), exact: ExactValue(0.0)),
                 certifier: certifier)
+            if let p = probabilities {
+                guard p.count == n, let (total, epsTotal) = probabilityTotal(p) else { return false }
+                let g = ProbabilityGradientOutputs(x: x, p: p, store: store, row: row, inverse: inverse, epsInverse: epsInverse,
+                                                   total: total, epsTotal: epsTotal, certifier: certifier)
+                return fillOutputs(slots, count: n, threads: threads, g)
+            }
             guard let t = gradientTarget else { return fillOutputs(slots, count: n, threads: threads, outputs) }
             // Output t's inputs are read before the fill overwrites slot t.
             guard let g = targetGradient(x, target: t, row: row, exponential: store.load(t), inverse: inverse,
@@ -70,7 +77,11 @@ struct SoftmaxOutputs: RowOutputs {
         }
         if x[i] == -.infinity { return zero }
         let e = store.load(i)  // read before slot i is overwritten with output i
-        if e.k == Int32.min { return nil }
+        // Omitted from the sum (d_i < −2^20, or x_i − m overflowed): softmax_i < e^(−2^20) <
+        // 2^-1512775, a tiny number (`tinyOutput`: +0, exact value the midpoint 2^-1512776).
+        if e.k == Int32.min {
+            return DoubleWordTier.tinyOutput(negative: false, exponent: ElementwiseOutputs.tinyExponent, certifier.format)
+        }
         let p = DoubleWord.product(DoubleWord(e.hi, e.lo), inverse)
         return certifier.certify(p.hi, p.lo, scale: Int(e.k), error: epsUp * p.hi)
     }

@@ -25,6 +25,13 @@ extension DoubleWordTier {
     /// The exponent ts with s, L < 2^ts for every wide row.
     static let wideRowSumExponent = -756_363
 
+    /// A number in (0, c·2^(e+1)) (negated when `negative`), e <= −1100: ±0 in every format
+    /// (below half of every least subnormal), exact value ±c·2^e, its enclosure's midpoint.
+    static func tinyOutput(negative: Bool, coefficient c: ScaledDoubleWord = .one, exponent e: Int, _ format: Format) -> OracleValue {
+        let sign = negative ? -1.0 : 1.0
+        return OracleValue(rounded: format.round(sign * 0.0), exact: ExactValue(scaledHi: sign * c.hi, lo: sign * c.lo, scale: c.exponent + e))
+    }
+
     /// The scan of x when it is a wide row (finite maximum, another finite logit, no NaN or
     /// +inf, x_2 − m < −2^19, K < 2^24), else nil.
     static func wideRowScan(_ x: UnsafeBufferPointer<Double>, threads: Int) -> RowScan? {
@@ -71,9 +78,7 @@ struct WideRowOutputs {
 
     /// ±(0, 2^(ts+1)): ±0, exact value ±2^ts.
     func tiny(negative: Bool) -> OracleValue {
-        let sign = negative ? -1.0 : 1.0
-        return OracleValue(rounded: certifier.format.round(sign * 0.0),
-                           exact: ExactValue(scaledHi: sign, lo: 0, scale: DoubleWordTier.wideRowSumExponent))
+        DoubleWordTier.tinyOutput(negative: negative, exponent: DoubleWordTier.wideRowSumExponent, certifier.format)
     }
 
     /// ±(1 − tiny): ±1, exact value ±2·2^-1.

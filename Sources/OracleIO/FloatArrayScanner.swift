@@ -105,33 +105,30 @@ extension JSONParser {
     /// `Double(_:)` of the literal, which is what ``JSONValue/floatValue`` computes.
     private mutating func scanFloatNumber() -> Double? {
         let start = i
-        var d = DecimalDigits()
-        if bytes[i] == UInt8(ascii: "-") {
-            d.negative = true
-            i += 1
-        }
+        let negative = bytes[i] == UInt8(ascii: "-")
+        if negative { i += 1 }
+        let integerStart = i
         guard i < bytes.count, isDigit(bytes[i]) else { return nil }
         if bytes[i] == UInt8(ascii: "0") {
             i += 1
             if i < bytes.count && isDigit(bytes[i]) { return nil }
         } else {
-            while i < bytes.count && isDigit(bytes[i]) {
-                d.integerDigit(UInt64(bytes[i] &- UInt8(ascii: "0")))
-                i += 1
-            }
+            while i < bytes.count && isDigit(bytes[i]) { i += 1 }
         }
+        let integer = integerStart..<i
+        var fraction = i..<i
         if consume(UInt8(ascii: ".")) {
             guard i < bytes.count, isDigit(bytes[i]) else { return nil }
-            while i < bytes.count && isDigit(bytes[i]) {
-                d.fractionDigit(UInt64(bytes[i] &- UInt8(ascii: "0")))
-                i += 1
-            }
+            let fractionStart = i
+            while i < bytes.count && isDigit(bytes[i]) { i += 1 }
+            fraction = fractionStart..<i
         }
+        var d = DecimalDigits(bytes, integer: integer, fraction: fraction, negative: negative)
         if i < bytes.count && bytes[i] | 0x20 == UInt8(ascii: "e") {
             i += 1
-            var negative = false
+            var negativeExponent = false
             if i < bytes.count && (bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-")) {
-                negative = bytes[i] == UInt8(ascii: "-")
+                negativeExponent = bytes[i] == UInt8(ascii: "-")
                 i += 1
             }
             guard i < bytes.count, isDigit(bytes[i]) else { return nil }
@@ -140,7 +137,7 @@ extension JSONParser {
                 e = min(e * 10 + Int(bytes[i] &- UInt8(ascii: "0")), 10_000_000)
                 i += 1
             }
-            d.addExponent(negative ? -e : e)
+            d.addExponent(negativeExponent ? -e : e)
         }
         if let x = d.fastValue() { return x }
         return Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self))

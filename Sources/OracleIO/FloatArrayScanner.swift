@@ -148,15 +148,14 @@ extension JSONParser {
     private mutating func scanFloatString() -> Double? {
         i += 1
         let start = i
-        while i < bytes.count {
-            let b = bytes[i]
-            if b == UInt8(ascii: "\"") { break }
-            guard b >= 0x20 && b < 0x7F && b != UInt8(ascii: "\\") else { return nil }
-            i += 1
-        }
+        while i < bytes.count && bytes[i] != UInt8(ascii: "\"") { i += 1 }
         guard i < bytes.count else { return nil }
-        let value = HexFloat.parse(utf8: UnsafeBufferPointer(rebasing: bytes[start..<i]))
+        let text = UnsafeBufferPointer(rebasing: bytes[start..<i])
         i += 1
-        return value
+        // The fast forms hold only printable ASCII without `\` or `"`: when one matches the whole
+        // text, that quote closed the string and no escape was in it.
+        if let value = HexFloat.fastParse(text) { return value }
+        for b in text where b < 0x20 || b >= 0x7F || b == UInt8(ascii: "\\") { return nil }
+        return HexFloat.parse(utf8: text)
     }
 }

@@ -168,7 +168,7 @@ public enum HexFloat {
     /// `[+-]0x hexdigits[.hexdigits][p[+-]digits]` (the syntax of ``checkedParse(_:)``) and
     /// ``DecimalDigits/fastValue()`` or ``HexDigits/exactValue()`` decides it; else nil (the
     /// caller takes the checked path, which also produces the error).
-    private static func fastParse(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
+    static func fastParse(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
         let n = bytes.count
         var i = 0
         var negative = false

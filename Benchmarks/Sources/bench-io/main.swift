@@ -112,12 +112,13 @@ do {
     let texts = x.map(\.description)
     let request = write(#"{"id":1,"function":"softmax","format":"f64","logits":["# + texts.joined(separator: ",") + "]}\n", "k100k.jsonl")
     let text = write(texts.joined(separator: "\n") + "\n", "k100k.txt")
-    let bodies: [() -> (wall: Double, cpu: Double)] = [
+    var bodies: [() -> (wall: Double, cpu: Double)] = [
         { run([oracle, "eval"], input: request) },
         { run([textLoop, text]) },
         { run([textLoop, text, "--quiet"]) },
     ]
-    var wall: [[Double]] = [[], [], []], cpu: [[Double]] = [[], [], []]
+    if let base { bodies.append { run([base, "eval"], input: request) } }
+    var wall = Array(repeating: [Double](), count: bodies.count), cpu = wall
     for _ in 0..<rounds {
         for (j, body) in bodies.enumerated() {
             let r = body()
@@ -131,6 +132,10 @@ do {
     rows.append(("`eval` JSON Lines, certified softmax → f64, K = 100 000, whole process", "\(fmt(w[0] * 1e3)) ms wall, \(fmt(c[0] * 1e3)) ms CPU", ""))
     rows.append(("… ratio C loop (printing) / eval", "\(fmt(w[1] / w[0]))× wall, \(fmt(c[1] / c[0]))× CPU", "≥ 10×"))
     rows.append(("… ratio C loop (not printing) / eval", "\(fmt(w[2] / w[0]))× wall, \(fmt(c[2] / c[0]))× CPU", ""))
+    if base != nil {
+        rows.append(("`eval` of the base binary, the same request", "\(fmt(w[3] * 1e3)) ms wall, \(fmt(c[3] * 1e3)) ms CPU", ""))
+        rows.append(("… ratio C loop (printing) / base eval", "\(fmt(w[1] / w[3]))× wall, \(fmt(c[1] / c[3]))× CPU", ""))
+    }
 }
 
 // MARK: - 3. One request of 10^6 logits: time and peak memory

@@ -21,6 +21,14 @@ struct DecimalDigits {
     /// The most significant digits kept: 10^19 - 1 < 2^64.
     static let maxDigits = 19
 
+    /// significand × 10^exponent, for a significand of at most 19 digits gathered by the caller.
+    @inline(__always)
+    init(significand: UInt64, exponent: Int, negative: Bool) {
+        self.significand = significand
+        self.exponent = exponent
+        self.negative = negative
+    }
+
     /// The numeral whose integer digits are `bytes[integer]` and fraction digits
     /// `bytes[fraction]` (ASCII digits only; either range may be empty), exponent not yet added.
     @inline(__always)

@@ -108,22 +108,33 @@ extension JSONParser {
         let negative = bytes[i] == UInt8(ascii: "-")
         if negative { i += 1 }
         let integerStart = i
+        // The digits are accumulated while scanned (wrapping past 19 digits, when the exact
+        // gathering below takes over).
+        var w: UInt64 = 0
         guard i < bytes.count, isDigit(bytes[i]) else { return nil }
         if bytes[i] == UInt8(ascii: "0") {
             i += 1
             if i < bytes.count && isDigit(bytes[i]) { return nil }
         } else {
-            while i < bytes.count && isDigit(bytes[i]) { i += 1 }
+            while i < bytes.count, case let digit = bytes[i] &- UInt8(ascii: "0"), digit < 10 {
+                w = w &* 10 &+ UInt64(digit)
+                i += 1
+            }
         }
         let integer = integerStart..<i
         var fraction = i..<i
         if consume(UInt8(ascii: ".")) {
             guard i < bytes.count, isDigit(bytes[i]) else { return nil }
             let fractionStart = i
-            while i < bytes.count && isDigit(bytes[i]) { i += 1 }
+            while i < bytes.count, case let digit = bytes[i] &- UInt8(ascii: "0"), digit < 10 {
+                w = w &* 10 &+ UInt64(digit)
+                i += 1
+            }
             fraction = fractionStart..<i
         }
-        var d = DecimalDigits(bytes, integer: integer, fraction: fraction, negative: negative)
+        var d = integer.count + fraction.count <= DecimalDigits.maxDigits
+            ? DecimalDigits(significand: w, exponent: -fraction.count, negative: negative)
+            : DecimalDigits(bytes, integer: integer, fraction: fraction, negative: negative)
         if i < bytes.count && bytes[i] | 0x20 == UInt8(ascii: "e") {
             i += 1
             var negativeExponent = false

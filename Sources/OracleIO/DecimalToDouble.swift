@@ -21,6 +21,32 @@ struct DecimalDigits {
     /// The most significant digits kept: 10^19 - 1 < 2^64.
     static let maxDigits = 19
 
+    /// significand × 10^exponent, for a significand of at most 19 digits gathered by the caller.
+    @inline(__always)
+    init(significand: UInt64, exponent: Int, negative: Bool) {
+        self.significand = significand
+        self.exponent = exponent
+        self.negative = negative
+    }
+
+    /// The numeral whose integer digits are `bytes[integer]` and fraction digits
+    /// `bytes[fraction]` (ASCII digits only; either range may be empty), exponent not yet added.
+    @inline(__always)
+    init(_ bytes: UnsafeBufferPointer<UInt8>, integer: Range<Int>, fraction: Range<Int>, negative: Bool) {
+        self.negative = negative
+        if integer.count + fraction.count <= Self.maxDigits {
+            // At most 19 digits, leading zeros included: w < 10^19 exactly, one multiply-add each.
+            var w: UInt64 = 0
+            for k in integer { w = w &* 10 &+ UInt64(bytes[k] &- UInt8(ascii: "0")) }
+            for k in fraction { w = w &* 10 &+ UInt64(bytes[k] &- UInt8(ascii: "0")) }
+            significand = w
+            exponent = -fraction.count
+            return
+        }
+        for k in integer { integerDigit(UInt64(bytes[k] &- UInt8(ascii: "0"))) }
+        for k in fraction { fractionDigit(UInt64(bytes[k] &- UInt8(ascii: "0"))) }
+    }
+
     /// Takes one digit of the integer part (0...9).
     @inline(__always)
     mutating func integerDigit(_ d: UInt64) {
@@ -118,31 +144,31 @@ struct DecimalDigits {
 
 /// Correctly rounded hex float → binary64 for the common case, without a string.
 struct HexDigits {
-    /// The hex digits read, as an integer (leading zeros skipped).
+    /// The hex digits read, as an integer.
     var significand: UInt64 = 0
-    /// Significant hex digits in `significand` (at most 16).
-    var count = 0
     /// The value is significand × 2^exponent (when `truncated` is false).
     var exponent = 0
-    /// More than 16 significant hex digits: not held.
+    /// More than 16 hex digits: not held.
     var truncated = false
     /// A leading minus sign.
     var negative = false
 
-    /// Takes one hex digit (0...15); `fraction` when after the point.
+    /// The hex numeral whose digits are `bytes[integer]` and `bytes[fraction]` (hex digits
+    /// only), exponent not yet added; `truncated` when they are more than 16 (leading zeros
+    /// included: such texts take the exact path).
     @inline(__always)
-    mutating func digit(_ d: UInt64, fraction: Bool) {
-        if significand == 0 && d == 0 {
-            if fraction { exponent -= 4 }
-            return
-        }
-        guard count < 16 else {
+    init(_ bytes: UnsafeBufferPointer<UInt8>, integer: Range<Int>, fraction: Range<Int>, negative: Bool) {
+        self.negative = negative
+        guard integer.count + fraction.count <= 16 else {
             truncated = true
             return
         }
-        significand = significand << 4 | d
-        count += 1
-        if fraction { exponent -= 4 }
+        var m: UInt64 = 0
+        // A hex digit's value without a branch: its low nibble, plus 9 for a letter (0x41…, 0x61…).
+        for k in integer { m = m << 4 | UInt64(bytes[k] & 0xF) + 9 * UInt64(bytes[k] >> 6) }
+        for k in fraction { m = m << 4 | UInt64(bytes[k] & 0xF) + 9 * UInt64(bytes[k] >> 6) }
+        significand = m
+        exponent = -4 * fraction.count
     }
 
     /// significand × 2^exponent when that is a binary64 exactly (no rounding at all: at most 53
@@ -167,4 +193,10 @@ struct HexDigits {
         guard up >= 0 else { return nil }  // bits below 2^-1074: rounding needed
         return Double(bitPattern: sign | significand << UInt64(up))  // < 2^52: unbiased < -1022
     }
+}
+
+/// For each byte, 1 when it is an ASCII hex digit (0-9, a-f, A-F), else 0: a table, since a
+/// test by ranges mispredicts on the random mix of digits and letters in hex floats.
+let hexDigitFlags: [UInt8] = (0..<256).map { b in
+    (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(UInt8(b)) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(UInt8(b) | 0x20) ? 1 : 0
 }

@@ -105,33 +105,41 @@ extension JSONParser {
     /// `Double(_:)` of the literal, which is what ``JSONValue/floatValue`` computes.
     private mutating func scanFloatNumber() -> Double? {
         let start = i
-        var d = DecimalDigits()
-        if bytes[i] == UInt8(ascii: "-") {
-            d.negative = true
-            i += 1
-        }
+        let negative = bytes[i] == UInt8(ascii: "-")
+        if negative { i += 1 }
+        let integerStart = i
+        // The digits are accumulated while scanned (wrapping past 19 digits, when the exact
+        // gathering below takes over).
+        var w: UInt64 = 0
         guard i < bytes.count, isDigit(bytes[i]) else { return nil }
         if bytes[i] == UInt8(ascii: "0") {
             i += 1
             if i < bytes.count && isDigit(bytes[i]) { return nil }
         } else {
-            while i < bytes.count && isDigit(bytes[i]) {
-                d.integerDigit(UInt64(bytes[i] &- UInt8(ascii: "0")))
+            while i < bytes.count, case let digit = bytes[i] &- UInt8(ascii: "0"), digit < 10 {
+                w = w &* 10 &+ UInt64(digit)
                 i += 1
             }
         }
+        let integer = integerStart..<i
+        var fraction = i..<i
         if consume(UInt8(ascii: ".")) {
             guard i < bytes.count, isDigit(bytes[i]) else { return nil }
-            while i < bytes.count && isDigit(bytes[i]) {
-                d.fractionDigit(UInt64(bytes[i] &- UInt8(ascii: "0")))
+            let fractionStart = i
+            while i < bytes.count, case let digit = bytes[i] &- UInt8(ascii: "0"), digit < 10 {
+                w = w &* 10 &+ UInt64(digit)
                 i += 1
             }
+            fraction = fractionStart..<i
         }
+        var d = integer.count + fraction.count <= DecimalDigits.maxDigits
+            ? DecimalDigits(significand: w, exponent: -fraction.count, negative: negative)
+            : DecimalDigits(bytes, integer: integer, fraction: fraction, negative: negative)
         if i < bytes.count && bytes[i] | 0x20 == UInt8(ascii: "e") {
             i += 1
-            var negative = false
+            var negativeExponent = false
             if i < bytes.count && (bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-")) {
-                negative = bytes[i] == UInt8(ascii: "-")
+                negativeExponent = bytes[i] == UInt8(ascii: "-")
                 i += 1
             }
             guard i < bytes.count, isDigit(bytes[i]) else { return nil }
@@ -140,7 +148,7 @@ extension JSONParser {
                 e = min(e * 10 + Int(bytes[i] &- UInt8(ascii: "0")), 10_000_000)
                 i += 1
             }
-            d.addExponent(negative ? -e : e)
+            d.addExponent(negativeExponent ? -e : e)
         }
         if let x = d.fastValue() { return x }
         return Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self))
@@ -151,15 +159,14 @@ extension JSONParser {
     private mutating func scanFloatString() -> Double? {
         i += 1
         let start = i
-        while i < bytes.count {
-            let b = bytes[i]
-            if b == UInt8(ascii: "\"") { break }
-            guard b >= 0x20 && b < 0x7F && b != UInt8(ascii: "\\") else { return nil }
-            i += 1
-        }
+        while i < bytes.count && bytes[i] != UInt8(ascii: "\"") { i += 1 }
         guard i < bytes.count else { return nil }
-        let value = HexFloat.parse(utf8: UnsafeBufferPointer(rebasing: bytes[start..<i]))
+        let text = UnsafeBufferPointer(rebasing: bytes[start..<i])
         i += 1
-        return value
+        // The fast forms hold only printable ASCII without `\` or `"`: when one matches the whole
+        // text, that quote closed the string and no escape was in it.
+        if let value = HexFloat.fastParse(text) { return value }
+        for b in text where b < 0x20 || b >= 0x7F || b == UInt8(ascii: "\\") { return nil }
+        return HexFloat.parse(utf8: text)
     }
 }

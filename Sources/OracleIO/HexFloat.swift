@@ -80,8 +80,10 @@ public enum HexFloat {
             let count = fractionBits / 4 - fraction.trailingZeroBitCount / 4
             var f = fraction << 12  // the 13 digits at the top of 64 bits
             for _ in 0..<count {
+                // '0' + d, and 39 more for a letter (d >= 10 exactly when (d + 6) >> 4 is 1): no
+                // branch to mispredict on the random mix of digits and letters.
                 let nibble = UInt8(truncatingIfNeeded: f >> 60)
-                p[n] = nibble < 10 ? UInt8(ascii: "0") &+ nibble : UInt8(ascii: "a") &+ (nibble &- 10)
+                p[n] = UInt8(ascii: "0") &+ nibble &+ 39 &* ((nibble &+ 6) >> 4)
                 n += 1
                 f <<= 4
             }
@@ -166,7 +168,7 @@ public enum HexFloat {
     /// `[+-]0x hexdigits[.hexdigits][p[+-]digits]` (the syntax of ``checkedParse(_:)``) and
     /// ``DecimalDigits/fastValue()`` or ``HexDigits/exactValue()`` decides it; else nil (the
     /// caller takes the checked path, which also produces the error).
-    private static func fastParse(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
+    static func fastParse(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
         let n = bytes.count
         var i = 0
         var negative = false
@@ -174,51 +176,51 @@ public enum HexFloat {
             negative = bytes[0] == UInt8(ascii: "-")
             i = 1
         }
-        if n - i >= 2 && bytes[i] == UInt8(ascii: "0") && bytes[i + 1] | 0x20 == UInt8(ascii: "x") {
-            i += 2
-            var h = HexDigits(negative: negative)
-            var digits = 0
-            var fraction = false
-            while i < n {
-                let b = bytes[i]
-                if let d = hexValue(b) {
-                    h.digit(d, fraction: fraction)
-                    digits += 1
-                } else if b == UInt8(ascii: ".") && !fraction {
-                    fraction = true
-                } else {
-                    break
+        if n - i == 3 {
+            // The specials the protocol writes, in lowercase (other spellings: the checked path).
+            let word = (bytes[i], bytes[i + 1], bytes[i + 2])
+            if word == (UInt8(ascii: "i"), UInt8(ascii: "n"), UInt8(ascii: "f")) { return negative ? -.infinity : .infinity }
+            if word == (UInt8(ascii: "n"), UInt8(ascii: "a"), UInt8(ascii: "n")) { return .nan }
+        }
+        let isHex = n - i >= 2 && bytes[i] == UInt8(ascii: "0") && bytes[i + 1] | 0x20 == UInt8(ascii: "x")
+        if isHex { i += 2 }
+        // The digit runs before and after the point (plain loops: a closure capturing `i` would
+        // cost a dynamic exclusivity check per byte).
+        let integerStart = i
+        var fractionStart = -1
+        if isHex {
+            hexDigitFlags.withUnsafeBufferPointer { flags in
+                while i < n && flags[Int(bytes[i])] != 0 { i += 1 }
+                if i < n && bytes[i] == UInt8(ascii: ".") {
+                    i += 1
+                    fractionStart = i
+                    while i < n && flags[Int(bytes[i])] != 0 { i += 1 }
                 }
+            }
+        } else {
+            while i < n && bytes[i] &- UInt8(ascii: "0") < 10 { i += 1 }
+            if i < n && bytes[i] == UInt8(ascii: ".") {
                 i += 1
+                fractionStart = i
+                while i < n && bytes[i] &- UInt8(ascii: "0") < 10 { i += 1 }
             }
-            guard digits > 0 else { return nil }
-            if i < n {
-                guard bytes[i] | 0x20 == UInt8(ascii: "p"), let e = exponentValue(bytes, from: i + 1) else { return nil }
-                h.exponent += e
-            }
+        }
+        let integer = integerStart..<(fractionStart < 0 ? i : fractionStart - 1)
+        let fraction = fractionStart < 0 ? i..<i : fractionStart..<i
+        guard integer.count + fraction.count > 0 else { return nil }
+        var exponent = 0
+        if i < n {
+            guard bytes[i] | 0x20 == (isHex ? UInt8(ascii: "p") : UInt8(ascii: "e")),
+                  let e = exponentValue(bytes, from: i + 1) else { return nil }
+            exponent = e
+        }
+        if isHex {
+            var h = HexDigits(bytes, integer: integer, fraction: fraction, negative: negative)
+            h.exponent += exponent
             return h.exactValue()
         }
-        var d = DecimalDigits(negative: negative)
-        var digits = 0
-        var fraction = false
-        while i < n {
-            let b = bytes[i]
-            if b &- UInt8(ascii: "0") < 10 {
-                let v = UInt64(b &- UInt8(ascii: "0"))
-                if fraction { d.fractionDigit(v) } else { d.integerDigit(v) }
-                digits += 1
-            } else if b == UInt8(ascii: ".") && !fraction {
-                fraction = true
-            } else {
-                break
-            }
-            i += 1
-        }
-        guard digits > 0 else { return nil }
-        if i < n {
-            guard bytes[i] | 0x20 == UInt8(ascii: "e"), let e = exponentValue(bytes, from: i + 1) else { return nil }
-            d.addExponent(e)
-        }
+        var d = DecimalDigits(bytes, integer: integer, fraction: fraction, negative: negative)
+        d.addExponent(exponent)
         return d.fastValue()
     }
 
@@ -240,15 +242,6 @@ public enum HexFloat {
             i += 1
         }
         return negative ? -e : e
-    }
-
-    /// The value of the hex digit `b`, or nil.
-    @inline(__always)
-    static func hexValue(_ b: UInt8) -> UInt64? {
-        if b &- UInt8(ascii: "0") < 10 { return UInt64(b &- UInt8(ascii: "0")) }
-        let lower = b | 0x20
-        if lower &- UInt8(ascii: "a") < 6 { return UInt64(lower &- UInt8(ascii: "a") + 10) }
-        return nil
     }
 
     private enum Verdict {

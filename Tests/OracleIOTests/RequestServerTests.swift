@@ -175,6 +175,28 @@ struct RequestServerTests {
                           #"{"id":3,"values":["0x1p+0"]}"#])
     }
 
+    @Test("serve: long lines in and out (a freed multi-MiB request, an answer written in 1 MiB pieces) between short ones")
+    func serveLongLines() {
+        // 200 000 logits: a request line of about 1.4 MB and an answer of about 4 MB, both past
+        // the 1 MiB at which the reader frees a long line and the writer drains its buffer.
+        let x = (0..<200_000).map { Double($0) * 0.001 - 7 }
+        let long = #"{"id":2,"function":"softmax","logits":["# + x.map(\.description).joined(separator: ",") + "]}"
+        let short = #"{"id":1,"function":"softmax","logits":[1]}"#
+        let input = short + "\n" + long + "\n" + #"{"id":3,"function":"softmax","logits":[1]}"# + "\n"
+        let (readEnd, writer) = feed(Array(input.utf8))
+        var reader = LineReader(fileDescriptor: readEnd)
+        var summary: RequestServer.Summary?
+        let text = captured { fd in
+            summary = try? RequestServer().serve(from: &reader, to: LineWriter(fileDescriptor: fd), Self.echo)
+        }
+        writer.join()
+        close(readEnd)
+        #expect(summary?.requests == 3 && summary?.failures == 0)
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines == [#"{"id":1,"values":["0x1p+0"]}"#, ResultEncoder.encode(id: .number(2), values: x),
+                          #"{"id":3,"values":["0x1p+0"]}"#])
+    }
+
     // MARK: - Finding 2: failed reads and writes are errors
 
     @Test("LineWriter: a failed write throws, naming the stream and the reason", .enabled(if: access("/dev/full", W_OK) == 0))

@@ -28,6 +28,7 @@ guard let oracle = option("--oracle") else {
 }
 let base = option("--base")
 let rounds = Int(option("--rounds") ?? "") ?? 9
+let micro = arguments.contains("--micro")  // only the ns/value rows
 let textLoop = URL(fileURLWithPath: arguments[0]).deletingLastPathComponent().appendingPathComponent("mpfr-text-loop").path
 let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("bench-io-\(getpid())")
 try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -46,12 +47,14 @@ do {
     }
     let decimal = line(x.map(\.description)), hex = line(x.map { "\"" + HexFloat.format($0) + "\"" })
     let server = RequestServer()
-    func read(_ bytes: [UInt8]) {
+    func read(_ bytes: [UInt8], check: Bool = false) {
         _ = server.respond(to: bytes) { decoded in
-            precondition(decoded.request.logits.elementsEqual(x, by: { $0.bitPattern == $1.bitPattern }), "misread")
+            if check { precondition(decoded.request.logits.elementsEqual(x, by: { $0.bitPattern == $1.bitPattern }), "misread") }
             return []
         }
     }
+    read(decimal, check: true)
+    read(hex, check: true)
     let bodies: [() -> Void] = [{ read(decimal) }, { read(hex) }, { consume(ResultEncoder.encode(id: .number(1), values: x)) }]
     var times: [[Double]] = [[], [], []]
     for _ in 0..<rounds {
@@ -67,11 +70,16 @@ do {
     rows.append(("Write hex-float strings, one result line of 10^6", "\(fmt(perValue[2])) ns/value", "≤ 50 ns"))
 }
 
+if micro {
+    for r in rows { print("| \(r.0) | \(r.1) | \(r.2) |") }
+    exit(0)
+}
+
 // MARK: - Child processes
 
 /// Runs `argv` with standard input from `input` and output to /dev/null: wall seconds, CPU
-/// seconds (user + system) and peak RSS in KB of the child.
-func run(_ argv: [String], input: String? = nil) -> (wall: Double, cpu: Double, rssKB: Int) {
+/// seconds (user + system) of the child.
+func run(_ argv: [String], input: String? = nil) -> (wall: Double, cpu: Double) {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -88,7 +96,7 @@ func run(_ argv: [String], input: String? = nil) -> (wall: Double, cpu: Double, 
     let wall = monotonicSeconds() - t0
     precondition(status == 0, "\(argv) failed with status \(status)")
     func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
-    return (wall, seconds(usage.ru_utime) + seconds(usage.ru_stime), Int(usage.ru_maxrss))
+    return (wall, seconds(usage.ru_utime) + seconds(usage.ru_stime))
 }
 
 func write(_ text: String, _ name: String) -> String {
@@ -104,12 +112,13 @@ do {
     let texts = x.map(\.description)
     let request = write(#"{"id":1,"function":"softmax","format":"f64","logits":["# + texts.joined(separator: ",") + "]}\n", "k100k.jsonl")
     let text = write(texts.joined(separator: "\n") + "\n", "k100k.txt")
-    let bodies: [() -> (wall: Double, cpu: Double, rssKB: Int)] = [
+    var bodies: [() -> (wall: Double, cpu: Double)] = [
         { run([oracle, "eval"], input: request) },
         { run([textLoop, text]) },
         { run([textLoop, text, "--quiet"]) },
     ]
-    var wall: [[Double]] = [[], [], []], cpu: [[Double]] = [[], [], []]
+    if let base { bodies.append { run([base, "eval"], input: request) } }
+    var wall = Array(repeating: [Double](), count: bodies.count), cpu = wall
     for _ in 0..<rounds {
         for (j, body) in bodies.enumerated() {
             let r = body()
@@ -123,6 +132,10 @@ do {
     rows.append(("`eval` JSON Lines, certified softmax → f64, K = 100 000, whole process", "\(fmt(w[0] * 1e3)) ms wall, \(fmt(c[0] * 1e3)) ms CPU", ""))
     rows.append(("… ratio C loop (printing) / eval", "\(fmt(w[1] / w[0]))× wall, \(fmt(c[1] / c[0]))× CPU", "≥ 10×"))
     rows.append(("… ratio C loop (not printing) / eval", "\(fmt(w[2] / w[0]))× wall, \(fmt(c[2] / c[0]))× CPU", ""))
+    if base != nil {
+        rows.append(("`eval` of the base binary, the same request", "\(fmt(w[3] * 1e3)) ms wall, \(fmt(c[3] * 1e3)) ms CPU", ""))
+        rows.append(("… ratio C loop (printing) / base eval", "\(fmt(w[1] / w[3]))× wall, \(fmt(c[1] / c[3]))× CPU", ""))
+    }
 }
 
 // MARK: - 3. One request of 10^6 logits: time and peak memory
@@ -134,15 +147,22 @@ do {
         let request = write(#"{"id":1,"function":"\#(function)","logits":[\#(logits)]}\#n"#, "\(function)-1m.jsonl")
         let size = Double((try? FileManager.default.attributesOfItem(atPath: request)[.size] as? Int) ?? 0) / 1e6
         for (label, binary) in [("this build", oracle)] + (base.map { [("base", $0)] } ?? []) {
-            let samples = (0..<max(3, rounds / 3)).map { _ in run([binary, "eval"], input: request) }
+            // Through /usr/bin/time -f %M: a child spawned by this (large) process would report
+            // this process's peak as its own (Linux keeps the larger of the two across exec).
+            let rssFile = scratch.appendingPathComponent("rss").path
+            let samples = (0..<max(3, rounds / 3)).map { _ in
+                let r = run(["/usr/bin/time", "-f", "%M", "-o", rssFile, binary, "eval"], input: request)
+                let kb = Double((try? String(contentsOfFile: rssFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? .nan
+                return (wall: r.wall, rssKB: kb)
+            }
             rows.append(("`eval` of one \(function) request of 10^6 decimal logits (\(fmt(size)) MB), \(label)",
-                         "\(fmt(median(samples.map(\.wall)), 2)) s wall, \(fmt(median(samples.map { Double($0.rssKB) }) / 1024)) MB peak RSS",
+                         "\(fmt(median(samples.map(\.wall)), 2)) s wall, \(fmt(median(samples.map(\.rssKB)) / 1024)) MB peak RSS",
                          "< 100 MB"))
         }
     }
 }
 
-print("Medians of \(rounds) rounds (ns/value: process CPU time; processes: wall and CPU time of the child, peak RSS from wait4).")
+print("Medians of \(rounds) rounds (ns/value: process CPU time; processes: wall and CPU time of the child from wait4, peak RSS from /usr/bin/time -f %M).")
 print("")
 print("| measurement | median | target |")
 print("|---|---:|---|")

@@ -19,6 +19,14 @@ struct EvalCommand: ParsableCommand {
         answered, and the exit status is 1. A line longer than --max-line-bytes (default 1 GiB) is \
         answered with an error line without being held in memory.
 
+        Batches: a row function takes "logits" as N rows ([[...],[...]]) and answers "values" as \
+        N arrays, row by row; per-row fields (target, targets, labels, pos_weight) are nested the \
+        same way, weight and label_smoothing are shared.
+
+        --transport binary: the same requests and results as frames of a JSON header and raw \
+        little-endian binary64 arrays (no number as text); a bad frame gets an error frame and \
+        the stream goes on (docs/protocol.md, "Binary frames").
+
         Single mode prints each value as a hex float and as the shortest decimal that reads back \
         to it:
           softmax-oracle eval softmax --format f32 -- 1000 0 -1000

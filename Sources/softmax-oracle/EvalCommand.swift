@@ -94,6 +94,7 @@ struct EvalCommand: ParsableCommand {
         if function == .crossEntropyLoss {
             throw ValidationError("cross_entropy_loss takes a batch: use JSON Lines on stdin")
         }
+        if transport != .jsonl { throw ValidationError("--transport is for batch mode (eval without FUNCTION, requests on stdin)") }
         // The options a function does not use are refused, as the JSON field of a request is.
         let used = Set(RequestField.used(by: function))
         let given: [(String, RequestField, Bool)] = [

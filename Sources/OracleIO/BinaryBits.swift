@@ -48,11 +48,16 @@ extension Format {
 
     /// Appends the encodings of `values`, little-endian, `bitsWidth` bytes each.
     func appendBits(_ values: [Double], to bytes: inout [UInt8]) {
-        let width = bitsWidth
-        bytes.reserveCapacity(bytes.count + width * values.count)
-        for x in values {
-            let b = bits(x)
-            for i in 0..<width { bytes.append(UInt8(truncatingIfNeeded: b >> (8 * i))) }
+        switch bitsWidth {
+        case 8: Self.append(values.map { bits($0) }, to: &bytes)
+        case 4: Self.append(values.map { UInt32(truncatingIfNeeded: bits($0)) }, to: &bytes)
+        case 2: Self.append(values.map { UInt16(truncatingIfNeeded: bits($0)) }, to: &bytes)
+        default: bytes += values.map { UInt8(truncatingIfNeeded: bits($0)) }
         }
+    }
+
+    /// Appends `words`, little-endian.
+    private static func append<T: FixedWidthInteger>(_ words: [T], to bytes: inout [UInt8]) {
+        words.map(\.littleEndian).withUnsafeBytes { bytes.append(contentsOf: $0) }
     }
 }

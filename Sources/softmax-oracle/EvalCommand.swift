@@ -185,7 +185,11 @@ enum EvalBatch {
                 }
                 summary.largestPrecision = max(summary.largestPrecision, worst.precision)
             }
-            return results.count == 1 ? results[0].rounded : results.flatMap(\.rounded)
+            if results.count == 1 { return results[0].rounded }
+            var values: [Double] = []
+            values.reserveCapacity(results.reduce(0) { $0 + $1.values.count })
+            for result in results { values.append(contentsOf: result.values.lazy.map(\.rounded)) }
+            return values
         }
         let served: RequestServer.Summary
         switch transport {

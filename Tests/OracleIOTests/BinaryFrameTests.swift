@@ -23,12 +23,12 @@ private func requestFrame(_ members: [(String, JSONValue)], _ arrays: [(String, 
     return BinaryFrame.make(header: .object(members + (entries.isEmpty ? [] : [("arrays", .array(entries))])), payload: payload)
 }
 
-/// A descriptor that reads `bytes` from the start and then ends (a temporary file).
+/// A descriptor that reads `bytes` from the start and then ends (an anonymous temporary file).
 private func input(_ bytes: [UInt8]) -> Int32 {
-    var template = Array("/tmp/binary-frame-test-XXXXXX".utf8CString)
-    let fd = mkstemp(&template)
+    let file = tmpfile()!
+    let fd = dup(fileno(file))
+    fclose(file)
     precondition(fd >= 0)
-    unlink(&template)
     _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     lseek(fd, 0, SEEK_SET)
     return fd

@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Reads binary frames (``BinaryFrame``) from a file descriptor (standard input by default),
 /// with limits enforced before anything is allocated.
 ///
@@ -141,19 +133,9 @@ public struct BinaryFrameReader {
                 buffer.removeSubrange(0..<start)
                 start = 0
             }
-            let chunk = max(1 << 16, min(n - available, 1 << 20))
-            let fd = fileDescriptor
-            let got = withUnsafeTemporaryAllocation(byteCount: chunk, alignment: 8) { scratch -> Int in
-                var r = -1
-                while r < 0 {
-                    r = read(fd, scratch.baseAddress!, chunk)
-                    if r < 0 && errno != EINTR { return -1 }
-                }
-                buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<r]))
-                return r
+            if try appendRead(fileDescriptor, upTo: max(1 << 16, min(n - available, 1 << 20)), to: &buffer) == 0 {
+                atEnd = true
             }
-            if got < 0 { throw StreamError.fromErrno("cannot read \(descriptorName(fd))") }
-            if got == 0 { atEnd = true }
         }
         return true
     }

@@ -9,6 +9,9 @@ import SoftmaxOracle
 ///     {"id":1,"function":"log_softmax","format":"f32",
 ///      "arrays":[{"name":"logits","dtype":"f64","shape":[8,128000]}]}
 ///
+/// The optional member `result` chooses the result frame's arrays: `values` (the default:
+/// binary64), `bits` (the format's own encoding, ``BinaryResultKind``) or `both`.
+///
 /// Each entry names a request field (`logits`, `target`, `targets`, `weight`, …), its dtype
 /// (`f64`: binary64, `i64`: class indices and other integers) and its shape (`[]` one number,
 /// `[K]` a row, `[N, K]` rows: a row function's N × K `logits` is a batch). The payload is the
@@ -36,6 +39,12 @@ public struct BinaryRequestDecoder: Sendable {
 
     /// The request of a frame's `header` and `payload` bytes (a slice of the reader's buffer).
     public func decode(header: [UInt8], payload: ArraySlice<UInt8>) throws(RequestError) -> DecodedRequest {
+        try decodeFrame(header: header, payload: payload).request
+    }
+
+    /// The request of a frame and the arrays its result frame should carry (the header's
+    /// `result` member).
+    public func decodeFrame(header: [UInt8], payload: ArraySlice<UInt8>) throws(RequestError) -> (request: DecodedRequest, result: BinaryResultKind) {
         let value: JSONValue
         do throws(RequestError) {
             value = try RequestError.parse(utf8: header, maxLineBytes: Int.max)
@@ -45,8 +54,16 @@ public struct BinaryRequestDecoder: Sendable {
         let (id, decoded) = try RequestError.decodeObject(value, kind: "a frame header") { members throws(FieldProblem) in
             var inputs: [(String, FieldInput)] = []
             var arraysValue: JSONValue?
+            var result = BinaryResultKind.values
             for (name, v) in members {
-                if name == "arrays" {
+                if name == "result" {
+                    let names = listing(BinaryResultKind.allCases.map(\.rawValue))
+                    let text = try FieldRead.string(v, field: "result", expected: "one of: \(names)")
+                    guard let kind = BinaryResultKind(rawValue: text) else {
+                        throw FieldProblem(field: "result", reason: "unknown result \(quoted(text)) (expected one of: \(names))")
+                    }
+                    result = kind
+                } else if name == "arrays" {
                     guard arraysValue == nil else { throw FieldProblem(field: "arrays", reason: "appears more than once") }
                     arraysValue = v
                 } else {
@@ -54,9 +71,9 @@ public struct BinaryRequestDecoder: Sendable {
                 }
             }
             if let arraysValue { inputs += try arrays(arraysValue, payload) }
-            return try fields.decodeFields(inputs)
+            return (try fields.decodeFields(inputs), result)
         }
-        return DecodedRequest(id: id, request: decoded.request, batch: decoded.batch)
+        return (DecodedRequest(id: id, request: decoded.0.request, batch: decoded.0.batch), decoded.1)
     }
 
     /// The payload's arrays as the header's `arrays` lists them.
@@ -125,4 +142,14 @@ public struct BinaryRequestDecoder: Sendable {
         }
         return out
     }
+}
+
+/// What a result frame carries (the request header's `result` member).
+public enum BinaryResultKind: String, Sendable, Hashable, CaseIterable {
+    /// `values`: binary64 holding each rounded value exactly.
+    case values
+    /// `bits`: the format's own encoding (`u64`, `u32`, `u16` or `u8` per value).
+    case bits
+    /// `values`, then `bits`.
+    case both
 }

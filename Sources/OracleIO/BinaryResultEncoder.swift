@@ -5,14 +5,32 @@ import SoftmaxOracle
 ///
 /// - values: header `{"id":<id>,"arrays":[{"name":"values","dtype":"f64","shape":[K]}]}`
 ///   (`[N, W]` for a batch of N rows of W outputs each), payload the values, little-endian;
+///   with `result` `bits` the array is `{"name":"bits","dtype":"u32",…}` (the format's own
+///   encoding, ``Format/bits(_:)``), with `both` the values then the bits;
 /// - error: header `{"id":<id>,"error":"<message>"}`, empty payload.
 public enum BinaryResultEncoder {
-    /// The frame of `values` for the request with `id`; with `rows` N, shape `[N, count / N]`.
-    public static func frame(id: JSONValue, values: [Double], rows: Int? = nil) -> [UInt8] {
+    /// The frame of `values` (of `format`) for the request with `id`; with `rows` N, shape
+    /// `[N, count / N]`; `result` chooses binary64 values, the format's bits, or both.
+    public static func frame(id: JSONValue, values: [Double], rows: Int? = nil,
+                             format: Format = .f64, result: BinaryResultKind = .values) -> [UInt8] {
         let shape = rows.map { [$0, $0 > 0 ? values.count / $0 : 0] } ?? [values.count]
         let array = BinaryArray(shape: shape, values: .f64(values))
-        let header = JSONValue.object([("id", id), ("arrays", .array([array.descriptor(name: "values")]))])
-        return BinaryFrame.make(header: header, payloadBytes: 8 * values.count) { array.appendBytes(to: &$0) }
+        let shapeJSON = JSONValue.array(shape.map { .number(String($0)) })
+        var descriptors: [JSONValue] = []
+        var size = 0
+        if result != .bits {
+            descriptors.append(array.descriptor(name: "values"))
+            size += 8 * values.count
+        }
+        if result != .values {
+            descriptors.append(.object([("name", .string("bits")), ("dtype", .string(format.bitsDType)), ("shape", shapeJSON)]))
+            size += format.bitsWidth * values.count
+        }
+        let header = JSONValue.object([("id", id), ("arrays", .array(descriptors))])
+        return BinaryFrame.make(header: header, payloadBytes: size) { bytes in
+            if result != .bits { array.appendBytes(to: &bytes) }
+            if result != .values { format.appendBits(values, to: &bytes) }
+        }
     }
 
     /// The frame of an error `message` for the request with `id` (`.null` when unknown).
@@ -45,13 +63,16 @@ public struct BinaryServer: Sendable {
     /// wrong.
     public func respond(header: [UInt8], payload: ArraySlice<UInt8>, _ answer: (DecodedRequest) throws -> [Double]) -> (frame: [UInt8], failed: Bool) {
         let decoded: DecodedRequest
+        let result: BinaryResultKind
         do {
-            decoded = try decoder.decode(header: header, payload: payload)
+            (decoded, result) = try decoder.decodeFrame(header: header, payload: payload)
         } catch {
             return (BinaryResultEncoder.frame(id: error.id, error: error.description), true)
         }
         do {
-            return (BinaryResultEncoder.frame(id: decoded.id, values: try answer(decoded), rows: decoded.rowCount), false)
+            let values = try answer(decoded)
+            return (BinaryResultEncoder.frame(id: decoded.id, values: values, rows: decoded.rowCount,
+                                              format: decoded.request.format, result: result), false)
         } catch {
             return (BinaryResultEncoder.frame(id: decoded.id, error: String(describing: error)), true)
         }

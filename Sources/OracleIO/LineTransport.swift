@@ -274,6 +274,25 @@ final class ByteBuffer {
     }
 }
 
+/// Reads up to `chunk` bytes of `fd` (retrying after EINTR) and appends them to `buffer`;
+/// returns how many (0 at the end of the input). Used by
+/// ``BinaryFrameReader``.
+///
+/// - Throws: ``StreamError`` (`cannot read standard input: Is a directory`) when reading fails.
+func appendRead(_ fd: Int32, upTo chunk: Int, to buffer: inout [UInt8]) throws(StreamError) -> Int {
+    let n = withUnsafeTemporaryAllocation(byteCount: chunk, alignment: 1) { scratch -> Int in
+        var n = -1
+        while n < 0 {
+            n = read(fd, scratch.baseAddress!, chunk)
+            if n < 0 && errno != EINTR { return -1 }
+        }
+        buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<n]))
+        return n
+    }
+    if n < 0 { throw StreamError.fromErrno("cannot read \(descriptorName(fd))") }
+    return n
+}
+
 /// Writes text to a file descriptor (standard output by default), each piece written at once
 /// (no buffering), so that a driver reading the other end sees every answer as soon as it is
 /// written; every write is checked.

@@ -16,7 +16,14 @@ import SoftmaxOracle
 ///    `grad_output` (`softmax_backward`, `log_softmax_backward`);
 /// 6. the request holds at most ``maxValues`` numbers in all (counted before they are converted);
 /// 7. each value has its type: floats are JSON numbers or ``HexFloat/parse(_:)`` strings,
-///    integers are JSON numbers without fraction or exponent that fit `Int`.
+///    integers are JSON numbers without fraction or exponent that fit `Int`. A row function
+///    whose `logits` are N rows (`[[…],[…]]`, or a 2-D binary array) is a batch: its per-row
+///    fields (``RowBatch/perRowFields``) are read with their shapes into
+///    ``DecodedRequest/batch`` (ragged rows named: `logits[2]`), and ``RowBatch/requests()``
+///    checks their shapes against the rows.
+///
+/// ``BinaryRequestDecoder`` runs steps 3–7 on a binary frame's header members and payload
+/// arrays (``FieldInput``), so both transports check requests with one field table.
 ///
 /// What the decoder does not check, because the oracle does (and names the field there too):
 /// lengths that must agree with K, index ranges, signs and finiteness of weights, label

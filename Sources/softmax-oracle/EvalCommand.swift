@@ -19,6 +19,14 @@ struct EvalCommand: ParsableCommand {
         answered, and the exit status is 1. A line longer than --max-line-bytes (default 1 GiB) is \
         answered with an error line without being held in memory.
 
+        Batches: a row function takes "logits" as N rows ([[...],[...]]) and answers "values" as \
+        N arrays, row by row; per-row fields (target, targets, labels, pos_weight) are nested the \
+        same way, weight and label_smoothing are shared.
+
+        --transport binary: the same requests and results as frames of a JSON header and raw \
+        little-endian binary64 arrays (no number as text); a bad frame gets an error frame and \
+        the stream goes on (docs/protocol.md, "Binary frames").
+
         Single mode prints each value as a hex float and as the shortest decimal that reads back \
         to it:
           softmax-oracle eval softmax --format f32 -- 1000 0 -1000
@@ -90,6 +98,7 @@ struct EvalCommand: ParsableCommand {
         if function.isBatchLoss {
             throw ValidationError("\(function.rawValue) takes a batch: use JSON Lines on stdin")
         }
+        if transport != .jsonl { throw ValidationError("--transport is for batch mode (eval without FUNCTION, requests on stdin)") }
         // The options a function does not use are refused, as the JSON field of a request is.
         let used = Set(RequestField.used(by: function))
         let given: [(String, RequestField, Bool)] = [
@@ -182,7 +191,11 @@ enum EvalBatch {
                 }
                 summary.largestPrecision = max(summary.largestPrecision, worst.precision)
             }
-            return results.count == 1 ? results[0].rounded : results.flatMap(\.rounded)
+            if results.count == 1 { return results[0].rounded }
+            var values: [Double] = []
+            values.reserveCapacity(results.reduce(0) { $0 + $1.values.count })
+            for result in results { values.append(contentsOf: result.values.lazy.map(\.rounded)) }
+            return values
         }
         let served: RequestServer.Summary
         switch transport {

@@ -23,12 +23,12 @@ private func requestFrame(_ members: [(String, JSONValue)], _ arrays: [(String, 
     return BinaryFrame.make(header: .object(members + (entries.isEmpty ? [] : [("arrays", .array(entries))])), payload: payload)
 }
 
-/// A descriptor that reads `bytes` from the start and then ends (a temporary file).
+/// A descriptor that reads `bytes` from the start and then ends (an anonymous temporary file).
 private func input(_ bytes: [UInt8]) -> Int32 {
-    var template = Array("/tmp/binary-frame-test-XXXXXX".utf8CString)
-    let fd = mkstemp(&template)
+    let file = tmpfile()!
+    let fd = dup(fileno(file))
+    fclose(file)
     precondition(fd >= 0)
-    unlink(&template)
     _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     lseek(fd, 0, SEEK_SET)
     return fd
@@ -222,5 +222,45 @@ struct RowBatchTests {
         #expect(message(#"{"function":"cross_entropy","logits":[[0,0],[1,1]],"targets":[[1,0],[0,-1]]}"#).hasPrefix(#"field "targets[1][1]": "#))
         #expect(message(#"{"function":"cross_entropy","logits":[[0,0],[1,1]],"target":[0,0],"weight":[1,-1]}"#) == #"field "weight[1]": -1.0 is negative (must be >= 0) (row 0, logits[0])"#)
         #expect(message(#"{"function":"bce_with_logits","logits":[[0,0],[1,1]],"labels":[[0,1],[1,"nan"]]}"#).hasPrefix(#"field "labels[1][1]": "#))
+    }
+}
+
+@Suite("Result bits")
+struct ResultBitsTests {
+    /// The payload bytes of a `bits` result frame of `values` in `format`.
+    func bits(_ values: [Double], _ format: Format) -> [UInt8] {
+        let frame = BinaryResultEncoder.frame(id: .null, values: values, format: format, result: .bits)
+        let h = Int(frame[4]) | Int(frame[5]) << 8
+        return Array(frame[(16 + h)...])
+    }
+
+    /// The value of an FP8 code with `e` exponent bits and bias `bias`, from the format's
+    /// definition (nil for NaN; E4M3FN has no infinities, S.1111.111 is NaN).
+    func fp8(_ code: Int, exponentBits e: Int, fn: Bool) -> Double? {
+        let m = 7 - e, bias = (1 << (e - 1)) - 1
+        let sign = code & 0x80 != 0 ? -1.0 : 1.0
+        let exp = (code >> m) & ((1 << e) - 1), man = code & ((1 << m) - 1)
+        if fn && exp == (1 << e) - 1 && man == (1 << m) - 1 { return nil }
+        if !fn && exp == (1 << e) - 1 { return man == 0 ? sign * .infinity : nil }
+        if exp == 0 { return sign * Double(man) * pow2(1 - bias - m) }
+        return sign * (1 + Double(man) / Double(1 << m)) * pow2(exp - bias)
+    }
+
+    @Test("every FP8 code is its value's bits; NaN is 0x7F (E4M3FN) or 0x7E (E5M2)")
+    func fp8Codes() {
+        for (format, e, fn) in [(Format.e4m3fn, 4, true), (.e5m2, 5, false)] {
+            for code in 0..<256 {
+                let v = fp8(code, exponentBits: e, fn: fn)
+                #expect(bits([v ?? .nan], format) == [v == nil ? (fn ? 0x7F : 0x7E) : UInt8(code)], "\(format) code \(code)")
+            }
+        }
+    }
+
+    @Test("IEEE and bfloat16 bits, little-endian, from their definitions")
+    func ieee() {
+        #expect(bits([1, -2, 0x1p-133], .bf16) == [0x80, 0x3F, 0x00, 0xC0, 0x01, 0x00])
+        #expect(bits([1, 65504, 0x1p-24, -0.0], .f16) == [0x00, 0x3C, 0xFF, 0x7B, 0x01, 0x00, 0x00, 0x80])
+        #expect(bits([1, .infinity], .f32) == [0, 0, 0x80, 0x3F, 0, 0, 0x80, 0x7F])
+        #expect(bits([0x1p-1074], .f64) == [1, 0, 0, 0, 0, 0, 0, 0])
     }
 }

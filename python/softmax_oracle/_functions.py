@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ._formats import format_spec, from_float64, to_float64
+from ._formats import format_spec, from_float64, result_dtype, to_float64
 from ._process import (DEFAULT_TIMEOUT, Answer, BinaryTransport, OracleProcessError, OracleRequestError,
                        Transport)
 from ._request import Request
@@ -63,6 +63,8 @@ class Plan:
         out = flat.reshape(self.row_shape)
         if self.axis is not None:
             out = np.moveaxis(out, -1, self.axis)
+        if out.dtype != np.float64 and out.dtype == result_dtype(self.format):
+            return out  # the format's own bits (BinaryTransport): values of the format by construction
         try:
             return from_float64(out, self.format)
         except ValueError as e:

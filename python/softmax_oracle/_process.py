@@ -27,7 +27,7 @@ from typing import IO, Any, Callable, Sequence, Union
 
 import numpy as np
 
-from ._formats import parse_hex_array
+from ._formats import parse_hex_array, result_dtype
 from ._request import Request
 
 #: The environment variable naming the binary; it wins over the bundled one and PATH.
@@ -35,7 +35,8 @@ BINARY_ENV = "SOFTMAX_ORACLE_BIN"
 #: Seconds without any progress (no byte written or read) before a call gives up.
 DEFAULT_TIMEOUT = 120.0
 
-#: What a transport returns per request: the values (float64), or the oracle's error message.
+#: What a transport returns per request: the values (float64, or an array of the format's own
+#: dtype when they came as its bits), or the oracle's error message.
 Answer = Union[np.ndarray, str]
 
 
@@ -104,7 +105,8 @@ class Transport(abc.ABC):
 
     @abc.abstractmethod
     def run(self, requests: Sequence[Request]) -> list[Answer]:
-        """The answers to `requests`, in order: float64 values, or the oracle's error message."""
+        """The answers to `requests`, in order: the values (float64, or the format's own dtype),
+        or the oracle's error message."""
 
     @abc.abstractmethod
     def close(self) -> None:
@@ -409,10 +411,13 @@ def encode_frame(header: dict, payload: Sequence[bytes | memoryview] = ()) -> by
     return b"".join([_PREFIX.pack(MAGIC, len(head), size), head, *payload])
 
 
-def request_frame(request: Request, id: Any) -> bytes:
+def request_frame(request: Request, id: Any, result: str = "values") -> bytes:
     """`request` as a binary frame: strings and integers in the header, every float (arrays and
-    scalars alike) and every integer array as raw little-endian 8-byte values in the payload."""
+    scalars alike) and every integer array as raw little-endian 8-byte values in the payload.
+    ``result="bits"`` asks for the format's own encoding instead of binary64 values."""
     header: dict[str, Any] = {"id": id, "function": request.function, "format": request.format}
+    if result != "values":
+        header["result"] = result
     arrays, payload = [], []
     for name, v in request.fields.items():
         if isinstance(v, np.ndarray) and v.dtype.kind in "iu":
@@ -449,16 +454,31 @@ def read_frame(buf: bytes | bytearray, start: int = 0) -> tuple[dict, bytes | by
     return header, buf[start + _PREFIX.size + h:end], end
 
 
+#: Bytes of each format's own encoding (f64 results travel as binary64 values anyway).
+_BITS_BYTES = {"f32": 4, "f16": 2, "bf16": 2, "e5m2": 1, "e4m3fn": 1}
+
+
+def _bits_dtype(format: str) -> np.dtype | None:
+    """The dtype the format's bits are read as (its `result_dtype`, when that is the format's own
+    and not the float32 stand-in, on a little-endian machine), or None to receive binary64."""
+    d = result_dtype(format)
+    return d if sys.byteorder == "little" and d.itemsize == _BITS_BYTES.get(format) else None
+
+
 class BinaryTransport(_PipeTransport):
     """``softmax-oracle eval --transport binary``: requests and answers as binary frames
-    (`request_frame`, `read_frame`); the values arrive as little-endian binary64 holding each
-    correctly rounded value exactly. The default transport."""
+    (`request_frame`, `read_frame`). Results arrive as the format's own bits when NumPy (or
+    ml_dtypes, for bf16 and FP8) has its dtype, as an array of that dtype; else (f64, or bf16
+    and FP8 without ml_dtypes) as little-endian binary64 holding each value exactly. The
+    default transport."""
 
     def _args(self) -> Sequence[str]:
         return ("--transport", "binary")
 
     def _encode(self, requests: Sequence[Request], ids: list[int]) -> bytes:
-        return b"".join(request_frame(r, i) for r, i in zip(requests, ids))
+        self._dtypes = [_bits_dtype(r.format) for r in requests]
+        return b"".join(request_frame(r, i, "values" if d is None else "bits")
+                        for r, i, d in zip(requests, ids, self._dtypes))
 
     def _take(self, proc: subprocess.Popen[bytes], buf: bytearray, ids: list[int], answers: list[Answer],
               describe: Callable[[int], str]) -> int:
@@ -480,12 +500,16 @@ class BinaryTransport(_PipeTransport):
             if isinstance(header.get("error"), str):
                 answers.append(header["error"])
                 continue
+            dtype = self._dtypes[len(answers)]
+            name, wire = ("values", "f64") if dtype is None else ("bits", f"u{8 * dtype.itemsize}")
             arrays = header.get("arrays")
             if not (isinstance(arrays, list) and len(arrays) == 1 and isinstance(arrays[0], dict)
-                    and arrays[0].get("name") == "values" and arrays[0].get("dtype") == "f64"
+                    and arrays[0].get("name") == name and arrays[0].get("dtype") == wire
                     and isinstance(arrays[0].get("shape"), list)):
                 raise self._fail(proc, f"answered {what} with a frame that is not a result: {header!r:.200}")
             n = int(np.prod(arrays[0]["shape"], dtype=np.int64))
-            if len(payload) != 8 * n:
+            size = 8 if dtype is None else dtype.itemsize
+            if len(payload) != size * n:
                 raise self._fail(proc, f"answered {what} with {len(payload)} payload bytes for {n} values")
-            answers.append(np.frombuffer(payload, dtype="<f8").astype(np.float64, copy=False))
+            # Bits are the format's own encoding: every pattern is a value of the format.
+            answers.append(np.frombuffer(payload, dtype=np.dtype("<f8") if dtype is None else dtype))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,11 @@ def torch():
 @pytest.fixture(scope="session")
 def ml_dtypes():
     return pytest.importorskip("ml_dtypes", reason="ml_dtypes is not installed: bf16/fp8 dtypes not tested")
+
+
+def fake_binary(tmp_path: Path, body: str) -> str:
+    """An executable shell script `body` standing in for the binary (hangs, crashes, garbage)."""
+    p = tmp_path / "fake-oracle"
+    p.write_text("#!/bin/sh\n" + body + "\n")
+    p.chmod(p.stat().st_mode | stat.S_IEXEC)
+    return str(p)

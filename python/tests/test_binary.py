@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import stat
 import struct
 import subprocess
 import time
@@ -15,6 +14,7 @@ import numpy as np
 import pytest
 
 import softmax_oracle as so
+from conftest import fake_binary
 from softmax_oracle._process import encode_frame, read_frame, request_frame
 
 
@@ -123,19 +123,12 @@ def test_a_killed_process_is_restarted(binary):
         assert o.pid not in (None, pid)
 
 
-def _fake(tmp_path, body: str) -> str:
-    p = tmp_path / "fake-oracle"
-    p.write_text("#!/bin/sh\n" + body + "\n")
-    p.chmod(p.stat().st_mode | stat.S_IEXEC)
-    return str(p)
-
-
 def test_a_process_that_answers_garbage_frames_is_named(tmp_path):
     for body, pattern in (("head -c 16 >/dev/null; echo hello-world-hello-world; sleep 5", "bad magic"),
                           ("head -c 16 >/dev/null; printf 'SOF1\\002\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0{}'; sleep 5",
                            "with id None, expected 1"),
                           ("head -c 16 >/dev/null; exit 4", "closed its output.*exit status 4")):
-        with so.Oracle(_fake(tmp_path, body), timeout=10) as o:
+        with so.Oracle(fake_binary(tmp_path, body), timeout=10) as o:
             t0 = time.monotonic()
             with pytest.raises(so.OracleProcessError, match=pattern):
                 o.softmax([1.0])
@@ -150,3 +143,21 @@ def test_a_result_frame_holds_the_values_exactly(binary):
     v = answers[0]["values"]
     assert np.array_equal(v.astype(np.float32).astype(np.float64), v)
     assert json.loads(json.dumps(answers[0]["id"])) == 3
+
+
+def test_result_bits_are_the_formats_own_encoding(binary, ml_dtypes):
+    x = np.array([[3.0, 2.0, 1.0, -np.inf], [0.0, 0.0, 0.0, 0.0]])
+    for fmt, dtype in (("f32", np.float32), ("f16", np.float16), ("bf16", ml_dtypes.bfloat16),
+                       ("e4m3fn", ml_dtypes.float8_e4m3fn)):
+        r = so.Request("softmax", fmt, {"logits": x})
+        frame = request_frame(r, 1)
+        head = json.loads(frame[16:16 + struct.unpack_from("<I", frame, 4)[0]])
+        head["result"] = "both"
+        p = subprocess.run([binary, "eval", "--transport", "binary"], capture_output=True, timeout=60,
+                           input=encode_frame(head, [frame[16 + struct.unpack_from("<I", frame, 4)[0]:]]))
+        header, payload, _ = read_frame(p.stdout)
+        assert [a["name"] for a in header["arrays"]] == ["values", "bits"]
+        values = np.frombuffer(payload[:64], "<f8").reshape(2, 4)
+        bits = np.frombuffer(payload[64:], dtype).reshape(2, 4)
+        np.testing.assert_array_equal(bits.astype(np.float64), values)
+        assert values[1].tolist() == [0.25] * 4

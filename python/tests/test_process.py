@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import stat
 import threading
 import time
 
@@ -12,6 +11,7 @@ import numpy as np
 import pytest
 
 import softmax_oracle as so
+from conftest import fake_binary
 
 
 def _alive(pid: int) -> bool:
@@ -25,13 +25,6 @@ def _alive(pid: int) -> bool:
             return f.read().split(")")[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
-
-
-def _script(tmp_path, body: str) -> str:
-    p = tmp_path / "fake-oracle"
-    p.write_text("#!/bin/sh\n" + body + "\n")
-    p.chmod(p.stat().st_mode | stat.S_IEXEC)
-    return str(p)
 
 
 def test_one_process_reused_then_closed(binary):
@@ -79,13 +72,13 @@ def test_missing_binary_names_all_three(monkeypatch, tmp_path):
 
 
 def test_env_wins(monkeypatch, tmp_path):
-    fake = _script(tmp_path, "exit 0")
+    fake = fake_binary(tmp_path, "exit 0")
     monkeypatch.setenv(so.BINARY_ENV, fake)
     assert so.find_binary() == fake
 
 
 def test_hang_times_out_and_is_killed(tmp_path):
-    fake = _script(tmp_path, "exec sleep 30")
+    fake = fake_binary(tmp_path, "exec sleep 30")
     o = so.Oracle(fake, timeout=0.5)
     t0 = time.monotonic()
     with pytest.raises(so.OracleTimeoutError, match="no answer within 0.5 s to request 1 of 1 \\(softmax, f64, 2 values\\)"):
@@ -96,7 +89,7 @@ def test_hang_times_out_and_is_killed(tmp_path):
 
 
 def test_crash_is_named_with_its_status(tmp_path):
-    fake = _script(tmp_path, "echo 'something broke' >&2; exit 3")
+    fake = fake_binary(tmp_path, "echo 'something broke' >&2; exit 3")
     with so.Oracle(fake) as o:
         with pytest.raises(so.OracleProcessError, match="closed its output.*exit status 3.*something broke"):
             o.softmax([1.0])
@@ -107,7 +100,7 @@ def test_garbage_is_refused(tmp_path):
                           ("read l; echo '{\"id\":99,\"values\":[]}'; sleep 5", "with id 99, expected 1"),
                           ("read l; echo '{\"id\":1,\"values\":[\"1.5\"]}'; sleep 5", "garbage"),
                           ("read l; echo '{\"id\":1,\"values\":[\"0x1p+0\",\"0x1p+0\"]}'", "answered 2 values")):
-        with so.Oracle(transport=so.JsonLinesTransport(_script(tmp_path, body), timeout=10)) as o:
+        with so.Oracle(transport=so.JsonLinesTransport(fake_binary(tmp_path, body), timeout=10)) as o:
             t0 = time.monotonic()
             with pytest.raises(so.OracleProcessError, match=pattern):
                 o.softmax([1.0])

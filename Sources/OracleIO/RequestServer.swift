@@ -10,7 +10,8 @@ import SoftmaxOracle
 ///   (``ResultEncoder``). No I/O.
 ///
 /// ``serve(from:to:_:)`` joins them: it skips blank lines (only spaces, tabs and CRs), answers
-/// every other line, and writes each answer at once. A line over the reader's limit
+/// every other line, and writes each answer as soon as it is formatted (a long one in 1 MiB pieces,
+/// its request line freed once decoded). A line over the reader's limit
 /// (``LineReader/maxLineBytes``) is answered with an error line (`line 3: longer than
 /// 1073741824 bytes (it has 2147483700)`, id null) without being held in memory, and the lines
 /// after it are answered as usual.

@@ -4,8 +4,10 @@ import DoubleWordArithmetic
 //
 // Pass 1: m, its first index a, and whether the row is of the finite kind at all.
 // Pass 2: T = Σ_{j != a} e^(x_j - m) as a double-word.
-// Pass 3: the outputs (softmax recomputes e^(x_j - m); log_softmax only adds).
-// Nothing is allocated; the table is a global computed once.
+// Pass 3: the outputs (softmax multiplies the terms kept by pass 2, AccurateVectorStored.swift,
+// or recomputes them for long rows; log_softmax only adds).
+// Nothing is allocated on the heap (the terms softmax keeps are a temporary buffer, on the stack
+// when there is room); the table is a global computed once.
 
 extension AccurateVector {
     /// Pass 1: (m, a), or nil when the row is empty, has a NaN or +inf, or is all -inf

@@ -154,7 +154,13 @@ extension AccurateVector {
     /// The binary64 softmax; false (and nothing written) when Accurate.swift must take the row.
     /// Within 0.5 + 2^-4.3 ulp, subnormal results included. (binary32: AccurateVectorFloat.swift.)
     static func softmax(_ x: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>) -> Bool {
-        if x.count <= storedTermsLimit { return softmaxStoringTerms(x, into: out) }
+        softmax(x, into: out, storingTerms: x.count <= storedTermsLimit)
+    }
+
+    /// The binary64 softmax, keeping the terms between passes or not (the same outputs).
+    static func softmax(_ x: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>,
+                        storingTerms: Bool) -> Bool {
+        if storingTerms { return softmaxStoringTerms(x, into: out) }
         return withRow(x, sum: { sumOthers($0, m: $1, skipping: $2, table: $3) }) { m, t, table in
             let inv = DoubleWord.quotient(.one, DoubleWord.sum(t, 1))
             let split = veltkampSplit(inv.hi)

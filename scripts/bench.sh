@@ -46,14 +46,20 @@ else
     echo "bench.sh: $python with numpy and scipy not found: the SciPy baseline is skipped (pip install scipy)" >&2
 fi
 
+# The FMA build (Package.swift's SOFTMAX_ORACLE_TARGET_CPU) gets its own build folder, so that
+# switching between the two builds does not rebuild everything.
+build=(swift build -c release --package-path Benchmarks)
+if [ -n "${SOFTMAX_ORACLE_TARGET_CPU:-}" ]; then
+    build+=(--scratch-path "Benchmarks/.build-$SOFTMAX_ORACLE_TARGET_CPU")
+fi
 echo "bench.sh: building Benchmarks/ in release (the first build takes a few minutes)..." >&2
-bin="$(swift build -c release --package-path Benchmarks --show-bin-path)"
+bin="$("${build[@]}" --show-bin-path)"
 if [ "$kernels_only" = 0 ]; then
-    swift build -c release --package-path Benchmarks --product bench-report >&2
+    "${build[@]}" --product bench-report >&2
     "$bin/bench-report" "${report_args[@]}"
     echo
 fi
-swift build -c release --package-path Benchmarks --product kernel-bench >&2
+"${build[@]}" --product kernel-bench >&2
 "$bin/kernel-bench" "${kernel_args[@]}"
 
 if [ "$suite" = 1 ]; then

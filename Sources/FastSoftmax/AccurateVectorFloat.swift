@@ -89,7 +89,13 @@ extension AccurateVector {
 
     /// The binary32 softmax (see above); false when Accurate.swift must take the row.
     static func softmax(_ x: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>) -> Bool {
-        if x.count <= storedTermsLimitSingle {
+        softmax(x, into: out, storingTerms: x.count <= storedTermsLimitSingle)
+    }
+
+    /// The binary32 softmax, keeping the terms between passes or not (the same outputs).
+    static func softmax(_ x: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>,
+                        storingTerms: Bool) -> Bool {
+        if storingTerms {
             return withUnsafeTemporaryAllocation(of: Double.self, capacity: max(x.count, 1)) { buffer in
                 let terms = buffer.baseAddress!
                 return withRow(x, sum: { sumOthersSingle($0, m: $1, skipping: $2, table: $3, storingTermsIn: terms) }) { _, t, _ in

@@ -4,8 +4,10 @@ import DoubleWordArithmetic
 //
 // Pass 1: m, its first index a, and whether the row is of the finite kind at all.
 // Pass 2: T = Σ_{j != a} e^(x_j - m) as a double-word.
-// Pass 3: the outputs (softmax recomputes e^(x_j - m); log_softmax only adds).
-// Nothing is allocated; the table is a global computed once.
+// Pass 3: the outputs (softmax multiplies the terms kept by pass 2, AccurateVectorStored.swift,
+// or recomputes them for long rows; log_softmax only adds).
+// Nothing is allocated on the heap (the terms softmax keeps are a temporary buffer, on the stack
+// when there is room); the table is a global computed once.
 
 extension AccurateVector {
     /// Pass 1: (m, a), or nil when the row is empty, has a NaN or +inf, or is all -inf
@@ -152,7 +154,13 @@ extension AccurateVector {
     /// The binary64 softmax; false (and nothing written) when Accurate.swift must take the row.
     /// Within 0.5 + 2^-4.3 ulp, subnormal results included. (binary32: AccurateVectorFloat.swift.)
     static func softmax(_ x: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>) -> Bool {
-        if x.count <= storedTermsLimit { return softmaxStoringTerms(x, into: out) }
+        softmax(x, into: out, storingTerms: x.count <= storedTermsLimit)
+    }
+
+    /// The binary64 softmax, keeping the terms between passes or not (the same outputs).
+    static func softmax(_ x: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>,
+                        storingTerms: Bool) -> Bool {
+        if storingTerms { return softmaxStoringTerms(x, into: out) }
         return withRow(x, sum: { sumOthers($0, m: $1, skipping: $2, table: $3) }) { m, t, table in
             let inv = DoubleWord.quotient(.one, DoubleWord.sum(t, 1))
             let split = veltkampSplit(inv.hi)

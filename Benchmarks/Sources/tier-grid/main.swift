@@ -7,6 +7,7 @@
 //   tier-grid --oracle PATH [--k N] [--repeats R] [--format f64] [--functions a,b] [--families a,b]
 //   tier-grid --memory [--k N]                     # cross_entropy_grad's peak memory, in-process
 //   tier-grid --threads [--k N]                    # one row's softmax on 1 and on 2 threads
+//   --dump DIR                                     # also keep each request as DIR/function.family.jsonl
 //
 // The target (issue 13): eval at least 10x faster than the C loop's softmax on the same K.
 import AccuracyHarness
@@ -25,6 +26,7 @@ struct Options {
     var seed: UInt64 = 13
     var memory = false
     var threads = false
+    var dump: String?
 }
 
 func parse() -> Options {
@@ -39,6 +41,7 @@ func parse() -> Options {
         case "--oracle": o.oracle = value(a)
         case "--memory": o.memory = true
         case "--threads": o.threads = true
+        case "--dump": o.dump = value(a)
         case "--k": o.k = Int(value(a))!
         case "--repeats": o.repeats = Int(value(a))!
         case "--seed": o.seed = UInt64(value(a))!
@@ -135,6 +138,9 @@ for function in o.functions {
         let row = q.batch?.first ?? q.logits
         let file = dir.appendingPathComponent("q.jsonl")
         try (RequestEncoder.encode(q, id: .number(1)) + "\n").write(to: file, atomically: false, encoding: .utf8)
+        if let d = o.dump {  // keep the request, named function.family.jsonl
+            try? FileManager.default.copyItem(at: file, to: URL(fileURLWithPath: d).appendingPathComponent("\(function.rawValue).\(family.rawValue).jsonl"))
+        }
         var out = [Double](repeating: 0, count: row.count)
         var evalTimes: [Double] = [], loopTimes: [Double] = [], oracleTimes: [Double] = []
         var tier = "-"

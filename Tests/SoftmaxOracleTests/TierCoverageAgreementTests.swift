@@ -58,6 +58,18 @@ struct TierCoverageAgreementTests {
         print("cross_entropy_grad \(family): \(answered) of \(total) answered wholly by the double-word tier")
     }
 
+    /// A zero term (p_c = 0) once set the scale of the error sum (its exponent 0 by convention),
+    /// so every gradient entry with p_c = 0 and a subnormal e_c·P/S went to the MPFR path.
+    @Test("probability-target gradient with p_c = 0 and a subnormal entry: answered on the tier")
+    func probabilityGradientTinyEntries() throws {
+        let x = [0, -745.13, -744.44, -708.4, -1]
+        for format in Format.allCases {
+            var q = OracleRequest(function: .crossEntropyGrad, format: format, logits: x)
+            q.target = .probabilities([0.5, 0, 0, 0.25, 0.0625])
+            #expect(try Self.compare(q, "\(format)"), "the tier should answer in \(format)")
+        }
+    }
+
     @Test("wide rows: every row function and the batch loss, overflowing differences, masks")
     func wideRows() throws {
         var rng = SplitMix64(seed: Self.seed &+ 100)

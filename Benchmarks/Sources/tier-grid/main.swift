@@ -7,6 +7,7 @@
 //   tier-grid --oracle PATH [--k N] [--repeats R] [--format f64] [--functions a,b] [--families a,b]
 //   tier-grid --memory [--k N]                     # cross_entropy_grad's peak memory, in-process
 //   tier-grid --threads [--k N]                    # one row's softmax on 1 and on 2 threads
+//   --dump DIR                                     # also keep each request as DIR/function.family.jsonl
 //
 // The target (issue 13): eval at least 10x faster than the C loop's softmax on the same K.
 import AccuracyHarness
@@ -25,6 +26,7 @@ struct Options {
     var seed: UInt64 = 13
     var memory = false
     var threads = false
+    var dump: String?
 }
 
 func parse() -> Options {
@@ -39,6 +41,7 @@ func parse() -> Options {
         case "--oracle": o.oracle = value(a)
         case "--memory": o.memory = true
         case "--threads": o.threads = true
+        case "--dump": o.dump = value(a)
         case "--k": o.k = Int(value(a))!
         case "--repeats": o.repeats = Int(value(a))!
         case "--seed": o.seed = UInt64(value(a))!
@@ -62,18 +65,23 @@ func now() -> Double {
     return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
 
-/// Wall time of `oracle eval < file > /dev/null`.
+/// Wall time of `oracle eval < file > /dev/null` (posix_spawn and waitpid: Foundation's
+/// `Process.waitUntilExit` polls, which rounded every time up to about 0.1 s).
 func timeEval(_ oracle: String, _ file: URL) throws -> Double {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: oracle)
-    p.arguments = ["eval"]
-    p.standardInput = try FileHandle(forReadingFrom: file)
-    p.standardOutput = FileHandle.nullDevice
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, file.path, O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    var argv: [UnsafeMutablePointer<CChar>?] = [strdup(oracle), strdup("eval"), nil]
+    defer { for a in argv { free(a) } }
+    var pid: pid_t = 0
     let t0 = now()
-    try p.run()
-    p.waitUntilExit()
+    guard posix_spawn(&pid, oracle, &actions, nil, &argv, environ) == 0 else { fatalError("tier-grid: cannot run \(oracle)") }
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
     let t = now() - t0
-    if p.terminationStatus != 0 { print("  (eval exited with \(p.terminationStatus))") }
+    if status != 0 { print("  (eval exited with status \(status))") }
     return t
 }
 
@@ -135,6 +143,9 @@ for function in o.functions {
         let row = q.batch?.first ?? q.logits
         let file = dir.appendingPathComponent("q.jsonl")
         try (RequestEncoder.encode(q, id: .number(1)) + "\n").write(to: file, atomically: false, encoding: .utf8)
+        if let d = o.dump {  // keep the request, named function.family.jsonl
+            try? FileManager.default.copyItem(at: file, to: URL(fileURLWithPath: d).appendingPathComponent("\(function.rawValue).\(family.rawValue).jsonl"))
+        }
         var out = [Double](repeating: 0, count: row.count)
         var evalTimes: [Double] = [], loopTimes: [Double] = [], oracleTimes: [Double] = []
         var tier = "-"

@@ -81,16 +81,18 @@ struct ProbabilityGradientOutputs: RowOutputs {
         let eps2 = roundedUp(epsB + epsInverse + 16.2 * u2)
         let result = t1 - t2
         guard result.hi != 0 else { return nil }
-        // Error parts as (mantissa-sized bound, exponent).
+        // Error parts as (mantissa-sized bound, exponent); a zero term (exponent 0 by
+        // convention) has none, and does not set the scale of the sum's.
+        let larger = [t1, t2].filter { $0.hi != 0 }.map(\.exponent).max()!
         let parts: [(Double, Int)] = [
             (q.hi.magnitude * (1 + epsQ) * aUnits, q.exponent + total.exponent),
             (t1.hi.magnitude * (epsQ + 8.1 * u2) * (1 + 0x1p-40), t1.exponent),
             (t2.hi.magnitude * eps2, t2.exponent),
-            ((t1.hi.magnitude + t2.hi.magnitude) * 3.2 * u2 + 0x1p-996, Swift.max(t1.exponent, t2.exponent) + 1),
-        ]
+            ((t1.hi.magnitude + t2.hi.magnitude) * 3.2 * u2 + 0x1p-996, larger + 1),
+        ].filter { $0.0 != 0 }
         let e0 = parts.map(\.1).max()!
         var units = 0.0
-        for (v, e) in parts where v != 0 {
+        for (v, e) in parts {
             units += e - e0 < -1000 ? 0x1p-1000 : scaled(v, by: e - e0) + 0x1p-1060
         }
         units = roundedUp(units * (1 + 0x1p-50))

@@ -1,5 +1,9 @@
 import FastSoftmax
-import Foundation
+#if canImport(Glibc)
+import Glibc  // tanh (not Foundation: the static binary of `make dist` would carry its ICU data)
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import SoftmaxOracle
 
 /// The loss options for the kernels that have no dedicated path, as a framework composes them:

@@ -107,7 +107,7 @@ public struct CaseGenerator: Sendable, Hashable {
                 }
             }
 
-        case .crossEntropyLoss:
+        case .crossEntropyLoss, .crossEntropyLossBackward:
             let n = kk >= 1000 ? 1 : c.rng.nextInt(in: 1...options.maxBatchRows)
             var rows = [row0]
             for r in 1..<Swift.max(1, n) {
@@ -130,9 +130,27 @@ public struct CaseGenerator: Sendable, Hashable {
                 request.weight = (0..<kk).map { _ in c.rng.nextChance(1, in: 8) ? 0 : c.value(c.logUniform(-2...2)) }
             }
             request.reduction = c.rng.nextElement(of: Reduction.allCases)
+            if family == .allIgnored { request.batchTargets = .indices(rows.map { _ in request.ignoreIndex }) }
+            if key.function == .crossEntropyLossBackward {
+                let count = request.reduction == .none ? n : 1
+                request.gradOutput = (0..<count).map { _ in
+                    c.rng.nextChance(1, in: 3) ? 1 : c.signed(c.value(c.logUniform(-4...4)))
+                }
+            }
 
         default:
             break
+        }
+        if Family.takesLossOptions(key.function) {
+            switch family {
+            case .softcapSaturation:
+                request.softcap = Family.softcap(index: key.index, format)
+            case .zLossDominant:
+                request.zLoss = c.value(Double(sign: .plus, exponent: -c.rng.nextInt(in: 1...6), significand: 1))
+                if c.rng.nextChance(1, in: 3) { request.temperature = c.value(c.rng.nextElement(of: [0.5, 0.7, 2])) }
+            default:
+                break
+            }
         }
         return HarnessCase(key: key, seed: seed, request: request)
     }

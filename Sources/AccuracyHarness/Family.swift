@@ -72,6 +72,19 @@ public enum Family: String, CaseIterable, Sendable, Hashable, Codable, Comparabl
     /// Σ exp(x_j) overflows it (for f16: x ≈ 10.4…11.09, exp ≈ 3.3e4…6.5e4, sum > 65504).
     /// Breaks unshifted sums, and shifted ones accumulated in the input format. K ∈ 2…64.
     case sumOverflow = "sum_overflow"
+    /// Soft-capping near saturation: the cross-entropies get `softcap` c ∈ {1, 5, 30, 50} (by
+    /// index modulo 4, in the format) and logits mostly of magnitude c·2^e, e ∈ 1…12 (|x| ≫ c,
+    /// tanh(x/c) within e^-4 of ±1 or far closer), some repeated (ties at saturation), a quarter
+    /// in (−c, c). K ∈ 2…16. The other functions see the row alone.
+    case softcapSaturation = "softcap_saturation"
+    /// z-loss dominating: logits around a large offset ±2^(8…14) (capped by the format), σ ∈
+    /// [1, 4]; the cross-entropies get `z_loss` 2^-(1…6) and, in a third of cases, a
+    /// `temperature` ∈ {0.5, 0.7, 2}: coefficient·logsumexp² >= 2^-6·128² = 256 in f64/f32,
+    /// above the cross-entropy (at most about 8σ/T + log K ≈ 70).
+    case zLossDominant = "z_loss_dominant"
+    /// Every row ignored: the batch losses get every target = ignore_index (mean: NaN; the
+    /// backward: all exact zeros). Other functions see an ordinary row.
+    case allIgnored = "all_ignored"
 
     /// The families in declaration order (also the order of reports).
     public static func < (lhs: Family, rhs: Family) -> Bool {

@@ -69,6 +69,7 @@ extension Family {
         case .dominantTarget: c.rng.nextInt(in: 2...16)
         case .sumOverflow: c.rng.nextInt(in: 2...64)
         case .fullMask: c.rng.nextChance(1, in: 8) ? 1 : c.standardK()
+        case .softcapSaturation: c.rng.nextInt(in: 2...16)
         default: c.standardK()
         }
     }
@@ -249,6 +250,38 @@ extension Family {
             return GeneratedRow(logits: (0..<k).map { _ in
                 Swift.min(Swift.max(c.value(c.rng.nextDouble(in: lo...hi)), lo), hi)
             })
+
+        case .softcapSaturation:
+            let cap = Self.softcap(index: c.index, f)
+            var xs: [Double] = []
+            while xs.count < k {
+                if !xs.isEmpty && c.rng.nextChance(1, in: 6) {
+                    xs.append(c.rng.nextElement(of: xs))  // a tie, often at saturation
+                } else if c.rng.nextChance(1, in: 4) {
+                    xs.append(c.uniform(-cap, cap))
+                } else {
+                    xs.append(c.signed(c.value(cap * c.logUniform(1...12))))
+                }
+            }
+            return GeneratedRow(logits: xs)
+
+        case .zLossDominant:
+            let offset = c.signed(c.value(Swift.min(c.logUniform(8...14), f.maxFinite / 4)))
+            let sd = c.rng.nextDouble(in: 1...4)
+            return GeneratedRow(logits: (0..<k).map { _ in c.normal(mean: offset, sd: sd) })
+
+        case .allIgnored:
+            return GeneratedRow(logits: c.ordinaryRow(k))
         }
+    }
+}
+
+extension Family {
+    /// The soft-cap of `softcap_saturation` case `index`: 1, 5, 30 or 50 (index modulo 4), in the format.
+    static func softcap(index: Int, _ f: Format) -> Double { FormatGrid.finiteRound([1.0, 5, 30, 50][index % 4], f) }
+
+    /// True for the functions that take the loss options (`softcap`, `z_loss`, `temperature`).
+    static func takesLossOptions(_ function: OracleFunction) -> Bool {
+        [.crossEntropy, .crossEntropyGrad, .crossEntropyLoss, .crossEntropyLossBackward].contains(function)
     }
 }

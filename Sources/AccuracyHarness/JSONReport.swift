@@ -123,10 +123,14 @@ public enum JSONReport {
             if let w = q.weight { members.append(("weight", hexArray(w))) }
             if let z = q.labels { members.append(("labels", hexArray(z))) }
             if let w = q.posWeight { members.append(("pos_weight", hexArray(w))) }
-            if q.function == .crossEntropyLoss {
+            if q.function.isBatchLoss {
                 members.append(("ignore_index", .number(q.ignoreIndex)))
                 members.append(("reduction", .string(q.reduction.rawValue)))
             }
+            if let c = q.softcap { members.append(("softcap", .string(NumberText.hex(c)))) }
+            if q.zLoss != 0 { members.append(("z_loss", .string(NumberText.hex(q.zLoss)))) }
+            if let t = q.temperature { members.append(("temperature", .string(NumberText.hex(t)))) }
+            if let g = q.gradOutput { members.append(("grad_output", hexArray(g))) }
         }
         return .object(members)
     }

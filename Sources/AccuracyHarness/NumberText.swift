@@ -111,10 +111,14 @@ package enum NumberText {
         if let w = r.weight { parts.append("weight " + hexList(w, limit: limit)) }
         if let z = r.labels { parts.append("labels " + hexList(z, limit: limit)) }
         if let w = r.posWeight { parts.append("pos_weight " + hexList(w, limit: limit)) }
-        if r.function == .crossEntropyLoss {
+        if r.function.isBatchLoss {
             parts.append("reduction \(r.reduction.rawValue)")
             if r.ignoreIndex != -100 { parts.append("ignore_index \(r.ignoreIndex)") }
         }
+        if let c = r.softcap { parts.append("softcap " + hex(c)) }
+        if r.zLoss != 0 { parts.append("z_loss " + hex(r.zLoss)) }
+        if let t = r.temperature { parts.append("temperature " + hex(t)) }
+        if let g = r.gradOutput { parts.append("grad_output " + hexList(g, limit: limit)) }
         return parts.joined(separator: "; ")
     }
 }

@@ -7,7 +7,7 @@ import SoftmaxOracle
 ///
 /// Support follows `KernelEvaluator.supports(variant:format:)` (mixed in f16/bf16, the others in
 /// f64/f32) for the nine row and elementwise functions; the batch loss is not a kernel. Label
-/// smoothing and class weights are declined per request (``ImplementationError/unsupported(_:)``).
+/// smoothing, class weights and the loss options are declined per request (``ImplementationError/unsupported(_:)``).
 public struct FastSoftmaxImplementation: ImplementationUnderTest {
     /// The kernel variant run.
     public let variant: KernelVariant
@@ -37,6 +37,9 @@ public struct FastSoftmaxImplementation: ImplementationUnderTest {
     public func evaluate(_ request: OracleRequest) throws -> [Double] {
         if request.labelSmoothing != 0 { throw ImplementationError.unsupported("label smoothing") }
         if request.weight != nil { throw ImplementationError.unsupported("class weights") }
+        if request.softcap != nil || request.zLoss != 0 || request.temperature != nil {
+            return try lossWithOptions(request)
+        }
         var target: Int?
         var probabilities: [Double]?
         switch request.target {
@@ -54,6 +57,27 @@ public struct FastSoftmaxImplementation: ImplementationUnderTest {
         } catch {
             if case .unsupported = error { throw ImplementationError.unsupported(error.description) }
             throw ImplementationError.failed(error.description)
+        }
+    }
+
+    /// `accurate`'s soft-capped / z-loss / temperature cross-entropy (hard target, f64 and f32,
+    /// `AccurateLossOptions`); every other request with loss options is declined.
+    func lossWithOptions(_ request: OracleRequest) throws -> [Double] {
+        guard variant == .accurate, request.function == .crossEntropy,
+              case .index(let t)? = request.target, (0..<request.logits.count).contains(t) else {
+            throw ImplementationError.unsupported("loss options (softcap, z_loss, temperature) for this request")
+        }
+        let x = request.logits
+        switch request.format {
+        case .f64:
+            return [AccurateLossOptions.crossEntropy(x, target: t, softcap: request.softcap, zLoss: request.zLoss,
+                                                       temperature: request.temperature)]
+        case .f32:
+            let xf = x.map { Float($0) }
+            return [Double(AccurateLossOptions.crossEntropy(xf, target: t, softcap: request.softcap, zLoss: request.zLoss,
+                                                              temperature: request.temperature))]
+        default:
+            throw ImplementationError.unsupported("loss options in \(request.format.rawValue)")
         }
     }
 }

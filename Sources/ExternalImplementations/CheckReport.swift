@@ -432,7 +432,11 @@ public enum CheckReport {
         if let w = r.weight { parts.append("weight " + list(w)) }
         if let z = r.labels { parts.append("labels " + list(z)) }
         if let w = r.posWeight { parts.append("pos_weight " + list(w)) }
-        if r.function == .crossEntropyLoss { parts.append("reduction \(r.reduction.rawValue)") }
+        if r.function.isBatchLoss { parts.append("reduction \(r.reduction.rawValue)") }
+        if let c = r.softcap { parts.append("softcap " + HexFloat.format(c)) }
+        if r.zLoss != 0 { parts.append("z_loss " + HexFloat.format(r.zLoss)) }
+        if let t = r.temperature { parts.append("temperature " + HexFloat.format(t)) }
+        if let g = r.gradOutput { parts.append("grad_output " + list(g)) }
         return parts.joined(separator: "; ")
     }
 }

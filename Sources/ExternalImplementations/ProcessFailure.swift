@@ -144,6 +144,7 @@ public enum ExpectedOutputs {
         case .crossEntropyLoss: request.reduction == .none ? (request.batch?.count ?? 0) : 1
         case .linearCrossEntropy, .linearCrossEntropyGradHidden, .linearCrossEntropyGradWeight, .linearCrossEntropyGradBias:
             request.linear?.outputCount(request.function, reduction: request.reduction) ?? 0
+        case .crossEntropyLossBackward: (request.batch?.count ?? 0) * (request.batch?.first?.count ?? 0)
         }
     }
 }

@@ -126,6 +126,7 @@ public enum FixtureMerger {
         switch r.function {
         case .logsumexp, .crossEntropy: 1
         case .crossEntropyLoss: r.reduction == .none ? (r.batch?.count ?? 0) : 1
+        case .crossEntropyLossBackward: (r.batch?.count ?? 0) * (r.batch?.first?.count ?? 0)
         case _ where r.function.isLinearCrossEntropy: r.linear?.outputCount(r.function, reduction: r.reduction) ?? 0
         default: r.logits.count
         }

@@ -84,6 +84,11 @@ public enum NPY {
 /// | `targets` | `<f8`, (C, R, K) | cross_entropy_loss | probability rows |
 /// | `ignore_index` | `<i8`, (C) | cross_entropy_loss | PyTorch's ignore_index |
 /// | `reduction` | `<U4`, (C) | cross_entropy_loss | none, sum or mean |
+/// | `softcap`, `z_loss`, `temperature` | `<f8`, (C) | cross-entropies, when a case has one | c (0: off), coefficient (0: off), T (1: off) |
+/// | `grad_output` | `<f8`, (C, R) | cross_entropy_loss_backward | one value, or one per row (none), NaN-padded |
+///
+/// `cross_entropy_loss_backward` files have the arrays of `cross_entropy_loss` too; their
+/// `expected` row is the N×K gradient flattened row-major.
 public enum NPYExport {
     /// The arrays of `file`, by file name.
     public static func arrays(_ file: GoldenFile) -> [(name: String, bytes: [UInt8])] {
@@ -101,7 +106,7 @@ public enum NPYExport {
         add("expected", padded(expected))
         add("n_expected", NPY.int64(cases.map { if case .values(let v) = $0.expectation { v.count } else { -1 } }, shape: [c]))
 
-        if h.function == .crossEntropyLoss {
+        if h.function.isBatchLoss {
             let batches = requests.map { $0.batch ?? [] }
             let k = batches.map { $0.first?.count ?? 0 }
             let kMax = k.max() ?? 0
@@ -133,6 +138,10 @@ public enum NPYExport {
             add("ignore_index", NPY.int64(requests.map(\.ignoreIndex), shape: [c]))
             add("reduction", NPY.unicode(requests.map(\.reduction.rawValue)))
             add("label_smoothing", NPY.float64(requests.map(\.labelSmoothing), shape: [c]))
+            if h.function == .crossEntropyLossBackward {
+                add("grad_output", padded(requests.map { $0.gradOutput ?? [1] }, width: rMax))
+            }
+            lossOptions(requests, add)
             return out
         }
 
@@ -146,6 +155,7 @@ public enum NPYExport {
             add("targets", padded(requests.map { if case .probabilities(let p)? = $0.target { p } else { [] } }, width: kMax))
             add("label_smoothing", NPY.float64(requests.map(\.labelSmoothing), shape: [c]))
             add("weight", padded(requests.map { $0.weight ?? [Double](repeating: 1, count: $0.logits.count) }, width: kMax))
+            lossOptions(requests, add)
         case .bceWithLogits:
             add("labels", padded(requests.map { $0.labels ?? [] }, width: kMax))
             add("pos_weight", padded(requests.map { q in
@@ -157,6 +167,15 @@ public enum NPYExport {
             break
         }
         return out
+    }
+
+    /// The loss options' arrays, when any request has one (files without keep their old arrays).
+    static func lossOptions(_ requests: [OracleRequest], _ add: (String, [UInt8]) -> Void) {
+        guard requests.contains(where: { $0.softcap != nil || $0.zLoss != 0 || $0.temperature != nil }) else { return }
+        let c = requests.count
+        add("softcap", NPY.float64(requests.map { $0.softcap ?? 0 }, shape: [c]))
+        add("z_loss", NPY.float64(requests.map(\.zLoss), shape: [c]))
+        add("temperature", NPY.float64(requests.map { $0.temperature ?? 1 }, shape: [c]))
     }
 
     /// Writes the arrays of `file` into `directory`, each through a temporary name and a rename.

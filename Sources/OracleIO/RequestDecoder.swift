@@ -100,8 +100,8 @@ public struct RequestDecoder: LineDecoding {
         let used = RequestField.used(by: function)
         for field in order where field != .id && field != .function && field != .format && !used.contains(field) {
             var reason = "not used by \(functionLabel), which takes: \(listing(used.map(\.rawValue)))"
-            if function == .crossEntropyLoss && field == .target { reason += #" (give "targets": one class index per row)"# }
-            if function == .crossEntropyLoss && field == .logits { reason += #" (the rows go in "batch")"# }
+            if function.isBatchLoss && field == .target { reason += #" (give "targets": one class index per row)"# }
+            if function.isBatchLoss && field == .logits { reason += #" (the rows go in "batch")"# }
             throw FieldProblem(field: field.rawValue, reason: reason)
         }
         func require(_ field: RequestField) throws(FieldProblem) {
@@ -114,7 +114,7 @@ public struct RequestDecoder: LineDecoding {
             try require(.hidden)
             try require(.weight)
             try require(.targets)
-        case .crossEntropyLoss:
+        case .crossEntropyLoss, .crossEntropyLossBackward:
             try require(.batch)
             try require(.targets)
         case .crossEntropy, .crossEntropyGrad:
@@ -138,7 +138,7 @@ public struct RequestDecoder: LineDecoding {
         var total = 0
         for field in order {
             guard let value = fields[field] else { continue }
-            let nested = field == .batch || (field == .targets && function == .crossEntropyLoss)
+            let nested = field == .batch || (field == .targets && function.isBatchLoss)
                 || (function.isLinearCrossEntropy && (field == .hidden || field == .weight))
             let n: Int
             switch field {
@@ -163,7 +163,7 @@ public struct RequestDecoder: LineDecoding {
         if let v = fields[.logits] { request.logits = try FieldRead.floats(v, field: "logits") }
         if let v = fields[.target] { request.target = .index(try FieldRead.integer(v, "target")) }
         if let v = fields[.targets], !function.isLinearCrossEntropy {
-            if function == .crossEntropyLoss {
+            if function.isBatchLoss {
                 request.batchTargets = try batchTargets(v)
             } else {
                 request.target = .probabilities(try FieldRead.floats(v, field: "targets"))
@@ -172,17 +172,8 @@ public struct RequestDecoder: LineDecoding {
         if let v = fields[.labelSmoothing] { request.labelSmoothing = try FieldRead.float(v, "label_smoothing") }
         if let v = fields[.weight], !function.isLinearCrossEntropy { request.weight = try FieldRead.floats(v, field: "weight") }
         if let v = fields[.labels] { request.labels = try FieldRead.floats(v, field: "labels") }
-        if let v = fields[.posWeight] {
-            if case .array = v {
-                request.posWeight = try FieldRead.floats(v, field: "pos_weight")
-            } else if let x = v.floatValue {
-                request.posWeight = [x]
-            } else {
-                throw FieldProblem(
-                    field: "pos_weight",
-                    reason: "\(v.excerpt()) is not a number or an array of numbers (\(expectedFloatText))")
-            }
-        }
+        if let v = fields[.posWeight] { request.posWeight = try scalarOrArray(v, field: "pos_weight") }
+        if let v = fields[.gradOutput] { request.gradOutput = try scalarOrArray(v, field: "grad_output") }
         if let v = fields[.softcap] { request.softcap = try FieldRead.float(v, "softcap") }
         if let v = fields[.zLoss] { request.zLoss = try FieldRead.float(v, "z_loss") }
         if let v = fields[.temperature] { request.temperature = try FieldRead.float(v, "temperature") }
@@ -197,6 +188,13 @@ public struct RequestDecoder: LineDecoding {
             request.reduction = r
         }
         return request
+    }
+
+    /// A float, or an array of floats (`pos_weight`, `grad_output`).
+    private func scalarOrArray(_ v: JSONValue, field: String) throws(FieldProblem) -> [Double] {
+        if case .array = v { return try FieldRead.floats(v, field: field) }
+        if let x = v.floatValue { return [x] }
+        throw FieldProblem(field: field, reason: "\(v.excerpt()) is not a number or an array of numbers (\(expectedFloatText))")
     }
 
     /// The batch loss `targets`: integers (class indices) or arrays of floats (probability rows),

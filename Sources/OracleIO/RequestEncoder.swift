@@ -24,13 +24,13 @@ public enum RequestEncoder {
             let value: JSONValue?
             switch field {
             case .logits: value = floats(request.logits)
-            case .hidden, .bias, .ceWeight, .gradOutput: value = LinearFields.encode(field, request)
+            case .hidden, .bias, .ceWeight: value = LinearFields.encode(field, request)
             case .target:
                 if case .index(let t) = request.target { value = .number(t) } else { value = nil }
             case .targets:
                 if request.function.isLinearCrossEntropy {
                     value = LinearFields.encode(field, request)
-                } else if request.function == .crossEntropyLoss {
+                } else if request.function.isBatchLoss {
                     switch request.batchTargets {
                     case .indices(let t)?: value = .array(t.map { .number($0) })
                     case .probabilities(let rows)?: value = .array(rows.map(floats))
@@ -54,6 +54,7 @@ public enum RequestEncoder {
             case .zLoss:
                 value = request.zLoss == 0 && request.zLoss.sign == .plus ? nil : .string(HexFloat.format(request.zLoss))
             case .temperature: value = request.temperature.map { .string(HexFloat.format($0)) }
+            case .gradOutput: value = request.gradOutput.map(floats)
             case .id, .function, .format: value = nil
             }
             if let value { members.append((field.rawValue, value)) }

@@ -24,7 +24,7 @@ import SoftmaxOracle
 /// | `weight` | [[float]] | `linear_cross_entropy*`: W, V rows of d (`F.linear`'s weight; class weights are `ce_weight` there) |
 /// | `bias` | [float] | `linear_cross_entropy*`: V values (optional) |
 /// | `ce_weight` | [float] | `linear_cross_entropy*`: class weights, V values |
-/// | `grad_output` | float or [float] | `linear_cross_entropy_grad_*`: the upstream gradient (default 1; N values for reduction none) |
+/// | `grad_output` | float or [float] | `cross_entropy_loss_backward`, `linear_cross_entropy_grad_*`: upstream gradient (a scalar; one per row for `none`) |
 ///
 /// A float is a JSON number (nearest binary64 of its text) or a string that
 /// ``HexFloat/parse(_:)`` accepts.
@@ -57,6 +57,8 @@ public enum RequestField: String, CaseIterable, Sendable, Hashable {
             [.logits, .target, .targets, .labelSmoothing, .weight, .softcap, .zLoss, .temperature]
         case .crossEntropyLoss:
             [.batch, .targets, .weight, .ignoreIndex, .reduction, .labelSmoothing, .softcap, .zLoss, .temperature]
+        case .crossEntropyLossBackward:
+            [.batch, .targets, .gradOutput, .weight, .ignoreIndex, .reduction, .labelSmoothing, .softcap, .zLoss, .temperature]
         case .linearCrossEntropy:
             [.hidden, .weight, .bias, .targets, .ceWeight, .ignoreIndex, .reduction, .labelSmoothing, .softcap, .zLoss, .temperature]
         case .linearCrossEntropyGradHidden, .linearCrossEntropyGradWeight, .linearCrossEntropyGradBias:

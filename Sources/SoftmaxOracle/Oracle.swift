@@ -87,6 +87,9 @@ public struct Oracle: Sendable {
             return try certifier.run(outputs: x.count) { w, pending in SoftmaxFamily.softmax(x, w, pending: pending) }
         case .logSoftmax:
             return try certifier.run(outputs: x.count) { w, pending in SoftmaxFamily.logSoftmax(x, w, pending: pending) }
+        case .crossEntropy where q.hasLossOptions, .crossEntropyGrad where q.hasLossOptions,
+             .crossEntropyLoss where q.hasLossOptions, .crossEntropyLossBackward:
+            return try OptionCrossEntropy.evaluate(q, certifier)
         case .crossEntropy:
             let r = TargetWeights(target: q.target!, classes: x.count, weight: q.weight, labelSmoothing: q.labelSmoothing)
             return try certifier.run(outputs: 1) { w, _ in [CrossEntropy.loss(x, r, w)] }
@@ -117,24 +120,29 @@ public struct Oracle: Sendable {
 
     private func batchLoss(_ q: OracleRequest, _ certifier: Certifier) throws(OracleError) -> OracleResult {
         let rows = q.batch!
-        let k = rows[0].count
-        var targets: [TargetWeights?] = []
-        var denominator: BigFloat
+        let (targets, denominator) = Self.batchWeights(q)
+        let outputs = q.reduction == .none ? rows.count : 1
+        return try certifier.run(outputs: outputs) { w, pending in
+            CrossEntropy.batch(rows, targets: targets, reduction: q.reduction, meanDenominator: denominator, w, pending: pending)
+        }
+    }
+
+    /// A validated batch request's per-row target weights (nil for a row skipped by
+    /// `ignore_index`) and the exact divisor of its mean (PyTorch's: the total class weight of the
+    /// kept rows for class indices, the number of rows for probability targets).
+    static func batchWeights(_ q: OracleRequest) -> (targets: [TargetWeights?], denominator: BigFloat) {
+        let k = q.batch![0].count
         switch q.batchTargets! {
         case .indices(let t):
-            targets = t.map { ti in
+            let targets = t.map { ti in
                 ti == q.ignoreIndex ? nil
                     : TargetWeights(target: .index(ti), classes: k, weight: q.weight, labelSmoothing: q.labelSmoothing)
             }
             // PyTorch's mean for class indices: divide by the total weight of the kept rows.
-            denominator = ExactArithmetic.sum(t.filter { $0 != q.ignoreIndex }.map { ExactArithmetic.value(q.weight?[$0] ?? 1) })
+            return (targets, ExactArithmetic.sum(t.filter { $0 != q.ignoreIndex }.map { ExactArithmetic.value(q.weight?[$0] ?? 1) }))
         case .probabilities(let p):
-            targets = p.map { TargetWeights(target: .probabilities($0), classes: k, weight: q.weight, labelSmoothing: q.labelSmoothing) }
-            denominator = ExactArithmetic.value(Double(rows.count))  // PyTorch: the number of rows
-        }
-        let outputs = q.reduction == .none ? rows.count : 1
-        return try certifier.run(outputs: outputs) { w, pending in
-            CrossEntropy.batch(rows, targets: targets, reduction: q.reduction, meanDenominator: denominator, w, pending: pending)
+            let targets = p.map { TargetWeights(target: .probabilities($0), classes: k, weight: q.weight, labelSmoothing: q.labelSmoothing) }
+            return (targets, ExactArithmetic.value(Double(p.count)))  // PyTorch: the number of rows
         }
     }
 }

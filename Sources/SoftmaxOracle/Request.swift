@@ -21,6 +21,8 @@ public enum OracleFunction: String, CaseIterable, Sendable, Hashable, Codable {
     case bceWithLogits = "bce_with_logits"
     /// PyTorch `CrossEntropyLoss` over a `batch` of rows, with `reduction`.
     case crossEntropyLoss = "cross_entropy_loss"
+    /// ∂(cross_entropy_loss)/∂(batch) times `gradOutput`: N×K values, row-major.
+    case crossEntropyLossBackward = "cross_entropy_loss_backward"
     /// Fused linear cross-entropy: `cross_entropy_loss` of the logits H·Wᵀ (+ bias), exact
     /// (inputs in `OracleRequest.linear`).
     case linearCrossEntropy = "linear_cross_entropy"
@@ -30,6 +32,12 @@ public enum OracleFunction: String, CaseIterable, Sendable, Hashable, Codable {
     case linearCrossEntropyGradWeight = "linear_cross_entropy_grad_weight"
     /// ∂(linear_cross_entropy)/∂bias · grad_output, V values.
     case linearCrossEntropyGradBias = "linear_cross_entropy_grad_bias"
+}
+
+extension OracleFunction {
+    /// True for the functions of a `batch` with one target per row (`cross_entropy_loss` and
+    /// `cross_entropy_loss_backward`).
+    public var isBatchLoss: Bool { self == .crossEntropyLoss || self == .crossEntropyLossBackward }
 
     /// True for the fused linear cross-entropy and its gradients (inputs in `OracleRequest.linear`).
     public var isLinearCrossEntropy: Bool {
@@ -106,6 +114,9 @@ public struct OracleRequest: Sendable, Hashable {
     /// Temperature T > 0: the logits become x/T, the exact real quotient, before `softcap`;
     /// nil: off (T = 1 gives the same outputs as nil).
     public var temperature: Double?
+    /// `cross_entropy_loss_backward`: the upstream gradient, one value (reduction sum or mean)
+    /// or one per row (none); nil: 1.
+    public var gradOutput: [Double]?
     /// The fused linear cross-entropy's matrices, targets and upstream gradient (nil for every
     /// other function).
     public var linear: LinearCrossEntropyInputs? = nil
@@ -119,7 +130,8 @@ public struct OracleRequest: Sendable, Hashable {
         labels: [Double]? = nil, posWeight: [Double]? = nil,
         batch: [[Double]]? = nil, batchTargets: BatchTargets? = nil,
         ignoreIndex: Int = -100, reduction: Reduction = .mean,
-        softcap: Double? = nil, zLoss: Double = 0, temperature: Double? = nil
+        softcap: Double? = nil, zLoss: Double = 0, temperature: Double? = nil,
+        gradOutput: [Double]? = nil
     ) {
         self.function = function
         self.format = format
@@ -136,5 +148,6 @@ public struct OracleRequest: Sendable, Hashable {
         self.softcap = softcap
         self.zLoss = zLoss
         self.temperature = temperature
+        self.gradOutput = gradOutput
     }
 }

@@ -39,6 +39,9 @@ enum Validation {
             }
         case .crossEntropyLoss:
             try checkBatch(q, maxValues: maxValues)
+        case .crossEntropyLossBackward:
+            try checkBatch(q, maxValues: maxValues)
+            try checkGradOutput(q)
         case .linearCrossEntropy, .linearCrossEntropyGradHidden, .linearCrossEntropyGradWeight, .linearCrossEntropyGradBias:
             try checkLinear(q, maxValues: maxValues)
         }
@@ -46,7 +49,7 @@ enum Validation {
 
     private static func checkBatch(_ q: OracleRequest, maxValues: Int) throws(OracleError) {
         guard let rows = q.batch, !rows.isEmpty else {
-            throw .invalidInput(field: "batch", message: "missing or empty: cross_entropy_loss needs at least one row")
+            throw .invalidInput(field: "batch", message: "missing or empty: \(q.function.rawValue) needs at least one row")
         }
         let k = rows[0].count
         if k == 0 { throw .invalidInput(field: "batch[0]", message: "K = 0: a row needs at least one class") }
@@ -61,7 +64,7 @@ enum Validation {
             throw .invalidInput(field: "batch", message: "\(total) values exceed the limit of \(maxValues)")
         }
         guard let targets = q.batchTargets else {
-            throw .invalidInput(field: "targets", message: "missing: cross_entropy_loss needs one target per row")
+            throw .invalidInput(field: "targets", message: "missing: \(q.function.rawValue) needs one target per row")
         }
         switch targets {
         case .indices(let t):
@@ -79,6 +82,16 @@ enum Validation {
         try checkWeight(q.weight, classes: k)
         try checkSmoothing(q.labelSmoothing)
         try checkLossOptions(q)
+    }
+
+    /// `grad_output`: one finite value for sum and mean, one per row for none (nil: 1).
+    static func checkGradOutput(_ q: OracleRequest, rows: Int? = nil) throws(OracleError) {
+        guard let g = q.gradOutput else { return }
+        let n = q.reduction == .none ? rows ?? q.batch!.count : 1
+        if g.count != n {
+            throw .invalidInput(field: "grad_output", message: "\(g.count) values; reduction \(q.reduction.rawValue) takes \(n == 1 ? "one (a scalar)" : "one per row (\(n))")")
+        }
+        try checkFinite(g, field: "grad_output", nonNegative: false)
     }
 
     /// `softcap` c > 0, `z_loss` >= 0, `temperature` T > 0, each finite.

@@ -80,8 +80,8 @@ struct EvalCommand: ParsableCommand {
             }
             return
         }
-        if function == .crossEntropyLoss {
-            throw ValidationError("cross_entropy_loss takes a batch: use JSON Lines on stdin")
+        if function.isBatchLoss {
+            throw ValidationError("\(function.rawValue) takes a batch: use JSON Lines on stdin")
         }
         // The options a function does not use are refused, as the JSON field of a request is.
         let used = Set(RequestField.used(by: function))

@@ -16,7 +16,7 @@ struct LinearFieldsTests {
         let m = try #require(r.linear)
         #expect((m.rows, m.dimension, m.classes) == (2, 2, 3))
         #expect(m.hidden == [1, 2, 3, 0.125] && m.weight == [1, 0, 0, 1, 1, 1])
-        #expect(m.bias == [0, 1, 2] && m.targets == [2, -100] && m.classWeight == [1, 2, 3] && m.gradOutput == [0.5])
+        #expect(m.bias == [0, 1, 2] && m.targets == [2, -100] && m.classWeight == [1, 2, 3] && r.gradOutput == [0.5])
         #expect(r.weight == nil && r.reduction == .sum && r.zLoss == 0x1p-10)
         let again = try decoder.decode(line: RequestEncoder.encode(r)).request
         #expect(again == r)

@@ -50,7 +50,8 @@ struct RequestDecoderHappyTests {
             switch function {
             case .crossEntropy, .crossEntropyGrad: fields = #""logits":[0,1],"target":0"#
             case .bceWithLogits: fields = #""logits":[0],"labels":[1]"#
-            case .crossEntropyLoss: fields = #""batch":[[0,1]],"targets":[1]"#
+            case .crossEntropyLoss, .crossEntropyLossBackward: fields = #""batch":[[0,1]],"targets":[1]"#
+            case _ where function.isLinearCrossEntropy: fields = #""hidden":[[1]],"weight":[[1],[2]],"targets":[1]"#
             default: fields = #""logits":[0]"#
             }
             let line = #"{"function":"\#(function.rawValue)",\#(fields)}"#
@@ -287,8 +288,8 @@ struct RequestDecoderErrorTests {
             == #"field "logit": unknown field (did you mean "logits"?); the fields are: \#(fieldList)"#)
         #expect(requestMessage(#"{"function":"cross_entropy","logits":[1],"target":0,"labelSmoothing":0.1}"#)
             .hasPrefix(#"field "labelSmoothing": unknown field (did you mean "label_smoothing"?)"#))
-        #expect(requestMessage(#"{"function":"softmax","logits":[1],"temperature":2}"#)
-            == #"field "temperature": unknown field; the fields are: \#(fieldList)"#)
+        #expect(requestMessage(#"{"function":"softmax","logits":[1],"heat":2}"#)
+            == #"field "heat": unknown field; the fields are: \#(fieldList)"#)
         #expect(requestMessage(#"{"function":"softmax","logits":[1],"Logits":[2]}"#).hasPrefix(#"field "Logits": unknown field (did you mean "logits"?)"#))
         #expect(requestMessage(#"{"function":"softmax","logits":[1],"logits":[2]}"#) == #"field "logits": appears more than once"#)
         #expect(requestMessage(#"{"id":1,"id":2,"function":"softmax","logits":[1]}"#) == #"field "id": appears more than once"#)
@@ -302,7 +303,7 @@ struct RequestDecoderErrorTests {
         #expect(requestMessage(#"{"function":"bce_with_logits","logits":[1],"labels":[0],"target":0}"#)
             == #"field "target": not used by bce_with_logits, which takes: logits, labels, pos_weight, weight"#)
         #expect(requestMessage(#"{"function":"cross_entropy_loss","batch":[[0]],"target":0}"#)
-            == #"field "target": not used by cross_entropy_loss, which takes: batch, targets, weight, ignore_index, reduction, label_smoothing (give "targets": one class index per row)"#)
+            == #"field "target": not used by cross_entropy_loss, which takes: batch, targets, weight, ignore_index, reduction, label_smoothing, softcap, z_loss, temperature (give "targets": one class index per row)"#)
         #expect(requestMessage(#"{"function":"cross_entropy_loss","logits":[0],"targets":[0]}"#)
             .hasSuffix(#"(the rows go in "batch")"#))
         #expect(requestMessage(#"{"function":"cross_entropy","batch":[[0]],"targets":[0],"target":0}"#)
@@ -312,7 +313,7 @@ struct RequestDecoderErrorTests {
         #expect(requestMessage(#"{"function":"softmax","batch":[[0]]}"#)
             == #"field "batch": not used by softmax, which takes: logits"#)
         #expect(requestMessage(#"{"function":"cross_entropy_grad","logits":[0],"target":0,"ignore_index":1}"#)
-            == #"field "ignore_index": not used by cross_entropy_grad, which takes: logits, target, targets, label_smoothing, weight"#)
+            == #"field "ignore_index": not used by cross_entropy_grad, which takes: logits, target, targets, label_smoothing, weight, softcap, z_loss, temperature"#)
     }
 
     @Test func missingRequiredFields() {

@@ -61,8 +61,8 @@ struct BruteForcePropertyTests {
                 return x.indices.map { i in
                     BruteForce.bce(x[i], label: q.labels![i], posWeight: pw.count == 1 ? pw[0] : pw[i], weight: q.weight?[i] ?? 1)
                 }
-            case .crossEntropyLoss, .linearCrossEntropy, .linearCrossEntropyGradHidden, .linearCrossEntropyGradWeight,
-                 .linearCrossEntropyGradBias: fatalError("not generated")
+            case .crossEntropyLoss, .crossEntropyLossBackward, .linearCrossEntropy, .linearCrossEntropyGradHidden,
+                 .linearCrossEntropyGradWeight, .linearCrossEntropyGradBias: fatalError("not generated")
             }
         }
     }

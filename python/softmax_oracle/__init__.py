@@ -15,6 +15,7 @@ from ._functions import (FUNCTIONS, Oracle, Plan, bce_with_logits, cross_entropy
                          sigmoid, softmax, softplus)
 from ._linear import (LINEAR_FUNCTIONS, linear_cross_entropy, linear_cross_entropy_grad_bias,
                       linear_cross_entropy_grad_hidden, linear_cross_entropy_grad_weight, linear_plan)
+from ._losses import cross_entropy_loss_backward, option_fields
 from ._process import (BINARY_ENV, JsonLinesTransport, OracleError, OracleNotFoundError, OracleProcessError,
                        OracleRequestError, OracleTimeoutError, Transport, find_binary)
 from ._request import Request
@@ -31,5 +32,6 @@ __all__ = [
     "special_mismatch", "to_float64", "ulp", "ulp_error", "hex_value", "to_hex", "read_float",
     "LINEAR_FUNCTIONS", "linear_cross_entropy", "linear_cross_entropy_grad_hidden", "linear_cross_entropy_grad_weight",
     "linear_cross_entropy_grad_bias", "linear_plan",
+    "cross_entropy_loss_backward", "option_fields",
 ]
 __version__ = "0.1.0"

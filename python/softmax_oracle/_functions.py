@@ -276,10 +276,19 @@ def _p_row(function: str, vector: bool):
 
 def _p_ce(function: str):
     def p(logits: Any, format: str = "f64", *, target: Any = None, targets: Any = None, weight: Any = None,
-          label_smoothing: Any = 0.0, axis: int = -1) -> Plan:
+          label_smoothing: Any = 0.0, axis: int = -1, **options: Any) -> Plan:
         _check_format(format)
-        return _cross_entropy_plan(function, logits, target, targets, weight, label_smoothing, format, axis)
+        pl = _cross_entropy_plan(function, logits, target, targets, weight, label_smoothing, format, axis)
+        return _with_options(pl, options)
     return p
+
+
+def _with_options(pl: Plan, options: dict[str, Any]) -> Plan:
+    """`pl` with the loss options (softcap, z_loss, temperature; see _losses.py) in each request."""
+    extra = option_fields(**options)
+    for r in pl.requests:
+        r.fields.update(extra)
+    return pl
 
 
 def _p_elementwise(function: str):
@@ -307,12 +316,12 @@ def _p_bce(logits: Any, format: str = "f64", *, labels: Any = None, pos_weight: 
 
 def _p_loss(logits: Any = None, format: str = "f64", *, batch: Any = None, targets: Any = None,
             weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
-            label_smoothing: Any = 0.0) -> Plan:
+            label_smoothing: Any = 0.0, **options: Any) -> Plan:
     if batch is None:
         batch = logits
     if batch is None or targets is None:
         raise TypeError("cross_entropy_loss: batch= and targets= are required")
-    return _loss_plan(batch, targets, weight, ignore_index, reduction, label_smoothing, format)
+    return _with_options(_loss_plan(batch, targets, weight, ignore_index, reduction, label_smoothing, format), options)
 
 
 _PLANS: dict[str, Callable[..., Plan]] = {
@@ -363,25 +372,26 @@ def log_softmax(logits: Any, format: str = "f64", *, axis: int = -1, oracle: Ora
 
 def cross_entropy(logits: Any, target: Any = None, *, targets: Any = None, weight: Any = None,
                   label_smoothing: float = 0.0, format: str = "f64", axis: int = -1,
-                  oracle: Oracle | None = None) -> np.ndarray:
+                  oracle: Oracle | None = None, **options: Any) -> np.ndarray:
     """The cross-entropy of each row: ``target`` a class index (an int, or an integer array with
     one index per row), or ``targets`` probabilities (same shape as ``logits``; need not sum to
     1); ``weight`` K class weights; ``label_smoothing`` ε in [0, 1] (PyTorch's definition).
     A 0-d array for a 1-D row, else the shape of the other dimensions.
-    cross_entropy([1000, 0, -1000], target=1) is exactly 1000.0.
+    cross_entropy([1000, 0, -1000], target=1) is exactly 1000.0. Loss options: ``softcap``,
+    ``z_loss``, ``temperature`` (docs/semantics.md).
     """
     return _PLANS["cross_entropy"](logits, format, target=target, targets=targets, weight=weight,
-                                   label_smoothing=label_smoothing, axis=axis).evaluate(oracle)
+                                   label_smoothing=label_smoothing, axis=axis, **options).evaluate(oracle)
 
 
 def cross_entropy_grad(logits: Any, target: Any = None, *, targets: Any = None, weight: Any = None,
                        label_smoothing: float = 0.0, format: str = "f64", axis: int = -1,
-                       oracle: Oracle | None = None) -> np.ndarray:
+                       oracle: Oracle | None = None, **options: Any) -> np.ndarray:
     """∂ cross_entropy / ∂ logits for each row (same shape as ``logits``; arguments as
-    `cross_entropy`): softmax(x)·Σ r − r for the effective target weights r.
+    `cross_entropy`, loss options included): softmax(x)·Σ r − r for the effective target weights r.
     """
     return _PLANS["cross_entropy_grad"](logits, format, target=target, targets=targets, weight=weight,
-                                        label_smoothing=label_smoothing, axis=axis).evaluate(oracle)
+                                        label_smoothing=label_smoothing, axis=axis, **options).evaluate(oracle)
 
 
 def sigmoid(logits: Any, format: str = "f64", *, oracle: Oracle | None = None) -> np.ndarray:
@@ -412,15 +422,16 @@ def bce_with_logits(logits: Any, labels: Any, pos_weight: Any = None, weight: An
 
 def cross_entropy_loss(batch: Any, targets: Any, ignore_index: int = -100, reduction: str = "mean",
                        weight: Any = None, label_smoothing: float = 0.0, *, format: str = "f64",
-                       oracle: Oracle | None = None) -> np.ndarray:
+                       oracle: Oracle | None = None, **options: Any) -> np.ndarray:
     """PyTorch ``CrossEntropyLoss`` over ``batch`` (N × K): ``targets`` N class indices (integers;
     rows equal to ``ignore_index`` are skipped) or N × K probabilities (float); ``reduction``
     "mean" (divides by Σ weight[target] over kept rows, NaN when that is 0), "sum" or "none"
-    (shape (N,), +0 for a skipped row). A 0-d array unless ``reduction="none"``.
+    (shape (N,), +0 for a skipped row). A 0-d array unless ``reduction="none"``. Loss options:
+    ``softcap``, ``z_loss`` (mean: divided by the number of kept rows), ``temperature``.
     """
     return _PLANS["cross_entropy_loss"](None, format, batch=batch, targets=targets, weight=weight,
                                         ignore_index=ignore_index, reduction=reduction,
-                                        label_smoothing=label_smoothing).evaluate(oracle)
+                                        label_smoothing=label_smoothing, **options).evaluate(oracle)
 
 
 _PUBLIC = {f.__name__: f for f in (logsumexp, softmax, log_softmax, cross_entropy, cross_entropy_grad, sigmoid,
@@ -495,3 +506,10 @@ def default_oracle() -> Oracle:
         if _default is None:
             _default = Oracle()
         return _default
+
+
+# The loss options and cross_entropy_loss_backward live in _losses.py, which uses this module.
+from ._losses import cross_entropy_loss_backward, option_fields  # noqa: E402
+
+cross_entropy_loss_backward.__doc__ = (cross_entropy_loss_backward.__doc__ or "") + _RETURNS
+Oracle.cross_entropy_loss_backward = _method(cross_entropy_loss_backward)  # type: ignore[attr-defined]

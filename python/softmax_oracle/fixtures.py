@@ -20,7 +20,8 @@ from ._request import Request
 SCHEMA = "softmax-oracle.fixtures/1"
 
 # The request fields that hold floats (arrays, or a single float), by name.
-_FLOAT_FIELDS = ("logits", "weight", "labels", "label_smoothing", "pos_weight")
+_FLOAT_FIELDS = ("logits", "weight", "labels", "label_smoothing", "pos_weight", "softcap", "z_loss", "temperature",
+                 "grad_output")
 
 
 @dataclass
@@ -103,7 +104,7 @@ def _decode_fields(obj: dict[str, Any], where: str) -> dict[str, Any]:
         elif name == "targets":
             if v and isinstance(v[0], list):  # batch probability rows
                 out[name] = np.stack([parse_hex_array(r, what) for r in v])
-            elif obj.get("function") == "cross_entropy_loss" or (v and isinstance(v[0], int)):
+            elif obj.get("function") in ("cross_entropy_loss", "cross_entropy_loss_backward") or (v and isinstance(v[0], int)):
                 out[name] = np.array(v, dtype=np.int64)
             else:
                 out[name] = parse_hex_array(v, what)

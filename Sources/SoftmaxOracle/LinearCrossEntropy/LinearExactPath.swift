@@ -55,7 +55,7 @@ final class LinearExactPath {
 
     /// The upstream gradient of row i (1 when absent).
     func upstream(_ i: Int) -> Double {
-        guard let g = m.gradOutput else { return 1 }
+        guard let g = q.gradOutput else { return 1 }
         return g.count == 1 ? g[0] : g[i]
     }
 

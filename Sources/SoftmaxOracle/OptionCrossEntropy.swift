@@ -1,0 +1,173 @@
+import MPFR
+
+/// Enclosures of the cross-entropies with loss options (`LossOptions`), and of the batch loss's
+/// gradient `cross_entropy_loss_backward`, on a `TransformedRow`.
+///
+/// With the target weights r_c = r̃_c / D of `TargetWeights`, one row's loss is
+///
+///     CE = (1/D)·[ Σ_c r̃_c·(−d_c) + R̃·L ],   Z = coefficient·(z_M + L)²,
+///
+/// the same cancellation-free form as `CrossEntropy.loss` (−d_c >= 0, L >= 0), on the transformed
+/// logits. The gradient with respect to z is `CrossEntropy.gradient`'s (e_c·A_c − r̃_c·B_c)/(S·D)
+/// plus 2·coefficient·lse·softmax_c, scaled by the batch's divisors and `grad_output`, then taken
+/// through the options by `TransformedRow.chain`. Exact zeros are decided without arithmetic:
+/// an ignored row's gradient, a zero `grad_output`, a zero target weight on a −inf logit, and
+/// ±inf logits under soft-capping (slope 0) are `.exact(0)`; equal logits keep every e_j exact.
+enum OptionCrossEntropy {
+    /// One row's cross-entropy (with its divisor D) and z-loss (nil when off), or the row's special
+    /// value (NaN, or +inf for a positive target weight on a −inf logit without soft-capping).
+    enum RowLoss {
+        case special(Double)
+        case parts(ce: Interval, z: Interval?)
+    }
+
+    static func exact(_ x: [Double]) -> [BigFloat] { x.map(ExactArithmetic.value) }
+
+    static func rowLoss(_ x: [BigFloat], _ r: TargetWeights, _ o: LossOptions, _ w: IntervalArithmetic) -> RowLoss {
+        if let v = TransformedRow.special(x, o) { return .special(v) }
+        let row = TransformedRow(x, o, w)
+        var terms: [Interval] = []
+        for (c, dc) in row.d.enumerated() where !r.scaled[c].isZero {
+            guard let dc else { return .special(.infinity) }  // −inf logit, r_c > 0
+            if !dc.isExactZero { terms.append(w.mul(Interval(point: r.scaled[c]), w.neg(dc))) }
+        }
+        terms.append(w.mul(Interval(point: r.total), row.L))
+        return .parts(ce: w.div(w.sum(terms), w.point(Double(r.divisor))), z: row.zLossTerm(w))
+    }
+
+    /// `cross_entropy` with options: CE + Z.
+    static func loss(_ x: [Double], _ r: TargetWeights, _ o: LossOptions, _ w: IntervalArithmetic) -> Enclosure {
+        switch rowLoss(exact(x), r, o, w) {
+        case .special(let v): return .exact(v)
+        case .parts(let ce, let z): return .interval(z.map { w.add(ce, $0) } ?? ce)
+        }
+    }
+
+    /// ∂(ceScale·CE + zScale·Z)/∂x_c for the `pending` classes of one row (nil scales: 1).
+    static func rowGradient(
+        _ x: [BigFloat], _ r: TargetWeights, _ o: LossOptions, ceScale: Interval?, zScale: Interval?,
+        _ w: IntervalArithmetic, pending: [Int]
+    ) -> [Enclosure] {
+        if let v = TransformedRow.special(x, o) { return pending.map { _ in .exact(v) } }
+        let row = TransformedRow(x, o, w)
+        let sd = w.mul(row.S, w.point(Double(r.divisor)))
+        return pending.map { c in
+            let rc = Interval(point: r.scaled[c])
+            var g: Interval
+            if let ec = row.e[c] {
+                let ac = Interval(point: ExactArithmetic.difference(r.total, r.scaled[c]))
+                let bc = c == row.maxIndex ? row.s : w.add(w.one, w.sub(row.s, ec))
+                g = w.div(w.sub(w.mul(ec, ac), w.mul(rc, bc)), sd)
+            } else {  // softmax_c = 0 exactly: the entry is −r_c (no z-loss term)
+                if r.scaled[c].isZero { return .exact(0) }
+                g = w.div(w.neg(rc), w.point(Double(r.divisor)))
+            }
+            if let ceScale { g = w.mul(g, ceScale) }
+            if let zg = row.zLossGradient(c, w) { g = w.add(g, zScale.map { w.mul(zg, $0) } ?? zg) }
+            let result = row.chain(g, c, w)
+            return result.isExactZero ? .exact(0) : .interval(result)
+        }
+    }
+
+    /// `cross_entropy_grad` with options.
+    static func gradient(_ x: [Double], _ r: TargetWeights, _ o: LossOptions, _ w: IntervalArithmetic, pending: [Int]) -> [Enclosure] {
+        rowGradient(exact(x), r, o, ceScale: nil, zScale: nil, w, pending: pending)
+    }
+
+    /// The batch loss with options. `ceDenominator` is the cross-entropy's mean divisor, `kept`
+    /// the number of kept rows (the z-loss's mean divisor).
+    static func batch(
+        _ rows: [[Double]], targets: [TargetWeights?], reduction: Reduction, ceDenominator: BigFloat, kept: Int,
+        _ o: LossOptions, _ w: IntervalArithmetic, pending: [Int]
+    ) -> [Enclosure] {
+        if reduction == .none {
+            return pending.map { i in targets[i].map { loss(rows[i], $0, o, w) } ?? .exact(0) }
+        }
+        var ce: [Interval] = [], z: [Interval] = []
+        var special: Double?
+        for (i, row) in rows.enumerated() {
+            guard let t = targets[i] else { continue }
+            switch rowLoss(exact(row), t, o, w) {
+            case .special(let v):
+                if v.isNaN { special = .nan } else if special == nil { special = v }
+            case .parts(let c, let zi):
+                ce.append(c)
+                if let zi { z.append(zi) }
+            }
+        }
+        if reduction == .mean && (ceDenominator.isZero || kept == 0) { return [.exact(.nan)] }
+        if let v = special { return [.exact(v)] }
+        if reduction == .sum { return [.interval(w.sum(ce + z))] }
+        let ceMean = w.div(w.sum(ce), Interval(point: ceDenominator))
+        return [.interval(z.isEmpty ? ceMean : w.add(ceMean, w.div(w.sum(z), w.point(Double(kept)))))]
+    }
+
+    /// `cross_entropy_loss_backward`: the N×K gradient, row-major (output p is row p / K, class
+    /// p % K). `gradOutput` holds one value (sum, mean) or one per row (none).
+    static func backward(
+        _ rows: [[Double]], targets: [TargetWeights?], reduction: Reduction, ceDenominator: BigFloat, kept: Int,
+        gradOutput: [Double], _ o: LossOptions, _ w: IntervalArithmetic, pending: [Int]
+    ) -> [Enclosure] {
+        let k = rows[0].count
+        let meanIsNaN = reduction == .mean && ceDenominator.isZero
+        var out: [Enclosure] = []
+        out.reserveCapacity(pending.count)
+        var start = 0
+        while start < pending.count {  // pending is increasing: one run of classes per row
+            let i = pending[start] / k
+            var end = start
+            while end < pending.count && pending[end] / k == i { end += 1 }
+            let classes = pending[start..<end].map { $0 % k }
+            start = end
+            guard let t = targets[i] else {  // an ignored row: the loss does not depend on it
+                out += classes.map { _ in .exact(0) }
+                continue
+            }
+            if meanIsNaN { out += classes.map { _ in .exact(.nan) }; continue }
+            let x = exact(rows[i])
+            let go = gradOutput.count == 1 ? gradOutput[0] : gradOutput[i]
+            if go == 0 && TransformedRow.special(x, o) == nil {
+                out += classes.map { _ in .exact(0) }
+                continue
+            }
+            var ceScale = w.point(go), zScale = w.point(go)
+            if reduction == .mean {
+                ceScale = w.div(ceScale, Interval(point: ceDenominator))
+                zScale = w.div(zScale, w.point(Double(kept)))
+            }
+            out += rowGradient(x, t, o, ceScale: ceScale, zScale: zScale, w, pending: classes)
+        }
+        return out
+    }
+}
+
+extension OptionCrossEntropy {
+    /// Certifies a validated cross-entropy request with loss options, or any
+    /// `cross_entropy_loss_backward` request.
+    static func evaluate(_ q: OracleRequest, _ certifier: Certifier) throws(OracleError) -> OracleResult {
+        let o = LossOptions(q)
+        let x = q.logits
+        switch q.function {
+        case .crossEntropy:
+            let r = TargetWeights(target: q.target!, classes: x.count, weight: q.weight, labelSmoothing: q.labelSmoothing)
+            return try certifier.run(outputs: 1) { w, _ in [loss(x, r, o, w)] }
+        case .crossEntropyGrad:
+            let r = TargetWeights(target: q.target!, classes: x.count, weight: q.weight, labelSmoothing: q.labelSmoothing)
+            return try certifier.run(outputs: x.count) { w, pending in gradient(x, r, o, w, pending: pending) }
+        default:
+            let rows = q.batch!
+            let (targets, denominator) = Oracle.batchWeights(q)
+            let kept = targets.lazy.filter { $0 != nil }.count
+            if q.function == .crossEntropyLoss {
+                return try certifier.run(outputs: q.reduction == .none ? rows.count : 1) { w, pending in
+                    batch(rows, targets: targets, reduction: q.reduction, ceDenominator: denominator, kept: kept, o, w, pending: pending)
+                }
+            }
+            let go = q.gradOutput ?? [1]
+            return try certifier.run(outputs: rows.count * rows[0].count) { w, pending in
+                backward(rows, targets: targets, reduction: q.reduction, ceDenominator: denominator, kept: kept,
+                         gradOutput: go, o, w, pending: pending)
+            }
+        }
+    }
+}

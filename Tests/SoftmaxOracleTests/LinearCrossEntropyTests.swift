@@ -229,3 +229,56 @@ struct LinearCrossEntropyTests {
     }
 }
 
+
+/// The hard cases of the fused loss, produced through the product: both tiers must agree bit for
+/// bit (the fast tier certifies or defers, never differs), every format of the targets.
+@Suite("Linear cross-entropy: hard cases through the product")
+struct LinearCrossEntropyHardCaseTests {
+    enum Kind: String, CaseIterable {
+        case largeNormHidden, nearlyParallelRows, hugeLogits, softcapSaturated, zLossDominant, wideBias
+    }
+
+    static func make(_ kind: Kind, seed: UInt64) -> (LinearCrossEntropyInputs, OracleRequest) {
+        var rng = SplitMix64(seed: seed)
+        let (n, d, v) = (3, 6, 9)
+        var h = (0..<(n * d)).map { _ in rng.uniform(-1, 1) }
+        var w = (0..<(v * d)).map { _ in rng.uniform(-1, 1) }
+        var bias: [Double]? = nil
+        var q = OracleRequest(function: .linearCrossEntropy, reduction: rng.pick([.none, .sum, .mean]))
+        switch kind {
+        case .largeNormHidden: h = h.map { $0 * 0x1p13 }
+        case .nearlyParallelRows:  // rows of W equal up to 2^-40: near-tie logits
+            for j in 1..<v { for k in 0..<d { w[j * d + k] = w[k] + (rng.oneIn(2) ? 0x1p-40 : -0x1p-40) * Double(j) } }
+        // Logit gaps up to ~10^6: e^(−gap) stays inside MPFR's exponent range (2^-(2^30)), so
+        // mixed-sign sums of such terms keep a decidable sign (docs/certification.md).
+        case .hugeLogits: h = h.map { $0 * 0x1p9 }; w = w.map { $0 * 0x1p9 }
+        case .softcapSaturated: h = h.map { $0 * 64 }; q.softcap = 1
+        case .zLossDominant: q.zLoss = 1000; h = h.map { $0 * 8 }
+        case .wideBias: bias = (0..<v).map { _ in rng.uniform(-1, 1) * 0x1p24 }
+        }
+        let targets = (0..<n).map { i in i == 1 && rng.oneIn(3) ? -100 : rng.index(v) }
+        let m = LinearCrossEntropyInputs(rows: n, dimension: d, classes: v, hidden: h, weight: w, bias: bias, targets: targets)
+        q.linear = m
+        return (m, q)
+    }
+
+    @Test("fast tier and MPFR path agree (seeded; the seed is printed on failure)",
+          arguments: Kind.allCases.map(\.rawValue))
+    func agree(kind: String) throws {
+        for s in 0..<3 {
+            let seed = UInt64(s) &* 0x9E37 &+ UInt64(kind.count)
+            var (_, q) = Self.make(Kind(rawValue: kind)!, seed: seed)
+            for f in LinearCrossEntropyTests.functions {
+                for format in [Format.f32, .bf16, .f16] {
+                    q.function = f
+                    q.format = format
+                    let fast = try Oracle().evaluate(q).rounded
+                    let slow = try Oracle(doubleWordTier: false).evaluate(q).rounded
+                    #expect(fast.map(\.bitPattern) == slow.map(\.bitPattern), "\(kind) seed \(seed) \(f.rawValue) \(format)")
+                }
+            }
+        }
+    }
+}
+
+

@@ -40,13 +40,7 @@ public struct FastSoftmaxImplementation: ImplementationUnderTest {
         if request.softcap != nil || request.zLoss != 0 || request.temperature != nil {
             return try lossWithOptions(request)
         }
-        var target: Int?
-        var probabilities: [Double]?
-        switch request.target {
-        case .index(let t)?: target = t
-        case .probabilities(let p)?: probabilities = p
-        case nil: break
-        }
+        let (target, probabilities) = request.kernelTarget
         let single = request.posWeight?.count == 1 ? request.posWeight?.first : nil
         let perLogit = request.posWeight?.count == 1 ? nil : request.posWeight
         do {
@@ -60,12 +54,22 @@ public struct FastSoftmaxImplementation: ImplementationUnderTest {
         }
     }
 
-    /// `accurate`'s soft-capped / z-loss / temperature cross-entropy (hard target, f64 and f32,
-    /// `AccurateLossOptions`); every other request with loss options is declined.
+    /// Requests with loss options: `accurate`'s own soft-capped / z-loss / temperature
+    /// cross-entropy for a hard target (`AccurateLossOptions`, bounded); everything else (the
+    /// other variants, gradients, probability targets) composed from the kernels
+    /// (`ComposedLossOptions`, unbounded).
     func lossWithOptions(_ request: OracleRequest) throws -> [Double] {
         guard variant == .accurate, request.function == .crossEntropy,
               case .index(let t)? = request.target, (0..<request.logits.count).contains(t) else {
-            throw ImplementationError.unsupported("loss options (softcap, z_loss, temperature) for this request")
+            guard request.function == .crossEntropy || request.function == .crossEntropyGrad else {
+                throw ImplementationError.unsupported("loss options (softcap, z_loss, temperature) for \(request.function.rawValue)")
+            }
+            do {
+                return try ComposedLossOptions.evaluate(request, variant: variant)
+            } catch let error as KernelError {
+                if case .unsupported = error { throw ImplementationError.unsupported(error.description) }
+                throw ImplementationError.failed(error.description)
+            }
         }
         let x = request.logits
         switch request.format {

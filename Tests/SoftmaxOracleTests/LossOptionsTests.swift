@@ -148,6 +148,27 @@ struct LossOptionsTests {
         expectBits(try rounded(Self.single(.crossEntropyGrad, [0], zLoss: 3)), [0])
     }
 
+    /// Found while generating the fixtures of cross_entropy_loss_backward; also in the plain
+    /// cross_entropy_grad (no loss option): r_7 = w_7·p_7 is a product of two f32 values, an
+    /// f32 rounding tie, and softmax_7 = e^(x_7 − x_M) ≈ e^(−4.5·10^15) lies below MPFR's
+    /// exponent range, so no enclosure decides the tie: the exact −r_7 + softmax_7·Σr lies just
+    /// above the tie and rounds to the upper neighbour, but the oracle answers "not certified".
+    @Test("a rounding tie decided only by a term below MPFR's exponent range (known issue)")
+    func tieBelowExponentRange() throws {
+        let x: [Double] = [0x1.a54484p+49, 0x1.cd1136p+48, -0x1.c95e34p+48, 0x1.177e8p+49, 0x1.1b50c4p+49,
+                           0x1.8be722p+50, 0x1.c187b4p+49, -0x1.ce133ep+47]
+        let p: [Double] = [0x1p-4, 0, 0, 0x1.ap-1, 0, 0, 0, 0x1.cp-1]
+        let w: [Double] = [0x1.41af4p+2, 0x1.c69972p+0, 0x1.58988ep-1, 0, 0x1.78b8bep+1, 0x1.48b18ap+2, 0x1.c4017cp-2, 0x1.8bc1b8p+1]
+        let tie = -(w[7] * p[7])  // exact in binary64 (48 significant bits), a midpoint of f32
+        let nearest = Float(tie)
+        let want = Double(nearest) > tie ? nearest : nearest.nextUp  // the f32 value just above the tie
+        let q = OracleRequest(function: .crossEntropyGrad, format: .f32, logits: x, target: .probabilities(p), weight: w)
+        withKnownIssue("not certified: the tie is moved only by e^(-4.5e15)") {
+            let got = try rounded(q)
+            #expect(got[7] == Double(want))
+        }
+    }
+
     @Test("bad options name the field and the value")
     func validation() {
         for c in [0.0, -1, .infinity, .nan] {

@@ -2,8 +2,8 @@ import SoftmaxOracle
 
 /// The JSON fields of the fused linear cross-entropy (`linear_cross_entropy*`): `hidden` (N rows
 /// of d), `weight` (V rows of d: the matrix), `bias` (V), `targets` (N class indices),
-/// `ce_weight` (V class weights), `grad_output` (a number, or an array: one per row for
-/// reduction none), read into ``LinearCrossEntropyInputs`` and written back.
+/// `ce_weight` (V class weights), read into ``LinearCrossEntropyInputs`` and written back
+/// (`grad_output` is the request's own field).
 enum LinearFields {
     /// The inputs from the request's fields (present: `hidden`, `weight`, `targets`). Rows of
     /// `hidden` and `weight` must all have d values (d = the length of hidden[0]).
@@ -21,7 +21,6 @@ enum LinearFields {
         var m = LinearCrossEntropyInputs(hidden: hidden, weight: weight, targets: targets)
         if let v = fields[.bias] { m.bias = try v.floats(field: "bias") }
         if let v = fields[.ceWeight] { m.classWeight = try v.floats(field: "ce_weight") }
-        if let v = fields[.gradOutput] { m.gradOutput = try v.floatOrFloats(field: "grad_output") }
         return m
     }
 
@@ -38,9 +37,6 @@ enum LinearFields {
         case .bias: return m.bias.map { floats($0[...]) }
         case .targets: return .array(m.targets.map { .number($0) })
         case .ceWeight: return m.classWeight.map { floats($0[...]) }
-        case .gradOutput:
-            guard let g = m.gradOutput else { return nil }
-            return g.count == 1 && request.reduction != .none ? .string(HexFloat.format(g[0])) : floats(g[...])
         default: return nil
         }
     }

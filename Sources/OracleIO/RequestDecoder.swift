@@ -209,7 +209,7 @@ public struct RequestDecoder: LineDecoding {
         if let v = fields[.labels] { request.labels = try v.floats(field: "labels") }
         if let v = fields[.posWeight] { request.posWeight = try v.floatOrFloats(field: "pos_weight") }
         if let v = fields[.batch] { request.batch = try v.floatRows(field: "batch") }
-        if let v = fields[.gradOutput], !function.isLinearCrossEntropy { request.gradOutput = try v.floatOrFloats(field: "grad_output") }
+        if let v = fields[.gradOutput] { request.gradOutput = try v.floatOrFloats(field: "grad_output") }
         if let v = fields[.softcap] { request.softcap = try v.float("softcap") }
         if let v = fields[.zLoss] { request.zLoss = try v.float("z_loss") }
         if let v = fields[.temperature] { request.temperature = try v.float("temperature") }

@@ -54,8 +54,7 @@ public enum RequestEncoder {
             case .zLoss:
                 value = request.zLoss == 0 && request.zLoss.sign == .plus ? nil : .string(HexFloat.format(request.zLoss))
             case .temperature: value = request.temperature.map { .string(HexFloat.format($0)) }
-            case .gradOutput:
-                value = request.function.isLinearCrossEntropy ? LinearFields.encode(field, request) : request.gradOutput.map(floats)
+            case .gradOutput: value = request.gradOutput.map(floats)
             case .id, .function, .format: value = nil
             }
             if let value { members.append((field.rawValue, value)) }

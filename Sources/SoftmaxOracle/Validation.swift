@@ -87,9 +87,9 @@ enum Validation {
     }
 
     /// `grad_output`: one finite value for sum and mean, one per row for none (nil: 1).
-    static func checkLossGradOutput(_ q: OracleRequest) throws(OracleError) {
+    static func checkLossGradOutput(_ q: OracleRequest, rows: Int? = nil) throws(OracleError) {
         guard let g = q.gradOutput else { return }
-        let n = q.reduction == .none ? q.batch!.count : 1
+        let n = q.reduction == .none ? rows ?? q.batch!.count : 1
         if g.count != n {
             throw .invalidInput(field: "grad_output", message: "\(g.count) values; reduction \(q.reduction.rawValue) takes \(n == 1 ? "one (a scalar)" : "one per row (\(n))")")
         }

@@ -253,7 +253,7 @@ enum FixtureOptionParsing {
         options.labelSmoothing = labelSmoothing
         return FixtureSpec(
             seed: seed,
-            functions: try names(functions, "function") ?? OracleFunction.allCases,
+            functions: try names(functions, "function") ?? OracleFunction.logitFunctions,
             formats: try names(formats, "format") ?? Format.allCases,
             families: try names(families, "family") ?? Family.allCases,
             casesPerFamily: cases,

@@ -52,6 +52,7 @@ struct RequestDecoderHappyTests {
             case .bceWithLogits: fields = #""logits":[0],"labels":[1]"#
             case .crossEntropyLoss, .crossEntropyLossBackward: fields = #""batch":[[0,1]],"targets":[1]"#
             case .softmaxBackward, .logSoftmaxBackward: fields = #""logits":[0],"grad_output":[1]"#
+            case _ where function.isLinearCrossEntropy: fields = #""hidden":[[1]],"weight":[[1],[2]],"targets":[1]"#
             default: fields = #""logits":[0]"#
             }
             let line = #"{"function":"\#(function.rawValue)",\#(fields)}"#

@@ -12,6 +12,7 @@ struct LinearCrossEntropyTests {
     struct Brute {
         let m: LinearCrossEntropyInputs
         var ignoreIndex = -100, eps = 0.0, reduction = Reduction.mean, zLoss = 0.0, softcap: Double? = nil
+        var gradOutput: [Double]? = nil
         typealias B = BruteForce
 
         func logits(_ i: Int) -> [BigFloat] {
@@ -70,7 +71,7 @@ struct LinearCrossEntropyTests {
             let ceDivisor = B.sum(kept.map { B.exact(omega(m.targets[$0])) })
             return (0..<m.rows).map { i in
                 guard m.targets[i] != ignoreIndex else { return Array(repeating: B.exact(0), count: m.classes) }
-                let go = m.gradOutput.map { $0.count == 1 ? $0[0] : $0[i] } ?? 1
+                let go = gradOutput.map { $0.count == 1 ? $0[0] : $0[i] } ?? 1
                 var sigma = B.exact(go), tau = B.exact(go)
                 if reduction == .mean { sigma = B.div(sigma, ceDivisor); tau = B.div(tau, B.exact(Double(kept.count))) }
                 let r = row(i)
@@ -99,7 +100,7 @@ struct LinearCrossEntropyTests {
 
     static func request(_ f: OracleFunction, _ format: Format, _ b: Brute) -> OracleRequest {
         var q = OracleRequest(function: f, format: format, labelSmoothing: b.eps, ignoreIndex: b.ignoreIndex,
-                              reduction: b.reduction, softcap: b.softcap, zLoss: b.zLoss)
+                              reduction: b.reduction, softcap: b.softcap, zLoss: b.zLoss, gradOutput: b.gradOutput)
         q.linear = b.m
         return q
     }
@@ -115,8 +116,8 @@ struct LinearCrossEntropyTests {
         if rng.oneIn(3) { m.classWeight = (0..<v).map { _ in rng.uniform(0.25, 2) } }
         var b = Brute(m: m)
         b.reduction = rng.pick([.none, .sum, .mean])
-        if rng.oneIn(2) { m.gradOutput = b.reduction == .none ? (0..<n).map { _ in rng.uniform(-2, 2) } : [rng.uniform(-2, 2)] }
         b = Brute(m: m, reduction: b.reduction)
+        if rng.oneIn(2) { b.gradOutput = b.reduction == .none ? (0..<n).map { _ in rng.uniform(-2, 2) } : [rng.uniform(-2, 2)] }
         if rng.oneIn(3) { b.zLoss = rng.pick([1e-4, 0.5]) }
         if rng.oneIn(4) { b.eps = 0.1 }
         if rng.oneIn(5) { b.softcap = rng.pick([3.0, 30.0]) }
@@ -201,10 +202,11 @@ struct LinearCrossEntropyTests {
     @Test("bad input names the field")
     func validation() {
         let good = LinearCrossEntropyInputs(hidden: [[1, 2], [3, 4]], weight: [[1, 0], [0, 1], [1, 1]], targets: [0, 2])
-        func check(_ edit: (inout LinearCrossEntropyInputs) -> Void, _ field: String, reduction: Reduction = .mean) {
+        func check(_ edit: (inout LinearCrossEntropyInputs) -> Void, _ field: String, reduction: Reduction = .mean,
+                   gradOutput: [Double]? = nil) {
             var m = good
             edit(&m)
-            var q = OracleRequest(function: .linearCrossEntropy, reduction: reduction)
+            var q = OracleRequest(function: .linearCrossEntropyGradBias, reduction: reduction, gradOutput: gradOutput)
             q.linear = m
             expectInvalid(q, field: field)
         }
@@ -216,8 +218,9 @@ struct LinearCrossEntropyTests {
         check({ $0.weight[2] = .infinity }, "weight[2]")
         check({ $0.bias = [0, 0] }, "bias")
         check({ $0.classWeight = [1, -1, 1] }, "ce_weight[1]")
-        check({ $0.gradOutput = [1, 2] }, "grad_output")
-        check({ $0.gradOutput = [1, 2, 3] }, "grad_output", reduction: .none)
+        check({ _ in }, "grad_output", gradOutput: [1, 2])
+        check({ _ in }, "grad_output", reduction: .none, gradOutput: [1, 2, 3])
+        check({ _ in }, "grad_output[0]", gradOutput: [.nan])
         var q = OracleRequest(function: .linearCrossEntropy)
         expectInvalid(q, field: "hidden")
         q.linear = good
@@ -225,4 +228,57 @@ struct LinearCrossEntropyTests {
         expectInvalid(q, field: "softcap")
     }
 }
+
+
+/// The hard cases of the fused loss, produced through the product: both tiers must agree bit for
+/// bit (the fast tier certifies or defers, never differs), every format of the targets.
+@Suite("Linear cross-entropy: hard cases through the product")
+struct LinearCrossEntropyHardCaseTests {
+    enum Kind: String, CaseIterable {
+        case largeNormHidden, nearlyParallelRows, hugeLogits, softcapSaturated, zLossDominant, wideBias
+    }
+
+    static func make(_ kind: Kind, seed: UInt64) -> (LinearCrossEntropyInputs, OracleRequest) {
+        var rng = SplitMix64(seed: seed)
+        let (n, d, v) = (3, 6, 9)
+        var h = (0..<(n * d)).map { _ in rng.uniform(-1, 1) }
+        var w = (0..<(v * d)).map { _ in rng.uniform(-1, 1) }
+        var bias: [Double]? = nil
+        var q = OracleRequest(function: .linearCrossEntropy, reduction: rng.pick([.none, .sum, .mean]))
+        switch kind {
+        case .largeNormHidden: h = h.map { $0 * 0x1p13 }
+        case .nearlyParallelRows:  // rows of W equal up to 2^-40: near-tie logits
+            for j in 1..<v { for k in 0..<d { w[j * d + k] = w[k] + (rng.oneIn(2) ? 0x1p-40 : -0x1p-40) * Double(j) } }
+        // Logit gaps up to ~10^6: e^(−gap) stays inside MPFR's exponent range (2^-(2^30)), so
+        // mixed-sign sums of such terms keep a decidable sign (docs/certification.md).
+        case .hugeLogits: h = h.map { $0 * 0x1p9 }; w = w.map { $0 * 0x1p9 }
+        case .softcapSaturated: h = h.map { $0 * 64 }; q.softcap = 1
+        case .zLossDominant: q.zLoss = 1000; h = h.map { $0 * 8 }
+        case .wideBias: bias = (0..<v).map { _ in rng.uniform(-1, 1) * 0x1p24 }
+        }
+        let targets = (0..<n).map { i in i == 1 && rng.oneIn(3) ? -100 : rng.index(v) }
+        let m = LinearCrossEntropyInputs(rows: n, dimension: d, classes: v, hidden: h, weight: w, bias: bias, targets: targets)
+        q.linear = m
+        return (m, q)
+    }
+
+    @Test("fast tier and MPFR path agree (seeded; the seed is printed on failure)",
+          arguments: Kind.allCases.map(\.rawValue))
+    func agree(kind: String) throws {
+        for s in 0..<3 {
+            let seed = UInt64(s) &* 0x9E37 &+ UInt64(kind.count)
+            var (_, q) = Self.make(Kind(rawValue: kind)!, seed: seed)
+            for f in LinearCrossEntropyTests.functions {
+                for format in [Format.f32, .bf16, .f16] {
+                    q.function = f
+                    q.format = format
+                    let fast = try Oracle().evaluate(q).rounded
+                    let slow = try Oracle(doubleWordTier: false).evaluate(q).rounded
+                    #expect(fast.map(\.bitPattern) == slow.map(\.bitPattern), "\(kind) seed \(seed) \(f.rawValue) \(format)")
+                }
+            }
+        }
+    }
+}
+
 

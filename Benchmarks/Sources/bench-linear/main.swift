@@ -4,12 +4,14 @@
 // targets as float64) for the NumPy baseline (Benchmarks/numpy_linear_ce.py).
 //
 //   bench-linear [--n 8] [--d 1024] [--v 32768] [--repeats 3] [--formats f32,bf16] [--dump FILE]
+//                [--functions linear_cross_entropy,linear_cross_entropy_grad_hidden,...]
 import Foundation
 import SoftmaxOracle
 
 var n = 8, d = 1024, v = 32768, repeats = 3
 var formats: [Format] = [.f32, .bf16]
 var dump: String?
+var functions: [OracleFunction] = [.linearCrossEntropy, .linearCrossEntropyGradHidden, .linearCrossEntropyGradWeight, .linearCrossEntropyGradBias]
 var args = Array(CommandLine.arguments.dropFirst())
 while !args.isEmpty {
     let a = args.removeFirst()
@@ -22,6 +24,7 @@ while !args.isEmpty {
     case "--repeats": repeats = Int(value)!
     case "--formats": formats = value.split(separator: ",").map { Format(rawValue: String($0))! }
     case "--dump": dump = value
+    case "--functions": functions = value.split(separator: ",").map { OracleFunction(rawValue: String($0))! }
     default: fatalError("bench-linear: unknown option \(a)")
     }
 }
@@ -51,7 +54,6 @@ if let dump {
 }
 
 let model = LinearCrossEntropyInputs(rows: n, dimension: d, classes: v, hidden: hidden, weight: weight, targets: targets)
-let functions: [OracleFunction] = [.linearCrossEntropy, .linearCrossEntropyGradHidden, .linearCrossEntropyGradWeight, .linearCrossEntropyGradBias]
 let oracle = Oracle(maxValues: Int.max / 4)
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
 print("N=\(n) d=\(d) V=\(v)")

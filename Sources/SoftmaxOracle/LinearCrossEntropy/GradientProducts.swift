@@ -31,36 +31,58 @@ struct GradientProducts {
         return BoundedValue(r, err: err).certified(certifier)
     }
 
-    /// grad_weight[j][k] = Σ_i G_ij·h_ik for j in `range`, every k; nil where it does not certify.
-    /// An output with no nonzero h_ik over active rows is the exact 0.
+    /// grad_weight[j][k] = Σ_i G_ij·h_ik for j in `range`, every k, two columns k at a time on
+    /// SIMD lanes (each lane its own output, the same operations as one at a time); the indices
+    /// that do not certify go to `failed`. An output with no nonzero h_ik over active rows is the
+    /// exact 0.
     func gradWeight(hidden h: UnsafePointer<Double>, splits hs: UnsafePointer<Double>, nonzero: [Bool],
                     classes range: Range<Int>, into out: UnsafeMutablePointer<OracleValue>, failed: inout [Int]) {
         let d = dimension, nd = rows * d, v = classes
         let zero = OracleValue(rounded: 0, exact: ExactValue(0.0))
-        let rho = ProductEnclosure.rho(active.count, blocked: false)
+        let n = active.count
+        let rho = ProductEnclosure.rho(n, blocked: false)
+        let widen = 1 + 2 * ProductEnclosure.gamma(2 * n), floor = ProductEnclosure.underflow(2 * n)
         for j in range {
-            for k in 0..<d {
-                guard nonzero[k] else { out[j * d + k] = zero; continue }
-                var s = 0.0, c = 0.0, b = 0.0, tt = 0.0
+            var k = 0
+            while k < d {
+                let lanes = k + 1 < d ? 2 : 1
+                var s = SIMD2<Double>.zero, c = SIMD2<Double>.zero, tt = SIMD2<Double>.zero, b = SIMD2<Double>.zero
                 for i in active {
-                    let o = i * v + j, x = h[i * d + k]
-                    let gv = gh[o], ghh = ghs[o], ghl = ghs[rows * v + o]
-                    let xh = hs[i * d + k], xl = hs[nd + i * d + k]
+                    let o = i * v + j, x0 = i * d + k, x1 = lanes == 2 ? x0 + 1 : x0
+                    let gv = SIMD2(repeating: gh[o]), ghh = SIMD2(repeating: ghs[o]), ghl = SIMD2(repeating: ghs[rows * v + o])
+                    let x = SIMD2(h[x0], h[x1]), xh = SIMD2(hs[x0], hs[x1]), xl = SIMD2(hs[nd + x0], hs[nd + x1])
                     let p = gv * x
                     let e = ((ghh * xh - p) + ghh * xl + ghl * xh) + ghl * xl
                     let t = s + p
                     let z = t - s
                     let q = (s - (t - z)) + (p - z)
                     s = t
-                    let f = gl[o] * x
+                    let f = SIMD2(repeating: gl[o]) * x
                     c += e + q + f
-                    tt += e.magnitude + q.magnitude + f.magnitude
-                    b += a[o] * x.magnitude
+                    tt += ProductEnclosure.magnitude(e) + ProductEnclosure.magnitude(q) + ProductEnclosure.magnitude(f)
+                    b += SIMD2(repeating: a[o]) * ProductEnclosure.magnitude(x)
                 }
-                if let r = output(s, c, bound: b, magnitudes: tt, terms: active.count, rho: rho) { out[j * d + k] = r } else {
-                    out[j * d + k] = zero
-                    failed.append(j * d + k)
+                let hi = s + c
+                let z = hi - s
+                let lo = (s - (hi - z)) + (c - z)
+                let err = (b * widen + rho * tt + floor) * (1 + 0x1p-40)
+                let base = j * d + k
+                if lanes == 2 && nonzero[k] && nonzero[k + 1]
+                    && certifier.certifyPair(hi, lo, scale: .zero, error: err, into: out + base) {
+                    k += 2
+                    continue
                 }
+                for l in 0..<lanes {
+                    if !nonzero[k + l] {
+                        out[base + l] = zero
+                    } else if let r = BoundedValue(DoubleWord(hi[l], lo[l]), err: err[l]).certified(certifier) {
+                        out[base + l] = r
+                    } else {
+                        out[base + l] = zero
+                        failed.append(base + l)
+                    }
+                }
+                k += lanes
             }
         }
     }

@@ -5,7 +5,8 @@
 /// bias)`: row i, class j is Σ_k hidden[i][k]·weight[j][k] + bias[j], with nothing rounded. The
 /// loss on z is `cross_entropy_loss`'s, with the request's `ignoreIndex`, `labelSmoothing`,
 /// `reduction`, `softcap`, `zLoss` and `temperature`, and `classWeight` as the class weights
-/// (PyTorch's `weight`, which here names the matrix). Matrices are flat, row-major.
+/// (PyTorch's `weight`, which here names the matrix). Matrices are flat, row-major. The gradients'
+/// upstream gradient is the request's `gradOutput`.
 public struct LinearCrossEntropyInputs: Sendable, Hashable {
     /// N, the rows of `hidden` (tokens).
     public var rows: Int
@@ -23,13 +24,11 @@ public struct LinearCrossEntropyInputs: Sendable, Hashable {
     public var targets: [Int]
     /// Class weights (V values, finite, >= 0), JSON `ce_weight`; nil: all 1.
     public var classWeight: [Double]?
-    /// The upstream gradient: nil (1), one value, or one per row for reduction `none`.
-    public var gradOutput: [Double]?
 
     /// Inputs from flat row-major matrices; `rows`, `dimension` and `classes` give the shapes
     /// (checked by the oracle against the array lengths).
     public init(rows: Int, dimension: Int, classes: Int, hidden: [Double], weight: [Double],
-                bias: [Double]? = nil, targets: [Int], classWeight: [Double]? = nil, gradOutput: [Double]? = nil) {
+                bias: [Double]? = nil, targets: [Int], classWeight: [Double]? = nil) {
         self.rows = rows
         self.dimension = dimension
         self.classes = classes
@@ -38,17 +37,16 @@ public struct LinearCrossEntropyInputs: Sendable, Hashable {
         self.bias = bias
         self.targets = targets
         self.classWeight = classWeight
-        self.gradOutput = gradOutput
     }
 
     /// Inputs from nested rows: `hidden` N rows of d, `weight` V rows of d. Ragged rows give
     /// arrays whose lengths disagree with N·d or V·d, which the oracle rejects (naming the field).
     public init(hidden: [[Double]], weight: [[Double]], bias: [Double]? = nil, targets: [Int],
-                classWeight: [Double]? = nil, gradOutput: [Double]? = nil) {
+                classWeight: [Double]? = nil) {
         let d = hidden.first?.count ?? weight.first?.count ?? 0
         self.init(rows: hidden.count, dimension: d, classes: weight.count,
                   hidden: hidden.flatMap { $0 }, weight: weight.flatMap { $0 },
-                  bias: bias, targets: targets, classWeight: classWeight, gradOutput: gradOutput)
+                  bias: bias, targets: targets, classWeight: classWeight)
     }
 
     /// The number of outputs of `function` (one loss or N for reduction none; N·d, V·d, V).
@@ -60,4 +58,11 @@ public struct LinearCrossEntropyInputs: Sendable, Hashable {
         default: reduction == .none ? rows : 1
         }
     }
+}
+
+extension OracleFunction {
+    /// Every function whose inputs are rows of logits: all but the fused linear cross-entropy
+    /// ones (which take matrices). The harness, the golden fixtures and the regression gate
+    /// generate cases for these.
+    public static var logitFunctions: [OracleFunction] { allCases.filter { !$0.isLinearCrossEntropy } }
 }

@@ -55,7 +55,7 @@ final class LinearExactPath {
 
     /// The upstream gradient of row i (1 when absent).
     func upstream(_ i: Int) -> Double {
-        guard let g = m.gradOutput else { return 1 }
+        guard let g = q.gradOutput else { return 1 }
         return g.count == 1 ? g[0] : g[i]
     }
 
@@ -101,8 +101,24 @@ final class LinearExactPath {
         return pending.map { _ in .interval(w.add(total, zTotal)) }
     }
 
-    /// G_ic for every class c of row i (nil for a row that contributes nothing).
-    func gradientRow(_ i: Int, _ w: IntervalArithmetic) -> [Interval]? {
+    /// Row i's gradient G_i· = σ_i·ω_i·K_i + small_i, where K_i = e_M − e_t (the exact ±1 of the
+    /// arg-max M and the target t, nil when M = t or when the split does not apply) and small_i
+    /// the rest (nil for a row that contributes nothing).
+    ///
+    /// Why the split: with hard targets, no label smoothing and no soft-cap or temperature,
+    /// ∂CE/∂z_M = ω/S = ω − ω·s/S and ∂CE/∂z_t = −ω·B_t/S = −ω + ω·e_t/S (t ≠ M), so the ±ω parts
+    /// are exact and the remainders are small with full relative accuracy. Sums over rows (grad_bias,
+    /// grad_weight) or over classes (grad_hidden) of the exact parts are formed exactly
+    /// (`ExactArithmetic`), so when they cancel exactly (two rows whose arg-max and target
+    /// coincide, e^(−10^5)-sized remainders) the remainders decide the output at a working
+    /// precision, instead of an interval of width 2^-precision around 0 that never certifies.
+    struct GradientRow {
+        var small: [Interval]
+        /// (M, t, σ_i, ω_i) of the exact part, or nil.
+        var split: (m: Int, t: Int, sigma: Interval, omega: Double)?
+    }
+
+    func gradientRow(_ i: Int, _ w: IntervalArithmetic) -> GradientRow? {
         let go = upstream(i)
         guard go != 0, let row = row(i, w) else { return nil }
         var sigma = w.point(go), tau = w.point(go)
@@ -111,26 +127,39 @@ final class LinearExactPath {
             tau = w.div(tau, w.point(Double(keptCount)))
         }
         let t = row.t, r = row.r
+        let target = m.targets[i]
+        let splits = q.labelSmoothing == 0 && options.softcap == nil && options.temperature == nil && t.maxIndex != target
+        let omega = m.classWeight?[target] ?? 1
         let sd = w.mul(t.S, w.point(Double(r.divisor)))
-        return (0..<m.classes).map { c in
+        let small: [Interval] = (0..<m.classes).map { c in
             let ec = t.e[c]!
-            let ac = Interval(point: ExactArithmetic.difference(r.total, r.scaled[c]))
-            let bc = c == t.maxIndex ? t.s : w.add(w.one, w.sub(t.s, ec))
-            var g = w.mul(sigma, w.div(w.sub(w.mul(ec, ac), w.mul(Interval(point: r.scaled[c]), bc)), sd))
+            var g: Interval
+            if splits && c == t.maxIndex {  // ω/S − ω = −ω·s/S
+                g = w.neg(w.mul(sigma, w.div(w.mul(w.point(omega), t.s), t.S)))
+            } else if splits && c == target {  // −ω(1 + s − e_t)/S + ω = ω·e_t/S
+                g = w.mul(sigma, w.div(w.mul(w.point(omega), ec), t.S))
+            } else {
+                let ac = Interval(point: ExactArithmetic.difference(r.total, r.scaled[c]))
+                let bc = c == t.maxIndex ? t.s : w.add(w.one, w.sub(t.s, ec))
+                g = w.mul(sigma, w.div(w.sub(w.mul(ec, ac), w.mul(Interval(point: r.scaled[c]), bc)), sd))
+            }
             if let zg = t.zLossGradient(c, w) { g = w.add(g, w.mul(tau, zg)) }
             return t.chain(g, c, w)
         }
+        return GradientRow(small: small, split: splits ? (t.maxIndex, target, sigma, omega) : nil)
     }
 
     /// True when a mean over kept rows has a zero divisor (the gradients are then NaN).
     var undefinedMean: Bool { q.reduction == .mean && keptCount > 0 && ceDivisor.isZero }
 
-    /// The gradient outputs at pending indices (flat, row-major) for `q.function`.
+    /// The gradient outputs at pending indices (flat, row-major) for `q.function`: Σ of the
+    /// small parts, plus the exact parts grouped by their σ (one σ for sum and mean, one per row
+    /// for none), each group's Σ ±ω·x formed exactly.
     func gradient(_ w: IntervalArithmetic, pending: [Int]) -> [Enclosure] {
         if undefinedMean { return pending.map { _ in .exact(.nan) } }
         let d = m.dimension
-        var rows: [Int: [Interval]?] = [:]
-        func g(_ i: Int) -> [Interval]? {
+        var rows: [Int: GradientRow?] = [:]
+        func g(_ i: Int) -> GradientRow? {
             if let r = rows[i] { return r }
             let r = gradientRow(i, w)
             rows[i] = r
@@ -138,21 +167,39 @@ final class LinearExactPath {
         }
         return pending.map { o in
             var terms: [Interval] = []
+            // Exact parts: (σ, [±ω·x]) per group; rows share σ unless reduction is none.
+            var groups: [(sigma: Interval, parts: [BigFloat])] = []
+            func exactPart(_ sigma: Interval, _ omega: Double, _ x: Double, _ sign: Double, row i: Int) {
+                let v = ExactArithmetic.product(ExactArithmetic.value(sign * omega), ExactArithmetic.value(x))
+                if q.reduction == .none || groups.isEmpty { groups.append((sigma, [v])) } else { groups[0].parts.append(v) }
+            }
             switch q.function {
             case .linearCrossEntropyGradHidden:
                 let (i, k) = (o / d, o % d)
                 if let gi = g(i) {
-                    for j in 0..<m.classes where m.weight[j * d + k] != 0 { terms.append(w.mul(gi[j], w.point(m.weight[j * d + k]))) }
+                    for j in 0..<m.classes where m.weight[j * d + k] != 0 { terms.append(w.mul(gi.small[j], w.point(m.weight[j * d + k]))) }
+                    if let sp = gi.split {
+                        exactPart(sp.sigma, sp.omega, m.weight[sp.m * d + k], 1, row: i)
+                        exactPart(sp.sigma, sp.omega, m.weight[sp.t * d + k], -1, row: i)
+                    }
                 }
-            case .linearCrossEntropyGradWeight:
-                let (j, k) = (o / d, o % d)
-                for i in 0..<m.rows where m.hidden[i * d + k] != 0 {
-                    if let gi = g(i) { terms.append(w.mul(gi[j], w.point(m.hidden[i * d + k]))) }
+            case .linearCrossEntropyGradWeight, .linearCrossEntropyGradBias:
+                let (j, k) = q.function == .linearCrossEntropyGradBias ? (o, -1) : (o / d, o % d)
+                for i in 0..<m.rows {
+                    let x = k < 0 ? 1 : m.hidden[i * d + k]
+                    guard x != 0, let gi = g(i) else { continue }
+                    terms.append(k < 0 ? gi.small[j] : w.mul(gi.small[j], w.point(x)))
+                    if let sp = gi.split, j == sp.m || j == sp.t { exactPart(sp.sigma, sp.omega, x, j == sp.m ? 1 : -1, row: i) }
                 }
             default:
-                for i in 0..<m.rows { if let gi = g(i) { terms.append(gi[o]) } }
+                break
             }
-            return terms.isEmpty ? .exact(0) : .interval(w.sum(terms))
+            for group in groups {
+                let total = ExactArithmetic.sum(group.parts)
+                if !total.isZero { terms.append(w.mul(group.sigma, Interval(point: total))) }
+            }
+            if terms.isEmpty { return .exact(0) }
+            return .interval(w.sum(terms))
         }
     }
 

@@ -70,7 +70,7 @@ enum LinearFastTier {
         } }
         for i in kept where rows[i] == nil { return nil }
         let certifier = DoubleWordCertifier(q.format)
-        let upstream: (Int) -> Double = { i in m.gradOutput.map { $0.count == 1 ? $0[0] : $0[i] } ?? 1 }
+        let upstream: (Int) -> Double = { i in q.gradOutput.map { $0.count == 1 ? $0[0] : $0[i] } ?? 1 }
         let zLoss = q.zLoss
 
         if q.function == .linearCrossEntropy {

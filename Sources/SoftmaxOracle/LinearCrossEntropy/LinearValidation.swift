@@ -1,7 +1,7 @@
 extension Validation {
     /// The fused linear cross-entropy's inputs: shapes (N, d, V >= 1, lengths N·d, V·d, V),
     /// finite values, targets in [0, V) or `ignore_index`, class weights finite and >= 0,
-    /// `grad_output` one value (or N for reduction none), and the loss options.
+    /// `grad_output` one value (N for reduction none), and the loss options.
     static func checkLinear(_ q: OracleRequest, maxValues: Int) throws(OracleError) {
         guard let m = q.linear else {
             throw .invalidInput(field: "hidden", message: "missing: \(q.function.rawValue) needs \"hidden\", \"weight\" and \"targets\"")
@@ -34,13 +34,7 @@ extension Validation {
             if w.count != v { throw .invalidInput(field: "ce_weight", message: "\(w.count) class weights for V = \(v) classes") }
             try checkFinite(w, field: "ce_weight", nonNegative: true)
         }
-        if let g = m.gradOutput {
-            let expected = q.reduction == .none ? n : 1
-            if g.count != expected && !(g.count == 1 && q.reduction == .none) {
-                throw .invalidInput(field: "grad_output", message: "\(g.count) values; give \(expected == 1 ? "one (the loss is a scalar)" : "one, or one per row (N = \(n))")")
-            }
-            try checkFinite(g, field: "grad_output", nonNegative: false)
-        }
+        try checkLossGradOutput(q, rows: n)
         try checkSmoothing(q.labelSmoothing)
         try checkLossOptions(q)
     }

@@ -67,13 +67,15 @@ struct CommittedFixtureTests {
         }
     }
 
-    @Test("Fixtures/ stays within 5 MB")
+    // 13 functions × 6 formats × 20 families at 3 cases each came to 5.3 MB of fixtures (the
+    // backward functions carry grad_output besides the logits); 7 MB keeps the clone small.
+    @Test("Fixtures/ stays within 7 MB")
     func size() throws {
         var total = 0
         for name in try AtomicFile.list(TestPaths.golden) { total += TestPaths.bytes(TestPaths.golden + "/" + name).count }
         for name in try AtomicFile.list(TestPaths.fixtures) where !AtomicFile.isDirectory(TestPaths.fixtures + "/" + name) {
             total += TestPaths.bytes(TestPaths.fixtures + "/" + name).count
         }
-        #expect(total <= 5_000_000, "Fixtures/ holds \(total) bytes")
+        #expect(total <= 7_000_000, "Fixtures/ holds \(total) bytes")
     }
 }

@@ -33,7 +33,7 @@ test-fma: mpfr
 test-python: mpfr
 	$(SWIFT) build --product softmax-oracle
 	@test -x $(PY_VENV)/bin/python3 || $(PYTHON) -m venv $(PY_VENV)
-	$(PY_VENV)/bin/python3 -m pip install --quiet --disable-pip-version-check numpy pytest ml_dtypes
+	$(PY_VENV)/bin/python3 -m pip install --quiet --disable-pip-version-check numpy pytest ml_dtypes mpmath
 	$(PY_VENV)/bin/python3 -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps ./python
 	@SOFTMAX_ORACLE_BIN="$(CURDIR)/.build/debug/softmax-oracle" $(PY_VENV)/bin/python3 -m pytest python/tests \
 		-p no:cacheprovider -ra; status=$$?; \

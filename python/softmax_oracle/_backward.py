@@ -25,9 +25,8 @@ def _p_backward(function: str):
         dy = to_float64(grad_output, "grad_output")
         if dy.shape != x.shape:
             raise ValueError(f"{function}: grad_output has shape {dy.shape}, logits {x.shape}")
-        rows = np.moveaxis(dy, _axis(x, axis), -1)
-        flat = rows.reshape(-1, rows.shape[-1]) if rows.ndim else rows.reshape(1, 1)
-        return _row_plan(function, x, format, axis, True, lambda r, _: {"grad_output": flat[r]})
+        # Rows along the last axis, in the batch shape's order, as _row_plan's per-row fields.
+        return _row_plan(function, x, format, axis, True, {"grad_output": np.moveaxis(dy, _axis(x, axis), -1)})
     return p
 
 

@@ -16,7 +16,7 @@ from ._formats import hex_list_text, hex_value, to_hex
 #: The fields that a batched request (``logits`` N × K) gives per row, as the CLI's
 #: ``RowBatch.perRowFields``: float fields N × K (``pos_weight`` may also be one row for all),
 #: integer fields one per row. Other fields (``weight``, ``label_smoothing``) are shared.
-PER_ROW_FIELDS = frozenset(("logits", "target", "targets", "labels", "pos_weight"))
+PER_ROW_FIELDS = frozenset(("logits", "target", "targets", "labels", "pos_weight", "grad_output"))
 
 #: Row functions with one output per row (the others have one per logit).
 SCALAR_ROW_FUNCTIONS = frozenset(("logsumexp", "cross_entropy"))

@@ -203,7 +203,8 @@ def load_npy_fixture(prefix: str | Path) -> FixtureFile:
     errors = load("expected_error")
     smoothing = load("label_smoothing")
     inputs: list[dict[str, Any]] = [{} for _ in range(c)]
-    if function == "cross_entropy_loss":
+    batch_loss = function in ("cross_entropy_loss", "cross_entropy_loss_backward")
+    if batch_loss:
         rows = load("rows")
         batch = ragged("batch", load("batch_offsets"))
         assert rows is not None and batch is not None
@@ -234,12 +235,24 @@ def load_npy_fixture(prefix: str | Path) -> FixtureFile:
                 d["labels"] = labels[i]
             if pos_weight is not None and len(pos_weight[i]):
                 d["pos_weight"] = pos_weight[i]
+    # The loss options (absent, or the value that means off: 0, 0, 1) and the upstream gradient.
+    options = {name: load(name) for name in ("softcap", "z_loss", "temperature")}
+    # grad_output: its own offsets, or (one per logit, every case) the rows' offsets.
+    grad_output_offsets = load("grad_output_offsets")
+    if grad_output_offsets is None and not batch_loss:
+        grad_output_offsets = rows_k
+    grad_output = ragged("grad_output", grad_output_offsets)
     for i, d in enumerate(inputs):
         if smoothing is not None and (smoothing[i] != 0 or np.signbit(smoothing[i])):
             d["label_smoothing"] = float(smoothing[i])
         if weight is not None and len(weight[i]):
             d["weight"] = weight[i]
-        if function == "cross_entropy_loss":
+        for name, off in (("softcap", 0.0), ("z_loss", 0.0), ("temperature", 1.0)):
+            if options[name] is not None and options[name][i] != off:
+                d[name] = float(options[name][i])
+        if grad_output is not None and len(grad_output[i]):
+            d["grad_output"] = grad_output[i]
+        if batch_loss:
             if ignore is not None and ignore[i] != -100:
                 d["ignore_index"] = int(ignore[i])
             if reduction is not None and reduction[i] != "mean":

@@ -65,6 +65,7 @@ public struct CaseGenerator: Sendable, Hashable {
 
     /// The case at `key`.
     public func makeCase(_ key: CaseKey) -> HarnessCase {
+        if key.function.isLinearCrossEntropy { return makeLinearCase(key) }
         let family = key.family
         let format = key.format
         var first = rowContext(key, row: 0)
@@ -161,7 +162,7 @@ public struct CaseGenerator: Sendable, Hashable {
         return HarnessCase(key: key, seed: seed, request: request)
     }
 
-    private func rowContext(_ key: CaseKey, row: Int) -> RowContext {
+    func rowContext(_ key: CaseKey, row: Int) -> RowContext {
         RowContext(
             rng: Xoshiro256StarStar(seed: StableHash.combine(
                 seed, StableHash.fnv1a(key.family.rawValue), StableHash.fnv1a(key.format.rawValue),

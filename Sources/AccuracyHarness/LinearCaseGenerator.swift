@@ -57,15 +57,7 @@ extension CaseGenerator {
                 c.signed(Double(sign: .plus, exponent: c.rng.nextInt(in: -4...4), significand: 1))
             }
         }
-        switch family {
-        case .softcapSaturation:
-            request.softcap = Family.softcap(index: key.index, format)
-        case .zLossDominant:
-            request.zLoss = c.value(Double(sign: .plus, exponent: -c.rng.nextInt(in: 1...6), significand: 1))
-            if c.rng.nextChance(1, in: 3) { request.temperature = c.value(c.rng.nextElement(of: [0.5, 0.7, 2])) }
-        default:
-            break
-        }
+        Self.addLossOptions(&request, key, &c)
         request.linear = m
         return HarnessCase(key: key, seed: seed, request: request)
     }

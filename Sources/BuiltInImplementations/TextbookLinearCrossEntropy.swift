@@ -44,6 +44,43 @@ enum TextbookLinearCrossEntropy {
         }
     }
 
+    /// The three gradients of `request` (a `linear_cross_entropy_grad_*` request): each kept
+    /// row's r_i = the variant's `cross_entropy_grad` of z_i (loss options included), scaled by
+    /// c_i = grad_output (its row's for reduction none) · the target's class weight (/ the kept
+    /// weights' sum for mean); then Σ_i c_i·r_ij (bias), Σ_i c_i·r_ij·h_ik (weight) and
+    /// Σ_j c_i·r_ij·w_jk (hidden) in binary64, each rounded once into the format. No error bound.
+    static func gradient(_ request: OracleRequest, _ implementation: FastSoftmaxImplementation) throws -> [Double] {
+        guard let m = request.linear else { throw ImplementationError.failed("no hidden/weight matrices") }
+        if request.labelSmoothing != 0 { throw ImplementationError.unsupported("label smoothing") }
+        if m.classWeight != nil && request.zLoss != 0 { throw ImplementationError.unsupported("class weights with z_loss") }
+        let f = request.format, (n, d, v) = (m.rows, m.dimension, m.classes)
+        let g = request.gradOutput ?? [1]
+        var kept = 0.0
+        for t in m.targets where t != request.ignoreIndex { kept += m.classWeight?[t] ?? 1 }
+        var scaled = [[Double]](repeating: [Double](repeating: 0, count: v), count: n)  // c_i·r_i
+        for i in 0..<n where m.targets[i] != request.ignoreIndex {
+            let t = m.targets[i]
+            var c = (request.reduction == .none ? g[i] : g[0]) * (m.classWeight?[t] ?? 1)
+            if request.reduction == .mean { c /= kept }
+            var row = OracleRequest(function: .crossEntropyGrad, format: f, logits: logits(row: i, m, f), target: .index(t),
+                                    softcap: request.softcap, zLoss: request.zLoss, temperature: request.temperature)
+            row.ignoreIndex = request.ignoreIndex
+            scaled[i] = try implementation.evaluate(row).map { c * $0 }
+        }
+        switch request.function {
+        case .linearCrossEntropyGradBias:
+            return (0..<v).map { j in f.round((0..<n).reduce(0) { $0 + scaled[$1][j] }) }
+        case .linearCrossEntropyGradWeight:
+            return (0..<(v * d)).map { jk in
+                f.round((0..<n).reduce(0) { $0 + scaled[$1][jk / d] * m.hidden[$1 * d + jk % d] })
+            }
+        default:
+            return (0..<(n * d)).map { ik in
+                f.round((0..<v).reduce(0) { $0 + scaled[ik / d][$1] * m.weight[$1 * d + ik % d] })
+            }
+        }
+    }
+
     /// Row i of z = H·Wᵀ (+ bias): binary64 dot products for f64, binary32 ones rounded into the
     /// format otherwise.
     static func logits(row i: Int, _ m: LinearCrossEntropyInputs, _ f: Format) -> [Double] {

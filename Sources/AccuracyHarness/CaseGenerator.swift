@@ -65,6 +65,7 @@ public struct CaseGenerator: Sendable, Hashable {
 
     /// The case at `key`.
     public func makeCase(_ key: CaseKey) -> HarnessCase {
+        if key.function.isLinearCrossEntropy { return makeLinearCase(key) }
         let family = key.family
         let format = key.format
         var first = rowContext(key, row: 0)
@@ -147,21 +148,25 @@ public struct CaseGenerator: Sendable, Hashable {
         default:
             break
         }
-        if Family.takesLossOptions(key.function) {
-            switch family {
-            case .softcapSaturation:
-                request.softcap = Family.softcap(index: key.index, format)
-            case .zLossDominant:
-                request.zLoss = c.value(Double(sign: .plus, exponent: -c.rng.nextInt(in: 1...6), significand: 1))
-                if c.rng.nextChance(1, in: 3) { request.temperature = c.value(c.rng.nextElement(of: [0.5, 0.7, 2])) }
-            default:
-                break
-            }
-        }
+        if Family.takesLossOptions(key.function) { Self.addLossOptions(&request, key, &c) }
         return HarnessCase(key: key, seed: seed, request: request)
     }
 
-    private func rowContext(_ key: CaseKey, row: Int) -> RowContext {
+    /// The loss families' options: `softcap` (softcap_saturation), `z_loss` and sometimes
+    /// `temperature` (z_loss_dominant); nothing for the other families.
+    static func addLossOptions(_ request: inout OracleRequest, _ key: CaseKey, _ c: inout RowContext) {
+        switch key.family {
+        case .softcapSaturation:
+            request.softcap = Family.softcap(index: key.index, key.format)
+        case .zLossDominant:
+            request.zLoss = c.value(Double(sign: .plus, exponent: -c.rng.nextInt(in: 1...6), significand: 1))
+            if c.rng.nextChance(1, in: 3) { request.temperature = c.value(c.rng.nextElement(of: [0.5, 0.7, 2])) }
+        default:
+            break
+        }
+    }
+
+    func rowContext(_ key: CaseKey, row: Int) -> RowContext {
         RowContext(
             rng: Xoshiro256StarStar(seed: StableHash.combine(
                 seed, StableHash.fnv1a(key.family.rawValue), StableHash.fnv1a(key.format.rawValue),

@@ -61,8 +61,9 @@ public struct HarnessCase: Sendable, Hashable {
     /// saturates at greatestFiniteMagnitude when the difference overflows binary64).
     public var spread: Double { Self.spread(of: request) }
 
-    /// Number of logits in the row (for the batch loss, in one row).
-    public var k: Int { request.batch?.first?.count ?? request.logits.count }
+    /// Number of logits in the row (for the batch loss, in one row; for the fused linear
+    /// cross-entropy, the classes V).
+    public var k: Int { request.linear?.classes ?? request.batch?.first?.count ?? request.logits.count }
 
     static func allLogits(of request: OracleRequest) -> [Double] {
         if let batch = request.batch { return batch.flatMap { $0 } }

@@ -6,7 +6,8 @@ import SoftmaxOracle
 /// under test, through `KernelEvaluator`.
 ///
 /// Support follows `KernelEvaluator.supports(variant:format:)` (mixed in f16/bf16, the others in
-/// f64/f32) for the nine row and elementwise functions; the batch loss is not a kernel. Label
+/// f64/f32) for the row and elementwise functions, and `linear_cross_entropy` and its gradients
+/// composed as a framework does (``TextbookLinearCrossEntropy``); the batch loss is not a kernel. Label
 /// smoothing, class weights and the loss options are declined per request (``ImplementationError/unsupported(_:)``).
 public struct FastSoftmaxImplementation: ImplementationUnderTest {
     /// The kernel variant run.
@@ -23,10 +24,10 @@ public struct FastSoftmaxImplementation: ImplementationUnderTest {
     /// The variant's name: "naive", "shifted", "online", "accurate", "mixed".
     public var name: String { variant.rawValue }
 
-    /// True for the nine row and elementwise functions in the formats the variant computes
+    /// True for the row and elementwise functions and the fused linear cross-entropy in the formats the variant computes
     /// (`KernelEvaluator.supports(variant:format:)`).
     public func supports(_ function: OracleFunction, format: Format) -> Bool {
-        KernelFunction(rawValue: function.rawValue) != nil
+        (KernelFunction(rawValue: function.rawValue) != nil || function.isLinearCrossEntropy)
             && KernelEvaluator.supports(variant: variant, format: format.rawValue)
     }
 
@@ -35,6 +36,8 @@ public struct FastSoftmaxImplementation: ImplementationUnderTest {
     /// - Throws: ``ImplementationError/unsupported(_:)`` for label smoothing, class weights or
     ///   what the kernel does not compute; ``ImplementationError/failed(_:)`` for other kernel errors.
     public func evaluate(_ request: OracleRequest) throws -> [Double] {
+        if request.function == .linearCrossEntropy { return try TextbookLinearCrossEntropy.evaluate(request, self) }
+        if request.function.isLinearCrossEntropy { return try TextbookLinearCrossEntropy.gradient(request, self) }
         if request.labelSmoothing != 0 { throw ImplementationError.unsupported("label smoothing") }
         if request.weight != nil { throw ImplementationError.unsupported("class weights") }
         if request.softcap != nil || request.zLoss != 0 || request.temperature != nil {

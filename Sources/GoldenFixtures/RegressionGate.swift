@@ -166,7 +166,7 @@ public struct RegressionGate: Sendable {
     /// supports (within the run's lists), every family (within its list), the run's counts.
     public func cases(for run: AccuracyBaseline) -> [HarnessCase] {
         let generator = CaseGenerator(seed: run.seed)
-        let functions = (run.functions ?? OracleFunction.logitFunctions)
+        let functions = (run.functions ?? OracleFunction.harnessFunctions)
         let formats = (run.formats ?? Format.allCases)
         let families = Family.allCases.filter { run.families?.contains($0) ?? true }
         var all: [HarnessCase] = []

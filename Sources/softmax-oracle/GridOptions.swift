@@ -46,7 +46,7 @@ struct GridOptions: ParsableArguments {
     /// The run configuration over the functions and formats that at least one of
     /// `implementations` supports (narrowed by the filters).
     func configuration(for implementations: [any ImplementationUnderTest]) -> RunConfiguration {
-        let functions = (self.functions.isEmpty ? OracleFunction.logitFunctions : self.functions).filter { f in
+        let functions = (self.functions.isEmpty ? OracleFunction.harnessFunctions : self.functions).filter { f in
             Format.allCases.contains { fmt in implementations.contains { $0.supports(f, format: fmt) } }
         }
         let formats = (self.formats.isEmpty ? Format.allCases : self.formats).filter { fmt in

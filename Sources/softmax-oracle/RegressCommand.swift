@@ -151,7 +151,7 @@ struct RegressCommand: ParsableCommand {
         } catch {
             throw ValidationError(error.message)
         }
-        let total = CaseLimit.total(functions: run.functions?.count ?? OracleFunction.logitFunctions.count,
+        let total = CaseLimit.total(functions: run.functions?.count ?? OracleFunction.harnessFunctions.count,
                                     formats: run.formats?.count ?? Format.allCases.count,
                                     families: run.families ?? Family.allCases, count: run.caseCount(for:))
         let sizeSource = cases != nil || !familyCases.isEmpty ? "--cases/--family-cases" : "the baseline's \"cases\": \(run.casesPerFamily)"

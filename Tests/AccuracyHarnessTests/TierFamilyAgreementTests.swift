@@ -45,7 +45,7 @@ struct TierFamilyAgreementTests {
         }
     }
 
-    @Test("same rounded values and exact values on every family and format", arguments: OracleFunction.logitFunctions)  // no family generates the fused functions
+    @Test("same rounded values and exact values on every family and format", arguments: OracleFunction.logitFunctions)  // the fused functions: LinearFamilyTests
     func agreement(function: OracleFunction) throws {
         var compared = 0, tierAnswered = 0
         for s in 0..<Self.seedCount {

@@ -22,7 +22,7 @@ struct CommittedFixtureTests {
         let names = try AtomicFile.list(TestPaths.golden).filter { $0.hasSuffix(".jsonl") }
         let expected = Self.spec.files.map { FixtureSpec.fileName(function: $0.function, format: $0.format, shard: nil) }
         #expect(names.sorted() == expected.sorted())
-        #expect(Self.spec.files.count == OracleFunction.logitFunctions.count * Format.allCases.count)
+        #expect(Self.spec.files.count == OracleFunction.harnessFunctions.count * Format.allCases.count)
         for name in expected {
             let text = try FixtureText(path: TestPaths.golden + "/" + name)
             #expect(text.header.families.map(\.family) == Family.allCases, "\(name)")

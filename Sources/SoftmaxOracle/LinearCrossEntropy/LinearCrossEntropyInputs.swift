@@ -62,7 +62,6 @@ public struct LinearCrossEntropyInputs: Sendable, Hashable {
 
 extension OracleFunction {
     /// Every function whose inputs are rows of logits: all but the fused linear cross-entropy
-    /// ones (which take matrices). The harness, the golden fixtures and the regression gate
-    /// generate cases for these.
+    /// ones (which take matrices).
     public static var logitFunctions: [OracleFunction] { allCases.filter { !$0.isLinearCrossEntropy } }
 }

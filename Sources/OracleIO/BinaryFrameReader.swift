@@ -68,10 +68,15 @@ public struct BinaryFrameReader {
             let what = h > maxHeaderBytes
                 ? "a header of \(h) bytes is over the limit of \(maxHeaderBytes)"
                 : "a payload of \(p) bytes is over the limit of \(maxPayloadBytes)"
-            let (skipped, complete) = try discard(UInt64(h) &+ p)
-            return .bad("\(at): \(what); " + (complete
+            // h + p may pass 2^64 - 1: such a frame cannot be in any input, so everything left
+            // is taken as its bytes (never a wrapped-around length, which would resume reading
+            // inside this frame).
+            let declared = UInt64(h).addingReportingOverflow(p)
+            let (skipped, complete) = try discard(declared.overflow ? .max : declared.partialValue)
+            let length = declared.overflow ? "\(h) + \(p)" : "\(declared.partialValue)"
+            return .bad("\(at): \(what); " + (complete && !declared.overflow
                 ? "its \(skipped) bytes were skipped"
-                : "truncated: the input ends after \(skipped) of its \(UInt64(h) &+ p) bytes"))
+                : "truncated: the input ends after \(skipped) of its \(length) bytes"))
         }
         let total = h + Int(p)
         buffer.reserveCapacity(start + total)

@@ -167,6 +167,14 @@ struct BinaryFrameTests {
         let r2 = items(big + good, maxHeaderBytes: 4096)
         #expect(r2.count == 2 && r2[0] == "frame 1 at byte 0: a header of 5002 bytes is over the limit of 4096; its 5002 bytes were skipped")
         #expect(r2[1].hasPrefix("frame {"))
+        // A header and payload whose lengths add up past 2^64 - 1: one error frame, the rest of
+        // the input counted as this frame's (it wrapped around to 49 bytes and read a second
+        // "frame" inside the first's header before).
+        var wrapped = BinaryFrame.magic
+        withUnsafeBytes(of: UInt32(50).littleEndian) { wrapped += $0 }
+        withUnsafeBytes(of: UInt64.max.littleEndian) { wrapped += $0 }
+        wrapped += Array(repeating: UInt8(ascii: "z"), count: 120)
+        #expect(items(wrapped) == ["frame 1 at byte 0: a payload of \(UInt64.max) bytes is over the limit of 1048576; truncated: the input ends after 120 of its 50 + \(UInt64.max) bytes"])
         // Declared sizes whose product overflows, or passes the value limit, are named.
         let frame = requestFrame(softmaxHeader, [("logits", BinaryArray(shape: [1 << 40, 1 << 40], values: .f64([])))])
         #expect(served(frame) == [#"error field "arrays[0].shape": [1099511627776, 1099511627776] holds more than the limit of 10000000 values"#])

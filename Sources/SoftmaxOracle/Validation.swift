@@ -145,6 +145,13 @@ enum Validation {
         }
     }
 
+    /// A row-major matrix of `columns` columns: every entry finite, named `field[r][c]`.
+    static func checkFiniteMatrix(_ v: [Double], columns: Int, field: String) throws(OracleError) {
+        if let i = v.firstIndex(where: { !$0.isFinite }) {
+            throw .invalidInput(field: "\(field)[\(i / columns)][\(i % columns)]", message: "\(v[i]) is not allowed here (must be finite)")
+        }
+    }
+
     static func checkFinite(_ v: [Double], field: String, nonNegative: Bool) throws(OracleError) {
         for (i, x) in v.enumerated() {
             if !x.isFinite {

@@ -214,8 +214,10 @@ struct LinearCrossEntropyTests {
         check({ $0.hidden = [1, 2, 3] }, "hidden")
         check({ $0.targets = [0] }, "targets")
         check({ $0.targets = [0, 3] }, "targets[1]")
-        check({ $0.hidden[1] = .nan }, "hidden[1]")
-        check({ $0.weight[2] = .infinity }, "weight[2]")
+        // Matrix entries are named by row and column (review: "hidden[3]" for a 2 × 2 matrix).
+        check({ $0.hidden[1] = .nan }, "hidden[0][1]")
+        check({ $0.hidden[3] = .infinity }, "hidden[1][1]")
+        check({ $0.weight[2] = .infinity }, "weight[1][0]")
         check({ $0.bias = [0, 0] }, "bias")
         check({ $0.classWeight = [1, -1, 1] }, "ce_weight[1]")
         check({ _ in }, "grad_output", gradOutput: [1, 2])

@@ -20,8 +20,8 @@ extension Validation {
         if m.weight.count != vd.partialValue {
             throw .invalidInput(field: "weight", message: "\(m.weight.count) values for V × d = \(v) × \(d) (rows of weight must have d = \(d) values, as hidden's)")
         }
-        try checkFinite(m.hidden, field: "hidden", nonNegative: false)
-        try checkFinite(m.weight, field: "weight", nonNegative: false)
+        try checkFiniteMatrix(m.hidden, columns: d, field: "hidden")
+        try checkFiniteMatrix(m.weight, columns: d, field: "weight")
         if let b = m.bias {
             if b.count != v { throw .invalidInput(field: "bias", message: "\(b.count) values for V = \(v) classes") }
             try checkFinite(b, field: "bias", nonNegative: false)

@@ -29,6 +29,9 @@ import SoftmaxOracle
 /// | `targets` (`_offsets`) | `<f8` | cross_entropy_loss | probability rows, row-major; reference `batch` |
 /// | `ignore_index` | `<i8`, C | cross_entropy_loss | absent: -100 for every case |
 /// | `reduction` | `<U`, C | cross_entropy_loss | none, sum or mean; absent: mean for every case |
+/// | `rows`, `classes` | `<i8`, C | linear_cross_entropy* | N and V per case |
+/// | `hidden`, `weight` (`_offsets`) | `<f8` | linear_cross_entropy* | H (N × d) and W (V × d), row-major, flat |
+/// | `targets`, `bias`, `ce_weight` | `<i8`, `<f8`, `<f8` | linear_cross_entropy* | reference `rows`, `classes`, `classes`; absent: none |
 /// | `softcap`, `z_loss`, `temperature` | `<f8`, C | cross-entropies | c (0: off), coefficient, T (1: off); each absent when no case sets it |
 /// | `grad_output` | `<f8`, flat + `grad_output_offsets` | backward functions | the upstream gradient (cross_entropy_loss_backward: one value, or one per row for none; absent: 1) |
 public enum NPYExport {
@@ -46,6 +49,29 @@ public enum NPYExport {
         if errors.contains(where: { !$0.isEmpty }) { out.add("expected_error", NPY.unicode(errors)) }
         if requests.contains(where: { $0.labelSmoothing != 0 || $0.labelSmoothing.sign == .minus }) {
             out.add("label_smoothing", NPY.float64(requests.map(\.labelSmoothing), shape: [requests.count]))
+        }
+
+        if h.function.isLinearCrossEntropy {
+            // The fused matrices, row-major and flat: case i's hidden is N_i × d_i, its weight
+            // V_i × d_i (d_i = hidden's length / N_i).
+            let linear = requests.map(\.linear)
+            let n = linear.map { $0?.rows ?? 0 }, v = linear.map { $0?.classes ?? 0 }
+            out.add("rows", NPY.int64(n, shape: [n.count]))
+            out.add("classes", NPY.int64(v, shape: [v.count]))
+            out.ragged("hidden", linear.map { $0?.hidden }, reference: nil)
+            out.ragged("weight", linear.map { $0?.weight }, reference: nil)
+            out.ragged("targets", linear.map { $0?.targets }, reference: n)
+            out.ragged("bias", linear.map { $0?.bias }, reference: v)
+            out.ragged("ce_weight", linear.map { $0?.classWeight }, reference: v)
+            if requests.contains(where: { $0.ignoreIndex != -100 }) {
+                out.add("ignore_index", NPY.int64(requests.map(\.ignoreIndex), shape: [requests.count]))
+            }
+            if requests.contains(where: { $0.reduction != .mean }) {
+                out.add("reduction", NPY.unicode(requests.map(\.reduction.rawValue)))
+            }
+            out.ragged("grad_output", requests.map(\.gradOutput), reference: nil)
+            out.lossOptions(requests)
+            return out.files
         }
 
         if h.function.isBatchLoss {

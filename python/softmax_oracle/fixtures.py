@@ -21,7 +21,7 @@ from ._request import Request
 SCHEMA = "softmax-oracle.fixtures/1"
 
 # The request fields that hold floats (arrays, or a single float), by name.
-_FLOAT_FIELDS = ("logits", "weight", "labels", "label_smoothing", "pos_weight", "softcap", "z_loss", "temperature",
+_FLOAT_FIELDS = ("logits", "weight", "labels", "label_smoothing", "pos_weight", "softcap", "z_loss", "temperature", "bias", "ce_weight",
                  "grad_output")
 
 
@@ -98,14 +98,17 @@ def _decode_fields(obj: dict[str, Any], where: str) -> dict[str, Any]:
         if name in ("id", "function", "format", "expected", "expected_error"):
             continue
         what = f"{where}: field {name!r}"
-        if name == "batch":
+        if name in ("hidden", "weight") and v and isinstance(v[0], list):  # the fused matrices
+            out[name] = np.stack([parse_hex_array(r, f"{what}[{i}]") for i, r in enumerate(v)])
+        elif name == "batch":
             rows = [parse_hex_array(r, what) for r in v]
             lengths = {len(r) for r in rows}
             out[name] = np.stack(rows) if len(lengths) == 1 else rows
         elif name == "targets":
             if v and isinstance(v[0], list):  # batch probability rows
                 out[name] = np.stack([parse_hex_array(r, what) for r in v])
-            elif obj.get("function") in ("cross_entropy_loss", "cross_entropy_loss_backward") or (v and isinstance(v[0], int)):
+            elif obj.get("function") in ("cross_entropy_loss", "cross_entropy_loss_backward") or str(
+                    obj.get("function", "")).startswith("linear_cross_entropy") or (v and isinstance(v[0], int)):
                 out[name] = np.array(v, dtype=np.int64)
             else:
                 out[name] = parse_hex_array(v, what)
@@ -204,7 +207,25 @@ def load_npy_fixture(prefix: str | Path) -> FixtureFile:
     smoothing = load("label_smoothing")
     inputs: list[dict[str, Any]] = [{} for _ in range(c)]
     batch_loss = function in ("cross_entropy_loss", "cross_entropy_loss_backward")
-    if batch_loss:
+    fused = function.startswith("linear_cross_entropy")
+    rows_k = None
+    if fused:  # hidden N × d and weight V × d, flat; targets per row; bias, ce_weight per class
+        rows, classes = load("rows"), load("classes")
+        hidden, matrix = ragged("hidden", load("hidden_offsets")), ragged("weight", load("weight_offsets"))
+        assert rows is not None and classes is not None and hidden is not None and matrix is not None
+        targets, bias = ragged("targets", cumulative(rows)), ragged("bias", cumulative(classes))
+        ce_weight = ragged("ce_weight", cumulative(classes))
+        ignore, reduction, weight = load("ignore_index"), load("reduction"), None
+        for i, d in enumerate(inputs):
+            dim = len(hidden[i]) // rows[i] if rows[i] else 0
+            d["hidden"] = hidden[i].reshape(rows[i], dim)
+            d["weight"] = matrix[i].reshape(classes[i], dim)
+            d["targets"] = targets[i].astype(np.int64)
+            if bias is not None and len(bias[i]):
+                d["bias"] = bias[i]
+            if ce_weight is not None and len(ce_weight[i]):
+                d["ce_weight"] = ce_weight[i]
+    elif batch_loss:
         rows = load("rows")
         batch = ragged("batch", load("batch_offsets"))
         assert rows is not None and batch is not None
@@ -252,7 +273,7 @@ def load_npy_fixture(prefix: str | Path) -> FixtureFile:
                 d[name] = float(options[name][i])
         if grad_output is not None and len(grad_output[i]):
             d["grad_output"] = grad_output[i]
-        if batch_loss:
+        if batch_loss or fused:
             if ignore is not None and ignore[i] != -100:
                 d["ignore_index"] = int(ignore[i])
             if reduction is not None and reduction[i] != "mean":

@@ -263,7 +263,9 @@ enum Accurate {
         case .finite: break
         }
         let r = ScaledDoubleWord(row.m) + row.L
-        if row.L.isZero { return T(r.doubleValue) }
+        // L = 0: the result is m exactly; + 0 turns a -0 maximum into +0 (log 1 is an exact
+        // zero, +0) and changes no other value.
+        if row.L.isZero { return T(r.doubleValue + 0) }
         let errLog2 = Double.log2(row.rhoL * 2.0) + Double(row.L.exponent) + 1
         if Grid(T.self).accepts(errorLog2: errLog2, result: r) || abs(row.m) > 1000 {
             return T(r.doubleValue)

@@ -93,6 +93,19 @@ struct SpecialValueTests {
         }
     }
 
+    /// logsumexp of a row whose only finite logit is -0 is log(e^0) = log 1, an exact zero: +0
+    /// (docs/semantics.md), not the logit's -0 (the report's single_logit family found it).
+    @Test func logsumexpOfNegativeZeroIsPositiveZero() {
+        for variant in Self.variants {
+            for x: [Double] in [[-0.0], [-0.0, -.infinity]] {
+                let y = Kernels<Double>.logsumexp(x, variant: variant)
+                #expect(y == 0 && y.sign == .plus, "\(variant) \(x) → \(y)")
+                let z = Kernels<Float>.logsumexp(x.map { Float($0) }, variant: variant)
+                #expect(z == 0 && z.sign == .plus, "\(variant) \(x) → \(z)")
+            }
+        }
+    }
+
     /// The naive variant keeps its failure modes (that is its point).
     @Test func naiveFailureModes() throws {
         #expect(Kernels<Double>.softmax([1000, 0], variant: .naive)[0].isNaN)   // inf/inf

@@ -190,12 +190,8 @@ public struct LineReader {
             start = 0
         }
         buffer.reserveFree(1 << 16)
-        let fd = fileDescriptor
-        var n = -1
-        while n < 0 {
-            n = read(fd, buffer.base + buffer.count, min(limit, buffer.capacity - buffer.count))
-            if n < 0 && errno != EINTR { throw StreamError.fromErrno("cannot read \(descriptorName(fd))") }
-        }
+        let n = try readRetrying(fileDescriptor, into: buffer.base + buffer.count,
+                                 upTo: min(limit, buffer.capacity - buffer.count))
         buffer.count += n
         if n == 0 { atEnd = true }
     }
@@ -274,23 +270,28 @@ final class ByteBuffer {
     }
 }
 
-/// Reads up to `chunk` bytes of `fd` (retrying after EINTR) and appends them to `buffer`;
-/// returns how many (0 at the end of the input). Used by
-/// ``BinaryFrameReader``.
+/// read(2) of up to `count` bytes of `fd` into `into`, retried after EINTR; how many were read
+/// (0 at the end of the input). The one read loop of ``LineReader`` and ``BinaryFrameReader``.
 ///
 /// - Throws: ``StreamError`` (`cannot read standard input: Is a directory`) when reading fails.
+func readRetrying(_ fd: Int32, into: UnsafeMutableRawPointer, upTo count: Int) throws(StreamError) -> Int {
+    while true {
+        let n = read(fd, into, count)
+        if n >= 0 { return n }
+        if errno != EINTR { throw StreamError.fromErrno("cannot read \(descriptorName(fd))") }
+    }
+}
+
+/// Reads up to `chunk` bytes of `fd` (``readRetrying(_:into:upTo:)``) and appends them to
+/// `buffer`; returns how many (0 at the end of the input). Used by ``BinaryFrameReader``.
+///
+/// - Throws: ``StreamError`` when reading fails.
 func appendRead(_ fd: Int32, upTo chunk: Int, to buffer: inout [UInt8]) throws(StreamError) -> Int {
-    let n = withUnsafeTemporaryAllocation(byteCount: chunk, alignment: 1) { scratch -> Int in
-        var n = -1
-        while n < 0 {
-            n = read(fd, scratch.baseAddress!, chunk)
-            if n < 0 && errno != EINTR { return -1 }
-        }
+    try withUnsafeTemporaryAllocation(byteCount: chunk, alignment: 1) { (scratch) throws(StreamError) -> Int in
+        let n = try readRetrying(fd, into: scratch.baseAddress!, upTo: chunk)
         buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<n]))
         return n
     }
-    if n < 0 { throw StreamError.fromErrno("cannot read \(descriptorName(fd))") }
-    return n
 }
 
 /// Writes text to a file descriptor (standard output by default), each piece written at once

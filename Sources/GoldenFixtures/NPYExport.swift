@@ -63,12 +63,7 @@ public enum NPYExport {
             out.ragged("targets", linear.map { $0?.targets }, reference: n)
             out.ragged("bias", linear.map { $0?.bias }, reference: v)
             out.ragged("ce_weight", linear.map { $0?.classWeight }, reference: v)
-            if requests.contains(where: { $0.ignoreIndex != -100 }) {
-                out.add("ignore_index", NPY.int64(requests.map(\.ignoreIndex), shape: [requests.count]))
-            }
-            if requests.contains(where: { $0.reduction != .mean }) {
-                out.add("reduction", NPY.unicode(requests.map(\.reduction.rawValue)))
-            }
+            out.batchOptions(requests)
             out.ragged("grad_output", requests.map(\.gradOutput), reference: nil)
             out.lossOptions(requests)
             return out.files
@@ -87,12 +82,7 @@ public enum NPYExport {
                 if case .probabilities(let p)? = q.batchTargets { p.flatMap { $0 } } else { nil }
             }, reference: zip(rows, k).map(*))
             out.ragged("weight", requests.map(\.weight), reference: k)
-            if requests.contains(where: { $0.ignoreIndex != -100 }) {
-                out.add("ignore_index", NPY.int64(requests.map(\.ignoreIndex), shape: [requests.count]))
-            }
-            if requests.contains(where: { $0.reduction != .mean }) {
-                out.add("reduction", NPY.unicode(requests.map(\.reduction.rawValue)))
-            }
+            out.batchOptions(requests)
             if h.function == .crossEntropyLossBackward {
                 out.ragged("grad_output", requests.map(\.gradOutput), reference: nil)
             }
@@ -138,6 +128,17 @@ public enum NPYExport {
         var files: [(name: String, bytes: [UInt8])] = []
 
         mutating func add(_ name: String, _ bytes: [UInt8]) { files.append(("\(base).\(name).npy", bytes)) }
+
+        /// `ignore_index` and `reduction` of the batch losses, each only when some case differs
+        /// from PyTorch's default (-100, mean).
+        mutating func batchOptions(_ requests: [OracleRequest]) {
+            if requests.contains(where: { $0.ignoreIndex != -100 }) {
+                add("ignore_index", NPY.int64(requests.map(\.ignoreIndex), shape: [requests.count]))
+            }
+            if requests.contains(where: { $0.reduction != .mean }) {
+                add("reduction", NPY.unicode(requests.map(\.reduction.rawValue)))
+            }
+        }
 
         /// The loss options, each only when some case sets it (absent: off for every case).
         mutating func lossOptions(_ requests: [OracleRequest]) {

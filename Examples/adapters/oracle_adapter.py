@@ -74,8 +74,23 @@ def request_dtype(req, dtypes):
     return fmt, dtypes[fmt]
 
 
-def serve(evaluate, lines=None, out=None):
-    """Answers each request line of `lines` (default stdin) on `out` (default stdout)."""
+#: The loss options (docs/semantics.md) with the value that leaves the loss unchanged (None: no
+#: such value). An adapter that does not name one in `serve(..., handles=)` has requests that carry
+#: it answered with an error line, so that it is never scored on a function it did not compute.
+LOSS_OPTIONS = {"softcap": None, "z_loss": 0.0, "temperature": 1.0}
+
+
+def refuse_unhandled_options(req, handles=()):
+    """Raises Unsupported naming the first loss option of `req` that is not in `handles` and not
+    at its neutral value (z_loss 0, temperature 1)."""
+    for name, neutral in LOSS_OPTIONS.items():
+        if name in req and name not in handles and (neutral is None or parse_float(req[name]) != neutral):
+            raise Unsupported(f"{name} is not implemented by this adapter")
+
+
+def serve(evaluate, lines=None, out=None, handles=()):
+    """Answers each request line of `lines` (default stdin) on `out` (default stdout); a request
+    with a loss option not in `handles` gets an error line (`refuse_unhandled_options`)."""
     lines = sys.stdin if lines is None else lines
     out = sys.stdout if out is None else out
     for line in lines:
@@ -85,6 +100,7 @@ def serve(evaluate, lines=None, out=None):
         try:
             req = json.loads(line)
             rid = req.get("id")
+            refuse_unhandled_options(req, handles)
             answer = {"id": rid, "values": [format_float(v) for v in evaluate(req)]}
         except Unsupported as e:
             answer = {"id": rid, "error": str(e)}

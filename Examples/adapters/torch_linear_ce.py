@@ -8,6 +8,9 @@ What each function computes (autograd for the gradients; grad_output as the back
     linear_cross_entropy              F.linear(H, W, b), then torch_liger_losses.batch_loss: F.cross_entropy
                                       with weight=ce_weight, ignore_index=, reduction=, label_smoothing=,
                                       and softcap / z_loss / temperature as Liger writes them
+                                      (ignored rows left out), but in the request's dtype and
+                                      with mean = Σ CE / Σ w[y] + Σ z-loss / N_kept (NaN when
+                                      every row is ignored, as PyTorch's mean)
     linear_cross_entropy_grad_hidden  ∂/∂H of the above
     linear_cross_entropy_grad_weight  ∂/∂W
     linear_cross_entropy_grad_bias    ∂/∂b (of a zero bias when the request has none)
@@ -19,11 +22,11 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # sibling adapters, from any directory
-from oracle_adapter import Unsupported, request_dtype, serve  # noqa: E402
+from oracle_adapter import LOSS_OPTIONS, Unsupported, request_dtype, serve  # noqa: E402
 
 import torch_nn  # noqa: E402
 from torch_liger_losses import batch_loss  # noqa: E402
-from torch_nn import IMPORT_ERROR, tensor  # noqa: E402
+from torch_nn import IMPORT_ERROR, grad_output_of, tensor  # noqa: E402
 
 if IMPORT_ERROR is None:
     import torch
@@ -47,13 +50,13 @@ def evaluate(req):
     if "ce_weight" in req:
         options["weight"] = req["ce_weight"]  # batch_loss's name for the class weights
     reduction = req.get("reduction", "mean")
-    loss = batch_loss(F.linear(h, w, b), torch.tensor(req["targets"], dtype=torch.long), options, dt, reduction)
+    # The textbook reference: every step in the request's dtype (no fp32 upcast, unlike Liger).
+    loss = batch_loss(F.linear(h, w, b), torch.tensor(req["targets"], dtype=torch.long), options, dt, reduction,
+                      compute_dtype=dt, textbook=True)
     if fn == "linear_cross_entropy":
         r = loss
     else:
-        go = req.get("grad_output", "0x1p+0")
-        go = tensor(go if isinstance(go, list) else [go], dt)
-        loss.backward(go if reduction == "none" else go[0])
+        loss.backward(grad_output_of(req, dt, reduction))
         r = (h, w, b)[GRADIENTS[fn]].grad
     if r.dtype != dt:
         raise Unsupported(f"unsupported format {fmt}: torch computed {fn} in {r.dtype}")
@@ -61,4 +64,4 @@ def evaluate(req):
 
 
 if __name__ == "__main__":
-    serve(evaluate)
+    serve(evaluate, handles=LOSS_OPTIONS)

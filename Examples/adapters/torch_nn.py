@@ -22,9 +22,12 @@ What each function calls:
     bce_with_logits  F.binary_cross_entropy_with_logits(x, z, weight=, pos_weight=, reduction="none")
     cross_entropy_loss  F.cross_entropy(batch, targets, weight=, ignore_index=, reduction=,
                         label_smoothing=)
+    cross_entropy_loss_backward  autograd: batch.grad of the above .backward(grad_output)
     softmax_backward      autograd: torch.softmax(x, 0).backward(grad_output), x.grad
     log_softmax_backward  autograd: torch.log_softmax(x, 0).backward(grad_output), x.grad
 Formats: f64, f32, f16, bf16 (a kernel PyTorch lacks for a dtype on the CPU answers an error).
+PyTorch has no soft-cap, z-loss or temperature: requests with them get an error line
+(torch_liger_losses.py computes them as Liger Kernel does).
 """
 import os
 import sys
@@ -58,23 +61,36 @@ def row_cross_entropy(x, req, dt):
     return F.cross_entropy(x[None], target, weight=weight, label_smoothing=smoothing, reduction="none")[0]
 
 
+def grad_output_of(req, dt, reduction):
+    """The backward seed of a batch loss: `grad_output` (default 1), one value, or one per row
+    for reduction "none"."""
+    go = req.get("grad_output", "0x1p+0")
+    go = tensor(go if isinstance(go, list) else [go], dt)
+    return go if reduction == "none" else go[0]
+
+
 def evaluate(req):
     if IMPORT_ERROR:
         raise Unsupported(IMPORT_ERROR)
     fmt, dt = request_dtype(req, DTYPES)
     fn = req["function"]
-    if fn == "cross_entropy_loss":
+    if fn in ("cross_entropy_loss", "cross_entropy_loss_backward"):
         batch = torch.stack([tensor(row, dt) for row in req["batch"]])
         targets = req["targets"]
         if targets and isinstance(targets[0], list):
             target = torch.stack([tensor(row, dt) for row in targets])
         else:
             target = torch.tensor(targets, dtype=torch.long)
+        reduction = req.get("reduction", "mean")
+        batch.requires_grad_(fn == "cross_entropy_loss_backward")
         r = F.cross_entropy(batch, target,
                             weight=tensor(req["weight"], dt) if "weight" in req else None,
                             ignore_index=req.get("ignore_index", -100),
-                            reduction=req.get("reduction", "mean"),
+                            reduction=reduction,
                             label_smoothing=parse_float(req.get("label_smoothing", 0)))
+        if fn == "cross_entropy_loss_backward":
+            r.backward(grad_output_of(req, dt, reduction))
+            r = batch.grad
     else:
         x = tensor(req["logits"], dt)
         if fn == "logsumexp":

@@ -2,6 +2,7 @@
 #   make report   build (release) and print the accuracy report on the built-in default cases
 #   make test     run the test suite (Swift Testing), then the Python package's (make test-python)
 #   make test-python  build the CLI (debug), install python/ into .venv-python, run pytest python/tests
+#                 (TORCH=auto|1|0: PyTorch CPU for the torch tests, see below)
 #   make gate     re-certify the committed golden fixtures and run the accuracy-regression gate
 #   make dist     dist/softmax-oracle: release build, Swift runtime and MPFR/GMP linked statically
 #   make wheel    dist/softmax_oracle-*.whl: python/ with that binary bundled (a platform wheel)
@@ -29,12 +30,30 @@ test-fma: mpfr
 	SOFTMAX_ORACLE_TARGET_CPU=$(FMA_CPU) $(SWIFT) test --scratch-path .build-fma \
 		--filter 'AccurateVectorTests|AccurateStoredTermsTests|AccurateIdentityTests|SpecialValueTests|AccurateBoundTests|DoubleWordArithmeticTests'
 
+# PyTorch (CPU) for the torch tests and adapters. PyPI's Linux wheel cannot import without its
+# CUDA libraries (libcudart, libcublas, ...: GBs of nvidia-* packages), so only a CPU build that pip
+# finds without an index (a wheel in its configured --find-links) is installed, with its small
+# pure-Python dependencies from PyPI. TORCH=auto (default): install it when found, else skip the
+# torch tests (pytest names each skip); TORCH=1: fail without it; TORCH=0: do not install it.
+TORCH ?= auto
+TORCH_DEPS := 'setuptools>=77.0.3' filelock 'typing-extensions>=4.10' 'sympy>=1.13.3' 'networkx>=2.5.1' jinja2 'fsspec>=0.8.5'
+PIP := $(PY_VENV)/bin/python3 -m pip install --quiet --disable-pip-version-check
+
 # pytest's exit status 5 (no test collected) is a failure here, not a pass.
 test-python: mpfr
 	$(SWIFT) build --product softmax-oracle
 	@test -x $(PY_VENV)/bin/python3 || $(PYTHON) -m venv $(PY_VENV)
-	$(PY_VENV)/bin/python3 -m pip install --quiet --disable-pip-version-check numpy pytest ml_dtypes mpmath
-	$(PY_VENV)/bin/python3 -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps ./python
+	$(PIP) numpy pytest ml_dtypes mpmath
+	$(PIP) --force-reinstall --no-deps ./python
+	@if [ "$(TORCH)" = 0 ] || $(PY_VENV)/bin/python3 -c 'import torch' 2>/dev/null; then :; \
+	elif $(PIP) --no-index --no-deps torch 2>/dev/null && $(PIP) $(TORCH_DEPS) \
+	        && $(PY_VENV)/bin/python3 -c 'import torch' 2>/dev/null; then \
+	    echo "make test-python: installed torch $$($(PY_VENV)/bin/python3 -c 'import torch; print(torch.__version__)') (CPU)"; \
+	else \
+	    $(PY_VENV)/bin/python3 -m pip uninstall --quiet --yes torch 2>/dev/null; \
+	    if [ "$(TORCH)" = 1 ]; then echo "make test-python: TORCH=1 but no CPU torch wheel that imports" >&2; exit 1; fi; \
+	    echo "make test-python: no CPU torch wheel found without an index: the torch tests are skipped"; \
+	fi
 	@SOFTMAX_ORACLE_BIN="$(CURDIR)/.build/debug/softmax-oracle" $(PY_VENV)/bin/python3 -m pytest python/tests \
 		-p no:cacheprovider -ra; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test-python: pytest collected no test" >&2; exit 1; fi; exit $$status

@@ -3,9 +3,7 @@ mpmath at 300 digits (the textbook formulas, naive), and torch autograd when tor
 (skipped, with the reason shown, when it is not)."""
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -148,15 +146,6 @@ def test_torch_autograd_agrees(oracle):
     want = oracle.cross_entropy_loss_backward(x.detach().numpy(), t.numpy(), softcap=c, z_loss=coef)
     # float64 autograd: a few rounding errors per entry, far below 1e-12 relative to the row's scale.
     assert np.allclose(x.grad.numpy(), want, rtol=1e-12, atol=1e-15)
-
-
-def test_liger_adapter_speaks_the_protocol(binary):
-    pytest.importorskip("torch", reason="torch is not installed: the Liger-style adapter is not run")
-    line = ('{"id":1,"function":"cross_entropy_loss_backward","format":"f64","batch":[[1,2,3]],'
-            '"targets":[2],"softcap":"0x1p+2","z_loss":"0x1p-5"}\n')
-    out = subprocess.run([sys.executable, str(REPO / "Examples/adapters/torch_liger_losses.py")], input=line,
-                         capture_output=True, text=True, timeout=120, env=dict(os.environ))
-    assert '"values"' in out.stdout, out.stdout + out.stderr
 
 
 def test_fixture_cases_with_options_round_trip(oracle, binary, tmp_path):

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ._formats import to_float64
-from ._functions import Oracle, Plan, _check_format, _class_indices, _scalar_float
+from ._functions import Oracle, Plan, _check_format, _class_indices, _method, _scalar_float
 from ._request import Request
 
 #: The fused functions, in docs/protocol.md's order.
@@ -95,3 +95,7 @@ def linear_cross_entropy_grad_bias(hidden: Any, weight: Any, targets: Any, bias:
     """∂ linear_cross_entropy / ∂ bias times ``grad_output`` (default 1): shape (V,)."""
     return linear_plan("linear_cross_entropy_grad_bias", hidden, weight, targets, bias, format=format,
                        **options).evaluate(oracle)
+
+
+for _name in LINEAR_FUNCTIONS:  # methods of Oracle too, as every module-level function
+    setattr(Oracle, _name, _method(globals()[_name]))

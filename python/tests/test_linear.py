@@ -59,3 +59,11 @@ def test_errors_name_the_field(oracle):
         so.linear_cross_entropy(np.ones((2, 3)), np.ones((4, 2)), [0, 1], oracle=oracle)
     with pytest.raises(so.OracleRequestError, match="targets"):
         so.linear_cross_entropy(np.ones((2, 3)), np.ones((4, 3)), [0, 4], oracle=oracle)
+
+
+def test_the_fused_functions_are_oracle_methods_too(oracle):
+    # The Oracle docstring says every module-level function is also a method; the four fused
+    # ones were not (AttributeError on oracle.linear_cross_entropy).
+    h, w = [[0.5, -1.0]], [[1.0, 0.0], [0.0, 1.0]]
+    for f in so.LINEAR_FUNCTIONS:
+        assert np.array_equal(getattr(oracle, f)(h, w, [1]), getattr(so, f)(h, w, [1], oracle=oracle)), f

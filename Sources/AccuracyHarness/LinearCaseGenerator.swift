@@ -125,8 +125,6 @@ extension OracleFunction {
     /// The functions the harness, `report`, the golden fixtures and `regress` run by default:
     /// every logit function and the fused `linear_cross_entropy`. Its three gradients are
     /// generated on request (`--function`): their outputs (N·d, V·d, V values) would take the
-    /// committed fixtures past their size budget, and the oracle does not certify some of their
-    /// cases (gradient sums that are exactly 0, or exact rounding midpoints decided only by terms
-    /// e^(−gap) past the precision cap).
+    /// committed fixtures past their size budget.
     public static var harnessFunctions: [OracleFunction] { logitFunctions + [.linearCrossEntropy] }
 }

@@ -1,9 +1,10 @@
 import MPFR
 
 /// Decides, exactly, whether a fused gradient output (`linear_cross_entropy_grad_hidden`,
-/// `_grad_weight`, `_grad_bias`) is 0. Escalation alone never certifies an exact 0: its
-/// enclosure always straddles 0. (The argument is also in docs/certification.md, "Exact zeros of
-/// the fused gradients".)
+/// `_grad_weight`, `_grad_bias`) is 0, and encloses the nonzero ones from their exact form
+/// (`enclosure`). Escalation alone never certifies an exact 0 (its enclosure always straddles
+/// 0), nor the sign of a sum of terms below MPFR's range. (The argument is also in
+/// docs/certification.md, "Exact zeros and exact forms of the gradients".)
 ///
 /// **The form of an output.** Without soft-capping and z-loss, with p_n = softmax of row n's
 /// logits z_n (exact dyadic rationals; a temperature T divides them by a binary64 number, still
@@ -30,8 +31,9 @@ import MPFR
 /// (grad_hidden, or rows that all share a shape) is 0 iff all its a_g are 0; a class whose a are
 /// all 0 contributes nothing; and two rows that are permutations of each other can cancel (logits
 /// [0, 1] with target 0 and [1, 0] with target 1 give grad_bias[0] = 0), which the expansion
-/// finds. The expansion has Π_C (groups of C) terms at most; past `termBudget` the output is left
-/// undecided (nil: escalation goes on, and ends "not certified" if it is 0).
+/// finds. With a temperature the exponents are α_k/T, equal exactly when the α_k are. The
+/// expansion has Π_C (groups of C) terms at most; past `termBudget` the output is left undecided
+/// (nil: escalation goes on, and ends "not certified" if it is 0).
 ///
 /// Soft-capping makes the exponents c·tanh(x/(T·c)) transcendental and z-loss adds lse_n·p_nc
 /// terms (lse transcendental): the theorem does not apply, and `init` returns nil.

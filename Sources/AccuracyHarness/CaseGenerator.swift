@@ -11,7 +11,10 @@ public struct GeneratorOptions: Sendable, Hashable {
     public var labelSmoothing: Bool
     /// For `bce_with_logits`: half of the cases get a pos_weight (one value, or one per logit).
     public var posWeight: Bool
-    /// For `cross_entropy_loss`: rows per batch, 1…this (1 when K ≥ 1000).
+    /// For the batch loss and the fused linear cross-entropy: rows per batch, 1…this (1 when
+    /// K ≥ 1000). Past 3 the rows are also bounded by ``batchLogitBudget`` (N·K logits), so that
+    /// realistic batches (e.g. 64 rows of short rows) cost about what 3 rows of long ones do;
+    /// up to 3 the cases are those of the 3-row generator.
     public var maxBatchRows: Int
     /// When not empty, the only row lengths K generated (`check --k`), so that a kernel compiled
     /// per shape sees few shapes: case i gets the i-th length (cyclically) among those its family
@@ -33,6 +36,17 @@ public struct GeneratorOptions: Sendable, Hashable {
 
     /// Probability targets and pos_weight on, label smoothing off, up to 3 batch rows.
     public static let `default` = GeneratorOptions()
+
+    /// The most logits (N·K) of a generated batch when ``maxBatchRows`` is above 3.
+    public static let batchLogitBudget = 4096
+
+    /// The largest N to draw for rows of K logits: min(3, maxBatchRows), raised up to
+    /// maxBatchRows while N·K stays within ``batchLogitBudget``.
+    public func batchRowCap(classes k: Int) -> Int {
+        let classic = Swift.min(3, maxBatchRows)
+        guard maxBatchRows > 3 else { return classic }
+        return Swift.max(classic, Swift.min(maxBatchRows, Self.batchLogitBudget / Swift.max(1, k)))
+    }
 }
 
 /// Turns (seed, family, format, function, index) into a case, deterministically.
@@ -109,7 +123,7 @@ public struct CaseGenerator: Sendable, Hashable {
             }
 
         case .crossEntropyLoss, .crossEntropyLossBackward:
-            let n = kk >= 1000 ? 1 : c.rng.nextInt(in: 1...options.maxBatchRows)
+            let n = kk >= 1000 ? 1 : c.rng.nextInt(in: 1...options.batchRowCap(classes: kk))
             var rows = [row0]
             for r in 1..<Swift.max(1, n) {
                 var rc = rowContext(key, row: r)

@@ -6,7 +6,8 @@ import SoftmaxOracle
 /// Two ways of making the matrices, both values of the case's format:
 ///
 /// - **The family's logits, carried by the product.** Rows x⁽ⁱ⁾ of the family (N ∈ 1…3 rows of
-///   V logits, V capped at ``defaultMaxClasses`` except in `large_k`) become H = 2^a·I (N × N,
+///   V logits, more up to ``GeneratorOptions/maxBatchRows`` with N·V within its budget; V capped
+///   at ``defaultMaxClasses`` except in `large_k`) become H = 2^a·I (N × N,
 ///   d = N) and W[j][i] = x⁽ⁱ⁾_j·2^−a: z = H·Wᵀ is the family's rows (exactly, unless the
 ///   scaling by 2^−a, a ∈ 0…2, leaves the format's range). Non-finite logits (the mask, infinity
 ///   and NaN families), which the fused functions refuse, become ±(2·|ln leastPositive| + 64)
@@ -25,6 +26,8 @@ import SoftmaxOracle
 extension CaseGenerator {
     /// Classes V of a fused case outside `large_k` (a family's longer rows are cut to this).
     public static let defaultMaxClasses = 64
+    /// A bound on large_k's classes for the batch-row budget (its rows reach 10^5).
+    static let largeClasses = 100_000
 
     func makeLinearCase(_ key: CaseKey) -> HarnessCase {
         let family = key.family, format = key.format
@@ -33,7 +36,8 @@ extension CaseGenerator {
                 seed, StableHash.fnv1a(family.rawValue), StableHash.fnv1a(format.rawValue),
                 StableHash.fnv1a(key.function.rawValue), UInt64(key.index), 0x6c69_6e65)),  // "line"
             format: format, index: key.index)
-        let n = c.rng.nextInt(in: 1...Swift.min(3, options.maxBatchRows))
+        // N·V within the budget for the largest V a case may draw (large_k's rows are longer).
+        let n = c.rng.nextInt(in: 1...options.batchRowCap(classes: family == .largeK ? Self.largeClasses : Self.defaultMaxClasses))
         let inputs: LinearCrossEntropyInputs
         switch family {
         case .nearTies, .normalHuge:
@@ -125,8 +129,6 @@ extension OracleFunction {
     /// The functions the harness, `report`, the golden fixtures and `regress` run by default:
     /// every logit function and the fused `linear_cross_entropy`. Its three gradients are
     /// generated on request (`--function`): their outputs (N·d, V·d, V values) would take the
-    /// committed fixtures past their size budget, and the oracle does not certify some of their
-    /// cases (gradient sums that are exactly 0, or exact rounding midpoints decided only by terms
-    /// e^(−gap) past the precision cap).
+    /// committed fixtures past their size budget.
     public static var harnessFunctions: [OracleFunction] { logitFunctions + [.linearCrossEntropy] }
 }

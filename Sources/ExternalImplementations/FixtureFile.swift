@@ -35,6 +35,22 @@ public struct FixtureCase: Sendable, Hashable {
     /// Whether the line named its generator family (else the key carries
     /// ``FixtureFile/fallbackFamily``).
     public var familyGiven: Bool
+    /// For one row of a batched request (`logits` N × K), where its outputs lie in the line's
+    /// answer (N rows, read row-major); nil for a single-row request.
+    public var row: FixtureRow? = nil
+}
+
+/// One row of a batched fixture line: the line's answer holds `total` values, row by row, and
+/// this row's are `offset ..< offset + count`.
+public struct FixtureRow: Sendable, Hashable {
+    /// The row's index in the batch.
+    public var index: Int
+    /// Where the row's values start in the answer.
+    public var offset: Int
+    /// How many values the row has.
+    public var count: Int
+    /// How many values the whole answer has.
+    public var total: Int
 }
 
 /// A fixtures file: JSON Lines of requests, each with an `id`, read for scoring stored results
@@ -44,6 +60,8 @@ public struct FixtureCase: Sendable, Hashable {
 /// ## Accepted lines
 /// - A request line as `eval` reads it (``RequestDecoder``), with an `id` (any JSON but null;
 ///   ids must be unique). Floats are exact hex floats, decimals or JSON numbers.
+/// - A batched request (`logits` N × K of a row function) is N cases, one per row
+///   (``FixtureCase/row``), scored on the row's slice of the line's answer.
 /// - Extra members are metadata, and are ignored — `expected`, `expected_error`, `family`,
 ///   `index`, `seed`, anything — *except* a name within two edits of a request field (`logit`,
 ///   `weights`, `label_smothing`) and not a common metadata name (``knownMetadata``: `formats`,
@@ -63,7 +81,7 @@ public struct FixtureFile: Sendable, Hashable {
     public var cases: [FixtureCase]
     /// Header or metadata lines skipped.
     public var metadataLines: Int
-    /// Cases whose line named no family.
+    /// Lines that named no family (a batched line is several cases).
     public var casesWithoutFamily: Int
 
     /// The family given to lines without one (reports need a family; the by-family table is
@@ -74,7 +92,7 @@ public struct FixtureFile: Sendable, Hashable {
     public init(cases: [FixtureCase], metadataLines: Int = 0) {
         self.cases = cases
         self.metadataLines = metadataLines
-        self.casesWithoutFamily = cases.count(where: { !$0.familyGiven })
+        self.casesWithoutFamily = Set(cases.filter { !$0.familyGiven }.map(\.line)).count  // lines: a batch is several cases
     }
 
     /// Reads a fixtures file's text.
@@ -159,18 +177,33 @@ public struct FixtureFile: Sendable, Hashable {
                 family = known
                 familyGiven = true
             }
+            // A batch (`logits` N × K) is scored row by row: one case per row, each answered by
+            // its slice of the line's (row-major) answer.
+            let requests: [OracleRequest]
+            do throws(OracleError) {
+                requests = try decoded.rowRequests()
+            } catch {
+                throw problem("id \(id.excerpt()): \(error)")
+            }
+            let counts = requests.map(ExpectedOutputs.count(for:))
+            let total = counts.reduce(0, +)
             let index: Int
             if let i = keyIndex ?? value["index"]?.integerValue {
                 index = i
             } else {
                 index = perFamily[family, default: 0]
             }
-            perFamily[family, default: 0] += 1
+            perFamily[family, default: 0] += requests.count
             let seed = value["seed"].flatMap(parseSeed) ?? headerSeed
-            let harnessCase = HarnessCase(
-                key: CaseKey(function: decoded.request.function, format: decoded.request.format, family: family, index: index),
-                seed: seed, request: decoded.request)
-            cases.append(FixtureCase(id: id, line: number, harnessCase: harnessCase, familyGiven: familyGiven))
+            var offset = 0
+            for (r, request) in requests.enumerated() {
+                let harnessCase = HarnessCase(
+                    key: CaseKey(function: request.function, format: request.format, family: family, index: index + r),
+                    seed: seed, request: request)
+                let row = decoded.batch == nil ? nil : FixtureRow(index: r, offset: offset, count: counts[r], total: total)
+                cases.append(FixtureCase(id: id, line: number, harnessCase: harnessCase, familyGiven: familyGiven, row: row))
+                offset += counts[r]
+            }
         }
         return FixtureFile(cases: cases, metadataLines: metadata)
     }

@@ -10,7 +10,9 @@ import SoftmaxOracle
 ///   extra members such as timings are ignored). An `error` line counts as *unsupported*.
 /// - A fixture request without a result line is an *error* (counted, and named in
 ///   ``missingResults`` and in the message "no result for id 17 (fixtures line 18)").
-/// - The number of values is checked by the scorer (a wrong count is an error there).
+/// - The number of values is checked by the scorer (a wrong count is an error there). A batched
+///   fixture line (`logits` N × K) is N cases, one per row, each scored on its slice of the
+///   line's answer (nested `[[…],[…]]` or flat, row-major; it must hold every row's values).
 /// - Result lines whose id is in no fixture line are listed in ``unknownResultIDs``.
 ///
 /// ``evaluate(_:)`` finds a request's result through the first fixture line holding that
@@ -100,7 +102,13 @@ public struct StoredResultsImplementation: ImplementationUnderTest {
             return .failed("no result for id \(fixture.id.excerpt()) (fixtures line \(fixture.line))")
         }
         switch result.outcome {
-        case .values(let values): return .outputs(values)
+        case .values(let values):
+            guard let row = fixture.row else { return .outputs(values) }
+            // One row of a batch: its slice of the N rows' answer, which must hold every row.
+            guard values.count == row.total else {
+                return .failed("id \(fixture.id.excerpt()): \(values.count) values for a batch of \(row.total) (fixtures line \(fixture.line))")
+            }
+            return .outputs(Array(values[row.offset..<(row.offset + row.count)]))
         case .error(let message): return .unsupported(message)
         }
     }

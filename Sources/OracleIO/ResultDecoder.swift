@@ -3,7 +3,7 @@
 ///
 /// - `values` is an array whose elements are hex-float strings, decimal strings, JSON numbers,
 ///   or `"inf"`, `"-inf"`, `"nan"` (any form ``HexFloat/parse(_:)`` accepts); an empty array is
-///   allowed.
+///   allowed. A batch's answer, N rows of equal length (`[[…],[…]]`), is read row-major.
 /// - `error` is a string.
 /// - Exactly one of `values` and `error`; `id` is optional (`.null` when absent).
 /// - Other member names are an error (a typo such as `value` must not read as "no answer"),
@@ -60,11 +60,18 @@ public struct ResultDecoder: LineDecoding {
         case (nil, let message?):
             return .error(try FieldRead.string(message, field: "error", expected: "a message"))
         case (let v?, nil):
-            let n = FieldRead.count(v, nested: false)
+            let nested = v.arrayValue?.first?.arrayValue != nil
+            let n = FieldRead.count(v, nested: nested)
             if n > maxValues {
                 throw FieldProblem(field: "values", reason: "\(n) values exceed the limit of \(maxValues)")
             }
-            return .values(try FieldRead.floats(v, field: "values"))
+            guard nested else { return .values(try FieldRead.floats(v, field: "values")) }
+            // N rows (a batch, answered row by row as `ResultEncoder` writes it): row-major.
+            let rows = try FieldRead.floatRows(v, field: "values")
+            if let r = rows.firstIndex(where: { $0.count != rows[0].count }) {
+                throw FieldProblem(field: "values[\(r)]", reason: "has \(rows[r].count) values, row 0 has \(rows[0].count) (rows must have equal lengths)")
+            }
+            return .values(rows.flatMap { $0 })
         }
     }
 }

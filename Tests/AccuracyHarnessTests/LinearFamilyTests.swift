@@ -72,4 +72,18 @@ struct LinearFamilyTests {
             #expect(c.request.zLoss > 0)
         }
     }
+
+    /// `scripts/tier-grid.sh --functions linear_cross_entropy_grad_weight --families near_ties`
+    /// asks for this case (seed 13, K = 100 000, which near_ties ignores: d = 6, V = 24, 3 rows of
+    /// large-norm hidden states). Its grad_weight has 100 outputs whose terms e^(−gap) lie below
+    /// MPFR's range with mixed signs; they were "not certified" (enclosure [−tiny, tiny] at
+    /// 65 536 bits) until `ExactZeroGradients` enclosed them from their exact form.
+    @Test("the tier-grid's near_ties grad_weight case certifies")
+    func tierGridNearTiesGradWeight() throws {
+        let generator = CaseGenerator(seed: 13, options: GeneratorOptions(rowLengths: [100_000]))
+        for function in [OracleFunction.linearCrossEntropyGradWeight, .linearCrossEntropyGradBias, .linearCrossEntropyGradHidden] {
+            let c = generator.makeCase(CaseKey(function: function, format: .f64, family: .nearTies, index: 0))
+            #expect(throws: Never.self, "\(c.key)") { try Oracle().evaluate(c.request) }
+        }
+    }
 }

@@ -178,6 +178,20 @@ struct ProcessImplementationTests {
         #expect(ProcessImplementation.defaultName(for: "") == "process")
     }
 
+    @Test("Nested answers (N rows, as eval writes a batch's) are read row-major")
+    func nestedAnswers() throws {
+        let command = Scripts.numbered("nested.sh", """
+            printf '{"id":%s,"values":[["0x1p+0","2"],[3,"-inf"]]}\\n' "$id"
+            """)
+        let p = try ProcessImplementation(command: command, name: "nested", options: testOptions())
+        let grad = OracleRequest(function: .crossEntropyLossBackward, batch: [[1, 2], [3, 4]], batchTargets: .indices([0, 1]))
+        #expect(try p.evaluate(grad) == [1, 2, 3, -.infinity])
+        var m = OracleRequest(function: .linearCrossEntropyGradHidden)
+        m.linear = LinearCrossEntropyInputs(hidden: [[1, 2], [3, 4]], weight: [[1, 0], [0, 1]], targets: [0, 1])
+        #expect(try p.evaluate(m) == [1, 2, 3, -.infinity])  // N × d = 2 × 2
+        #expect(p.close() == .exited(0))
+    }
+
     @Test("Expected output counts follow the oracle")
     func counts() {
         #expect(ExpectedOutputs.count(for: OracleRequest(function: .logsumexp, logits: [1, 2, 3])) == 1)

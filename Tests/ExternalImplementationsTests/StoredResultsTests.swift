@@ -110,4 +110,38 @@ struct StoredResultsTests {
         #expect(thrownMessage { _ = try CheckThresholds.parse(["-1"]) } == #"--max-ulp -1: "-1" is not a non-negative number of ULPs (or inf)"#)
         #expect(!CheckThresholds().hasLimits)
     }
+
+    @Test("A batched fixture line (N rows) is N cases, scored row by row on nested or flat answers")
+    func batchedRows() throws {
+        let fixtures = """
+            {"id":1,"function":"softmax","logits":[[1,2],[3,5]]}
+            {"id":2,"function":"logsumexp","logits":[[1,2],[3,5]]}
+            {"id":3,"function":"cross_entropy_loss_backward","batch":[[1,2],[3,4]],"targets":[0,1]}
+            {"id":4,"function":"softmax","logits":[[1,2],[3,5]]}
+            """
+        let file = try FixtureFile.parse(fixtures, source: "b.jsonl")
+        #expect(file.cases.map(\.line) == [1, 1, 2, 2, 3, 4, 4] && file.casesWithoutFamily == 4)
+        #expect(file.cases[1].harnessCase.request.logits == [3, 5] && file.cases[1].row?.offset == 2)
+        // Correct roundings (mpmath at 200 bits): softmax of (1, 2) and (3, 5), their logsumexp, the
+        // mean loss's gradient (p − onehot)/2; line 4 answers flat, row-major, with a row missing.
+        let results = try StoredResultsImplementation.parseResults("""
+            {"id":1,"values":[["0x1.136561454ba86p-2","0x1.764d4f5d5a2bdp-1"],["0x1.e84152bac31afp-4","0x1.c2f7d5a8a79cap-1"]]}
+            {"id":2,"values":[["0x1.2818f57f7d825p+1"],["0x1.481f96aa180eap+2"]]}
+            {"id":3,"values":[["-0x1.764d4f5d5a2bdp-2","0x1.764d4f5d5a2bdp-2"],["0x1.136561454ba86p-3","-0x1.136561454ba86p-3"]]}
+            {"id":4,"values":["0x1.136561454ba86p-2","0x1.764d4f5d5a2bdp-1"]}
+            """, source: "r.jsonl")
+        let stored = StoredResultsImplementation(name: "rows", fixtures: file, results: results)
+        let run = ExternalRunner(oracle: Oracle()).run(cases: file.cases.map(\.harnessCase), seed: 0, implementation: stored,
+                                                       outcome: { i, _ in stored.outcome(for: file.cases[i]) })
+        #expect(run.errors.map(\.message) == ["id 4: 2 values for a batch of 4 (fixtures line 4)",
+                                              "id 4: 2 values for a batch of 4 (fixtures line 4)"])
+        for (f, n) in [(OracleFunction.softmax, 2), (.logsumexp, 2), (.crossEntropyLossBackward, 1)] {
+            let st = run.harness.summary(implementation: "rows", function: f, format: .f64).statistics
+            #expect(st.scored == n && st.correctlyRoundedCases == n, "\(f)")
+        }
+        // A ragged answer is refused, naming the row.
+        expectThrows(prefix: #"r:1: not a result line: field "values[1]": has 1 values, row 0 has 2"#) {
+            _ = try StoredResultsImplementation.parseResults(#"{"id":1,"values":[["1","2"],["3"]]}"#, source: "r")
+        }
+    }
 }

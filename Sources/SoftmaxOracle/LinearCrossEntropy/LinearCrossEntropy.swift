@@ -6,6 +6,7 @@ import ParallelExecution
 //   LinearValidation.swift          shapes and values, naming the field
 //   ExactLogits.swift               z = H·Wᵀ + b exactly, as MPFR numbers
 //   LinearExactPath.swift           the MPFR path: enclosures with escalation (every option)
+//   ExactZeroGradients.swift        the gradients' exact zeros and exact-form enclosures
 //   ProductEnclosure.swift          the fast tier's compensated products and their proven bounds
 //   BoundedValue.swift              double-words with absolute error bounds (the row arithmetic)
 //   LinearFastRows.swift            the fast tier's per-row loss and gradient with respect to z

@@ -19,8 +19,9 @@ import MPFR
 ///
 /// each an interval sum of exact-point products, so escalation narrows them as far as needed.
 /// Terms whose input factor is 0 are exact zeros and skipped; an output with no term is the exact
-/// 0. Ignored rows contribute nothing (PyTorch's convention); a mean whose divisor is 0 gives a
-/// NaN loss and, when some row is kept, NaN gradients (0/0), else zero gradients.
+/// 0; an output that is 0 by cancellation, or below MPFR's range, is handled by
+/// `ExactZeroGradients` (no precision would certify its direct sum). Ignored rows contribute
+/// nothing (PyTorch's convention); a mean whose divisor is 0 gives a NaN loss and, when some row is kept, NaN gradients (0/0), else zero gradients.
 final class LinearExactPath {
     let q: OracleRequest
     let m: LinearCrossEntropyInputs
@@ -29,6 +30,11 @@ final class LinearExactPath {
     let ceDivisor: BigFloat
     let keptCount: Int
     private var logits: [[BigFloat]?]
+    /// The precision from which an ambiguous gradient output takes its exact form's enclosure.
+    static let formPrecision = 4096
+    /// Exact-zero decisions and scaled enclosures of the gradient outputs (nil under soft-capping
+    /// or z-loss).
+    private lazy var zeros = ExactZeroGradients(self)
 
     init(_ q: OracleRequest) {
         self.q = q
@@ -199,7 +205,18 @@ final class LinearExactPath {
                 if !total.isZero { terms.append(w.mul(group.sigma, Interval(point: total))) }
             }
             if terms.isEmpty { return .exact(0) }
-            return .interval(w.sum(terms))
+            let e = w.sum(terms)
+            // An enclosure that straddles 0 and does not round uniquely may be an exact 0,
+            // which no precision certifies, or a nonzero below MPFR's range, whose sign the
+            // direct sum cannot see; one still ambiguous at `formPrecision` bits may be a
+            // rounding boundary plus e^(−gap). `ExactZeroGradients` decides the exact zeros and
+            // gives the others an enclosure from their exact form (only for these outputs, so
+            // every output the direct sum certifies is unchanged).
+            let straddles = e.lo.signum <= 0 && e.hi.signum >= 0
+            if straddles || w.precision >= Self.formPrecision, let zeros, q.format.certify(e) == nil {
+                return zeros.enclosure(o, w)
+            }
+            return .interval(e)
         }
     }
 

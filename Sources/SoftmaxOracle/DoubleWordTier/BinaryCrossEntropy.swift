@@ -8,8 +8,11 @@ import DoubleWordArithmetic
 // the MPFR path's formulation (Elementwise.swift). Here only for labels z in [0, 1] and
 // pw, w >= 0, so that A, B, C >= 0 and the loss is a sum of non-negative terms (relative bounds
 // add); other coefficients, and an exactly zero loss, go to the MPFR path (that output only).
-// Every quantity is a ScaledDoubleWord, so no coefficient or product underflows or overflows
-// before the final certification.
+// x = ±inf gives the exact limit for any coefficients (`infiniteLoss`). Every quantity is a
+// ScaledDoubleWord, so no coefficient or product underflows or overflows before the final
+// certification; an exact term 1 on a rounding boundary plus a term 2 below its last bit is
+// settled as P + 0⁺ (`DoubleWordTier.nearTie`) in every binade up to 1023 (term 1 and the loss
+// as plain double-doubles: finite there).
 
 extension ElementwiseOutputs {
     /// a·b for a normalized a and a double b >= 0, and its relative error bound: 0 when a.lo = 0

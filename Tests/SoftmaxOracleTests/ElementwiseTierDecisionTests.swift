@@ -26,6 +26,13 @@ struct ElementwiseTierDecisionTests {
         return a.rounded
     }
 
+    /// The tier's answer to q (any function), which must cover every output, against the MPFR path.
+    static func tierAnswerAny(_ q: OracleRequest, _ note: String) throws {
+        let b = try mpfr.evaluate(q)
+        let a = try #require(try tier.evaluateDoubleWordTier(q), "the tier left outputs to the MPFR path: \(note)")
+        expectBits(a.rounded, b.rounded, "\(note)")
+    }
+
     /// The inputs of the outputs the tier leaves to the MPFR path (each output asked alone).
     static func declined(_ q: OracleRequest) throws -> String {
         var left: [String] = []
@@ -120,6 +127,48 @@ struct ElementwiseTierDecisionTests {
             for format in Format.allCases {
                 try Self.tierAnswer(Self.bceRequest(format, x, labels: z, posWeight: pw, weight: w),
                                     "seed \(Self.seed), case \(n), \(format), x = \(hex(x))")
+            }
+        }
+    }
+}
+
+/// `certifyTiny` (ElementwiseOutputs.swift) gives what `certify` gives on outputs far below the
+/// least subnormal, and outputs of that size agree with the MPFR path.
+@Suite("Double-word tier: outputs far below the least subnormal")
+struct TinyOutputTests {
+    static let seed: UInt64 = 0xE1E3_0014
+
+    @Test("certifyTiny = certify, bit for bit and in the exact value, on random tiny enclosures")
+    func sameAsCertify() {
+        var rng = SplitMix64(seed: Self.seed)
+        for format in Format.allCases {
+            let certifier = DoubleWordCertifier(format)
+            for n in 0..<2000 {
+                let h = (rng.oneIn(2) ? -1 : 1) * (1 + rng.unit()) * pow2(rng.int(-2...1))
+                let l = h * rng.uniform(-1, 1) * 0x1p-53
+                let k = rng.pick([rng.int(-1_600_000...(-900)), certifier.subnormalQuantum - rng.int(30...60), -905 - rng.int(-3...3)])
+                let err = h.magnitude * pow2(-rng.int(1...110))
+                let a = certifier.certifyTiny(h, l, scale: k, error: err)
+                let b = certifier.certify(h, l, scale: k, error: err)
+                let note = "h = \(hex(h)), l = \(hex(l)), k = \(k), err = \(hex(err)), \(format); seed \(Self.seed), case \(n)"
+                #expect((a == nil) == (b == nil), "\(note)")
+                if let a, let b {
+                    expectBits([a.rounded], [b.rounded], "\(note)")
+                    #expect(a.exact == b.exact, "\(note)")
+                }
+            }
+        }
+    }
+
+    @Test("sigmoid, log_sigmoid, softplus and bce at |x| in [700, 2^20]: the tier answers, as the MPFR path")
+    func tinyElementwise() throws {
+        var rng = SplitMix64(seed: Self.seed &+ 1)
+        let x = (0..<64).map { _ in (rng.oneIn(2) ? -1.0 : 1) * rng.pick([rng.uniform(700, 800), rng.uniform(800, 0x1p20)]) }
+        for format in Format.allCases {
+            for function in [OracleFunction.sigmoid, .logSigmoid, .softplus, .bceWithLogits] {
+                var q = OracleRequest(function: function, format: format, logits: x)
+                if function == .bceWithLogits { q.labels = x.map { _ in rng.pick([0, 1, 0.25]) } }
+                try ElementwiseTierDecisionTests.tierAnswerAny(q, "\(function), \(format); seed \(Self.seed + 1)")
             }
         }
     }

@@ -49,7 +49,7 @@ extension ElementwiseOutputs {
         }
         guard let t = logTerm(x) else { return nil }
         let (t2, eps2, loss, eps) = Self.bceLoss(t1, eps1, c, epsC, t)
-        if t1.hi == 0 { return certifier.certify(t2, relativeError: eps2) }
+        if t1.hi == 0 { return certifier.certifyTiny(t2, relativeError: eps2) }
         if t2.exponent < t1.exponent - 1000 {
             return sumWithTiny(t1, eps1, exact: exact1, tinyExponent: t2.exponent + 2)
         }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The certified oracle on every function x every harness family at K = 100 000, through
 # `softmax-oracle eval`, against the plain 128-bit MPFR softmax C loop on the same row (issue 13's
-# target: at least 10x). Prints a markdown table and the cells that fall short.
+# target: at least 10x). Prints a markdown table and the cells that fall short (start-up-bound
+# cells apart). The fused linear_cross_entropy* functions run only when --functions names them.
 #
 #   bash scripts/tier-grid.sh [tier-grid options: --k N --repeats R --format F --functions a,b --families a,b]
 #   bash scripts/tier-grid.sh --memory --k 1000000    # cross_entropy_grad's peak memory, in-process

@@ -8,8 +8,11 @@ import DoubleWordArithmetic
 // the MPFR path's formulation (Elementwise.swift). Here only for labels z in [0, 1] and
 // pw, w >= 0, so that A, B, C >= 0 and the loss is a sum of non-negative terms (relative bounds
 // add); other coefficients, and an exactly zero loss, go to the MPFR path (that output only).
-// Every quantity is a ScaledDoubleWord, so no coefficient or product underflows or overflows
-// before the final certification.
+// x = ±inf gives the exact limit for any coefficients (`infiniteLoss`). Every quantity is a
+// ScaledDoubleWord, so no coefficient or product underflows or overflows before the final
+// certification; an exact term 1 on a rounding boundary plus a term 2 below its last bit is
+// settled as P + 0⁺ (`DoubleWordTier.nearTie`) in every binade up to 1023 (term 1 and the loss
+// as plain double-doubles: finite there).
 
 extension ElementwiseOutputs {
     /// a·b for a normalized a and a double b >= 0, and its relative error bound: 0 when a.lo = 0
@@ -32,7 +35,8 @@ extension ElementwiseOutputs {
     /// of relative errors stand for their products, covered by `roundedUp`.
     func bce(_ x: Double, label z: Double, posWeight pw: Double, weight w: Double) -> OracleValue? {
         if x.isNaN { return exactOutput(.nan) }
-        guard x.isFinite, z >= 0, z <= 1, pw >= 0, w >= 0 else { return nil }
+        if x.isInfinite { return exactOutput(Self.infiniteLoss(negative: x < 0, label: z, posWeight: pw, weight: w)) }
+        guard z >= 0, z <= 1, pw >= 0, w >= 0 else { return nil }
         let (c, epsC, t1, eps1, exact1) = Self.bceCoefficients(x, label: z, posWeight: pw, weight: w)
         // Term 2, and the loss.
         if c.hi == 0 {
@@ -45,17 +49,35 @@ extension ElementwiseOutputs {
         }
         guard let t = logTerm(x) else { return nil }
         let (t2, eps2, loss, eps) = Self.bceLoss(t1, eps1, c, epsC, t)
-        if t1.hi == 0 { return certifier.certify(t2, relativeError: eps2) }
+        if t1.hi == 0 { return certifier.certifyTiny(t2, relativeError: eps2) }
         if t2.exponent < t1.exponent - 1000 {
             return sumWithTiny(t1, eps1, exact: exact1, tinyExponent: t2.exponent + 2)
         }
         if let v = certifier.certify(loss, relativeError: eps) { return v }
         // An exact term 1 on a rounding boundary plus a term 2 below its last bit.
-        guard exact1, t1.exponent > -900, t1.exponent < 900, loss.exponent > -900, loss.exponent < 900 else { return nil }
+        guard exact1, t1.exponent > -900, t1.exponent <= 1023, loss.exponent > -900, loss.exponent <= 1023 else { return nil }
         let upper = roundedUp(scaled(t2.hi * (1 + eps2) * (1 + 0x1p-50), by: t2.exponent))
         return DoubleWordTier.nearTie(t1.unscaled, plus: true, loss.unscaled,
                                       absoluteError: roundedUp(eps * scaled(loss.hi, by: loss.exponent) * (1 + 0x1p-50)),
                                       upper: upper, certifier)
+    }
+
+    /// bce at x = ±inf (any finite z, pw, w), as the MPFR path gives it (`Elementwise.bce`, an
+    /// exact value): the term that grows like |x| has the coefficient A = w·pw·z (x = −inf) or
+    /// B = w·(1 − z) (x = +inf); the loss is 0 when that coefficient is exactly 0, else ±inf by
+    /// its sign. Decided from signs alone, exactly: a product of finite factors is 0 exactly when
+    /// a factor is, else its sign is the product of their signs; 1 − z is 0 for z = 1 and has
+    /// the sign of 1 − z otherwise (no rounding involved).
+    static func infiniteLoss(negative: Bool, label z: Double, posWeight pw: Double, weight w: Double) -> Double {
+        let isNegative: Bool
+        if negative {
+            if w == 0 || pw == 0 || z == 0 { return 0 }
+            isNegative = ((w < 0) != (pw < 0)) != (z < 0)
+        } else {
+            if w == 0 || z == 1 { return 0 }
+            isNegative = (w < 0) != (z > 1)
+        }
+        return isNegative ? -.infinity : .infinity
     }
 
     /// C = A + B and term 1 (A·|x| for x < 0, B·x for x > 0, else 0) with their relative error
@@ -97,7 +119,7 @@ extension ElementwiseOutputs {
     func sumWithTiny(_ t1: ScaledDoubleWord, _ eps1: Double, exact: Bool, tinyExponent: Int) -> OracleValue? {
         guard tinyExponent < t1.exponent - 998 else { return nil }
         if let v = certifier.certify(t1, relativeError: roundedUp(eps1 + 0x1p-997)) { return v }
-        guard exact, t1.exponent > -900, t1.exponent < 900 else { return nil }
+        guard exact, t1.exponent > -900, t1.exponent <= 1023 else { return nil }
         let p = t1.unscaled
         let upper = tinyExponent < -999 ? 0x1p-999 : powerOfTwo(tinyExponent)
         return DoubleWordTier.nearTie(p, plus: true, p, absoluteError: roundedUp(0x1p-997 * p.hi), upper: upper, certifier)

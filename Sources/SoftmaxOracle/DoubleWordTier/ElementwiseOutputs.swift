@@ -123,7 +123,7 @@ struct ElementwiseOutputs {
                                exact: ExactValue(kind: .finite, isNegative: false, exponent: -1, head: 2, tail: 0))
         }
         let v = sigmoidEnclosure(x)
-        return certifier.certify(v.hi, v.lo, scale: v.scale, error: v.error)
+        return certifier.certifyTiny(v.hi, v.lo, scale: v.scale, error: v.error)
     }
 
     /// sigmoid(x) for |x| <= 2^20 (see `sigmoid`): the exact value lies within `error` of
@@ -151,3 +151,31 @@ struct ElementwiseOutputs {
         return (p.hi, p.lo, e.exponent, eps * (1 + 0x1p-50) * p.hi)
     }
 }
+
+extension DoubleWordCertifier {
+    /// `certify(h, l, scale: k, error: err)` with outputs far below the format's least subnormal
+    /// decided at once. With e = ⌊log₂|h|⌋ + k <= min(minSubnormal − 44, −905), |l| <= |h| and
+    /// err <= |h|/2 (h normal): every value of the enclosure has magnitude below
+    /// 2.5·|h|·2^k < 2^(e+3) <= 2^(minSubnormal−41), under half the least subnormal, so it
+    /// rounds to zero with the sign of h; the width 2·err·2^k < 2^(e+1) <= 2^(minSubnormal−43)
+    /// meets the narrowness rule. These are outputs the inline test never takes (it needs
+    /// e > −901), for which `certifyOther` would round both ends exactly to the same ±0 and report
+    /// (h, l, k) normalized as the exact value: the same result, without the exact rounding
+    /// (bce's C·T, softplus' T, log_sigmoid's −T and sigmoid's E/S at |x| up to 2^20).
+    @inline(__always)
+    func certifyTiny(_ h: Double, _ l: Double, scale k: Int, error err: Double) -> OracleValue? {
+        if h.isNormal, k > -(1 << 40), k < 1 << 40, binade(h) + k <= Swift.min(subnormalQuantum - 44, -905),
+           l.magnitude <= h.magnitude, err >= 0, err <= 0.5 * h.magnitude {
+            let v = ScaledDoubleWord(hi: h, lo: l, exponent: k).normalized()
+            return OracleValue(rounded: h < 0 ? -0.0 : 0.0, exact: ExactValue(scaledHi: v.hi, lo: v.lo, scale: v.exponent))
+        }
+        return certify(h, l, scale: k, error: err)
+    }
+
+    /// `certify(v, relativeError: eps)` through `certifyTiny`.
+    @inline(__always)
+    func certifyTiny(_ v: ScaledDoubleWord, relativeError eps: Double) -> OracleValue? {
+        certifyTiny(v.hi, v.lo, scale: v.exponent, error: eps * v.hi.magnitude * (1 + 0x1p-50))
+    }
+}
+

@@ -3,9 +3,10 @@ import ParallelExecution
 
 // The elementwise functions on the double-word tier: sigmoid, log_sigmoid, softplus and
 // bce_with_logits. Each output depends on one logit, so each is certified on its own: an output
-// that does not certify here (an enclosure near a rounding boundary, a NaN, a label outside
-// [0, 1], ...) is listed, and only those outputs go to the MPFR path (`Oracle.evaluate`), not
-// the whole row. The formulas are those of Elementwise.swift, around E = e^(−|x|) and
+// that does not certify here (an enclosure near a rounding boundary that no exact argument
+// settles, a bce label outside [0, 1], a negative weight or pos_weight, an exactly zero loss) is
+// listed, and only those outputs go to the MPFR path (`Oracle.evaluate`), not the whole row.
+// NaN and infinite logits, and exact near-ties P ± 0⁺, are decided here. The formulas are those of Elementwise.swift, around E = e^(−|x|) and
 // T = log1p(E); the bounds are in ElementwiseOutputs.swift.
 
 extension DoubleWordTier {

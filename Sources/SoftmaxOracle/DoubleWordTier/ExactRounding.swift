@@ -61,7 +61,9 @@ extension Format {
             let half = UInt128(1) << (shift - 1)
             if rest > half || (rest == half && q & 1 == 1) { q += 1 }
         }
-        var r = q == 0 ? 0.0 : Double(sign: .plus, exponent: quantum, significand: Double(q))
+        // q <= 2^precision <= 2^53: through UInt64, exactly (Double(UInt128) is a generic
+        // conversion that took half of the time of outputs certified here).
+        var r = q == 0 ? 0.0 : Double(sign: .plus, exponent: quantum, significand: Double(UInt64(truncatingIfNeeded: q)))
         if r > maxFinite { r = overflowIsNaN ? .nan : .infinity }
         return negative ? -r : r
     }

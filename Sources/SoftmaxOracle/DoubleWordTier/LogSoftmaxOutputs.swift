@@ -11,7 +11,7 @@ extension DoubleWordTier {
                                    negate: Bool) -> OracleValue? {
         if d.hi == 0 {
             let v = negate ? ScaledDoubleWord(hi: -lp.value.hi, lo: -lp.value.lo, exponent: lp.value.exponent) : lp.value
-            return certifier.certify(v, relativeError: lp.epsL)
+            return certifier.certifyTiny(v, relativeError: lp.epsL)
         }
         let w = DoubleWord.sameSignSum(DoubleWord(-d.hi, -d.lo), lp.plain)
         let absolute = roundedUp(lp.plainAbsoluteError + 3.03 * unitRoundoffSquared * w.hi.magnitude)

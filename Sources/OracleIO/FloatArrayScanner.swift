@@ -61,7 +61,8 @@ extension JSONParser {
 
     /// At `[`: a flat array of floats (possibly empty), leaving `i` after its `]`; nil when an
     /// element is not a float or the syntax is wrong. Adds the elements to `total`; past
-    /// ``floatLimit`` in all, they are counted and checked but not kept.
+    /// ``floatLimit`` in all, they are counted and checked but not kept. A long row is read on
+    /// two threads (``scanSplitRow(_:into:)``, same result).
     private mutating func scanFloatRow(_ total: inout Int) -> [Double]? {
         i += 1
         skipWhitespace()
@@ -74,28 +75,45 @@ extension JSONParser {
             // copies (and fresh pages) of growing by doubling.
             out.reserveCapacity(min((bytes.count - i) / 2 + 1, floatLimit))
         }
+        if let split = splitPoint(), let done = scanSplitRow(split, into: &out, total: &total) {
+            return done ? out : nil
+        }
+        return scanElements(into: &out, total: &total, stoppingAt: nil) ? out : nil
+    }
+
+    /// The elements of a flat row from `i` (at the first element) on: each float appended to
+    /// `out` while `total` (counting every element) stays within ``floatLimit``.
+    ///
+    /// Without `stop`: true when the row ends with its `]` (consumed), false when an element is
+    /// not a float or the syntax is wrong. With `stop` (the offset of a `,`): true when an
+    /// element ends (whitespace after it skipped) exactly at that comma, leaving `i` on it;
+    /// false when the row ends, fails, or an element runs past `stop` (the comma was inside it).
+    mutating func scanElements(into out: inout [Double], total: inout Int, stoppingAt stop: Int?) -> Bool {
         while i < bytes.count {
             let b = bytes[i]
             let x: Double
             if b == UInt8(ascii: "\"") {
-                guard let v = scanFloatString() else { return nil }
+                guard let v = scanFloatString() else { return false }
                 x = v
             } else if b == UInt8(ascii: "-") || isDigit(b) {
-                guard let v = scanFloatNumber() else { return nil }
+                guard let v = scanFloatNumber() else { return false }
                 x = v
             } else {
-                return nil
+                return false
             }
             total += 1
             if total <= floatLimit { out.append(x) }
             skipWhitespace()
+            // Only an element (and the whitespace after it) can reach `stop`: a comma before it
+            // is consumed at a smaller offset, and whitespace never crosses a comma.
+            if let stop, i >= stop { return i == stop }
             if consume(UInt8(ascii: ",")) {
                 skipWhitespace()
                 continue
             }
-            return consume(UInt8(ascii: "]")) ? out : nil
+            return stop == nil && consume(UInt8(ascii: "]"))
         }
-        return nil
+        return false
     }
 
     /// A JSON number (RFC 8259 grammar, as ``parseNumber()``) as the binary64 nearest to it,
@@ -103,7 +121,7 @@ extension JSONParser {
     ///
     /// Correct rounding: ``DecimalDigits/fastValue()`` when it decides (see its proof), else
     /// `Double(_:)` of the literal, which is what ``JSONValue/floatValue`` computes.
-    private mutating func scanFloatNumber() -> Double? {
+    mutating func scanFloatNumber() -> Double? {
         let start = i
         let negative = bytes[i] == UInt8(ascii: "-")
         if negative { i += 1 }
@@ -156,7 +174,7 @@ extension JSONParser {
 
     /// A string of printable ASCII without escapes that ``HexFloat/parse(_:)`` accepts, as its
     /// value, leaving `i` after the closing quote; nil otherwise.
-    private mutating func scanFloatString() -> Double? {
+    mutating func scanFloatString() -> Double? {
         i += 1
         let start = i
         while i < bytes.count && bytes[i] != UInt8(ascii: "\"") { i += 1 }

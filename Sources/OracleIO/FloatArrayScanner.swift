@@ -207,12 +207,34 @@ extension JSONParser {
         return x
     }
 
+    /// Moves `i` to the next `"` at or after it (to the end when there is none): eight bytes at
+    /// a time while eight remain, then one at a time.
+    ///
+    /// With x = the eight bytes XOR `""""""""`, a byte is a quote exactly when its byte of x is
+    /// zero; `(x - 0x01…01) & ~x & 0x80…80` is nonzero exactly when x has a zero byte, and its
+    /// lowest set bit is in the first one (a borrow only runs upward from a zero byte, so the
+    /// bytes below the first zero are exact).
+    @inline(__always)
+    mutating func skipToQuote() {
+        while i &+ 8 <= bytes.count {
+            let v = UInt64(littleEndian: UnsafeRawPointer(bytes.baseAddress! + i).loadUnaligned(as: UInt64.self))
+            let x = v ^ 0x2222_2222_2222_2222
+            let zero = (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
+            if zero != 0 {
+                i &+= zero.trailingZeroBitCount / 8
+                return
+            }
+            i &+= 8
+        }
+        while i < bytes.count && bytes[i] != UInt8(ascii: "\"") { i &+= 1 }
+    }
+
     /// A string of printable ASCII without escapes that ``HexFloat/parse(_:)`` accepts, as its
     /// value, leaving `i` after the closing quote; nil otherwise.
     mutating func scanFloatString() -> Double? {
         i += 1
         let start = i
-        while i < bytes.count && bytes[i] != UInt8(ascii: "\"") { i += 1 }
+        skipToQuote()
         guard i < bytes.count else { return nil }
         let text = UnsafeBufferPointer(rebasing: bytes[start..<i])
         i += 1

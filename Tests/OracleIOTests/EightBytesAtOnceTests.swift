@@ -44,3 +44,30 @@ struct EightDigitTests {
         }
     }
 }
+
+@Suite("Finding the closing quote eight bytes at a time (FloatArrayScanner.swift)")
+struct QuoteSearchTests {
+    @Test("the first quote at every position of texts of 0 to 40 bytes, or none, among bytes that differ from it by one bit or a borrow")
+    func everyPosition() {
+        let background: [UInt8] = [0x21, 0x23, 0xA2, 0x02, 0x00, 0xFF, 0x20, 0x62, 0x01, 0x30]
+        for length in 0...40 {
+            for quote in [nil] + Array(0..<length) as [Int?] {
+                for start in [0, 1, 3] where start <= length {
+                    var bytes = (0..<length).map { background[$0 % background.count] }
+                    if let quote {
+                        bytes[quote] = UInt8(ascii: "\"")
+                        if quote + 1 < length { bytes[quote + 1] = UInt8(ascii: "\"") }  // a second one after it
+                    }
+                    let expected = bytes.indices.first { $0 >= start && bytes[$0] == UInt8(ascii: "\"") } ?? length
+                    let found = bytes.withUnsafeBufferPointer { buffer in
+                        var parser = JSONParser(bytes: buffer, maxDepth: 4)
+                        parser.i = start
+                        parser.skipToQuote()
+                        return parser.i
+                    }
+                    #expect(found == expected, "length \(length), quote \(String(describing: quote)), start \(start)")
+                }
+            }
+        }
+    }
+}

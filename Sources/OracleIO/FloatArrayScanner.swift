@@ -62,7 +62,7 @@ extension JSONParser {
     /// At `[`: a flat array of floats (possibly empty), leaving `i` after its `]`; nil when an
     /// element is not a float or the syntax is wrong. Adds the elements to `total`; past
     /// ``floatLimit`` in all, they are counted and checked but not kept. A long row is read on
-    /// two threads (``scanSplitRow(_:into:)``, same result).
+    /// two threads (``scanSplitRow(_:into:total:)``, same result).
     private mutating func scanFloatRow(_ total: inout Int) -> [Double]? {
         i += 1
         skipWhitespace()

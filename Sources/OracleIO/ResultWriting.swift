@@ -37,11 +37,12 @@ extension ResultEncoder {
         out.append("}")
     }
 
-    /// The default of `splitValues`: 8192 values (about 0.15 ms of formatting, well over a
+    /// The default of `splitValues`: 8192 values (about 0.1 ms of formatting, well over a
     /// second thread's start), or never on a one-processor machine.
     static let defaultSplitValues = ProcessorCount.online > 1 ? 1 << 13 : Int.max
 
-    /// Bytes of room per value: a comma, two quotes and at most ``HexFloat/maxFormattedLength``.
+    /// Bytes of room per value: a comma, two quotes and ``HexFloat/maxFormattedLength`` (the
+    /// most it writes, its scratch bytes included).
     private static let roomPerValue = HexFloat.maxFormattedLength + 3
 
     /// Appends `["<hex>",…]`: blocks of values, each with room made once; between blocks a

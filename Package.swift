@@ -57,7 +57,7 @@ let package = Package(
         // Spreading work over threads: the processor count, an order-keeping parallel map, chunks.
         .target(name: "ParallelExecution", swiftSettings: strict),
         // Exact text formats: JSON, hex floats, requests and results.
-        .target(name: "OracleIO", dependencies: ["SoftmaxOracle"], swiftSettings: strict),
+        .target(name: "OracleIO", dependencies: ["SoftmaxOracle", "ParallelExecution"], swiftSettings: strict),
         // Generators of extreme logits, scoring, shrinking, reports; running the oracle on threads.
         .target(
             name: "AccuracyHarness",

@@ -5,13 +5,19 @@
 # loop in C reading the same logits from a text file, and the ratio; time and peak RSS of `eval`
 # on one request of 10^6 logits.
 #
-#   bash scripts/bench-io.sh [--rounds N] [--base PATH]   (--base: an older softmax-oracle to compare)
+#   bash scripts/bench-io.sh [--rounds N] [--base PATH] [--oracle PATH]
+#     --base: an older softmax-oracle to compare; --oracle: measure this binary (e.g. dist/softmax-oracle
+#     from `make dist`) instead of the release build of this checkout, which is then not built
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-mpfr.sh
-echo "bench-io.sh: building softmax-oracle and Benchmarks/ (bench-io, mpfr-text-loop) in release..." >&2
-swift build -c release --product softmax-oracle >&2
+echo "bench-io.sh: building Benchmarks/ (bench-io, mpfr-text-loop) in release..." >&2
 swift build -c release --package-path Benchmarks --product bench-io >&2
 swift build -c release --package-path Benchmarks --product mpfr-text-loop >&2
 bin="$(swift build -c release --package-path Benchmarks --show-bin-path)"
+for argument in "$@"; do
+    if [ "$argument" = --oracle ]; then exec "$bin/bench-io" "$@"; fi
+done
+echo "bench-io.sh: building softmax-oracle in release..." >&2
+swift build -c release --product softmax-oracle >&2
 "$bin/bench-io" --oracle "$(swift build -c release --show-bin-path)/softmax-oracle" "$@"

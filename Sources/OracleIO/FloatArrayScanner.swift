@@ -61,7 +61,8 @@ extension JSONParser {
 
     /// At `[`: a flat array of floats (possibly empty), leaving `i` after its `]`; nil when an
     /// element is not a float or the syntax is wrong. Adds the elements to `total`; past
-    /// ``floatLimit`` in all, they are counted and checked but not kept.
+    /// ``floatLimit`` in all, they are counted and checked but not kept. A long row is read on
+    /// two threads (``scanSplitRow(_:into:total:)``, same result).
     private mutating func scanFloatRow(_ total: inout Int) -> [Double]? {
         i += 1
         skipWhitespace()
@@ -74,28 +75,45 @@ extension JSONParser {
             // copies (and fresh pages) of growing by doubling.
             out.reserveCapacity(min((bytes.count - i) / 2 + 1, floatLimit))
         }
+        if let split = splitPoint(), let done = scanSplitRow(split, into: &out, total: &total) {
+            return done ? out : nil
+        }
+        return scanElements(into: &out, total: &total, stoppingAt: nil) ? out : nil
+    }
+
+    /// The elements of a flat row from `i` (at the first element) on: each float appended to
+    /// `out` while `total` (counting every element) stays within ``floatLimit``.
+    ///
+    /// Without `stop`: true when the row ends with its `]` (consumed), false when an element is
+    /// not a float or the syntax is wrong. With `stop` (the offset of a `,`): true when an
+    /// element ends (whitespace after it skipped) exactly at that comma, leaving `i` on it;
+    /// false when the row ends, fails, or an element runs past `stop` (the comma was inside it).
+    mutating func scanElements(into out: inout [Double], total: inout Int, stoppingAt stop: Int?) -> Bool {
         while i < bytes.count {
             let b = bytes[i]
             let x: Double
             if b == UInt8(ascii: "\"") {
-                guard let v = scanFloatString() else { return nil }
+                guard let v = scanFloatString() else { return false }
                 x = v
             } else if b == UInt8(ascii: "-") || isDigit(b) {
-                guard let v = scanFloatNumber() else { return nil }
+                guard let v = scanFloatNumber() else { return false }
                 x = v
             } else {
-                return nil
+                return false
             }
             total += 1
             if total <= floatLimit { out.append(x) }
             skipWhitespace()
+            // Only an element (and the whitespace after it) can reach `stop`: a comma before it
+            // is consumed at a smaller offset, and whitespace never crosses a comma.
+            if let stop, i >= stop { return i == stop }
             if consume(UInt8(ascii: ",")) {
                 skipWhitespace()
                 continue
             }
-            return consume(UInt8(ascii: "]")) ? out : nil
+            return stop == nil && consume(UInt8(ascii: "]"))
         }
-        return nil
+        return false
     }
 
     /// A JSON number (RFC 8259 grammar, as ``parseNumber()``) as the binary64 nearest to it,
@@ -103,7 +121,7 @@ extension JSONParser {
     ///
     /// Correct rounding: ``DecimalDigits/fastValue()`` when it decides (see its proof), else
     /// `Double(_:)` of the literal, which is what ``JSONValue/floatValue`` computes.
-    private mutating func scanFloatNumber() -> Double? {
+    mutating func scanFloatNumber() -> Double? {
         let start = i
         let negative = bytes[i] == UInt8(ascii: "-")
         if negative { i += 1 }
@@ -116,20 +134,14 @@ extension JSONParser {
             i += 1
             if i < bytes.count && isDigit(bytes[i]) { return nil }
         } else {
-            while i < bytes.count, case let digit = bytes[i] &- UInt8(ascii: "0"), digit < 10 {
-                w = w &* 10 &+ UInt64(digit)
-                i += 1
-            }
+            scanDigits(into: &w)
         }
         let integer = integerStart..<i
         var fraction = i..<i
         if consume(UInt8(ascii: ".")) {
             guard i < bytes.count, isDigit(bytes[i]) else { return nil }
             let fractionStart = i
-            while i < bytes.count, case let digit = bytes[i] &- UInt8(ascii: "0"), digit < 10 {
-                w = w &* 10 &+ UInt64(digit)
-                i += 1
-            }
+            scanDigits(into: &w)
             fraction = fractionStart..<i
         }
         var d = integer.count + fraction.count <= DecimalDigits.maxDigits
@@ -154,12 +166,75 @@ extension JSONParser {
         return Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self))
     }
 
+    /// Steps over a run of decimal digits from `i`, accumulating them into `w` as `w·10 + d`
+    /// per digit, wrapping (``scanFloatNumber()`` uses `w` only for at most 19 digits in all):
+    /// eight digits at a time while eight bytes remain, then one at a time.
+    ///
+    /// Eight at a time gives the same `w`: `w·10^8 + (d1·10^7 + … + d8)` is the eight steps
+    /// `w·10 + d` composed, in the integers modulo 2^64 too. It takes the serial chain of eight
+    /// multiply-adds out of a 17-digit number's reading.
+    @inline(__always)
+    mutating func scanDigits(into w: inout UInt64) {
+        while i &+ 8 <= bytes.count, let eight = Self.eightDigits(bytes.baseAddress! + i) {
+            w = w &* 100_000_000 &+ eight
+            i &+= 8
+        }
+        while i < bytes.count, case let digit = bytes[i] &- UInt8(ascii: "0"), digit < 10 {
+            w = w &* 10 &+ UInt64(digit)
+            i &+= 1
+        }
+    }
+
+    /// The value of the eight bytes at `p` read as decimal digits (the first the most
+    /// significant), when all eight are `0`–`9`; else nil.
+    ///
+    /// Test: a byte b is a digit when the high nibbles of b and of b + 6 are both 3 (b in
+    /// 0x30…0x39). Adding 6 to every byte at once can carry into the next byte only from a byte
+    /// ≥ 0xFA, which fails its own test, so all eight pass exactly when all are digits. Value:
+    /// with d1 … d8 in the bytes from low to high (little-endian load), `x·10 + x >> 8` puts
+    /// 10·d1 + d2, 10·d3 + d4, … (each < 100) in bytes 0, 2, 4, 6; two multiplies by
+    /// 100 + 10^6·2^32 and 1 + 10^4·2^32 gather d1d2·10^6 + d5d6·100 and d3d4·10^4 + d7d8 in
+    /// bits 32–63 (each part < 10^8 < 2^32, the low halves < 2^32: no carry between them).
+    @inline(__always)
+    static func eightDigits(_ p: UnsafePointer<UInt8>) -> UInt64? {
+        let v = UInt64(littleEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt64.self))
+        let high: UInt64 = 0xF0F0_F0F0_F0F0_F0F0
+        guard (v & high) | (((v &+ 0x0606_0606_0606_0606) & high) >> 4) == 0x3333_3333_3333_3333 else { return nil }
+        var x = v &- 0x3030_3030_3030_3030
+        x = x &* 10 &+ (x >> 8)
+        let lanes: UInt64 = 0x0000_00FF_0000_00FF
+        x = ((x & lanes) &* (100 &+ 1_000_000 << 32) &+ ((x >> 16) & lanes) &* (1 &+ 10_000 << 32)) >> 32
+        return x
+    }
+
+    /// Moves `i` to the next `"` at or after it (to the end when there is none): eight bytes at
+    /// a time while eight remain, then one at a time.
+    ///
+    /// With x = the eight bytes XOR `""""""""`, a byte is a quote exactly when its byte of x is
+    /// zero; `(x - 0x01…01) & ~x & 0x80…80` is nonzero exactly when x has a zero byte, and its
+    /// lowest set bit is in the first one (a borrow only runs upward from a zero byte, so the
+    /// bytes below the first zero are exact).
+    @inline(__always)
+    mutating func skipToQuote() {
+        while i &+ 8 <= bytes.count {
+            let v = UInt64(littleEndian: UnsafeRawPointer(bytes.baseAddress! + i).loadUnaligned(as: UInt64.self))
+            let x = v ^ 0x2222_2222_2222_2222
+            let zero = (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
+            if zero != 0 {
+                i &+= zero.trailingZeroBitCount / 8
+                return
+            }
+            i &+= 8
+        }
+        while i < bytes.count && bytes[i] != UInt8(ascii: "\"") { i &+= 1 }
+    }
+
     /// A string of printable ASCII without escapes that ``HexFloat/parse(_:)`` accepts, as its
     /// value, leaving `i` after the closing quote; nil otherwise.
-    private mutating func scanFloatString() -> Double? {
+    mutating func scanFloatString() -> Double? {
         i += 1
         let start = i
-        while i < bytes.count && bytes[i] != UInt8(ascii: "\"") { i += 1 }
+        skipToQuote()
         guard i < bytes.count else { return nil }
         let text = UnsafeBufferPointer(rebasing: bytes[start..<i])
         i += 1

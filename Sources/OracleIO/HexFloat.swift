@@ -40,7 +40,8 @@ public enum HexFloat {
     }
 
     /// Writes ``format(_:)`` of `x` at `p` (room for ``maxFormattedLength`` bytes) and returns
-    /// the number of bytes written. Straight-line byte stores, no allocation.
+    /// the number of bytes written. Straight-line stores, no allocation; the bytes after the
+    /// returned count, up to ``maxFormattedLength``, may be overwritten (scratch).
     @inline(__always)
     static func write(_ x: Double, to p: UnsafeMutablePointer<UInt8>) -> Int {
         let bits = x.bitPattern
@@ -75,18 +76,16 @@ public enum HexFloat {
         }
         if fraction != 0 {
             // 52 bits = 13 hex digits, most significant first; trailing zero digits dropped.
+            // All 16 digits of fraction·2^12 are stored (two 8-byte stores, ending at most at
+            // byte 5 + 16 = 21 < maxFormattedLength) and `n` moves past the ones kept.
             p[n] = UInt8(ascii: ".")
             n += 1
             let count = fractionBits / 4 - fraction.trailingZeroBitCount / 4
-            var f = fraction << 12  // the 13 digits at the top of 64 bits
-            for _ in 0..<count {
-                // '0' + d, and 39 more for a letter (d >= 10 exactly when (d + 6) >> 4 is 1): no
-                // branch to mispredict on the random mix of digits and letters.
-                let nibble = UInt8(truncatingIfNeeded: f >> 60)
-                p[n] = UInt8(ascii: "0") &+ nibble &+ 39 &* ((nibble &+ 6) >> 4)
-                n += 1
-                f <<= 4
-            }
+            let f = fraction << 12  // the 13 digits at the top of 64 bits
+            let digits = UnsafeMutableRawPointer(p + n)
+            digits.storeBytes(of: hexDigits(UInt32(truncatingIfNeeded: f >> 32)).littleEndian, as: UInt64.self)
+            (digits + 8).storeBytes(of: hexDigits(UInt32(truncatingIfNeeded: f)).littleEndian, as: UInt64.self)
+            n += count
         }
         p[n] = UInt8(ascii: "p")
         p[n + 1] = exponent < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+")
@@ -98,6 +97,24 @@ public enum HexFloat {
         if magnitude >= 10 { p[n] = UInt8(ascii: "0") &+ UInt8(magnitude / 10 % 10); n += 1 }
         p[n] = UInt8(ascii: "0") &+ UInt8(magnitude % 10)
         return n + 1
+    }
+
+    /// The eight hex digits of `h` in lowercase ASCII, most significant first when the result
+    /// is stored little-endian (its lowest byte is the first digit).
+    ///
+    /// Three shift-and-mask steps spread the nibbles one per byte (byte k holds nibble k, no
+    /// bits overlap); the byte swap puts nibble 7 first. Each byte d becomes '0' + d, plus 39
+    /// more when d ≥ 10 ('a' = '0' + 10 + 39): d + 6 carries into bit 4 exactly then, and no
+    /// byte exceeds 0x66, so no carry crosses bytes.
+    @inline(__always)
+    static func hexDigits(_ h: UInt32) -> UInt64 {
+        var x = UInt64(h)
+        x = (x | x << 16) & 0x0000_FFFF_0000_FFFF
+        x = (x | x << 8) & 0x00FF_00FF_00FF_00FF
+        x = (x | x << 4) & 0x0F0F_0F0F_0F0F_0F0F
+        x = x.byteSwapped
+        let letters = ((x &+ 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101
+        return x &+ 0x3030_3030_3030_3030 &+ letters &* 39
     }
 
     /// The shortest decimal text that reads back as `x` (Swift's `description`: `"0.1"`,

@@ -71,6 +71,9 @@ struct JSONParser {
     /// The arrays read by ``scanFloatArray()``, by index of their member in the top-level object
     /// (whose value holds `[]` in their place).
     var fastArrays: [Int: FastFloatArray] = [:]
+    /// Flat rows of at least this many bytes are read on two threads (FloatRowSplit.swift);
+    /// `Int.max`: never. Tests set it low to cut every row.
+    var splitRowBytes = JSONParser.defaultSplitRowBytes
 
     static func parse(_ bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) -> Result<JSONValue, JSONParseError> {
         var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)

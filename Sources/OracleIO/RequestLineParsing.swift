@@ -46,14 +46,16 @@ struct ParsedLine {
 
     /// Parses `bytes` as ``JSONValue/parseKeepingIDText(utf8:maxDepth:)`` does (same result,
     /// same errors), except that the arrays of the top-level members named in `floatMembers`
-    /// that hold only floats are read into binary64 directly (at most `floatLimit` kept each).
+    /// that hold only floats are read into binary64 directly (at most `floatLimit` kept each;
+    /// rows of at least `splitRowBytes` bytes on two threads, FloatRowSplit.swift).
     static func parse(
         _ bytes: UnsafeBufferPointer<UInt8>, floatMembers: Set<String>, floatLimit: Int,
-        maxDepth: Int = JSONValue.defaultMaxDepth
+        maxDepth: Int = JSONValue.defaultMaxDepth, splitRowBytes: Int = JSONParser.defaultSplitRowBytes
     ) throws(JSONParseError) -> ParsedLine {
         var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
         parser.floatMembers = floatMembers
         parser.floatLimit = floatLimit
+        parser.splitRowBytes = splitRowBytes
         let value = try parser.parseDocument()
         let text = parser.idRange.map { String(decoding: UnsafeBufferPointer(rebasing: bytes[$0]), as: UTF8.self) }
         return ParsedLine(value: value, idText: text, fastArrays: parser.fastArrays, source: bytes)

@@ -18,6 +18,10 @@ import SoftmaxOracle
 public struct RequestServer: Sendable {
     /// Decodes request lines (its `defaultFormat` serves requests without `format`).
     public var decoder: RequestDecoder
+    /// Float rows of at least this many bytes are read on two threads (FloatRowSplit.swift).
+    var splitRowBytes = JSONParser.defaultSplitRowBytes
+    /// Result arrays of at least this many values are formatted on two threads.
+    var splitValues = ResultEncoder.defaultSplitValues
 
     /// A server whose decoder gives `defaultFormat` to requests without one and parses lines of
     /// at most `maxLineBytes` bytes (give the reader the same limit).
@@ -69,7 +73,8 @@ public struct RequestServer: Sendable {
         do throws(RequestError) {
             try RequestError.checkLength(line.count, maxLineBytes: decoder.maxLineBytes)
             do throws(JSONParseError) {
-                parsed = try ParsedLine.parse(line, floatMembers: RequestDecoder.floatArrayFields, floatLimit: decoder.maxValues)
+                parsed = try ParsedLine.parse(line, floatMembers: RequestDecoder.floatArrayFields, floatLimit: decoder.maxValues,
+                                              splitRowBytes: splitRowBytes)
             } catch {
                 throw RequestError.notJSON(error)
             }
@@ -93,9 +98,9 @@ public struct RequestServer: Sendable {
             return true
         }
         if decoded.id != .null, let text = parsed.idText {
-            ResultEncoder.append(idText: text, values: values, rows: decoded.rowCount, to: out)
+            ResultEncoder.append(idText: text, values: values, rows: decoded.rowCount, to: out, splitValues: splitValues)
         } else {
-            ResultEncoder.append(idText: decoded.id.serialized, values: values, rows: decoded.rowCount, to: out)
+            ResultEncoder.append(idText: decoded.id.serialized, values: values, rows: decoded.rowCount, to: out, splitValues: splitValues)
         }
         return false
     }

@@ -3,8 +3,11 @@ import OracleIO
 import SoftmaxOracle
 
 struct EvalCommand: ParsableCommand {
+    /// The subcommand's name.
+    static let name = "eval"
+
     static let configuration = CommandConfiguration(
-        commandName: "eval",
+        commandName: name,
         abstract: "Evaluate the certified oracle: JSON Lines on stdin, or one function on the command line.",
         discussion: """
         Batch mode (no FUNCTION): reads one JSON request per line on stdin and writes one result \
@@ -48,7 +51,7 @@ struct EvalCommand: ParsableCommand {
     var logits: [String] = []
 
     @Option(help: "Output format (in batch mode, the default for requests without \"format\").")
-    var format: Format = .f64
+    var format: Format = EvalCommand.defaultFormat
 
     @Option(parsing: .unconditional, help: "Class index, for cross_entropy and cross_entropy_grad.")
     var target: Int?
@@ -81,7 +84,7 @@ struct EvalCommand: ParsableCommand {
     var maxLineBytes: Int = LineReader.defaultMaxLineBytes
 
     @Option(help: "Batch mode: jsonl (JSON Lines) or binary (frames of a JSON header and raw little-endian binary64 arrays, docs/protocol.md; what the Python package speaks).")
-    var transport: EvalTransport = .jsonl
+    var transport: EvalTransport = EvalCommand.defaultTransport
 
     func validate() throws {
         if maxLineBytes < 1 { throw ValidationError("--max-line-bytes: \(maxLineBytes) must be at least 1") }
@@ -114,15 +117,31 @@ struct EvalCommand: ParsableCommand {
         if target != nil && !targets.isEmpty { throw ValidationError("give --target or --targets, not both") }
     }
 
+    /// The default of `--format`.
+    static let defaultFormat = Format.f64
+    /// The default of `--transport`.
+    static let defaultTransport = EvalTransport.jsonl
+
     func run() throws {
         if let function {
             try single(function, format)
         } else {
-            let summary = try EvalBatch.run(defaultFormat: format, maxLineBytes: maxLineBytes, transport: transport,
-                                            oracle: Oracle(doubleWordTier: !mpfrOnly))
-            if stats { StandardError.write(summary.description + "\n") }
-            if summary.failures > 0 { throw ExitCode(1) }
+            try Self.runBatch(format: format, maxLineBytes: maxLineBytes, transport: transport, mpfrOnly: mpfrOnly, stats: stats)
         }
+    }
+
+    /// Batch mode with these options; the defaults are those of the options, so that `main`
+    /// can run a bare `softmax-oracle eval` (which always parses, to these values, and always
+    /// validates) without building the parser (SoftmaxOracleCommand.main).
+    ///
+    /// - Throws: ``StreamError`` from reading or writing; `ExitCode(1)` when a request got an
+    ///   error line.
+    static func runBatch(format: Format = defaultFormat, maxLineBytes: Int = LineReader.defaultMaxLineBytes,
+                         transport: EvalTransport = defaultTransport, mpfrOnly: Bool = false, stats: Bool = false) throws {
+        let summary = try EvalBatch.run(defaultFormat: format, maxLineBytes: maxLineBytes, transport: transport,
+                                        oracle: Oracle(doubleWordTier: !mpfrOnly))
+        if stats { StandardError.write(summary.description + "\n") }
+        if summary.failures > 0 { throw ExitCode(1) }
     }
 
     private func single(_ f: OracleFunction, _ outputFormat: Format) throws {

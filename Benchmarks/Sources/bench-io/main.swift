@@ -4,7 +4,7 @@
 //      strings (a result line of 10^6 values);
 //   2. `eval` with JSON Lines, certified softmax into f64 of K = 100 000, whole process, against
 //      the plain 128-bit MPFR loop in C reading the same logits from a text file (mpfr-text-loop),
-//      interleaved, medians and ratios;
+//      interleaved, medians and ratios; and `eval` of a request of one logit (the start-up);
 //   3. `eval` of one JSON request of 10^6 logits (logsumexp, softmax): wall time and peak RSS,
 //      for this build and, with --base, an older binary.
 //
@@ -112,12 +112,14 @@ do {
     let texts = x.map(\.description)
     let request = write(#"{"id":1,"function":"softmax","format":"f64","logits":["# + texts.joined(separator: ",") + "]}\n", "k100k.jsonl")
     let text = write(texts.joined(separator: "\n") + "\n", "k100k.txt")
+    let tiny = write(#"{"id":1,"function":"softmax","format":"f64","logits":["1"]}"# + "\n", "k1.jsonl")
     var bodies: [() -> (wall: Double, cpu: Double)] = [
         { run([oracle, "eval"], input: request) },
         { run([textLoop, text]) },
         { run([textLoop, text, "--quiet"]) },
+        { run([oracle, "eval"], input: tiny) },
     ]
-    if let base { bodies.append { run([base, "eval"], input: request) } }
+    if let base { bodies += [{ run([base, "eval"], input: request) }, { run([base, "eval"], input: tiny) }] }
     var wall = Array(repeating: [Double](), count: bodies.count), cpu = wall
     for _ in 0..<rounds {
         for (j, body) in bodies.enumerated() {
@@ -132,9 +134,11 @@ do {
     rows.append(("`eval` JSON Lines, certified softmax → f64, K = 100 000, whole process", "\(fmt(w[0] * 1e3)) ms wall, \(fmt(c[0] * 1e3)) ms CPU", ""))
     rows.append(("… ratio C loop (printing) / eval", "\(fmt(w[1] / w[0]))× wall, \(fmt(c[1] / c[0]))× CPU", "≥ 10×"))
     rows.append(("… ratio C loop (not printing) / eval", "\(fmt(w[2] / w[0]))× wall, \(fmt(c[2] / c[0]))× CPU", ""))
+    rows.append(("`eval` of a request of one logit, whole process (start-up)", "\(fmt(w[3] * 1e3)) ms wall, \(fmt(c[3] * 1e3)) ms CPU", ""))
     if base != nil {
-        rows.append(("`eval` of the base binary, the same request", "\(fmt(w[3] * 1e3)) ms wall, \(fmt(c[3] * 1e3)) ms CPU", ""))
-        rows.append(("… ratio C loop (printing) / base eval", "\(fmt(w[1] / w[3]))× wall, \(fmt(c[1] / c[3]))× CPU", ""))
+        rows.append(("`eval` of the base binary, the same request", "\(fmt(w[4] * 1e3)) ms wall, \(fmt(c[4] * 1e3)) ms CPU", ""))
+        rows.append(("… ratio C loop (printing) / base eval", "\(fmt(w[1] / w[4]))× wall, \(fmt(c[1] / c[4]))× CPU", ""))
+        rows.append(("`eval` of the base binary, one logit (start-up)", "\(fmt(w[5] * 1e3)) ms wall, \(fmt(c[5] * 1e3)) ms CPU", ""))
     }
 }
 

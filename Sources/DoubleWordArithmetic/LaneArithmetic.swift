@@ -47,7 +47,34 @@ public func twoProduct<V: SIMD>(_ a: V, split x: (hi: V, lo: V), _ b: V, split y
     #endif
 }
 
+/// `twoSquare` on every lane: p + e = a² exactly, p = RN(a²) (same preconditions as the scalar
+/// routine).
+@inlinable @inline(__always)
+public func twoSquare<V: SIMD>(_ a: V) -> (hi: V, lo: V) where V.Scalar == Double {
+    let p = a * a
+    #if DOUBLEWORD_FMA
+    return (p, (-p).addingProduct(a, a))
+    #else
+    let x = veltkampSplit(a)
+    var e: V = x.hi * x.hi - p
+    e = e + 2 * (x.hi * x.lo)
+    e = e + x.lo * x.lo
+    return (p, e)
+    #endif
+}
+
 extension DoubleWord {
+    /// `DoubleWord.product(a, b)` on every lane of a = (ah, al) and b = (bh, bl): the same
+    /// operations lane by lane, so the same results and the same bound (relative error <= 8.1u²).
+    @inlinable @inline(__always)
+    public static func product<V: SIMD>(_ ah: V, _ al: V, _ bh: V, _ bl: V) -> (hi: V, lo: V)
+        where V.Scalar == Double {
+        let p = twoProduct(ah, split: veltkampSplit(ah), bh, split: veltkampSplit(bh))
+        let t2: V = ah * bl + al * bh
+        let t3: V = p.lo + t2
+        return fastTwoSum(p.hi, t3)
+    }
+
     /// `DoubleWord.product(a, b)` on every lane of a = (ah, al) with a common b: the same
     /// operations lane by lane, so the same results and the same bound (relative error <= 8.1u²).
     @inlinable @inline(__always)

@@ -7,6 +7,16 @@
 // lane; IEEE operations on SIMD lanes round exactly as scalar ones, so each lane gets the
 // scalar routine's result bit for bit, and the scalar routine's error bound.
 
+/// The lane width the certified tier's row loops use: 8 when built with `DOUBLEWORD_FMA` (a
+/// target CPU with an FMA has AVX2 or AVX-512 registers, 4 or 8 binary64 lanes), else 4 (two
+/// SSE2 registers per vector: more independent work per iteration than 2 lanes, without
+/// running out of registers).
+#if DOUBLEWORD_FMA
+public typealias DoubleWordLanes = SIMD8<Double>
+#else
+public typealias DoubleWordLanes = SIMD4<Double>
+#endif
+
 /// `twoSum` on every lane: a + b = hi + lo exactly, hi = RN(a + b) (lo is NaN where hi is ±inf).
 @inlinable @inline(__always)
 public func twoSum<V: SIMD>(_ a: V, _ b: V) -> (hi: V, lo: V) where V.Scalar == Double {

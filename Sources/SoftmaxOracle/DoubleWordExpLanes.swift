@@ -15,19 +15,14 @@ import DoubleWordArithmetic
 
 /// SIMD vectors of binary64 lanes whose integer companion (`MaskStorage`) has Int64 lanes:
 /// SIMD2, SIMD4 and SIMD8 of Double.
-protocol DoubleLanes: SIMD where Scalar == Double, MaskStorage.Scalar == Int64 {}
+protocol DoubleLanes: SIMD where Scalar == Double, MaskStorage.Scalar == Int64, MaskStorage.MaskStorage == MaskStorage {}
 extension SIMD2: DoubleLanes where Scalar == Double {}
 extension SIMD4: DoubleLanes where Scalar == Double {}
 extension SIMD8: DoubleLanes where Scalar == Double {}
 
-/// The lane width of the row sums and of softmax's outputs: 8 where the build targets a CPU with
-/// an FMA (`DOUBLEWORD_FMA`: AVX2/AVX-512 registers hold 4 or 8 lanes), else 4 (two SSE2
-/// registers per vector: twice the independent work per iteration of SIMD2, without spilling).
-#if DOUBLEWORD_FMA
-typealias RowLanes = SIMD8<Double>
-#else
-typealias RowLanes = SIMD4<Double>
-#endif
+/// The lane width of the row sums and of softmax's outputs (DoubleWordArithmetic's
+/// `DoubleWordLanes`: 8 in the build for a CPU with an FMA, else 4).
+typealias RowLanes = DoubleWordLanes
 
 extension DoubleWordExp {
     /// `integerPart` on every lane: (round(y), round(y) as Int64) for |y| < 2^51.

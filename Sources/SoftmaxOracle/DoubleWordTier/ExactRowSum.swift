@@ -71,8 +71,8 @@ extension DoubleWordTier {
                         let e = DoubleWordExp.exp(dh, dl, tab)
                         for l in 0..<width {
                             let k = Int(truncatingIfNeeded: e.k[l])
-                            part.sum.add(e.hi[l], scale: k - sigma)
-                            lows.add(e.lo[l], scale: k - sigma)
+                            part.sum.add(e.hi[l], scale: k &- sigma)
+                            lows.add(e.lo[l], scale: k &- sigma)
                             store?.store(j + l, hi: e.hi[l], lo: e.lo[l], k: Int32(truncatingIfNeeded: k))
                         }
                         truncations += 2 * width

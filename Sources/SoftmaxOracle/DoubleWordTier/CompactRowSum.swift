@@ -74,35 +74,28 @@ extension DoubleWordTier {
                 acc.add(e.m.hi * f, e.m.lo * f)
             }
             let width = RowLanes.scalarCount
-            let base = UnsafeRawPointer(x.baseAddress!)
             while j + width <= end {
                 // Every lane ordinary (finite, not the maximum, in the exponential's domain): SIMD.
-                if maxIndex < j || maxIndex >= j + width {
-                    let v = (base + j * 8).loadUnaligned(as: RowLanes.self)
-                    if all(v .> -.infinity) {
-                        let (dh, dl) = twoSum(v, RowLanes(repeating: -m))
-                        if all(dh .>= DoubleWordExp.lowestArgument) {
-                            let e = DoubleWordExp.expCompact(dh, dl, tab)
-                            if let store {
-                                for l in 0..<width {
-                                    store.store(j + l, hi: e.hi[l], lo: e.lo[l], k: Int32(truncatingIfNeeded: e.k[l]))
-                                }
-                            }
-                            // 2^(k_j − σ), or 0 for a term more than 2^1000 below 2^σ (not summed; counted).
-                            let scale = e.k &- Int64(sigma)
-                            let dropped = scale .< -1000
-                            let f = unsafeBitCast((scale &+ 1023) &<< 52, to: RowLanes.self).replacing(with: 0, where: dropped)
-                            if any(dropped) {
-                                for l in 0..<width where dropped[l] { part.truncations += 1 }
-                            }
-                            let p = e.hi * f, l = e.lo * f
-                            let (s, err) = twoSum(laneSigma, p)
-                            laneC += err + l
-                            laneSigma = s
-                            j += width
-                            continue
+                if let (dh, dl) = laneDifferences(x, j, m: m, maxIndex: maxIndex) {
+                    let e = DoubleWordExp.expCompact(dh, dl, tab)
+                    if let store {
+                        for l in 0..<width {
+                            store.store(j + l, hi: e.hi[l], lo: e.lo[l], k: Int32(truncatingIfNeeded: e.k[l]))
                         }
                     }
+                    // 2^(k_j − σ), or 0 for a term more than 2^1000 below 2^σ (not summed; counted).
+                    let scale = e.k &- Int64(sigma)
+                    let dropped = scale .< -1000
+                    let f = unsafeBitCast((scale &+ 1023) &<< 52, to: RowLanes.self).replacing(with: 0, where: dropped)
+                    if any(dropped) {
+                        for l in 0..<width where dropped[l] { part.truncations += 1 }
+                    }
+                    let p = e.hi * f, l = e.lo * f
+                    let (s, err) = twoSum(laneSigma, p)
+                    laneC += err + l
+                    laneSigma = s
+                    j += width
+                    continue
                 }
                 scalarTerm(j)
                 j += 1

@@ -60,26 +60,19 @@ extension DoubleWordTier {
             store?.store(j, hi: e.m.hi, lo: e.m.lo, k: Int32(truncatingIfNeeded: e.k))
         }
         let width = RowLanes.scalarCount
-        let base = UnsafeRawPointer(x.baseAddress!)
         var j = range.lowerBound
         while j + width <= range.upperBound {
-            if maxIndex < j || maxIndex >= j + width {
-                let v = (base + j * 8).loadUnaligned(as: RowLanes.self)
-                if all(v .> -.infinity) {
-                    let (dh, dl) = twoSum(v, RowLanes(repeating: -m))
-                    if all(dh .>= DoubleWordExp.lowestArgument) {
-                        let e = DoubleWordExp.exp(dh, dl, tab)
-                        for l in 0..<width {
-                            let k = Int(truncatingIfNeeded: e.k[l])
-                            part.sum.add(e.hi[l], scale: k &- sigma)
-                            lows.add(e.lo[l], scale: k &- sigma)
-                            store?.store(j + l, hi: e.hi[l], lo: e.lo[l], k: Int32(truncatingIfNeeded: k))
-                        }
-                        truncations += 2 * width
-                        j += width
-                        continue
-                    }
+            if let (dh, dl) = laneDifferences(x, j, m: m, maxIndex: maxIndex) {
+                let e = DoubleWordExp.exp(dh, dl, tab)
+                for l in 0..<width {
+                    let k = Int(truncatingIfNeeded: e.k[l])
+                    part.sum.add(e.hi[l], scale: k &- sigma)
+                    lows.add(e.lo[l], scale: k &- sigma)
+                    store?.store(j + l, hi: e.hi[l], lo: e.lo[l], k: Int32(truncatingIfNeeded: k))
                 }
+                truncations += 2 * width
+                j += width
+                continue
             }
             scalarTerm(j)
             j += 1

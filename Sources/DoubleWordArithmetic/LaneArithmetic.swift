@@ -7,6 +7,16 @@
 // lane; IEEE operations on SIMD lanes round exactly as scalar ones, so each lane gets the
 // scalar routine's result bit for bit, and the scalar routine's error bound.
 
+/// The lane width the certified tier's row loops use: 8 when built with `DOUBLEWORD_FMA` (a
+/// target CPU with an FMA has AVX2 or AVX-512 registers, 4 or 8 binary64 lanes), else 4 (two
+/// SSE2 registers per vector: more independent work per iteration than 2 lanes, without
+/// running out of registers).
+#if DOUBLEWORD_FMA
+public typealias DoubleWordLanes = SIMD8<Double>
+#else
+public typealias DoubleWordLanes = SIMD4<Double>
+#endif
+
 /// `twoSum` on every lane: a + b = hi + lo exactly, hi = RN(a + b) (lo is NaN where hi is ±inf).
 @inlinable @inline(__always)
 public func twoSum<V: SIMD>(_ a: V, _ b: V) -> (hi: V, lo: V) where V.Scalar == Double {
@@ -47,7 +57,34 @@ public func twoProduct<V: SIMD>(_ a: V, split x: (hi: V, lo: V), _ b: V, split y
     #endif
 }
 
+/// `twoSquare` on every lane: p + e = a² exactly, p = RN(a²) (same preconditions as the scalar
+/// routine).
+@inlinable @inline(__always)
+public func twoSquare<V: SIMD>(_ a: V) -> (hi: V, lo: V) where V.Scalar == Double {
+    let p = a * a
+    #if DOUBLEWORD_FMA
+    return (p, (-p).addingProduct(a, a))
+    #else
+    let x = veltkampSplit(a)
+    var e: V = x.hi * x.hi - p
+    e = e + 2 * (x.hi * x.lo)
+    e = e + x.lo * x.lo
+    return (p, e)
+    #endif
+}
+
 extension DoubleWord {
+    /// `DoubleWord.product(a, b)` on every lane of a = (ah, al) and b = (bh, bl): the same
+    /// operations lane by lane, so the same results and the same bound (relative error <= 8.1u²).
+    @inlinable @inline(__always)
+    public static func product<V: SIMD>(_ ah: V, _ al: V, _ bh: V, _ bl: V) -> (hi: V, lo: V)
+        where V.Scalar == Double {
+        let p = twoProduct(ah, split: veltkampSplit(ah), bh, split: veltkampSplit(bh))
+        let t2: V = ah * bl + al * bh
+        let t3: V = p.lo + t2
+        return fastTwoSum(p.hi, t3)
+    }
+
     /// `DoubleWord.product(a, b)` on every lane of a = (ah, al) with a common b: the same
     /// operations lane by lane, so the same results and the same bound (relative error <= 8.1u²).
     @inlinable @inline(__always)

@@ -29,14 +29,17 @@ public struct FixedPointSum: Sendable {
     @inlinable @inline(__always)
     public mutating func add(_ x: Double, scale: Int) {
         let bits = x.bitPattern
-        let biased = Int((bits >> 52) & 0x7FF)
+        let biased = Int(truncatingIfNeeded: (bits &>> 52) & 0x7FF)
         let fraction = bits & 0x000F_FFFF_FFFF_FFFF
         let significand = biased == 0 ? fraction : fraction | 0x0010_0000_0000_0000
-        // x = ±significand·2^(e − 1075), e = max(biased, 1); position of its last bit in units:
-        let shift = (biased == 0 ? 1 : biased) - 1075 + scale + 126  // Self.unitExponent
-        let magnitude: UInt128 = shift >= 0
-            ? UInt128(significand) << shift
-            : UInt128(significand >> UInt64(Swift.min(-shift, 63)))  // >> 63 of a 53-bit number is 0
+        // x = ±significand·2^(e − 1075), e = max(biased, 1); position of its last bit in units
+        // (<= 75 by the precondition; wrapping arithmetic, no overflow for any realistic scale):
+        let shift = (biased == 0 ? 1 : biased) &- 1075 &+ scale &+ 126  // Self.unitExponent
+        // significand·2^shift truncated toward zero, without a branch: shifted left by
+        // max(shift, 0) <= 75, then right by min(max(−shift, 0), 63) (a right shift by 53 or more
+        // of a 53-bit number leaves 0, so the clamp at 63 changes nothing).
+        let left = UInt128(significand) &<< UInt128(truncatingIfNeeded: Swift.max(shift, 0))
+        let magnitude = left &>> UInt128(truncatingIfNeeded: Swift.min(Swift.max(0 &- shift, 0), 63))
         let negative = bits >> 63
         let mask = 0 &- UInt128(negative)
         let addend = (magnitude ^ mask) &+ UInt128(negative)  // −magnitude in two's complement when negative

@@ -68,6 +68,41 @@ struct CertifiedFunctionTests {
         }
     }
 
+    /// Lane j of `lanes` against the scalar routine on args[j], bit for bit.
+    static func expectLanes<V: DoubleLanes>(_ v: (k: V.MaskStorage, hi: V, lo: V), _ args: ArraySlice<DoubleWord>,
+                                            compact: Bool, seed: UInt64) {
+        let tab = DoubleWordExpTable.shared
+        for (lane, d) in args.enumerated() {
+            let s = compact ? DoubleWordExp.expCompact(d.hi, d.lo, tab) : DoubleWordExp.exp(d.hi, d.lo, tab)
+            #expect(Int(v.k[lane]) == s.k && v.hi[lane].bitPattern == s.m.hi.bitPattern
+                    && v.lo[lane].bitPattern == s.m.lo.bitPattern,
+                    "seed \(seed), \(V.scalarCount) lanes, compact \(compact), d = \(hex(d.hi)) + \(hex(d.lo))")
+        }
+    }
+
+    @Test("DoubleWordExp.exp and expCompact on 4 and 8 SIMD lanes give the scalar results bit for bit",
+          arguments: [false, true])
+    func expWideLanes(compact: Bool) {
+        let seed: UInt64 = Self.seed ^ 5 ^ (compact ? 16 : 0)
+        var rng = SplitMix64(seed: seed)
+        let tab = DoubleWordExpTable.shared
+        let args = Self.arguments(&rng, count: 4000).filter { $0.hi >= DoubleWordExp.lowestArgument }
+        func lanes<V: DoubleLanes>(_: V.Type, _ slice: ArraySlice<DoubleWord>) {
+            var dh = V(), dl = V()
+            for (j, d) in slice.enumerated() { dh[j] = d.hi; dl[j] = d.lo }
+            if compact {
+                Self.expectLanes(DoubleWordExp.expCompact(dh, dl, tab), slice, compact: true, seed: seed)
+            } else {
+                Self.expectLanes(DoubleWordExp.exp(dh, dl, tab), slice, compact: false, seed: seed)
+            }
+        }
+        for i in stride(from: 0, to: args.count - 7, by: 8) {
+            lanes(SIMD8<Double>.self, args[i..<i + 8])
+            lanes(SIMD4<Double>.self, args[i..<i + 4])
+            lanes(SIMD4<Double>.self, args[i + 4..<i + 8])
+        }
+    }
+
     @Test("DoubleWordExp.expm1 on [2^-60, 0.6) errs by less than the bound it returns (<= 2^-98.5)")
     func expm1Bound() {
         let seed: UInt64 = Self.seed ^ 2

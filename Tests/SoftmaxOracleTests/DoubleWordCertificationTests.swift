@@ -152,6 +152,38 @@ struct DoubleWordCertificationTests {
         #expect(paired > (format == .f64 ? 50 : 300))  // f64 needs eps <= 2^-94 to be narrow
     }
 
+    @Test("The certification test on 4 and 8 lanes gives the two-lane test's results, lane by lane", arguments: Format.allCases)
+    func wideLaneTest(format: Format) {
+        let seed = Self.seed ^ 0x4444 &+ UInt64(format.precision)
+        var rng = SplitMix64(seed: seed)
+        let certifier = DoubleWordCertifier(format)
+        var cases: [(h: Double, l: Double, k: Int, err: Double)] = []
+        for c in Self.hardCases(&rng, format, count: 800) { cases.append((c.h, c.l, c.k, c.err)) }
+        for _ in 0..<800 {
+            let (h, l, k) = Self.randomCase(&rng, format)
+            cases.append((h, l, rng.oneIn(3) ? rng.int(-300...0) : k, pow2(-rng.int(60...105)) * abs(h)))
+        }
+        func check<V: DoubleLanes>(_: V.Type, _ slice: ArraySlice<(h: Double, l: Double, k: Int, err: Double)>) {
+            var h = V(), l = V(), err = V()
+            var k = V.MaskStorage()
+            for (j, c) in slice.enumerated() { h[j] = c.h; l[j] = c.l; k[j] = Int64(c.k); err[j] = c.err }
+            let wide = certifier.test(lanes: h, l, scale: k, error: err)
+            for (j, c) in slice.enumerated() {
+                let two = certifier.test(SIMD2(repeating: c.h), SIMD2(repeating: c.l), scale: SIMD2(repeating: Int64(c.k)),
+                                         error: SIMD2(repeating: c.err))
+                let same = wide.inRange[j] == two.inRange[0] && wide.narrow[j] == two.narrow[0]
+                    && wide.certified[j] == two.certified[0] && wide.rounded[j].bitPattern == two.rounded[0].bitPattern
+                    && wide.hs[j].bitPattern == two.hs[0].bitPattern && wide.ls[j].bitPattern == two.ls[0].bitPattern
+                // Lanes out of range compute garbage; the garbage must match too (same operations).
+                #expect(same, "seed \(seed), \(V.scalarCount) lanes: (\(hex(c.h)) + \(hex(c.l)))·2^\(c.k) ± \(c.err)")
+            }
+        }
+        for i in stride(from: 0, to: cases.count - 7, by: 8) {
+            check(SIMD8<Double>.self, cases[i..<i + 8])
+            check(SIMD4<Double>.self, cases[i..<i + 4])
+        }
+    }
+
     @Test("certify certifies values near a boundary only when the enclosure allows it")
     func boundaryBelowOne() {
         for format in [Format.f32, .f16, .bf16, .e5m2, .e4m3fn] {

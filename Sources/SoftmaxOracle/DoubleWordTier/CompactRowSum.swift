@@ -2,7 +2,7 @@ import DoubleWordArithmetic
 import ParallelExecution
 
 // The row's sum for formats with p <= 24 ("compact"): each e^(d_j) by `DoubleWordExp.expCompact`
-// (2^-68.5 relative), two at a time on SIMD lanes, added by blocks of Sum2
+// (2^-68.5 relative), `RowLanes.scalarCount` at a time on SIMD lanes, added by blocks of Sum2
 // (`CompensatedBlockSum`), the blocks' sums then added in block order. Those formats need about
 // 2^-66 (f32: 2^-40 of an ulp of 2^-24), and this halves the work of the exact strategy.
 
@@ -29,11 +29,11 @@ extension DoubleWordTier {
         }
         guard let total, total.hi > 0 else { return nil }
         // The exponentials' 2^-68.5, each Sum2 accumulator's bound (<= 4096 terms each), the
-        // additions of accumulators and block sums (three per block, 3.02u² each), omitted or
+        // additions of accumulators and block sums (lanes + 1 per block, 3.02u² each), omitted or
         // underflowed terms (< 2^(σ−999) each, s >= 0.998·2^σ).
         let epsS = roundedUp(DoubleWordExp.compactRelativeError * 1.0001
                              + CompensatedBlockSum.relativeError(terms: CompensatedBlockSum.blockSize)
-                             + Double(3 * blockCount) * 3.02 * unitRoundoffSquared
+                             + Double((RowLanes.scalarCount + 1) * blockCount) * 3.02 * unitRoundoffSquared
                              + Double(n) * 0x1p-998)
         return RowSum(m: scan.max, maxIndex: scan.maxIndex,
                       s: ScaledDoubleWord(hi: total.hi, lo: total.lo, exponent: sigma).normalized(),
@@ -51,15 +51,16 @@ extension DoubleWordTier {
         sums.reserveCapacity(blocks.count)
         let n = x.count
         for b in blocks {
-            // Three Sum2 accumulators per block: two SIMD lanes for pairs of ordinary terms, one
-            // for the rest; each holds at most 4096 terms (the bound of `CompensatedBlockSum`),
-            // and the block's value adds the three (two `DoubleWord.sameSignSum`, counted by the caller).
-            var sigma2 = SIMD2<Double>(0, 0), c2 = SIMD2<Double>(0, 0)
+            // Sum2 accumulators per block: one per SIMD lane (`RowLanes`) for groups of ordinary
+            // terms, one for the rest; each holds at most 4096 terms (the bound of
+            // `CompensatedBlockSum`), and the block's value adds them (`RowLanes.scalarCount`
+            // `DoubleWord.sameSignSum`s, counted by the caller).
+            var laneSigma = RowLanes(), laneC = RowLanes()
             var acc = CompensatedBlockSum()
             let lo = b * CompensatedBlockSum.blockSize
             let end = Swift.min(n, lo + CompensatedBlockSum.blockSize)
             var j = lo
-            func scalarTerm(_ j: Int) {
+            @inline(__always) func scalarTerm(_ j: Int) {
                 if j == maxIndex { return }
                 guard let d = part.difference(x[j], j, m: m, store: store) else { return }
                 let e = DoubleWordExp.expCompact(d.hi, d.lo, tab)
@@ -72,36 +73,42 @@ extension DoubleWordTier {
                 let f = powerOfTwo(scale)
                 acc.add(e.m.hi * f, e.m.lo * f)
             }
-            while j + 1 < end {
-                let x0 = x[j], x1 = x[j + 1]
-                // Both ordinary (finite, not the maximum, in the exponential's domain): SIMD.
-                if j != maxIndex && j + 1 != maxIndex && x0 > -.infinity && x1 > -.infinity {
-                    let (dh, dl) = twoSum(SIMD2(x0, x1), SIMD2(repeating: -m))
-                    if dh[0] >= DoubleWordExp.lowestArgument && dh[1] >= DoubleWordExp.lowestArgument {
-                        let e = DoubleWordExp.expCompact2(dh, dl, tab)
-                        if let store {
-                            store.store(j, hi: e.hi[0], lo: e.lo[0], k: Int32(truncatingIfNeeded: e.k[0]))
-                            store.store(j + 1, hi: e.hi[1], lo: e.lo[1], k: Int32(truncatingIfNeeded: e.k[1]))
+            let width = RowLanes.scalarCount
+            while j + width <= end {
+                // Every lane ordinary (finite, not the maximum, in the exponential's domain): SIMD.
+                if let (dh, dl) = laneDifferences(x, j, m: m, maxIndex: maxIndex) {
+                    let e = DoubleWordExp.expCompact(dh, dl, tab)
+                    if let store {
+                        for l in 0..<width {
+                            store.store(j + l, hi: e.hi[l], lo: e.lo[l], k: Int32(truncatingIfNeeded: e.k[l]))
                         }
-                        let s0 = Int(truncatingIfNeeded: e.k[0]) - sigma, s1 = Int(truncatingIfNeeded: e.k[1]) - sigma
-                        // A term more than 2^1000 below 2^σ is not summed (factor 0; counted).
-                        let f = SIMD2(s0 < -1000 ? 0 : powerOfTwo(s0), s1 < -1000 ? 0 : powerOfTwo(s1))
-                        part.truncations += (s0 < -1000 ? 1 : 0) + (s1 < -1000 ? 1 : 0)
-                        let p = e.hi * f, l = e.lo * f
-                        let (s, err) = twoSum(sigma2, p)
-                        c2 += err + l
-                        sigma2 = s
-                        j += 2
-                        continue
                     }
+                    // 2^(k_j − σ), or 0 for a term more than 2^1000 below 2^σ (not summed; counted).
+                    let scale = e.k &- Int64(sigma)
+                    let dropped = scale .< -1000
+                    let f = unsafeBitCast((scale &+ 1023) &<< 52, to: RowLanes.self).replacing(with: 0, where: dropped)
+                    if any(dropped) {
+                        for l in 0..<width where dropped[l] { part.truncations += 1 }
+                    }
+                    let p = e.hi * f, l = e.lo * f
+                    let (s, err) = twoSum(laneSigma, p)
+                    laneC += err + l
+                    laneSigma = s
+                    j += width
+                    continue
                 }
                 scalarTerm(j)
-                scalarTerm(j + 1)
-                j += 2
+                j += 1
             }
-            if j < end { scalarTerm(j) }
-            let lane0 = fastTwoSum(sigma2[0], c2[0]), lane1 = fastTwoSum(sigma2[1], c2[1])
-            sums.append(DoubleWord.sameSignSum(DoubleWord.sameSignSum(lane0, lane1), acc.value))
+            while j < end {
+                scalarTerm(j)
+                j += 1
+            }
+            var block = acc.value
+            for l in 0..<width {
+                block = DoubleWord.sameSignSum(block, fastTwoSum(laneSigma[l], laneC[l]))
+            }
+            sums.append(block)
         }
         return (sums, part)
     }

@@ -32,26 +32,29 @@ struct DoubleWordCertifier {
         subnormalQuantum = format.minSubnormalExponent
     }
 
-    /// What `test` found for each lane j.
-    struct LaneTest {
+    /// What `test` found for each lane j (V: the lanes, SIMD2, SIMD4 or SIMD8 of Double).
+    struct LaneTests<V: DoubleLanes> {
         /// The test applies: h_j normal with |⌊log₂|h_j|⌋| <= 999, |k_j| <= 1000, and
         /// e_j = ⌊log₂|h_j|⌋ + k_j with −901 < e_j < `highBinade`. Elsewhere it says nothing.
-        var inRange: SIMDMask<SIMD2<Int64>>
+        var inRange: SIMDMask<V.MaskStorage>
         /// The enclosure is narrow enough for v_j to stand for the exact value (in range).
-        var narrow: SIMDMask<SIMD2<Int64>>
+        var narrow: SIMDMask<V.MaskStorage>
         /// Every value of the enclosure rounds to `rounded[j]` (in range).
-        var certified: SIMDMask<SIMD2<Int64>>
+        var certified: SIMDMask<V.MaskStorage>
         /// The rounding of v_j; a zero has the sign of h_j.
-        var rounded: SIMD2<Double>
+        var rounded: V
         /// h_j·2^(k_j) and l_j·2^(k_j): v_j as a binary64 double-double.
-        var hs: SIMD2<Double>
-        var ls: SIMD2<Double>
+        var hs: V
+        var ls: V
 
         /// Lane j's output (meaningful where in range, narrow and certified).
         @inline(__always) func output(_ j: Int) -> OracleValue {
             OracleValue(rounded: rounded[j], exact: ExactValue(normalHi: hs[j], lo: ls[j]))
         }
     }
+
+    /// What `test` found on two lanes.
+    typealias LaneTest = LaneTests<SIMD2<Double>>
 
     /// The certification test, for two outputs v_j = (h_j + l_j)·2^(k_j) with error bounds err_j
     /// (h_j ≠ 0 finite, |l_j| <= 2^-50|h_j|, err_j >= 0, in the units of h_j), lane by lane.
@@ -77,43 +80,58 @@ struct DoubleWordCertifier {
     /// range compute garbage but never trap.
     @inline(__always)
     func test(_ h: SIMD2<Double>, _ l: SIMD2<Double>, scale k: SIMD2<Int64>, error err: SIMD2<Double>) -> LaneTest {
-        let one = SIMD2<Int64>(repeating: 1023)
-        let emin = SIMD2<Int64>(repeating: Int64(minNormalExponent))
-        let hb = unsafeBitCast(h, to: SIMD2<UInt64>.self)
-        let eh = SIMD2<Int64>(truncatingIfNeeded: (hb &>> 52) & 0x7FF) &- 1023
+        test(lanes: h, l, scale: k, error: err)
+    }
+
+    /// The larger of a and b on every lane (`pointwiseMax`'s result; written out so that it is
+    /// always inlined).
+    @inline(__always)
+    private func lanewiseMax<I: SIMD>(_ a: I, _ b: I) -> I where I.Scalar == Int64, I.MaskStorage == I {
+        a.replacing(with: b, where: b .> a)
+    }
+
+    /// `test` on any number of lanes (the same operations on every lane, so lane j's result is
+    /// the same whatever the vector's width).
+    @inline(__always)
+    func test<V: DoubleLanes>(lanes h: V, _ l: V, scale k: V.MaskStorage, error err: V) -> LaneTests<V> {
+        typealias I = V.MaskStorage
+        let one = I(repeating: 1023)
+        let emin = I(repeating: Int64(minNormalExponent))
+        let hb = unsafeBitCast(h, to: I.self)
+        let eh = ((hb &>> 52) & 0x7FF) &- 1023
         let e = eh &+ k
         let inRange = (eh &+ 999) .>= 0 .& (eh &+ 999) .< 1999 .& (k &+ 1000) .>= 0 .& (k &+ 1000) .<= 2000
             .& (e .> -901) .& (e .< Int64(highBinade))
-        let scale = unsafeBitCast((k &+ one) &<< 52, to: SIMD2<Double>.self)
+        let scale = unsafeBitCast((k &+ one) &<< 52, to: V.self)
         let hs = h * scale
         let ls = l * scale
-        let floorE = unsafeBitCast((e &- 110 &+ one) &<< 52, to: SIMD2<Double>.self)
+        let floorE = unsafeBitCast((e &- 110 &+ one) &<< 52, to: V.self)
         let scaledError = err * scale
         // max(err·2^k, 2^(e−110)), NaN when err is NaN.
         let es = scaledError.replacing(with: floorE, where: floorE .>= scaledError) * (1 + 0x1p-50)
-        let q = SIMD2<Int64>(repeating: Int64(subnormalQuantum))
-        let narrowBound = unsafeBitCast((pointwiseMax(e &- Int64(precision), q) &- 41 &+ one) &<< 52, to: SIMD2<Double>.self)
-        let eq = pointwiseMax(e, emin)
+        let q = I(repeating: Int64(subnormalQuantum))
+        let narrowBound = unsafeBitCast((lanewiseMax(e &- Int64(precision), q) &- 41 &+ one) &<< 52, to: V.self)
+        let eq = lanewiseMax(e, emin)
         var r = hs
         if precision < 53 {
-            let bits = (unsafeBitCast(hs, to: SIMD2<UInt64>.self) & 0x8000_0000_0000_0000)
-                | (SIMD2<UInt64>(truncatingIfNeeded: eq &+ (1076 &- Int64(precision))) &<< 52) | 0x0008_0000_0000_0000
-            let c = unsafeBitCast(bits, to: SIMD2<Double>.self)
+            let bits = (unsafeBitCast(hs, to: I.self) & Int64.min)
+                | ((eq &+ (1076 &- Int64(precision))) &<< 52) | 0x0008_0000_0000_0000
+            let c = unsafeBitCast(bits, to: V.self)
             r = (hs + c) - c
         }
-        let rb = unsafeBitCast(r, to: SIMD2<UInt64>.self)
-        let er = SIMD2<Int64>(truncatingIfNeeded: (rb &>> 52) & 0x7FF) &- 1023
+        let rb = unsafeBitCast(r, to: I.self)
+        let er = ((rb &>> 52) & 0x7FF) &- 1023
         let delta = (hs - r) + ls
-        let halving = SIMD2<Int64>(repeating: 0).replacing(with: 1, where: (rb & 0x000F_FFFF_FFFF_FFFF) .== 0 .& (er .> emin))
-        let room = unsafeBitCast((pointwiseMax(er, emin) &- Int64(precision) &- halving &+ one) &<< 52, to: SIMD2<Double>.self)
-        let magnitude = unsafeBitCast(unsafeBitCast(delta, to: SIMD2<UInt64>.self) & 0x7FFF_FFFF_FFFF_FFFF, to: SIMD2<Double>.self)
+        let halving = I(repeating: 0).replacing(with: 1, where: (rb & 0x000F_FFFF_FFFF_FFFF) .== 0 .& (er .> emin))
+        let room = unsafeBitCast((lanewiseMax(er, emin) &- Int64(precision) &- halving &+ one) &<< 52, to: V.self)
+        let magnitude = unsafeBitCast(unsafeBitCast(delta, to: I.self) & Int64.max, to: V.self)
         let reach = (magnitude * (1 + 0x1p-50) + es) * (1 + 0x1p-50)
-        let lsMagnitude = unsafeBitCast(unsafeBitCast(ls, to: SIMD2<UInt64>.self) & 0x7FFF_FFFF_FFFF_FFFF, to: SIMD2<Double>.self)
-        let hsMagnitude = unsafeBitCast(unsafeBitCast(hs, to: SIMD2<UInt64>.self) & 0x7FFF_FFFF_FFFF_FFFF, to: SIMD2<Double>.self)
+        let lsMagnitude = unsafeBitCast(unsafeBitCast(ls, to: I.self) & Int64.max, to: V.self)
+        let hsMagnitude = unsafeBitCast(unsafeBitCast(hs, to: I.self) & Int64.max, to: V.self)
         let zeroOK = (r .!= 0) .| ((lsMagnitude + es) * (1 + 0x1p-50) .< hsMagnitude)
-        let signedZero = unsafeBitCast(unsafeBitCast(hs, to: SIMD2<UInt64>.self) & 0x8000_0000_0000_0000, to: SIMD2<Double>.self)
-        return LaneTest(inRange: inRange, narrow: es .<= narrowBound, certified: (reach .< room) .& zeroOK,
-                        rounded: r.replacing(with: signedZero, where: r .== 0), hs: hs, ls: ls)
+        let signedZero = unsafeBitCast(unsafeBitCast(hs, to: I.self) & Int64.min, to: V.self)
+        return LaneTests(inRange: inRange, narrow: es .<= narrowBound, certified: (reach .< room) .& zeroOK,
+                         rounded: r.replacing(with: signedZero, where: r .== 0), hs: hs, ls: ls)
     }
 
     /// The certified output for v = (h + l)·2^k with |v − exact| <= err·2^k (h ≠ 0 finite,
@@ -143,6 +161,17 @@ struct DoubleWordCertifier {
         guard all(t.inRange .& t.narrow .& t.certified) else { return false }
         dst.initialize(to: t.output(0))
         (dst + 1).initialize(to: t.output(1))
+        return true
+    }
+
+    /// `certifyPair` on any number of lanes: true, with the outputs written to dst[0...], when
+    /// every lane is in range, narrow and certified; else false with nothing written.
+    @inline(__always)
+    func certifyLanes<V: DoubleLanes>(_ h: V, _ l: V, scale k: V.MaskStorage, error err: V,
+                                      into dst: UnsafeMutablePointer<OracleValue>) -> Bool {
+        let t = test(lanes: h, l, scale: k, error: err)
+        guard all(t.inRange .& t.narrow .& t.certified) else { return false }
+        for j in 0..<V.scalarCount { (dst + j).initialize(to: t.output(j)) }
         return true
     }
 

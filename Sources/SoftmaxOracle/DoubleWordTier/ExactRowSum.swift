@@ -37,20 +37,51 @@ extension DoubleWordTier {
     /// of dh_j, so k_j <= σ = k(d_2) and every scaled term is below 2 (M < 2): the accumulator's
     /// precondition holds. Terms with d_j < −2^20 are omitted: e^(d_j) < 2^(−1.5·10^6), while
     /// 2^σ >= 2^(−7.6·10^5) (d_2 >= −2^19), so each is far below one unit 2^(σ−126).
+    ///
+    /// Groups of `RowLanes.scalarCount` ordinary terms (no maximum, no −inf, every d_j in the
+    /// exponential's domain) take the lane exponential (the scalar one's results, bit for bit);
+    /// the others the scalar path. The high parts go into one accumulator and the low parts into
+    /// another (two independent carry chains); fixed-point sums are exact, so the order and the
+    /// split change nothing.
     @inline(__always)
     static func sumPart(_ x: UnsafeBufferPointer<Double>, _ range: Range<Int>, m: Double, maxIndex: Int,
                         sigma: Int, store: ExpStore?, _ tab: DoubleWordExpTable) -> SumPart {
         var part = SumPart()
+        var lows = FixedPointSum()
         var truncations = 0
-        for j in range where j != maxIndex {
-            guard let d = part.difference(x[j], j, m: m, store: store) else { continue }
+        @inline(__always) func scalarTerm(_ j: Int) {
+            if j == maxIndex { return }
+            guard let d = part.difference(x[j], j, m: m, store: store) else { return }
             let e = DoubleWordExp.exp(d.hi, d.lo, tab)
             let scale = e.k - sigma
             part.sum.add(e.m.hi, scale: scale)
-            part.sum.add(e.m.lo, scale: scale)
+            lows.add(e.m.lo, scale: scale)
             truncations += 2
             store?.store(j, hi: e.m.hi, lo: e.m.lo, k: Int32(truncatingIfNeeded: e.k))
         }
+        let width = RowLanes.scalarCount
+        var j = range.lowerBound
+        while j + width <= range.upperBound {
+            if let (dh, dl) = laneDifferences(x, j, m: m, maxIndex: maxIndex) {
+                let e = DoubleWordExp.exp(dh, dl, tab)
+                for l in 0..<width {
+                    let k = Int(truncatingIfNeeded: e.k[l])
+                    part.sum.add(e.hi[l], scale: k &- sigma)
+                    lows.add(e.lo[l], scale: k &- sigma)
+                    store?.store(j + l, hi: e.hi[l], lo: e.lo[l], k: Int32(truncatingIfNeeded: k))
+                }
+                truncations += 2 * width
+                j += width
+                continue
+            }
+            scalarTerm(j)
+            j += 1
+        }
+        while j < range.upperBound {
+            scalarTerm(j)
+            j += 1
+        }
+        part.sum = part.sum + lows
         part.truncations = truncations + part.omitted
         return part
     }

@@ -51,6 +51,21 @@ extension DoubleWordTier {
         }
     }
 
+    /// d_j = x_j − m (as TwoSums, `difference`'s) for the `RowLanes.scalarCount` logits from
+    /// index j, when every one is ordinary: not the maximum, not −inf, d_j in the exponential's
+    /// domain (an overflowed difference is −inf, outside it); else nil (the caller then takes
+    /// index j alone).
+    @inline(__always)
+    static func laneDifferences(_ x: UnsafeBufferPointer<Double>, _ j: Int, m: Double, maxIndex: Int)
+        -> (hi: RowLanes, lo: RowLanes)? {
+        guard maxIndex < j || maxIndex >= j + RowLanes.scalarCount else { return nil }
+        let v = UnsafeRawPointer(x.baseAddress! + j).loadUnaligned(as: RowLanes.self)
+        guard all(v .> -.infinity) else { return nil }
+        let d = twoSum(v, RowLanes(repeating: -m))
+        guard all(d.hi .>= DoubleWordExp.lowestArgument) else { return nil }
+        return d
+    }
+
     /// The row's sum, or nil when the row is outside the double-word tier (NaN or +inf; no finite
     /// logit; no finite logit besides the maximum, s = 0; the second largest more than 2^19
     /// below the largest).

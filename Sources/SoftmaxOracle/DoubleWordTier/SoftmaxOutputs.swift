@@ -61,7 +61,7 @@ extension DoubleWordTier {
 
 /// softmax_i from the stored exponential e^(d_i) = 2^(k_i)·M_i and 1/S (relative error epsUp
 /// after the product); at the maximum 1/S itself (absolute error `inverseError`); 0 for a −inf
-/// logit. Pairs of ordinary outputs on SIMD lanes (`DoubleWord.product`, `certifyPair`: the same operations
+/// logit. Groups (`OutputLanes`) and pairs of ordinary outputs on SIMD lanes (`DoubleWord.product`, `certifyPair`: the same operations
 /// and the same certification test as `single`, so the same outputs whichever way an index is
 /// taken).
 struct SoftmaxOutputs: RowOutputs {
@@ -93,5 +93,25 @@ struct SoftmaxOutputs: RowOutputs {
         guard a.k != Int32.min && b.k != Int32.min else { return false }
         let p = DoubleWord.product(SIMD2(a.hi, b.hi), SIMD2(a.lo, b.lo), inverse)
         return certifier.certifyPair(p.hi, p.lo, scale: SIMD2(Int64(a.k), Int64(b.k)), error: p.hi * epsUp, into: out)
+    }
+
+    /// `pair` on `OutputLanes`: the same operations on every lane.
+    @inline(__always)
+    func lanes(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool {
+        let width = OutputLanes.scalarCount
+        guard maxIndex < i || maxIndex >= i + width else { return false }
+        let v = UnsafeRawPointer(x.baseAddress! + i).loadUnaligned(as: OutputLanes.self)
+        guard all(v .> -.infinity) else { return false }
+        var h = OutputLanes(), l = OutputLanes()
+        var k = OutputLanes.MaskStorage()
+        for j in 0..<width {
+            let e = store.load(i + j)
+            h[j] = e.hi
+            l[j] = e.lo
+            k[j] = Int64(e.k)
+        }
+        guard all(k .!= Int64(Int32.min)) else { return false }
+        let p = DoubleWord.product(h, l, inverse)
+        return certifier.certifyLanes(p.hi, p.lo, scale: k, error: p.hi * epsUp, into: out)
     }
 }

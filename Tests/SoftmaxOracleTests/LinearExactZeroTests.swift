@@ -35,6 +35,20 @@ struct LinearExactZeroTests {
         #expect(got.map(\.sign) == [.plus, .plus] && got == [0, 0])
     }
 
+    @Test("grad_weight outputs of one class share its expansion; each weights it by its own h", arguments: [true, false])
+    func sharedClassExpansion(tier: Bool) throws {
+        // The rows of `permutedRows` (q = e/(1 + e)): G_0 = (−q, q), G_1 = (q, −q), so with
+        // h_0 = (1, 1, 0), h_1 = (1, 2, 1) and the sum: grad_weight[0][k] = q·(h_1k − h_0k) =
+        // (0, q, q), grad_weight[1][k] = −grad_weight[0][k]. k = 0 cancels between the two rows
+        // (exact +0), k = 2 has row 0's h = 0 (a different set of live classes). W gives the
+        // logits z_0 = W·h_0 = (0, 1), z_1 = W·h_1 = (1, 0).
+        let m = LinearCrossEntropyInputs(hidden: [[1, 1, 0], [1, 2, 1]], weight: [[0, 0, 1], [1, 0, -1]], targets: [0, 1])
+        let got = try Self.evaluate(.linearCrossEntropyGradWeight, m, reduction: .sum, gradOutput: [1], tier: tier)
+        let q = 0x1.764d4f5d5a2bdp-1  // e/(1 + e), Python's decimal at 60 digits
+        #expect(got == [0, q, q, 0, -q, -q])
+        #expect(got[0].sign == .plus && got[3].sign == .plus)
+    }
+
     @Test("a gradient below MPFR's range is a zero of the right sign", arguments: [Format.f64, .bf16])
     func signedZero(format: Format) throws {
         // z = (2^300, 2^299, −2^300), t = 0 (the arg-max): grad_hidden = Σ_{j≠0} p_j·(w_j − w_0)

@@ -33,7 +33,8 @@ import MPFR
 /// [0, 1] with target 0 and [1, 0] with target 1 give grad_bias[0] = 0), which the expansion
 /// finds. With a temperature the exponents are α_k/T, equal exactly when the α_k are. The
 /// expansion has Π_C (groups of C) terms at most; past `termBudget` the output is left undecided
-/// (nil: escalation goes on, and ends "not certified" if it is 0).
+/// (nil: escalation goes on, and ends "not certified" if it is 0). grad_weight and grad_bias form
+/// the exponential structure once per class v (`SharedExpansion`), not once per output.
 ///
 /// Soft-capping makes the exponents c·tanh(x/(T·c)) transcendental and z-loss adds lse_n·p_nc
 /// terms (lse transcendental): the theorem does not apply, and `init` returns nil.
@@ -81,12 +82,15 @@ final class ExactZeroGradients {
     struct Form {
         var classes: [(shape: Shape, a: [BigFloat])]
         var expansion: (p: Polynomial, pi: Polynomial)?
+        /// N·P − c_0·Π when α_0 = 0 (see `enclosure`), formed at the first call.
+        var rest: Polynomial?
         var zero: Bool? { classes.isEmpty ? true : expansion.map { $0.p.isEmpty } }
     }
 
     private unowned let path: LinearExactPath
     private var shapes: [Int: Shape] = [:]
     private var forms: [Int: Form] = [:]
+    private var exps: [ExpKey: (alpha: BigFloat, top: BigFloat?, e: Interval)] = [:]
 
     /// nil under soft-capping or z-loss (see the type's notes).
     init?(_ path: LinearExactPath) {
@@ -121,8 +125,9 @@ final class ExactZeroGradients {
         guard p[0].alpha.isZero else { return .interval(w.div(value(p, w), denominator)) }
         let n = pi[0].c, c0 = p[0].c, zero = ExactArithmetic.value(0)
         let rational = w.div(Interval(point: c0), w.mul(Interval(point: n), delta))
-        let rest = Self.normalized(p.map { ($0.alpha, ExactArithmetic.product($0.c, n)) }
+        let rest = f.rest ?? Self.normalized(p.map { ($0.alpha, ExactArithmetic.product($0.c, n)) }
             + pi.map { ($0.alpha, ExactArithmetic.difference(zero, ExactArithmetic.product($0.c, c0))) })
+        forms[o]?.rest = rest
         if rest.isEmpty { return .interval(rational) }
         return .interval(w.add(rational, w.div(value(rest, w), w.mul(Interval(point: n), denominator))))
     }
@@ -142,7 +147,32 @@ final class ExactZeroGradients {
 
     /// Σ_k c_k·e^(α_k/T) with the leading exponential factored out (see `enclosure`).
     private func value(_ x: Polynomial, _ w: IntervalArithmetic) -> Interval {
-        w.mul(exp(x[0].alpha, w), bracket(x, w))
+        w.mul(exp(x[0].alpha, minus: nil, w), bracket(x, w))
+    }
+
+    private struct ExpKey: Hashable {
+        let precision: Int
+        let alpha: ObjectIdentifier
+        let top: ObjectIdentifier?
+    }
+
+    /// e^((α − top)/T) (top nil: e^(α/T)) at `w`'s precision, remembered by the precision and the
+    /// exponents' objects. The outputs of one class v share them (`SharedExpansion`), so each
+    /// exponential is formed once per precision, not once per output; the value is the one `exp`
+    /// gives (the same operations on the same exact numbers). The memo keeps the objects alive,
+    /// so no other number takes their identities; exact numbers are never modified. Only
+    /// grad_weight shares exponents between outputs; the memo holds one precision (escalation
+    /// asks every pending output at one precision before the next).
+    private func exp(_ alpha: BigFloat, minus top: BigFloat?, _ w: IntervalArithmetic) -> Interval {
+        guard path.q.function == .linearCrossEntropyGradWeight else {
+            return exp(top.map { ExactArithmetic.difference(alpha, $0) } ?? alpha, w)
+        }
+        if exps.first?.key.precision != w.precision { exps.removeAll() }
+        let key = ExpKey(precision: w.precision, alpha: ObjectIdentifier(alpha), top: top.map(ObjectIdentifier.init))
+        if let e = exps[key] { return e.e }
+        let e = exp(top.map { ExactArithmetic.difference(alpha, $0) } ?? alpha, w)
+        exps[key] = (alpha, top, e)
+        return e
     }
 
     /// c_0 + Σ_{k>0} c_k·e^((α_k − α_0)/T).
@@ -150,7 +180,7 @@ final class ExactZeroGradients {
         let top = x[0].alpha
         return w.sum(x.map { t in
             t.alpha.compare(top) == 0 ? Interval(point: t.c)
-                : w.mul(Interval(point: t.c), exp(ExactArithmetic.difference(t.alpha, top), w))
+                : w.mul(Interval(point: t.c), exp(t.alpha, minus: top, w))
         })
     }
 
@@ -185,52 +215,199 @@ final class ExactZeroGradients {
         return f
     }
 
+    /// a_ng of row n (see the type's notes) for the weights γ_nc = `gamma(c)`; nil for a row
+    /// that contributes nothing (go_n = 0, or ignored).
+    private func rowCoefficients(_ n: Int, gamma: (Int) -> Double) -> [BigFloat]? {
+        let go = path.upstream(n)
+        guard go != 0, let r = path.weights[n] else { return nil }
+        let s = shape(n), zero = ExactArithmetic.value(0)
+        var big = [[BigFloat]](repeating: [], count: s.counts.count)
+        var q: [BigFloat] = []
+        for c in 0..<path.m.classes {
+            let x = gamma(c)
+            if x == 0 { continue }
+            big[s.groupOf[c]].append(ExactArithmetic.value(x))
+            if !r.scaled[c].isZero { q.append(ExactArithmetic.product(ExactArithmetic.value(x), r.scaled[c])) }
+        }
+        let qn = ExactArithmetic.sum(q), g = ExactArithmetic.value(go)
+        return s.counts.indices.map { k in
+            let gamma = big[k].isEmpty ? zero : ExactArithmetic.sum(big[k])
+            let inner = ExactArithmetic.difference(ExactArithmetic.product(r.total, gamma), Backward.product(qn, s.counts[k]))
+            return ExactArithmetic.product(g, inner)
+        }
+    }
+
+    /// S_C = Σ_g n_g·E_g as a polynomial.
+    private static func sPolynomial(_ s: Shape) -> Polynomial {
+        s.offsets.indices.map { (s.offsets[$0], ExactArithmetic.value(Double(s.counts[$0]))) }
+    }
+
+    /// A class's a_g as a polynomial (zero coefficients dropped).
+    private static func aPolynomial(_ s: Shape, _ a: [BigFloat]) -> Polynomial {
+        normalized(s.offsets.indices.map { (s.offsets[$0], a[$0]) })
+    }
+
     private func makeForm(_ o: Int) -> Form {
         let m = path.m, d = m.dimension
-        let zero = ExactArithmetic.value(0)
-        var classes: [(shape: Shape, a: [BigFloat])] = []
-        func add(row n: Int, gamma: (Int) -> Double) {
-            let go = path.upstream(n)
-            guard go != 0, let r = path.weights[n] else { return }
-            let s = shape(n)
-            var big = [[BigFloat]](repeating: [], count: s.counts.count)
-            var q: [BigFloat] = []
-            for c in 0..<m.classes {
-                let x = gamma(c)
-                if x == 0 { continue }
-                big[s.groupOf[c]].append(ExactArithmetic.value(x))
-                if !r.scaled[c].isZero { q.append(ExactArithmetic.product(ExactArithmetic.value(x), r.scaled[c])) }
-            }
-            let qn = ExactArithmetic.sum(q), g = ExactArithmetic.value(go)
-            let a = s.counts.indices.map { k in
-                let gamma = big[k].isEmpty ? zero : ExactArithmetic.sum(big[k])
-                let inner = ExactArithmetic.difference(ExactArithmetic.product(r.total, gamma), Backward.product(qn, s.counts[k]))
-                return ExactArithmetic.product(g, inner)
-            }
-            if let k = classes.firstIndex(where: { $0.shape.sameSoftmax(as: s) }) {
-                classes[k].a = zip(classes[k].a, a).map { ExactArithmetic.sum([$0, $1]) }
-            } else {
-                classes.append((s, a))
-            }
-        }
         switch path.q.function {
         case .linearCrossEntropyGradHidden:
+            // One row: one class, P = A and Π = S.
             let (i, k) = (o / d, o % d)
-            add(row: i) { c in m.weight[c * d + k] }
+            guard let a = rowCoefficients(i, gamma: { c in m.weight[c * d + k] }), !a.allSatisfy(\.isZero) else {
+                return Form(classes: [], expansion: nil)
+            }
+            let s = shape(i)
+            return Form(classes: [(s, a)], expansion: Self.expansion([(Self.aPolynomial(s, a), Self.sPolynomial(s))]))
         case .linearCrossEntropyGradWeight, .linearCrossEntropyGradBias:
             let (v, k) = path.q.function == .linearCrossEntropyGradBias ? (o, -1) : (o / d, o % d)
-            for n in 0..<m.rows {
-                let x = k < 0 ? 1 : m.hidden[n * d + k]
-                if x != 0 { add(row: n) { c in c == v ? x : 0 } }
-            }
+            return classForm(v, hidden: { n in k < 0 ? 1 : m.hidden[n * d + k] })
         default:
             return Form(classes: [], expansion: nil)
         }
-        let live = classes.filter { !$0.a.allSatisfy(\.isZero) }
-        return Form(classes: live, expansion: Self.expansion(live.map { c in
-            (a: Self.normalized(c.shape.offsets.indices.map { (c.shape.offsets[$0], c.a[$0]) }),
-             s: c.shape.offsets.indices.map { (c.shape.offsets[$0], ExactArithmetic.value(Double(c.shape.counts[$0]))) })
-        }))
+    }
+
+    // MARK: grad_weight and grad_bias: one expansion per class v and live classes
+
+    /// For grad_weight[v][k], γ_nc = h_nk·[c = v], so a_ng = h_nk·b_ng with b_ng the row's
+    /// coefficients for γ_nc = [c = v] (grad_bias: h_nk = 1), and A_C = Σ_{n∈C} h_nk·B_n,
+    /// B_n = Σ_g b_ng·E_g. With L the output's live classes, M_C = Π_{C'∈L, C'≠C} S_C' and
+    /// Ψ_n = B_n·M_{C(n)}:
+    ///
+    ///     P = Σ_{C∈L} A_C·M_C = Σ_n h_nk·Ψ_n        (n over the rows of L's classes),
+    ///
+    /// Ψ_n and Π depend on (v, L) only. They are expanded once per (v, L) (`SharedExpansion`) on
+    /// a common list of exponents, and each output's P takes at each exponent α the exact
+    /// coefficient Σ_n h_nk·Ψ_n[α], dropping zeros: the same normalized polynomial (unique: distinct
+    /// exponents in decreasing order, exact nonzero coefficients) as the class-by-class product,
+    /// so the decision and the enclosure are those of `expansion`. A dead class (A_C = 0) is left
+    /// out of L as there, and its rows' Σ h_nk·Ψ_n is A_C·M_C = 0 whatever M_C.
+    struct SharedExpansion {
+        /// The exponents of every Ψ_n, strictly decreasing.
+        let alphas: [BigFloat]
+        /// Ψ_n's coefficient at each of `alphas` (nil: none), by row.
+        let psi: [Int: [BigFloat?]]
+        let pi: Polynomial
+
+        /// P = Σ_n h_n·Ψ_n, normalized.
+        func combination(_ rows: [(row: Int, h: BigFloat)]) -> Polynomial {
+            let columns = rows.compactMap { r in psi[r.row].map { (psi: $0, h: r.h) } }
+            return alphas.indices.compactMap { i in
+                let terms = columns.compactMap { c in c.psi[i].map { ExactArithmetic.product(c.h, $0) } }
+                guard !terms.isEmpty else { return nil }
+                let c = terms.count == 1 ? terms[0] : ExactArithmetic.sum(terms)
+                return c.isZero ? nil : (alphas[i], c)
+            }
+        }
+    }
+
+    private struct SharedKey: Hashable {
+        let v: Int
+        let live: [Int]
+    }
+
+    /// Rows whose softmax vectors are equal share a class: `rowClass[n]` (nil: the row
+    /// contributes nothing), `representative[C]` its first row.
+    private lazy var rowClasses: (rowClass: [Int?], representative: [Int]) = {
+        var rowClass = [Int?](repeating: nil, count: path.m.rows), representative: [Int] = []
+        for n in 0..<path.m.rows where path.upstream(n) != 0 && path.weights[n] != nil {
+            let s = shape(n)
+            if let c = representative.firstIndex(where: { shape($0).sameSoftmax(as: s) }) {
+                rowClass[n] = c
+            } else {
+                rowClass[n] = representative.count
+                representative.append(n)
+            }
+        }
+        return (rowClass, representative)
+    }()
+    /// b_n by class v, then row.
+    private var classCoefficients: [Int: [Int: [BigFloat]]] = [:]
+    private var shared: [SharedKey: SharedExpansion?] = [:]
+
+    private func coefficients(_ v: Int) -> [Int: [BigFloat]] {
+        if let b = classCoefficients[v] { return b }
+        var b: [Int: [BigFloat]] = [:]
+        for n in 0..<path.m.rows where rowClasses.rowClass[n] != nil {
+            b[n] = rowCoefficients(n) { c in c == v ? 1 : 0 }
+        }
+        classCoefficients[v] = b
+        return b
+    }
+
+    /// The form of grad_weight[v][k] (grad_bias[v]: h = 1), h_n = `hidden(n)`.
+    private func classForm(_ v: Int, hidden: (Int) -> Double) -> Form {
+        let b = coefficients(v), (rowClass, representative) = rowClasses
+        var order: [Int] = [], a: [Int: [BigFloat]] = [:], rows: [(row: Int, h: BigFloat)] = []
+        for n in 0..<path.m.rows {
+            let x = hidden(n)
+            guard x != 0, let c = rowClass[n], let bn = b[n] else { continue }
+            let h = ExactArithmetic.value(x)
+            let an = bn.map { ExactArithmetic.product(h, $0) }
+            if let sum = a[c] { a[c] = zip(sum, an).map { ExactArithmetic.sum([$0, $1]) } } else { a[c] = an; order.append(c) }
+            rows.append((n, h))
+        }
+        let live = order.filter { !a[$0]!.allSatisfy(\.isZero) }
+        let classes = live.map { (shape: shape(representative[$0]), a: a[$0]!) }
+        let e = sharedExpansion(SharedKey(v: v, live: live.sorted()))
+        return Form(classes: classes, expansion: e.map { ($0.combination(rows), $0.pi) })
+    }
+
+    /// Ψ_n and Π for (v, L) (see `SharedExpansion`); nil when a product formed would have more
+    /// than `termBudget` terms before merging.
+    private func sharedExpansion(_ key: SharedKey) -> SharedExpansion? {
+        if let e = shared[key] { return e }
+        let e = makeSharedExpansion(key)
+        shared[key] = e
+        return e
+    }
+
+    /// Π and the M_C (in the order of `live`) for live classes L, whatever v; nil past the budget.
+    private var denominators: [[Int]: (pi: Polynomial, m: [Polynomial])?] = [:]
+
+    private func denominator(_ live: [Int]) -> (pi: Polynomial, m: [Polynomial])? {
+        if let d = denominators[live] { return d }
+        let representative = rowClasses.representative
+        let s = live.map { Self.sPolynomial(shape(representative[$0])) }
+        func product(of factors: [Polynomial]) -> Polynomial? {
+            var x: Polynomial = [(ExactArithmetic.value(0), ExactArithmetic.value(1))]
+            for f in factors {
+                guard x.count * f.count <= Self.termBudget else { return nil }
+                x = Self.normalized(Self.product(x, f))
+            }
+            return x
+        }
+        var d: (pi: Polynomial, m: [Polynomial])?
+        if let pi = product(of: s) {
+            let m = s.indices.compactMap { i in product(of: s.indices.filter { $0 != i }.map { s[$0] }) }
+            d = m.count == s.count ? (pi, m) : nil
+        }
+        denominators[live] = d
+        return d
+    }
+
+    private func makeSharedExpansion(_ key: SharedKey) -> SharedExpansion? {
+        let rowClass = rowClasses.rowClass, b = coefficients(key.v)
+        guard let (pi, m) = denominator(key.live) else { return nil }
+        var psi: [Int: Polynomial] = [:]
+        for (i, c) in key.live.enumerated() {
+            let mc = m[i]
+            for n in 0..<path.m.rows where rowClass[n] == c {
+                guard let bn = b[n] else { continue }
+                let bPoly = Self.aPolynomial(shape(n), bn)
+                guard bPoly.count * mc.count <= Self.termBudget else { return nil }
+                psi[n] = Self.normalized(Self.product(bPoly, mc))
+            }
+        }
+        let alphas = Self.normalized(psi.keys.sorted().flatMap { psi[$0]!.map { ($0.alpha, ExactArithmetic.value(1)) } }).map(\.alpha)
+        let dense = psi.mapValues { x in
+            var column = [BigFloat?](repeating: nil, count: alphas.count), i = 0
+            for t in x {
+                while alphas[i].compare(t.alpha) != 0 { i += 1 }
+                column[i] = t.c
+            }
+            return column
+        }
+        return SharedExpansion(alphas: alphas, psi: dense, pi: pi)
     }
 
     /// P = Σ_C A_C·Π_{C'≠C} S_C' and Π = Π_C S_C, normalized (nil past the budget), formed class

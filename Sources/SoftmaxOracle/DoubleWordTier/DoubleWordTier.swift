@@ -78,22 +78,34 @@ enum DoubleWordTier {
     /// The tier's answer, or nil when the MPFR path must answer (see the type's notes).
     static func evaluate(_ q: OracleRequest, threads: Int) -> OracleResult? {
         let threads = Swift.max(1, threads)
-        if q.hasLossOptions { return nil }  // no proof for softcap, z_loss, temperature here
         let values: [OracleValue]?
+        if q.hasLossOptions {
+            values = specialRow(q) ?? optionLoss(q, threads: threads)
+        } else {
+            // A row `rowSum` declines for its spread alone (WideRow.swift); a row whose answer is
+            // a special value (SpecialRows.swift).
+            values = plainValues(q, threads: threads) ?? wideRow(q, threads: threads) ?? specialRow(q)
+        }
+        guard let values else { return nil }
+        return OracleResult(values: values, precision: reportedPrecision(q.format), escalations: 0, tier: .doubleWord)
+    }
+
+    /// The answer of a request without loss options, or nil.
+    static func plainValues(_ q: OracleRequest, threads: Int) -> [OracleValue]? {
         switch q.function {
         case .logsumexp:
-            values = q.logits.withUnsafeBufferPointer { logsumexp($0, q.format, threads: threads) }.map { [$0] }
+            return q.logits.withUnsafeBufferPointer { logsumexp($0, q.format, threads: threads) }.map { [$0] }
         case .softmax:
-            values = q.logits.withUnsafeBufferPointer { softmax($0, q.format, threads: threads) }
+            return q.logits.withUnsafeBufferPointer { softmax($0, q.format, threads: threads) }
         case .logSoftmax:
-            values = q.logits.withUnsafeBufferPointer { logSoftmax($0, q.format, threads: threads) }
+            return q.logits.withUnsafeBufferPointer { logSoftmax($0, q.format, threads: threads) }
         case .crossEntropy:
             guard q.weight == nil, q.labelSmoothing == 0 else { return nil }
             switch q.target {
             case .index(let t)?:
-                values = q.logits.withUnsafeBufferPointer { crossEntropy($0, target: t, q.format, threads: threads) }.map { [$0] }
+                return q.logits.withUnsafeBufferPointer { crossEntropy($0, target: t, q.format, threads: threads) }.map { [$0] }
             case .probabilities(let p)?:
-                values = q.logits.withUnsafeBufferPointer { x in
+                return q.logits.withUnsafeBufferPointer { x in
                     p.withUnsafeBufferPointer { crossEntropy(x, probabilities: $0, q.format, threads: threads) }
                 }.map { [$0] }
             case nil:
@@ -103,21 +115,18 @@ enum DoubleWordTier {
             guard q.weight == nil, q.labelSmoothing == 0 else { return nil }
             switch q.target {
             case .index(let t)?:
-                values = q.logits.withUnsafeBufferPointer { crossEntropyGradient($0, target: t, q.format, threads: threads) }
+                return q.logits.withUnsafeBufferPointer { crossEntropyGradient($0, target: t, q.format, threads: threads) }
             case .probabilities(let p)?:
-                values = q.logits.withUnsafeBufferPointer { x in
+                return q.logits.withUnsafeBufferPointer { x in
                     p.withUnsafeBufferPointer { softmax(x, q.format, threads: threads, probabilities: $0) }
                 }
             case nil:
                 return nil
             }
         case .crossEntropyLoss:
-            values = batchLoss(q, threads: threads)
+            return batchLoss(q, threads: threads)
         default:
             return nil
         }
-        // A row `rowSum` declines for its spread alone (WideRow.swift).
-        guard let values = values ?? wideRow(q, threads: threads) else { return nil }
-        return OracleResult(values: values, precision: reportedPrecision(q.format), escalations: 0, tier: .doubleWord)
     }
 }

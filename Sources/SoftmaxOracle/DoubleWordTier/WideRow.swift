@@ -32,6 +32,13 @@ extension DoubleWordTier {
         return OracleValue(rounded: format.round(sign * 0.0), exact: ExactValue(scaledHi: sign * c.hi, lo: sign * c.lo, scale: c.exponent + e))
     }
 
+    /// ±(1 − τ) for a τ in (0, 2^-1000): ±1 in every format (the spacing below 1 is >= 2^-53),
+    /// exact value ±2·2^-1 (`ExactValue`'s head 2: just below 1, within 2^-1000 of it).
+    static func oneMinusTinyOutput(negative: Bool, _ format: Format) -> OracleValue {
+        OracleValue(rounded: format.round(negative ? -1.0 : 1.0),
+                    exact: ExactValue(kind: .finite, isNegative: negative, exponent: -1, head: 2, tail: 0))
+    }
+
     /// The scan of x when it is a wide row (finite maximum, another finite logit, no NaN or
     /// +inf, x_2 − m < −2^19, K < 2^24), else nil.
     static func wideRowScan(_ x: UnsafeBufferPointer<Double>, threads: Int) -> RowScan? {
@@ -83,8 +90,7 @@ struct WideRowOutputs {
 
     /// ±(1 − tiny): ±1, exact value ±2·2^-1.
     func oneMinusTiny(negative: Bool) -> OracleValue {
-        OracleValue(rounded: certifier.format.round(negative ? -1.0 : 1.0),
-                    exact: ExactValue(kind: .finite, isNegative: negative, exponent: -1, head: 2, tail: 0))
+        DoubleWordTier.oneMinusTinyOutput(negative: negative, certifier.format)
     }
 
     /// P + L (negated when `negate`) for an exact P ≠ 0 (or, when `scaled` is given, P =

@@ -10,6 +10,8 @@ import DoubleWordArithmetic
 //   LogPart.swift              L = log1p(s), and exact near-ties P ± L
 //   LogsumexpOutput.swift, LogSoftmaxOutputs.swift, SoftmaxOutputs.swift,
 //   CrossEntropyOutputs.swift, BatchLoss.swift     the outputs of each function
+//   ZLoss.swift, ZLossGradient.swift   cross_entropy and cross_entropy_grad with a z_loss
+//   SpecialRows.swift          rows whose answer NaN, +inf or all −inf decide
 //   GradientOutputs.swift      cross_entropy_grad (hard target): softmax's outputs, entry t
 //   WideRow.swift              rows whose two largest logits lie more than 2^19 apart
 //   ElementwiseTier.swift, ElementwiseOutputs.swift, BinaryCrossEntropy.swift
@@ -24,9 +26,10 @@ import DoubleWordArithmetic
 // FixedPointSum, CompensatedBlockSum) states each operation's error bound where it is defined;
 // docs/certification.md states the tier's error budget.
 
-/// The double-word tier: logsumexp, softmax, log_softmax, cross_entropy (hard or probability
-/// targets, without class weights or label smoothing) and the batch loss (hard targets, without
-/// class weights or label smoothing), certified in double-double arithmetic.
+/// The double-word tier: logsumexp, softmax, log_softmax, cross_entropy and cross_entropy_grad
+/// (hard or probability targets, without class weights or label smoothing; also with a z_loss,
+/// ZLoss.swift) and the batch loss (hard targets with or without class weights, or probability
+/// targets; no label smoothing), certified in double-double arithmetic.
 ///
 /// Formulation: the oracle's own (ShiftedRow.swift): m = max x, d_j = x_j − m (exact, as a
 /// TwoSum), s = Σ_{j≠M} e^(d_j), L = log1p(s), and
@@ -56,9 +59,11 @@ import DoubleWordArithmetic
 /// lie more than 2^19 apart (WideRow.swift: the sum is then only bounded) and the elementwise
 /// functions (`elementwise`, output by output) are answered here too.
 ///
-/// When an output does not certify — or for anything outside the tier's scope: NaN or +inf in a
-/// row, a row whose only finite logit is its maximum (exact results), other functions and
-/// options — `evaluate` returns nil and the MPFR path
+/// Cross-entropy rows a NaN, a +inf or no finite logit decide are answered exactly
+/// (SpecialRows.swift). When an output does not certify — or for anything outside the tier's
+/// scope: NaN or +inf in a row of the other functions, a row whose only finite logit is its
+/// maximum (exact results), other functions and options (softcap, temperature) — `evaluate`
+/// returns nil and the MPFR path
 /// answers the whole request, so the double-word tier never gives a different answer, only a
 /// faster one. -inf logits are handled here as the MPFR path does: exactly 0 in every sum;
 /// softmax 0 and log_softmax -inf there, a cross-entropy of +inf when the target's logit is -inf.

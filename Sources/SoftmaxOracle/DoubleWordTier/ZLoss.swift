@@ -8,12 +8,18 @@ import DoubleWordArithmetic
 //     loss = CE + coefficient·lse²,
 //     grad_c = softmax_c·F − [c = t],   F = 1 + G,   G = 2·coefficient·lse,
 //
-// CE the cross-entropy of CrossEntropyOutputs.swift (hard or probability targets). Soft-capping,
-// temperature and the rest go to the MPFR path.
+// CE the cross-entropy of CrossEntropyOutputs.swift (hard or probability targets). Soft-capping
+// alone, for cross_entropy with a hard target: SoftcapLoss.swift. Temperature and the rest go to
+// the MPFR path.
 
 extension DoubleWordTier {
     /// The tier's answer for a request with loss options (nil: the MPFR path).
     static func optionLoss(_ q: OracleRequest, threads: Int) -> [OracleValue]? {
+        if let c = q.softcap {  // SoftcapLoss.swift: cross_entropy, a hard target, softcap alone
+            guard q.function == .crossEntropy, case .index(let t)? = q.target, q.temperature == nil || q.temperature == 1,
+                  q.zLoss == 0, q.weight == nil, q.labelSmoothing == 0 else { return nil }
+            return q.logits.withUnsafeBufferPointer { softcapCrossEntropy($0, target: t, softcap: c, q.format) }.map { [$0] }
+        }
         guard q.softcap == nil, q.temperature == nil || q.temperature == 1, q.zLoss > 0, q.zLoss.isFinite,
               q.weight == nil, q.labelSmoothing == 0, let target = q.target else { return nil }
         let compact = q.format.precision <= 24

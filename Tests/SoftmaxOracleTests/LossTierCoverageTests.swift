@@ -158,35 +158,42 @@ struct LossTierCoverageTests {
         }
     }
 
+    /// Softcap-family logits for c: a quarter unsaturated, saturated ones of random sign or of
+    /// `sign`, negative saturated ones, repeated multiples of c (ties); x[0] = 0 when `zero`.
+    static func softcapRow(_ rng: inout SplitMix64, c: Double, count k: Int, sign: Double, zero: Bool) -> [Double] {
+        var x = (0..<k).map { _ -> Double in
+            switch rng.int(0...3) {
+            case 0: return c * (2 * rng.unit() - 1)
+            case 1: return sign * c * Double(sign: .plus, exponent: rng.int(1...12), significand: 1 + rng.unit())
+            case 2: return -c * Double(sign: .plus, exponent: rng.int(1...12), significand: 1)
+            default: return sign * c * Double(rng.int(1...8))
+            }
+        }
+        if zero { x[0] = 0 }
+        return x
+    }
+
     @Test("softcap: cross_entropy with a hard target, saturated and unsaturated logits, both signs, ties")
     func softcap() throws {
         var rng = SplitMix64(seed: Self.seed &+ 3)
-        var answered = 0, total = 0
-        for n in 0..<16 {
-            let c = [1.0, 5, 30, 50, 0.3][n % 5]
+        var tally = (answered: 0, total: 0)
+        for (n, c) in [1.0, 5, 30, 50, 0.3, 1, 5, 30, 50, 0.3, 1, 5, 30, 50, 0.3, 1].enumerated() {
             let k = [2, 3, 16, 64][n % 4]
-            let sign = n % 3 == 0 ? -1.0 : 1.0
-            var x = (0..<k).map { _ -> Double in
-                switch rng.int(0...3) {
-                case 0: return c * (2 * rng.unit() - 1)                                   // unsaturated
-                case 1: return sign * c * Double(sign: .plus, exponent: rng.int(1...12), significand: 1 + rng.unit())
-                case 2: return -c * Double(sign: .plus, exponent: rng.int(1...12), significand: 1)
-                default: return sign * c * Double(rng.int(1...8))                          // repeats: ties
-                }
-            }
-            if n % 4 == 1 { x[0] = 0 }
+            let x = Self.softcapRow(&rng, c: c, count: k, sign: n % 3 == 0 ? -1 : 1, zero: n % 4 == 1)
             for format in Format.allCases {
                 for t in [rng.index(k), x.firstIndex(of: x.max()!)!] {
                     var q = OracleRequest(function: .crossEntropy, format: format, logits: x)
                     q.softcap = c
                     q.target = .index(t)
-                    if try TierCoverageAgreementTests.compare(q, "softcap \(c), seed \(Self.seed &+ 3), case \(n), target \(t), \(format)") { answered += 1 }
-                    total += 1
+                    if try TierCoverageAgreementTests.compare(q, "softcap \(c), seed \(Self.seed &+ 3), case \(n), target \(t), \(format)") {
+                        tally.answered += 1
+                    }
+                    tally.total += 1
                 }
             }
         }
-        print("softcap cross_entropy: \(answered) of \(total) answered wholly by the double-word tier")
-        #expect(answered * 10 >= total * 9)
+        print("softcap cross_entropy: \(tally.answered) of \(tally.total) answered wholly by the double-word tier")
+        #expect(tally.answered * 10 >= tally.total * 9)
         // Hand-made: saturated maxima (tanh within e^-8192 of 1), a target in (−c, c), opposite signs.
         var q = OracleRequest(function: .crossEntropy, format: .f64, logits: [4096, 4096, 0.25, -3, -4096, 700, 2])
         q.softcap = 1

@@ -173,7 +173,7 @@ struct LossTierCoverageTests {
         return x
     }
 
-    @Test("softcap: cross_entropy with a hard target, saturated and unsaturated logits, both signs, ties")
+    @Test("softcap: cross_entropy and its gradient with a hard target, saturated and unsaturated logits, both signs, ties")
     func softcap() throws {
         var rng = SplitMix64(seed: Self.seed &+ 3)
         var tally = (answered: 0, total: 0)
@@ -185,21 +185,48 @@ struct LossTierCoverageTests {
                     var q = OracleRequest(function: .crossEntropy, format: format, logits: x)
                     q.softcap = c
                     q.target = .index(t)
-                    if try TierCoverageAgreementTests.compare(q, "softcap \(c), seed \(Self.seed &+ 3), case \(n), target \(t), \(format)") {
-                        tally.answered += 1
+                    for function in [OracleFunction.crossEntropy, .crossEntropyGrad] {
+                        q.function = function
+                        if try TierCoverageAgreementTests.compare(q, "\(function) softcap \(c), seed \(Self.seed &+ 3), case \(n), target \(t), \(format)") {
+                            tally.answered += 1
+                        }
+                        tally.total += 1
                     }
-                    tally.total += 1
                 }
             }
         }
-        print("softcap cross_entropy: \(tally.answered) of \(tally.total) answered wholly by the double-word tier")
-        #expect(tally.answered * 10 >= tally.total * 9)
+        // Probability targets for the gradient.
+        for (n, c) in [1.0, 5, 30, 0.3].enumerated() {
+            let x = Self.softcapRow(&rng, c: c, count: [3, 16, 64, 7][n], sign: n % 2 == 0 ? 1 : -1, zero: n == 1)
+            for format in Format.allCases {
+                var q = OracleRequest(function: .crossEntropyGrad, format: format, logits: x)
+                q.softcap = c
+                q.target = .probabilities(x.map { _ in rng.oneIn(3) ? 0 : Double(rng.int(1...16)) / 16 })
+                if try TierCoverageAgreementTests.compare(q, "softcap \(c) probabilities, seed \(Self.seed &+ 3), case \(n), \(format)") {
+                    tally.answered += 1
+                }
+                tally.total += 1
+            }
+        }
+        print("softcap cross_entropy and its gradient: \(tally.answered) of \(tally.total) answered wholly by the double-word tier")
+        #expect(tally.answered * 10 >= tally.total * 8)
+        // Quotients that would underflow (x/c and (x_M − x_j)/c below 2^-1022 for c = 2^400):
+        // the tier must decline or agree, never answer from an underflowed quotient.
+        for x in [[1e-250, 2e-250, -3e-250], [1e-140, 1e-140 * (1 + 0x1p-52), 0.5]] {
+            var q = OracleRequest(function: .crossEntropy, format: .f64, logits: x)
+            q.softcap = 0x1p400
+            q.target = .index(0)
+            try TierCoverageAgreementTests.compare(q, "softcap 2^400, \(x)")
+        }
         // Hand-made: saturated maxima (tanh within e^-8192 of 1), a target in (−c, c), opposite signs.
         var q = OracleRequest(function: .crossEntropy, format: .f64, logits: [4096, 4096, 0.25, -3, -4096, 700, 2])
         q.softcap = 1
         for t in [0, 2, 3, 4] {
             q.target = .index(t)
-            try Self.expectTier(q, "softcap 1, target \(t)")
+            for function in [OracleFunction.crossEntropy, .crossEntropyGrad] {
+                q.function = function
+                try Self.expectTier(q, "\(function) softcap 1, target \(t)")
+            }
         }
     }
 }

@@ -66,7 +66,6 @@ struct ProbabilityGradientOutputs: RowOutputs {
     /// of 2^E, E = max(exp q̂, exp p_c) + 1 (every |hi| < 2: both operands < 2^E), then brought to
     /// the result's exponent (nil when cancellation leaves a shift of 900 or more).
     func enclosure(_ i: Int) -> (hi: Double, lo: Double, scale: Int, error: Double)? {
-        let u2 = unitRoundoffSquared
         var q = ratio, eps = epsRatio
         if i != maxIndex {
             let e = store.load(i)
@@ -74,7 +73,13 @@ struct ProbabilityGradientOutputs: RowOutputs {
             q = ScaledDoubleWord(DoubleWord(e.hi, e.lo), exponent: Int(e.k)) * ratio
             eps = epsQ
         }
-        let pc = ScaledDoubleWord(p[i])
+        return Self.difference(q, eps, p[i])
+    }
+
+    /// q − p for q̂ with relative bound eps and an exact double p (see `enclosure`).
+    static func difference(_ q: ScaledDoubleWord, _ eps: Double, _ p: Double) -> (hi: Double, lo: Double, scale: Int, error: Double)? {
+        let u2 = unitRoundoffSquared
+        let pc = ScaledDoubleWord(p)
         let result = (q - pc).normalized()
         guard result.hi != 0 else { return nil }
         let e0 = Swift.max(q.exponent, pc.hi == 0 ? q.exponent : pc.exponent) + 1

@@ -52,8 +52,9 @@ extension DoubleWordTier {
     /// cross_entropy with soft-capping c (see the file's notes), or nil (the MPFR path).
     ///
     /// Domain (else nil): c ∈ [2^-400, 2^400], every x_j finite with |x_j| = 0 or in
-    /// [2^-900, 2^900] and |x_j| < 2^18·c (so a_j = x_j ⊘ c, `DoubleWord.quotient` 14u², needs
-    /// no more range, and e^(−2|a|) stays in `DoubleWordExp.exp`'s domain), K >= 2.
+    /// [2^-900·max(1, c), 2^900] and |x_j| < 2^18·c, and every nonzero x_M − x_j >= 2^-900·c
+    /// (so the quotients a_j = x_j ⊘ c and Δ, `DoubleWord.quotient` 14u², stay within
+    /// [2^-900, 2^18] — no underflow — and e^(−2|a|) in `DoubleWordExp.exp`'s domain), K >= 2.
     ///
     /// d_j (j ≠ M, x_j < x_M), the MPFR path's two cases:
     /// - same side of 0 (p <= q the two |a|'s, Δ = (x_M − x_j) ⊘ c, 14u²):
@@ -74,13 +75,37 @@ extension DoubleWordTier {
     /// sum, 3.1u², or 2^-997 for a dropped operand).
     static func softcapCrossEntropy(_ x: UnsafeBufferPointer<Double>, target t: Int, softcap c: Double,
                                     _ format: Format) -> OracleValue? {
+        guard let row = softcapSum(x, target: t, softcap: c),
+              let (l, epsL) = DoubleWordLog1p.logOnePlus(row.s, relativeError: row.epsS, DoubleWordExpTable.shared) else { return nil }
+        let certifier = DoubleWordCertifier(format)
+        guard let (d, epsD) = row.dT else { return certifier.certify(l, relativeError: epsL) }  // t = M, or x_t = x_M
+        let loss = ((-d) + l).normalized()
+        return certifier.certify(loss, relativeError: roundedUp(Swift.max(epsD, epsL) + 3.11 * unitRoundoffSquared + 0x1p-996))
+    }
+
+    /// The transformed row's exponentials and sum (see `softcapCrossEntropy`).
+    struct SoftcapSum {
+        var maxIndex: Int
+        /// e_j = 2^k·m for every j (1 at the maximum and at ties; nil: omitted, below e^(−2^20)).
+        var exps: [(m: DoubleWord, k: Int)?]
+        /// A relative bound for every e_j.
+        var epsE: Double
+        /// s, and its relative bound.
+        var s: ScaledDoubleWord, epsS: Double
+        /// d_t with its relative bound (nil: d_t = 0).
+        var dT: (ScaledDoubleWord, Double)?
+    }
+
+    /// `softcapCrossEntropy`'s row (t = −1: no target): the bounds are stated there.
+    static func softcapSum(_ x: UnsafeBufferPointer<Double>, target t: Int, softcap c: Double) -> SoftcapSum? {
         let n = x.count
         let u2 = unitRoundoffSquared
-        guard n >= 2, t >= 0, t < n, c.isNormal, c >= 0x1p-400, c <= 0x1p400 else { return nil }
+        guard n >= 2, t >= -1, t < n, c.isNormal, c >= 0x1p-400, c <= 0x1p400 else { return nil }
         var mIndex = 0
         for j in 0..<n {
             let v = x[j]
-            guard v.isFinite, v == 0 || (v.magnitude >= 0x1p-900 && v.magnitude <= 0x1p900), v.magnitude < 0x1p18 * c else { return nil }
+            guard v.isFinite, v == 0 || (v.magnitude >= 0x1p-900 * Swift.max(1, c) && v.magnitude <= 0x1p900),
+                  v.magnitude < 0x1p18 * c else { return nil }
             if v > x[mIndex] { mIndex = j }
         }
         let tab = DoubleWordExpTable.shared
@@ -91,6 +116,7 @@ extension DoubleWordTier {
         let eq = DoubleWordExp.exp(-2 * absAM.hi, -2 * absAM.lo, tab)
         let tanhM = tanhOfNonNegative(absAM, tab)
         let twoC = ScaledDoubleWord(2 * c)
+        var outOfDomain = false  // some x_M − x_j below 2^-900·c
         // d_j as a negative ScaledDoubleWord with its relative bound (nil: 0).
         func difference(_ j: Int) -> (ScaledDoubleWord, Double)? {
             let v = x[j]
@@ -101,7 +127,12 @@ extension DoubleWordTier {
                 let (p, eQ) = v >= 0 ? (a, eq) : (absAM, DoubleWordExp.exp(2 * a.hi, 2 * a.lo, tab))
                 let ep = v >= 0 ? DoubleWordExp.exp(-2 * a.hi, -2 * a.lo, tab) : eq
                 let qMag = v >= 0 ? absAM.hi : -a.hi
-                let delta = DoubleWord.quotient(twoSum(xm, -v), cw)
+                let gap = twoSum(xm, -v)
+                guard gap.hi >= 0x1p-900 * c else {
+                    outOfDomain = true
+                    return nil
+                }
+                let delta = DoubleWord.quotient(gap, cw)
                 let (xx, epsX) = expm1OfNegative(DoubleWord(2 * delta.hi, 2 * delta.lo), tab)
                 let epsEp = roundedUp(DoubleWordExp.relativeError + 2 * p.hi.magnitude * 14.1 * u2)
                 let epsEq = roundedUp(DoubleWordExp.relativeError + 2 * qMag * 14.1 * u2)
@@ -120,41 +151,35 @@ extension DoubleWordTier {
             let eps = roundedUp(Swift.max(tj.1, tanhM.1) + 2.2 * 14.1 * u2 + 3.02 * u2 + 8.1 * u2)
             return ((-(ScaledDoubleWord(sum) * ScaledDoubleWord(c))).normalized(), eps)
         }
-        var terms: [(m: DoubleWord, k: Int)] = []
-        terms.reserveCapacity(n)
+        var terms = [(m: DoubleWord, k: Int)?](repeating: (DoubleWord(1, 0), 0), count: n)
         var epsTerms = DoubleWordExp.relativeError
         var omitted = 0
         var dT: (ScaledDoubleWord, Double)?
         for j in 0..<n where j != mIndex {
-            guard let (d, epsD) = difference(j) else {
-                terms.append((DoubleWord(1, 0), 0))  // d_j = 0 exactly: e_j = 1
-                continue
-            }
+            guard let (d, epsD) = difference(j) else { continue }  // d_j = 0 exactly: e_j = 1
             if j == t { dT = (d, epsD) }
             guard d.exponent < 20 else {  // d_j <= −2^20: omitted
                 omitted += 1
+                terms[j] = nil
                 continue
             }
             let plain = d.unscaled
             let e = DoubleWordExp.exp(plain.hi, plain.lo, tab)
             let magnitude = scaled(d.hi.magnitude, by: d.exponent) * (1 + 0x1p-49)
             epsTerms = Swift.max(epsTerms, roundedUp(DoubleWordExp.relativeError + magnitude * epsD * 1.01 + 0x1p-1070))
-            terms.append((e.m, e.k))
+            terms[j] = (e.m, e.k)
         }
         // Omitted terms (< 2^-1512775 each) are below one unit 2^(σ−126) when σ > −700000.
-        guard let sigma = terms.map(\.k).max(), omitted == 0 || sigma > -700_000 else { return nil }
+        let others = terms.enumerated().compactMap { $0.offset == mIndex ? nil : $0.element }
+        guard !outOfDomain, let sigma = others.map(\.k).max(), omitted == 0 || sigma > -700_000 else { return nil }
         var acc = FixedPointSum()
-        for term in terms {
+        for term in others {
             acc.add(term.m.hi, scale: term.k - sigma)
             acc.add(term.m.lo, scale: term.k - sigma)
         }
         guard let v = acc.value() else { return nil }
         let epsS = roundedUp(epsTerms * 1.0001 + Double(2 * n + omitted) * 0x1p-126 * 1.0001 + FixedPointSum.conversionError * 1.0001)
-        let s = ScaledDoubleWord(hi: v.hi, lo: v.lo, exponent: v.exponent + sigma)
-        guard let (l, epsL) = DoubleWordLog1p.logOnePlus(s, relativeError: epsS, tab) else { return nil }
-        let certifier = DoubleWordCertifier(format)
-        guard let (d, epsD) = dT else { return certifier.certify(l, relativeError: epsL) }  // t = M, or x_t = x_M
-        let loss = ((-d) + l).normalized()
-        return certifier.certify(loss, relativeError: roundedUp(Swift.max(epsD, epsL) + 3.11 * u2 + 0x1p-996))
+        return SoftcapSum(maxIndex: mIndex, exps: terms, epsE: epsTerms,
+                          s: ScaledDoubleWord(hi: v.hi, lo: v.lo, exponent: v.exponent + sigma), epsS: epsS, dT: dT)
     }
 }

@@ -15,10 +15,18 @@ import DoubleWordArithmetic
 extension DoubleWordTier {
     /// The tier's answer for a request with loss options (nil: the MPFR path).
     static func optionLoss(_ q: OracleRequest, threads: Int) -> [OracleValue]? {
-        if let c = q.softcap {  // SoftcapLoss.swift: cross_entropy, a hard target, softcap alone
-            guard q.function == .crossEntropy, case .index(let t)? = q.target, q.temperature == nil || q.temperature == 1,
+        if let c = q.softcap {  // SoftcapLoss.swift, SoftcapGradient.swift: a hard target, softcap alone
+            guard let target = q.target, q.temperature == nil || q.temperature == 1,
                   q.zLoss == 0, q.weight == nil, q.labelSmoothing == 0 else { return nil }
-            return q.logits.withUnsafeBufferPointer { softcapCrossEntropy($0, target: t, softcap: c, q.format) }.map { [$0] }
+            return q.logits.withUnsafeBufferPointer { x -> [OracleValue]? in
+                switch (q.function, target) {
+                case (.crossEntropy, .index(let t)): return softcapCrossEntropy(x, target: t, softcap: c, q.format).map { [$0] }
+                case (.crossEntropyGrad, .index(let t)): return softcapGradient(x, target: t, softcap: c, q.format)
+                case (.crossEntropyGrad, .probabilities(let p)):
+                    return p.withUnsafeBufferPointer { softcapGradient(x, target: -1, softcap: c, q.format, probabilities: $0) }
+                default: return nil
+                }
+            }
         }
         guard q.softcap == nil, q.temperature == nil || q.temperature == 1, q.zLoss > 0, q.zLoss.isFinite,
               q.weight == nil, q.labelSmoothing == 0, let target = q.target else { return nil }

@@ -11,6 +11,7 @@ import DoubleWordArithmetic
 //   LogsumexpOutput.swift, LogSoftmaxOutputs.swift, SoftmaxOutputs.swift,
 //   CrossEntropyOutputs.swift, BatchLoss.swift     the outputs of each function
 //   ZLoss.swift, ZLossGradient.swift   cross_entropy and cross_entropy_grad with a z_loss
+//   SoftcapLoss.swift, SoftcapGradient.swift   the same with softcap alone
 //   SpecialRows.swift          rows whose answer NaN, +inf or all −inf decide
 //   GradientOutputs.swift      cross_entropy_grad (hard target): softmax's outputs, entry t
 //   WideRow.swift              rows whose two largest logits lie more than 2^19 apart
@@ -27,8 +28,8 @@ import DoubleWordArithmetic
 // docs/certification.md states the tier's error budget.
 
 /// The double-word tier: logsumexp, softmax, log_softmax, cross_entropy and cross_entropy_grad
-/// (hard or probability targets, without class weights or label smoothing; also with a z_loss,
-/// ZLoss.swift) and the batch loss (hard targets with or without class weights, or probability
+/// (hard or probability targets, without class weights or label smoothing; also with a z_loss
+/// or a softcap alone, ZLoss.swift, SoftcapLoss.swift) and the batch loss (hard targets with or without class weights, or probability
 /// targets; no label smoothing), certified in double-double arithmetic.
 ///
 /// Formulation: the oracle's own (ShiftedRow.swift): m = max x, d_j = x_j − m (exact, as a
@@ -62,7 +63,7 @@ import DoubleWordArithmetic
 /// Cross-entropy rows a NaN, a +inf or no finite logit decide are answered exactly
 /// (SpecialRows.swift). When an output does not certify — or for anything outside the tier's
 /// scope: NaN or +inf in a row of the other functions, a row whose only finite logit is its
-/// maximum (exact results), other functions and options (softcap, temperature) — `evaluate`
+/// maximum (exact results), other functions and options (temperature) — `evaluate`
 /// returns nil and the MPFR path
 /// answers the whole request, so the double-word tier never gives a different answer, only a
 /// faster one. -inf logits are handled here as the MPFR path does: exactly 0 in every sum;

@@ -232,6 +232,7 @@ extension IntervalArithmetic {
 
 extension OracleRequest {
     /// True when `softcap`, `z_loss` or `temperature` (other than 1) is set: the double-word tier
-    /// then defers to the MPFR path, which alone evaluates the options (it has no proof for them).
+    /// then answers only a z_loss or a softcap alone (ZLoss.swift, SoftcapLoss.swift) and special
+    /// rows, and defers the rest (temperature, combinations) to the MPFR path.
     var hasLossOptions: Bool { softcap != nil || zLoss != 0 || (temperature != nil && temperature != 1) }
 }

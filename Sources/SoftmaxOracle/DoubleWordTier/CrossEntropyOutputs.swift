@@ -41,6 +41,25 @@ extension DoubleWordTier {
     /// double-word tier go to the MPFR path.
     static func crossEntropy(_ x: UnsafeBufferPointer<Double>, probabilities p: UnsafeBufferPointer<Double>,
                              _ format: Format, threads: Int) -> OracleValue? {
+        switch probabilityLoss(x, probabilities: p, compact: format.precision <= 24, threads: threads) {
+        case .infinity?: return exactOutput(.infinity, format)
+        case .value(let v, let eps)?: return DoubleWordCertifier(format).certify(v, relativeError: eps)
+        case nil: return nil
+        }
+    }
+
+    /// A row's loss on the tier: +inf exactly, or a positive value (normalized) with a relative
+    /// error bound.
+    enum RowLossValue {
+        case infinity
+        case value(ScaledDoubleWord, relativeError: Double)
+    }
+
+    /// The loss A + P·L of `crossEntropy(_:probabilities:)` before certification (nil: the MPFR
+    /// path), from the row's sum and L when `known` gives them. The bounds are stated there; the relative error returned is the absolute bound
+    /// divided by the value's lower end, |v.hi|·(1 − 2^-50).
+    static func probabilityLoss(_ x: UnsafeBufferPointer<Double>, probabilities p: UnsafeBufferPointer<Double>,
+                                compact: Bool, threads: Int, row known: (RowSum, LogPart)? = nil) -> RowLossValue? {
         let n = x.count
         guard p.count == n, n > 0 else { return nil }
         var infinite = false
@@ -55,10 +74,10 @@ extension DoubleWordTier {
         if infinite {
             let scan = RowScan.of(x, 0..<n)
             guard !scan.special, scan.maxIndex >= 0 else { return nil }
-            return OracleValue(rounded: format.round(Double.infinity), exact: ExactValue(Double.infinity))
+            return .infinity
         }
-        guard let row = rowSum(x, threads: threads, store: nil, compact: format.precision <= 24),
-              let lp = logPart(row), !row.overflow else { return nil }
+        guard let (row, lp) = known ?? rowSum(x, threads: threads, store: nil, compact: compact).flatMap({ r in logPart(r).map { (r, $0) } }),
+              !row.overflow else { return nil }
         let m = row.m
         // top for A: p_c·|d_c| < 2^(binade(p_c) + 1 + binade(d_c) + 1).
         var topA = Int.min, lowA = Int.max
@@ -102,9 +121,8 @@ extension DoubleWordTier {
         let pl = DoubleWord.product(DoubleWord(pv.hi, pv.lo), DoubleWord(lp.value.hi, lp.value.lo))
         let plScaled = ScaledDoubleWord(hi: pl.hi, lo: pl.lo, exponent: pv.exponent + topP + lp.value.exponent).normalized()
         let epsPL = roundedUp(epsP + lp.epsL + 8.1 * u2)
-        let certifier = DoubleWordCertifier(format)
         guard let av = aSum.value() else {
-            return certifier.certify(plScaled, relativeError: epsPL)  // A = 0: every p_c on a maximum
+            return .value(plScaled, relativeError: epsPL)  // A = 0: every p_c on a maximum
         }
         // A, relative: 2n truncations of < 2^(topA−126) against A >= 2^(topA−3) (the largest term
         // p_c·|d_c| >= 2^(binade(p) + binade(d)) = 2^(topA−2) lost at most 3.02u²), the
@@ -124,6 +142,7 @@ extension DoubleWordTier {
             absolute = roundedUp(epsA * aScaled.hi + 0x1p-998)
         }
         let v = ScaledDoubleWord(hi: loss.hi, lo: loss.lo, exponent: aScaled.exponent).normalized()
-        return certifier.certify(v.hi, v.lo, scale: v.exponent, error: scaled(absolute, by: aScaled.exponent - v.exponent) * (1 + 0x1p-50))
+        let error = scaled(absolute, by: aScaled.exponent - v.exponent) * (1 + 0x1p-50)
+        return .value(v, relativeError: roundedUp(error / (v.hi.magnitude * (1 - 0x1p-50))))
     }
 }

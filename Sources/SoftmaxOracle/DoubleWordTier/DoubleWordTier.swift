@@ -10,6 +10,9 @@ import DoubleWordArithmetic
 //   LogPart.swift              L = log1p(s), and exact near-ties P ± L
 //   LogsumexpOutput.swift, LogSoftmaxOutputs.swift, SoftmaxOutputs.swift,
 //   CrossEntropyOutputs.swift, BatchLoss.swift     the outputs of each function
+//   ZLoss.swift, ZLossGradient.swift   cross_entropy and cross_entropy_grad with a z_loss
+//   SoftcapLoss.swift, SoftcapGradient.swift   the same with softcap alone
+//   SpecialRows.swift          rows whose answer NaN, +inf or all −inf decide
 //   GradientOutputs.swift      cross_entropy_grad (hard target): softmax's outputs, entry t
 //   WideRow.swift              rows whose two largest logits lie more than 2^19 apart
 //   ElementwiseTier.swift, ElementwiseOutputs.swift, BinaryCrossEntropy.swift
@@ -24,9 +27,10 @@ import DoubleWordArithmetic
 // FixedPointSum, CompensatedBlockSum) states each operation's error bound where it is defined;
 // docs/certification.md states the tier's error budget.
 
-/// The double-word tier: logsumexp, softmax, log_softmax, cross_entropy (hard or probability
-/// targets, without class weights or label smoothing) and the batch loss (hard targets, without
-/// class weights or label smoothing), certified in double-double arithmetic.
+/// The double-word tier: logsumexp, softmax, log_softmax, cross_entropy and cross_entropy_grad
+/// (hard or probability targets, without class weights or label smoothing; also with a z_loss
+/// or a softcap alone, ZLoss.swift, SoftcapLoss.swift) and the batch loss (hard targets with or without class weights, or probability
+/// targets; no label smoothing), certified in double-double arithmetic.
 ///
 /// Formulation: the oracle's own (ShiftedRow.swift): m = max x, d_j = x_j − m (exact, as a
 /// TwoSum), s = Σ_{j≠M} e^(d_j), L = log1p(s), and
@@ -56,9 +60,11 @@ import DoubleWordArithmetic
 /// lie more than 2^19 apart (WideRow.swift: the sum is then only bounded) and the elementwise
 /// functions (`elementwise`, output by output) are answered here too.
 ///
-/// When an output does not certify — or for anything outside the tier's scope: NaN or +inf in a
-/// row, a row whose only finite logit is its maximum (exact results), other functions and
-/// options — `evaluate` returns nil and the MPFR path
+/// Cross-entropy rows a NaN, a +inf or no finite logit decide are answered exactly
+/// (SpecialRows.swift). When an output does not certify — or for anything outside the tier's
+/// scope: NaN or +inf in a row of the other functions, a row whose only finite logit is its
+/// maximum (exact results), other functions and options (temperature) — `evaluate`
+/// returns nil and the MPFR path
 /// answers the whole request, so the double-word tier never gives a different answer, only a
 /// faster one. -inf logits are handled here as the MPFR path does: exactly 0 in every sum;
 /// softmax 0 and log_softmax -inf there, a cross-entropy of +inf when the target's logit is -inf.
@@ -78,22 +84,34 @@ enum DoubleWordTier {
     /// The tier's answer, or nil when the MPFR path must answer (see the type's notes).
     static func evaluate(_ q: OracleRequest, threads: Int) -> OracleResult? {
         let threads = Swift.max(1, threads)
-        if q.hasLossOptions { return nil }  // no proof for softcap, z_loss, temperature here
         let values: [OracleValue]?
+        if q.hasLossOptions {
+            values = specialRow(q) ?? optionLoss(q, threads: threads)
+        } else {
+            // A row `rowSum` declines for its spread alone (WideRow.swift); a row whose answer is
+            // a special value (SpecialRows.swift).
+            values = plainValues(q, threads: threads) ?? wideRow(q, threads: threads) ?? specialRow(q)
+        }
+        guard let values else { return nil }
+        return OracleResult(values: values, precision: reportedPrecision(q.format), escalations: 0, tier: .doubleWord)
+    }
+
+    /// The answer of a request without loss options, or nil.
+    static func plainValues(_ q: OracleRequest, threads: Int) -> [OracleValue]? {
         switch q.function {
         case .logsumexp:
-            values = q.logits.withUnsafeBufferPointer { logsumexp($0, q.format, threads: threads) }.map { [$0] }
+            return q.logits.withUnsafeBufferPointer { logsumexp($0, q.format, threads: threads) }.map { [$0] }
         case .softmax:
-            values = q.logits.withUnsafeBufferPointer { softmax($0, q.format, threads: threads) }
+            return q.logits.withUnsafeBufferPointer { softmax($0, q.format, threads: threads) }
         case .logSoftmax:
-            values = q.logits.withUnsafeBufferPointer { logSoftmax($0, q.format, threads: threads) }
+            return q.logits.withUnsafeBufferPointer { logSoftmax($0, q.format, threads: threads) }
         case .crossEntropy:
             guard q.weight == nil, q.labelSmoothing == 0 else { return nil }
             switch q.target {
             case .index(let t)?:
-                values = q.logits.withUnsafeBufferPointer { crossEntropy($0, target: t, q.format, threads: threads) }.map { [$0] }
+                return q.logits.withUnsafeBufferPointer { crossEntropy($0, target: t, q.format, threads: threads) }.map { [$0] }
             case .probabilities(let p)?:
-                values = q.logits.withUnsafeBufferPointer { x in
+                return q.logits.withUnsafeBufferPointer { x in
                     p.withUnsafeBufferPointer { crossEntropy(x, probabilities: $0, q.format, threads: threads) }
                 }.map { [$0] }
             case nil:
@@ -103,21 +121,18 @@ enum DoubleWordTier {
             guard q.weight == nil, q.labelSmoothing == 0 else { return nil }
             switch q.target {
             case .index(let t)?:
-                values = q.logits.withUnsafeBufferPointer { crossEntropyGradient($0, target: t, q.format, threads: threads) }
+                return q.logits.withUnsafeBufferPointer { crossEntropyGradient($0, target: t, q.format, threads: threads) }
             case .probabilities(let p)?:
-                values = q.logits.withUnsafeBufferPointer { x in
+                return q.logits.withUnsafeBufferPointer { x in
                     p.withUnsafeBufferPointer { softmax(x, q.format, threads: threads, probabilities: $0) }
                 }
             case nil:
                 return nil
             }
         case .crossEntropyLoss:
-            values = batchLoss(q, threads: threads)
+            return batchLoss(q, threads: threads)
         default:
             return nil
         }
-        // A row `rowSum` declines for its spread alone (WideRow.swift).
-        guard let values = values ?? wideRow(q, threads: threads) else { return nil }
-        return OracleResult(values: values, precision: reportedPrecision(q.format), escalations: 0, tier: .doubleWord)
     }
 }

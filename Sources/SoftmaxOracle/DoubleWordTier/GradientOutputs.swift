@@ -19,7 +19,7 @@ extension DoubleWordTier {
 
     /// Entry t = −B_t/S of the gradient, from the row's sum, its stored exponential e_t
     /// (k = Int32.min: x_t = −inf, the entry is −1 exactly, as on the MPFR path; or an omitted
-    /// term: nil) and 1/Ŝ with its relative error εInv.
+    /// term, −(1 − tiny)) and 1/Ŝ with its relative error εInv.
     ///
     /// Bounds. t = M: B = ŝ (εS), so −ŝ ⊗ (1/Ŝ) errs by εS + εInv + 8.1u² relative
     /// (`DoubleWord.product` on the mantissas, exponent added exactly). t ≠ M: D = ŝ − ê_t
@@ -40,7 +40,9 @@ extension DoubleWordTier {
             let eps = roundedUp(row.epsS + epsInverse + 8.1 * u2)
             return certifier.certify(-p.hi, -p.lo, scale: row.s.exponent, error: eps * (1 + 0x1p-50) * p.hi)
         }
-        guard e.k != Int32.min else { return nil }
+        // x_t omitted from the sum (d_t < −2^20, or x_t − m overflowed binary64): softmax_t <
+        // e^(−2^20) < 2^-1512775, and the entry −(1 − softmax_t) is −1 in every format.
+        if e.k == Int32.min { return oneMinusTinyOutput(negative: true, certifier.format) }
         let (b, epsB) = othersSum(row, e)
         let p = DoubleWord.product(b, inverse)
         let eps = roundedUp(epsB + epsInverse + 8.1 * u2)

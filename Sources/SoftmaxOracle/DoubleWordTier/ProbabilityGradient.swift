@@ -1,15 +1,15 @@
 import DoubleWordArithmetic
 
 // cross_entropy_grad with probability targets p (no class weights, no smoothing) on the
-// double-word tier (notation: ErrorFreeTransforms.swift, u = 2^-53). The MPFR path's
-// formulation (CrossEntropy.swift), with r_c = p_c and P = Σ p_c:
+// double-word tier (notation: ErrorFreeTransforms.swift, u = 2^-53). With r_c = p_c and P = Σ p_c,
+// the MPFR path's (e_c·A_c − p_c·B_c)/S (CrossEntropy.swift) is, as B_c = S − e_c and
+// A_c = P − p_c,
 //
-//     grad_c = e_c·A_c/S − p_c·B_c/S,   A_c = P − p_c >= 0,   B_c = Σ_{j≠c} e_j,
+//     grad_c = e_c·P/S − p_c,
 //
-// two non-negative terms whose difference can cancel only where the gradient is small; each is
-// computed as a ScaledDoubleWord (no underflow or overflow before the certification) with an
-// absolute error bound, and the difference is certified with the sum of both bounds. Where
-// cancellation leaves the enclosure too wide, the request goes to the MPFR path.
+// a product q_c = e_c ⊗ (P/S) and the exact input p_c: the only error is q_c's, relative to q_c,
+// so where the two cancel (the gradient is small) the bound is as small as it can be. Where
+// cancellation still leaves the enclosure too wide, the request goes to the MPFR path.
 
 extension DoubleWordTier {
     /// P = Σ p_c exactly in a `FixedPointSum` relative to 2^top (top > every p_c's binade), as a
@@ -35,70 +35,63 @@ extension DoubleWordTier {
 /// exponentials, 1/Ŝ and P̂.
 struct ProbabilityGradientOutputs: RowOutputs {
     let x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>
-    let store: DoubleWordTier.ExpStore, row: DoubleWordTier.RowSum
-    let inverse: DoubleWord, epsInverse: Double
-    /// P̂ and its relative error.
-    let total: ScaledDoubleWord, epsTotal: Double
+    let store: DoubleWordTier.ExpStore
+    let maxIndex: Int
+    /// P/S = P̂ ⊗ (1/Ŝ) (normalized) and its relative error.
+    let ratio: ScaledDoubleWord, epsRatio: Double
+    /// The relative error of q_c = ê_c ⊗ (P/S) off the maximum.
+    let epsQ: Double
     let certifier: DoubleWordCertifier
 
-    /// The enclosure of grad_c: (hi + lo)·2^scale within error·2^scale, or nil (an omitted
-    /// exponential, or a zero difference).
-    ///
-    /// Bounds (ε's relative, "abs" absolute; every ScaledDoubleWord product 8.1u²):
-    /// - q = e_c ⊗ (1/Ŝ) (softmax_c; at the maximum 1/Ŝ): εq = εe + εInv + 8.1u².
-    /// - Â = P̂ − p_c (any-sign sum): abs <= εP·P̂ + 3.1u²(P̂ + p_c) + 2^-997·P̂ (a dropped
-    ///   operand), and p_c <= P(1 + εP): in units of 2^exp(P̂) (|P̂.hi| < 2), <= 2εP + 3.1u²·6.1
-    ///   + 2^-996 =: a.
-    /// - t1 = q ⊗ Â: abs <= q(1 + εq)·a·2^exp(P̂) + |t̂1|(εq + 8.1u²)(1 + 2^-40).
-    /// - t2 = p_c ⊗ B̂ ⊗ (1/Ŝ), B̂ = ŝ (εS) at the maximum, else `othersSum` (εB): relative
-    ///   εB + εInv + 2·8.1u².
-    /// - t1 − t2 (any-sign sum): 3.1u²(|t̂1| + |t̂2|) + 2^-997 of the larger (a dropped operand).
-    /// The bounds are brought to the largest exponent E0 among them (a part more than 2^1000
-    /// below counts as 2^-1000 there), rounded up, then to the result's exponent.
-    func enclosure(_ i: Int) -> (hi: Double, lo: Double, scale: Int, error: Double)? {
+    /// The outputs for the row's sum, 1/Ŝ (relative error εInv) and P̂ (relative error εP).
+    /// P/S: εP + εInv + 8.1u² (`ScaledDoubleWord`'s product); q_c: that, the exponential's bound
+    /// εe and another 8.1u² (q_M = P/S itself: e_M = 1 exactly). The products of these small
+    /// bounds lie below `roundedUp`'s 2^-40 margin.
+    init(x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>, store: DoubleWordTier.ExpStore,
+         row: DoubleWordTier.RowSum, inverse: DoubleWord, epsInverse: Double, total: ScaledDoubleWord, epsTotal: Double,
+         certifier: DoubleWordCertifier) {
         let u2 = unitRoundoffSquared
-        let pc = p[i]
-        var q: ScaledDoubleWord, epsQ: Double, b: ScaledDoubleWord, epsB: Double
-        if i == row.maxIndex {
-            q = ScaledDoubleWord(inverse)
-            epsQ = epsInverse
-            b = row.s
-            epsB = row.epsS
-        } else {
+        (self.x, self.p, self.store, maxIndex) = (x, p, store, row.maxIndex)
+        ratio = (total * ScaledDoubleWord(inverse)).normalized()
+        epsRatio = roundedUp(epsTotal + epsInverse + 8.1 * u2)
+        epsQ = roundedUp((row.compact ? DoubleWordExp.compactRelativeError : DoubleWordExp.relativeError) + epsRatio + 8.1 * u2)
+        self.certifier = certifier
+    }
+
+    /// The enclosure of grad_c = q_c − p_c: (hi + lo)·2^scale within error·2^scale, or nil (an
+    /// omitted exponential, or a zero difference).
+    ///
+    /// Bound: |q̂_c − q_c| <= εq·|q̂_c|(1 + 2^-49); the any-sign sum (`ScaledDoubleWord`'s)
+    /// adds 3.1u²(|q̂_c| + p_c), or 2^-997 of the larger operand when it drops the other. In units
+    /// of 2^E, E = max(exp q̂, exp p_c) + 1 (every |hi| < 2: both operands < 2^E), then brought to
+    /// the result's exponent (nil when cancellation leaves a shift of 900 or more).
+    func enclosure(_ i: Int) -> (hi: Double, lo: Double, scale: Int, error: Double)? {
+        var q = ratio, eps = epsRatio
+        if i != maxIndex {
             let e = store.load(i)
             guard e.k != Int32.min else { return nil }
-            let epsE = row.compact ? DoubleWordExp.compactRelativeError : DoubleWordExp.relativeError
-            q = ScaledDoubleWord(DoubleWord(e.hi, e.lo), exponent: Int(e.k)) * ScaledDoubleWord(inverse)
-            epsQ = roundedUp(epsE + epsInverse + 8.1 * u2)
-            let (bb, eb) = DoubleWordTier.othersSum(row, e)
-            b = ScaledDoubleWord(bb)
-            epsB = eb
+            q = ScaledDoubleWord(DoubleWord(e.hi, e.lo), exponent: Int(e.k)) * ratio
+            eps = epsQ
         }
-        let a = total - ScaledDoubleWord(pc)
-        let aUnits = roundedUp(2 * epsTotal + 3.1 * u2 * 6.1 + 0x1p-996)
-        let t1 = q * a
-        let t2 = ScaledDoubleWord(pc) * b * ScaledDoubleWord(inverse)
-        let eps2 = roundedUp(epsB + epsInverse + 16.2 * u2)
-        let result = t1 - t2
+        return Self.difference(q, eps, p[i])
+    }
+
+    /// q − p for q̂ with relative bound eps and an exact double p (see `enclosure`).
+    static func difference(_ q: ScaledDoubleWord, _ eps: Double, _ p: Double) -> (hi: Double, lo: Double, scale: Int, error: Double)? {
+        let u2 = unitRoundoffSquared
+        let pc = ScaledDoubleWord(p)
+        let result = (q - pc).normalized()
         guard result.hi != 0 else { return nil }
-        // Error parts as (mantissa-sized bound, exponent); a zero term (exponent 0 by
-        // convention) has none, and does not set the scale of the sum's.
-        let larger = [t1, t2].filter { $0.hi != 0 }.map(\.exponent).max()!
-        let parts: [(Double, Int)] = [
-            (q.hi.magnitude * (1 + epsQ) * aUnits, q.exponent + total.exponent),
-            (t1.hi.magnitude * (epsQ + 8.1 * u2) * (1 + 0x1p-40), t1.exponent),
-            (t2.hi.magnitude * eps2, t2.exponent),
-            ((t1.hi.magnitude + t2.hi.magnitude) * 3.2 * u2 + 0x1p-996, larger + 1),
-        ].filter { $0.0 != 0 }
-        let e0 = parts.map(\.1).max()!
-        var units = 0.0
-        for (v, e) in parts {
-            units += e - e0 < -1000 ? 0x1p-1000 : scaled(v, by: e - e0) + 0x1p-1060
+        let e0 = Swift.max(q.exponent, pc.hi == 0 ? q.exponent : pc.exponent) + 1
+        // |q̂| and p_c in units of 2^E (a part more than 2^1000 below counts as 2^-1000).
+        func inUnits(_ v: ScaledDoubleWord) -> Double {
+            v.hi == 0 ? 0 : v.exponent - e0 < -1000 ? 0x1p-1000 : scaled(v.hi.magnitude * (1 + 0x1p-49), by: v.exponent - e0)
         }
-        units = roundedUp(units * (1 + 0x1p-50))
+        let qUnits = inUnits(q)
+        let units = roundedUp((qUnits * eps + 3.1 * u2 * (qUnits + inUnits(pc)) + 0x1p-996 + 0x1p-1060) * (1 + 0x1p-40))
         let shift = e0 - result.exponent
         guard shift < 900 else { return nil }
-        return (result.hi, result.lo, result.exponent, shift < -1000 ? 0x1p-1000 : roundedUp(scaled(units, by: shift)) + 0x1p-1070)
+        return (result.hi, result.lo, result.exponent, roundedUp(scaled(units, by: shift)) + 0x1p-1070)
     }
 
     @inline(__always)

@@ -32,6 +32,13 @@ extension DoubleWordTier {
         return OracleValue(rounded: format.round(sign * 0.0), exact: ExactValue(scaledHi: sign * c.hi, lo: sign * c.lo, scale: c.exponent + e))
     }
 
+    /// ±(1 − τ) for a τ in (0, 2^-1000): ±1 in every format (the spacing below 1 is >= 2^-53),
+    /// exact value ±2·2^-1 (`ExactValue`'s head 2: just below 1, within 2^-1000 of it).
+    static func oneMinusTinyOutput(negative: Bool, _ format: Format) -> OracleValue {
+        OracleValue(rounded: format.round(negative ? -1.0 : 1.0),
+                    exact: ExactValue(kind: .finite, isNegative: negative, exponent: -1, head: 2, tail: 0))
+    }
+
     /// The scan of x when it is a wide row (finite maximum, another finite logit, no NaN or
     /// +inf, x_2 − m < −2^19, K < 2^24), else nil.
     static func wideRowScan(_ x: UnsafeBufferPointer<Double>, threads: Int) -> RowScan? {
@@ -43,7 +50,7 @@ extension DoubleWordTier {
     }
 
     /// The tier's answer for a wide row of logsumexp, softmax, log_softmax, cross_entropy
-    /// (hard target) or cross_entropy_grad (hard target), or nil.
+    /// (hard target) or cross_entropy_grad (hard or probability targets), or nil.
     static func wideRow(_ q: OracleRequest, threads: Int) -> [OracleValue]? {
         q.logits.withUnsafeBufferPointer { x -> [OracleValue]? in
             guard let scan = wideRowScan(x, threads: threads) else { return nil }
@@ -54,6 +61,9 @@ extension DoubleWordTier {
             case .crossEntropy:
                 guard case .index(let t)? = q.target, t >= 0, t < x.count, x[t] > -.infinity else { return nil }
                 return outputs.negativeLogSoftmax(t, negate: false).map { [$0] }
+            case .crossEntropyGrad where q.target.map({ if case .probabilities = $0 { true } else { false } }) ?? false:
+                guard case .probabilities(let p)? = q.target else { return nil }
+                return p.withUnsafeBufferPointer { wideProbabilityGradient(outputs, $0) }
             case .softmax, .logSoftmax, .crossEntropyGrad:
                 var target = -1
                 if q.function == .crossEntropyGrad {
@@ -67,6 +77,62 @@ extension DoubleWordTier {
                 return nil
             }
         }
+    }
+
+    /// cross_entropy_grad with probability targets p on a wide row (nil: the MPFR path):
+    /// grad_c = softmax_c·P − p_c, where softmax_c ∈ (0, 2^(ts+1)) off the maximum and
+    /// softmax_M = 1 − τ, τ = s/S ∈ (0, 2^(ts+1)) (see the file's notes), so
+    /// - x_c = −inf: −p_c exactly (+0 for p_c = 0), as on the MPFR path;
+    /// - c ≠ M, p_c > 0: −p_c + 0⁺: P·softmax_c < 2^(ts+1)·n·2^1024 lies below the distance from
+    ///   −p_c to every rounding boundary other than itself (>= 2^-1100), so it rounds as −p_c
+    ///   nudged up (`Format.roundExactly`), exact value −p_c; when −p_c is itself a boundary
+    ///   (the two nudges round apart: an e5m2 midpoint, say) the MPFR path cannot settle it
+    ///   within its precision cap, and the tier declines too;
+    /// - c ≠ M, p_c = 0: a number in (0, P·2^(ts+1)): +0, exact value the midpoint P̂·2^ts;
+    /// - M: R − τ·P with R = P − p_M = Σ_{c≠M} p_c (the MPFR path's (A_M − p_M·s)/S): R added
+    ///   exactly in a `FixedPointSum` (relative error n·2^-125 and the conversion's 2^-104.9, as
+    ///   `probabilityTotal`), and τP/R < 2^(ts+1)·2^(24+1024)/2^-1022 < 2^-1000; R = 0 (then p_M > 0):
+    ///   −τ·p_M, −0 with exact value −p_M·2^ts.
+    static func wideProbabilityGradient(_ o: WideRowOutputs, _ p: UnsafeBufferPointer<Double>) -> [OracleValue]? {
+        let n = o.x.count
+        let format = o.certifier.format
+        guard p.count == n, let (total, _) = probabilityTotal(p) else { return nil }
+        var top = Int.min
+        for c in 0..<n where c != o.maxIndex && p[c] > 0 { top = Swift.max(top, binade(p[c]) + 1) }
+        let atMaximum: OracleValue
+        if top == Int.min {
+            atMaximum = tinyOutput(negative: true, coefficient: ScaledDoubleWord(p[o.maxIndex]), exponent: wideRowSumExponent, format)
+        } else {
+            var r = FixedPointSum()
+            for c in 0..<n where c != o.maxIndex && p[c] > 0 { r.add(p[c], scale: -top) }
+            guard let v = r.value() else { return nil }
+            let eps = roundedUp(Double(n) * 0x1p-125 + FixedPointSum.conversionError * 1.0001 + 0x1p-1000)
+            guard let out = o.certifier.certify(ScaledDoubleWord(hi: v.hi, lo: v.lo, exponent: v.exponent + top).normalized(),
+                                                relativeError: eps) else { return nil }
+            atMaximum = out
+        }
+        let positiveTiny = tinyOutput(negative: false, coefficient: total, exponent: wideRowSumExponent, format)
+        var out = [OracleValue]()
+        out.reserveCapacity(n)
+        for c in 0..<n {
+            if c == o.maxIndex {
+                out.append(atMaximum)
+            } else if o.x[c] == -.infinity {
+                out.append(exactOutput(p[c] == 0 ? 0 : -p[c], format))
+            } else if p[c] == 0 {
+                out.append(positiveTiny)
+            } else {
+                var r = -p[c]
+                if format.round(p[c]) != p[c] {
+                    // −p_c is no value of the format: when it is a rounding boundary (−p_c ± 0⁺
+                    // round apart), the MPFR path cannot settle it at its cap either: decline.
+                    r = format.roundExactly(-p[c], 0, scale: 0, nudge: 1)
+                    guard r.bitPattern == format.roundExactly(-p[c], 0, scale: 0, nudge: -1).bitPattern else { return nil }
+                }
+                out.append(OracleValue(rounded: r, exact: ExactValue(-p[c])))
+            }
+        }
+        return out
     }
 }
 
@@ -83,8 +149,7 @@ struct WideRowOutputs {
 
     /// ±(1 − tiny): ±1, exact value ±2·2^-1.
     func oneMinusTiny(negative: Bool) -> OracleValue {
-        OracleValue(rounded: certifier.format.round(negative ? -1.0 : 1.0),
-                    exact: ExactValue(kind: .finite, isNegative: negative, exponent: -1, head: 2, tail: 0))
+        DoubleWordTier.oneMinusTinyOutput(negative: negative, certifier.format)
     }
 
     /// P + L (negated when `negate`) for an exact P ≠ 0 (or, when `scaled` is given, P =

@@ -1,0 +1,103 @@
+import DoubleWordArithmetic
+
+// cross_entropy_grad with `softcap` c on the double-word tier (hard target, no temperature, no
+// z_loss; SoftcapLoss.swift has the row; u = 2^-53). The MPFR path's chain rule
+// (`TransformedRow.chain`): ∂z_j/∂x_j = 4E_j/(1 + E_j)², E_j = e^(−2|a_j|), so
+//
+//     grad_j = 4E_j/(1 + E_j)² · (softmax_j − [j = t]),   softmax_t − 1 = −B_t/S,
+//
+// B_t = s at the maximum and 1 + (s − e_t) elsewhere (>= max(1, s): no cancellation). Every
+// output is a product, certified with its relative bound.
+
+extension DoubleWordTier {
+    /// The gradient's outputs, or nil (the MPFR path). Domain: `softcapCrossEntropy`'s.
+    ///
+    /// Bounds (relative). a_j = x_j ⊘ c: exact when c is a power of two (no underflow in the
+    /// domain), else 14.1u²; E_j: 2^-101 and 2|a_j| times that. The chain factor: E ↦ 4E/(1 + E)²
+    /// has relative condition |1 − 2E/(1 + E)| <= 1; 1 + E (`ScaledDoubleWord`'s sum) errs by
+    /// εE·min(E, 1) + 3.1u² + 2^-996, twice in the square; the square 8.1u², the quotient 14u².
+    /// 1/S: S = 1 + ŝ (εS·s/S + 3.1u² + 2^-996), the quotient 14u², |1/Ŝ − 1/S| <=
+    /// (εS'(1 + 2εS') + 14u²)/S. softmax_j = e_j ⊗ (1/Ŝ) (e_j's bound εe), 8.1u²; B_t: (εS + εe +
+    /// 6.3u²)(1 + 2^-50) + 2^-996 + 3.1u² (as `othersSum`). The output's product: 8.1u². An
+    /// omitted e_j (< e^(−2^20)): softmax_j is tiny (+0, `tinyOutput`), B_t = 1 + s − tiny.
+    ///
+    /// Probability targets p (`probabilities`): softmax_j − p_j = e_j·P/S − p_j (as in
+    /// ProbabilityGradient.swift: q_j = ê_j ⊗ (P̂ ⊗ 1/Ŝ), εq = εe + εP + εInv + 2·8.1u², minus the
+    /// exact p_j, `ProbabilityGradientOutputs.difference`), then times the chain factor (its
+    /// bound, and 8.1u²). An omitted e_j: −p_j·(1 − 0⁺) (relative 2^-996), or tiny for p_j = 0.
+    static func softcapGradient(_ x: UnsafeBufferPointer<Double>, target t: Int, softcap c: Double,
+                                _ format: Format, probabilities p: UnsafeBufferPointer<Double>? = nil) -> [OracleValue]? {
+        guard let row = softcapSum(x, target: p == nil ? t : -1, softcap: c) else { return nil }
+        let u2 = unitRoundoffSquared
+        let tab = DoubleWordExpTable.shared
+        let certifier = DoubleWordCertifier(format)
+        let bigS = (ScaledDoubleWord.one + row.s).normalized()
+        let epsSum = roundedUp(row.epsS + 3.1 * u2 + 0x1p-996)
+        let inverse = (ScaledDoubleWord.one / bigS).normalized()
+        let epsInverse = roundedUp(epsSum * (1 + 2 * epsSum) + 14 * u2)
+        let epsA = c.significandBitPattern == 0 ? 0 : 14.1 * u2
+        let cw = DoubleWord(c, 0)
+        var ratio = ScaledDoubleWord.zero, epsRatio = 0.0
+        if let p {
+            guard p.count == x.count, let (total, epsTotal) = probabilityTotal(p) else { return nil }
+            ratio = (total * inverse).normalized()
+            epsRatio = roundedUp(epsTotal + epsInverse + 8.1 * u2)
+        }
+        var out: [OracleValue] = []
+        out.reserveCapacity(x.count)
+        for j in 0..<x.count {
+            let a = DoubleWord.quotient(DoubleWord(x[j], 0), cw)
+            let e = DoubleWordExp.exp(-2 * a.hi.magnitude, a.hi < 0 ? 2 * a.lo : -2 * a.lo, tab)
+            let big = ScaledDoubleWord(e.m, exponent: e.k)
+            let epsBig = roundedUp(DoubleWordExp.relativeError + 2 * a.hi.magnitude * (1 + 0x1p-50) * epsA)
+            let onePlus = (ScaledDoubleWord.one + big).normalized()
+            let epsOnePlus = epsBig * (e.k < 0 ? powerOfTwo(Swift.max(e.k + 1, -1000)) : 1) + 3.1 * u2 + 0x1p-996
+            let chain = (ScaledDoubleWord(4) * big / (onePlus * onePlus)).normalized()
+            let epsChain = roundedUp(epsBig + 2 * epsOnePlus + 8.1 * u2 + 14 * u2 + 8.1 * u2)
+            var factor: ScaledDoubleWord, epsFactor: Double, negative = false
+            if let p {
+                let pj = p[j]
+                guard let ej = j == row.maxIndex ? (DoubleWord(1, 0), 0) : row.exps[j] else {
+                    if pj == 0 {
+                        out.append(tinyOutput(negative: false, exponent: ElementwiseOutputs.tinyExponent, format))
+                        continue
+                    }
+                    let v = (chain * ScaledDoubleWord(-pj)).normalized()
+                    guard let r = certifier.certify(v, relativeError: roundedUp(epsChain + 8.1 * u2 + 0x1p-996)) else { return nil }
+                    out.append(r)
+                    continue
+                }
+                let q = (ScaledDoubleWord(ej.m, exponent: ej.k) * ratio).normalized()
+                let epsQ = roundedUp((j == row.maxIndex ? 0 : row.epsE) + epsRatio + 8.1 * u2)
+                guard let d = ProbabilityGradientOutputs.difference(q, epsQ, pj) else { return nil }
+                let diff = ScaledDoubleWord(hi: d.hi, lo: d.lo, exponent: d.scale)
+                let epsDiff = roundedUp(d.error / (d.hi.magnitude * (1 - 0x1p-50)))
+                let v = (chain * diff).normalized()
+                guard epsDiff < 0x1p-60,
+                      let r = certifier.certify(v, relativeError: roundedUp(epsDiff + epsChain + 8.1 * u2)) else { return nil }
+                out.append(r)
+                continue
+            }
+            if j == t {
+                negative = true
+                if j == row.maxIndex {
+                    (factor, epsFactor) = (row.s, row.epsS)
+                } else {
+                    let et = row.exps[j].map { ScaledDoubleWord($0.m, exponent: $0.k) } ?? .zero
+                    factor = (ScaledDoubleWord.one + (row.s - et)).normalized()
+                    epsFactor = roundedUp((row.epsS + row.epsE + 6.3 * u2) * (1 + 0x1p-50) + 0x1p-996 + 3.1 * u2)
+                }
+            } else if let ej = row.exps[j] {
+                (factor, epsFactor) = (ScaledDoubleWord(ej.m, exponent: ej.k), row.epsE)
+            } else {
+                out.append(tinyOutput(negative: false, exponent: ElementwiseOutputs.tinyExponent, format))
+                continue
+            }
+            let v = (chain * factor * inverse).normalized()
+            let eps = roundedUp(epsChain + epsFactor + epsInverse + 2 * 8.1 * u2)
+            guard let r = certifier.certify(negative ? -v : v, relativeError: eps) else { return nil }
+            out.append(r)
+        }
+        return out
+    }
+}

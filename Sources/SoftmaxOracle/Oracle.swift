@@ -11,9 +11,10 @@ import MPFR
 /// (every step exact, e.g. equal logits) is the exact value and is rounded directly, ties to even.
 ///
 /// Before the MPFR path, the double-word tier (DoubleWordTier/) tries logsumexp, softmax,
-/// log_softmax, cross_entropy (a hard target or probability targets, without class weights or
-/// label smoothing), cross_entropy_grad and the batch loss (hard targets, without class weights
-/// or label smoothing) in double-double arithmetic with proven error bounds; it answers only when
+/// log_softmax, cross_entropy and cross_entropy_grad (a hard target or probability targets,
+/// without class weights or label smoothing; also with a z_loss or a softcap alone) and the batch
+/// loss (hard targets with or without class weights, or probability targets; no label smoothing)
+/// in double-double arithmetic with proven error bounds; it answers only when
 /// every output of the request certifies that way (same certification rule, same results), else
 /// the MPFR path answers. For sigmoid, log_sigmoid, softplus and bce_with_logits it answers
 /// output by output, and the MPFR path only the outputs it leaves.

@@ -4,7 +4,7 @@ import DoubleWordArithmetic
 //   DoubleWordTier.swift       this overview and the dispatch (`evaluate`)
 //   RowScan.swift              the row's maximum, second largest and specials
 //   RowSum.swift               s = Σ e^(d_j) with its bound; the two strategies:
-//   ExactRowSum.swift            f64 outputs: `DoubleWordExp.exp` summed exactly (`FixedPointSum`)
+//   ExactRowSum.swift            f64 outputs: `DoubleWordExp.exp` on lanes (DoubleWordExpLanes.swift) summed exactly (`FixedPointSum`)
 //   CompactRowSum.swift          p <= 24: `DoubleWordExp.expCompact` on SIMD lanes, blocks of Sum2
 //   ExpStore.swift             softmax's exponentials, kept in the output array's own slots
 //   LogPart.swift              L = log1p(s), and exact near-ties P ± L
@@ -17,11 +17,14 @@ import DoubleWordArithmetic
 //   WideRow.swift              rows whose two largest logits lie more than 2^19 apart
 //   ElementwiseTier.swift, ElementwiseOutputs.swift, BinaryCrossEntropy.swift
 //                              sigmoid, log_sigmoid, softplus, bce_with_logits, output by output
-//   DoubleWordCertifier.swift  the certification test (one test, scalar and two SIMD lanes)
+//   DoubleWordCertifier.swift  the certification test (one test, scalar and 2, 4 or 8 SIMD lanes)
 //   ExactRounding.swift        its exact fallback (`Format.roundExactly` at both ends)
 //   ExactValue+DoubleWord.swift  the exact value reported with each output
 //   (threads: ParallelExecution's `Parallel.forEachChunk`, results in chunk order)
-//   OutputBuffer.swift         the output array: its memory, and the fill loop (pairs or singles)
+//   OutputBuffer.swift         the output array: its memory, and the fill loop (4 lanes, pairs or singles)
+//   SpecialRows.swift          rows a NaN, a +inf or no finite logit decide, answered exactly
+//   ZLoss.swift, ZLossGradient.swift, SoftcapLoss.swift, SoftcapGradient.swift
+//                              cross_entropy(_grad) with a z_loss or a softcap alone
 //
 // The double-word arithmetic it is built on (DoubleWord, twoSum, DoubleWord.product, DoubleWordExp, DoubleWordLog1p,
 // FixedPointSum, CompensatedBlockSum) states each operation's error bound where it is defined;
@@ -45,12 +48,12 @@ import DoubleWordArithmetic
 /// fallback). The parts:
 /// - the exponentials, two ways. For f64 outputs `DoubleWordExp.exp` (2^-101 relative) summed
 ///   exactly (`FixedPointSum`: truncation < 2^-126 per double, relative to the largest term);
-///   for formats with p <= 24 ("compact") `DoubleWordExp.expCompact` (2^-68.5), two at a time on SIMD
-///   lanes, summed by blocks of Sum2 (`CompensatedBlockSum`, 2^-81 per block): those formats need
+///   for formats with p <= 24 ("compact") `DoubleWordExp.expCompact` (2^-68.5), on SIMD
+///   lanes (`DoubleWordLanes`: 4, or 8 in the FMA build), summed by blocks of Sum2 (`CompensatedBlockSum`, 2^-81 per block): those formats need
 ///   about 2^-66 (f32: 2^-40 of an ulp of 2^-24), and it halves the work;
 /// - `DoubleWordLog1p` (a run-time bound, about 2^-98 relative), once per row;
-/// - the double-double operations (2u² to 14u² each); softmax and log_softmax compute pairs of
-///   ordinary outputs on SIMD lanes (`DoubleWord.product`, `DoubleWordCertifier.certifyPair`: the scalar
+/// - the double-double operations (2u² to 14u² each); softmax and log_softmax compute groups of
+///   ordinary outputs on SIMD lanes (`DoubleWord.product`, `DoubleWordCertifier.certifyLanes`: the scalar
 ///   operations lane by lane and the same certification test, hence the same outputs).
 /// Exact near-ties of the form P ± L, P an exact double-double on a rounding boundary (x_t − m
 /// often is one) and L far below P's last bit, are settled by `roundNearTie` as the MPFR path's

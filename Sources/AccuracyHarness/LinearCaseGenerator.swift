@@ -126,9 +126,15 @@ extension CaseGenerator {
 }
 
 extension OracleFunction {
-    /// The functions the harness, `report`, the golden fixtures and `regress` run by default:
-    /// every logit function and the fused `linear_cross_entropy`. Its three gradients are
-    /// generated on request (`--function`): their outputs (N·d, V·d, V values) would take the
-    /// committed fixtures past their size budget.
+    /// The functions the harness, `report` and `regress` run by default: every logit function
+    /// and the fused `linear_cross_entropy`. Its three gradients are left out there (the
+    /// built-in implementations have no fused gradients to score).
     public static var harnessFunctions: [OracleFunction] { logitFunctions + [.linearCrossEntropy] }
+
+    /// The functions `fixtures generate` writes by default: `harnessFunctions` and the three
+    /// gradients of the fused loss (`linear_cross_entropy_grad_hidden`, `_grad_weight`,
+    /// `_grad_bias`), about 2.8 MB of the committed set at 3 cases per family.
+    public static var fixtureFunctions: [OracleFunction] {
+        harnessFunctions + [.linearCrossEntropyGradHidden, .linearCrossEntropyGradWeight, .linearCrossEntropyGradBias]
+    }
 }

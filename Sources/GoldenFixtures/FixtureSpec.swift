@@ -81,7 +81,7 @@ public struct FixtureSpec: Sendable, Hashable {
 
     /// A spec; by default every function, format and family, 4 cases each (as `fixtures generate`).
     public init(seed: UInt64 = FixtureSchema.defaultSeed,
-                functions: [OracleFunction] = OracleFunction.harnessFunctions,
+                functions: [OracleFunction] = OracleFunction.fixtureFunctions,
                 formats: [Format] = Format.allCases,
                 families: [Family] = Family.allCases,
                 casesPerFamily: Int = 4,

@@ -253,7 +253,7 @@ enum FixtureOptionParsing {
         options.labelSmoothing = labelSmoothing
         return FixtureSpec(
             seed: seed,
-            functions: try names(functions, "function") ?? OracleFunction.harnessFunctions,
+            functions: try names(functions, "function") ?? OracleFunction.fixtureFunctions,
             formats: try names(formats, "format") ?? Format.allCases,
             families: try names(families, "family") ?? Family.allCases,
             casesPerFamily: cases,

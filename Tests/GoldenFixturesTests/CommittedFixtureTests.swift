@@ -22,7 +22,7 @@ struct CommittedFixtureTests {
         let names = try AtomicFile.list(TestPaths.golden).filter { $0.hasSuffix(".jsonl") }
         let expected = Self.spec.files.map { FixtureSpec.fileName(function: $0.function, format: $0.format, shard: nil) }
         #expect(names.sorted() == expected.sorted())
-        #expect(Self.spec.files.count == OracleFunction.harnessFunctions.count * Format.allCases.count)
+        #expect(Self.spec.files.count == OracleFunction.fixtureFunctions.count * Format.allCases.count)
         for name in expected {
             let text = try FixtureText(path: TestPaths.golden + "/" + name)
             #expect(text.header.families.map(\.family) == Family.allCases, "\(name)")
@@ -67,15 +67,16 @@ struct CommittedFixtureTests {
         }
     }
 
-    // 13 functions × 6 formats × 20 families at 3 cases each came to 5.3 MB of fixtures (the
-    // backward functions carry grad_output besides the logits); 7 MB keeps the clone small.
-    @Test("Fixtures/ stays within 7 MB")
+    // 14 functions × 6 formats × 20 families at 3 cases each came to 5.9 MB of fixtures (the
+    // backward functions carry grad_output besides the logits), the fused gradients' 18 files
+    // 2.8 MB more; 10 MB keeps the clone small.
+    @Test("Fixtures/ stays within 10 MB")
     func size() throws {
         var total = 0
         for name in try AtomicFile.list(TestPaths.golden) { total += TestPaths.bytes(TestPaths.golden + "/" + name).count }
         for name in try AtomicFile.list(TestPaths.fixtures) where !AtomicFile.isDirectory(TestPaths.fixtures + "/" + name) {
             total += TestPaths.bytes(TestPaths.fixtures + "/" + name).count
         }
-        #expect(total <= 7_000_000, "Fixtures/ holds \(total) bytes")
+        #expect(total <= 10_000_000, "Fixtures/ holds \(total) bytes")
     }
 }

@@ -15,7 +15,7 @@ FILES = fixture_paths(GOLDEN)
 
 
 def test_every_golden_file_loads_exactly():
-    assert len(FILES) == 84  # 14 functions × 6 formats (the fused gradients are not committed)
+    assert len(FILES) == 102  # 17 functions × 6 formats (the fused loss and its three gradients included)
     for path in FILES:
         f = so.load_fixture(path)
         assert len(f) == f.header["cases"]

@@ -28,7 +28,7 @@ def test_npy_export_matches_the_json_lines_files(binary, tmp_path):
                     "--cases", "1", "--max-k", "12", "--format", "f32", "--format", "e4m3fn",
                     "--label-smoothing"], check=True, capture_output=True)
     paths = fixture_paths(jsonl)
-    assert len(paths) == 28 and len(npy_prefixes(npy)) == 28  # 14 functions × 2 formats
+    assert len(paths) == 34 and len(npy_prefixes(npy)) == 34  # 17 functions × 2 formats
     for path in paths:
         want = load_fixture(path)
         got = load_npy_fixture(npy / path.name[: -len(".jsonl")])

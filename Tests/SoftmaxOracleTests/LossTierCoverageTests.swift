@@ -229,4 +229,39 @@ struct LossTierCoverageTests {
             }
         }
     }
+
+    /// Class weights and label smoothing on rows whose two largest logits lie more than 2^19
+    /// apart: the wide-row outputs compute neither, so the tier must leave these to the MPFR path
+    /// (it answered them without the weights or the smoothing: 1e6 for a loss of 2e6). Expected
+    /// values from the definitions (docs/semantics.md), δ = log1p(e^-1e6) far below every ulp:
+    /// 1. w_t·(lse − x_t) = 2·(1e6 + δ) → 2e6;
+    /// 2. (1 − ε)(lse − x_1) + ε/K·Σ_j (lse − x_j) = 0.5·1e6 + 0.25·(0 + 1e6) (+ δ) → 750 000;
+    /// 3. w_t·(softmax − e_t) = 2·([1 − τ, τ] − [0, 1]) → [2, −2];
+    /// 4. softmax − q, q = [ε/2, 1 − ε/2], ε = 0.1 → [τ − 0.05, 0.05 − τ] → [−0.05, 0.05];
+    /// 5. probability targets p = [1/2, 1/2], weights [3, 0]: softmax_j·Σ_c w_c p_c − w_j p_j =
+    ///    [1.5(1 − τ) − 1.5, 1.5τ] → [−0, +0];
+    /// 6. f16: ε = 1, ε/K·Σ_j (lse − x_j) ≈ 0.5·1e300 → +inf.
+    @Test("wide rows with class weights or label smoothing: the MPFR path's answer, not the plain loss's")
+    func wideRowsWithWeightsOrSmoothing() throws {
+        func request(_ f: OracleFunction, _ x: [Double], _ format: Format = .f64, target: RowTarget,
+                     weight: [Double]? = nil, smoothing: Double = 0) -> OracleRequest {
+            var q = OracleRequest(function: f, format: format, logits: x)
+            q.target = target
+            q.weight = weight
+            q.labelSmoothing = smoothing
+            return q
+        }
+        let cases: [(OracleRequest, [Double])] = [
+            (request(.crossEntropy, [0, -1e6], target: .index(1), weight: [1, 2]), [2e6]),
+            (request(.crossEntropy, [0, -1e6], target: .index(1), smoothing: 0.5), [750_000]),
+            (request(.crossEntropyGrad, [1e6, 0], target: .index(1), weight: [1, 2]), [2, -2]),
+            (request(.crossEntropyGrad, [0, 1e6], target: .index(1), smoothing: 0.1), [-0.05, 0.05]),
+            (request(.crossEntropyGrad, [1e6, 0], target: .probabilities([0.5, 0.5]), weight: [3, 0]), [-0.0, 0.0]),
+            (request(.crossEntropy, [-1e300, 23.475133288283736], .f16, target: .index(1), smoothing: 1), [.infinity]),
+        ]
+        for (n, (q, want)) in cases.enumerated() {
+            expectBits(try Oracle().evaluate(q).rounded, want, "case \(n + 1)")
+            try TierCoverageAgreementTests.compare(q, "case \(n + 1)")  // the default path = the MPFR path
+        }
+    }
 }

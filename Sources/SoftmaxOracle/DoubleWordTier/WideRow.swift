@@ -50,9 +50,11 @@ extension DoubleWordTier {
     }
 
     /// The tier's answer for a wide row of logsumexp, softmax, log_softmax, cross_entropy
-    /// (hard target) or cross_entropy_grad (hard or probability targets), or nil.
+    /// (hard target) or cross_entropy_grad (hard or probability targets), without class weights
+    /// or label smoothing (the outputs below compute neither), or nil.
     static func wideRow(_ q: OracleRequest, threads: Int) -> [OracleValue]? {
-        q.logits.withUnsafeBufferPointer { x -> [OracleValue]? in
+        guard q.weight == nil, q.labelSmoothing == 0 else { return nil }
+        return q.logits.withUnsafeBufferPointer { x -> [OracleValue]? in
             guard let scan = wideRowScan(x, threads: threads) else { return nil }
             let outputs = WideRowOutputs(x: x, m: scan.max, maxIndex: scan.maxIndex, certifier: DoubleWordCertifier(q.format))
             switch q.function {

@@ -133,18 +133,7 @@ struct ElementwiseOutputs {
         let u2 = unitRoundoffSquared
         let e = negativeExp(x)
         let epsE = DoubleWordExp.relativeError
-        var sum: DoubleWord
-        var epsSum: Double
-        if e.exponent >= -1000 {
-            let plain = DoubleWord(scaled(e.hi, by: e.exponent), scaled(e.lo, by: e.exponent))
-            sum = DoubleWord.sum(plain, 1.0)
-            epsSum = epsE * (plain.hi / sum.hi) * 1.0001 + 2.01 * u2 + 0x1p-1074
-        } else {
-            sum = DoubleWord(1, 0)
-            epsSum = Double(sign: .plus, exponent: e.exponent + 1, significand: 1) + 0x1p-1074
-        }
-        let inverse = DoubleWord.quotient(DoubleWord(1, 0), sum)
-        let epsInverse = roundedUp(epsSum * (1 + 2 * epsSum) + 14 * u2)
+        let (inverse, epsInverse) = DoubleWordTier.inverseOfOnePlus(e, relativeError: epsE)
         if x >= 0 { return (inverse.hi, inverse.lo, 0, epsInverse * inverse.hi * (1 + 0x1p-50)) }
         let p = DoubleWord.product(e.mantissa, inverse)
         let eps = roundedUp(epsE + epsInverse + 8.1 * u2)

@@ -2,6 +2,25 @@ import DoubleWordArithmetic
 // softmax on the double-word tier: every output from the row's stored exponentials and 1/(1 + s).
 
 extension DoubleWordTier {
+    /// 1/S for S = 1 + ŝ with its relative error bound (softmax's, the outputs built on softmax's,
+    /// and sigmoid's 1/(1 + e^(−|x|))), from ŝ with |ŝ − s| <= εs·s: S = `DoubleWord.sum`(ŝ, 1)
+    /// (2.01u²; ŝ's error scaled by ŝ/S; 2^-1074 for an underflowing low part; S = 1 with error s
+    /// when s < 2^-1000), then `DoubleWord.quotient` (14u²): |1/Ŝ − 1/S| <= (εS(1 + 2εS) + 14u²)/S.
+    @inline(__always)
+    static func inverseOfOnePlus(_ s: ScaledDoubleWord, relativeError epsS: Double) -> (DoubleWord, Double) {
+        var sum = DoubleWord(1, 0)
+        var epsSum = Double(sign: .plus, exponent: s.exponent + 1, significand: 1) + 0x1p-1074
+        if s.exponent >= -1000 {
+            let plain = DoubleWord(scaled(s.hi, by: s.exponent), scaled(s.lo, by: s.exponent))
+            sum = DoubleWord.sum(plain, 1.0)
+            epsSum = epsS * (plain.hi / sum.hi) * 1.0001 + 2.01 * unitRoundoffSquared + 0x1p-1074
+        }
+        return (DoubleWord.quotient(DoubleWord(1, 0), sum), roundedUp(epsSum * (1 + 2 * epsSum) + 14 * unitRoundoffSquared))
+    }
+
+    /// 1/(1 + ŝ) of a row's sum, with its relative error bound (`inverseOfOnePlus`).
+    static func inverseOfSum(_ row: RowSum) -> (DoubleWord, Double) { inverseOfOnePlus(row.s, relativeError: row.epsS) }
+
     /// softmax_i = 2^(k_i)·M_i ⊗ (1/S), S = 1 + s.
     ///
     /// S = DoubleWord.sameSignSum(ŝ, 1) (2.01u²) has relative error epsS·s/S + 2.01u² (+2^-1074 when ŝ's
@@ -21,20 +40,7 @@ extension DoubleWordTier {
         return withOutputs(count: n) { slots in
             let store = ExpStore(slots: slots)
             guard let row = rowSum(x, threads: threads, store: store, compact: format.precision <= 24) else { return false }
-            let s = row.s
-            var sum: DoubleWord
-            var epsSum: Double
-            if s.exponent >= -1000 {
-                let plain = DoubleWord(Double(sign: .plus, exponent: s.exponent, significand: s.hi),
-                               Double(sign: .plus, exponent: s.exponent, significand: s.lo))
-                sum = DoubleWord.sum(plain, 1.0)
-                epsSum = row.epsS * (plain.hi / sum.hi) * 1.0001 + 2.01 * unitRoundoffSquared + 0x1p-1074
-            } else {
-                sum = DoubleWord(1, 0)
-                epsSum = Double(sign: .plus, exponent: s.exponent + 1, significand: 1) + 0x1p-1074
-            }
-            let inverse = DoubleWord.quotient(DoubleWord(1, 0), sum)
-            let epsInverse = roundedUp(epsSum * (1 + 2 * epsSum) + 14 * unitRoundoffSquared)
+            let (inverse, epsInverse) = inverseOfSum(row)
             let eps = roundedUp((row.compact ? DoubleWordExp.compactRelativeError : DoubleWordExp.relativeError) + epsInverse + 8.1 * unitRoundoffSquared)
             let certifier = DoubleWordCertifier(format)
             let outputs = SoftmaxOutputs(

@@ -11,23 +11,6 @@ import DoubleWordArithmetic
 // bound (cancellation there leaves it to the MPFR path).
 
 extension DoubleWordTier {
-    /// 1/S for S = 1 + ŝ with its relative error bound, as `softmax` forms it: S =
-    /// `DoubleWord.sum`(ŝ, 1) (2.01u²; ŝ's error scaled by ŝ/S; 2^-1074 for an underflowing low
-    /// part; S = 1 with error s when s < 2^-1000), then `DoubleWord.quotient` (14u²):
-    /// |1/Ŝ − 1/S| <= (εS(1 + 2εS) + 14u²)/S.
-    static func inverseOfSum(_ row: RowSum) -> (DoubleWord, Double) {
-        let s = row.s
-        var sum = DoubleWord(1, 0)
-        var epsSum = Double(sign: .plus, exponent: s.exponent + 1, significand: 1) + 0x1p-1074
-        if s.exponent >= -1000 {
-            let plain = DoubleWord(Double(sign: .plus, exponent: s.exponent, significand: s.hi),
-                                   Double(sign: .plus, exponent: s.exponent, significand: s.lo))
-            sum = DoubleWord.sum(plain, 1.0)
-            epsSum = row.epsS * (plain.hi / sum.hi) * 1.0001 + 2.01 * unitRoundoffSquared + 0x1p-1074
-        }
-        return (DoubleWord.quotient(DoubleWord(1, 0), sum), roundedUp(epsSum * (1 + 2 * epsSum) + 14 * unitRoundoffSquared))
-    }
-
     /// The z-loss gradient's entries (nil: the MPFR path).
     ///
     /// Bounds. F = 1 + G (`ScaledDoubleWord`'s sum): |F̂ − F| <= εG|G| + 3.11u²(1 + |G|) + 2^-996

@@ -4,7 +4,7 @@
 //   bench-report [--quick] [--scipy PATH]     the table (PATH: Benchmarks/scipy_softmax.py)
 //   bench-report --peak-memory K               certified f64 softmax of K logits; prints peak RSS
 //   bench-report --only-oracle-100k [--quick]  section 1 only (certified softmax, K = 100 000, 1 core)
-//   bench-report --profile-oracle FORMAT N     N certified softmaxes of section 1's row, nothing else (perf)
+//   bench-report --profile-oracle FORMAT N [FUNCTION]  N certified softmaxes (or FUNCTION) of section 1's row, nothing else (perf)
 import AccuracyHarness
 import BuiltInImplementations
 import BenchSupport
@@ -32,7 +32,8 @@ if let i = arguments.firstIndex(of: "--peak-memory") {
 
 if let i = arguments.firstIndex(of: "--profile-oracle"), i + 2 < arguments.count,
    let f = Format(rawValue: arguments[i + 1]), let n = Int(arguments[i + 2]) {
-    let q = Workloads.request(.softmax, f, Workloads.normalLogits(count: 100_000))
+    let function = i + 3 < arguments.count ? OracleFunction(rawValue: arguments[i + 3]) ?? .softmax : .softmax
+    let q = Workloads.request(function, f, Workloads.normalLogits(count: 100_000))
     let oracle = Oracle(threads: 1)
     for _ in 0..<n { consume(Workloads.certify(oracle, q)) }
     exit(0)

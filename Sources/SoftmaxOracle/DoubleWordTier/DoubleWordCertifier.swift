@@ -23,6 +23,14 @@ struct DoubleWordCertifier {
     let highBinade: Int
     /// The exponent of the format's least subnormal (its quantum below 2^minNormal).
     let subnormalQuantum: Int
+    /// 2^(subnormalQuantum − 41), the narrowness bound below the normals (0 when that is below
+    /// binary64's normals: f64, where it never binds in range).
+    let narrowFloor: Double
+    /// 1.5·2^(minNormal + 53 − p): the rounding constant for values below 2^minNormal.
+    let subnormalRounder: Double
+    /// 2^(minNormal − p): half the quantum below 2^minNormal (0 for f64, where in range r's own
+    /// half quantum is always the larger).
+    let subnormalRoom: Double
 
     init(_ format: Format) {
         self.format = format
@@ -30,6 +38,10 @@ struct DoubleWordCertifier {
         minNormalExponent = format.minNormalExponent
         highBinade = Swift.min(format.maxExponent, 901)
         subnormalQuantum = format.minSubnormalExponent
+        narrowFloor = subnormalQuantum - 41 >= -1022 ? powerOfTwo(subnormalQuantum - 41) : 0
+        subnormalRounder = 1.5 * powerOfTwo(Swift.min(format.minNormalExponent + 53 - format.precision, 1023))
+        let roomExponent = format.minNormalExponent - format.precision
+        subnormalRoom = roomExponent >= -1022 ? powerOfTwo(roomExponent) : 0  // f64: never binds in range
     }
 
     /// What `test` found for each lane j (V: the lanes, SIMD2, SIMD4 or SIMD8 of Double).
@@ -50,6 +62,28 @@ struct DoubleWordCertifier {
         /// Lane j's output (meaningful where in range, narrow and certified).
         @inline(__always) func output(_ j: Int) -> OracleValue {
             OracleValue(rounded: rounded[j], exact: ExactValue(normalHi: hs[j], lo: ls[j]))
+        }
+
+        /// Every lane's `output(j)` written to dst[j], the exact values' fields computed on the
+        /// lanes: `ExactValue(normalHi:lo:)`'s operations lane by lane (exponent e from hs's
+        /// field, head = hs's significand, tail = ±ls·2^-e with hs's sign, and (2, 2·tail,
+        /// e − 1) when head = 1 and tail < 0), so the same values. Every lane in range.
+        @inline(__always) func writeOutputs(to dst: UnsafeMutablePointer<OracleValue>) {
+            let b = unsafeBitCast(hs, to: V.MaskStorage.self)
+            let biased = (b &>> 52) & 0x7FF
+            var head = unsafeBitCast((b & 0x000F_FFFF_FFFF_FFFF) | 0x3FF0_0000_0000_0000, to: V.self)
+            let signedLo = unsafeBitCast(unsafeBitCast(ls, to: V.MaskStorage.self) ^ (b & Int64.min), to: V.self)
+            var tail = signedLo * unsafeBitCast((2046 &- biased) &<< 52, to: V.self)
+            let below = (head .== 1) .& (tail .< 0)
+            let exponent = (biased &- 1023).replacing(with: biased &- 1024, where: below)
+            head.replace(with: 2, where: below)
+            tail = tail.replacing(with: tail * 2, where: below)
+            let negative = hs .< 0
+            for j in 0..<V.scalarCount {
+                (dst + j).initialize(to: OracleValue(
+                    rounded: rounded[j],
+                    exact: ExactValue(kind: .finite, isNegative: negative[j], exponent: Int(exponent[j]), head: head[j], tail: tail[j])))
+            }
         }
     }
 
@@ -83,53 +117,69 @@ struct DoubleWordCertifier {
         test(lanes: h, l, scale: k, error: err)
     }
 
-    /// The larger of a and b on every lane (`pointwiseMax`'s result; written out so that it is
-    /// always inlined).
-    @inline(__always)
-    private func lanewiseMax<I: SIMD>(_ a: I, _ b: I) -> I where I.Scalar == Int64, I.MaskStorage == I {
-        a.replacing(with: b, where: b .> a)
-    }
-
     /// `test` on any number of lanes (the same operations on every lane, so lane j's result is
     /// the same whatever the vector's width).
+    ///
+    /// Written with binary64 comparisons and exponent-field arithmetic rather than Int64 lane
+    /// comparisons (which SSE2, the portable build's target, lacks: each took about five
+    /// instructions). Each quantity equals the one the notes on `test` define, in range:
+    /// - in range: |h| ∈ [2^-999, 2^1000) is ⌊log₂|h|⌋ ∈ [−999, 999] (subnormals, 0, inf and
+    ///   NaN fail both ways); k ∈ [−1000, 1000] is (k + 1000) >> 11 = 0 (k ∈ [−1000, 1047]) with
+    ///   2^k, built from k's bits, in (0, 2^1000] (k ∈ [1001, 1047] builds a value above 2^1000,
+    ///   +inf or a negative number); then hs = h·2^k is exact when e ∈ [−1022, 1023], and
+    ///   |hs| ∈ [2^-900, 2^highBinade) is e ∈ (−901, highBinade) (an underflowed or overflowed
+    ///   hs fails it);
+    /// - for e in range, the powers of two 2^(e − 110), 2^(e − p − 41), 1.5·2^(e + 53 − p) are
+    ///   hs's exponent field moved by a constant (all normal: −1011 < e − 110, e + 51 < 953), and
+    ///   a max of two powers of two is the power of two of the max exponent, so
+    ///   narrowBound = max(2^(e − p − 41), 2^(Q' − 41)) (the second read as 0 when below
+    ///   binary64's normals: only f64, whose e − p − 41 > −995 is then the larger anyway) and
+    ///   |C| = max(1.5·2^(e + 53 − p), 1.5·2^(minNormal + 53 − p));
+    /// - room = max(2^(er − p − [r a power of two]), 2^(minNormal − p)): when er > minNormal the
+    ///   first is the larger (and is the rule's), else the second is (and the rule does not halve
+    ///   there); r = 0 builds a NaN or negative first term, which the max (taken as "the constant
+    ///   unless the other is larger") discards.
     @inline(__always)
     func test<V: DoubleLanes>(lanes h: V, _ l: V, scale k: V.MaskStorage, error err: V) -> LaneTests<V> {
         typealias I = V.MaskStorage
-        let one = I(repeating: 1023)
-        let emin = I(repeating: Int64(minNormalExponent))
-        let hb = unsafeBitCast(h, to: I.self)
-        let eh = ((hb &>> 52) & 0x7FF) &- 1023
-        let e = eh &+ k
-        let inRange = (eh &+ 999) .>= 0 .& (eh &+ 999) .< 1999 .& (k &+ 1000) .>= 0 .& (k &+ 1000) .<= 2000
-            .& (e .> -901) .& (e .< Int64(highBinade))
-        let scale = unsafeBitCast((k &+ one) &<< 52, to: V.self)
+        let exponentField = I(repeating: 0x7FF0_0000_0000_0000)
+        let signBit = I(repeating: Int64.min)
+        @inline(__always) func bits(_ v: V) -> I { unsafeBitCast(v, to: I.self) }
+        @inline(__always) func double(_ i: I) -> V { unsafeBitCast(i, to: V.self) }
+        @inline(__always) func magnitude(_ v: V) -> V { double(bits(v) & Int64.max) }
+        /// b unless a > b (a NaN gives b).
+        @inline(__always) func larger(_ a: V, than b: V) -> V { b.replacing(with: a, where: a .> b) }
+        let scale = double((k &+ 1023) &<< 52)
+        let hMagnitude = magnitude(h)
         let hs = h * scale
         let ls = l * scale
-        let floorE = unsafeBitCast((e &- 110 &+ one) &<< 52, to: V.self)
+        let hsBits = bits(hs)
+        let hsMagnitude = magnitude(hs)
+        let kInRange = ((k &+ 1000) &>> 11) .== 0 .& (scale .> 0) .& (scale .<= 0x1p1000)
+        let inRange = kInRange .& (hMagnitude .>= 0x1p-999) .& (hMagnitude .< 0x1p1000)
+            .& (hsMagnitude .>= 0x1p-900) .& (hsMagnitude .< V(repeating: powerOfTwo(highBinade)))
+        let binadeBits = hsBits & exponentField  // 2^e
+        let floorE = double(binadeBits &- (110 << 52))
         let scaledError = err * scale
         // max(err·2^k, 2^(e−110)), NaN when err is NaN.
         let es = scaledError.replacing(with: floorE, where: floorE .>= scaledError) * (1 + 0x1p-50)
-        let q = I(repeating: Int64(subnormalQuantum))
-        let narrowBound = unsafeBitCast((lanewiseMax(e &- Int64(precision), q) &- 41 &+ one) &<< 52, to: V.self)
-        let eq = lanewiseMax(e, emin)
+        let p = Int64(precision)
+        let narrowBound = larger(double(binadeBits &- ((p &+ 41) << 52)), than: V(repeating: narrowFloor))
         var r = hs
         if precision < 53 {
-            let bits = (unsafeBitCast(hs, to: I.self) & Int64.min)
-                | ((eq &+ (1076 &- Int64(precision))) &<< 52) | 0x0008_0000_0000_0000
-            let c = unsafeBitCast(bits, to: V.self)
-            r = (hs + c) - c
+            let c = larger(double((binadeBits &+ ((53 &- p) << 52)) | 0x0008_0000_0000_0000),
+                           than: V(repeating: subnormalRounder))
+            let signed = double(bits(c) | (hsBits & signBit))
+            r = (hs + signed) - signed
         }
-        let rb = unsafeBitCast(r, to: I.self)
-        let er = ((rb &>> 52) & 0x7FF) &- 1023
+        let rb = bits(r)
+        let rBinade = rb & exponentField  // 2^er (0 for r = 0)
+        let halving = I(repeating: 0).replacing(with: 1 << 52, where: magnitude(r) .== double(rBinade))
+        let room = larger(double(rBinade &- (p << 52) &- halving), than: V(repeating: subnormalRoom))
         let delta = (hs - r) + ls
-        let halving = I(repeating: 0).replacing(with: 1, where: (rb & 0x000F_FFFF_FFFF_FFFF) .== 0 .& (er .> emin))
-        let room = unsafeBitCast((lanewiseMax(er, emin) &- Int64(precision) &- halving &+ one) &<< 52, to: V.self)
-        let magnitude = unsafeBitCast(unsafeBitCast(delta, to: I.self) & Int64.max, to: V.self)
-        let reach = (magnitude * (1 + 0x1p-50) + es) * (1 + 0x1p-50)
-        let lsMagnitude = unsafeBitCast(unsafeBitCast(ls, to: I.self) & Int64.max, to: V.self)
-        let hsMagnitude = unsafeBitCast(unsafeBitCast(hs, to: I.self) & Int64.max, to: V.self)
-        let zeroOK = (r .!= 0) .| ((lsMagnitude + es) * (1 + 0x1p-50) .< hsMagnitude)
-        let signedZero = unsafeBitCast(unsafeBitCast(hs, to: I.self) & Int64.min, to: V.self)
+        let reach = (magnitude(delta) * (1 + 0x1p-50) + es) * (1 + 0x1p-50)
+        let zeroOK = (r .!= 0) .| ((magnitude(ls) + es) * (1 + 0x1p-50) .< hsMagnitude)
+        let signedZero = double(hsBits & signBit)
         return LaneTests(inRange: inRange, narrow: es .<= narrowBound, certified: (reach .< room) .& zeroOK,
                          rounded: r.replacing(with: signedZero, where: r .== 0), hs: hs, ls: ls)
     }
@@ -159,8 +209,7 @@ struct DoubleWordCertifier {
                      into dst: UnsafeMutablePointer<OracleValue>) -> Bool {
         let t = test(h, l, scale: k, error: err)
         guard all(t.inRange .& t.narrow .& t.certified) else { return false }
-        dst.initialize(to: t.output(0))
-        (dst + 1).initialize(to: t.output(1))
+        t.writeOutputs(to: dst)
         return true
     }
 
@@ -171,7 +220,7 @@ struct DoubleWordCertifier {
                                       into dst: UnsafeMutablePointer<OracleValue>) -> Bool {
         let t = test(lanes: h, l, scale: k, error: err)
         guard all(t.inRange .& t.narrow .& t.certified) else { return false }
-        for j in 0..<V.scalarCount { (dst + j).initialize(to: t.output(j)) }
+        t.writeOutputs(to: dst)
         return true
     }
 

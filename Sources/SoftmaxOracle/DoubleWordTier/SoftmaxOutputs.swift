@@ -106,8 +106,8 @@ struct SoftmaxOutputs: RowOutputs {
     func lanes(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool {
         let width = OutputLanes.scalarCount
         guard maxIndex < i || maxIndex >= i + width else { return false }
-        let v = UnsafeRawPointer(x.baseAddress! + i).loadUnaligned(as: OutputLanes.self)
-        guard all(v .> -.infinity) else { return false }
+        // A −inf logit's slot is marked absent (k = Int32.min, `SumPart.difference`), so the
+        // check on k below declines it too: x need not be read.
         var h = OutputLanes(), l = OutputLanes()
         var k = OutputLanes.MaskStorage()
         for j in 0..<width {

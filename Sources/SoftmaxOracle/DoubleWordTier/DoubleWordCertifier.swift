@@ -124,7 +124,7 @@ struct DoubleWordCertifier {
     /// comparisons (which SSE2, the portable build's target, lacks: each took about five
     /// instructions). Each quantity equals the one the notes on `test` define, in range:
     /// - in range: |h| ∈ [2^-999, 2^1000) is ⌊log₂|h|⌋ ∈ [−999, 999] (subnormals, 0, inf and
-    ///   NaN fail both ways); k ∈ [−1000, 1000] is (k + 1000) >> 11 = 0 (k ∈ [−1000, 1047]) with
+    ///   NaN fail both ways); k ∈ [−1000, 1000] is (k + 1000) & ~2047 = 0 (k ∈ [−1000, 1047]) with
     ///   2^k, built from k's bits, in (0, 2^1000] (k ∈ [1001, 1047] builds a value above 2^1000,
     ///   +inf or a negative number); then hs = h·2^k is exact when e ∈ [−1022, 1023], and
     ///   |hs| ∈ [2^-900, 2^highBinade) is e ∈ (−901, highBinade) (an underflowed or overflowed
@@ -155,7 +155,7 @@ struct DoubleWordCertifier {
         let ls = l * scale
         let hsBits = bits(hs)
         let hsMagnitude = magnitude(hs)
-        let kInRange = ((k &+ 1000) &>> 11) .== 0 .& (scale .> 0) .& (scale .<= 0x1p1000)
+        let kInRange = ((k &+ 1000) & ~2047) .== 0 .& (scale .> 0) .& (scale .<= 0x1p1000)
         let inRange = kInRange .& (hMagnitude .>= 0x1p-999) .& (hMagnitude .< 0x1p1000)
             .& (hsMagnitude .>= 0x1p-900) .& (hsMagnitude .< V(repeating: powerOfTwo(highBinade)))
         let binadeBits = hsBits & exponentField  // 2^e

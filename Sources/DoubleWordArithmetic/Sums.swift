@@ -49,6 +49,22 @@ public struct FixedPointSum: Sendable {
         high = high &+ extend &+ (carry ? 1 : 0)
     }
 
+    /// `add` for x >= +0 (no sign to apply): the same truncation and the same accumulator, with
+    /// the negation and sign extension left out (for x >= +0 they add nothing).
+    @inlinable @inline(__always)
+    public mutating func addNonNegative(_ x: Double, scale: Int) {
+        let bits = x.bitPattern
+        let biased = Int(truncatingIfNeeded: (bits &>> 52) & 0x7FF)
+        let fraction = bits & 0x000F_FFFF_FFFF_FFFF
+        let significand = biased == 0 ? fraction : fraction | 0x0010_0000_0000_0000
+        let shift = (biased == 0 ? 1 : biased) &- 1075 &+ scale &+ 126
+        let left = UInt128(significand) &<< UInt128(truncatingIfNeeded: Swift.max(shift, 0))
+        let magnitude = left &>> UInt128(truncatingIfNeeded: Swift.min(Swift.max(0 &- shift, 0), 63))
+        let (sum, carry) = low.addingReportingOverflow(magnitude)
+        low = sum
+        high = high &+ (carry ? 1 : 0)
+    }
+
     /// The exact sum of two accumulators.
     @inlinable
     public static func + (a: FixedPointSum, b: FixedPointSum) -> FixedPointSum {

@@ -1,5 +1,5 @@
 import struct AccuracyHarness.SplitMix64
-import DoubleWordArithmetic
+@testable import DoubleWordArithmetic
 import MPFR
 import Testing
 
@@ -36,6 +36,28 @@ struct SumTests {
             // n truncations of < 2^-126 each, plus value()'s conversion error (relative).
             let allowed = Double(n) * 0x1p-126 + FixedPointSum.conversionError * exact.double(.up)
             #expect(abs.double(.up) <= allowed, "seed \(seed)")
+        }
+    }
+
+    @Test("FixedPointSum.addNonNegative leaves the accumulator add leaves, for x >= +0")
+    func nonNegativeAdd() {
+        let seed: UInt64 = 0xFA57_0004
+        var rng = SplitMix64(seed: seed)
+        for _ in 0..<200 {
+            // Mixed signs in the other terms (the accumulator may be negative), non-negative x
+            // anywhere from subnormals to just below 4·2^-scale, with every shift (left, right, 0).
+            var a = FixedPointSum(), b = FixedPointSum()
+            for _ in 0..<rng.int(1...50) {
+                let y = (rng.oneIn(2) ? -1 : 1) * rng.unit() * 1.99, ys = -rng.int(0...150)
+                a.add(y, scale: ys)
+                b.add(y, scale: ys)
+                let x = rng.oneIn(20) ? 0.0 : rng.oneIn(20) ? Double.leastNonzeroMagnitude * Double(rng.int(1...1000))
+                    : rng.unit() * 1.99 * Double(sign: .plus, exponent: -rng.int(0...1100), significand: 1)
+                let xs = -rng.int(0...200)
+                a.add(x, scale: xs)
+                b.addNonNegative(x, scale: xs)
+                #expect(a.low == b.low && a.high == b.high, "seed \(seed): \(x)·2^\(xs)")
+            }
         }
     }
 

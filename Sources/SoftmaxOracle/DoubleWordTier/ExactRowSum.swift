@@ -54,7 +54,7 @@ extension DoubleWordTier {
             guard let d = part.difference(x[j], j, m: m, store: store) else { return }
             let e = DoubleWordExp.exp(d.hi, d.lo, tab)
             let scale = e.k - sigma
-            part.sum.add(e.m.hi, scale: scale)
+            part.sum.addNonNegative(e.m.hi, scale: scale)  // M_j > 0
             lows.add(e.m.lo, scale: scale)
             truncations += 2
             store?.store(j, hi: e.m.hi, lo: e.m.lo, k: Int32(truncatingIfNeeded: e.k))
@@ -66,7 +66,7 @@ extension DoubleWordTier {
                 let e = DoubleWordExp.exp(dh, dl, tab)
                 for l in 0..<width {
                     let k = Int(truncatingIfNeeded: e.k[l])
-                    part.sum.add(e.hi[l], scale: k &- sigma)
+                    part.sum.addNonNegative(e.hi[l], scale: k &- sigma)  // M_j > 0
                     lows.add(e.lo[l], scale: k &- sigma)
                     store?.store(j + l, hi: e.hi[l], lo: e.lo[l], k: Int32(truncatingIfNeeded: k))
                 }

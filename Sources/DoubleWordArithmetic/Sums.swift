@@ -29,17 +29,7 @@ public struct FixedPointSum: Sendable {
     @inlinable @inline(__always)
     public mutating func add(_ x: Double, scale: Int) {
         let bits = x.bitPattern
-        let biased = Int(truncatingIfNeeded: (bits &>> 52) & 0x7FF)
-        let fraction = bits & 0x000F_FFFF_FFFF_FFFF
-        let significand = biased == 0 ? fraction : fraction | 0x0010_0000_0000_0000
-        // x = ±significand·2^(e − 1075), e = max(biased, 1); position of its last bit in units
-        // (<= 75 by the precondition; wrapping arithmetic, no overflow for any realistic scale):
-        let shift = (biased == 0 ? 1 : biased) &- 1075 &+ scale &+ 126  // Self.unitExponent
-        // significand·2^shift truncated toward zero, without a branch: shifted left by
-        // max(shift, 0) <= 75, then right by min(max(−shift, 0), 63) (a right shift by 53 or more
-        // of a 53-bit number leaves 0, so the clamp at 63 changes nothing).
-        let left = UInt128(significand) &<< UInt128(truncatingIfNeeded: Swift.max(shift, 0))
-        let magnitude = left &>> UInt128(truncatingIfNeeded: Swift.min(Swift.max(0 &- shift, 0), 63))
+        let magnitude = Self.truncatedMagnitude(bits, scale: scale)
         let negative = bits >> 63
         let mask = 0 &- UInt128(negative)
         let addend = (magnitude ^ mask) &+ UInt128(negative)  // −magnitude in two's complement when negative
@@ -50,19 +40,33 @@ public struct FixedPointSum: Sendable {
     }
 
     /// `add` for x >= +0 (no sign to apply): the same truncation and the same accumulator, with
-    /// the negation and sign extension left out (for x >= +0 they add nothing).
+    /// the negation and sign extension left out (for x >= +0 they add nothing). In the FMA build
+    /// it is `add` itself: there the exact row sum measured 9% slower with the shorter form.
     @inlinable @inline(__always)
     public mutating func addNonNegative(_ x: Double, scale: Int) {
-        let bits = x.bitPattern
+        #if DOUBLEWORD_FMA
+        add(x, scale: scale)
+        #else
+        let (sum, carry) = low.addingReportingOverflow(Self.truncatedMagnitude(x.bitPattern, scale: scale))
+        low = sum
+        high = high &+ (carry ? 1 : 0)
+        #endif
+    }
+
+    /// |x|·2^(scale + 126) truncated toward zero, for x's bits (`add`'s precondition).
+    @inlinable @inline(__always)
+    static func truncatedMagnitude(_ bits: UInt64, scale: Int) -> UInt128 {
         let biased = Int(truncatingIfNeeded: (bits &>> 52) & 0x7FF)
         let fraction = bits & 0x000F_FFFF_FFFF_FFFF
         let significand = biased == 0 ? fraction : fraction | 0x0010_0000_0000_0000
-        let shift = (biased == 0 ? 1 : biased) &- 1075 &+ scale &+ 126
+        // x = ±significand·2^(e − 1075), e = max(biased, 1); position of its last bit in units
+        // (<= 75 by the precondition; wrapping arithmetic, no overflow for any realistic scale):
+        let shift = (biased == 0 ? 1 : biased) &- 1075 &+ scale &+ 126  // Self.unitExponent
+        // significand·2^shift truncated toward zero, without a branch: shifted left by
+        // max(shift, 0) <= 75, then right by min(max(−shift, 0), 63) (a right shift by 53 or more
+        // of a 53-bit number leaves 0, so the clamp at 63 changes nothing).
         let left = UInt128(significand) &<< UInt128(truncatingIfNeeded: Swift.max(shift, 0))
-        let magnitude = left &>> UInt128(truncatingIfNeeded: Swift.min(Swift.max(0 &- shift, 0), 63))
-        let (sum, carry) = low.addingReportingOverflow(magnitude)
-        low = sum
-        high = high &+ (carry ? 1 : 0)
+        return left &>> UInt128(truncatingIfNeeded: Swift.min(Swift.max(0 &- shift, 0), 63))
     }
 
     /// The exact sum of two accumulators.

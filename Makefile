@@ -10,8 +10,9 @@
 #                 release builds, Swift runtime and MPFR/GMP linked statically
 #   make wheel    dist/softmax_oracle-*.whl: python/ with both binaries bundled (a platform wheel;
 #                 the package runs the FMA one when the CPU has it)
-#   make test-fma the kernel and bound suites again in the FMA build (FMA_CPU, default native; its
-#                 own .build-native), for a CPU with FMA; .ci/run runs it when the CPU has FMA
+#   make test-fma the kernel and bound suites, and the certified tier against MPFR, again in the
+#                 FMA build (FMA_CPU, default native; its own .build-native), for a CPU with FMA;
+#                 .ci/run runs it when the CPU has FMA and AVX2
 #
 # Release builds (report; scripts/bench*.sh, tier-grid.sh) are for this CPU: scripts/target-cpu.sh
 # picks `native` (hardware FMA, widest vectors) when the CPU has FMA and AVX2, else the portable
@@ -41,7 +42,7 @@ test: mpfr
 FMA_CPU ?= native
 test-fma: mpfr
 	SOFTMAX_ORACLE_TARGET_CPU=$(FMA_CPU) $(SWIFT) test --scratch-path .build-$(FMA_CPU) \
-		--filter 'AccurateVectorTests|AccurateStoredTermsTests|AccurateIdentityTests|SpecialValueTests|AccurateBoundTests|DoubleWordArithmeticTests'
+		--filter 'AccurateVectorTests|AccurateStoredTermsTests|AccurateIdentityTests|SpecialValueTests|AccurateBoundTests|DoubleWordArithmeticTests|DoubleWordTierAgreementTests|DoubleWordCertificationTests'
 
 # PyTorch (CPU) for the torch tests and adapters. PyPI's Linux wheel cannot import without its
 # CUDA libraries (libcudart, libcublas, ...: GBs of nvidia-* packages), so only a CPU build that pip

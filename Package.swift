@@ -12,7 +12,11 @@ import PackageDescription
 /// is always defined there (this manifest is compiled for the host, which is the target unless
 /// cross-compiling; an x86-64 target would then call libm's fma, exact but slow on a CPU without it).
 let targetCPU = Context.environment["SOFTMAX_ORACLE_TARGET_CPU"].flatMap { $0.isEmpty || $0 == "portable" ? nil : $0 }
-let cpuFlags: [SwiftSetting] = targetCPU.map { [.unsafeFlags(["-target-cpu", $0])] } ?? []
+// The x86-64 micro-architecture levels (x86-64-v3: FMA + AVX2; x86-64-v4: AVX-512) are not CPU
+// names to swift-frontend's -target-cpu, but Swift compiles for the CPU the Clang importer targets.
+let cpuFlags: [SwiftSetting] = targetCPU.map {
+    [.unsafeFlags($0.hasPrefix("x86-64-v") ? ["-Xcc", "-march=\($0)"] : ["-target-cpu", $0])]
+} ?? []
 #if arch(arm64)
 let baselineFMA = true
 #else

@@ -6,7 +6,7 @@
 #   make test-python  build the CLI (debug), install python/ into .venv-python, run pytest python/tests
 #                 (TORCH=auto|1|0: PyTorch CPU for the torch tests, see below)
 #   make gate     re-certify the committed golden fixtures and run the accuracy-regression gate
-#   make dist     dist/softmax-oracle (portable) and dist/softmax-oracle-x86-64-v3 (FMA + AVX2):
+#   make dist     dist/softmax-oracle (portable) and dist/softmax-oracle-x86-64-v4 (FMA, AVX-512):
 #                 release builds, Swift runtime and MPFR/GMP linked statically
 #   make wheel    dist/softmax_oracle-*.whl: python/ with both binaries bundled (a platform wheel;
 #                 the package runs the FMA one when the CPU has it)

@@ -4,9 +4,10 @@
 # they run on any x86-64 Linux with glibc and libstdc++ (no Swift, no libmpfr). Two builds, the
 # same error bounds and certified outputs (docs/kernels.md, "Two builds, one bound"):
 #   dist/softmax-oracle                portable (any x86-64 or arm64 CPU; Dekker's products on x86-64)
-#   dist/softmax-oracle-x86-64-v3      on an x86-64 host: for CPUs with FMA and AVX2 (x86-64-v3,
+#   dist/softmax-oracle-x86-64-v4      on an x86-64 host: for CPUs with FMA and AVX-512 (x86-64-v4,
 #                                      hardware FMA); the Python package runs it when the CPU has them
-# DIST_FMA_CPU=x86-64-v4 builds the AVX-512 level instead, DIST_FMA_CPU= only the portable build.
+# DIST_FMA_CPU=x86-64-v3 builds the FMA + AVX2 level instead (measured slower than portable on the
+# certified tier, README "Build for this CPU"), DIST_FMA_CPU= only the portable build.
 #
 # How MPFR/GMP become static without touching Package.swift: the CMPFR module asks pkg-config for
 # MPFR's link flags (-L<libdir> -lmpfr -lgmp); ld takes, for -lNAME, the first directory on its
@@ -21,7 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SWIFT="${SWIFT:-swift}"
 out="dist"
-fma_cpu="${DIST_FMA_CPU-x86-64-v3}"
+fma_cpu="${DIST_FMA_CPU-x86-64-v4}"
 [ "$(uname -m)" = x86_64 ] || fma_cpu=""  # arm64: FMA is in the portable build already
 case "$fma_cpu" in  # the names the Python package looks for (_process.py, X86_64_BUILDS)
     "" | x86-64-v3 | x86-64-v4) ;;

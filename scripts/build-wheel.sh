@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the platform wheel dist/softmax_oracle-VERSION-py3-none-PLATFORM.whl (`make wheel`): the
 # Python package of python/ with the self-contained binaries of `make dist` bundled as
-# softmax_oracle/bin/softmax-oracle (portable) and softmax_oracle/bin/softmax-oracle-x86-64-v3 (FMA
-# and AVX2, when built), of which the package runs the fastest this CPU supports when
+# softmax_oracle/bin/softmax-oracle (portable) and softmax_oracle/bin/softmax-oracle-x86-64-v4 (FMA
+# and AVX-512, when built), of which the package runs the fastest this CPU supports when
 # $SOFTMAX_ORACLE_BIN is not set (python/softmax_oracle/_process.py, find_binary).
 #
 # The platform tag: manylinux_2_M_x86_64 when the binaries' shared libraries are all ones that the

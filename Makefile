@@ -1,13 +1,23 @@
 # softmax-oracle: the two entry points of the README, each of which first makes sure MPFR is there.
-#   make report   build (release) and print the accuracy report on the built-in default cases
-#   make test     run the test suite (Swift Testing), then the Python package's (make test-python)
+#   make report   build (release, for this CPU: see below) and print the accuracy report on the
+#                 built-in default cases
+#   make test     run the test suite (Swift Testing) in the portable build, then the Python
+#                 package's (make test-python)
 #   make test-python  build the CLI (debug), install python/ into .venv-python, run pytest python/tests
 #                 (TORCH=auto|1|0: PyTorch CPU for the torch tests, see below)
 #   make gate     re-certify the committed golden fixtures and run the accuracy-regression gate
-#   make dist     dist/softmax-oracle: release build, Swift runtime and MPFR/GMP linked statically
-#   make wheel    dist/softmax_oracle-*.whl: python/ with that binary bundled (a platform wheel)
-#   make test-fma the kernel and bound suites again in the FMA build (SOFTMAX_ORACLE_TARGET_CPU,
-#                 default native; its own .build-fma), for a CPU with FMA
+#   make dist     dist/softmax-oracle (portable) and dist/softmax-oracle-x86-64-v4 (FMA, AVX-512):
+#                 release builds, Swift runtime and MPFR/GMP linked statically
+#   make wheel    dist/softmax_oracle-*.whl: python/ with both binaries bundled (a platform wheel;
+#                 the package runs the FMA one when the CPU has it)
+#   make test-fma the kernel and bound suites, and the certified tier against MPFR, again in the
+#                 FMA build (FMA_CPU, default native; its own .build-native), for a CPU with FMA;
+#                 .ci/run runs it when the CPU has FMA and AVX2
+#
+# Release builds (report; scripts/bench*.sh, tier-grid.sh) are for this CPU: scripts/target-cpu.sh
+# picks `native` (hardware FMA, widest vectors) when the CPU has FMA and AVX2, else the portable
+# build; SOFTMAX_ORACLE_TARGET_CPU=portable (or empty) forces portable, =NAME that LLVM CPU. Each
+# choice builds in its own .build-NAME. Same error bounds, same certified outputs either way.
 SWIFT ?= swift
 # The python3 that creates .venv-python: the one on PATH (.ci/run puts its .venv-ci first).
 PYTHON ?= python3
@@ -18,17 +28,21 @@ PY_VENV := .venv-python
 mpfr:
 	@bash scripts/ensure-mpfr.sh
 
+# The portable build, whatever the environment says: the debug builds in .build (tests, gate).
+PORTABLE := SOFTMAX_ORACLE_TARGET_CPU=
+
 report: mpfr
-	$(SWIFT) run -c release softmax-oracle report
+	@cpu="$$(bash scripts/target-cpu.sh)" && set -x && SOFTMAX_ORACLE_TARGET_CPU="$$cpu" \
+	    $(SWIFT) run -c release --scratch-path ".build$${cpu:+-$$cpu}" softmax-oracle report
 
 test: mpfr
-	$(SWIFT) test
+	$(PORTABLE) $(SWIFT) test
 	@$(MAKE) --no-print-directory test-python
 
 FMA_CPU ?= native
 test-fma: mpfr
-	SOFTMAX_ORACLE_TARGET_CPU=$(FMA_CPU) $(SWIFT) test --scratch-path .build-fma \
-		--filter 'AccurateVectorTests|AccurateStoredTermsTests|AccurateIdentityTests|SpecialValueTests|AccurateBoundTests|DoubleWordArithmeticTests'
+	SOFTMAX_ORACLE_TARGET_CPU=$(FMA_CPU) $(SWIFT) test --scratch-path .build-$(FMA_CPU) \
+		--filter 'AccurateVectorTests|AccurateStoredTermsTests|AccurateIdentityTests|SpecialValueTests|AccurateBoundTests|DoubleWordArithmeticTests|DoubleWordTierAgreementTests|DoubleWordCertificationTests'
 
 # PyTorch (CPU) for the torch tests and adapters. PyPI's Linux wheel cannot import without its
 # CUDA libraries (libcudart, libcublas, ...: GBs of nvidia-* packages), so only a CPU build that pip
@@ -41,7 +55,7 @@ PIP := $(PY_VENV)/bin/python3 -m pip install --quiet --disable-pip-version-check
 
 # pytest's exit status 5 (no test collected) is a failure here, not a pass.
 test-python: mpfr
-	$(SWIFT) build --product softmax-oracle
+	$(PORTABLE) $(SWIFT) build --product softmax-oracle
 	@test -x $(PY_VENV)/bin/python3 || $(PYTHON) -m venv $(PY_VENV)
 	$(PIP) numpy pytest ml_dtypes mpmath
 	$(PIP) --force-reinstall --no-deps ./python
@@ -59,7 +73,7 @@ test-python: mpfr
 	if [ $$status -eq 5 ]; then echo "make test-python: pytest collected no test" >&2; exit 1; fi; exit $$status
 
 gate: mpfr
-	$(SWIFT) build --product softmax-oracle
+	$(PORTABLE) $(SWIFT) build --product softmax-oracle
 	.build/debug/softmax-oracle fixtures verify Fixtures/golden
 	.build/debug/softmax-oracle regress --baseline Fixtures/accuracy-baseline.json
 

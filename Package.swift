@@ -3,13 +3,26 @@
 // and the harness that does the scoring. See README.md and docs/.
 import PackageDescription
 
-/// Build-time CPU target (README, "Build for this CPU"): with SOFTMAX_ORACLE_TARGET_CPU set to an
-/// LLVM CPU name (haswell: FMA + AVX2; skylake-avx512 or znver4: AVX-512), every Swift target is
-/// compiled for that CPU and DoubleWordArithmetic and FastSoftmax use hardware FMA
-/// (DOUBLEWORD_FMA: the same exact products and bounds). Unset: portable x86-64 / arm64 code.
-let targetCPU = Context.environment["SOFTMAX_ORACLE_TARGET_CPU"].flatMap { $0.isEmpty ? nil : $0 }
-let cpuFlags: [SwiftSetting] = targetCPU.map { [.unsafeFlags(["-target-cpu", $0])] } ?? []
-let fmaDefines: [SwiftSetting] = targetCPU == nil ? [] : [.define("DOUBLEWORD_FMA")]
+/// Build-time CPU target (README, "Build for this CPU"; scripts/target-cpu.sh chooses it for the
+/// Makefile and the scripts): with SOFTMAX_ORACLE_TARGET_CPU set to an LLVM CPU name (native;
+/// haswell or x86-64-v3: FMA + AVX2; skylake-avx512, znver4 or x86-64-v4: AVX-512), every Swift
+/// target is compiled for that CPU and DoubleWordArithmetic and FastSoftmax use hardware FMA
+/// (DOUBLEWORD_FMA: the same exact products and bounds). Unset, empty or `portable`: portable
+/// x86-64 code (Dekker's products). On arm64 FMA is part of the base architecture, so DOUBLEWORD_FMA
+/// is always defined there (this manifest is compiled for the host, which is the target unless
+/// cross-compiling; an x86-64 target would then call libm's fma, exact but slow on a CPU without it).
+let targetCPU = Context.environment["SOFTMAX_ORACLE_TARGET_CPU"].flatMap { $0.isEmpty || $0 == "portable" ? nil : $0 }
+// The x86-64 micro-architecture levels (x86-64-v3: FMA + AVX2; x86-64-v4: AVX-512) are not CPU
+// names to swift-frontend's -target-cpu, but Swift compiles for the CPU the Clang importer targets.
+let cpuFlags: [SwiftSetting] = targetCPU.map {
+    [.unsafeFlags($0.hasPrefix("x86-64-v") ? ["-Xcc", "-march=\($0)"] : ["-target-cpu", $0])]
+} ?? []
+#if arch(arm64)
+let baselineFMA = true
+#else
+let baselineFMA = false
+#endif
+let fmaDefines: [SwiftSetting] = targetCPU == nil && !baselineFMA ? [] : [.define("DOUBLEWORD_FMA")]
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)] + cpuFlags
 
 let package = Package(

@@ -2,8 +2,8 @@
 wheel.
 
 `make wheel` copies this directory to a staging area, puts the self-contained `softmax-oracle`
-(`make dist`) at softmax_oracle/bin/softmax-oracle and builds the wheel there. With the binary
-present the wheel is not pure: its tag is py3-none-PLATFORM, PLATFORM from the environment
+(`make dist`) at softmax_oracle/bin/softmax-oracle, its FMA build next to it, and builds the wheel
+there. With the binary present the wheel is not pure: its tag is py3-none-PLATFORM, PLATFORM from the environment
 variable SOFTMAX_ORACLE_WHEEL_PLATFORM (set by `make wheel` from the newest glibc symbol version
 the binary needs, e.g. manylinux_2_28_x86_64), else linux_x86_64. Without the binary (a plain
 `pip install ./python`) this is the usual pure py3-none-any wheel, and the package finds the binary

@@ -8,16 +8,20 @@
 #   bash scripts/bench-io.sh [--rounds N] [--base PATH] [--oracle PATH]
 #     --base: an older softmax-oracle to compare; --oracle: measure this binary (e.g. dist/softmax-oracle
 #     from `make dist`) instead of the release build of this checkout, which is then not built
+#   Release builds are for this CPU (scripts/target-cpu.sh; SOFTMAX_ORACLE_TARGET_CPU=portable: portable).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-mpfr.sh
+. scripts/target-cpu.sh
+bench=(swift build -c release --package-path Benchmarks --scratch-path "Benchmarks/.build$build_suffix")
+oracle=(swift build -c release --scratch-path ".build$build_suffix")
 echo "bench-io.sh: building Benchmarks/ (bench-io, mpfr-text-loop) in release..." >&2
-swift build -c release --package-path Benchmarks --product bench-io >&2
-swift build -c release --package-path Benchmarks --product mpfr-text-loop >&2
-bin="$(swift build -c release --package-path Benchmarks --show-bin-path)"
+"${bench[@]}" --product bench-io >&2
+"${bench[@]}" --product mpfr-text-loop >&2
+bin="$("${bench[@]}" --show-bin-path)"
 for argument in "$@"; do
     if [ "$argument" = --oracle ]; then exec "$bin/bench-io" "$@"; fi
 done
 echo "bench-io.sh: building softmax-oracle in release..." >&2
-swift build -c release --product softmax-oracle >&2
-"$bin/bench-io" --oracle "$(swift build -c release --show-bin-path)/softmax-oracle" "$@"
+"${oracle[@]}" --product softmax-oracle >&2
+"$bin/bench-io" --oracle "$("${oracle[@]}" --show-bin-path)/softmax-oracle" "$@"

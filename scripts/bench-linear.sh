@@ -5,11 +5,14 @@
 # ratios. NumPy runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (that command only).
 #
 #   bash scripts/bench-linear.sh [N d V [repeats]]     # default 8 1024 32768 3
+#   (the build for this CPU, scripts/target-cpu.sh; SOFTMAX_ORACLE_TARGET_CPU=portable: portable)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-8} d=${2:-1024} v=${3:-32768} repeats=${4:-3}
-swift build -c release --package-path Benchmarks --product bench-linear >&2
-bin="$(swift build -c release --package-path Benchmarks --show-bin-path)"
+. scripts/target-cpu.sh
+build=(swift build -c release --package-path Benchmarks --scratch-path "Benchmarks/.build$build_suffix")
+"${build[@]}" --product bench-linear >&2
+bin="$("${build[@]}" --show-bin-path)"
 tmp="$(mktemp)"
 trap 'rm -f "$tmp"' EXIT
 oracle="$("$bin/bench-linear" --n "$n" --d "$d" --v "$v" --repeats "$repeats" --dump "$tmp")"

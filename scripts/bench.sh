@@ -7,7 +7,7 @@
 #   bash scripts/bench.sh --suite    # then also the ordo-one/benchmark suite (several min)
 #   bash scripts/bench.sh --kernels  # only kernel-bench: `accurate` against SciPy (about 1 min)
 #
-#   SOFTMAX_ORACLE_TARGET_CPU=znver4 bash scripts/bench.sh --kernels   # the FMA/AVX-512 build
+#   SOFTMAX_ORACLE_TARGET_CPU=portable bash scripts/bench.sh --kernels  # the portable build
 #   PYTHON=.venv/bin/python bash scripts/bench.sh                      # SciPy from that Python
 #
 # What it measures (Benchmarks/, a separate package on ordo-one/benchmark): the certified
@@ -46,12 +46,9 @@ else
     echo "bench.sh: $python with numpy and scipy not found: the SciPy baseline is skipped (pip install scipy)" >&2
 fi
 
-# The FMA build (Package.swift's SOFTMAX_ORACLE_TARGET_CPU) gets its own build folder, so that
-# switching between the two builds does not rebuild everything.
-build=(swift build -c release --package-path Benchmarks)
-if [ -n "${SOFTMAX_ORACLE_TARGET_CPU:-}" ]; then
-    build+=(--scratch-path "Benchmarks/.build-$SOFTMAX_ORACLE_TARGET_CPU")
-fi
+# This CPU's build (scripts/target-cpu.sh: FMA when it has it, else portable), in its own folder.
+. scripts/target-cpu.sh
+build=(swift build -c release --package-path Benchmarks --scratch-path "Benchmarks/.build$build_suffix")
 echo "bench.sh: building Benchmarks/ in release (the first build takes a few minutes)..." >&2
 bin="$("${build[@]}" --show-bin-path)"
 if [ "$kernels_only" = 0 ]; then

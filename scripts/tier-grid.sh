@@ -10,7 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-mpfr.sh
-swift build -c release --product softmax-oracle >&2
-swift build -c release --package-path Benchmarks --product tier-grid >&2
-bin="$(swift build -c release --package-path Benchmarks --show-bin-path)"
-"$bin/tier-grid" --oracle "$(swift build -c release --show-bin-path)/softmax-oracle" "$@"
+. scripts/target-cpu.sh  # this CPU's build (FMA when it has it), SOFTMAX_ORACLE_TARGET_CPU=portable: portable
+oracle=(swift build -c release --scratch-path ".build$build_suffix")
+bench=(swift build -c release --package-path Benchmarks --scratch-path "Benchmarks/.build$build_suffix")
+"${oracle[@]}" --product softmax-oracle >&2
+"${bench[@]}" --product tier-grid >&2
+"$("${bench[@]}" --show-bin-path)/tier-grid" --oracle "$("${oracle[@]}" --show-bin-path)/softmax-oracle" "$@"

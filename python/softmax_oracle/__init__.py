@@ -17,14 +17,14 @@ from ._backward import log_softmax_backward, softmax_backward
 from ._losses import cross_entropy_loss_backward, option_fields
 from ._linear import (LINEAR_FUNCTIONS, linear_cross_entropy, linear_cross_entropy_grad_bias,
                       linear_cross_entropy_grad_hidden, linear_cross_entropy_grad_weight, linear_plan)
-from ._process import (BINARY_ENV, BinaryTransport, JsonLinesTransport, OracleError, OracleNotFoundError, OracleProcessError,
+from ._process import (BINARY_ENV, CPU_ENV, BinaryTransport, JsonLinesTransport, OracleError, OracleNotFoundError, OracleProcessError,
                        OracleRequestError, OracleTimeoutError, Transport, find_binary)
 from ._request import Request
 from ._scoring import TORCH_TOLERANCES, assert_close, special_mismatch, ulp, ulp_error
 from .fixtures import FixtureCase, FixtureFile, load_fixture
 
 __all__ = [
-    "FORMATS", "FUNCTIONS", "BINARY_ENV", "TORCH_TOLERANCES", "FormatSpec", "Oracle", "Plan", "Request",
+    "FORMATS", "FUNCTIONS", "BINARY_ENV", "CPU_ENV", "TORCH_TOLERANCES", "FormatSpec", "Oracle", "Plan", "Request",
     "Transport", "BinaryTransport", "JsonLinesTransport", "OracleError", "OracleNotFoundError", "OracleProcessError",
     "OracleRequestError", "OracleTimeoutError", "FixtureCase", "FixtureFile",
     "assert_close", "bce_with_logits", "cross_entropy", "cross_entropy_grad", "cross_entropy_loss",

@@ -11,8 +11,10 @@ from __future__ import annotations
 import abc
 import atexit
 import fcntl
+import functools
 import json
 import os
+import platform
 import selectors
 import struct
 import shutil
@@ -32,6 +34,9 @@ from ._request import Request
 
 #: The environment variable naming the binary; it wins over the bundled one and PATH.
 BINARY_ENV = "SOFTMAX_ORACLE_BIN"
+#: The environment variable choosing among the bundled binaries: ``auto`` (the default: the FMA
+#: build when this CPU runs it) or ``portable`` (always the portable one).
+CPU_ENV = "SOFTMAX_ORACLE_CPU"
 #: Seconds without any progress (no byte written or read) before a call gives up.
 DEFAULT_TIMEOUT = 120.0
 
@@ -73,24 +78,83 @@ def bundled_binary() -> Path:
     return Path(__file__).resolve().parent / "bin" / "softmax-oracle"
 
 
+#: The bundled builds for newer x86-64 CPUs (`make dist`), best first, each with the CPU flags it
+#: needs as Linux's /proc/cpuinfo spells them: the x86-64 micro-architecture levels v2 + v3 (FMA,
+#: AVX2, BMI1/2, F16C, LZCNT = abm, MOVBE; the kernel lists avx only when the OS saves its
+#: registers), and v4 adds AVX-512 F/BW/CD/DQ/VL. Same error bounds and certified outputs as the
+#: portable build (docs/kernels.md, "Two builds, one bound").
+_X86_64_V3 = frozenset("cx16 lahf_lm popcnt pni sse4_1 sse4_2 ssse3 "
+                       "avx avx2 bmi1 bmi2 f16c fma abm movbe xsave".split())
+X86_64_BUILDS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("x86-64-v4", _X86_64_V3 | frozenset("avx512f avx512bw avx512cd avx512dq avx512vl".split())),
+    ("x86-64-v3", _X86_64_V3),
+)
+
+
+def cpu_flags(cpuinfo: str) -> frozenset[str]:
+    """The CPU flags of the first ``flags`` line of a /proc/cpuinfo text (empty without one)."""
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "flags":
+            return frozenset(value.split())
+    return frozenset()
+
+
+def _read_cpuinfo() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            return f.read()
+    except OSError:  # not Linux: no flags, so the portable build
+        return ""
+
+
+@functools.lru_cache(maxsize=None)
+def _this_cpu_flags() -> frozenset[str]:
+    return cpu_flags(_read_cpuinfo()) if platform.machine().lower() in ("x86_64", "amd64") else frozenset()
+
+
+def _executable(path: Path) -> bool:
+    """Whether `path` is a file we can run; a bundled file that lost its executable bit in
+    installation gets it back when it can (the file is ours to fix)."""
+    if path.is_file() and not os.access(path, os.X_OK):
+        try:
+            path.chmod(path.stat().st_mode | 0o111)
+        except OSError:
+            pass
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def bundled_for_cpu(portable: Path, flags: frozenset[str]) -> Path:
+    """Among the bundled binaries, the one for a CPU with `flags`: the first of `X86_64_BUILDS`
+    (``softmax-oracle-x86-64-v4``, ``-v3``, next to the portable one) that is bundled and whose
+    flags the CPU has, else `portable`. ``$SOFTMAX_ORACLE_CPU=portable`` always gives `portable`."""
+    choice = os.environ.get(CPU_ENV, "auto") or "auto"
+    if choice not in ("auto", "portable"):
+        raise OracleNotFoundError(f"${CPU_ENV} is {choice!r}: use 'auto' (the default) or 'portable'")
+    if choice == "auto":
+        for name, needed in X86_64_BUILDS:
+            candidate = portable.with_name(f"{portable.name}-{name}")
+            if needed <= flags and _executable(candidate):
+                return candidate
+    return portable
+
+
 def find_binary() -> str:
     """The binary to run: ``$SOFTMAX_ORACLE_BIN``, else the bundled one, else ``softmax-oracle``
     on PATH. Raises `OracleNotFoundError` naming all three when none is there (or when
     ``$SOFTMAX_ORACLE_BIN`` is set but not an executable file: a set variable is never skipped).
-    A bundled binary that lost its executable bit in installation gets it back when it can."""
+    A wheel bundles a portable binary and, on x86-64, one built for CPUs with FMA and AVX2 (or
+    AVX-512): the latter runs when this CPU has what it needs (`bundled_for_cpu`; the flags are
+    read from /proc/cpuinfo once per process), unless ``$SOFTMAX_ORACLE_CPU=portable``. Both
+    give the same certified outputs; the FMA build is faster."""
     env = os.environ.get(BINARY_ENV)
     if env:
         if os.path.isfile(env) and os.access(env, os.X_OK):
             return env
         raise OracleNotFoundError(f"${BINARY_ENV} is set to {env!r}, which is not an executable file")
     bundled = bundled_binary()
-    if bundled.is_file() and not os.access(bundled, os.X_OK):
-        try:  # an installer that dropped the wheel's mode bits: the file is ours to fix
-            bundled.chmod(bundled.stat().st_mode | 0o111)
-        except OSError:
-            pass
-    if bundled.is_file() and os.access(bundled, os.X_OK):
-        return str(bundled)
+    if _executable(bundled):
+        return str(bundled_for_cpu(bundled, _this_cpu_flags()))
     on_path = shutil.which("softmax-oracle")
     if on_path:
         return on_path

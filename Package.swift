@@ -22,7 +22,15 @@ let baselineFMA = true
 #else
 let baselineFMA = false
 #endif
-let fmaDefines: [SwiftSetting] = targetCPU == nil && !baselineFMA ? [] : [.define("DOUBLEWORD_FMA")]
+// CPUs with FMA and AVX2 but no AVX-512 (16 vector registers): the certified tier's rows run on 4
+// lanes there (DOUBLEWORD_NARROW_LANES, LaneArithmetic.swift). `native` cannot be told apart here:
+// scripts/target-cpu.sh resolves it to x86-64-v3 on such a CPU.
+let avx2OnlyCPUs: Set<String> = [
+    "x86-64-v3", "haswell", "broadwell", "skylake", "alderlake", "raptorlake", "meteorlake", "arrowlake",
+    "znver1", "znver2", "znver3",
+]
+let narrowLanes: [SwiftSetting] = targetCPU.map { avx2OnlyCPUs.contains($0) } == true ? [.define("DOUBLEWORD_NARROW_LANES")] : []
+let fmaDefines: [SwiftSetting] = (targetCPU == nil && !baselineFMA ? [] : [.define("DOUBLEWORD_FMA")]) + narrowLanes
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)] + cpuFlags
 
 let package = Package(

@@ -6,7 +6,8 @@
 # have the same error bounds and the same certified outputs.
 #
 #   SOFTMAX_ORACLE_TARGET_CPU unset          this CPU's FMA build when it has one: `native` on an
-#                                            x86-64 whose cpuinfo lists fma and avx2, else portable
+#                                            x86-64 whose cpuinfo lists fma, avx2 and avx512f,
+#                                            x86-64-v3 with fma and avx2 alone, else portable
 #                                            (arm64 has FMA in its baseline: portable is its FMA build)
 #   SOFTMAX_ORACLE_TARGET_CPU= or =portable  the portable build
 #   SOFTMAX_ORACLE_TARGET_CPU=NAME           that LLVM CPU (haswell, x86-64-v3, znver4, ...)
@@ -19,7 +20,8 @@
 # Run: `bash scripts/target-cpu.sh` prints the resolved name (an empty line for portable) on stdout
 # and the choice on stderr; `--detect` prints what this CPU gets when nothing is set.
 
-# This CPU's FMA build: `native` (its widest vectors) when it has FMA and AVX2, else nothing.
+# This CPU's FMA build: `native` (its widest vectors) with AVX-512, x86-64-v3 with FMA and AVX2
+# alone, else nothing (portable).
 softmax_oracle_detect_cpu() {
     local flags=""
     case "$(uname -m)" in
@@ -29,7 +31,10 @@ softmax_oracle_detect_cpu() {
             elif command -v sysctl >/dev/null 2>&1; then  # macOS: FMA AVX2 in upper case
                 flags=" $(sysctl -n machdep.cpu.features machdep.cpu.leaf7_features 2>/dev/null | tr 'A-Z\n' 'a-z ') "
             fi
-            case "$flags" in *" fma "*) case "$flags" in *" avx2 "*) echo native ;; esac ;; esac
+            # AVX-512: `native` (8 double-word lanes, 32 registers). FMA and AVX2 alone: x86-64-v3,
+            # which Package.swift builds with 4 lanes (8 spill AVX2's 16 registers).
+            case "$flags" in *" fma "*) case "$flags" in *" avx2 "*)
+                case "$flags" in *" avx512f "*) echo native ;; *) echo x86-64-v3 ;; esac ;; esac ;; esac
             ;;
     esac
 }

@@ -7,11 +7,14 @@
 // lane; IEEE operations on SIMD lanes round exactly as scalar ones, so each lane gets the
 // scalar routine's result bit for bit, and the scalar routine's error bound.
 
-/// The lane width the certified tier's row loops use: 8 when built with `DOUBLEWORD_FMA` (a
-/// target CPU with an FMA has AVX2 or AVX-512 registers, 4 or 8 binary64 lanes), else 4 (two
-/// SSE2 registers per vector: more independent work per iteration than 2 lanes, without
-/// running out of registers).
-#if DOUBLEWORD_FMA
+/// The lane width the certified tier's row loops use: 8 when built with `DOUBLEWORD_FMA` for a
+/// CPU with AVX-512 (one register per vector, 32 registers), else 4: on SSE2 two registers per
+/// vector, more independent work per iteration than 2 lanes without running out of registers;
+/// with AVX2 (`DOUBLEWORD_NARROW_LANES`, set by Package.swift for x86-64-v3 and the AVX2-only CPU
+/// names) one register per vector, since 8 double-word lanes need more than AVX2's 16 registers
+/// and spill (measured: the x86-64-v3 build with 8 lanes certified f64 softmax more slowly than
+/// the portable build).
+#if DOUBLEWORD_FMA && !DOUBLEWORD_NARROW_LANES
 public typealias DoubleWordLanes = SIMD8<Double>
 #else
 public typealias DoubleWordLanes = SIMD4<Double>

@@ -33,7 +33,8 @@ extension ElementwiseOutputs {
     /// is dropped). Term 1 = coefficient·|x|: the coefficient's bound plus `times`'s. Term 2 =
     /// C·T: εC + εT + 8.1u² (ScaledDoubleWord's product). The loss adds the two as C does. Sums
     /// of relative errors stand for their products, covered by `roundedUp`.
-    func bce(_ x: Double, label z: Double, posWeight pw: Double, weight w: Double) -> OracleValue? {
+    /// `log`, when given, is `logTerm(x)` (computed on SIMD lanes).
+    func bce(_ x: Double, label z: Double, posWeight pw: Double, weight w: Double, _ log: DoubleWordTier.LogPart? = nil) -> OracleValue? {
         if x.isNaN { return exactOutput(.nan) }
         if x.isInfinite { return exactOutput(Self.infiniteLoss(negative: x < 0, label: z, posWeight: pw, weight: w)) }
         guard z >= 0, z <= 1, pw >= 0, w >= 0 else { return nil }
@@ -47,7 +48,7 @@ extension ElementwiseOutputs {
             if t1.hi == 0 { return tinyOutput(negative: false, coefficient: c) }
             return sumWithTiny(t1, eps1, exact: exact1, tinyExponent: c.exponent + Self.tinyExponent + 3)
         }
-        guard let t = logTerm(x) else { return nil }
+        guard let t = log ?? logTerm(x) else { return nil }
         let (t2, eps2, loss, eps) = Self.bceLoss(t1, eps1, c, epsC, t)
         if t1.hi == 0 { return certifier.certifyTiny(t2, relativeError: eps2) }
         if t2.exponent < t1.exponent - 1000 {

@@ -69,6 +69,10 @@ extension ElementwiseOutputs {
         var group = LaneQueue(indices, values), middle = LaneQueue(indices + width, values + 3 * width)
         var high = LaneQueue(indices + 2 * width, values + 6 * width)
         @inline(__always) func finishLog(_ q: inout LaneQueue, _ t: DoubleWordLog1p.Lanes<OutputLanes>?) {
+            if let t, finishOnLanes(q, t, into: out) {
+                q.count = 0
+                return
+            }
             for j in 0..<width {
                 let i = q.index[j]
                 guard let t else {
@@ -122,5 +126,43 @@ extension ElementwiseOutputs {
         }
         failed.sort()
         return failed
+    }
+}
+
+extension ElementwiseOutputs {
+    /// softplus or log_sigmoid for a full queue of logits with |x| <= 41.6 (E >= 2^-60) from T on
+    /// lanes: `DoubleWordTier.negativeLogSoftmax` with d = −max(x, 0) (softplus) or min(x, 0)
+    /// (log_sigmoid, negated) on every lane, its two cases selected lane by lane: d = 0 (T
+    /// itself, `certifyTiny`, which for T >= 2^-62 is `certify`) and d ≠ 0 ((−d) + T in plain
+    /// double words by `sameSignSum`, with `logPart`'s plain form: T's exponent is in [−62, 0],
+    /// so the scalings are exact where the low part stays normal or zero, which is checked).
+    /// The same operations and the same certification test (`DoubleWordCertifier.test`) as the
+    /// scalar path, so the same outputs; writes out[index_j] and returns true only when every
+    /// lane certifies (else nothing is written, and the scalar path finishes them).
+    @inline(__always)
+    func finishOnLanes(_ q: LaneQueue, _ t: DoubleWordLog1p.Lanes<OutputLanes>, into out: UnsafeMutablePointer<OracleValue>) -> Bool {
+        guard kind == .softplus || kind == .logSigmoid else { return false }
+        typealias V = OutputLanes
+        let negate = kind == .logSigmoid
+        let x = q.x
+        guard all((t.exponent .>= -62) .& (t.exponent .<= 0)) else { return false }
+        // d = 0 lanes: softplus at x <= 0, log_sigmoid at x >= 0 (±0 included).
+        let isTerm = negate ? x .>= 0 : x .<= 0
+        // LogPart's plain form of T and its absolute bound.
+        let p: V = powerOfTwoLanes(t.exponent)
+        let ph: V = t.hi * p, pl: V = t.lo * p
+        guard all((pl .== 0) .| (magnitudeLanes(pl) .>= 0x1p-1022)) else { return false }
+        let plainError: V = (t.relativeError * (2 * p) + 0x1p-1074) * (1 + 0x1p-40)
+        // (−d) + T: −d = (x, −0) for softplus, (−x, −0) for log_sigmoid.
+        let w = DoubleWord.sameSignSum(negate ? -x : x, V(repeating: -0.0), ph, pl)
+        let absolute: V = (plainError + 3.03 * unitRoundoffSquared * magnitudeLanes(w.hi)) * (1 + 0x1p-40)
+        let termError: V = (t.relativeError * magnitudeLanes(t.hi)) * (1 + 0x1p-50)
+        let h = w.hi.replacing(with: t.hi, where: isTerm), l = w.lo.replacing(with: t.lo, where: isTerm)
+        let k = V.MaskStorage(repeating: 0).replacing(with: t.exponent, where: isTerm)
+        let err = absolute.replacing(with: termError, where: isTerm)
+        let test = certifier.test(lanes: negate ? -h : h, negate ? -l : l, scale: k, error: err)
+        guard all(test.inRange .& test.narrow .& test.certified) else { return false }
+        for j in 0..<V.scalarCount { (out + q.index[j]).initialize(to: test.output(j)) }
+        return true
     }
 }

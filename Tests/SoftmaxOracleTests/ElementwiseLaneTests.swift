@@ -109,11 +109,42 @@ struct ElementwiseLaneTests {
                         expectedFailed.append(i)
                         continue
                     }
-                    #expect(Self.same(slots[i].rounded, v.rounded) && slots[i].exact == v.exact,
+                    // (A NaN output's exact value holds a NaN, never equal to itself: its rounding is compared.)
+                    #expect(Self.same(slots[i].rounded, v.rounded) && (x[i].isNaN || slots[i].exact == v.exact),
                             "seed \(Self.seed ^ 2), row \(n), \(kind), \(format), x = \(hex(x[i]))")
                 }
                 #expect(failed == expectedFailed, "seed \(Self.seed ^ 2), row \(n), \(kind), \(format)")
             }
         }
+    }
+
+    @Test("LogSoftmaxOutputs.lanes gives single's outputs on every lane, or declines", arguments: [Format.f64, .f32, .bf16])
+    func logSoftmaxLanes(format: Format) {
+        var rng = SplitMix64(seed: Self.seed ^ 3)
+        var taken = 0
+        for n in 0..<4000 {
+            let m = rng.oneIn(4) ? 0 : rng.uniform(-1e3, 1e3)
+            var x = (0..<OutputLanes.scalarCount).map { _ in
+                rng.oneIn(3) ? m - rng.unit() * powerOfTwo(rng.int(-60...12)) : m - Double(rng.int(0...64)) * 0.125
+            }
+            if rng.oneIn(40) { x[rng.int(0...3)] = -.infinity }
+            let lp = DoubleWordTier.logPart(ScaledDoubleWord(DoubleWord(rng.uniform(1, 2), rng.uniform(-1, 1) * 0x1p-53), exponent: rng.int(-70...3)),
+                                            relativeError: rng.oneIn(2) ? 0x1p-100 : 0x1p-60)
+            x.withUnsafeBufferPointer { buffer in
+                let o = LogSoftmaxOutputs(x: buffer, m: m, maxIndex: -1, lp: lp,
+                                          negativeInfinity: OracleValue(rounded: -.infinity, exact: ExactValue(-Double.infinity)),
+                                          certifier: DoubleWordCertifier(format))
+                let slots = UnsafeMutablePointer<OracleValue>.allocate(capacity: 4)
+                defer { slots.deallocate() }
+                guard o.lanes(0, into: slots) else { return }
+                taken += 1
+                for j in 0..<4 {
+                    let v = o.single(j)
+                    #expect(v != nil && Self.same(slots[j].rounded, v!.rounded) && slots[j].exact == v!.exact,
+                            "seed \(Self.seed ^ 3), case \(n), \(format), x = \(hex(x[j])), m = \(hex(m))")
+                }
+            }
+        }
+        #expect(taken > 1000, "seed \(Self.seed ^ 3): lanes taken \(taken) times")
     }
 }

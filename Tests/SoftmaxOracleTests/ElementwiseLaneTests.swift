@@ -73,6 +73,33 @@ struct ElementwiseLaneTests {
         #expect(taken > 1000, "seed \(Self.seed ^ 1): the lane routines declined too often (\(taken) taken)")
     }
 
+    @Test("DoubleWordLog1p.logOnePlusLow gives logOnePlus's regime (i) value and bound, bit for bit")
+    func logOnePlusLowLanes() throws {
+        var rng = SplitMix64(seed: Self.seed ^ 4)
+        var taken = 0
+        for n in 0..<2000 {
+            var sh = OutputLanes(), sl = OutputLanes(), e = OutputLanes.MaskStorage()
+            var s: [ScaledDoubleWord] = []
+            for j in 0..<4 {
+                let v = ScaledDoubleWord(DoubleWord(rng.uniform(1, 2), rng.uniform(-1, 1) * 0x1p-53),
+                                         exponent: rng.oneIn(3) ? rng.int(-1_600_000 ... -1100) : rng.int(-1021 ... -61))
+                s.append(v)
+                sh[j] = v.hi
+                sl[j] = v.lo
+                e[j] = Int64(v.exponent)
+            }
+            let epsS = n % 2 == 0 ? 0.0 : DoubleWordExp.relativeError
+            let lanes = try #require(DoubleWordLog1p.logOnePlusLow(sh, sl, exponent: e, relativeError: epsS), "seed \(Self.seed ^ 4)")
+            taken += 1
+            for j in 0..<4 {
+                let (v, eps) = try #require(DoubleWordLog1p.logOnePlus(s[j], relativeError: epsS, Self.tab))
+                #expect(Self.same(lanes.hi[j], v.hi) && Self.same(lanes.lo[j], v.lo) && Int(lanes.exponent[j]) == v.exponent
+                        && Self.same(lanes.relativeError[j], eps), "seed \(Self.seed ^ 4), case \(n), s = \(s[j])")
+            }
+        }
+        #expect(taken == 2000)
+    }
+
     /// A logit of `ElementwiseTierBoundTests.logit`'s scales, or a special value now and then.
     static func logit(_ rng: inout SplitMix64) -> Double {
         switch rng.int(0...40) {

@@ -59,6 +59,12 @@ extension ElementwiseOutputs {
     func fill(_ x: UnsafeBufferPointer<Double>, _ range: Range<Int>, into out: UnsafeMutablePointer<OracleValue>,
               placeholder: OracleValue) -> [Int] {
         var failed: [Int] = []
+        let cache = UnsafeMutablePointer<BceWeightCache>.allocate(capacity: 1)
+        cache.initialize(to: BceWeightCache())
+        defer { cache.deinitialize(count: 1); cache.deallocate() }
+        @inline(__always) func output(_ i: Int, _ x: Double, exponential: ScaledDoubleWord? = nil, log: DoubleWordTier.LogPart? = nil) -> OracleValue? {
+            self.output(i, x, exponential: exponential, log: log, cache: cache)
+        }
         @inline(__always) func emit(_ i: Int, _ v: OracleValue?) {
             if let v {
                 (out + i).initialize(to: v)

@@ -42,14 +42,21 @@ struct ElementwiseOutputs {
     /// `logTerm(x)` computed elsewhere (on SIMD lanes, bit for bit the same): they are then not
     /// recomputed. Given only for |x| <= 2^20.
     @inline(__always)
-    func output(_ i: Int, _ x: Double, exponential: ScaledDoubleWord? = nil, log: DoubleWordTier.LogPart? = nil) -> OracleValue? {
+    /// `cache`: bce's coefficients for the (label, pos_weight, weight) triples seen last.
+    func output(_ i: Int, _ x: Double, exponential: ScaledDoubleWord? = nil, log: DoubleWordTier.LogPart? = nil,
+                cache: UnsafeMutablePointer<BceWeightCache>? = nil) -> OracleValue? {
         switch kind {
         case .softplus: return softplus(x, log)
         case .logSigmoid: return logSigmoid(x, log)
         case .sigmoid: return sigmoid(x, exponential)
         case .bce:
             let pw = posWeight.map { $0.count == 1 ? $0[0] : $0[i] } ?? 1
-            return bce(x, label: labels![i], posWeight: pw, weight: weight?[i] ?? 1, log)
+            let z = labels![i], w = weight?[i] ?? 1
+            // (The weights matter only for z ∈ [0, 1], pw, w >= 0 and finite x: `bce`'s checks.)
+            let known = cache.flatMap { c in
+                x.isFinite && z >= 0 && z <= 1 && pw >= 0 && w >= 0 ? c.pointee.weights(label: z, posWeight: pw, weight: w) : nil
+            }
+            return bce(x, label: z, posWeight: pw, weight: w, log, weights: known)
         }
     }
 

@@ -164,6 +164,23 @@ extension ElementwiseOutputs {
         let x = q.x
         // d = 0 lanes: softplus at x <= 0, log_sigmoid at x >= 0 (±0 included).
         let isTerm = negate ? x .>= 0 : x .<= 0
+        // Tiny T (outside the lane test's range): `negativeLogSoftmax`'s d = 0 case itself,
+        // `certifyTiny` on ±T, whose early branch settles it without rounding.
+        let tinyTerm = isTerm .& (t.exponent .< -900)
+        @inline(__always) func tiny(_ j: Int) -> OracleValue? {
+            let v = ScaledDoubleWord(hi: negate ? -t.hi[j] : t.hi[j], lo: negate ? -t.lo[j] : t.lo[j], exponent: Int(t.exponent[j]))
+            return certifier.certifyTiny(v, relativeError: t.relativeError[j])
+        }
+        if all(tinyTerm) {
+            var done = SIMDMask<V.MaskStorage>()
+            for j in 0..<V.scalarCount {
+                if let value = tiny(j) {
+                    (out + q.index[j]).initialize(to: value)
+                    done[j] = true
+                }
+            }
+            return done
+        }
         // LogPart's plain form of T and its absolute bound.
         let plainLanes = t.exponent .>= -1000
         let p: V = powerOfTwoLanes(t.exponent.replacing(with: 0, where: .!plainLanes))
@@ -179,8 +196,17 @@ extension ElementwiseOutputs {
         let k = V.MaskStorage(repeating: 0).replacing(with: t.exponent.clamped(lowerBound: .init(repeating: -2000), upperBound: .init(repeating: 2000)), where: isTerm)
         let err = absolute.replacing(with: termError, where: isTerm)
         let test = certifier.test(lanes: negate ? -h : h, negate ? -l : l, scale: k, error: err)
-        let done = test.inRange .& test.narrow .& test.certified .& (isTerm .| exact)
-        for j in 0..<V.scalarCount where done[j] { (out + q.index[j]).initialize(to: test.output(j)) }
+        var done = test.inRange .& test.narrow .& test.certified .& (isTerm .| exact)
+        for j in 0..<V.scalarCount {
+            if done[j] {
+                (out + q.index[j]).initialize(to: test.output(j))
+            } else if tinyTerm[j] {
+                if let value = tiny(j) {
+                    (out + q.index[j]).initialize(to: value)
+                    done[j] = true
+                }
+            }
+        }
         return done
     }
 }

@@ -113,6 +113,10 @@ extension ElementwiseOutputs {
                 let ej = ScaledDoubleWord(hi: n.hi[j], lo: n.lo[j], exponent: Int(n.exponent[j]))
                 if kind == .sigmoid {
                     emit(k, output(k, xk, exponential: ej))
+                } else if ej.exponent < -60 && ej.exponent > -1100 && ej.exponent < -1021 {
+                    // Regime (i) with a subnormal ŝ_hi/2, which `logOnePlusLow` leaves to the
+                    // scalar routine: T from this E at once.
+                    emit(k, output(k, xk, log: logTerm(exponential: ej)))
                 } else if ej.exponent < -60 {
                     low.append(k, xk, ej)
                     if low.count == width {

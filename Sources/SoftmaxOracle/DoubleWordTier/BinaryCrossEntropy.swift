@@ -33,11 +33,14 @@ extension ElementwiseOutputs {
     /// is dropped). Term 1 = coefficient·|x|: the coefficient's bound plus `times`'s. Term 2 =
     /// C·T: εC + εT + 8.1u² (ScaledDoubleWord's product). The loss adds the two as C does. Sums
     /// of relative errors stand for their products, covered by `roundedUp`.
-    func bce(_ x: Double, label z: Double, posWeight pw: Double, weight w: Double) -> OracleValue? {
+    /// `log`, when given, is `logTerm(x)` (computed on SIMD lanes).
+    /// `weights`, when given, is `bceWeights(label: z, posWeight: pw, weight: w)`.
+    func bce(_ x: Double, label z: Double, posWeight pw: Double, weight w: Double, _ log: DoubleWordTier.LogPart? = nil,
+             weights: BceWeights? = nil) -> OracleValue? {
         if x.isNaN { return exactOutput(.nan) }
         if x.isInfinite { return exactOutput(Self.infiniteLoss(negative: x < 0, label: z, posWeight: pw, weight: w)) }
         guard z >= 0, z <= 1, pw >= 0, w >= 0 else { return nil }
-        let (c, epsC, t1, eps1, exact1) = Self.bceCoefficients(x, label: z, posWeight: pw, weight: w)
+        let (c, epsC, t1, eps1, exact1) = Self.bceCoefficients(x, label: z, posWeight: pw, weight: w, weights: weights)
         // Term 2, and the loss.
         if c.hi == 0 {
             return t1.hi == 0 ? nil : certifier.certify(t1, relativeError: eps1)  // 0 exactly: MPFR path
@@ -47,7 +50,7 @@ extension ElementwiseOutputs {
             if t1.hi == 0 { return tinyOutput(negative: false, coefficient: c) }
             return sumWithTiny(t1, eps1, exact: exact1, tinyExponent: c.exponent + Self.tinyExponent + 3)
         }
-        guard let t = logTerm(x) else { return nil }
+        guard let t = log ?? logTerm(x) else { return nil }
         let (t2, eps2, loss, eps) = Self.bceLoss(t1, eps1, c, epsC, t)
         if t1.hi == 0 { return certifier.certifyTiny(t2, relativeError: eps2) }
         if t2.exponent < t1.exponent - 1000 {
@@ -82,15 +85,49 @@ extension ElementwiseOutputs {
 
     /// C = A + B and term 1 (A·|x| for x < 0, B·x for x > 0, else 0) with their relative error
     /// bounds (see `bce`); `exact1`: term 1 is exact. Needs finite x, z ∈ [0, 1], pw, w >= 0.
-    static func bceCoefficients(_ x: Double, label z: Double, posWeight pw: Double, weight w: Double)
+    static func bceCoefficients(_ x: Double, label z: Double, posWeight pw: Double, weight w: Double,
+                                weights known: BceWeights? = nil)
         -> (c: ScaledDoubleWord, epsC: Double, t1: ScaledDoubleWord, eps1: Double, exact1: Bool) {
+        let (a, epsA, b, epsB, c, epsC) = known ?? bceWeights(label: z, posWeight: pw, weight: w)
+        let coefficient = x < 0 ? a : b, epsCoefficient = x < 0 ? epsA : epsB
+        let (t1, epsProduct) = x == 0 ? (ScaledDoubleWord.zero, 0) : times(coefficient, x.magnitude)
+        return (c, epsC, t1, roundedUp(epsCoefficient + epsProduct), epsCoefficient == 0 && epsProduct == 0)
+    }
+
+    /// A, B and C = A + B of `bce` with their relative bounds: functions of (z, pw, w) alone,
+    /// so computed once for each distinct triple of a row (`BceWeightCache`).
+    typealias BceWeights = (a: ScaledDoubleWord, epsA: Double, b: ScaledDoubleWord, epsB: Double, c: ScaledDoubleWord, epsC: Double)
+
+    /// A = (pw·z)·w, B = (1 − z)·w, C = A + B (see `bce`).
+    static func bceWeights(label z: Double, posWeight pw: Double, weight w: Double) -> BceWeights {
         let (zp, _) = times(ScaledDoubleWord(z), pw)
         let (a, epsA) = times(zp, w)
         let (b, epsB) = times(ScaledDoubleWord(twoSum(1, -z)), w)
         let (c, epsC) = add(a, epsA, b, epsB)
-        let coefficient = x < 0 ? a : b, epsCoefficient = x < 0 ? epsA : epsB
-        let (t1, epsProduct) = x == 0 ? (ScaledDoubleWord.zero, 0) : times(coefficient, x.magnitude)
-        return (c, epsC, t1, roundedUp(epsCoefficient + epsProduct), epsCoefficient == 0 && epsProduct == 0)
+        return (a, epsA, b, epsB, c, epsC)
+    }
+
+    /// The last few distinct (z, pw, w) of a range of outputs and their `bceWeights`, compared
+    /// by bit pattern (so the same numbers give the same weights, exactly as recomputing them).
+    struct BceWeightCache {
+        var keys: [(UInt64, UInt64, UInt64)] = []
+        var values: [BceWeights] = []
+        var next = 0
+
+        mutating func weights(label z: Double, posWeight pw: Double, weight w: Double) -> BceWeights {
+            let key = (z.bitPattern, pw.bitPattern, w.bitPattern)
+            for (j, k) in keys.enumerated() where k == key { return values[j] }
+            let v = ElementwiseOutputs.bceWeights(label: z, posWeight: pw, weight: w)
+            if keys.count < 4 {
+                keys.append(key)
+                values.append(v)
+            } else {
+                keys[next] = key
+                values[next] = v
+                next = (next + 1) & 3
+            }
+            return v
+        }
     }
 
     /// Term 2 = C·T (εC + εT + 8.1u²) and the loss t1 + t2 (`add`), with their relative bounds,

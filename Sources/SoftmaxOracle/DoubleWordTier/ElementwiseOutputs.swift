@@ -38,15 +38,25 @@ struct ElementwiseOutputs {
     }
 
     /// Output i (logit x), or nil when it does not certify here (the MPFR path then answers it).
+    /// `exponential` (sigmoid) and `log` (the others), when given, are `negativeExp(x)` and
+    /// `logTerm(x)` computed elsewhere (on SIMD lanes, bit for bit the same): they are then not
+    /// recomputed. Given only for |x| <= 2^20.
     @inline(__always)
-    func output(_ i: Int, _ x: Double) -> OracleValue? {
+    /// `cache`: bce's coefficients for the (label, pos_weight, weight) triples seen last.
+    func output(_ i: Int, _ x: Double, exponential: ScaledDoubleWord? = nil, log: DoubleWordTier.LogPart? = nil,
+                cache: UnsafeMutablePointer<BceWeightCache>? = nil) -> OracleValue? {
         switch kind {
-        case .softplus: return softplus(x)
-        case .logSigmoid: return logSigmoid(x)
-        case .sigmoid: return sigmoid(x)
+        case .softplus: return softplus(x, log)
+        case .logSigmoid: return logSigmoid(x, log)
+        case .sigmoid: return sigmoid(x, exponential)
         case .bce:
             let pw = posWeight.map { $0.count == 1 ? $0[0] : $0[i] } ?? 1
-            return bce(x, label: labels![i], posWeight: pw, weight: weight?[i] ?? 1)
+            let z = labels![i], w = weight?[i] ?? 1
+            // (The weights matter only for z ∈ [0, 1], pw, w >= 0 and finite x: `bce`'s checks.)
+            let known = cache.flatMap { c in
+                x.isFinite && z >= 0 && z <= 1 && pw >= 0 && w >= 0 ? c.pointee.weights(label: z, posWeight: pw, weight: w) : nil
+            }
+            return bce(x, label: z, posWeight: pw, weight: w, log, weights: known)
         }
     }
 
@@ -64,8 +74,12 @@ struct ElementwiseOutputs {
     /// T = log1p(e^(−|x|)) for |x| <= 2^20: E by `DoubleWordExp.exp` (2^-101), then
     /// `DoubleWordLog1p` (its bound includes E's); nil when `DoubleWordLog1p` declines.
     @inline(__always)
-    func logTerm(_ x: Double) -> DoubleWordTier.LogPart? {
-        guard let (t, eps) = DoubleWordLog1p.logOnePlus(negativeExp(x), relativeError: DoubleWordExp.relativeError, table)
+    func logTerm(_ x: Double) -> DoubleWordTier.LogPart? { logTerm(exponential: negativeExp(x)) }
+
+    /// T = log1p(E) from E = `negativeExp(x)`.
+    @inline(__always)
+    func logTerm(exponential e: ScaledDoubleWord) -> DoubleWordTier.LogPart? {
+        guard let (t, eps) = DoubleWordLog1p.logOnePlus(e, relativeError: DoubleWordExp.relativeError, table)
         else { return nil }
         return DoubleWordTier.logPart(t, relativeError: eps)
     }
@@ -80,25 +94,25 @@ struct ElementwiseOutputs {
 
     /// softplus(x) = max(x, 0) + T, as (−d) + T with d = −max(x, 0) (`negativeLogSoftmax`: a
     /// same-sign sum, relative error εT plus 3.03u² and T's conversion; T alone for x <= 0).
-    func softplus(_ x: Double) -> OracleValue? {
+    func softplus(_ x: Double, _ log: DoubleWordTier.LogPart? = nil) -> OracleValue? {
         if !x.isFinite { return exactOutput(x.isNaN ? .nan : (x > 0 ? .infinity : 0)) }
         if x.magnitude > 0x1p20 {
             if x < 0 { return tinyOutput(negative: false) }
             return DoubleWordTier.negativeLogSoftmax(DoubleWord(-x, 0), Self.tinyLog, certifier, negate: false)
         }
-        guard let t = logTerm(x) else { return nil }
+        guard let t = log ?? logTerm(x) else { return nil }
         return DoubleWordTier.negativeLogSoftmax(DoubleWord(-Swift.max(x, 0), 0), t, certifier, negate: false)
     }
 
     /// log_sigmoid(x) = −(max(−x, 0) + T) = −((−d) + T) with d = min(x, 0): `softplus`'s sum,
     /// negated.
-    func logSigmoid(_ x: Double) -> OracleValue? {
+    func logSigmoid(_ x: Double, _ log: DoubleWordTier.LogPart? = nil) -> OracleValue? {
         if !x.isFinite { return exactOutput(x.isNaN ? .nan : (x > 0 ? -0.0 : -.infinity)) }
         if x.magnitude > 0x1p20 {
             if x > 0 { return tinyOutput(negative: true) }
             return DoubleWordTier.negativeLogSoftmax(DoubleWord(x, 0), Self.tinyLog, certifier, negate: true)
         }
-        guard let t = logTerm(x) else { return nil }
+        guard let t = log ?? logTerm(x) else { return nil }
         return DoubleWordTier.negativeLogSoftmax(DoubleWord(Swift.min(x, 0), 0), t, certifier, negate: true)
     }
 
@@ -113,7 +127,7 @@ struct ElementwiseOutputs {
     /// underflow; the exponent is added exactly). Products of these small errors are covered by
     /// `roundedUp`. Beyond |x| > 2^20: 1 − 0⁺ (rounds to 1 in every format: the spacing below 1
     /// is >= 2^-53) or a tiny number (±0).
-    func sigmoid(_ x: Double) -> OracleValue? {
+    func sigmoid(_ x: Double, _ exponential: ScaledDoubleWord? = nil) -> OracleValue? {
         if !x.isFinite { return exactOutput(x.isNaN ? .nan : (x > 0 ? 1 : 0)) }
         if x.magnitude > 0x1p20 {
             if x < 0 { return tinyOutput(negative: false) }
@@ -122,16 +136,16 @@ struct ElementwiseOutputs {
             return OracleValue(rounded: certifier.format.round(1.0),
                                exact: ExactValue(kind: .finite, isNegative: false, exponent: -1, head: 2, tail: 0))
         }
-        let v = sigmoidEnclosure(x)
+        let v = sigmoidEnclosure(x, exponential)
         return certifier.certifyTiny(v.hi, v.lo, scale: v.scale, error: v.error)
     }
 
     /// sigmoid(x) for |x| <= 2^20 (see `sigmoid`): the exact value lies within `error` of
     /// (hi + lo), in units of 2^scale.
     @inline(__always)
-    func sigmoidEnclosure(_ x: Double) -> (hi: Double, lo: Double, scale: Int, error: Double) {
+    func sigmoidEnclosure(_ x: Double, _ exponential: ScaledDoubleWord? = nil) -> (hi: Double, lo: Double, scale: Int, error: Double) {
         let u2 = unitRoundoffSquared
-        let e = negativeExp(x)
+        let e = exponential ?? negativeExp(x)
         let epsE = DoubleWordExp.relativeError
         let (inverse, epsInverse) = DoubleWordTier.inverseOfOnePlus(e, relativeError: epsE)
         if x >= 0 { return (inverse.hi, inverse.lo, 0, epsInverse * inverse.hi * (1 + 0x1p-50)) }

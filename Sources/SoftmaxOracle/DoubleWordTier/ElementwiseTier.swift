@@ -21,8 +21,9 @@ extension DoubleWordTier {
     static let elementwiseParallelThreshold = 4096
 
     /// sigmoid, log_sigmoid, softplus or bce_with_logits on the double-word tier, output by
-    /// output (nil for other functions). Threads: chunks of the row; every output is computed
-    /// alone, so the result does not depend on the thread count.
+    /// output (nil for other functions), their exponentials and logarithms on SIMD lanes
+    /// (`ElementwiseOutputs.fill`). Threads: chunks of the row; every output is the scalar
+    /// path's, so the result does not depend on the thread count or the lanes.
     static func elementwise(_ q: OracleRequest, threads: Int) -> PartialOutputs? {
         let kind: ElementwiseOutputs.Kind
         switch q.function {
@@ -44,16 +45,7 @@ extension DoubleWordTier {
                 adviseHugePages(UnsafeMutableRawPointer(base.value), bytes: n * MemoryLayout<OracleValue>.stride)
                 let chunks = (threads > 1 && n >= elementwiseParallelThreshold) ? threads * 2 : 1
                 let failed = Parallel.forEachChunk(count: n, chunks: chunks) { range -> [Int] in
-                    var failed: [Int] = []
-                    for i in range {
-                        if let v = outputs.output(i, x[i]) {
-                            (base.value + i).initialize(to: v)
-                        } else {
-                            (base.value + i).initialize(to: placeholder)
-                            failed.append(i)
-                        }
-                    }
-                    return failed
+                    outputs.fill(x, range, into: base.value, placeholder: placeholder)
                 }
                 pending = failed.flatMap { $0 }
                 count = n

@@ -35,8 +35,8 @@ extension DoubleWordTier {
     }
 }
 
-/// log_softmax_i = −((−d_i) + L) (`negativeLogSoftmax`); −inf for a −inf logit. Pairs on SIMD
-/// lanes: the operations of `single` (TwoSum, `DoubleWord.sameSignSum`, the same error bound, the same
+/// log_softmax_i = −((−d_i) + L) (`negativeLogSoftmax`); −inf for a −inf logit. Groups
+/// (`OutputLanes`) and pairs on SIMD lanes: the operations of `single` (TwoSum, `DoubleWord.sameSignSum`, the same error bound, the same
 /// certification test via `certifyPair`), so the same outputs either way.
 struct LogSoftmaxOutputs: RowOutputs {
     let x: UnsafeBufferPointer<Double>, m: Double, maxIndex: Int
@@ -62,5 +62,22 @@ struct LogSoftmaxOutputs: RowOutputs {
         let wl = v - (wh - s)
         let absolute = (lp.plainAbsoluteError + 3.03 * unitRoundoffSquared * wh) * (1 + 0x1p-40)
         return certifier.certifyPair(-wh, -wl, scale: SIMD2(0, 0), error: absolute, into: out)
+    }
+
+    /// `pair` on `OutputLanes`: the same operations on every lane (and `certifyLanes`, the same
+    /// test), so the same outputs.
+    @inline(__always)
+    func lanes(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool {
+        typealias V = OutputLanes
+        let v = UnsafeRawPointer(x.baseAddress! + i).loadUnaligned(as: V.self)
+        guard all((v .!= m) .& (v .> -.infinity)) else { return false }
+        let (dh, dl) = twoSum(v, V(repeating: -m))  // TwoSum(x_i, −m)
+        guard all(magnitudeLanes(dh) .< .infinity) else { return false }
+        let (s, se) = twoSum(-dh, V(repeating: lp.plain.hi))
+        let t: V = se + (-dl + lp.plain.lo)
+        let wh: V = s + t
+        let wl: V = t - (wh - s)
+        let absolute: V = (lp.plainAbsoluteError + 3.03 * unitRoundoffSquared * wh) * (1 + 0x1p-40)
+        return certifier.certifyLanes(-wh, -wl, scale: V.MaskStorage(repeating: 0), error: absolute, into: out)
     }
 }

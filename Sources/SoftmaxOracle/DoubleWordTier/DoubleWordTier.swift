@@ -127,7 +127,9 @@ enum DoubleWordTier {
                 return q.logits.withUnsafeBufferPointer { crossEntropyGradient($0, target: t, q.format, threads: threads) }
             case .probabilities(let p)?:
                 return q.logits.withUnsafeBufferPointer { x in
-                    p.withUnsafeBufferPointer { softmax(x, q.format, threads: threads, probabilities: $0) }
+                    p.withUnsafeBufferPointer {  // a declined row again, with outputs refined in MPFR
+                        softmax(x, q.format, threads: threads, probabilities: $0) ?? refinedProbabilityGradient(x, $0, q.format)
+                    }
                 }
             case nil:
                 return nil

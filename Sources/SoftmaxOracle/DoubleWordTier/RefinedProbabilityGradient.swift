@@ -1,0 +1,121 @@
+import MPFR
+
+// cross_entropy_grad with probability targets: the outputs whose double-word enclosure is too
+// wide (ProbabilityGradient.swift). grad_c = e_c·P/S − p_c cancels where q_c = e_c·P/S lies near
+// p_c: the enclosure of q_c has a relative bound of about 2^-99.4 (two exponentials' 2^-101, the
+// quotient's 14u², two products' 8.1u², P's conversion), and the difference inflates it by
+// q_c/|grad_c|. An output must be narrow (2·err <= 2^-40 ulp, about 2^-94 of the output in
+// binary64), so any q_c/|grad_c| above about 2^5 declined the whole row to the MPFR path (a row
+// of K = 10^5 probability targets j/16 has several such outputs). Rather than redo the row in
+// MPFR, only those outputs are recomputed, in MPFR interval arithmetic (Interval.swift), from
+// one refined enclosure of P/S per row:
+//
+//   S = Σ_j e^(x_j − m) = Σ_{d_j >= D} exp([x_j − m]) + R,   0 <= R <= n_D·e^D,
+//
+// d_j = x_j − m, n_D the number of terms below the cut D = −(w + 8)·ln 2 − ln K − 1 (w the
+// working precision: R is then below 2^-(w+8) <= 2^-(w+8)·S, as S >= 1; only the terms that can
+// matter at that precision are taken), P = Σ p_j by `mpfr_sum` (one rounding per end), and
+// grad_c = exp([x_c − m])·[P/S] − p_c. Every step rounds outward, so the interval holds grad_c;
+// it is certified as the MPFR path certifies (`Format.certify`, `Certifier.isNarrow`, the
+// midpoint as the exact value), hence the same output. Precisions 192, then 448 bits (a
+// cancellation of 2^90 more); beyond, or an exact zero, nil: the MPFR path answers the request.
+
+extension DoubleWordTier {
+    /// cross_entropy_grad with probability targets (`softmax(_:probabilities:)`'s outputs), with
+    /// the outputs that do not certify in double-word recomputed by `RefinedProbabilityGradient`;
+    /// nil when the row is outside the tier or some output does not certify even so. One thread
+    /// (MPFR numbers are not shared across threads); called only after the parallel pass declined.
+    static func refinedProbabilityGradient(_ x: UnsafeBufferPointer<Double>, _ p: UnsafeBufferPointer<Double>,
+                                           _ format: Format) -> [OracleValue]? {
+        let n = x.count
+        guard n > 0, p.count == n else { return nil }
+        return withOutputs(count: n) { slots in
+            let store = ExpStore(slots: slots)
+            guard let row = rowSum(x, threads: 1, store: store, compact: format.precision <= 24),
+                  let (total, epsTotal) = probabilityTotal(p) else { return false }
+            let (inverse, epsInverse) = inverseOfSum(row)
+            let certifier = DoubleWordCertifier(format)
+            let g = ProbabilityGradientOutputs(x: x, p: p, store: store, row: row, inverse: inverse, epsInverse: epsInverse,
+                                               total: total, epsTotal: epsTotal, certifier: certifier)
+            let refined = RefinedProbabilityGradient(x: x, p: p, maxIndex: row.maxIndex, format: format)
+            return fillOutputs(slots, count: n, threads: 1, RefinedGradientOutputs(plain: g, refined: refined))
+        }
+    }
+}
+
+/// `ProbabilityGradientOutputs`, with the outputs it does not certify taken from
+/// `RefinedProbabilityGradient` (one thread).
+struct RefinedGradientOutputs: RowOutputs {
+    let plain: ProbabilityGradientOutputs
+    let refined: RefinedProbabilityGradient
+
+    @inline(__always)
+    func single(_ i: Int) -> OracleValue? { plain.single(i) ?? refined.output(i) }
+
+    @inline(__always)
+    func pair(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool { false }
+}
+
+/// Outputs grad_c = e^(x_c − m)·P/S − p_c of cross_entropy_grad with probability targets in MPFR
+/// interval arithmetic, from an enclosure of P/S made once per precision (see the file's notes).
+final class RefinedProbabilityGradient {
+    let x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>
+    let maxIndex: Int
+    let format: Format
+    /// The working precisions, in order.
+    static let precisions = [192, 448]
+    /// [P/S] at each precision, made when first needed.
+    private var ratios: [Int: Interval] = [:]
+
+    init(x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>, maxIndex: Int, format: Format) {
+        (self.x, self.p, self.maxIndex, self.format) = (x, p, maxIndex, format)
+    }
+
+    /// Output c, certified as the MPFR path certifies it, or nil (not certified at the last
+    /// precision, or an exact zero: the MPFR path decides those).
+    func output(_ c: Int) -> OracleValue? {
+        ExponentRange.widest {
+            let certifier = Certifier(format: format, guardBits: 0, maxPrecision: 0)
+            for w in Self.precisions {
+                let a = IntervalArithmetic(precision: w)
+                let q = ratio(a)
+                let m = a.point(x[maxIndex])
+                let e = c == maxIndex ? a.one : a.exp(a.sub(a.point(x[c]), m))
+                let g = a.sub(a.mul(e, q), a.point(p[c]))
+                if g.isExactZero || g.lo.isNaN || g.hi.isNaN { return nil }
+                if let r = format.certify(g), certifier.isNarrow(g) {
+                    return OracleValue(rounded: r, exact: ExactValue(Certifier.midpoint(g)))
+                }
+            }
+            return nil
+        }
+    }
+
+    /// [P/S] at the arithmetic's precision (see the file's notes for S's cut D).
+    private func ratio(_ a: IntervalArithmetic) -> Interval {
+        if let r = ratios[a.precision] { return r }
+        let n = x.count
+        let m = x[maxIndex]
+        // n < 2^(exponent + 1), so n·e^D <= 2^-(w+8)·e^-1.
+        let cut = -Double(a.precision + 8 + Int(Double(n).exponent) + 1) * 0.6931471805599453 - 1
+        var terms: [Interval] = []
+        var below = 0
+        for j in 0..<n where x[j] > -.infinity {
+            let d = x[j] - m  // rounded: d_j <= d + |d|·2^-53, so d < cut − 1 puts d_j below the cut
+            if d < cut - 1 {
+                below += 1
+            } else {
+                terms.append(j == maxIndex ? a.one : a.exp(a.sub(a.point(x[j]), a.point(m))))
+            }
+        }
+        var s = a.sum(terms)
+        if below > 0 {  // R in [0, n_D·e^D]
+            let bound = a.mul(a.point(Double(below)), a.exp(a.point(cut)))
+            s = Interval(lo: s.lo, hi: a.add(Interval(point: s.hi), Interval(point: bound.hi)).hi)
+        }
+        let total = a.sum((0..<n).compactMap { p[$0] == 0 ? nil : a.point(p[$0]) })
+        let r = a.div(total, s)
+        ratios[a.precision] = r
+        return r
+    }
+}

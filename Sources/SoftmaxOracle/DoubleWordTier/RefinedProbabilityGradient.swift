@@ -17,8 +17,12 @@ import MPFR
 // matter at that precision are taken), P = Σ p_j by `mpfr_sum` (one rounding per end), and
 // grad_c = exp([x_c − m])·[P/S] − p_c. Every step rounds outward, so the interval holds grad_c;
 // it is certified as the MPFR path certifies (`Format.certify`, `Certifier.isNarrow`, the
-// midpoint as the exact value), hence the same output. Precisions 192, then 448 bits (a
-// cancellation of 2^90 more); beyond, or an exact zero, nil: the MPFR path answers the request.
+// midpoint as the exact value), hence the same output. Precisions 128, then 384 bits (a
+// cancellation of 2^256 more); beyond, or an exact zero, nil: the MPFR path answers the request.
+//
+// With `softcap` (SoftcapGradient.swift) the same, on the MPFR path's own transformed row
+// (`TransformedRow`: every d_j = z_j − z_M, e_j and S at one precision, no cut) and its chain
+// factor: grad_j = chain_j·(e_j·P/S − p_j).
 
 extension DoubleWordTier {
     /// cross_entropy_grad with probability targets (`softmax(_:probabilities:)`'s outputs), with
@@ -63,7 +67,7 @@ final class RefinedProbabilityGradient {
     let maxIndex: Int
     let format: Format
     /// The working precisions, in order.
-    static let precisions = [192, 448]
+    static let precisions = [128, 384]
     /// [P/S] at each precision, made when first needed.
     private var ratios: [Int: Interval] = [:]
 
@@ -116,6 +120,48 @@ final class RefinedProbabilityGradient {
         let total = a.sum((0..<n).compactMap { p[$0] == 0 ? nil : a.point(p[$0]) })
         let r = a.div(total, s)
         ratios[a.precision] = r
+        return r
+    }
+}
+
+/// `RefinedProbabilityGradient` for `softcap` c (see the file's notes): the outputs
+/// chain_j·(e_j·P/S − p_j) from the MPFR path's `TransformedRow`, made once per precision.
+final class RefinedSoftcapGradient {
+    let x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>
+    let options: LossOptions
+    let format: Format
+    /// The transformed row and [P/S] at each precision, made when first needed.
+    private var rows: [Int: (TransformedRow, Interval)] = [:]
+
+    init(x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>, softcap c: Double, format: Format) {
+        (self.x, self.p, self.format) = (x, p, format)
+        options = LossOptions(softcap: c, zLoss: 0, temperature: nil)
+    }
+
+    /// Output j, certified as the MPFR path certifies it, or nil.
+    func output(_ j: Int) -> OracleValue? {
+        ExponentRange.widest {
+            let certifier = Certifier(format: format, guardBits: 0, maxPrecision: 0)
+            for w in RefinedProbabilityGradient.precisions {
+                let a = IntervalArithmetic(precision: w)
+                let (row, ratio) = row(a)
+                guard let ej = row.e[j] else { return nil }
+                let g = row.chain(a.sub(a.mul(ej, ratio), a.point(p[j])), j, a)
+                if g.isExactZero || g.lo.isNaN || g.hi.isNaN { return nil }
+                if let r = format.certify(g), certifier.isNarrow(g) {
+                    return OracleValue(rounded: r, exact: ExactValue(Certifier.midpoint(g)))
+                }
+            }
+            return nil
+        }
+    }
+
+    private func row(_ a: IntervalArithmetic) -> (TransformedRow, Interval) {
+        if let r = rows[a.precision] { return r }
+        let row = TransformedRow(x.map { BigFloat($0, precision: 53) }, options, a)
+        let total = a.sum(p.compactMap { $0 == 0 ? nil : a.point($0) })
+        let r = (row, a.div(total, row.S))
+        rows[a.precision] = r
         return r
     }
 }

@@ -12,17 +12,17 @@ import MPFR
 //
 //   S = Σ_j e^(x_j − m) = Σ_{d_j >= D} exp([x_j − m]) + R,   0 <= R <= n_D·e^D,
 //
-// d_j = x_j − m, n_D the number of terms below the cut D = −(w + 8)·ln 2 − ln K − 1 (w the
-// working precision: R is then below 2^-(w+8) <= 2^-(w+8)·S, as S >= 1; only the terms that can
-// matter at that precision are taken), P = Σ p_j by `mpfr_sum` (one rounding per end), and
+// d_j = x_j − m, n_D the number of terms below the cut D = −(w + 9 + ⌊log₂K⌋)·ln 2 − 1 (w the
+// working precision; K < 2^(⌊log₂K⌋+1), so R < 2^-(w+8) <= 2^-(w+8)·S, as S >= 1: only the
+// terms that can matter at that precision are taken), P = Σ p_j by `mpfr_sum` (one rounding per end), and
 // grad_c = exp([x_c − m])·[P/S] − p_c. Every step rounds outward, so the interval holds grad_c;
 // it is certified as the MPFR path certifies (`Format.certify`, `Certifier.isNarrow`, the
 // midpoint as the exact value), hence the same output. Precisions 128, then 384 bits (a
 // cancellation of 2^256 more); beyond, or an exact zero, nil: the MPFR path answers the request.
 //
-// With `softcap` (SoftcapGradient.swift) the same, on the MPFR path's own transformed row
-// (`TransformedRow`: every d_j = z_j − z_M, e_j and S at one precision, no cut) and its chain
-// factor: grad_j = chain_j·(e_j·P/S − p_j).
+// With `softcap` (SoftcapGradient.swift) the same, with d_j = c·tanh(x_j/c) − z_M in intervals
+// (every term, no cut) and the MPFR path's chain factor: grad_j = chain_j·(e_j·P/S − p_j)
+// (`RefinedSoftcapGradient`).
 
 extension DoubleWordTier {
     /// cross_entropy_grad with probability targets (`softmax(_:probabilities:)`'s outputs), with
@@ -125,17 +125,28 @@ final class RefinedProbabilityGradient {
 }
 
 /// `RefinedProbabilityGradient` for `softcap` c (see the file's notes): the outputs
-/// chain_j·(e_j·P/S − p_j) from the MPFR path's `TransformedRow`, made once per precision.
+/// chain_j·(e_j·P/S − p_j), z_j = c·tanh(a_j), a_j = x_j/c (`IntervalArithmetic.quotient`, one
+/// rounding per end), d_j = z_j − z_M (every z_j within [−c, c], so its enclosure's width is a
+/// few units of c·2^-w, and e^(d_j)'s relative width the same: 2^-119 at w = 128, c = 50), e_j
+/// and S = Σ_j e_j (every term: no cut), chain_j = 4E/(1 + E)², E = e^(−2|a_j|) (the MPFR
+/// path's `TransformedRow.chain`, no cancellation). Two exponentials per logit (tanh, exp)
+/// against `TransformedRow`'s eight (its d_j avoids cancellation, which e^(d_j) does not need:
+/// an absolute error of d is a relative error of e^d).
 final class RefinedSoftcapGradient {
     let x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>
-    let options: LossOptions
+    let softcap: BigFloat
     let format: Format
-    /// The transformed row and [P/S] at each precision, made when first needed.
-    private var rows: [Int: (TransformedRow, Interval)] = [:]
+    /// The first index of the largest logit.
+    let maxIndex: Int
+    /// z_M and [P/S] at each precision, made when first needed.
+    private var rows: [Int: (zMax: Interval, ratio: Interval)] = [:]
 
     init(x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>, softcap c: Double, format: Format) {
         (self.x, self.p, self.format) = (x, p, format)
-        options = LossOptions(softcap: c, zLoss: 0, temperature: nil)
+        softcap = BigFloat(c, precision: 53)
+        var m = 0
+        for j in x.indices where x[j] > x[m] { m = j }
+        maxIndex = m
     }
 
     /// Output j, certified as the MPFR path certifies it, or nil.
@@ -144,9 +155,11 @@ final class RefinedSoftcapGradient {
             let certifier = Certifier(format: format, guardBits: 0, maxPrecision: 0)
             for w in RefinedProbabilityGradient.precisions {
                 let a = IntervalArithmetic(precision: w)
-                let (row, ratio) = row(a)
-                guard let ej = row.e[j] else { return nil }
-                let g = row.chain(a.sub(a.mul(ej, ratio), a.point(p[j])), j, a)
+                let (zMax, ratio) = row(a)
+                let aj = a.quotient(BigFloat(x[j], precision: 53), by: softcap)
+                let ej = term(j, zMax, aj, a)
+                let big = a.exp(a.negDouble(aj.lo.signum >= 0 ? aj : a.neg(aj)))
+                let g = a.div(a.mul(a.sub(a.mul(ej, ratio), a.point(p[j])), a.scale(big, 2)), a.square(a.add(a.one, big)))
                 if g.isExactZero || g.lo.isNaN || g.hi.isNaN { return nil }
                 if let r = format.certify(g), certifier.isNarrow(g) {
                     return OracleValue(rounded: r, exact: ExactValue(Certifier.midpoint(g)))
@@ -156,11 +169,19 @@ final class RefinedSoftcapGradient {
         }
     }
 
-    private func row(_ a: IntervalArithmetic) -> (TransformedRow, Interval) {
+    /// e_j = exp(c·tanh(a_j) − z_M), exactly 1 where x_j = x_M.
+    private func term(_ j: Int, _ zMax: Interval, _ aj: Interval, _ a: IntervalArithmetic) -> Interval {
+        if x[j] == x[maxIndex] { return a.one }
+        return a.exp(a.sub(a.mul(Interval(point: softcap), a.tanh(aj)), zMax))
+    }
+
+    private func row(_ a: IntervalArithmetic) -> (zMax: Interval, ratio: Interval) {
         if let r = rows[a.precision] { return r }
-        let row = TransformedRow(x.map { BigFloat($0, precision: 53) }, options, a)
+        let c = Interval(point: softcap)
+        let zMax = a.mul(c, a.tanh(a.quotient(BigFloat(x[maxIndex], precision: 53), by: softcap)))
+        let terms = x.indices.map { term($0, zMax, a.quotient(BigFloat(x[$0], precision: 53), by: softcap), a) }
         let total = a.sum(p.compactMap { $0 == 0 ? nil : a.point($0) })
-        let r = (row, a.div(total, row.S))
+        let r = (zMax, a.div(total, a.sum(terms)))
         rows[a.precision] = r
         return r
     }

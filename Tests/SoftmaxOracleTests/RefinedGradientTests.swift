@@ -55,7 +55,9 @@ struct RefinedGradientTests {
     @Test("cross_entropy_loss with softcap alone: hard targets, class weights, an ignored row, a NaN row")
     func softcapBatchLoss() throws {
         let rows: [[Double]] = [[3, -1, 0.5, 40], [-0x1.20b0751dd6906p-1, 2, 2, -7], [0.25, 1e3, -1e3, 0], [1, .nan, 0, 2]]
-        for c in [1.0, 30, 0.3] {
+        // c = 30 in f64 stays with the MPFR path (|d_j| up to 2c times d's 2^-99 leaves e^(d_j)
+        // too loose for binary64): there only agreement is checked.
+        for c in [1.0, 0.3, 30] {
             for format in Format.allCases {
                 for reduction in Reduction.allCases {
                     for (n, batch) in [Array(rows.prefix(3)), rows].enumerated() {
@@ -64,9 +66,16 @@ struct RefinedGradientTests {
                         q.softcap = c
                         q.reduction = reduction
                         q.batchTargets = .indices([0, 3, q.ignoreIndex, 1].prefix(batch.count).map { $0 })
-                        try LossTierCoverageTests.expectTier(q, "softcap \(c), \(format), \(reduction), batch \(n)")
-                        q.weight = [0.5, 2, 0, 1.25]
-                        try LossTierCoverageTests.expectTier(q, "softcap \(c), weights, \(format), \(reduction), batch \(n)")
+                        let answered = c < 30 || format != .f64
+                        for weight in [nil, [0.5, 2, 0, 1.25]] {
+                            q.weight = weight
+                            let note = "softcap \(c), weights \(weight.map(\.description) ?? "none"), \(format), \(reduction), batch \(n)"
+                            if answered {
+                                try LossTierCoverageTests.expectTier(q, note)
+                            } else {
+                                _ = try TierCoverageAgreementTests.compare(q, note)
+                            }
+                        }
                     }
                 }
             }

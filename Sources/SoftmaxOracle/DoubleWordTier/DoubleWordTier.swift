@@ -14,6 +14,7 @@ import DoubleWordArithmetic
 //   SoftcapLoss.swift, SoftcapGradient.swift   the same with softcap alone
 //   SpecialRows.swift          rows whose answer NaN, +inf or all −inf decide
 //   GradientOutputs.swift      cross_entropy_grad (hard target): softmax's outputs, entry t
+//   RefinedProbabilityGradient.swift  probability-target gradient outputs that cancel, alone in MPFR
 //   WideRow.swift              rows whose two largest logits lie more than 2^19 apart
 //   ElementwiseTier.swift, ElementwiseOutputs.swift, BinaryCrossEntropy.swift
 //                              sigmoid, log_sigmoid, softplus, bce_with_logits, output by output

@@ -35,7 +35,9 @@ extension DoubleWordTier {
         guard n > 0, p.count == n else { return nil }
         return withOutputs(count: n) { slots in
             let store = ExpStore(slots: slots)
-            guard let row = rowSum(x, threads: 1, store: store, compact: format.precision <= 24),
+            // Full double-word exponentials (2^-101) whatever the format: the compact ones
+            // (2^-68.5) leave the p <= 24 formats only 2^3 of cancellation.
+            guard let row = rowSum(x, threads: 1, store: store, compact: false),
                   let (total, epsTotal) = probabilityTotal(p) else { return false }
             let (inverse, epsInverse) = inverseOfSum(row)
             let certifier = DoubleWordCertifier(format)
@@ -131,7 +133,8 @@ final class RefinedProbabilityGradient {
 /// and S = Σ_j e_j (every term: no cut), chain_j = 4E/(1 + E)², E = e^(−2|a_j|) (the MPFR
 /// path's `TransformedRow.chain`, no cancellation). Two exponentials per logit (tanh, exp)
 /// against `TransformedRow`'s eight (its d_j avoids cancellation, which e^(d_j) does not need:
-/// an absolute error of d is a relative error of e^d).
+/// an absolute error of d is a relative error of e^d), and one MPFR call each where the argument
+/// allows (`tanhOfPointOrInterval`, `expOfNarrow`).
 final class RefinedSoftcapGradient {
     let x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>
     let softcap: BigFloat
@@ -172,7 +175,7 @@ final class RefinedSoftcapGradient {
     /// e_j = exp(c·tanh(a_j) − z_M), exactly 1 where x_j = x_M.
     private func term(_ j: Int, _ zMax: Interval, _ aj: Interval, _ a: IntervalArithmetic) -> Interval {
         if x[j] == x[maxIndex] { return a.one }
-        return a.exp(a.sub(a.mul(Interval(point: softcap), a.tanh(aj)), zMax))
+        return a.expOfNarrow(a.sub(a.mul(Interval(point: softcap), a.tanhOfPointOrInterval(aj)), zMax))
     }
 
     private func row(_ a: IntervalArithmetic) -> (zMax: Interval, ratio: Interval) {
@@ -184,5 +187,38 @@ final class RefinedSoftcapGradient {
         let r = (zMax, a.div(total, a.sum(terms)))
         rows[a.precision] = r
         return r
+    }
+}
+
+extension IntervalArithmetic {
+    /// tanh, increasing; for a nonzero point argument one MPFR call: tanh(a) = (e^(2a) − 1)/(e^(2a) + 1)
+    /// is transcendental for a nonzero binary a (Lindemann), so RNDU = next(RNDD). tanh(0) = 0.
+    func tanhOfPointOrInterval(_ a: Interval) -> Interval {
+        guard a.isPoint else { return tanh(a) }
+        let lo = BigFloat(precision: precision)
+        if lo.tanh(a.lo, .down) == 0 { return Interval(point: lo) }
+        let hi = BigFloat(precision: precision)
+        hi.set(lo, .up)
+        hi.nextUp()
+        return Interval(lo: lo, hi: hi)
+    }
+
+    /// exp, increasing, with one MPFR call for a narrow argument [l, h] (h − l <= 1/2):
+    /// e^h = e^l·e^(h−l) <= next(RD(e^l))·(1 + 2(h − l)) (e^w <= 1 + 2w for 0 <= w <= 1.25;
+    /// next(RD(e^l)) >= e^l, equal only when e^l is exact, l = 0), every step rounded up.
+    func expOfNarrow(_ a: Interval) -> Interval {
+        if a.isPoint { return exp(a) }
+        let width = BigFloat(precision: precision)
+        width.sub(a.hi, a.lo, .up)
+        guard width.compare(BigFloat(0.5, precision: 53)) <= 0 else { return exp(a) }
+        let lo = BigFloat(precision: precision)
+        lo.exp(a.lo, .down)
+        let hi = BigFloat(precision: precision)
+        hi.set(lo, .up)
+        hi.nextUp()
+        width.scale(width, byPowerOfTwo: 1, .up)
+        width.add(width, BigFloat(1, precision: 53), .up)
+        hi.mul(hi, width, .up)
+        return Interval(lo: lo, hi: hi)
     }
 }

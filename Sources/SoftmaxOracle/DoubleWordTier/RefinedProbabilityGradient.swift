@@ -89,12 +89,26 @@ final class RefinedProbabilityGradient {
                 let e = c == maxIndex ? a.one : a.exp(a.sub(a.point(x[c]), m))
                 let g = a.sub(a.mul(e, q), a.point(p[c]))
                 if g.isExactZero || g.lo.isNaN || g.hi.isNaN { return nil }
-                if let r = format.certify(g), certifier.isNarrow(g) {
+                if let r = format.certify(Self.closed(g)), certifier.isNarrow(g) {
                     return OracleValue(rounded: r, exact: ExactValue(Certifier.midpoint(g)))
                 }
             }
             return nil
         }
+    }
+
+    /// g widened by one unit of its ends' precision on both sides. Certifying the widened
+    /// enclosure keeps a rounding boundary off g's ends: an exact near-tie −p_c + e^(−10^4) on a
+    /// midpoint (g.lo = −p_c exactly) certifies from g's open ends, but the MPFR path, whose
+    /// (e_c·A_c − p_c·B_c)/S straddles the tie at every precision, throws there: so must the tier
+    /// (it never answers what the MPFR path does not).
+    static func closed(_ g: Interval) -> Interval {
+        let lo = BigFloat(precision: g.lo.precision), hi = BigFloat(precision: g.hi.precision)
+        lo.set(g.lo, .down)
+        hi.set(g.hi, .up)
+        lo.nextDown()
+        hi.nextUp()
+        return Interval(lo: lo, hi: hi)
     }
 
     /// [P/S] at the arithmetic's precision (see the file's notes for S's cut D).
@@ -164,7 +178,7 @@ final class RefinedSoftcapGradient {
                 let big = a.exp(a.negDouble(aj.lo.signum >= 0 ? aj : a.neg(aj)))
                 let g = a.div(a.mul(a.sub(a.mul(ej, ratio), a.point(p[j])), a.scale(big, 2)), a.square(a.add(a.one, big)))
                 if g.isExactZero || g.lo.isNaN || g.hi.isNaN { return nil }
-                if let r = format.certify(g), certifier.isNarrow(g) {
+                if let r = format.certify(RefinedProbabilityGradient.closed(g)), certifier.isNarrow(g) {
                     return OracleValue(rounded: r, exact: ExactValue(Certifier.midpoint(g)))
                 }
             }

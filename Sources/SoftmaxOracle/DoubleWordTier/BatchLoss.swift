@@ -3,7 +3,9 @@ import ParallelExecution
 
 // The batch loss on the double-word tier: PyTorch's CrossEntropyLoss with hard targets (class
 // weights allowed) or probability targets (no class weights), no label smoothing; reductions
-// none, sum and mean; rows with NaN or +inf, and +inf losses, by the MPFR path's rules.
+// none, sum and mean; rows with NaN or +inf, and +inf losses, by the MPFR path's rules. With
+// `softcap` alone (no z_loss or temperature): hard targets, each row's loss `softcapLoss`
+// (SoftcapLoss.swift; finite logits, only NaN rows special), times its class weight.
 
 extension DoubleWordTier {
     /// One row of the batch on the tier: its loss as a normalized ScaledDoubleWord with a relative
@@ -111,7 +113,7 @@ extension DoubleWordTier {
     static func batchRow(_ q: OracleRequest, _ i: Int, compact: Bool, threads: Int) -> BatchRow? {
         let x = q.batch![i]
         return x.withUnsafeBufferPointer { xb -> BatchRow? in
-            if let v = specialRowValue(xb, softcap: false) {
+            if let v = specialRowValue(xb, softcap: q.softcap != nil) {
                 if case .indices(let t)? = q.batchTargets, t[i] == q.ignoreIndex { return .ignored }
                 return .exact(v)
             }
@@ -122,6 +124,11 @@ extension DoubleWordTier {
                 guard t >= 0 && t < xb.count else { return nil }
                 let w = q.weight?[t] ?? 1
                 if w == 0 { return .exact(0) }
+                if let c = q.softcap {  // softcap alone (`optionLoss`): SoftcapLoss.swift, finite logits
+                    guard let (v, eps) = softcapLoss(xb, target: t, softcap: c) else { return nil }
+                    return .value(w == 1 ? v : (v * ScaledDoubleWord(w)).normalized(),
+                                  relativeError: w == 1 ? eps : roundedUp(eps + 8.1 * unitRoundoffSquared))
+                }
                 if xb[t] == -.infinity { return .exact(.infinity) }
                 guard let (v, eps) = hardTargetLoss(xb, target: t, compact: compact, threads: threads) else { return nil }
                 if w == 1 || eps >= 1 {
@@ -131,6 +138,7 @@ extension DoubleWordTier {
                 }
                 return .value((v * ScaledDoubleWord(w)).normalized(), relativeError: roundedUp(eps + 8.1 * unitRoundoffSquared))
             case .probabilities(let p):
+                if q.softcap != nil { return nil }
                 return p[i].withUnsafeBufferPointer { pb -> BatchRow? in
                     switch probabilityLoss(xb, probabilities: pb, compact: compact, threads: threads) {
                     case .infinity?: return .exact(.infinity)

@@ -14,6 +14,7 @@ import DoubleWordArithmetic
 //   SoftcapLoss.swift, SoftcapGradient.swift   the same with softcap alone
 //   SpecialRows.swift          rows whose answer NaN, +inf or all −inf decide
 //   GradientOutputs.swift      cross_entropy_grad (hard target): softmax's outputs, entry t
+//   RefinedProbabilityGradient.swift  probability-target gradient outputs that cancel, alone in MPFR
 //   WideRow.swift              rows whose two largest logits lie more than 2^19 apart
 //   ElementwiseTier.swift, ElementwiseOutputs.swift, BinaryCrossEntropy.swift
 //                              sigmoid, log_sigmoid, softplus, bce_with_logits, output by output
@@ -127,7 +128,9 @@ enum DoubleWordTier {
                 return q.logits.withUnsafeBufferPointer { crossEntropyGradient($0, target: t, q.format, threads: threads) }
             case .probabilities(let p)?:
                 return q.logits.withUnsafeBufferPointer { x in
-                    p.withUnsafeBufferPointer { softmax(x, q.format, threads: threads, probabilities: $0) }
+                    p.withUnsafeBufferPointer {  // a declined row again, with outputs refined in MPFR
+                        softmax(x, q.format, threads: threads, probabilities: $0) ?? refinedProbabilityGradient(x, $0, q.format)
+                    }
                 }
             case nil:
                 return nil

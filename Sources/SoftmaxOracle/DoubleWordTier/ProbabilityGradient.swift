@@ -9,7 +9,8 @@ import DoubleWordArithmetic
 //
 // a product q_c = e_c ⊗ (P/S) and the exact input p_c: the only error is q_c's, relative to q_c,
 // so where the two cancel (the gradient is small) the bound is as small as it can be. Where
-// cancellation still leaves the enclosure too wide, the request goes to the MPFR path.
+// cancellation still leaves the enclosure too wide, those outputs alone are recomputed in MPFR
+// (RefinedProbabilityGradient.swift).
 
 extension DoubleWordTier {
     /// P = Σ p_c exactly in a `FixedPointSum` relative to 2^top (top > every p_c's binade), as a

@@ -38,6 +38,8 @@ extension DoubleWordTier {
         let epsA = c.significandBitPattern == 0 ? 0 : 14.1 * u2
         let cw = DoubleWord(c, 0)
         var ratio = ScaledDoubleWord.zero, epsRatio = 0.0
+        // The outputs whose cancelling difference is too wide, in MPFR (RefinedProbabilityGradient.swift).
+        let refined = p.map { RefinedSoftcapGradient(x: x, p: $0, softcap: c, format: format) }
         if let p {
             guard p.count == x.count, let (total, epsTotal) = probabilityTotal(p) else { return nil }
             ratio = (total * inverse).normalized()
@@ -69,12 +71,16 @@ extension DoubleWordTier {
                 }
                 let q = (ScaledDoubleWord(ej.m, exponent: ej.k) * ratio).normalized()
                 let epsQ = roundedUp((j == row.maxIndex ? 0 : row.epsE) + epsRatio + 8.1 * u2)
-                guard let d = ProbabilityGradientOutputs.difference(q, epsQ, pj) else { return nil }
+                guard let d = ProbabilityGradientOutputs.difference(q, epsQ, pj) else {
+                    guard let r = refined?.output(j) else { return nil }
+                    out.append(r)
+                    continue
+                }
                 let diff = ScaledDoubleWord(hi: d.hi, lo: d.lo, exponent: d.scale)
                 let epsDiff = roundedUp(d.error / (d.hi.magnitude * (1 - 0x1p-50)))
                 let v = (chain * diff).normalized()
-                guard epsDiff < 0x1p-60,
-                      let r = certifier.certify(v, relativeError: roundedUp(epsDiff + epsChain + 8.1 * u2)) else { return nil }
+                guard let r = (epsDiff < 0x1p-60 ? certifier.certify(v, relativeError: roundedUp(epsDiff + epsChain + 8.1 * u2)) : nil)
+                        ?? refined?.output(j) else { return nil }
                 out.append(r)
                 continue
             }

@@ -75,12 +75,17 @@ extension DoubleWordTier {
     /// sum, 3.1u², or 2^-997 for a dropped operand).
     static func softcapCrossEntropy(_ x: UnsafeBufferPointer<Double>, target t: Int, softcap c: Double,
                                     _ format: Format) -> OracleValue? {
+        guard let (loss, eps) = softcapLoss(x, target: t, softcap: c) else { return nil }
+        return DoubleWordCertifier(format).certify(loss, relativeError: eps)
+    }
+
+    /// `softcapCrossEntropy`'s loss as a normalized ScaledDoubleWord with its relative bound (the
+    /// batch loss's rows take it too), or nil.
+    static func softcapLoss(_ x: UnsafeBufferPointer<Double>, target t: Int, softcap c: Double) -> (ScaledDoubleWord, Double)? {
         guard let row = softcapSum(x, target: t, softcap: c),
               let (l, epsL) = DoubleWordLog1p.logOnePlus(row.s, relativeError: row.epsS, DoubleWordExpTable.shared) else { return nil }
-        let certifier = DoubleWordCertifier(format)
-        guard let (d, epsD) = row.dT else { return certifier.certify(l, relativeError: epsL) }  // t = M, or x_t = x_M
-        let loss = ((-d) + l).normalized()
-        return certifier.certify(loss, relativeError: roundedUp(Swift.max(epsD, epsL) + 3.11 * unitRoundoffSquared + 0x1p-996))
+        guard let (d, epsD) = row.dT else { return (l, epsL) }  // t = M, or x_t = x_M
+        return (((-d) + l).normalized(), roundedUp(Swift.max(epsD, epsL) + 3.11 * unitRoundoffSquared + 0x1p-996))
     }
 
     /// The transformed row's exponentials and sum (see `softcapCrossEntropy`).

@@ -15,6 +15,10 @@ import DoubleWordArithmetic
 extension DoubleWordTier {
     /// The tier's answer for a request with loss options (nil: the MPFR path).
     static func optionLoss(_ q: OracleRequest, threads: Int) -> [OracleValue]? {
+        if q.function == .crossEntropyLoss {  // BatchLoss.swift: softcap alone, hard targets
+            guard q.softcap != nil, q.temperature == nil || q.temperature == 1, q.zLoss == 0 else { return nil }
+            return batchLoss(q, threads: threads)
+        }
         if let c = q.softcap {  // SoftcapLoss.swift, SoftcapGradient.swift: a hard target, softcap alone
             guard let target = q.target, q.temperature == nil || q.temperature == 1,
                   q.zLoss == 0, q.weight == nil, q.labelSmoothing == 0 else { return nil }

@@ -1,0 +1,238 @@
+import MPFR
+
+// cross_entropy_grad with probability targets: the outputs whose double-word enclosure is too
+// wide (ProbabilityGradient.swift). grad_c = e_c·P/S − p_c cancels where q_c = e_c·P/S lies near
+// p_c: the enclosure of q_c has a relative bound of about 2^-99.4 (two exponentials' 2^-101, the
+// quotient's 14u², two products' 8.1u², P's conversion), and the difference inflates it by
+// q_c/|grad_c|. An output must be narrow (2·err <= 2^-40 ulp, about 2^-94 of the output in
+// binary64), so any q_c/|grad_c| above about 2^5 declined the whole row to the MPFR path (a row
+// of K = 10^5 probability targets j/16 has several such outputs). Rather than redo the row in
+// MPFR, only those outputs are recomputed, in MPFR interval arithmetic (Interval.swift), from
+// one refined enclosure of P/S per row:
+//
+//   S = Σ_j e^(x_j − m) = Σ_{d_j >= D} exp([x_j − m]) + R,   0 <= R <= n_D·e^D,
+//
+// d_j = x_j − m, n_D the number of terms below the cut D = −(w + 9 + ⌊log₂K⌋)·ln 2 − 1 (w the
+// working precision; K < 2^(⌊log₂K⌋+1), so R < 2^-(w+8) <= 2^-(w+8)·S, as S >= 1: only the
+// terms that can matter at that precision are taken), P = Σ p_j by `mpfr_sum` (one rounding per end), and
+// grad_c = exp([x_c − m])·[P/S] − p_c. Every step rounds outward, so the interval holds grad_c;
+// it is certified as the MPFR path certifies (`Format.certify`, `Certifier.isNarrow`, the
+// midpoint as the exact value), hence the same output. Precisions 128, then 384 bits (a
+// cancellation of 2^256 more); beyond, or an exact zero, nil: the MPFR path answers the request.
+//
+// With `softcap` (SoftcapGradient.swift) the same, with d_j = c·tanh(x_j/c) − z_M in intervals
+// (every term, no cut) and the MPFR path's chain factor: grad_j = chain_j·(e_j·P/S − p_j)
+// (`RefinedSoftcapGradient`).
+
+extension DoubleWordTier {
+    /// cross_entropy_grad with probability targets (`softmax(_:probabilities:)`'s outputs), with
+    /// the outputs that do not certify in double-word recomputed by `RefinedProbabilityGradient`;
+    /// nil when the row is outside the tier or some output does not certify even so. One thread
+    /// (MPFR numbers are not shared across threads); called only after the parallel pass declined.
+    static func refinedProbabilityGradient(_ x: UnsafeBufferPointer<Double>, _ p: UnsafeBufferPointer<Double>,
+                                           _ format: Format) -> [OracleValue]? {
+        let n = x.count
+        guard n > 0, p.count == n else { return nil }
+        return withOutputs(count: n) { slots in
+            let store = ExpStore(slots: slots)
+            // Full double-word exponentials (2^-101) whatever the format: the compact ones
+            // (2^-68.5) leave the p <= 24 formats only 2^3 of cancellation.
+            guard let row = rowSum(x, threads: 1, store: store, compact: false),
+                  let (total, epsTotal) = probabilityTotal(p) else { return false }
+            let (inverse, epsInverse) = inverseOfSum(row)
+            let certifier = DoubleWordCertifier(format)
+            let g = ProbabilityGradientOutputs(x: x, p: p, store: store, row: row, inverse: inverse, epsInverse: epsInverse,
+                                               total: total, epsTotal: epsTotal, certifier: certifier)
+            let refined = RefinedProbabilityGradient(x: x, p: p, maxIndex: row.maxIndex, format: format)
+            return fillOutputs(slots, count: n, threads: 1, RefinedGradientOutputs(plain: g, refined: refined))
+        }
+    }
+}
+
+/// `ProbabilityGradientOutputs`, with the outputs it does not certify taken from
+/// `RefinedProbabilityGradient` (one thread).
+struct RefinedGradientOutputs: RowOutputs {
+    let plain: ProbabilityGradientOutputs
+    let refined: RefinedProbabilityGradient
+
+    @inline(__always)
+    func single(_ i: Int) -> OracleValue? { plain.single(i) ?? refined.output(i) }
+
+    @inline(__always)
+    func pair(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool { false }
+}
+
+/// Outputs grad_c = e^(x_c − m)·P/S − p_c of cross_entropy_grad with probability targets in MPFR
+/// interval arithmetic, from an enclosure of P/S made once per precision (see the file's notes).
+final class RefinedProbabilityGradient {
+    let x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>
+    let maxIndex: Int
+    let format: Format
+    /// The working precisions, in order.
+    static let precisions = [128, 384]
+    /// [P/S] at each precision, made when first needed.
+    private var ratios: [Int: Interval] = [:]
+
+    init(x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>, maxIndex: Int, format: Format) {
+        (self.x, self.p, self.maxIndex, self.format) = (x, p, maxIndex, format)
+    }
+
+    /// Output c, certified as the MPFR path certifies it, or nil (not certified at the last
+    /// precision, or an exact zero: the MPFR path decides those).
+    func output(_ c: Int) -> OracleValue? {
+        ExponentRange.widest {
+            let certifier = Certifier(format: format, guardBits: 0, maxPrecision: 0)
+            for w in Self.precisions {
+                let a = IntervalArithmetic(precision: w)
+                let q = ratio(a)
+                let m = a.point(x[maxIndex])
+                let e = c == maxIndex ? a.one : a.exp(a.sub(a.point(x[c]), m))
+                let g = a.sub(a.mul(e, q), a.point(p[c]))
+                if g.isExactZero || g.lo.isNaN || g.hi.isNaN { return nil }
+                if let r = format.certify(Self.closed(g)), certifier.isNarrow(g) {
+                    return OracleValue(rounded: r, exact: ExactValue(Certifier.midpoint(g)))
+                }
+            }
+            return nil
+        }
+    }
+
+    /// g widened by one unit of its ends' precision on both sides. Certifying the widened
+    /// enclosure keeps a rounding boundary off g's ends: an exact near-tie −p_c + e^(−10^4) on a
+    /// midpoint (g.lo = −p_c exactly) certifies from g's open ends, but the MPFR path, whose
+    /// (e_c·A_c − p_c·B_c)/S straddles the tie at every precision, throws there: so must the tier
+    /// (it never answers what the MPFR path does not).
+    static func closed(_ g: Interval) -> Interval {
+        let lo = BigFloat(precision: g.lo.precision), hi = BigFloat(precision: g.hi.precision)
+        lo.set(g.lo, .down)
+        hi.set(g.hi, .up)
+        lo.nextDown()
+        hi.nextUp()
+        return Interval(lo: lo, hi: hi)
+    }
+
+    /// [P/S] at the arithmetic's precision (see the file's notes for S's cut D).
+    private func ratio(_ a: IntervalArithmetic) -> Interval {
+        if let r = ratios[a.precision] { return r }
+        let n = x.count
+        let m = x[maxIndex]
+        // n < 2^(exponent + 1), so n·e^D <= 2^-(w+8)·e^-1.
+        let cut = -Double(a.precision + 8 + Int(Double(n).exponent) + 1) * 0.6931471805599453 - 1
+        var terms: [Interval] = []
+        var below = 0
+        for j in 0..<n where x[j] > -.infinity {
+            let d = x[j] - m  // rounded: d_j <= d + |d|·2^-53, so d < cut − 1 puts d_j below the cut
+            if d < cut - 1 {
+                below += 1
+            } else {
+                terms.append(j == maxIndex ? a.one : a.exp(a.sub(a.point(x[j]), a.point(m))))
+            }
+        }
+        var s = a.sum(terms)
+        if below > 0 {  // R in [0, n_D·e^D]
+            let bound = a.mul(a.point(Double(below)), a.exp(a.point(cut)))
+            s = Interval(lo: s.lo, hi: a.add(Interval(point: s.hi), Interval(point: bound.hi)).hi)
+        }
+        let total = a.sum((0..<n).compactMap { p[$0] == 0 ? nil : a.point(p[$0]) })
+        let r = a.div(total, s)
+        ratios[a.precision] = r
+        return r
+    }
+}
+
+/// `RefinedProbabilityGradient` for `softcap` c (see the file's notes): the outputs
+/// chain_j·(e_j·P/S − p_j), z_j = c·tanh(a_j), a_j = x_j/c (`IntervalArithmetic.quotient`, one
+/// rounding per end), d_j = z_j − z_M (every z_j within [−c, c], so its enclosure's width is a
+/// few units of c·2^-w, and e^(d_j)'s relative width the same: 2^-119 at w = 128, c = 50), e_j
+/// and S = Σ_j e_j (every term: no cut), chain_j = 4E/(1 + E)², E = e^(−2|a_j|) (the MPFR
+/// path's `TransformedRow.chain`, no cancellation). Two exponentials per logit (tanh, exp)
+/// against `TransformedRow`'s eight (its d_j avoids cancellation, which e^(d_j) does not need:
+/// an absolute error of d is a relative error of e^d), and one MPFR call each where the argument
+/// allows (`tanhOfPointOrInterval`, `expOfNarrow`).
+final class RefinedSoftcapGradient {
+    let x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>
+    let softcap: BigFloat
+    let format: Format
+    /// The first index of the largest logit.
+    let maxIndex: Int
+    /// z_M and [P/S] at each precision, made when first needed.
+    private var rows: [Int: (zMax: Interval, ratio: Interval)] = [:]
+
+    init(x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>, softcap c: Double, format: Format) {
+        (self.x, self.p, self.format) = (x, p, format)
+        softcap = BigFloat(c, precision: 53)
+        var m = 0
+        for j in x.indices where x[j] > x[m] { m = j }
+        maxIndex = m
+    }
+
+    /// Output j, certified as the MPFR path certifies it, or nil.
+    func output(_ j: Int) -> OracleValue? {
+        ExponentRange.widest {
+            let certifier = Certifier(format: format, guardBits: 0, maxPrecision: 0)
+            for w in RefinedProbabilityGradient.precisions {
+                let a = IntervalArithmetic(precision: w)
+                let (zMax, ratio) = row(a)
+                let aj = a.quotient(BigFloat(x[j], precision: 53), by: softcap)
+                let ej = term(j, zMax, aj, a)
+                let big = a.exp(a.negDouble(aj.lo.signum >= 0 ? aj : a.neg(aj)))
+                let g = a.div(a.mul(a.sub(a.mul(ej, ratio), a.point(p[j])), a.scale(big, 2)), a.square(a.add(a.one, big)))
+                if g.isExactZero || g.lo.isNaN || g.hi.isNaN { return nil }
+                if let r = format.certify(RefinedProbabilityGradient.closed(g)), certifier.isNarrow(g) {
+                    return OracleValue(rounded: r, exact: ExactValue(Certifier.midpoint(g)))
+                }
+            }
+            return nil
+        }
+    }
+
+    /// e_j = exp(c·tanh(a_j) − z_M), exactly 1 where x_j = x_M.
+    private func term(_ j: Int, _ zMax: Interval, _ aj: Interval, _ a: IntervalArithmetic) -> Interval {
+        if x[j] == x[maxIndex] { return a.one }
+        return a.expOfNarrow(a.sub(a.mul(Interval(point: softcap), a.tanhOfPointOrInterval(aj)), zMax))
+    }
+
+    private func row(_ a: IntervalArithmetic) -> (zMax: Interval, ratio: Interval) {
+        if let r = rows[a.precision] { return r }
+        let c = Interval(point: softcap)
+        let zMax = a.mul(c, a.tanh(a.quotient(BigFloat(x[maxIndex], precision: 53), by: softcap)))
+        let terms = x.indices.map { term($0, zMax, a.quotient(BigFloat(x[$0], precision: 53), by: softcap), a) }
+        let total = a.sum(p.compactMap { $0 == 0 ? nil : a.point($0) })
+        let r = (zMax, a.div(total, a.sum(terms)))
+        rows[a.precision] = r
+        return r
+    }
+}
+
+extension IntervalArithmetic {
+    /// tanh, increasing; for a nonzero point argument one MPFR call: tanh(a) = (e^(2a) − 1)/(e^(2a) + 1)
+    /// is transcendental for a nonzero binary a (Lindemann), so RNDU = next(RNDD). tanh(0) = 0.
+    func tanhOfPointOrInterval(_ a: Interval) -> Interval {
+        guard a.isPoint else { return tanh(a) }
+        let lo = BigFloat(precision: precision)
+        if lo.tanh(a.lo, .down) == 0 { return Interval(point: lo) }
+        let hi = BigFloat(precision: precision)
+        hi.set(lo, .up)
+        hi.nextUp()
+        return Interval(lo: lo, hi: hi)
+    }
+
+    /// exp, increasing, with one MPFR call for a narrow argument [l, h] (h − l <= 1/2):
+    /// e^h = e^l·e^(h−l) <= next(RD(e^l))·(1 + 2(h − l)) (e^w <= 1 + 2w for 0 <= w <= 1.25;
+    /// next(RD(e^l)) >= e^l, equal only when e^l is exact, l = 0), every step rounded up.
+    func expOfNarrow(_ a: Interval) -> Interval {
+        if a.isPoint { return exp(a) }
+        let width = BigFloat(precision: precision)
+        width.sub(a.hi, a.lo, .up)
+        guard width.compare(BigFloat(0.5, precision: 53)) <= 0 else { return exp(a) }
+        let lo = BigFloat(precision: precision)
+        lo.exp(a.lo, .down)
+        let hi = BigFloat(precision: precision)
+        hi.set(lo, .up)
+        hi.nextUp()
+        width.scale(width, byPowerOfTwo: 1, .up)
+        width.add(width, BigFloat(1, precision: 53), .up)
+        hi.mul(hi, width, .up)
+        return Interval(lo: lo, hi: hi)
+    }
+}

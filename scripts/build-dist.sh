@@ -6,8 +6,9 @@
 #   dist/softmax-oracle                portable (any x86-64 or arm64 CPU; Dekker's products on x86-64)
 #   dist/softmax-oracle-x86-64-v4      on an x86-64 host: for CPUs with FMA and AVX-512 (x86-64-v4,
 #                                      hardware FMA); the Python package runs it when the CPU has them
-# DIST_FMA_CPU=x86-64-v3 builds the FMA + AVX2 level instead (measured slower than portable on the
-# certified tier, README "Build for this CPU"), DIST_FMA_CPU= only the portable build.
+# DIST_FMA_CPU=x86-64-v3 builds the FMA + AVX2 level instead (4 double-word lanes; on this AVX-512
+# machine a little slower than v4 on f64, README "Build for this CPU"), DIST_FMA_CPU= only the
+# portable build.
 #
 # How MPFR/GMP become static without touching Package.swift: the CMPFR module asks pkg-config for
 # MPFR's link flags (-L<libdir> -lmpfr -lgmp); ld takes, for -lNAME, the first directory on its

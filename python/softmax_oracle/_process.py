@@ -124,14 +124,21 @@ def _executable(path: Path) -> bool:
     return path.is_file() and os.access(path, os.X_OK)
 
 
+def cpu_choice() -> str:
+    """``$SOFTMAX_ORACLE_CPU``: ``auto`` (unset or empty: the best bundled build for this CPU) or
+    ``portable``. Any other value raises `ValueError` naming it, whether or not a bundled binary
+    is used, so that a mistyped setting is never silently ignored."""
+    choice = os.environ.get(CPU_ENV, "") or "auto"
+    if choice not in ("auto", "portable"):
+        raise ValueError(f"${CPU_ENV} is {choice!r}: use 'auto' (the default) or 'portable'")
+    return choice
+
+
 def bundled_for_cpu(portable: Path, flags: frozenset[str]) -> Path:
     """Among the bundled binaries, the one for a CPU with `flags`: the first of `X86_64_BUILDS`
     (``softmax-oracle-x86-64-v4``, ``-v3``, next to the portable one) that is bundled and whose
     flags the CPU has, else `portable`. ``$SOFTMAX_ORACLE_CPU=portable`` always gives `portable`."""
-    choice = os.environ.get(CPU_ENV, "auto") or "auto"
-    if choice not in ("auto", "portable"):
-        raise OracleNotFoundError(f"${CPU_ENV} is {choice!r}: use 'auto' (the default) or 'portable'")
-    if choice == "auto":
+    if cpu_choice() == "auto":
         for name, needed in X86_64_BUILDS:
             candidate = portable.with_name(f"{portable.name}-{name}")
             if needed <= flags and _executable(candidate):
@@ -147,6 +154,7 @@ def find_binary() -> str:
     AVX-512): the latter runs when this CPU has what it needs (`bundled_for_cpu`; the flags are
     read from /proc/cpuinfo once per process), unless ``$SOFTMAX_ORACLE_CPU=portable``. Both
     give the same certified outputs; the FMA build is faster."""
+    cpu_choice()  # a bad $SOFTMAX_ORACLE_CPU is an error even when it would not be used
     env = os.environ.get(BINARY_ENV)
     if env:
         if os.path.isfile(env) and os.access(env, os.X_OK):

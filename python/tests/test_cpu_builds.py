@@ -106,7 +106,12 @@ def test_the_variables_force_the_portable_build_or_a_binary(monkeypatch, tmp_pat
     assert so.find_binary() == str(portable)
     monkeypatch.delenv(so.BINARY_ENV)
     monkeypatch.setenv(so.CPU_ENV, "avx2")
-    with pytest.raises(so.OracleNotFoundError, match=r"\$SOFTMAX_ORACLE_CPU is 'avx2'"):
+    with pytest.raises(ValueError, match=r"\$SOFTMAX_ORACLE_CPU is 'avx2'"):
+        so.find_binary()
+    # A mistyped value is an error even where it would not be used: with $SOFTMAX_ORACLE_BIN set.
+    monkeypatch.setenv(so.BINARY_ENV, str(portable))
+    monkeypatch.setenv(so.CPU_ENV, "Portable")
+    with pytest.raises(ValueError, match=r"\$SOFTMAX_ORACLE_CPU is 'Portable'"):
         so.find_binary()
 
 

@@ -20,6 +20,32 @@ extension SIMD2: DoubleLanes where Scalar == Double {}
 extension SIMD4: DoubleLanes where Scalar == Double {}
 extension SIMD8: DoubleLanes where Scalar == Double {}
 
+/// 2^e on every lane, for e in binary64's normal exponent range (−1022 ... 1023): the bit pattern
+/// (e + 1023)·2^52. Outside that range the pattern is not 2^e (callers that can get such e test
+/// the range or replace those lanes).
+@inline(__always)
+func powerOfTwoLanes<V: DoubleLanes>(_ e: V.MaskStorage) -> V {
+    unsafeBitCast((e &+ 1023) &<< 52, to: V.self)
+}
+
+/// The magnitude of every lane.
+@inline(__always)
+func magnitudeLanes<V: DoubleLanes>(_ v: V) -> V {
+    unsafeBitCast(unsafeBitCast(v, to: V.MaskStorage.self) & Int64.max, to: V.self)
+}
+
+/// `ScaledDoubleWord(hi:lo:exponent:).normalized()` on every lane, for normal hi (the fast
+/// branch of `normalized`): hi's significand with exponent field 1023, lo·2^(−e), exponent + e,
+/// e = ⌊log₂|hi|⌋ (|e| < 1023: the power of two is normal).
+@inline(__always)
+func normalizedLanes<V: DoubleLanes>(_ hi: V, _ lo: V, _ exponent: V.MaskStorage) -> (hi: V, lo: V, exponent: V.MaskStorage) {
+    let bits = unsafeBitCast(hi, to: V.MaskStorage.self)
+    let e = ((bits &>> 52) & 0x7FF) &- 1023
+    let h = unsafeBitCast((bits & Int64(bitPattern: 0x800F_FFFF_FFFF_FFFF)) | 0x3FF0_0000_0000_0000, to: V.self)
+    // e == 0: hi is unchanged (same bits) and lo·2^0 = lo, as the scalar early return.
+    return (h, lo * powerOfTwoLanes(0 &- e), exponent &+ e)
+}
+
 /// The lane width of the row sums and of softmax's outputs (DoubleWordArithmetic's
 /// `DoubleWordLanes`: 8 in the build for a CPU with an FMA, else 4).
 typealias RowLanes = DoubleWordLanes

@@ -13,61 +13,13 @@ import Darwin
 //
 // Why the results and bounds are the scalar routines': as in DoubleWordExpLanes.swift, each
 // lane goes through the scalar routine's IEEE operations in the same order (DoubleWordArithmetic's
-// lane twoSum/fastTwoSum/twoProduct/twoSquare/DoubleWord.product, and `sameSignSum` and
-// `anySignSum` below, written as the scalar ones are), the integer parts are the scalar bit
-// manipulations on Int64 lanes, and only the table entries and libm's log1p/log (the starting
+// lane twoSum, fastTwoSum, twoProduct, twoSquare and DoubleWord.product, sameSignSum and
+// anySignSum), the integer parts are the scalar bit manipulations on Int64 lanes, and only the table entries and libm's log1p/log (the starting
 // guesses L0) are taken lane by lane. Scalings by 2^e (e in binary64's normal range, values
 // normal) are exact multiplications, the same numbers `Double(sign:exponent:significand:)`
 // gives. A lane whose regime or guards differ is not taken here: the caller computes it with
 // the scalar routine. So each lane's value and bound are the scalar routine's, bit for bit
 // (Tests/SoftmaxOracleTests: ElementwiseLaneTests).
-
-extension DoubleWord {
-    /// `DoubleWord.sameSignSum` on every lane (the same operations, relative error <= 3.02u²).
-    @inline(__always)
-    static func sameSignSum<V: SIMD>(_ ah: V, _ al: V, _ bh: V, _ bl: V) -> (hi: V, lo: V) where V.Scalar == Double {
-        let s = twoSum(ah, bh)
-        let t: V = al + bl
-        let v: V = s.lo + t
-        return fastTwoSum(s.hi, v)
-    }
-
-    /// `DoubleWord.anySignSum` on every lane (the same operations, absolute error <=
-    /// 3.1u²(|a| + |b|)).
-    @inline(__always)
-    static func anySignSum<V: SIMD>(_ ah: V, _ al: V, _ bh: V, _ bl: V) -> (hi: V, lo: V) where V.Scalar == Double {
-        let s = twoSum(ah, bh)
-        let t = twoSum(al, bl)
-        let g: V = s.lo + t.hi
-        let s2 = twoSum(s.hi, g)
-        let k: V = t.lo + s2.lo
-        return twoSum(s2.hi, k)
-    }
-}
-
-/// 2^e on every lane, for e in binary64's normal exponent range (−1022 ... 1023).
-@inline(__always)
-func powerOfTwoLanes<V: DoubleLanes>(_ e: V.MaskStorage) -> V {
-    unsafeBitCast((e &+ 1023) &<< 52, to: V.self)
-}
-
-/// The magnitude of every lane.
-@inline(__always)
-func magnitudeLanes<V: DoubleLanes>(_ v: V) -> V {
-    unsafeBitCast(unsafeBitCast(v, to: V.MaskStorage.self) & Int64.max, to: V.self)
-}
-
-/// `ScaledDoubleWord(hi:lo:exponent:).normalized()` on every lane, for normal hi (the fast
-/// branch of `normalized`): hi's significand with exponent field 1023, lo·2^(−e), exponent + e,
-/// e = ⌊log₂|hi|⌋ (|e| < 1023: the power of two is normal).
-@inline(__always)
-func normalizedLanes<V: DoubleLanes>(_ hi: V, _ lo: V, _ exponent: V.MaskStorage) -> (hi: V, lo: V, exponent: V.MaskStorage) {
-    let bits = unsafeBitCast(hi, to: V.MaskStorage.self)
-    let e = ((bits &>> 52) & 0x7FF) &- 1023
-    let h = unsafeBitCast((bits & Int64(bitPattern: 0x800F_FFFF_FFFF_FFFF)) | 0x3FF0_0000_0000_0000, to: V.self)
-    // e == 0: hi is unchanged (same bits) and lo·2^0 = lo, as the scalar early return.
-    return (h, lo * powerOfTwoLanes(0 &- e), exponent &+ e)
-}
 
 extension DoubleWordExp {
     /// `expm1` on every lane: e^x − 1 as (hi, lo) with its relative error bound, each lane bit

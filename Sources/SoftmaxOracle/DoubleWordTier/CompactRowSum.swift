@@ -86,7 +86,7 @@ extension DoubleWordTier {
                     // 2^(k_j − σ), or 0 for a term more than 2^1000 below 2^σ (not summed; counted).
                     let scale = e.k &- Int64(sigma)
                     let dropped = scale .< -1000
-                    let f = unsafeBitCast((scale &+ 1023) &<< 52, to: RowLanes.self).replacing(with: 0, where: dropped)
+                    let f = (powerOfTwoLanes(scale) as RowLanes).replacing(with: 0, where: dropped)
                     if any(dropped) {
                         for l in 0..<width where dropped[l] { part.truncations += 1 }
                     }

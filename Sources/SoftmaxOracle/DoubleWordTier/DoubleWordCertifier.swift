@@ -146,15 +146,14 @@ struct DoubleWordCertifier {
         let signBit = I(repeating: Int64.min)
         @inline(__always) func bits(_ v: V) -> I { unsafeBitCast(v, to: I.self) }
         @inline(__always) func double(_ i: I) -> V { unsafeBitCast(i, to: V.self) }
-        @inline(__always) func magnitude(_ v: V) -> V { double(bits(v) & Int64.max) }
         /// b unless a > b (a NaN gives b).
         @inline(__always) func larger(_ a: V, than b: V) -> V { b.replacing(with: a, where: a .> b) }
-        let scale = double((k &+ 1023) &<< 52)
-        let hMagnitude = magnitude(h)
+        let scale: V = powerOfTwoLanes(k)
+        let hMagnitude = magnitudeLanes(h)
         let hs = h * scale
         let ls = l * scale
         let hsBits = bits(hs)
-        let hsMagnitude = magnitude(hs)
+        let hsMagnitude = magnitudeLanes(hs)
         let kInRange = ((k &+ 1000) & ~2047) .== 0 .& (scale .> 0) .& (scale .<= 0x1p1000)
         let inRange = kInRange .& (hMagnitude .>= 0x1p-999) .& (hMagnitude .< 0x1p1000)
             .& (hsMagnitude .>= 0x1p-900) .& (hsMagnitude .< V(repeating: powerOfTwo(highBinade)))
@@ -174,11 +173,11 @@ struct DoubleWordCertifier {
         }
         let rb = bits(r)
         let rBinade = rb & exponentField  // 2^er (0 for r = 0)
-        let halving = I(repeating: 0).replacing(with: 1 << 52, where: magnitude(r) .== double(rBinade))
+        let halving = I(repeating: 0).replacing(with: 1 << 52, where: magnitudeLanes(r) .== double(rBinade))
         let room = larger(double(rBinade &- (p << 52) &- halving), than: V(repeating: subnormalRoom))
         let delta = (hs - r) + ls
-        let reach = (magnitude(delta) * (1 + 0x1p-50) + es) * (1 + 0x1p-50)
-        let zeroOK = (r .!= 0) .| ((magnitude(ls) + es) * (1 + 0x1p-50) .< hsMagnitude)
+        let reach = (magnitudeLanes(delta) * (1 + 0x1p-50) + es) * (1 + 0x1p-50)
+        let zeroOK = (r .!= 0) .| ((magnitudeLanes(ls) + es) * (1 + 0x1p-50) .< hsMagnitude)
         let signedZero = double(hsBits & signBit)
         return LaneTests(inRange: inRange, narrow: es .<= narrowBound, certified: (reach .< room) .& zeroOK,
                          rounded: r.replacing(with: signedZero, where: r .== 0), hs: hs, ls: ls)

@@ -80,16 +80,26 @@ final class RefinedProbabilityGradient {
     /// Output c, certified as the MPFR path certifies it, or nil (not certified at the last
     /// precision, or an exact zero: the MPFR path decides those).
     func output(_ c: Int) -> OracleValue? {
+        Self.certified(format) { a in
+            let q = ratio(a)
+            let m = a.point(x[maxIndex])
+            let e = c == maxIndex ? a.one : a.exp(a.sub(a.point(x[c]), m))
+            return a.sub(a.mul(e, q), a.point(p[c]))
+        }
+    }
+
+    /// The output whose enclosure at precision w is `enclosure` (MPFR intervals of that
+    /// precision), certified as the MPFR path certifies it (`Format.certify` of the `closed`
+    /// enclosure, `Certifier.isNarrow`, the midpoint as the exact value) at the first of
+    /// `precisions` where it does; nil when none does, or for an exact zero or a NaN end (the
+    /// MPFR path decides those). Shared by the plain and the softcapped refined outputs.
+    static func certified(_ format: Format, _ enclosure: (IntervalArithmetic) -> Interval) -> OracleValue? {
         ExponentRange.widest {
             let certifier = Certifier(format: format, guardBits: 0, maxPrecision: 0)
-            for w in Self.precisions {
-                let a = IntervalArithmetic(precision: w)
-                let q = ratio(a)
-                let m = a.point(x[maxIndex])
-                let e = c == maxIndex ? a.one : a.exp(a.sub(a.point(x[c]), m))
-                let g = a.sub(a.mul(e, q), a.point(p[c]))
+            for w in precisions {
+                let g = enclosure(IntervalArithmetic(precision: w))
                 if g.isExactZero || g.lo.isNaN || g.hi.isNaN { return nil }
-                if let r = format.certify(Self.closed(g)), certifier.isNarrow(g) {
+                if let r = format.certify(closed(g)), certifier.isNarrow(g) {
                     return OracleValue(rounded: r, exact: ExactValue(Certifier.midpoint(g)))
                 }
             }
@@ -168,21 +178,12 @@ final class RefinedSoftcapGradient {
 
     /// Output j, certified as the MPFR path certifies it, or nil.
     func output(_ j: Int) -> OracleValue? {
-        ExponentRange.widest {
-            let certifier = Certifier(format: format, guardBits: 0, maxPrecision: 0)
-            for w in RefinedProbabilityGradient.precisions {
-                let a = IntervalArithmetic(precision: w)
-                let (zMax, ratio) = row(a)
-                let aj = a.quotient(BigFloat(x[j], precision: 53), by: softcap)
-                let ej = term(j, zMax, aj, a)
-                let big = a.exp(a.negDouble(aj.lo.signum >= 0 ? aj : a.neg(aj)))
-                let g = a.div(a.mul(a.sub(a.mul(ej, ratio), a.point(p[j])), a.scale(big, 2)), a.square(a.add(a.one, big)))
-                if g.isExactZero || g.lo.isNaN || g.hi.isNaN { return nil }
-                if let r = format.certify(RefinedProbabilityGradient.closed(g)), certifier.isNarrow(g) {
-                    return OracleValue(rounded: r, exact: ExactValue(Certifier.midpoint(g)))
-                }
-            }
-            return nil
+        RefinedProbabilityGradient.certified(format) { a in
+            let (zMax, ratio) = row(a)
+            let aj = a.quotient(BigFloat(x[j], precision: 53), by: softcap)
+            let ej = term(j, zMax, aj, a)
+            let big = a.exp(a.negDouble(aj.lo.signum >= 0 ? aj : a.neg(aj)))
+            return a.div(a.mul(a.sub(a.mul(ej, ratio), a.point(p[j])), a.scale(big, 2)), a.square(a.add(a.one, big)))
         }
     }
 

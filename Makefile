@@ -17,7 +17,9 @@
 # Release builds (report; scripts/bench*.sh, tier-grid.sh) are for this CPU: scripts/target-cpu.sh
 # picks `native` (hardware FMA, widest vectors) when the CPU has FMA and AVX2, else the portable
 # build; SOFTMAX_ORACLE_TARGET_CPU=portable (or empty) forces portable, =NAME that LLVM CPU. Each
-# choice builds in its own .build-NAME. Same error bounds, same certified outputs either way.
+# choice builds in its own .build-NAME. Same error bounds, same certified outputs either way. The
+# release CLI is a static executable on Linux (.build-NAME-static; a quarter of the dynamic build's
+# start-up), SOFTMAX_ORACLE_LINK=dynamic links the shared libraries.
 SWIFT ?= swift
 # The python3 that creates .venv-python: the one on PATH (.ci/run puts its .venv-ci first).
 PYTHON ?= python3
@@ -32,8 +34,7 @@ mpfr:
 PORTABLE := SOFTMAX_ORACLE_TARGET_CPU=
 
 report: mpfr
-	@cpu="$$(bash scripts/target-cpu.sh)" && set -x && SOFTMAX_ORACLE_TARGET_CPU="$$cpu" \
-	    $(SWIFT) run -c release --scratch-path ".build$${cpu:+-$$cpu}" softmax-oracle report
+	@bash -c '. scripts/target-cpu.sh && set -x && "$$0" run "$${oracle_args[@]}" softmax-oracle report' "$(SWIFT)"
 
 test: mpfr
 	$(PORTABLE) $(SWIFT) test

@@ -8,13 +8,14 @@
 #   bash scripts/bench-io.sh [--rounds N] [--base PATH] [--oracle PATH]
 #     --base: an older softmax-oracle to compare; --oracle: measure this binary (e.g. dist/softmax-oracle
 #     from `make dist`) instead of the release build of this checkout, which is then not built
-#   Release builds are for this CPU (scripts/target-cpu.sh; SOFTMAX_ORACLE_TARGET_CPU=portable: portable).
+#   Release builds are for this CPU, the CLI a static executable (scripts/target-cpu.sh;
+#   SOFTMAX_ORACLE_TARGET_CPU=portable: portable; SOFTMAX_ORACLE_LINK=dynamic: shared libraries).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-mpfr.sh
 . scripts/target-cpu.sh
 bench=(swift build -c release --package-path Benchmarks --scratch-path "Benchmarks/.build$build_suffix")
-oracle=(swift build -c release --scratch-path ".build$build_suffix")
+oracle=(swift build "${oracle_args[@]}")
 echo "bench-io.sh: building Benchmarks/ (bench-io, mpfr-text-loop) in release..." >&2
 "${bench[@]}" --product bench-io >&2
 "${bench[@]}" --product mpfr-text-loop >&2

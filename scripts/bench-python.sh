@@ -4,15 +4,15 @@
 #
 #   bash scripts/bench-python.sh [samples]     # needs python3 with numpy and the package installed
 #
-# Uses $SOFTMAX_ORACLE_BIN if set, else builds the release CLI for this CPU (scripts/target-cpu.sh;
+# Uses $SOFTMAX_ORACLE_BIN if set, else builds the release CLI for this CPU, static (scripts/target-cpu.sh;
 # SOFTMAX_ORACLE_TARGET_CPU=portable: the portable build). The C loop is
 # Benchmarks/Sources/CMPFRLoop/mpfr_loop.c, compiled here with cc -O2 into a shared library.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${SOFTMAX_ORACLE_BIN:-}" ]; then
     . scripts/target-cpu.sh
-    swift build -c release --scratch-path ".build$build_suffix" --product softmax-oracle >&2
-    export SOFTMAX_ORACLE_BIN="$(swift build -c release --scratch-path ".build$build_suffix" --show-bin-path)/softmax-oracle"
+    swift build "${oracle_args[@]}" --product softmax-oracle >&2
+    export SOFTMAX_ORACLE_BIN="$(swift build "${oracle_args[@]}" --show-bin-path)/softmax-oracle"
 fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

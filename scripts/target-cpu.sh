@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The one place that decides which build a release binary of this checkout is (README, "Build for
-# this CPU"; docs/kernels.md, "Two builds, one bound"). Package.swift reads the answer from
-# SOFTMAX_ORACLE_TARGET_CPU: an LLVM CPU name compiles every target for that CPU with hardware FMA
-# (DOUBLEWORD_FMA); empty means the portable build (Dekker's products, 4 SIMD lanes). Both builds
-# have the same error bounds and the same certified outputs.
+# this CPU"; docs/kernels.md, "Two builds, one bound"): for which CPU, and how the CLI is linked.
+#
+# CPU. Package.swift reads the answer from SOFTMAX_ORACLE_TARGET_CPU: an LLVM CPU name compiles
+# every target for that CPU with hardware FMA (DOUBLEWORD_FMA); empty means the portable build
+# (Dekker's products, 4 SIMD lanes). Both builds have the same error bounds and the same certified
+# outputs.
 #
 #   SOFTMAX_ORACLE_TARGET_CPU unset          this CPU's FMA build when it has one: `native` on an
 #                                            x86-64 whose cpuinfo lists fma, avx2 and avx512f,
@@ -12,11 +14,26 @@
 #   SOFTMAX_ORACLE_TARGET_CPU= or =portable  the portable build
 #   SOFTMAX_ORACLE_TARGET_CPU=NAME           that LLVM CPU (haswell, x86-64-v3, znver4, ...)
 #
+# Link. The release CLI (make report, the bench scripts, tier-grid.sh) is a fully static executable
+# on Linux when the static libraries are there (the toolchain's swift_static, libmpfr.a, libgmp.a,
+# libc.a, libstdc++.a): `--static-swift-stdlib -Xswiftc -static-executable`. Its start-up, a fixed
+# cost of every `eval`, is then about a quarter of the dynamic build's CPU time: no ld.so mapping
+# ~20 shared libraries and resolving their ~5000 symbols. A static glibc binary is for the machine
+# that built it (NSS and dlopen need that glibc's shared libraries; the CLI uses neither), which is
+# what these builds are; `make dist` links glibc dynamically for other machines.
+#
+#   SOFTMAX_ORACLE_LINK unset or =static     static when possible, else dynamic (with a note why)
+#   SOFTMAX_ORACLE_LINK=dynamic              the shared libraries, as a plain `swift build`
+#
 # Each choice has its own SwiftPM scratch folder, so that switching does not rebuild everything:
-# .build for the portable build, .build-NAME otherwise (Benchmarks/.build-NAME for Benchmarks/).
+# .build for the portable build, .build-NAME otherwise (Benchmarks/.build-NAME for Benchmarks/,
+# which links the libraries into its own tools and is never static), and a -static suffix for the
+# static CLI (.build-native-static).
 #
 # Sourced (`. scripts/target-cpu.sh`): exports SOFTMAX_ORACLE_TARGET_CPU (the resolved name, empty
-# for portable), sets build_suffix ("" or "-NAME") and prints the choice on stderr.
+# for portable), sets build_suffix ("" or "-NAME", for Benchmarks/) and oracle_args (the
+# `swift build`/`swift run` arguments of the release CLI: -c release, its scratch folder, the
+# static flags) and prints the choice on stderr.
 # Run: `bash scripts/target-cpu.sh` prints the resolved name (an empty line for portable) on stdout
 # and the choice on stderr; `--detect` prints what this CPU gets when nothing is set.
 
@@ -47,6 +64,38 @@ softmax_oracle_resolve_cpu() {
     fi
 }
 
+# Why this machine cannot link the CLI statically (on stdout), or nothing when it can: Linux, the
+# toolchain's static runtime, and an archive of each C library the static link needs.
+softmax_oracle_static_missing() {
+    local resources lib libdir
+    [ "$(uname -s)" = Linux ] || { echo "static executables are a Linux feature"; return; }
+    resources="$(swiftc -print-target-info 2>/dev/null | sed -n 's/.*"runtimeResourcePath": "\(.*\)".*/\1/p')"
+    if [ ! -f "${resources}_static/linux/static-executable-args.lnk" ]; then
+        echo "the Swift toolchain has no static runtime (${resources:-?}_static/linux)"; return
+    fi
+    libdir="$(pkg-config --variable=libdir mpfr 2>/dev/null || true)"
+    for lib in mpfr gmp c stdc++; do
+        if [ ! -f "$libdir/lib$lib.a" ] && [ ! -f "$(cc -print-file-name="lib$lib.a" 2>/dev/null)" ]; then
+            echo "lib$lib.a not found (Debian/Ubuntu: libmpfr-dev, libgmp-dev, libc6-dev, libstdc++-dev)"; return
+        fi
+    done
+}
+
+# The release CLI's link, static or dynamic (SOFTMAX_ORACLE_LINK, above); a note on stderr when
+# static was asked for and cannot be had.
+softmax_oracle_resolve_link() {
+    local missing
+    case "${SOFTMAX_ORACLE_LINK:-static}" in
+        dynamic) echo dynamic ;;
+        static)
+            missing="$(softmax_oracle_static_missing)"
+            if [ -z "$missing" ]; then echo static; else
+                echo "target-cpu.sh: dynamic link of the CLI: $missing" >&2; echo dynamic
+            fi ;;
+        *) echo "target-cpu.sh: SOFTMAX_ORACLE_LINK=$SOFTMAX_ORACLE_LINK: use static or dynamic" >&2; return 2 ;;
+    esac
+}
+
 # The choice, on stderr: which build, its scratch folder, how to change it.
 softmax_oracle_describe() {
     if [ -n "$1" ]; then
@@ -62,6 +111,14 @@ if [ "${BASH_SOURCE[0]}" != "$0" ]; then  # sourced
     export SOFTMAX_ORACLE_TARGET_CPU
     build_suffix="${SOFTMAX_ORACLE_TARGET_CPU:+-$SOFTMAX_ORACLE_TARGET_CPU}"
     softmax_oracle_describe "$SOFTMAX_ORACLE_TARGET_CPU"
+    oracle_link="$(softmax_oracle_resolve_link)" || return 2
+    if [ "$oracle_link" = static ]; then
+        oracle_args=(-c release --scratch-path ".build$build_suffix-static" --static-swift-stdlib -Xswiftc -static-executable)
+        echo "the CLI: a static executable (scratch .build$build_suffix-static; SOFTMAX_ORACLE_LINK=dynamic" \
+            "for the shared libraries)" >&2
+    else
+        oracle_args=(-c release --scratch-path ".build$build_suffix")
+    fi
 else
     set -euo pipefail
     case "${1:-}" in

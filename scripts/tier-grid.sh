@@ -10,8 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-mpfr.sh
-. scripts/target-cpu.sh  # this CPU's build (FMA when it has it), SOFTMAX_ORACLE_TARGET_CPU=portable: portable
-oracle=(swift build -c release --scratch-path ".build$build_suffix")
+. scripts/target-cpu.sh  # this CPU's build (FMA when it has it; the CLI static), SOFTMAX_ORACLE_TARGET_CPU=portable: portable
+oracle=(swift build "${oracle_args[@]}")
 bench=(swift build -c release --package-path Benchmarks --scratch-path "Benchmarks/.build$build_suffix")
 "${oracle[@]}" --product softmax-oracle >&2
 "${bench[@]}" --product tier-grid >&2

@@ -88,9 +88,9 @@ enum FieldRead {
     }
 
     /// A string, or a problem naming what was found.
-    static func string(_ v: JSONValue, field: String, expected: String) throws(FieldProblem) -> String {
+    static func string(_ v: JSONValue, field: String, expected: @autoclosure () -> String) throws(FieldProblem) -> String {
         guard case .string(let s) = v else {
-            throw FieldProblem(field: field, reason: "\(v.excerpt()) is not a string (expected \(expected))")
+            throw FieldProblem(field: field, reason: "\(v.excerpt()) is not a string (expected \(expected()))")
         }
         return s
     }

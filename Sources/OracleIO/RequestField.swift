@@ -208,11 +208,11 @@ enum FieldInput {
         }
     }
 
-    /// A string; only JSON holds strings.
-    func string(field: String, expected: String) throws(FieldProblem) -> String {
+    /// A string; only JSON holds strings. `expected` is evaluated only for a message.
+    func string(field: String, expected: @autoclosure () -> String) throws(FieldProblem) -> String {
         switch resolved {
-        case .json(let v): return try FieldRead.string(v, field: field, expected: expected)
-        case .array: throw FieldProblem(field: field, reason: "is an array of the payload; give it in the header as a string (\(expected))")
+        case .json(let v): return try FieldRead.string(v, field: field, expected: expected())
+        case .array: throw FieldProblem(field: field, reason: "is an array of the payload; give it in the header as a string (\(expected()))")
         }
     }
 

@@ -18,7 +18,7 @@
 # picks `native` (hardware FMA, widest vectors) when the CPU has FMA and AVX2, else the portable
 # build; SOFTMAX_ORACLE_TARGET_CPU=portable (or empty) forces portable, =NAME that LLVM CPU. Each
 # choice builds in its own .build-NAME. Same error bounds, same certified outputs either way. The
-# release CLI is a static executable on Linux (.build-NAME-static; a quarter of the dynamic build's
+# release CLI is a static executable on Linux (.build-NAME-static; a sixth of the dynamic build's
 # start-up), SOFTMAX_ORACLE_LINK=dynamic links the shared libraries.
 SWIFT ?= swift
 # The python3 that creates .venv-python: the one on PATH (.ci/run puts its .venv-ci first).

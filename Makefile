@@ -34,7 +34,8 @@ mpfr:
 PORTABLE := SOFTMAX_ORACLE_TARGET_CPU=
 
 report: mpfr
-	@bash -c '. scripts/target-cpu.sh && set -x && "$$0" run "$${oracle_args[@]}" softmax-oracle report' "$(SWIFT)"
+	@bash -c '. scripts/target-cpu.sh && set -x && "$$0" build "$${oracle_args[@]}" --product softmax-oracle >&2 \
+	    && "$$("$$0" build "$${oracle_args[@]}" --show-bin-path)/softmax-oracle" report' "$(SWIFT)"
 
 test: mpfr
 	$(PORTABLE) $(SWIFT) test

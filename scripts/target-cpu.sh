@@ -20,11 +20,12 @@
 # cost of every `eval`, is then about a sixth of the dynamic build's CPU time (with the flag below):
 # no ld.so mapping ~20 shared libraries and resolving their ~5000 symbols. A static glibc binary is
 # for the machine that built it (glibc's NSS and dlopen would want that glibc's shared libraries;
-# the CLI does not need them), which is what these builds are; `make dist` links glibc dynamically for other machines. The static CLI is
-# also compiled with -disable-concrete-type-metadata-mangled-name-accessors: generic types such as
-# Set<String> get their metadata from direct accessors instead of demangling a name at first use,
-# which meant scanning every protocol conformance of the static binary (Foundation's included);
-# a one-request `eval` took 14% less CPU time. Same code otherwise, same outputs.
+# the CLI does not need them), which is what these builds are; `make dist` links glibc dynamically
+# for other machines. The static CLI is also compiled with
+# -disable-concrete-type-metadata-mangled-name-accessors: generic types such as Set<String> get
+# their metadata from direct accessors instead of demangling a name at first use, which meant
+# scanning every protocol conformance of the static binary (Foundation's included); a one-request
+# `eval` took 14% less CPU time. Same code otherwise, same outputs.
 #
 #   SOFTMAX_ORACLE_LINK unset or =static     static when possible, else dynamic (with a note why)
 #   SOFTMAX_ORACLE_LINK=dynamic              the shared libraries, as a plain `swift build`
@@ -80,7 +81,7 @@ softmax_oracle_static_missing() {
     libdir="$(pkg-config --variable=libdir mpfr 2>/dev/null || true)"
     for lib in mpfr gmp c stdc++; do
         if [ ! -f "$libdir/lib$lib.a" ] && [ ! -f "$(cc -print-file-name="lib$lib.a" 2>/dev/null)" ]; then
-            echo "lib$lib.a not found (Debian/Ubuntu: libmpfr-dev, libgmp-dev, libc6-dev, libstdc++-dev)"; return
+            echo "lib$lib.a not found (Debian/Ubuntu: libmpfr-dev, libgmp-dev, libc6-dev, libstdc++-NN-dev)"; return
         fi
     done
 }

@@ -74,6 +74,11 @@ extension DoubleWordTier {
                 acc.add(e.m.hi * f, e.m.lo * f)
             }
             let width = RowLanes.scalarCount
+            // dh >= keptFloor = 0.69·(σ − 997) keeps term j (k_j − σ >= −999): dh >= (σ − 998)·ln 2
+            // (σ <= 0, 0.69 < ln 2), and `expCompact`'s k = ⌊t/256⌋ >= t/256 − 255/256 with
+            // t = round(RN(dh·RN(256/ln 2))) >= dh·(256/ln 2)(1 + u)² − 1/2, so (|σ| < 2^21)
+            // k >= σ − 998 − 3u·2^21 − 1/512 − 255/256 > σ − 1000.
+            let keptFloor = RowLanes(repeating: 0.69 * Double(sigma - 997))
             while j + width <= end {
                 // Every lane ordinary (finite, not the maximum, in the exponential's domain): SIMD.
                 if let (dh, dl) = laneDifferences(x, j, m: m, maxIndex: maxIndex) {
@@ -85,9 +90,10 @@ extension DoubleWordTier {
                     }
                     // 2^(k_j − σ), or 0 for a term more than 2^1000 below 2^σ (not summed; counted).
                     let scale = e.k &- Int64(sigma)
-                    let dropped = scale .< -1000
-                    let f = (powerOfTwoLanes(scale) as RowLanes).replacing(with: 0, where: dropped)
-                    if any(dropped) {
+                    var f: RowLanes = powerOfTwoLanes(scale)
+                    if !all(dh .>= keptFloor) {  // (Int64 lane comparisons are slow: only here)
+                        let dropped = scale .< -1000
+                        f = f.replacing(with: 0, where: dropped)
                         for l in 0..<width where dropped[l] { part.truncations += 1 }
                     }
                     let p = e.hi * f, l = e.lo * f

@@ -10,6 +10,7 @@ import DoubleWordArithmetic
 //   LogPart.swift              L = log1p(s), and exact near-ties P ± L
 //   LogsumexpOutput.swift, LogSoftmaxOutputs.swift, SoftmaxOutputs.swift,
 //   CrossEntropyOutputs.swift, BatchLoss.swift     the outputs of each function
+//   NarrowSoftmaxOutputs.swift softmax into p <= 24: the same outputs, most by a shorter test
 //   ZLoss.swift, ZLossGradient.swift   cross_entropy and cross_entropy_grad with a z_loss
 //   SoftcapLoss.swift, SoftcapGradient.swift   the same with softcap alone
 //   SpecialRows.swift          rows whose answer NaN, +inf or all −inf decide

@@ -25,7 +25,7 @@ extension DoubleWordTier {
         /// The scan of x[range].
         static func of(_ x: UnsafeBufferPointer<Double>, _ range: Range<Int>) -> RowScan {
             var r = RowScan()
-            for j in range {
+            @inline(__always) func step(_ j: Int) {
                 let v = x[j]
                 if v.isNaN || v == .infinity {
                     r.special = true
@@ -36,6 +36,20 @@ extension DoubleWordTier {
                 } else if v > r.second {
                     r.second = v
                 }
+            }
+            // Four logits none of which exceeds the second largest so far (a NaN fails the
+            // comparison) change nothing: skipped by one comparison; other groups step one by one.
+            var j = range.lowerBound
+            while j + 4 <= range.upperBound {
+                let v = UnsafeRawPointer(x.baseAddress! + j).loadUnaligned(as: SIMD4<Double>.self)
+                if !all(v .<= r.second) {
+                    for i in j..<(j + 4) { step(i) }
+                }
+                j += 4
+            }
+            while j < range.upperBound {
+                step(j)
+                j += 1
             }
             return r
         }

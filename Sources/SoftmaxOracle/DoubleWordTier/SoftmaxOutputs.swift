@@ -54,11 +54,17 @@ extension DoubleWordTier {
                                                    total: total, epsTotal: epsTotal, certifier: certifier)
                 return fillOutputs(slots, count: n, threads: threads, g)
             }
-            guard let t = gradientTarget else { return fillOutputs(slots, count: n, threads: threads, outputs) }
+            // Formats with p <= 24: the same outputs, most of them by a shorter test (NarrowSoftmaxOutputs.swift).
+            let narrow = narrowOutputsApply(format, epsUp: outputs.epsUp)
+            @inline(__always) func fill() -> Bool {
+                narrow ? fillOutputs(slots, count: n, threads: threads, NarrowSoftmaxOutputs(outputs))
+                       : fillOutputs(slots, count: n, threads: threads, outputs)
+            }
+            guard let t = gradientTarget else { return fill() }
             // Output t's inputs are read before the fill overwrites slot t.
             guard let g = targetGradient(x, target: t, row: row, exponential: store.load(t), inverse: inverse,
                                          epsInverse: epsInverse, certifier),
-                  fillOutputs(slots, count: n, threads: threads, outputs) else { return false }
+                  fill() else { return false }
             slots[t] = g
             return true
         }

@@ -29,12 +29,19 @@ struct ElementwiseOutputs {
     /// enclosure (0, 2^(tinyExponent+1))); its plain form is 0 with absolute error 2^-999.
     static let tinyLog = DoubleWordTier.logPart(ScaledDoubleWord(hi: 1, lo: 0, exponent: tinyExponent), relativeError: 1)
 
+    /// bce's `bceWeights` for the labels +0 and 1 when pos_weight is one number >= 0 (or
+    /// absent) and there is no weight: the same for every output with such a label.
+    let hardLabelWeights: (zero: BceWeights, one: BceWeights)?
+
     init(kind: Kind, format: Format, labels: [Double]?, posWeight: [Double]?, weight: [Double]?) {
         self.kind = kind
         certifier = DoubleWordCertifier(format)
         self.labels = labels
         self.posWeight = posWeight
         self.weight = weight
+        let pw = posWeight.map { $0.count == 1 ? $0[0] : -1 } ?? 1
+        hardLabelWeights = kind == .bce && weight == nil && pw >= 0 && pw.isFinite
+            ? (Self.bceWeights(label: 0, posWeight: pw, weight: 1), Self.bceWeights(label: 1, posWeight: pw, weight: 1)) : nil
     }
 
     /// Output i (logit x), or nil when it does not certify here (the MPFR path then answers it).
@@ -53,8 +60,13 @@ struct ElementwiseOutputs {
             let pw = posWeight.map { $0.count == 1 ? $0[0] : $0[i] } ?? 1
             let z = labels![i], w = weight?[i] ?? 1
             // (The weights matter only for z ∈ [0, 1], pw, w >= 0 and finite x: `bce`'s checks.)
-            let known = cache.flatMap { c in
-                x.isFinite && z >= 0 && z <= 1 && pw >= 0 && w >= 0 ? c.pointee.weights(label: z, posWeight: pw, weight: w) : nil
+            let known: BceWeights?
+            if let hard = hardLabelWeights, z.bitPattern == 0 || z == 1 {  // +0 or 1: the bit patterns bceWeights saw
+                known = x.isFinite ? (z == 1 ? hard.one : hard.zero) : nil
+            } else {
+                known = cache.flatMap { c in
+                    x.isFinite && z >= 0 && z <= 1 && pw >= 0 && w >= 0 ? c.pointee.weights(label: z, posWeight: pw, weight: w) : nil
+                }
             }
             return bce(x, label: z, posWeight: pw, weight: w, log, weights: known)
         }
@@ -165,83 +177,14 @@ extension DoubleWordCertifier {
     /// e > −901), for which `certifyOther` would round both ends exactly to the same ±0 and report
     /// (h, l, k) normalized as the exact value: the same result, without the exact rounding
     /// (bce's C·T, softplus' T, log_sigmoid's −T and sigmoid's E/S at |x| up to 2^20).
-    ///
-    /// f64 outputs with −1118 < e <= −901 (which the inline test leaves to `certifyOther`: E/S,
-    /// T and C·T for |x| from about 620 to 775) are decided by `certifyLowBinade` instead, which
-    /// gives `certifyOther`'s output where it certifies.
     @inline(__always)
     func certifyTiny(_ h: Double, _ l: Double, scale k: Int, error err: Double) -> OracleValue? {
-        if h.isNormal, k > -(1 << 40), k < 1 << 40, l.magnitude <= h.magnitude, err >= 0 {
-            let e = binade(h) + k
-            if e <= Swift.min(subnormalQuantum - 44, -905), err <= 0.5 * h.magnitude {
-                let v = ScaledDoubleWord(hi: h, lo: l, exponent: k).normalized()
-                return OracleValue(rounded: h < 0 ? -0.0 : 0.0, exact: ExactValue(scaledHi: v.hi, lo: v.lo, scale: v.exponent))
-            }
-            if precision == 53, e <= -901, e > -1118, l.isFinite, err.isFinite {
-                switch certifyLowBinade(h, l, scale: k, error: err) {
-                case .certified(let v): return v
-                case .notNarrow: return nil
-                case .undecided: break
-                }
-            }
+        if h.isNormal, k > -(1 << 40), k < 1 << 40, binade(h) + k <= Swift.min(subnormalQuantum - 44, -905),
+           l.magnitude <= h.magnitude, err >= 0, err <= 0.5 * h.magnitude {
+            let v = ScaledDoubleWord(hi: h, lo: l, exponent: k).normalized()
+            return OracleValue(rounded: h < 0 ? -0.0 : 0.0, exact: ExactValue(scaledHi: v.hi, lo: v.lo, scale: v.exponent))
         }
         return certify(h, l, scale: k, error: err)
-    }
-
-    /// What `certifyLowBinade` found.
-    enum LowBinadeTest {
-        /// Certified: `certifyOther`'s output.
-        case certified(OracleValue)
-        /// Too wide to stand for the exact value: `certifyOther` declines too.
-        case notNarrow
-        /// Near a rounding boundary: left to `certifyOther`.
-        case undecided
-    }
-
-    /// `certifyOther` for f64 outputs v = (h + l)·2^k in the binades −1118 < e <= −901
-    /// (e = ⌊log₂|h|⌋ + k; h normal, |l| <= |h|, err >= 0 finite), without its exact rounding of
-    /// both ends. With v normalized to (hn + ln)·2^e (hn ∈ ±[1, 2), `certifyOther`'s own v) and
-    /// err' = err·2^(k−e)·(1 + 2^-50) (its error):
-    /// - narrow: `certifiedValue`'s rule itself, err' <= 2^t, t = max(e − 1, −1022) − 93 − e
-    ///   (t ∈ [−94, 3]: the clamp at −1000 and the t >= 60 exit never apply);
-    /// - rounding in units of 2^-1074, σ = e + 1074 ∈ [−43, 173]: a = |hn|·2^σ and
-    ///   b = ±ln·2^σ (exact: normal; b off by <= 2^-1074 if it underflows) and es = err'·2^σ
-    ///   (1 + 2^-50) + 2^-1074, raised to a·2^-100 (wider than `certifyExactly`'s bracket, whose
-    ///   ends move by <= 2 ulps of ln ± err' <= 2^-101·|hn|). For e >= −1022 binary64's quantum
-    ///   at v is 2^(e−52) = 2^(σ−52) units, a multiple of which a already is (53 bits): r = a,
-    ///   room = 2^(σ−53) (half a quantum), halved when a is a power of two above 2^-1022 (the
-    ///   spacing below halves). For e < −1022 the quantum is 1 unit and a < 2^52:
-    ///   r = (a + 2^52) − 2^52 is a rounded to an integer, ties to even (a + 2^52 lies in
-    ///   [2^52, 2^53), where the spacing is 1; 2^52 is even), room = 1/2;
-    /// - δ = (a − r) + b (a − r exact: a multiple of a's ulp, at most 1/2) and every value of
-    ///   the enclosure [a + b − es, a + b + es] rounds to r when (|δ|(1 + 2^-50) + es)(1 + 2^-50)
-    ///   < room; for r = 0 the zero takes h's sign when also (|b| + es)(1 + 2^-50) < a;
-    /// - the rounded value ±r·2^-1074 is exact (an integer r <= 2^53 times a power of two in
-    ///   binary64's range), the exact value `certifyOther`'s.
-    /// So where this certifies, every value of the enclosure rounds to its output and
-    /// `certifyOther`'s bracket (inside the widened enclosure) rounds alike: the same output.
-    func certifyLowBinade(_ h: Double, _ l: Double, scale k: Int, error err: Double) -> LowBinadeTest {
-        let v = ScaledDoubleWord(hi: h, lo: l, exponent: k).normalized()
-        let e = v.exponent
-        let error = scaled(err, by: k - e) * (1 + 0x1p-50)
-        guard error <= powerOfTwo(Swift.max(e - 1, -1022) - 93 - e) else { return .notNarrow }
-        let sigma = powerOfTwo(e + 1074)
-        let negative = h < 0
-        let a = v.hi.magnitude * sigma, b = (negative ? -v.lo : v.lo) * sigma
-        let es = Swift.max(error * sigma * (1 + 0x1p-50) + 0x1p-1074, a * 0x1p-100)
-        let r: Double, room: Double
-        if e >= -1022 {
-            r = a
-            room = powerOfTwo(e + 1074 - 53 - (v.hi.magnitude == 1 && e > -1022 ? 1 : 0))
-        } else {
-            r = (a + 0x1p52) - 0x1p52
-            room = 0.5
-        }
-        let delta = (a - r) + b
-        guard (delta.magnitude * (1 + 0x1p-50) + es) * (1 + 0x1p-50) < room,
-              r != 0 || (b.magnitude + es) * (1 + 0x1p-50) < a else { return .undecided }
-        let rounded = scaled(r, by: -1074)
-        return .certified(OracleValue(rounded: negative ? -rounded : rounded, exact: ExactValue(scaledHi: v.hi, lo: v.lo, scale: e)))
     }
 
     /// `certify(v, relativeError: eps)` through `certifyTiny`.

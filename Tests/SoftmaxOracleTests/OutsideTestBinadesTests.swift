@@ -31,7 +31,7 @@ struct OutsideTestBinadesTests {
             }
             if rng.oneIn(2) { h = -h }
             let l = rng.oneIn(4) ? 0 : rng.uniform(-1, 1) * pow2(-rng.int(53...110))
-            let err = rng.oneIn(8) ? pow2(-rng.int(0...40)) : rng.uniform(0, 1) * pow2(-rng.int(60...110))
+            let err = rng.oneIn(8) ? pow2(-rng.int(0...90)) : rng.uniform(0, 1) * pow2(-rng.int(95...110))  // narrow: <= 2^-94
             let v = ScaledDoubleWord(hi: h, lo: l, exponent: e)
             let reference = Format.f64.certifiedValue(v, error: err)
             switch certifier.testOutsideBinades(v, error: err) {

@@ -29,19 +29,21 @@ import Darwin
 //       an absolute error of ~2^-100 on δ, relative to L >= 0.559.
 // The effect of ε_s: |log1p(s) − log1p(ŝ)| <= |s − ŝ|/(1 + min(s, ŝ)) <= 1.01·ε_s·s/(1 + s)
 // <= 1.01·ε_s·L, as log1p(s) >= s/(1 + s).
+// (Scalings x·2^e are `scaled`: one rounding, RN(x·2^e), the value Double(sign:exponent:significand:)
+// gives, without its generic slow path.)
 enum DoubleWordLog1p {
     /// log1p(s) and a bound on its relative error, or nil (libm's guess unusable: never seen).
     static func logOnePlus(_ s: ScaledDoubleWord, relativeError epsS: Double, _ tab: DoubleWordExpTable) -> (value: ScaledDoubleWord, relativeError: Double)? {
         let u = unitRoundoff, u2 = unitRoundoffSquared
         if s.exponent < -60 {
             // (i): f = 1 − ŝ_hi/2 is the double word (1, −ŝ_hi·2^(e−1)), exact and normalized.
-            let half = s.exponent > -1100 ? Double(sign: .plus, exponent: s.exponent - 1, significand: s.hi) : 0
+            let half = s.exponent > -1100 ? scaled(s.hi, by: s.exponent - 1) : 0
             let l = DoubleWord.product(DoubleWord(s.hi, s.lo), DoubleWord(1, -half))
             let v = ScaledDoubleWord(hi: l.hi, lo: l.lo, exponent: s.exponent).normalized()
             return (v, roundedUp(1.01 * epsS + 8.1 * u2 + 0x1p-112))
         }
-        let sh = Double(sign: .plus, exponent: s.exponent, significand: s.hi)
-        let sl = Double(sign: .plus, exponent: s.exponent, significand: s.lo)
+        let sh = scaled(s.hi, by: s.exponent)
+        let sl = scaled(s.lo, by: s.exponent)
         if sh <= 0.75 {
             // (ii)
             let l0 = log1p(sh)
@@ -67,8 +69,8 @@ enum DoubleWordLog1p {
         guard l0 > 0.5 && l0 < 0x1p19 else { return nil }
         let e = DoubleWordExp.exp(-l0, 0, tab)
         let z = DoubleWord.product(y, e.m)
-        let zh = Double(sign: .plus, exponent: e.k, significand: z.hi)
-        let zl = Double(sign: .plus, exponent: e.k, significand: z.lo)
+        let zh = scaled(z.hi, by: e.k)
+        let zl = scaled(z.lo, by: e.k)
         guard zh >= 0.5 && zh <= 2 else { return nil }
         let delta = (zh - 1) + zl                    // zh − 1 exact (Sterbenz); errs by <= u|δ|
         guard delta.magnitude <= 0x1p-20 else { return nil }

@@ -81,11 +81,10 @@ public struct Oracle: Sendable {
                 q, Certifier(format: q.format, guardBits: guardBits, maxPrecision: maxPrecision),
                 fastTier: doubleWordTier, threads: threads > 0 ? threads : ProcessorCount.online)
         }
-        if doubleWordTier, let r = DoubleWordTier.evaluate(q, threads: threads > 0 ? threads : ProcessorCount.online) {
-            return r
-        }
         let certifier = Certifier(format: q.format, guardBits: guardBits, maxPrecision: maxPrecision)
         let x = q.logits
+        // (Elementwise requests first: `DoubleWordTier.evaluate` answers none of them, after a
+        // scan of the row for a wide row.)
         if let output = elementwiseEnclosure(q) {
             // Elementwise: the double-word tier answers output by output; the MPFR path only the
             // outputs it left (each output's enclosure depends on its own logit alone, so this
@@ -101,6 +100,9 @@ public struct Oracle: Sendable {
             var values = partial.values
             for (j, i) in left.enumerated() { values[i] = rest.values[j] }
             return OracleResult(values: values, precision: rest.precision, escalations: rest.escalations)
+        }
+        if doubleWordTier, let r = DoubleWordTier.evaluate(q, threads: threads > 0 ? threads : ProcessorCount.online) {
+            return r
         }
         switch q.function {
         case .logsumexp:

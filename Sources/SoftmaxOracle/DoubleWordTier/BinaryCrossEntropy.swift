@@ -51,11 +51,12 @@ extension ElementwiseOutputs {
             return sumWithTiny(t1, eps1, exact: exact1, tinyExponent: c.exponent + Self.tinyExponent + 3)
         }
         guard let t = log ?? logTerm(x) else { return nil }
-        let (t2, eps2, loss, eps) = Self.bceLoss(t1, eps1, c, epsC, t)
+        let (t2, eps2) = Self.bceTerm2(c, epsC, t)
         if t1.hi == 0 { return certifier.certifyTiny(t2, relativeError: eps2) }
         if t2.exponent < t1.exponent - 1000 {
             return sumWithTiny(t1, eps1, exact: exact1, tinyExponent: t2.exponent + 2)
         }
+        let (loss, eps) = Self.add(t1, eps1, t2, eps2)  // (`bceLoss`, after the exits that do not need it)
         if let v = certifier.certify(loss, relativeError: eps) { return v }
         // An exact term 1 on a rounding boundary plus a term 2 below its last bit.
         guard exact1, t1.exponent > -900, t1.exponent <= 1023, loss.exponent > -900, loss.exponent <= 1023 else { return nil }
@@ -135,10 +136,15 @@ extension ElementwiseOutputs {
     @inline(__always)
     static func bceLoss(_ t1: ScaledDoubleWord, _ eps1: Double, _ c: ScaledDoubleWord, _ epsC: Double,
                         _ t: DoubleWordTier.LogPart) -> (t2: ScaledDoubleWord, eps2: Double, loss: ScaledDoubleWord, eps: Double) {
-        let t2 = c * t.value
-        let eps2 = roundedUp(epsC + t.epsL + 8.1 * unitRoundoffSquared)
+        let (t2, eps2) = bceTerm2(c, epsC, t)
         let (loss, eps) = add(t1, eps1, t2, eps2)
         return (t2, eps2, loss, eps)
+    }
+
+    /// Term 2 = C·T and its relative bound εC + εT + 8.1u² (see `bceLoss`).
+    @inline(__always)
+    static func bceTerm2(_ c: ScaledDoubleWord, _ epsC: Double, _ t: DoubleWordTier.LogPart) -> (ScaledDoubleWord, Double) {
+        (c * t.value, roundedUp(epsC + t.epsL + 8.1 * unitRoundoffSquared))
     }
 
     /// x + y for x, y >= 0 with relative errors ex, ey (< 2^-80), and the sum's relative error:

@@ -230,7 +230,17 @@ struct DoubleWordCertifier {
     func certifyOther(_ h: Double, _ l: Double, scale k: Int, error err: Double) -> OracleValue? {
         guard h.isFinite, l.isFinite, err.isFinite, h != 0, abs(k) < 1 << 40 else { return nil }
         let v = ScaledDoubleWord(hi: h, lo: l, exponent: k).normalized()
-        return format.certifiedValue(v, error: scaled(err, by: k - v.exponent) * (1 + 0x1p-50))
+        let error = scaled(err, by: k - v.exponent) * (1 + 0x1p-50)
+        // f64 outside the inline test's binades: its decision without the exact rounding, where
+        // it can (OutsideTestBinades.swift).
+        if precision == 53, v.exponent <= -901 || v.exponent >= 901, v.exponent > -1118, v.exponent <= 1023, v.hi.isNormal {
+            switch testOutsideBinades(v, error: error) {
+            case .certified(let value): return value
+            case .notNarrow: return nil
+            case .undecided: break
+            }
+        }
+        return format.certifiedValue(v, error: error)
     }
 
     /// A plain double-double w with an absolute error bound, certified (nil for w = 0).

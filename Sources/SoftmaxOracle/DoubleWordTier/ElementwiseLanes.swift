@@ -107,13 +107,17 @@ extension ElementwiseOutputs {
             group.count = 0
             let e = DoubleWordExp.exp(-magnitudeLanes(group.x), OutputLanes(), table)
             let n = normalizedLanes(e.hi, e.lo, e.k)
-            let sigmoidDone = kind == .sigmoid ? sigmoidOnLanes(group, n, into: out) : SIMDMask()
-            for j in 0..<width where !sigmoidDone[j] {
+            if kind == .sigmoid {
+                let v = sigmoidOnLanes(group, n, into: out)
+                for j in 0..<width where !v.done[j] {
+                    emit(group.index[j], certifier.certifyTiny(v.h[j], v.l[j], scale: Int(v.k[j]), error: v.err[j]))
+                }
+                continue
+            }
+            for j in 0..<width {
                 let k = group.index[j], xk = group.values[j]
                 let ej = ScaledDoubleWord(hi: n.hi[j], lo: n.lo[j], exponent: Int(n.exponent[j]))
-                if kind == .sigmoid {
-                    emit(k, output(k, xk, exponential: ej))
-                } else if ej.exponent < -60 && ej.exponent > -1100 && ej.exponent < -1021 {
+                if ej.exponent < -60 && ej.exponent > -1100 && ej.exponent < -1021 {
                     // Regime (i) with a subnormal ŝ_hi/2, which `logOnePlusLow` leaves to the
                     // scalar routine: T from this E at once.
                     emit(k, output(k, xk, log: logTerm(exponential: ej)))
@@ -153,9 +157,10 @@ extension ElementwiseOutputs {
     /// `DoubleWordTier.negativeLogSoftmax` with d = −max(x, 0) (softplus) or min(x, 0)
     /// (log_sigmoid, negated) on every lane, its two cases selected lane by lane: d = 0 (T
     /// itself: `certifyTiny`, which is `certify` wherever the lane test applies) and d ≠ 0 ((−d)
-    /// + T in plain double words by `sameSignSum`, with `logPart`'s plain form: T·2^e scaled
-    /// exactly for e >= −1000, where the scaled low part stays normal or zero (checked), and
-    /// 0 with absolute error 2^-999 below). The same operations and the same certification test
+    /// + T in plain double words by `sameSignSum`, with `logPart`'s plain form: T·2^e for
+    /// e >= −1000, each part one multiplication by the normal 2^e (RN, gradual underflow: the
+    /// value `Double(sign:exponent:significand:)` gives for an exponent in binary64's normal
+    /// range), and 0 with absolute error 2^-999 below). The same operations and the same certification test
     /// (`DoubleWordCertifier.test`) as the scalar path, so the same outputs. Writes
     /// out[index_j] for the lanes that are in range, narrow and certified and returns them; the
     /// scalar path finishes the others.
@@ -190,7 +195,6 @@ extension ElementwiseOutputs {
         let p: V = powerOfTwoLanes(t.exponent.replacing(with: 0, where: .!plainLanes))
         let ph: V = (t.hi * p).replacing(with: 0, where: .!plainLanes), pl: V = (t.lo * p).replacing(with: 0, where: .!plainLanes)
         let plainError: V = ((t.relativeError * (2 * p) + 0x1p-1074) * (1 + 0x1p-40)).replacing(with: 0x1p-999, where: .!plainLanes)
-        let exact = (pl .== 0) .| (magnitudeLanes(pl) .>= 0x1p-1022)
         // (−d) + T: −d = (x, −0) for softplus, (−x, −0) for log_sigmoid.
         let w = DoubleWord.sameSignSum(negate ? -x : x, V(repeating: -0.0), ph, pl)
         let absolute: V = (plainError + 3.03 * unitRoundoffSquared * magnitudeLanes(w.hi)) * (1 + 0x1p-40)
@@ -200,7 +204,7 @@ extension ElementwiseOutputs {
         let k = V.MaskStorage(repeating: 0).replacing(with: t.exponent.clamped(lowerBound: .init(repeating: -2000), upperBound: .init(repeating: 2000)), where: isTerm)
         let err = absolute.replacing(with: termError, where: isTerm)
         let test = certifier.test(lanes: negate ? -h : h, negate ? -l : l, scale: k, error: err)
-        var done = test.inRange .& test.narrow .& test.certified .& (isTerm .| exact)
+        var done = test.inRange .& test.narrow .& test.certified
         for j in 0..<V.scalarCount {
             if done[j] {
                 (out + q.index[j]).initialize(to: test.output(j))
@@ -216,26 +220,37 @@ extension ElementwiseOutputs {
 }
 
 extension ElementwiseOutputs {
+    /// The enclosures of a group of sigmoid outputs, lane by lane: output j lies within err_j of
+    /// (h_j + l_j)·2^(k_j) (`sigmoidEnclosure`'s), and `done` marks the lanes already written.
+    typealias SigmoidLanes = (done: SIMDMask<OutputLanes.MaskStorage>, h: OutputLanes, l: OutputLanes,
+                              k: OutputLanes.MaskStorage, err: OutputLanes)
+
     /// sigmoid for a full group of logits from E = e^(−|x|) on lanes (normalized (hi, lo)·2^k):
-    /// `sigmoidEnclosure` and `DoubleWordTier.inverseOfOnePlus` on every lane with k >= −1000
-    /// (where `inverseOfOnePlus` takes the plain sum; `scaled` by 2^k is then one
-    /// multiplication), the case x >= 0 or x < 0 selected lane by lane, then the certification
-    /// test (`certifyTiny` is `certify` wherever the lane test applies). The scalar operations in
-    /// the scalar order, so the same outputs. Writes out[index_j] for the lanes that are in range,
-    /// narrow and certified and returns them; the scalar path finishes the others.
+    /// `sigmoidEnclosure` and `DoubleWordTier.inverseOfOnePlus` on every lane, the case
+    /// x >= 0 or x < 0 selected lane by lane, then the certification test (`certifyTiny` is
+    /// `certify` wherever the lane test applies). `inverseOfOnePlus`'s two cases lane by lane:
+    /// k >= −1000, the plain sum (`scaled` by 2^k is then one multiplication); k < −1000, S = 1
+    /// with εS = 2^(k+1) + 2^-1074, where RN(2^(k+1)) = RN(2^(k+101)·2^-100) (one rounding; k + 1
+    /// clamped at −1122, below which both round to 0) and 1/S = `DoubleWord.quotient`'s (1, 0).
+    /// The scalar operations in the scalar order, so the same enclosures. Writes out[index_j]
+    /// for the lanes that are in range, narrow and certified; the others' enclosures go to
+    /// `certifyTiny` (the scalar path's last step, with the same arguments).
     @inline(__always)
     func sigmoidOnLanes(_ q: LaneQueue, _ e: (hi: OutputLanes, lo: OutputLanes, exponent: OutputLanes.MaskStorage),
-                        into out: UnsafeMutablePointer<OracleValue>) -> SIMDMask<OutputLanes.MaskStorage> {
+                        into out: UnsafeMutablePointer<OracleValue>) -> SigmoidLanes {
         typealias V = OutputLanes
         let u2 = unitRoundoffSquared
         let plainLanes = e.exponent .>= -1000
-        guard any(plainLanes) else { return SIMDMask() }
         let scale: V = powerOfTwoLanes(e.exponent.replacing(with: 0, where: .!plainLanes))
         let ph: V = e.hi * scale, pl: V = e.lo * scale
-        // S = DoubleWord.sum(plain, 1) and its bound.
+        // S = DoubleWord.sum(plain, 1) and its bound, or S = 1.
         let s1 = twoSum(ph, V(repeating: 1))
-        let sum = fastTwoSum(s1.hi, pl + s1.lo)
+        var sum = fastTwoSum(s1.hi, pl + s1.lo)
+        sum.hi.replace(with: 1, where: .!plainLanes)
+        sum.lo.replace(with: 0, where: .!plainLanes)
         var epsSum: V = DoubleWordExp.relativeError * (ph / sum.hi) * 1.0001 + 2.01 * u2
+        let tinyE: V = powerOfTwoLanes((e.exponent &+ 1).clamped(lowerBound: .init(repeating: -1122), upperBound: .init(repeating: 0)) &+ 100) * 0x1p-100
+        epsSum.replace(with: tinyE, where: .!plainLanes)
         epsSum = epsSum + 0x1p-1074
         // 1/S = DoubleWord.quotient((1, 0), S).
         let qh: V = 1 / sum.hi
@@ -251,12 +266,15 @@ extension ElementwiseOutputs {
         let p = DoubleWord.product(e.hi, e.lo, inverse.hi, inverse.lo)
         let eps: V = ((DoubleWordExp.relativeError + epsInverse) + 8.1 * u2) * (1 + 0x1p-40)
         let h = p.hi.replacing(with: inverse.hi, where: positive), l = p.lo.replacing(with: inverse.lo, where: positive)
-        let k = e.exponent.clamped(lowerBound: .init(repeating: -2000), upperBound: .init(repeating: 0))
-            .replacing(with: 0, where: positive)
+        let k = e.exponent.replacing(with: 0, where: positive)
         let err = ((eps * (1 + 0x1p-50)) * p.hi).replacing(with: (epsInverse * inverse.hi) * (1 + 0x1p-50), where: positive)
-        let test = certifier.test(lanes: h, l, scale: k, error: err)
-        let done = test.inRange .& test.narrow .& test.certified .& plainLanes
-        for j in 0..<V.scalarCount where done[j] { (out + q.index[j]).initialize(to: test.output(j)) }
-        return done
+        let test = certifier.test(lanes: h, l, scale: k.clamped(lowerBound: .init(repeating: -2000), upperBound: .init(repeating: 0)), error: err)
+        let done = test.inRange .& test.narrow .& test.certified
+        if all(done) && q.index[V.scalarCount - 1] - q.index[0] == V.scalarCount - 1 {  // consecutive slots
+            test.writeOutputs(to: out + q.index[0])
+        } else {
+            for j in 0..<V.scalarCount where done[j] { (out + q.index[j]).initialize(to: test.output(j)) }
+        }
+        return (done, h, l, k, err)
     }
 }

@@ -29,12 +29,19 @@ struct ElementwiseOutputs {
     /// enclosure (0, 2^(tinyExponent+1))); its plain form is 0 with absolute error 2^-999.
     static let tinyLog = DoubleWordTier.logPart(ScaledDoubleWord(hi: 1, lo: 0, exponent: tinyExponent), relativeError: 1)
 
+    /// bce's `bceWeights` for the labels +0 and 1 when pos_weight is one number >= 0 (or
+    /// absent) and there is no weight: the same for every output with such a label.
+    let hardLabelWeights: (zero: BceWeights, one: BceWeights)?
+
     init(kind: Kind, format: Format, labels: [Double]?, posWeight: [Double]?, weight: [Double]?) {
         self.kind = kind
         certifier = DoubleWordCertifier(format)
         self.labels = labels
         self.posWeight = posWeight
         self.weight = weight
+        let pw = posWeight.map { $0.count == 1 ? $0[0] : -1 } ?? 1
+        hardLabelWeights = kind == .bce && weight == nil && pw >= 0 && pw.isFinite
+            ? (Self.bceWeights(label: 0, posWeight: pw, weight: 1), Self.bceWeights(label: 1, posWeight: pw, weight: 1)) : nil
     }
 
     /// Output i (logit x), or nil when it does not certify here (the MPFR path then answers it).
@@ -53,8 +60,13 @@ struct ElementwiseOutputs {
             let pw = posWeight.map { $0.count == 1 ? $0[0] : $0[i] } ?? 1
             let z = labels![i], w = weight?[i] ?? 1
             // (The weights matter only for z ∈ [0, 1], pw, w >= 0 and finite x: `bce`'s checks.)
-            let known = cache.flatMap { c in
-                x.isFinite && z >= 0 && z <= 1 && pw >= 0 && w >= 0 ? c.pointee.weights(label: z, posWeight: pw, weight: w) : nil
+            let known: BceWeights?
+            if let hard = hardLabelWeights, z.bitPattern == 0 || z == 1 {  // +0 or 1: the bit patterns bceWeights saw
+                known = x.isFinite ? (z == 1 ? hard.one : hard.zero) : nil
+            } else {
+                known = cache.flatMap { c in
+                    x.isFinite && z >= 0 && z <= 1 && pw >= 0 && w >= 0 ? c.pointee.weights(label: z, posWeight: pw, weight: w) : nil
+                }
             }
             return bce(x, label: z, posWeight: pw, weight: w, log, weights: known)
         }

@@ -57,12 +57,15 @@ extension DoubleWordTier {
     static func logPart(_ l: ScaledDoubleWord, relativeError epsL: Double) -> LogPart {
         let e = l.exponent
         if e >= -1000 {
-            let plain = DoubleWord(Double(sign: .plus, exponent: e, significand: l.hi), Double(sign: .plus, exponent: e, significand: l.lo))
+            // (Each part one multiplication by 2^e, normal: RN(x·2^e), as Double(sign:exponent:significand:)
+            // gives it, without its generic slow path.)
+            let p = scaled(1, by: e)
+            let plain = DoubleWord(l.hi * p, l.lo * p)
             // plain.lo may underflow (<= 2^-1075 off); L <= 2^(e+1).
-            let abs = roundedUp(epsL * Double(sign: .plus, exponent: e + 1, significand: 1) + 0x1p-1074)
+            let abs = roundedUp(epsL * (2 * p) + 0x1p-1074)
             return LogPart(value: l, epsL: epsL, plain: plain, plainAbsoluteError: abs)
         }
-        return LogPart(value: l, epsL: epsL, plain: DoubleWord(0, 0), plainAbsoluteError: Double(sign: .plus, exponent: -999, significand: 1))
+        return LogPart(value: l, epsL: epsL, plain: DoubleWord(0, 0), plainAbsoluteError: 0x1p-999)
     }
 
     /// The output P ± L via `roundNearTie`, with the exact value w (absolute error bound

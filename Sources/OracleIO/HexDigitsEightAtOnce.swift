@@ -19,6 +19,7 @@ extension HexFloat {
     static func eightAtOnceHexValue(_ bytes: UnsafeBufferPointer<UInt8>, after start: Int, negative: Bool) -> Double? {
         let n = bytes.count
         guard n >= 8, let base = bytes.baseAddress else { return nil }
+        if let value = normalFormValue(base, n, after: start, negative: negative) { return value }
         var i = start
         var m: UInt64 = 0
         let integerDigits = hexRun(base, n, &i, &m)
@@ -44,6 +45,57 @@ extension HexFloat {
         }
         let value = HexDigits(significand: m, exponent: exponent &- 4 &* fractionDigits, negative: negative)
         return value.exactValue()
+    }
+
+    /// The value of the text when, after `0x` (ending at `start`), it is the writer's form of a
+    /// normal number: `1`, optionally `.` and 0…13 hex digits, then `p`/`P`, an optional sign and
+    /// 1…4 decimal digits up to the end, with an exponent in -1022…1023; else nil. `n` ≥ 8.
+    ///
+    /// No step depends on the digit count through a branch: the `p` is found in the last eight
+    /// bytes (the exponent takes at most six), the fraction's k digits are the first k bytes of
+    /// two words (masked), checked and gathered left-aligned, so they are the top 4k bits of a
+    /// 64-bit fraction whose low 12 bits are zero (k ≤ 13): shifted down by 12 they are the
+    /// binary64 fraction field exactly, and the value 1.f·2^e is placed in the fields.
+    @inline(__always)
+    private static func normalFormValue(_ base: UnsafePointer<UInt8>, _ n: Int, after start: Int, negative: Bool) -> Double? {
+        guard start &+ 2 <= n, base[start] == UInt8(ascii: "1") else { return nil }
+        let hasPoint = base[start &+ 1] == UInt8(ascii: ".")
+        let fractionStart = start &+ (hasPoint ? 2 : 1)
+        // The last `p` or `P` among the last eight bytes (b | 0x20 == 'p' only for those two):
+        // a byte of x is zero exactly there; the test below is exact per byte (no carries).
+        let last = word(base, n, at: n &- 8)
+        let x = (last | 0x2020_2020_2020_2020) ^ 0x7070_7070_7070_7070
+        let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        let zero = ~(((x & low7) &+ low7) | x | low7)
+        guard zero != 0 else { return nil }
+        let p = n &- 8 &+ (63 &- zero.leadingZeroBitCount) / 8
+        let k = p &- fractionStart
+        guard k >= 0, k <= 13, hasPoint || k == 0 else { return nil }
+        // The exponent: an optional sign and 1…4 digits after the `p`, up to the end.
+        var digitsStart = p &+ 1
+        let signByte = digitsStart < n ? base[digitsStart] : 0
+        if signByte == UInt8(ascii: "+") || signByte == UInt8(ascii: "-") { digitsStart &+= 1 }
+        guard let e = lastDigits(base, end: n, count: n &- digitsStart) else { return nil }
+        let exponent = signByte == UInt8(ascii: "-") ? -e : e
+        guard exponent >= -1022, exponent <= 1023 else { return nil }
+        // The fraction's digits: the first min(k, 8) bytes of one word, the next k - 8 of another
+        // (masks of 0…8 bytes; a shift by 64 gives 0).
+        let w1 = word(base, n, at: fractionStart), w2 = word(base, n, at: fractionStart &+ 8)
+        let k1 = min(k, 8)
+        let m1 = UInt64.max >> UInt64(64 &- 8 &* k1), m2 = UInt64.max >> UInt64(64 &- 8 &* (k &- k1))
+        guard (notHexDigits(w1) & m1) | (notHexDigits(w2) & m2) == 0 else { return nil }
+        let fraction = gather(nibbles(w1) & m1) << 32 | gather(nibbles(w2) & m2)
+        let sign: UInt64 = negative ? 1 << 63 : 0
+        return Double(bitPattern: sign | UInt64(exponent &+ 1023) << 52 | fraction >> 12)
+    }
+
+    /// The eight bytes from `at` (the first in the lowest byte), zeros past the end `n`: the
+    /// last eight bytes shifted down when fewer than eight remain (`n` ≥ 8; `at` ≥ 0).
+    @inline(__always)
+    private static func word(_ base: UnsafePointer<UInt8>, _ n: Int, at: Int) -> UInt64 {
+        let from = min(at, n &- 8)
+        let loaded = UInt64(littleEndian: UnsafeRawPointer(base + from).loadUnaligned(as: UInt64.self))
+        return loaded >> UInt64(8 &* (at &- from))  // a shift of 64 or more gives 0
     }
 
     /// Steps `i` over the run of hex digits at it (stopping after 17 digits at most: more than
@@ -89,30 +141,46 @@ extension HexFloat {
     /// the complement.
     @inline(__always)
     static func leadingHexDigits(_ word: UInt64) -> Int {
+        notHexDigits(word).trailingZeroBitCount / 8
+    }
+
+    /// The top bit of each byte of `word` that is not an ASCII hex digit (see
+    /// ``leadingHexDigits(_:)`` for the test); the other bits zero.
+    @inline(__always)
+    static func notHexDigits(_ word: UInt64) -> UInt64 {
         let top: UInt64 = 0x8080_8080_8080_8080
         let a = word & ~top
         let digit = (a &+ 0x5050_5050_5050_5050) & ~(a &+ 0x4646_4646_4646_4646)
         let lower = a | 0x2020_2020_2020_2020
         let letter = (lower &+ 0x1F1F_1F1F_1F1F_1F1F) & ~(lower &+ 0x1919_1919_1919_1919)
-        let notHex = ~(digit | letter) & top | (word & top)
-        return notHex.trailingZeroBitCount / 8
+        return ~(digit | letter) & top | (word & top)
     }
 
-    /// The value of the first `digits` bytes of `word` (1…8, all hex digits; the first the most
-    /// significant) as a hexadecimal number.
-    ///
-    /// A hex digit's value is its low nibble, plus 9 for a letter (bit 6 set: 0x41…, 0x61…), at
-    /// most 15 per byte. Shifting up by the bytes not taken drops them; the byte swap puts the
-    /// first digit in the top byte; three shift-or-mask steps gather the nibbles (byte 2k + 1's
-    /// nibble above byte 2k's, then pairs of bytes, then pairs of 16-bit halves), the inverse of
-    /// ``HexFloat/hexDigits(_:)``.
+    /// Each byte of `word` (a hex digit) replaced by its value: its low nibble, plus 9 for a
+    /// letter (bit 6 set: 0x41…, 0x61…), at most 15.
     @inline(__always)
-    static func hexValue(_ word: UInt64, digits: Int) -> UInt64 {
-        var x = (word & 0x0F0F_0F0F_0F0F_0F0F) &+ ((word >> 6) & 0x0101_0101_0101_0101) &* 9
-        x = (x &<< UInt64(64 &- 8 &* digits)).byteSwapped
+    static func nibbles(_ word: UInt64) -> UInt64 {
+        (word & 0x0F0F_0F0F_0F0F_0F0F) &+ ((word >> 6) & 0x0101_0101_0101_0101) &* 9
+    }
+
+    /// The eight nibbles of `x` (one per byte, each < 16, the first in the lowest byte) as a
+    /// 32-bit number, the first the most significant: the byte swap puts the first in the top
+    /// byte; three shift-or-mask steps gather them (byte 2k + 1's nibble above byte 2k's, then
+    /// pairs of bytes, then pairs of 16-bit halves), the inverse of ``HexFloat/hexDigits(_:)``.
+    @inline(__always)
+    static func gather(_ nibbles: UInt64) -> UInt64 {
+        var x = nibbles.byteSwapped
         x = (x | x >> 4) & 0x00FF_00FF_00FF_00FF
         x = (x | x >> 8) & 0x0000_FFFF_0000_FFFF
         return (x | x >> 16) & 0xFFFF_FFFF
+    }
+
+    /// The value of the first `digits` bytes of `word` (1…8, all hex digits; the first the most
+    /// significant) as a hexadecimal number: the bytes not taken are shifted out at the top, so
+    /// the ``gather(_:)`` of the rest is the number.
+    @inline(__always)
+    static func hexValue(_ word: UInt64, digits: Int) -> UInt64 {
+        gather(nibbles(word) &<< UInt64(64 &- 8 &* digits))
     }
 
     /// The value of the `count` bytes before `end` as decimal digits, when `count` is 1…4 and

@@ -60,6 +60,18 @@ private func eightAtOnceBits(_ text: String) -> UInt64? {
     return both[0]
 }
 
+/// `body` of the eight bytes of `text` with the byte at each position replaced by each of the
+/// 256 byte values in turn (8 · 256 calls).
+func forEachByteInEachPosition(of text: String, _ body: ([UInt8]) -> Void) {
+    for position in 0..<8 {
+        for b in UInt8.min...UInt8.max {
+            var bytes = Array(text.utf8)
+            bytes[position] = b
+            body(bytes)
+        }
+    }
+}
+
 @Suite("Hex floats read eight bytes at a time (HexDigitsEightAtOnce.swift)")
 struct HexEightAtOnceTests {
     /// Hex digits and the bytes next to their ranges, with and without the top bit.
@@ -96,13 +108,9 @@ struct HexEightAtOnceTests {
 
     @Test("every byte value in every position of a word of hex digits")
     func everyByteEveryPosition() {
-        for position in 0..<8 {
-            for b in UInt8.min...UInt8.max {
-                var bytes = Array("9aF0b1E7".utf8)
-                bytes[position] = b
-                let word = UInt64(littleEndian: bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
-                #expect(HexFloat.leadingHexDigits(word) == Self.referenceRun(bytes), "\(bytes)")
-            }
+        forEachByteInEachPosition(of: "9aF0b1E7") { bytes in
+            let word = UInt64(littleEndian: bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+            #expect(HexFloat.leadingHexDigits(word) == Self.referenceRun(bytes), "\(bytes)")
         }
     }
 

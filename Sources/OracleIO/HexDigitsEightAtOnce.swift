@@ -13,8 +13,9 @@ extension HexFloat {
     /// most 16 mantissa digits (at least one), at most 4 exponent digits, and a value that is a
     /// binary64 exactly; else nil. Needs `bytes.count >= 8` (nil otherwise).
     ///
-    /// Three or four word loads for `0x1.<13 digits>p±e` (integer run, two fraction words,
-    /// exponent) instead of a table lookup and a branch per byte.
+    /// The writer's form of a normal number is read first, with no branch on its length
+    /// (``normalFormValue(_:_:after:negative:)``); other texts run by run, a word at a time
+    /// (``hexRun(_:_:_:_:)``), instead of a table lookup and a branch per byte.
     @inline(__always)
     static func eightAtOnceHexValue(_ bytes: UnsafeBufferPointer<UInt8>, after start: Int, negative: Bool) -> Double? {
         let n = bytes.count

@@ -64,4 +64,26 @@ struct RegularFileInputTests {
         let empty = try linesBothWays([])
         #expect(empty.file == [] && empty.pipe == [])
     }
+
+    @Test("many short lines read ahead from a file, each released as a server does: every line intact")
+    func releasedLinesLeaveTheRestIntact() throws {
+        // 3 MB of short lines (past the 1 MiB from which released pages are given back in place)
+        // and a last 2 MB line (released by moving the rest to a small buffer).
+        let short = (0..<60_000).map { "line \($0) " + String(repeating: "x", count: $0 % 61) }
+        let long = String(repeating: "y", count: 2_000_000)
+        let input = (short + [long, "end"]).joined(separator: "\n") + "\n"
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("released-lines-\(getpid())-\(UInt64.random(in: 0...UInt64.max))")
+        try Data(input.utf8).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let fd = open(url.path, O_RDONLY)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var reader = LineReader(fileDescriptor: fd)
+        var lines: [String] = []
+        while case .bytes(let bytes)? = try reader.nextView() {
+            lines.append(String(decoding: bytes, as: UTF8.self))
+            reader.releaseLine()
+        }
+        #expect(lines == short + [long, "end"])
+    }
 }

@@ -268,7 +268,9 @@ final class ByteBuffer {
 
     private func grow(to needed: Int) {
         let newCapacity = max(needed, capacity * 2)
-        if newCapacity < Self.hugePage {
+        // Huge pages for a fresh large buffer (little to copy); a full one grows in place
+        // (`realloc` moves a large block's pages without copying them).
+        if newCapacity < Self.hugePage || count > 1 << 20 {
             guard let p = realloc(base, newCapacity) else { fatalError("out of memory: \(newCapacity) bytes") }
             base = p.assumingMemoryBound(to: UInt8.self)
             capacity = newCapacity

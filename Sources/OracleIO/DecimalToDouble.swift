@@ -153,6 +153,14 @@ struct HexDigits {
     /// A leading minus sign.
     var negative = false
 
+    /// The value `significand` × 2^`exponent`, negated when `negative` (digits already read).
+    @inline(__always)
+    init(significand: UInt64, exponent: Int, negative: Bool) {
+        self.significand = significand
+        self.exponent = exponent
+        self.negative = negative
+    }
+
     /// The hex numeral whose digits are `bytes[integer]` and `bytes[fraction]` (hex digits
     /// only), exponent not yet added; `truncated` when they are more than 16 (leading zeros
     /// included: such texts take the exact path).
@@ -172,26 +180,39 @@ struct HexDigits {
     }
 
     /// significand × 2^exponent when that is a binary64 exactly (no rounding at all: at most 53
-    /// significant bits, and the value neither overflows nor loses bits below 2^-1074); else nil
+    /// significant bits, and the value neither overflows nor has bits below 2^-1074); else nil
     /// (then `Double(_:)`, which rounds correctly, reads the text).
     ///
-    /// Exact by construction: the bits are placed in the binary64 fields, never rounded.
+    /// Exact by construction: the bits are placed in the binary64 fields, never rounded. Zero
+    /// bits at the bottom of `significand` are dropped (`s >> d` with the low `d` bits zero is
+    /// s / 2^d exactly) where the fields cannot hold them: past 53 significant bits, and below
+    /// 2^-1074 (the writer's subnormals, e.g. `0x1.8p-1073` = 3·2^-1074, are of this kind).
     func exactValue() -> Double? {
         if truncated { return nil }
         let sign: UInt64 = negative ? 1 << 63 : 0
         if significand == 0 { return Double(bitPattern: sign) }
-        let width = 64 - significand.leadingZeroBitCount  // significant bits
-        guard width <= 53 else { return nil }
-        let unbiased = width - 1 + exponent
+        var s = significand, e = exponent
+        var width = 64 - s.leadingZeroBitCount  // significant bits
+        if width > 53 {
+            let d = width - 53
+            guard s.trailingZeroBitCount >= d else { return nil }  // more than 53 bits: rounding
+            s >>= UInt64(d)
+            e += d
+            width = 53
+        }
+        let unbiased = width - 1 + e
         if unbiased > 1023 { return nil }
         if unbiased >= -1022 {
-            let fraction = (significand << UInt64(53 - width)) & ((1 << 52) - 1)
+            let fraction = (s << UInt64(53 - width)) & ((1 << 52) - 1)
             return Double(bitPattern: sign | UInt64(unbiased + 1023) << 52 | fraction)
         }
-        // Subnormal: the value is significand·2^exponent = (significand·2^(exponent + 1074))·2^-1074.
-        let up = exponent + 1074
-        guard up >= 0 else { return nil }  // bits below 2^-1074: rounding needed
-        return Double(bitPattern: sign | significand << UInt64(up))  // < 2^52: unbiased < -1022
+        // Subnormal: the value is s·2^e = (s·2^(e + 1074))·2^-1074, and s·2^(e + 1074) < 2^52
+        // (unbiased < -1022 means width + e + 1074 < 53).
+        let up = e + 1074
+        if up >= 0 { return Double(bitPattern: sign | s << UInt64(up)) }
+        // Bits below 2^-1074 must be zeros (at most 63: s ≠ 0); else rounding is needed.
+        guard s.trailingZeroBitCount >= -up else { return nil }
+        return Double(bitPattern: sign | s >> UInt64(-up))
     }
 }
 

@@ -184,7 +184,8 @@ public enum HexFloat {
     /// The value of `bytes` when they are `[+-]digits[.digits][e[+-]digits]` or
     /// `[+-]0x hexdigits[.hexdigits][p[+-]digits]` (the syntax of ``checkedParse(_:)``) and
     /// ``DecimalDigits/fastValue()`` or ``HexDigits/exactValue()`` decides it; else nil (the
-    /// caller takes the checked path, which also produces the error).
+    /// caller takes the checked path, which also produces the error). Hex floats are tried
+    /// eight bytes at a time first (``eightAtOnceHexValue(_:after:negative:)``), then byte by byte.
     static func fastParse(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
         let n = bytes.count
         var i = 0
@@ -200,7 +201,10 @@ public enum HexFloat {
             if word == (UInt8(ascii: "n"), UInt8(ascii: "a"), UInt8(ascii: "n")) { return .nan }
         }
         let isHex = n - i >= 2 && bytes[i] == UInt8(ascii: "0") && bytes[i + 1] | 0x20 == UInt8(ascii: "x")
-        if isHex { i += 2 }
+        if isHex {
+            i += 2
+            if let value = eightAtOnceHexValue(bytes, after: i, negative: negative) { return value }
+        }
         // The digit runs before and after the point (plain loops: a closure capturing `i` would
         // cost a dynamic exclusivity check per byte).
         let integerStart = i

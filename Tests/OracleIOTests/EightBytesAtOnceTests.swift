@@ -19,12 +19,8 @@ struct EightDigitTests {
 
     @Test("every digit in every position, and each non-digit in every position, against the byte-by-byte value")
     func positions() {
-        for position in 0..<8 {
-            for b in UInt8.min...UInt8.max {
-                var bytes = Array("31415926".utf8)
-                bytes[position] = b
-                #expect(bytes.withUnsafeBufferPointer { JSONParser.eightDigits($0.baseAddress!) } == reference(bytes), "\(bytes)")
-            }
+        forEachByteInEachPosition(of: "31415926") { bytes in
+            #expect(bytes.withUnsafeBufferPointer { JSONParser.eightDigits($0.baseAddress!) } == reference(bytes), "\(bytes)")
         }
         for text in ["00000000", "99999999", "12345678", "10000000", "00000001"] {
             #expect(Array(text.utf8).withUnsafeBufferPointer { JSONParser.eightDigits($0.baseAddress!) } == UInt64(text)!)

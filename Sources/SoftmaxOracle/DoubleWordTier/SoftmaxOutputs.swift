@@ -52,7 +52,7 @@ extension DoubleWordTier {
                 guard p.count == n, let (total, epsTotal) = probabilityTotal(p) else { return false }
                 let g = ProbabilityGradientOutputs(x: x, p: p, store: store, row: row, inverse: inverse, epsInverse: epsInverse,
                                                    total: total, epsTotal: epsTotal, certifier: certifier)
-                return fillOutputs(slots, count: n, threads: threads, g)
+                return fillProbabilityGradient(slots, count: n, threads: threads, g, compact: row.compact)
             }
             guard let t = gradientTarget else { return fillOutputs(slots, count: n, threads: threads, outputs) }
             // Output t's inputs are read before the fill overwrites slot t.

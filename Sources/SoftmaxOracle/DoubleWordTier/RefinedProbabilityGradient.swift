@@ -256,21 +256,28 @@ extension IntervalArithmetic {
     /// component overflows or the expansion grows past 40 components (x_j spread over more than
     /// 2000 bits), `sum` of every nonzero x_j.
     func exactSum(_ xs: UnsafeBufferPointer<Double>) -> Interval {
-        var expansion: [Double] = []
-        var next: [Double] = []
-        for x in xs where x != 0 {
-            var q = x
-            next.removeAll(keepingCapacity: true)
-            for h in expansion {
-                let t = twoSum(q, h)
-                if t.lo != 0 { next.append(t.lo) }
-                q = t.hi
+        let capacity = 41  // at most 40 components, and the one a step adds
+        let expansion = withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * capacity) { buffer -> [Double]? in
+            var components = buffer.baseAddress!, next = components + capacity
+            var count = 0
+            for x in xs where x != 0 {
+                var q = x, kept = 0
+                for i in 0..<count {
+                    let t = twoSum(q, components[i])
+                    if t.lo != 0 {
+                        next[kept] = t.lo
+                        kept += 1
+                    }
+                    q = t.hi
+                }
+                next[kept] = q
+                count = kept + 1
+                swap(&components, &next)
+                guard q.isFinite, count <= 40 else { return nil }
             }
-            next.append(q)
-            swap(&expansion, &next)
-            guard q.isFinite, expansion.count <= 40 else { return sum(xs.compactMap { $0 == 0 ? nil : point($0) }) }
+            return Array(UnsafeBufferPointer(start: components, count: count))
         }
-        return sum(expansion.compactMap { $0 == 0 ? nil : point($0) })
+        return sum((expansion ?? Array(xs)).compactMap { $0 == 0 ? nil : point($0) })
     }
 
     /// tanh, increasing; for a nonzero point argument one MPFR call: tanh(a) = (e^(2a) − 1)/(e^(2a) + 1)

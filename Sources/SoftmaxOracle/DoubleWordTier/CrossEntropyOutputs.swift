@@ -62,15 +62,24 @@ extension DoubleWordTier {
                                 compact: Bool, threads: Int, row known: (RowSum, LogPart)? = nil) -> RowLossValue? {
         let n = x.count
         guard p.count == n, n > 0 else { return nil }
-        var infinite = false
-        var topP = Int.min
-        for c in 0..<n where p[c] > 0 {
-            if x[c] == -.infinity { infinite = true }
-            topP = Swift.max(topP, binade(p[c]) + 1)
+        // The scans below run on the same chunks as the sums (max, min and "some" do not depend
+        // on the split).
+        let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
+        let targets = Parallel.forEachChunk(count: n, chunks: chunks) { range -> (top: Int, infinite: Bool, normal: Bool) in
+            var top = Int.min, infinite = false, normal = true
+            for c in range {
+                if p[c] != 0 && !p[c].isNormal { normal = false }
+                guard p[c] > 0 else { continue }
+                if x[c] == -.infinity { infinite = true }
+                top = Swift.max(top, binade(p[c]) + 1)
+            }
+            return (top, infinite, normal)
         }
+        let topP = targets.map(\.top).max()!
+        let infinite = targets.contains(where: \.infinite)
         // P = 0 (exact), subnormal or huge targets (p_c >= 2^995, beyond `twoProduct`'s domain):
         // the MPFR path.
-        guard topP > Int.min, topP <= 995, p.allSatisfy({ $0 == 0 || $0.isNormal }) else { return nil }
+        guard topP > Int.min, topP <= 995, targets.allSatisfy(\.normal) else { return nil }
         if infinite {
             let scan = RowScan.of(x, 0..<n)
             guard !scan.special, scan.maxIndex >= 0 else { return nil }
@@ -80,21 +89,25 @@ extension DoubleWordTier {
               !row.overflow else { return nil }
         let m = row.m
         // top for A: p_c·|d_c| < 2^(binade(p_c) + 1 + binade(d_c) + 1).
-        var topA = Int.min, lowA = Int.max
-        for c in 0..<n where p[c] > 0 && x[c] != m {
-            let d = twoSum(x[c], -m)
-            // |d_c| >= 2^995 is beyond `twoProduct`'s domain (Dekker's split overflows): the MPFR
-            // path. (Before this guard such a row certified a wrong loss; see
-            // DoubleWordTierAgreementTests, "operands beyond twoProduct's domain".)
-            guard d.hi.isNormal, binade(d.hi) < 995 else { return nil }
-            let b = binade(p[c]) + binade(d.hi)
-            topA = Swift.max(topA, b + 2)
-            lowA = Swift.min(lowA, b)
+        let ranges = Parallel.forEachChunk(count: n, chunks: chunks) { range -> (top: Int, low: Int, inDomain: Bool) in
+            var top = Int.min, low = Int.max
+            for c in range where p[c] > 0 && x[c] != m {
+                let d = twoSum(x[c], -m)
+                // |d_c| >= 2^995 is beyond `twoProduct`'s domain (Dekker's split overflows): the
+                // MPFR path. (Before this guard such a row certified a wrong loss; see
+                // DoubleWordTierAgreementTests, "operands beyond twoProduct's domain".)
+                guard d.hi.isNormal, binade(d.hi) < 995 else { return (top, low, false) }
+                let b = binade(p[c]) + binade(d.hi)
+                top = Swift.max(top, b + 2)
+                low = Swift.min(low, b)
+            }
+            return (top, low, true)
         }
+        guard ranges.allSatisfy(\.inDomain) else { return nil }
+        let topA = ranges.map(\.top).max()!, lowA = ranges.map(\.low).min()!
         // Every product p_c·|d_c| ∈ [2^lowA, 2^topA) finite, and >= 2^-960 so that `DoubleWord.product`'s
         // TwoProd does not underflow; else the MPFR path.
         guard topA == Int.min || (topA < 1000 && lowA >= -960) else { return nil }
-        let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
         let sums = Parallel.forEachChunk(count: n, chunks: chunks) { range -> (FixedPointSum, FixedPointSum) in
             var a = FixedPointSum(), total = FixedPointSum()
             for c in range where p[c] > 0 {

@@ -31,18 +31,38 @@ struct DoubleWordCertifier {
     /// 2^(minNormal − p): half the quantum below 2^minNormal (0 for f64, where in range r's own
     /// half quantum is always the larger).
     let subnormalRoom: Double
+    /// 0, or (`band`, f64 only) the S with which this certifier tests v·2^S for f64's grid scaled
+    /// by 2^S (every exponent constant above moved up by S).
+    let shift: Int
 
-    init(_ format: Format) {
+    init(_ format: Format) { self.init(format, shift: 0) }
+
+    /// `shift` S ≠ 0 (f64 only, see `band`): the test of f64's grid scaled by 2^S, for values
+    /// v·2^S with e + S < S − 900 (`highBinade`).
+    private init(_ format: Format, shift: Int) {
+        precondition(shift == 0 || format == .f64)
         self.format = format
+        self.shift = shift
         precision = format.precision
-        minNormalExponent = format.minNormalExponent
-        highBinade = Swift.min(format.maxExponent, 901)
-        subnormalQuantum = format.minSubnormalExponent
+        minNormalExponent = format.minNormalExponent + shift
+        highBinade = shift == 0 ? Swift.min(format.maxExponent, 901) : shift - 900
+        subnormalQuantum = format.minSubnormalExponent + shift
         narrowFloor = subnormalQuantum - 41 >= -1022 ? powerOfTwo(subnormalQuantum - 41) : 0
-        subnormalRounder = 1.5 * powerOfTwo(Swift.min(format.minNormalExponent + 53 - format.precision, 1023))
-        let roomExponent = format.minNormalExponent - format.precision
+        subnormalRounder = 1.5 * powerOfTwo(Swift.min(minNormalExponent + 53 - format.precision, 1023))
+        let roomExponent = minNormalExponent - format.precision
         subnormalRoom = roomExponent >= -1022 ? powerOfTwo(roomExponent) : 0  // f64: never binds in range
     }
+
+    /// f64's outputs whose binade e lies in [−1500, −901]: binary64's subnormals and below, out of
+    /// the test's range (e > −901). The same test applies to v·2^S, S = 600, for f64's grid scaled
+    /// by 2^S (e + S ∈ [−900, −301]: binary64 normals; minNormal −422, least subnormal 2^-474),
+    /// except the rounding r of hs·2^S to that grid, which the test's constant C cannot give for
+    /// p = 53: it is binary64's own, RN(hs)·2^S, RN(hs) = (hs·2^S)·2^-S (one rounding into
+    /// binary64's subnormals, ties to even, which is f64's; then exact), and RN(hs) is the
+    /// rounded output. hs·2^S − r is exact as in the test (r = 0 below half the least subnormal;
+    /// else |hs·2^S − r| <= 2^-475 is a multiple of hs·2^S's ulp >= 2^-527). The exact value
+    /// reported is (h + l)·2^k from h and l (as `certifyOther`'s), not from the shifted parts.
+    static let band = DoubleWordCertifier(.f64, shift: 600)
 
     /// What `test` found for each lane j (V: the lanes, SIMD2, SIMD4 or SIMD8 of Double).
     struct LaneTests<V: DoubleLanes> {
@@ -64,26 +84,37 @@ struct DoubleWordCertifier {
             OracleValue(rounded: rounded[j], exact: ExactValue(normalHi: hs[j], lo: ls[j]))
         }
 
-        /// Every lane's `output(j)` written to dst[j], the exact values' fields computed on the
-        /// lanes: `ExactValue(normalHi:lo:)`'s operations lane by lane (exponent e from hs's
-        /// field, head = hs's significand, tail = ±ls·2^-e with hs's sign, and (2, 2·tail,
-        /// e − 1) when head = 1 and tail < 0), so the same values. Every lane in range.
+        /// Every lane's `output(j)` written to dst[j] (`DoubleWordCertifier.writeOutputs`). Every
+        /// lane in range.
         @inline(__always) func writeOutputs(to dst: UnsafeMutablePointer<OracleValue>) {
-            let b = unsafeBitCast(hs, to: V.MaskStorage.self)
-            let biased = (b &>> 52) & 0x7FF
-            var head = unsafeBitCast((b & 0x000F_FFFF_FFFF_FFFF) | 0x3FF0_0000_0000_0000, to: V.self)
-            let signedLo = unsafeBitCast(unsafeBitCast(ls, to: V.MaskStorage.self) ^ (b & Int64.min), to: V.self)
-            var tail = signedLo * unsafeBitCast((2046 &- biased) &<< 52, to: V.self)
-            let below = (head .== 1) .& (tail .< 0)
-            let exponent = (biased &- 1023).replacing(with: biased &- 1024, where: below)
-            head.replace(with: 2, where: below)
-            tail = tail.replacing(with: tail * 2, where: below)
-            let negative = hs .< 0
-            for j in 0..<V.scalarCount {
-                (dst + j).initialize(to: OracleValue(
-                    rounded: rounded[j],
-                    exact: ExactValue(kind: .finite, isNegative: negative[j], exponent: Int(exponent[j]), head: head[j], tail: tail[j])))
-            }
+            DoubleWordCertifier.writeOutputs(rounded: rounded, hs, ls, scale: V.MaskStorage(repeating: 0), to: dst)
+        }
+    }
+
+    /// OracleValue(rounded: rounded[j], exact: (h_j + l_j)·2^(k_j)) written to dst[j] for every
+    /// lane j, the exact values' fields computed on the lanes: `ExactValue(normalHi:lo:)`'s
+    /// operations lane by lane (exponent e from h's field, head = h's significand, tail = ±l·2^-e
+    /// with h's sign, and (2, 2·tail, e − 1) when head = 1 and tail < 0), then k added to the
+    /// exponent: the same values as `ExactValue(normalHi:lo:)` for k = 0, and as
+    /// `ExactValue(scaledHi:lo:scale:)` of `ScaledDoubleWord(h, l, k).normalized()`
+    /// (`certifyOther`'s) otherwise. Needs 2^-1022 <= |h_j| < 2^1023 (2^-e normal).
+    @inline(__always)
+    static func writeOutputs<V: DoubleLanes>(rounded: V, _ h: V, _ l: V, scale k: V.MaskStorage,
+                                             to dst: UnsafeMutablePointer<OracleValue>) {
+        let b = unsafeBitCast(h, to: V.MaskStorage.self)
+        let biased = (b &>> 52) & 0x7FF
+        var head = unsafeBitCast((b & 0x000F_FFFF_FFFF_FFFF) | 0x3FF0_0000_0000_0000, to: V.self)
+        let signedLo = unsafeBitCast(unsafeBitCast(l, to: V.MaskStorage.self) ^ (b & Int64.min), to: V.self)
+        var tail = signedLo * unsafeBitCast((2046 &- biased) &<< 52, to: V.self)
+        let below = (head .== 1) .& (tail .< 0)
+        let exponent = (biased &- 1023).replacing(with: biased &- 1024, where: below) &+ k
+        head.replace(with: 2, where: below)
+        tail = tail.replacing(with: tail * 2, where: below)
+        let negative = h .< 0
+        for j in 0..<V.scalarCount {
+            (dst + j).initialize(to: OracleValue(
+                rounded: rounded[j],
+                exact: ExactValue(kind: .finite, isNegative: negative[j], exponent: Int(exponent[j]), head: head[j], tail: tail[j])))
         }
     }
 
@@ -165,11 +196,16 @@ struct DoubleWordCertifier {
         let p = Int64(precision)
         let narrowBound = larger(double(binadeBits &- ((p &+ 41) << 52)), than: V(repeating: narrowFloor))
         var r = hs
-        if precision < 53 {
+        var rounded = hs
+        if shift != 0 {  // `band`: binary64's rounding to f64's grid, scaled back by 2^S
+            rounded = hs * powerOfTwo(-shift)
+            r = rounded * powerOfTwo(shift)
+        } else if precision < 53 {
             let c = larger(double((binadeBits &+ ((53 &- p) << 52)) | 0x0008_0000_0000_0000),
                            than: V(repeating: subnormalRounder))
             let signed = double(bits(c) | (hsBits & signBit))
             r = (hs + signed) - signed
+            rounded = r
         }
         let rb = bits(r)
         let rBinade = rb & exponentField  // 2^er (0 for r = 0)
@@ -180,7 +216,7 @@ struct DoubleWordCertifier {
         let zeroOK = (r .!= 0) .| ((magnitudeLanes(ls) + es) * (1 + 0x1p-50) .< hsMagnitude)
         let signedZero = double(hsBits & signBit)
         return LaneTests(inRange: inRange, narrow: es .<= narrowBound, certified: (reach .< room) .& zeroOK,
-                         rounded: r.replacing(with: signedZero, where: r .== 0), hs: hs, ls: ls)
+                         rounded: rounded.replacing(with: signedZero, where: r .== 0), hs: hs, ls: ls)
     }
 
     /// The certified output for v = (h + l)·2^k with |v − exact| <= err·2^k (h ≠ 0 finite,
@@ -213,14 +249,68 @@ struct DoubleWordCertifier {
     }
 
     /// `certifyPair` on any number of lanes: true, with the outputs written to dst[0...], when
-    /// every lane is in range, narrow and certified; else false with nothing written.
+    /// every lane is in range, narrow and certified, or (`certifyBelowNormals`) decided below
+    /// binary64's normals as `certify` decides it; else false with nothing written.
     @inline(__always)
     func certifyLanes<V: DoubleLanes>(_ h: V, _ l: V, scale k: V.MaskStorage, error err: V,
                                       into dst: UnsafeMutablePointer<OracleValue>) -> Bool {
         let t = test(lanes: h, l, scale: k, error: err)
-        guard all(t.inRange .& t.narrow .& t.certified) else { return false }
+        let passed = t.inRange .& t.narrow .& t.certified
+        guard all(passed) else {
+            // A lane in range that did not pass cannot pass below either (`band` needs e < −900;
+            // what `belowSubnormals` takes passes in range): no more work for it (log_softmax's
+            // near-ties on normal_huge rows).
+            guard all(passed .| .!t.inRange) else { return false }
+            return certifyBelowNormals(h, l, scale: k, error: err, t, passed, into: dst)
+        }
         t.writeOutputs(to: dst)
         return true
+    }
+
+    /// `certifyLanes` when some lane did not pass `test` (`passed`): true, with every lane's
+    /// output written, when each lane that did not pass takes one of `certifyOther`'s first two
+    /// ways (the `band` test, else `belowSubnormals`), which give `certifyOther`'s outputs; else
+    /// false with nothing written.
+    @inline(never)
+    func certifyBelowNormals<V: DoubleLanes>(_ h: V, _ l: V, scale k: V.MaskStorage, error err: V, _ t: LaneTests<V>,
+                                             _ passed: SIMDMask<V.MaskStorage>, into dst: UnsafeMutablePointer<OracleValue>) -> Bool {
+        let deep = belowSubnormals(h, l, scale: k, error: err)
+        var bandPassed = SIMDMask<V.MaskStorage>(repeating: false)
+        var bandRounded = V()
+        if shift == 0 && precision == 53 {  // f64: binary64's subnormals, out of the test's range
+            let b = Self.band.test(lanes: h, l, scale: k &+ Int64(Self.band.shift), error: err)
+            bandPassed = b.inRange .& b.narrow .& b.certified
+            bandRounded = b.rounded
+        }
+        guard all(passed .| bandPassed .| deep) else { return false }
+        let signedZero = unsafeBitCast(unsafeBitCast(h, to: V.MaskStorage.self) & Int64.min, to: V.self)
+        let rounded = signedZero.replacing(with: bandRounded, where: bandPassed).replacing(with: t.rounded, where: passed)
+        Self.writeOutputs(rounded: rounded, h.replacing(with: t.hs, where: passed), l.replacing(with: t.ls, where: passed),
+                          scale: k.replacing(with: 0, where: passed), to: dst)
+        return true
+    }
+
+    /// The lanes whose output is ±0 with no rounding to do: every value of the enclosure
+    /// (h + l ± err)·2^k far below the format's least subnormal 2^Qs. Where h is normal with
+    /// |h| < 2^1023, |k| < 2^40, e = ⌊log₂|h|⌋ + k <= Qs − 42 and RN(|l| + err) <= |h|/2 (false
+    /// for a NaN or infinite l or err):
+    /// - |l| + err <= (|h|/2)(1 + u), so every value of the enclosure has the sign of h and a
+    ///   magnitude in [(|h|/2)(1 − u), 1.5·|h|(1 + u)]·2^k, nonzero and below 2^(e+2) <= 2^(Qs−40),
+    ///   under half the least subnormal: it rounds to zero with the sign of h;
+    /// - the width 2·err·2^k <= |h|(1 + u)·2^k < 2^(e+2) <= 2^(Qs−40) is narrow (2^-40 of the
+    ///   least quantum 2^Qs);
+    /// - `certifyOther`'s exact path gives the same: its ends (h, RN(l ∓ err')), one step outward,
+    ///   err' = err·(1 + 2^-50), lie within 2^-48 (relative) of those values, so they too round to
+    ///   that zero, and its narrowness test (err·2^-⌊log₂|h|⌋ <= 2^(minNormal − p − 40 − e),
+    ///   the bound >= 2^1) passes; the exact value reported is (h + l)·2^k.
+    @inline(__always)
+    func belowSubnormals<V: DoubleLanes>(_ h: V, _ l: V, scale k: V.MaskStorage, error err: V) -> SIMDMask<V.MaskStorage> {
+        let biased = (unsafeBitCast(h, to: V.MaskStorage.self) &>> 52) & 0x7FF
+        let e = biased &- 1023 &+ k
+        let kInRange = (k .> -(1 << 40)) .& (k .< 1 << 40)
+        let hNormal = (biased .>= 1) .& (biased .<= 2045)
+        let small = magnitudeLanes(l) + err .<= 0.5 * magnitudeLanes(h)
+        return kInRange .& hNormal .& (e .<= Int64(subnormalQuantum - 42)) .& small
     }
 
     /// `certify` where the test does not apply or cannot decide: the exact reference
@@ -229,6 +319,23 @@ struct DoubleWordCertifier {
     @inline(never)
     func certifyOther(_ h: Double, _ l: Double, scale k: Int, error err: Double) -> OracleValue? {
         guard h.isFinite, l.isFinite, err.isFinite, h != 0, abs(k) < 1 << 40 else { return nil }
+        // Outputs below binary64's normals, far below the format's subnormals (`band`,
+        // `belowSubnormals`): decided on lanes, without the exact rounding. Only for binades
+        // e < −900, where the test never applies: above, `band` never applies, and in the test's
+        // range the test itself certifies what `belowSubnormals` would (δ = hs + ls, |δ| + es <
+        // 2^(e+2) <= half the least subnormal, |ls| + es < |hs|); the outputs that reach here from
+        // there (near-ties of log_softmax, say), and the rare ones outside both, take the exact
+        // path at once.
+        if h.isNormal && binade(h) + k < -900 {
+            let h2 = SIMD2(repeating: h), l2 = SIMD2(repeating: l), k2 = SIMD2(repeating: Int64(k)), e2 = SIMD2(repeating: err)
+            let fails = SIMDMask<SIMD2<Int64>>(repeating: false)
+            let decided = withUnsafeTemporaryAllocation(of: OracleValue.self, capacity: 2) { out -> OracleValue? in
+                guard certifyBelowNormals(h2, l2, scale: k2, error: e2, test(lanes: h2, l2, scale: k2, error: e2), fails,
+                                          into: out.baseAddress!) else { return nil }
+                return out[0]
+            }
+            if let decided { return decided }
+        }
         let v = ScaledDoubleWord(hi: h, lo: l, exponent: k).normalized()
         let error = scaled(err, by: k - v.exponent) * (1 + 0x1p-50)
         // f64 outside the inline test's binades: its decision without the exact rounding, where

@@ -1,4 +1,5 @@
 import DoubleWordArithmetic
+import ParallelExecution
 
 // cross_entropy_grad with probability targets p (no class weights, no smoothing) on the
 // double-word tier (notation: ErrorFreeTransforms.swift, u = 2^-53). With r_c = p_c and P = Σ p_c,
@@ -17,15 +18,26 @@ extension DoubleWordTier {
     /// normalized ScaledDoubleWord with its relative error: n truncations below 2^(top−126)
     /// against P >= 2^(top−1), and the conversion's 2^-104.9. Nil when every p_c is 0, or some
     /// p_c is subnormal (zeros and normal numbers only, as in `crossEntropy(probabilities:)`).
-    static func probabilityTotal(_ p: UnsafeBufferPointer<Double>) -> (ScaledDoubleWord, Double)? {
-        var top = Int.min
-        for v in p where v > 0 {
-            guard v.isNormal else { return nil }
-            top = Swift.max(top, binade(v) + 1)
+    /// Rows of `parallelThreshold` targets or more run on 2·threads chunks (a max, and exact
+    /// sums: the same result).
+    static func probabilityTotal(_ p: UnsafeBufferPointer<Double>, threads: Int = 1) -> (ScaledDoubleWord, Double)? {
+        let chunks = (threads > 1 && p.count >= parallelThreshold) ? threads * 2 : 1
+        let tops = Parallel.forEachChunk(count: p.count, chunks: chunks) { range -> Int? in
+            var top = Int.min
+            for c in range where p[c] > 0 {
+                guard p[c].isNormal else { return nil }
+                top = Swift.max(top, binade(p[c]) + 1)
+            }
+            return top
         }
-        guard top > Int.min else { return nil }
+        guard !tops.contains(where: { $0 == nil }), let top = tops.map({ $0! }).max(), top > Int.min else { return nil }
+        let sums = Parallel.forEachChunk(count: p.count, chunks: chunks) { range -> FixedPointSum in
+            var sum = FixedPointSum()
+            for c in range where p[c] > 0 { sum.add(p[c], scale: -top) }
+            return sum
+        }
         var sum = FixedPointSum()
-        for v in p where v > 0 { sum.add(v, scale: -top) }
+        for part in sums { sum = sum + part }
         guard let t = sum.value() else { return nil }
         let eps = roundedUp(Double(p.count) * 0x1p-125 + FixedPointSum.conversionError * 1.0001)
         return (ScaledDoubleWord(hi: t.hi, lo: t.lo, exponent: t.exponent + top).normalized(), eps)

@@ -1,3 +1,4 @@
+import DoubleWordArithmetic
 import MPFR
 
 // cross_entropy_grad with probability targets: the outputs whose double-word enclosure is too
@@ -47,6 +48,49 @@ extension DoubleWordTier {
             return fillOutputs(slots, count: n, threads: 1, RefinedGradientOutputs(plain: g, refined: refined))
         }
     }
+}
+
+extension DoubleWordTier {
+    /// Fills slots[0..<n] with `g`'s outputs (the parallel pass of `softmax(_:probabilities:)`);
+    /// for f64 (full exponentials, `compact` false) the few outputs `g` declines are marked
+    /// (`MarkedGradientOutputs`) and then recomputed alone by `RefinedProbabilityGradient`
+    /// (one thread, in index order), so such a row is not computed twice. False when one of
+    /// those does not certify either, or, for the compact exponentials (whose 2^-68.5 leaves
+    /// many more outputs to refine), when `g` declines any: `refinedProbabilityGradient` then
+    /// redoes the row with full exponentials.
+    static func fillProbabilityGradient(_ slots: UnsafeMutablePointer<OracleValue>, count n: Int, threads: Int,
+                                        _ g: ProbabilityGradientOutputs, compact: Bool) -> Bool {
+        if compact { return fillOutputs(slots, count: n, threads: threads, g) }
+        guard fillOutputs(slots, count: n, threads: threads, MarkedGradientOutputs(plain: g)) else { return false }
+        var refined: RefinedProbabilityGradient?
+        for i in 0..<n where MarkedGradientOutputs.isMark(slots[i]) {
+            let r = refined ?? RefinedProbabilityGradient(x: g.x, p: g.p, maxIndex: g.maxIndex, format: g.certifier.format)
+            refined = r
+            guard let v = r.output(i) else { return false }
+            slots[i] = v
+        }
+        return true
+    }
+}
+
+/// `ProbabilityGradientOutputs` with `mark` in place of each output it declines (never nil).
+struct MarkedGradientOutputs: RowOutputs {
+    let plain: ProbabilityGradientOutputs
+    /// The rounded field of `mark`: a NaN whose payload no rounding gives (`Format.round` and
+    /// the certifiers give the default NaN, e4m3fn's overflow, or numbers).
+    static var markBits: UInt64 { 0x7FF8_0000_00DE_C11E }
+    /// The value that stands for a declined output until it is refined.
+    static var mark: OracleValue { OracleValue(rounded: Double(bitPattern: markBits), exact: ExactValue(Double.nan)) }
+
+    /// Whether v is `mark`.
+    @inline(__always)
+    static func isMark(_ v: OracleValue) -> Bool { v.rounded.bitPattern == markBits }
+
+    @inline(__always)
+    func single(_ i: Int) -> OracleValue? { plain.single(i) ?? Self.mark }
+
+    @inline(__always)
+    func pair(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool { false }
 }
 
 /// `ProbabilityGradientOutputs`, with the outputs it does not certify taken from
@@ -143,8 +187,7 @@ final class RefinedProbabilityGradient {
             let bound = a.mul(a.point(Double(below)), a.exp(a.point(cut)))
             s = Interval(lo: s.lo, hi: a.add(Interval(point: s.hi), Interval(point: bound.hi)).hi)
         }
-        let total = a.sum((0..<n).compactMap { p[$0] == 0 ? nil : a.point(p[$0]) })
-        let r = a.div(total, s)
+        let r = a.div(a.exactSum(p), s)
         ratios[a.precision] = r
         return r
     }
@@ -198,14 +241,45 @@ final class RefinedSoftcapGradient {
         let c = Interval(point: softcap)
         let zMax = a.mul(c, a.tanh(a.quotient(BigFloat(x[maxIndex], precision: 53), by: softcap)))
         let terms = x.indices.map { term($0, zMax, a.quotient(BigFloat(x[$0], precision: 53), by: softcap), a) }
-        let total = a.sum(p.compactMap { $0 == 0 ? nil : a.point($0) })
-        let r = (zMax, a.div(total, a.sum(terms)))
+        let r = (zMax, a.div(a.exactSum(p), a.sum(terms)))
         rows[a.precision] = r
         return r
     }
 }
 
 extension IntervalArithmetic {
+    /// [Σ x_j], the sum of doubles (the targets P = Σ p_j): the exact sum as an expansion
+    /// (Shewchuk's Grow-Expansion: each TwoSum is an error-free transformation, Q + e = Q' + h
+    /// exactly, so the components always add up to the exact sum; zero components dropped), then
+    /// `sum` of its few components (one outward rounding per end), instead of `sum` of every
+    /// x_j as a BigFloat (most of the refined gradient's time on rows of 10^5 targets). When a
+    /// component overflows or the expansion grows past 40 components (x_j spread over more than
+    /// 2000 bits), `sum` of every nonzero x_j.
+    func exactSum(_ xs: UnsafeBufferPointer<Double>) -> Interval {
+        let capacity = 41  // at most 40 components, and the one a step adds
+        let expansion = withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * capacity) { buffer -> [Double]? in
+            var components = buffer.baseAddress!, next = components + capacity
+            var count = 0
+            for x in xs where x != 0 {
+                var q = x, kept = 0
+                for i in 0..<count {
+                    let t = twoSum(q, components[i])
+                    if t.lo != 0 {
+                        next[kept] = t.lo
+                        kept += 1
+                    }
+                    q = t.hi
+                }
+                next[kept] = q
+                count = kept + 1
+                swap(&components, &next)
+                guard q.isFinite, count <= 40 else { return nil }
+            }
+            return Array(UnsafeBufferPointer(start: components, count: count))
+        }
+        return sum((expansion ?? Array(xs)).compactMap { $0 == 0 ? nil : point($0) })
+    }
+
     /// tanh, increasing; for a nonzero point argument one MPFR call: tanh(a) = (e^(2a) − 1)/(e^(2a) + 1)
     /// is transcendental for a nonzero binary a (Lindemann), so RNDU = next(RNDD). tanh(0) = 0.
     func tanhOfPointOrInterval(_ a: Interval) -> Interval {

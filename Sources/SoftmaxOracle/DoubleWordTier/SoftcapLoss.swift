@@ -1,4 +1,5 @@
 import DoubleWordArithmetic
+import ParallelExecution
 
 // cross_entropy with `softcap` c on the double-word tier: a hard target, no temperature, no
 // z_loss, no class weights or smoothing, finite logits (notation: ErrorFreeTransforms.swift,
@@ -74,15 +75,16 @@ extension DoubleWordTier {
     /// conversion. L: `DoubleWordLog1p`. loss = −d_t + L, two positive terms (`ScaledDoubleWord`'s
     /// sum, 3.1u², or 2^-997 for a dropped operand).
     static func softcapCrossEntropy(_ x: UnsafeBufferPointer<Double>, target t: Int, softcap c: Double,
-                                    _ format: Format) -> OracleValue? {
-        guard let (loss, eps) = softcapLoss(x, target: t, softcap: c) else { return nil }
+                                    _ format: Format, threads: Int = 1) -> OracleValue? {
+        guard let (loss, eps) = softcapLoss(x, target: t, softcap: c, threads: threads) else { return nil }
         return DoubleWordCertifier(format).certify(loss, relativeError: eps)
     }
 
     /// `softcapCrossEntropy`'s loss as a normalized ScaledDoubleWord with its relative bound (the
     /// batch loss's rows take it too), or nil.
-    static func softcapLoss(_ x: UnsafeBufferPointer<Double>, target t: Int, softcap c: Double) -> (ScaledDoubleWord, Double)? {
-        guard let row = softcapSum(x, target: t, softcap: c),
+    static func softcapLoss(_ x: UnsafeBufferPointer<Double>, target t: Int, softcap c: Double,
+                            threads: Int = 1) -> (ScaledDoubleWord, Double)? {
+        guard let row = softcapSum(x, target: t, softcap: c, threads: threads),
               let (l, epsL) = DoubleWordLog1p.logOnePlus(row.s, relativeError: row.epsS, DoubleWordExpTable.shared) else { return nil }
         guard let (d, epsD) = row.dT else { return (l, epsL) }  // t = M, or x_t = x_M
         return (((-d) + l).normalized(), roundedUp(Swift.max(epsD, epsL) + 3.11 * unitRoundoffSquared + 0x1p-996))
@@ -101,8 +103,21 @@ extension DoubleWordTier {
         var dT: (ScaledDoubleWord, Double)?
     }
 
-    /// `softcapCrossEntropy`'s row (t = −1: no target): the bounds are stated there.
-    static func softcapSum(_ x: UnsafeBufferPointer<Double>, target t: Int, softcap c: Double) -> SoftcapSum? {
+    /// One chunk's share of `softcapSum`: its terms' largest bound and exponent, its omitted
+    /// terms, d_t when t lies in it, and whether some x_M − x_j fell below 2^-900·c.
+    struct SoftcapPart {
+        var epsTerms = DoubleWordExp.relativeError
+        var sigma = Int.min
+        var omitted = 0
+        var dT: (ScaledDoubleWord, Double)?
+        var outOfDomain = false
+    }
+
+    /// `softcapCrossEntropy`'s row (t = −1: no target): the bounds are stated there. Rows of
+    /// `parallelThreshold` logits or more are split into 2·threads chunks: each term is computed
+    /// alone, the bound is a maximum and the fixed-point sums add exactly, so the result does not
+    /// depend on the split.
+    static func softcapSum(_ x: UnsafeBufferPointer<Double>, target t: Int, softcap c: Double, threads: Int = 1) -> SoftcapSum? {
         let n = x.count
         let u2 = unitRoundoffSquared
         guard n >= 2, t >= -1, t < n, c.isNormal, c >= 0x1p-400, c <= 0x1p400 else { return nil }
@@ -121,9 +136,9 @@ extension DoubleWordTier {
         let eq = DoubleWordExp.exp(-2 * absAM.hi, -2 * absAM.lo, tab)
         let tanhM = tanhOfNonNegative(absAM, tab)
         let twoC = ScaledDoubleWord(2 * c)
-        var outOfDomain = false  // some x_M − x_j below 2^-900·c
-        // d_j as a negative ScaledDoubleWord with its relative bound (nil: 0).
-        func difference(_ j: Int) -> (ScaledDoubleWord, Double)? {
+        // d_j as a negative ScaledDoubleWord with its relative bound (nil: 0, or x_M − x_j below
+        // 2^-900·c, which sets `outOfDomain`).
+        func difference(_ j: Int, _ outOfDomain: inout Bool) -> (ScaledDoubleWord, Double)? {
             let v = x[j]
             if v == xm { return nil }
             let a = DoubleWord.quotient(DoubleWord(v, 0), cw)
@@ -157,32 +172,52 @@ extension DoubleWordTier {
             return ((-(ScaledDoubleWord(sum) * ScaledDoubleWord(c))).normalized(), eps)
         }
         var terms = [(m: DoubleWord, k: Int)?](repeating: (DoubleWord(1, 0), 0), count: n)
-        var epsTerms = DoubleWordExp.relativeError
-        var omitted = 0
-        var dT: (ScaledDoubleWord, Double)?
-        for j in 0..<n where j != mIndex {
-            guard let (d, epsD) = difference(j) else { continue }  // d_j = 0 exactly: e_j = 1
-            if j == t { dT = (d, epsD) }
-            guard d.exponent < 20 else {  // d_j <= −2^20: omitted
-                omitted += 1
-                terms[j] = nil
-                continue
+        let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
+        let parts = terms.withUnsafeMutableBufferPointer { buffer -> [SoftcapPart] in
+            let slots = UncheckedSendable(value: buffer)  // each chunk writes its own indices
+            return Parallel.forEachChunk(count: n, chunks: chunks) { range -> SoftcapPart in
+                var part = SoftcapPart()
+                for j in range where j != mIndex {
+                    guard let (d, epsD) = difference(j, &part.outOfDomain) else {  // d_j = 0 exactly: e_j = 1
+                        part.sigma = Swift.max(part.sigma, 0)
+                        continue
+                    }
+                    if j == t { part.dT = (d, epsD) }
+                    guard d.exponent < 20 else {  // d_j <= −2^20: omitted
+                        part.omitted += 1
+                        slots.value[j] = nil
+                        continue
+                    }
+                    let plain = d.unscaled
+                    let e = DoubleWordExp.exp(plain.hi, plain.lo, tab)
+                    let magnitude = scaled(d.hi.magnitude, by: d.exponent) * (1 + 0x1p-49)
+                    part.epsTerms = Swift.max(part.epsTerms, roundedUp(DoubleWordExp.relativeError + magnitude * epsD * 1.01 + 0x1p-1070))
+                    part.sigma = Swift.max(part.sigma, e.k)
+                    slots.value[j] = (e.m, e.k)
+                }
+                return part
             }
-            let plain = d.unscaled
-            let e = DoubleWordExp.exp(plain.hi, plain.lo, tab)
-            let magnitude = scaled(d.hi.magnitude, by: d.exponent) * (1 + 0x1p-49)
-            epsTerms = Swift.max(epsTerms, roundedUp(DoubleWordExp.relativeError + magnitude * epsD * 1.01 + 0x1p-1070))
-            terms[j] = (e.m, e.k)
         }
+        let epsTerms = parts.map(\.epsTerms).max()!
+        let sigma = parts.map(\.sigma).max()!
+        let omitted = parts.reduce(0) { $0 + $1.omitted }
+        let dT = parts.lazy.compactMap(\.dT).first
         // Omitted terms (< 2^-1512775 each) are below one unit 2^(σ−126) when σ > −700000.
-        let others = terms.enumerated().compactMap { $0.offset == mIndex ? nil : $0.element }
-        guard !outOfDomain, let sigma = others.map(\.k).max(), omitted == 0 || sigma > -700_000 else { return nil }
-        var acc = FixedPointSum()
-        for term in others {
-            acc.add(term.m.hi, scale: term.k - sigma)
-            acc.add(term.m.lo, scale: term.k - sigma)
+        guard !parts.contains(where: \.outOfDomain), sigma > Int.min, omitted == 0 || sigma > -700_000 else { return nil }
+        let sums = terms.withUnsafeBufferPointer { terms in
+            Parallel.forEachChunk(count: n, chunks: chunks) { range -> FixedPointSum in
+                var acc = FixedPointSum()
+                for j in range where j != mIndex {
+                    guard let term = terms[j] else { continue }
+                    acc.add(term.m.hi, scale: term.k - sigma)
+                    acc.add(term.m.lo, scale: term.k - sigma)
+                }
+                return acc
+            }
         }
-        guard let v = acc.value() else { return nil }
+        var total = FixedPointSum()
+        for part in sums { total = total + part }
+        guard let v = total.value() else { return nil }
         let epsS = roundedUp(epsTerms * 1.0001 + Double(2 * n + omitted) * 0x1p-126 * 1.0001 + FixedPointSum.conversionError * 1.0001)
         return SoftcapSum(maxIndex: mIndex, exps: terms, epsE: epsTerms,
                           s: ScaledDoubleWord(hi: v.hi, lo: v.lo, exponent: v.exponent + sigma), epsS: epsS, dT: dT)

@@ -49,10 +49,10 @@ extension DoubleWordTier {
                 zero: OracleValue(rounded: format.round(0.0), exact: ExactValue(0.0)),
                 certifier: certifier)
             if let p = probabilities {
-                guard p.count == n, let (total, epsTotal) = probabilityTotal(p) else { return false }
+                guard p.count == n, let (total, epsTotal) = probabilityTotal(p, threads: threads) else { return false }
                 let g = ProbabilityGradientOutputs(x: x, p: p, store: store, row: row, inverse: inverse, epsInverse: epsInverse,
                                                    total: total, epsTotal: epsTotal, certifier: certifier)
-                return fillOutputs(slots, count: n, threads: threads, g)
+                return fillProbabilityGradient(slots, count: n, threads: threads, g, compact: row.compact)
             }
             // Formats with p <= 24: the same outputs, most of them by a shorter test (NarrowSoftmaxOutputs.swift).
             let narrow = narrowOutputsApply(format, epsUp: outputs.epsUp)

@@ -147,15 +147,21 @@ extension DoubleWordLog1p {
 }
 
 extension DoubleWordLog1p {
-    /// `logOnePlus` on every lane in regime (i), s = (sh + sl)·2^e normalized with e < −60: the
-    /// product ŝ ⊗ (1 − ŝ_hi/2) and its constant bound, lane by lane. ŝ_hi/2 = sh·2^(e−1) is
-    /// exact for e >= −1021 and the scalar routine takes 0 for e <= −1100; nil when some lane
-    /// lies between (the scalar routine then computes a subnormal half).
+    /// `logOnePlus` on every lane in regime (i), s = (sh + sl)·2^e normalized (sh in [1, 2)) with
+    /// e < −60: the product ŝ ⊗ (1 − ŝ_hi/2) and its constant bound, lane by lane. ŝ_hi/2 is the
+    /// scalar routine's `scaled(sh, by: e − 1)`, RN(sh·2^(e−1)): exact for e >= −1021; for
+    /// −1100 < e < −1021 (a subnormal half) it is RN((sh·2^(e+99))·2^-100), the first product
+    /// exact (normal: sh·2^(e+99) >= 2^-1001) and the second the one rounding of the same exact
+    /// value; 0 for e <= −1100, as the scalar routine takes it.
     @inline(__always)
-    static func logOnePlusLow<V: DoubleLanes>(_ sh: V, _ sl: V, exponent e: V.MaskStorage, relativeError epsS: Double) -> Lanes<V>? {
+    static func logOnePlusLow<V: DoubleLanes>(_ sh: V, _ sl: V, exponent e: V.MaskStorage, relativeError epsS: Double) -> Lanes<V> {
         let normalHalf = e .>= -1021
-        guard all(normalHalf .| (e .<= -1100)) else { return nil }
-        let half: V = (sh * powerOfTwoLanes(e.replacing(with: 1, where: .!normalHalf) &- 1)).replacing(with: 0, where: .!normalHalf)
+        let subnormalHalf = (e .> -1100) .& .!normalHalf
+        let halfExponent = (e &- 1).replacing(with: e &+ 99, where: subnormalHalf)
+            .replacing(with: 0, where: .!(normalHalf .| subnormalHalf))
+        let product: V = sh * powerOfTwoLanes(halfExponent)
+        let half: V = product.replacing(with: product * 0x1p-100, where: subnormalHalf)
+            .replacing(with: 0, where: .!(normalHalf .| subnormalHalf))
         let l = DoubleWord.product(sh, sl, V(repeating: 1), -half)
         let v = normalizedLanes(l.hi, l.lo, e)
         return (v.hi, v.lo, v.exponent, V(repeating: roundedUp(1.01 * epsS + 8.1 * unitRoundoffSquared + 0x1p-112)))

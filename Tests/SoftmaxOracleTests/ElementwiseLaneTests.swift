@@ -82,14 +82,15 @@ struct ElementwiseLaneTests {
             var s: [ScaledDoubleWord] = []
             for j in 0..<4 {
                 let v = ScaledDoubleWord(DoubleWord(rng.uniform(1, 2), rng.uniform(-1, 1) * 0x1p-53),
-                                         exponent: rng.oneIn(3) ? rng.int(-1_600_000 ... -1100) : rng.int(-1021 ... -61))
+                                         exponent: rng.oneIn(3) ? rng.int(-1_600_000 ... -1100)
+                                                   : (rng.oneIn(2) ? rng.int(-1102 ... -1019) : rng.int(-1021 ... -61)))
                 s.append(v)
                 sh[j] = v.hi
                 sl[j] = v.lo
                 e[j] = Int64(v.exponent)
             }
             let epsS = n % 2 == 0 ? 0.0 : DoubleWordExp.relativeError
-            let lanes = try #require(DoubleWordLog1p.logOnePlusLow(sh, sl, exponent: e, relativeError: epsS), "seed \(Self.seed ^ 4)")
+            let lanes = DoubleWordLog1p.logOnePlusLow(sh, sl, exponent: e, relativeError: epsS)
             taken += 1
             for j in 0..<4 {
                 let (v, eps) = try #require(DoubleWordLog1p.logOnePlus(s[j], relativeError: epsS, Self.tab))
@@ -141,6 +142,57 @@ struct ElementwiseLaneTests {
                             "seed \(Self.seed ^ 2), row \(n), \(kind), \(format), x = \(hex(x[i]))")
                 }
                 #expect(failed == expectedFailed, "seed \(Self.seed ^ 2), row \(n), \(kind), \(format)")
+            }
+        }
+    }
+
+    /// A logit of one of the scales where outputs fall below binary64's normals or E's half is
+    /// subnormal (the tier-grid families exp_overflow, exp_underflow, dominant_target,
+    /// sum_overflow), or of `logit`'s scales now and then; either sign.
+    static func deepLogit(_ rng: inout SplitMix64, scale: Int) -> Double {
+        let x: Double
+        switch scale {
+        case 0: x = rng.uniform(600, 800)                 // E from 2^-866 to 2^-1155
+        case 1: x = 709.78 + rng.uniform(-0.5, 0.5)       // E near 2^-1024
+        case 2: x = 744.44 + rng.uniform(-1, 1)           // E near 2^-1074 (half a subnormal)
+        case 3: x = rng.uniform(707, 763)                 // ŝ_hi/2 subnormal: E from 2^-1020 to 2^-1101
+        case 4: x = 624 + rng.uniform(-3, 3)              // E near 2^-900, the test's edge
+        case 5: x = rng.uniform(800, 0x1p20)              // far below every subnormal
+        default: return Self.logit(&rng)
+        }
+        return rng.oneIn(2) ? -x : x
+    }
+
+    @Test("ElementwiseOutputs.fill gives output(i, x_i) on rows below binary64's normals, every function and format",
+          arguments: [Format.f64, .f32, .bf16])
+    func fillBelowNormals(format: Format) {
+        let seed = Self.seed ^ 5
+        var rng = SplitMix64(seed: seed)
+        for n in 0..<70 {
+            // Rows of one scale (and one sign, half the time), so that whole groups take each lane path.
+            let scale = n % 7, sign: Double = n % 3 == 0 ? 1 : (n % 3 == 1 ? -1 : 0)
+            let x = (0..<rng.int(40...160)).map { _ -> Double in
+                let v = Self.deepLogit(&rng, scale: scale)
+                return sign == 0 ? v : sign * v.magnitude
+            }
+            for kind in [ElementwiseOutputs.Kind.sigmoid, .logSigmoid, .softplus, .bce] {
+                let labels: [Double]? = kind == .bce ? x.map { _ in Double(rng.int(0...1)) } : nil
+                let outputs = ElementwiseOutputs(kind: kind, format: format, labels: labels, posWeight: nil, weight: nil)
+                let slots = UnsafeMutablePointer<OracleValue>.allocate(capacity: x.count)
+                defer { slots.deallocate() }
+                let failed = x.withUnsafeBufferPointer {
+                    outputs.fill($0, 0..<x.count, into: slots, placeholder: OracleValue(rounded: 0, exact: ExactValue(0.0)))
+                }
+                var expectedFailed: [Int] = []
+                for i in x.indices {
+                    guard let v = outputs.output(i, x[i]) else {
+                        expectedFailed.append(i)
+                        continue
+                    }
+                    #expect(Self.same(slots[i].rounded, v.rounded) && (x[i].isNaN || slots[i].exact == v.exact),
+                            "seed \(seed), row \(n), \(kind), \(format), x = \(hex(x[i]))")
+                }
+                #expect(failed == expectedFailed, "seed \(seed), row \(n), \(kind), \(format)")
             }
         }
     }

@@ -6,14 +6,17 @@ import DoubleWordArithmetic
 // and T = log1p(E) are computed. Logits with |x| <= 2^20 are taken four at a time: E on four
 // lanes (`DoubleWordExp.exp` on lanes, then `normalizedLanes`: bit for bit `negativeExp`).
 // sigmoid then finishes each output from its E. The others sort each E by the regime
-// `DoubleWordLog1p.logOnePlus` would take: regime (i) (E < 2^-60, cheap) finishes at once with
-// the scalar routine; regimes (ii) and (iii) wait in a queue of four per regime, and a full queue
-// computes T on four lanes (`logOnePlusMiddle`, `logOnePlusHigh`: bit for bit the scalar
-// routine's value and bound) before finishing those four outputs. When a lane routine declines
-// (a guard of the scalar routine fails on some lane), its four outputs are computed by the
-// scalar path alone, which declines where it declines. Left-overs at the end of the range, and
-// all other logits (non-finite, |x| > 2^20), take the scalar path. So the outputs are those of
-// the scalar path, whatever the order in which they are finished.
+// `DoubleWordLog1p.logOnePlus` would take, (i) E < 2^-60, (ii) or (iii): each regime has a queue
+// of four, and a full queue computes T on four lanes (`logOnePlusLow`, `logOnePlusMiddle`,
+// `logOnePlusHigh`: bit for bit the scalar routine's value and bound) before finishing those
+// four outputs. The certification runs on the lanes too (`DoubleWordCertifier.test`, and
+// `certifyBelowNormals` for outputs below binary64's normals), with the scalar path's
+// arguments. When a lane routine declines (a guard of the scalar routine fails on some lane),
+// its four outputs are computed by the scalar path alone, which declines where it declines; a
+// lane that the lane tests do not decide is certified by the scalar path from its lane values.
+// Left-overs at the end of the range, and all other logits (non-finite, |x| > 2^20), take the
+// scalar path. So the outputs are those of the scalar path, whatever the order in which they are
+// finished.
 
 extension ElementwiseOutputs {
     /// Up to four logits waiting for the same lane computation: indices, logits, and for the
@@ -76,14 +79,16 @@ extension ElementwiseOutputs {
         let width = OutputLanes.scalarCount
         let indices = UnsafeMutablePointer<Int>.allocate(capacity: 4 * width)
         let values = UnsafeMutablePointer<Double>.allocate(capacity: 16 * width)
+        let scratch = UnsafeMutablePointer<OracleValue>.allocate(capacity: width)
         defer {
             indices.deallocate()
             values.deallocate()
+            scratch.deallocate()
         }
         var group = LaneQueue(indices, values), middle = LaneQueue(indices + width, values + 4 * width)
         var high = LaneQueue(indices + 2 * width, values + 8 * width), low = LaneQueue(indices + 3 * width, values + 12 * width)
         @inline(__always) func finishLog(_ q: inout LaneQueue, _ t: DoubleWordLog1p.Lanes<OutputLanes>?) {
-            let done = t.map { finishOnLanes(q, $0, into: out) } ?? SIMDMask()
+            let done = t.map { finishOnLanes(q, $0, scratch: scratch, into: out) } ?? SIMDMask()
             for j in 0..<width where !done[j] {
                 let i = q.index[j]
                 guard let t else {
@@ -108,7 +113,7 @@ extension ElementwiseOutputs {
             let e = DoubleWordExp.exp(-magnitudeLanes(group.x), OutputLanes(), table)
             let n = normalizedLanes(e.hi, e.lo, e.k)
             if kind == .sigmoid {
-                let v = sigmoidOnLanes(group, n, into: out)
+                let v = sigmoidOnLanes(group, n, scratch: scratch, into: out)
                 for j in 0..<width where !v.done[j] {
                     emit(group.index[j], certifier.certifyTiny(v.h[j], v.l[j], scale: Int(v.k[j]), error: v.err[j]))
                 }
@@ -117,11 +122,7 @@ extension ElementwiseOutputs {
             for j in 0..<width {
                 let k = group.index[j], xk = group.values[j]
                 let ej = ScaledDoubleWord(hi: n.hi[j], lo: n.lo[j], exponent: Int(n.exponent[j]))
-                if ej.exponent < -60 && ej.exponent > -1100 && ej.exponent < -1021 {
-                    // Regime (i) with a subnormal ŝ_hi/2, which `logOnePlusLow` leaves to the
-                    // scalar routine: T from this E at once.
-                    emit(k, output(k, xk, log: logTerm(exponential: ej)))
-                } else if ej.exponent < -60 {
+                if ej.exponent < -60 {
                     low.append(k, xk, ej)
                     if low.count == width {
                         finishLog(&low, DoubleWordLog1p.logOnePlusLow(low.sh, low.sl, exponent: low.exponent,
@@ -156,7 +157,8 @@ extension ElementwiseOutputs {
     /// softplus or log_sigmoid for a full queue of logits from T on lanes:
     /// `DoubleWordTier.negativeLogSoftmax` with d = −max(x, 0) (softplus) or min(x, 0)
     /// (log_sigmoid, negated) on every lane, its two cases selected lane by lane: d = 0 (T
-    /// itself: `certifyTiny`, which is `certify` wherever the lane test applies) and d ≠ 0 ((−d)
+    /// itself: `certifyTiny`, which is `certify` wherever the lane test applies, and
+    /// `certifyBelowNormals` on the lanes below binary64's normals) and d ≠ 0 ((−d)
     /// + T in plain double words by `sameSignSum`, with `logPart`'s plain form: T·2^e for
     /// e >= −1000, each part one multiplication by the normal 2^e (RN, gradual underflow: the
     /// value `Double(sign:exponent:significand:)` gives for an exponent in binary64's normal
@@ -165,7 +167,7 @@ extension ElementwiseOutputs {
     /// out[index_j] for the lanes that are in range, narrow and certified and returns them; the
     /// scalar path finishes the others.
     @inline(__always)
-    func finishOnLanes(_ q: LaneQueue, _ t: DoubleWordLog1p.Lanes<OutputLanes>,
+    func finishOnLanes(_ q: LaneQueue, _ t: DoubleWordLog1p.Lanes<OutputLanes>, scratch: UnsafeMutablePointer<OracleValue>,
                        into out: UnsafeMutablePointer<OracleValue>) -> SIMDMask<OutputLanes.MaskStorage> {
         typealias V = OutputLanes
         guard kind == .softplus || kind == .logSigmoid else { return SIMDMask() }
@@ -173,23 +175,6 @@ extension ElementwiseOutputs {
         let x = q.x
         // d = 0 lanes: softplus at x <= 0, log_sigmoid at x >= 0 (±0 included).
         let isTerm = negate ? x .>= 0 : x .<= 0
-        // Tiny T (outside the lane test's range): `negativeLogSoftmax`'s d = 0 case itself,
-        // `certifyTiny` on ±T, whose early branch settles it without rounding.
-        let tinyTerm = isTerm .& (t.exponent .< -900)
-        @inline(__always) func tiny(_ j: Int) -> OracleValue? {
-            let v = ScaledDoubleWord(hi: negate ? -t.hi[j] : t.hi[j], lo: negate ? -t.lo[j] : t.lo[j], exponent: Int(t.exponent[j]))
-            return certifier.certifyTiny(v, relativeError: t.relativeError[j])
-        }
-        if all(tinyTerm) {
-            var done = SIMDMask<V.MaskStorage>()
-            for j in 0..<V.scalarCount {
-                if let value = tiny(j) {
-                    (out + q.index[j]).initialize(to: value)
-                    done[j] = true
-                }
-            }
-            return done
-        }
         // LogPart's plain form of T and its absolute bound.
         let plainLanes = t.exponent .>= -1000
         let p: V = powerOfTwoLanes(t.exponent.replacing(with: 0, where: .!plainLanes))
@@ -204,18 +189,13 @@ extension ElementwiseOutputs {
         let k = V.MaskStorage(repeating: 0).replacing(with: t.exponent.clamped(lowerBound: .init(repeating: -2000), upperBound: .init(repeating: 2000)), where: isTerm)
         let err = absolute.replacing(with: termError, where: isTerm)
         let test = certifier.test(lanes: negate ? -h : h, negate ? -l : l, scale: k, error: err)
-        var done = test.inRange .& test.narrow .& test.certified
-        for j in 0..<V.scalarCount {
-            if done[j] {
-                (out + q.index[j]).initialize(to: test.output(j))
-            } else if tinyTerm[j] {
-                if let value = tiny(j) {
-                    (out + q.index[j]).initialize(to: value)
-                    done[j] = true
-                }
-            }
-        }
-        return done
+        let done = test.inRange .& test.narrow .& test.certified
+        for j in 0..<V.scalarCount where done[j] { (out + q.index[j]).initialize(to: test.output(j)) }
+        // d = 0 lanes below binary64's normals (a tiny T): `certifyTiny`'s arguments, unclamped.
+        let rest = isTerm .& .!done
+        guard any(rest) else { return done }
+        return done .| certifyBelowNormals(negate ? -t.hi : t.hi, negate ? -t.lo : t.lo, scale: t.exponent, error: termError,
+                                           candidates: rest, q.index, scratch: scratch, into: out)
     }
 }
 
@@ -233,11 +213,12 @@ extension ElementwiseOutputs {
     /// with εS = 2^(k+1) + 2^-1074, where RN(2^(k+1)) = RN(2^(k+101)·2^-100) (one rounding; k + 1
     /// clamped at −1122, below which both round to 0) and 1/S = `DoubleWord.quotient`'s (1, 0).
     /// The scalar operations in the scalar order, so the same enclosures. Writes out[index_j]
-    /// for the lanes that are in range, narrow and certified; the others' enclosures go to
-    /// `certifyTiny` (the scalar path's last step, with the same arguments).
+    /// for the lanes that are in range, narrow and certified, and for those that
+    /// `certifyBelowNormals` decides; the others' enclosures go to `certifyTiny` (the scalar
+    /// path's last step, with the same arguments).
     @inline(__always)
     func sigmoidOnLanes(_ q: LaneQueue, _ e: (hi: OutputLanes, lo: OutputLanes, exponent: OutputLanes.MaskStorage),
-                        into out: UnsafeMutablePointer<OracleValue>) -> SigmoidLanes {
+                        scratch: UnsafeMutablePointer<OracleValue>, into out: UnsafeMutablePointer<OracleValue>) -> SigmoidLanes {
         typealias V = OutputLanes
         let u2 = unitRoundoffSquared
         let plainLanes = e.exponent .>= -1000
@@ -272,9 +253,57 @@ extension ElementwiseOutputs {
         let done = test.inRange .& test.narrow .& test.certified
         if all(done) && q.index[V.scalarCount - 1] - q.index[0] == V.scalarCount - 1 {  // consecutive slots
             test.writeOutputs(to: out + q.index[0])
-        } else {
-            for j in 0..<V.scalarCount where done[j] { (out + q.index[j]).initialize(to: test.output(j)) }
+            return (done, h, l, k, err)
         }
-        return (done, h, l, k, err)
+        for j in 0..<V.scalarCount where done[j] { (out + q.index[j]).initialize(to: test.output(j)) }
+        guard !all(done) else { return (done, h, l, k, err) }
+        let below = certifyBelowNormals(h, l, scale: k, error: err, candidates: .!done, q.index, scratch: scratch, into: out)
+        return (done .| below, h, l, k, err)
+    }
+}
+
+extension ElementwiseOutputs {
+    /// `certifier.certifyTiny(h_j, l_j, scale: k_j, error: err_j)` on the lanes in `candidates`
+    /// whose output lies below binary64's normals and is decided there without the exact
+    /// rounding, as the scalar path decides it:
+    /// - `certifyTiny`'s own early case (h normal, |k| < 2^40, e = ⌊log₂|h|⌋ + k <=
+    ///   min(minSubnormal − 44, −905), |l| <= |h|, 0 <= err <= |h|/2): ±0 with h's sign;
+    /// - else, for e < −900 (out of the test's range, so `certify` goes to `certifyOther`) with
+    ///   finite l and err: `certifyOther`'s first way, `DoubleWordCertifier.certifyBelowNormals`
+    ///   with no lane passed, lane by lane: f64's `band` test (its rounding), else
+    ///   `belowSubnormals` (±0 with h's sign).
+    /// The exact value is (h + l)·2^k (`DoubleWordCertifier.writeOutputs`, which is
+    /// `ExactValue(scaledHi:lo:scale:)` of the normalized (h, l, k), `certifyTiny`'s and
+    /// `certifyOther`'s; it needs |h| < 2^1023, required here). The same lane tests as the scalar
+    /// calls, whose results do not depend on the lane count, so the same outputs. Writes
+    /// out[index[j]] for the lanes decided and returns them; the caller's scalar path takes the
+    /// others (and every lane not in `candidates`).
+    @inline(__always)
+    func certifyBelowNormals(_ h: OutputLanes, _ l: OutputLanes, scale k: OutputLanes.MaskStorage, error err: OutputLanes,
+                             candidates: SIMDMask<OutputLanes.MaskStorage>, _ index: UnsafeMutablePointer<Int>,
+                             scratch: UnsafeMutablePointer<OracleValue>, into out: UnsafeMutablePointer<OracleValue>)
+        -> SIMDMask<OutputLanes.MaskStorage> {
+        typealias V = OutputLanes
+        let hBits = unsafeBitCast(h, to: V.MaskStorage.self)
+        let biased = (hBits &>> 52) & 0x7FF
+        let e = biased &- 1023 &+ k
+        let hMagnitude = magnitudeLanes(h), lMagnitude = magnitudeLanes(l)
+        let usable = candidates .& (biased .>= 1) .& (biased .<= 2045) .& (k .> -(1 << 40)) .& (k .< 1 << 40)
+            .& (lMagnitude .< .infinity) .& (err .>= 0) .& (err .< .infinity)
+        let tiny = (e .<= Int64(Swift.min(certifier.subnormalQuantum - 44, -905))) .& (lMagnitude .<= hMagnitude)
+            .& (err .<= 0.5 * hMagnitude)
+        let other = .!tiny .& (e .< -900)
+        var decided = usable .& (tiny .| (other .& certifier.belowSubnormals(h, l, scale: k, error: err)))
+        var rounded = unsafeBitCast(hBits & Int64.min, to: V.self)  // ±0 with h's sign
+        if let band {
+            let b = band.test(lanes: h, l, scale: k &+ Int64(band.shift), error: err)
+            let passed = usable .& other .& b.inRange .& b.narrow .& b.certified
+            rounded.replace(with: b.rounded, where: passed)
+            decided .|= passed
+        }
+        guard any(decided) else { return decided }
+        DoubleWordCertifier.writeOutputs(rounded: rounded, h, l, scale: k, to: scratch)
+        for j in 0..<V.scalarCount where decided[j] { (out + index[j]).initialize(to: scratch[j]) }
+        return decided
     }
 }

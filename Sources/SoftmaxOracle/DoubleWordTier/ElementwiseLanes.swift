@@ -48,6 +48,14 @@ extension ElementwiseOutputs {
             append(i, xi, e.hi, e.lo)
         }
 
+        /// Four consecutive logits x[i ..< i + 4] as a full queue (whole vectors written).
+        @inline(__always)
+        mutating func setLanes(_ i: Int, _ x: OutputLanes) {
+            UnsafeMutableRawPointer(index).storeBytes(of: SIMD4<Int>(i, i + 1, i + 2, i + 3), as: SIMD4<Int>.self)
+            UnsafeMutableRawPointer(values).storeBytes(of: x, as: OutputLanes.self)
+            count = 4
+        }
+
         @inline(__always) func lanes(_ k: Int) -> OutputLanes {
             UnsafeRawPointer(values + 4 * k).loadUnaligned(as: OutputLanes.self)
         }
@@ -77,8 +85,8 @@ extension ElementwiseOutputs {
             }
         }
         let width = OutputLanes.scalarCount
-        let indices = UnsafeMutablePointer<Int>.allocate(capacity: 4 * width)
-        let values = UnsafeMutablePointer<Double>.allocate(capacity: 16 * width)
+        let indices = UnsafeMutablePointer<Int>.allocate(capacity: 5 * width)
+        let values = UnsafeMutablePointer<Double>.allocate(capacity: 20 * width)
         let scratch = UnsafeMutablePointer<OracleValue>.allocate(capacity: width)
         defer {
             indices.deallocate()
@@ -101,14 +109,8 @@ extension ElementwiseOutputs {
             }
             q.count = 0
         }
-        for i in range {
-            let xi = x[i]
-            guard xi.magnitude <= 0x1p20 else {  // NaN, ±inf, |x| > 2^20
-                emit(i, output(i, xi))
-                continue
-            }
-            group.append(i, xi)
-            guard group.count == width else { continue }
+        /// The outputs of a full queue of logits with |x| <= 2^20, from E on lanes.
+        @inline(__always) func groupOnLanes(_ group: inout LaneQueue) {
             group.count = 0
             let e = DoubleWordExp.exp(-magnitudeLanes(group.x), OutputLanes(), table)
             let n = normalizedLanes(e.hi, e.lo, e.k)
@@ -117,33 +119,70 @@ extension ElementwiseOutputs {
                 for j in 0..<width where !v.done[j] {
                     emit(group.index[j], certifier.certifyTiny(v.h[j], v.l[j], scale: Int(v.k[j]), error: v.err[j]))
                 }
-                continue
+                return
+            }
+            // T's regime lane by lane: (i) exponent < −60; else ŝ = E's plain value (exponent in
+            // [−60, 0]: exact scalings), (ii) ŝ <= 0.75, (iii) above. Four of one regime go on
+            // at once (`group` keeps its logits and indices), mixed ones through the queues.
+            let lowLanes = n.exponent .< -60
+            let p: OutputLanes = powerOfTwoLanes(n.exponent.replacing(with: 0, where: lowLanes))
+            let sh = n.hi * p, sl = n.lo * p
+            let middleLanes = .!lowLanes .& (sh .<= 0.75)
+            if all(lowLanes) {
+                finishLog(&group, DoubleWordLog1p.logOnePlusLow(n.hi, n.lo, exponent: n.exponent, relativeError: DoubleWordExp.relativeError))
+                return
+            }
+            if all(middleLanes) {
+                finishLog(&group, DoubleWordLog1p.logOnePlusMiddle(sh, sl, relativeError: DoubleWordExp.relativeError, table))
+                return
+            }
+            if !any(lowLanes .| middleLanes) {
+                finishLog(&group, DoubleWordLog1p.logOnePlusHigh(sh, sl, relativeError: DoubleWordExp.relativeError, table))
+                return
             }
             for j in 0..<width {
                 let k = group.index[j], xk = group.values[j]
-                let ej = ScaledDoubleWord(hi: n.hi[j], lo: n.lo[j], exponent: Int(n.exponent[j]))
-                if ej.exponent < -60 {
-                    low.append(k, xk, ej)
+                if lowLanes[j] {
+                    low.append(k, xk, ScaledDoubleWord(hi: n.hi[j], lo: n.lo[j], exponent: Int(n.exponent[j])))
                     if low.count == width {
                         finishLog(&low, DoubleWordLog1p.logOnePlusLow(low.sh, low.sl, exponent: low.exponent,
                                                                       relativeError: DoubleWordExp.relativeError))
                     }
+                } else if middleLanes[j] {
+                    middle.append(k, xk, sh[j], sl[j])
+                    if middle.count == width {
+                        finishLog(&middle, DoubleWordLog1p.logOnePlusMiddle(middle.sh, middle.sl, relativeError: DoubleWordExp.relativeError, table))
+                    }
                 } else {
-                    let p = powerOfTwo(ej.exponent)  // exponent in [−60, 0]: exact scalings
-                    let sh = ej.hi * p, sl = ej.lo * p
-                    if sh <= 0.75 {
-                        middle.append(k, xk, sh, sl)
-                        if middle.count == width {
-                            finishLog(&middle, DoubleWordLog1p.logOnePlusMiddle(middle.sh, middle.sl, relativeError: DoubleWordExp.relativeError, table))
-                        }
-                    } else {
-                        high.append(k, xk, sh, sl)
-                        if high.count == width {
-                            finishLog(&high, DoubleWordLog1p.logOnePlusHigh(high.sh, high.sl, relativeError: DoubleWordExp.relativeError, table))
-                        }
+                    high.append(k, xk, sh[j], sl[j])
+                    if high.count == width {
+                        finishLog(&high, DoubleWordLog1p.logOnePlusHigh(high.sh, high.sl, relativeError: DoubleWordExp.relativeError, table))
                     }
                 }
             }
+        }
+        // Four consecutive logits with |x| <= 2^20 go to the lanes straight from x (the `direct`
+        // queue, written as whole vectors); the others one at a time through `group`.
+        var direct = LaneQueue(indices + 4 * width, values + 16 * width)
+        var i = range.lowerBound
+        while i < range.upperBound {
+            if i + width <= range.upperBound {
+                let xv = UnsafeRawPointer(x.baseAddress! + i).loadUnaligned(as: OutputLanes.self)
+                if all(magnitudeLanes(xv) .<= 0x1p20) {
+                    direct.setLanes(i, xv)
+                    groupOnLanes(&direct)
+                    i += width
+                    continue
+                }
+            }
+            let xi = x[i]
+            if xi.magnitude <= 0x1p20 {
+                group.append(i, xi)
+                if group.count == width { groupOnLanes(&group) }
+            } else {  // NaN, ±inf, |x| > 2^20
+                emit(i, output(i, xi))
+            }
+            i += 1
         }
         for q in [group, middle, high, low] {
             for j in 0..<q.count { emit(q.index[j], output(q.index[j], q.values[j])) }
@@ -184,6 +223,10 @@ extension ElementwiseOutputs {
         let w = DoubleWord.sameSignSum(negate ? -x : x, V(repeating: -0.0), ph, pl)
         let absolute: V = (plainError + 3.03 * unitRoundoffSquared * magnitudeLanes(w.hi)) * (1 + 0x1p-40)
         let termError: V = (t.relativeError * magnitudeLanes(t.hi)) * (1 + 0x1p-50)
+        if all(isTerm .& belowTestRange(t.hi, scale: t.exponent)) {
+            return certifyBelowNormals(negate ? -t.hi : t.hi, negate ? -t.lo : t.lo, scale: t.exponent, error: termError,
+                                       candidates: .init(repeating: true), q.index, scratch: scratch, into: out)
+        }
         let h = w.hi.replacing(with: t.hi, where: isTerm), l = w.lo.replacing(with: t.lo, where: isTerm)
         // (The test's scale must lie in [−1000, 1000] to apply: a tiny T's lane is out of range.)
         let k = V.MaskStorage(repeating: 0).replacing(with: t.exponent.clamped(lowerBound: .init(repeating: -2000), upperBound: .init(repeating: 2000)), where: isTerm)
@@ -249,6 +292,10 @@ extension ElementwiseOutputs {
         let h = p.hi.replacing(with: inverse.hi, where: positive), l = p.lo.replacing(with: inverse.lo, where: positive)
         let k = e.exponent.replacing(with: 0, where: positive)
         let err = ((eps * (1 + 0x1p-50)) * p.hi).replacing(with: (epsInverse * inverse.hi) * (1 + 0x1p-50), where: positive)
+        if all(belowTestRange(h, scale: k)) {
+            return (certifyBelowNormals(h, l, scale: k, error: err, candidates: .init(repeating: true), q.index, scratch: scratch, into: out),
+                    h, l, k, err)
+        }
         let test = certifier.test(lanes: h, l, scale: k.clamped(lowerBound: .init(repeating: -2000), upperBound: .init(repeating: 0)), error: err)
         let done = test.inRange .& test.narrow .& test.certified
         if all(done) && q.index[V.scalarCount - 1] - q.index[0] == V.scalarCount - 1 {  // consecutive slots
@@ -263,6 +310,17 @@ extension ElementwiseOutputs {
 }
 
 extension ElementwiseOutputs {
+    /// The lanes with b + k < −900, b the biased exponent field of h minus 1023 (⌊log₂|h|⌋ for a
+    /// normal h), which `DoubleWordCertifier.test` never passes, with k or any clamping of k to
+    /// [−2000, 2000] beyond it: a normal h gives |h·2^k| < 2^(b+k+1) <= 2^-900, below the test's
+    /// range; a zero or subnormal h is below its |h| >= 2^-999; an infinite or NaN h (b = 1024)
+    /// needs k < −1924, out of its |k| <= 1000. (A caller whose lanes are all such skips the
+    /// test.)
+    @inline(__always)
+    func belowTestRange(_ h: OutputLanes, scale k: OutputLanes.MaskStorage) -> SIMDMask<OutputLanes.MaskStorage> {
+        ((unsafeBitCast(h, to: OutputLanes.MaskStorage.self) &>> 52) & 0x7FF) &- 1023 &+ k .< -900
+    }
+
     /// `certifier.certifyTiny(h_j, l_j, scale: k_j, error: err_j)` on the lanes in `candidates`
     /// whose output lies below binary64's normals and is decided there without the exact
     /// rounding, as the scalar path decides it:

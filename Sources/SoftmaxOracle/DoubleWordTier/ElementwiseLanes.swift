@@ -88,7 +88,9 @@ extension ElementwiseOutputs {
         let indices = UnsafeMutablePointer<Int>.allocate(capacity: 5 * width)
         let values = UnsafeMutablePointer<Double>.allocate(capacity: 20 * width)
         let scratch = UnsafeMutablePointer<OracleValue>.allocate(capacity: width)
+        let enclosures = UnsafeMutablePointer<Double>.allocate(capacity: 4 * width)
         defer {
+            enclosures.deallocate()
             indices.deallocate()
             values.deallocate()
             scratch.deallocate()
@@ -115,9 +117,11 @@ extension ElementwiseOutputs {
             let e = DoubleWordExp.exp(-magnitudeLanes(group.x), OutputLanes(), table)
             let n = normalizedLanes(e.hi, e.lo, e.k)
             if kind == .sigmoid {
-                let v = sigmoidOnLanes(group, n, scratch: scratch, into: out)
-                for j in 0..<width where !v.done[j] {
-                    emit(group.index[j], certifier.certifyTiny(v.h[j], v.l[j], scale: Int(v.k[j]), error: v.err[j]))
+                let done = sigmoidOnLanes(group, n, enclosures: enclosures, scratch: scratch, into: out)
+                for j in 0..<width where !done[j] {  // (h, l, k, err) of lane j at enclosures[j + 4·field]
+                    emit(group.index[j], certifier.certifyTiny(enclosures[j], enclosures[4 + j],
+                                                               scale: Int(Int64(bitPattern: enclosures[8 + j].bitPattern)),
+                                                               error: enclosures[12 + j]))
                 }
                 return
             }
@@ -243,11 +247,6 @@ extension ElementwiseOutputs {
 }
 
 extension ElementwiseOutputs {
-    /// The enclosures of a group of sigmoid outputs, lane by lane: output j lies within err_j of
-    /// (h_j + l_j)·2^(k_j) (`sigmoidEnclosure`'s), and `done` marks the lanes already written.
-    typealias SigmoidLanes = (done: SIMDMask<OutputLanes.MaskStorage>, h: OutputLanes, l: OutputLanes,
-                              k: OutputLanes.MaskStorage, err: OutputLanes)
-
     /// sigmoid for a full group of logits from E = e^(−|x|) on lanes (normalized (hi, lo)·2^k):
     /// `sigmoidEnclosure` and `DoubleWordTier.inverseOfOnePlus` on every lane, the case
     /// x >= 0 or x < 0 selected lane by lane, then the certification test (`certifyTiny` is
@@ -258,10 +257,13 @@ extension ElementwiseOutputs {
     /// The scalar operations in the scalar order, so the same enclosures. Writes out[index_j]
     /// for the lanes that are in range, narrow and certified, and for those that
     /// `certifyBelowNormals` decides; the others' enclosures go to `certifyTiny` (the scalar
-    /// path's last step, with the same arguments).
+    /// path's last step, with the same arguments). The enclosures go to `enclosures` (h, l, k,
+    /// err: four lanes each, in that order: output j lies within err_j of (h_j + l_j)·2^(k_j),
+    /// `sigmoidEnclosure`'s); returns the lanes written.
     @inline(__always)
     func sigmoidOnLanes(_ q: LaneQueue, _ e: (hi: OutputLanes, lo: OutputLanes, exponent: OutputLanes.MaskStorage),
-                        scratch: UnsafeMutablePointer<OracleValue>, into out: UnsafeMutablePointer<OracleValue>) -> SigmoidLanes {
+                        enclosures: UnsafeMutablePointer<Double>, scratch: UnsafeMutablePointer<OracleValue>,
+                        into out: UnsafeMutablePointer<OracleValue>) -> SIMDMask<OutputLanes.MaskStorage> {
         typealias V = OutputLanes
         let u2 = unitRoundoffSquared
         let plainLanes = e.exponent .>= -1000
@@ -292,20 +294,41 @@ extension ElementwiseOutputs {
         let h = p.hi.replacing(with: inverse.hi, where: positive), l = p.lo.replacing(with: inverse.lo, where: positive)
         let k = e.exponent.replacing(with: 0, where: positive)
         let err = ((eps * (1 + 0x1p-50)) * p.hi).replacing(with: (epsInverse * inverse.hi) * (1 + 0x1p-50), where: positive)
+        let raw = UnsafeMutableRawPointer(enclosures)
+        raw.storeBytes(of: h, as: V.self)
+        raw.storeBytes(of: l, toByteOffset: 32, as: V.self)
+        raw.storeBytes(of: k, toByteOffset: 64, as: V.MaskStorage.self)
+        raw.storeBytes(of: err, toByteOffset: 96, as: V.self)
+        return certifyEnclosures(q, enclosures, scratch: scratch, into: out)
+    }
+
+    /// The certification of a group of sigmoid enclosures (h, l, k, err: four lanes each, in
+    /// that order at `enclosures`): the lane test, or `certifyBelowNormals` alone when every lane
+    /// lies below the test's range (`belowTestRange`: the test passes none of them), then
+    /// `certifyBelowNormals` for the lanes the test did not pass. Writes out[index_j] for the
+    /// lanes decided and returns them. (Not inlined, and the enclosures passed in memory: a
+    /// call with vector arguments made the compiler compute everything before it on 2-lane
+    /// halves, in the AVX build too.)
+    @inline(never)
+    func certifyEnclosures(_ q: LaneQueue, _ enclosures: UnsafeMutablePointer<Double>,
+                           scratch: UnsafeMutablePointer<OracleValue>, into out: UnsafeMutablePointer<OracleValue>)
+        -> SIMDMask<OutputLanes.MaskStorage> {
+        typealias V = OutputLanes
+        let raw = UnsafeRawPointer(enclosures)
+        let h = raw.loadUnaligned(as: V.self), l = raw.loadUnaligned(fromByteOffset: 32, as: V.self)
+        let k = raw.loadUnaligned(fromByteOffset: 64, as: V.MaskStorage.self), err = raw.loadUnaligned(fromByteOffset: 96, as: V.self)
         if all(belowTestRange(h, scale: k)) {
-            return (certifyBelowNormals(h, l, scale: k, error: err, candidates: .init(repeating: true), q.index, scratch: scratch, into: out),
-                    h, l, k, err)
+            return certifyBelowNormals(h, l, scale: k, error: err, candidates: .init(repeating: true), q.index, scratch: scratch, into: out)
         }
         let test = certifier.test(lanes: h, l, scale: k.clamped(lowerBound: .init(repeating: -2000), upperBound: .init(repeating: 0)), error: err)
         let done = test.inRange .& test.narrow .& test.certified
         if all(done) && q.index[V.scalarCount - 1] - q.index[0] == V.scalarCount - 1 {  // consecutive slots
             test.writeOutputs(to: out + q.index[0])
-            return (done, h, l, k, err)
+            return done
         }
         for j in 0..<V.scalarCount where done[j] { (out + q.index[j]).initialize(to: test.output(j)) }
-        guard !all(done) else { return (done, h, l, k, err) }
-        let below = certifyBelowNormals(h, l, scale: k, error: err, candidates: .!done, q.index, scratch: scratch, into: out)
-        return (done .| below, h, l, k, err)
+        guard !all(done) else { return done }
+        return done .| certifyBelowNormals(h, l, scale: k, error: err, candidates: .!done, q.index, scratch: scratch, into: out)
     }
 }
 

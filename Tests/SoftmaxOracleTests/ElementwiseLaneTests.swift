@@ -113,6 +113,26 @@ struct ElementwiseLaneTests {
         }
     }
 
+    /// Expects `outputs.fill` of the row x to give `outputs.output(i, x_i)` for every i (rounding
+    /// and exact value), and to list exactly the i where that is nil; `context` names the case.
+    static func checkFill(_ outputs: ElementwiseOutputs, _ x: [Double], _ context: String) {
+        let slots = UnsafeMutablePointer<OracleValue>.allocate(capacity: x.count)
+        defer { slots.deallocate() }
+        let failed = x.withUnsafeBufferPointer {
+            outputs.fill($0, 0..<x.count, into: slots, placeholder: OracleValue(rounded: 0, exact: ExactValue(0.0)))
+        }
+        var expectedFailed: [Int] = []
+        for i in x.indices {
+            guard let v = outputs.output(i, x[i]) else {
+                expectedFailed.append(i)
+                continue
+            }
+            // (A NaN output's exact value holds a NaN, never equal to itself: its rounding is compared.)
+            #expect(same(slots[i].rounded, v.rounded) && (x[i].isNaN || slots[i].exact == v.exact), "\(context), x = \(hex(x[i]))")
+        }
+        #expect(failed == expectedFailed, "\(context)")
+    }
+
     @Test("ElementwiseOutputs.fill gives output(i, x_i) for every i, every function and format",
           arguments: [Format.f64, .f32, .bf16, .e4m3fn])
     func fill(format: Format) {
@@ -127,21 +147,7 @@ struct ElementwiseLaneTests {
                 let bce = kind == .bce
                 let outputs = ElementwiseOutputs(kind: kind, format: format, labels: bce ? labels : nil,
                                                  posWeight: bce ? posWeight : nil, weight: bce ? weight : nil)
-                let placeholder = OracleValue(rounded: 0, exact: ExactValue(0.0))
-                let slots = UnsafeMutablePointer<OracleValue>.allocate(capacity: count)
-                defer { slots.deallocate() }
-                let failed = x.withUnsafeBufferPointer { outputs.fill($0, 0..<count, into: slots, placeholder: placeholder) }
-                var expectedFailed: [Int] = []
-                for i in 0..<count {
-                    guard let v = outputs.output(i, x[i]) else {
-                        expectedFailed.append(i)
-                        continue
-                    }
-                    // (A NaN output's exact value holds a NaN, never equal to itself: its rounding is compared.)
-                    #expect(Self.same(slots[i].rounded, v.rounded) && (x[i].isNaN || slots[i].exact == v.exact),
-                            "seed \(Self.seed ^ 2), row \(n), \(kind), \(format), x = \(hex(x[i]))")
-                }
-                #expect(failed == expectedFailed, "seed \(Self.seed ^ 2), row \(n), \(kind), \(format)")
+                Self.checkFill(outputs, x, "seed \(Self.seed ^ 2), row \(n), \(kind), \(format)")
             }
         }
     }
@@ -178,21 +184,7 @@ struct ElementwiseLaneTests {
             for kind in [ElementwiseOutputs.Kind.sigmoid, .logSigmoid, .softplus, .bce] {
                 let labels: [Double]? = kind == .bce ? x.map { _ in Double(rng.int(0...1)) } : nil
                 let outputs = ElementwiseOutputs(kind: kind, format: format, labels: labels, posWeight: nil, weight: nil)
-                let slots = UnsafeMutablePointer<OracleValue>.allocate(capacity: x.count)
-                defer { slots.deallocate() }
-                let failed = x.withUnsafeBufferPointer {
-                    outputs.fill($0, 0..<x.count, into: slots, placeholder: OracleValue(rounded: 0, exact: ExactValue(0.0)))
-                }
-                var expectedFailed: [Int] = []
-                for i in x.indices {
-                    guard let v = outputs.output(i, x[i]) else {
-                        expectedFailed.append(i)
-                        continue
-                    }
-                    #expect(Self.same(slots[i].rounded, v.rounded) && (x[i].isNaN || slots[i].exact == v.exact),
-                            "seed \(seed), row \(n), \(kind), \(format), x = \(hex(x[i]))")
-                }
-                #expect(failed == expectedFailed, "seed \(seed), row \(n), \(kind), \(format)")
+                Self.checkFill(outputs, x, "seed \(seed), row \(n), \(kind), \(format)")
             }
         }
     }

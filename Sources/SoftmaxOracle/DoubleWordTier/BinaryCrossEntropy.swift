@@ -108,25 +108,31 @@ extension ElementwiseOutputs {
         return (a, epsA, b, epsB, c, epsC)
     }
 
-    /// The last few distinct (z, pw, w) of a range of outputs and their `bceWeights`, compared
-    /// by bit pattern (so the same numbers give the same weights, exactly as recomputing them).
+    /// Recently seen (z, pw, w) of a range of outputs and their `bceWeights`, compared by bit
+    /// pattern (so the same numbers give the same weights, exactly as recomputing them): a
+    /// table of 128 slots, two for each hash of the three bit patterns, so a row
+    /// with a few dozen distinct labels (soft labels k/8, one pos_weight) computes each triple's
+    /// weights about once (the earlier four-entry list recomputed them for nearly every output
+    /// of a row with nine labels in random order).
     struct BceWeightCache {
-        var keys: [(UInt64, UInt64, UInt64)] = []
-        var values: [BceWeights] = []
-        var next = 0
+        static let slots = 128
+        /// z's bits of an empty slot: a NaN, never a cached label (cached labels lie in [0, 1]).
+        var keys = [(UInt64, UInt64, UInt64)](repeating: (UInt64.max, 0, 0), count: slots)
+        var values = [BceWeights](repeating: ElementwiseOutputs.bceWeights(label: 0, posWeight: 0, weight: 0), count: slots)
 
         mutating func weights(label z: Double, posWeight pw: Double, weight w: Double) -> BceWeights {
             let key = (z.bitPattern, pw.bitPattern, w.bitPattern)
-            for (j, k) in keys.enumerated() where k == key { return values[j] }
+            let mixed = (key.0 &* 0x9E37_79B9_7F4A_7C15) ^ (key.1 &* 0xC2B2_AE3D_27D4_EB4F) ^ (key.2 &* 0x1656_67B1_9E37_79F9)
+            let slot = Int(truncatingIfNeeded: ((mixed ^ (mixed >> 29)) &* 0xBF58_476D_1CE4_E5B9) >> 57)
+            if keys[slot] == key { return values[slot] }
+            if keys[slot ^ 1] == key { return values[slot ^ 1] }
+            // Two slots per hash (slot and slot ^ 1): the newest triple in `slot`, the one it
+            // displaces in `slot ^ 1`, so two triples with one hash both stay.
             let v = ElementwiseOutputs.bceWeights(label: z, posWeight: pw, weight: w)
-            if keys.count < 4 {
-                keys.append(key)
-                values.append(v)
-            } else {
-                keys[next] = key
-                values[next] = v
-                next = (next + 1) & 3
-            }
+            keys[slot ^ 1] = keys[slot]
+            values[slot ^ 1] = values[slot]
+            keys[slot] = key
+            values[slot] = v
             return v
         }
     }

@@ -21,21 +21,22 @@ import DoubleWordArithmetic
 extension ElementwiseOutputs {
     /// The coefficients `bce` uses for output i at a finite logit x: the coefficient of term 1
     /// (A for x < 0, B otherwise) and C, with their bounds, from the same weights `output` hands
-    /// `bce` (`hardLabelWeights` or the cache); nil where `bce` would not use them (z ∉ [0, 1],
-    /// pw < 0 or w < 0, NaN included).
+    /// `bce` (`hardLabelWeights`, given here as `hard`, or the cache); ok = false where `bce`
+    /// would not use them (z ∉ [0, 1], pw < 0 or w < 0, NaN included).
+    typealias BceLaneCoefficients = (ah: Double, al: Double, ae: Int, epsA: Double, ch: Double, cl: Double, ce: Int, epsC: Double, ok: Bool)
+
     @inline(__always)
-    func bceLaneCoefficients(_ i: Int, _ x: Double, _ cache: UnsafeMutablePointer<BceWeightCache>)
-        -> (coefficient: ScaledDoubleWord, epsCoefficient: Double, c: ScaledDoubleWord, epsC: Double)? {
+    func bceLaneCoefficients(_ i: Int, _ x: Double, _ hard: (zero: BceWeights, one: BceWeights)?,
+                             _ cache: UnsafeMutablePointer<BceWeightCache>) -> BceLaneCoefficients {
         let pw = posWeight.map { $0.count == 1 ? $0[0] : $0[i] } ?? 1
         let z = labels![i], w = weight?[i] ?? 1
-        guard z >= 0, z <= 1, pw >= 0, w >= 0 else { return nil }
-        let k: BceWeights
-        if let hard = hardLabelWeights, z.bitPattern == 0 || z == 1 {  // as `output` picks them
-            k = z == 1 ? hard.one : hard.zero
-        } else {
-            k = cache.pointee.weights(label: z, posWeight: pw, weight: w)
+        guard z >= 0, z <= 1, pw >= 0, w >= 0 else { return (0, 0, 0, 0, 0, 0, 0, 0, false) }
+        @inline(__always) func pick(_ k: BceWeights) -> BceLaneCoefficients {
+            let a = x < 0 ? k.a : k.b
+            return (a.hi, a.lo, a.exponent, x < 0 ? k.epsA : k.epsB, k.c.hi, k.c.lo, k.c.exponent, k.epsC, true)
         }
-        return x < 0 ? (k.a, k.epsA, k.c, k.epsC) : (k.b, k.epsB, k.c, k.epsC)
+        if let hard, z.bitPattern == 0 || z == 1 { return pick(z == 1 ? hard.one : hard.zero) }  // as `output` picks them
+        return pick(cache.pointee.slot(label: z, posWeight: pw, weight: w).pointee)
     }
 
     /// bce for a full queue of logits (|x| <= 2^20) from T on lanes (see the notes above).
@@ -53,23 +54,20 @@ extension ElementwiseOutputs {
         typealias V = SIMD4<Double>  // OutputLanes, built lane by lane from four scalars
         typealias I = V.MaskStorage
         let u2 = unitRoundoffSquared
-        let none = (coefficient: ScaledDoubleWord.zero, epsCoefficient: 0.0, c: ScaledDoubleWord.zero, epsC: 0.0)
-        let g0 = bceLaneCoefficients(q.index[0], q.values[0], cache), g1 = bceLaneCoefficients(q.index[1], q.values[1], cache)
-        let g2 = bceLaneCoefficients(q.index[2], q.values[2], cache), g3 = bceLaneCoefficients(q.index[3], q.values[3], cache)
-        let weighed = I(g0 == nil ? 0 : 1, g1 == nil ? 0 : 1, g2 == nil ? 0 : 1, g3 == nil ? 0 : 1) .!= 0
-        let c0 = g0 ?? none, c1 = g1 ?? none, c2 = g2 ?? none, c3 = g3 ?? none
-        let ah = V(c0.coefficient.hi, c1.coefficient.hi, c2.coefficient.hi, c3.coefficient.hi)
-        let al = V(c0.coefficient.lo, c1.coefficient.lo, c2.coefficient.lo, c3.coefficient.lo)
-        let ae = I(Int64(c0.coefficient.exponent), Int64(c1.coefficient.exponent), Int64(c2.coefficient.exponent), Int64(c3.coefficient.exponent))
-        let epsA = V(c0.epsCoefficient, c1.epsCoefficient, c2.epsCoefficient, c3.epsCoefficient)
-        let ch = V(c0.c.hi, c1.c.hi, c2.c.hi, c3.c.hi), cl = V(c0.c.lo, c1.c.lo, c2.c.lo, c3.c.lo)
-        let ce = I(Int64(c0.c.exponent), Int64(c1.c.exponent), Int64(c2.c.exponent), Int64(c3.c.exponent))
+        let hard = hardLabelWeights
+        let c0 = bceLaneCoefficients(q.index[0], q.values[0], hard, cache), c1 = bceLaneCoefficients(q.index[1], q.values[1], hard, cache)
+        let c2 = bceLaneCoefficients(q.index[2], q.values[2], hard, cache), c3 = bceLaneCoefficients(q.index[3], q.values[3], hard, cache)
+        let weighed = I(c0.ok ? 1 : 0, c1.ok ? 1 : 0, c2.ok ? 1 : 0, c3.ok ? 1 : 0) .!= 0
+        let ah = V(c0.ah, c1.ah, c2.ah, c3.ah), al = V(c0.al, c1.al, c2.al, c3.al)
+        let ae = I(Int64(c0.ae), Int64(c1.ae), Int64(c2.ae), Int64(c3.ae))
+        let epsA = V(c0.epsA, c1.epsA, c2.epsA, c3.epsA)
+        let ch = V(c0.ch, c1.ch, c2.ch, c3.ch), cl = V(c0.cl, c1.cl, c2.cl, c3.cl)
+        let ce = I(Int64(c0.ce), Int64(c1.ce), Int64(c2.ce), Int64(c3.ce))
         let epsC = V(c0.epsC, c1.epsC, c2.epsC, c3.epsC)
         let x = q.x, ax = magnitudeLanes(x)
         let normalizedA = (ah .>= 1) .& (ah .< 2)
         let ok = weighed .& (ch .>= 1) .& (ch .< 2) .& (normalizedA .| (ah .== 0))
             .& ((ax .>= 0x1p-1022) .| (ax .== 0)) .& (t.hi .>= 1) .& (t.hi .< 2)
-        guard any(ok) else { return SIMDMask() }
         // Term 1 = `times`(coefficient, |x|): |x| normalized (lo = 0), the mantissas' product
         // (`DoubleWord.product(_:_: Double)`), exponents added, normalized; bound
         // roundedUp(ε_coefficient + (lo = 0 ? 0 : 3.02u²)). Zero when x = 0 or the coefficient is.
@@ -113,9 +111,10 @@ extension ElementwiseOutputs {
         k.replace(with: t2.exponent, where: noTerm1)
         eps.replace(with: eps2, where: noTerm1)
         let err: V = (eps * magnitudeLanes(h)) * (1 + 0x1p-50)
-        let test = certifier.test(lanes: h, l, scale: k.clamped(lowerBound: I(repeating: -2000), upperBound: I(repeating: 2000)), error: err)
+        // (k clamped to [−2000, 2000], by selections: out of the test's range either way.)
+        let test = certifier.test(lanes: h, l, scale: k.replacing(with: -2000, where: k .< -2000).replacing(with: 2000, where: k .> 2000), error: err)
         var done = ok .& test.inRange .& test.narrow .& test.certified
-        if all(done) && q.index[V.scalarCount - 1] - q.index[0] == V.scalarCount - 1 {  // consecutive slots
+        if done[0] && done[1] && done[2] && done[3] && q.index[V.scalarCount - 1] - q.index[0] == V.scalarCount - 1 {  // consecutive slots
             test.writeOutputs(to: out + q.index[0])
             return done
         }

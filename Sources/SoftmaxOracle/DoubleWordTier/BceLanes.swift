@@ -20,23 +20,23 @@ import DoubleWordArithmetic
 
 extension ElementwiseOutputs {
     /// The coefficients `bce` uses for output i at a finite logit x: the coefficient of term 1
-    /// (A for x < 0, B otherwise) and C, with their bounds, from the same weights `output` hands
-    /// `bce` (`hardLabelWeights`, given here as `hard`, or the cache); ok = false where `bce`
-    /// would not use them (z ∉ [0, 1], pw < 0 or w < 0, NaN included).
+    /// (A for x < 0, B otherwise) and C, with their bounds; ok = false where `bce` would not use
+    /// them (z ∉ [0, 1], pw < 0 or w < 0, NaN included). From the cache for every label:
+    /// `output` takes the labels +0 and 1 from `hardLabelWeights` when it is set, which is
+    /// `bceWeights` of the same bit patterns (+0 or 1, the one pos_weight or 1, weight 1), so the
+    /// same values (`bceWeights` is a function of the bits), without a branch on the label.
+    /// `pw`: the one pos_weight (or 1) when the request gives one value or none, else nil.
     typealias BceLaneCoefficients = (ah: Double, al: Double, ae: Int, epsA: Double, ch: Double, cl: Double, ce: Int, epsC: Double, ok: Bool)
 
     @inline(__always)
-    func bceLaneCoefficients(_ i: Int, _ x: Double, _ hard: (zero: BceWeights, one: BceWeights)?,
-                             _ cache: UnsafeMutablePointer<BceWeightCache>) -> BceLaneCoefficients {
-        let pw = posWeight.map { $0.count == 1 ? $0[0] : $0[i] } ?? 1
-        let z = labels![i], w = weight?[i] ?? 1
+    func bceLaneCoefficients(_ i: Int, _ x: Double, pw one: Double?, _ cache: UnsafeMutablePointer<BceWeightCache>) -> BceLaneCoefficients {
+        let pw = one ?? posWeight.unsafelyUnwrapped[i]
+        let z = labels.unsafelyUnwrapped[i], w = weight?[i] ?? 1
         guard z >= 0, z <= 1, pw >= 0, w >= 0 else { return (0, 0, 0, 0, 0, 0, 0, 0, false) }
-        @inline(__always) func pick(_ k: BceWeights) -> BceLaneCoefficients {
-            let a = x < 0 ? k.a : k.b
-            return (a.hi, a.lo, a.exponent, x < 0 ? k.epsA : k.epsB, k.c.hi, k.c.lo, k.c.exponent, k.epsC, true)
-        }
-        if let hard, z.bitPattern == 0 || z == 1 { return pick(z == 1 ? hard.one : hard.zero) }  // as `output` picks them
-        return pick(cache.pointee.slot(label: z, posWeight: pw, weight: w).pointee)
+        let k = cache.pointee.slot(label: z, posWeight: pw, weight: w)
+        let a = x < 0 ? k.pointee.a : k.pointee.b
+        return (a.hi, a.lo, a.exponent, x < 0 ? k.pointee.epsA : k.pointee.epsB, k.pointee.c.hi, k.pointee.c.lo,
+                k.pointee.c.exponent, k.pointee.epsC, true)
     }
 
     /// bce for a full queue of logits (|x| <= 2^20) from T on lanes (see the notes above).
@@ -54,9 +54,10 @@ extension ElementwiseOutputs {
         typealias V = SIMD4<Double>  // OutputLanes, built lane by lane from four scalars
         typealias I = V.MaskStorage
         let u2 = unitRoundoffSquared
-        let hard = hardLabelWeights
-        let c0 = bceLaneCoefficients(q.index[0], q.values[0], hard, cache), c1 = bceLaneCoefficients(q.index[1], q.values[1], hard, cache)
-        let c2 = bceLaneCoefficients(q.index[2], q.values[2], hard, cache), c3 = bceLaneCoefficients(q.index[3], q.values[3], hard, cache)
+        let pw: Double?
+        if let p = posWeight { pw = p.count == 1 ? p[0] : nil } else { pw = 1 }
+        let c0 = bceLaneCoefficients(q.index[0], q.values[0], pw: pw, cache), c1 = bceLaneCoefficients(q.index[1], q.values[1], pw: pw, cache)
+        let c2 = bceLaneCoefficients(q.index[2], q.values[2], pw: pw, cache), c3 = bceLaneCoefficients(q.index[3], q.values[3], pw: pw, cache)
         let weighed = I(c0.ok ? 1 : 0, c1.ok ? 1 : 0, c2.ok ? 1 : 0, c3.ok ? 1 : 0) .!= 0
         let ah = V(c0.ah, c1.ah, c2.ah, c3.ah), al = V(c0.al, c1.al, c2.al, c3.al)
         let ae = I(Int64(c0.ae), Int64(c1.ae), Int64(c2.ae), Int64(c3.ae))
@@ -114,12 +115,16 @@ extension ElementwiseOutputs {
         // (k clamped to [−2000, 2000], by selections: out of the test's range either way.)
         let test = certifier.test(lanes: h, l, scale: k.replacing(with: -2000, where: k .< -2000).replacing(with: 2000, where: k .> 2000), error: err)
         var done = ok .& test.inRange .& test.narrow .& test.certified
-        if done[0] && done[1] && done[2] && done[3] && q.index[V.scalarCount - 1] - q.index[0] == V.scalarCount - 1 {  // consecutive slots
+        // Consecutive slots (a queue of neighbours): every lane's `test.output(j)` written at
+        // once (`writeOutputs`); a lane not done gets garbage there (computed without traps),
+        // which the scalar path overwrites (OracleValue is a plain value: one store).
+        let consecutive = q.index[V.scalarCount - 1] - q.index[0] == V.scalarCount - 1
+        if consecutive && (done[0] || done[1] || done[2] || done[3]) {
             test.writeOutputs(to: out + q.index[0])
-            return done
         }
         for j in 0..<V.scalarCount {
             if done[j] {
+                if consecutive { continue }
                 (out + q.index[j]).initialize(to: test.output(j))
             } else if ok[j] && noTerm1[j] && !test.inRange[j] {
                 // C·T outside the test's range: `certifyTiny` with the scalar path's arguments

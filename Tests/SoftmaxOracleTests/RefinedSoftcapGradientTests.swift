@@ -68,10 +68,11 @@ struct RefinedSoftcapGradientTests {
         }
     }
 
-    /// Logits times c: small ones, saturated ones of both signs around A_128 and A_384, far
-    /// ones, ties with the maximum, and `extra` from a seeded generator (enough for two threads).
+    /// Logits times c: small ones (some equal, ±0), saturated ones of both signs around A_128 and
+    /// A_384, far ones, ties with the maximum, and `extra` from a seeded generator (enough for
+    /// two threads).
     static func row(c: Double, extra: Int, seed: UInt64) -> [Double] {
-        var x: [Double] = [3, -0.5, 0.25, 2, -7, 0, 1e3, -1e3, 4e4, -4e4, 4e4].map { $0 * c }
+        var x: [Double] = [3, -0.5, 0.25, 2, -7, 0, 1e3, -1e3, 4e4, -4e4, 4e4, 3, -0.5, -0.5, -0.0].map { $0 * c }
         for w in RefinedProbabilityGradient.precisions {
             let a = Self.leastSaturated(RefinedSoftcapGradient.saturationBound(precision: w), c)
             x += [a, a.nextDown, -a, -a.nextDown, 1.5 * a, -1.5 * a]

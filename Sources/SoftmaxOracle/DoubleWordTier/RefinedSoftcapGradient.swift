@@ -21,10 +21,11 @@ import ParallelExecution
 // MPFR call per logit (on rows of K = 10^5 logits from the softcap_saturation family, with
 // c = 1, 47% of the row: A_128 = 48.9, A_384 = 137.6). Logits equal to x_M add exactly 1 each.
 // The other terms (`SoftcapTerms`: the ends of the previous per-term enclosure, one MPFR tanh
-// and one exp each, in scratch numbers) are split over `threads` threads when MPFR keeps its
-// state per thread; each thread widens its own exponent range (`ExponentRange.widest`) and
-// makes its own numbers; z_M is only read. The sum is `mpfr_sum` of every term in the caller's
-// thread, so the enclosure does not depend on the split.
+// and one exp each, in scratch numbers; once per distinct logit, times its count) are split
+// over `threads` threads when MPFR keeps its state per thread; each thread widens its own
+// exponent range (`ExponentRange.widest`) and makes its own numbers; z_M is only read. The sum
+// is `mpfr_sum` of every term in the caller's thread, so the enclosure does not depend on the
+// split.
 
 /// `RefinedProbabilityGradient` for `softcap` c (see the file's notes): the outputs
 /// chain_j·(e_j·P/S − p_j), z_j = c·tanh(a_j), a_j = x_j/c (`IntervalArithmetic.quotient`, one
@@ -101,13 +102,28 @@ final class RefinedSoftcapGradient {
                 others.append(j)
             }
         }
-        let chunks = others.count >= 512 ? threads : 1
-        let w = a.precision, softcap = softcap, x = x
-        var terms = others.withUnsafeBufferPointer { indices in
-            Parallel.forEachChunk(count: indices.count, chunks: chunks) { range -> [Interval] in
+        // Equal logits (ties are common: a sixth of a softcap_saturation row) share one term,
+        // times their count n: [RD(n·lo), RU(n·hi)].
+        let values = others.map { x[$0] }.sorted()
+        var distinct: [(value: Double, count: Int)] = []
+        for v in values {
+            if let last = distinct.last, last.value == v { distinct[distinct.count - 1].count += 1 } else { distinct.append((v, 1)) }
+        }
+        let chunks = distinct.count >= 512 ? threads : 1
+        let w = a.precision, softcap = softcap
+        var terms = distinct.withUnsafeBufferPointer { distinct in
+            Parallel.forEachChunk(count: distinct.count, chunks: chunks) { range -> [Interval] in
                 ExponentRange.widest {
                     let t = SoftcapTerms(precision: w, softcap: softcap, zMax: zMax)
-                    return range.map { t.term(x[indices[$0]]) }
+                    return range.map { i in
+                        let (v, n) = distinct[i]
+                        let e = t.term(v)
+                        if n > 1 {  // e's ends are its own, made by `term`
+                            e.lo.mul(e.lo, n, .down)
+                            e.hi.mul(e.hi, n, .up)
+                        }
+                        return e
+                    }
                 }
             }.flatMap { $0 }
         }

@@ -338,9 +338,9 @@ struct DoubleWordCertifier {
         }
         let v = ScaledDoubleWord(hi: h, lo: l, exponent: k).normalized()
         let error = scaled(err, by: k - v.exponent) * (1 + 0x1p-50)
-        // f64 outside the inline test's binades: its decision without the exact rounding, where
-        // it can (OutsideTestBinades.swift).
-        if precision == 53, v.exponent <= -901 || v.exponent >= 901, v.exponent > -1118, v.exponent <= 1023, v.hi.isNormal {
+        // f64 above the inline test's binades: its decision without the exact rounding, where it
+        // can (OutsideTestBinades.swift; below them, the lanes above decide).
+        if precision == 53, v.exponent >= 901, v.exponent <= 1023, v.hi.isNormal {
             switch testOutsideBinades(v, error: error) {
             case .certified(let value): return value
             case .notNarrow: return nil

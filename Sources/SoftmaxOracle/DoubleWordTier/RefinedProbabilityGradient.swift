@@ -22,8 +22,8 @@ import MPFR
 // cancellation of 2^256 more); beyond, or an exact zero, nil: the MPFR path answers the request.
 //
 // With `softcap` (SoftcapGradient.swift) the same, with d_j = c·tanh(x_j/c) − z_M in intervals
-// (every term, no cut) and the MPFR path's chain factor: grad_j = chain_j·(e_j·P/S − p_j)
-// (`RefinedSoftcapGradient`).
+// (every term, no cut; the saturated logits grouped) and the MPFR path's chain factor:
+// grad_j = chain_j·(e_j·P/S − p_j) (RefinedSoftcapGradient.swift).
 
 extension DoubleWordTier {
     /// cross_entropy_grad with probability targets (`softmax(_:probabilities:)`'s outputs), with
@@ -193,60 +193,6 @@ final class RefinedProbabilityGradient {
     }
 }
 
-/// `RefinedProbabilityGradient` for `softcap` c (see the file's notes): the outputs
-/// chain_j·(e_j·P/S − p_j), z_j = c·tanh(a_j), a_j = x_j/c (`IntervalArithmetic.quotient`, one
-/// rounding per end), d_j = z_j − z_M (every z_j within [−c, c], so its enclosure's width is a
-/// few units of c·2^-w, and e^(d_j)'s relative width the same: 2^-119 at w = 128, c = 50), e_j
-/// and S = Σ_j e_j (every term: no cut), chain_j = 4E/(1 + E)², E = e^(−2|a_j|) (the MPFR
-/// path's `TransformedRow.chain`, no cancellation). Two exponentials per logit (tanh, exp)
-/// against `TransformedRow`'s eight (its d_j avoids cancellation, which e^(d_j) does not need:
-/// an absolute error of d is a relative error of e^d), and one MPFR call each where the argument
-/// allows (`tanhOfPointOrInterval`, `expOfNarrow`).
-final class RefinedSoftcapGradient {
-    let x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>
-    let softcap: BigFloat
-    let format: Format
-    /// The first index of the largest logit.
-    let maxIndex: Int
-    /// z_M and [P/S] at each precision, made when first needed.
-    private var rows: [Int: (zMax: Interval, ratio: Interval)] = [:]
-
-    init(x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>, softcap c: Double, format: Format) {
-        (self.x, self.p, self.format) = (x, p, format)
-        softcap = BigFloat(c, precision: 53)
-        var m = 0
-        for j in x.indices where x[j] > x[m] { m = j }
-        maxIndex = m
-    }
-
-    /// Output j, certified as the MPFR path certifies it, or nil.
-    func output(_ j: Int) -> OracleValue? {
-        RefinedProbabilityGradient.certified(format) { a in
-            let (zMax, ratio) = row(a)
-            let aj = a.quotient(BigFloat(x[j], precision: 53), by: softcap)
-            let ej = term(j, zMax, aj, a)
-            let big = a.exp(a.negDouble(aj.lo.signum >= 0 ? aj : a.neg(aj)))
-            return a.div(a.mul(a.sub(a.mul(ej, ratio), a.point(p[j])), a.scale(big, 2)), a.square(a.add(a.one, big)))
-        }
-    }
-
-    /// e_j = exp(c·tanh(a_j) − z_M), exactly 1 where x_j = x_M.
-    private func term(_ j: Int, _ zMax: Interval, _ aj: Interval, _ a: IntervalArithmetic) -> Interval {
-        if x[j] == x[maxIndex] { return a.one }
-        return a.expOfNarrow(a.sub(a.mul(Interval(point: softcap), a.tanhOfPointOrInterval(aj)), zMax))
-    }
-
-    private func row(_ a: IntervalArithmetic) -> (zMax: Interval, ratio: Interval) {
-        if let r = rows[a.precision] { return r }
-        let c = Interval(point: softcap)
-        let zMax = a.mul(c, a.tanh(a.quotient(BigFloat(x[maxIndex], precision: 53), by: softcap)))
-        let terms = x.indices.map { term($0, zMax, a.quotient(BigFloat(x[$0], precision: 53), by: softcap), a) }
-        let r = (zMax, a.div(a.exactSum(p), a.sum(terms)))
-        rows[a.precision] = r
-        return r
-    }
-}
-
 extension IntervalArithmetic {
     /// [Σ x_j], the sum of doubles (the targets P = Σ p_j): the exact sum as an expansion
     /// (Shewchuk's Grow-Expansion: each TwoSum is an error-free transformation, Q + e = Q' + h
@@ -278,36 +224,5 @@ extension IntervalArithmetic {
             return Array(UnsafeBufferPointer(start: components, count: count))
         }
         return sum((expansion ?? Array(xs)).compactMap { $0 == 0 ? nil : point($0) })
-    }
-
-    /// tanh, increasing; for a nonzero point argument one MPFR call: tanh(a) = (e^(2a) − 1)/(e^(2a) + 1)
-    /// is transcendental for a nonzero binary a (Lindemann), so RNDU = next(RNDD). tanh(0) = 0.
-    func tanhOfPointOrInterval(_ a: Interval) -> Interval {
-        guard a.isPoint else { return tanh(a) }
-        let lo = BigFloat(precision: precision)
-        if lo.tanh(a.lo, .down) == 0 { return Interval(point: lo) }
-        let hi = BigFloat(precision: precision)
-        hi.set(lo, .up)
-        hi.nextUp()
-        return Interval(lo: lo, hi: hi)
-    }
-
-    /// exp, increasing, with one MPFR call for a narrow argument [l, h] (h − l <= 1/2):
-    /// e^h = e^l·e^(h−l) <= next(RD(e^l))·(1 + 2(h − l)) (e^w <= 1 + 2w for 0 <= w <= 1.25;
-    /// next(RD(e^l)) >= e^l, equal only when e^l is exact, l = 0), every step rounded up.
-    func expOfNarrow(_ a: Interval) -> Interval {
-        if a.isPoint { return exp(a) }
-        let width = BigFloat(precision: precision)
-        width.sub(a.hi, a.lo, .up)
-        guard width.compare(BigFloat(0.5, precision: 53)) <= 0 else { return exp(a) }
-        let lo = BigFloat(precision: precision)
-        lo.exp(a.lo, .down)
-        let hi = BigFloat(precision: precision)
-        hi.set(lo, .up)
-        hi.nextUp()
-        width.scale(width, byPowerOfTwo: 1, .up)
-        width.add(width, BigFloat(1, precision: 53), .up)
-        hi.mul(hi, width, .up)
-        return Interval(lo: lo, hi: hi)
     }
 }

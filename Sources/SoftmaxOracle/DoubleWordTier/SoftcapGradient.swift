@@ -10,7 +10,8 @@ import DoubleWordArithmetic
 // output is a product, certified with its relative bound.
 
 extension DoubleWordTier {
-    /// The gradient's outputs, or nil (the MPFR path). Domain: `softcapCrossEntropy`'s.
+    /// The gradient's outputs, or nil (the MPFR path). Domain: `softcapCrossEntropy`'s. `threads`:
+    /// the refined outputs' row (`RefinedSoftcapGradient`).
     ///
     /// Bounds (relative). a_j = x_j ⊘ c: exact when c is a power of two (no underflow in the
     /// domain), else 14.1u²; E_j: 2^-101 and 2|a_j| times that. The chain factor: E ↦ 4E/(1 + E)²
@@ -26,7 +27,8 @@ extension DoubleWordTier {
     /// exact p_j, `ProbabilityGradientOutputs.difference`), then times the chain factor (its
     /// bound, and 8.1u²). An omitted e_j: −p_j·(1 − 0⁺) (relative 2^-996), or tiny for p_j = 0.
     static func softcapGradient(_ x: UnsafeBufferPointer<Double>, target t: Int, softcap c: Double,
-                                _ format: Format, probabilities p: UnsafeBufferPointer<Double>? = nil) -> [OracleValue]? {
+                                _ format: Format, probabilities p: UnsafeBufferPointer<Double>? = nil,
+                                threads: Int = 1) -> [OracleValue]? {
         guard let row = softcapSum(x, target: p == nil ? t : -1, softcap: c) else { return nil }
         let u2 = unitRoundoffSquared
         let tab = DoubleWordExpTable.shared
@@ -39,7 +41,7 @@ extension DoubleWordTier {
         let cw = DoubleWord(c, 0)
         var ratio = ScaledDoubleWord.zero, epsRatio = 0.0
         // The outputs whose cancelling difference is too wide, in MPFR (RefinedProbabilityGradient.swift).
-        let refined = p.map { RefinedSoftcapGradient(x: x, p: $0, softcap: c, format: format) }
+        let refined = p.map { RefinedSoftcapGradient(x: x, p: $0, softcap: c, format: format, threads: threads) }
         if let p {
             guard p.count == x.count, let (total, epsTotal) = probabilityTotal(p) else { return nil }
             ratio = (total * inverse).normalized()

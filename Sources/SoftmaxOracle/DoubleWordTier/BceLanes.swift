@@ -118,7 +118,7 @@ extension ElementwiseOutputs {
         // Consecutive slots (a queue of neighbours): every lane's `test.output(j)` written at
         // once (`writeOutputs`); a lane not done gets garbage there (computed without traps),
         // which the scalar path overwrites (OracleValue is a plain value: one store).
-        let consecutive = q.index[V.scalarCount - 1] - q.index[0] == V.scalarCount - 1
+        let consecutive = q.holdsNeighbouringSlots
         if consecutive && (done[0] || done[1] || done[2] || done[3]) {
             test.writeOutputs(to: out + q.index[0])
         }

@@ -56,6 +56,16 @@ extension ElementwiseOutputs {
             count = 4
         }
 
+        /// Whether the queue holds the four neighbouring slots i, i + 1, i + 2, i + 3 in that
+        /// order (then its outputs may be written as one block). Every index is compared: a
+        /// regime queue fills from whole groups and from logits taken one at a time, so its
+        /// indices need not be ascending, and index[3] − index[0] = 3 alone does not mean
+        /// neighbours (indices 20, 21, 11, 23).
+        @inline(__always) var holdsNeighbouringSlots: Bool {
+            let v = UnsafeRawPointer(index).loadUnaligned(as: SIMD4<Int>.self)
+            return v == SIMD4(repeating: v[0]) &+ SIMD4(0, 1, 2, 3)
+        }
+
         @inline(__always) func lanes(_ k: Int) -> OutputLanes {
             UnsafeRawPointer(values + 4 * k).loadUnaligned(as: OutputLanes.self)
         }
@@ -322,7 +332,7 @@ extension ElementwiseOutputs {
         }
         let test = certifier.test(lanes: h, l, scale: k.clamped(lowerBound: .init(repeating: -2000), upperBound: .init(repeating: 0)), error: err)
         let done = test.inRange .& test.narrow .& test.certified
-        if all(done) && q.index[V.scalarCount - 1] - q.index[0] == V.scalarCount - 1 {  // consecutive slots
+        if all(done) && q.holdsNeighbouringSlots {
             test.writeOutputs(to: out + q.index[0])
             return done
         }

@@ -288,19 +288,11 @@ final class ByteBuffer {
     /// Memory for `capacity` bytes, and how many it holds: `malloc` below 2 MiB; from 2 MiB,
     /// whole 2 MiB-aligned huge pages that Linux is asked to use (`MADV_HUGEPAGE`, honoured when
     /// transparent huge pages are `madvise` or `always`), so a long line read into fresh memory
-    /// costs a page fault and a zeroing per 2 MiB instead of 512 of each. When the heap is on
-    /// huge pages already (``HeapReuse/heapOnHugePages``), `malloc` from 1 MiB on of the
-    /// capacity rounded up to whole huge pages less 64 bytes (the heap's own bytes): the huge
-    /// pages it touches are zeroed whole anyway, and once freed, the block takes a later one of
-    /// that size (a request line of 10^5 logits, 2.4 MB, is then 4 MiB: the oracle's 4 MB of
-    /// outputs reuse its pages). Freed with `free`.
+    /// costs a page fault and a zeroing per 2 MiB instead of 512 of each. `malloc` at any size
+    /// when the heap is on huge pages already (``HeapReuse/heapOnHugePages``): rounding up to
+    /// whole, aligned huge pages would only zero more of them. Freed with `free`.
     private static func allocate(_ capacity: Int) -> (UnsafeMutablePointer<UInt8>, Int) {
         #if os(Linux)
-        if HeapReuse.heapOnHugePages && capacity >= 1 << 20 {
-            let rounded = ((capacity + 64 + hugePage - 1) & ~(hugePage - 1)) - 64
-            guard let p = malloc(rounded) else { fatalError("out of memory: \(rounded) bytes") }
-            return (p.assumingMemoryBound(to: UInt8.self), rounded)
-        }
         if capacity >= hugePage && !HeapReuse.heapOnHugePages {
             let rounded = (capacity + hugePage - 1) & ~(hugePage - 1)
             var p: UnsafeMutableRawPointer?

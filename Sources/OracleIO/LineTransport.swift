@@ -285,12 +285,10 @@ final class ByteBuffer {
     /// The size of a huge page on x86-64 and arm64 Linux: 2 MiB.
     private static let hugePage = 1 << 21
 
-    /// Memory for `capacity` bytes, and how many it holds: `malloc` below 2 MiB; from 2 MiB,
-    /// whole 2 MiB-aligned huge pages that Linux is asked to use (`MADV_HUGEPAGE`, honoured when
-    /// transparent huge pages are `madvise` or `always`), so a long line read into fresh memory
-    /// costs a page fault and a zeroing per 2 MiB instead of 512 of each. `malloc` at any size
-    /// when the heap is on huge pages already (``HeapReuse/heapOnHugePages``): rounding up to
-    /// whole, aligned huge pages would only zero more of them. Freed with `free`.
+    /// Memory for `capacity` bytes, and how many it holds: `malloc` below 2 MiB or when the heap
+    /// is on huge pages (``HeapReuse/heapOnHugePages``); else whole 2 MiB-aligned huge pages that
+    /// Linux is asked to use (`MADV_HUGEPAGE`, honoured when transparent huge pages are `madvise`
+    /// or `always`): a page fault and a zeroing per 2 MiB instead of 512. Freed with `free`.
     private static func allocate(_ capacity: Int) -> (UnsafeMutablePointer<UInt8>, Int) {
         #if os(Linux)
         if capacity >= hugePage && !HeapReuse.heapOnHugePages {
@@ -313,9 +311,8 @@ final class ByteBuffer {
         count = 0
     }
 
-    /// Passes the bytes in use to ``drain`` (if any) and empties the buffer, when fewer than
-    /// `n` bytes are free and at least 64 KiB are in use: the `n` bytes to come then fit without
-    /// growing the buffer (fresh memory), and a short start of a line is not written alone.
+    /// ``drainIfLarge(threshold:)`` at 64 KiB when fewer than `n` bytes are free: the `n` bytes
+    /// to come then fit without growing the buffer (fresh memory).
     func drainUnlessRoom(_ n: Int) {
         if capacity - count < n { drainIfLarge(threshold: 1 << 16) }
     }

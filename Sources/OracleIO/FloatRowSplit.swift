@@ -54,6 +54,10 @@ extension JSONParser {
     mutating func scanSplitRow(_ cut: Int, into out: inout [Double], total: inout Int) -> Bool? {
         let start = self
         let totalBefore = total
+        // The second half's array is allocated here, not on the other thread: from this
+        // thread's heap (HeapReuse.swift), whose pages are reused and huge.
+        var secondValues: [Double] = []
+        secondValues.reserveCapacity(min((bytes.count - cut) / 2 + 1, floatLimit))
         let halves = Parallel.forEachChunk(count: 2, chunks: 2) { half -> (ok: Bool, end: Int, values: [Double], count: Int) in
             var parser = start
             if half.lowerBound == 0 {
@@ -63,7 +67,7 @@ extension JSONParser {
             parser.i = cut + 1
             parser.skipWhitespace()
             var values: [Double] = []
-            values.reserveCapacity(min((parser.bytes.count - parser.i) / 2 + 1, parser.floatLimit))
+            swap(&values, &secondValues)  // the array alone holds its storage: appends write in place
             var count = 0
             let ok = parser.scanElements(into: &values, total: &count, stoppingAt: nil)
             return (ok, parser.i, values, count)

@@ -285,13 +285,13 @@ final class ByteBuffer {
     /// The size of a huge page on x86-64 and arm64 Linux: 2 MiB.
     private static let hugePage = 1 << 21
 
-    /// Memory for `capacity` bytes, and how many it holds: `malloc` below 2 MiB; from 2 MiB,
-    /// whole 2 MiB-aligned huge pages that Linux is asked to use (`MADV_HUGEPAGE`, honoured when
-    /// transparent huge pages are `madvise` or `always`), so a long line read into fresh memory
-    /// costs a page fault and a zeroing per 2 MiB instead of 512 of each. Freed with `free`.
+    /// Memory for `capacity` bytes, and how many it holds: `malloc` below 2 MiB or when the heap
+    /// is on huge pages (``HeapReuse/heapOnHugePages``); else whole 2 MiB-aligned huge pages that
+    /// Linux is asked to use (`MADV_HUGEPAGE`, honoured when transparent huge pages are `madvise`
+    /// or `always`): a page fault and a zeroing per 2 MiB instead of 512. Freed with `free`.
     private static func allocate(_ capacity: Int) -> (UnsafeMutablePointer<UInt8>, Int) {
         #if os(Linux)
-        if capacity >= hugePage {
+        if capacity >= hugePage && !HeapReuse.heapOnHugePages {
             let rounded = (capacity + hugePage - 1) & ~(hugePage - 1)
             var p: UnsafeMutableRawPointer?
             guard posix_memalign(&p, hugePage, rounded) == 0, let p else { fatalError("out of memory: \(rounded) bytes") }
@@ -309,6 +309,12 @@ final class ByteBuffer {
         guard let drain, count >= threshold else { return }
         if drainError == nil { drainError = drain(bytes(0..<count)) }
         count = 0
+    }
+
+    /// ``drainIfLarge(threshold:)`` at 64 KiB when fewer than `n` bytes are free: the `n` bytes
+    /// to come then fit without growing the buffer (fresh memory).
+    func drainUnlessRoom(_ n: Int) {
+        if capacity - count < n { drainIfLarge(threshold: 1 << 16) }
     }
 
     /// Gives the whole pages inside `range` (offsets in use) back to the system, in place: their

@@ -54,7 +54,7 @@ public struct RequestServer: Sendable {
     /// well-formed UTF-8 …, found byte 0xFF`), never repaired.
     public func respond(to line: [UInt8], _ answer: (DecodedRequest) throws -> [Double]) -> (line: String, failed: Bool) {
         let out = ByteBuffer()
-        let failed = line.withUnsafeBufferPointer { respond(to: $0, answer, into: out, decoded: {}) }
+        let failed = line.withUnsafeBufferPointer { respond(to: $0, { AnswerValues(try answer($0)) }, into: out, decoded: {}) }
         return (String(decoding: out.bytes(0..<out.count), as: UTF8.self), failed)
     }
 
@@ -64,7 +64,7 @@ public struct RequestServer: Sendable {
     /// called once the request is decoded, before `answer`: `line` is not read after it (the
     /// serving loop frees a long line's memory there).
     func respond(
-        to line: UnsafeBufferPointer<UInt8>, _ answer: (DecodedRequest) throws -> [Double], into out: ByteBuffer,
+        to line: UnsafeBufferPointer<UInt8>, _ answer: (DecodedRequest) throws -> AnswerValues, into out: ByteBuffer,
         decoded released: () -> Void
     ) -> Bool {
         // One parse gives the value, the id's source text and the float arrays (a second parse
@@ -90,7 +90,7 @@ public struct RequestServer: Sendable {
             return true
         }
         released()
-        let values: [Double]
+        let values: AnswerValues
         do {
             values = try answer(decoded)
         } catch {
@@ -122,6 +122,13 @@ public struct RequestServer: Sendable {
     ///   before it were written); the caller reports it and exits non-zero.
     public func serve(from input: inout LineReader, to output: LineWriter,
                       _ answer: (DecodedRequest) throws -> [Double]) throws(StreamError) -> Summary {
+        try serve(from: &input, to: output, answering: { AnswerValues(try answer($0)) })
+    }
+
+    /// As ``serve(from:to:_:)``, with answers given as ``AnswerValues`` (an oracle result's
+    /// values are then written where they are, without a `[Double]` copy; the same bytes).
+    public func serve(from input: inout LineReader, to output: LineWriter,
+                      answering answer: (DecodedRequest) throws -> AnswerValues) throws(StreamError) -> Summary {
         var summary = Summary()
         let out = ByteBuffer()
         out.drain = { output.written($0) }  // a long answer is written as it is formatted

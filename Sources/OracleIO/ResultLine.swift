@@ -43,7 +43,7 @@ public enum ResultEncoder {
     /// consecutive `values.count / N` values of one row: `{"id":<id>,"values":[[…],[…]]}`.
     public static func encode(id: JSONValue, values: [Double], rows: Int? = nil) -> String {
         let out = ByteBuffer(capacity: 16 + values.count * 24)
-        append(idText: id.serialized, values: values, rows: rows, to: out)
+        append(idText: id.serialized, values: AnswerValues(values), rows: rows, to: out)
         return String(decoding: out.bytes(0..<out.count), as: UTF8.self)
     }
 

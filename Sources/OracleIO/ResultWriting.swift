@@ -11,23 +11,24 @@ import Darwin
 extension ResultEncoder {
     /// Appends `{"id":<idText>,"values":["<hex>",…]}` to `out`: `idText` verbatim (JSON text),
     /// each value as ``HexFloat/format(_:)`` writes it, straight into the buffer (no string per
-    /// value). With `rows` N (a batch), `values` is written as N arrays, each the consecutive
-    /// `values.count / N` values of one row: `{"id":<id>,"values":[[…],[…]]}`. A buffer with a
-    /// ``ByteBuffer/drain`` passes on what it holds every 1 MiB or so, so a long line is never
-    /// held whole. Arrays of at least `splitValues` values are formatted on two threads
-    /// (``appendSplit(_:_:to:)``; the same bytes).
-    static func append(idText: String, values: [Double], rows: Int? = nil, to out: ByteBuffer,
+    /// value, and an oracle result's values read in place, ``AnswerValues``). With `rows` N (a
+    /// batch), the values are written as N arrays, each the consecutive `count / N` values of
+    /// one row: `{"id":<id>,"values":[[…],[…]]}`. A buffer with a ``ByteBuffer/drain`` passes on
+    /// what it holds every 1 MiB or so, so a long line is never held whole. Arrays of at least
+    /// `splitValues` values are formatted on two threads (``appendSplit(_:_:to:)``; the same
+    /// bytes).
+    static func append(idText: String, values: AnswerValues, rows: Int? = nil, to out: ByteBuffer,
                        splitValues: Int = defaultSplitValues) {
         out.append(#"{"id":"#)
         out.append(idText)
         out.append(#","values":"#)
-        values.withUnsafeBufferPointer { values in
+        values.withValues { values in
             if let rows, rows > 0 {
                 let width = values.count / rows
                 out.append("[")
                 for r in 0..<rows {
                     if r > 0 { out.append(",") }
-                    appendArray(UnsafeBufferPointer(rebasing: values[(r * width)..<(r * width + width)]), to: out, splitValues: splitValues)
+                    appendArray(values.slice((r * width)..<(r * width + width)), to: out, splitValues: splitValues)
                 }
                 out.append("]")
             } else {
@@ -45,22 +46,25 @@ extension ResultEncoder {
     /// most it writes, its scratch bytes included).
     private static let roomPerValue = HexFloat.maxFormattedLength + 3
 
-    /// Appends `["<hex>",…]`: blocks of values, each with room made once; between blocks a
-    /// serving loop's buffer may be drained. Blocks of 16 Ki values on this thread, or, while at
-    /// least `splitValues` values are left, of up to 32 Ki values on two threads (small enough
-    /// that a drained buffer stays near 1 MiB and reuses its pages: fresh pages cost more than
-    /// the threads' hand-offs).
-    private static func appendArray(_ values: UnsafeBufferPointer<Double>, to out: ByteBuffer, splitValues: Int) {
+    /// Appends `["<hex>",…]`: blocks of up to 16 Ki values, each with room made once (about
+    /// 440 KB), on this thread, or on two threads while at least `splitValues` values are left;
+    /// between blocks a serving loop's buffer may be drained. A buffer with a drain passes on
+    /// what it holds before a block that would not fit, instead of growing, so it stays at one
+    /// block's room and reuses its pages: fresh pages (a fault and a zeroing each) cost more
+    /// than the threads' hand-offs.
+    private static func appendArray(_ values: StridedDoubles, to out: ByteBuffer, splitValues: Int) {
         out.append("[")
         var blockStart = 0
         while blockStart < values.count {
             let left = values.count - blockStart
             if left >= splitValues {
-                let blockEnd = blockStart + min(left, 1 << 15)
+                let blockEnd = blockStart + min(left, 1 << 14)
+                out.drainUnlessRoom((blockEnd - blockStart) * roomPerValue)
                 appendSplit(values, blockStart..<blockEnd, to: out)
                 blockStart = blockEnd
             } else {
                 let blockEnd = blockStart + min(left, 1 << 14)
+                out.drainUnlessRoom((blockEnd - blockStart) * roomPerValue)
                 out.reserveFree((blockEnd - blockStart) * roomPerValue)
                 out.count += write(values, blockStart..<blockEnd, to: out.base + out.count)
                 blockStart = blockEnd
@@ -73,7 +77,7 @@ extension ResultEncoder {
     /// `values[range]` formatted at `out` as `"<hex>","<hex>"…`, with a comma before the first
     /// unless the range starts the array; the number of bytes written (room for
     /// ``roomPerValue`` bytes per value).
-    private static func write(_ values: UnsafeBufferPointer<Double>, _ range: Range<Int>, to out: UnsafeMutablePointer<UInt8>) -> Int {
+    private static func write(_ values: StridedDoubles, _ range: Range<Int>, to out: UnsafeMutablePointer<UInt8>) -> Int {
         var p = out
         for k in range {
             if k > 0 {
@@ -91,7 +95,7 @@ extension ResultEncoder {
     /// ``write(_:_:to:)`` of `values[range]` on two threads: the first half at the end of `out`,
     /// the second half after the most room the first could need, then moved down to follow the
     /// first half. Each half's bytes are the ones one thread would write, so the result is too.
-    private static func appendSplit(_ values: UnsafeBufferPointer<Double>, _ range: Range<Int>, to out: ByteBuffer) {
+    private static func appendSplit(_ values: StridedDoubles, _ range: Range<Int>, to out: ByteBuffer) {
         let middle = range.lowerBound + range.count / 2
         out.reserveFree(range.count * roomPerValue)
         let first = out.base + out.count

@@ -198,8 +198,9 @@ struct EvalSummary: CustomStringConvertible {
 /// The JSON Lines mode of `eval`: ``RequestServer`` answering with the oracle.
 enum EvalBatch {
     static func run(defaultFormat: Format, maxLineBytes: Int, transport: EvalTransport, oracle: Oracle) throws(StreamError) -> EvalSummary {
+        HeapReuse.keepFreedMemory()  // a request's line, outputs and answer text reuse each other's pages
         var summary = EvalSummary()
-        let answer = { (decoded: DecodedRequest) throws -> [Double] in
+        let answer = { (decoded: DecodedRequest) throws -> AnswerValues in
             let results = try oracle.evaluate(decoded)
             if let worst = results.max(by: { $0.precision < $1.precision }) {
                 if results.contains(where: { $0.escalations > 0 }) {
@@ -210,21 +211,18 @@ enum EvalBatch {
                 }
                 summary.largestPrecision = max(summary.largestPrecision, worst.precision)
             }
-            if results.count == 1 { return results[0].rounded }
-            var values: [Double] = []
-            values.reserveCapacity(results.reduce(0) { $0 + $1.values.count })
-            for result in results { values.append(contentsOf: result.values.lazy.map(\.rounded)) }
-            return values
+            return AnswerValues(results: results)  // written in place, no [Double] copy
         }
         let served: RequestServer.Summary
         switch transport {
         case .jsonl:
             var input = LineReader(maxLineBytes: maxLineBytes)
-            served = try RequestServer(defaultFormat: defaultFormat, maxLineBytes: maxLineBytes).serve(from: &input, to: LineWriter(), answer)
+            served = try RequestServer(defaultFormat: defaultFormat, maxLineBytes: maxLineBytes)
+                .serve(from: &input, to: LineWriter(), answering: answer)
         case .binary:
             let server = BinaryServer(defaultFormat: defaultFormat)
             var input = BinaryFrameReader(maxPayloadBytes: server.maxPayloadBytes)
-            served = try server.serve(from: &input, to: LineWriter(), answer)
+            served = try server.serve(from: &input, to: LineWriter()) { try answer($0).doubles }
         }
         summary.requests = served.requests
         summary.failures = served.failures

@@ -169,7 +169,7 @@ struct SplitRowTests {
             }
             for split in [1, 2, 7, Int.max] {
                 let out = ByteBuffer()
-                ResultEncoder.append(idText: "1", values: values, to: out, splitValues: split)
+                ResultEncoder.append(idText: "1", values: AnswerValues(values), to: out, splitValues: split)
                 let text = String(decoding: out.bytes(0..<out.count), as: UTF8.self)
                 #expect(text == #"{"id":1,"values":"# + hexArray(values) + "}", "seed \(seed), round \(round), split \(split)")
             }

@@ -74,7 +74,7 @@ struct LogSoftmaxLaneTests {
             let lanes = out.withUnsafeMutableBufferPointer {
                 certifier.certifyHighBinades(SIMD4(repeating: h), SIMD4(repeating: l), error: SIMD4(repeating: err), into: $0.baseAddress!)
             }
-            #expect(lanes == (single != nil), note)
+            #expect(lanes == (single != nil), "\(note)")
             guard let value = single else {
                 declined += 1
                 continue
@@ -83,7 +83,7 @@ struct LogSoftmaxLaneTests {
             #expect(reference != nil && value.rounded.bitPattern == reference!.rounded.bitPattern && value.exact == reference!.exact
                     && out[3] == value, "\(note): \(value) vs \(String(describing: reference))")
             // certifyOther's rounding is that of the exact midpoint h + l.
-            #expect(value.rounded.bitPattern == Format.f64.roundExactly(h, l, scale: 0).bitPattern, note)
+            #expect(value.rounded.bitPattern == Format.f64.roundExactly(h, l, scale: 0).bitPattern, "\(note)")
         }
         #expect(certified > 30_000 && declined > 10_000, "seed \(Self.seed ^ 1): certified \(certified), declined \(declined)")
     }

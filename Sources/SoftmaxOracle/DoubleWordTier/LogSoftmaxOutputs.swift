@@ -44,8 +44,11 @@ extension DoubleWordTier {
     static func logSoftmax(_ x: UnsafeBufferPointer<Double>, _ format: Format, threads: Int) -> [OracleValue]? {
         guard let row = rowSum(x, threads: threads, store: nil, compact: format.precision <= 24), !row.overflow,
               let lp = logPart(row) else { return nil }
+        // The output of every x_i = m (d_i = 0: −L), decided once (near_ties rows: a fifth of the
+        // outputs); nil: the maximum's own output does not certify, so neither did the row.
+        guard let top = negativeLogSoftmax(DoubleWord(0, 0), lp, DoubleWordCertifier(format), negate: true) else { return nil }
         let outputs = LogSoftmaxOutputs(
-            x: x, m: row.m, maxIndex: row.maxIndex, lp: lp,
+            x: x, m: row.m, maxIndex: row.maxIndex, lp: lp, top: top,
             negativeInfinity: OracleValue(rounded: format.round(-Double.infinity), exact: ExactValue(-Double.infinity)),
             certifier: DoubleWordCertifier(format))
         return withOutputs(count: x.count) { slots in fillOutputs(slots, count: x.count, threads: threads, outputs) }
@@ -57,13 +60,17 @@ extension DoubleWordTier {
 /// certification test via `certifyPair`), so the same outputs either way.
 struct LogSoftmaxOutputs: RowOutputs {
     let x: UnsafeBufferPointer<Double>, m: Double, maxIndex: Int
-    let lp: DoubleWordTier.LogPart, negativeInfinity: OracleValue, certifier: DoubleWordCertifier
+    let lp: DoubleWordTier.LogPart
+    /// The output where x_i = m (TwoSum(m, −m) = (0, 0): `negativeLogSoftmax` of d = 0, −L).
+    let top: OracleValue
+    let negativeInfinity: OracleValue, certifier: DoubleWordCertifier
 
     @inline(__always)
     func single(_ i: Int) -> OracleValue? {
         let xi = x[i]
         if xi == -.infinity { return negativeInfinity }
-        let d = i == maxIndex ? DoubleWord(0, 0) : twoSum(xi, -m)
+        if xi == m { return top }
+        let d = twoSum(xi, -m)
         return DoubleWordTier.negativeLogSoftmax(d, lp, certifier, negate: true)
     }
 

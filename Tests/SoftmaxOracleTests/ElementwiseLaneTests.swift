@@ -202,7 +202,9 @@ struct ElementwiseLaneTests {
             let lp = DoubleWordTier.logPart(ScaledDoubleWord(DoubleWord(rng.uniform(1, 2), rng.uniform(-1, 1) * 0x1p-53), exponent: rng.int(-70...3)),
                                             relativeError: rng.oneIn(2) ? 0x1p-100 : 0x1p-60)
             x.withUnsafeBufferPointer { buffer in
-                let o = LogSoftmaxOutputs(x: buffer, m: m, maxIndex: -1, lp: lp,
+                let top = DoubleWordTier.negativeLogSoftmax(DoubleWord(0, 0), lp, DoubleWordCertifier(format), negate: true)
+                    ?? OracleValue(rounded: .nan, exact: ExactValue(Double.nan))  // x_i = m never takes the lanes
+                let o = LogSoftmaxOutputs(x: buffer, m: m, maxIndex: -1, lp: lp, top: top,
                                           negativeInfinity: OracleValue(rounded: -.infinity, exact: ExactValue(-Double.infinity)),
                                           certifier: DoubleWordCertifier(format))
                 let slots = UnsafeMutablePointer<OracleValue>.allocate(capacity: 4)

@@ -49,9 +49,21 @@ extension DoubleWordTier {
         var part = SumPart()
         var lows = FixedPointSum()
         var truncations = 0
+        // Without a store, a term with dh <= negligible adds nothing to either accumulator, so
+        // its exponential is not computed, only its two truncations counted (the same sums, the
+        // same count): `exp`'s t = round(RN(dh·RN(1/C))) errs from dh/C by <= 1/2 + 2^-14.47
+        // (C = ln2/2^16), so k = t >> 16 <= dh/ln2 + 2^-16 <= σ − 127 for dh <= (σ − 128)·ln2, and
+        // negligible = RN((σ − 130)·0.6932) lies below that (σ − 130 < 0, 0.6932 > ln2; the
+        // rounding, <= 2^-33, is far below the margin 2·ln2); then M_j·2^(k−σ) < 2^-126 (M_j < 2,
+        // |lo| < M_j), which `FixedPointSum` truncates to 0 units.
+        let negligible = store == nil ? (Double(sigma) - 130) * 0.6932 : -Double.infinity
         @inline(__always) func scalarTerm(_ j: Int) {
             if j == maxIndex { return }
             guard let d = part.difference(x[j], j, m: m, store: store) else { return }
+            if d.hi <= negligible {
+                truncations += 2
+                return
+            }
             let e = DoubleWordExp.exp(d.hi, d.lo, tab)
             let scale = e.k - sigma
             part.sum.addNonNegative(e.m.hi, scale: scale)  // M_j > 0
@@ -63,6 +75,11 @@ extension DoubleWordTier {
         var j = range.lowerBound
         while j + width <= range.upperBound {
             if let (dh, dl) = laneDifferences(x, j, m: m, maxIndex: maxIndex) {
+                if all(dh .<= negligible) {  // every lane negligible (see above)
+                    truncations += 2 * width
+                    j += width
+                    continue
+                }
                 let e = DoubleWordExp.exp(dh, dl, tab)
                 for l in 0..<width {
                     let k = Int(truncatingIfNeeded: e.k[l])

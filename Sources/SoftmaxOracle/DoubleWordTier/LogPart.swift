@@ -85,4 +85,30 @@ extension DoubleWordTier {
         guard ulpExponent - 41 > -1000, absoluteError * (1 + 0x1p-50) <= powerOfTwo(ulpExponent - 41) else { return nil }
         return OracleValue(rounded: r, exact: ExactValue(scaledHi: w.hi, lo: w.lo, scale: 0))
     }
+
+    /// log_softmax's f64 outputs d − L (d = dh + dl = x_i − m exactly, TwoSum's parts; L = log1p(s)
+    /// <= `upper`; the output's double-word (−wh, −wl) with absolute error err) that are exact
+    /// near-ties, on lanes: the lanes where `nearTie(d, plus: false, −w, absoluteError: err, ...)`
+    /// gives an output, and that output's rounded value. Lane j is taken when
+    /// - dl ≠ 0 and c = dh + 2·dl is exact (c − dh = 2dl; c − dh itself is exact, Sterbenz, as
+    ///   |2dl| <= ulp(dh)): d is not a double (TwoSum's dl ≠ 0) and is the midpoint of the doubles
+    ///   dh and c, which are then adjacent (two doubles at most ulp(dh) apart, with a midpoint that
+    ///   is not a double, have none between them);
+    /// - |dh| >= max(2^56·upper, 2^-944): with e = ⌊log₂|dh|⌋, |dl| = 2^(e−53) or 2^(e−54) is normal
+    ///   and above 2^(e−60), P's unit is dl's, so `roundNearTie`'s bound is e − 55 > −1000, and
+    ///   L <= upper <= 2^-56·|dh| < 2^(e−55): it rounds d − 0⁺,
+    ///   which for f64 is the lower of dh and c (d − 0⁺ lies between them, below their midpoint);
+    /// - 2^-900 <= |wh| < 2^1000 and err·(1 + 2^-50) <= 2^(⌊log₂|wh|⌋ − 94): `nearTie`'s
+    ///   narrowness rule (ulp exponent ⌊log₂|wh|⌋ − 53, minus 41; normal here).
+    @inline(__always)
+    static func nearTieLanes<V: DoubleLanes>(_ dh: V, _ dl: V, output wh: V, absoluteError err: V, upper: Double)
+        -> (taken: SIMDMask<V.MaskStorage>, rounded: V) {
+        let c = dh + 2 * dl
+        let least = upper.isFinite ? Swift.max(upper * 0x1p56, 0x1p-944) : Double.infinity
+        let w = magnitudeLanes(wh)
+        let binade = unsafeBitCast(unsafeBitCast(w, to: V.MaskStorage.self) & 0x7FF0_0000_0000_0000, to: V.self)
+        let taken = (dl .!= 0) .& (c - dh .== 2 * dl) .& (magnitudeLanes(dh) .>= V(repeating: least))
+            .& (w .>= 0x1p-900) .& (w .< 0x1p1000) .& (err * (1 + 0x1p-50) .<= binade * 0x1p-94)
+        return (taken, dh.replacing(with: c, where: c .< dh))
+    }
 }

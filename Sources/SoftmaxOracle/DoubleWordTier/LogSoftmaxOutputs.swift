@@ -15,10 +15,27 @@ extension DoubleWordTier {
         }
         let w = DoubleWord.sameSignSum(DoubleWord(-d.hi, -d.lo), lp.plain)
         let absolute = roundedUp(lp.plainAbsoluteError + 3.03 * unitRoundoffSquared * w.hi.magnitude)
-        if let v = certifier.certify(negate ? -w : w, absoluteError: absolute) { return v }
+        let v = negate ? -w : w
+        // `certifier.certify(v, absoluteError:)`, then `nearTie`, in the order that spares the exact
+        // rounding of both ends (`certifyOther`) to the near-ties (x_i − m often lies exactly on a
+        // midpoint of the format's grid: a quarter of normal_huge's outputs): the inline test; where
+        // it does not certify, the near-tie; then `certifyOther` (which `certify` would call, unless
+        // the test found v in range but not narrow). Where both the near-tie and `certifyOther`
+        // give an output, they are the same: each rounds the exact value correctly (the near-tie's
+        // proof in `roundNearTie`), and the exact values agree (`ExactValue(scaledHi:lo:scale:)`
+        // of w at scale 0 and of its normalized form).
+        let t = certifier.test(SIMD2(repeating: v.hi), SIMD2(repeating: v.lo), scale: SIMD2(repeating: 0),
+                               error: SIMD2(repeating: absolute))
+        if t.inRange[0] && t.narrow[0] && t.certified[0] { return t.output(0) }
         // −d_i + L with L negligible next to d_i's bits: an exact near-tie (see `roundNearTie`).
-        return negate ? nearTie(d, plus: false, -w, absoluteError: absolute, lp, certifier)
-                      : nearTie(-d, plus: true, w, absoluteError: absolute, lp, certifier)
+        func tie() -> OracleValue? {
+            negate ? nearTie(d, plus: false, -w, absoluteError: absolute, lp, certifier)
+                   : nearTie(-d, plus: true, w, absoluteError: absolute, lp, certifier)
+        }
+        if t.inRange[0] { return tie() ?? (t.narrow[0] ? certifier.certifyOther(v.hi, v.lo, scale: 0, error: absolute) : nil) }
+        // Out of the test's binades (where `certifyOther` decides at little cost): as before.
+        if let high = certifier.certifyHighBinade(v.hi, v.lo, error: absolute) { return high }
+        return (v.hi == 0 ? nil : certifier.certifyOther(v.hi, v.lo, scale: 0, error: absolute)) ?? tie()
     }
 
     /// log_softmax_i = d_i − L for every i: `negativeLogSoftmax` negated, pairs on SIMD lanes;
@@ -27,8 +44,11 @@ extension DoubleWordTier {
     static func logSoftmax(_ x: UnsafeBufferPointer<Double>, _ format: Format, threads: Int) -> [OracleValue]? {
         guard let row = rowSum(x, threads: threads, store: nil, compact: format.precision <= 24), !row.overflow,
               let lp = logPart(row) else { return nil }
+        // The output of every x_i = m (d_i = 0: −L), decided once (near_ties rows: a fifth of the
+        // outputs); nil: the maximum's own output does not certify, so neither did the row.
+        guard let top = negativeLogSoftmax(DoubleWord(0, 0), lp, DoubleWordCertifier(format), negate: true) else { return nil }
         let outputs = LogSoftmaxOutputs(
-            x: x, m: row.m, maxIndex: row.maxIndex, lp: lp,
+            x: x, m: row.m, maxIndex: row.maxIndex, lp: lp, top: top,
             negativeInfinity: OracleValue(rounded: format.round(-Double.infinity), exact: ExactValue(-Double.infinity)),
             certifier: DoubleWordCertifier(format))
         return withOutputs(count: x.count) { slots in fillOutputs(slots, count: x.count, threads: threads, outputs) }
@@ -40,13 +60,17 @@ extension DoubleWordTier {
 /// certification test via `certifyPair`), so the same outputs either way.
 struct LogSoftmaxOutputs: RowOutputs {
     let x: UnsafeBufferPointer<Double>, m: Double, maxIndex: Int
-    let lp: DoubleWordTier.LogPart, negativeInfinity: OracleValue, certifier: DoubleWordCertifier
+    let lp: DoubleWordTier.LogPart
+    /// The output where x_i = m (TwoSum(m, −m) = (0, 0): `negativeLogSoftmax` of d = 0, −L).
+    let top: OracleValue
+    let negativeInfinity: OracleValue, certifier: DoubleWordCertifier
 
     @inline(__always)
     func single(_ i: Int) -> OracleValue? {
         let xi = x[i]
         if xi == -.infinity { return negativeInfinity }
-        let d = i == maxIndex ? DoubleWord(0, 0) : twoSum(xi, -m)
+        if xi == m { return top }
+        let d = twoSum(xi, -m)
         return DoubleWordTier.negativeLogSoftmax(d, lp, certifier, negate: true)
     }
 
@@ -78,6 +102,28 @@ struct LogSoftmaxOutputs: RowOutputs {
         let wh: V = s + t
         let wl: V = t - (wh - s)
         let absolute: V = (lp.plainAbsoluteError + 3.03 * unitRoundoffSquared * wh) * (1 + 0x1p-40)
+        // f64 outputs at 2^901 and above (logits about 1e300): `certifyHighBinades`, the same outputs
+        // as `single`'s `certifyOther`.
+        if magnitudeLanes(wh)[0] >= 0x1p901 && certifier.certifyHighBinades(-wh, -wl, error: absolute, into: out) { return true }
+        if certifier.precision == 53 {
+            // f64: the test, and where a lane does not pass, the exact near-tie on lanes
+            // (`DoubleWordTier.nearTieLanes`: `single`'s `nearTie`, which it would reach).
+            let t = certifier.test(lanes: -wh, -wl, scale: V.MaskStorage(repeating: 0), error: absolute)
+            let passed = t.inRange .& t.narrow .& t.certified
+            if all(passed) {
+                t.writeOutputs(to: out)
+                return true
+            }
+            let tie = DoubleWordTier.nearTieLanes(dh, dl, output: wh, absoluteError: absolute, upper: lp.upperBound)
+            if all(passed .| tie.taken) {
+                DoubleWordCertifier.writeOutputs(rounded: t.rounded.replacing(with: tie.rounded, where: .!passed), -wh, -wl,
+                                                 scale: V.MaskStorage(repeating: 0), to: out)
+                return true
+            }
+            // The rest of `certifyLanes`, from this test.
+            guard all(passed .| .!t.inRange) else { return false }
+            return certifier.certifyBelowNormals(-wh, -wl, scale: V.MaskStorage(repeating: 0), error: absolute, t, passed, into: out)
+        }
         return certifier.certifyLanes(-wh, -wl, scale: V.MaskStorage(repeating: 0), error: absolute, into: out)
     }
 }

@@ -1,5 +1,6 @@
 import DoubleWordArithmetic
 import MPFR
+import ParallelExecution
 
 // cross_entropy_grad with probability targets: the outputs whose double-word enclosure is too
 // wide (ProbabilityGradient.swift). grad_c = e_c·P/S − p_c cancels where q_c = e_c·P/S lies near
@@ -64,7 +65,8 @@ extension DoubleWordTier {
         guard fillOutputs(slots, count: n, threads: threads, MarkedGradientOutputs(plain: g)) else { return false }
         var refined: RefinedProbabilityGradient?
         for i in 0..<n where MarkedGradientOutputs.isMark(slots[i]) {
-            let r = refined ?? RefinedProbabilityGradient(x: g.x, p: g.p, maxIndex: g.maxIndex, format: g.certifier.format)
+            let r = refined ?? RefinedProbabilityGradient(x: g.x, p: g.p, maxIndex: g.maxIndex, format: g.certifier.format,
+                                                          threads: threads)
             refined = r
             guard let v = r.output(i) else { return false }
             slots[i] = v
@@ -112,13 +114,16 @@ final class RefinedProbabilityGradient {
     let x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>
     let maxIndex: Int
     let format: Format
+    /// The threads [P/S]'s terms are split over (1 unless MPFR is thread-safe).
+    let threads: Int
     /// The working precisions, in order.
     static let precisions = [128, 384]
     /// [P/S] at each precision, made when first needed.
     private var ratios: [Int: Interval] = [:]
 
-    init(x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>, maxIndex: Int, format: Format) {
+    init(x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>, maxIndex: Int, format: Format, threads: Int = 1) {
         (self.x, self.p, self.maxIndex, self.format) = (x, p, maxIndex, format)
+        self.threads = mpfrIsThreadSafe ? Swift.max(1, threads) : 1
     }
 
     /// Output c, certified as the MPFR path certifies it, or nil (not certified at the last
@@ -165,23 +170,29 @@ final class RefinedProbabilityGradient {
         return Interval(lo: lo, hi: hi)
     }
 
-    /// [P/S] at the arithmetic's precision (see the file's notes for S's cut D).
+    /// [P/S] at the arithmetic's precision (see the file's notes for S's cut D). The terms above
+    /// the cut (`ProbabilityTerms`, the same ends as `exp(sub(point(x_j), point(m)))`) are split
+    /// over `threads` threads (`splitTerms`); S is one `mpfr_sum` per end of all of them, each
+    /// end rounded outward, so [S] holds S and does not depend on the split.
     private func ratio(_ a: IntervalArithmetic) -> Interval {
         if let r = ratios[a.precision] { return r }
         let n = x.count
         let m = x[maxIndex]
         // n < 2^(exponent + 1), so n·e^D <= 2^-(w+8)·e^-1.
         let cut = -Double(a.precision + 8 + Int(Double(n).exponent) + 1) * 0.6931471805599453 - 1
-        var terms: [Interval] = []
+        var values: [Double] = []
         var below = 0
-        for j in 0..<n where x[j] > -.infinity {
+        for j in 0..<n where x[j] > -.infinity && j != maxIndex {
             let d = x[j] - m  // rounded: d_j <= d + |d|·2^-53, so d < cut − 1 puts d_j below the cut
-            if d < cut - 1 {
-                below += 1
-            } else {
-                terms.append(j == maxIndex ? a.one : a.exp(a.sub(a.point(x[j]), a.point(m))))
+            if d < cut - 1 { below += 1 } else { values.append(x[j]) }
+        }
+        let w = a.precision
+        var terms = values.withUnsafeBufferPointer { values in
+            Self.splitTerms(count: values.count, threads: threads, scratch: { ProbabilityTerms(precision: w, max: m) }) {
+                $0.term(values[$1])
             }
         }
+        if m > -.infinity { terms.append(a.one) }  // the maximum's e^0
         var s = a.sum(terms)
         if below > 0 {  // R in [0, n_D·e^D]
             let bound = a.mul(a.point(Double(below)), a.exp(a.point(cut)))
@@ -190,6 +201,60 @@ final class RefinedProbabilityGradient {
         let r = a.div(a.exactSum(p), s)
         ratios[a.precision] = r
         return r
+    }
+
+    /// make(scratch, i) for i in 0..<n, in index order: on `threads` chunks when n >= 512 (below,
+    /// one chunk: a thread's start costs more than a few hundred MPFR calls), each chunk in its
+    /// own thread's widest exponent range (MPFR keeps the range per thread when it is
+    /// thread-safe, and the callers pass threads > 1 only then) with its own `scratch()`. Each
+    /// term is computed alone, so the terms do not depend on the split. Shared by the plain and
+    /// the softcapped [P/S].
+    static func splitTerms<Scratch>(count n: Int, threads: Int, scratch: () -> Scratch,
+                                    _ make: (Scratch, Int) -> Interval) -> [Interval] {
+        Parallel.forEachChunk(count: n, chunks: n >= 512 ? threads : 1) { range -> [Interval] in
+            ExponentRange.widest {
+                let t = scratch()
+                return range.map { make(t, $0) }
+            }
+        }.flatMap { $0 }
+    }
+}
+
+/// e_j = exp(x_j − m) in MPFR intervals of one precision, with the same ends as
+/// `IntervalArithmetic`'s exp(sub(point(x_j), point(m))), the difference in scratch numbers
+/// reused from term to term (one thread's; only the result is new):
+/// - d_j = [RD(x_j − m), RU(x_j − m)] (exact, a point, unless x_j and m are far apart in
+///   exponent: subnormal logits);
+/// - exp, increasing: for a point d_j one MPFR call, RU = next(RD) (e^d is transcendental for a
+///   nonzero binary d, Lindemann), e^0 = 1 exactly; otherwise [RD(e^lo), RU(e^hi)].
+struct ProbabilityTerms {
+    let precision: Int
+    private let m: BigFloat
+    private let xj = BigFloat(precision: 53)
+    private let dLo: BigFloat, dHi: BigFloat
+
+    init(precision w: Int, max m: Double) {
+        precision = w
+        self.m = BigFloat(m, precision: 53)
+        (dLo, dHi) = (BigFloat(precision: w), BigFloat(precision: w))
+    }
+
+    /// [e^(x − m)].
+    func term(_ x: Double) -> Interval {
+        xj.set(x, .nearest)  // exact
+        dLo.sub(xj, m, .down)
+        dHi.sub(xj, m, .up)
+        let lo = BigFloat(precision: precision)
+        let exact = lo.exp(dLo, .down) == 0
+        let hi = BigFloat(precision: precision)
+        if dLo.compare(dHi) == 0 {
+            if exact { return Interval(point: lo) }
+            hi.set(lo, .up)
+            hi.nextUp()
+        } else {
+            hi.exp(dHi, .up)
+        }
+        return Interval(lo: lo, hi: hi)
     }
 }
 

@@ -1,5 +1,4 @@
 import MPFR
-import ParallelExecution
 
 // cross_entropy_grad with `softcap` c and probability targets: the outputs whose double-word
 // enclosure is too wide (SoftcapGradient.swift), recomputed in MPFR intervals as the plain ones
@@ -109,23 +108,18 @@ final class RefinedSoftcapGradient {
         for v in values {
             if let last = distinct.last, last.value == v { distinct[distinct.count - 1].count += 1 } else { distinct.append((v, 1)) }
         }
-        let chunks = distinct.count >= 512 ? threads : 1
         let w = a.precision, softcap = softcap
         var terms = distinct.withUnsafeBufferPointer { distinct in
-            Parallel.forEachChunk(count: distinct.count, chunks: chunks) { range -> [Interval] in
-                ExponentRange.widest {
-                    let t = SoftcapTerms(precision: w, softcap: softcap, zMax: zMax)
-                    return range.map { i in
-                        let (v, n) = distinct[i]
-                        let e = t.term(v)
-                        if n > 1 {  // e's ends are its own, made by `term`
-                            e.lo.mul(e.lo, n, .down)
-                            e.hi.mul(e.hi, n, .up)
-                        }
-                        return e
-                    }
+            RefinedProbabilityGradient.splitTerms(count: distinct.count, threads: threads,
+                                                  scratch: { SoftcapTerms(precision: w, softcap: softcap, zMax: zMax) }) { t, i in
+                let (v, n) = distinct[i]
+                let e = t.term(v)
+                if n > 1 {  // e's ends are its own, made by `term`
+                    e.lo.mul(e.lo, n, .down)
+                    e.hi.mul(e.hi, n, .up)
                 }
-            }.flatMap { $0 }
+                return e
+            }
         }
         terms.append(a.point(Double(ties)))
         for (count, sign) in [(positive, true), (negative, false)] where count > 0 {

@@ -174,7 +174,7 @@ final class RefinedProbabilityGradient {
     /// the cut (`ProbabilityTerms`, the same ends as `exp(sub(point(x_j), point(m)))`) are split
     /// over `threads` threads (`splitTerms`); S is one `mpfr_sum` per end of all of them, each
     /// end rounded outward, so [S] holds S and does not depend on the split.
-    private func ratio(_ a: IntervalArithmetic) -> Interval {
+    func ratio(_ a: IntervalArithmetic) -> Interval {
         if let r = ratios[a.precision] { return r }
         let n = x.count
         let m = x[maxIndex]

@@ -22,6 +22,13 @@ import ParallelExecution
 // midpoint as the exact value), hence the same output. Precisions 128, then 384 bits (a
 // cancellation of 2^256 more); beyond, or an exact zero, nil: the MPFR path answers the request.
 //
+// Threads: the terms above the cut (a few thousand exponentials at 128 bits on rows of 10^5) are
+// split over the request's threads (`splitTerms`) when MPFR keeps its state per thread. Each term
+// [RD(e^RD(x_j − m)), RU(e^RU(x_j − m))] is computed alone, rounded outward at each step, so it
+// holds e^(x_j − m) whichever thread makes it; S's ends are one `mpfr_sum` each (RD of the exact
+// sum of the lower ends, RU of the upper), on the calling thread, so [S] holds S and has the
+// same ends on one thread or two (the outputs do not depend on the thread count).
+//
 // With `softcap` (SoftcapGradient.swift) the same, with d_j = c·tanh(x_j/c) − z_M in intervals
 // (every term, no cut; the saturated logits grouped) and the MPFR path's chain factor:
 // grad_j = chain_j·(e_j·P/S − p_j) (RefinedSoftcapGradient.swift).
@@ -55,7 +62,7 @@ extension DoubleWordTier {
     /// Fills slots[0..<n] with `g`'s outputs (the parallel pass of `softmax(_:probabilities:)`);
     /// for f64 (full exponentials, `compact` false) the few outputs `g` declines are marked
     /// (`MarkedGradientOutputs`) and then recomputed alone by `RefinedProbabilityGradient`
-    /// (one thread, in index order), so such a row is not computed twice. False when one of
+    /// (in index order; [P/S]'s terms on `threads`), so such a row is not computed twice. False when one of
     /// those does not certify either, or, for the compact exponentials (whose 2^-68.5 leaves
     /// many more outputs to refine), when `g` declines any: `refinedProbabilityGradient` then
     /// redoes the row with full exponentials.

@@ -198,7 +198,7 @@ struct EvalSummary: CustomStringConvertible {
 /// The JSON Lines mode of `eval`: ``RequestServer`` answering with the oracle.
 enum EvalBatch {
     static func run(defaultFormat: Format, maxLineBytes: Int, transport: EvalTransport, oracle: Oracle) throws(StreamError) -> EvalSummary {
-        HeapReuse.keepFreedMemory()  // a request's line, outputs and answer text reuse each other's pages
+        HeapReuse.keepFreedMemory(unlessSmallFile: 0)  // a request's line, outputs and answer text reuse each other's pages
         var summary = EvalSummary()
         let answer = { (decoded: DecodedRequest) throws -> AnswerValues in
             let results = try oracle.evaluate(decoded)

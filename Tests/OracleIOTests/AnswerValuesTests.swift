@@ -10,7 +10,7 @@ import Testing
 /// The values whose text is special: signed zeros, the ends of the subnormals and normals, the
 /// specials, and values whose hex form has every digit count.
 private let edgeValues: [Double] = {
-    var values: [Double] = [0, -0.0, .leastNonzeroMagnitude, -.leastNonzeroMagnitude, 0x1.8p-1074]
+    var values: [Double] = [0, -0.0, .leastNonzeroMagnitude, -.leastNonzeroMagnitude, 3 * .leastNonzeroMagnitude]
     values += [Double.leastNormalMagnitude.nextDown, .leastNormalMagnitude, -.leastNormalMagnitude]
     values += [1, -1, 0.1, 1.5, 3, 0x1.fffffffffffffp-1]
     values += [Double.greatestFiniteMagnitude, -.greatestFiniteMagnitude, .infinity, -.infinity, .nan, -.nan]

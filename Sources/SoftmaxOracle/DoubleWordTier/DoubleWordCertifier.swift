@@ -274,20 +274,30 @@ struct DoubleWordCertifier {
     @inline(never)
     func certifyBelowNormals<V: DoubleLanes>(_ h: V, _ l: V, scale k: V.MaskStorage, error err: V, _ t: LaneTests<V>,
                                              _ passed: SIMDMask<V.MaskStorage>, into dst: UnsafeMutablePointer<OracleValue>) -> Bool {
-        let deep = belowSubnormals(h, l, scale: k, error: err)
-        var bandPassed = SIMDMask<V.MaskStorage>(repeating: false)
-        var bandRounded = V()
-        if shift == 0 && precision == 53 {  // f64: binary64's subnormals, out of the test's range
-            let b = Self.band.test(lanes: h, l, scale: k &+ Int64(Self.band.shift), error: err)
-            bandPassed = b.inRange .& b.narrow .& b.certified
-            bandRounded = b.rounded
-        }
-        guard all(passed .| bandPassed .| deep) else { return false }
-        let signedZero = unsafeBitCast(unsafeBitCast(h, to: V.MaskStorage.self) & Int64.min, to: V.self)
-        let rounded = signedZero.replacing(with: bandRounded, where: bandPassed).replacing(with: t.rounded, where: passed)
+        let below = belowNormals(h, l, scale: k, error: err)
+        guard all(passed .| below.decided) else { return false }
+        let rounded = below.rounded.replacing(with: t.rounded, where: passed)
         Self.writeOutputs(rounded: rounded, h.replacing(with: t.hs, where: passed), l.replacing(with: t.ls, where: passed),
                           scale: k.replacing(with: 0, where: passed), to: dst)
         return true
+    }
+
+    /// `certifyOther`'s first two ways on lanes, which give its outputs without the exact
+    /// rounding: for f64, the `band` test (binary64's subnormals, out of the test's range); else
+    /// `belowSubnormals` (±0 with h's sign). The lanes decided so, and their rounded values (±0
+    /// with h's sign on the others).
+    @inline(__always)
+    func belowNormals<V: DoubleLanes>(_ h: V, _ l: V, scale k: V.MaskStorage, error err: V)
+        -> (decided: SIMDMask<V.MaskStorage>, rounded: V) {
+        var decided = belowSubnormals(h, l, scale: k, error: err)
+        var rounded = unsafeBitCast(unsafeBitCast(h, to: V.MaskStorage.self) & Int64.min, to: V.self)
+        if shift == 0 && precision == 53 {
+            let b = Self.band.test(lanes: h, l, scale: k &+ Int64(Self.band.shift), error: err)
+            let bandPassed = b.inRange .& b.narrow .& b.certified
+            rounded.replace(with: b.rounded, where: bandPassed)
+            decided .|= bandPassed
+        }
+        return (decided, rounded)
     }
 
     /// The lanes whose output is ±0 with no rounding to do: every value of the enclosure

@@ -361,8 +361,8 @@ extension ElementwiseOutputs {
     ///   min(minSubnormal − 44, −905), |l| <= |h|, 0 <= err <= |h|/2): ±0 with h's sign;
     /// - else, for e < −900 (out of the test's range, so `certify` goes to `certifyOther`) with
     ///   finite l and err: `certifyOther`'s first way, `DoubleWordCertifier.certifyBelowNormals`
-    ///   with no lane passed, lane by lane: f64's `band` test (its rounding), else
-    ///   `belowSubnormals` (±0 with h's sign).
+    ///   with no lane passed, lane by lane (`DoubleWordCertifier.belowNormals`: f64's `band`
+    ///   test, its rounding, else `belowSubnormals`, ±0 with h's sign).
     /// The exact value is (h + l)·2^k (`DoubleWordCertifier.writeOutputs`, which is
     /// `ExactValue(scaledHi:lo:scale:)` of the normalized (h, l, k), `certifyTiny`'s and
     /// `certifyOther`'s; it needs |h| < 2^1023, required here). The same lane tests as the scalar
@@ -384,14 +384,10 @@ extension ElementwiseOutputs {
         let tiny = (e .<= Int64(Swift.min(certifier.subnormalQuantum - 44, -905))) .& (lMagnitude .<= hMagnitude)
             .& (err .<= 0.5 * hMagnitude)
         let other = .!tiny .& (e .< -900)
-        var decided = usable .& (tiny .| (other .& certifier.belowSubnormals(h, l, scale: k, error: err)))
-        var rounded = unsafeBitCast(hBits & Int64.min, to: V.self)  // ±0 with h's sign
-        if let band {
-            let b = band.test(lanes: h, l, scale: k &+ Int64(band.shift), error: err)
-            let passed = usable .& other .& b.inRange .& b.narrow .& b.certified
-            rounded.replace(with: b.rounded, where: passed)
-            decided .|= passed
-        }
+        let below = certifier.belowNormals(h, l, scale: k, error: err)  // certifyOther's first two ways
+        let decided = usable .& (tiny .| (other .& below.decided))
+        let signedZero = unsafeBitCast(hBits & Int64.min, to: V.self)
+        let rounded = signedZero.replacing(with: below.rounded, where: other)
         guard any(decided) else { return decided }
         DoubleWordCertifier.writeOutputs(rounded: rounded, h, l, scale: k, to: scratch)
         for j in 0..<V.scalarCount where decided[j] { (out + index[j]).initialize(to: scratch[j]) }

@@ -22,9 +22,6 @@ struct ElementwiseOutputs {
     let certifier: DoubleWordCertifier
     let labels: [Double]?, posWeight: [Double]?, weight: [Double]?
     let table = DoubleWordExpTable.shared
-    /// `DoubleWordCertifier.band` for f64 (the test `certifyOther` applies to binary64's
-    /// subnormals), nil for the other formats, which `certifyOther` never tests that way.
-    let band: DoubleWordCertifier?
 
     /// 2^tinyExponent·2 > e^(−2^20) (e^(−2^20) = 2^(−1512775.16...)).
     static let tinyExponent = -1_512_776
@@ -39,7 +36,6 @@ struct ElementwiseOutputs {
     init(kind: Kind, format: Format, labels: [Double]?, posWeight: [Double]?, weight: [Double]?) {
         self.kind = kind
         certifier = DoubleWordCertifier(format)
-        band = certifier.precision == 53 && certifier.shift == 0 ? DoubleWordCertifier.band : nil
         self.labels = labels
         self.posWeight = posWeight
         self.weight = weight

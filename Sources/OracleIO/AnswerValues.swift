@@ -34,14 +34,14 @@ public struct AnswerValues: Sendable {
     /// `body` of the values in order: numbers or a single result's rounded values in place;
     /// the rounded values of several results (a batch's rows) gathered into one array first.
     /// The view is valid only inside `body`.
-    func withValues<R>(_ body: (StridedDoubles) -> R) -> R {
+    func withValues<R, E: Error>(_ body: (StridedDoubles) throws(E) -> R) throws(E) -> R {
         switch storage {
         case .results(let results) where results.count == 1:
-            results[0].values.withUnsafeBufferPointer { body(StridedDoubles(rounded: $0)) }
+            try results[0].values.withUnsafeBufferPointer { (v) throws(E) -> R in try body(StridedDoubles(rounded: v)) }
         case .doubles(let values):
-            values.withUnsafeBufferPointer { body(StridedDoubles($0)) }
+            try values.withUnsafeBufferPointer { (v) throws(E) -> R in try body(StridedDoubles(v)) }
         case .results:
-            doubles.withUnsafeBufferPointer { body(StridedDoubles($0)) }
+            try doubles.withUnsafeBufferPointer { (v) throws(E) -> R in try body(StridedDoubles(v)) }
         }
     }
 }

@@ -45,19 +45,4 @@ extension Format {
             return sign | UInt64(Int(m.exponent) + 7) << 3 | UInt64((m.significand - 1) * 8)
         }
     }
-
-    /// Appends the encodings of `values`, little-endian, `bitsWidth` bytes each.
-    func appendBits(_ values: [Double], to bytes: inout [UInt8]) {
-        switch bitsWidth {
-        case 8: Self.append(values.map { bits($0) }, to: &bytes)
-        case 4: Self.append(values.map { UInt32(truncatingIfNeeded: bits($0)) }, to: &bytes)
-        case 2: Self.append(values.map { UInt16(truncatingIfNeeded: bits($0)) }, to: &bytes)
-        default: bytes += values.map { UInt8(truncatingIfNeeded: bits($0)) }
-        }
-    }
-
-    /// Appends `words`, little-endian.
-    private static func append<T: FixedWidthInteger>(_ words: [T], to bytes: inout [UInt8]) {
-        words.map(\.littleEndian).withUnsafeBytes { bytes.append(contentsOf: $0) }
-    }
 }

@@ -35,15 +35,23 @@ public enum BinaryFrame {
     /// The frame of `header` and a payload of `payloadBytes` bytes that `writePayload` appends
     /// (written in place: no copy of the payload).
     static func make(header: JSONValue, payloadBytes: Int, _ writePayload: (inout [UInt8]) -> Void) -> [UInt8] {
+        var frame = start(header: header, payloadBytes: payloadBytes, reserving: payloadBytes)
+        let headerEnd = frame.count
+        writePayload(&frame)
+        precondition(frame.count == headerEnd + payloadBytes, "the payload has the declared length")
+        return frame
+    }
+
+    /// A frame's first bytes: the prefix (declaring `payloadBytes`) and `header` (serialized
+    /// compactly), with room reserved for `reserving` more bytes.
+    static func start(header: JSONValue, payloadBytes: Int, reserving: Int) -> [UInt8] {
         var headerBytes: [UInt8] = []
         header.write(to: &headerBytes)
         var frame = magic
-        frame.reserveCapacity(prefixBytes + headerBytes.count + payloadBytes)
+        frame.reserveCapacity(prefixBytes + headerBytes.count + reserving)
         appendLittleEndian(UInt32(headerBytes.count), to: &frame)
         appendLittleEndian(UInt64(payloadBytes), to: &frame)
         frame += headerBytes
-        writePayload(&frame)
-        precondition(frame.count == prefixBytes + headerBytes.count + payloadBytes, "the payload has the declared length")
         return frame
     }
 
@@ -133,29 +141,36 @@ public struct BinaryArray: Sendable, Hashable {
         #endif
     }
 
-    /// `count` 8-byte little-endian elements of `bytes` from `offset` (relative to the slice's
-    /// start; the caller checked that they are there), made from their words by `make`.
-    private static func readRaw<T>(_ bytes: ArraySlice<UInt8>, offset: Int, count: Int, _ make: (UInt64) -> T) -> [T] {
-        [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-            #if _endian(little)
-            bytes.withUnsafeBytes { raw in
-                if count > 0 { memcpy(buffer.baseAddress!, raw.baseAddress! + offset, count * 8) }
+    /// `count` 8-byte little-endian elements of `payload` from byte `offset` (the caller checked
+    /// that they are there), made from their words by `make`.
+    private static func readWords<T>(_ payload: FramePayload, offset: Int, count: Int, _ make: (UInt64) -> T) -> [T] {
+        payload.withUnsafeBytes { raw in
+            [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                for i in 0..<count {
+                    (buffer.baseAddress! + i).initialize(to: make(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 8 * i, as: UInt64.self))))
+                }
+                initialized = count
             }
-            #else
-            for i in 0..<count {
-                (buffer.baseAddress! + i).initialize(to: make(BinaryFrame.readLittleEndian(UInt64.self, bytes, at: bytes.startIndex + offset + 8 * i)))
-            }
-            #endif
-            initialized = count
         }
     }
 
-    /// The array of `dtype` and `shape` (`count` elements) whose bytes start at `offset` of
-    /// `bytes` (the caller checked that they are there).
-    static func read(_ dtype: DType, shape: [Int], count: Int, from bytes: ArraySlice<UInt8>, offset: Int) -> BinaryArray {
+    /// The array of `dtype` and `shape` (`count` elements) whose bytes start at byte `offset` of
+    /// `payload` (the caller checked that they are there). An f64 array that is the whole payload
+    /// is the payload's own storage (no copy, on a little-endian machine).
+    static func read(_ dtype: DType, shape: [Int], count: Int, from payload: FramePayload, offset: Int) -> BinaryArray {
         switch dtype {
-        case .f64: BinaryArray(shape: shape, values: .f64(readRaw(bytes, offset: offset, count: count, Double.init(bitPattern:))))
-        case .i64: BinaryArray(shape: shape, values: .i64(readRaw(bytes, offset: offset, count: count) { Int(Int64(bitPattern: $0)) }))
+        case .f64:
+            #if _endian(little)
+            if offset == 0 && 8 * count == payload.count && payload.words.count == count {
+                return BinaryArray(shape: shape, values: .f64(payload.words))
+            }
+            if count > 0 {
+                return BinaryArray(shape: shape, values: .f64(Array(payload.words[(offset / 8)..<(offset / 8 + count)])))
+            }
+            #endif
+            return BinaryArray(shape: shape, values: .f64(readWords(payload, offset: offset, count: count, Double.init(bitPattern:))))
+        case .i64:
+            return BinaryArray(shape: shape, values: .i64(readWords(payload, offset: offset, count: count) { Int(Int64(bitPattern: $0)) }))
         }
     }
 }

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Reads binary frames (``BinaryFrame``) from a file descriptor (standard input by default),
 /// with limits enforced before anything is allocated.
 ///
@@ -11,11 +19,16 @@
 ///   nil. The reader never waits for bytes past the end of the input.
 ///
 /// Memory stays within the limits plus 1 MiB, whatever the input.
+///
+/// A frame's payload is read straight into its own storage (``FramePayload``): the bytes already
+/// read ahead are copied there, the rest is read into it with `read(2)`, never further than the
+/// frame's end. So a frame of 10^5 logits is written to memory once and becomes the request's
+/// `[Double]` without a copy.
 public struct BinaryFrameReader {
     /// What ``next()`` read.
     public enum Item: Sendable, Hashable {
         /// A frame's header (UTF-8 JSON, not yet parsed) and payload bytes.
-        case frame(header: [UInt8], payload: ArraySlice<UInt8>)
+        case frame(header: [UInt8], payload: FramePayload)
         /// A frame that cannot be read, and why (`frame 3 at byte 96: bad magic …`).
         case bad(String)
     }
@@ -79,14 +92,35 @@ public struct BinaryFrameReader {
                 : "truncated: the input ends after \(skipped) of its \(length) bytes"))
         }
         let total = h + Int(p)
-        buffer.reserveCapacity(start + total)
-        guard try fill(total) else {
-            return .bad("\(at): truncated: the input ends after \(dropAll()) of the \(total) bytes of its header (\(h)) and payload (\(p))")
+        let truncated = { (present: Int) in
+            Item.bad("\(at): truncated: the input ends after \(present) of the \(total) bytes of its header (\(h)) and payload (\(p))")
         }
+        guard try fill(h) else { return truncated(dropAll()) }
         let header = Array(buffer[start..<(start + h)])
-        let payload = buffer[(start + h)..<(start + total)]
-        consume(total)
+        consume(h)
+        let payload = try readPayload(Int(p))
+        guard payload.count == Int(p) else { return truncated(h + payload.count) }
         return .frame(header: header, payload: payload)
+    }
+
+    /// The next `n` bytes (fewer when the input ends first), as a payload: the bytes read ahead
+    /// first, then the rest read into the payload's storage, in reads of at most `n` left.
+    private mutating func readPayload(_ n: Int) throws(StreamError) -> FramePayload {
+        try FramePayload(byteCount: n) { (raw) throws(StreamError) -> Int in
+            let ahead = min(available, n)
+            if ahead > 0 {
+                buffer.withUnsafeBytes { _ = memcpy(raw.baseAddress!, $0.baseAddress! + start, ahead) }
+                consume(ahead)
+            }
+            var done = ahead
+            while done < n && !atEnd {
+                let got = try readRetrying(fileDescriptor, into: raw.baseAddress! + done, upTo: n - done)
+                if got == 0 { atEnd = true }
+                done += got
+                offset += got
+            }
+            return done
+        }
     }
 
     private mutating func consume(_ n: Int) {

@@ -45,6 +45,13 @@ public struct BinaryRequestDecoder: Sendable {
     /// The request of a frame and the arrays its result frame should carry (the header's
     /// `result` member).
     public func decodeFrame(header: [UInt8], payload: ArraySlice<UInt8>) throws(RequestError) -> (request: DecodedRequest, result: BinaryResultKind) {
+        try decodeFrame(header: header, payload: FramePayload(payload))
+    }
+
+    /// The request of a frame as ``BinaryFrameReader`` reads it, and the arrays its result frame
+    /// should carry: an `f64` array that fills the payload becomes the request's array without a
+    /// copy.
+    public func decodeFrame(header: [UInt8], payload: FramePayload) throws(RequestError) -> (request: DecodedRequest, result: BinaryResultKind) {
         let value: JSONValue
         do throws(RequestError) {
             value = try RequestError.parse(utf8: header, maxLineBytes: Int.max)
@@ -77,7 +84,7 @@ public struct BinaryRequestDecoder: Sendable {
     }
 
     /// The payload's arrays as the header's `arrays` lists them.
-    private func arrays(_ list: JSONValue, _ payload: ArraySlice<UInt8>) throws(FieldProblem) -> [(String, FieldInput)] {
+    private func arrays(_ list: JSONValue, _ payload: FramePayload) throws(FieldProblem) -> [(String, FieldInput)] {
         guard case .array(let entries) = list else {
             throw FieldProblem(field: "arrays", reason: "\(list.excerpt()) is not an array of {\"name\",\"dtype\",\"shape\"} objects")
         }

@@ -13,24 +13,66 @@ public enum BinaryResultEncoder {
     /// `[N, count / N]`; `result` chooses binary64 values, the format's bits, or both.
     public static func frame(id: JSONValue, values: [Double], rows: Int? = nil,
                              format: Format = .f64, result: BinaryResultKind = .values) -> [UInt8] {
-        let shape = rows.map { [$0, $0 > 0 ? values.count / $0 : 0] } ?? [values.count]
-        let array = BinaryArray(shape: shape, values: .f64(values))
+        var frame: [UInt8] = []
+        values.withUnsafeBufferPointer { v in
+            write(id: id, values: StridedDoubles(v), rows: rows, format: format, result: result) { (bytes) throws(Never) in
+                frame.append(contentsOf: bytes)
+            }
+        }
+        return frame
+    }
+
+    /// The bytes of a frame to write at a time (the payload of a large result goes out in pieces
+    /// of this size: the whole frame is never held).
+    static let pieceBytes = 1 << 16
+
+    /// Writes the frame of `values` to `sink`: the prefix and header, then the payload in pieces
+    /// of at most ``pieceBytes``; the same bytes as ``frame(id:values:rows:format:result:)``.
+    static func write<E: Error>(id: JSONValue, values: StridedDoubles, rows: Int?, format: Format, result: BinaryResultKind,
+                                to sink: (UnsafeRawBufferPointer) throws(E) -> Void) throws(E) {
+        let count = values.count
+        let shape = rows.map { [$0, $0 > 0 ? count / $0 : 0] } ?? [count]
         let shapeJSON = JSONValue.array(shape.map { .number(String($0)) })
         var descriptors: [JSONValue] = []
         var size = 0
         if result != .bits {
-            descriptors.append(array.descriptor(name: "values"))
-            size += 8 * values.count
+            descriptors.append(.object([("name", .string("values")), ("dtype", .string(BinaryArray.DType.f64.rawValue)), ("shape", shapeJSON)]))
+            size += 8 * count
         }
         if result != .values {
             descriptors.append(.object([("name", .string("bits")), ("dtype", .string(format.bitsDType)), ("shape", shapeJSON)]))
-            size += format.bitsWidth * values.count
+            size += format.bitsWidth * count
         }
-        let header = JSONValue.object([("id", id), ("arrays", .array(descriptors))])
-        return BinaryFrame.make(header: header, payloadBytes: size) { bytes in
-            if result != .bits { array.appendBytes(to: &bytes) }
-            if result != .values { format.appendBits(values, to: &bytes) }
+        let start = BinaryFrame.start(header: .object([("id", id), ("arrays", .array(descriptors))]), payloadBytes: size, reserving: 0)
+        // The prefix and header go out with the first piece of the payload (one write for a
+        // small result).
+        let piece = UnsafeMutableRawBufferPointer.allocate(byteCount: start.count + min(size, pieceBytes), alignment: 8)
+        defer { piece.deallocate() }
+        start.withUnsafeBytes { piece.copyMemory(from: $0) }
+        var used = start.count
+        // Writes `width` little-endian bytes of `word(value k)` for every value k, a piece at a time.
+        func write(width: Int, _ word: (Double) -> UInt64) throws(E) {
+            var k = 0
+            while k < count {
+                let end = min(count, k + (piece.count - used) / width)
+                let to = piece.baseAddress! + used
+                switch width {
+                case 8: for i in k..<end { to.storeBytes(of: word(values[i]).littleEndian, toByteOffset: 8 * (i - k), as: UInt64.self) }
+                case 4: for i in k..<end { to.storeBytes(of: UInt32(truncatingIfNeeded: word(values[i])).littleEndian, toByteOffset: 4 * (i - k), as: UInt32.self) }
+                case 2: for i in k..<end { to.storeBytes(of: UInt16(truncatingIfNeeded: word(values[i])).littleEndian, toByteOffset: 2 * (i - k), as: UInt16.self) }
+                default: for i in k..<end { to.storeBytes(of: UInt8(truncatingIfNeeded: word(values[i])), toByteOffset: i - k, as: UInt8.self) }
+                }
+                used += width * (end - k)
+                k = end
+                if used > piece.count - width {
+                    try sink(UnsafeRawBufferPointer(rebasing: piece[..<used]))
+                    used = 0
+                }
+            }
         }
+        if result != .bits { try write(width: 8) { $0.bitPattern } }
+        if result != .values { try write(width: format.bitsWidth) { format.bits($0) } }
+        if used > 0 { try sink(UnsafeRawBufferPointer(rebasing: piece[..<used])) }
     }
 
     /// The frame of an error `message` for the request with `id` (`.null` when unknown).
@@ -61,7 +103,7 @@ public struct BinaryServer: Sendable {
     /// The result frame of one request frame, and whether it is an error frame: `answer`'s
     /// values (for a batch, the rows' values one after another), or the error naming what is
     /// wrong.
-    public func respond(header: [UInt8], payload: ArraySlice<UInt8>, _ answer: (DecodedRequest) throws -> [Double]) -> (frame: [UInt8], failed: Bool) {
+    public func respond(header: [UInt8], payload: FramePayload, _ answer: (DecodedRequest) throws -> [Double]) -> (frame: [UInt8], failed: Bool) {
         let decoded: DecodedRequest
         let result: BinaryResultKind
         do {
@@ -83,17 +125,55 @@ public struct BinaryServer: Sendable {
     /// - Throws: ``StreamError`` when reading or writing fails.
     public func serve(from input: inout BinaryFrameReader, to output: LineWriter,
                       _ answer: (DecodedRequest) throws -> [Double]) throws(StreamError) -> RequestServer.Summary {
+        try serve(from: &input, to: output, answering: { AnswerValues(try answer($0)) })
+    }
+
+    /// ``serve(from:to:_:)`` with answers given as ``AnswerValues``: a result frame is written
+    /// from the values where the answer holds them, in pieces of 64 KiB, never copied whole (the
+    /// oracle's 10^5 outputs go out without a `[Double]` or a frame of 800 KB being built).
+    ///
+    /// - Throws: ``StreamError`` when reading or writing fails.
+    public func serve(from input: inout BinaryFrameReader, to output: LineWriter,
+                      answering answer: (DecodedRequest) throws -> AnswerValues) throws(StreamError) -> RequestServer.Summary {
         var summary = RequestServer.Summary()
         while let item = try input.next() {
-            let response: (frame: [UInt8], failed: Bool)
-            switch item {
-            case .frame(let header, let payload): response = respond(header: header, payload: payload, answer)
-            case .bad(let message): response = (BinaryResultEncoder.frame(id: .null, error: message), true)
-            }
             summary.requests += 1
-            if response.failed { summary.failures += 1 }
-            try output.write(bytes: response.frame)
+            switch item {
+            case .frame(let header, let payload):
+                if try !answerFrame(header: header, payload: payload, answer, to: output) { summary.failures += 1 }
+            case .bad(let message):
+                summary.failures += 1
+                try output.write(bytes: BinaryResultEncoder.frame(id: .null, error: message))
+            }
         }
         return summary
+    }
+
+    /// Writes the result frame of one request frame to `output`: the answer's values, or an
+    /// error frame naming what is wrong; false for an error frame.
+    private func answerFrame(header: [UInt8], payload: FramePayload, _ answer: (DecodedRequest) throws -> AnswerValues,
+                             to output: LineWriter) throws(StreamError) -> Bool {
+        let decoded: DecodedRequest
+        let result: BinaryResultKind
+        do {
+            (decoded, result) = try decoder.decodeFrame(header: header, payload: payload)
+        } catch {
+            try output.write(bytes: BinaryResultEncoder.frame(id: error.id, error: error.description))
+            return false
+        }
+        let values: AnswerValues
+        do {
+            values = try answer(decoded)
+        } catch {
+            try output.write(bytes: BinaryResultEncoder.frame(id: decoded.id, error: String(describing: error)))
+            return false
+        }
+        try values.withValues { (v) throws(StreamError) in
+            try BinaryResultEncoder.write(id: decoded.id, values: v, rows: decoded.rowCount, format: decoded.request.format,
+                                          result: result) { (bytes) throws(StreamError) in
+                try output.write(bytes: bytes.assumingMemoryBound(to: UInt8.self))
+            }
+        }
+        return true
     }
 }

@@ -36,14 +36,15 @@ public enum HeapReuse {
     }
 
     /// ``keepFreedMemory()``, unless `descriptor` (the serving loop's input) is a regular file of
-    /// under 1 MiB. Advising the heap's top costs a 2 MiB huge page zeroed at once (about 0.25 ms
-    /// of `eval`'s start-up of 1.2 ms, measured against the binary without it on a one-logit
-    /// request); a request that small allocates too little to repay it. Pipes and larger files
-    /// (their size is unknown or large) take it.
-    public static func keepFreedMemory(unlessSmallFile descriptor: Int32) {
+    /// under `smallBytes` (default 1 MiB, about 40 000 logits as JSON Lines text). Advising the
+    /// heap's top costs a 2 MiB huge page zeroed at once (about 0.25 ms of `eval`'s start-up of
+    /// 1.2 ms, measured against the binary without it on a one-logit request); a request that
+    /// small allocates too little to repay it. Pipes and larger files (their size is unknown or
+    /// large) take it.
+    public static func keepFreedMemory(unlessSmallFile descriptor: Int32, smallBytes: Int = 1 << 20) {
         #if canImport(Glibc)
         var status = stat()
-        if fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_size < 1 << 20 { return }
+        if fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_size < smallBytes { return }
         keepFreedMemory()
         #endif
     }

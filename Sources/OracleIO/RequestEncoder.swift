@@ -14,6 +14,11 @@ import SoftmaxOracle
 public enum RequestEncoder {
     /// The request line for `request`, with `id` first (`null` when not given).
     public static func encode(_ request: OracleRequest, id: JSONValue = .null) -> String {
+        object(request, id: id).serialized
+    }
+
+    /// The request line's JSON object (``encode(_:id:)`` serializes it).
+    static func object(_ request: OracleRequest, id: JSONValue) -> JSONValue {
         var members: [(String, JSONValue)] = [
             ("id", id),
             ("function", .string(request.function.rawValue)),
@@ -59,6 +64,6 @@ public enum RequestEncoder {
             }
             if let value { members.append((field.rawValue, value)) }
         }
-        return JSONValue.object(members).serialized
+        return .object(members)
     }
 }

@@ -198,7 +198,9 @@ struct EvalSummary: CustomStringConvertible {
 /// The JSON Lines mode of `eval`: ``RequestServer`` answering with the oracle.
 enum EvalBatch {
     static func run(defaultFormat: Format, maxLineBytes: Int, transport: EvalTransport, oracle: Oracle) throws(StreamError) -> EvalSummary {
-        HeapReuse.keepFreedMemory(unlessSmallFile: 0)  // a request's line, outputs and answer text reuse each other's pages
+        // A request's line or frame, outputs and answer reuse each other's pages. A binary frame
+        // of K logits has 8K bytes, a third of their text: the same requests take it.
+        HeapReuse.keepFreedMemory(unlessSmallFile: 0, smallBytes: transport == .binary ? 1 << 18 : 1 << 20)
         var summary = EvalSummary()
         let answer = { (decoded: DecodedRequest) throws -> AnswerValues in
             let results = try oracle.evaluate(decoded)
@@ -222,7 +224,7 @@ enum EvalBatch {
         case .binary:
             let server = BinaryServer(defaultFormat: defaultFormat)
             var input = BinaryFrameReader(maxPayloadBytes: server.maxPayloadBytes)
-            served = try server.serve(from: &input, to: LineWriter()) { try answer($0).doubles }
+            served = try server.serve(from: &input, to: LineWriter(), answering: answer)
         }
         summary.requests = served.requests
         summary.failures = served.failures

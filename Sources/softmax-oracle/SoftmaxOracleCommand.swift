@@ -35,17 +35,20 @@ struct SoftmaxOracleCommand: ParsableCommand {
     ///   status 2;
     /// - `--help` and `--version` are written with a checked write.
     ///
-    /// `softmax-oracle eval` with no other argument runs batch mode with the options' defaults
-    /// without building the parser (``EvalCommand/runBatch(format:maxLineBytes:transport:mpfrOnly:stats:)``):
+    /// `softmax-oracle eval` with no other argument, or with only `--transport jsonl|binary` (how
+    /// the Python package starts it), runs batch mode with the other options' defaults without
+    /// building the parser (``EvalCommand/runBatch(format:maxLineBytes:transport:mpfrOnly:stats:)``):
     /// the parse always gives those values and always validates, and building the argument sets
     /// of the command tree (reflection, runtime type and conformance lookups) was a fifth of a
-    /// one-request `eval`'s 5.6 ms. Parsing `eval` alone as its own root was tried: no
+    /// one-request `eval`'s 5.6 ms; with one option given, ArgumentParser's lookups take about
+    /// 1.2 ms of CPU (`eval --transport binary` on an empty input: 2.3 ms against 1.0 for bare
+    /// `eval`, `perf stat` over 100 runs). Parsing `eval` alone as its own root was tried: no
     /// measurable gain (the cost is per option and per lookup, not per command).
     static func main() {
-        if isBareEval {
-            // Bare `eval` (JSON Lines with every default), without the parser (EvalCommand.runBatch).
+        if let transport = bareEvalTransport {
+            // Bare `eval` (every default but the transport), without the parser (EvalCommand.runBatch).
             do {
-                try EvalCommand.runBatch()
+                try EvalCommand.runBatch(transport: transport)
                 return
             } catch {
                 end(with: error, command: EvalCommand.self)
@@ -64,11 +67,27 @@ struct SoftmaxOracleCommand: ParsableCommand {
         }
     }
 
-    /// Whether the command line is exactly `softmax-oracle eval`, read from `argv` itself: the
-    /// first use of `CommandLine.arguments` (an array of Strings built at run time) cost ~6% of a
-    /// one-request `eval` in the static CLI.
-    static var isBareEval: Bool {
-        CommandLine.argc == 2 && CommandLine.unsafeArgv[1].map { String(cString: $0) == EvalCommand.name } == true
+    /// The transport when the command line is exactly `softmax-oracle eval`, `softmax-oracle eval
+    /// --transport T` or `softmax-oracle eval --transport=T` with T a transport's name (nil
+    /// otherwise: the parser reads it, and names what is wrong). Read from `argv` itself: the
+    /// first use of `CommandLine.arguments` (an array of Strings built at run time) cost ~6% of
+    /// a one-request `eval` in the static CLI.
+    static var bareEvalTransport: EvalTransport? {
+        guard (2...4).contains(CommandLine.argc) else { return nil }
+        let argv = CommandLine.unsafeArgv
+        let words = (1..<Int(CommandLine.argc)).map { argv[$0].map { String(cString: $0) } ?? "" }
+        return bareEvalTransport(words)
+    }
+
+    /// ``bareEvalTransport`` of the words after the program's name.
+    static func bareEvalTransport(_ words: [String]) -> EvalTransport? {
+        guard words.first == EvalCommand.name else { return nil }
+        switch words.count {
+        case 1: return EvalCommand.defaultTransport
+        case 2 where words[1].hasPrefix("--transport="): return EvalTransport(rawValue: String(words[1].dropFirst("--transport=".count)))
+        case 3 where words[1] == "--transport": return EvalTransport(rawValue: words[2])
+        default: return nil
+        }
     }
 
     /// Reports `error` as described in ``main()`` and exits.

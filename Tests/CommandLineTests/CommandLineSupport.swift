@@ -25,6 +25,8 @@ enum CLI {
         var signaled: Bool
         var stdout: String
         var stderr: String
+        /// Standard output's bytes as written (binary frames).
+        var stdoutBytes: [UInt8] = []
     }
 
     /// Where standard input comes from.
@@ -79,7 +81,8 @@ enum CLI {
         process.waitUntilExit()
         killer.cancel()
         return Run(status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
-                   stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+                   stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self),
+                   stdoutBytes: [UInt8](out))
     }
 
     /// A fresh temporary directory.

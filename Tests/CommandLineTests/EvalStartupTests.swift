@@ -60,4 +60,43 @@ struct EvalStartupTests {
         let stats = CLI.run(["eval", "--stats"], input: .bytes(Self.lines))
         #expect(stats.status == 1 && stats.stderr.hasPrefix("eval: 3 requests, 1 errors"), "\(stats.stderr)")
     }
+
+    /// Two request frames (docs/protocol.md): softmax of [0, 1] in f64 with `result` both, and
+    /// one whose header is not JSON.
+    static let frames: [UInt8] = {
+        func frame(_ header: String, _ payload: [UInt8]) -> [UInt8] {
+            let h = Array(header.utf8)
+            return Array("SOF1".utf8) + withUnsafeBytes(of: UInt32(h.count).littleEndian, Array.init)
+                + withUnsafeBytes(of: UInt64(payload.count).littleEndian, Array.init) + h + payload
+        }
+        let logits = [0.0, 1.0].flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }
+        return frame(#"{"id":1,"function":"softmax","result":"both","arrays":[{"name":"logits","dtype":"f64","shape":[2]}]}"#, logits)
+            + frame("{oops", [])
+    }()
+
+    @Test("eval --transport binary (or =binary, or jsonl) skips the parser and answers as the parsed command does")
+    func bareTransport() {
+        let parsedBinary = CLI.run(["eval", "--transport", "binary", "--format", "f64"], input: .bytes(Self.frames))
+        #expect(parsedBinary.status == 1 && parsedBinary.stderr.isEmpty, "\(parsedBinary.stderr)")
+        // The first answer: the two values, then (f64) the same two words as bits.
+        let out = parsedBinary.stdoutBytes
+        let header = #"{"id":1,"arrays":[{"name":"values","dtype":"f64","shape":[2]},{"name":"bits","dtype":"u64","shape":[2]}]}"#
+        #expect(out.count > 16 + header.utf8.count + 32 && Array(out[16..<(16 + header.utf8.count)]) == Array(header.utf8))
+        if out.count > 16 + header.utf8.count + 32 {
+            let payload = Array(out[(16 + header.utf8.count)..<(16 + header.utf8.count + 32)])
+            #expect(payload[0..<16] == payload[16..<32])
+        }
+        for spelled in [["eval", "--transport", "binary"], ["eval", "--transport=binary"]] {
+            let bare = CLI.run(spelled, input: .bytes(Self.frames))
+            #expect(bare.stdoutBytes == parsedBinary.stdoutBytes && bare.status == parsedBinary.status && bare.stderr == parsedBinary.stderr, "\(spelled)")
+        }
+        let jsonl = CLI.run(["eval", "--transport", "jsonl"], input: .bytes(Self.lines))
+        let parsedJSONL = CLI.run(["eval", "--transport", "jsonl", "--format", "f64"], input: .bytes(Self.lines))
+        #expect(jsonl.stdout == parsedJSONL.stdout && jsonl.status == parsedJSONL.status && jsonl.stderr == parsedJSONL.stderr)
+        // A transport that does not exist, or a missing one, is the parser's usage error.
+        for bad in [["eval", "--transport", "frames"], ["eval", "--transport=xml"], ["eval", "--transport"]] {
+            let run = CLI.run(bad, input: .bytes(Self.lines))
+            #expect(run.status == 2 && run.stderr.contains("Usage: softmax-oracle eval") && run.stdout.isEmpty, "\(bad): \(run.stderr)")
+        }
+    }
 }

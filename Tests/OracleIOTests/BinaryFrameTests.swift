@@ -70,8 +70,9 @@ private func served(_ bytes: [UInt8]) -> [String] {
             answers.append("error \(message)")
         } else {
             let array = h["arrays"]?.arrayValue?.first
-            let values = stride(from: payload.startIndex, to: payload.endIndex, by: 8).map { i in
-                Double(bitPattern: (0..<8).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64(payload[i + $1]) })
+            let bytes = payload.bytes
+            let values = stride(from: 0, to: bytes.count, by: 8).map { i in
+                Double(bitPattern: (0..<8).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64(bytes[i + $1]) })
             }
             answers.append("values \(array?["shape"]?.serialized ?? "?") \(values)")
         }

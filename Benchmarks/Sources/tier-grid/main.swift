@@ -1,6 +1,7 @@
 // tier-grid: the certified oracle on rows of K logits from every harness family, for every
-// function, through `softmax-oracle eval` (wall time of the whole process: start-up, parsing,
-// the oracle, printing) and in-process (`Oracle.evaluate` alone), against the plain 128-bit
+// function, through `softmax-oracle eval` (wall time of the whole process: start-up, reading,
+// the oracle, writing) on JSON Lines and on binary frames (`eval --transport binary`, what the
+// Python package speaks), and in-process (`Oracle.evaluate` alone), against the plain 128-bit
 // MPFR softmax C loop on the same row (in-process, no start-up). One run, medians.
 //
 //   bash scripts/tier-grid.sh                      # K = 100 000, every function and family
@@ -8,6 +9,7 @@
 //   tier-grid --memory [--k N]                     # cross_entropy_grad's peak memory, in-process
 //   tier-grid --threads [--k N]                    # one row's softmax on 1 and on 2 threads
 //   --dump DIR                                     # also keep each request as DIR/function.family.jsonl
+//                                                  # and DIR/function.family.bin (one frame)
 //   --declined                                     # also count the outputs the double-word tier
 //                                                  # leaves to the MPFR path (elementwise functions)
 //
@@ -18,8 +20,8 @@
 // the C loop's softmax on the N·V logits z = H·Wᵀ + bias (plain binary64 products).
 //
 // A cell whose C loop takes less than 10x the time of `eval` on a one-logit request (the process
-// start-up, measured first) cannot reach 10x through eval whatever the oracle does: the summary
-// counts those cells apart ("start-up bound").
+// start-up, measured first, on each transport) cannot reach 10x through eval whatever the oracle
+// does: the summary counts those cells apart ("start-up bound").
 import AccuracyHarness
 import BenchSupport
 import Foundation
@@ -77,15 +79,15 @@ func now() -> Double {
     return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
 
-/// Wall time of `oracle eval < file > /dev/null` (posix_spawn and waitpid: Foundation's
-/// `Process.waitUntilExit` polls, which rounded every time up to about 0.1 s).
-func timeEval(_ oracle: String, _ file: URL) throws -> Double {
+/// Wall time of `oracle eval [--transport binary] < file > /dev/null` (posix_spawn and waitpid:
+/// Foundation's `Process.waitUntilExit` polls, which rounded every time up to about 0.1 s).
+func timeEval(_ oracle: String, _ file: URL, binary: Bool = false) throws -> Double {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_addopen(&actions, 0, file.path, O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    var argv: [UnsafeMutablePointer<CChar>?] = [strdup(oracle), strdup("eval"), nil]
+    var argv: [UnsafeMutablePointer<CChar>?] = [strdup(oracle), strdup("eval")] + (binary ? [strdup("--transport"), strdup("binary")] : []) + [nil]
     defer { for a in argv { free(a) } }
     var pid: pid_t = 0
     let t0 = now()
@@ -192,33 +194,57 @@ let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tier-gr
 try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(at: dir) }
 
-// The process start-up: eval on a one-logit request (median of at least 5 runs).
-let startupFile = dir.appendingPathComponent("startup.jsonl")
-try (RequestEncoder.encode(Workloads.request(.softmax, o.format, [0]), id: .number(1)) + "\n")
-    .write(to: startupFile, atomically: false, encoding: .utf8)
+// The process start-up: eval on a one-logit request (median of at least 5 runs), per transport.
+let startupFile = dir.appendingPathComponent("startup.jsonl"), startupFrame = dir.appendingPathComponent("startup.bin")
+let one = Workloads.request(.softmax, o.format, [0])
+try (RequestEncoder.encode(one, id: .number(1)) + "\n").write(to: startupFile, atomically: false, encoding: .utf8)
+try Data(BinaryRequestEncoder.frame(one, id: .number(1))).write(to: startupFrame)
 let startup = median(try (0..<Swift.max(o.repeats, 5)).map { _ in try timeEval(o.oracle, startupFile) })
+let startupBinary = median(try (0..<Swift.max(o.repeats, 5)).map { _ in try timeEval(o.oracle, startupFrame, binary: true) })
+
+func seconds(_ t: Double) -> String { String(format: "%.4f", t) }
+func times(_ r: Double) -> String { String(format: "%.1f", r) + "x" }
 
 print("tier-grid: K = \(o.k), format \(o.format.rawValue), \(o.repeats) repeats, medians; ratio = C loop / oracle")
-print("eval of a one-logit request (start-up): \(String(format: "%.4f", startup)) s; cells whose C loop takes under 10x that are start-up bound")
+print("eval of a one-logit request (start-up): JSON Lines \(seconds(startup)) s, binary \(seconds(startupBinary)) s; cells whose C loop takes under 10x that are start-up bound")
 print("")
-print("| function | family | K | eval s | C loop s | eval ratio | in-process s | in-process ratio | tier | start-up bound |\(o.declined ? " declined |" : "")")
-print("|---|---|---:|---:|---:|---:|---:|---:|---|---|\(o.declined ? "---:|" : "")")
-var passed = 0
-var short: [String] = [], bound: [String] = [], errors: [String] = [], declines: [String] = []
+print("| function | family | K | eval s | binary s | C loop s | eval ratio | binary ratio | in-process s | in-process ratio | tier | start-up bound |\(o.declined ? " declined |" : "")")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\(o.declined ? "---:|" : "")")
+/// Cells at 10x or more, start-up bound and under 10x, through one transport.
+struct Tally {
+    var passed = 0
+    var short: [String] = [], bound: [String] = []
+
+    mutating func add(_ name: String, ratio: Double, loop: Double, startup: Double) {
+        if ratio >= 10 {
+            passed += 1
+        } else if loop < 10 * startup {
+            bound.append(name)
+        } else {
+            short.append(name)
+        }
+    }
+}
+var text = Tally(), binary = Tally()
+var errors: [String] = [], declines: [String] = []
 for function in o.functions {
     for family in o.families {
         let q = request(o, function, family)
         let row = baselineRow(q)
-        let file = dir.appendingPathComponent("q.jsonl")
+        let file = dir.appendingPathComponent("q.jsonl"), frame = dir.appendingPathComponent("q.bin")
         try (RequestEncoder.encode(q, id: .number(1)) + "\n").write(to: file, atomically: false, encoding: .utf8)
-        if let d = o.dump {  // keep the request, named function.family.jsonl
-            try? FileManager.default.copyItem(at: file, to: URL(fileURLWithPath: d).appendingPathComponent("\(function.rawValue).\(family.rawValue).jsonl"))
+        try Data(BinaryRequestEncoder.frame(q, id: .number(1))).write(to: frame)
+        if let d = o.dump {  // keep the request, named function.family.jsonl and .bin
+            for (from, ext) in [(file, "jsonl"), (frame, "bin")] {
+                try? FileManager.default.copyItem(at: from, to: URL(fileURLWithPath: d).appendingPathComponent("\(function.rawValue).\(family.rawValue).\(ext)"))
+            }
         }
         var out = [Double](repeating: 0, count: row.count)
-        var evalTimes: [Double] = [], loopTimes: [Double] = [], oracleTimes: [Double] = []
+        var evalTimes: [Double] = [], binaryTimes: [Double] = [], loopTimes: [Double] = [], oracleTimes: [Double] = []
         var tier = "-"
         for _ in 0..<o.repeats {
             evalTimes.append(try timeEval(o.oracle, file))
+            binaryTimes.append(try timeEval(o.oracle, frame, binary: true))
             var t0 = now()
             Workloads.mpfrLoopSoftmax(row, into: &out)
             loopTimes.append(now() - t0)
@@ -231,38 +257,36 @@ for function in o.functions {
             }
             oracleTimes.append(now() - t0)
         }
-        let e = median(evalTimes), l = median(loopTimes), p = median(oracleTimes)
-        let ratio = l / e
-        let startupBound = l < 10 * startup
-        let name = "\(function.rawValue)/\(family.rawValue) \(String(format: "%.1f", ratio))x (in-process \(String(format: "%.1f", l / p))x)"
+        let e = median(evalTimes), b = median(binaryTimes), l = median(loopTimes), p = median(oracleTimes)
+        let cell = "\(function.rawValue)/\(family.rawValue)"
+        text.add("\(cell) \(times(l / e)) (in-process \(times(l / p)))", ratio: l / e, loop: l, startup: startup)
+        binary.add("\(cell) \(times(l / b)) (in-process \(times(l / p)))", ratio: l / b, loop: l, startup: startupBinary)
         var declinedColumn = ""
         if o.declined {
             if let (n, examples) = declinedOutputs(q) {
                 declinedColumn = " \(n) |"
-                if n > 0 { declines.append("\(function.rawValue)/\(family.rawValue): \(n) of \(q.logits.count), e.g. \(examples.joined(separator: "; "))") }
+                if n > 0 { declines.append("\(cell): \(n) of \(q.logits.count), e.g. \(examples.joined(separator: "; "))") }
             } else {
                 let answered = (try? Oracle().evaluateDoubleWordTier(q)) ?? nil
                 declinedColumn = answered == nil ? " all |" : " 0 |"
             }
         }
-        print("| \(function.rawValue) | \(family.rawValue) | \(row.count) | \(String(format: "%.4f", e)) | \(String(format: "%.4f", l)) | \(String(format: "%.1f", ratio))x | \(String(format: "%.4f", p)) | \(String(format: "%.1f", l / p))x | \(tier) | \(startupBound ? "yes" : "") |\(declinedColumn)")
-        if ratio >= 10 {
-            passed += 1
-        } else if startupBound {
-            bound.append(name)
-        } else {
-            short.append(name)
-        }
+        let bound = [l < 10 * startup ? "jsonl" : nil, l < 10 * startupBinary ? "binary" : nil].compactMap { $0 }.joined(separator: ", ")
+        print("| \(function.rawValue) | \(family.rawValue) | \(row.count) | \(seconds(e)) | \(seconds(b)) | \(seconds(l)) | \(times(l / e)) | \(times(l / b)) | \(seconds(p)) | \(times(l / p)) | \(tier) | \(bound) |\(declinedColumn)")
     }
 }
 let cells = o.functions.count * o.families.count
 print("")
-print("\(cells) cells: \(passed) at 10x or more through eval; \(bound.count) under 10x and start-up bound (the C loop under 10x the one-logit eval: unreachable through eval); \(short.count) under 10x otherwise; \(errors.count) errors")
-print("")
-print("under 10x, not start-up bound: \(short.count)")
-for s in short { print("  \(s)") }
-print("under 10x, start-up bound: \(bound.count)")
-for s in bound { print("  \(s)") }
+for (name, t) in [("JSON Lines", text), ("binary frames", binary)] {
+    print("\(name): \(cells) cells: \(t.passed) at 10x or more through eval; \(t.bound.count) under 10x and start-up bound (the C loop under 10x the one-logit eval: unreachable through eval); \(t.short.count) under 10x otherwise; \(errors.count) errors")
+}
+for (name, t) in [("JSON Lines", text), ("binary frames", binary)] {
+    print("")
+    print("\(name), under 10x, not start-up bound: \(t.short.count)")
+    for s in t.short { print("  \(s)") }
+    print("\(name), under 10x, start-up bound: \(t.bound.count)")
+    for s in t.bound { print("  \(s)") }
+}
 if !errors.isEmpty {
     print("errors (Oracle.evaluate in-process): \(errors.count)")
     for s in errors { print("  \(s)") }

@@ -50,13 +50,16 @@ public enum BinaryResultEncoder {
         defer { piece.deallocate() }
         start.withUnsafeBytes { piece.copyMemory(from: $0) }
         var used = start.count
-        // Writes `width` little-endian bytes of `word(value k)` for every value k, a piece at a time.
-        func write(width: Int, _ word: (Double) -> UInt64) throws(E) {
+        // Writes `width` little-endian bytes of `word(value k)` for every value k, a piece at a time
+        // (`raw`: the values' own bits, `word` not called).
+        func write(width: Int, raw: Bool = false, _ word: (Double) -> UInt64) throws(E) {
             var k = 0
             while k < count {
                 let end = min(count, k + (piece.count - used) / width)
                 let to = piece.baseAddress! + used
                 switch width {
+                case 8 where raw:  // the values' own bits: no call per value
+                    for i in k..<end { to.storeBytes(of: values[i].bitPattern.littleEndian, toByteOffset: 8 * (i - k), as: UInt64.self) }
                 case 8: for i in k..<end { to.storeBytes(of: word(values[i]).littleEndian, toByteOffset: 8 * (i - k), as: UInt64.self) }
                 case 4: for i in k..<end { to.storeBytes(of: UInt32(truncatingIfNeeded: word(values[i])).littleEndian, toByteOffset: 4 * (i - k), as: UInt32.self) }
                 case 2: for i in k..<end { to.storeBytes(of: UInt16(truncatingIfNeeded: word(values[i])).littleEndian, toByteOffset: 2 * (i - k), as: UInt16.self) }
@@ -70,7 +73,7 @@ public enum BinaryResultEncoder {
                 }
             }
         }
-        if result != .bits { try write(width: 8) { $0.bitPattern } }
+        if result != .bits { try write(width: 8, raw: true) { $0.bitPattern } }
         if result != .values { try write(width: format.bitsWidth) { format.bits($0) } }
         if used > 0 { try sink(UnsafeRawBufferPointer(rebasing: piece[..<used])) }
     }

@@ -182,6 +182,26 @@ struct WideRowOutputs {
 /// The fill of softmax, log_softmax or cross_entropy_grad (target ≥ 0) outputs of a wide row.
 struct WideRowFill: RowOutputs {
     let outputs: WideRowOutputs, kind: WideRowOutputs.Kind, target: Int
+    /// softmax_j for a finite x_j off the maximum and the target, the row's usual output: +tiny
+    /// (+0, exact value 2^ts), the same value for every such j, made once per row.
+    let offMaximum: OracleValue
+
+    init(outputs: WideRowOutputs, kind: WideRowOutputs.Kind, target: Int) {
+        (self.outputs, self.kind, self.target) = (outputs, kind, target)
+        offMaximum = outputs.tiny(negative: false)
+    }
+
+    /// Outputs i ..< i + 4 of softmax or the gradient when none is at the maximum or the target
+    /// and every x_j is finite: `offMaximum` four times, as `single` gives them.
+    @inline(__always)
+    func lanes(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool {
+        let width = OutputLanes.scalarCount
+        guard kind == .softmax, UInt(bitPattern: outputs.maxIndex &- i) >= UInt(width),
+              UInt(bitPattern: target &- i) >= UInt(width) else { return false }
+        for k in 0..<width where outputs.x[i + k] == -.infinity { return false }
+        for k in 0..<width { (out + k).initialize(to: offMaximum) }
+        return true
+    }
 
     @inline(__always)
     func single(_ i: Int) -> OracleValue? {
@@ -196,7 +216,7 @@ struct WideRowFill: RowOutputs {
         }
         if i == o.maxIndex { return o.oneMinusTiny(negative: false) }
         if o.x[i] == -.infinity { return OracleValue(rounded: o.certifier.format.round(0.0), exact: ExactValue(0.0)) }
-        return o.tiny(negative: false)
+        return offMaximum
     }
 
     @inline(__always)

@@ -107,7 +107,19 @@ public enum Format: String, CaseIterable, Sendable, Hashable, Codable {
     /// Edge cases: NaN stays NaN; ±inf stays ±inf (NaN in `e4m3fn`); ±0 keeps its sign; a value that
     /// rounds to zero keeps the sign of `x`; past the largest finite value the result is ±inf
     /// (NaN in `e4m3fn`, after rounding on the continued grid).
+    ///
+    /// Inlinable, with binary64 decided inline (every binary64 number is its own rounding; NaN
+    /// becomes the canonical NaN): the tier rounds each output through it, and the call alone
+    /// was about 6% of certifying a row of 10^5 sigmoid outputs in f64.
+    @inlinable
     public func round(_ x: Double) -> Double {
+        if self == .f64 { return x.isNaN ? .nan : x }
+        return roundIntoNarrower(x)
+    }
+
+    /// ``round(_:)`` for the formats other than f64.
+    @usableFromInline
+    func roundIntoNarrower(_ x: Double) -> Double {
         if x.isNaN { return .nan }
         if x.isInfinite { return overflowIsNaN ? .nan : x }
         if x == 0 || self == .f64 { return x }

@@ -47,6 +47,7 @@ enum CrossEntropy {
         let row = ShiftedRow(x, facts: facts, arithmetic: w)
         let d = w.point(Double(r.divisor))
         let sd = w.mul(row.S, d)
+        let nearTie = NearTieNumerator(d: row.d, e: row.e, sum: row.S, w)
         return pending.map { c in
             let rc = Interval(point: r.scaled[c])
             guard let ec = row.e[c] else {
@@ -55,7 +56,8 @@ enum CrossEntropy {
             }
             let ac = Interval(point: ExactArithmetic.difference(r.total, r.scaled[c]))
             let bc = c == row.maxIndex ? row.s : w.add(w.one, w.sub(row.s, ec))
-            let numerator = w.sub(w.mul(ec, ac), w.mul(rc, bc))
+            var numerator = w.sub(w.mul(ec, ac), w.mul(rc, bc))
+            if let nearTie { numerator = nearTie.numerator(c, plain: numerator, weight: r.scaled[c], total: r.total, w) }
             return .interval(w.div(numerator, sd))
         }
     }

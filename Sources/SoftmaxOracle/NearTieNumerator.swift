@@ -1,0 +1,81 @@
+import MPFR
+
+// cross_entropy_grad's numerator N_c = e_c·A_c − r̃_c·B_c (CrossEntropy.swift: A_c = R̃ − r̃_c,
+// B_c = S − e_c) on a row whose terms all lie near the maximum's e = 1: logits saturated under
+// softcap (z_j = c·tanh(x_j/c) within c·2e^(−2|x_j|/c) of c, so d_j = z_j − z_M can be
+// e^(−42000) on logits near 64 000 with c = 3), or logits a few units of 2^-1074 apart. Then
+//
+//   N_c = e_c·R̃ − r̃_c·S = (R̃ − n·r̃_c) + (f_c·R̃ − r̃_c·F),   f_j = e_j − 1 = expm1(d_j),
+//   F = Σ_j f_j,  n = the number of terms of S (S = Σ_j e_j = n + F),
+//
+// an identity of reals. When the targets are uniform (label_smoothing 1, equal probabilities, or
+// any p_c = P/n) the exact part C_c = R̃ − n·r̃_c is 0, and N_c = f_c·R̃ − r̃_c·F is as small as
+// the f_j: the plain form, a difference of two products near R̃, resolves it only at a working
+// precision of about log₂(R̃/|N_c|) bits (61 000 bits for the first row above: 130 s, every
+// output at MPFR's precision cap). The second form has no such cancellation: C_c is exact
+// (`ExactArithmetic`), and every f_j <= 0 has its enclosure's relative width within a few units
+// of 2^-w (below), so F (terms of one sign) too, and the enclosure of N_c − C_c has a relative
+// width of about 2^-w·(|f_c|·R̃ + r̃_c·|F|)/|f_c·R̃ − r̃_c·F|: what separates f_c from the
+// weighted mean of the f_j, however small they all are.
+//
+// f_j's enclosure: for d_j >= −1 (the lower end of d_j's enclosure), [RD(expm1(lo)),
+// RU(expm1(hi))] (expm1 increasing; its condition number |d·e^d/expm1(d)| <= 1 for d <= 0, so
+// f_j's relative width is d_j's plus two roundings: d_j has full relative accuracy in
+// `ShiftedRow` and `TransformedRow`); below −1, [RD(lo_e − 1), RU(hi_e − 1)] from e_j's
+// enclosure (no transcendental call; |f_j| >= 1 − e^-1 > 0.63 there, so the subtraction loses
+// nothing). Both hold f_j = e_j − 1.
+//
+// The numerator used is the intersection of the two enclosures: each holds N_c (every operation
+// rounds outward), so their intersection does, and it is never wider than the plain one (no
+// output can certify later than before). Its ends are ends of the two enclosures, which hold
+// N_c strictly inside unless they are points (certification.md, "Open ends"), so the
+// intersection does too. The second form is only formed when it can help, when S's upper end
+// exceeds n/2 (the gate costs no output anything: either way the enclosure holds N_c). Otherwise
+// |F| = n − S >= n/2, and at an output that cancels (r̃_c·B_c ≈ e_c·A_c) the second form's error,
+// about 2^-w·(|f_c|·R̃ + r̃_c·|F|), is at least about half the plain one's, 2^-w·(e_c·A_c +
+// r̃_c·B_c): r̃_c·|F| >= r̃_c·n/2 >= r̃_c·B_c ≈ e_c·A_c. Such rows are computed exactly as before.
+
+/// The second form of cross_entropy_grad's numerator for rows whose terms lie near the maximum
+/// (see the file's notes): f_j = e_j − 1, F = Σ_j f_j and n at one working precision, for a
+/// row's enclosed d_j = x_j − m (or z_j − z_M) and e_j = e^(d_j) (nil for the logits outside S).
+struct NearTieNumerator {
+    /// f_j = expm1(d_j), nil where e_j is nil.
+    let f: [Interval?]
+    /// F = Σ_j f_j (<= 0).
+    let fSum: Interval
+    /// n, the number of terms of S.
+    let count: Int
+
+    /// The second form for the row (d, e, S), or nil when S's upper end is at most n/2 (the
+    /// plain form then suffices, see the file's notes).
+    init?(d: [Interval?], e: [Interval?], sum s: Interval, _ w: IntervalArithmetic) {
+        let n = e.lazy.filter { $0 != nil }.count
+        guard n > 0, s.hi.compare(BigFloat(Double(n) / 2, precision: 53)) > 0 else { return nil }  // n/2 exact
+        let minusOne = w.point(-1)
+        var f = [Interval?](repeating: nil, count: e.count)
+        var terms: [Interval] = []
+        terms.reserveCapacity(n)
+        for j in e.indices {
+            guard let ej = e[j], let dj = d[j] else { continue }
+            let fj = dj.lo.compare(minusOne.lo) >= 0 ? w.expm1(dj) : w.add(ej, minusOne)
+            f[j] = fj
+            terms.append(fj)
+        }
+        (self.f, fSum, count) = (f, w.sum(terms), n)
+    }
+
+    /// N_c = e_c·R̃ − r̃_c·S: `plain` (an enclosure of it, e_c·A_c − r̃_c·B_c) intersected with
+    /// C_c + (f_c·R̃ − r̃_c·F), C_c = R̃ − n·r̃_c exact. Needs f_c (e_c not nil).
+    func numerator(_ c: Int, plain: Interval, weight rc: BigFloat, total: BigFloat, _ w: IntervalArithmetic) -> Interval {
+        let exactPart = ExactArithmetic.difference(total, ExactArithmetic.product(rc, ExactArithmetic.value(Double(count))))
+        let part = w.sub(w.mul(f[c]!, Interval(point: total)), w.mul(Interval(point: rc), fSum))
+        return plain.intersection(w.add(Interval(point: exactPart), part))
+    }
+}
+
+extension Interval {
+    /// [max(lo, lo'), min(hi, hi')]: both enclose the same real, so this does too (never empty).
+    func intersection(_ other: Interval) -> Interval {
+        Interval(lo: lo.compare(other.lo) >= 0 ? lo : other.lo, hi: hi.compare(other.hi) <= 0 ? hi : other.hi)
+    }
+}

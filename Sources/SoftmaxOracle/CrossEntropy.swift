@@ -54,11 +54,7 @@ enum CrossEntropy {
                 // softmax_c = 0 exactly: the entry is -r_c.
                 return r.scaled[c].isZero ? .exact(0) : .interval(w.div(w.neg(rc), d))
             }
-            let ac = Interval(point: ExactArithmetic.difference(r.total, r.scaled[c]))
-            let bc = c == row.maxIndex ? row.s : w.add(w.one, w.sub(row.s, ec))
-            var numerator = w.sub(w.mul(ec, ac), w.mul(rc, bc))
-            if let nearTie { numerator = nearTie.numerator(c, plain: numerator, weight: r.scaled[c], total: r.total, w) }
-            return .interval(w.div(numerator, sd))
+            return .interval(w.div(NearTieNumerator.numerator(c, e: ec, maxIndex: row.maxIndex, s: row.s, weights: r, near: nearTie, w), sd))
         }
     }
 

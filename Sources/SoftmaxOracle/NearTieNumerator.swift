@@ -73,6 +73,19 @@ struct NearTieNumerator {
     }
 }
 
+extension NearTieNumerator {
+    /// N_c = e_c·A_c − r̃_c·B_c of a row's output c (CrossEntropy.swift: A_c = R̃ − r̃_c exact,
+    /// B_c = s at the maximum M, 1 + (s − e_c) elsewhere), intersected with the second form when
+    /// `near` is given. Shared by the MPFR path's gradients (plain, with options, fused linear).
+    static func numerator(_ c: Int, e ec: Interval, maxIndex: Int, s: Interval, weights r: TargetWeights,
+                          near: NearTieNumerator?, _ w: IntervalArithmetic) -> Interval {
+        let ac = Interval(point: ExactArithmetic.difference(r.total, r.scaled[c]))
+        let bc = c == maxIndex ? s : w.add(w.one, w.sub(s, ec))
+        let plain = w.sub(w.mul(ec, ac), w.mul(Interval(point: r.scaled[c]), bc))
+        return near?.numerator(c, plain: plain, weight: r.scaled[c], total: r.total, w) ?? plain
+    }
+}
+
 extension Interval {
     /// [max(lo, lo'), min(hi, hi')]: both enclose the same real, so this does too (never empty).
     func intersection(_ other: Interval) -> Interval {

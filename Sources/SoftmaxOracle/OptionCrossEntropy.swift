@@ -56,11 +56,7 @@ enum OptionCrossEntropy {
             let rc = Interval(point: r.scaled[c])
             var g: Interval
             if let ec = row.e[c] {
-                let ac = Interval(point: ExactArithmetic.difference(r.total, r.scaled[c]))
-                let bc = c == row.maxIndex ? row.s : w.add(w.one, w.sub(row.s, ec))
-                var numerator = w.sub(w.mul(ec, ac), w.mul(rc, bc))
-                if let nearTie { numerator = nearTie.numerator(c, plain: numerator, weight: r.scaled[c], total: r.total, w) }
-                g = w.div(numerator, sd)
+                g = w.div(NearTieNumerator.numerator(c, e: ec, maxIndex: row.maxIndex, s: row.s, weights: r, near: nearTie, w), sd)
             } else {  // softmax_c = 0 exactly: the entry is −r_c (no z-loss term)
                 if r.scaled[c].isZero { return .exact(0) }
                 g = w.div(w.neg(rc), w.point(Double(r.divisor)))

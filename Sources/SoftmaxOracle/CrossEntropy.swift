@@ -18,7 +18,8 @@ import MPFR
 /// arg-max is -s/S, full relative accuracy), and 1 + (s - e_c) elsewhere (>= 1, so the rounding of
 /// s - e_c is harmless). For a hard target A_t = 0 exactly, so the target's entry is -r̃_t·B_t/(S·D)
 /// with no cancellation. The remaining differences of two non-negative products can cancel only
-/// where the exact gradient is small, which escalation resolves; an exactly zero entry arises
+/// where the exact gradient is small, which escalation resolves (and where the row's terms all lie
+/// near 1, NearTieNumerator.swift's exact second form resolves at once); an exactly zero entry arises
 /// only from exact zeros (r̃_c = 0 and A_c = 0, or equal logits making every e_j exact), which are
 /// point enclosures.
 enum CrossEntropy {

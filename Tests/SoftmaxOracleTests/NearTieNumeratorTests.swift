@@ -187,7 +187,7 @@ struct NearTieNumeratorTests {
                     let rho = BigFloat(0, precision: 64)
                     for j in x.indices where !fRef[j].isZero {
                         let width = BigFloat(precision: 8000), ratio = BigFloat(precision: 64)
-                        width.sub(near.f[j]!.hi, near.f[j]!.lo, .up)
+                        width.sub(near.parts.f[j]!.hi, near.parts.f[j]!.lo, .up)
                         ratio.div(width, fRef[j], .up)
                         ratio.abs(ratio, .up)
                         if ratio.compare(rho) > 0 { rho.set(ratio, .up) }
@@ -195,7 +195,7 @@ struct NearTieNumeratorTests {
                     #expect(rho.compare(BigFloat(0x1p-10, precision: 53)) <= 0, "seed \(seed) trial \(trial): ρ = \(rho.double())")
                     let line = Interval(lo: BigFloat(-Double.infinity, precision: 53), hi: BigFloat(Double.infinity, precision: 53))
                     for c in x.indices {
-                        let g = near.numerator(c, plain: line, weight: r[c], total: total, a)
+                        let g = near.numerator(c, plain: line, weight: r[c], total: total)
                         let context = "seed \(seed) trial \(trial) w \(w) c \(c), x \(x), weights \(weights), softcap \(String(describing: softcap))"
                         #expect(g.lo.compare(nRef[c]) <= 0 && g.hi.compare(nRef[c]) >= 0, "\(context): N_c outside")
                         let width = BigFloat(precision: 8000), bound = BigFloat(precision: BruteForce.bits)
@@ -215,7 +215,7 @@ struct NearTieNumeratorTests {
         }
     }
 
-    @Test("the second form is formed only when S > n/2")
+    @Test("the second form is formed only when S > n/2, and for an output only when its plain enclosure is wide")
     func gate() {
         ExponentRange.widest {
             let a = IntervalArithmetic(precision: 93)
@@ -227,6 +227,14 @@ struct NearTieNumeratorTests {
             #expect(near([0, 0, -10, -.infinity]) != nil)  // n = 3, S = 2 + e^-10 > 3/2
             #expect(near([0, -0.5, -0.5, -0.5]) != nil)  // S = 1 + 3e^-0.5 > 2
             #expect(near([0, -2, -2, -2]) == nil)  // S = 1 + 3e^-2 < 2
+            // Per output: only a plain enclosure that holds 0 or lost bits (wider than 2^-(w−8)).
+            let one = BigFloat(1, precision: 53)
+            func interval(_ lo: Double, _ hi: Double) -> Interval { Interval(lo: BigFloat(lo, precision: 53), hi: BigFloat(hi, precision: 53)) }
+            #expect(!NearTieNumerator.isWide(Interval(point: one), a))
+            #expect(NearTieNumerator.isWide(interval(-0x1p-900, 0x1p-900), a))
+            #expect(NearTieNumerator.isWide(interval(0, 0x1p-900), a))
+            #expect(NearTieNumerator.isWide(interval(-1 - 0x1p-50, -1), a))  // 2^-50 > 2^-85
+            #expect(!NearTieNumerator.isWide(interval(1, 1 + 0x1p-52), IntervalArithmetic(precision: 53)))  // 2^-52 < 2^-45
         }
     }
 }

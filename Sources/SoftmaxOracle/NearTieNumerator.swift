@@ -45,7 +45,7 @@ import MPFR
 // Cost. The second form is only formed where it can help (neither gate costs an output
 // anything: either way the enclosure holds N_c): for an output whose plain enclosure holds 0 or
 // lost more than a few bits (`isWide`), f_j and F once per row and precision (one expm1 per term
-// within 1 of the maximum), and only on rows whose S's upper end exceeds n/2. Otherwise
+// within 1 of the maximum), and only on rows whose S's upper end exceeds n/2. On the other rows
 // |F| = n − S >= n/2, and at an output that cancels (r̃_c·B_c ≈ e_c·A_c) the second form's error,
 // about 2^-w·(|f_c|·R̃ + r̃_c·|F|), is at least about half the plain one's, 2^-w·(e_c·A_c +
 // r̃_c·B_c): r̃_c·|F| >= r̃_c·n/2 >= r̃_c·B_c ≈ e_c·A_c. Such rows are computed exactly as before.

@@ -18,7 +18,8 @@ import MPFR
 /// arg-max is -s/S, full relative accuracy), and 1 + (s - e_c) elsewhere (>= 1, so the rounding of
 /// s - e_c is harmless). For a hard target A_t = 0 exactly, so the target's entry is -r̃_t·B_t/(S·D)
 /// with no cancellation. The remaining differences of two non-negative products can cancel only
-/// where the exact gradient is small, which escalation resolves; an exactly zero entry arises
+/// where the exact gradient is small, which escalation resolves (and where the row's terms all lie
+/// near 1, NearTieNumerator.swift's exact second form resolves at once); an exactly zero entry arises
 /// only from exact zeros (r̃_c = 0 and A_c = 0, or equal logits making every e_j exact), which are
 /// point enclosures.
 enum CrossEntropy {
@@ -47,16 +48,14 @@ enum CrossEntropy {
         let row = ShiftedRow(x, facts: facts, arithmetic: w)
         let d = w.point(Double(r.divisor))
         let sd = w.mul(row.S, d)
+        let nearTie = NearTieNumerator(d: row.d, e: row.e, sum: row.S, w)
         return pending.map { c in
             let rc = Interval(point: r.scaled[c])
             guard let ec = row.e[c] else {
                 // softmax_c = 0 exactly: the entry is -r_c.
                 return r.scaled[c].isZero ? .exact(0) : .interval(w.div(w.neg(rc), d))
             }
-            let ac = Interval(point: ExactArithmetic.difference(r.total, r.scaled[c]))
-            let bc = c == row.maxIndex ? row.s : w.add(w.one, w.sub(row.s, ec))
-            let numerator = w.sub(w.mul(ec, ac), w.mul(rc, bc))
-            return .interval(w.div(numerator, sd))
+            return .interval(w.div(NearTieNumerator.numerator(c, e: ec, maxIndex: row.maxIndex, s: row.s, weights: r, near: nearTie, w), sd))
         }
     }
 

@@ -51,13 +51,12 @@ enum OptionCrossEntropy {
         if let v = TransformedRow.special(x, o) { return pending.map { _ in .exact(v) } }
         let row = TransformedRow(x, o, w)
         let sd = w.mul(row.S, w.point(Double(r.divisor)))
+        let nearTie = NearTieNumerator(d: row.d, e: row.e, sum: row.S, w)
         return pending.map { c in
             let rc = Interval(point: r.scaled[c])
             var g: Interval
             if let ec = row.e[c] {
-                let ac = Interval(point: ExactArithmetic.difference(r.total, r.scaled[c]))
-                let bc = c == row.maxIndex ? row.s : w.add(w.one, w.sub(row.s, ec))
-                g = w.div(w.sub(w.mul(ec, ac), w.mul(rc, bc)), sd)
+                g = w.div(NearTieNumerator.numerator(c, e: ec, maxIndex: row.maxIndex, s: row.s, weights: r, near: nearTie, w), sd)
             } else {  // softmax_c = 0 exactly: the entry is −r_c (no z-loss term)
                 if r.scaled[c].isZero { return .exact(0) }
                 g = w.div(w.neg(rc), w.point(Double(r.divisor)))

@@ -137,6 +137,7 @@ final class LinearExactPath {
         let splits = q.labelSmoothing == 0 && options.softcap == nil && options.temperature == nil && t.maxIndex != target
         let omega = m.classWeight?[target] ?? 1
         let sd = w.mul(t.S, w.point(Double(r.divisor)))
+        let nearTie = splits ? nil : NearTieNumerator(d: t.d, e: t.e, sum: t.S, w)
         let small: [Interval] = (0..<m.classes).map { c in
             let ec = t.e[c]!
             var g: Interval
@@ -145,9 +146,8 @@ final class LinearExactPath {
             } else if splits && c == target {  // −ω(1 + s − e_t)/S + ω = ω·e_t/S
                 g = w.mul(sigma, w.div(w.mul(w.point(omega), ec), t.S))
             } else {
-                let ac = Interval(point: ExactArithmetic.difference(r.total, r.scaled[c]))
-                let bc = c == t.maxIndex ? t.s : w.add(w.one, w.sub(t.s, ec))
-                g = w.mul(sigma, w.div(w.sub(w.mul(ec, ac), w.mul(Interval(point: r.scaled[c]), bc)), sd))
+                let n = NearTieNumerator.numerator(c, e: ec, maxIndex: t.maxIndex, s: t.s, weights: r, near: nearTie, w)
+                g = w.mul(sigma, w.div(n, sd))
             }
             if let zg = t.zLossGradient(c, w) { g = w.add(g, w.mul(tau, zg)) }
             return t.chain(g, c, w)

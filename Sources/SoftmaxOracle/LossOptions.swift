@@ -75,6 +75,10 @@ struct TransformedRow {
     let L: Interval
     private let options: LossOptions
     private let infinite: [Bool]
+    /// e^(−2|a_j|) where the same-side d_j made it (nil elsewhere), at `precision`: `chain`'s
+    /// factor, the same interval, not made twice.
+    private let expMinusTwiceAbsA: [Interval?]
+    private let precision: Int
 
     /// The value every output of the row takes when the transformed row is special, else nil:
     /// NaN for a NaN logit; without soft-capping also RowFacts' rules (+inf, or all −inf: NaN).
@@ -105,6 +109,11 @@ struct TransformedRow {
         self.a = a
         let zero = w.zero
         var d = [Interval?](repeating: nil, count: x.count)
+        // Of e^(−2p) and e^(−2q) below, one is the row's: e^(−2a_M) (q = a_M) for every x_j >= 0,
+        // e^(2a_M) (p = −a_M) for every x_j < 0 (then x_M <= 0). It is made once per row, not
+        // once per logit (the same interval either way).
+        var rowConstant: [Bool: Interval] = [:]
+        var expMinusTwiceAbsA = [Interval?](repeating: nil, count: x.count)
         for (j, v) in x.enumerated() {
             if j == mIndex || v.compare(xm) == 0 { d[j] = zero; continue }
             guard let c = o.softcap.map({ Interval(point: $0) }) else {
@@ -118,7 +127,18 @@ struct TransformedRow {
             } else if v.signum >= 0 || xm.signum <= 0 {
                 let (p, q) = v.signum >= 0 ? (a[j]!, a[mIndex]!) : (w.neg(a[mIndex]!), w.neg(a[j]!))
                 let delta = w.quotient(ExactArithmetic.difference(xm, v), by: o.tanhScale)
-                let ep = w.exp(w.negDouble(p)), eq = w.exp(w.negDouble(q))
+                // The factor of a_M (q = a_M for x_j >= 0, p = −a_M for x_j < 0) is the row's; the
+                // other is e^(−2|a_j|) (a_j has x_j's sign: p = a_j >= 0, or q = −a_j > 0).
+                let varying = w.exp(w.negDouble(v.signum >= 0 ? p : q))
+                expMinusTwiceAbsA[j] = varying
+                let constant: Interval
+                if let known = rowConstant[v.signum >= 0] {
+                    constant = known
+                } else {
+                    constant = w.exp(w.negDouble(v.signum >= 0 ? q : p))
+                    rowConstant[v.signum >= 0] = constant
+                }
+                let (ep, eq) = v.signum >= 0 ? (varying, constant) : (constant, varying)
                 let numerator = w.mul(w.scale(c, 1), w.mul(ep, w.expm1(w.negDouble(delta))))
                 d[j] = w.div(numerator, w.mul(w.add(w.one, ep), w.add(w.one, eq)))
             } else {
@@ -126,6 +146,8 @@ struct TransformedRow {
             }
         }
         self.d = d
+        self.expMinusTwiceAbsA = expMinusTwiceAbsA
+        precision = w.precision
         e = d.map { $0.map(w.exp) }
         s = w.sum(e.enumerated().compactMap { $0.offset == mIndex ? nil : $0.element })
         S = w.add(w.one, s)
@@ -162,7 +184,8 @@ struct TransformedRow {
         if options.softcap != nil {
             if infinite[j] { return w.zero }
             let aj = a[j]!
-            let t = w.exp(w.negDouble(aj.lo.signum >= 0 ? aj : w.neg(aj)))
+            let made = w.precision == precision ? expMinusTwiceAbsA[j] : nil
+            let t = made ?? w.exp(w.negDouble(aj.lo.signum >= 0 ? aj : w.neg(aj)))
             let onePlus = w.add(w.one, t)
             r = w.div(w.mul(r, w.scale(t, 2)), w.square(onePlus))
         }

@@ -2,7 +2,8 @@
 # Measures the JSON Lines text layer in one run and prints a markdown table (issue 11, part 2):
 # ns/value of reading decimal and hex floats and writing hex floats (10^6 values); `eval` with
 # JSON Lines (certified softmax → f64, K = 100 000, whole process) against the plain 128-bit MPFR
-# loop in C reading the same logits from a text file, and the ratio; time and peak RSS of `eval`
+# loop in C reading the same logits from a text file, and the ratio; the same request as a binary
+# frame (`eval --transport binary`); time and peak RSS of `eval`
 # on one request of 10^6 logits.
 #
 #   bash scripts/bench-io.sh [--rounds N] [--base PATH] [--oracle PATH]

@@ -4,7 +4,9 @@
 //      strings (a result line of 10^6 values);
 //   2. `eval` with JSON Lines, certified softmax into f64 of K = 100 000, whole process, against
 //      the plain 128-bit MPFR loop in C reading the same logits from a text file (mpfr-text-loop),
-//      interleaved, medians and ratios; and `eval` of a request of one logit (the start-up);
+//      interleaved, medians and ratios; `eval` of a request of one logit (the start-up); and the
+//      same two requests as binary frames (`eval --transport binary`, what the Python package
+//      sends: no number as text);
 //   3. `eval` of one JSON request of 10^6 logits (logsumexp, softmax): wall time and peak RSS,
 //      for this build and, with --base, an older binary.
 //
@@ -120,6 +122,12 @@ do {
         { run([oracle, "eval"], input: tiny) },
     ]
     if let base { bodies += [{ run([base, "eval"], input: request) }, { run([base, "eval"], input: tiny) }] }
+    // The same requests as binary frames (what the Python package sends).
+    let frame = scratch.appendingPathComponent("k100k.bin").path, tinyFrame = scratch.appendingPathComponent("k1.bin").path
+    FileManager.default.createFile(atPath: frame, contents: Data(BinaryRequestEncoder.frame(Workloads.request(.softmax, .f64, x), id: .number(1))))
+    FileManager.default.createFile(atPath: tinyFrame, contents: Data(BinaryRequestEncoder.frame(Workloads.request(.softmax, .f64, [1]), id: .number(1))))
+    let binaryAt = bodies.count
+    bodies += [{ run([oracle, "eval", "--transport", "binary"], input: frame) }, { run([oracle, "eval", "--transport", "binary"], input: tinyFrame) }]
     var wall = Array(repeating: [Double](), count: bodies.count), cpu = wall
     for _ in 0..<rounds {
         for (j, body) in bodies.enumerated() {
@@ -135,6 +143,11 @@ do {
     rows.append(("… ratio C loop (printing) / eval", "\(fmt(w[1] / w[0]))× wall, \(fmt(c[1] / c[0]))× CPU", "≥ 10×"))
     rows.append(("… ratio C loop (not printing) / eval", "\(fmt(w[2] / w[0]))× wall, \(fmt(c[2] / c[0]))× CPU", ""))
     rows.append(("`eval` of a request of one logit, whole process (start-up)", "\(fmt(w[3] * 1e3)) ms wall, \(fmt(c[3] * 1e3)) ms CPU", ""))
+    let (b, b1) = (binaryAt, binaryAt + 1)
+    rows.append(("`eval --transport binary`, the same request as one frame, whole process", "\(fmt(w[b] * 1e3)) ms wall, \(fmt(c[b] * 1e3)) ms CPU", ""))
+    rows.append(("… ratio C loop (printing) / binary eval", "\(fmt(w[1] / w[b]))× wall, \(fmt(c[1] / c[b]))× CPU", ""))
+    rows.append(("… ratio C loop (not printing) / binary eval", "\(fmt(w[2] / w[b]))× wall, \(fmt(c[2] / c[b]))× CPU", ""))
+    rows.append(("`eval --transport binary` of a frame of one logit (start-up)", "\(fmt(w[b1] * 1e3)) ms wall, \(fmt(c[b1] * 1e3)) ms CPU", ""))
     if base != nil {
         rows.append(("`eval` of the base binary, the same request", "\(fmt(w[4] * 1e3)) ms wall, \(fmt(c[4] * 1e3)) ms CPU", ""))
         rows.append(("… ratio C loop (printing) / base eval", "\(fmt(w[1] / w[4]))× wall, \(fmt(c[1] / c[4]))× CPU", ""))

@@ -65,7 +65,7 @@ struct JSONParser {
     var idRange: Range<Int>?
     /// Names of top-level members whose arrays are read straight into binary64
     /// (``scanFloatArray()``); empty: none.
-    var floatMembers: Set<String> = []
+    var floatMembers: MemberNames = []
     /// The most floats stored per array by ``scanFloatArray()``; past it, they are only counted.
     var floatLimit = Int.max
     /// The arrays read by ``scanFloatArray()``, by index of their member in the top-level object

@@ -61,9 +61,9 @@ public struct RequestDecoder: LineDecoding {
     }
 
     /// The members whose arrays the parser may read straight into binary64.
-    static let floatArrayFields: Set<String> = [
+    static let floatArrayFields = MemberNames([
         RequestField.logits, .targets, .weight, .labels, .posWeight, .batch, .gradOutput, .hidden, .bias, .ceWeight,
-    ].reduce(into: []) { $0.insert($1.rawValue) }
+    ].map(\.rawValue))
 
     /// Decodes a line parsed with the fast arrays of ``floatArrayFields``: the same result and
     /// errors as ``decode(_:)`` of the line's JSON value.

@@ -62,11 +62,14 @@ extension HexFloat {
         // The exponent: its sign, then 1…4 digits, then the closing quote.
         let e = load(s, pAt &+ 1)
         let exponentSign = e & 0xFF
-        guard exponentSign == 0x2B || exponentSign == 0x2D else { return nil }  // "+", "-"
+        // "+" (0x2B) or "-" (0x2D), tested without a branch per sign (exponent signs come in
+        // random order too); bit 2 is set for "-" only.
+        guard (exponentSign &- 0x2B) & ~2 == 0 else { return nil }
+        let negativeExponent = Int(truncatingIfNeeded: (exponentSign &>> 2) & 1)
         let c = (notDecimalDigits(e) &>> 8).trailingZeroBitCount &>> 3  // digits after the sign: 0…7
         guard c >= 1, c <= 4, (e &>> UInt64(8 &* (c &+ 1))) & 0xFF == 0x22 else { return nil }  // then `"`
         let magnitude = Int(fourDigits(UInt32(truncatingIfNeeded: e &>> 8), count: c))
-        let exponent = exponentSign == 0x2D ? -magnitude : magnitude
+        let exponent = (magnitude ^ (0 &- negativeExponent)) &+ negativeExponent  // -magnitude after "-"
         guard exponent >= -1022, exponent <= 1023 else { return nil }
         let bits = sign | UInt64(truncatingIfNeeded: exponent &+ 1023) &<< 52 | fraction &>> 12
         return (Double(bitPattern: bits), pAt &+ c &+ 3)  // `p`, sign, c digits, quote

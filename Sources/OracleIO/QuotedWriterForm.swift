@@ -4,8 +4,8 @@
 ///
 /// The form is fixed enough that each part's place follows from a few word loads: the sign is
 /// byte 0, `0x1.` the next four bytes, the fraction's length k is the first byte of two words
-/// that is not a hex digit (it must be the `p`), and after `p` and its sign the exponent's
-/// length is the first byte that is not a decimal digit (it must be the closing quote).
+/// that is not a hex digit (it must be the `p`), and after `p` and its sign the exponent runs
+/// to the first quote (its 1…4 bytes checked as decimal digits).
 ///
 /// Values and errors are unchanged: the reader accepts only texts that ``HexFloat/fastParse(_:)``
 /// reads to the same binary64 (the writer's normal form with a signed exponent of 1…4 digits in
@@ -66,9 +66,12 @@ extension HexFloat {
         // random order too); bit 2 is set for "-" only.
         guard (exponentSign &- 0x2B) & ~2 == 0 else { return nil }
         let negativeExponent = Int(truncatingIfNeeded: (exponentSign &>> 2) & 1)
-        let c = (notDecimalDigits(e) &>> 8).trailingZeroBitCount &>> 3  // digits after the sign: 0…7
-        guard c >= 1, c <= 4, (e &>> UInt64(8 &* (c &+ 1))) & 0xFF == 0x22 else { return nil }  // then `"`
-        let magnitude = Int(fourDigits(UInt32(truncatingIfNeeded: e &>> 8), count: c))
+        // c: where the first quote after the sign is (as in JSONParser.skipToQuote: the lowest
+        // zero byte of x is exact). The top byte, shifted in, is zero: c ≤ 7.
+        let x = (e &>> 8) ^ 0x0022_2222_2222_2222
+        let c = ((x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080).trailingZeroBitCount &>> 3
+        guard c >= 1, c <= 4, let digits = fourDigits(UInt32(truncatingIfNeeded: e &>> 8), count: c) else { return nil }
+        let magnitude = Int(digits)
         let exponent = (magnitude ^ (0 &- negativeExponent)) &+ negativeExponent  // -magnitude after "-"
         guard exponent >= -1022, exponent <= 1023 else { return nil }
         let bits = sign | UInt64(truncatingIfNeeded: exponent &+ 1023) &<< 52 | fraction &>> 12
@@ -90,34 +93,24 @@ extension HexFloat {
         }
     }
 
+    /// The number written by the first `count` (1…4) bytes of `digits` (the first in the
+    /// lowest byte, the first the most significant) when all are decimal digits, else nil. They
+    /// are moved to the top of the word and `0` digits fill the bytes below (leading zeros);
+    /// then the four are checked and combined as in ``lastDigits(_:end:count:)``.
+    @inline(__always)
+    static func fourDigits(_ digits: UInt32, count: Int) -> UInt32? {
+        let shift = UInt32(8 &* (4 &- count))  // 0…24
+        let v = digits &<< shift | 0x3030_3030 & ((1 &<< shift) &- 1)
+        let high: UInt32 = 0xF0F0_F0F0
+        guard (v & high) | (((v &+ 0x0606_0606) & high) >> 4) == 0x3333_3333 else { return nil }
+        var x = v &- 0x3030_3030
+        x = (x &* 10 &+ (x &>> 8)) & 0x00FF_00FF
+        return (x &* 100 &+ (x &>> 16)) & 0xFFFF
+    }
+
     /// The eight bytes at `s + offset`, the first in the lowest byte.
     @inline(__always)
     private static func load(_ s: UnsafePointer<UInt8>, _ offset: Int) -> UInt64 {
         UInt64(littleEndian: UnsafeRawPointer(s + offset).loadUnaligned(as: UInt64.self))
-    }
-
-    /// The top bit of each byte of `word` that is not an ASCII decimal digit; the other bits
-    /// zero. With a = a byte's low seven bits, a + 0x50 has its top bit set exactly when
-    /// a ≥ 0x30 and a + 0x46 exactly when a ≥ 0x3A (no byte carries into the next: a + 0x50 ≤
-    /// 0xCF); a byte with its own top bit set is never a digit.
-    @inline(__always)
-    static func notDecimalDigits(_ word: UInt64) -> UInt64 {
-        let top: UInt64 = 0x8080_8080_8080_8080
-        let a = word & ~top
-        let digit = (a &+ 0x5050_5050_5050_5050) & ~(a &+ 0x4646_4646_4646_4646)
-        return ~digit & top | (word & top)
-    }
-
-    /// The number written by the first `count` (1…4) bytes of `digits` (decimal digits, the
-    /// first in the lowest byte, the first the most significant): they are moved to the top of
-    /// the word, `0` digits fill the bytes below (leading zeros), and the four are combined as
-    /// in ``lastDigits(_:end:count:)``.
-    @inline(__always)
-    static func fourDigits(_ digits: UInt32, count: Int) -> UInt32 {
-        let shift = UInt32(8 &* (4 &- count))  // 0…24
-        let v = digits &<< shift | 0x3030_3030 & ((1 &<< shift) &- 1)
-        var x = v &- 0x3030_3030
-        x = (x &* 10 &+ (x &>> 8)) & 0x00FF_00FF
-        return (x &* 100 &+ (x &>> 16)) & 0xFFFF
     }
 }

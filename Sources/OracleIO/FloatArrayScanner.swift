@@ -253,7 +253,7 @@ extension JSONParser {
     /// From `i` (at an element's opening quote), the run of elements that are strings in the
     /// writer's form (``HexFloat/quotedWriterForm(_:)``) each followed by a `,` before offset
     /// `stop`: each counted in `total` and appended to `out` within ``floatLimit``, `i` left
-    /// after the last one's comma, whitespace skipped; true when there was at least one. The
+    /// after the last one's comma and the whitespace after it; true when there was at least one. The
     /// element after the run (another element, the last one, or the one that ends at `stop`)
     /// is left to ``scanElements(into:total:stoppingAt:)``, which reads it as before.
     ///
@@ -288,7 +288,13 @@ extension JSONParser {
                     }
                 }
                 position = comma &+ 1
-                if base[position] != UInt8(ascii: "\"") { break }  // whitespace or not a string (or the end: reach)
+                if base[position] != UInt8(ascii: "\"") {
+                    // The whitespace after the comma (`", "` rows), as skipWhitespace() steps over it.
+                    while position < n, case let b = base[position], b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D {
+                        position &+= 1
+                    }
+                    if position >= n || base[position] != UInt8(ascii: "\"") { break }  // not a string next
+                }
             }
             out.append(contentsOf: UnsafeBufferPointer(start: buffer, count: kept))
             total = counted

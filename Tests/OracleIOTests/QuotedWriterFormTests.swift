@@ -80,9 +80,9 @@ private func spellings(of x: Double, _ rng: inout SplitMix64) -> [String] {
     return texts
 }
 
-/// A request line of `elements` (JSON texts) as logits.
-private func request(_ elements: [String]) -> String {
-    #"{"id":7,"function":"logsumexp","logits":["# + elements.joined(separator: ",") + "]}"
+/// A request line of `elements` (JSON texts) as logits, `separator` between them.
+private func request(_ elements: [String], separator: String = ",") -> String {
+    #"{"id":7,"function":"logsumexp","logits":["# + elements.joined(separator: separator) + "]}"
 }
 
 /// The answer of a server (rows cut on two threads everywhere, `maxValues` as given) that
@@ -179,7 +179,8 @@ struct QuotedWriterFormTests {
     }
 
     /// Whole rows, fast and generic: random writer-form elements with, now and then, another
-    /// spelling, whitespace, a number, an escape, a bad element, a row that ends early; cut on
+    /// spelling, whitespace, a number, an escape, a bad element, a row that ends early; `,`
+    /// or `, ` and other whitespace between the elements; cut on
     /// two threads everywhere or not at all; a value limit inside or past a block of values.
     /// Answers (values, or the error with its offset) are the generic path's.
     @Test("property: rows of mixed elements answer as the generic path (seed printed)")
@@ -200,7 +201,7 @@ struct QuotedWriterFormTests {
                 if rng.oneIn(60) { element = " " + element + "\n" }
                 elements.append(element)
             }
-            var line = request(elements)
+            var line = request(elements, separator: rng.oneIn(4) ? rng.pick([", ", ",\n\t", " , ", ",\r\n  "]) : ",")
             if rng.oneIn(30) { line = String(line.prefix(rng.int(1...line.utf8.count))) }
             let maxValues = rng.oneIn(4) ? rng.int(1...130) : RequestDecoder().maxValues
             let (fast, generic) = fastAndGeneric(line, maxValues: maxValues, cut: round % 2 == 0)

@@ -90,6 +90,9 @@ extension JSONParser {
     /// false when the row ends, fails, or an element runs past `stop` (the comma was inside it).
     mutating func scanElements(into out: inout [Double], total: inout Int, stoppingAt stop: Int?) -> Bool {
         while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "\""), scanWriterFormRun(into: &out, total: &total, before: stop ?? .max) {
+                continue
+            }
             let b = bytes[i]
             let x: Double
             if b == UInt8(ascii: "\"") {
@@ -243,5 +246,62 @@ extension JSONParser {
         if let value = HexFloat.fastParse(text) { return value }
         for b in text where b < 0x20 || b >= 0x7F || b == UInt8(ascii: "\\") { return nil }
         return HexFloat.parse(utf8: text)
+    }
+}
+
+extension JSONParser {
+    /// From `i` (at an element's opening quote), the run of elements that are strings in the
+    /// writer's form (``HexFloat/quotedWriterForm(_:)``) each followed by a `,` before offset
+    /// `stop`: each counted in `total` and appended to `out` within ``floatLimit``, `i` left
+    /// after the last one's comma and the whitespace after it; true when there was at least one. The
+    /// element after the run (another element, the last one, or the one that ends at `stop`)
+    /// is left to ``scanElements(into:total:stoppingAt:)``, which reads it as before.
+    ///
+    /// Same steps as the element loop: such a string is read by ``scanFloatString()`` to the
+    /// same value (its first `"` after the opening one is its closing quote, and
+    /// ``HexFloat/fastParse(_:)`` takes the same form to the same binary64), and a `,` right
+    /// after it, before `stop`, is consumed by the loop with the whitespace after it. The
+    /// values go through a small buffer on the stack, appended to `out` in blocks (one
+    /// uniqueness and capacity check per block instead of one per value).
+    mutating func scanWriterFormRun(into out: inout [Double], total: inout Int, before stop: Int) -> Bool {
+        guard let base = bytes.baseAddress else { return false }
+        let n = bytes.count
+        let reach = HexFloat.quotedWriterFormReach + 1  // the opening quote and the text after it
+        let start = i
+        let blockSize = 64
+        var position = i
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: blockSize) { block in
+            let buffer = block.baseAddress!
+            var kept = 0
+            var counted = total
+            let limit = floatLimit
+            while position &+ reach <= n, let (value, length) = HexFloat.quotedWriterForm(base + (position &+ 1)) {
+                let comma = position &+ 1 &+ length
+                guard comma < stop, base[comma] == UInt8(ascii: ",") else { break }
+                counted &+= 1
+                if counted <= limit {
+                    buffer[kept] = value
+                    kept &+= 1
+                    if kept == blockSize {
+                        out.append(contentsOf: UnsafeBufferPointer(start: buffer, count: kept))
+                        kept = 0
+                    }
+                }
+                position = comma &+ 1
+                if base[position] != UInt8(ascii: "\"") {
+                    // The whitespace after the comma (`", "` rows), as skipWhitespace() steps over it.
+                    while position < n, case let b = base[position], b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D {
+                        position &+= 1
+                    }
+                    if position >= n || base[position] != UInt8(ascii: "\"") { break }  // not a string next
+                }
+            }
+            out.append(contentsOf: UnsafeBufferPointer(start: buffer, count: kept))
+            total = counted
+        }
+        guard position != start else { return false }
+        i = position
+        skipWhitespace()
+        return true
     }
 }

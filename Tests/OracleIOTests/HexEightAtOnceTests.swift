@@ -24,8 +24,8 @@ private func withGuardedBytes<T>(_ text: String, _ body: (UnsafeBufferPointer<UI
     withGuardedBytes(Array(text.utf8), body)
 }
 
-/// `withGuardedBytes` of raw bytes (not necessarily UTF-8).
-private func withGuardedBytes<T>(_ bytes: [UInt8], _ body: (UnsafeBufferPointer<UInt8>) -> T) -> [T] {
+/// `withGuardedBytes` of raw bytes (not necessarily UTF-8); also used by QuotedWriterFormTests.
+func withGuardedBytes<T>(_ bytes: [UInt8], _ body: (UnsafeBufferPointer<UInt8>) -> T) -> [T] {
     let page = Int(sysconf(Int32(_SC_PAGESIZE)))
     precondition(bytes.count <= page)
     guard let region = mmap(nil, 3 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),

@@ -44,8 +44,8 @@ public enum BinaryResultEncoder {
             size += format.bitsWidth * count
         }
         let start = BinaryFrame.start(header: .object([("id", id), ("arrays", .array(descriptors))]), payloadBytes: size, reserving: 0)
-        // The prefix and header go out with the first piece of the payload (one write for a
-        // small result).
+        // The prefix and header go out with the first piece of the payload: a result that fits
+        // one piece is one write.
         let piece = UnsafeMutableRawBufferPointer.allocate(byteCount: start.count + min(size, pieceBytes), alignment: 8)
         defer { piece.deallocate() }
         start.withUnsafeBytes { piece.copyMemory(from: $0) }
@@ -55,6 +55,12 @@ public enum BinaryResultEncoder {
         func write(width: Int, raw: Bool = false, _ word: (Double) -> UInt64) throws(E) {
             var k = 0
             while k < count {
+                // A full piece goes out only when the next value does not fit: a small result
+                // (values and bits of a few outputs) stays one write.
+                if piece.count - used < width {
+                    try sink(UnsafeRawBufferPointer(rebasing: piece[..<used]))
+                    used = 0
+                }
                 let end = min(count, k + (piece.count - used) / width)
                 let to = piece.baseAddress! + used
                 switch width {
@@ -67,10 +73,6 @@ public enum BinaryResultEncoder {
                 }
                 used += width * (end - k)
                 k = end
-                if used > piece.count - width {
-                    try sink(UnsafeRawBufferPointer(rebasing: piece[..<used]))
-                    used = 0
-                }
             }
         }
         if result != .bits { try write(width: 8, raw: true) { $0.bitPattern } }

@@ -152,4 +152,30 @@ struct BinaryStreamingTests {
         #expect(try reader.next() == nil)
         #expect(reader.offset == stream.count)
     }
+    /// The review found a small `both` result (bf16, K = 3: 24 bytes of values, 6 of bits) written
+    /// in two writes, header and values then the bits: a piece was sent as soon as it had no
+    /// room for another binary64, before the narrower bits. A socket of records
+    /// (`SOCK_SEQPACKET`) keeps each write apart, so one read must return the whole frame.
+    @Test("a small result frame is one write, for values, bits and both in every format", arguments: Format.allCases)
+    func smallFrameIsOneWrite(format: Format) throws {
+        for result in BinaryResultKind.allCases {
+            var fds: [Int32] = [0, 0]
+            #expect(socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue), 0, &fds) == 0)
+            defer { close(fds[0]); close(fds[1]) }
+            let header = #"{"id":1,"function":"softmax","format":"\#(format.rawValue)","result":"\#(result.rawValue)","arrays":[{"name":"logits","dtype":"f64","shape":[3]}]}"#
+            let input = handFrame(header, [0.0, 1, 2].flatMap { littleEndian($0.bitPattern, width: 8) })
+            let inFile = tmpfile()!
+            defer { fclose(inFile) }
+            _ = input.withUnsafeBytes { write(fileno(inFile), $0.baseAddress, $0.count) }
+            lseek(fileno(inFile), 0, SEEK_SET)
+            let server = BinaryServer()
+            var reader = BinaryFrameReader(fileDescriptor: fileno(inFile), maxPayloadBytes: server.maxPayloadBytes)
+            let values = [0.25, 0.5, 0.125]  // values of every format
+            _ = try server.serve(from: &reader, to: LineWriter(fileDescriptor: fds[1]), answering: { _ in AnswerValues(values) })
+            var record = [UInt8](repeating: 0, count: 1 << 16)
+            let n = record.withUnsafeMutableBytes { read(fds[0], $0.baseAddress, $0.count) }
+            let whole = BinaryResultEncoder.frame(id: .number("1"), values: values, format: format, result: result)
+            #expect(n == whole.count && Array(record[0..<max(0, n)]) == whole, "\(format) \(result): first write \(n) of \(whole.count) bytes")
+        }
+    }
 }

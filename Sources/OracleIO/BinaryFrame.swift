@@ -161,14 +161,12 @@ public struct BinaryArray: Sendable, Hashable {
         switch dtype {
         case .f64:
             #if _endian(little)
-            if offset == 0 && 8 * count == payload.count && payload.words.count == count {
-                return BinaryArray(shape: shape, values: .f64(payload.words))
-            }
-            if count > 0 {
-                return BinaryArray(shape: shape, values: .f64(Array(payload.words[(offset / 8)..<(offset / 8 + count)])))
-            }
-            #endif
+            // The words are the values (offsets are multiples of 8): all of them, or a slice.
+            let values = offset == 0 && 8 * count == payload.count ? payload.words : Array(payload.words[(offset / 8)..<(offset / 8 + count)])
+            return BinaryArray(shape: shape, values: .f64(values))
+            #else
             return BinaryArray(shape: shape, values: .f64(readWords(payload, offset: offset, count: count, Double.init(bitPattern:))))
+            #endif
         case .i64:
             return BinaryArray(shape: shape, values: .i64(readWords(payload, offset: offset, count: count) { Int(Int64(bitPattern: $0)) }))
         }

@@ -109,20 +109,11 @@ public struct BinaryServer: Sendable {
     /// values (for a batch, the rows' values one after another), or the error naming what is
     /// wrong.
     public func respond(header: [UInt8], payload: FramePayload, _ answer: (DecodedRequest) throws -> [Double]) -> (frame: [UInt8], failed: Bool) {
-        let decoded: DecodedRequest
-        let result: BinaryResultKind
-        do {
-            (decoded, result) = try decoder.decodeFrame(header: header, payload: payload)
-        } catch {
-            return (BinaryResultEncoder.frame(id: error.id, error: error.description), true)
+        var frame: [UInt8] = []
+        let answered = answerFrame(header: header, payload: payload, { AnswerValues(try answer($0)) }) { (bytes) throws(Never) in
+            frame.append(contentsOf: bytes)
         }
-        do {
-            let values = try answer(decoded)
-            return (BinaryResultEncoder.frame(id: decoded.id, values: values, rows: decoded.rowCount,
-                                              format: decoded.request.format, result: result), false)
-        } catch {
-            return (BinaryResultEncoder.frame(id: decoded.id, error: String(describing: error)), true)
-        }
+        return (frame, !answered)
     }
 
     /// Answers every frame of `input` on `output`, in order, until the end of the input.
@@ -145,7 +136,10 @@ public struct BinaryServer: Sendable {
             summary.requests += 1
             switch item {
             case .frame(let header, let payload):
-                if try !answerFrame(header: header, payload: payload, answer, to: output) { summary.failures += 1 }
+                let answered = try answerFrame(header: header, payload: payload, answer) { (bytes) throws(StreamError) in
+                    try output.write(bytes: bytes.assumingMemoryBound(to: UInt8.self))
+                }
+                if !answered { summary.failures += 1 }
             case .bad(let message):
                 summary.failures += 1
                 try output.write(bytes: BinaryResultEncoder.frame(id: .null, error: message))
@@ -154,30 +148,30 @@ public struct BinaryServer: Sendable {
         return summary
     }
 
-    /// Writes the result frame of one request frame to `output`: the answer's values, or an
-    /// error frame naming what is wrong; false for an error frame.
-    private func answerFrame(header: [UInt8], payload: FramePayload, _ answer: (DecodedRequest) throws -> AnswerValues,
-                             to output: LineWriter) throws(StreamError) -> Bool {
+    /// Writes the result frame of one request frame to `sink`: the answer's values (in pieces,
+    /// ``BinaryResultEncoder``), or an error frame naming what is wrong; false for an error frame.
+    private func answerFrame<E: Error>(header: [UInt8], payload: FramePayload, _ answer: (DecodedRequest) throws -> AnswerValues,
+                                       to sink: (UnsafeRawBufferPointer) throws(E) -> Void) throws(E) -> Bool {
+        func fail(_ frame: [UInt8]) throws(E) -> Bool {
+            try frame.withUnsafeBufferPointer { (b) throws(E) in try sink(UnsafeRawBufferPointer(b)) }
+            return false
+        }
         let decoded: DecodedRequest
         let result: BinaryResultKind
         do {
             (decoded, result) = try decoder.decodeFrame(header: header, payload: payload)
         } catch {
-            try output.write(bytes: BinaryResultEncoder.frame(id: error.id, error: error.description))
-            return false
+            return try fail(BinaryResultEncoder.frame(id: error.id, error: error.description))
         }
         let values: AnswerValues
         do {
             values = try answer(decoded)
         } catch {
-            try output.write(bytes: BinaryResultEncoder.frame(id: decoded.id, error: String(describing: error)))
-            return false
+            return try fail(BinaryResultEncoder.frame(id: decoded.id, error: String(describing: error)))
         }
-        try values.withValues { (v) throws(StreamError) in
+        try values.withValues { (v) throws(E) in
             try BinaryResultEncoder.write(id: decoded.id, values: v, rows: decoded.rowCount, format: decoded.request.format,
-                                          result: result) { (bytes) throws(StreamError) in
-                try output.write(bytes: bytes.assumingMemoryBound(to: UInt8.self))
-            }
+                                          result: result, to: sink)
         }
         return true
     }

@@ -66,11 +66,6 @@ public struct FramePayload: Sendable {
     public var bytes: [UInt8] {
         withUnsafeBytes { Array($0) }
     }
-
-    /// The little-endian 64-bit word at byte `offset` (a multiple of 8, `offset + 8 ≤ count`).
-    func word(atByte offset: Int) -> UInt64 {
-        withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
-    }
 }
 
 extension FramePayload: Hashable {

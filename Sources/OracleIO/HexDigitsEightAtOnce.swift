@@ -197,12 +197,19 @@ extension HexFloat {
         guard count >= 1, count <= 4 else { return nil }
         let loaded = UInt32(littleEndian: UnsafeRawPointer(base + (end &- 4)).loadUnaligned(as: UInt32.self))
         let before: UInt32 = (1 &<< UInt32(8 &* (4 &- count))) &- 1  // the low 0…24 bits: bytes before the digits
-        let v = loaded & ~before | 0x3030_3030 & before
+        return fourDigitsValue(loaded & ~before | 0x3030_3030 & before).map(Int.init)
+    }
+
+    /// The number written by the four bytes of `v` (the first in the lowest byte, the first the
+    /// most significant) when all four are decimal digits, else nil: each byte's high nibble
+    /// must be 3 and stay 3 after adding 6 (0x30…0x39), then pairs of digits are combined
+    /// (byte 2k·10 + byte 2k+1), then the two pairs (·100).
+    @inline(__always)
+    static func fourDigitsValue(_ v: UInt32) -> UInt32? {
         let high: UInt32 = 0xF0F0_F0F0
         guard (v & high) | (((v &+ 0x0606_0606) & high) >> 4) == 0x3333_3333 else { return nil }
         var x = v &- 0x3030_3030
         x = (x &* 10 &+ (x >> 8)) & 0x00FF_00FF
-        x = (x &* 100 &+ (x >> 16)) & 0xFFFF
-        return Int(x)
+        return (x &* 100 &+ (x >> 16)) & 0xFFFF
     }
 }

@@ -96,16 +96,12 @@ extension HexFloat {
     /// The number written by the first `count` (1…4) bytes of `digits` (the first in the
     /// lowest byte, the first the most significant) when all are decimal digits, else nil. They
     /// are moved to the top of the word and `0` digits fill the bytes below (leading zeros);
-    /// then the four are checked and combined as in ``lastDigits(_:end:count:)``.
+    /// then the four are checked and combined by ``fourDigitsValue(_:)``, as in
+    /// ``lastDigits(_:end:count:)``.
     @inline(__always)
     static func fourDigits(_ digits: UInt32, count: Int) -> UInt32? {
         let shift = UInt32(8 &* (4 &- count))  // 0…24
-        let v = digits &<< shift | 0x3030_3030 & ((1 &<< shift) &- 1)
-        let high: UInt32 = 0xF0F0_F0F0
-        guard (v & high) | (((v &+ 0x0606_0606) & high) >> 4) == 0x3333_3333 else { return nil }
-        var x = v &- 0x3030_3030
-        x = (x &* 10 &+ (x &>> 8)) & 0x00FF_00FF
-        return (x &* 100 &+ (x &>> 16)) & 0xFFFF
+        return fourDigitsValue(digits &<< shift | 0x3030_3030 & ((1 &<< shift) &- 1))
     }
 
     /// The eight bytes at `s + offset`, the first in the lowest byte.

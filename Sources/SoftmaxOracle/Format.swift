@@ -122,7 +122,7 @@ public enum Format: String, CaseIterable, Sendable, Hashable, Codable {
     func roundIntoNarrower(_ x: Double) -> Double {
         if x.isNaN { return .nan }
         if x.isInfinite { return overflowIsNaN ? .nan : x }
-        if x == 0 || self == .f64 { return x }
+        if x == 0 { return x }
         let q = quantumExponent(ofBinade: Int(x.exponent))
         let scaled = Double(sign: .plus, exponent: -q, significand: x)  // exact: |scaled| < 2^p+1
         let r = Double(sign: .plus, exponent: q, significand: scaled.rounded(.toNearestOrEven))

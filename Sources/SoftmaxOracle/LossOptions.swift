@@ -112,7 +112,7 @@ struct TransformedRow {
         // Of e^(−2p) and e^(−2q) below, one is the row's: e^(−2a_M) (q = a_M) for every x_j >= 0,
         // e^(2a_M) (p = −a_M) for every x_j < 0 (then x_M <= 0). It is made once per row, not
         // once per logit (the same interval either way).
-        var rowConstant: [Bool: Interval] = [:]
+        var rowFactors: [Interval?] = [nil, nil]  // for x_j >= 0, for x_j < 0
         var expMinusTwiceAbsA = [Interval?](repeating: nil, count: x.count)
         for (j, v) in x.enumerated() {
             if j == mIndex || v.compare(xm) == 0 { d[j] = zero; continue }
@@ -131,13 +131,9 @@ struct TransformedRow {
                 // other is e^(−2|a_j|) (a_j has x_j's sign: p = a_j >= 0, or q = −a_j > 0).
                 let varying = w.exp(w.negDouble(v.signum >= 0 ? p : q))
                 expMinusTwiceAbsA[j] = varying
-                let constant: Interval
-                if let known = rowConstant[v.signum >= 0] {
-                    constant = known
-                } else {
-                    constant = w.exp(w.negDouble(v.signum >= 0 ? q : p))
-                    rowConstant[v.signum >= 0] = constant
-                }
+                let side = v.signum >= 0 ? 0 : 1
+                let constant = rowFactors[side] ?? w.exp(w.negDouble(v.signum >= 0 ? q : p))
+                rowFactors[side] = constant
                 let (ep, eq) = v.signum >= 0 ? (varying, constant) : (constant, varying)
                 let numerator = w.mul(w.scale(c, 1), w.mul(ep, w.expm1(w.negDouble(delta))))
                 d[j] = w.div(numerator, w.mul(w.add(w.one, ep), w.add(w.one, eq)))

@@ -214,7 +214,7 @@ public struct AccuracyBaseline: Sendable, Hashable {
     /// and so is an empty `implementations` list or an entry of an implementation not in it.
     /// Entry errors name the entry and, when the text has one entry per line (as written), its line.
     public init(json text: String) throws(FixtureError) {
-        let value = try FixtureError.parseObject(text) { _ in "a baseline must be a JSON object" }
+        let value = try FixtureError.parseObject(text) { "a baseline must be a JSON object, found \($0.kindDescription)" }
         guard let schema = value["schema"]?.stringValue else { throw FixtureError("no \"schema\" member (is this an accuracy baseline?)") }
         guard schema == Self.schema else {
             throw FixtureError("schema \"\(schema)\" is not \"\(Self.schema)\", the one this version reads")

@@ -50,7 +50,9 @@ public struct FixtureError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// `text` parsed as JSON that must be an object (a header, a case line, a baseline).
     ///
-    /// - Throws: `<notJSON>: <the parse error>`, or `notObject(value)` for another JSON value.
+    /// - Throws: `<notJSON>: <the parse error>`, or `<notObject(value)> at byte N` for another
+    ///   JSON value, N the offset of its first byte (after leading white space): the reader's
+    ///   caller may not add a line, so the message itself says where.
     static func parseObject(_ text: String, notJSON: String = "not JSON",
                             notObject: (JSONValue) -> String) throws(FixtureError) -> JSONValue {
         let value: JSONValue
@@ -59,7 +61,10 @@ public struct FixtureError: Error, Sendable, Hashable, CustomStringConvertible {
         } catch {
             throw FixtureError("\(notJSON): \(error)")
         }
-        guard value.objectMembers != nil else { throw FixtureError(notObject(value)) }
+        guard value.objectMembers != nil else {
+            let start = text.utf8.prefix { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }.count
+            throw FixtureError("\(notObject(value)) at byte \(start)")
+        }
         return value
     }
 }

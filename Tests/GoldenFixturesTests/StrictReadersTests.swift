@@ -85,6 +85,25 @@ struct StrictReadersTests {
         #expect(fixtureError { _ = try AccuracyBaseline(json: overCounted) }?.contains("999 is not between 0 and the cell's") == true)
     }
 
+    @Test("A header, case line or baseline that is JSON but not an object names the byte where the value starts (CI's FUZZ_SEED=7442951698882679480 mutated a case line to \"3\")")
+    func notAnObjectNamesAByte() throws {
+        let header = String(decoding: TestPaths.bytes(TestPaths.golden + "/softmax.f32.jsonl"), as: UTF8.self)
+            .split(separator: "\n").map(String.init)[0]
+        let fixtureHeader = try FixtureHeader(line: header)
+        for (text, at) in [("3", 0), ("  [1, 2]", 2), ("\"x\"", 0), ("\tnull", 1)] {
+            let messages = [
+                fixtureError { _ = try FixtureHeader(line: text) },
+                fixtureError { try FixtureMerger.checkCaseLine(text, header: fixtureHeader) },
+                fixtureError { _ = try AccuracyBaseline(json: text) },
+            ]
+            for message in messages {
+                let message = try #require(message)
+                #expect(message.contains("must be a JSON object, found ") && message.hasSuffix(" at byte \(at)"), "\(text): \(message)")
+                #expect(namesPosition(message), "\(message)")
+            }
+        }
+    }
+
     @Test("A fixture header with an unknown, missing or repeated member is refused, naming it")
     func strictHeader() throws {
         let file = TestPaths.golden + "/softmax.f32.jsonl"

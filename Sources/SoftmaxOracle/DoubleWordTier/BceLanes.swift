@@ -45,8 +45,7 @@ extension ElementwiseOutputs {
     ///
     /// Guards (a lane failing one is left to the scalar path): `bce` would use the weights; C is
     /// normalized and finite (C = 0 goes to the MPFR path, C = inf/NaN follows binary64); term 1's
-    /// coefficient is 0 or normalized; x is 0 or normal (`ScaledDoubleWord(|x|)`'s fast
-    /// normalization); T's hi lies in [1, 2) (normalized, so the products' mantissas lie in
+    /// coefficient is 0 or normalized; T's hi lies in [1, 2) (normalized, so the products' mantissas lie in
     /// [1, 4) and `normalizedLanes` is `normalized()`).
     @inline(__always)
     func bceOnLanes(_ q: LaneQueue, _ t: DoubleWordLog1p.Lanes<OutputLanes>, cache: UnsafeMutablePointer<BceWeightCache>,
@@ -68,11 +67,16 @@ extension ElementwiseOutputs {
         let x = q.x, ax = magnitudeLanes(x)
         let normalizedA = (ah .>= 1) .& (ah .< 2)
         let ok = weighed .& (ch .>= 1) .& (ch .< 2) .& (normalizedA .| (ah .== 0))
-            .& ((ax .>= 0x1p-1022) .| (ax .== 0)) .& (t.hi .>= 1) .& (t.hi .< 2)
+            .& (t.hi .>= 1) .& (t.hi .< 2)
         // Term 1 = `times`(coefficient, |x|): |x| normalized (lo = 0), the mantissas' product
         // (`DoubleWord.product(_:_: Double)`), exponents added, normalized; bound
         // roundedUp(ε_coefficient + (lo = 0 ? 0 : 3.02u²)). Zero when x = 0 or the coefficient is.
-        let xn = normalizedLanes(ax, V(), I())
+        // A subnormal |x| is first scaled by 2^64 (exact, now normal) and its exponent lowered by
+        // 64: a nonzero double has one normalized form (significand in [1, 2), lo = 0), so this
+        // is `ScaledDoubleWord(|x|)` bit for bit.
+        let subnormal = ax .< 0x1p-1022
+        let xn = normalizedLanes(ax.replacing(with: ax * 0x1p64, where: subnormal), V(),
+                                 I(repeating: 0).replacing(with: -64, where: subnormal))
         let p1 = twoProduct(ah, split: veltkampSplit(ah), xn.hi, split: veltkampSplit(xn.hi))
         let s1 = fastTwoSum(p1.hi, al * xn.hi + p1.lo)
         let t1 = normalizedLanes(s1.hi, s1.lo, ae &+ xn.exponent)

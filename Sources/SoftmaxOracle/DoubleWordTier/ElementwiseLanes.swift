@@ -176,13 +176,24 @@ extension ElementwiseOutputs {
             }
         }
         // Four consecutive logits with |x| <= 2^20 go to the lanes straight from x (the `direct`
-        // queue, written as whole vectors); the others one at a time through `group`.
+        // queue, written as whole vectors); the others one at a time through `group`. Tiny
+        // logits (|x| <= 2^-60, when the regime applies: ElementwiseShortcuts.swift) never go to
+        // the lanes: their outputs are written at once, four at a time where four are tiny.
         var direct = LaneQueue(indices + 4 * width, values + 16 * width)
+        let tinyRounded = tinyLogitRounded ?? 0, tinyRegime = tinyLogitRounded != nil
+        let tinyBound = tinyRegime ? Self.tinyLogitBound : -1
         var i = range.lowerBound
         while i < range.upperBound {
             if i + width <= range.upperBound {
                 let xv = UnsafeRawPointer(x.baseAddress! + i).loadUnaligned(as: OutputLanes.self)
-                if all(magnitudeLanes(xv) .<= 0x1p20) {
+                let m = magnitudeLanes(xv)
+                let tiny = m .<= tinyBound
+                if all(tiny) {
+                    for j in 0..<width { (out + i + j).initialize(to: tinyLogitOutput(xv[j], rounded: tinyRounded)) }
+                    i += width
+                    continue
+                }
+                if all(m .<= 0x1p20) && !any(tiny) {
                     direct.setLanes(i, xv)
                     groupOnLanes(&direct)
                     i += width
@@ -190,7 +201,9 @@ extension ElementwiseOutputs {
                 }
             }
             let xi = x[i]
-            if xi.magnitude <= 0x1p20 {
+            if xi.magnitude <= tinyBound {
+                (out + i).initialize(to: tinyLogitOutput(xi, rounded: tinyRounded))
+            } else if xi.magnitude <= 0x1p20 {
                 group.append(i, xi)
                 if group.count == width { groupOnLanes(&group) }
             } else {  // NaN, ±inf, |x| > 2^20

@@ -32,6 +32,10 @@ struct ElementwiseOutputs {
     /// bce's `bceWeights` for the labels +0 and 1 when pos_weight is one number >= 0 (or
     /// absent) and there is no weight: the same for every output with such a label.
     let hardLabelWeights: (zero: BceWeights, one: BceWeights)?
+    /// Every output's rounding at |x| <= 2^-60 (`tinyLogitRounding`), or nil: no such regime.
+    let tinyLogitRounded: Double?
+    /// The outputs at x > 2^20 and x < −2^20 when they do not depend on x (`hugeOutputs`).
+    let hugePositive: OracleValue?, hugeNegative: OracleValue?
 
     init(kind: Kind, format: Format, labels: [Double]?, posWeight: [Double]?, weight: [Double]?) {
         self.kind = kind
@@ -42,6 +46,8 @@ struct ElementwiseOutputs {
         let pw = posWeight.map { $0.count == 1 ? $0[0] : -1 } ?? 1
         hardLabelWeights = kind == .bce && weight == nil && pw >= 0 && pw.isFinite
             ? (Self.bceWeights(label: 0, posWeight: pw, weight: 1), Self.bceWeights(label: 1, posWeight: pw, weight: 1)) : nil
+        tinyLogitRounded = Self.tinyLogitRounding(kind, format)
+        (hugePositive, hugeNegative) = Self.hugeOutputs(kind, format)
     }
 
     /// Output i (logit x), or nil when it does not certify here (the MPFR path then answers it).
@@ -108,8 +114,9 @@ struct ElementwiseOutputs {
     /// same-sign sum, relative error εT plus 3.03u² and T's conversion; T alone for x <= 0).
     func softplus(_ x: Double, _ log: DoubleWordTier.LogPart? = nil) -> OracleValue? {
         if !x.isFinite { return exactOutput(x.isNaN ? .nan : (x > 0 ? .infinity : 0)) }
+        if let r = tinyLogitRounded, x.magnitude <= Self.tinyLogitBound { return tinyLogitOutput(x, rounded: r) }
         if x.magnitude > 0x1p20 {
-            if x < 0 { return tinyOutput(negative: false) }
+            if x < 0 { return hugeNegative }
             return DoubleWordTier.negativeLogSoftmax(DoubleWord(-x, 0), Self.tinyLog, certifier, negate: false)
         }
         guard let t = log ?? logTerm(x) else { return nil }
@@ -120,8 +127,9 @@ struct ElementwiseOutputs {
     /// negated.
     func logSigmoid(_ x: Double, _ log: DoubleWordTier.LogPart? = nil) -> OracleValue? {
         if !x.isFinite { return exactOutput(x.isNaN ? .nan : (x > 0 ? -0.0 : -.infinity)) }
+        if let r = tinyLogitRounded, x.magnitude <= Self.tinyLogitBound { return tinyLogitOutput(x, rounded: r) }
         if x.magnitude > 0x1p20 {
-            if x > 0 { return tinyOutput(negative: true) }
+            if x > 0 { return hugePositive }
             return DoubleWordTier.negativeLogSoftmax(DoubleWord(x, 0), Self.tinyLog, certifier, negate: true)
         }
         guard let t = log ?? logTerm(x) else { return nil }
@@ -141,13 +149,10 @@ struct ElementwiseOutputs {
     /// is >= 2^-53) or a tiny number (±0).
     func sigmoid(_ x: Double, _ exponential: ScaledDoubleWord? = nil) -> OracleValue? {
         if !x.isFinite { return exactOutput(x.isNaN ? .nan : (x > 0 ? 1 : 0)) }
-        if x.magnitude > 0x1p20 {
-            if x < 0 { return tinyOutput(negative: false) }
-            // 1 − t with 0 < t < 2^(tinyExponent+1): below 1 by far less than 2^-106, so
-            // ⌊log₂⌋ = −1 and |v|/2^-1 = 2 − 2t, kept as head 2 (ExactValue's note).
-            return OracleValue(rounded: certifier.format.round(1.0),
-                               exact: ExactValue(kind: .finite, isNegative: false, exponent: -1, head: 2, tail: 0))
-        }
+        if let r = tinyLogitRounded, x.magnitude <= Self.tinyLogitBound { return tinyLogitOutput(x, rounded: r) }
+        // 1 − t with 0 < t < 2^(tinyExponent+1): below 1 by far less than 2^-106, so ⌊log₂⌋ = −1
+        // and |v|/2^-1 = 2 − 2t, kept as head 2 (ExactValue's note); or t itself.
+        if x.magnitude > 0x1p20 { return x < 0 ? hugeNegative : hugePositive }
         let v = sigmoidEnclosure(x, exponential)
         return certifier.certifyTiny(v.hi, v.lo, scale: v.scale, error: v.error)
     }

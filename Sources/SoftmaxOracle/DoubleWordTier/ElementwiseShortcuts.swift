@@ -1,0 +1,91 @@
+import DoubleWordArithmetic
+
+// Outputs of sigmoid, log_sigmoid and softplus decided without E = e^(−|x|) or T = log1p(E):
+// the regimes where the value is a constant plus a term far below every rounding boundary of the
+// format. Both the scalar path (`sigmoid`, `softplus`, `logSigmoid`) and the fill over a range
+// (ElementwiseLanes.swift) take them first, so the two give the same outputs.
+//
+// Tiny logits, |x| <= 2^-60 (±0 and the subnormals included):
+//
+//     sigmoid(x)     = 1/2 + x/4 − x³/48 + …,   |sigmoid(x) − 1/2| <= |x|/4 <= 2^-62  (σ' <= 1/4)
+//     softplus(x)    = ln 2 + x/2 + x²/8 − …,   |softplus(x) − ln 2| <= |x|/2 + x²/8 < 2^-60
+//     log_sigmoid(x) = −softplus(−x)
+//
+// 1/2 is a normal value of every format, and the rounding boundaries nearest to it are
+// 1/2 − 2^-(p+2) and 1/2 + 2^-(p+1) (p <= 53: at least 2^-55 away, far more than 2^-62): sigmoid
+// rounds to 1/2. ln 2 lies in (1/2, 1), where every format is normal with spacing 2^-p; its
+// distance to the nearest midpoint of each format's grid (computed from ln 2 to 100 digits):
+//
+//     f64 2^-54.78   f32 2^-25.10   f16 2^-14.93   bf16 2^-12.20   e5m2 2^-7.47   e4m3fn 2^-5.29
+//
+// all above 2^-60, so softplus rounds to RN(ln 2) and log_sigmoid to −RN(ln 2). The request's
+// format is checked at run time (`tinyLogitRounding`), so a format added later without that room
+// simply does not take the regime. The exact values reported are the expansions' first two
+// terms (the next one is below 2^-120 relative, far under ExactValue's 2^-104).
+//
+// Huge logits, |x| > 2^20 (ElementwiseOutputs.swift's notes): the outputs that do not depend on
+// x (sigmoid's 1 − 0⁺ and 0⁺, softplus' 0⁺ at x < −2^20, log_sigmoid's −0⁺ at x > 2^20) are
+// built once per request (`hugeOutputs`), the same values the scalar path built for each logit.
+
+extension ElementwiseOutputs {
+    /// The tiny-logit regime: |x| <= tinyLogitBound.
+    static let tinyLogitBound = 0x1p-60
+
+    /// ln 2 = ln2Hi + ln2Lo + δ with |δ| < 2^-110 (ln2Hi = RN(ln 2)).
+    static let ln2Hi = 0x1.62e42fefa39efp-1, ln2Lo = 0x1.abc9e3b39803fp-56
+
+    /// The rounding into `format` of every output of `kind` at |x| <= 2^-60 (see the notes), or
+    /// nil (bce, or a format whose grid passes too close to ln 2).
+    ///
+    /// softplus: r = RN(ln2Hi) in the format; with h = 2^-(p+1), half the spacing 2^-p of
+    /// (1/2, 1), ln 2 − (r − h) = ((ln2Hi − r) + h) + ln2Lo + δ and (r + h) − ln 2 =
+    /// ((r − ln2Hi) + h) − ln2Lo − δ. ln2Hi − r is exact (Sterbenz: r ∈ (1/2, 1)), a multiple of
+    /// 2^-53 of magnitude <= h, so adding h is exact too; adding ln2Lo rounds once (relative 2^-53).
+    /// When both distances exceed 2^-60 + 2^-100 (after the rounding's factor), the interval
+    /// ln 2 ± 2^-60 holds no midpoint, so it rounds to r, as every softplus(x) in it does.
+    static func tinyLogitRounding(_ kind: Kind, _ format: Format) -> Double? {
+        switch kind {
+        case .sigmoid: return format.round(0.5)
+        case .bce: return nil
+        case .softplus, .logSigmoid:
+            let r = format.round(ln2Hi)
+            guard r > 0.5, r < 1 else { return nil }
+            let h = powerOfTwo(-(format.precision + 1))
+            let below = ((ln2Hi - r) + h) + ln2Lo, above = ((r - ln2Hi) + h) - ln2Lo
+            let room = 0x1p-60 + 0x1p-100
+            guard below * (1 - 0x1p-52) > room, above * (1 - 0x1p-52) > room else { return nil }
+            return kind == .softplus ? r : -r
+        }
+    }
+
+    /// The output at a logit |x| <= 2^-60 (`tinyLogitRounded` = r, not nil): r, with the exact
+    /// value 2^-1·(1 + x/2) (sigmoid; stored as 2^-2·(2 + x) below 1/2) or ±2^-1·(2 ln 2 ± x)
+    /// (softplus, log_sigmoid): each within 2^-1075 + 2^-120 relative of the value (x/2 may round
+    /// below the normals; the dropped terms x³/24 and x²/4).
+    @inline(__always)
+    func tinyLogitOutput(_ x: Double, rounded r: Double) -> OracleValue {
+        switch kind {
+        case .sigmoid:
+            return OracleValue(rounded: r, exact: ExactValue(negative: false, head: 1, tail: 0.5 * x, binade: -1))
+        case .softplus:
+            return OracleValue(rounded: r, exact: ExactValue(kind: .finite, isNegative: false, exponent: -1,
+                                                             head: 2 * Self.ln2Hi, tail: 2 * Self.ln2Lo + x))
+        default:
+            return OracleValue(rounded: r, exact: ExactValue(kind: .finite, isNegative: true, exponent: -1,
+                                                             head: 2 * Self.ln2Hi, tail: 2 * Self.ln2Lo - x))
+        }
+    }
+
+    /// The outputs at x > 2^20 and x < −2^20 that do not depend on x (nil where they do): sigmoid
+    /// 1 − 0⁺ (rounds to 1 in every format: the spacing below 1 is >= 2^-53) and 0⁺; softplus 0⁺
+    /// below; log_sigmoid −0⁺ above (`tinyOutput`: ±0, exact value ±2^tinyExponent).
+    static func hugeOutputs(_ kind: Kind, _ format: Format) -> (positive: OracleValue?, negative: OracleValue?) {
+        let tiny = { (negative: Bool) in DoubleWordTier.tinyOutput(negative: negative, exponent: tinyExponent, format) }
+        switch kind {
+        case .sigmoid: return (DoubleWordTier.oneMinusTinyOutput(negative: false, format), tiny(false))
+        case .softplus: return (nil, tiny(false))
+        case .logSigmoid: return (tiny(true), nil)
+        case .bce: return (nil, nil)
+        }
+    }
+}

@@ -33,7 +33,8 @@ extension ElementwiseOutputs {
     /// is dropped). Term 1 = coefficient·|x|: the coefficient's bound plus `times`'s. Term 2 =
     /// C·T: εC + εT + 8.1u² (ScaledDoubleWord's product). The loss adds the two as C does. Sums
     /// of relative errors stand for their products, covered by `roundedUp`.
-    /// `log`, when given, is `logTerm(x)` (computed on SIMD lanes).
+    /// `log`, when given, is `logTerm(x)` (computed on SIMD lanes), or `tinyLogTerm(x)` at
+    /// |x| <= 2^-60.
     /// `weights`, when given, is `bceWeights(label: z, posWeight: pw, weight: w)`.
     func bce(_ x: Double, label z: Double, posWeight pw: Double, weight w: Double, _ log: DoubleWordTier.LogPart? = nil,
              weights: BceWeights? = nil) -> OracleValue? {
@@ -50,7 +51,7 @@ extension ElementwiseOutputs {
             if t1.hi == 0 { return tinyOutput(negative: false, coefficient: c) }
             return sumWithTiny(t1, eps1, exact: exact1, tinyExponent: c.exponent + Self.tinyExponent + 3)
         }
-        guard let t = log ?? logTerm(x) else { return nil }
+        guard let t = log ?? (x.magnitude <= Self.tinyLogitBound ? Self.tinyLogTerm(x) : logTerm(x)) else { return nil }
         let (t2, eps2) = Self.bceTerm2(c, epsC, t)
         if t1.hi == 0 { return certifier.certifyTiny(t2, relativeError: eps2) }
         if t2.exponent < t1.exponent - 1000 {

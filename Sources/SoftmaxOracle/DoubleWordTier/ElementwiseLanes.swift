@@ -95,8 +95,8 @@ extension ElementwiseOutputs {
             }
         }
         let width = OutputLanes.scalarCount
-        let indices = UnsafeMutablePointer<Int>.allocate(capacity: 5 * width)
-        let values = UnsafeMutablePointer<Double>.allocate(capacity: 20 * width)
+        let indices = UnsafeMutablePointer<Int>.allocate(capacity: 6 * width)
+        let values = UnsafeMutablePointer<Double>.allocate(capacity: 24 * width)
         let scratch = UnsafeMutablePointer<OracleValue>.allocate(capacity: width)
         let enclosures = UnsafeMutablePointer<Double>.allocate(capacity: 4 * width)
         defer {
@@ -179,21 +179,28 @@ extension ElementwiseOutputs {
         // queue, written as whole vectors); the others one at a time through `group`. Tiny
         // logits (|x| <= 2^-60, when the regime applies: ElementwiseShortcuts.swift) never go to
         // the lanes: their outputs are written at once, four at a time where four are tiny.
-        var direct = LaneQueue(indices + 4 * width, values + 16 * width)
-        let tinyRounded = tinyLogitRounded ?? 0, tinyRegime = tinyLogitRounded != nil
-        let tinyBound = tinyRegime ? Self.tinyLogitBound : -1
+        // bce's tiny logits take T from `tinyLogLanes` (ElementwiseShortcuts.swift), whole groups
+        // through `direct`, the others through `tiny`.
+        var direct = LaneQueue(indices + 4 * width, values + 16 * width), tiny = LaneQueue(indices + 5 * width, values + 20 * width)
+        let tinyRounded = tinyLogitRounded ?? 0, tinyRegime = tinyLogitRounded != nil, tinyLog = kind == .bce
+        let tinyBound = tinyRegime || tinyLog ? Self.tinyLogitBound : -1
         var i = range.lowerBound
         while i < range.upperBound {
             if i + width <= range.upperBound {
                 let xv = UnsafeRawPointer(x.baseAddress! + i).loadUnaligned(as: OutputLanes.self)
                 let m = magnitudeLanes(xv)
-                let tiny = m .<= tinyBound
-                if all(tiny) {
-                    for j in 0..<width { (out + i + j).initialize(to: tinyLogitOutput(xv[j], rounded: tinyRounded)) }
+                let tinyLanes = m .<= tinyBound
+                if all(tinyLanes) {
+                    if tinyLog {
+                        direct.setLanes(i, xv)
+                        finishLog(&direct, Self.tinyLogLanes(xv))
+                    } else {
+                        for j in 0..<width { (out + i + j).initialize(to: tinyLogitOutput(xv[j], rounded: tinyRounded)) }
+                    }
                     i += width
                     continue
                 }
-                if all(m .<= 0x1p20) && !any(tiny) {
+                if all(m .<= 0x1p20) && !any(tinyLanes) {
                     direct.setLanes(i, xv)
                     groupOnLanes(&direct)
                     i += width
@@ -202,7 +209,12 @@ extension ElementwiseOutputs {
             }
             let xi = x[i]
             if xi.magnitude <= tinyBound {
-                (out + i).initialize(to: tinyLogitOutput(xi, rounded: tinyRounded))
+                if tinyLog {
+                    tiny.append(i, xi)
+                    if tiny.count == width { finishLog(&tiny, Self.tinyLogLanes(tiny.x)) }
+                } else {
+                    (out + i).initialize(to: tinyLogitOutput(xi, rounded: tinyRounded))
+                }
             } else if xi.magnitude <= 0x1p20 {
                 group.append(i, xi)
                 if group.count == width { groupOnLanes(&group) }
@@ -211,7 +223,7 @@ extension ElementwiseOutputs {
             }
             i += 1
         }
-        for q in [group, middle, high, low] {
+        for q in [group, middle, high, low, tiny] {
             for j in 0..<q.count { emit(q.index[j], output(q.index[j], q.values[j])) }
         }
         failed.sort()

@@ -23,6 +23,9 @@ import DoubleWordArithmetic
 // simply does not take the regime. The exact values reported are the expansions' first two
 // terms (the next one is below 2^-120 relative, far under ExactValue's 2^-104).
 //
+// bce at tiny logits keeps its certification (the loss depends on the label) but takes T from
+// its expansion at 0 instead of e^(−|x|) and log1p (`tinyLogTerm`).
+//
 // Huge logits, |x| > 2^20 (ElementwiseOutputs.swift's notes): the outputs that do not depend on
 // x (sigmoid's 1 − 0⁺ and 0⁺, softplus' 0⁺ at x < −2^20, log_sigmoid's −0⁺ at x > 2^20) are
 // built once per request (`hugeOutputs`), the same values the scalar path built for each logit.
@@ -74,6 +77,26 @@ extension ElementwiseOutputs {
             return OracleValue(rounded: r, exact: ExactValue(kind: .finite, isNegative: true, exponent: -1,
                                                              head: 2 * Self.ln2Hi, tail: 2 * Self.ln2Lo - x))
         }
+    }
+
+    /// bce's T = log1p(e^(−|x|)) at |x| <= 2^-60, without E: T = ln 2 − |x|/2 + x²/8 − …, kept
+    /// as 2^-1·(2·ln2Hi + RN(2·ln2Lo − |x|)) (normalized: |2·ln2Lo| < 2^-53.2 is under half an ulp
+    /// of 2·ln2Hi). Error in units of 2^-1: the rounding of the low part <= 2^-107 (it lies below
+    /// 2^-53), ln 2's split 2δ < 2^-109.4, the dropped x²/4 − … <= 2^-122: below 2^-106.7 next
+    /// to 2T > 1.38, so relative error below 2^-107 (`tinyLogError`, 2^-106, states it with room).
+    @inline(__always)
+    static func tinyLogTerm(_ x: Double) -> DoubleWordTier.LogPart {
+        DoubleWordTier.logPart(ScaledDoubleWord(hi: 2 * ln2Hi, lo: 2 * ln2Lo - x.magnitude, exponent: -1), relativeError: tinyLogError)
+    }
+
+    /// The relative error bound of `tinyLogTerm`.
+    static let tinyLogError = 0x1p-106
+
+    /// `tinyLogTerm` on every lane (the same operation, so the same values), as the lane routines
+    /// of DoubleWordLog1pLanes.swift give T.
+    @inline(__always)
+    static func tinyLogLanes(_ x: OutputLanes) -> DoubleWordLog1p.Lanes<OutputLanes> {
+        (OutputLanes(repeating: 2 * ln2Hi), 2 * ln2Lo - magnitudeLanes(x), .init(repeating: -1), OutputLanes(repeating: tinyLogError))
     }
 
     /// The outputs at x > 2^20 and x < −2^20 that do not depend on x (nil where they do): sigmoid

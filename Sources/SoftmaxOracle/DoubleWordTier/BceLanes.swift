@@ -39,7 +39,9 @@ extension ElementwiseOutputs {
                 k.pointee.c.exponent, k.pointee.epsC, true)
     }
 
-    /// bce for a full queue of logits (|x| <= 2^20) from T on lanes (see the notes above).
+    /// bce for a full queue of logits (|x| <= 2^20) from T on lanes (see the notes above), or of
+    /// finite logits |x| > 2^20 with T = `hugeLogLanes` (`hugeLogits`): there term 2 lies more than
+    /// 2^1000 below term 1, so each lane takes `sumWithTiny`'s first step, as `bce` does.
     /// Writes out[index_j] for the lanes it certifies and returns them; the scalar path finishes
     /// the others.
     ///
@@ -49,7 +51,7 @@ extension ElementwiseOutputs {
     /// [1, 4) and `normalizedLanes` is `normalized()`).
     @inline(__always)
     func bceOnLanes(_ q: LaneQueue, _ t: DoubleWordLog1p.Lanes<OutputLanes>, cache: UnsafeMutablePointer<BceWeightCache>,
-                    into out: UnsafeMutablePointer<OracleValue>) -> SIMDMask<OutputLanes.MaskStorage> {
+                    into out: UnsafeMutablePointer<OracleValue>, hugeLogits: Bool = false) -> SIMDMask<OutputLanes.MaskStorage> {
         typealias V = SIMD4<Double>  // OutputLanes, built lane by lane from four scalars
         typealias I = V.MaskStorage
         let u2 = unitRoundoffSquared
@@ -66,8 +68,10 @@ extension ElementwiseOutputs {
         let epsC = V(c0.epsC, c1.epsC, c2.epsC, c3.epsC)
         let x = q.x, ax = magnitudeLanes(x)
         let normalizedA = (ah .>= 1) .& (ah .< 2)
+        // (`hugeLogits`: |x| > 2^20 and T = `hugeLogLanes`, where `bce` gives C·0⁺ alone, when term
+        // 1 is 0, as `tinyOutput`: those lanes are left to it.)
         let ok = weighed .& (ch .>= 1) .& (ch .< 2) .& (normalizedA .| (ah .== 0))
-            .& (t.hi .>= 1) .& (t.hi .< 2)
+            .& (t.hi .>= 1) .& (t.hi .< 2) .& (hugeLogits ? ah .!= 0 : .init(repeating: true))
         // Term 1 = `times`(coefficient, |x|): |x| normalized (lo = 0), the mantissas' product
         // (`DoubleWord.product(_:_: Double)`), exponents added, normalized; bound
         // roundedUp(ε_coefficient + (lo = 0 ? 0 : 3.02u²)). Zero when x = 0 or the coefficient is.

@@ -95,8 +95,8 @@ extension ElementwiseOutputs {
             }
         }
         let width = OutputLanes.scalarCount
-        let indices = UnsafeMutablePointer<Int>.allocate(capacity: 6 * width)
-        let values = UnsafeMutablePointer<Double>.allocate(capacity: 24 * width)
+        let indices = UnsafeMutablePointer<Int>.allocate(capacity: 7 * width)
+        let values = UnsafeMutablePointer<Double>.allocate(capacity: 28 * width)
         let scratch = UnsafeMutablePointer<OracleValue>.allocate(capacity: width)
         let enclosures = UnsafeMutablePointer<Double>.allocate(capacity: 4 * width)
         defer {
@@ -107,8 +107,9 @@ extension ElementwiseOutputs {
         }
         var group = LaneQueue(indices, values), middle = LaneQueue(indices + width, values + 4 * width)
         var high = LaneQueue(indices + 2 * width, values + 8 * width), low = LaneQueue(indices + 3 * width, values + 12 * width)
-        @inline(__always) func finishLog(_ q: inout LaneQueue, _ t: DoubleWordLog1p.Lanes<OutputLanes>?) {
-            let done = t.map { kind == .bce ? bceOnLanes(q, $0, cache: cache, into: out) : finishOnLanes(q, $0, scratch: scratch, into: out) } ?? SIMDMask()
+        @inline(__always) func finishLog(_ q: inout LaneQueue, _ t: DoubleWordLog1p.Lanes<OutputLanes>?, huge: Bool = false) {
+            let done = t.map { kind == .bce ? bceOnLanes(q, $0, cache: cache, into: out, hugeLogits: huge)
+                                            : finishOnLanes(q, $0, scratch: scratch, into: out) } ?? SIMDMask()
             for j in 0..<width where !done[j] {
                 let i = q.index[j]
                 guard let t else {
@@ -182,8 +183,9 @@ extension ElementwiseOutputs {
         // bce's tiny logits take T from `tinyLogLanes` (ElementwiseShortcuts.swift), whole groups
         // through `direct`, the others through `tiny`.
         var direct = LaneQueue(indices + 4 * width, values + 16 * width), tiny = LaneQueue(indices + 5 * width, values + 20 * width)
-        let tinyRounded = tinyLogitRounded ?? 0, tinyRegime = tinyLogitRounded != nil, tinyLog = kind == .bce
-        let tinyBound = tinyRegime || tinyLog ? Self.tinyLogitBound : -1
+        var huge = LaneQueue(indices + 6 * width, values + 24 * width)  // bce's finite |x| > 2^20
+        let tinyRounded = tinyLogitRounded ?? 0, tinyRegime = tinyLogitRounded != nil, isBce = kind == .bce
+        let tinyBound = tinyRegime || isBce ? Self.tinyLogitBound : -1
         var i = range.lowerBound
         while i < range.upperBound {
             if i + width <= range.upperBound {
@@ -191,12 +193,18 @@ extension ElementwiseOutputs {
                 let m = magnitudeLanes(xv)
                 let tinyLanes = m .<= tinyBound
                 if all(tinyLanes) {
-                    if tinyLog {
+                    if isBce {
                         direct.setLanes(i, xv)
                         finishLog(&direct, Self.tinyLogLanes(xv))
                     } else {
                         for j in 0..<width { (out + i + j).initialize(to: tinyLogitOutput(xv[j], rounded: tinyRounded)) }
                     }
+                    i += width
+                    continue
+                }
+                if isBce && all((m .> 0x1p20) .& (m .< .infinity)) {
+                    direct.setLanes(i, xv)
+                    finishLog(&direct, Self.hugeLogLanes, huge: true)
                     i += width
                     continue
                 }
@@ -209,7 +217,7 @@ extension ElementwiseOutputs {
             }
             let xi = x[i]
             if xi.magnitude <= tinyBound {
-                if tinyLog {
+                if isBce {
                     tiny.append(i, xi)
                     if tiny.count == width { finishLog(&tiny, Self.tinyLogLanes(tiny.x)) }
                 } else {
@@ -218,12 +226,17 @@ extension ElementwiseOutputs {
             } else if xi.magnitude <= 0x1p20 {
                 group.append(i, xi)
                 if group.count == width { groupOnLanes(&group) }
+            } else if xi.magnitude < .infinity, let v = xi > 0 ? hugePositive : hugeNegative {
+                (out + i).initialize(to: v)  // |x| > 2^20, an output that does not depend on x
+            } else if isBce && xi.magnitude < .infinity {
+                huge.append(i, xi)
+                if huge.count == width { finishLog(&huge, Self.hugeLogLanes, huge: true) }
             } else {  // NaN, ±inf, |x| > 2^20
                 emit(i, output(i, xi))
             }
             i += 1
         }
-        for q in [group, middle, high, low, tiny] {
+        for q in [group, middle, high, low, tiny, huge] {
             for j in 0..<q.count { emit(q.index[j], output(q.index[j], q.values[j])) }
         }
         failed.sort()

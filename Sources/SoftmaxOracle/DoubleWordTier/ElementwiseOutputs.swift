@@ -117,7 +117,7 @@ struct ElementwiseOutputs {
         if let r = tinyLogitRounded, x.magnitude <= Self.tinyLogitBound { return tinyLogitOutput(x, rounded: r) }
         if x.magnitude > 0x1p20 {
             if x < 0 { return hugeNegative }
-            return DoubleWordTier.negativeLogSoftmax(DoubleWord(-x, 0), Self.tinyLog, certifier, negate: false)
+            return hugeLogitOutput(x) ?? DoubleWordTier.negativeLogSoftmax(DoubleWord(-x, 0), Self.tinyLog, certifier, negate: false)
         }
         guard let t = log ?? logTerm(x) else { return nil }
         return DoubleWordTier.negativeLogSoftmax(DoubleWord(-Swift.max(x, 0), 0), t, certifier, negate: false)
@@ -130,7 +130,7 @@ struct ElementwiseOutputs {
         if let r = tinyLogitRounded, x.magnitude <= Self.tinyLogitBound { return tinyLogitOutput(x, rounded: r) }
         if x.magnitude > 0x1p20 {
             if x > 0 { return hugePositive }
-            return DoubleWordTier.negativeLogSoftmax(DoubleWord(x, 0), Self.tinyLog, certifier, negate: true)
+            return hugeLogitOutput(x) ?? DoubleWordTier.negativeLogSoftmax(DoubleWord(x, 0), Self.tinyLog, certifier, negate: true)
         }
         guard let t = log ?? logTerm(x) else { return nil }
         return DoubleWordTier.negativeLogSoftmax(DoubleWord(Swift.min(x, 0), 0), t, certifier, negate: true)

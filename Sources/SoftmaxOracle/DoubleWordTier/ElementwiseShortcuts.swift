@@ -28,7 +28,9 @@ import DoubleWordArithmetic
 //
 // Huge logits, |x| > 2^20 (ElementwiseOutputs.swift's notes): the outputs that do not depend on
 // x (sigmoid's 1 − 0⁺ and 0⁺, softplus' 0⁺ at x < −2^20, log_sigmoid's −0⁺ at x > 2^20) are
-// built once per request (`hugeOutputs`), the same values the scalar path built for each logit.
+// built once per request (`hugeOutputs`), the same values the scalar path built for each logit;
+// x ± 0⁺ is x where x is a value of the format (`hugeLogitOutput`); bce's loss there, term 1
+// plus C·0⁺, takes the lanes (BceLanes.swift) with T's enclosure (0, 2^(tinyExponent+1)).
 
 extension ElementwiseOutputs {
     /// The tiny-logit regime: |x| <= tinyLogitBound.
@@ -62,14 +64,18 @@ extension ElementwiseOutputs {
     }
 
     /// The output at a logit |x| <= 2^-60 (`tinyLogitRounded` = r, not nil): r, with the exact
-    /// value 2^-1·(1 + x/2) (sigmoid; stored as 2^-2·(2 + x) below 1/2) or ±2^-1·(2 ln 2 ± x)
-    /// (softplus, log_sigmoid): each within 2^-1075 + 2^-120 relative of the value (x/2 may round
-    /// below the normals; the dropped terms x³/24 and x²/4).
+    /// value 2^-1·(1 + x/2) (sigmoid, x >= 0) or 2^-2·(2 + x) (x < 0), relative error below
+    /// 2^-180 (x/2 may round below the normals: 2^-1075; the dropped x³/24); or ±2^-1·(2·ln2Hi +
+    /// RN(2·ln2Lo ± x)) (softplus, log_sigmoid), relative error below 2^-107 (the rounding of the
+    /// low part <= 2^-107 as it lies below 2^-53, ln 2's split 2^-109.4, the dropped x²/4 <=
+    /// 2^-122, next to 2 ln 2 > 1.38).
     @inline(__always)
     func tinyLogitOutput(_ x: Double, rounded r: Double) -> OracleValue {
         switch kind {
         case .sigmoid:
-            return OracleValue(rounded: r, exact: ExactValue(negative: false, head: 1, tail: 0.5 * x, binade: -1))
+            // (Below 1/2 as 2^-2·(2 + x), exact, even where x/2 would round to −0.)
+            return OracleValue(rounded: r, exact: x < 0 ? ExactValue(kind: .finite, isNegative: false, exponent: -2, head: 2, tail: x)
+                                                        : ExactValue(kind: .finite, isNegative: false, exponent: -1, head: 1, tail: 0.5 * x))
         case .softplus:
             return OracleValue(rounded: r, exact: ExactValue(kind: .finite, isNegative: false, exponent: -1,
                                                              head: 2 * Self.ln2Hi, tail: 2 * Self.ln2Lo + x))
@@ -98,6 +104,22 @@ extension ElementwiseOutputs {
     static func tinyLogLanes(_ x: OutputLanes) -> DoubleWordLog1p.Lanes<OutputLanes> {
         (OutputLanes(repeating: 2 * ln2Hi), 2 * ln2Lo - magnitudeLanes(x), .init(repeating: -1), OutputLanes(repeating: tinyLogError))
     }
+
+    /// softplus at x > 2^20 and log_sigmoid at x < −2^20, x ± 0⁺ (0⁺ < 2^(tinyExponent+1)), when
+    /// x is a value of the format: x itself, exact value x (relative error below 2^-1512750);
+    /// else nil (`negativeLogSoftmax` settles the near-tie). x is at least 2^20 and its format's
+    /// grid has spacing at least 2^(20 − p) >= 2^-33 around it (half that just below a power of
+    /// two), so the nearest rounding boundary is >= 2^-35 away, far beyond 0⁺; at the largest
+    /// finite value, the overflow threshold lies half a spacing beyond it.
+    @inline(__always)
+    func hugeLogitOutput(_ x: Double) -> OracleValue? {
+        certifier.format.round(x) == x ? OracleValue(rounded: x, exact: ExactValue(x)) : nil
+    }
+
+    /// bce's T = log1p(e^(−|x|)) for |x| > 2^20 on lanes: `tinyLog`'s value 2^tinyExponent with
+    /// relative error 1, the enclosure (0, 2^(tinyExponent+1)) (ElementwiseOutputs.swift).
+    static let hugeLogLanes: DoubleWordLog1p.Lanes<OutputLanes> =
+        (OutputLanes(repeating: 1), OutputLanes(), .init(repeating: Int64(tinyExponent)), OutputLanes(repeating: 1))
 
     /// The outputs at x > 2^20 and x < −2^20 that do not depend on x (nil where they do): sigmoid
     /// 1 − 0⁺ (rounds to 1 in every format: the spacing below 1 is >= 2^-53) and 0⁺; softplus 0⁺

@@ -1,0 +1,152 @@
+import struct AccuracyHarness.SplitMix64
+import DoubleWordArithmetic
+import MPFR
+@testable import SoftmaxOracle
+import Testing
+
+/// The elementwise regimes decided without e^(−|x|) and log1p (ElementwiseShortcuts.swift):
+/// tiny logits (|x| <= 2^-60) of sigmoid, log_sigmoid and softplus, bce's T there, and the
+/// outputs beyond 2^20 built once. Against MPFR at 320 bits computed here, and against the MPFR
+/// path (`Oracle(doubleWordTier: false)`) on requests at each regime's edges, every format.
+/// Failure messages carry the seed.
+@Suite("Double-word tier: elementwise shortcuts")
+struct ElementwiseShortcutTests {
+    static let seed: UInt64 = 0xE1E3_5407
+    static let kinds: [(ElementwiseOutputs.Kind, OracleFunction)] = [(.sigmoid, .sigmoid), (.softplus, .softplus), (.logSigmoid, .logSigmoid)]
+
+    /// The tiny-logit edges: ±0, the least subnormal, the largest subnormal, the least normal,
+    /// 2^-60 itself and the doubles either side of it (the next one up takes e^(−|x|) and log1p).
+    static let edges: [Double] = [0, -0.0, 0x1p-1074, 0x0.fffffffffffffp-1022, 0x1p-1022, 0x1.0000000000001p-1022,
+                                  0x1p-61, 0x1p-60.nextDown, 0x1p-60, 0x1p-60.nextUp, 0x1p-59, 0x1p-40]
+
+    /// ln 2 at 320 bits.
+    static var ln2: BigFloat { Exact.apply { $0.log(big(2), .nearest) } }
+
+    @Test("ln 2's distance to the nearest midpoint of every format's grid is above 2^-60, and each format takes the regime")
+    func ln2Room() throws {
+        for format in Format.allCases {
+            // The grid of (1/2, 1) has spacing 2^-p; the midpoints around r = RN(ln 2) are r ± 2^-(p+1).
+            let r = format.round(Self.ln2.double(.nearest))
+            let h = powerOfTwo(-(format.precision + 1))
+            let below = Exact.apply { $0.sub(Self.ln2, Exact.apply { $0.sub(big(r), big(h), .nearest) }, .nearest) }
+            let above = Exact.apply { $0.sub(Exact.apply { $0.add(big(r), big(h), .nearest) }, Self.ln2, .nearest) }
+            #expect(below.double(.nearest) > 0x1p-60 && above.double(.nearest) > 0x1p-60,
+                    "\(format): ln 2 lies \(below.double()), \(above.double()) from the midpoints around \(r)")
+            let rounded = try #require(ElementwiseOutputs.tinyLogitRounding(.softplus, format), "\(format): the regime was not taken")
+            #expect(rounded == r, "\(format): softplus rounds to \(rounded)")
+            #expect(ElementwiseOutputs.tinyLogitRounding(.logSigmoid, format) == -r)
+            #expect(ElementwiseOutputs.tinyLogitRounding(.sigmoid, format) == 0.5)
+            #expect(ElementwiseOutputs.tinyLogitRounding(.bce, format) == nil)
+        }
+    }
+
+    /// The exact function value at 320 bits.
+    static func exact(_ kind: ElementwiseOutputs.Kind, _ x: Double) -> BigFloat {
+        Exact.apply { r in
+            switch kind {
+            case .sigmoid:  // 1/(1 + e^−x)
+                r.neg(big(x), .nearest); r.exp(r, .nearest); r.add(r, big(1), .nearest); r.div(big(1), r, .nearest)
+            case .softplus:  // log1p(e^x)
+                r.exp(big(x), .nearest); r.log1p(r, .nearest)
+            default:  // −log1p(e^−x)
+                r.neg(big(x), .nearest); r.exp(r, .nearest); r.log1p(r, .nearest); r.neg(r, .nearest)
+            }
+        }
+    }
+
+    static func value(_ e: ExactValue) -> BigFloat {
+        Exact.apply { r in
+            r.add(big(e.head), big(e.tail), .nearest)
+            r.scale(r, byPowerOfTwo: e.exponent, .nearest)
+            if e.isNegative { r.neg(r, .nearest) }
+        }
+    }
+
+    @Test("Tiny logits: the rounding is the correct one and the exact value within its stated bound (sigmoid 2^-180, the others 2^-107)",
+          arguments: Format.allCases)
+    func tinyOutputs(format: Format) {
+        var rng = SplitMix64(seed: Self.seed ^ UInt64(format.precision))
+        var xs = Self.edges.filter { $0.magnitude <= 0x1p-60 }.flatMap { [$0, -$0] }
+        while xs.count < 400 { xs.append((rng.oneIn(2) ? 1 : -1) * rng.unit() * powerOfTwo(-rng.int(60...1074))) }
+        for (kind, _) in Self.kinds {
+            let outputs = ElementwiseOutputs(kind: kind, format: format, labels: nil, posWeight: nil, weight: nil)
+            let bound = kind == .sigmoid ? 0x1p-180 : 0x1p-107
+            for x in xs {
+                let v = outputs.output(0, x)!
+                let exact = Self.exact(kind, x)
+                #expect(v.rounded.bitPattern == format.round(exact.double(.nearest)).bitPattern,
+                        "\(kind), \(format), x = \(hex(x)): \(v.rounded); seed \(Self.seed)")
+                // (exact.double(.nearest) is binary64's rounding of the value; no format's midpoint
+                // lies within 2^-54.78 of 1/2 or ln 2, so double rounding cannot differ here.)
+                #expect(Exact.relativeError(Self.value(v.exact), exact) <= bound, "\(kind), \(format), x = \(hex(x)); seed \(Self.seed)")
+                #expect(v.exact.exponent == (kind == .sigmoid && x < 0 ? -2 : -1) && v.exact.head >= 1 && v.exact.head <= 2,
+                        "\(kind), x = \(hex(x)): \(v.exact) is not in ExactValue's form")
+            }
+        }
+    }
+
+    @Test("bce's T at |x| <= 2^-60 is within its stated relative bound 2^-106")
+    func tinyLogTerm() {
+        var rng = SplitMix64(seed: Self.seed ^ 7)
+        var xs = Self.edges.filter { $0.magnitude <= 0x1p-60 }
+        while xs.count < 2000 { xs.append(rng.unit() * powerOfTwo(-rng.int(60...1074))) }
+        for x in xs.flatMap({ [$0, -$0] }) {
+            let t = ElementwiseOutputs.tinyLogTerm(x)
+            let exact = Exact.log1p(Exact.exp(big(-x.magnitude)))
+            let err = Exact.relativeError(Exact.value(t.value), exact)
+            #expect(err <= ElementwiseOutputs.tinyLogError, "x = \(hex(x)): relative error \(err); seed \(Self.seed ^ 7)")
+            #expect(t.value.hi >= 1 && t.value.hi < 2 && t.value.lo.magnitude <= t.value.hi.ulp / 2, "x = \(hex(x)): not normalized")
+        }
+    }
+
+    /// Both tiers on one request; rounded values bit for bit, exact values within 2^-39 ulps.
+    static func compare(_ q: OracleRequest, _ note: String) throws {
+        try DoubleWordTierAgreementTests.compare(q, note)
+    }
+
+    @Test("Requests at the regimes' edges (±0, subnormals, 2^-60 either side, ±2^20 either side) give the MPFR path's outputs",
+          arguments: Format.allCases)
+    func edgesAgainstMPFR(format: Format) throws {
+        let huge: [Double] = [0x1p20, 0x1p20.nextUp, 0x1p21, 0x1p40 + 1, 1e300, 0x1.fffffffffffffp1023]
+        let x = (Self.edges + huge).flatMap { [$0, -$0] }.map { format.round($0).isFinite ? $0 : 0 }
+        for (_, function) in Self.kinds {
+            try Self.compare(OracleRequest(function: function, format: format, logits: x), "\(function), \(format)")
+        }
+        // bce: hard and soft labels, one pos_weight or one per output, with and without weights.
+        var rng = SplitMix64(seed: Self.seed ^ 11)
+        for n in 0..<6 {
+            let labels = x.map { _ in n % 2 == 0 ? Double(rng.int(0...1)) : Double(rng.int(0...8)) / 8 }
+            let posWeight: [Double]? = n < 2 ? nil : (n < 4 ? [rng.uniform(0.1, 5)] : x.map { _ in rng.uniform(0, 3) })
+            let weight: [Double]? = n % 3 == 0 ? nil : x.map { _ in rng.uniform(0.01, 2) }
+            try Self.compare(OracleRequest(function: .bceWithLogits, format: format, logits: x, weight: weight, labels: labels, posWeight: posWeight),
+                             "bce row \(n), \(format); seed \(Self.seed ^ 11)")
+        }
+    }
+
+    @Test("fill equals the scalar path on rows mixing tiny, ordinary and huge logits, every function and format",
+          arguments: Format.allCases)
+    func mixedRows(format: Format) {
+        var rng = SplitMix64(seed: Self.seed ^ 13)
+        for n in 0..<30 {
+            // Runs of one kind (so that whole groups of four take each path) and mixed stretches.
+            var x: [Double] = []
+            while x.count < 97 {
+                let kind = rng.int(0...3), run = rng.oneIn(2) ? 4 : 1
+                for _ in 0..<run {
+                    let sign: Double = rng.oneIn(2) ? 1 : -1
+                    switch kind {
+                    case 0: x.append(sign * rng.unit() * powerOfTwo(-rng.int(60...1074)))
+                    case 1: x.append(sign * rng.pick(Self.edges))
+                    case 2: x.append(sign * rng.uniform(0, 40))
+                    default: x.append(sign * rng.uniform(0x1p20, 0x1p60))
+                    }
+                }
+            }
+            for kind in [ElementwiseOutputs.Kind.sigmoid, .logSigmoid, .softplus, .bce] {
+                let labels: [Double]? = kind == .bce ? x.map { _ in rng.oneIn(2) ? Double(rng.int(0...1)) : rng.unit() } : nil
+                let outputs = ElementwiseOutputs(kind: kind, format: format, labels: labels, posWeight: kind == .bce ? [1.5] : nil, weight: nil)
+                ElementwiseLaneTests.checkFill(outputs, x, "seed \(Self.seed ^ 13), row \(n), \(kind), \(format)")
+            }
+        }
+    }
+}

@@ -21,10 +21,10 @@ import DoubleWordArithmetic
 extension ElementwiseOutputs {
     /// The coefficients `bce` uses for output i at a finite logit x: the coefficient of term 1
     /// (A for x < 0, B otherwise) and C, with their bounds; ok = false where `bce` would not use
-    /// them (z ∉ [0, 1], pw < 0 or w < 0, NaN included). From the cache for every label:
-    /// `output` takes the labels +0 and 1 from `hardLabelWeights` when it is set, which is
-    /// `bceWeights` of the same bit patterns (+0 or 1, the one pos_weight or 1, weight 1), so the
-    /// same values (`bceWeights` is a function of the bits), without a branch on the label.
+    /// them (z ∉ [0, 1], pw < 0 or w < 0, NaN included). The labels +0 and 1 from
+    /// `hardLabelWeights` when it is set, as `output` takes them; the others from the cache,
+    /// which gives `bceWeights` of the same bit patterns (+0 or 1, the one pos_weight or 1,
+    /// weight 1), so the same values either way (`bceWeights` is a function of the bits).
     /// `pw`: the one pos_weight (or 1) when the request gives one value or none, else nil.
     typealias BceLaneCoefficients = (ah: Double, al: Double, ae: Int, epsA: Double, ch: Double, cl: Double, ce: Int, epsC: Double, ok: Bool)
 
@@ -33,6 +33,13 @@ extension ElementwiseOutputs {
         let pw = one ?? posWeight.unsafelyUnwrapped[i]
         let z = labels.unsafelyUnwrapped[i], w = weight?[i] ?? 1
         guard z >= 0, z <= 1, pw >= 0, w >= 0 else { return (0, 0, 0, 0, 0, 0, 0, 0, false) }
+        // The labels +0 and 1 from `hardLabelWeights` when it is set, as `output` takes them
+        // (the same bit patterns, so the same weights), without the cache's hash.
+        if let hard = hardLabelWeights, z.bitPattern == 0 || z == 1 {
+            let k = z == 1 ? hard.one : hard.zero
+            let a = x < 0 ? k.a : k.b
+            return (a.hi, a.lo, a.exponent, x < 0 ? k.epsA : k.epsB, k.c.hi, k.c.lo, k.c.exponent, k.epsC, true)
+        }
         let k = cache.pointee.slot(label: z, posWeight: pw, weight: w)
         let a = x < 0 ? k.pointee.a : k.pointee.b
         return (a.hi, a.lo, a.exponent, x < 0 ? k.pointee.epsA : k.pointee.epsB, k.pointee.c.hi, k.pointee.c.lo,

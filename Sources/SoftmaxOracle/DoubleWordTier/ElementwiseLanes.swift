@@ -14,9 +14,12 @@ import DoubleWordArithmetic
 // arguments. When a lane routine declines (a guard of the scalar routine fails on some lane),
 // its four outputs are computed by the scalar path alone, which declines where it declines; a
 // lane that the lane tests do not decide is certified by the scalar path from its lane values.
-// Left-overs at the end of the range, and all other logits (non-finite, |x| > 2^20), take the
-// scalar path. So the outputs are those of the scalar path, whatever the order in which they are
-// finished.
+// Tiny logits (|x| <= 2^-60) of sigmoid, log_sigmoid and softplus are written at once, and
+// outputs beyond 2^20 that do not depend on x are copied (ElementwiseShortcuts.swift, the scalar
+// path's first steps); bce's tiny logits take T from `tinyLogLanes` and its finite |x| > 2^20
+// `hugeLogLanes`, each through a queue of four, into `bceOnLanes`. Left-overs at the end of the
+// range, and all other logits (non-finite, |x| > 2^20), take the scalar path. So the outputs are
+// those of the scalar path, whatever the order in which they are finished.
 
 extension ElementwiseOutputs {
     /// Up to four logits waiting for the same lane computation: indices, logits, and for the

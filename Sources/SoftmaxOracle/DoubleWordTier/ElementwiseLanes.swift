@@ -229,8 +229,8 @@ extension ElementwiseOutputs {
             } else if xi.magnitude <= 0x1p20 {
                 group.append(i, xi)
                 if group.count == width { groupOnLanes(&group) }
-            } else if xi.magnitude < .infinity, let v = xi > 0 ? hugePositive : hugeNegative {
-                (out + i).initialize(to: v)  // |x| > 2^20, an output that does not depend on x
+            } else if xi.magnitude < .infinity, let v = (xi > 0 ? hugePositive : hugeNegative) ?? (isBce ? nil : hugeLogitOutput(xi)) {
+                (out + i).initialize(to: v)  // |x| > 2^20: an output that does not depend on x, or x itself
             } else if isBce && xi.magnitude < .infinity {
                 huge.append(i, xi)
                 if huge.count == width { finishLog(&huge, Self.hugeLogLanes, huge: true) }

@@ -111,9 +111,14 @@ extension ElementwiseOutputs {
     /// grid has spacing at least 2^(20 − p) >= 2^-33 around it (half that just below a power of
     /// two), so the nearest rounding boundary is >= 2^-35 away, far beyond 0⁺; at the largest
     /// finite value, the overflow threshold lies half a spacing beyond it.
+    /// (The exact value is `ExactValue(x)` of a normal x, its fields read from x's bits.)
     @inline(__always)
     func hugeLogitOutput(_ x: Double) -> OracleValue? {
-        certifier.format.round(x) == x ? OracleValue(rounded: x, exact: ExactValue(x)) : nil
+        guard certifier.format.round(x) == x else { return nil }
+        let bits = x.bitPattern
+        let head = Double(bitPattern: (bits & 0x000F_FFFF_FFFF_FFFF) | 0x3FF0_0000_0000_0000)
+        return OracleValue(rounded: x, exact: ExactValue(kind: .finite, isNegative: x < 0,
+                                                         exponent: Int(truncatingIfNeeded: (bits >> 52) & 0x7FF) - 1023, head: head, tail: 0))
     }
 
     /// bce's T = log1p(e^(−|x|)) for |x| > 2^20 on lanes: `tinyLog`'s value 2^tinyExponent with

@@ -21,10 +21,10 @@ import DoubleWordArithmetic
 extension ElementwiseOutputs {
     /// The coefficients `bce` uses for output i at a finite logit x: the coefficient of term 1
     /// (A for x < 0, B otherwise) and C, with their bounds; ok = false where `bce` would not use
-    /// them (z ∉ [0, 1], pw < 0 or w < 0, NaN included). The labels +0 and 1 from
-    /// `hardLabelWeights` when it is set, as `output` takes them; the others from the cache,
-    /// which gives `bceWeights` of the same bit patterns (+0 or 1, the one pos_weight or 1,
-    /// weight 1), so the same values either way (`bceWeights` is a function of the bits).
+    /// them (z ∉ [0, 1], pw < 0 or w < 0, NaN included). From the cache for every label:
+    /// `output` takes the labels +0 and 1 from `hardLabelWeights` when it is set, which is
+    /// `bceWeights` of the same bit patterns (+0 or 1, the one pos_weight or 1, weight 1), so the
+    /// same values (`bceWeights` is a function of the bits), without a branch on the label.
     /// `pw`: the one pos_weight (or 1) when the request gives one value or none, else nil.
     typealias BceLaneCoefficients = (ah: Double, al: Double, ae: Int, epsA: Double, ch: Double, cl: Double, ce: Int, epsC: Double, ok: Bool)
 
@@ -33,32 +33,23 @@ extension ElementwiseOutputs {
         let pw = one ?? posWeight.unsafelyUnwrapped[i]
         let z = labels.unsafelyUnwrapped[i], w = weight?[i] ?? 1
         guard z >= 0, z <= 1, pw >= 0, w >= 0 else { return (0, 0, 0, 0, 0, 0, 0, 0, false) }
-        // The labels +0 and 1 from `hardLabelWeights` when it is set, as `output` takes them
-        // (the same bit patterns, so the same weights), without the cache's hash.
-        if let hard = hardLabelWeights, z.bitPattern == 0 || z == 1 {
-            let k = z == 1 ? hard.one : hard.zero
-            let a = x < 0 ? k.a : k.b
-            return (a.hi, a.lo, a.exponent, x < 0 ? k.epsA : k.epsB, k.c.hi, k.c.lo, k.c.exponent, k.epsC, true)
-        }
         let k = cache.pointee.slot(label: z, posWeight: pw, weight: w)
         let a = x < 0 ? k.pointee.a : k.pointee.b
         return (a.hi, a.lo, a.exponent, x < 0 ? k.pointee.epsA : k.pointee.epsB, k.pointee.c.hi, k.pointee.c.lo,
                 k.pointee.c.exponent, k.pointee.epsC, true)
     }
 
-    /// bce for a full queue of logits (|x| <= 2^20) from T on lanes (see the notes above), or of
-    /// finite logits |x| > 2^20 with T = `hugeLogLanes` (`hugeLogits`): there term 2 lies more than
-    /// 2^1000 below term 1, so each lane takes `sumWithTiny`'s first step, as `bce` does.
+    /// bce for a full queue of logits (|x| <= 2^20) from T on lanes (see the notes above).
     /// Writes out[index_j] for the lanes it certifies and returns them; the scalar path finishes
     /// the others.
     ///
     /// Guards (a lane failing one is left to the scalar path): `bce` would use the weights; C is
     /// normalized and finite (C = 0 goes to the MPFR path, C = inf/NaN follows binary64); term 1's
-    /// coefficient is 0 or normalized; T's hi lies in [1, 2) (normalized, so the products' mantissas lie in
-    /// [1, 4) and `normalizedLanes` is `normalized()`).
+    /// coefficient is 0 or normalized; T's hi lies in [1, 2) (normalized, so the products'
+    /// mantissas lie in [1, 4) and `normalizedLanes` is `normalized()`).
     @inline(__always)
     func bceOnLanes(_ q: LaneQueue, _ t: DoubleWordLog1p.Lanes<OutputLanes>, cache: UnsafeMutablePointer<BceWeightCache>,
-                    into out: UnsafeMutablePointer<OracleValue>, hugeLogits: Bool = false) -> SIMDMask<OutputLanes.MaskStorage> {
+                    into out: UnsafeMutablePointer<OracleValue>) -> SIMDMask<OutputLanes.MaskStorage> {
         typealias V = SIMD4<Double>  // OutputLanes, built lane by lane from four scalars
         typealias I = V.MaskStorage
         let u2 = unitRoundoffSquared
@@ -75,10 +66,8 @@ extension ElementwiseOutputs {
         let epsC = V(c0.epsC, c1.epsC, c2.epsC, c3.epsC)
         let x = q.x, ax = magnitudeLanes(x)
         let normalizedA = (ah .>= 1) .& (ah .< 2)
-        // (`hugeLogits`: |x| > 2^20 and T = `hugeLogLanes`, where `bce` gives C·0⁺ alone, when term
-        // 1 is 0, as `tinyOutput`: those lanes are left to it.)
         let ok = weighed .& (ch .>= 1) .& (ch .< 2) .& (normalizedA .| (ah .== 0))
-            .& (t.hi .>= 1) .& (t.hi .< 2) .& (hugeLogits ? ah .!= 0 : .init(repeating: true))
+            .& (t.hi .>= 1) .& (t.hi .< 2)
         // Term 1 = `times`(coefficient, |x|): |x| normalized (lo = 0), the mantissas' product
         // (`DoubleWord.product(_:_: Double)`), exponents added, normalized; bound
         // roundedUp(ε_coefficient + (lo = 0 ? 0 : 3.02u²)). Zero when x = 0 or the coefficient is.

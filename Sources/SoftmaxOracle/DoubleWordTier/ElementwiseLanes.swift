@@ -16,8 +16,8 @@ import DoubleWordArithmetic
 // lane that the lane tests do not decide is certified by the scalar path from its lane values.
 // Tiny logits (|x| <= 2^-60) of sigmoid, log_sigmoid and softplus are written at once, and
 // outputs beyond 2^20 that do not depend on x are copied (ElementwiseShortcuts.swift, the scalar
-// path's first steps); bce's tiny logits take T from `tinyLogLanes` and its finite |x| > 2^20
-// `hugeLogLanes`, each through a queue of four, into `bceOnLanes`. Left-overs at the end of the
+// path's first steps); bce's tiny logits take T from `tinyLogLanes`, through a queue of four,
+// into `bceOnLanes`. Left-overs at the end of the
 // range, and all other logits (non-finite, |x| > 2^20), take the scalar path. So the outputs are
 // those of the scalar path, whatever the order in which they are finished.
 
@@ -98,8 +98,8 @@ extension ElementwiseOutputs {
             }
         }
         let width = OutputLanes.scalarCount
-        let indices = UnsafeMutablePointer<Int>.allocate(capacity: 7 * width)
-        let values = UnsafeMutablePointer<Double>.allocate(capacity: 28 * width)
+        let indices = UnsafeMutablePointer<Int>.allocate(capacity: 6 * width)
+        let values = UnsafeMutablePointer<Double>.allocate(capacity: 24 * width)
         let scratch = UnsafeMutablePointer<OracleValue>.allocate(capacity: width)
         let enclosures = UnsafeMutablePointer<Double>.allocate(capacity: 4 * width)
         defer {
@@ -110,9 +110,8 @@ extension ElementwiseOutputs {
         }
         var group = LaneQueue(indices, values), middle = LaneQueue(indices + width, values + 4 * width)
         var high = LaneQueue(indices + 2 * width, values + 8 * width), low = LaneQueue(indices + 3 * width, values + 12 * width)
-        @inline(__always) func finishLog(_ q: inout LaneQueue, _ t: DoubleWordLog1p.Lanes<OutputLanes>?, huge: Bool = false) {
-            let done = t.map { kind == .bce ? bceOnLanes(q, $0, cache: cache, into: out, hugeLogits: huge)
-                                            : finishOnLanes(q, $0, scratch: scratch, into: out) } ?? SIMDMask()
+        @inline(__always) func finishLog(_ q: inout LaneQueue, _ t: DoubleWordLog1p.Lanes<OutputLanes>?) {
+            let done = t.map { kind == .bce ? bceOnLanes(q, $0, cache: cache, into: out) : finishOnLanes(q, $0, scratch: scratch, into: out) } ?? SIMDMask()
             for j in 0..<width where !done[j] {
                 let i = q.index[j]
                 guard let t else {
@@ -186,7 +185,6 @@ extension ElementwiseOutputs {
         // bce's tiny logits take T from `tinyLogLanes` (ElementwiseShortcuts.swift), whole groups
         // through `direct`, the others through `tiny`.
         var direct = LaneQueue(indices + 4 * width, values + 16 * width), tiny = LaneQueue(indices + 5 * width, values + 20 * width)
-        var huge = LaneQueue(indices + 6 * width, values + 24 * width)  // bce's finite |x| > 2^20
         let tinyRounded = tinyLogitRounded ?? 0, tinyRegime = tinyLogitRounded != nil, isBce = kind == .bce
         let tinyBound = tinyRegime || isBce ? Self.tinyLogitBound : -1
         var i = range.lowerBound
@@ -202,12 +200,6 @@ extension ElementwiseOutputs {
                     } else {
                         for j in 0..<width { (out + i + j).initialize(to: tinyLogitOutput(xv[j], rounded: tinyRounded)) }
                     }
-                    i += width
-                    continue
-                }
-                if isBce && all((m .> 0x1p20) .& (m .< .infinity)) {
-                    direct.setLanes(i, xv)
-                    finishLog(&direct, Self.hugeLogLanes, huge: true)
                     i += width
                     continue
                 }
@@ -231,15 +223,12 @@ extension ElementwiseOutputs {
                 if group.count == width { groupOnLanes(&group) }
             } else if xi.magnitude < .infinity, let v = (xi > 0 ? hugePositive : hugeNegative) ?? (isBce ? nil : hugeLogitOutput(xi)) {
                 (out + i).initialize(to: v)  // |x| > 2^20: an output that does not depend on x, or x itself
-            } else if isBce && xi.magnitude < .infinity {
-                huge.append(i, xi)
-                if huge.count == width { finishLog(&huge, Self.hugeLogLanes, huge: true) }
             } else {  // NaN, ±inf, |x| > 2^20
                 emit(i, output(i, xi))
             }
             i += 1
         }
-        for q in [group, middle, high, low, tiny, huge] {
+        for q in [group, middle, high, low, tiny] {
             for j in 0..<q.count { emit(q.index[j], output(q.index[j], q.values[j])) }
         }
         failed.sort()

@@ -29,8 +29,7 @@ import DoubleWordArithmetic
 // Huge logits, |x| > 2^20 (ElementwiseOutputs.swift's notes): the outputs that do not depend on
 // x (sigmoid's 1 − 0⁺ and 0⁺, softplus' 0⁺ at x < −2^20, log_sigmoid's −0⁺ at x > 2^20) are
 // built once per request (`hugeOutputs`), the same values the scalar path built for each logit;
-// x ± 0⁺ is x where x is a value of the format (`hugeLogitOutput`); bce's loss there, term 1
-// plus C·0⁺, takes the lanes (BceLanes.swift) with T's enclosure (0, 2^(tinyExponent+1)).
+// x ± 0⁺ is x where x is a value of the format (`hugeLogitOutput`).
 
 extension ElementwiseOutputs {
     /// The tiny-logit regime: |x| <= tinyLogitBound.
@@ -120,11 +119,6 @@ extension ElementwiseOutputs {
         return OracleValue(rounded: x, exact: ExactValue(kind: .finite, isNegative: x < 0,
                                                          exponent: Int(truncatingIfNeeded: (bits >> 52) & 0x7FF) - 1023, head: head, tail: 0))
     }
-
-    /// bce's T = log1p(e^(−|x|)) for |x| > 2^20 on lanes: `tinyLog`'s value 2^tinyExponent with
-    /// relative error 1, the enclosure (0, 2^(tinyExponent+1)) (ElementwiseOutputs.swift).
-    static let hugeLogLanes: DoubleWordLog1p.Lanes<OutputLanes> =
-        (OutputLanes(repeating: 1), OutputLanes(), .init(repeating: Int64(tinyExponent)), OutputLanes(repeating: 1))
 
     /// The outputs at x > 2^20 and x < −2^20 that do not depend on x (nil where they do): sigmoid
     /// 1 − 0⁺ (rounds to 1 in every format: the spacing below 1 is >= 2^-53) and 0⁺; softplus 0⁺

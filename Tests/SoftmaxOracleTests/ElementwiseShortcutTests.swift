@@ -85,6 +85,28 @@ struct ElementwiseShortcutTests {
         }
     }
 
+    @Test("bce at |x| <= 2^-60 with label +0, or label 1 and pos_weight 1, weight 1: softplus(x) or softplus(−x), against MPFR",
+          arguments: Format.allCases)
+    func bceAsSoftplus(format: Format) throws {
+        var rng = SplitMix64(seed: Self.seed ^ 17)
+        var xs = Self.edges.filter { $0.magnitude <= 0x1p-60 }
+        while xs.count < 200 { xs.append(rng.unit() * pow2(-rng.int(60...1074))) }
+        let x = xs.flatMap { [$0, -$0] }
+        for (z, pw) in [(0.0, 1.0), (0.0, 3.5), (1.0, 1.0)] {
+            let outputs = ElementwiseOutputs(kind: .bce, format: format, labels: x.map { _ in z }, posWeight: [pw], weight: nil)
+            for (i, xi) in x.enumerated() {
+                let v = try #require(outputs.bceTinyOutput(i, xi), "z = \(z), pw = \(pw), x = \(hex(xi)): not taken")
+                // loss = max(±x, 0) + log1p(e^(−|x|)) = softplus(±x) exactly (A or B is 0, C = 1).
+                let exact = Self.exact(.softplus, z == 0 ? xi : -xi)
+                #expect(v.rounded.bitPattern == format.round(exact.double(.nearest)).bitPattern, "z = \(z), x = \(hex(xi)), \(format)")
+                #expect(Exact.relativeError(Self.value(v.exact), exact) <= 0x1p-107, "z = \(z), x = \(hex(xi)), \(format)")
+            }
+        }
+        // Not taken: a soft label, pos_weight ≠ 1 with label 1, a weight ≠ 1, label −0.
+        let o = ElementwiseOutputs(kind: .bce, format: format, labels: [0.5, 1, 0, -0.0], posWeight: [2], weight: [1, 1, 0.5, 1])
+        for i in 0..<4 { #expect(o.bceTinyOutput(i, 0x1p-70) == nil, "output \(i) took the softplus shortcut") }
+    }
+
     @Test("bce's T at |x| <= 2^-60 is within its stated relative bound 2^-106")
     func tinyLogTerm() {
         var rng = SplitMix64(seed: Self.seed ^ 7)
@@ -150,7 +172,9 @@ struct ElementwiseShortcutTests {
             }
             for kind in [ElementwiseOutputs.Kind.sigmoid, .logSigmoid, .softplus, .bce] {
                 let labels: [Double]? = kind == .bce ? x.map { _ in rng.oneIn(2) ? Double(rng.int(0...1)) : rng.unit() } : nil
-                let outputs = ElementwiseOutputs(kind: kind, format: format, labels: labels, posWeight: kind == .bce ? [1.5] : nil, weight: nil)
+                // (bce with hard labels, no pos_weight and no weight: every tiny logit's loss is softplus(±x).)
+                let posWeight: [Double]? = kind == .bce && n % 2 == 0 ? [1.5] : nil
+                let outputs = ElementwiseOutputs(kind: kind, format: format, labels: labels, posWeight: posWeight, weight: nil)
                 ElementwiseLaneTests.checkFill(outputs, x, "seed \(Self.seed ^ 13), row \(n), \(kind), \(format)")
             }
         }

@@ -41,6 +41,8 @@ extension ElementwiseOutputs {
         if x.isNaN { return exactOutput(.nan) }
         if x.isInfinite { return exactOutput(Self.infiniteLoss(negative: x < 0, label: z, posWeight: pw, weight: w)) }
         guard z >= 0, z <= 1, pw >= 0, w >= 0 else { return nil }
+        // (Not when T is given: the fill passes T only for outputs that are not softplus(±x).)
+        if log == nil, x.magnitude <= Self.tinyLogitBound, let v = bceTinyOutput(x, label: z, posWeight: pw, weight: w) { return v }
         let (c, epsC, t1, eps1, exact1) = Self.bceCoefficients(x, label: z, posWeight: pw, weight: w, weights: weights)
         // Term 2, and the loss.
         if c.hi == 0 {

@@ -182,11 +182,21 @@ extension ElementwiseOutputs {
         // queue, written as whole vectors); the others one at a time through `group`. Tiny
         // logits (|x| <= 2^-60, when the regime applies: ElementwiseShortcuts.swift) never go to
         // the lanes: their outputs are written at once, four at a time where four are tiny.
-        // bce's tiny logits take T from `tinyLogLanes` (ElementwiseShortcuts.swift), whole groups
-        // through `direct`, the others through `tiny`.
+        // bce's tiny logits are softplus(±x) (`bceTinyOutput`) or take T from `tinyLogLanes`
+        // (ElementwiseShortcuts.swift) through `tiny`.
         var direct = LaneQueue(indices + 4 * width, values + 16 * width), tiny = LaneQueue(indices + 5 * width, values + 20 * width)
         let tinyRounded = tinyLogitRounded ?? 0, tinyRegime = tinyLogitRounded != nil, isBce = kind == .bce
         let tinyBound = tinyRegime || isBce ? Self.tinyLogitBound : -1
+        /// bce at a tiny logit: softplus(±x)'s output where the loss is that (`bceTinyOutput`),
+        /// else through `tiny`.
+        @inline(__always) func tinyBce(_ k: Int, _ xk: Double) {
+            if let v = bceTinyOutput(k, xk) {
+                (out + k).initialize(to: v)
+                return
+            }
+            tiny.append(k, xk)
+            if tiny.count == width { finishLog(&tiny, Self.tinyLogLanes(tiny.x)) }
+        }
         var i = range.lowerBound
         while i < range.upperBound {
             if i + width <= range.upperBound {
@@ -195,8 +205,7 @@ extension ElementwiseOutputs {
                 let tinyLanes = m .<= tinyBound
                 if all(tinyLanes) {
                     if isBce {
-                        direct.setLanes(i, xv)
-                        finishLog(&direct, Self.tinyLogLanes(xv))
+                        for j in 0..<width { tinyBce(i + j, xv[j]) }
                     } else {
                         for j in 0..<width { (out + i + j).initialize(to: tinyLogitOutput(xv[j], rounded: tinyRounded)) }
                     }
@@ -213,8 +222,7 @@ extension ElementwiseOutputs {
             let xi = x[i]
             if xi.magnitude <= tinyBound {
                 if isBce {
-                    tiny.append(i, xi)
-                    if tiny.count == width { finishLog(&tiny, Self.tinyLogLanes(tiny.x)) }
+                    tinyBce(i, xi)
                 } else {
                     (out + i).initialize(to: tinyLogitOutput(xi, rounded: tinyRounded))
                 }

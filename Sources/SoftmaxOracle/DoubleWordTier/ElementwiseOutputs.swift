@@ -34,6 +34,8 @@ struct ElementwiseOutputs {
     let hardLabelWeights: (zero: BceWeights, one: BceWeights)?
     /// Every output's rounding at |x| <= 2^-60 (`tinyLogitRounding`), or nil: no such regime.
     let tinyLogitRounded: Double?
+    /// bce: softplus's `tinyLogitRounded`, for the outputs that are softplus(±x) (`bceTinyOutput`).
+    let tinySoftplusRounded: Double?
     /// The outputs at x > 2^20 and x < −2^20 when they do not depend on x (`hugeOutputs`).
     let hugePositive: OracleValue?, hugeNegative: OracleValue?
 
@@ -47,6 +49,7 @@ struct ElementwiseOutputs {
         hardLabelWeights = kind == .bce && weight == nil && pw >= 0 && pw.isFinite
             ? (Self.bceWeights(label: 0, posWeight: pw, weight: 1), Self.bceWeights(label: 1, posWeight: pw, weight: 1)) : nil
         tinyLogitRounded = Self.tinyLogitRounding(kind, format)
+        tinySoftplusRounded = kind == .bce ? Self.tinyLogitRounding(.softplus, format) : nil
         (hugePositive, hugeNegative) = Self.hugeOutputs(kind, format)
     }
 

@@ -69,7 +69,11 @@ extension ElementwiseOutputs {
     /// low part <= 2^-107 as it lies below 2^-53, ln 2's split 2^-109.4, the dropped x²/4 <=
     /// 2^-122, next to 2 ln 2 > 1.38).
     @inline(__always)
-    func tinyLogitOutput(_ x: Double, rounded r: Double) -> OracleValue {
+    func tinyLogitOutput(_ x: Double, rounded r: Double) -> OracleValue { Self.tinyLogitOutput(kind, x, rounded: r) }
+
+    /// `tinyLogitOutput` of `kind` (sigmoid, softplus or log_sigmoid).
+    @inline(__always)
+    static func tinyLogitOutput(_ kind: Kind, _ x: Double, rounded r: Double) -> OracleValue {
         switch kind {
         case .sigmoid:
             // (Below 1/2 as 2^-2·(2 + x), exact, even where x/2 would round to −0.)
@@ -82,6 +86,28 @@ extension ElementwiseOutputs {
             return OracleValue(rounded: r, exact: ExactValue(kind: .finite, isNegative: true, exponent: -1,
                                                              head: 2 * Self.ln2Hi, tail: 2 * Self.ln2Lo - x))
         }
+    }
+
+    /// bce at |x| <= 2^-60 (output i), when the loss is softplus(x) or softplus(−x): label +0 and
+    /// weight 1 (A = 0, B = C = 1: max(x, 0) + T = softplus(x)), or label 1, pos_weight 1 and
+    /// weight 1 (A = C = 1, B = 0: max(−x, 0) + T = softplus(−x)); then softplus's tiny-logit
+    /// output (`tinySoftplusRounded`, its rounding in the format). Else nil. `bce` takes it first
+    /// too (unless given T, which the fill gives only for the other outputs), so the fill and the
+    /// scalar path agree.
+    @inline(__always)
+    func bceTinyOutput(_ i: Int, _ x: Double) -> OracleValue? {
+        guard tinySoftplusRounded != nil else { return nil }
+        return bceTinyOutput(x, label: labels.unsafelyUnwrapped[i], posWeight: posWeight.map { $0.count == 1 ? $0[0] : $0[i] } ?? 1,
+                             weight: weight?[i] ?? 1)
+    }
+
+    /// `bceTinyOutput` for a logit |x| <= 2^-60 and its label, pos_weight and weight.
+    @inline(__always)
+    func bceTinyOutput(_ x: Double, label z: Double, posWeight pw: Double, weight w: Double) -> OracleValue? {
+        guard let r = tinySoftplusRounded, w == 1, pw >= 0 else { return nil }  // (`bce`'s own guard on pw)
+        if z.bitPattern == 0 { return Self.tinyLogitOutput(.softplus, x, rounded: r) }
+        if z == 1 && pw == 1 { return Self.tinyLogitOutput(.softplus, -x, rounded: r) }
+        return nil
     }
 
     /// bce's T = log1p(e^(−|x|)) at |x| <= 2^-60, without E: T = ln 2 − |x|/2 + x²/8 − …, kept

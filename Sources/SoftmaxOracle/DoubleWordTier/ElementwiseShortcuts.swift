@@ -76,9 +76,13 @@ extension ElementwiseOutputs {
     static func tinyLogitOutput(_ kind: Kind, _ x: Double, rounded r: Double) -> OracleValue {
         switch kind {
         case .sigmoid:
-            // (Below 1/2 as 2^-2·(2 + x), exact, even where x/2 would round to −0.)
-            return OracleValue(rounded: r, exact: x < 0 ? ExactValue(kind: .finite, isNegative: false, exponent: -2, head: 2, tail: x)
-                                                        : ExactValue(kind: .finite, isNegative: false, exponent: -1, head: 1, tail: 0.5 * x))
+            // (Below 1/2 as 2^-2·(2 + x), exact, even where x/2 would round to −0. Above, the tail
+            // is x/2 − x³/24 rounded to nearest: x/2 where that is a double, else (x subnormal
+            // and odd) the double just below the midpoint x/2, as the MPFR path's ExactValue has it.)
+            if x < 0 { return OracleValue(rounded: r, exact: ExactValue(kind: .finite, isNegative: false, exponent: -2, head: 2, tail: x)) }
+            let half = 0.5 * x
+            return OracleValue(rounded: r, exact: ExactValue(kind: .finite, isNegative: false, exponent: -1, head: 1,
+                                                             tail: 2 * half > x ? half.nextDown : half))
         case .softplus:
             return OracleValue(rounded: r, exact: ExactValue(kind: .finite, isNegative: false, exponent: -1,
                                                              head: 2 * Self.ln2Hi, tail: 2 * Self.ln2Lo + x))

@@ -179,6 +179,56 @@ struct WideRowOutputs {
     }
 }
 
+extension WideRowOutputs {
+    /// log_softmax's outputs i ..< i + 4 (`OutputLanes`) on lanes, as `negativeLogSoftmax(_:negate:
+    /// true)` gives them, when none is at the maximum, every x_j is finite, m − x_j does not
+    /// overflow, and every output is decided by one of the two ways `single` would take without
+    /// the exact rounding (else false, nothing written: `single` then decides):
+    /// - the certification test on lanes (`DoubleWordCertifier.test(lanes:)`, the scalar
+    ///   `certify`'s own test, lane by lane) of w = −TwoSum(m, −x_j) with the error 2^-999;
+    /// - f64 outputs at 2^901 and above (out of the test's range: `certify` calls `certifyOther`,
+    ///   whose `testOutsideBinades` decides them): with v = w normalized, a = |v.hi| ∈ [1, 2),
+    ///   b = |w_lo|·2^-e (`normalized`'s scaling: one multiplication, by the subnormal 2^-1023 when
+    ///   e = 1023), that test's error 2^-999·2^-e·(1 + 2^-50) is 0 in binary64 (`scaled` by
+    ///   −e < −900 underflows), so es = max(2^-1074, a·2^-100) = a·2^-100, and it certifies when
+    ///   (b(1 + 2^-50) + es)(1 + 2^-50) < room (2^-53, 2^-54 for a = 1), output w_hi (its ±a·2^e),
+    ///   exact value (v.hi + v.lo)·2^e: `DoubleWordCertifier.writeOutputs` of (w_hi, w_lo, 0), or
+    ///   for e = 1023 of (w_hi/2, w_lo/2, 1) (2^-e is subnormal there; w_lo/2 is exact unless
+    ///   |w_lo| < 2^-1022, when both tails underflow to the same signed zero).
+    @inline(__always)
+    func logSoftmaxLanes(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool {
+        typealias V = OutputLanes
+        guard UInt(bitPattern: maxIndex &- i) >= UInt(V.scalarCount) else { return false }
+        let v = UnsafeRawPointer(x.baseAddress! + i).loadUnaligned(as: V.self)
+        guard all(v .> -.infinity) else { return false }
+        let (dh, dl) = twoSum(V(repeating: m), -v)  // TwoSum(m, −x_j), as `negativeLogSoftmax`
+        guard all((magnitudeLanes(dh) .< .infinity) .& (dh .!= 0)) else { return false }
+        let wh = -dh, wl = -dl
+        let zero = V.MaskStorage(repeating: 0)
+        let t = certifier.test(lanes: wh, wl, scale: zero, error: V(repeating: 0x1p-999))
+        let passed = t.inRange .& t.narrow .& t.certified
+        if all(passed) {
+            t.writeOutputs(to: out)
+            return true
+        }
+        guard certifier.precision == 53 else { return false }
+        let bits = unsafeBitCast(wh, to: V.MaskStorage.self)
+        let biased = (bits &>> 52) & 0x7FF
+        let high = (biased .>= 1023 + 901) .& (biased .<= 2046)
+        let top = biased .== 2046
+        let a = unsafeBitCast((bits & 0x000F_FFFF_FFFF_FFFF) | 0x3FF0_0000_0000_0000, to: V.self)
+        let inverseScale = unsafeBitCast((2046 &- biased) &<< 52, to: V.self).replacing(with: 0x1p-1023, where: top)
+        let b = magnitudeLanes(wl) * inverseScale
+        let room = V(repeating: 0x1p-53).replacing(with: 0x1p-54, where: a .== 1)
+        let decided = high .& ((b * (1 + 0x1p-50) + a * 0x1p-100) * (1 + 0x1p-50) .< room)
+        guard all(passed .| decided) else { return false }
+        DoubleWordCertifier.writeOutputs(rounded: t.rounded.replacing(with: wh, where: .!passed),
+                                         wh.replacing(with: wh * 0.5, where: top), wl.replacing(with: wl * 0.5, where: top),
+                                         scale: zero.replacing(with: 1, where: top), to: out)
+        return true
+    }
+}
+
 /// The fill of softmax, log_softmax or cross_entropy_grad (target ≥ 0) outputs of a wide row.
 struct WideRowFill: RowOutputs {
     let outputs: WideRowOutputs, kind: WideRowOutputs.Kind, target: Int
@@ -192,11 +242,13 @@ struct WideRowFill: RowOutputs {
     }
 
     /// Outputs i ..< i + 4 of softmax or the gradient when none is at the maximum or the target
-    /// and every x_j is finite: `offMaximum` four times, as `single` gives them.
+    /// and every x_j is finite: `offMaximum` four times, as `single` gives them; of log_softmax,
+    /// `WideRowOutputs.logSoftmaxLanes`.
     @inline(__always)
     func lanes(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool {
+        if kind == .logSoftmax { return outputs.logSoftmaxLanes(i, into: out) }
         let width = OutputLanes.scalarCount
-        guard kind == .softmax, UInt(bitPattern: outputs.maxIndex &- i) >= UInt(width),
+        guard UInt(bitPattern: outputs.maxIndex &- i) >= UInt(width),
               UInt(bitPattern: target &- i) >= UInt(width) else { return false }
         for k in 0..<width where outputs.x[i + k] == -.infinity { return false }
         for k in 0..<width { (out + k).initialize(to: offMaximum) }

@@ -22,19 +22,44 @@ extension DoubleWordTier {
     /// sums: the same result).
     static func probabilityTotal(_ p: UnsafeBufferPointer<Double>, threads: Int = 1) -> (ScaledDoubleWord, Double)? {
         let chunks = (threads > 1 && p.count >= parallelThreshold) ? threads * 2 : 1
+        // top: the largest positive p_c's bit pattern (positive doubles order as their patterns),
+        // four at a time; a positive p_c that is not normal (exponent field 0 or 0x7FF) declines.
+        // NaN and negative entries take no part, as nothing else here reads them.
         let tops = Parallel.forEachChunk(count: p.count, chunks: chunks) { range -> Int? in
-            var top = Int.min
-            for c in range where p[c] > 0 {
-                guard p[c].isNormal else { return nil }
-                top = Swift.max(top, binade(p[c]) + 1)
+            var largest = SIMD4<Int64>(repeating: 0)
+            var abnormal = SIMDMask<SIMD4<Int64>>(repeating: false)
+            @inline(__always) func take(_ v: SIMD4<Double>) {
+                let b = unsafeBitCast(v, to: SIMD4<Int64>.self)
+                let positive = v .> 0
+                let field = (b &>> 52) & 0x7FF
+                abnormal .|= positive .& ((field .== 0) .| (field .== 0x7FF))
+                largest = pointwiseMax(largest, b.replacing(with: 0, where: .!positive))
             }
-            return top
+            var c = range.lowerBound
+            while c + 4 <= range.upperBound {
+                take(UnsafeRawPointer(p.baseAddress! + c).loadUnaligned(as: SIMD4<Double>.self))
+                c += 4
+            }
+            var tail = SIMD4<Double>(repeating: 0)
+            for j in c..<range.upperBound { tail[j - c] = p[j] }
+            take(tail)
+            guard !any(abnormal) else { return nil }
+            let best = largest.max()
+            return best > 0 ? binade(Double(bitPattern: UInt64(best))) + 1 : Int.min
         }
         guard !tops.contains(where: { $0 == nil }), let top = tops.map({ $0! }).max(), top > Int.min else { return nil }
+        // Each positive p_c added (others as 0, which adds nothing), alternately into two
+        // accumulators (independent carry chains; the sums are exact, so the split changes nothing).
         let sums = Parallel.forEachChunk(count: p.count, chunks: chunks) { range -> FixedPointSum in
-            var sum = FixedPointSum()
-            for c in range where p[c] > 0 { sum.add(p[c], scale: -top) }
-            return sum
+            var even = FixedPointSum(), odd = FixedPointSum()
+            var c = range.lowerBound
+            while c + 2 <= range.upperBound {
+                even.addNonNegative(p[c] > 0 ? p[c] : 0, scale: -top)
+                odd.addNonNegative(p[c + 1] > 0 ? p[c + 1] : 0, scale: -top)
+                c += 2
+            }
+            if c < range.upperBound { even.addNonNegative(p[c] > 0 ? p[c] : 0, scale: -top) }
+            return even + odd
         }
         var sum = FixedPointSum()
         for part in sums { sum = sum + part }

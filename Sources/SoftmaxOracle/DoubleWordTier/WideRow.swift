@@ -182,48 +182,46 @@ struct WideRowOutputs {
 extension WideRowOutputs {
     /// log_softmax's outputs i ..< i + 4 (`OutputLanes`) on lanes, as `negativeLogSoftmax(_:negate:
     /// true)` gives them, when none is at the maximum, every x_j is finite, m − x_j does not
-    /// overflow, and every output is decided by one of the two ways `single` would take without
-    /// the exact rounding (else false, nothing written: `single` then decides):
-    /// - the certification test on lanes (`DoubleWordCertifier.test(lanes:)`, the scalar
-    ///   `certify`'s own test, lane by lane) of w = −TwoSum(m, −x_j) with the error 2^-999;
-    /// - f64 outputs at 2^901 and above (out of the test's range: `certify` calls `certifyOther`,
-    ///   whose `testOutsideBinades` decides them): with v = w normalized, a = |v.hi| ∈ [1, 2),
-    ///   b = |w_lo|·2^-e (`normalized`'s scaling: one multiplication, by the subnormal 2^-1023 when
-    ///   e = 1023), that test's error 2^-999·2^-e·(1 + 2^-50) is 0 in binary64 (`scaled` by
-    ///   −e < −900 underflows), so es = max(2^-1074, a·2^-100) = a·2^-100, and it certifies when
-    ///   (b(1 + 2^-50) + es)(1 + 2^-50) < room (2^-53, 2^-54 for a = 1), output w_hi (its ±a·2^e),
-    ///   exact value (v.hi + v.lo)·2^e: `DoubleWordCertifier.writeOutputs` of (w_hi, w_lo, 0), or
-    ///   for e = 1023 of (w_hi/2, w_lo/2, 1) (2^-e is subnormal there; w_lo/2 is exact unless
-    ///   |w_lo| < 2^-1022, when both tails underflow to the same signed zero).
+    /// overflow, and every output is decided here (else false, nothing written: `single` then
+    /// decides). The output is w = −TwoSum(m, −x_j) − L, 0 < L < 2^-999 (the file's notes):
+    /// - f64: |w_hi| >= 2^19 (a wide row), and RN(w − L) = w_hi when |w_lo| + 2^-999 is below
+    ///   the half-spacing room = 2^(e−53) around w_hi (halved when |w_hi| is a power of two, as
+    ///   the spacing below it halves; e = ⌊log₂|w_hi|⌋), which (|w_lo|(1 + 2^-50) + |w_hi|·2^-100)
+    ///   (1 + 2^-50) < room ensures (|w_hi|·2^-100 >= 2^-81 covers 2^-999 and the two roundings).
+    ///   That is at least as strict as `certify`'s test in its binades (its es = 2^(e−110)(1 + 2^-50)
+    ///   in place of |w_hi|·2^-100) and as `testOutsideBinades` above them (the same rule in units
+    ///   of 2^e), so `single` decides such a lane the same way: rounded w_hi, exact value w_hi +
+    ///   w_lo (`DoubleWordCertifier.writeOutputs` of (w_hi, w_lo, 0), or for e = 1023, where 2^-e
+    ///   is subnormal, of (w_hi/2, w_lo/2, 1): w_lo/2 is exact unless |w_lo| < 2^-1022, when
+    ///   both tails underflow to the same signed zero). No subnormal operand on the way (each a
+    ///   microcode assist on this CPU).
+    /// - other formats: the certification test on lanes (`DoubleWordCertifier.test(lanes:)`, the
+    ///   scalar `certify`'s own test, lane by lane) with the error 2^-999.
     @inline(__always)
     func logSoftmaxLanes(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool {
         typealias V = OutputLanes
+        typealias I = V.MaskStorage
         guard UInt(bitPattern: maxIndex &- i) >= UInt(V.scalarCount) else { return false }
         let v = UnsafeRawPointer(x.baseAddress! + i).loadUnaligned(as: V.self)
         guard all(v .> -.infinity) else { return false }
         let (dh, dl) = twoSum(V(repeating: m), -v)  // TwoSum(m, −x_j), as `negativeLogSoftmax`
-        guard all((magnitudeLanes(dh) .< .infinity) .& (dh .!= 0)) else { return false }
         let wh = -dh, wl = -dl
-        let zero = V.MaskStorage(repeating: 0)
-        let t = certifier.test(lanes: wh, wl, scale: zero, error: V(repeating: 0x1p-999))
-        let passed = t.inRange .& t.narrow .& t.certified
-        if all(passed) {
+        let zero = I(repeating: 0)
+        let magnitude = magnitudeLanes(wh)
+        guard all((magnitude .< .infinity) .& (magnitude .>= 0x1p19)) else { return false }
+        guard certifier.precision == 53 else {
+            let t = certifier.test(lanes: wh, wl, scale: zero, error: V(repeating: 0x1p-999))
+            guard all(t.inRange .& t.narrow .& t.certified) else { return false }
             t.writeOutputs(to: out)
             return true
         }
-        guard certifier.precision == 53 else { return false }
-        let bits = unsafeBitCast(wh, to: V.MaskStorage.self)
-        let biased = (bits &>> 52) & 0x7FF
-        let high = (biased .>= 1023 + 901) .& (biased .<= 2046)
-        let top = biased .== 2046
-        let a = unsafeBitCast((bits & 0x000F_FFFF_FFFF_FFFF) | 0x3FF0_0000_0000_0000, to: V.self)
-        let inverseScale = unsafeBitCast((2046 &- biased) &<< 52, to: V.self).replacing(with: 0x1p-1023, where: top)
-        let b = magnitudeLanes(wl) * inverseScale
-        let room = V(repeating: 0x1p-53).replacing(with: 0x1p-54, where: a .== 1)
-        let decided = high .& ((b * (1 + 0x1p-50) + a * 0x1p-100) * (1 + 0x1p-50) .< room)
-        guard all(passed .| decided) else { return false }
-        DoubleWordCertifier.writeOutputs(rounded: t.rounded.replacing(with: wh, where: .!passed),
-                                         wh.replacing(with: wh * 0.5, where: top), wl.replacing(with: wl * 0.5, where: top),
+        let bits = unsafeBitCast(wh, to: I.self)
+        let binade = unsafeBitCast(bits & 0x7FF0_0000_0000_0000, to: V.self)  // 2^e
+        let powerOfTwo = (bits & 0x000F_FFFF_FFFF_FFFF) .== 0
+        let room = binade * 0x1p-53 * V(repeating: 1).replacing(with: 0.5, where: powerOfTwo)
+        guard all((magnitudeLanes(wl) * (1 + 0x1p-50) + magnitude * 0x1p-100) * (1 + 0x1p-50) .< room) else { return false }
+        let top = (bits & 0x7FF0_0000_0000_0000) .== 0x7FE0_0000_0000_0000  // e = 1023
+        DoubleWordCertifier.writeOutputs(rounded: wh, wh.replacing(with: wh * 0.5, where: top), wl.replacing(with: wl * 0.5, where: top),
                                          scale: zero.replacing(with: 1, where: top), to: out)
         return true
     }

@@ -21,7 +21,7 @@ struct WideRowLaneTests {
             switch rng.int(0...5) {
             case 0: return -.infinity
             case 1: return -rng.uniform(1, 2) * pow2(top - rng.int(0...2))  // m − x_j in m's binade or above
-            case 2: return rng.uniform(-1, 1) * pow2(rng.int(-20...(top - 2)))
+            case 2: return rng.uniform(-1, 1) * pow2(rng.int(-1074...(top - 2)))  // tails |w_lo| = |x_j| of any size
             case 3: return -Double(rng.int(1...1000)) * pow2(top - 60)  // on f64's grid of m − x_j
             default: return (rng.oneIn(2) ? -1 : 1) * rng.uniform(1, 2) * pow2(rng.int(20...top) - 1)
             }

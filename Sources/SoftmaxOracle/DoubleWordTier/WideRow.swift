@@ -221,8 +221,15 @@ extension WideRowOutputs {
         let room = binade * 0x1p-53 * V(repeating: 1).replacing(with: 0.5, where: powerOfTwo)
         guard all((magnitudeLanes(wl) * (1 + 0x1p-50) + magnitude * 0x1p-100) * (1 + 0x1p-50) .< room) else { return false }
         let top = (bits & 0x7FF0_0000_0000_0000) .== 0x7FE0_0000_0000_0000  // e = 1023
-        DoubleWordCertifier.writeOutputs(rounded: wh, wh.replacing(with: wh * 0.5, where: top), wl.replacing(with: wl * 0.5, where: top),
-                                         scale: zero.replacing(with: 1, where: top), to: out)
+        let h = wh.replacing(with: wh * 0.5, where: top)
+        var l = wl.replacing(with: wl * 0.5, where: top)
+        // A tail l·2^-e' below 2^-1076 (l's exponent field + 1077 <= h's: |l| < 2^(e' − 1076)) rounds
+        // to l's signed zero: written as that zero, the same value, without the multiplication's
+        // microcode assist (logits far below the maximum: |w_lo| = |x_j|).
+        let lBits = unsafeBitCast(l, to: I.self)
+        let vanishing = ((lBits &>> 52) & 0x7FF) &+ 1077 .<= (unsafeBitCast(h, to: I.self) &>> 52) & 0x7FF
+        l.replace(with: unsafeBitCast(lBits & Int64.min, to: V.self), where: vanishing)
+        DoubleWordCertifier.writeOutputs(rounded: wh, h, l, scale: zero.replacing(with: 1, where: top), to: out)
         return true
     }
 }

@@ -7,7 +7,8 @@ import Testing
 /// targets, its largest binade found four at a time, summed in two fixed-point accumulators.
 /// Against the exact sum (MPFR, 4000 bits) at the stated relative bound, every length (the lanes'
 /// tail), and the declines: a positive subnormal or +inf target, no positive target. NaN and
-/// negative entries take no part. Failure messages carry the seed.
+/// negative entries take no part; both of its ways (the binary64 sum when every addition is exact,
+/// the fixed-point sum) are exercised. Failure messages carry the seed.
 @Suite("probabilityTotal: P = Σ p_c, exactly in fixed point")
 struct ProbabilityTotalTests {
     static let seed: UInt64 = 0x9707_A1_2026
@@ -18,7 +19,11 @@ struct ProbabilityTotalTests {
         var checked = 0
         for n in 0..<2000 {
             let k = rng.int(1...41)
-            var p = (0..<k).map { _ in rng.oneIn(3) ? 0 : rng.uniform(0, 2) * pow2(-rng.int(0...1100) / (rng.oneIn(4) ? 1 : 20)) }
+            // Half the rows j/16 (summed exactly in binary64, the first pass's sum), half of any bits.
+            let coarse = rng.oneIn(2)
+            var p = (0..<k).map { _ in
+                rng.oneIn(3) ? 0 : coarse ? Double(rng.int(1...16)) / 16 : rng.uniform(0, 2) * pow2(-rng.int(0...1100) / (rng.oneIn(4) ? 1 : 20))
+            }
             if rng.oneIn(6) { p[rng.index(k)] = [-1.0, -.nan, .nan, -.infinity, -0.0][rng.index(5)] }
             if rng.oneIn(12) { p[rng.index(k)] = [0x1p-1074, 0x1.8p-1030, .infinity][rng.index(3)] }
             let note = "seed \(Self.seed), case \(n): \(hex(p))"

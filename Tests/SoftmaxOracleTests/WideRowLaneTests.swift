@@ -39,7 +39,7 @@ struct WideRowLaneTests {
             x.withUnsafeBufferPointer { xs in
                 guard let scan = DoubleWordTier.wideRowScan(xs, threads: 1) else { return }  // every other logit −inf
                 let outputs = WideRowOutputs(x: xs, m: scan.max, maxIndex: scan.maxIndex, certifier: DoubleWordCertifier(format))
-                let fill = WideRowFill(outputs: outputs, kind: .logSoftmax, target: -1)
+                let fill = WideLogSoftmaxFill(row: WideRowFill(outputs: outputs, kind: .logSoftmax, target: -1))
                 var out = [OracleValue](repeating: OracleValue(rounded: 0, exact: ExactValue(0.0)), count: 4)
                 for i in stride(from: 0, to: xs.count, by: 4) {
                     groups += 1

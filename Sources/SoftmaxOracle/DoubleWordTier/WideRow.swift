@@ -74,6 +74,9 @@ extension DoubleWordTier {
                 }
                 let kind: WideRowOutputs.Kind = q.function == .logSoftmax ? .logSoftmax : .softmax
                 let row = WideRowFill(outputs: outputs, kind: kind, target: target)
+                if kind == .logSoftmax {  // its own fill loop (`WideLogSoftmaxFill`), softmax's unchanged
+                    return withOutputs(count: x.count) { fillOutputs($0, count: x.count, threads: threads, WideLogSoftmaxFill(row: row)) }
+                }
                 return withOutputs(count: x.count) { fillOutputs($0, count: x.count, threads: threads, row) }
             default:
                 return nil
@@ -247,13 +250,12 @@ struct WideRowFill: RowOutputs {
     }
 
     /// Outputs i ..< i + 4 of softmax or the gradient when none is at the maximum or the target
-    /// and every x_j is finite: `offMaximum` four times, as `single` gives them; of log_softmax,
-    /// `WideRowOutputs.logSoftmaxLanes`.
+    /// and every x_j is finite: `offMaximum` four times, as `single` gives them (log_softmax's:
+    /// `WideLogSoftmaxFill`).
     @inline(__always)
     func lanes(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool {
-        if kind == .logSoftmax { return outputs.logSoftmaxLanes(i, into: out) }
         let width = OutputLanes.scalarCount
-        guard UInt(bitPattern: outputs.maxIndex &- i) >= UInt(width),
+        guard kind == .softmax, UInt(bitPattern: outputs.maxIndex &- i) >= UInt(width),
               UInt(bitPattern: target &- i) >= UInt(width) else { return false }
         for k in 0..<width where outputs.x[i + k] == -.infinity { return false }
         for k in 0..<width { (out + k).initialize(to: offMaximum) }
@@ -275,6 +277,21 @@ struct WideRowFill: RowOutputs {
         if o.x[i] == -.infinity { return OracleValue(rounded: o.certifier.format.round(0.0), exact: ExactValue(0.0)) }
         return offMaximum
     }
+
+    @inline(__always)
+    func pair(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool { false }
+}
+
+/// The fill of a wide row's log_softmax: `WideRowFill`'s outputs, four at a time by
+/// `WideRowOutputs.logSoftmaxLanes` (the same outputs as `single`'s).
+struct WideLogSoftmaxFill: RowOutputs {
+    let row: WideRowFill
+
+    @inline(__always)
+    func lanes(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool { row.outputs.logSoftmaxLanes(i, into: out) }
+
+    @inline(__always)
+    func single(_ i: Int) -> OracleValue? { row.single(i) }
 
     @inline(__always)
     func pair(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool { false }

@@ -17,6 +17,7 @@ import DoubleWordArithmetic
 //   GradientOutputs.swift      cross_entropy_grad (hard target): softmax's outputs, entry t
 //   RefinedProbabilityGradient.swift  probability-target gradient outputs that cancel, alone in MPFR
 //   WideRow.swift              rows whose two largest logits lie more than 2^19 apart
+//   TinySpreadRow.swift        rows whose finite logits lie within 2^-110 of one another (no exponential)
 //   ElementwiseTier.swift, ElementwiseOutputs.swift, BinaryCrossEntropy.swift
 //                              sigmoid, log_sigmoid, softplus, bce_with_logits, output by output
 //   DoubleWordCertifier.swift  the certification test (one test, scalar and 2, 4 or 8 SIMD lanes)
@@ -93,9 +94,11 @@ enum DoubleWordTier {
         if q.hasLossOptions {
             values = specialRow(q) ?? optionLoss(q, threads: threads)
         } else {
-            // A row `rowSum` declines for its spread alone (WideRow.swift); a row whose answer is
-            // a special value (SpecialRows.swift).
-            values = plainValues(q, threads: threads) ?? wideRow(q, threads: threads) ?? specialRow(q)
+            // A row of logits within 2^-110 of one another (TinySpreadRow.swift); a row `rowSum`
+            // declines for its spread alone (WideRow.swift); a row whose answer is a special
+            // value (SpecialRows.swift).
+            values = tinySpreadRow(q, threads: threads) ?? plainValues(q, threads: threads) ?? wideRow(q, threads: threads)
+                ?? specialRow(q)
         }
         guard let values else { return nil }
         return OracleResult(values: values, precision: reportedPrecision(q.format), escalations: 0, tier: .doubleWord)

@@ -20,26 +20,69 @@ extension DoubleWordTier {
     /// p_c is subnormal (zeros and normal numbers only, as in `crossEntropy(probabilities:)`).
     /// Rows of `parallelThreshold` targets or more run on 2·threads chunks (a max, and exact
     /// sums: the same result).
+    ///
+    /// The first pass also adds the positive p_c in binary64 on four lanes, each addition checked
+    /// by TwoSum: when every error is 0 (targets such as j/16, whose bits all fit in 53 below P's
+    /// top) that sum is P exactly, and the fixed-point pass is skipped. It gives the same
+    /// result: every p_c's bits then lie at or above 2^(binade(P) − 52) > 2^(top − 126), so the
+    /// fixed-point sum truncates nothing and converts P (53 bits) to (P, +0) exactly.
     static func probabilityTotal(_ p: UnsafeBufferPointer<Double>, threads: Int = 1) -> (ScaledDoubleWord, Double)? {
         let chunks = (threads > 1 && p.count >= parallelThreshold) ? threads * 2 : 1
-        let tops = Parallel.forEachChunk(count: p.count, chunks: chunks) { range -> Int? in
-            var top = Int.min
-            for c in range where p[c] > 0 {
-                guard p[c].isNormal else { return nil }
-                top = Swift.max(top, binade(p[c]) + 1)
+        // top: the largest positive p_c's bit pattern (positive doubles order as their patterns),
+        // four at a time; a positive p_c that is not normal (exponent field 0 or 0x7FF) declines.
+        // NaN and negative entries take no part, as nothing else here reads them.
+        let tops = Parallel.forEachChunk(count: p.count, chunks: chunks) { range -> (top: Int, sum: Double, exact: Bool)? in
+            var largest = SIMD4<Int64>(repeating: 0)
+            var abnormal = SIMDMask<SIMD4<Int64>>(repeating: false), inexact = SIMDMask<SIMD4<Int64>>(repeating: false)
+            var sum = SIMD4<Double>(repeating: 0)
+            @inline(__always) func take(_ v: SIMD4<Double>) {
+                let b = unsafeBitCast(v, to: SIMD4<Int64>.self)
+                let positive = v .> 0
+                let field = (b &>> 52) & 0x7FF
+                abnormal .|= positive .& ((field .== 0) .| (field .== 0x7FF))
+                largest = pointwiseMax(largest, b.replacing(with: 0, where: .!positive))
+                let (total, error) = twoSum(sum, v.replacing(with: 0, where: .!positive))
+                inexact .|= error .!= 0  // a NaN error (an overflow) too
+                sum = total
             }
-            return top
+            var c = range.lowerBound
+            while c + 4 <= range.upperBound {
+                take(UnsafeRawPointer(p.baseAddress! + c).loadUnaligned(as: SIMD4<Double>.self))
+                c += 4
+            }
+            var tail = SIMD4<Double>(repeating: 0)
+            for j in c..<range.upperBound { tail[j - c] = p[j] }
+            take(tail)
+            guard !any(abnormal) else { return nil }
+            let best = largest.max()
+            let a = twoSum(sum[0], sum[1]), b = twoSum(sum[2], sum[3]), t = twoSum(a.hi, b.hi)
+            return (best > 0 ? binade(Double(bitPattern: UInt64(best))) + 1 : Int.min, t.hi,
+                    !any(inexact) && a.lo == 0 && b.lo == 0 && t.lo == 0)
         }
-        guard !tops.contains(where: { $0 == nil }), let top = tops.map({ $0! }).max(), top > Int.min else { return nil }
+        guard !tops.contains(where: { $0 == nil }), let top = tops.map({ $0!.top }).max(), top > Int.min else { return nil }
+        let eps = roundedUp(Double(p.count) * 0x1p-125 + FixedPointSum.conversionError * 1.0001)
+        var exact = tops.allSatisfy { $0!.exact }, total = 0.0
+        for part in tops where exact {
+            let t = twoSum(total, part!.sum)
+            (total, exact) = (t.hi, t.lo == 0)
+        }
+        if exact { return (ScaledDoubleWord(total).normalized(), eps) }
+        // Each positive p_c added (others as 0, which adds nothing), alternately into two
+        // accumulators (independent carry chains; the sums are exact, so the split changes nothing).
         let sums = Parallel.forEachChunk(count: p.count, chunks: chunks) { range -> FixedPointSum in
-            var sum = FixedPointSum()
-            for c in range where p[c] > 0 { sum.add(p[c], scale: -top) }
-            return sum
+            var even = FixedPointSum(), odd = FixedPointSum()
+            var c = range.lowerBound
+            while c + 2 <= range.upperBound {
+                even.addNonNegative(p[c] > 0 ? p[c] : 0, scale: -top)
+                odd.addNonNegative(p[c + 1] > 0 ? p[c + 1] : 0, scale: -top)
+                c += 2
+            }
+            if c < range.upperBound { even.addNonNegative(p[c] > 0 ? p[c] : 0, scale: -top) }
+            return even + odd
         }
         var sum = FixedPointSum()
         for part in sums { sum = sum + part }
         guard let t = sum.value() else { return nil }
-        let eps = roundedUp(Double(p.count) * 0x1p-125 + FixedPointSum.conversionError * 1.0001)
         return (ScaledDoubleWord(hi: t.hi, lo: t.lo, exponent: t.exponent + top).normalized(), eps)
     }
 }

@@ -16,7 +16,8 @@ import ParallelExecution
 //
 // d_j = x_j − m, n_D the number of terms below the cut D = −(w + 9 + ⌊log₂K⌋)·ln 2 − 1 (w the
 // working precision; K < 2^(⌊log₂K⌋+1), so R < 2^-(w+8) <= 2^-(w+8)·S, as S >= 1: only the
-// terms that can matter at that precision are taken), P = Σ p_j by `mpfr_sum` (one rounding per end), and
+// terms that can matter at that precision are taken; at 128 bits those with n·e^(d_j) <= 2^-37·e^-1
+// in double words, within 2^-137 of S: `farTerms`), P = Σ p_j by `mpfr_sum` (one rounding per end), and
 // grad_c = exp([x_c − m])·[P/S] − p_c. Every step rounds outward, so the interval holds grad_c;
 // it is certified as the MPFR path certifies (`Format.certify`, `Certifier.isNarrow`, the
 // midpoint as the exact value), hence the same output. Precisions 128, then 384 bits (a
@@ -187,13 +188,16 @@ final class RefinedProbabilityGradient {
         let m = x[maxIndex]
         // n < 2^(exponent + 1), so n·e^D <= 2^-(w+8)·e^-1.
         let cut = -Double(a.precision + 8 + Int(Double(n).exponent) + 1) * 0.6931471805599453 - 1
-        var values: [Double] = []
+        let w = a.precision
+        // At the first precision, the terms below `near` (n·e^near <= 2^-(w+9−100)·e^-1) are
+        // summed in double words (`farTerms`: within 2^-100 of their sum, so 2^-(w+9) of S).
+        let near = w == Self.precisions[0] ? -Double(w + 10 + Int(Double(n).exponent) - 100) * 0.6931471805599453 - 1 : -Double.infinity
+        var values: [Double] = [], far: [Double] = []
         var below = 0
         for j in 0..<n where x[j] > -.infinity && j != maxIndex {
             let d = x[j] - m  // rounded: d_j <= d + |d|·2^-53, so d < cut − 1 puts d_j below the cut
-            if d < cut - 1 { below += 1 } else { values.append(x[j]) }
+            if d < cut - 1 { below += 1 } else if d < near - 1 { far.append(x[j]) } else { values.append(x[j]) }
         }
-        let w = a.precision
         var terms = values.withUnsafeBufferPointer { values in
             Self.splitTerms(count: values.count, threads: threads, scratch: { ProbabilityTerms(precision: w, max: m) }) {
                 $0.term(values[$1])
@@ -201,6 +205,7 @@ final class RefinedProbabilityGradient {
         }
         if m > -.infinity { terms.append(a.one) }  // the maximum's e^0
         var s = a.sum(terms)
+        if !far.isEmpty { s = a.add(s, Self.farTerms(far, max: m, near: near, a)) }
         if below > 0 {  // R in [0, n_D·e^D]
             let bound = a.mul(a.point(Double(below)), a.exp(a.point(cut)))
             s = Interval(lo: s.lo, hi: a.add(Interval(point: s.hi), Interval(point: bound.hi)).hi)
@@ -208,6 +213,34 @@ final class RefinedProbabilityGradient {
         let r = a.div(a.exactSum(p), s)
         ratios[a.precision] = r
         return r
+    }
+
+    /// [Σ_j e^(x_j − m)] over `far`, every x_j − m below `near` and above −2^20, in double words:
+    /// `DoubleWordExp.exp` (2^-101 relative, all terms positive) added exactly in a
+    /// `FixedPointSum` relative to 2^σ, σ = ⌈near/ln2⌉ + 2 (each term < 2^(σ−1): every part's
+    /// scaled magnitude below 1), two truncations per term below the unit 2^(σ−126) each, and the
+    /// conversion's 2^-104.9. With T the sum, T̂ its value and U = 2·count units:
+    /// |T̂ − T| <= 2^-104.9·W + U + 2^-101·T, W <= T̂(1 + 2^-104), T <= T̂ + |T̂ − T|, so
+    /// |T̂ − T| <= 2^-100·T̂ + 2U; the interval is T̂ ± that, rounded outward.
+    static func farTerms(_ far: [Double], max m: Double, near: Double, _ a: IntervalArithmetic) -> Interval {
+        let tab = DoubleWordExpTable.shared
+        let sigma = Int((near / 0.6931471805599453).rounded(.up)) + 2
+        var sum = FixedPointSum()
+        for xj in far {
+            let d = twoSum(xj, -m)  // exact
+            let e = DoubleWordExp.exp(d.hi, d.lo, tab)
+            sum.add(e.m.hi, scale: e.k - sigma)
+            sum.add(e.m.lo, scale: e.k - sigma)
+        }
+        let units = Double(2 * far.count) * scaled(1, by: sigma - FixedPointSum.unitExponent)
+        var th = 0.0, tl = 0.0
+        if let t = sum.value() {
+            th = scaled(t.hi, by: t.exponent + sigma)
+            tl = scaled(t.lo, by: t.exponent + sigma)
+        }
+        let err = roundedUp((th * 0x1p-100 + 2 * units) * (1 + 0x1p-50))
+        let center = a.add(a.point(th), a.point(tl))
+        return Interval(lo: a.sub(center, a.point(err)).lo, hi: a.add(center, a.point(err)).hi)
     }
 
     /// make(scratch, i) for i in 0..<n, in index order: on `threads` chunks when n >= 512 (below,

@@ -74,6 +74,9 @@ extension DoubleWordTier {
                 }
                 let kind: WideRowOutputs.Kind = q.function == .logSoftmax ? .logSoftmax : .softmax
                 let row = WideRowFill(outputs: outputs, kind: kind, target: target)
+                if kind == .logSoftmax {  // its own fill loop (`WideLogSoftmaxFill`), softmax's unchanged
+                    return withOutputs(count: x.count) { fillOutputs($0, count: x.count, threads: threads, WideLogSoftmaxFill(row: row)) }
+                }
                 return withOutputs(count: x.count) { fillOutputs($0, count: x.count, threads: threads, row) }
             default:
                 return nil
@@ -179,6 +182,61 @@ struct WideRowOutputs {
     }
 }
 
+extension WideRowOutputs {
+    /// log_softmax's outputs i ..< i + 4 (`OutputLanes`) on lanes, as `negativeLogSoftmax(_:negate:
+    /// true)` gives them, when none is at the maximum, every x_j is finite, m − x_j does not
+    /// overflow, and every output is decided here (else false, nothing written: `single` then
+    /// decides). The output is w = −TwoSum(m, −x_j) − L, 0 < L < 2^-999 (the file's notes):
+    /// - f64: |w_hi| >= 2^19 (a wide row), and RN(w − L) = w_hi when |w_lo| + 2^-999 is below
+    ///   the half-spacing room = 2^(e−53) around w_hi (halved when |w_hi| is a power of two, as
+    ///   the spacing below it halves; e = ⌊log₂|w_hi|⌋), which (|w_lo|(1 + 2^-50) + |w_hi|·2^-100)
+    ///   (1 + 2^-50) < room ensures (|w_hi|·2^-100 >= 2^-81 covers 2^-999 and the two roundings).
+    ///   That is at least as strict as `certify`'s test in its binades (its es = 2^(e−110)(1 + 2^-50)
+    ///   in place of |w_hi|·2^-100) and as `testOutsideBinades` above them (the same rule in units
+    ///   of 2^e), so `single` decides such a lane the same way: rounded w_hi, exact value w_hi +
+    ///   w_lo (`DoubleWordCertifier.writeOutputs` of (w_hi, w_lo, 0), or for e = 1023, where 2^-e
+    ///   is subnormal, of (w_hi/2, w_lo/2, 1): w_lo/2 is exact unless |w_lo| < 2^-1022, when
+    ///   both tails underflow to the same signed zero). No subnormal operand on the way (each a
+    ///   microcode assist on this CPU).
+    /// - other formats: the certification test on lanes (`DoubleWordCertifier.test(lanes:)`, the
+    ///   scalar `certify`'s own test, lane by lane) with the error 2^-999.
+    @inline(__always)
+    func logSoftmaxLanes(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool {
+        typealias V = OutputLanes
+        typealias I = V.MaskStorage
+        guard UInt(bitPattern: maxIndex &- i) >= UInt(V.scalarCount) else { return false }
+        let v = UnsafeRawPointer(x.baseAddress! + i).loadUnaligned(as: V.self)
+        guard all(v .> -.infinity) else { return false }
+        let (dh, dl) = twoSum(V(repeating: m), -v)  // TwoSum(m, −x_j), as `negativeLogSoftmax`
+        let wh = -dh, wl = -dl
+        let zero = I(repeating: 0)
+        let magnitude = magnitudeLanes(wh)
+        guard all((magnitude .< .infinity) .& (magnitude .>= 0x1p19)) else { return false }
+        guard certifier.precision == 53 else {
+            let t = certifier.test(lanes: wh, wl, scale: zero, error: V(repeating: 0x1p-999))
+            guard all(t.inRange .& t.narrow .& t.certified) else { return false }
+            t.writeOutputs(to: out)
+            return true
+        }
+        let bits = unsafeBitCast(wh, to: I.self)
+        let binade = unsafeBitCast(bits & 0x7FF0_0000_0000_0000, to: V.self)  // 2^e
+        let powerOfTwo = (bits & 0x000F_FFFF_FFFF_FFFF) .== 0
+        let room = binade * 0x1p-53 * V(repeating: 1).replacing(with: 0.5, where: powerOfTwo)
+        guard all((magnitudeLanes(wl) * (1 + 0x1p-50) + magnitude * 0x1p-100) * (1 + 0x1p-50) .< room) else { return false }
+        let top = (bits & 0x7FF0_0000_0000_0000) .== 0x7FE0_0000_0000_0000  // e = 1023
+        let h = wh.replacing(with: wh * 0.5, where: top)
+        var l = wl.replacing(with: wl * 0.5, where: top)
+        // A tail l·2^-e' below 2^-1076 (l's exponent field + 1077 <= h's: |l| < 2^(e' − 1076)) rounds
+        // to l's signed zero: written as that zero, the same value, without the multiplication's
+        // microcode assist (logits far below the maximum: |w_lo| = |x_j|).
+        let lBits = unsafeBitCast(l, to: I.self)
+        let vanishing = ((lBits &>> 52) & 0x7FF) &+ 1077 .<= (unsafeBitCast(h, to: I.self) &>> 52) & 0x7FF
+        l.replace(with: unsafeBitCast(lBits & Int64.min, to: V.self), where: vanishing)
+        DoubleWordCertifier.writeOutputs(rounded: wh, h, l, scale: zero.replacing(with: 1, where: top), to: out)
+        return true
+    }
+}
+
 /// The fill of softmax, log_softmax or cross_entropy_grad (target ≥ 0) outputs of a wide row.
 struct WideRowFill: RowOutputs {
     let outputs: WideRowOutputs, kind: WideRowOutputs.Kind, target: Int
@@ -192,7 +250,8 @@ struct WideRowFill: RowOutputs {
     }
 
     /// Outputs i ..< i + 4 of softmax or the gradient when none is at the maximum or the target
-    /// and every x_j is finite: `offMaximum` four times, as `single` gives them.
+    /// and every x_j is finite: `offMaximum` four times, as `single` gives them (log_softmax's:
+    /// `WideLogSoftmaxFill`).
     @inline(__always)
     func lanes(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool {
         let width = OutputLanes.scalarCount
@@ -218,6 +277,21 @@ struct WideRowFill: RowOutputs {
         if o.x[i] == -.infinity { return OracleValue(rounded: o.certifier.format.round(0.0), exact: ExactValue(0.0)) }
         return offMaximum
     }
+
+    @inline(__always)
+    func pair(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool { false }
+}
+
+/// The fill of a wide row's log_softmax: `WideRowFill`'s outputs, four at a time by
+/// `WideRowOutputs.logSoftmaxLanes` (the same outputs as `single`'s).
+struct WideLogSoftmaxFill: RowOutputs {
+    let row: WideRowFill
+
+    @inline(__always)
+    func lanes(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool { row.outputs.logSoftmaxLanes(i, into: out) }
+
+    @inline(__always)
+    func single(_ i: Int) -> OracleValue? { row.single(i) }
 
     @inline(__always)
     func pair(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool { false }

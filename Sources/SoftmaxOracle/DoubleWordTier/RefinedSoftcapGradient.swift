@@ -1,3 +1,4 @@
+import DoubleWordArithmetic
 import MPFR
 
 // cross_entropy_grad with `softcap` c and probability targets: the outputs whose double-word
@@ -43,13 +44,19 @@ final class RefinedSoftcapGradient {
     let threads: Int
     /// The first index of the largest logit.
     let maxIndex: Int
+    /// The request's threads (the fixed-point row's chunks: no MPFR there).
+    let rowThreads: Int
     /// z_M and [P/S] at each precision, made when first needed.
     private var rows: [Int: (zMax: Interval, ratio: Interval)] = [:]
+    /// The fixed-point row and [P/S] from it at 128 bits (nil inside: outside its domain), made
+    /// when first needed.
+    private var fixed: (row: SoftcapFixedRow, ratio: Interval)??
 
     init(x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>, softcap c: Double, format: Format, threads: Int = 1) {
         (self.x, self.p, self.c, self.format) = (x, p, c, format)
         softcap = BigFloat(c, precision: 53)
         self.threads = mpfrIsThreadSafe ? Swift.max(1, threads) : 1
+        rowThreads = Swift.max(1, threads)
         var m = 0
         for j in x.indices where x[j] > x[m] { m = j }
         maxIndex = m
@@ -58,15 +65,78 @@ final class RefinedSoftcapGradient {
     /// A_w of the file's notes: logits with RN(|x_j|/c) >= A_w have 1 − tanh|a_j| < 2^-(w+11).
     static func saturationBound(precision w: Int) -> Double { Double(w + 13) * 0.6931471805599453 / 2 }
 
-    /// Output j, certified as the MPFR path certifies it, or nil.
+    /// Output j, certified as the MPFR path certifies it, or nil: first from the fixed-point row
+    /// (`fixedOutput`), else from MPFR terms at 128 and 384 bits.
     func output(_ j: Int) -> OracleValue? {
-        RefinedProbabilityGradient.certified(format) { a in
+        if let v = fixedOutput(j) { return v }
+        return RefinedProbabilityGradient.certified(format) { a in
             let (zMax, ratio) = row(a)
             let aj = a.quotient(BigFloat(x[j], precision: 53), by: softcap)
             let ej = x[j] == x[maxIndex] ? a.one : SoftcapTerms(precision: a.precision, softcap: softcap, zMax: zMax).term(x[j])
             let big = a.exp(a.negDouble(aj.lo.signum >= 0 ? aj : a.neg(aj)))
             return a.div(a.mul(a.sub(a.mul(ej, ratio), a.point(p[j])), a.scale(big, 2)), a.square(a.add(a.one, big)))
         }
+    }
+
+    /// Output j from the fixed-point row (SoftcapFixedPoint.swift) at 128 bits, or nil:
+    /// chain_j·(ê_j·[P/S] − p_j), ê_j = [ê − ε, ê + ε] and S = [Ŝ − ε_S, Ŝ + ε_S] with their
+    /// fixed-point bounds, chain_j the double-word tier's (`DoubleWordTier.softcapChain`, within
+    /// its relative bound), every MPFR step rounded outward, certified as `output` certifies.
+    func fixedOutput(_ j: Int) -> OracleValue? {
+        RefinedProbabilityGradient.certified(format) { a in
+            guard a.precision == RefinedProbabilityGradient.precisions[0], let (row, ratio) = fixedRatio(a),
+                  let (e, error) = row.term(x[j]) else { return Interval(lo: BigFloat(precision: 2), hi: BigFloat(precision: 2)) }  // NaN: declined
+            let ej = Self.interval(e, carry: 0, error: error, a)
+            let (chain, eps) = DoubleWordTier.softcapChain(x[j], DoubleWord(c, 0), epsA: DoubleWordTier.softcapQuotientError(c),
+                                                          DoubleWordExpTable.shared)
+            return a.mul(a.sub(a.mul(ej, ratio), a.point(p[j])), Self.interval(chain, relativeError: eps, a))
+        }
+    }
+
+    /// The fixed-point row and [P/S] = [P]/[S] at the arithmetic's precision (made once).
+    func fixedRatio(_ a: IntervalArithmetic) -> (SoftcapFixedRow, Interval)? {
+        if let f = fixed { return f }
+        let made = SoftcapFixedRow(x, softcap: c, threads: rowThreads).map { row in
+            (row, a.div(a.exactSum(p), Self.interval(row.low, carry: row.carry, error: row.sumError, a)))
+        }
+        fixed = .some(made)
+        return made
+    }
+
+    /// [(v − err)·2^-124, (v + err)·2^-124] at the arithmetic's precision, v = carry·2^128 + low
+    /// (converted exactly at 256 bits, 32 bits at a time; then one outward rounding per end).
+    static func interval(_ low: UInt128, carry: UInt64, error: Double, _ a: IntervalArithmetic) -> Interval {
+        let v = BigFloat(precision: 256), piece = BigFloat(precision: 64)
+        v.set(0, .nearest)
+        let pieces = [carry >> 32, carry] + (0..<4).reversed().map { UInt64(truncatingIfNeeded: low >> (32 * $0)) }
+        for word in pieces {  // v·2^32 + the next 32 bits: exact, v < 2^192
+            v.scale(v, byPowerOfTwo: 32, .nearest)
+            piece.set(Int(word & 0xFFFF_FFFF), .nearest)
+            v.add(v, piece, .nearest)
+        }
+        v.scale(v, byPowerOfTwo: -124, .nearest)
+        let err = BigFloat(scaled(error, by: -124), precision: 53)
+        let lo = BigFloat(precision: a.precision), hi = BigFloat(precision: a.precision)
+        lo.sub(v, err, .down)
+        hi.add(v, err, .up)
+        return Interval(lo: lo, hi: hi)
+    }
+
+    /// [v(1 − eps), v(1 + eps)] for a normalized positive ScaledDoubleWord v (hi + lo rounded
+    /// outward, then each end once more; the scaling is exact in the widest exponent range).
+    static func interval(_ v: ScaledDoubleWord, relativeError eps: Double, _ a: IntervalArithmetic) -> Interval {
+        let h = BigFloat(v.hi, precision: 53), l = BigFloat(v.lo, precision: 53), f = BigFloat(eps, precision: 53)
+        let one = BigFloat(1, precision: 53), factor = BigFloat(precision: a.precision)
+        let lo = BigFloat(precision: a.precision), hi = BigFloat(precision: a.precision)
+        lo.add(h, l, .down)
+        factor.sub(one, f, .down)
+        lo.mul(lo, factor, .down)
+        hi.add(h, l, .up)
+        factor.add(one, f, .up)
+        hi.mul(hi, factor, .up)
+        lo.scale(lo, byPowerOfTwo: v.exponent, .down)
+        hi.scale(hi, byPowerOfTwo: v.exponent, .up)
+        return Interval(lo: lo, hi: hi)
     }
 
     /// [c − δ, c] (x_j > 0) or [−c, −c + δ] (x_j < 0), δ = c·2^-(w+11): z_j of a saturated logit.

@@ -37,7 +37,7 @@ extension DoubleWordTier {
         let epsSum = roundedUp(row.epsS + 3.1 * u2 + 0x1p-996)
         let inverse = (ScaledDoubleWord.one / bigS).normalized()
         let epsInverse = roundedUp(epsSum * (1 + 2 * epsSum) + 14 * u2)
-        let epsA = c.significandBitPattern == 0 ? 0 : 14.1 * u2
+        let epsA = softcapQuotientError(c)
         let cw = DoubleWord(c, 0)
         var ratio = ScaledDoubleWord.zero, epsRatio = 0.0
         // The outputs whose cancelling difference is too wide, in MPFR (RefinedProbabilityGradient.swift).
@@ -50,14 +50,7 @@ extension DoubleWordTier {
         var out: [OracleValue] = []
         out.reserveCapacity(x.count)
         for j in 0..<x.count {
-            let a = DoubleWord.quotient(DoubleWord(x[j], 0), cw)
-            let e = DoubleWordExp.exp(-2 * a.hi.magnitude, a.hi < 0 ? 2 * a.lo : -2 * a.lo, tab)
-            let big = ScaledDoubleWord(e.m, exponent: e.k)
-            let epsBig = roundedUp(DoubleWordExp.relativeError + 2 * a.hi.magnitude * (1 + 0x1p-50) * epsA)
-            let onePlus = (ScaledDoubleWord.one + big).normalized()
-            let epsOnePlus = epsBig * (e.k < 0 ? powerOfTwo(Swift.max(e.k + 1, -1000)) : 1) + 3.1 * u2 + 0x1p-996
-            let chain = (ScaledDoubleWord(4) * big / (onePlus * onePlus)).normalized()
-            let epsChain = roundedUp(epsBig + 2 * epsOnePlus + 8.1 * u2 + 14 * u2 + 8.1 * u2)
+            let (chain, epsChain) = softcapChain(x[j], cw, epsA: epsA, tab)
             var factor: ScaledDoubleWord, epsFactor: Double, negative = false
             if let p {
                 let pj = p[j]
@@ -107,5 +100,23 @@ extension DoubleWordTier {
             out.append(r)
         }
         return out
+    }
+
+    /// The relative bound of a_j = x_j ⊘ c (`softcapGradient`'s notes): 0 when c is a power of two.
+    static func softcapQuotientError(_ c: Double) -> Double { c.significandBitPattern == 0 ? 0 : 14.1 * unitRoundoffSquared }
+
+    /// The chain factor 4E/(1 + E)², E = e^(−2|x/c|), as a normalized ScaledDoubleWord with its
+    /// relative bound (`softcapGradient`'s notes; cw = c, epsA = `softcapQuotientError(c)`).
+    @inline(__always)
+    static func softcapChain(_ x: Double, _ cw: DoubleWord, epsA: Double, _ tab: DoubleWordExpTable) -> (ScaledDoubleWord, Double) {
+        let u2 = unitRoundoffSquared
+        let a = DoubleWord.quotient(DoubleWord(x, 0), cw)
+        let e = DoubleWordExp.exp(-2 * a.hi.magnitude, a.hi < 0 ? 2 * a.lo : -2 * a.lo, tab)
+        let big = ScaledDoubleWord(e.m, exponent: e.k)
+        let epsBig = roundedUp(DoubleWordExp.relativeError + 2 * a.hi.magnitude * (1 + 0x1p-50) * epsA)
+        let onePlus = (ScaledDoubleWord.one + big).normalized()
+        let epsOnePlus = epsBig * (e.k < 0 ? powerOfTwo(Swift.max(e.k + 1, -1000)) : 1) + 3.1 * u2 + 0x1p-996
+        let chain = (ScaledDoubleWord(4) * big / (onePlus * onePlus)).normalized()
+        return (chain, roundedUp(epsBig + 2 * epsOnePlus + 8.1 * u2 + 14 * u2 + 8.1 * u2))
     }
 }

@@ -37,7 +37,8 @@ import ParallelExecution
 //   time, |R| < 2^-75 (else nil; it is about 2^-99), leaving < 2.5u < 3u. The input's own error ε_E moves (1 − E)/(1 + E) by at most 2ε_E (its derivative is
 //   −2/(1 + E)², of magnitude <= 2).
 //
-// The row (`SoftcapFixedRow`), c = 2^s with 2^-400 <= c <= 4 (so z_M − z_j <= 2c <= 8 < 16):
+// The row (`SoftcapFixedRow`), c = 2^s with 2^-400 <= c <= 2 (so |z_j| <= 2 and z_M − z_j <= 4,
+// well inside signed Q4.124's ±8):
 // - a_j = x_j·2^-s exact (binary64, no underflow in the tier's domain; an overflow to ∞ only
 //   means t >= 88 below), t_j = 2|a_j| exact, E_j = `expNegative(t_j)` (< 5.6u);
 // - T_j = `tanhFromE(E_j)` (< 2·5.6u + 3u = 14.2u), z_j = ±T_j·2^s (a left shift is exact; a
@@ -208,10 +209,10 @@ struct SoftcapFixedRow {
     /// S = (carry·2^128 + low)·2^-124, within `sumError`·2^-124 (rounded up).
     let low: UInt128, carry: UInt64, sumError: Double
 
-    /// The row, or nil (c not a power of two in [2^-400, 4], a tanh residual check failed, or a
+    /// The row, or nil (c not a power of two in [2^-400, 2], a tanh residual check failed, or a
     /// logit not finite).
     init?(_ x: UnsafeBufferPointer<Double>, softcap c: Double, threads: Int) {
-        guard c.isNormal, c.significandBitPattern == 0, c >= 0x1p-400, c <= 4, !x.isEmpty else { return nil }
+        guard c.isNormal, c.significandBitPattern == 0, c >= 0x1p-400, c <= 2, !x.isEmpty else { return nil }
         shift = Int(c.exponent)
         termError = (6.6 + 28.4 * c) * (1 + 0x1p-40)
         var m = 0
@@ -279,7 +280,7 @@ struct SoftcapFixedRow {
     @inline(__always)
     static func term(_ x: Double, shift: Int, zMax: Int128) -> UInt128? {
         guard let zj = z(x, shift: shift) else { return nil }
-        let y = zMax - zj  // |y| < 2c + 1 <= 9: no overflow
+        let y = zMax - zj  // |y| <= 2c + 2^-100 <= 4.01: no overflow
         return FixedPoint124.expNegative(fixed: y > 0 ? UInt128(truncatingIfNeeded: y) : 0)
     }
 

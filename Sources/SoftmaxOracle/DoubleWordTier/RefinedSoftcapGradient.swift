@@ -48,9 +48,8 @@ final class RefinedSoftcapGradient {
     let rowThreads: Int
     /// z_M and [P/S] at each precision, made when first needed.
     private var rows: [Int: (zMax: Interval, ratio: Interval)] = [:]
-    /// The fixed-point row and [P/S] from it at 128 bits (nil inside: outside its domain), made
-    /// when first needed.
-    private var fixed: (row: SoftcapFixedRow, ratio: Interval)??
+    /// `scaledRatio`'s answer, made when first needed (nil inside: outside the row's domain).
+    private var fixed: (row: SoftcapFixedRow, m: UInt128, k: Int, error: Double)??
 
     init(x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>, softcap c: Double, format: Format, threads: Int = 1) {
         (self.x, self.p, self.c, self.format) = (x, p, c, format)
@@ -78,26 +77,70 @@ final class RefinedSoftcapGradient {
         }
     }
 
-    /// Output j from the fixed-point row (SoftcapFixedPoint.swift) at 128 bits, or nil:
-    /// chain_j·(ê_j·[P/S] − p_j), ê_j = [ê − ε, ê + ε] and S = [Ŝ − ε_S, Ŝ + ε_S] with their
-    /// fixed-point bounds, chain_j the double-word tier's (`DoubleWordTier.softcapChain`, within
-    /// its relative bound), every MPFR step rounded outward, certified as `output` certifies.
+    /// Output j from the fixed-point row (SoftcapFixedPoint.swift), or nil (then `output` goes on
+    /// to the MPFR terms). With R = P/S = m̂·2^k ± ε_R (`scaledRatio`, units u·2^k, u = 2^-124),
+    /// ê_j ± ε_e (`SoftcapFixedRow.term`), in units of 2^(K−124), K = k + σ, σ = max(0,
+    /// exponent(p_j) + 2 − k) (so that p_j·2^-K < 1/2; p_j·2^-K exact: normal or 0):
+    /// - q̂ = ⌊⌊ê·m̂⌋·2^-σ⌋ is within (u + m̂·ε_e + e_j·ε_R)·2^-σ + u of e_j·R·2^-K, e_j <=
+    ///   ê + ε_e, p̂ = ⌊p_j·2^-K⌋ within u, so D = q̂ − p̂ (exact in Int128) is within δ = 3u +
+    ///   m̂·ε_e + (ê + ε_e)·ε_R (m̂ and ê by `toDouble`, relative error < 2^-51, covered by
+    ///   the factor 1 + 2^-50) of (e_j·P/S − p_j)·2^-K; |D| below 2^64 units (a relative bound
+    ///   above 2^-60) declines;
+    /// - D as binary64 h + l: h = `toDouble`(|D|) (>= 2^-60, so h's bits lie on the u grid and
+    ///   |D| − h is exact), l = `toDouble` of that rest (relative error < 3·2^-53, adding
+    ///   < 2^-51·|rest| <= 2^-100·|D| to δ), renormalized by twoSum (exact);
+    /// - relative bound ρ = δ/(|h|(1 − 2^-49)) of the difference, then times chain_j
+    ///   (`DoubleWordTier.softcapChain`, ε_c): ρ + ε_c + ρ·ε_c + 8.1u² (the product), certified
+    ///   by the tier's certifier (the MPFR path's rounding wherever it certifies).
     func fixedOutput(_ j: Int) -> OracleValue? {
-        RefinedProbabilityGradient.certified(format) { a in
-            guard a.precision == RefinedProbabilityGradient.precisions[0], let (row, ratio) = fixedRatio(a),
-                  let (e, error) = row.term(x[j]) else { return Interval(lo: BigFloat(precision: 2), hi: BigFloat(precision: 2)) }  // NaN: declined
-            let ej = Self.interval(e, carry: 0, error: error, a)
-            let (chain, eps) = DoubleWordTier.softcapChain(x[j], DoubleWord(c, 0), epsA: DoubleWordTier.softcapQuotientError(c),
-                                                          DoubleWordExpTable.shared)
-            return a.mul(a.sub(a.mul(ej, ratio), a.point(p[j])), Self.interval(chain, relativeError: eps, a))
-        }
+        guard let (row, m, k, errR) = scaledRatio(), let (e, errE) = row.term(x[j]) else { return nil }
+        let sigma = p[j] > 0 ? Swift.max(0, Int(p[j].exponent) + 2 - k) : 0
+        let pj = scaled(p[j], by: -(k + sigma))
+        guard pj == 0 || (pj.isNormal && pj >= 0x1p-1000 && pj < 0.5) else { return nil }
+        let d = Int128(bitPattern: (FixedPoint124.mul(e, m) >> sigma) &- FixedPoint124.fromDouble(pj))
+        let magnitude = d.magnitude
+        guard magnitude >= 1 << 64 else { return nil }
+        let h = FixedPoint124.toDouble(magnitude)
+        let rest = Int128(bitPattern: magnitude &- FixedPoint124.fromDouble(h))
+        let l = FixedPoint124.toDouble(rest.magnitude) * (rest < 0 ? -1 : 1)
+        let delta = roundedUp(3 + (FixedPoint124.toDouble(m) * errE + (FixedPoint124.toDouble(e) + scaled(errE, by: -124)) * errR) * (1 + 0x1p-50)
+                              + FixedPoint124.toDouble(rest.magnitude) * 0x1p73)  // units
+        let hl = twoSum(h, l)
+        let rho = roundedUp(scaled(delta, by: -124) / (h * (1 - 0x1p-49)))
+        let sign = d < 0 ? -1.0 : 1.0
+        let difference = ScaledDoubleWord(hi: sign * hl.hi, lo: sign * hl.lo, exponent: k + sigma).normalized()
+        let (chain, epsChain) = DoubleWordTier.softcapChain(x[j], DoubleWord(c, 0), epsA: DoubleWordTier.softcapQuotientError(c),
+                                                           DoubleWordExpTable.shared)
+        return DoubleWordCertifier(format).certify((chain * difference).normalized(),
+                                                   relativeError: roundedUp(rho + epsChain + rho * epsChain + 8.1 * unitRoundoffSquared))
     }
 
-    /// The fixed-point row and [P/S] = [P]/[S] at the arithmetic's precision (made once).
-    func fixedRatio(_ a: IntervalArithmetic) -> (SoftcapFixedRow, Interval)? {
+    /// The fixed-point row and R = [P]/[S] at 128 bits (S = [Ŝ − ε_S, Ŝ + ε_S]) as m̂·2^k, m̂ in
+    /// Q4.124 from R's lower end (2^k <= R_lo < 2^(k+1)): R_lo·2^-k as three binary64 parts
+    /// (each residue exact at 128 bits; the rest < 2^-158), each truncated (< u), so
+    /// |R·2^-k − m̂| <= (R_hi − R_lo)·2^-k + 3u + 2^-158 =: ε_R (units u). Made once; nil when the
+    /// row is outside its domain (or P = 0).
+    func scaledRatio() -> (row: SoftcapFixedRow, m: UInt128, k: Int, error: Double)? {
         if let f = fixed { return f }
-        let made = SoftcapFixedRow(x, softcap: c, threads: rowThreads).map { row in
-            (row, a.div(a.exactSum(p), Self.interval(row.low, carry: row.carry, error: row.sumError, a)))
+        let made = SoftcapFixedRow(x, softcap: c, threads: rowThreads).flatMap { row in
+            ExponentRange.widest { () -> (row: SoftcapFixedRow, m: UInt128, k: Int, error: Double)? in
+                let a = IntervalArithmetic(precision: RefinedProbabilityGradient.precisions[0])
+                let r = a.div(a.exactSum(p), Self.interval(row.low, carry: row.carry, error: row.sumError, a))
+                guard r.lo.signum > 0, r.hi.isFinite else { return nil }
+                let k = r.lo.exponent - 1
+                let t = BigFloat(precision: a.precision), width = BigFloat(precision: 53)
+                t.scale(r.lo, byPowerOfTwo: -k, .nearest)  // exact, in [1, 2)
+                var m: Int128 = 0
+                for _ in 0..<3 {
+                    let part = t.double(.nearest)
+                    let v = Int128(bitPattern: FixedPoint124.fromDouble(part.magnitude))
+                    m += part < 0 ? -v : v
+                    t.sub(t, BigFloat(part, precision: 53), .nearest)  // exact
+                }
+                width.sub(r.hi, r.lo, .up)
+                width.scale(width, byPowerOfTwo: 124 - k, .up)
+                return (row, UInt128(bitPattern: m), k, roundedUp(width.double(.up) + 3 + 0x1p-30))
+            }
         }
         fixed = .some(made)
         return made
@@ -119,23 +162,6 @@ final class RefinedSoftcapGradient {
         let lo = BigFloat(precision: a.precision), hi = BigFloat(precision: a.precision)
         lo.sub(v, err, .down)
         hi.add(v, err, .up)
-        return Interval(lo: lo, hi: hi)
-    }
-
-    /// [v(1 − eps), v(1 + eps)] for a normalized positive ScaledDoubleWord v (hi + lo rounded
-    /// outward, then each end once more; the scaling is exact in the widest exponent range).
-    static func interval(_ v: ScaledDoubleWord, relativeError eps: Double, _ a: IntervalArithmetic) -> Interval {
-        let h = BigFloat(v.hi, precision: 53), l = BigFloat(v.lo, precision: 53), f = BigFloat(eps, precision: 53)
-        let one = BigFloat(1, precision: 53), factor = BigFloat(precision: a.precision)
-        let lo = BigFloat(precision: a.precision), hi = BigFloat(precision: a.precision)
-        lo.add(h, l, .down)
-        factor.sub(one, f, .down)
-        lo.mul(lo, factor, .down)
-        hi.add(h, l, .up)
-        factor.add(one, f, .up)
-        hi.mul(hi, factor, .up)
-        lo.scale(lo, byPowerOfTwo: v.exponent, .down)
-        hi.scale(hi, byPowerOfTwo: v.exponent, .up)
         return Interval(lo: lo, hi: hi)
     }
 

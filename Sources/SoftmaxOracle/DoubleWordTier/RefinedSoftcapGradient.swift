@@ -40,6 +40,8 @@ final class RefinedSoftcapGradient {
     let softcap: BigFloat
     let c: Double
     let format: Format
+    /// The tier's certifier for `format` (the fixed-point outputs).
+    let certifier: DoubleWordCertifier
     /// The threads S's terms are split over (1 unless MPFR is thread-safe).
     let threads: Int
     /// The first index of the largest logit.
@@ -53,6 +55,7 @@ final class RefinedSoftcapGradient {
 
     init(x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>, softcap c: Double, format: Format, threads: Int = 1) {
         (self.x, self.p, self.c, self.format) = (x, p, c, format)
+        certifier = DoubleWordCertifier(format)
         softcap = BigFloat(c, precision: 53)
         self.threads = mpfrIsThreadSafe ? Swift.max(1, threads) : 1
         rowThreads = Swift.max(1, threads)
@@ -65,9 +68,10 @@ final class RefinedSoftcapGradient {
     static func saturationBound(precision w: Int) -> Double { Double(w + 13) * 0.6931471805599453 / 2 }
 
     /// Output j, certified as the MPFR path certifies it, or nil: first from the fixed-point row
-    /// (`fixedOutput`), else from MPFR terms at 128 and 384 bits.
-    func output(_ j: Int) -> OracleValue? {
-        if let v = fixedOutput(j) { return v }
+    /// (`fixedOutput`, with the caller's chain factor when given), else from MPFR terms at 128
+    /// and 384 bits.
+    func output(_ j: Int, chain: (ScaledDoubleWord, Double)? = nil) -> OracleValue? {
+        if let v = fixedOutput(j, chain: chain) { return v }
         return RefinedProbabilityGradient.certified(format) { a in
             let (zMax, ratio) = row(a)
             let aj = a.quotient(BigFloat(x[j], precision: 53), by: softcap)
@@ -90,9 +94,10 @@ final class RefinedSoftcapGradient {
     ///   |D| − h is exact), l = `toDouble` of that rest (relative error < 3·2^-53, adding
     ///   < 2^-51·|rest| <= 2^-100·|D| to δ), renormalized by twoSum (exact);
     /// - relative bound ρ = δ/(|h|(1 − 2^-49)) of the difference, then times chain_j
-    ///   (`DoubleWordTier.softcapChain`, ε_c): ρ + ε_c + ρ·ε_c + 8.1u² (the product), certified
+    ///   (`DoubleWordTier.softcapChain`, ε_c, or `given`, the same computed by the caller):
+    ///   ρ + ε_c + ρ·ε_c + 8.1u² (the product), certified
     ///   by the tier's certifier (the MPFR path's rounding wherever it certifies).
-    func fixedOutput(_ j: Int) -> OracleValue? {
+    func fixedOutput(_ j: Int, chain given: (ScaledDoubleWord, Double)? = nil) -> OracleValue? {
         guard let (row, m, k, errR) = scaledRatio(), let (e, errE) = row.term(x[j]) else { return nil }
         let sigma = p[j] > 0 ? Swift.max(0, Int(p[j].exponent) + 2 - k) : 0
         let pj = scaled(p[j], by: -(k + sigma))
@@ -109,9 +114,9 @@ final class RefinedSoftcapGradient {
         let rho = roundedUp(scaled(delta, by: -124) / (h * (1 - 0x1p-49)))
         let sign = d < 0 ? -1.0 : 1.0
         let difference = ScaledDoubleWord(hi: sign * hl.hi, lo: sign * hl.lo, exponent: k + sigma).normalized()
-        let (chain, epsChain) = DoubleWordTier.softcapChain(x[j], DoubleWord(c, 0), epsA: DoubleWordTier.softcapQuotientError(c),
-                                                           DoubleWordExpTable.shared)
-        return DoubleWordCertifier(format).certify((chain * difference).normalized(),
+        let (chain, epsChain) = given ?? DoubleWordTier.softcapChain(x[j], DoubleWord(c, 0), epsA: DoubleWordTier.softcapQuotientError(c),
+                                                                    DoubleWordExpTable.shared)
+        return certifier.certify((chain * difference).normalized(),
                                                    relativeError: roundedUp(rho + epsChain + rho * epsChain + 8.1 * unitRoundoffSquared))
     }
 

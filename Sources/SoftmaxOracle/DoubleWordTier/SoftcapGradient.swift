@@ -67,7 +67,7 @@ extension DoubleWordTier {
                 let q = (ScaledDoubleWord(ej.m, exponent: ej.k) * ratio).normalized()
                 let epsQ = roundedUp((j == row.maxIndex ? 0 : row.epsE) + epsRatio + 8.1 * u2)
                 guard let d = ProbabilityGradientOutputs.difference(q, epsQ, pj) else {
-                    guard let r = refined?.output(j) else { return nil }
+                    guard let r = refined?.output(j, chain: (chain, epsChain)) else { return nil }
                     out.append(r)
                     continue
                 }
@@ -75,7 +75,7 @@ extension DoubleWordTier {
                 let epsDiff = roundedUp(d.error / (d.hi.magnitude * (1 - 0x1p-50)))
                 let v = (chain * diff).normalized()
                 guard let r = (epsDiff < 0x1p-60 ? certifier.certify(v, relativeError: roundedUp(epsDiff + epsChain + 8.1 * u2)) : nil)
-                        ?? refined?.output(j) else { return nil }
+                        ?? refined?.output(j, chain: (chain, epsChain)) else { return nil }
                 out.append(r)
                 continue
             }

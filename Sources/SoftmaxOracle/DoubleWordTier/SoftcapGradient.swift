@@ -11,7 +11,8 @@ import DoubleWordArithmetic
 
 extension DoubleWordTier {
     /// The gradient's outputs, or nil (the MPFR path). Domain: `softcapCrossEntropy`'s. `threads`:
-    /// the refined outputs' row (`RefinedSoftcapGradient`).
+    /// the row's sum (`softcapSum`), P and the refined outputs' row (`RefinedSoftcapGradient`),
+    /// each independent of the split.
     ///
     /// Bounds (relative). a_j = x_j ⊘ c: exact when c is a power of two (no underflow in the
     /// domain), else 14.1u²; E_j: 2^-101 and 2|a_j| times that. The chain factor: E ↦ 4E/(1 + E)²
@@ -29,7 +30,7 @@ extension DoubleWordTier {
     static func softcapGradient(_ x: UnsafeBufferPointer<Double>, target t: Int, softcap c: Double,
                                 _ format: Format, probabilities p: UnsafeBufferPointer<Double>? = nil,
                                 threads: Int = 1) -> [OracleValue]? {
-        guard let row = softcapSum(x, target: p == nil ? t : -1, softcap: c) else { return nil }
+        guard let row = softcapSum(x, target: p == nil ? t : -1, softcap: c, threads: threads) else { return nil }
         let u2 = unitRoundoffSquared
         let tab = DoubleWordExpTable.shared
         let certifier = DoubleWordCertifier(format)
@@ -43,7 +44,7 @@ extension DoubleWordTier {
         // The outputs whose cancelling difference is too wide, in MPFR (RefinedProbabilityGradient.swift).
         let refined = p.map { RefinedSoftcapGradient(x: x, p: $0, softcap: c, format: format, threads: threads) }
         if let p {
-            guard p.count == x.count, let (total, epsTotal) = probabilityTotal(p) else { return nil }
+            guard p.count == x.count, let (total, epsTotal) = probabilityTotal(p, threads: threads) else { return nil }
             ratio = (total * inverse).normalized()
             epsRatio = roundedUp(epsTotal + epsInverse + 8.1 * u2)
         }

@@ -1,3 +1,4 @@
+import DoubleWordArithmetic
 import MPFR
 
 // cross_entropy_grad with `softcap` c and probability targets: the outputs whose double-word
@@ -39,17 +40,25 @@ final class RefinedSoftcapGradient {
     let softcap: BigFloat
     let c: Double
     let format: Format
+    /// The tier's certifier for `format` (the fixed-point outputs).
+    let certifier: DoubleWordCertifier
     /// The threads S's terms are split over (1 unless MPFR is thread-safe).
     let threads: Int
     /// The first index of the largest logit.
     let maxIndex: Int
+    /// The request's threads (the fixed-point row's chunks: no MPFR there).
+    let rowThreads: Int
     /// z_M and [P/S] at each precision, made when first needed.
     private var rows: [Int: (zMax: Interval, ratio: Interval)] = [:]
+    /// `scaledRatio`'s answer, made when first needed (nil inside: outside the row's domain).
+    private var fixed: (row: SoftcapFixedRow, m: UInt128, k: Int, error: Double)??
 
     init(x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>, softcap c: Double, format: Format, threads: Int = 1) {
         (self.x, self.p, self.c, self.format) = (x, p, c, format)
+        certifier = DoubleWordCertifier(format)
         softcap = BigFloat(c, precision: 53)
         self.threads = mpfrIsThreadSafe ? Swift.max(1, threads) : 1
+        rowThreads = Swift.max(1, threads)
         var m = 0
         for j in x.indices where x[j] > x[m] { m = j }
         maxIndex = m
@@ -58,15 +67,107 @@ final class RefinedSoftcapGradient {
     /// A_w of the file's notes: logits with RN(|x_j|/c) >= A_w have 1 − tanh|a_j| < 2^-(w+11).
     static func saturationBound(precision w: Int) -> Double { Double(w + 13) * 0.6931471805599453 / 2 }
 
-    /// Output j, certified as the MPFR path certifies it, or nil.
-    func output(_ j: Int) -> OracleValue? {
-        RefinedProbabilityGradient.certified(format) { a in
+    /// Output j, certified as the MPFR path certifies it, or nil: first from the fixed-point row
+    /// (`fixedOutput`, with the caller's chain factor when given), else from MPFR terms at 128
+    /// and 384 bits.
+    func output(_ j: Int, chain: (ScaledDoubleWord, Double)? = nil) -> OracleValue? {
+        if let v = fixedOutput(j, chain: chain) { return v }
+        return RefinedProbabilityGradient.certified(format) { a in
             let (zMax, ratio) = row(a)
             let aj = a.quotient(BigFloat(x[j], precision: 53), by: softcap)
             let ej = x[j] == x[maxIndex] ? a.one : SoftcapTerms(precision: a.precision, softcap: softcap, zMax: zMax).term(x[j])
             let big = a.exp(a.negDouble(aj.lo.signum >= 0 ? aj : a.neg(aj)))
             return a.div(a.mul(a.sub(a.mul(ej, ratio), a.point(p[j])), a.scale(big, 2)), a.square(a.add(a.one, big)))
         }
+    }
+
+    /// Output j from the fixed-point row (SoftcapFixedPoint.swift), or nil (then `output` goes on
+    /// to the MPFR terms). With R = P/S = m̂·2^k ± ε_R (`scaledRatio`, units u·2^k, u = 2^-124),
+    /// ê_j ± ε_e (`SoftcapFixedRow.term`), in units of 2^(K−124), K = k + σ, σ = max(0,
+    /// exponent(p_j) + 2 − k) (so that p_j·2^-K < 1/2; p_j·2^-K exact: normal or 0):
+    /// - q̂ = ⌊⌊ê·m̂⌋·2^-σ⌋ is within (u + m̂·ε_e + e_j·ε_R)·2^-σ + u of e_j·R·2^-K, e_j <=
+    ///   ê + ε_e, p̂ = ⌊p_j·2^-K⌋ within u, so D = q̂ − p̂ (exact in Int128) is within δ = 3u +
+    ///   m̂·ε_e + (ê + ε_e)·ε_R (m̂ and ê by `toDouble`, relative error < 2^-51, covered by
+    ///   the factor 1 + 2^-50) of (e_j·P/S − p_j)·2^-K; |D| below 2^64 units (a relative bound
+    ///   above 2^-60) declines;
+    /// - D as binary64 h + l: h = `toDouble`(|D|) (>= 2^-60, so h's bits lie on the u grid and
+    ///   |D| − h is exact), l = `toDouble` of that rest (relative error < 3·2^-53, adding
+    ///   < 2^-51·|rest| <= 2^-100·|D| to δ), renormalized by twoSum (exact);
+    /// - relative bound ρ = δ/(|h|(1 − 2^-49)) of the difference, then times chain_j
+    ///   (`DoubleWordTier.softcapChain`, ε_c, or `given`, the same computed by the caller):
+    ///   ρ + ε_c + ρ·ε_c + 8.1u² (the product), certified
+    ///   by the tier's certifier (the MPFR path's rounding wherever it certifies).
+    func fixedOutput(_ j: Int, chain given: (ScaledDoubleWord, Double)? = nil) -> OracleValue? {
+        guard let (row, m, k, errR) = scaledRatio(), let (e, errE) = row.term(x[j]) else { return nil }
+        let sigma = p[j] > 0 ? Swift.max(0, Int(p[j].exponent) + 2 - k) : 0
+        let pj = scaled(p[j], by: -(k + sigma))
+        guard pj == 0 || (pj.isNormal && pj >= 0x1p-1000 && pj < 0.5) else { return nil }
+        let d = Int128(bitPattern: (FixedPoint124.mul(e, m) >> sigma) &- FixedPoint124.fromDouble(pj))
+        let magnitude = d.magnitude
+        guard magnitude >= 1 << 64 else { return nil }
+        let h = FixedPoint124.toDouble(magnitude)
+        let rest = Int128(bitPattern: magnitude &- FixedPoint124.fromDouble(h))
+        let l = FixedPoint124.toDouble(rest.magnitude) * (rest < 0 ? -1 : 1)
+        let delta = roundedUp(3 + (FixedPoint124.toDouble(m) * errE + (FixedPoint124.toDouble(e) + scaled(errE, by: -124)) * errR) * (1 + 0x1p-50)
+                              + FixedPoint124.toDouble(rest.magnitude) * 0x1p73)  // units
+        let hl = twoSum(h, l)
+        let rho = roundedUp(scaled(delta, by: -124) / (h * (1 - 0x1p-49)))
+        let sign = d < 0 ? -1.0 : 1.0
+        let difference = ScaledDoubleWord(hi: sign * hl.hi, lo: sign * hl.lo, exponent: k + sigma).normalized()
+        let (chain, epsChain) = given ?? DoubleWordTier.softcapChain(x[j], DoubleWord(c, 0), epsA: DoubleWordTier.softcapQuotientError(c),
+                                                                    DoubleWordExpTable.shared)
+        return certifier.certify((chain * difference).normalized(),
+                                                   relativeError: roundedUp(rho + epsChain + rho * epsChain + 8.1 * unitRoundoffSquared))
+    }
+
+    /// The fixed-point row and R = [P]/[S] at 128 bits (S = [Ŝ − ε_S, Ŝ + ε_S]) as m̂·2^k, m̂ in
+    /// Q4.124 from R's lower end (2^k <= R_lo < 2^(k+1)): R_lo·2^-k as three binary64 parts
+    /// (each residue exact at 128 bits; the rest < 2^-158), each truncated (< u), so
+    /// |R·2^-k − m̂| <= (R_hi − R_lo)·2^-k + 3u + 2^-158 =: ε_R (units u). Made once; nil when the
+    /// row is outside its domain (or P = 0).
+    func scaledRatio() -> (row: SoftcapFixedRow, m: UInt128, k: Int, error: Double)? {
+        if let f = fixed { return f }
+        let made = SoftcapFixedRow(x, softcap: c, threads: rowThreads).flatMap { row in
+            ExponentRange.widest { () -> (row: SoftcapFixedRow, m: UInt128, k: Int, error: Double)? in
+                let a = IntervalArithmetic(precision: RefinedProbabilityGradient.precisions[0])
+                let r = a.div(a.exactSum(p), Self.interval(row.low, carry: row.carry, error: row.sumError, a))
+                guard r.lo.signum > 0, r.hi.isFinite else { return nil }
+                let k = r.lo.exponent - 1
+                let t = BigFloat(precision: a.precision), width = BigFloat(precision: 53)
+                t.scale(r.lo, byPowerOfTwo: -k, .nearest)  // exact, in [1, 2)
+                var m: Int128 = 0
+                for _ in 0..<3 {
+                    let part = t.double(.nearest)
+                    let v = Int128(bitPattern: FixedPoint124.fromDouble(part.magnitude))
+                    m += part < 0 ? -v : v
+                    t.sub(t, BigFloat(part, precision: 53), .nearest)  // exact
+                }
+                width.sub(r.hi, r.lo, .up)
+                width.scale(width, byPowerOfTwo: 124 - k, .up)
+                return (row, UInt128(bitPattern: m), k, roundedUp(width.double(.up) + 3 + 0x1p-30))
+            }
+        }
+        fixed = .some(made)
+        return made
+    }
+
+    /// [(v − err)·2^-124, (v + err)·2^-124] at the arithmetic's precision, v = carry·2^128 + low
+    /// (converted exactly at 256 bits, 32 bits at a time; then one outward rounding per end).
+    static func interval(_ low: UInt128, carry: UInt64, error: Double, _ a: IntervalArithmetic) -> Interval {
+        let v = BigFloat(precision: 256), piece = BigFloat(precision: 64)
+        v.set(0, .nearest)
+        let pieces = [carry >> 32, carry] + (0..<4).reversed().map { UInt64(truncatingIfNeeded: low >> (32 * $0)) }
+        for word in pieces {  // v·2^32 + the next 32 bits: exact, v < 2^192
+            v.scale(v, byPowerOfTwo: 32, .nearest)
+            piece.set(Int(word & 0xFFFF_FFFF), .nearest)
+            v.add(v, piece, .nearest)
+        }
+        v.scale(v, byPowerOfTwo: -124, .nearest)
+        let err = BigFloat(scaled(error, by: -124), precision: 53)
+        let lo = BigFloat(precision: a.precision), hi = BigFloat(precision: a.precision)
+        lo.sub(v, err, .down)
+        hi.add(v, err, .up)
+        return Interval(lo: lo, hi: hi)
     }
 
     /// [c − δ, c] (x_j > 0) or [−c, −c + δ] (x_j < 0), δ = c·2^-(w+11): z_j of a saturated logit.

@@ -11,7 +11,8 @@ import DoubleWordArithmetic
 
 extension DoubleWordTier {
     /// The gradient's outputs, or nil (the MPFR path). Domain: `softcapCrossEntropy`'s. `threads`:
-    /// the refined outputs' row (`RefinedSoftcapGradient`).
+    /// the row's sum (`softcapSum`), P and the refined outputs' row (`RefinedSoftcapGradient`),
+    /// each independent of the split.
     ///
     /// Bounds (relative). a_j = x_j ⊘ c: exact when c is a power of two (no underflow in the
     /// domain), else 14.1u²; E_j: 2^-101 and 2|a_j| times that. The chain factor: E ↦ 4E/(1 + E)²
@@ -29,7 +30,7 @@ extension DoubleWordTier {
     static func softcapGradient(_ x: UnsafeBufferPointer<Double>, target t: Int, softcap c: Double,
                                 _ format: Format, probabilities p: UnsafeBufferPointer<Double>? = nil,
                                 threads: Int = 1) -> [OracleValue]? {
-        guard let row = softcapSum(x, target: p == nil ? t : -1, softcap: c) else { return nil }
+        guard let row = softcapSum(x, target: p == nil ? t : -1, softcap: c, threads: threads) else { return nil }
         let u2 = unitRoundoffSquared
         let tab = DoubleWordExpTable.shared
         let certifier = DoubleWordCertifier(format)
@@ -37,27 +38,20 @@ extension DoubleWordTier {
         let epsSum = roundedUp(row.epsS + 3.1 * u2 + 0x1p-996)
         let inverse = (ScaledDoubleWord.one / bigS).normalized()
         let epsInverse = roundedUp(epsSum * (1 + 2 * epsSum) + 14 * u2)
-        let epsA = c.significandBitPattern == 0 ? 0 : 14.1 * u2
+        let epsA = softcapQuotientError(c)
         let cw = DoubleWord(c, 0)
         var ratio = ScaledDoubleWord.zero, epsRatio = 0.0
         // The outputs whose cancelling difference is too wide, in MPFR (RefinedProbabilityGradient.swift).
         let refined = p.map { RefinedSoftcapGradient(x: x, p: $0, softcap: c, format: format, threads: threads) }
         if let p {
-            guard p.count == x.count, let (total, epsTotal) = probabilityTotal(p) else { return nil }
+            guard p.count == x.count, let (total, epsTotal) = probabilityTotal(p, threads: threads) else { return nil }
             ratio = (total * inverse).normalized()
             epsRatio = roundedUp(epsTotal + epsInverse + 8.1 * u2)
         }
         var out: [OracleValue] = []
         out.reserveCapacity(x.count)
         for j in 0..<x.count {
-            let a = DoubleWord.quotient(DoubleWord(x[j], 0), cw)
-            let e = DoubleWordExp.exp(-2 * a.hi.magnitude, a.hi < 0 ? 2 * a.lo : -2 * a.lo, tab)
-            let big = ScaledDoubleWord(e.m, exponent: e.k)
-            let epsBig = roundedUp(DoubleWordExp.relativeError + 2 * a.hi.magnitude * (1 + 0x1p-50) * epsA)
-            let onePlus = (ScaledDoubleWord.one + big).normalized()
-            let epsOnePlus = epsBig * (e.k < 0 ? powerOfTwo(Swift.max(e.k + 1, -1000)) : 1) + 3.1 * u2 + 0x1p-996
-            let chain = (ScaledDoubleWord(4) * big / (onePlus * onePlus)).normalized()
-            let epsChain = roundedUp(epsBig + 2 * epsOnePlus + 8.1 * u2 + 14 * u2 + 8.1 * u2)
+            let (chain, epsChain) = softcapChain(x[j], cw, epsA: epsA, tab)
             var factor: ScaledDoubleWord, epsFactor: Double, negative = false
             if let p {
                 let pj = p[j]
@@ -74,7 +68,7 @@ extension DoubleWordTier {
                 let q = (ScaledDoubleWord(ej.m, exponent: ej.k) * ratio).normalized()
                 let epsQ = roundedUp((j == row.maxIndex ? 0 : row.epsE) + epsRatio + 8.1 * u2)
                 guard let d = ProbabilityGradientOutputs.difference(q, epsQ, pj) else {
-                    guard let r = refined?.output(j) else { return nil }
+                    guard let r = refined?.output(j, chain: (chain, epsChain)) else { return nil }
                     out.append(r)
                     continue
                 }
@@ -82,7 +76,7 @@ extension DoubleWordTier {
                 let epsDiff = roundedUp(d.error / (d.hi.magnitude * (1 - 0x1p-50)))
                 let v = (chain * diff).normalized()
                 guard let r = (epsDiff < 0x1p-60 ? certifier.certify(v, relativeError: roundedUp(epsDiff + epsChain + 8.1 * u2)) : nil)
-                        ?? refined?.output(j) else { return nil }
+                        ?? refined?.output(j, chain: (chain, epsChain)) else { return nil }
                 out.append(r)
                 continue
             }
@@ -107,5 +101,23 @@ extension DoubleWordTier {
             out.append(r)
         }
         return out
+    }
+
+    /// The relative bound of a_j = x_j ⊘ c (`softcapGradient`'s notes): 0 when c is a power of two.
+    static func softcapQuotientError(_ c: Double) -> Double { c.significandBitPattern == 0 ? 0 : 14.1 * unitRoundoffSquared }
+
+    /// The chain factor 4E/(1 + E)², E = e^(−2|x/c|), as a normalized ScaledDoubleWord with its
+    /// relative bound (`softcapGradient`'s notes; cw = c, epsA = `softcapQuotientError(c)`).
+    @inline(__always)
+    static func softcapChain(_ x: Double, _ cw: DoubleWord, epsA: Double, _ tab: DoubleWordExpTable) -> (ScaledDoubleWord, Double) {
+        let u2 = unitRoundoffSquared
+        let a = DoubleWord.quotient(DoubleWord(x, 0), cw)
+        let e = DoubleWordExp.exp(-2 * a.hi.magnitude, a.hi < 0 ? 2 * a.lo : -2 * a.lo, tab)
+        let big = ScaledDoubleWord(e.m, exponent: e.k)
+        let epsBig = roundedUp(DoubleWordExp.relativeError + 2 * a.hi.magnitude * (1 + 0x1p-50) * epsA)
+        let onePlus = (ScaledDoubleWord.one + big).normalized()
+        let epsOnePlus = epsBig * (e.k < 0 ? powerOfTwo(Swift.max(e.k + 1, -1000)) : 1) + 3.1 * u2 + 0x1p-996
+        let chain = (ScaledDoubleWord(4) * big / (onePlus * onePlus)).normalized()
+        return (chain, roundedUp(epsBig + 2 * epsOnePlus + 8.1 * u2 + 14 * u2 + 8.1 * u2))
     }
 }

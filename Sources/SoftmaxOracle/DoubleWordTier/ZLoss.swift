@@ -25,7 +25,7 @@ extension DoubleWordTier {
             return q.logits.withUnsafeBufferPointer { x -> [OracleValue]? in
                 switch (q.function, target) {
                 case (.crossEntropy, .index(let t)): return softcapCrossEntropy(x, target: t, softcap: c, q.format, threads: threads).map { [$0] }
-                case (.crossEntropyGrad, .index(let t)): return softcapGradient(x, target: t, softcap: c, q.format)
+                case (.crossEntropyGrad, .index(let t)): return softcapGradient(x, target: t, softcap: c, q.format, threads: threads)
                 case (.crossEntropyGrad, .probabilities(let p)):
                     return p.withUnsafeBufferPointer { softcapGradient(x, target: -1, softcap: c, q.format, probabilities: $0, threads: threads) }
                 default: return nil

@@ -56,11 +56,13 @@ struct ElementwiseOutputs {
     /// Output i (logit x), or nil when it does not certify here (the MPFR path then answers it).
     /// `exponential` (sigmoid) and `log` (the others), when given, are `negativeExp(x)` and
     /// `logTerm(x)` computed elsewhere (on SIMD lanes, bit for bit the same): they are then not
-    /// recomputed. Given only for |x| <= 2^20.
-    @inline(__always)
+    /// recomputed. Given only for |x| <= 2^20. sigmoid, softplus and log_sigmoid at |x| <= 2^-60
+    /// take the tiny-logit regime first (ElementwiseShortcuts.swift).
     /// `cache`: bce's coefficients for the (label, pos_weight, weight) triples seen last.
+    @inline(__always)
     func output(_ i: Int, _ x: Double, exponential: ScaledDoubleWord? = nil, log: DoubleWordTier.LogPart? = nil,
                 cache: UnsafeMutablePointer<BceWeightCache>? = nil) -> OracleValue? {
+        if let r = tinyLogitRounded, x.magnitude <= Self.tinyLogitBound { return tinyLogitOutput(x, rounded: r) }  // nil for bce
         switch kind {
         case .softplus: return softplus(x, log)
         case .logSigmoid: return logSigmoid(x, log)
@@ -117,7 +119,6 @@ struct ElementwiseOutputs {
     /// same-sign sum, relative error εT plus 3.03u² and T's conversion; T alone for x <= 0).
     func softplus(_ x: Double, _ log: DoubleWordTier.LogPart? = nil) -> OracleValue? {
         if !x.isFinite { return exactOutput(x.isNaN ? .nan : (x > 0 ? .infinity : 0)) }
-        if let r = tinyLogitRounded, x.magnitude <= Self.tinyLogitBound { return tinyLogitOutput(x, rounded: r) }
         if x.magnitude > 0x1p20 {
             if x < 0 { return hugeNegative }
             return hugeLogitOutput(x) ?? DoubleWordTier.negativeLogSoftmax(DoubleWord(-x, 0), Self.tinyLog, certifier, negate: false)
@@ -130,7 +131,6 @@ struct ElementwiseOutputs {
     /// negated.
     func logSigmoid(_ x: Double, _ log: DoubleWordTier.LogPart? = nil) -> OracleValue? {
         if !x.isFinite { return exactOutput(x.isNaN ? .nan : (x > 0 ? -0.0 : -.infinity)) }
-        if let r = tinyLogitRounded, x.magnitude <= Self.tinyLogitBound { return tinyLogitOutput(x, rounded: r) }
         if x.magnitude > 0x1p20 {
             if x > 0 { return hugePositive }
             return hugeLogitOutput(x) ?? DoubleWordTier.negativeLogSoftmax(DoubleWord(x, 0), Self.tinyLog, certifier, negate: true)
@@ -152,7 +152,6 @@ struct ElementwiseOutputs {
     /// is >= 2^-53) or a tiny number (±0).
     func sigmoid(_ x: Double, _ exponential: ScaledDoubleWord? = nil) -> OracleValue? {
         if !x.isFinite { return exactOutput(x.isNaN ? .nan : (x > 0 ? 1 : 0)) }
-        if let r = tinyLogitRounded, x.magnitude <= Self.tinyLogitBound { return tinyLogitOutput(x, rounded: r) }
         // 1 − t with 0 < t < 2^(tinyExponent+1): below 1 by far less than 2^-106, so ⌊log₂⌋ = −1
         // and |v|/2^-1 = 2 − 2t, kept as head 2 (ExactValue's note); or t itself.
         if x.magnitude > 0x1p20 { return x < 0 ? hugeNegative : hugePositive }

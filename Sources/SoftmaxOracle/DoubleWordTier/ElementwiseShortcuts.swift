@@ -2,7 +2,7 @@ import DoubleWordArithmetic
 
 // Outputs of sigmoid, log_sigmoid and softplus decided without E = e^(−|x|) or T = log1p(E):
 // the regimes where the value is a constant plus a term far below every rounding boundary of the
-// format. Both the scalar path (`sigmoid`, `softplus`, `logSigmoid`) and the fill over a range
+// format. Both the scalar path (`output`, before `sigmoid`, `softplus`, `logSigmoid`) and the fill over a range
 // (ElementwiseLanes.swift) take them first, so the two give the same outputs.
 //
 // Tiny logits, |x| <= 2^-60 (±0 and the subnormals included):

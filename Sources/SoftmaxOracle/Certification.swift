@@ -26,34 +26,60 @@ struct Certifier {
         outputs n: Int,
         _ compute: (IntervalArithmetic, [Int]) throws(OracleError) -> [Enclosure]
     ) throws(OracleError) -> OracleResult {
+        try run(outputs: n, streaming: { w, pending throws(OracleError) in
+            let enclosures = try compute(w, pending)
+            precondition(enclosures.count == pending.count, "one enclosure per pending output")
+            return { enclosures[$0] }
+        })
+    }
+
+    /// `run(outputs:_:)` with the enclosures made one at a time: `prepare(arithmetic, pending)`
+    /// does a round's row-wide work and returns a function that gives the enclosure of
+    /// `pending[k]` for k = 0, 1, … in turn, each certified (and released) before the next is
+    /// made, so a round never holds every output's enclosure at once.
+    ///
+    /// An enclosure made of the very same numbers as an earlier one (outputs with equal inputs
+    /// share them, `SharedTerms`) is certified once per round: the same interval gives the same
+    /// rounding, exact value and narrowness. The table holds the intervals it keys on (by
+    /// object identity), so no key can name a released number, and at most `SharedTerms`'
+    /// limit of them.
+    func run(
+        outputs n: Int,
+        streaming prepare: (IntervalArithmetic, [Int]) throws(OracleError) -> (Int) -> Enclosure
+    ) throws(OracleError) -> OracleResult {
         var precision = Swift.min(Swift.max(64, format.precision + guardBits), maxPrecision)
-        var rounded = [Double?](repeating: nil, count: n)
-        var exact = [ExactValue?](repeating: nil, count: n)
+        // One slot per output, written when it certifies (and its exact value again while it
+        // narrows): 41 bytes an output, the result's own array and a flag.
+        var values = [OracleValue](repeating: OracleValue(rounded: 0, exact: .zero()), count: n)
+        var certified = [Bool](repeating: false, count: n)
         var pending = Array(0..<n)
         var escalations = 0
         var certifiedAt = precision
         var allCertified = false
         while true {
-            let enclosures = try compute(IntervalArithmetic(precision: precision), pending)
-            precondition(enclosures.count == pending.count, "one enclosure per pending output")
+            let enclosure = try prepare(IntervalArithmetic(precision: precision), pending)
             var next: [Int] = []
             var firstAmbiguous: (index: Int, enclosure: Interval)?
+            var seen = SharedTerms<SameInterval, (interval: Interval, verdict: Verdict)>()
             for (k, i) in pending.enumerated() {
-                switch enclosures[k] {
+                switch enclosure(k) {
                 case .exact(let v):
-                    rounded[i] = format.round(v)
-                    exact[i] = ExactValue(v)
+                    values[i] = OracleValue(rounded: format.round(v), exact: ExactValue(v))
+                    certified[i] = true
                 case .interval(let e):
-                    if rounded[i] == nil {
-                        guard let r = format.certify(e) else {
+                    let verdict = seen.value(SameInterval(e)) { (e, self.verdict(e)) }.verdict
+                    var r = values[i].rounded
+                    if !certified[i] {
+                        guard let v = verdict.rounded else {
                             next.append(i)
                             if firstAmbiguous == nil { firstAmbiguous = (i, e) }
                             continue
                         }
-                        rounded[i] = r
+                        r = v
+                        certified[i] = true
                     }
-                    exact[i] = ExactValue(Self.midpoint(e))
-                    if !isNarrow(e) { next.append(i) }  // certified, but its exact value is still loose
+                    values[i] = OracleValue(rounded: r, exact: verdict.exact)
+                    if !verdict.narrow { next.append(i) }  // certified, but its exact value is still loose
                 }
             }
             // Later rounds only narrow exact values of outputs already certified.
@@ -62,19 +88,38 @@ struct Certifier {
                 allCertified = true
             }
             if next.isEmpty || (firstAmbiguous == nil && precision >= maxPrecision) {
-                return OracleResult(
-                    values: (0..<n).map { OracleValue(rounded: rounded[$0]!, exact: exact[$0]!) },
-                    precision: certifiedAt, escalations: escalations)
+                precondition(!certified.contains(false), "every output certified")
+                return OracleResult(values: values, precision: certifiedAt, escalations: escalations)
             }
             if let (i, e) = firstAmbiguous, precision >= maxPrecision {
                 throw .notCertified(
                     output: i, precision: precision,
-                    detail: "(enclosure ≈ [\(e.lo.double(.down)), \(e.hi.double(.up))], \(next.filter { rounded[$0] == nil }.count) output(s) ambiguous)")
+                    detail: "(enclosure ≈ [\(e.lo.double(.down)), \(e.hi.double(.up))], \(next.filter { !certified[$0] }.count) output(s) ambiguous)")
             }
             precision = Swift.min(precision * 2, maxPrecision)
             if firstAmbiguous != nil { escalations += 1 }
             pending = next
         }
+    }
+
+    /// What a round decides for one enclosure: its certified rounding (nil: ambiguous), its
+    /// exact value (the midpoint) and whether it is narrow (`isNarrow`). An output certified in
+    /// an earlier round keeps that rounding (a later enclosure holds the same exact value).
+    struct Verdict {
+        var rounded: Double?
+        var exact: ExactValue
+        var narrow: Bool
+    }
+
+    private func verdict(_ e: Interval) -> Verdict {
+        Verdict(rounded: format.certify(e), exact: ExactValue(Self.midpoint(e)), narrow: isNarrow(e))
+    }
+
+    /// An interval's identity: the two MPFR numbers of its ends (equal only for the same objects).
+    struct SameInterval: Hashable {
+        let lo: ObjectIdentifier
+        let hi: ObjectIdentifier
+        init(_ e: Interval) { (lo, hi) = (ObjectIdentifier(e.lo), ObjectIdentifier(e.hi)) }
     }
 
     /// True when an enclosure is narrow enough for its midpoint to stand for the exact value in

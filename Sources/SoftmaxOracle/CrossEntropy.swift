@@ -42,20 +42,28 @@ enum CrossEntropy {
         return .interval(w.div(w.add(a, b), w.point(Double(r.divisor))))
     }
 
-    static func gradient(_ x: [Double], _ r: TargetWeights, _ w: IntervalArithmetic, pending: [Int]) -> [Enclosure] {
+    /// The gradient's enclosures, one pending output at a time (`Certifier.run(outputs:streaming:)`).
+    /// Outputs with the same logit and target weight share one enclosure (`SharedTerms`; the
+    /// weights of equal (target, weight) pairs are one number, `TargetWeights`): an output's
+    /// enclosure depends on the row and on (x_c, r̃_c, c = M) alone.
+    static func gradient(_ x: [Double], _ r: TargetWeights, _ w: IntervalArithmetic, pending: [Int]) -> (Int) -> Enclosure {
         let facts = RowFacts(x)
-        if let v = facts.special(forLogsumexp: false) { return pending.map { _ in .exact(v) } }
+        if let v = facts.special(forLogsumexp: false) { return { _ in .exact(v) } }
         let row = ShiftedRow(x, facts: facts, arithmetic: w)
         let d = w.point(Double(r.divisor))
         let sd = w.mul(row.S, d)
         let nearTie = NearTieNumerator(d: row.d, e: row.e, sum: row.S, w)
-        return pending.map { c in
+        var shared = SharedTerms<SoftmaxFamily.OutputKey, Interval>()
+        return { k in
+            let c = pending[k]
             let rc = Interval(point: r.scaled[c])
             guard let ec = row.e[c] else {
                 // softmax_c = 0 exactly: the entry is -r_c.
                 return r.scaled[c].isZero ? .exact(0) : .interval(w.div(w.neg(rc), d))
             }
-            return .interval(w.div(NearTieNumerator.numerator(c, e: ec, maxIndex: row.maxIndex, s: row.s, weights: r, near: nearTie, w), sd))
+            return .interval(shared.value(SoftmaxFamily.OutputKey(x[c], atMaximum: c == row.maxIndex, weight: r.scaled[c])) {
+                w.div(NearTieNumerator.numerator(c, e: ec, maxIndex: row.maxIndex, s: row.s, weights: r, near: nearTie, w), sd)
+            })
         }
     }
 

@@ -64,9 +64,14 @@ struct ShiftedRow {
         var e = [Interval?](repeating: nil, count: x.count)
         var others: [Interval] = []
         others.reserveCapacity(x.count)
+        // Equal logits (the same bits) share one d_j and one e_j (SharedTerms.swift): the same
+        // intervals, and the same sums, as computing each again.
+        var shared = SharedTerms<UInt64, (d: Interval, e: Interval)>()
         for (j, v) in x.enumerated() where v.isFinite {
-            let dj = w.sub(w.point(v), mPoint)
-            let ej = w.exp(dj)
+            let (dj, ej) = shared.value(v.bitPattern) {
+                let dj = w.sub(w.point(v), mPoint)
+                return (dj, w.exp(dj))
+            }
             d[j] = dj
             e[j] = ej
             if j != maxIndex { others.append(ej) }

@@ -18,23 +18,50 @@ enum SoftmaxFamily {
         return [.interval(w.add(w.point(row.m), row.L))]
     }
 
-    static func softmax(_ x: [Double], _ w: IntervalArithmetic, pending: [Int]) -> [Enclosure] {
+    /// softmax's enclosures, one pending output at a time (`Certifier.run(outputs:streaming:)`);
+    /// outputs with equal logits share one enclosure (`SharedTerms`).
+    static func softmax(_ x: [Double], _ w: IntervalArithmetic, pending: [Int]) -> (Int) -> Enclosure {
         let facts = RowFacts(x)
-        if let v = facts.special(forLogsumexp: false) { return pending.map { _ in .exact(v) } }
+        if let v = facts.special(forLogsumexp: false) { return { _ in .exact(v) } }
         let row = ShiftedRow(x, facts: facts, arithmetic: w)
-        return pending.map { i in
+        var shared = SharedTerms<OutputKey, Interval>()
+        return { k in
+            let i = pending[k]
             guard let ei = row.e[i] else { return .exact(0) }  // a -inf logit: exactly 0
-            return .interval(i == row.maxIndex ? w.div(w.one, row.S) : w.div(ei, row.S))
+            return .interval(shared.value(OutputKey(x[i], atMaximum: i == row.maxIndex)) {
+                i == row.maxIndex ? w.div(w.one, row.S) : w.div(ei, row.S)
+            })
         }
     }
 
-    static func logSoftmax(_ x: [Double], _ w: IntervalArithmetic, pending: [Int]) -> [Enclosure] {
+    /// log_softmax's enclosures, one pending output at a time; outputs with equal logits share
+    /// one enclosure.
+    static func logSoftmax(_ x: [Double], _ w: IntervalArithmetic, pending: [Int]) -> (Int) -> Enclosure {
         let facts = RowFacts(x)
-        if let v = facts.special(forLogsumexp: false) { return pending.map { _ in .exact(v) } }
+        if let v = facts.special(forLogsumexp: false) { return { _ in .exact(v) } }
         let row = ShiftedRow(x, facts: facts, arithmetic: w)
-        return pending.map { i in
+        var shared = SharedTerms<OutputKey, Interval>()
+        return { k in
+            let i = pending[k]
             guard let di = row.d[i] else { return .exact(-.infinity) }
-            return .interval(i == row.maxIndex ? w.neg(row.L) : w.sub(di, row.L))
+            return .interval(shared.value(OutputKey(x[i], atMaximum: i == row.maxIndex)) {
+                i == row.maxIndex ? w.neg(row.L) : w.sub(di, row.L)
+            })
+        }
+    }
+
+    /// What a row output's enclosure depends on besides the row: its logit's bits and whether it
+    /// is the maximum's own output (computed in its own form), plus, for cross_entropy_grad, its
+    /// target weight r̃_c (the shared number's identity, `TargetWeights`).
+    struct OutputKey: Hashable {
+        let bits: UInt64
+        let atMaximum: Bool
+        let weight: ObjectIdentifier?
+
+        init(_ x: Double, atMaximum: Bool, weight: BigFloat? = nil) {
+            bits = x.bitPattern
+            self.atMaximum = atMaximum
+            self.weight = weight.map(ObjectIdentifier.init)
         }
     }
 }

@@ -46,7 +46,11 @@ enum CrossEntropy {
     /// Outputs with the same logit and target weight share one enclosure (`SharedTerms`; the
     /// weights of equal (target, weight) pairs are one number, `TargetWeights`): an output's
     /// enclosure depends on the row and on (x_c, r̃_c, c = M) alone.
-    static func gradient(_ x: [Double], _ r: TargetWeights, _ w: IntervalArithmetic, pending: [Int]) -> (Int) -> Enclosure {
+    ///
+    /// An output whose plain enclosure does not certify in `format` and has r̃_c > 0 is
+    /// intersected with the midpoint form −r̃_c/D + e_c·R̃/(S·D) (MidpointForms.swift).
+    static func gradient(_ x: [Double], _ r: TargetWeights, _ w: IntervalArithmetic, format: Format,
+                         pending: [Int]) -> (Int) -> Enclosure {
         let facts = RowFacts(x)
         if let v = facts.special(forLogsumexp: false) { return { _ in .exact(v) } }
         let row = ShiftedRow(x, facts: facts, arithmetic: w)
@@ -62,7 +66,9 @@ enum CrossEntropy {
                 return r.scaled[c].isZero ? .exact(0) : .interval(w.div(w.neg(rc), d))
             }
             return .interval(shared.value(SoftmaxFamily.OutputKey(x[c], atMaximum: c == row.maxIndex, weight: r.scaled[c])) {
-                w.div(NearTieNumerator.numerator(c, e: ec, maxIndex: row.maxIndex, s: row.s, weights: r, near: nearTie, w), sd)
+                let plain = w.div(NearTieNumerator.numerator(c, e: ec, maxIndex: row.maxIndex, s: row.s, weights: r, near: nearTie, w), sd)
+                guard !r.scaled[c].isZero, format.certify(plain) == nil else { return plain }
+                return plain.intersection(MidpointForms.gradient(e: ec, weight: r.scaled[c], total: r.total, divisor: d, sd: sd, w))
             })
         }
     }

@@ -19,17 +19,22 @@ enum SoftmaxFamily {
     }
 
     /// softmax's enclosures, one pending output at a time (`Certifier.run(outputs:streaming:)`);
-    /// outputs with equal logits share one enclosure (`SharedTerms`).
-    static func softmax(_ x: [Double], _ w: IntervalArithmetic, pending: [Int]) -> (Int) -> Enclosure {
+    /// outputs with equal logits share one enclosure (`SharedTerms`). On a row whose terms lie
+    /// near the maximum (`NearTieNumerator`), an output whose plain enclosure does not certify in
+    /// `format` is intersected with the midpoint form 1/n + (n·f_i − F)/(n·S) (MidpointForms.swift).
+    static func softmax(_ x: [Double], _ w: IntervalArithmetic, format: Format, pending: [Int]) -> (Int) -> Enclosure {
         let facts = RowFacts(x)
         if let v = facts.special(forLogsumexp: false) { return { _ in .exact(v) } }
         let row = ShiftedRow(x, facts: facts, arithmetic: w)
+        let near = NearTieNumerator(d: row.d, e: row.e, sum: row.S, w)
         var shared = SharedTerms<OutputKey, Interval>()
         return { k in
             let i = pending[k]
             guard let ei = row.e[i] else { return .exact(0) }  // a -inf logit: exactly 0
             return .interval(shared.value(OutputKey(x[i], atMaximum: i == row.maxIndex)) {
-                i == row.maxIndex ? w.div(w.one, row.S) : w.div(ei, row.S)
+                let plain = i == row.maxIndex ? w.div(w.one, row.S) : w.div(ei, row.S)
+                guard let near, format.certify(plain) == nil else { return plain }
+                return plain.intersection(MidpointForms.softmax(i, near: near, sum: row.S, w))
             })
         }
     }

@@ -38,13 +38,14 @@ struct Certifier {
     /// `pending[k]` for k = 0, 1, … in turn, each certified (and released) before the next is
     /// made, so a round never holds every output's enclosure at once.
     ///
-    /// An enclosure made of the very same numbers as an earlier one (outputs with equal inputs
-    /// share them, `SharedTerms`) is certified once per round: the same interval gives the same
-    /// rounding, exact value and narrowness. The table holds the intervals it keys on (by
-    /// object identity), so no key can name a released number, and at most `SharedTerms`'
-    /// limit of them.
+    /// With `repeats`, only the first output of each group of outputs with the same inputs is
+    /// computed and certified; the others copy its value at the end. That is what computing them
+    /// would give: an output's enclosure at each precision is a deterministic function of the row
+    /// and of its own inputs (the same MPFR operations on the same operands), so outputs with the
+    /// same inputs have the same enclosures in every round, hence the same rounding, exact value
+    /// and escalations.
     func run(
-        outputs n: Int,
+        outputs n: Int, repeats: RepeatedOutputs? = nil,
         streaming prepare: (IntervalArithmetic, [Int]) throws(OracleError) -> (Int) -> Enclosure
     ) throws(OracleError) -> OracleResult {
         var precision = Swift.min(Swift.max(64, format.precision + guardBits), maxPrecision)
@@ -52,7 +53,7 @@ struct Certifier {
         // narrows): 41 bytes an output, the result's own array and a flag.
         var values = [OracleValue](repeating: OracleValue(rounded: 0, exact: .zero()), count: n)
         var certified = [Bool](repeating: false, count: n)
-        var pending = Array(0..<n)
+        var pending = repeats?.firsts ?? Array(0..<n)
         var escalations = 0
         var certifiedAt = precision
         var allCertified = false
@@ -60,17 +61,15 @@ struct Certifier {
             let enclosure = try prepare(IntervalArithmetic(precision: precision), pending)
             var next: [Int] = []
             var firstAmbiguous: (index: Int, enclosure: Interval)?
-            var seen = SharedTerms<SameInterval, (interval: Interval, verdict: Verdict)>()
             for (k, i) in pending.enumerated() {
                 switch enclosure(k) {
                 case .exact(let v):
                     values[i] = OracleValue(rounded: format.round(v), exact: ExactValue(v))
                     certified[i] = true
                 case .interval(let e):
-                    let verdict = seen.value(SameInterval(e)) { (e, self.verdict(e)) }.verdict
                     var r = values[i].rounded
                     if !certified[i] {
-                        guard let v = verdict.rounded else {
+                        guard let v = format.certify(e) else {
                             next.append(i)
                             if firstAmbiguous == nil { firstAmbiguous = (i, e) }
                             continue
@@ -78,8 +77,8 @@ struct Certifier {
                         r = v
                         certified[i] = true
                     }
-                    values[i] = OracleValue(rounded: r, exact: verdict.exact)
-                    if !verdict.narrow { next.append(i) }  // certified, but its exact value is still loose
+                    values[i] = OracleValue(rounded: r, exact: ExactValue(Self.midpoint(e)))
+                    if !isNarrow(e) { next.append(i) }  // certified, but its exact value is still loose
                 }
             }
             // Later rounds only narrow exact values of outputs already certified.
@@ -88,7 +87,7 @@ struct Certifier {
                 allCertified = true
             }
             if next.isEmpty || (firstAmbiguous == nil && precision >= maxPrecision) {
-                precondition(!certified.contains(false), "every output certified")
+                repeats?.copy(into: &values)
                 return OracleResult(values: values, precision: certifiedAt, escalations: escalations)
             }
             if let (i, e) = firstAmbiguous, precision >= maxPrecision {
@@ -100,26 +99,6 @@ struct Certifier {
             if firstAmbiguous != nil { escalations += 1 }
             pending = next
         }
-    }
-
-    /// What a round decides for one enclosure: its certified rounding (nil: ambiguous), its
-    /// exact value (the midpoint) and whether it is narrow (`isNarrow`). An output certified in
-    /// an earlier round keeps that rounding (a later enclosure holds the same exact value).
-    struct Verdict {
-        var rounded: Double?
-        var exact: ExactValue
-        var narrow: Bool
-    }
-
-    private func verdict(_ e: Interval) -> Verdict {
-        Verdict(rounded: format.certify(e), exact: ExactValue(Self.midpoint(e)), narrow: isNarrow(e))
-    }
-
-    /// An interval's identity: the two MPFR numbers of its ends (equal only for the same objects).
-    struct SameInterval: Hashable {
-        let lo: ObjectIdentifier
-        let hi: ObjectIdentifier
-        init(_ e: Interval) { (lo, hi) = (ObjectIdentifier(e.lo), ObjectIdentifier(e.hi)) }
     }
 
     /// True when an enclosure is narrow enough for its midpoint to stand for the exact value in
@@ -150,5 +129,43 @@ struct Certifier {
             m.scale(m, byPowerOfTwo: -1, .nearest)
         }
         return m
+    }
+}
+
+/// Outputs whose inputs repeat those of an earlier output (the same logit bits, the same target
+/// and weight bits, the same role in the row): `Certifier.run(outputs:repeats:streaming:)`
+/// computes the first of each group and copies it to the others. Rows with few distinct values
+/// are common: bf16 and fp8 logits have at most 65 536 and 256 values, LLM vocabularies 128k–256k.
+struct RepeatedOutputs {
+    /// For each output, the first output with the same inputs (itself for a first).
+    let first: [Int32]
+    /// The outputs that are first of their group, increasing.
+    let firsts: [Int]
+
+    /// The groups of outputs 0..<n by `key` (up to four 64-bit words), or nil when no two
+    /// outputs share a key. Keys are remembered up to `limit` of them (65 536, a bf16 row's
+    /// distinct values; `SharedTerms`); past it a new key starts a group of its own (a row of
+    /// all-distinct values pays a bounded table).
+    static func grouping(count n: Int, limit: Int = 1 << 16, key: (Int) -> SIMD4<UInt64>) -> RepeatedOutputs? {
+        precondition(n <= Int(Int32.max), "output indices fit Int32")
+        var seen = SharedTerms<Int32>(limit: limit)
+        var first = [Int32](repeating: 0, count: n)
+        var firsts: [Int] = []
+        for i in 0..<n {
+            let k = key(i)
+            if let f = seen.stored(k) {
+                first[i] = f
+                continue
+            }
+            first[i] = Int32(i)
+            firsts.append(i)
+            seen.store(k, Int32(i))
+        }
+        return firsts.count == n ? nil : RepeatedOutputs(first: first, firsts: firsts)
+    }
+
+    /// Copies each group's first value to the group's other outputs.
+    func copy(into values: inout [OracleValue]) {
+        for i in first.indices where Int(first[i]) != i { values[i] = values[Int(first[i])] }
     }
 }

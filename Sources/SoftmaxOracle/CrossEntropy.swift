@@ -43,21 +43,17 @@ enum CrossEntropy {
     }
 
     /// The gradient's enclosures, one pending output at a time (`Certifier.run(outputs:streaming:)`).
-    /// Outputs with the same logit and target weight share one enclosure (`SharedTerms`; the
-    /// weights of equal (target, weight) pairs are one number, `TargetWeights`): an output's
-    /// enclosure depends on the row and on (x_c, r̃_c, c = M) alone.
     ///
-    /// An output whose plain enclosure does not certify in `format` and has r̃_c > 0 is
-    /// intersected with the midpoint form −r̃_c/D + e_c·R̃/(S·D) (MidpointForms.swift).
-    static func gradient(_ x: [Double], _ r: TargetWeights, _ w: IntervalArithmetic, format: Format,
-                         pending: [Int]) -> (Int) -> Enclosure {
+    /// An output with r̃_c > 0 whose q_c = e_c·R̃/(S·D) may lie below 2^-(w−8)·r_c
+    /// (`MidpointForms.mayBeTiny`) is intersected with the midpoint form −r̃_c/D + q_c
+    /// (MidpointForms.swift): −r_c on a rounding midpoint is then decided by q_c > 0.
+    static func gradient(_ x: [Double], _ r: TargetWeights, _ w: IntervalArithmetic, pending: [Int]) -> (Int) -> Enclosure {
         let facts = RowFacts(x)
         if let v = facts.special(forLogsumexp: false) { return { _ in .exact(v) } }
         let row = ShiftedRow(x, facts: facts, arithmetic: w)
         let d = w.point(Double(r.divisor))
         let sd = w.mul(row.S, d)
         let nearTie = NearTieNumerator(d: row.d, e: row.e, sum: row.S, w)
-        var shared = SharedTerms<SoftmaxFamily.OutputKey, Interval>()
         return { k in
             let c = pending[k]
             let rc = Interval(point: r.scaled[c])
@@ -65,11 +61,9 @@ enum CrossEntropy {
                 // softmax_c = 0 exactly: the entry is -r_c.
                 return r.scaled[c].isZero ? .exact(0) : .interval(w.div(w.neg(rc), d))
             }
-            return .interval(shared.value(SoftmaxFamily.OutputKey(x[c], atMaximum: c == row.maxIndex, weight: r.scaled[c])) {
-                let plain = w.div(NearTieNumerator.numerator(c, e: ec, maxIndex: row.maxIndex, s: row.s, weights: r, near: nearTie, w), sd)
-                guard !r.scaled[c].isZero, format.certify(plain) == nil else { return plain }
-                return plain.intersection(MidpointForms.gradient(e: ec, weight: r.scaled[c], total: r.total, divisor: d, sd: sd, w))
-            })
+            let plain = w.div(NearTieNumerator.numerator(c, e: ec, maxIndex: row.maxIndex, s: row.s, weights: r, near: nearTie, w), sd)
+            guard MidpointForms.mayBeTiny(e: ec, weight: r.scaled[c], total: r.total, w) else { return .interval(plain) }
+            return .interval(plain.intersection(MidpointForms.gradient(e: ec, weight: r.scaled[c], total: r.total, divisor: d, sd: sd, w)))
         }
     }
 

@@ -16,8 +16,8 @@ import MPFR
 // uses the intersection of the plain enclosure with the second one: it holds the exact value, is
 // never wider than the plain one, and its ends are ends of enclosures that hold the exact value
 // strictly inside unless they are points (`NearTieNumerator` uses the same argument). They are
-// formed only for an output whose plain enclosure does not certify (no output that certified
-// before computes anything new).
+// formed only where they can help: for softmax on an output whose plain enclosure does not
+// certify, for cross_entropy_grad where q_c may be below 2^-(w−8)·r_c (`mayBeTiny`).
 //
 // - cross_entropy_grad: grad_c = q_c − r_c, q_c = e_c·R̃/(S·D) > 0 and r_c = r̃_c/D >= 0 exact
 //   (`TargetWeights`; a point whenever r̃_c/D fits the working precision, e.g. always for D = 1).
@@ -36,6 +36,15 @@ import MPFR
 //   enclosure is about 2^-w·(n·|f_i| + |F|)/(n·S) wide, below the plain one's 2^-w/n whenever the
 //   terms lie near 1.
 enum MidpointForms {
+    /// True when q_c = e_c·R̃/(S·D) may lie below 2^-(w−8)·r_c, r_c = r̃_c/D > 0 (MPFR's exponent
+    /// E(v) has 2^(E−1) <= |v| < 2^E, and S >= 1): q_c/r_c <= e_c·R̃/r̃_c < 2^(E(e_c.hi) + E(R̃) −
+    /// E(r̃_c) + 1). Above that, the plain enclosure, about 2^-w·r_c wide, leaves a midpoint at −r_c
+    /// outside; the gate only saves work (either way the output's enclosure holds it).
+    static func mayBeTiny(e ec: Interval, weight rc: BigFloat, total: BigFloat, _ w: IntervalArithmetic) -> Bool {
+        if rc.isZero || ec.hi.isZero { return !rc.isZero }
+        return ec.hi.exponent + total.exponent - rc.exponent + 1 <= -(w.precision - 8)
+    }
+
     /// grad_c as −r̃_c/D + e_c·R̃/(S·D) (see the file's notes), for r̃_c > 0.
     static func gradient(e ec: Interval, weight rc: BigFloat, total: BigFloat, divisor d: Interval, sd: Interval,
                          _ w: IntervalArithmetic) -> Interval {

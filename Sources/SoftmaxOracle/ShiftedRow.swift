@@ -66,9 +66,9 @@ struct ShiftedRow {
         others.reserveCapacity(x.count)
         // Equal logits (the same bits) share one d_j and one e_j (SharedTerms.swift): the same
         // intervals, and the same sums, as computing each again.
-        var shared = SharedTerms<UInt64, (d: Interval, e: Interval)>()
+        var shared = SharedTerms<(d: Interval, e: Interval)>()
         for (j, v) in x.enumerated() where v.isFinite {
-            let (dj, ej) = shared.value(v.bitPattern) {
+            let (dj, ej) = shared.value(SIMD4(v.bitPattern, 0, 0, 0)) {
                 let dj = w.sub(w.point(v), mPoint)
                 return (dj, w.exp(dj))
             }

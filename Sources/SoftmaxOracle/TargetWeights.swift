@@ -26,9 +26,9 @@ struct TargetWeights {
         let w: (Int) -> BigFloat = { c in ExactArithmetic.value(weight?[c] ?? 1) }
         // Classes with the same target and weight (the same bits) share one r̃_c
         // (SharedTerms.swift): the same exact number as computing it again.
-        var shared = SharedTerms<Pair, BigFloat>()
+        var shared = SharedTerms<BigFloat>()
         let probabilities: [Double]? = if case .probabilities(let p) = target { p } else { nil }
-        let pair: (Int) -> Pair = { c in Pair(target: (probabilities?[c] ?? 0).bitPattern, weight: (weight?[c] ?? 1).bitPattern) }
+        let pair: (Int) -> SIMD4<UInt64> = { c in SIMD4((probabilities?[c] ?? 0).bitPattern, (weight?[c] ?? 1).bitPattern, 0, 0) }
         var r: [BigFloat]
         if eps == 0 {
             divisor = 1
@@ -58,11 +58,5 @@ struct TargetWeights {
         }
         scaled = r
         total = ExactArithmetic.sum(r)
-    }
-
-    /// A class's (target, weight) bits: the key of its shared r̃_c.
-    private struct Pair: Hashable {
-        var target: UInt64
-        var weight: UInt64
     }
 }

@@ -69,7 +69,10 @@ struct ShiftedRow {
         var shared = SharedTerms<(d: Interval, e: Interval)>()
         for (j, v) in x.enumerated() where v.isFinite {
             let (dj, ej) = shared.value(SIMD4(v.bitPattern, 0, 0, 0)) {
-                let dj = w.sub(w.point(v), mPoint)
+                // An exact difference (the usual case: x_j and m are doubles of nearby
+                // exponents) keeps one number for both ends: the same interval, half the memory.
+                let difference = w.sub(w.point(v), mPoint)
+                let dj = difference.isPoint ? Interval(point: difference.lo) : difference
                 return (dj, w.exp(dj))
             }
             d[j] = dj

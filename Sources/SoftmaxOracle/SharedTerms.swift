@@ -13,8 +13,10 @@
 /// Memory: at most `limit` entries (65 536 by default, a bf16 row's distinct values): past it a
 /// key not yet in the table is computed and not stored, so a row of all-distinct values pays the
 /// table's bounded size and a lookup per input, never a second copy of the row. The table is open
-/// addressing with linear probing on a multiplicative hash of the key's words (a few ns a lookup,
-/// against the microseconds of an MPFR exponential), at most half full.
+/// addressing with linear probing on a multiplicative hash of the key's words, at most half full.
+/// A row whose first `window` (4096) keys are all distinct is taken for a row of distinct values
+/// and the table is dropped (every later key computed, as without sharing): its lookups would only
+/// cost (a random access into a table of megabytes each).
 struct SharedTerms<Value> {
     private var keys: [SIMD4<UInt64>] = []
     private var values: [Value] = []
@@ -22,6 +24,12 @@ struct SharedTerms<Value> {
     private var slots: [Int32] = []
     /// The most entries the table keeps.
     let limit: Int
+    /// Keys looked up and found so far, and whether the table is off (no hit in the first
+    /// `window` lookups).
+    private var lookups = 0, hits = 0
+    private(set) var isOff = false
+    /// Lookups without a hit after which the table is dropped.
+    static var window: Int { 4096 }
 
     init(limit: Int = 1 << 16) {
         self.limit = limit
@@ -33,18 +41,29 @@ struct SharedTerms<Value> {
     /// The value stored for `key`, or `make()`, stored when the table has room.
     @inline(__always)
     mutating func value(_ key: SIMD4<UInt64>, _ make: () -> Value) -> Value {
-        if let i = find(key).entry { return values[i] }
+        if let v = stored(key) { return v }
         let v = make()
-        if keys.count < limit { insert(key, v) }
+        store(key, v)
         return v
     }
 
     /// The value stored for `key`, if any.
-    func stored(_ key: SIMD4<UInt64>) -> Value? { find(key).entry.map { values[$0] } }
+    mutating func stored(_ key: SIMD4<UInt64>) -> Value? {
+        if isOff { return nil }
+        lookups += 1
+        if let i = find(key).entry {
+            hits += 1
+            return values[i]
+        }
+        if hits == 0 && lookups >= Self.window {
+            (isOff, keys, values, slots) = (true, [], [], [])
+        }
+        return nil
+    }
 
-    /// Stores v for a key not in the table, when it has room.
+    /// Stores v for a key not in the table (after `stored` found none), when it has room.
     mutating func store(_ key: SIMD4<UInt64>, _ v: Value) {
-        if keys.count < limit && find(key).entry == nil { insert(key, v) }
+        if !isOff && keys.count < limit { insert(key, v) }
     }
 
     private static func hash(_ key: SIMD4<UInt64>, bits: Int) -> Int {

@@ -68,6 +68,18 @@ struct SharedTermsTests {
         #expect(t.stored(keys[2500 + 1000]) == nil)
     }
 
+    @Test("SharedTerms: off after `window` lookups without a hit (a row of distinct values), on with one hit among them")
+    func tableOff() {
+        let n = SharedTerms<Int>.window
+        var distinct = SharedTerms<Int>()
+        for i in 0..<n { _ = distinct.value(SIMD4(UInt64(i), 0, 0, 0)) { i } }
+        #expect(distinct.isOff && distinct.count == 0)
+        #expect(distinct.value(SIMD4(0, 0, 0, 0)) { -1 } == -1)  // computed again, not stored
+        var repeated = SharedTerms<Int>()
+        for i in 0..<(2 * n) { _ = repeated.value(SIMD4(UInt64(i == 1 ? 0 : i), 0, 0, 0)) { i } }
+        #expect(!repeated.isOff && repeated.count == 2 * n - 1)
+    }
+
     @Test("softmax, log_softmax and cross_entropy_grad (hard, probability targets, weights, smoothing) of rows of four distinct logits: RN of the textbook values", arguments: [Format.f64, .f32, .bf16])
     func fewDistinctValues(format: Format) throws {
         let seed: UInt64 = 0x5AE7_0001

@@ -26,33 +26,58 @@ struct Certifier {
         outputs n: Int,
         _ compute: (IntervalArithmetic, [Int]) throws(OracleError) -> [Enclosure]
     ) throws(OracleError) -> OracleResult {
+        try run(outputs: n, streaming: { w, pending throws(OracleError) in
+            let enclosures = try compute(w, pending)
+            precondition(enclosures.count == pending.count, "one enclosure per pending output")
+            return { enclosures[$0] }
+        })
+    }
+
+    /// `run(outputs:_:)` with the enclosures made one at a time: `prepare(arithmetic, pending)`
+    /// does a round's row-wide work and returns a function that gives the enclosure of
+    /// `pending[k]` for k = 0, 1, … in turn, each certified (and released) before the next is
+    /// made, so a round never holds every output's enclosure at once.
+    ///
+    /// With `repeats`, only the first output of each group of outputs with the same inputs is
+    /// computed and certified; the others copy its value at the end. That is what computing them
+    /// would give: an output's enclosure at each precision is a deterministic function of the row
+    /// and of its own inputs (the same MPFR operations on the same operands), so outputs with the
+    /// same inputs have the same enclosures in every round, hence the same rounding, exact value
+    /// and escalations.
+    func run(
+        outputs n: Int, repeats: RepeatedOutputs? = nil,
+        streaming prepare: (IntervalArithmetic, [Int]) throws(OracleError) -> (Int) -> Enclosure
+    ) throws(OracleError) -> OracleResult {
         var precision = Swift.min(Swift.max(64, format.precision + guardBits), maxPrecision)
-        var rounded = [Double?](repeating: nil, count: n)
-        var exact = [ExactValue?](repeating: nil, count: n)
-        var pending = Array(0..<n)
+        // One slot per output, written when it certifies (and its exact value again while it
+        // narrows): 41 bytes an output, the result's own array and a flag.
+        var values = [OracleValue](repeating: OracleValue(rounded: 0, exact: .zero()), count: n)
+        var certified = [Bool](repeating: false, count: n)
+        var pending = repeats?.firsts ?? Array(0..<n)
         var escalations = 0
         var certifiedAt = precision
         var allCertified = false
         while true {
-            let enclosures = try compute(IntervalArithmetic(precision: precision), pending)
-            precondition(enclosures.count == pending.count, "one enclosure per pending output")
+            let enclosure = try prepare(IntervalArithmetic(precision: precision), pending)
             var next: [Int] = []
             var firstAmbiguous: (index: Int, enclosure: Interval)?
             for (k, i) in pending.enumerated() {
-                switch enclosures[k] {
+                switch enclosure(k) {
                 case .exact(let v):
-                    rounded[i] = format.round(v)
-                    exact[i] = ExactValue(v)
+                    values[i] = OracleValue(rounded: format.round(v), exact: ExactValue(v))
+                    certified[i] = true
                 case .interval(let e):
-                    if rounded[i] == nil {
-                        guard let r = format.certify(e) else {
+                    var r = values[i].rounded
+                    if !certified[i] {
+                        guard let v = format.certify(e) else {
                             next.append(i)
                             if firstAmbiguous == nil { firstAmbiguous = (i, e) }
                             continue
                         }
-                        rounded[i] = r
+                        r = v
+                        certified[i] = true
                     }
-                    exact[i] = ExactValue(Self.midpoint(e))
+                    values[i] = OracleValue(rounded: r, exact: ExactValue(Self.midpoint(e)))
                     if !isNarrow(e) { next.append(i) }  // certified, but its exact value is still loose
                 }
             }
@@ -62,14 +87,13 @@ struct Certifier {
                 allCertified = true
             }
             if next.isEmpty || (firstAmbiguous == nil && precision >= maxPrecision) {
-                return OracleResult(
-                    values: (0..<n).map { OracleValue(rounded: rounded[$0]!, exact: exact[$0]!) },
-                    precision: certifiedAt, escalations: escalations)
+                repeats?.copy(into: &values)
+                return OracleResult(values: values, precision: certifiedAt, escalations: escalations)
             }
             if let (i, e) = firstAmbiguous, precision >= maxPrecision {
                 throw .notCertified(
                     output: i, precision: precision,
-                    detail: "(enclosure ≈ [\(e.lo.double(.down)), \(e.hi.double(.up))], \(next.filter { rounded[$0] == nil }.count) output(s) ambiguous)")
+                    detail: "(enclosure ≈ [\(e.lo.double(.down)), \(e.hi.double(.up))], \(next.filter { !certified[$0] }.count) output(s) ambiguous)")
             }
             precision = Swift.min(precision * 2, maxPrecision)
             if firstAmbiguous != nil { escalations += 1 }
@@ -105,5 +129,43 @@ struct Certifier {
             m.scale(m, byPowerOfTwo: -1, .nearest)
         }
         return m
+    }
+}
+
+/// Outputs whose inputs repeat those of an earlier output (the same logit bits, the same target
+/// and weight bits, the same role in the row): `Certifier.run(outputs:repeats:streaming:)`
+/// computes the first of each group and copies it to the others. Rows with few distinct values
+/// are common: bf16 and fp8 logits have at most 65 536 and 256 values, LLM vocabularies 128k–256k.
+struct RepeatedOutputs {
+    /// For each output, the first output with the same inputs (itself for a first).
+    let first: [Int32]
+    /// The outputs that are first of their group, increasing.
+    let firsts: [Int]
+
+    /// The groups of outputs 0..<n by `key` (up to four 64-bit words), or nil when no two
+    /// outputs share a key. Keys are remembered up to `limit` of them (65 536, a bf16 row's
+    /// distinct values; `SharedTerms`); past it a new key starts a group of its own (a row of
+    /// all-distinct values pays a bounded table).
+    static func grouping(count n: Int, limit: Int = 1 << 16, key: (Int) -> SIMD4<UInt64>) -> RepeatedOutputs? {
+        precondition(n <= Int(Int32.max), "output indices fit Int32")
+        var seen = SharedTerms<Int32>(limit: limit)
+        var first = [Int32](repeating: 0, count: n)
+        var firsts: [Int] = []
+        for i in 0..<n {
+            let k = key(i)
+            if let f = seen.stored(k) {
+                first[i] = f
+                continue
+            }
+            first[i] = Int32(i)
+            firsts.append(i)
+            seen.store(k, Int32(i))
+        }
+        return firsts.count == n ? nil : RepeatedOutputs(first: first, firsts: firsts)
+    }
+
+    /// Copies each group's first value to the group's other outputs.
+    func copy(into values: inout [OracleValue]) {
+        for i in first.indices where Int(first[i]) != i { values[i] = values[Int(first[i])] }
     }
 }

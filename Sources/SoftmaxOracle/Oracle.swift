@@ -108,9 +108,11 @@ public struct Oracle: Sendable {
         case .logsumexp:
             return try certifier.run(outputs: 1) { w, _ in SoftmaxFamily.logsumexp(x, w) }
         case .softmax:
-            return try certifier.run(outputs: x.count) { w, pending in SoftmaxFamily.softmax(x, w, pending: pending) }
+            return try certifier.run(outputs: x.count, repeats: SoftmaxFamily.repeats(x),
+                                     streaming: { w, pending in SoftmaxFamily.softmax(x, w, format: q.format, pending: pending) })
         case .logSoftmax:
-            return try certifier.run(outputs: x.count) { w, pending in SoftmaxFamily.logSoftmax(x, w, pending: pending) }
+            return try certifier.run(outputs: x.count, repeats: SoftmaxFamily.repeats(x),
+                                     streaming: { w, pending in SoftmaxFamily.logSoftmax(x, w, pending: pending) })
         case .crossEntropy where q.hasLossOptions, .crossEntropyGrad where q.hasLossOptions,
              .crossEntropyLoss where q.hasLossOptions, .crossEntropyLossBackward:
             return try OptionCrossEntropy.evaluate(q, certifier)
@@ -119,7 +121,8 @@ public struct Oracle: Sendable {
             return try certifier.run(outputs: 1) { w, _ in [CrossEntropy.loss(x, r, w)] }
         case .crossEntropyGrad:
             let r = TargetWeights(target: q.target!, classes: x.count, weight: q.weight, labelSmoothing: q.labelSmoothing)
-            return try certifier.run(outputs: x.count) { w, pending in CrossEntropy.gradient(x, r, w, pending: pending) }
+            return try certifier.run(outputs: x.count, repeats: SoftmaxFamily.repeats(x, target: q.target, weight: q.weight),
+                                     streaming: { w, pending in CrossEntropy.gradient(x, r, w, pending: pending) })
         case .sigmoid, .logSigmoid, .softplus, .bceWithLogits, .linearCrossEntropy, .linearCrossEntropyGradHidden,
              .linearCrossEntropyGradWeight, .linearCrossEntropyGradBias:
             preconditionFailure("answered above")

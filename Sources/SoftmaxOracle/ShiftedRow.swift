@@ -64,9 +64,17 @@ struct ShiftedRow {
         var e = [Interval?](repeating: nil, count: x.count)
         var others: [Interval] = []
         others.reserveCapacity(x.count)
+        // Equal logits (the same bits) share one d_j and one e_j (SharedTerms.swift): the same
+        // intervals, and the same sums, as computing each again.
+        var shared = SharedTerms<(d: Interval, e: Interval)>()
         for (j, v) in x.enumerated() where v.isFinite {
-            let dj = w.sub(w.point(v), mPoint)
-            let ej = w.exp(dj)
+            let (dj, ej) = shared.value(SIMD4(v.bitPattern, 0, 0, 0)) {
+                // An exact difference (the usual case: x_j and m are doubles of nearby
+                // exponents) keeps one number for both ends: the same interval, half the memory.
+                let difference = w.sub(w.point(v), mPoint)
+                let dj = difference.isPoint ? Interval(point: difference.lo) : difference
+                return (dj, w.exp(dj))
+            }
             d[j] = dj
             e[j] = ej
             if j != maxIndex { others.append(ej) }

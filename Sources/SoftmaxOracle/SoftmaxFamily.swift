@@ -18,23 +18,50 @@ enum SoftmaxFamily {
         return [.interval(w.add(w.point(row.m), row.L))]
     }
 
-    static func softmax(_ x: [Double], _ w: IntervalArithmetic, pending: [Int]) -> [Enclosure] {
+    /// softmax's enclosures, one pending output at a time (`Certifier.run(outputs:streaming:)`).
+    /// On a row whose terms lie near the maximum (`NearTieNumerator`), an output whose plain
+    /// enclosure does not certify in `format` is intersected with the midpoint form
+    /// 1/n + (n·f_i − F)/(n·S) (MidpointForms.swift).
+    static func softmax(_ x: [Double], _ w: IntervalArithmetic, format: Format, pending: [Int]) -> (Int) -> Enclosure {
         let facts = RowFacts(x)
-        if let v = facts.special(forLogsumexp: false) { return pending.map { _ in .exact(v) } }
+        if let v = facts.special(forLogsumexp: false) { return { _ in .exact(v) } }
         let row = ShiftedRow(x, facts: facts, arithmetic: w)
-        return pending.map { i in
+        let near = NearTieNumerator(d: row.d, e: row.e, sum: row.S, w)
+        return { k in
+            let i = pending[k]
             guard let ei = row.e[i] else { return .exact(0) }  // a -inf logit: exactly 0
-            return .interval(i == row.maxIndex ? w.div(w.one, row.S) : w.div(ei, row.S))
+            let plain = i == row.maxIndex ? w.div(w.one, row.S) : w.div(ei, row.S)
+            guard let near, format.certify(plain) == nil else { return .interval(plain) }
+            return .interval(plain.intersection(MidpointForms.softmax(i, near: near, sum: row.S, w)))
         }
     }
 
-    static func logSoftmax(_ x: [Double], _ w: IntervalArithmetic, pending: [Int]) -> [Enclosure] {
+    /// log_softmax's enclosures, one pending output at a time.
+    static func logSoftmax(_ x: [Double], _ w: IntervalArithmetic, pending: [Int]) -> (Int) -> Enclosure {
         let facts = RowFacts(x)
-        if let v = facts.special(forLogsumexp: false) { return pending.map { _ in .exact(v) } }
+        if let v = facts.special(forLogsumexp: false) { return { _ in .exact(v) } }
         let row = ShiftedRow(x, facts: facts, arithmetic: w)
-        return pending.map { i in
+        return { k in
+            let i = pending[k]
             guard let di = row.d[i] else { return .exact(-.infinity) }
             return .interval(i == row.maxIndex ? w.neg(row.L) : w.sub(di, row.L))
+        }
+    }
+
+    /// The outputs of a row function (softmax, log_softmax, cross_entropy_grad) that repeat an
+    /// earlier output's inputs (`RepeatedOutputs`), or nil. An output's enclosure depends on the
+    /// row and on its logit's bits, whether it is the maximum's own output (the first largest
+    /// logit, computed in its own form), and for cross_entropy_grad its target weight r̃_c, a
+    /// function of the row's options and of p_c's and w_c's bits, or of whether c is the
+    /// hard target (`TargetWeights`).
+    static func repeats(_ x: [Double], target: RowTarget? = nil, weight: [Double]? = nil) -> RepeatedOutputs? {
+        let m = RowFacts(x).maxIndex ?? -1
+        let p: [Double]? = if case .probabilities(let p)? = target { p } else { nil }
+        let t: Int = if case .index(let t)? = target { t } else { -1 }
+        return RepeatedOutputs.grouping(count: x.count) { i in
+            // Words: the logit's, the target's and the weight's bits, and the role (bit 0: the
+            // maximum's own output, bit 1: the hard target).
+            SIMD4(x[i].bitPattern, p?[i].bitPattern ?? 0, weight?[i].bitPattern ?? 0, (i == m ? 1 : 0) | (i == t ? 2 : 0))
         }
     }
 }

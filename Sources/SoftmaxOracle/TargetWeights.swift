@@ -24,15 +24,21 @@ struct TargetWeights {
     /// Inputs must be validated (finite, >= 0, ε in [0, 1], lengths K, target in range).
     init(target: RowTarget, classes k: Int, weight: [Double]?, labelSmoothing eps: Double) {
         let w: (Int) -> BigFloat = { c in ExactArithmetic.value(weight?[c] ?? 1) }
+        // Classes with the same target and weight (the same bits) share one r̃_c
+        // (SharedTerms.swift): the same exact number as computing it again.
+        var shared = SharedTerms<BigFloat>()
+        let probabilities: [Double]? = if case .probabilities(let p) = target { p } else { nil }
+        let pair: (Int) -> SIMD4<UInt64> = { c in SIMD4((probabilities?[c] ?? 0).bitPattern, (weight?[c] ?? 1).bitPattern, 0, 0) }
         var r: [BigFloat]
         if eps == 0 {
             divisor = 1
             switch target {
             case .index(let t):
-                r = (0..<k).map { _ in ExactArithmetic.value(0) }
+                let zero = ExactArithmetic.value(0)
+                r = [BigFloat](repeating: zero, count: k)
                 r[t] = w(t)
             case .probabilities(let p):
-                r = (0..<k).map { c in ExactArithmetic.product(w(c), ExactArithmetic.value(p[c])) }
+                r = (0..<k).map { c in shared.value(pair(c)) { ExactArithmetic.product(w(c), ExactArithmetic.value(p[c])) } }
             }
         } else {
             divisor = k
@@ -41,13 +47,13 @@ struct TargetWeights {
                 ExactArithmetic.difference(ExactArithmetic.value(1), e), ExactArithmetic.value(Double(k)))
             switch target {
             case .index(let t):
-                r = (0..<k).map { c in ExactArithmetic.product(e, w(c)) }
+                r = (0..<k).map { c in shared.value(pair(c)) { ExactArithmetic.product(e, w(c)) } }
                 r[t] = ExactArithmetic.sum([r[t], ExactArithmetic.product(kTimesOneMinusEps, w(t))])
             case .probabilities(let p):
-                r = (0..<k).map { c in
+                r = (0..<k).map { c in shared.value(pair(c)) {
                     let q = ExactArithmetic.sum([ExactArithmetic.product(kTimesOneMinusEps, ExactArithmetic.value(p[c])), e])
                     return ExactArithmetic.product(w(c), q)
-                }
+                } }
             }
         }
         scaled = r

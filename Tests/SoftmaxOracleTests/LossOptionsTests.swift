@@ -152,8 +152,9 @@ struct LossOptionsTests {
     /// cross_entropy_grad (no loss option): r_7 = w_7·p_7 is a product of two f32 values, an
     /// f32 rounding tie, and softmax_7 = e^(x_7 − x_M) ≈ e^(−4.5·10^15) lies below MPFR's
     /// exponent range, so no enclosure decides the tie: the exact −r_7 + softmax_7·Σr lies just
-    /// above the tie and rounds to the upper neighbour, but the oracle answers "not certified".
-    @Test("a rounding tie decided only by a term below MPFR's exponent range (known issue)")
+    /// above the tie and rounds to the upper neighbour. The oracle answered "not certified"
+    /// until the midpoint form −r_7 + q_7 (MidpointForms.swift) decided it by q_7 > 0.
+    @Test("a rounding tie decided only by a term below MPFR's exponent range (was not certified)")
     func tieBelowExponentRange() throws {
         let x: [Double] = [0x1.a54484p+49, 0x1.cd1136p+48, -0x1.c95e34p+48, 0x1.177e8p+49, 0x1.1b50c4p+49,
                            0x1.8be722p+50, 0x1.c187b4p+49, -0x1.ce133ep+47]
@@ -163,10 +164,8 @@ struct LossOptionsTests {
         let nearest = Float(tie)
         let want = Double(nearest) > tie ? nearest : nearest.nextUp  // the f32 value just above the tie
         let q = OracleRequest(function: .crossEntropyGrad, format: .f32, logits: x, target: .probabilities(p), weight: w)
-        withKnownIssue("not certified: the tie is moved only by e^(-4.5e15)") {
-            let got = try rounded(q)
-            #expect(got[7] == Double(want))
-        }
+        let got = try rounded(q)
+        #expect(got[7] == Double(want))
     }
 
     @Test("bad options name the field and the value")

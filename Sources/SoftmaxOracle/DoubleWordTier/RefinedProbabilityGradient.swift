@@ -198,10 +198,25 @@ final class RefinedProbabilityGradient {
             let d = x[j] - m  // rounded: d_j <= d + |d|·2^-53, so d < cut − 1 puts d_j below the cut
             if d < cut - 1 { below += 1 } else if d < near - 1 { far.append(x[j]) } else { values.append(x[j]) }
         }
-        var terms = values.withUnsafeBufferPointer { values in
+        // Equal logits share one term: each distinct x_j's [e^(x_j − m)] once, times its count n
+        // exactly (ends of w + 64 bits: n < 2^63), so each end's `mpfr_sum` is the rounding of
+        // the same exact sum as with every term apart (the same [S]).
+        var counts: [UInt64: Int] = [:]
+        var distinct: [Double] = []
+        for v in values {
+            counts[v.bitPattern, default: 0] += 1
+            if counts[v.bitPattern] == 1 { distinct.append(v) }
+        }
+        var terms = distinct.withUnsafeBufferPointer { values in
             Self.splitTerms(count: values.count, threads: threads, scratch: { ProbabilityTerms(precision: w, max: m) }) {
                 $0.term(values[$1])
             }
+        }
+        for (k, v) in distinct.enumerated() where counts[v.bitPattern]! > 1 {
+            let n = counts[v.bitPattern]!, lo = BigFloat(precision: w + 64), hi = BigFloat(precision: w + 64)
+            lo.mul(terms[k].lo, n, .down)  // exact
+            hi.mul(terms[k].hi, n, .up)  // exact
+            terms[k] = Interval(lo: lo, hi: hi)
         }
         if m > -.infinity { terms.append(a.one) }  // the maximum's e^0
         var s = a.sum(terms)

@@ -1,0 +1,63 @@
+import MPFR
+
+// Second forms for outputs whose exact value is a rounding midpoint moved by a tiny term.
+//
+// An output v = M + t, with M exact (or a rational enclosed to the working precision) and t a
+// term tiny next to M, has a plain enclosure about 2^-w·|M| wide, so when M is a midpoint of the
+// output format, the plain enclosure holds M at every precision below about log₂(|M|/|t|) bits:
+// e^(−3000) needs 4300 bits, e^(−2^-1074) 1100, and a tie moved by e^(−10^5) is `notCertified`.
+// Written as M + t, with t enclosed on its own (no cancellation: relative width a few 2^-w), the
+// enclosure [RD(M + t.lo), RU(M + t.hi)] has M as an end (when |t| < ulp_w(M)) and the exact value
+// strictly inside on t's side; `Format.certify` treats the ends as open (certification.md, "Open
+// ends"), so the sign of t decides the rounding at the first precision, as the double-word tier's
+// `roundNearTie` does.
+//
+// Both forms are enclosures of the same exact value (every step rounds outward), so each output
+// uses the intersection of the plain enclosure with the second one: it holds the exact value, is
+// never wider than the plain one, and its ends are ends of enclosures that hold the exact value
+// strictly inside unless they are points (`NearTieNumerator` uses the same argument). They are
+// formed only where they can help: for softmax on an output whose plain enclosure does not
+// certify, for cross_entropy_grad where q_c may be below 2^-(w−8)·r_c (`mayBeTiny`).
+//
+// - cross_entropy_grad: grad_c = q_c − r_c, q_c = e_c·R̃/(S·D) > 0 and r_c = r̃_c/D >= 0 exact
+//   (`TargetWeights`; a point whenever r̃_c/D fits the working precision, e.g. always for D = 1).
+//   With a softmax_c of e^(−3000), −p_c on a midpoint (p_c = j/16 into e4m3fn) is decided by
+//   q_c > 0. q_c is a product and quotients of positive enclosures: relative width a few 2^-w.
+// - softmax on a row whose terms lie near the maximum (S's upper end above n/2,
+//   `NearTieNumerator`): with f_j = e_j − 1 = expm1(d_j) and F = Σ_j f_j (S = n + F),
+//
+//       y_i = e_i/S = 1/n + (n·f_i − F)/(n·S),
+//
+//   an identity of reals ((n + F) + n·f_i − F = n(1 + f_i)). 1/n is a point when n is a power of
+//   two (the only case where it can be a midpoint; otherwise it is not a binary number and
+//   escalation separates it). A row [2^-1074, 0, …, 0] of n = 2^17 puts every output within
+//   2^-1091 of 2^-17, e5m2's midpoint between 0 and 2^-16; the perturbation's sign decides it.
+//   f_j and F have relative widths of a few 2^-w (NearTieNumerator.swift), so the perturbation's
+//   enclosure is about 2^-w·(n·|f_i| + |F|)/(n·S) wide, below the plain one's 2^-w/n whenever the
+//   terms lie near 1.
+enum MidpointForms {
+    /// True when q_c = e_c·R̃/(S·D) may lie below 2^-(w−8)·r_c, r_c = r̃_c/D > 0 (MPFR's exponent
+    /// E(v) has 2^(E−1) <= |v| < 2^E, and S >= 1): q_c/r_c <= e_c·R̃/r̃_c < 2^(E(e_c.hi) + E(R̃) −
+    /// E(r̃_c) + 1). Above that, the plain enclosure, about 2^-w·r_c wide, leaves a midpoint at −r_c
+    /// outside; the gate only saves work (either way the output's enclosure holds it).
+    static func mayBeTiny(e ec: Interval, weight rc: BigFloat, total: BigFloat, _ w: IntervalArithmetic) -> Bool {
+        if rc.isZero || ec.hi.isZero { return !rc.isZero }
+        return ec.hi.exponent + total.exponent - rc.exponent + 1 <= -(w.precision - 8)
+    }
+
+    /// grad_c as −r̃_c/D + e_c·R̃/(S·D) (see the file's notes), for r̃_c > 0.
+    static func gradient(e ec: Interval, weight rc: BigFloat, total: BigFloat, divisor d: Interval, sd: Interval,
+                         _ w: IntervalArithmetic) -> Interval {
+        let q = w.div(w.mul(ec, Interval(point: total)), sd)
+        return w.add(w.neg(w.div(Interval(point: rc), d)), q)
+    }
+
+    /// softmax_i as 1/n + (n·f_i − F)/(n·S) (see the file's notes), on a row whose
+    /// `NearTieNumerator` exists; i's e_i is not nil.
+    static func softmax(_ i: Int, near: NearTieNumerator, sum s: Interval, _ w: IntervalArithmetic) -> Interval {
+        let n = w.point(Double(near.count))  // exact: n < 2^53
+        let (f, fSum) = near.parts
+        let perturbation = w.div(w.sub(w.mul(n, f[i]!), fSum), w.mul(n, s))
+        return w.add(w.div(w.one, n), perturbation)
+    }
+}

@@ -1,0 +1,76 @@
+import MPFR
+@testable import SoftmaxOracle
+import Testing
+
+/// MidpointForms.swift: a rounding midpoint moved by a tiny term is decided by the term's sign at
+/// the first working precision (64 bits for the 8-bit formats), where the plain enclosures
+/// escalated to thousands of bits or ended `notCertified`. Expected values from the math alone
+/// (each case says which side of the midpoint the exact value lies on and why).
+@Suite("MPFR path: midpoints moved by a tiny term")
+struct MidpointFormTests {
+    static let mpfrOnly = Oracle(doubleWordTier: false)
+
+    /// Checks `q` on the MPFR path (certified at 64 bits, no escalation) and with the tier first
+    /// (which declines these rows or answers the same values).
+    static func expectFirstPrecision(_ q: OracleRequest, _ want: [Double], _ name: String) throws {
+        let r = try mpfrOnly.evaluate(q)
+        #expect(r.precision == 64 && r.escalations == 0, "\(name): certified at \(r.precision) bits after \(r.escalations) escalations")
+        expectBits(r.rounded, want, "\(name)")
+        expectBits(try rounded(q), want, "\(name), tier first")
+    }
+
+    @Test("softmax e4m3fn of [2^-1074, 0 × 1023] and [−2^-1074, 0 × 1023]: 1/S and e^(∓δ)/S on either side of 2^-10, the midpoint between 0 and 2^-9")
+    func softmaxNearTie() throws {
+        // δ = 2^-1074, n = 1024. Max δ: S = 1 + 1023·e^(−δ) < 1024, so 1/S > 2^-10 → 2^-9; a zero's
+        // e^(−δ)/S < 2^-10 since 1024·e^(−δ) − S = e^(−δ) − 1 < 0 → 0.
+        let delta = 0x1p-1074
+        let up = [delta] + [Double](repeating: 0, count: 1023)
+        try Self.expectFirstPrecision(OracleRequest(function: .softmax, format: .e4m3fn, logits: up),
+                                      [0x1p-9] + [Double](repeating: 0, count: 1023), "max δ")
+        // Max 0 (1023 zeros): S = 1023 + e^(−δ) < 1024, so each zero's 1/S > 2^-10 → 2^-9; −δ's
+        // e^(−δ)/S < 2^-10 since 1024·e^(−δ) − S = 1023·(e^(−δ) − 1) < 0 → 0.
+        let down = [-delta] + [Double](repeating: 0, count: 1023)
+        try Self.expectFirstPrecision(OracleRequest(function: .softmax, format: .e4m3fn, logits: down),
+                                      [0] + [Double](repeating: 0x1p-9, count: 1023), "max 0")
+    }
+
+    @Test("the review's row: softmax e5m2 of [2^-1074, 0 × 131071], each output within 2^-1091 of 2^-17 (the midpoint between 0 and 2^-16): the first precision")
+    func softmaxReviewRow() throws {
+        // As above with n = 2^17: 1/S > 2^-17 → 2^-16, e^(−δ)/S < 2^-17 → 0.
+        let x = [0x1p-1074] + [Double](repeating: 0, count: 131_071)
+        try Self.expectFirstPrecision(OracleRequest(function: .softmax, format: .e5m2, logits: x),
+                                      [0x1p-16] + [Double](repeating: 0, count: 131_071), "review row")
+    }
+
+    @Test("cross_entropy_grad e4m3fn, probability targets on midpoints, logits 2000 to 1e300 below the maximum: −p_c + e_c·P/S rounds toward 0 (was up to 4096 bits, or notCertified)")
+    func gradientNearMidpoint() throws {
+        // e4m3fn has 4 bits: 1.3125 lies midway between 1.25 and 1.375, 0.53125 between 0.5 and
+        // 0.5625, 0.65625 between 0.625 and 0.6875. For c > 0, grad_c = −p_c + e^(x_c)·P/S with
+        // 0 < e^(x_c)·P/S < e^-2000·3: just above the midpoint −p_c, hence the neighbour toward 0.
+        // grad_0 = P/S − p_0 = 3/S − 0.5 ∈ (2.5 − 3e^-2000, 2.5): 2.5 (its neighbours 2.25 and
+        // 2.75 are a quarter away).
+        let x = [0, -3000, -2000.5, -1e300]
+        let p = [0.5, 1.3125, 0.53125, 0.65625]
+        try Self.expectFirstPrecision(OracleRequest(function: .crossEntropyGrad, format: .e4m3fn, logits: x, target: .probabilities(p)),
+                                      [2.5, -1.25, -0.5, -0.625], "probabilities")
+        // Label smoothing 0.5 with class weights 2: r_c = 2·(0.5·p_c + 0.5/4) = p_c + 0.25, D = 4
+        // (r̃_c = 4·p_c + 1): the same r_c = (0.75, 1.3125, 0.53125, 0.65625), R = 3.25, grad_0 =
+        // 3.25/S − 0.75 just below 2.5.
+        let q = OracleRequest(function: .crossEntropyGrad, format: .e4m3fn, logits: x, target: .probabilities([0.5, 1.0625, 0.28125, 0.40625]),
+                              labelSmoothing: 0.5, weight: [2, 2, 2, 2])
+        try Self.expectFirstPrecision(q, [2.5, -1.25, -0.5, -0.625], "smoothing and weights")
+    }
+
+    @Test("mayBeTiny: true exactly when E(e_c.hi) + E(R̃) − E(r̃_c) + 1 <= −(w − 8), the stated bound on q_c/r_c")
+    func gateAtItsBound() {
+        let w = IntervalArithmetic(precision: 64)
+        let one = BigFloat(1, precision: 53), total = BigFloat(3, precision: 53)  // E(1) = 1, E(3) = 2
+        // E(2^-k) = 1 − k: the sum is (1 − k) + 2 − 1 + 1 = 3 − k, at the bound −56 for k = 59.
+        let at = w.point(0x1p-59), above = w.point(0x1p-58)
+        #expect(MidpointForms.mayBeTiny(e: at, weight: one, total: total, w))
+        #expect(!MidpointForms.mayBeTiny(e: above, weight: one, total: total, w))
+        // At the bound q/r <= e·R̃/r̃ = 3·2^-59 < 2^-56 = 2^-(w−8): the stated inequality holds there.
+        #expect(3 * 0x1p-59 < 0x1p-56)
+        #expect(!MidpointForms.mayBeTiny(e: at, weight: BigFloat(0, precision: 53), total: total, w))
+    }
+}

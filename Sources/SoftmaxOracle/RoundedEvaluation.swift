@@ -1,8 +1,9 @@
 import ParallelExecution
 
 // `Oracle.evaluateRounded`: the rounded values without the exact values, for callers that only
-// write them (`softmax-oracle eval`). Where the double-word tier answers output by output or with
-// one value for the whole row, it then writes 8 bytes an output instead of an `OracleValue`'s 40:
+// write them (`softmax-oracle eval`). Where the double-word tier answers output by output, with
+// one value for the whole row or from a bound (wide rows), it then writes 8 bytes an output
+// instead of an `OracleValue`'s 40:
 // a row of 10^5 outputs touches 0.8 MB instead of 4 MB of fresh memory, which cost more than
 // certifying it (page faults and the kernel's zeroing). Everything else is `evaluate`'s result.
 
@@ -10,8 +11,8 @@ extension Oracle {
     /// `evaluate(request)`'s rounded values, precision, escalations and tier, without the exact
     /// values where a path can leave them out: the elementwise functions (sigmoid, log_sigmoid,
     /// softplus, bce_with_logits: the double-word tier's rounded values, and the outputs it leaves
-    /// from the MPFR path) and the tiny-spread rows of softmax, log_softmax and
-    /// cross_entropy_grad with a hard target (TinySpreadRow.swift). Other requests get
+    /// from the MPFR path) and softmax, log_softmax and cross_entropy_grad on the tier's
+    /// tiny-spread and wide rows (TinySpreadRow.swift, WideRow.swift). Other requests get
     /// `evaluate`'s values, kept in place (`RoundedResult.Values.certified`).
     ///
     /// - Throws: what `evaluate` throws for the request.
@@ -29,12 +30,16 @@ extension Oracle {
                     }
                     return try withPending(q, rounded, pending)
                 }
-            case .softmax, .logSoftmax, .crossEntropyGrad where !q.hasLossOptions:
+            case .softmax, .logSoftmax, .crossEntropyGrad:
+                if q.hasLossOptions { break }  // (the tier's option paths keep their values)
                 try Validation.check(q, maxValues: maxValues)
-                if let rounded = DoubleWordTier.tinySpreadRowRounded(q, threads: threads) {
-                    return RoundedResult(values: .rounded(rounded), precision: DoubleWordTier.reportedPrecision(q.format),
-                                         escalations: 0, tier: .doubleWord)
+                if let values = DoubleWordTier.roundedRow(q, threads: threads) {
+                    return RoundedResult(values: values, precision: DoubleWordTier.reportedPrecision(q.format), escalations: 0,
+                                         tier: .doubleWord)
                 }
+                var mpfrPath = self  // what `evaluate` does once the tier declines
+                mpfrPath.doubleWordTier = false
+                return RoundedResult(try mpfrPath.evaluate(q))
             default:
                 break
             }
@@ -59,5 +64,16 @@ extension Oracle {
         var values = rounded
         for (j, i) in pending.enumerated() { values[i] = rest.values[j].rounded }
         return RoundedResult(values: .rounded(values), precision: rest.precision, escalations: rest.escalations, tier: rest.tier)
+    }
+}
+
+extension DoubleWordTier {
+    /// `evaluate`'s answer for softmax, log_softmax or cross_entropy_grad without loss options, in
+    /// the same order of paths, with the rounded values alone where a path gives them
+    /// (tiny-spread and wide rows), or nil (the MPFR path answers).
+    static func roundedRow(_ q: OracleRequest, threads: Int) -> RoundedResult.Values? {
+        let threads = Swift.max(1, threads)
+        return tinySpreadRow(q, threads: threads, rounded: true) ?? plainValues(q, threads: threads).map { .certified($0) }
+            ?? wideRow(q, threads: threads, rounded: true) ?? specialRow(q).map { .certified($0) }
     }
 }

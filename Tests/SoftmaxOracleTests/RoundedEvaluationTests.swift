@@ -99,6 +99,39 @@ struct RoundedEvaluationTests {
         }
     }
 
+    @Test("tiny-spread rows of cross_entropy_grad with probability targets")
+    func tinySpreadProbabilities() throws {
+        var rng = SplitMix64(seed: Self.seed ^ 4)
+        for format in Format.allCases {
+            for k in [3, 600] {
+                var x = (0..<k).map { _ in (rng.oneIn(2) ? -1.0 : 1.0) * Double(rng.next() >> 12) * 0x1p-1074 }
+                if rng.oneIn(2) { x[rng.index(k)] = -.infinity }
+                let p = (0..<k).map { _ in rng.oneIn(4) ? 0 : Double(rng.int(1...8)) / 8 }
+                try Self.check(OracleRequest(function: .crossEntropyGrad, format: format, logits: x, target: .probabilities(p)),
+                               direct: true, "k \(k)")
+            }
+        }
+    }
+
+    @Test("wide rows (the two largest logits 2^19 apart) of softmax, log_softmax and cross_entropy_grad, over several blocks")
+    func wideRows() throws {
+        var rng = SplitMix64(seed: Self.seed ^ 5)
+        for format in Format.allCases {
+            let k = 2500
+            var x = (0..<k).map { _ in rng.oneIn(3) ? rng.uniform(-1, 1) * pow2(rng.int(-1074...1023)) : rng.uniform(-1, 1) * 1e300 }
+            if rng.oneIn(2) { x[rng.index(k)] = -.infinity }
+            let top = rng.index(k)
+            x[top] = 1.5e306
+            for f in [OracleFunction.softmax, .logSoftmax] {
+                try Self.check(OracleRequest(function: f, format: format, logits: x), direct: true, oracle: Oracle(threads: 1), "wide row")
+            }
+            for t in [top, rng.index(k)] {
+                try Self.check(OracleRequest(function: .crossEntropyGrad, format: format, logits: x, target: .index(t)),
+                               direct: true, "wide row, target \(t)")
+            }
+        }
+    }
+
     @Test("rows outside the rounded-only paths: evaluate's values, in place")
     func otherRows() throws {
         var rng = SplitMix64(seed: Self.seed ^ 3)
@@ -109,5 +142,8 @@ struct RoundedEvaluationTests {
         try Self.check(OracleRequest(function: .crossEntropyGrad, logits: tiny, target: .index(3), labelSmoothing: 0.25),
                        direct: false, "label smoothing")
         try Self.check(OracleRequest(function: .sigmoid, logits: x), direct: false, oracle: Oracle(doubleWordTier: false), "MPFR only")
+        for f in [OracleFunction.softmax, .logSoftmax] {  // loss options: the tier's option paths
+            try Self.check(OracleRequest(function: f, logits: tiny, temperature: 2), direct: false, "temperature")
+        }
     }
 }

@@ -84,18 +84,16 @@ extension DoubleWordTier {
 }
 
 extension ElementwiseOutputs {
-    /// Outputs per block of `fillRounded`: its `OracleValue` buffer (40 KiB) stays in cache.
-    static let roundedBlock = 1024
-
     /// Initializes out[i] for i in `range` with the rounded value of output i (`fill`'s, 0 where
-    /// it fails) and returns the indices that failed, ascending. Each block of `roundedBlock`
+    /// it fails) and returns the indices that failed, ascending. Each block of
+    /// `DoubleWordTier.roundedBlock`
     /// outputs is `fill`ed into one buffer (`fill` writes output i at its `out + i`: it is given
     /// the buffer's address minus the block's start, never read or written outside the block),
     /// then its rounded values copied out; a block whose logits are all tiny (|x| <= 2^-60, where
     /// every output rounds to `tinyLogitRounded`: ElementwiseShortcuts.swift) is that value
     /// without `fill`.
     func fillRounded(_ x: UnsafeBufferPointer<Double>, _ range: Range<Int>, into out: UnsafeMutablePointer<Double>) -> [Int] {
-        let block = Self.roundedBlock
+        let block = DoubleWordTier.roundedBlock
         let buffer = UnsafeMutablePointer<OracleValue>.allocate(capacity: block)
         defer { buffer.deallocate() }
         let placeholder = OracleValue(rounded: 0, exact: ExactValue(0.0))

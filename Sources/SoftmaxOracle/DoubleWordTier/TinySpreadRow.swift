@@ -75,61 +75,53 @@ extension DoubleWordTier {
     /// or cross_entropy_grad (hard or probability targets; no class weights, no smoothing), or
     /// nil (not such a row, or an output that does not certify here: the general path then).
     static func tinySpreadRow(_ q: OracleRequest, threads: Int) -> [OracleValue]? {
+        guard case .certified(let values)? = tinySpreadRow(q, threads: threads, rounded: false) else { return nil }
+        return values
+    }
+
+    /// `tinySpreadRow`, or with `rounded` the rounded values alone of its row outputs (softmax,
+    /// log_softmax, cross_entropy_grad: 8 bytes an output instead of an `OracleValue`'s 40; the
+    /// single outputs as they are).
+    static func tinySpreadRow(_ q: OracleRequest, threads: Int, rounded: Bool) -> RoundedResult.Values? {
         switch q.function {
         case .logsumexp, .softmax, .logSoftmax: break
         case .crossEntropy, .crossEntropyGrad:
             guard q.weight == nil, q.labelSmoothing == 0, q.target != nil else { return nil }
         default: return nil
         }
-        return q.logits.withUnsafeBufferPointer { x -> [OracleValue]? in
+        return q.logits.withUnsafeBufferPointer { x -> RoundedResult.Values? in
             guard let row = tinySpreadScan(x), let lp = row.logPart else { return nil }
             let certifier = DoubleWordCertifier(q.format)
             switch (q.function, q.target) {
             case (.logsumexp, _):
-                return logsumexpOutput(m: row.m, lp, certifier).map { [$0] }
+                return logsumexpOutput(m: row.m, lp, certifier).map { .certified([$0]) }
             case (.crossEntropy, .index(let t)?):
                 // (−d_t) + L ∈ [L, L + 2^-110); a −inf x_t (+inf) is the general path's. |plain −
                 // L| <= plainAbsoluteError, and −d_t moves the output by < 2^-110.
                 guard t >= 0, t < x.count, x[t] > -.infinity else { return nil }
                 let logError = roundedUp(lp.plainAbsoluteError + 0x1p-110)
-                return certifier.certify(lp.plain, absoluteError: logError).map { [$0] }
+                return certifier.certify(lp.plain, absoluteError: logError).map { .certified([$0]) }
             case (.softmax, .probabilities(let p)?), (.crossEntropyGrad, .probabilities(let p)?):
                 let (inverse, epsInverse) = inverseOfOnePlus(ScaledDoubleWord(Double(row.finite - 1)).normalized(), relativeError: 0x1p-109)
                 return p.withUnsafeBufferPointer {
-                    tinyProbabilityGradient(x, $0, row, inverse: inverse, epsInverse: epsInverse, certifier, threads: threads)
+                    tinyProbabilityGradient(x, $0, row, inverse: inverse, epsInverse: epsInverse, certifier, threads: threads, rounded: rounded)
                 }
             case (.softmax, _), (.logSoftmax, _), (.crossEntropyGrad, _):
                 guard let fill = tinySpreadFill(q, x, row, lp, certifier) else { return nil }
+                if rounded {
+                    return .rounded([Double](unsafeUninitializedCapacity: x.count) { buffer, count in
+                        fillRow(buffer.baseAddress!, x, fill.value.rounded, negativeInfinity: fill.negativeInfinity.rounded, row, threads: threads)
+                        if let (t, g) = fill.target { buffer[t] = g.rounded }
+                        count = x.count
+                    })
+                }
                 return withOutputs(count: x.count) { slots in
                     fillRow(slots, x, fill.value, negativeInfinity: fill.negativeInfinity, row, threads: threads)
                     if let (t, g) = fill.target { slots[t] = g }
                     return true
-                }
+                }.map { .certified($0) }
             default:
                 return nil
-            }
-        }
-    }
-
-    /// `tinySpreadRow`'s rounded values alone, for softmax, log_softmax and cross_entropy_grad
-    /// with a hard target (8 bytes an output instead of an `OracleValue`'s 40): the same rounded
-    /// values, or nil where `tinySpreadRow` is nil or gives something else (probability targets,
-    /// the other functions: the caller then takes `evaluate`).
-    static func tinySpreadRowRounded(_ q: OracleRequest, threads: Int) -> [Double]? {
-        switch (q.function, q.target) {
-        case (.softmax, nil), (.softmax, .index?), (.logSoftmax, _): break
-        case (.crossEntropyGrad, .index?):
-            guard q.weight == nil, q.labelSmoothing == 0 else { return nil }
-        default: return nil
-        }
-        return q.logits.withUnsafeBufferPointer { x -> [Double]? in
-            guard let row = tinySpreadScan(x), let lp = row.logPart,
-                  let fill = tinySpreadFill(q, x, row, lp, DoubleWordCertifier(q.format)) else { return nil }
-            let n = x.count
-            return [Double](unsafeUninitializedCapacity: n) { buffer, count in
-                fillRow(buffer.baseAddress!, x, fill.value.rounded, negativeInfinity: fill.negativeInfinity.rounded, row, threads: threads)
-                if let (t, g) = fill.target { buffer[t] = g.rounded }
-                count = n
             }
         }
     }
@@ -203,14 +195,15 @@ extension DoubleWordTier {
     /// −p_c exactly (+0 for p_c = 0) where x_c = −inf. Nil when an output does not certify.
     static func tinyProbabilityGradient(_ x: UnsafeBufferPointer<Double>, _ p: UnsafeBufferPointer<Double>, _ row: TinySpread,
                                         inverse: DoubleWord, epsInverse: Double, _ certifier: DoubleWordCertifier,
-                                        threads: Int) -> [OracleValue]? {
+                                        threads: Int, rounded: Bool) -> RoundedResult.Values? {
         let n = x.count
         guard p.count == n, let (total, epsTotal) = probabilityTotal(p, threads: threads) else { return nil }
         let ratio = (total * ScaledDoubleWord(inverse)).normalized()
         let epsQ = roundedUp(epsTotal + epsInverse + 8.1 * unitRoundoffSquared + 0x1p-109)
         let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
         let format = certifier.format
-        return withOutputs(count: n) { slots in
+        // The outputs into `slots` (`Value`: the whole outputs or their rounded values).
+        func fill<Value: OutputSlot>(_ slots: UnsafeMutablePointer<Value>) -> Bool {
             let base = UncheckedSendable(value: slots)
             let failures = Parallel.forEachChunk(count: n, chunks: chunks) { range -> Bool in
                 let out = base.value
@@ -220,7 +213,7 @@ extension DoubleWordTier {
                 for i in range {
                     let pc = p[i]
                     if x[i] == -.infinity {  // softmax_c = 0
-                        (out + i).initialize(to: exactOutput(pc == 0 ? 0 : -pc, format))
+                        (out + i).initialize(to: Value(slot: exactOutput(pc == 0 ? 0 : -pc, format)))
                         continue
                     }
                     let bits = pc.bitPattern
@@ -230,11 +223,20 @@ extension DoubleWordTier {
                               let v = certifier.certify(e.hi, e.lo, scale: e.scale, error: e.error) else { return true }
                         (keys[slot], known[slot], values[slot]) = (bits, true, v)
                     }
-                    (out + i).initialize(to: values[slot])
+                    (out + i).initialize(to: Value(slot: values[slot]))
                 }
                 return false
             }
             return !failures.contains(true)
         }
+        if rounded {
+            var ok = false
+            let values = [Double](unsafeUninitializedCapacity: n) { buffer, count in
+                ok = n == 0 || fill(buffer.baseAddress!)
+                count = ok ? n : 0
+            }
+            return ok ? .rounded(values) : nil
+        }
+        return withOutputs(count: n) { fill($0) }.map { .certified($0) }
     }
 }

@@ -7,7 +7,7 @@ import SoftmaxOracle
 public struct AnswerValues: Sendable {
     private enum Storage: Sendable {
         case doubles([Double])
-        case results([OracleResult])
+        case results([RoundedResult])
     }
 
     private let storage: Storage
@@ -19,6 +19,12 @@ public struct AnswerValues: Sendable {
 
     /// The rounded values of `results`, one result after another (a batch: one result per row).
     public init(results: [OracleResult]) {
+        storage = .results(results.map(RoundedResult.init))
+    }
+
+    /// The rounded values of `results` (``SoftmaxOracle/Oracle/evaluateRounded(_:)-(OracleRequest)``),
+    /// one result after another (a batch: one result per row).
+    public init(rounded results: [RoundedResult]) {
         storage = .results(results)
     }
 
@@ -27,7 +33,7 @@ public struct AnswerValues: Sendable {
         switch storage {
         case .doubles(let values): values
         case .results(let results) where results.count == 1: results[0].rounded
-        case .results(let results): results.flatMap { $0.values.lazy.map(\.rounded) }
+        case .results(let results): results.flatMap(\.rounded)
         }
     }
 
@@ -37,7 +43,12 @@ public struct AnswerValues: Sendable {
     func withValues<R, E: Error>(_ body: (StridedDoubles) throws(E) -> R) throws(E) -> R {
         switch storage {
         case .results(let results) where results.count == 1:
-            try results[0].values.withUnsafeBufferPointer { (v) throws(E) -> R in try body(StridedDoubles(rounded: v)) }
+            switch results[0].values {
+            case .rounded(let values):
+                try values.withUnsafeBufferPointer { (v) throws(E) -> R in try body(StridedDoubles(v)) }
+            case .certified(let values):
+                try values.withUnsafeBufferPointer { (v) throws(E) -> R in try body(StridedDoubles(rounded: v)) }
+            }
         case .doubles(let values):
             try values.withUnsafeBufferPointer { (v) throws(E) -> R in try body(StridedDoubles(v)) }
         case .results:

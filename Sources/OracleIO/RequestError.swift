@@ -38,4 +38,13 @@ extension Oracle {
         if let batch = decoded.batch { return try evaluate(batch) }
         return [try evaluate(decoded.request)]
     }
+
+    /// The rounded values of a decoded request, one result per row (one for a single row):
+    /// ``SoftmaxOracle/Oracle/evaluateRounded(_:)-(OracleRequest)`` for a single row, which leaves
+    /// out the exact values where it can; a batch's rows as ``evaluate(_:)-(DecodedRequest)``. The
+    /// same rounded values as ``evaluate(_:)-(DecodedRequest)``.
+    public func evaluateRounded(_ decoded: DecodedRequest) throws(OracleError) -> [RoundedResult] {
+        if let batch = decoded.batch { return try evaluate(batch).map(RoundedResult.init) }
+        return [try evaluateRounded(decoded.request)]
+    }
 }

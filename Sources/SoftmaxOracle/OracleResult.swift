@@ -33,3 +33,50 @@ public struct OracleResult: Sendable, Hashable {
     public var rounded: [Double] { values.map(\.rounded) }
 }
 
+
+/// An oracle answer's rounded values without their exact values (`Oracle.evaluateRounded`): what
+/// a caller that only writes or compares the rounded outputs needs. The values, `precision`,
+/// `escalations` and `tier` are those of `Oracle.evaluate`'s `OracleResult` for the same request.
+public struct RoundedResult: Sendable, Hashable {
+    /// Where the rounded values are kept.
+    public enum Values: Sendable, Hashable {
+        /// The rounded values alone (8 bytes an output).
+        case rounded([Double])
+        /// Whole certified outputs (a path that kept the exact values): their `rounded` fields.
+        case certified([OracleValue])
+    }
+
+    /// The rounded values, in output order.
+    public let values: Values
+    /// The working precision (bits) at which the last output was certified (`OracleResult.precision`).
+    public let precision: Int
+    /// How many times the working precision was raised (`OracleResult.escalations`).
+    public let escalations: Int
+    /// Which path certified the values (`OracleResult.tier`).
+    public let tier: CertificationTier
+
+    /// `result`'s rounded values (kept in place, not copied), precision, escalations and tier.
+    public init(_ result: OracleResult) {
+        self.init(values: .certified(result.values), precision: result.precision, escalations: result.escalations, tier: result.tier)
+    }
+
+    init(values: Values, precision: Int, escalations: Int, tier: CertificationTier) {
+        (self.values, self.precision, self.escalations, self.tier) = (values, precision, escalations, tier)
+    }
+
+    /// How many outputs.
+    public var count: Int {
+        switch values {
+        case .rounded(let r): r.count
+        case .certified(let v): v.count
+        }
+    }
+
+    /// The rounded values as one array (a copy when they are kept as `certified`).
+    public var rounded: [Double] {
+        switch values {
+        case .rounded(let r): r
+        case .certified(let v): v.map(\.rounded)
+        }
+    }
+}

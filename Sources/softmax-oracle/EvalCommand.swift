@@ -203,7 +203,7 @@ enum EvalBatch {
         HeapReuse.keepFreedMemory(unlessSmallFile: 0, smallBytes: transport == .binary ? 1 << 18 : 1 << 20)
         var summary = EvalSummary()
         let answer = { (decoded: DecodedRequest) throws -> AnswerValues in
-            let results = try oracle.evaluate(decoded)
+            let results = try oracle.evaluateRounded(decoded)  // no exact values: eval writes the rounded ones
             if let worst = results.max(by: { $0.precision < $1.precision }) {
                 if results.contains(where: { $0.escalations > 0 }) {
                     summary.escalated += 1
@@ -213,7 +213,7 @@ enum EvalBatch {
                 }
                 summary.largestPrecision = max(summary.largestPrecision, worst.precision)
             }
-            return AnswerValues(results: results)  // written in place, no [Double] copy
+            return AnswerValues(rounded: results)  // written in place, no [Double] copy
         }
         let served: RequestServer.Summary
         switch transport {

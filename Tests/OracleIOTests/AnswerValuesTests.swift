@@ -67,6 +67,24 @@ struct AnswerValuesTests {
         #expect(AnswerValues(results: rows.map(result)).doubles.map(\.bitPattern) == rows.flatMap { $0 }.map(\.bitPattern))
     }
 
+    @Test("rounded results (Oracle.evaluateRounded): values alone or in place give the bytes of each value formatted alone; rows as arrays")
+    func roundedResults() {
+        let seed = UInt64.random(in: 0...UInt64.max)
+        func rounded(_ v: [Double]) -> RoundedResult { RoundedResult(values: .rounded(v), precision: 106, escalations: 0, tier: .doubleWord) }
+        for count in [1, 3, edgeValues.count, 1000] {
+            let values = mixed(count, seed: seed)
+            let expected = #"{"id":7,"values":"# + arrayText(values) + "}"
+            for split in [1, 5, Int.max] {
+                #expect(encoded(AnswerValues(rounded: [rounded(values)]), splitValues: split) == expected, "seed \(seed), \(count) values, split \(split)")
+                #expect(encoded(AnswerValues(rounded: [RoundedResult(result(values))]), splitValues: split) == expected, "seed \(seed), \(count) values")
+            }
+        }
+        let rows = [mixed(5, seed: seed), Array(edgeValues[5..<10])]
+        let expected = #"{"id":7,"values":["# + rows.map(arrayText).joined(separator: ",") + "]}"
+        #expect(encoded(AnswerValues(rounded: [rounded(rows[0]), RoundedResult(result(rows[1]))]), rows: 2, splitValues: 3) == expected, "seed \(seed)")
+        #expect(AnswerValues(rounded: rows.map(rounded)).doubles.map(\.bitPattern) == rows.flatMap { $0 }.map(\.bitPattern), "seed \(seed)")
+    }
+
     @Test("a long answer is drained before a block that does not fit: the same bytes, and the buffer never grows past one block")
     func drainedBeforeGrowing() {
         let values = mixed(100_000, seed: 0xD2A1)

@@ -25,18 +25,9 @@ extension DoubleWordTier {
     /// (`ElementwiseOutputs.fill`). Threads: chunks of the row; every output is the scalar
     /// path's, so the result does not depend on the thread count or the lanes.
     static func elementwise(_ q: OracleRequest, threads: Int) -> PartialOutputs? {
-        let kind: ElementwiseOutputs.Kind
-        switch q.function {
-        case .sigmoid: kind = .sigmoid
-        case .logSigmoid: kind = .logSigmoid
-        case .softplus: kind = .softplus
-        case .bceWithLogits: kind = .bce
-        default: return nil
-        }
+        guard let outputs = elementwiseOutputs(q) else { return nil }
         let n = q.logits.count
         if n == 0 { return PartialOutputs(values: [], pending: []) }
-        let outputs = ElementwiseOutputs(kind: kind, format: q.format, labels: q.labels, posWeight: q.posWeight,
-                                         weight: q.weight)
         let placeholder = OracleValue(rounded: 0, exact: ExactValue(0.0))
         var pending: [Int] = []
         let values = q.logits.withUnsafeBufferPointer { x in
@@ -52,5 +43,19 @@ extension DoubleWordTier {
             }
         }
         return PartialOutputs(values: values, pending: pending)
+    }
+
+    /// The outputs of sigmoid, log_sigmoid, softplus or bce_with_logits for `q`, or nil (other
+    /// functions).
+    static func elementwiseOutputs(_ q: OracleRequest) -> ElementwiseOutputs? {
+        let kind: ElementwiseOutputs.Kind
+        switch q.function {
+        case .sigmoid: kind = .sigmoid
+        case .logSigmoid: kind = .logSigmoid
+        case .softplus: kind = .softplus
+        case .bceWithLogits: kind = .bce
+        default: return nil
+        }
+        return ElementwiseOutputs(kind: kind, format: q.format, labels: q.labels, posWeight: q.posWeight, weight: q.weight)
     }
 }

@@ -75,78 +75,114 @@ extension DoubleWordTier {
     /// or cross_entropy_grad (hard or probability targets; no class weights, no smoothing), or
     /// nil (not such a row, or an output that does not certify here: the general path then).
     static func tinySpreadRow(_ q: OracleRequest, threads: Int) -> [OracleValue]? {
+        guard case .certified(let values)? = tinySpreadRow(q, threads: threads, rounded: false) else { return nil }
+        return values
+    }
+
+    /// `tinySpreadRow`, or with `rounded` the rounded values alone of its row outputs (softmax,
+    /// log_softmax, cross_entropy_grad: 8 bytes an output instead of an `OracleValue`'s 40; the
+    /// single outputs as they are).
+    static func tinySpreadRow(_ q: OracleRequest, threads: Int, rounded: Bool) -> RoundedResult.Values? {
         switch q.function {
         case .logsumexp, .softmax, .logSoftmax: break
         case .crossEntropy, .crossEntropyGrad:
             guard q.weight == nil, q.labelSmoothing == 0, q.target != nil else { return nil }
         default: return nil
         }
-        return q.logits.withUnsafeBufferPointer { x -> [OracleValue]? in
+        return q.logits.withUnsafeBufferPointer { x -> RoundedResult.Values? in
             guard let row = tinySpreadScan(x), let lp = row.logPart else { return nil }
             let certifier = DoubleWordCertifier(q.format)
-            let format = q.format
-            // |plain − L| <= plainAbsoluteError, and ±d_j moves an output by < 2^-110.
-            let logError = roundedUp(lp.plainAbsoluteError + 0x1p-110)
             switch (q.function, q.target) {
             case (.logsumexp, _):
-                return logsumexpOutput(m: row.m, lp, certifier).map { [$0] }
-            case (.logSoftmax, _):
-                // d_i − L ∈ (−L − 2^-110, −L].
-                guard let v = certifier.certify(DoubleWord(-lp.plain.hi, -lp.plain.lo), absoluteError: logError) else { return nil }
-                return filledRow(x, v, negativeInfinity: exactOutput(-.infinity, format), row, threads: threads)
+                return logsumexpOutput(m: row.m, lp, certifier).map { .certified([$0]) }
             case (.crossEntropy, .index(let t)?):
-                // (−d_t) + L ∈ [L, L + 2^-110); a −inf x_t (+inf) is the general path's.
+                // (−d_t) + L ∈ [L, L + 2^-110); a −inf x_t (+inf) is the general path's. |plain −
+                // L| <= plainAbsoluteError, and −d_t moves the output by < 2^-110.
                 guard t >= 0, t < x.count, x[t] > -.infinity else { return nil }
-                return certifier.certify(lp.plain, absoluteError: logError).map { [$0] }
-            case (.softmax, _), (.crossEntropyGrad, _):
+                let logError = roundedUp(lp.plainAbsoluteError + 0x1p-110)
+                return certifier.certify(lp.plain, absoluteError: logError).map { .certified([$0]) }
+            case (.softmax, .probabilities(let p)?), (.crossEntropyGrad, .probabilities(let p)?):
                 let (inverse, epsInverse) = inverseOfOnePlus(ScaledDoubleWord(Double(row.finite - 1)).normalized(), relativeError: 0x1p-109)
-                // e^(d_i)/S with e^(d_i) ∈ (1 − 2^-110, 1] and |1/Ŝ − 1/S| <= εInv/S, 1/S <=
-                // 1/Ŝ_hi·(1 + 2^-50): within (2^-110 + εInv)·Ŝ_hi·(1 + 2^-50) of 1/Ŝ.
-                let error = roundedUp((0x1p-110 + epsInverse) * inverse.hi * (1 + 0x1p-50))
-                if case .probabilities(let p)? = q.target {
-                    return p.withUnsafeBufferPointer {
-                        tinyProbabilityGradient(x, $0, row, inverse: inverse, epsInverse: epsInverse, certifier, threads: threads)
-                    }
+                return p.withUnsafeBufferPointer {
+                    tinyProbabilityGradient(x, $0, row, inverse: inverse, epsInverse: epsInverse, certifier, threads: threads, rounded: rounded)
                 }
-                guard let v = certifier.certify(inverse.hi, inverse.lo, scale: 0, error: error),
-                      var out = filledRow(x, v, negativeInfinity: exactOutput(0, format), row, threads: threads) else { return nil }
-                guard case .index(let t)? = q.target else { return out }
-                guard t >= 0, t < x.count else { return nil }
-                if x[t] == -.infinity {
-                    out[t] = exactOutput(-1, format)  // softmax_t = 0
-                    return out
+            case (.softmax, _), (.logSoftmax, _), (.crossEntropyGrad, _):
+                guard let fill = tinySpreadFill(q, x, row, lp, certifier) else { return nil }
+                if rounded {
+                    return .rounded([Double](unsafeUninitializedCapacity: x.count) { buffer, count in
+                        fillRow(buffer.baseAddress!, x, fill.value.rounded, negativeInfinity: fill.negativeInfinity.rounded, row, threads: threads)
+                        if let (t, g) = fill.target { buffer[t] = g.rounded }
+                        count = x.count
+                    })
                 }
-                // softmax_t − 1 = −B_t/S, B_t = Σ_{j≠t} e^(d_j) ∈ ((n − 1)(1 − 2^-110), n − 1] (t = M:
-                // B = s; else 1 + the n − 2 others): B̂ = n − 1 within 2^-109·B, the quotient's
-                // εInv, one `DoubleWord.product` (8.1u²).
-                let b = DoubleWord.product(DoubleWord(Double(row.finite - 1), 0), inverse)
-                let eps = roundedUp(0x1p-109 + epsInverse + 8.1 * unitRoundoffSquared)
-                guard let g = certifier.certify(-b.hi, -b.lo, scale: 0, error: eps * (1 + 0x1p-50) * b.hi) else { return nil }
-                out[t] = g
-                return out
+                return withOutputs(count: x.count) { slots in
+                    fillRow(slots, x, fill.value, negativeInfinity: fill.negativeInfinity, row, threads: threads)
+                    if let (t, g) = fill.target { slots[t] = g }
+                    return true
+                }.map { .certified($0) }
             default:
                 return nil
             }
         }
     }
 
-    /// n outputs: `negativeInfinity` where x_i = −inf, v elsewhere (chunks on up to 2·threads
-    /// threads for a long row).
-    static func filledRow(_ x: UnsafeBufferPointer<Double>, _ v: OracleValue, negativeInfinity: OracleValue,
-                          _ row: TinySpread, threads: Int) -> [OracleValue]? {
+    /// The outputs of a tiny-spread row of softmax, log_softmax or cross_entropy_grad (a hard
+    /// target or none; probability targets are `tinyProbabilityGradient`'s): `value` at every
+    /// finite logit, `negativeInfinity` at the −inf logits, and for cross_entropy_grad the
+    /// target's output. Nil when an output does not certify here.
+    struct TinySpreadFill {
+        var value: OracleValue
+        var negativeInfinity: OracleValue
+        var target: (index: Int, value: OracleValue)?
+    }
+
+    /// The certified outputs of `TinySpreadFill` for the row x (its scan `row`, L = `lp`).
+    static func tinySpreadFill(_ q: OracleRequest, _ x: UnsafeBufferPointer<Double>, _ row: TinySpread, _ lp: LogPart,
+                               _ certifier: DoubleWordCertifier) -> TinySpreadFill? {
+        let format = q.format
+        if q.function == .logSoftmax {
+            // d_i − L ∈ (−L − 2^-110, −L]: |plain − L| <= plainAbsoluteError, and ±d_j moves an
+            // output by < 2^-110.
+            let logError = roundedUp(lp.plainAbsoluteError + 0x1p-110)
+            guard let v = certifier.certify(DoubleWord(-lp.plain.hi, -lp.plain.lo), absoluteError: logError) else { return nil }
+            return TinySpreadFill(value: v, negativeInfinity: exactOutput(-.infinity, format))
+        }
+        let (inverse, epsInverse) = inverseOfOnePlus(ScaledDoubleWord(Double(row.finite - 1)).normalized(), relativeError: 0x1p-109)
+        // e^(d_i)/S with e^(d_i) ∈ (1 − 2^-110, 1] and |1/Ŝ − 1/S| <= εInv/S, 1/S <=
+        // 1/Ŝ_hi·(1 + 2^-50): within (2^-110 + εInv)·Ŝ_hi·(1 + 2^-50) of 1/Ŝ.
+        let error = roundedUp((0x1p-110 + epsInverse) * inverse.hi * (1 + 0x1p-50))
+        guard let v = certifier.certify(inverse.hi, inverse.lo, scale: 0, error: error) else { return nil }
+        var fill = TinySpreadFill(value: v, negativeInfinity: exactOutput(0, format))
+        guard case .index(let t)? = q.target else { return fill }
+        guard t >= 0, t < x.count else { return nil }
+        if x[t] == -.infinity {
+            fill.target = (t, exactOutput(-1, format))  // softmax_t = 0
+            return fill
+        }
+        // softmax_t − 1 = −B_t/S, B_t = Σ_{j≠t} e^(d_j) ∈ ((n − 1)(1 − 2^-110), n − 1] (t = M:
+        // B = s; else 1 + the n − 2 others): B̂ = n − 1 within 2^-109·B, the quotient's
+        // εInv, one `DoubleWord.product` (8.1u²).
+        let b = DoubleWord.product(DoubleWord(Double(row.finite - 1), 0), inverse)
+        let eps = roundedUp(0x1p-109 + epsInverse + 8.1 * unitRoundoffSquared)
+        guard let g = certifier.certify(-b.hi, -b.lo, scale: 0, error: eps * (1 + 0x1p-50) * b.hi) else { return nil }
+        fill.target = (t, g)
+        return fill
+    }
+
+    /// Initializes out[0..<n] (n = x.count) with `negativeInfinity` where x_i = −inf and v
+    /// elsewhere (chunks on up to 2·threads threads for a long row).
+    static func fillRow<Value>(_ slots: UnsafeMutablePointer<Value>, _ x: UnsafeBufferPointer<Double>, _ v: Value,
+                               negativeInfinity: Value, _ row: TinySpread, threads: Int) {
         let n = x.count
         let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
-        return withOutputs(count: n) { slots in
-            let base = UncheckedSendable(value: slots)
-            _ = Parallel.forEachChunk(count: n, chunks: chunks) { range in
-                let out = base.value
-                if !row.negativeInfinity {
-                    (out + range.lowerBound).initialize(repeating: v, count: range.count)
-                    return
-                }
-                for i in range { (out + i).initialize(to: x[i] == -.infinity ? negativeInfinity : v) }
+        let base = UncheckedSendable(value: slots), values = UncheckedSendable(value: (v, negativeInfinity))
+        _ = Parallel.forEachChunk(count: n, chunks: chunks) { range in
+            let out = base.value
+            if !row.negativeInfinity {
+                (out + range.lowerBound).initialize(repeating: values.value.0, count: range.count)
+                return
             }
-            return true
+            for i in range { (out + i).initialize(to: x[i] == -.infinity ? values.value.1 : values.value.0) }
         }
     }
 
@@ -159,14 +195,15 @@ extension DoubleWordTier {
     /// −p_c exactly (+0 for p_c = 0) where x_c = −inf. Nil when an output does not certify.
     static func tinyProbabilityGradient(_ x: UnsafeBufferPointer<Double>, _ p: UnsafeBufferPointer<Double>, _ row: TinySpread,
                                         inverse: DoubleWord, epsInverse: Double, _ certifier: DoubleWordCertifier,
-                                        threads: Int) -> [OracleValue]? {
+                                        threads: Int, rounded: Bool) -> RoundedResult.Values? {
         let n = x.count
         guard p.count == n, let (total, epsTotal) = probabilityTotal(p, threads: threads) else { return nil }
         let ratio = (total * ScaledDoubleWord(inverse)).normalized()
         let epsQ = roundedUp(epsTotal + epsInverse + 8.1 * unitRoundoffSquared + 0x1p-109)
         let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
         let format = certifier.format
-        return withOutputs(count: n) { slots in
+        // The outputs into `slots` (`Value`: the whole outputs or their rounded values).
+        func fill<Value: OutputSlot>(_ slots: UnsafeMutablePointer<Value>) -> Bool {
             let base = UncheckedSendable(value: slots)
             let failures = Parallel.forEachChunk(count: n, chunks: chunks) { range -> Bool in
                 let out = base.value
@@ -176,7 +213,7 @@ extension DoubleWordTier {
                 for i in range {
                     let pc = p[i]
                     if x[i] == -.infinity {  // softmax_c = 0
-                        (out + i).initialize(to: exactOutput(pc == 0 ? 0 : -pc, format))
+                        (out + i).initialize(to: Value(slot: exactOutput(pc == 0 ? 0 : -pc, format)))
                         continue
                     }
                     let bits = pc.bitPattern
@@ -186,11 +223,20 @@ extension DoubleWordTier {
                               let v = certifier.certify(e.hi, e.lo, scale: e.scale, error: e.error) else { return true }
                         (keys[slot], known[slot], values[slot]) = (bits, true, v)
                     }
-                    (out + i).initialize(to: values[slot])
+                    (out + i).initialize(to: Value(slot: values[slot]))
                 }
                 return false
             }
             return !failures.contains(true)
         }
+        if rounded {
+            var ok = false
+            let values = [Double](unsafeUninitializedCapacity: n) { buffer, count in
+                ok = n == 0 || fill(buffer.baseAddress!)
+                count = ok ? n : 0
+            }
+            return ok ? .rounded(values) : nil
+        }
+        return withOutputs(count: n) { fill($0) }.map { .certified($0) }
     }
 }

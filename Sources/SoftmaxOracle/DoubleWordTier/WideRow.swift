@@ -53,19 +53,27 @@ extension DoubleWordTier {
     /// (hard target) or cross_entropy_grad (hard or probability targets), without class weights
     /// or label smoothing (the outputs below compute neither), or nil.
     static func wideRow(_ q: OracleRequest, threads: Int) -> [OracleValue]? {
+        guard case .certified(let values)? = wideRow(q, threads: threads, rounded: false) else { return nil }
+        return values
+    }
+
+    /// `wideRow`, or with `rounded` the rounded values alone of softmax, log_softmax and
+    /// cross_entropy_grad with a hard target (`roundedOutputs`; the other functions' values
+    /// as they are).
+    static func wideRow(_ q: OracleRequest, threads: Int, rounded: Bool) -> RoundedResult.Values? {
         guard q.weight == nil, q.labelSmoothing == 0 else { return nil }
-        return q.logits.withUnsafeBufferPointer { x -> [OracleValue]? in
+        return q.logits.withUnsafeBufferPointer { x -> RoundedResult.Values? in
             guard let scan = wideRowScan(x, threads: threads) else { return nil }
             let outputs = WideRowOutputs(x: x, m: scan.max, maxIndex: scan.maxIndex, certifier: DoubleWordCertifier(q.format))
             switch q.function {
             case .logsumexp:
-                return outputs.plusL(DoubleWord(scan.max, 0), scaled: nil, negate: false).map { [$0] }
+                return outputs.plusL(DoubleWord(scan.max, 0), scaled: nil, negate: false).map { .certified([$0]) }
             case .crossEntropy:
                 guard case .index(let t)? = q.target, t >= 0, t < x.count, x[t] > -.infinity else { return nil }
-                return outputs.negativeLogSoftmax(t, negate: false).map { [$0] }
+                return outputs.negativeLogSoftmax(t, negate: false).map { .certified([$0]) }
             case .crossEntropyGrad where q.target.map({ if case .probabilities = $0 { true } else { false } }) ?? false:
                 guard case .probabilities(let p)? = q.target else { return nil }
-                return p.withUnsafeBufferPointer { wideProbabilityGradient(outputs, $0) }
+                return p.withUnsafeBufferPointer { wideProbabilityGradient(outputs, $0) }.map { .certified($0) }
             case .softmax, .logSoftmax, .crossEntropyGrad:
                 var target = -1
                 if q.function == .crossEntropyGrad {
@@ -75,9 +83,12 @@ extension DoubleWordTier {
                 let kind: WideRowOutputs.Kind = q.function == .logSoftmax ? .logSoftmax : .softmax
                 let row = WideRowFill(outputs: outputs, kind: kind, target: target)
                 if kind == .logSoftmax {  // its own fill loop (`WideLogSoftmaxFill`), softmax's unchanged
-                    return withOutputs(count: x.count) { fillOutputs($0, count: x.count, threads: threads, WideLogSoftmaxFill(row: row)) }
+                    let fill = WideLogSoftmaxFill(row: row)
+                    if rounded { return roundedOutputs(count: x.count, threads: threads, fill).map { .rounded($0) } }
+                    return withOutputs(count: x.count) { fillOutputs($0, count: x.count, threads: threads, fill) }.map { .certified($0) }
                 }
-                return withOutputs(count: x.count) { fillOutputs($0, count: x.count, threads: threads, row) }
+                if rounded { return roundedOutputs(count: x.count, threads: threads, row).map { .rounded($0) } }
+                return withOutputs(count: x.count) { fillOutputs($0, count: x.count, threads: threads, row) }.map { .certified($0) }
             default:
                 return nil
             }

@@ -1,0 +1,129 @@
+import ParallelExecution
+
+// The elementwise functions' rounded values alone (`Oracle.evaluateRounded`): 8 bytes of fresh
+// memory an output instead of an `OracleValue`'s 40, and the outputs that are a constant or the
+// logit itself written without certifying them one by one.
+//
+// Outputs that do not depend on x, or are x (sigmoid, softplus, log_sigmoid; the scalar path's
+// regimes, ElementwiseShortcuts.swift and ElementwiseOutputs.swift):
+// - |x| <= 2^-60: `tinyLogitRounded` (when the format has that regime);
+// - x > 2^20, finite: `hugePositive` (sigmoid 1 − 0⁺, log_sigmoid −0⁺), else (softplus) x ± 0⁺,
+//   which `hugeLogitOutput` rounds to x when x is a value of the format: always in f64, whose
+//   values every finite logit is; in other formats these outputs take the general path;
+// - x < −2^20, finite: `hugeNegative` (sigmoid and softplus 0⁺), else (log_sigmoid) x as above.
+// These are selected on SIMD lanes; the other logits of a block (NaN, ±inf, 2^-60 < |x| <= 2^20,
+// or any logit outside those regimes) are gathered and certified by `fill` (lanes and scalar path).
+// Each output depends on its own logit alone (bce's also on its label, weights: bce keeps
+// whole blocks in `fill`), so gathering changes no output.
+
+extension DoubleWordTier {
+    /// `elementwise`'s rounded values alone (nil for other functions): `rounded[i]` is output
+    /// i's rounding unless i is in `pending` (ascending; the slot holds 0), the same outputs as
+    /// `elementwise` leaves (`ElementwiseOutputs.fillRounded`).
+    static func elementwiseRounded(_ q: OracleRequest, threads: Int) -> (rounded: [Double], pending: [Int])? {
+        guard let outputs = elementwiseOutputs(q) else { return nil }
+        let n = q.logits.count
+        var pending: [Int] = []
+        let rounded = q.logits.withUnsafeBufferPointer { x in
+            [Double](unsafeUninitializedCapacity: n) { buffer, count in
+                guard n > 0 else { return }
+                let base = UncheckedSendable(value: buffer.baseAddress!)
+                let chunks = (threads > 1 && n >= elementwiseParallelThreshold) ? threads * 2 : 1
+                let failed = Parallel.forEachChunk(count: n, chunks: chunks) { range -> [Int] in
+                    outputs.fillRounded(x, range, into: base.value)
+                }
+                pending = failed.flatMap { $0 }
+                count = n
+            }
+        }
+        return (rounded, pending)
+    }
+}
+
+extension ElementwiseOutputs {
+    /// The rounded outputs of the regimes that need no certification (see the file's notes), or
+    /// nil (bce): tiny logits' value (NaN: no such regime), and for each side of ±2^20 a constant
+    /// or, where `identity`, x itself (`usable` false: that side takes the general path).
+    struct RoundedShortcuts {
+        var tiny: Double, tinyBound: Double
+        var positive: Double, positiveIdentity: Bool, positiveUsable: Bool
+        var negative: Double, negativeIdentity: Bool, negativeUsable: Bool
+    }
+
+    /// This function's `RoundedShortcuts`, or nil for bce.
+    var roundedShortcuts: RoundedShortcuts? {
+        guard kind != .bce else { return nil }
+        let f64 = certifier.format == .f64  // every finite logit is a value of the format
+        return RoundedShortcuts(tiny: tinyLogitRounded ?? 0, tinyBound: tinyLogitRounded == nil ? -1 : Self.tinyLogitBound,
+                                positive: hugePositive?.rounded ?? 0, positiveIdentity: hugePositive == nil,
+                                positiveUsable: hugePositive != nil || f64,
+                                negative: hugeNegative?.rounded ?? 0, negativeIdentity: hugeNegative == nil,
+                                negativeUsable: hugeNegative != nil || f64)
+    }
+
+    /// Initializes out[i] for i in `range` with the rounded value of output i (`fill`'s, 0 where
+    /// it fails) and returns the indices that failed, ascending. A block of
+    /// `DoubleWordTier.roundedBlock` logits at a time: the shortcut outputs on lanes, the others
+    /// gathered and `fill`ed into one reused buffer, their rounded values scattered back (bce:
+    /// the whole block `fill`ed, at the buffer's address minus the block's start: `fill` writes
+    /// output i at `out + i`, only for i in the block).
+    func fillRounded(_ x: UnsafeBufferPointer<Double>, _ range: Range<Int>, into out: UnsafeMutablePointer<Double>) -> [Int] {
+        let block = DoubleWordTier.roundedBlock
+        let buffer = UnsafeMutablePointer<OracleValue>.allocate(capacity: block)
+        let gathered = UnsafeMutablePointer<Double>.allocate(capacity: block), indices = UnsafeMutablePointer<Int>.allocate(capacity: block)
+        defer {
+            buffer.deallocate()
+            gathered.deallocate()
+            indices.deallocate()
+        }
+        let placeholder = OracleValue(rounded: 0, exact: ExactValue(0.0))
+        var failed: [Int] = []
+        var start = range.lowerBound
+        let shortcuts = roundedShortcuts
+        while start < range.upperBound {
+            let end = Swift.min(start + block, range.upperBound)
+            guard let s = shortcuts else {
+                failed += fill(x, start..<end, into: buffer - start, placeholder: placeholder)
+                for i in start..<end { (out + i).initialize(to: buffer[i - start].rounded) }
+                start = end
+                continue
+            }
+            var count = 0
+            var i = start
+            let width = OutputLanes.scalarCount
+            while i + width <= end {
+                let xv = UnsafeRawPointer(x.baseAddress! + i).loadUnaligned(as: OutputLanes.self)
+                let m = magnitudeLanes(xv)
+                let tiny = m .<= s.tinyBound, finite = m .< .infinity
+                let positive = (xv .> 0x1p20) .& finite, negative = (xv .< -0x1p20) .& finite
+                var v = OutputLanes(repeating: s.tiny)
+                v.replace(with: s.positiveIdentity ? xv : OutputLanes(repeating: s.positive), where: positive)
+                v.replace(with: s.negativeIdentity ? xv : OutputLanes(repeating: s.negative), where: negative)
+                var fast = tiny
+                if s.positiveUsable { fast .|= positive }
+                if s.negativeUsable { fast .|= negative }
+                UnsafeMutableRawPointer(out + i).storeBytes(of: v, as: OutputLanes.self)  // the others are overwritten below
+                if !all(fast) {
+                    for j in 0..<width where !fast[j] {
+                        (gathered[count], indices[count]) = (xv[j], i + j)
+                        count += 1
+                    }
+                }
+                i += width
+            }
+            while i < end {
+                (gathered[count], indices[count]) = (x[i], i)
+                count += 1
+                i += 1
+            }
+            if count > 0 {
+                let part = UnsafeBufferPointer(start: gathered, count: count)
+                for j in fill(part, 0..<count, into: buffer, placeholder: placeholder) { failed.append(indices[j]) }
+                for j in 0..<count { (out + indices[j]).initialize(to: buffer[j].rounded) }
+            }
+            start = end
+        }
+        failed.sort()
+        return failed
+    }
+}

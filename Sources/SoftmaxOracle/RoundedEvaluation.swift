@@ -1,0 +1,79 @@
+import ParallelExecution
+
+// `Oracle.evaluateRounded`: the rounded values without the exact values, for callers that only
+// write them (`softmax-oracle eval`). Where the double-word tier answers output by output, with
+// one value for the whole row or from a bound (wide rows), it then writes 8 bytes an output
+// instead of an `OracleValue`'s 40:
+// a row of 10^5 outputs touches 0.8 MB instead of 4 MB of fresh memory, which cost more than
+// certifying it (page faults and the kernel's zeroing). Everything else is `evaluate`'s result.
+
+extension Oracle {
+    /// `evaluate(request)`'s rounded values, precision, escalations and tier, without the exact
+    /// values where a path can leave them out: the elementwise functions (sigmoid, log_sigmoid,
+    /// softplus, bce_with_logits: the double-word tier's rounded values, and the outputs it leaves
+    /// from the MPFR path) and softmax, log_softmax and cross_entropy_grad on the tier's
+    /// tiny-spread and wide rows (TinySpreadRow.swift, WideRow.swift). Other requests get
+    /// `evaluate`'s values, kept in place (`RoundedResult.Values.certified`).
+    ///
+    /// - Throws: what `evaluate` throws for the request.
+    /// - Postcondition: `rounded` equals `evaluate(request).rounded`, bit for bit.
+    public func evaluateRounded(_ request: OracleRequest) throws(OracleError) -> RoundedResult {
+        let q = request
+        if doubleWordTier && !q.function.isLinearCrossEntropy {
+            let threads = threads > 0 ? threads : ProcessorCount.online
+            switch q.function {
+            case .sigmoid, .logSigmoid, .softplus, .bceWithLogits:
+                try Validation.check(q, maxValues: maxValues)
+                if let (rounded, pending) = DoubleWordTier.elementwiseRounded(q, threads: threads) {
+                    if pending.isEmpty {
+                        return RoundedResult(values: .rounded(rounded), precision: 106, escalations: 0, tier: .doubleWord)
+                    }
+                    return try withPending(q, rounded, pending)
+                }
+            case .softmax, .logSoftmax, .crossEntropyGrad:
+                if q.hasLossOptions { break }  // (the tier's option paths keep their values)
+                try Validation.check(q, maxValues: maxValues)
+                if let values = DoubleWordTier.roundedRow(q, threads: threads) {
+                    return RoundedResult(values: values, precision: DoubleWordTier.reportedPrecision(q.format), escalations: 0,
+                                         tier: .doubleWord)
+                }
+                var mpfrPath = self  // what `evaluate` does once the tier declines
+                mpfrPath.doubleWordTier = false
+                return RoundedResult(try mpfrPath.evaluate(q))
+            default:
+                break
+            }
+        }
+        return RoundedResult(try evaluate(q))
+    }
+
+    /// An elementwise row whose outputs `pending` the double-word tier left: those outputs are
+    /// `evaluate`'s for the request of their logits alone (and their labels, pos_weight and weight:
+    /// each output depends on its own), which certifies them on the MPFR path as `evaluate` of the
+    /// whole row does, at the same precisions; the result reports that run's precision,
+    /// escalations and tier, as `evaluate` does.
+    private func withPending(_ q: OracleRequest, _ rounded: [Double], _ pending: [Int]) throws(OracleError) -> RoundedResult {
+        var part = q
+        let n = q.logits.count
+        let pick = { (values: [Double]) in pending.map { values[$0] } }
+        part.logits = pick(q.logits)
+        part.labels = q.labels.map(pick)
+        part.weight = q.weight.map(pick)
+        part.posWeight = q.posWeight.map { $0.count == n && n > 1 ? pick($0) : $0 }
+        let rest = try evaluate(part)
+        var values = rounded
+        for (j, i) in pending.enumerated() { values[i] = rest.values[j].rounded }
+        return RoundedResult(values: .rounded(values), precision: rest.precision, escalations: rest.escalations, tier: rest.tier)
+    }
+}
+
+extension DoubleWordTier {
+    /// `evaluate`'s answer for softmax, log_softmax or cross_entropy_grad without loss options, in
+    /// the same order of paths, with the rounded values alone where a path gives them
+    /// (tiny-spread and wide rows), or nil (the MPFR path answers).
+    static func roundedRow(_ q: OracleRequest, threads: Int) -> RoundedResult.Values? {
+        let threads = Swift.max(1, threads)
+        return tinySpreadRow(q, threads: threads, rounded: true) ?? plainValues(q, threads: threads).map { .certified($0) }
+            ?? wideRow(q, threads: threads, rounded: true) ?? specialRow(q).map { .certified($0) }
+    }
+}

@@ -52,16 +52,7 @@ extension ElementwiseOutputs {
         let rounded = test.rounded.replacing(with: certifier.format.round(0.0), where: zeroTerm)
         let hs = test.hs.replacing(with: ch, where: zeroTerm), ls = test.ls.replacing(with: cl, where: zeroTerm)
         let scale = I(repeating: 0).replacing(with: ce &+ Int64(Self.tinyExponent), where: zeroTerm)
-        if any(done) {
-            if q.holdsNeighbouringSlots {  // (a lane not done gets garbage, which the scalar path overwrites)
-                DoubleWordCertifier.writeOutputs(rounded: rounded, hs, ls, scale: scale, to: out + q.index[0])
-            } else {
-                withUnsafeTemporaryAllocation(of: OracleValue.self, capacity: 4) { block in
-                    DoubleWordCertifier.writeOutputs(rounded: rounded, hs, ls, scale: scale, to: block.baseAddress!)
-                    for j in 0..<V.scalarCount where done[j] { (out + q.index[j]).initialize(to: block[j]) }
-                }
-            }
-        }
+        Self.writeOutputs(q, done, rounded: rounded, hs, ls, scale: scale, to: out)
         for j in 0..<V.scalarCount where !done[j] {
             if sums[j] && !test.inRange[j],
                let v = certifier.certifyOther(t1.hi[j], t1.lo[j], scale: Int(t1.exponent[j]), error: err[j]) {

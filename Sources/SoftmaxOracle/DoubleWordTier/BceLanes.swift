@@ -165,21 +165,7 @@ extension ElementwiseOutputs {
                 done .|= softplusTiny
             }
         }
-        // Consecutive slots (a queue of neighbours): every lane's output written at once
-        // (`writeOutputs`); a lane not done gets garbage there (computed without traps), which
-        // the scalar path overwrites (OracleValue is a plain value: one store). Else through a
-        // block of four, then the lanes done.
-        let consecutive = q.holdsNeighbouringSlots
-        if any(done) {
-            if consecutive {
-                DoubleWordCertifier.writeOutputs(rounded: rounded, hs, ls, scale: scale, to: out + q.index[0])
-            } else {
-                withUnsafeTemporaryAllocation(of: OracleValue.self, capacity: 4) { block in
-                    DoubleWordCertifier.writeOutputs(rounded: rounded, hs, ls, scale: scale, to: block.baseAddress!)
-                    for j in 0..<V.scalarCount where done[j] { (out + q.index[j]).initialize(to: block[j]) }
-                }
-            }
-        }
+        Self.writeOutputs(q, done, rounded: rounded, hs, ls, scale: scale, to: out)
         for j in 0..<V.scalarCount where !done[j] {
             if ok[j] && noTerm1[j] && !test.inRange[j] {
                 // C·T outside the test's range: `certifyTiny` with the scalar path's arguments
@@ -192,5 +178,23 @@ extension ElementwiseOutputs {
             }
         }
         return done
+    }
+
+    /// `DoubleWordCertifier.writeOutputs`(rounded, h, l, k) of the lanes in `done` to
+    /// out[index_j]. Consecutive slots (a queue of neighbours): every lane written at once; a lane
+    /// not done gets garbage there (computed without traps), which the scalar path overwrites
+    /// (OracleValue is a plain value: one store). Else through a block of four, then the lanes done.
+    @inline(__always)
+    static func writeOutputs(_ q: LaneQueue, _ done: SIMDMask<OutputLanes.MaskStorage>, rounded: OutputLanes, _ h: OutputLanes,
+                             _ l: OutputLanes, scale k: OutputLanes.MaskStorage, to out: UnsafeMutablePointer<OracleValue>) {
+        guard any(done) else { return }
+        if q.holdsNeighbouringSlots {
+            DoubleWordCertifier.writeOutputs(rounded: rounded, h, l, scale: k, to: out + q.index[0])
+        } else {
+            withUnsafeTemporaryAllocation(of: OracleValue.self, capacity: 4) { block in
+                DoubleWordCertifier.writeOutputs(rounded: rounded, h, l, scale: k, to: block.baseAddress!)
+                for j in 0..<OutputLanes.scalarCount where done[j] { (out + q.index[j]).initialize(to: block[j]) }
+            }
+        }
     }
 }

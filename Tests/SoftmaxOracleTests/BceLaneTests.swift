@@ -17,7 +17,9 @@ struct BceLaneTests {
     /// term 1 on a rounding boundary of f32 and the narrow formats), and the tier's usual scales.
     static func logit(_ rng: inout SplitMix64) -> Double {
         let x: Double
-        switch rng.int(0...11) {
+        switch rng.int(0...13) {
+        case 12: x = huge(&rng)
+        case 13: x = 0x1p20.nextUp * Double(rng.int(1...3))
         case 0: x = 0
         case 1: x = rng.unit() * 0x1p-1022  // subnormal (or 0)
         case 2: x = rng.oneIn(2) ? 0x1p20 : 0x1p20 - Double(rng.int(0...3)) * 0x1p-32
@@ -28,6 +30,18 @@ struct BceLaneTests {
         default: x = ElementwiseTierBoundTests.logit(&rng)
         }
         return rng.oneIn(2) ? -x : x
+    }
+
+    /// |x| > 2^20 (`bceHugeOnLanes`): any binade up to binary64's largest (term 1 above the
+    /// certification test's binades from 2^901 up, and overflowing past 2^1023), integers
+    /// (exact term 1 on f32's and the narrow formats' rounding boundaries), the largest double.
+    static func huge(_ rng: inout SplitMix64) -> Double {
+        switch rng.int(0...3) {
+        case 0: return rng.uniform(1, 2) * powerOfTwo(rng.int(21...1023))
+        case 1: return rng.uniform(1, 2) * powerOfTwo(rng.int(890...1023))
+        case 2: return Double(rng.int(1...(1 << 24))) * powerOfTwo(rng.int(0...40)) + 0x1p20
+        default: return .greatestFiniteMagnitude
+        }
     }
 
     static func label(_ rng: inout SplitMix64) -> Double {
@@ -78,7 +92,12 @@ struct BceLaneTests {
         defer { index.deallocate(); values.deallocate(); slots.deallocate(); cache.deinitialize(count: 1); cache.deallocate() }
         for n in 0..<400 {
             let count = 64
-            let x = (0..<count).map { _ in Self.logit(&rng) }
+            // (|x| <= 2^20: `bceOnLanes`' domain; beyond, `bceHugeOnLanes`.)
+            let x = (0..<count).map { _ in
+                var v = Self.logit(&rng)
+                while v.magnitude > 0x1p20 { v = Self.logit(&rng) }
+                return v
+            }
             let (labels, posWeight, weight) = Self.row(&rng, count: count)
             let outputs = ElementwiseOutputs(kind: .bce, format: format, labels: labels, posWeight: posWeight, weight: weight)
             for start in stride(from: 0, to: count, by: 4) {
@@ -99,9 +118,12 @@ struct BceLaneTests {
                     let i = start + j
                     taken += 1
                     let l = outputs.logTerm(x[i])
-                    let v = try #require(outputs.output(i, x[i], log: l),
+                    // (At |x| <= 2^-60 where the loss is softplus(±x), the scalar path's first
+                    // step, `bceTinyOutput`, which the lanes take too, whatever T they are given.)
+                    let tiny = x[i].magnitude <= ElementwiseOutputs.tinyLogitBound ? outputs.bceTinyOutput(i, x[i]) : nil
+                    let v = try #require(tiny ?? outputs.output(i, x[i], log: l),
                                          "seed \(Self.seed ^ UInt64(format.precision)), row \(n), \(format): lane answered where the scalar path declines, x = \(hex(x[i])), z = \(hex(labels[i]))")
-                    #expect(l != nil && Self.same(slots[i], v),
+                    #expect((l != nil || tiny != nil) && Self.same(slots[i], v),
                             "seed \(Self.seed ^ UInt64(format.precision)), row \(n), \(format), x = \(hex(x[i])), z = \(hex(labels[i]))")
                     (slots + i).deinitialize(count: 1)
                 }
@@ -109,6 +131,43 @@ struct BceLaneTests {
             }
         }
         #expect(taken > lanesSeen / 3, "seed \(Self.seed ^ UInt64(format.precision)): lanes took \(taken) of \(lanesSeen)")
+    }
+
+    @Test("bceHugeOnLanes writes output(i, x_i) bit for bit on the lanes it takes, and only where the scalar path answers",
+          arguments: [Format.f64, .f32, .f16, .e5m2])
+    func hugeLanes(format: Format) throws {
+        let seed = Self.seed ^ 0x4A6E ^ UInt64(format.precision)
+        var rng = SplitMix64(seed: seed)
+        var taken = 0, lanesSeen = 0
+        let index = UnsafeMutablePointer<Int>.allocate(capacity: 4), values = UnsafeMutablePointer<Double>.allocate(capacity: 16)
+        let slots = UnsafeMutablePointer<OracleValue>.allocate(capacity: 64)
+        defer { index.deallocate(); values.deallocate(); slots.deallocate() }
+        for n in 0..<400 {
+            let count = 64
+            let x = (0..<count).map { _ in rng.oneIn(2) ? Self.huge(&rng) : -Self.huge(&rng) }
+            let (labels, posWeight, weight) = Self.row(&rng, count: count)
+            let outputs = ElementwiseOutputs(kind: .bce, format: format, labels: labels, posWeight: posWeight, weight: weight)
+            let cache = UnsafeMutablePointer<ElementwiseOutputs.BceWeightCache>.allocate(capacity: 1)
+            cache.initialize(to: outputs.bceWeightCache())
+            defer { cache.deinitialize(count: 1); cache.deallocate() }
+            // Queues of neighbours (written as one block) and of scattered slots.
+            let order = n % 2 == 0 ? Array(0..<count) : (0..<count).shuffled(using: &rng)
+            for start in stride(from: 0, to: count, by: 4) {
+                var q = ElementwiseOutputs.LaneQueue(index, values)
+                for i in order[start..<start + 4] { q.append(i, x[i]) }
+                let done = outputs.bceHugeOnLanes(q, cache: cache, into: slots)
+                for j in 0..<4 where done[j] {
+                    let i = q.index[j]
+                    taken += 1
+                    let v = try #require(outputs.output(i, x[i]),
+                                         "seed \(seed), row \(n), \(format): lane answered where the scalar path declines, x = \(hex(x[i])), z = \(hex(labels[i]))")
+                    #expect(Self.same(slots[i], v), "seed \(seed), row \(n), \(format), x = \(hex(x[i])), z = \(hex(labels[i]))")
+                    (slots + i).deinitialize(count: 1)
+                }
+                lanesSeen += 4
+            }
+        }
+        #expect(taken > lanesSeen / 2, "seed \(seed): lanes took \(taken) of \(lanesSeen)")
     }
 
     @Test("fill on bce rows (edge logits, labels, pos_weight, weight) gives output(i, x_i) for every i",

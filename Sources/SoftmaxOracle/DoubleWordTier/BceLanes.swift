@@ -19,24 +19,75 @@ import DoubleWordArithmetic
 // and so declines, or settles near-ties, exactly where it always did.
 
 extension ElementwiseOutputs {
-    /// The coefficients `bce` uses for output i at a finite logit x: the coefficient of term 1
-    /// (A for x < 0, B otherwise) and C, with their bounds; ok = false where `bce` would not use
-    /// them (z ∉ [0, 1], pw < 0 or w < 0, NaN included). From the cache for every label:
-    /// `output` takes the labels +0 and 1 from `hardLabelWeights` when it is set, which is
-    /// `bceWeights` of the same bit patterns (+0 or 1, the one pos_weight or 1, weight 1), so the
-    /// same values (`bceWeights` is a function of the bits), without a branch on the label.
-    /// `pw`: the one pos_weight (or 1) when the request gives one value or none, else nil.
-    typealias BceLaneCoefficients = (ah: Double, al: Double, ae: Int, epsA: Double, ch: Double, cl: Double, ce: Int, epsC: Double, ok: Bool)
-
+    /// The `BceWeightCache` slot of output i's triple (z, pw, w) (`bceWeights` computed on a
+    /// miss), or `BceWeightCache.declined` where `bce` would not use the weights (z ∉ [0, 1],
+    /// pw < 0 or w < 0, NaN included). `output` takes the labels +0 and 1 from
+    /// `hardLabelWeights` when it is set, which is `bceWeights` of the same bit patterns, so the
+    /// same values (`bceWeights` is a function of the bits). `pw`: the one pos_weight (or 1)
+    /// when the request gives one value or none, else nil.
     @inline(__always)
-    func bceLaneCoefficients(_ i: Int, _ x: Double, pw one: Double?, _ cache: UnsafeMutablePointer<BceWeightCache>) -> BceLaneCoefficients {
-        let pw = one ?? posWeight.unsafelyUnwrapped[i]
-        let z = labels.unsafelyUnwrapped[i], w = weight?[i] ?? 1
-        guard z >= 0, z <= 1, pw >= 0, w >= 0 else { return (0, 0, 0, 0, 0, 0, 0, 0, false) }
-        let k = cache.pointee.slot(label: z, posWeight: pw, weight: w)
-        let a = x < 0 ? k.pointee.a : k.pointee.b
-        return (a.hi, a.lo, a.exponent, x < 0 ? k.pointee.epsA : k.pointee.epsB, k.pointee.c.hi, k.pointee.c.lo,
-                k.pointee.c.exponent, k.pointee.epsC, true)
+    func bceSlot(_ i: Int, pw one: Double?, _ cache: UnsafeMutablePointer<BceWeightCache>) -> Int {
+        let z = labels.unsafelyUnwrapped[i]
+        if cache.pointee.labelOnly {  // (pw = the one pos_weight >= 0, w = 1: checked once)
+            return z >= 0 && z <= 1 ? cache.pointee.slot(label: z, posWeight: one.unsafelyUnwrapped, weight: 1) : BceWeightCache.declined
+        }
+        let pw = one ?? posWeight.unsafelyUnwrapped[i], w = weight?[i] ?? 1
+        guard z >= 0, z <= 1, pw >= 0, w >= 0 else { return BceWeightCache.declined }
+        return cache.pointee.slot(label: z, posWeight: pw, weight: w)
+    }
+
+    /// The coefficients `bce` uses for a queue of four finite logits, lane by lane: term 1's
+    /// (A for x < 0, B otherwise) and C, with their bounds, loaded as four rows and transposed
+    /// (`BceWeightCache.rows`); all zero on a lane whose weights `bce` would not use.
+    /// `softplusSign`: each lane's σ (`BceWeightCache.rows`). Each lane's rows are read right
+    /// after its lookup (the next lane's may move that slot's entry).
+    @inline(__always)
+    func bceLaneWeights(_ q: LaneQueue, cache: UnsafeMutablePointer<BceWeightCache>)
+        -> (ah: OutputLanes, al: OutputLanes, ae: OutputLanes.MaskStorage, epsA: OutputLanes,
+            ch: OutputLanes, cl: OutputLanes, ce: OutputLanes.MaskStorage, epsC: OutputLanes, softplusSign: OutputLanes) {
+        typealias V = SIMD4<Double>  // OutputLanes
+        let pw: Double?
+        if let p = posWeight { pw = p.count == 1 ? p[0] : nil } else { pw = 1 }
+        let rows = cache.pointee.rows
+        // Row 4s (A) for x < 0, 4s + 1 (B) otherwise (x = −0 included, as `x < 0 ? a : b`).
+        @inline(__always) func lane(_ j: Int) -> (term: V, c: V, sign: Double) {
+            let s = bceSlot(q.index[j], pw: pw, cache)
+            return (rows[4 * s + (q.values[j] < 0 ? 0 : 1)], rows[4 * s + 2], rows[4 * s + 3][0])
+        }
+        let (a0, c0, s0) = lane(0), (a1, c1, s1) = lane(1), (a2, c2, s2) = lane(2), (a3, c3, s3) = lane(3)
+        @inline(__always) func exponents(_ v: V) -> V.MaskStorage { unsafeBitCast(v, to: V.MaskStorage.self) }
+        return (V(a0[0], a1[0], a2[0], a3[0]), V(a0[1], a1[1], a2[1], a3[1]), exponents(V(a0[2], a1[2], a2[2], a3[2])),
+                V(a0[3], a1[3], a2[3], a3[3]),
+                V(c0[0], c1[0], c2[0], c3[0]), V(c0[1], c1[1], c2[1], c3[1]), exponents(V(c0[2], c1[2], c2[2], c3[2])),
+                V(c0[3], c1[3], c2[3], c3[3]), V(s0, s1, s2, s3))
+    }
+
+    /// Term 1 = coefficient·|x| on lanes (`times`: `DoubleWord.product` by a double, exponents
+    /// added, normalized) and its bound roundedUp(ε_coefficient + (lo = 0 ? 0 : 3.02u²)), as
+    /// `bceCoefficients` computes it; `none`: term 1 is 0 (x = 0 or the coefficient is). Needs a
+    /// coefficient that is 0 or normalized (the callers' guard). |x| normalized (lo = 0), the
+    /// mantissas' product (in [1, 4)), exponents added, normalized. A subnormal |x| = m·2^-1074
+    /// (m < 2^52 its significand field) is first made normal without arithmetic on a subnormal
+    /// (a multiplication by one costs a microcode assist on x86): (1 + m·2^-52) − 1, the double
+    /// with exponent field 1023 and significand field m, minus 1, is m·2^-52 = |x|·2^1022
+    /// exactly (Sterbenz), and its exponent is lowered by 1022. A nonzero double has one
+    /// normalized form (significand in [1, 2), lo = 0), so this is `ScaledDoubleWord(|x|)` bit
+    /// for bit.
+    @inline(__always)
+    static func bceTerm1Lanes(_ ah: OutputLanes, _ al: OutputLanes, _ ae: OutputLanes.MaskStorage, _ epsA: OutputLanes, x: OutputLanes)
+        -> (hi: OutputLanes, lo: OutputLanes, exponent: OutputLanes.MaskStorage, eps: OutputLanes, none: SIMDMask<OutputLanes.MaskStorage>) {
+        typealias V = OutputLanes
+        typealias I = V.MaskStorage
+        let ax = magnitudeLanes(x)
+        let subnormal = ax .< 0x1p-1022
+        let lifted = unsafeBitCast(unsafeBitCast(ax, to: I.self) | 0x3FF0_0000_0000_0000, to: V.self) - 1
+        let xn = normalizedLanes(ax.replacing(with: lifted, where: subnormal), V(),
+                                 I(repeating: 0).replacing(with: -1022, where: subnormal))
+        let p1 = twoProduct(ah, split: veltkampSplit(ah), xn.hi, split: veltkampSplit(xn.hi))
+        let s1 = fastTwoSum(p1.hi, al * xn.hi + p1.lo)
+        let t1 = normalizedLanes(s1.hi, s1.lo, ae &+ xn.exponent)
+        let eps1: V = (epsA + V(repeating: 3.02 * unitRoundoffSquared).replacing(with: 0, where: al .== 0)) * (1 + 0x1p-40)
+        return (t1.hi, t1.lo, t1.exponent, eps1, (ax .== 0) .| (ah .== 0))
     }
 
     /// bce for a full queue of logits (|x| <= 2^20) from T on lanes (see the notes above).
@@ -50,38 +101,16 @@ extension ElementwiseOutputs {
     @inline(__always)
     func bceOnLanes(_ q: LaneQueue, _ t: DoubleWordLog1p.Lanes<OutputLanes>, cache: UnsafeMutablePointer<BceWeightCache>,
                     into out: UnsafeMutablePointer<OracleValue>) -> SIMDMask<OutputLanes.MaskStorage> {
-        typealias V = SIMD4<Double>  // OutputLanes, built lane by lane from four scalars
+        typealias V = SIMD4<Double>  // OutputLanes
         typealias I = V.MaskStorage
         let u2 = unitRoundoffSquared
-        let pw: Double?
-        if let p = posWeight { pw = p.count == 1 ? p[0] : nil } else { pw = 1 }
-        let c0 = bceLaneCoefficients(q.index[0], q.values[0], pw: pw, cache), c1 = bceLaneCoefficients(q.index[1], q.values[1], pw: pw, cache)
-        let c2 = bceLaneCoefficients(q.index[2], q.values[2], pw: pw, cache), c3 = bceLaneCoefficients(q.index[3], q.values[3], pw: pw, cache)
-        let weighed = I(c0.ok ? 1 : 0, c1.ok ? 1 : 0, c2.ok ? 1 : 0, c3.ok ? 1 : 0) .!= 0
-        let ah = V(c0.ah, c1.ah, c2.ah, c3.ah), al = V(c0.al, c1.al, c2.al, c3.al)
-        let ae = I(Int64(c0.ae), Int64(c1.ae), Int64(c2.ae), Int64(c3.ae))
-        let epsA = V(c0.epsA, c1.epsA, c2.epsA, c3.epsA)
-        let ch = V(c0.ch, c1.ch, c2.ch, c3.ch), cl = V(c0.cl, c1.cl, c2.cl, c3.cl)
-        let ce = I(Int64(c0.ce), Int64(c1.ce), Int64(c2.ce), Int64(c3.ce))
-        let epsC = V(c0.epsC, c1.epsC, c2.epsC, c3.epsC)
-        let x = q.x, ax = magnitudeLanes(x)
+        let (ah, al, ae, epsA, ch, cl, ce, epsC, softplusSign) = bceLaneWeights(q, cache: cache)
         let normalizedA = (ah .>= 1) .& (ah .< 2)
-        let ok = weighed .& (ch .>= 1) .& (ch .< 2) .& (normalizedA .| (ah .== 0))
-            .& (t.hi .>= 1) .& (t.hi .< 2)
-        // Term 1 = `times`(coefficient, |x|): |x| normalized (lo = 0), the mantissas' product
-        // (`DoubleWord.product(_:_: Double)`), exponents added, normalized; bound
-        // roundedUp(ε_coefficient + (lo = 0 ? 0 : 3.02u²)). Zero when x = 0 or the coefficient is.
-        // A subnormal |x| is first scaled by 2^64 (exact, now normal) and its exponent lowered by
-        // 64: a nonzero double has one normalized form (significand in [1, 2), lo = 0), so this
-        // is `ScaledDoubleWord(|x|)` bit for bit.
-        let subnormal = ax .< 0x1p-1022
-        let xn = normalizedLanes(ax.replacing(with: ax * 0x1p64, where: subnormal), V(),
-                                 I(repeating: 0).replacing(with: -64, where: subnormal))
-        let p1 = twoProduct(ah, split: veltkampSplit(ah), xn.hi, split: veltkampSplit(xn.hi))
-        let s1 = fastTwoSum(p1.hi, al * xn.hi + p1.lo)
-        let t1 = normalizedLanes(s1.hi, s1.lo, ae &+ xn.exponent)
-        let eps1: V = (epsA + V(repeating: 3.02 * u2).replacing(with: 0, where: al .== 0)) * (1 + 0x1p-40)
-        let noTerm1 = (ax .== 0) .| (ah .== 0)
+        // (A declined lane's rows are zero: its C fails.)
+        let ok = (ch .>= 1) .& (ch .< 2) .& (normalizedA .| (ah .== 0)) .& (t.hi .>= 1) .& (t.hi .< 2)
+        // Term 1 = `times`(coefficient, |x|), zero when x = 0 or the coefficient is.
+        let t1 = Self.bceTerm1Lanes(ah, al, ae, epsA, x: q.x)
+        let eps1 = t1.eps, noTerm1 = t1.none
         // Term 2 = C·T (`ScaledDoubleWord.*`), bound roundedUp(εC + εT + 8.1u²).
         let p2 = DoubleWord.product(ch, cl, t.hi, t.lo)
         let t2 = normalizedLanes(p2.hi, p2.lo, ce &+ t.exponent)
@@ -119,18 +148,26 @@ extension ElementwiseOutputs {
         // (k clamped to [−2000, 2000], by selections: out of the test's range either way.)
         let test = certifier.test(lanes: h, l, scale: k.replacing(with: -2000, where: k .< -2000).replacing(with: 2000, where: k .> 2000), error: err)
         var done = ok .& test.inRange .& test.narrow .& test.certified
-        // Consecutive slots (a queue of neighbours): every lane's `test.output(j)` written at
-        // once (`writeOutputs`); a lane not done gets garbage there (computed without traps),
-        // which the scalar path overwrites (OracleValue is a plain value: one store).
-        let consecutive = q.holdsNeighbouringSlots
-        if consecutive && (done[0] || done[1] || done[2] || done[3]) {
-            test.writeOutputs(to: out + q.index[0])
+        // `bceTinyOutput`'s outputs (the scalar path's first step at |x| <= 2^-60, when the
+        // format has the regime): softplus(σx)'s tiny-logit output, `tinyLogitOutput(.softplus,
+        // σx)`, which is `writeOutputs` of (r, h = 2·ln2Hi, l = 2·ln2Lo + σx, k = −1): h's
+        // significand is 2·ln2Hi ∈ [1, 2), so head 2·ln2Hi, exponent −1, tail l.
+        var rounded = test.rounded, hs = test.hs, ls = test.ls, scale = I(repeating: 0)
+        if let r = tinySoftplusRounded {
+            let softplusTiny = (magnitudeLanes(q.x) .<= Self.tinyLogitBound) .& (softplusSign .!= 0)
+            if any(softplusTiny) {
+                rounded.replace(with: r, where: softplusTiny)
+                hs.replace(with: 2 * Self.ln2Hi, where: softplusTiny)
+                // (σx by its sign bit: no multiplication of a subnormal x.)
+                let flipped = unsafeBitCast(unsafeBitCast(q.x, to: I.self) ^ (unsafeBitCast(softplusSign, to: I.self) & Int64.min), to: V.self)
+                ls.replace(with: 2 * Self.ln2Lo + flipped, where: softplusTiny)
+                scale.replace(with: -1, where: softplusTiny)
+                done .|= softplusTiny
+            }
         }
-        for j in 0..<V.scalarCount {
-            if done[j] {
-                if consecutive { continue }
-                (out + q.index[j]).initialize(to: test.output(j))
-            } else if ok[j] && noTerm1[j] && !test.inRange[j] {
+        Self.writeOutputs(q, done, rounded: rounded, hs, ls, scale: scale, to: out)
+        for j in 0..<V.scalarCount where !done[j] {
+            if ok[j] && noTerm1[j] && !test.inRange[j] {
                 // C·T outside the test's range: `certifyTiny` with the scalar path's arguments
                 // (its early branch settles the tiny ones without rounding).
                 let v = ScaledDoubleWord(hi: t2.hi[j], lo: t2.lo[j], exponent: Int(t2.exponent[j]))
@@ -141,5 +178,23 @@ extension ElementwiseOutputs {
             }
         }
         return done
+    }
+
+    /// `DoubleWordCertifier.writeOutputs`(rounded, h, l, k) of the lanes in `done` to
+    /// out[index_j]. Consecutive slots (a queue of neighbours): every lane written at once; a lane
+    /// not done gets garbage there (computed without traps), which the scalar path overwrites
+    /// (OracleValue is a plain value: one store). Else through a block of four, then the lanes done.
+    @inline(__always)
+    static func writeOutputs(_ q: LaneQueue, _ done: SIMDMask<OutputLanes.MaskStorage>, rounded: OutputLanes, _ h: OutputLanes,
+                             _ l: OutputLanes, scale k: OutputLanes.MaskStorage, to out: UnsafeMutablePointer<OracleValue>) {
+        guard any(done) else { return }
+        if q.holdsNeighbouringSlots {
+            DoubleWordCertifier.writeOutputs(rounded: rounded, h, l, scale: k, to: out + q.index[0])
+        } else {
+            withUnsafeTemporaryAllocation(of: OracleValue.self, capacity: 4) { block in
+                DoubleWordCertifier.writeOutputs(rounded: rounded, h, l, scale: k, to: block.baseAddress!)
+                for j in 0..<OutputLanes.scalarCount where done[j] { (out + q.index[j]).initialize(to: block[j]) }
+            }
+        }
     }
 }

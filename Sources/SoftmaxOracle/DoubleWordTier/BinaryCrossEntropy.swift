@@ -111,67 +111,6 @@ extension ElementwiseOutputs {
         return (a, epsA, b, epsB, c, epsC)
     }
 
-    /// Recently seen (z, pw, w) of a range of outputs and their `bceWeights`, compared by bit
-    /// pattern (so the same numbers give the same weights, exactly as recomputing them): a
-    /// table of 128 slots, two for each hash of the three bit patterns, so a row
-    /// with a few dozen distinct labels (soft labels k/8, one pos_weight) computes each triple's
-    /// weights about once (the earlier four-entry list recomputed them for nearly every output
-    /// of a row with nine labels in random order).
-    struct BceWeightCache {
-        static let slots = 128
-        /// Owns the table; the lookups use the plain pointers below (no reference counting or
-        /// copy-on-write checks per lookup).
-        let table = BceWeightTable(slots: slots)
-        let keys: UnsafeMutablePointer<(UInt64, UInt64, UInt64)>
-        let values: UnsafeMutablePointer<BceWeights>
-
-        init() {
-            keys = table.keys
-            values = table.values
-        }
-
-        func weights(label z: Double, posWeight pw: Double, weight w: Double) -> BceWeights {
-            slot(label: z, posWeight: pw, weight: w).pointee
-        }
-
-        /// The slot holding `bceWeights(label: z, posWeight: pw, weight: w)` (computed on a miss),
-        /// valid until the next lookup.
-        @inline(__always)
-        func slot(label z: Double, posWeight pw: Double, weight w: Double) -> UnsafePointer<BceWeights> {
-            let key = (z.bitPattern, pw.bitPattern, w.bitPattern)
-            let mixed = (key.0 &* 0x9E37_79B9_7F4A_7C15) ^ (key.1 &* 0xC2B2_AE3D_27D4_EB4F) ^ (key.2 &* 0x1656_67B1_9E37_79F9)
-            let slot = Int(truncatingIfNeeded: ((mixed ^ (mixed >> 29)) &* 0xBF58_476D_1CE4_E5B9) >> 57)
-            if keys[slot] == key { return UnsafePointer(values + slot) }
-            if keys[slot ^ 1] == key { return UnsafePointer(values + (slot ^ 1)) }
-            // Two slots per hash (slot and slot ^ 1): the newest triple in `slot`, the one it
-            // displaces in `slot ^ 1`, so two triples with one hash both stay.
-            keys[slot ^ 1] = keys[slot]
-            values[slot ^ 1] = values[slot]
-            keys[slot] = key
-            values[slot] = ElementwiseOutputs.bceWeights(label: z, posWeight: pw, weight: w)
-            return UnsafePointer(values + slot)
-        }
-    }
-
-    /// `BceWeightCache`'s slots: keys (z, pw, w)'s bit patterns, an empty slot's z a NaN (never
-    /// a cached label, which lies in [0, 1]).
-    final class BceWeightTable {
-        let keys: UnsafeMutablePointer<(UInt64, UInt64, UInt64)>
-        let values: UnsafeMutablePointer<BceWeights>
-
-        init(slots: Int) {
-            keys = .allocate(capacity: slots)
-            keys.initialize(repeating: (UInt64.max, 0, 0), count: slots)
-            values = .allocate(capacity: slots)
-            values.initialize(repeating: ElementwiseOutputs.bceWeights(label: 0, posWeight: 0, weight: 0), count: slots)
-        }
-
-        deinit {
-            keys.deallocate()
-            values.deallocate()
-        }
-    }
-
     /// Term 2 = C·T (εC + εT + 8.1u²) and the loss t1 + t2 (`add`), with their relative bounds,
     /// for |x| <= 2^20 (T from `logTerm`).
     @inline(__always)

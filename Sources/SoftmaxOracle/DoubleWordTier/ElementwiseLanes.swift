@@ -17,8 +17,9 @@ import DoubleWordArithmetic
 // Tiny logits (|x| <= 2^-60) of sigmoid, log_sigmoid and softplus are written at once, and
 // outputs beyond 2^20 that do not depend on x are copied (ElementwiseShortcuts.swift, the scalar
 // path's first steps); bce's tiny logits take T from `tinyLogLanes`, through a queue of four,
-// into `bceOnLanes`. Left-overs at the end of the
-// range, and all other logits (non-finite, |x| > 2^20), take the scalar path. So the outputs are
+// into `bceOnLanes`, and its finite logits beyond 2^20 go four at a time to `bceHugeOnLanes`.
+// Left-overs at the end of the range, and all other logits (non-finite, |x| > 2^20), take the
+// scalar path. So the outputs are
 // those of the scalar path, whatever the order in which they are finished.
 
 extension ElementwiseOutputs {
@@ -84,7 +85,7 @@ extension ElementwiseOutputs {
               placeholder: OracleValue) -> [Int] {
         var failed: [Int] = []
         let cache = UnsafeMutablePointer<BceWeightCache>.allocate(capacity: 1)
-        cache.initialize(to: BceWeightCache())
+        cache.initialize(to: kind == .bce ? bceWeightCache() : BceWeightCache())
         defer { cache.deinitialize(count: 1); cache.deallocate() }
         @inline(__always) func output(_ i: Int, _ x: Double, exponential: ScaledDoubleWord? = nil, log: DoubleWordTier.LogPart? = nil) -> OracleValue? {
             self.output(i, x, exponential: exponential, log: log, cache: cache)
@@ -98,8 +99,8 @@ extension ElementwiseOutputs {
             }
         }
         let width = OutputLanes.scalarCount
-        let indices = UnsafeMutablePointer<Int>.allocate(capacity: 6 * width)
-        let values = UnsafeMutablePointer<Double>.allocate(capacity: 24 * width)
+        let indices = UnsafeMutablePointer<Int>.allocate(capacity: 7 * width)
+        let values = UnsafeMutablePointer<Double>.allocate(capacity: 28 * width)
         let scratch = UnsafeMutablePointer<OracleValue>.allocate(capacity: width)
         let enclosures = UnsafeMutablePointer<Double>.allocate(capacity: 4 * width)
         defer {
@@ -182,18 +183,16 @@ extension ElementwiseOutputs {
         // queue, written as whole vectors); the others one at a time through `group`. Tiny
         // logits (|x| <= 2^-60, when the regime applies: ElementwiseShortcuts.swift) never go to
         // the lanes: their outputs are written at once, four at a time where four are tiny.
-        // bce's tiny logits are softplus(±x) (`bceTinyOutput`) or take T from `tinyLogLanes`
-        // (ElementwiseShortcuts.swift) through `tiny`.
+        // bce's tiny logits take T from `tinyLogLanes` (ElementwiseShortcuts.swift) through
+        // `tiny`, or four at once where four are tiny.
         var direct = LaneQueue(indices + 4 * width, values + 16 * width), tiny = LaneQueue(indices + 5 * width, values + 20 * width)
+        // bce's finite logits with |x| > 2^20 go to `bceHugeOnLanes` through `huge`.
+        var huge = LaneQueue(indices + 6 * width, values + 24 * width)
         let tinyRounded = tinyLogitRounded ?? 0, tinyRegime = tinyLogitRounded != nil, isBce = kind == .bce
         let tinyBound = tinyRegime || isBce ? Self.tinyLogitBound : -1
-        /// bce at a tiny logit: softplus(±x)'s output where the loss is that (`bceTinyOutput`),
-        /// else through `tiny`.
+        /// bce at a tiny logit: through `tiny` (`bceOnLanes` writes softplus(±x)'s output where
+        /// the loss is that, `bceTinyOutput`).
         @inline(__always) func tinyBce(_ k: Int, _ xk: Double) {
-            if let v = bceTinyOutput(k, xk) {
-                (out + k).initialize(to: v)
-                return
-            }
             tiny.append(k, xk)
             if tiny.count == width { finishLog(&tiny, Self.tinyLogLanes(tiny.x)) }
         }
@@ -205,7 +204,8 @@ extension ElementwiseOutputs {
                 let tinyLanes = m .<= tinyBound
                 if all(tinyLanes) {
                     if isBce {
-                        for j in 0..<width { tinyBce(i + j, xv[j]) }
+                        direct.setLanes(i, xv)
+                        finishLog(&direct, Self.tinyLogLanes(xv))
                     } else {
                         for j in 0..<width { (out + i + j).initialize(to: tinyLogitOutput(xv[j], rounded: tinyRounded)) }
                     }
@@ -229,14 +229,21 @@ extension ElementwiseOutputs {
             } else if xi.magnitude <= 0x1p20 {
                 group.append(i, xi)
                 if group.count == width { groupOnLanes(&group) }
-            } else if xi.magnitude < .infinity, let v = (xi > 0 ? hugePositive : hugeNegative) ?? (isBce ? nil : hugeLogitOutput(xi)) {
+            } else if isBce && xi.magnitude < .infinity {
+                huge.append(i, xi)
+                if huge.count == width {
+                    let done = bceHugeOnLanes(huge, cache: cache, into: out)
+                    for j in 0..<width where !done[j] { emit(huge.index[j], output(huge.index[j], huge.values[j])) }
+                    huge.count = 0
+                }
+            } else if xi.magnitude < .infinity, let v = (xi > 0 ? hugePositive : hugeNegative) ?? hugeLogitOutput(xi) {
                 (out + i).initialize(to: v)  // |x| > 2^20: an output that does not depend on x, or x itself
             } else {  // NaN, ±inf, |x| > 2^20
                 emit(i, output(i, xi))
             }
             i += 1
         }
-        for q in [group, middle, high, low, tiny] {
+        for q in [group, middle, high, low, tiny, huge] {
             for j in 0..<q.count { emit(q.index[j], output(q.index[j], q.values[j])) }
         }
         failed.sort()

@@ -96,9 +96,8 @@ extension ElementwiseOutputs {
     /// weight 1 (A = 0, B = C = 1: max(x, 0) + T = softplus(x)), or label 1, pos_weight 1 and
     /// weight 1 (A = C = 1, B = 0: max(−x, 0) + T = softplus(−x)); then softplus's tiny-logit
     /// output (`tinySoftplusRounded`, its rounding in the format). Else nil. `bce` takes it first
-    /// too (unless given T, which the fill gives only for the other outputs), so the fill and the
-    /// scalar path agree.
-    @inline(__always)
+    /// too (unless given T, which the fill gives only for the other outputs), and the fill's lanes
+    /// write the same outputs (`bceOnLanes`, from the weight cache's σ), so they agree.
     func bceTinyOutput(_ i: Int, _ x: Double) -> OracleValue? {
         guard tinySoftplusRounded != nil else { return nil }
         return bceTinyOutput(x, label: labels.unsafelyUnwrapped[i], posWeight: posWeight.map { $0.count == 1 ? $0[0] : $0[i] } ?? 1,

@@ -30,7 +30,7 @@ extension DoubleWordTier {
     static func softcapGradient(_ x: UnsafeBufferPointer<Double>, target t: Int, softcap c: Double,
                                 _ format: Format, probabilities p: UnsafeBufferPointer<Double>? = nil,
                                 threads: Int = 1) -> [OracleValue]? {
-        guard let row = softcapSum(x, target: p == nil ? t : -1, softcap: c, threads: threads) else { return nil }
+        guard let row = softcapSum(x, target: p == nil ? t : -1, softcap: c, threads: threads, keepingTerms: true) else { return nil }
         let u2 = unitRoundoffSquared
         let tab = DoubleWordExpTable.shared
         let certifier = DoubleWordCertifier(format)

@@ -23,8 +23,17 @@ import DoubleWordArithmetic
 //   d₋ (`saturatedNegative`): x_M > 0: −c·(1 + tanh a_M) (the opposite-sides case with
 //   tanh|a_j| = 1 exactly); x_M = 0: −c exactly; x_M < 0 (the same side, |a_M| the smaller):
 //   −c(1 − tanh|a_M|) = −2c·E_M/(1 + E_M), E_M with its bound εE (2^-101 and the argument's
-//   2|a_M|·14.1u²), E ↦ E/(1 + E) of relative condition 1/(1 + E) <= 1, the sum 3.1u², the
-//   quotient 14u², the product by 2c 8.1u².
+//   2|a_M|·εA, εA = 14.1u², or 0 when c is a power of two: `epsA`), E ↦ E/(1 + E) of relative
+//   condition 1/(1 + E) <= 1, the sum 3.1u², the quotient 14u², the product by 2c 8.1u².
+//
+// Same side, far apart. d = 2c·E_p·X/((1 + E_p)(1 + E_q)) (the same-side case) has E_p·X =
+// E_q − E_p. When Ê_q's exponent is at least 3 below Ê_p's (both significands in
+// [1 − 2^-17.5, 2)), r = E_q/E_p <= 1/4·(1 + 2^-16), and the difference Ê_q − Ê_p of the two
+// exponentials (relative errors εp, εq) has relative error (εp + r·εq)/(1 − r) <= 1.3336(εp +
+// r·εq), r taken as 2^(k_q − k_p + 1)(1 + 2^-16), plus its rounding 3.1u²(1 + r)/(1 − r) <=
+// 5.2u² (or 2^-997·E_p, a dropped E_q: 2^-995 relative): one exponential and a quotient fewer than e^(−2Δ) − 1 (`expm1OfNegative`).
+// The rest is the same-side case's (its products, sums and quotient; the product by 2c is one
+// product where that case has two, and keeps their bound).
 
 /// The per-row constants of d_j = z_j − z_M (see the file's notes) and the differences
 /// themselves.
@@ -36,6 +45,10 @@ struct SoftcapDifferences {
     let tab: DoubleWordExpTable
     /// |x_j| >= threshold: x_j is saturated (see the file's notes).
     let threshold: Double
+    /// The relative bound of the quotients x ⊘ c and (x_M − x_j) ⊘ c: 14.1u², or 0 when c is a
+    /// power of two (`DoubleWord.quotient` by (2^k, 0) divides both parts exactly; no quotient
+    /// underflows in the domain, `DoubleWordTier.softcapCrossEntropy`).
+    let epsA: Double
 
     init(softcap c: Double, max xm: Double, _ tab: DoubleWordExpTable) {
         (self.c, self.xm, self.tab) = (c, xm, tab)
@@ -46,6 +59,7 @@ struct SoftcapDifferences {
         tanhM = DoubleWordTier.tanhOfNonNegative(absAM, tab)
         twoC = ScaledDoubleWord(2 * c)
         threshold = Self.threshold(softcap: c)
+        epsA = DoubleWordTier.softcapQuotientError(c)
     }
 
     /// c·T/2 rounded up (see the file's notes): logits at least this large in magnitude are
@@ -67,6 +81,21 @@ struct SoftcapDifferences {
             let (p, eQ) = v >= 0 ? (a, eq) : (absAM, DoubleWordExp.exp(2 * a.hi, 2 * a.lo, tab))
             let ep = v >= 0 ? DoubleWordExp.exp(-2 * a.hi, -2 * a.lo, tab) : eq
             let qMag = v >= 0 ? absAM.hi : -a.hi
+            let epsEp = roundedUp(DoubleWordExp.relativeError + 2 * p.hi.magnitude * (1 + 0x1p-50) * epsA)
+            let epsEq = roundedUp(DoubleWordExp.relativeError + 2 * qMag * (1 + 0x1p-50) * epsA)
+            let sp = ScaledDoubleWord(ep.m, exponent: ep.k), sq = ScaledDoubleWord(eQ.m, exponent: eQ.k)
+            let minP = ep.k < 0 ? powerOfTwo(Swift.max(ep.k + 1, -1000)) : 1.0
+            let minQ = eQ.k < 0 ? powerOfTwo(Swift.max(eQ.k + 1, -1000)) : 1.0
+            let den = (ScaledDoubleWord.one + sp) * (ScaledDoubleWord.one + sq)
+            if eQ.k <= ep.k - 3 {
+                // r = E_q/E_p <= 2^(k_q − k_p + 1)(1 + 2^-16) <= 1/4·(1 + 2^-16): E_q − E_p directly
+                // (see the file's notes).
+                let r = powerOfTwo(Swift.max(eQ.k - ep.k + 1, -1000)) * (1 + 0x1p-16)
+                let num = (sq - sp) * twoC
+                let eps = roundedUp(1.3336 * (epsEp + r * epsEq) + 5.2 * u2 + 0x1p-995 + epsEp * minP + epsEq * minQ
+                                    + 3 * 8.1 * u2 + 2 * 3.1 * u2 + 14 * u2 + 0x1p-996)
+                return ((num / den).normalized(), eps)
+            }
             let gap = twoSum(xm, -v)
             guard gap.hi >= 0x1p-900 * c else {
                 outOfDomain = true
@@ -74,21 +103,15 @@ struct SoftcapDifferences {
             }
             let delta = DoubleWord.quotient(gap, cw)
             let (xx, epsX) = DoubleWordTier.expm1OfNegative(DoubleWord(2 * delta.hi, 2 * delta.lo), tab)
-            let epsEp = roundedUp(DoubleWordExp.relativeError + 2 * p.hi.magnitude * 14.1 * u2)
-            let epsEq = roundedUp(DoubleWordExp.relativeError + 2 * qMag * 14.1 * u2)
-            let sp = ScaledDoubleWord(ep.m, exponent: ep.k), sq = ScaledDoubleWord(eQ.m, exponent: eQ.k)
             let num = sp * ScaledDoubleWord(xx) * twoC
-            let den = (ScaledDoubleWord.one + sp) * (ScaledDoubleWord.one + sq)
-            let minP = ep.k < 0 ? powerOfTwo(Swift.max(ep.k + 1, -1000)) : 1.0
-            let minQ = eQ.k < 0 ? powerOfTwo(Swift.max(eQ.k + 1, -1000)) : 1.0
-            let eps = roundedUp(epsEp + epsX + 1.6 * 14.1 * u2 + epsEp * minP + epsEq * minQ
+            let eps = roundedUp(epsEp + epsX + 1.6 * epsA + epsEp * minP + epsEq * minQ
                                 + 3 * 8.1 * u2 + 2 * 3.1 * u2 + 14 * u2 + 0x1p-996)
             return ((num / den).normalized(), eps)
         }
         let absA = DoubleWord(-a.hi, -a.lo)
         let tj = DoubleWordTier.tanhOfNonNegative(absA, tab)
         let sum = DoubleWord.sameSignSum(tj.0, tanhM.0)
-        let eps = roundedUp(Swift.max(tj.1, tanhM.1) + 2.2 * 14.1 * u2 + 3.02 * u2 + 8.1 * u2)
+        let eps = roundedUp(Swift.max(tj.1, tanhM.1) + 2.2 * epsA + 3.02 * u2 + 8.1 * u2)
         return ((-(ScaledDoubleWord(sum) * ScaledDoubleWord(c))).normalized(), eps)
     }
 
@@ -99,11 +122,11 @@ struct SoftcapDifferences {
         if xm == 0 { return (ScaledDoubleWord(-c), 0) }
         if xm > 0 {
             let sum = DoubleWord.sameSignSum(DoubleWord(1, 0), tanhM.0)
-            let eps = roundedUp(tanhM.1 + 2.2 * 14.1 * u2 + 3.02 * u2 + 8.1 * u2)
+            let eps = roundedUp(tanhM.1 + 2.2 * epsA + 3.02 * u2 + 8.1 * u2)
             return ((-(ScaledDoubleWord(sum) * ScaledDoubleWord(c))).normalized(), eps)
         }
         let e = ScaledDoubleWord(eq.m, exponent: eq.k)
-        let epsE = roundedUp(DoubleWordExp.relativeError + 2 * absAM.hi * (1 + 0x1p-50) * 14.1 * u2)
+        let epsE = roundedUp(DoubleWordExp.relativeError + 2 * absAM.hi * (1 + 0x1p-50) * epsA)
         let d = (twoC * (e / (ScaledDoubleWord.one + e))).normalized()
         return (-d, roundedUp(epsE + 3.1 * u2 + 14 * u2 + 8.1 * u2 + 0x1p-996))
     }

@@ -54,24 +54,25 @@ extension DoubleWordTier {
     ///
     /// Domain (else nil): c ∈ [2^-400, 2^400], every x_j finite with |x_j| = 0 or in
     /// [2^-900·max(1, c), 2^900] and |x_j| < 2^18·c, and every nonzero x_M − x_j >= 2^-900·c
-    /// (so the quotients a_j = x_j ⊘ c and Δ, `DoubleWord.quotient` 14u², stay within
+    /// (so the quotients a_j = x_j ⊘ c and Δ, `DoubleWord.quotient` 14.1u², stay within
     /// [2^-900, 2^18] — no underflow — and e^(−2|a|) in `DoubleWordExp.exp`'s domain), K >= 2.
     ///
-    /// d_j (j ≠ M, x_j < x_M), the MPFR path's two cases:
-    /// - same side of 0 (p <= q the two |a|'s, Δ = (x_M − x_j) ⊘ c, 14u²):
+    /// d_j (j ≠ M, x_j < x_M; `SoftcapDifferences`), the MPFR path's two cases, with εA the
+    /// quotients' bound (14.1u², or 0 when c is a power of two: then they are exact):
+    /// - same side of 0 (p <= q the two |a|'s, Δ = (x_M − x_j) ⊘ c):
     ///   d = 2c·E_p·X/((1 + E_p)(1 + E_q)), E = e^(−2|a|) (2^-101 and the argument's error
-    ///   2|a|·14.1u²), X = e^(−2Δ) − 1 (εX, and 1.5·14.1u² for Δ's error, e^y − 1 having
+    ///   2|a|·εA), X = e^(−2Δ) − 1 (εX, and 1.5·εA for Δ's error, e^y − 1 having
     ///   relative condition <= 1 + y <= 1.5 where the expm1 branch is taken, and absolute
-    ///   condition e^(−2Δ) <= 1 elsewhere, 2Δ·14.1u²·e^(−2Δ)/(1 − e^(−2Δ)) <= 14.1u²·1.6);
+    ///   condition e^(−2Δ) <= 1 elsewhere, 2Δ·εA·e^(−2Δ)/(1 − e^(−2Δ)) <= 1.6·εA);
     ///   1 + E errs by εE·E/(1 + E) <= εE·min(E, 1). Products 8.1u² each (three), the sums 2.01u²,
-    ///   the quotient 14u².
+    ///   the quotient 14u². When E_q <= E_p/4, E_p·X = E_q − E_p directly (SoftcapDifferences.swift).
     /// - opposite sides (x_j < 0 < x_M): d = −c·(tanh|a_j| + tanh a_M) (`tanhOfNonNegative` with
-    ///   the arguments' 14.1u² doubled by its condition <= 2·(1 + …) <= 2.2: 31u² more), a
-    ///   same-sign sum (3.02u²) and a product (8.1u²).
+    ///   the arguments' εA doubled by its condition <= 2·(1 + …) <= 2.2), a same-sign sum
+    ///   (3.02u²) and a product (8.1u²).
     /// e_j = e^(d̂_j): 2^-101 and |d_j|·εd_j·1.01 (plus 2^-1070 for underflowing low parts; d_j
-    /// below −2^20: omitted, as in `rowSum`, < 2^-1512775 each). s: every term positive, so its
-    /// relative error is the largest term's, plus the fixed-point sum's truncations (two per
-    /// term, < 2^(σ−126) each, σ the largest term's exponent, s >= 2^σ(1 − 2^-17.5)) and the
+    /// below −2^20: omitted, as in `rowSum`, < 2^-1512775 each). Saturated logits take their
+    /// sign's shared term (SoftcapDifferences.swift). s: `softcapSum`, a sum of positive parts
+    /// whose bound is their weighted bound, plus the fixed-point sum's truncations and
     /// conversion. L: `DoubleWordLog1p`. loss = −d_t + L, two positive terms (`ScaledDoubleWord`'s
     /// sum, 3.1u², or 2^-997 for a dropped operand).
     static func softcapCrossEntropy(_ x: UnsafeBufferPointer<Double>, target t: Int, softcap c: Double,

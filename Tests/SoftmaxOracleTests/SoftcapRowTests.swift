@@ -152,3 +152,31 @@ struct SoftcapRowTests {
         }
     }
 }
+
+extension SoftcapRowTests {
+    @Test("the chain factor 4E/(1 + E)² within its bound on both sides of E = 2^-110 (4Ê below it; MPFR, 320 bits)")
+    func chain() {
+        ExponentRange.widest {
+            for c in [1.0, 0.3, 5, 50, 0.1] {
+                // 2|a| around 110·ln 2 = 76.2: E on both sides of 2^-110, and far from it.
+                for a in [38.0, 38.1, 38.12, 38.13, 38.2, 39, 0.5, 2, 300] {
+                    for sign in [1.0, -1.0] {
+                        let x = sign * a * c
+                        let (chain, eps) = DoubleWordTier.softcapChain(x, DoubleWord(c, 0), epsA: DoubleWordTier.softcapQuotientError(c),
+                                                                       DoubleWordExpTable.shared)
+                        let e = BigFloat(precision: Self.bits), d = BigFloat(precision: Self.bits)
+                        e.div(BigFloat(x.magnitude, precision: 53), BigFloat(c, precision: 53), .nearest)
+                        e.scale(e, byPowerOfTwo: 1, .nearest)
+                        e.neg(e, .nearest)
+                        e.exp(e, .nearest)  // E
+                        d.add(BigFloat(1, precision: 53), e, .nearest)
+                        d.mul(d, d, .nearest)
+                        e.scale(e, byPowerOfTwo: 2, .nearest)
+                        e.div(e, d, .nearest)
+                        #expect(Self.relativeError(Self.big(chain), e) <= eps, "c \(c), x \(x): bound \(eps)")
+                    }
+                }
+            }
+        }
+    }
+}

@@ -17,7 +17,9 @@ extension DoubleWordTier {
     /// Bounds (relative). a_j = x_j ⊘ c: exact when c is a power of two (no underflow in the
     /// domain), else 14.1u²; E_j: 2^-101 and 2|a_j| times that. The chain factor: E ↦ 4E/(1 + E)²
     /// has relative condition |1 − 2E/(1 + E)| <= 1; 1 + E (`ScaledDoubleWord`'s sum) errs by
-    /// εE·min(E, 1) + 3.1u² + 2^-996, twice in the square; the square 8.1u², the quotient 14u².
+    /// εE·min(E, 1) + 3.1u² + 2^-996, twice in the square; the square 8.1u², the quotient 14u²
+    /// (for Ê = m·2^k, k < −110: 4Ê, εE and 2^(k+2) >= 2E, `softcapChain`). The kept e_j's
+    /// bounds are `SoftcapSum.termBound`'s (0 at ties, 2^-110 for saturated x_j > 0).
     /// 1/S: S = 1 + ŝ (εS·s/S + 3.1u² + 2^-996), the quotient 14u², |1/Ŝ − 1/S| <=
     /// (εS'(1 + 2εS') + 14u²)/S. softmax_j = e_j ⊗ (1/Ŝ) (e_j's bound εe), 8.1u²; B_t: (εS + εe +
     /// 6.3u²)(1 + 2^-50) + 2^-996 + 3.1u² (as `othersSum`). The output's product: 8.1u². An
@@ -66,7 +68,7 @@ extension DoubleWordTier {
                     continue
                 }
                 let q = (ScaledDoubleWord(ej.m, exponent: ej.k) * ratio).normalized()
-                let epsQ = roundedUp((j == row.maxIndex ? 0 : row.epsE) + epsRatio + 8.1 * u2)
+                let epsQ = roundedUp(row.termBound(x[j]) + epsRatio + 8.1 * u2)
                 guard let d = ProbabilityGradientOutputs.difference(q, epsQ, pj) else {
                     guard let r = refined?.output(j, chain: (chain, epsChain)) else { return nil }
                     out.append(r)
@@ -87,10 +89,10 @@ extension DoubleWordTier {
                 } else {
                     let et = row.exps[j].map { ScaledDoubleWord($0.m, exponent: $0.k) } ?? .zero
                     factor = (ScaledDoubleWord.one + (row.s - et)).normalized()
-                    epsFactor = roundedUp((row.epsS + row.epsE + 6.3 * u2) * (1 + 0x1p-50) + 0x1p-996 + 3.1 * u2)
+                    epsFactor = roundedUp((row.epsS + row.termBound(x[j]) + 6.3 * u2) * (1 + 0x1p-50) + 0x1p-996 + 3.1 * u2)
                 }
             } else if let ej = row.exps[j] {
-                (factor, epsFactor) = (ScaledDoubleWord(ej.m, exponent: ej.k), row.epsE)
+                (factor, epsFactor) = (ScaledDoubleWord(ej.m, exponent: ej.k), row.termBound(x[j]))
             } else {
                 out.append(tinyOutput(negative: false, exponent: ElementwiseOutputs.tinyExponent, format))
                 continue
@@ -115,6 +117,11 @@ extension DoubleWordTier {
         let e = DoubleWordExp.exp(-2 * a.hi.magnitude, a.hi < 0 ? 2 * a.lo : -2 * a.lo, tab)
         let big = ScaledDoubleWord(e.m, exponent: e.k)
         let epsBig = roundedUp(DoubleWordExp.relativeError + 2 * a.hi.magnitude * (1 + 0x1p-50) * epsA)
+        if e.k < -110 {
+            // E < 2^(k+1) <= 2^-110: 4E/(1 + E)² = 4E·(1 + E)^-2, (1 + E)^-2 ∈ [1 − 2E, 1], so
+            // 4Ê errs by εE and 2E <= 2^(k+2) more (4Ê is exact).
+            return (ScaledDoubleWord(e.m, exponent: e.k + 2), roundedUp(epsBig + powerOfTwo(Swift.max(e.k + 2, -1000)) + 0x1p-1000))
+        }
         let onePlus = (ScaledDoubleWord.one + big).normalized()
         let epsOnePlus = epsBig * (e.k < 0 ? powerOfTwo(Swift.max(e.k + 1, -1000)) : 1) + 3.1 * u2 + 0x1p-996
         let chain = (ScaledDoubleWord(4) * big / (onePlus * onePlus)).normalized()

@@ -99,6 +99,18 @@ extension DoubleWordTier {
         var exps: [(m: DoubleWord, k: Int)?]
         /// A relative bound for every e_j.
         var epsE: Double
+        /// The largest logit, `SoftcapDifferences.threshold`, and the bounds of the computed
+        /// terms and of the saturated negative logits' shared term (`termBound`).
+        var xMax = 0.0, threshold = 0.0, epsComputed = 0.0, epsSaturatedNegative = 0.0
+
+        /// The relative bound of the kept e_j for the logit v (a tighter one than `epsE`): 0 for
+        /// v = x_M (e_j = 1 exactly), 2^-110(1 + 2^-50) for a saturated v > 0, the shared term's
+        /// for a saturated v < 0, else the computed terms' largest.
+        func termBound(_ v: Double) -> Double {
+            if v == xMax { return 0 }
+            if v.magnitude >= threshold { return v > 0 ? DoubleWordTier.softcapSaturatedBound : epsSaturatedNegative }
+            return epsComputed
+        }
         /// s, and its relative bound.
         var s: ScaledDoubleWord, epsS: Double
         /// d_t with its relative bound (nil: d_t = 0).
@@ -174,7 +186,7 @@ extension DoubleWordTier {
             let magnitude = scaled(dMinus.hi.magnitude, by: dMinus.exponent) * (1 + 0x1p-49)
             epsMinus = roundedUp(DoubleWordExp.relativeError + magnitude * epsDMinus * 1.01 + 0x1p-1070 + 0x1p-110 * 1.01)
         }
-        let saturatedBound = 0x1p-110 * (1 + 0x1p-50)
+        let saturatedBound = softcapSaturatedBound
         var terms: [(m: DoubleWord, k: Int)?] = keepingTerms ? .init(repeating: (DoubleWord(1, 0), 0), count: n) : []
         let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
         let parts = terms.withUnsafeMutableBufferPointer { buffer -> [SoftcapPart] in
@@ -264,6 +276,10 @@ extension DoubleWordTier {
         var epsE = epsC
         if positive > 0 { epsE = Swift.max(epsE, saturatedBound) }
         if negative > 0 && eMinus != nil { epsE = Swift.max(epsE, epsMinus) }
-        return SoftcapSum(maxIndex: mIndex, exps: terms, epsE: epsE, s: s, epsS: epsS, dT: dT)
+        return SoftcapSum(maxIndex: mIndex, exps: terms, epsE: epsE, xMax: xm, threshold: threshold, epsComputed: epsC,
+                          epsSaturatedNegative: epsMinus, s: s, epsS: epsS, dT: dT)
     }
+
+    /// The relative bound of a saturated positive logit's term taken as 1 (SoftcapDifferences.swift).
+    static let softcapSaturatedBound = 0x1p-110 * (1 + 0x1p-50)
 }

@@ -122,6 +122,10 @@ extension DoubleWordTier {
     /// x_M − x_j fell below 2^-900·c.
     struct SoftcapPart {
         var epsTerms = DoubleWordExp.relativeError
+        /// Σ ê_j·ε_j·2^90 over the computed terms (relative to 2^σ), exact but for truncations;
+        /// `wide` when some ε_j >= 2^-90 (then the largest bound is taken instead).
+        var errors = FixedPointSum()
+        var wide = false
         var computed = 0
         var omitted = 0
         var ones = 0, saturatedPositive = 0, saturatedNegative = 0
@@ -145,8 +149,9 @@ extension DoubleWordTier {
     /// ones), all parts positive: its absolute error is at most Σ part·(its relative bound)
     /// (s_c: its terms' largest bound, plus its truncations, 2 per term below 2^(σ−126) each,
     /// and the conversion; N₁: 2^-110 per saturated logit; n₋e^(d₋): its bound, 2^-110 and the
-    /// product's 8.1u²), plus the two sums' 3.1u² each; omitted terms (< 2^-1512775 each)
-    /// count 2^-126 relative each when s > 2^-700000. The bound, taken relative to ŝ(1 − 2^-40)
+    /// product's 8.1u²), plus the two sums' 3.1u² each (s_c's terms' bound is their weighted
+    /// one, Σ ê_j·ε_j kept exactly in a second fixed-point sum, or the largest ε_j when smaller);
+    /// omitted terms (< 2^-1512775 each) count 2^-126 relative each when s > 2^-700000. The bound, taken relative to ŝ(1 − 2^-40)
     /// (valid as it is below 2^-60, else nil), is that weighted sum, not the largest term's.
     static func softcapSum(_ x: UnsafeBufferPointer<Double>, target t: Int, softcap c: Double, threads: Int = 1,
                            keepingTerms: Bool = false) -> SoftcapSum? {
@@ -217,7 +222,13 @@ extension DoubleWordTier {
                     let plain = d.unscaled
                     let e = DoubleWordExp.exp(plain.hi, plain.lo, tab)
                     let magnitude = scaled(d.hi.magnitude, by: d.exponent) * (1 + 0x1p-49)
-                    part.epsTerms = Swift.max(part.epsTerms, roundedUp(DoubleWordExp.relativeError + magnitude * epsD * 1.01 + 0x1p-1070))
+                    let epsE = roundedUp(DoubleWordExp.relativeError + magnitude * epsD * 1.01 + 0x1p-1070)
+                    part.epsTerms = Swift.max(part.epsTerms, epsE)
+                    if epsE < 0x1p-90 {  // ê_j·2^-σ < 2(1 + 2^-88): the addend is below 4
+                        part.errors.addNonNegative(e.m.hi * (epsE * 0x1p90) * (1 + 0x1p-50), scale: e.k - sigma)
+                    } else {
+                        part.wide = true
+                    }
                     part.computed += 1
                     part.sum.add(e.m.hi, scale: e.k - sigma)
                     part.sum.add(e.m.lo, scale: e.k - sigma)
@@ -228,11 +239,14 @@ extension DoubleWordTier {
         }
         var sum = FixedPointSum()
         var epsC = DoubleWordExp.relativeError
+        var errors = FixedPointSum(), wide = false
         var computed = 0, omitted = 0, ones = 0, positive = 0, negative = 0
         for part in parts {
             guard !part.outOfDomain else { return nil }
             sum = sum + part.sum
             epsC = Swift.max(epsC, part.epsTerms)
+            errors = errors + part.errors
+            wide = wide || part.wide
             computed += part.computed
             omitted += part.omitted
             ones += part.ones
@@ -247,7 +261,15 @@ extension DoubleWordTier {
         if let v = sum.value() {
             let sc = ScaledDoubleWord(hi: v.hi, lo: v.lo, exponent: v.exponent + sigma)
             // Truncations: 2·computed units of 2^(σ−126), against s_c >= 2^σ(1 − 2^-17.5).
-            parts3.append((sc, roundedUp(epsC * 1.0001 + Double(2 * computed) * 0x1p-126 * 1.0001 + FixedPointSum.conversionError * 1.0001)))
+            // The terms' errors: Σ e_j·ε_j <= 2^(σ−90)·(Σ ê_j·ε_j·2^90 (1 + 2^-50) + one unit 2^-126
+            // per truncated addition), against s_c >= ŝ_c(1 − 2^-40); or the largest ε_j.
+            var epsTerms = epsC
+            if !wide, let w = errors.value() {
+                let weighted = scaled(scaled(w.hi * (1 + 0x1p-50), by: w.exponent) + Double(computed) * 0x1p-126, by: -90)
+                    / (scaled(sc.hi, by: sc.exponent - sigma) * (1 - 0x1p-40))
+                epsTerms = Swift.min(epsC, roundedUp(weighted))
+            }
+            parts3.append((sc, roundedUp(epsTerms * 1.0001 + Double(2 * computed) * 0x1p-126 * 1.0001 + FixedPointSum.conversionError * 1.0001)))
         } else {  // every computed term truncated to 0: all below e^(−2^20)(1 + 2^-88), as omitted ones
             omitted += computed
         }

@@ -21,7 +21,8 @@ extension DoubleWordTier {
     /// has relative condition |1 − 2E/(1 + E)| <= 1; 1 + E (`ScaledDoubleWord`'s sum) errs by
     /// εE·min(E, 1) + 3.1u² + 2^-996, twice in the square; the square 8.1u², the quotient 14u²
     /// (for Ê = m·2^k, k < −110: 4Ê, εE and 2^(k+2) >= 2E, `softcapChain`). The kept e_j's
-    /// bounds are `SoftcapSum.termBound`'s (0 at ties, 2^-110 for saturated x_j > 0).
+    /// bounds are `SoftcapSum.termBound`'s (0 at ties, 2^-110 for saturated x_j > 0, a computed
+    /// term's own).
     /// 1/S: S = 1 + ŝ (εS·s/S + 3.1u² + 2^-996), the quotient 14u², |1/Ŝ − 1/S| <=
     /// (εS'(1 + 2εS') + 14u²)/S. softmax_j = e_j ⊗ (1/Ŝ) (e_j's bound εe), 8.1u²; B_t: (εS + εe +
     /// 6.3u²)(1 + 2^-50) + 2^-996 + 3.1u² (as `othersSum`). The output's product: 8.1u². An
@@ -65,7 +66,7 @@ extension DoubleWordTier {
                     return (certifier.certify(v, relativeError: roundedUp(epsChain + 8.1 * u2 + 0x1p-996)), false)
                 }
                 let q = (ScaledDoubleWord(ej.m, exponent: ej.k) * ratio).normalized()
-                let epsQ = roundedUp(row.termBound(x[j]) + epsRatio + 8.1 * u2)
+                let epsQ = roundedUp(row.termBound(x[j], at: j) + epsRatio + 8.1 * u2)
                 guard let d = ProbabilityGradientOutputs.difference(q, epsQ, pj) else { return (nil, true) }
                 let diff = ScaledDoubleWord(hi: d.hi, lo: d.lo, exponent: d.scale)
                 let epsDiff = roundedUp(d.error / (d.hi.magnitude * (1 - 0x1p-50)))
@@ -82,10 +83,10 @@ extension DoubleWordTier {
                 } else {
                     let et = row.exps[j].map { ScaledDoubleWord($0.m, exponent: $0.k) } ?? .zero
                     factor = (ScaledDoubleWord.one + (row.s - et)).normalized()
-                    epsFactor = roundedUp((row.epsS + row.termBound(x[j]) + 6.3 * u2) * (1 + 0x1p-50) + 0x1p-996 + 3.1 * u2)
+                    epsFactor = roundedUp((row.epsS + row.termBound(x[j], at: j) + 6.3 * u2) * (1 + 0x1p-50) + 0x1p-996 + 3.1 * u2)
                 }
             } else if let ej = row.exps[j] {
-                (factor, epsFactor) = (ScaledDoubleWord(ej.m, exponent: ej.k), row.termBound(x[j]))
+                (factor, epsFactor) = (ScaledDoubleWord(ej.m, exponent: ej.k), row.termBound(x[j], at: j))
             } else {
                 return (tinyOutput(negative: false, exponent: ElementwiseOutputs.tinyExponent, format), false)
             }

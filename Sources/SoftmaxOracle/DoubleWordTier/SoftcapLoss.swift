@@ -103,13 +103,16 @@ extension DoubleWordTier {
         /// terms and of the saturated negative logits' shared term (`termBound`).
         var xMax = 0.0, threshold = 0.0, epsComputed = 0.0, epsSaturatedNegative = 0.0
 
-        /// The relative bound of the kept e_j for the logit v (a tighter one than `epsE`): 0 for
-        /// v = x_M (e_j = 1 exactly), 2^-110(1 + 2^-50) for a saturated v > 0, the shared term's
-        /// for a saturated v < 0, else the computed terms' largest.
-        func termBound(_ v: Double) -> Double {
+        /// The computed terms' own bounds, rounded up to Float (0 elsewhere), when kept.
+        var termBounds: [Float] = []
+
+        /// The relative bound of the kept e_j for the logit v = x_j (a tighter one than `epsE`):
+        /// 0 for v = x_M (e_j = 1 exactly), 2^-110(1 + 2^-50) for a saturated v > 0, the shared
+        /// term's for a saturated v < 0, else the term's own (or the computed terms' largest).
+        func termBound(_ v: Double, at j: Int) -> Double {
             if v == xMax { return 0 }
             if v.magnitude >= threshold { return v > 0 ? DoubleWordTier.softcapSaturatedBound : epsSaturatedNegative }
-            return epsComputed
+            return termBounds.isEmpty ? epsComputed : Swift.min(Double(termBounds[j]), epsComputed)  // both bound it
         }
         /// s, and its relative bound.
         var s: ScaledDoubleWord, epsS: Double
@@ -194,8 +197,11 @@ extension DoubleWordTier {
         let saturatedBound = softcapSaturatedBound
         var terms: [(m: DoubleWord, k: Int)?] = keepingTerms ? .init(repeating: (DoubleWord(1, 0), 0), count: n) : []
         let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
+        var termBounds: [Float] = keepingTerms ? .init(repeating: 0, count: n) : []
         let parts = terms.withUnsafeMutableBufferPointer { buffer -> [SoftcapPart] in
+          termBounds.withUnsafeMutableBufferPointer { boundBuffer -> [SoftcapPart] in
             let slots = UncheckedSendable(value: buffer)  // each chunk writes its own indices
+            let boundSlots = UncheckedSendable(value: boundBuffer)
             return Parallel.forEachChunk(count: n, chunks: chunks) { range -> SoftcapPart in
                 var part = SoftcapPart()
                 for j in range where j != mIndex {
@@ -232,10 +238,14 @@ extension DoubleWordTier {
                     part.computed += 1
                     part.sum.add(e.m.hi, scale: e.k - sigma)
                     part.sum.add(e.m.lo, scale: e.k - sigma)
-                    if keepingTerms { slots.value[j] = (e.m, e.k) }
+                    if keepingTerms {
+                        slots.value[j] = (e.m, e.k)
+                        boundSlots.value[j] = Float(epsE).nextUp  // >= epsE (Float's normal range, or +inf)
+                    }
                 }
                 return part
             }
+          }
         }
         var sum = FixedPointSum()
         var epsC = DoubleWordExp.relativeError
@@ -299,7 +309,7 @@ extension DoubleWordTier {
         if positive > 0 { epsE = Swift.max(epsE, saturatedBound) }
         if negative > 0 && eMinus != nil { epsE = Swift.max(epsE, epsMinus) }
         return SoftcapSum(maxIndex: mIndex, exps: terms, epsE: epsE, xMax: xm, threshold: threshold, epsComputed: epsC,
-                          epsSaturatedNegative: epsMinus, s: s, epsS: epsS, dT: dT)
+                          epsSaturatedNegative: epsMinus, termBounds: termBounds, s: s, epsS: epsS, dT: dT)
     }
 
     /// The relative bound of a saturated positive logit's term taken as 1 (SoftcapDifferences.swift).

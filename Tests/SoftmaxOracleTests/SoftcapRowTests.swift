@@ -128,7 +128,7 @@ struct SoftcapRowTests {
                 let x = Self.row(c: c, extra: c == 1 ? 17_000 : 3000, seed: seed, negative: negative)  // two chunks need 16 384
                 let one = try #require(x.withUnsafeBufferPointer { DoubleWordTier.softcapSum($0, target: 1, softcap: c, threads: 1, keepingTerms: true) },
                                        "c \(c), seed \(seed)")
-                let two = try #require(x.withUnsafeBufferPointer { DoubleWordTier.softcapSum($0, target: 1, softcap: c, threads: 2) })
+                let two = try #require(x.withUnsafeBufferPointer { DoubleWordTier.softcapSum($0, target: 1, softcap: c, threads: 2, keepingTerms: true) })
                 #expect(one.s.hi == two.s.hi && one.s.lo == two.s.lo && one.s.exponent == two.s.exponent && one.epsS == two.epsS,
                         "c \(c), seed \(seed)")
                 ExponentRange.widest {

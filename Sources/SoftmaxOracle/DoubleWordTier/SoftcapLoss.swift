@@ -126,7 +126,8 @@ extension DoubleWordTier {
     struct SoftcapPart {
         var epsTerms = DoubleWordExp.relativeError
         /// Σ ê_j·ε_j·2^90 over the computed terms (relative to 2^σ), exact but for truncations;
-        /// `wide` when some ε_j >= 2^-90 (then the largest bound is taken instead).
+        /// `wide` when some ε_j >= 2^-90, or for the loss alone, which does not keep the terms
+        /// and needs no tighter bound (then the largest bound is taken instead).
         var errors = FixedPointSum()
         var wide = false
         var computed = 0
@@ -230,7 +231,7 @@ extension DoubleWordTier {
                     let magnitude = scaled(d.hi.magnitude, by: d.exponent) * (1 + 0x1p-49)
                     let epsE = roundedUp(DoubleWordExp.relativeError + magnitude * epsD * 1.01 + 0x1p-1070)
                     part.epsTerms = Swift.max(part.epsTerms, epsE)
-                    if epsE < 0x1p-90 {  // ê_j·2^-σ < 2(1 + 2^-88): the addend is below 4
+                    if keepingTerms && epsE < 0x1p-90 {  // ê_j·2^-σ < 2(1 + 2^-88): the addend is below 4
                         part.errors.addNonNegative(e.m.hi * (epsE * 0x1p90) * (1 + 0x1p-50), scale: e.k - sigma)
                     } else {
                         part.wide = true

@@ -153,8 +153,9 @@ extension DoubleWordTier {
     /// ones), all parts positive: its absolute error is at most Σ part·(its relative bound)
     /// (s_c: its terms' largest bound, plus its truncations, 2 per term below 2^(σ−126) each,
     /// and the conversion; N₁: 2^-110 per saturated logit; n₋e^(d₋): its bound, 2^-110 and the
-    /// product's 8.1u²), plus the two sums' 3.1u² each (s_c's terms' bound is their weighted
-    /// one, Σ ê_j·ε_j kept exactly in a second fixed-point sum, or the largest ε_j when smaller);
+    /// product's 8.1u²), plus the two sums' 3.1u² each (s_c's terms' bound, when the terms are
+    /// kept, is their weighted one, Σ ê_j·ε_j kept exactly in a second fixed-point sum, or the
+    /// largest ε_j when smaller; else the largest);
     /// omitted terms (< 2^-1512775 each) count 2^-126 relative each when s > 2^-700000. The bound, taken relative to ŝ(1 − 2^-40)
     /// (valid as it is below 2^-60, else nil), is that weighted sum, not the largest term's.
     static func softcapSum(_ x: UnsafeBufferPointer<Double>, target t: Int, softcap c: Double, threads: Int = 1,

@@ -1,4 +1,5 @@
 import DoubleWordArithmetic
+import ParallelExecution
 
 // cross_entropy_grad with `softcap` c on the double-word tier (hard target, no temperature, no
 // z_loss; SoftcapLoss.swift has the row; u = 2^-53). The MPFR path's chain rule
@@ -11,13 +12,17 @@ import DoubleWordArithmetic
 
 extension DoubleWordTier {
     /// The gradient's outputs, or nil (the MPFR path). Domain: `softcapCrossEntropy`'s. `threads`:
-    /// the row's sum (`softcapSum`), P and the refined outputs' row (`RefinedSoftcapGradient`),
-    /// each independent of the split.
+    /// the row's sum (`softcapSum`), P, the outputs (chunks of indices; the ones to refine are
+    /// taken afterwards, in order, on the caller's thread) and the refined outputs' row
+    /// (`RefinedSoftcapGradient`), each independent of the split.
     ///
     /// Bounds (relative). a_j = x_j ⊘ c: exact when c is a power of two (no underflow in the
     /// domain), else 14.1u²; E_j: 2^-101 and 2|a_j| times that. The chain factor: E ↦ 4E/(1 + E)²
     /// has relative condition |1 − 2E/(1 + E)| <= 1; 1 + E (`ScaledDoubleWord`'s sum) errs by
-    /// εE·min(E, 1) + 3.1u² + 2^-996, twice in the square; the square 8.1u², the quotient 14u².
+    /// εE·min(E, 1) + 3.1u² + 2^-996, twice in the square; the square 8.1u², the quotient 14u²
+    /// (for Ê = m·2^k, k < −110: 4Ê, εE and 2^(k+2) >= 2E, `softcapChain`). The kept e_j's
+    /// bounds are `SoftcapSum.termBound`'s (0 at ties, 2^-110 for saturated x_j > 0, a computed
+    /// term's own).
     /// 1/S: S = 1 + ŝ (εS·s/S + 3.1u² + 2^-996), the quotient 14u², |1/Ŝ − 1/S| <=
     /// (εS'(1 + 2εS') + 14u²)/S. softmax_j = e_j ⊗ (1/Ŝ) (e_j's bound εe), 8.1u²; B_t: (εS + εe +
     /// 6.3u²)(1 + 2^-50) + 2^-996 + 3.1u² (as `othersSum`). The output's product: 8.1u². An
@@ -30,7 +35,7 @@ extension DoubleWordTier {
     static func softcapGradient(_ x: UnsafeBufferPointer<Double>, target t: Int, softcap c: Double,
                                 _ format: Format, probabilities p: UnsafeBufferPointer<Double>? = nil,
                                 threads: Int = 1) -> [OracleValue]? {
-        guard let row = softcapSum(x, target: p == nil ? t : -1, softcap: c, threads: threads) else { return nil }
+        guard let row = softcapSum(x, target: p == nil ? t : -1, softcap: c, threads: threads, keepingTerms: true) else { return nil }
         let u2 = unitRoundoffSquared
         let tab = DoubleWordExpTable.shared
         let certifier = DoubleWordCertifier(format)
@@ -40,45 +45,36 @@ extension DoubleWordTier {
         let epsInverse = roundedUp(epsSum * (1 + 2 * epsSum) + 14 * u2)
         let epsA = softcapQuotientError(c)
         let cw = DoubleWord(c, 0)
-        var ratio = ScaledDoubleWord.zero, epsRatio = 0.0
         // The outputs whose cancelling difference is too wide, in MPFR (RefinedProbabilityGradient.swift).
         let refined = p.map { RefinedSoftcapGradient(x: x, p: $0, softcap: c, format: format, threads: threads) }
+        var ratioAndBound = (ScaledDoubleWord.zero, 0.0)
         if let p {
             guard p.count == x.count, let (total, epsTotal) = probabilityTotal(p, threads: threads) else { return nil }
-            ratio = (total * inverse).normalized()
-            epsRatio = roundedUp(epsTotal + epsInverse + 8.1 * u2)
+            ratioAndBound = ((total * inverse).normalized(), roundedUp(epsTotal + epsInverse + 8.1 * u2))
         }
-        var out: [OracleValue] = []
-        out.reserveCapacity(x.count)
-        for j in 0..<x.count {
+        let (ratio, epsRatio) = ratioAndBound
+        // Output j: certified, or `refine` (the refined row's, taken afterwards on this thread:
+        // RefinedSoftcapGradient keeps its row), or neither (the request goes to the MPFR path).
+        func single(_ j: Int) -> (value: OracleValue?, refine: Bool) {
             let (chain, epsChain) = softcapChain(x[j], cw, epsA: epsA, tab)
             var factor: ScaledDoubleWord, epsFactor: Double, negative = false
             if let p {
                 let pj = p[j]
                 guard let ej = j == row.maxIndex ? (DoubleWord(1, 0), 0) : row.exps[j] else {
-                    if pj == 0 {
-                        out.append(tinyOutput(negative: false, exponent: ElementwiseOutputs.tinyExponent, format))
-                        continue
-                    }
+                    if pj == 0 { return (tinyOutput(negative: false, exponent: ElementwiseOutputs.tinyExponent, format), false) }
                     let v = (chain * ScaledDoubleWord(-pj)).normalized()
-                    guard let r = certifier.certify(v, relativeError: roundedUp(epsChain + 8.1 * u2 + 0x1p-996)) else { return nil }
-                    out.append(r)
-                    continue
+                    return (certifier.certify(v, relativeError: roundedUp(epsChain + 8.1 * u2 + 0x1p-996)), false)
                 }
                 let q = (ScaledDoubleWord(ej.m, exponent: ej.k) * ratio).normalized()
-                let epsQ = roundedUp((j == row.maxIndex ? 0 : row.epsE) + epsRatio + 8.1 * u2)
-                guard let d = ProbabilityGradientOutputs.difference(q, epsQ, pj) else {
-                    guard let r = refined?.output(j, chain: (chain, epsChain)) else { return nil }
-                    out.append(r)
-                    continue
-                }
+                let epsQ = roundedUp(row.termBound(x[j], at: j) + epsRatio + 8.1 * u2)
+                guard let d = ProbabilityGradientOutputs.difference(q, epsQ, pj) else { return (nil, true) }
                 let diff = ScaledDoubleWord(hi: d.hi, lo: d.lo, exponent: d.scale)
                 let epsDiff = roundedUp(d.error / (d.hi.magnitude * (1 - 0x1p-50)))
                 let v = (chain * diff).normalized()
-                guard let r = (epsDiff < 0x1p-60 ? certifier.certify(v, relativeError: roundedUp(epsDiff + epsChain + 8.1 * u2)) : nil)
-                        ?? refined?.output(j, chain: (chain, epsChain)) else { return nil }
-                out.append(r)
-                continue
+                guard epsDiff < 0x1p-60, let r = certifier.certify(v, relativeError: roundedUp(epsDiff + epsChain + 8.1 * u2)) else {
+                    return (nil, true)
+                }
+                return (r, false)
             }
             if j == t {
                 negative = true
@@ -87,20 +83,45 @@ extension DoubleWordTier {
                 } else {
                     let et = row.exps[j].map { ScaledDoubleWord($0.m, exponent: $0.k) } ?? .zero
                     factor = (ScaledDoubleWord.one + (row.s - et)).normalized()
-                    epsFactor = roundedUp((row.epsS + row.epsE + 6.3 * u2) * (1 + 0x1p-50) + 0x1p-996 + 3.1 * u2)
+                    epsFactor = roundedUp((row.epsS + row.termBound(x[j], at: j) + 6.3 * u2) * (1 + 0x1p-50) + 0x1p-996 + 3.1 * u2)
                 }
             } else if let ej = row.exps[j] {
-                (factor, epsFactor) = (ScaledDoubleWord(ej.m, exponent: ej.k), row.epsE)
+                (factor, epsFactor) = (ScaledDoubleWord(ej.m, exponent: ej.k), row.termBound(x[j], at: j))
             } else {
-                out.append(tinyOutput(negative: false, exponent: ElementwiseOutputs.tinyExponent, format))
-                continue
+                return (tinyOutput(negative: false, exponent: ElementwiseOutputs.tinyExponent, format), false)
             }
             let v = (chain * factor * inverse).normalized()
             let eps = roundedUp(epsChain + epsFactor + epsInverse + 2 * 8.1 * u2)
-            guard let r = certifier.certify(negative ? -v : v, relativeError: eps) else { return nil }
-            out.append(r)
+            return (certifier.certify(negative ? -v : v, relativeError: eps), false)
         }
-        return out
+        // Rows of `parallelThreshold` logits or more: 2·threads chunks, each output computed alone.
+        let n = x.count
+        let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
+        return withOutputs(count: n) { base in
+            let out = UncheckedSendable(value: base)  // each chunk writes its own indices
+            let parts = Parallel.forEachChunk(count: n, chunks: chunks) { range -> (ok: Bool, refine: [Int]) in
+                var refine: [Int] = []
+                for j in range {
+                    let (value, later) = single(j)
+                    if let value {
+                        (out.value + j).initialize(to: value)
+                    } else if later && refined != nil {
+                        refine.append(j)
+                    } else {
+                        return (false, [])
+                    }
+                }
+                return (true, refine)
+            }
+            guard parts.allSatisfy(\.ok) else { return false }
+            for part in parts {
+                for j in part.refine {
+                    guard let r = refined?.output(j, chain: softcapChain(x[j], cw, epsA: epsA, tab)) else { return false }
+                    (out.value + j).initialize(to: r)
+                }
+            }
+            return true
+        }
     }
 
     /// The relative bound of a_j = x_j ⊘ c (`softcapGradient`'s notes): 0 when c is a power of two.
@@ -115,6 +136,11 @@ extension DoubleWordTier {
         let e = DoubleWordExp.exp(-2 * a.hi.magnitude, a.hi < 0 ? 2 * a.lo : -2 * a.lo, tab)
         let big = ScaledDoubleWord(e.m, exponent: e.k)
         let epsBig = roundedUp(DoubleWordExp.relativeError + 2 * a.hi.magnitude * (1 + 0x1p-50) * epsA)
+        if e.k < -110 {
+            // E < 2^(k+1) <= 2^-110: 4E/(1 + E)² = 4E·(1 + E)^-2, (1 + E)^-2 ∈ [1 − 2E, 1], so
+            // 4Ê errs by εE and 2E <= 2^(k+2) more (4Ê is exact).
+            return (ScaledDoubleWord(e.m, exponent: e.k + 2), roundedUp(epsBig + powerOfTwo(Swift.max(e.k + 2, -1000)) + 0x1p-1000))
+        }
         let onePlus = (ScaledDoubleWord.one + big).normalized()
         let epsOnePlus = epsBig * (e.k < 0 ? powerOfTwo(Swift.max(e.k + 1, -1000)) : 1) + 3.1 * u2 + 0x1p-996
         let chain = (ScaledDoubleWord(4) * big / (onePlus * onePlus)).normalized()

@@ -91,9 +91,10 @@ struct Certifier {
                 return OracleResult(values: values, precision: certifiedAt, escalations: escalations)
             }
             if let (i, e) = firstAmbiguous, precision >= maxPrecision {
+                let ambiguous = next.filter { !certified[$0] }  // firsts of groups, with `repeats`
                 throw .notCertified(
                     output: i, precision: precision,
-                    detail: "(enclosure ≈ [\(e.lo.double(.down)), \(e.hi.double(.up))], \(next.filter { !certified[$0] }.count) output(s) ambiguous)")
+                    detail: "(enclosure ≈ [\(e.lo.double(.down)), \(e.hi.double(.up))], \(repeats?.outputCount(of: ambiguous) ?? ambiguous.count) output(s) ambiguous)")
             }
             precision = Swift.min(precision * 2, maxPrecision)
             if firstAmbiguous != nil { escalations += 1 }
@@ -162,6 +163,12 @@ struct RepeatedOutputs {
             seen.store(k, Int32(i))
         }
         return firsts.count == n ? nil : RepeatedOutputs(first: first, firsts: firsts)
+    }
+
+    /// How many outputs the groups whose firsts are `firsts` hold in all.
+    func outputCount(of firsts: [Int]) -> Int {
+        let chosen = Set(firsts)
+        return first.reduce(0) { $0 + (chosen.contains(Int($1)) ? 1 : 0) }
     }
 
     /// Copies each group's first value to the group's other outputs.

@@ -33,7 +33,7 @@ extension Oracle {
             case .softmax, .logSoftmax, .crossEntropyGrad:
                 if q.hasLossOptions { break }  // (the tier's option paths keep their values)
                 try Validation.check(q, maxValues: maxValues)
-                if let values = DoubleWordTier.roundedRow(q, threads: threads) {
+                if let values = DoubleWordTier.rowValues(q, threads: Swift.max(1, threads), rounded: true) {
                     return RoundedResult(values: values, precision: DoubleWordTier.reportedPrecision(q.format), escalations: 0,
                                          tier: .doubleWord)
                 }
@@ -64,16 +64,5 @@ extension Oracle {
         var values = rounded
         for (j, i) in pending.enumerated() { values[i] = rest.values[j].rounded }
         return RoundedResult(values: .rounded(values), precision: rest.precision, escalations: rest.escalations, tier: rest.tier)
-    }
-}
-
-extension DoubleWordTier {
-    /// `evaluate`'s answer for softmax, log_softmax or cross_entropy_grad without loss options, in
-    /// the same order of paths, with the rounded values alone where a path gives them
-    /// (tiny-spread and wide rows), or nil (the MPFR path answers).
-    static func roundedRow(_ q: OracleRequest, threads: Int) -> RoundedResult.Values? {
-        let threads = Swift.max(1, threads)
-        return tinySpreadRow(q, threads: threads, rounded: true) ?? plainValues(q, threads: threads).map { .certified($0) }
-            ?? wideRow(q, threads: threads, rounded: true) ?? specialRow(q).map { .certified($0) }
     }
 }

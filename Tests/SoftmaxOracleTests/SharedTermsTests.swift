@@ -30,6 +30,26 @@ struct SharedTermsTests {
         }
     }
 
+    /// At a 40-bit cap no f64 output of e^k/S (irrational: e^k with k ≠ 0 is transcendental, and
+    /// S = 1 + 3e + e² with it) can be certified, so all five outputs of softmax [0, 1, 1, 1, 2]
+    /// are ambiguous: the error counts five, not the three groups {0}, {1, 2, 3}, {4} that are
+    /// computed, and names output 0 (the first ambiguous, as without groups).
+    @Test("notCertified counts every ambiguous output of a repeated group, not one per group")
+    func ambiguousCountIncludesRepeats() {
+        let capped = Oracle(maxPrecision: 40, doubleWordTier: false)
+        do {
+            let r = try capped.evaluate(OracleRequest(function: .softmax, format: .f64, logits: [0, 1, 1, 1, 2]))
+            Issue.record("expected notCertified, got \(r.rounded)")
+        } catch {
+            guard case let .notCertified(output, _, detail) = error else {
+                Issue.record("expected notCertified, got \(error)")
+                return
+            }
+            #expect(output == 0)
+            #expect(detail.hasSuffix("5 output(s) ambiguous)"), "\(detail)")
+        }
+    }
+
     @Test("RepeatedOutputs: groups by key, the first of each group, nil when all differ or past no repeat")
     func grouping() throws {
         let keys = [5, 7, 5, 5, 9, 7]

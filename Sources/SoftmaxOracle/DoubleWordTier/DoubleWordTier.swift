@@ -94,14 +94,23 @@ enum DoubleWordTier {
         if q.hasLossOptions {
             values = specialRow(q) ?? optionLoss(q, threads: threads)
         } else {
-            // A row of logits within 2^-110 of one another (TinySpreadRow.swift); a row `rowSum`
-            // declines for its spread alone (WideRow.swift); a row whose answer is a special
-            // value (SpecialRows.swift).
-            values = tinySpreadRow(q, threads: threads) ?? plainValues(q, threads: threads) ?? wideRow(q, threads: threads)
-                ?? specialRow(q)
+            guard case .certified(let row)? = rowValues(q, threads: threads, rounded: false) else { return nil }
+            values = row
         }
         guard let values else { return nil }
         return OracleResult(values: values, precision: reportedPrecision(q.format), escalations: 0, tier: .doubleWord)
+    }
+
+    /// The answer of a request without loss options, or nil, in the order of paths `evaluate`
+    /// and `Oracle.evaluateRounded` share: a row of logits within 2^-110 of one another
+    /// (TinySpreadRow.swift); the plain row (`plainValues`); a row `rowSum` declines for its
+    /// spread alone (WideRow.swift); a row whose answer is a special value (SpecialRows.swift).
+    /// With `rounded`, the tiny-spread and wide rows of softmax, log_softmax and
+    /// cross_entropy_grad give their rounded values alone (8 bytes an output); otherwise every
+    /// answer is `.certified`.
+    static func rowValues(_ q: OracleRequest, threads: Int, rounded: Bool) -> RoundedResult.Values? {
+        tinySpreadRow(q, threads: threads, rounded: rounded) ?? plainValues(q, threads: threads).map { .certified($0) }
+            ?? wideRow(q, threads: threads, rounded: rounded) ?? specialRow(q).map { .certified($0) }
     }
 
     /// The answer of a request without loss options, or nil.

@@ -51,15 +51,9 @@ extension DoubleWordTier {
 
     /// The tier's answer for a wide row of logsumexp, softmax, log_softmax, cross_entropy
     /// (hard target) or cross_entropy_grad (hard or probability targets), without class weights
-    /// or label smoothing (the outputs below compute neither), or nil.
-    static func wideRow(_ q: OracleRequest, threads: Int) -> [OracleValue]? {
-        guard case .certified(let values)? = wideRow(q, threads: threads, rounded: false) else { return nil }
-        return values
-    }
-
-    /// `wideRow`, or with `rounded` the rounded values alone of softmax, log_softmax and
-    /// cross_entropy_grad with a hard target (`roundedOutputs`; the other functions' values
-    /// as they are).
+    /// or label smoothing (the outputs below compute neither), or nil. With `rounded`, the
+    /// rounded values alone of softmax, log_softmax and cross_entropy_grad with a hard target
+    /// (`roundedOutputs`; the other functions' values as they are).
     static func wideRow(_ q: OracleRequest, threads: Int, rounded: Bool) -> RoundedResult.Values? {
         guard q.weight == nil, q.labelSmoothing == 0 else { return nil }
         return q.logits.withUnsafeBufferPointer { x -> RoundedResult.Values? in

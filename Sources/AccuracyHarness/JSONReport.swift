@@ -131,7 +131,6 @@ public enum JSONReport {
             if let c = q.softcap { members.append(("softcap", .string(NumberText.hex(c)))) }
             if q.zLoss != 0 { members.append(("z_loss", .string(NumberText.hex(q.zLoss)))) }
             if let t = q.temperature { members.append(("temperature", .string(NumberText.hex(t)))) }
-            if let g = q.gradOutput { members.append(("grad_output", hexArray(g))) }
         }
         return .object(members)
     }

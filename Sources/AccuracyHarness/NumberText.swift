@@ -119,7 +119,6 @@ package enum NumberText {
         if let c = r.softcap { parts.append("softcap " + hex(c)) }
         if r.zLoss != 0 { parts.append("z_loss " + hex(r.zLoss)) }
         if let t = r.temperature { parts.append("temperature " + hex(t)) }
-        if let g = r.gradOutput { parts.append("grad_output " + hexList(g, limit: limit)) }
         return parts.joined(separator: "; ")
     }
 }

@@ -127,4 +127,22 @@ struct ReportTests {
             logits (3): [0x1.f4p+9, 0x0p+0, -0x1.f4p+9]
 
         """
+
+    /// A reproducer names each input once: a backward case's grad_output appeared twice in the
+    /// text line and as a duplicate "grad_output" member of the JSON record (RFC 8259 leaves
+    /// duplicate names to the reader; `eval` refuses them).
+    @Test("a backward case's reproducer names grad_output once, in the text and in the JSON")
+    func gradOutputOnce() {
+        let q = OracleRequest(function: .softmaxBackward, format: .f32, logits: [1, 2, 3], gradOutput: [0.5, -1, 2])
+        let text = NumberText.inputs(q)
+        #expect(text.components(separatedBy: "grad_output").count == 2, "\(text)")
+        let record = CaseRecord(key: CaseKey(function: .softmaxBackward, format: .f32, family: .normalSmall, index: 0),
+                                seed: 1, request: q, element: 0, output: 0, expected: 0, ulps: 0, specialMismatch: false)
+        guard case .object(let members) = JSONReport.record(record, limit: 16) else {
+            Issue.record("the record is not an object")
+            return
+        }
+        #expect(members.filter { $0.0 == "grad_output" }.count == 1)
+        #expect(Set(members.map(\.0)).count == members.count, "\(members.map(\.0))")
+    }
 }

@@ -166,9 +166,11 @@ final class RefinedProbabilityGradient {
 
     /// g widened by one unit of its ends' precision on both sides. Certifying the widened
     /// enclosure keeps a rounding boundary off g's ends: an exact near-tie −p_c + e^(−10^4) on a
-    /// midpoint (g.lo = −p_c exactly) certifies from g's open ends, but the MPFR path, whose
-    /// (e_c·A_c − p_c·B_c)/S straddles the tie at every precision, throws there: so must the tier
-    /// (it never answers what the MPFR path does not).
+    /// midpoint (g.lo = −p_c exactly) would certify from g's open ends, and the tier leaves it to
+    /// the MPFR path instead, whose (e_c·A_c − p_c·B_c)/S straddles the tie at every precision and
+    /// which decides it by the sign of q_c with its second form −r̃_c/D + e_c·R̃/(S·D)
+    /// (MidpointForms.swift). Declining costs time only: the tier never answers an output with
+    /// an argument the MPFR path does not make.
     static func closed(_ g: Interval) -> Interval {
         let lo = BigFloat(precision: g.lo.precision), hi = BigFloat(precision: g.hi.precision)
         lo.set(g.lo, .down)

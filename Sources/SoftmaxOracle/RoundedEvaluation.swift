@@ -37,8 +37,6 @@ extension Oracle {
                     return RoundedResult(values: values, precision: DoubleWordTier.reportedPrecision(q.format), escalations: 0,
                                          tier: .doubleWord)
                 }
-                var mpfrPath = self  // what `evaluate` does once the tier declines
-                mpfrPath.doubleWordTier = false
                 return RoundedResult(try mpfrPath.evaluate(q))
             default:
                 break
@@ -47,11 +45,20 @@ extension Oracle {
         return RoundedResult(try evaluate(q))
     }
 
+    /// This oracle without the double-word tier: what `evaluate` runs once the tier declines.
+    private var mpfrPath: Oracle {
+        var oracle = self
+        oracle.doubleWordTier = false
+        return oracle
+    }
+
     /// An elementwise row whose outputs `pending` the double-word tier left: those outputs are
-    /// `evaluate`'s for the request of their logits alone (and their labels, pos_weight and weight:
-    /// each output depends on its own), which certifies them on the MPFR path as `evaluate` of the
-    /// whole row does, at the same precisions; the result reports that run's precision,
-    /// escalations and tier, as `evaluate` does.
+    /// the MPFR path's for the request of their logits alone (and their labels, pos_weight and
+    /// weight: each output depends on its own), which certifies them as `evaluate` of the whole
+    /// row does (one `Certifier` run over the outputs the tier left), at the same precisions; the
+    /// result reports that run's precision, escalations and tier, as `evaluate` does. (The tier
+    /// is not tried again on them: each of its outputs is a function of its own inputs, so it
+    /// would leave the same ones.)
     private func withPending(_ q: OracleRequest, _ rounded: [Double], _ pending: [Int]) throws(OracleError) -> RoundedResult {
         var part = q
         let n = q.logits.count
@@ -60,7 +67,7 @@ extension Oracle {
         part.labels = q.labels.map(pick)
         part.weight = q.weight.map(pick)
         part.posWeight = q.posWeight.map { $0.count == n && n > 1 ? pick($0) : $0 }
-        let rest = try evaluate(part)
+        let rest = try mpfrPath.evaluate(part)
         var values = rounded
         for (j, i) in pending.enumerated() { values[i] = rest.values[j].rounded }
         return RoundedResult(values: .rounded(values), precision: rest.precision, escalations: rest.escalations, tier: rest.tier)

@@ -55,6 +55,35 @@ public enum BinaryFrame {
         return frame
     }
 
+    /// The byte lengths of the arrays `header` (a frame's JSON header) lists in `arrays`, in
+    /// order, when there are at least two, all `f64` or `i64` (8 bytes an element) with shapes of
+    /// non-negative integers, and they fill exactly `payloadBytes`; else nil. A hint for reading
+    /// each array into storage of its own (``BinaryFrameReader``): nothing is checked or refused
+    /// here (``BinaryRequestDecoder`` does that, the same way whatever this returns).
+    static func arrayByteCounts(header: [UInt8], payloadBytes: Int) -> [Int]? {
+        guard payloadBytes >= 16, payloadBytes % 8 == 0,
+              case .success(let value) = header.withUnsafeBufferPointer({ JSONParser.parse($0, maxDepth: 8) }),
+              let entries = value["arrays"]?.arrayValue, entries.count >= 2
+        else { return nil }
+        var lengths: [Int] = []
+        var total = 0
+        for entry in entries {
+            guard let dtype = entry["dtype"]?.stringValue, BinaryArray.DType.named(dtype) != nil,
+                  let dims = entry["shape"]?.arrayValue, dims.count <= 2 else { return nil }
+            var bytes = 8
+            for d in dims {
+                guard case .number(let text) = d, let n = Int(text), n >= 0, n <= payloadBytes else { return nil }
+                let (product, overflow) = bytes.multipliedReportingOverflow(by: n)
+                guard !overflow, product <= payloadBytes else { return nil }
+                bytes = product
+            }
+            total += bytes
+            if total > payloadBytes { return nil }
+            lengths.append(bytes)
+        }
+        return total == payloadBytes ? lengths : nil
+    }
+
     /// Appends `x`'s bytes, least significant first.
     static func appendLittleEndian<T: FixedWidthInteger>(_ x: T, to bytes: inout [UInt8]) {
         withUnsafeBytes(of: x.littleEndian) { bytes.append(contentsOf: $0) }
@@ -144,10 +173,10 @@ public struct BinaryArray: Sendable, Hashable {
     /// `count` 8-byte little-endian elements of `payload` from byte `offset` (the caller checked
     /// that they are there), made from their words by `make`.
     private static func readWords<T>(_ payload: FramePayload, offset: Int, count: Int, _ make: (UInt64) -> T) -> [T] {
-        payload.withUnsafeBytes { raw in
+        payload.withUnsafeBytes(offset..<(offset + 8 * count)) { raw in
             [T](unsafeUninitializedCapacity: count) { buffer, initialized in
                 for i in 0..<count {
-                    (buffer.baseAddress! + i).initialize(to: make(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 8 * i, as: UInt64.self))))
+                    (buffer.baseAddress! + i).initialize(to: make(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
                 }
                 initialized = count
             }
@@ -155,18 +184,18 @@ public struct BinaryArray: Sendable, Hashable {
     }
 
     /// The array of `dtype` and `shape` (`count` elements) whose bytes start at byte `offset` of
-    /// `payload` (the caller checked that they are there). An f64 array that is the whole payload
-    /// is the payload's own storage (no copy, on a little-endian machine).
+    /// `payload` (the caller checked that they are there). An f64 array that is a whole segment
+    /// of the payload (``FramePayload``: the reader gives each array the header lists its own) is
+    /// that segment's storage (no copy, on a little-endian machine).
     static func read(_ dtype: DType, shape: [Int], count: Int, from payload: FramePayload, offset: Int) -> BinaryArray {
         switch dtype {
         case .f64:
             #if _endian(little)
-            // The words are the values (offsets are multiples of 8): all of them, or a slice.
-            let values = offset == 0 && 8 * count == payload.count ? payload.words : Array(payload.words[(offset / 8)..<(offset / 8 + count)])
-            return BinaryArray(shape: shape, values: .f64(values))
-            #else
-            return BinaryArray(shape: shape, values: .f64(readWords(payload, offset: offset, count: count, Double.init(bitPattern:))))
+            if let words = payload.segmentWords(offset: offset, count: count) {
+                return BinaryArray(shape: shape, values: .f64(words))
+            }
             #endif
+            return BinaryArray(shape: shape, values: .f64(readWords(payload, offset: offset, count: count, Double.init(bitPattern:))))
         case .i64:
             return BinaryArray(shape: shape, values: .i64(readWords(payload, offset: offset, count: count) { Int(Int64(bitPattern: $0)) }))
         }

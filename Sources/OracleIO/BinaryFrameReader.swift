@@ -22,8 +22,14 @@ import Darwin
 ///
 /// A frame's payload is read straight into its own storage (``FramePayload``): the bytes already
 /// read ahead are copied there, the rest is read into it with `read(2)`, never further than the
-/// frame's end. So a frame of 10^5 logits is written to memory once and becomes the request's
-/// `[Double]` without a copy.
+/// frame's end. When the header lists two or more 8-byte arrays that fill the payload
+/// (``BinaryFrame/arrayByteCounts(header:payloadBytes:)``), each is read into storage of its own.
+/// So a frame of 10^5 logits (and 10^5 labels) is written to memory once and becomes the
+/// request's `[Double]` arrays without a copy.
+///
+/// Storage for an array of up to ``directPayloadBytes`` is taken at once; a longer one (a frame
+/// may declare up to ``maxPayloadBytes``) grows as its bytes arrive, doubling, so that a frame
+/// declaring 80 MB and ending after 100 bytes never has 80 MB allocated.
 public struct BinaryFrameReader {
     /// What ``next()`` read.
     public enum Item: Sendable, Hashable {
@@ -39,6 +45,9 @@ public struct BinaryFrameReader {
     public let maxHeaderBytes: Int
     /// The longest payload read.
     public let maxPayloadBytes: Int
+    /// The longest payload segment whose storage is taken at once, before its bytes are read; a
+    /// longer one grows as its bytes arrive (default ``defaultDirectPayloadBytes``).
+    public let directPayloadBytes: Int
     /// The 1-based number of the frame ``next()`` returned last (0 before the first).
     public private(set) var frameNumber = 0
     /// Bytes of the input consumed so far.
@@ -49,11 +58,15 @@ public struct BinaryFrameReader {
 
     /// A reader of `fileDescriptor` with the given limits.
     public init(fileDescriptor: Int32 = 0, maxHeaderBytes: Int = BinaryFrame.defaultMaxHeaderBytes,
-                maxPayloadBytes: Int) {
+                maxPayloadBytes: Int, directPayloadBytes: Int = defaultDirectPayloadBytes) {
         self.fileDescriptor = fileDescriptor
         self.maxHeaderBytes = max(0, maxHeaderBytes)
         self.maxPayloadBytes = max(0, maxPayloadBytes)
+        self.directPayloadBytes = max(8, directPayloadBytes)
     }
+
+    /// The default of ``directPayloadBytes``: 16 MiB (two million values).
+    public static let defaultDirectPayloadBytes = 1 << 24
 
     private var available: Int { buffer.count - start }
 
@@ -63,15 +76,18 @@ public struct BinaryFrameReader {
     public mutating func next() throws(StreamError) -> Item? {
         guard try fill(1) else { return nil }
         frameNumber += 1
-        let at = "frame \(frameNumber) at byte \(offset)"
+        // Where the frame starts, for messages (made only for one: formatting it for every frame
+        // showed in a one-request `eval`'s start-up).
+        let number = frameNumber, frameStart = offset
+        let at = { "frame \(number) at byte \(frameStart)" }
         guard try fill(BinaryFrame.prefixBytes) else {
-            return .bad("\(at): truncated: the input ends after \(dropAll()) of the \(BinaryFrame.prefixBytes) bytes of the frame's prefix")
+            return .bad("\(at()): truncated: the input ends after \(dropAll()) of the \(BinaryFrame.prefixBytes) bytes of the frame's prefix")
         }
         let found = Array(buffer[start..<(start + 4)])
         if found != BinaryFrame.magic {
             let skipped = try skipToMagic()
             let hex = found.map { String($0, radix: 16, uppercase: true) }.map { $0.count == 1 ? "0" + $0 : $0 }.joined(separator: " ")
-            return .bad("\(at): bad magic \(hex) (expected 53 4F 46 31, \"SOF1\"); skipped \(skipped) bytes to "
+            return .bad("\(at()): bad magic \(hex) (expected 53 4F 46 31, \"SOF1\"); skipped \(skipped) bytes to "
                 + (atEnd && available == 0 ? "the end of the input" : "the next \"SOF1\""))
         }
         let h = Int(BinaryFrame.readLittleEndian(UInt32.self, buffer, at: start + 4))
@@ -87,40 +103,90 @@ public struct BinaryFrameReader {
             let declared = UInt64(h).addingReportingOverflow(p)
             let (skipped, complete) = try discard(declared.overflow ? .max : declared.partialValue)
             let length = declared.overflow ? "\(h) + \(p)" : "\(declared.partialValue)"
-            return .bad("\(at): \(what); " + (complete && !declared.overflow
+            return .bad("\(at()): \(what); " + (complete && !declared.overflow
                 ? "its \(skipped) bytes were skipped"
                 : "truncated: the input ends after \(skipped) of its \(length) bytes"))
         }
         let total = h + Int(p)
         let truncated = { (present: Int) in
-            Item.bad("\(at): truncated: the input ends after \(present) of the \(total) bytes of its header (\(h)) and payload (\(p))")
+            Item.bad("\(at()): truncated: the input ends after \(present) of the \(total) bytes of its header (\(h)) and payload (\(p))")
         }
         guard try fill(h) else { return truncated(dropAll()) }
         let header = Array(buffer[start..<(start + h)])
         consume(h)
-        let payload = try readPayload(Int(p))
+        let payload = try readPayload(Int(p), pieces: BinaryFrame.arrayByteCounts(header: header, payloadBytes: Int(p)))
         guard payload.count == Int(p) else { return truncated(h + payload.count) }
         return .frame(header: header, payload: payload)
     }
 
-    /// The next `n` bytes (fewer when the input ends first), as a payload: the bytes read ahead
-    /// first, then the rest read into the payload's storage, in reads of at most `n` left.
-    private mutating func readPayload(_ n: Int) throws(StreamError) -> FramePayload {
-        try FramePayload(byteCount: n) { (raw) throws(StreamError) -> Int in
-            let ahead = min(available, n)
-            if ahead > 0 {
-                buffer.withUnsafeBytes { _ = memcpy(raw.baseAddress!, $0.baseAddress! + start, ahead) }
-                consume(ahead)
+    /// The next `n` bytes (fewer when the input ends first), as a payload of segments of the
+    /// lengths `pieces` (which add up to `n`, each a multiple of 8; nil: one segment): each read
+    /// into its own storage, the bytes read ahead first, then the rest in reads of at most what
+    /// is left of it.
+    private mutating func readPayload(_ n: Int, pieces: [Int]?) throws(StreamError) -> FramePayload {
+        guard let pieces else {
+            let (words, got) = try readSegment(n)
+            return FramePayload(head: words, tail: [], count: got)
+        }
+        var segments: [[Double]] = []
+        segments.reserveCapacity(pieces.count)
+        var done = 0
+        for length in pieces where length > 0 {
+            let (words, got) = try readSegment(length)
+            segments.append(words)
+            done += got
+            if got < length { break }
+        }
+        return FramePayload(head: segments.first ?? [], tail: Array(segments.dropFirst()), count: done)
+    }
+
+    /// The next `n` bytes (fewer when the input ends first) as words (a segment of a ``FramePayload``),
+    /// and how many there were: up to ``directPayloadBytes`` read into storage taken at once,
+    /// beyond that into storage that doubles as the bytes arrive (then copied once into the
+    /// words: a payload that long takes the oracle far longer than the copy).
+    private mutating func readSegment(_ n: Int) throws(StreamError) -> ([Double], Int) {
+        if n <= directPayloadBytes {
+            return try FramePayload.words(byteCount: n) { (raw) throws(StreamError) -> Int in try readInto(raw.baseAddress!, n) }
+        }
+        var capacity = directPayloadBytes
+        guard var storage = malloc(capacity) else { throw StreamError(operation: "cannot read a payload of \(n) bytes", reason: "out of memory") }
+        defer { free(storage) }
+        var done = 0
+        while done < n {
+            if done == capacity {
+                capacity = min(n, 2 * capacity)
+                guard let grown = realloc(storage, capacity) else {
+                    throw StreamError(operation: "cannot read a payload of \(n) bytes", reason: "out of memory")
+                }
+                storage = grown
             }
-            var done = ahead
-            while done < n && !atEnd {
-                let got = try readRetrying(fileDescriptor, into: raw.baseAddress! + done, upTo: n - done)
-                if got == 0 { atEnd = true }
-                done += got
-                offset += got
-            }
+            let wanted = capacity - done
+            let got = try readInto(storage + done, wanted)
+            done += got
+            if got < wanted { break }  // the input ended
+        }
+        return FramePayload.words(byteCount: done) { raw in
+            raw.copyMemory(from: UnsafeRawBufferPointer(start: storage, count: done))
             return done
         }
+    }
+
+    /// Reads up to `n` bytes to `to`, the bytes read ahead first, then with `read(2)` until `n`
+    /// or the end of the input; returns how many.
+    private mutating func readInto(_ to: UnsafeMutableRawPointer, _ n: Int) throws(StreamError) -> Int {
+        let ahead = min(available, n)
+        if ahead > 0 {
+            buffer.withUnsafeBytes { _ = memcpy(to, $0.baseAddress! + start, ahead) }
+            consume(ahead)
+        }
+        var done = ahead
+        while done < n && !atEnd {
+            let got = try readRetrying(fileDescriptor, into: to + done, upTo: n - done)
+            if got == 0 { atEnd = true }
+            done += got
+            offset += got
+        }
+        return done
     }
 
     private mutating func consume(_ n: Int) {

@@ -66,7 +66,7 @@ public struct BinaryRequestDecoder: Sendable {
                 if name == "result" {
                     let names = listing(BinaryResultKind.allCases.map(\.rawValue))
                     let text = try FieldRead.string(v, field: "result", expected: "one of: \(names)")
-                    guard let kind = BinaryResultKind(rawValue: text) else {
+                    guard let kind = BinaryResultKind.named(text) else {
                         throw FieldProblem(field: "result", reason: "unknown result \(quoted(text)) (expected one of: \(names))")
                     }
                     result = kind
@@ -101,7 +101,7 @@ public struct BinaryRequestDecoder: Sendable {
                 case "name": name = try FieldRead.string(v, field: "\(path).name", expected: "a request field")
                 case "dtype":
                     let text = try FieldRead.string(v, field: "\(path).dtype", expected: "f64 or i64")
-                    guard let d = BinaryArray.DType(rawValue: text) else {
+                    guard let d = BinaryArray.DType.named(text) else {
                         throw FieldProblem(field: "\(path).dtype", reason: "unknown dtype \(quoted(text)) (expected f64 or i64)")
                     }
                     dtype = d

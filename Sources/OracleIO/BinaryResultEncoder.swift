@@ -44,6 +44,17 @@ public enum BinaryResultEncoder {
             size += format.bitsWidth * count
         }
         let start = BinaryFrame.start(header: .object([("id", id), ("arrays", .array(descriptors))]), payloadBytes: size, reserving: 0)
+        #if _endian(little)
+        // Values that lie one after another (a `[Double]`, stride 8) are already the payload's
+        // bytes: a large result sends them from where they are, after the prefix and header,
+        // instead of copying them piece by piece (the bits, if asked for, follow in pieces).
+        if result != .bits, values.stride == 8, let base = values.base, 8 * count > pieceBytes {
+            try start.withUnsafeBufferPointer { (b) throws(E) in try sink(UnsafeRawBufferPointer(b)) }
+            try sink(UnsafeRawBufferPointer(start: base, count: 8 * count))
+            if result == .both { try writePieces(values: values, width: format.bitsWidth, to: sink) { format.bits($0) } }
+            return
+        }
+        #endif
         // The prefix and header go out with the first piece of the payload: a result that fits
         // one piece is one write.
         let piece = UnsafeMutableRawBufferPointer.allocate(byteCount: start.count + min(size, pieceBytes), alignment: 8)
@@ -78,6 +89,27 @@ public enum BinaryResultEncoder {
         if result != .bits { try write(width: 8, raw: true) { $0.bitPattern } }
         if result != .values { try write(width: format.bitsWidth) { format.bits($0) } }
         if used > 0 { try sink(UnsafeRawBufferPointer(rebasing: piece[..<used])) }
+    }
+
+    /// Writes `width` little-endian bytes of `word(value k)` for every value k to `sink`, in
+    /// pieces of at most ``pieceBytes`` (the bits of a result whose values went out before).
+    private static func writePieces<E: Error>(values: StridedDoubles, width: Int, to sink: (UnsafeRawBufferPointer) throws(E) -> Void,
+                                              _ word: (Double) -> UInt64) throws(E) {
+        let piece = UnsafeMutableRawBufferPointer.allocate(byteCount: min(width * values.count, pieceBytes), alignment: 8)
+        defer { piece.deallocate() }
+        var k = 0
+        while k < values.count {
+            let end = min(values.count, k + piece.count / width)
+            let to = piece.baseAddress!
+            switch width {
+            case 8: for i in k..<end { to.storeBytes(of: word(values[i]).littleEndian, toByteOffset: 8 * (i - k), as: UInt64.self) }
+            case 4: for i in k..<end { to.storeBytes(of: UInt32(truncatingIfNeeded: word(values[i])).littleEndian, toByteOffset: 4 * (i - k), as: UInt32.self) }
+            case 2: for i in k..<end { to.storeBytes(of: UInt16(truncatingIfNeeded: word(values[i])).littleEndian, toByteOffset: 2 * (i - k), as: UInt16.self) }
+            default: for i in k..<end { to.storeBytes(of: UInt8(truncatingIfNeeded: word(values[i])), toByteOffset: i - k, as: UInt8.self) }
+            }
+            try sink(UnsafeRawBufferPointer(rebasing: piece[..<(width * (end - k))]))
+            k = end
+        }
     }
 
     /// The frame of an error `message` for the request with `id` (`.null` when unknown).

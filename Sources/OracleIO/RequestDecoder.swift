@@ -85,7 +85,7 @@ public struct RequestDecoder: LineDecoding {
         var fields: [RequestField: FieldInput] = [:]
         var order: [RequestField] = []
         for (name, value) in members {
-            guard let field = RequestField(rawValue: name) else {
+            guard let field = RequestField.named(name) else {
                 throw FieldProblem(field: name, reason: unknownFieldReason(name))
             }
             guard fields[field] == nil else {
@@ -104,14 +104,14 @@ public struct RequestDecoder: LineDecoding {
             throw FieldProblem(field: "function", reason: "required but missing (expected one of: \(functionNames()))")
         }
         let functionName = try functionValue.string(field: "function", expected: "one of: \(functionNames())")
-        guard var function = OracleFunction(rawValue: functionName) else {
+        guard var function = OracleFunction.named(functionName) else {
             throw FieldProblem(field: "function", reason: "unknown function \(quoted(functionName)) (expected one of: \(functionNames()))")
         }
         var format = defaultFormat
         if let formatValue = fields[.format] {
             func formatNames() -> String { listing(Format.allCases.map(\.rawValue)) }
             let name = try formatValue.string(field: "format", expected: "one of: \(formatNames())")
-            guard let f = Format(rawValue: name) else {
+            guard let f = Format.named(name) else {
                 throw FieldProblem(field: "format", reason: "unknown format \(quoted(name)) (expected one of: \(formatNames()))")
             }
             format = f
@@ -220,7 +220,7 @@ public struct RequestDecoder: LineDecoding {
         if let v = fields[.reduction] {
             let names = listing(Reduction.allCases.map(\.rawValue))
             let name = try v.string(field: "reduction", expected: "one of: \(names)")
-            guard let r = Reduction(rawValue: name) else {
+            guard let r = Reduction.named(name) else {
                 throw FieldProblem(field: "reduction", reason: "unknown reduction \(quoted(name)) (expected one of: \(names))")
             }
             request.reduction = r

@@ -82,12 +82,19 @@ struct SoftmaxOracleCommand: ParsableCommand {
         case 2:
             return EvalCommand.defaultTransport
         case 3:
-            let word = argv[2].map { String(cString: $0) } ?? ""
-            return word.hasPrefix("--transport=") ? EvalTransport(rawValue: String(word.dropFirst("--transport=".count))) : nil
+            let prefix = "--transport="
+            guard let word = argv[2], strncmp(word, prefix, prefix.utf8.count) == 0 else { return nil }
+            return transport(named: word + prefix.utf8.count)
         default:
             guard let option = argv[2], strcmp(option, "--transport") == 0, let value = argv[3] else { return nil }
-            return EvalTransport(rawValue: String(cString: value))
+            return transport(named: value)
         }
+    }
+
+    /// The transport whose name is the C string `name` (compared in place: no String is made,
+    /// nor `EvalTransport(rawValue:)`'s table of names, for the two names).
+    private static func transport(named name: UnsafePointer<CChar>) -> EvalTransport? {
+        EvalTransport.allCases.first { strcmp(name, $0.rawValue) == 0 }
     }
 
     /// Reports `error` as described in ``main()`` and exits.

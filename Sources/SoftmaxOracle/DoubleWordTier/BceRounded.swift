@@ -143,8 +143,11 @@ extension ElementwiseOutputs {
                 (weight ?? []).withUnsafeBufferPointer { ws in
                     @inline(__always) func coefficients(_ z: Double, _ pw: Double, _ w: Double) -> BceRoundedCoefficients {
                         let key = (z.bitPattern, pw.bitPattern, w.bitPattern)
-                        let mixed = (key.0 &* 0x9E37_79B9_7F4A_7C15) ^ (key.1 &* 0xC2B2_AE3D_27D4_EB4F) ^ (key.2 &* 0x1656_67B1_9E37_79F9)
-                        let s = Int(truncatingIfNeeded: ((mixed ^ (mixed >> 29)) &* 0xBF58_476D_1CE4_E5B9) >> 56)
+                        // (SplitMix64's finalizer: labels k/16 differ in their top bits only.)
+                        var h = key.0 ^ ((key.1 << 21) | (key.1 >> 43)) ^ ((key.2 << 42) | (key.2 >> 22))
+                        h = (h ^ (h >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                        h = (h ^ (h >> 27)) &* 0x94D0_49BB_1331_11EB
+                        let s = Int(truncatingIfNeeded: (h ^ (h >> 31)) >> 56)
                         if table.keys[s] == key { return table.values[s] }
                         if table.keys[s ^ 1] == key { return table.values[s ^ 1] }
                         // Two slots per hash: the newest triple in s, the one it displaces in s ^ 1.

@@ -236,6 +236,8 @@ extension ElementwiseOutputs {
                     for j in 0..<width where !done[j] { emit(huge.index[j], output(huge.index[j], huge.values[j])) }
                     huge.count = 0
                 }
+            } else if isBce && !(xi.magnitude < .infinity) {
+                (out + i).initialize(to: bceSpecialOutput(i, xi))  // NaN, ±inf: a constant (`bce`'s first steps)
             } else if xi.magnitude < .infinity, let v = (xi > 0 ? hugePositive : hugeNegative) ?? hugeLogitOutput(xi) {
                 (out + i).initialize(to: v)  // |x| > 2^20: an output that does not depend on x, or x itself
             } else {  // NaN, ±inf, |x| > 2^20

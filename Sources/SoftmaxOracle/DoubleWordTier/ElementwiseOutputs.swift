@@ -38,6 +38,9 @@ struct ElementwiseOutputs {
     let tinySoftplusRounded: Double?
     /// The outputs at x > 2^20 and x < −2^20 when they do not depend on x (`hugeOutputs`).
     let hugePositive: OracleValue?, hugeNegative: OracleValue?
+    /// bce: `exactOutput` of 0, +inf, −inf and NaN, its outputs at NaN and infinite logits
+    /// (`bce`'s first steps: NaN, and `infiniteLoss`, which is one of the other three), made once.
+    let bceSpecial: (zero: OracleValue, plus: OracleValue, minus: OracleValue, nan: OracleValue)?
 
     init(kind: Kind, format: Format, labels: [Double]?, posWeight: [Double]?, weight: [Double]?) {
         self.kind = kind
@@ -51,6 +54,8 @@ struct ElementwiseOutputs {
         tinyLogitRounded = Self.tinyLogitRounding(kind, format)
         tinySoftplusRounded = kind == .bce ? Self.tinyLogitRounding(.softplus, format) : nil
         (hugePositive, hugeNegative) = Self.hugeOutputs(kind, format)
+        let exact = { (v: Double) in OracleValue(rounded: format.round(v), exact: ExactValue(v)) }
+        bceSpecial = kind == .bce ? (exact(0), exact(.infinity), exact(-.infinity), exact(.nan)) : nil
     }
 
     /// Output i (logit x), or nil when it does not certify here (the MPFR path then answers it).
@@ -81,6 +86,16 @@ struct ElementwiseOutputs {
             }
             return bce(x, label: z, posWeight: pw, weight: w, log, weights: known)
         }
+    }
+
+    /// bce's output i at a NaN or infinite logit x (`bce`'s first steps), from `bceSpecial`.
+    @inline(__always)
+    func bceSpecialOutput(_ i: Int, _ x: Double) -> OracleValue {
+        let s = bceSpecial.unsafelyUnwrapped
+        if x.isNaN { return s.nan }
+        let pw = posWeight.map { $0.count == 1 ? $0[0] : $0[i] } ?? 1
+        let v = Self.infiniteLoss(negative: x < 0, label: labels.unsafelyUnwrapped[i], posWeight: pw, weight: weight?[i] ?? 1)
+        return v == 0 ? s.zero : (v > 0 ? s.plus : s.minus)
     }
 
     /// A value the MPFR path gives without arithmetic (`Enclosure.exact`), rounded as it rounds it.

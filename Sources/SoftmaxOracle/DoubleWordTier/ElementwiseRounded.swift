@@ -68,6 +68,8 @@ extension ElementwiseOutputs {
     /// the whole block `fill`ed, at the buffer's address minus the block's start: `fill` writes
     /// output i at `out + i`, only for i in the block).
     func fillRounded(_ x: UnsafeBufferPointer<Double>, _ range: Range<Int>, into out: UnsafeMutablePointer<Double>) -> [Int] {
+        // bce in f64: its own shortcuts (BceRounded.swift).
+        if kind == .bce && certifier.format == .f64 { return fillRoundedBce(x, range, into: out) }
         let block = DoubleWordTier.roundedBlock
         let buffer = UnsafeMutablePointer<OracleValue>.allocate(capacity: block)
         let gathered = UnsafeMutablePointer<Double>.allocate(capacity: block), indices = UnsafeMutablePointer<Int>.allocate(capacity: block)

@@ -1,0 +1,235 @@
+import DoubleWordArithmetic
+
+// bce_with_logits' rounded values alone in f64 (`Oracle.evaluateRounded`, what `eval` writes),
+// for the logits whose loss needs neither E = e^(−|x|) nor T = log1p(E) (notation:
+// ErrorFreeTransforms.swift; loss = A·max(−x, 0) + B·max(x, 0) + C·T, BinaryCrossEntropy.swift):
+//
+// - x NaN: NaN; x = ±inf: `infiniteLoss` (0 or ±inf, any finite z, pw, w): `bce`'s first steps.
+// - |x| >= 2^11, finite, with (z, pw, w) "plain": z ∈ [0, 1], pw, w >= 0, A = (z·pw)·w and
+//   B = (1 − z)·w exact doubles, each step checked exact (0 or in [2^-960, 2^1000)), and
+//   0 < C <= 2^1000 (C as `bceWeights` encloses it).
+//   With a = A (x < 0) or B (x > 0): the loss is P + t, P = a·|x|, t = C·T with
+//   0 < t <= C·e^(−|x|) < 2^1000·2^-2954 = 2^-1954 (log1p(E) <= E; e^-2048 < 2^-2954).
+//   * a = 0: the loss is t, below half of f64's least subnormal 2^-1074: +0.
+//   * a > 0: hi = RN(a·|x|), lo = fma(a, |x|, −hi) (TwoProd), taken when 2^-900 <= hi < 2^1000
+//     (then a·|x| − hi, a multiple of 2^(lsb(a) + lsb(|x|)) >= 2^-1010, is a double: lo is
+//     exact). P and every rounding boundary of f64 near it (hi ± half a spacing) are multiples
+//     of g = min(2^(lsb(a) + lsb(|x|)), spacing/2) >= hi·2^-106 >= 2^-1006 (lsb(a) + lsb(|x|)
+//     >= ⌊log₂a⌋ + ⌊log₂|x|⌋ − 104 and hi < 2^(⌊log₂a⌋ + ⌊log₂|x|⌋ + 2); the spacing is >= hi·2^-53).
+//     So t < g: P + t rounds as P unless P is a boundary, and then to the double above it.
+//     hi = RN(P); P is the boundary above hi exactly when lo = spacing(hi)/2 = ulp(hi)/2 (hi
+//     rounded it down to even): the output is hi.nextUp; a boundary below hi (lo < 0) rounds,
+//     plus t, to hi; anywhere else, hi.
+//   * a an exact double word a + aLo (aLo ≠ 0: z·pw or 1 − z not a double, weight 1; or an
+//     exact first step times a weight), hi = RN(a·|x|) in [2^-800, 2^1000): P = hi + e1 + p2 + e2
+//     (TwoProducts of a and of aLo by |x|: exact, or, where aLo·|x|'s remainder falls below
+//     2^-1074, off by less than 2^-1074, far inside the room below),
+//     with |e1| <= 2^-53·hi, |p2| <= |aLo|·|x| <= 2^-53·P, |e2| <= 2^-53|p2|. s2 = RN(RN(e1 + p2)
+//     + e2), h = RN(hi + s2), l = RN((hi − h) + s2) (hi − h exact: h is within a few ulps of
+//     hi): |P − (h + l)| <= (2^-105 + 2^-104.9 + 2^-104)·hi < 2^-102·h, so P + t lies within
+//     room = 2^-100·h of h + l. When [l − room, l + room] lies strictly inside h's rounding cell
+//     (−spacing below/2, ulp(h)/2), the spacing below halved at a power of two, the output is h;
+//     else (P within 2^-100 of a boundary) the logit is gathered.
+// - |x| <= 2^-60, with (z, pw, w) as above but A, B any (C > 0, C <= 2^1000): the loss L(x)
+//   lies within 1.5·C·|x| of C·ln 2 (a·|x| <= C·|x| as A, B >= 0; |T(x) − ln 2| <= |x|/2 as
+//   |T'| <= 1/2), so within C·ln 2·1.0821·2^-59 < C·ln 2·0x1.2p-59 of it (1.5·2^-60/ln 2). V =
+//   C·T(0) is computed as `bce` computes term 2 at x = 0 (`bceTerm2` of `tinyLogTerm(0)`,
+//   relative bound ε2); with ε = roundedUp(ε2 + 0x1.2p-59), every L(x) of the regime lies in
+//   V's enclosure of relative width ε, and when `DoubleWordCertifier.test` finds that every
+//   value of that enclosure rounds to one r (its `certified`; its narrowness, which asks for
+//   an enclosure that stands for one exact value, is not needed for "every value rounds to r"),
+//   every output of the regime with that (z, pw, w) is r. Computed once per triple.
+//
+// Every such value is the correct rounding of the loss, which is what `fill` certifies (or the
+// MPFR path gives) for it, so the same bits. The other logits (2^-60 < |x| < 2^11, triples not
+// plain, undecided ones) are gathered with their labels and weights and `fill`ed as before.
+
+extension ElementwiseOutputs {
+    /// What the rounded path needs of one (z, pw, w) (see the file's notes): A and B as exact
+    /// double words a + aLo, b + bLo (a, b NaN: not plain: the huge regime does not apply), and `tiny`, the output at every
+    /// |x| <= 2^-60 (NaN: undecided, or the triple is not taken).
+    struct BceRoundedCoefficients {
+        var a: Double, aLo: Double, b: Double, bLo: Double, tiny: Double
+    }
+
+    /// A table of `BceRoundedCoefficients`, two slots per hash, keyed by (z, pw, w)'s bit patterns (an
+    /// empty slot's z is a NaN pattern, never a label of a taken triple, which lies in [0, 1]).
+    struct BceRoundedTable {
+        static let slots = 256
+        let keys: UnsafeMutablePointer<(UInt64, UInt64, UInt64)>
+        let values: UnsafeMutablePointer<BceRoundedCoefficients>
+
+        init() {
+            keys = .allocate(capacity: Self.slots)
+            keys.initialize(repeating: (UInt64.max, 0, 0), count: Self.slots)
+            values = .allocate(capacity: Self.slots)
+            values.initialize(repeating: BceRoundedCoefficients(a: .nan, aLo: 0, b: .nan, bLo: 0, tiny: .nan), count: Self.slots)
+        }
+
+        func deallocate() {
+            keys.deallocate()
+            values.deallocate()
+        }
+    }
+
+    /// `BceRoundedCoefficients` of (z, pw, w) (see the file's notes).
+    func bceRoundedCoefficients(label z: Double, posWeight pw: Double, weight w: Double) -> BceRoundedCoefficients {
+        let none = BceRoundedCoefficients(a: .nan, aLo: 0, b: .nan, bLo: 0, tiny: .nan)
+        guard z >= 0, z <= 1, pw >= 0, w >= 0, pw.isFinite, w.isFinite else { return none }
+        let weights = Self.bceWeights(label: z, posWeight: pw, weight: w)
+        let c = weights.c.normalized()
+        // 0 < C <= 2^1000 (its enclosure: relative bound εC < 2^-90).
+        guard c.hi >= 1, c.hi < 2, c.exponent < 1000, c.exponent > -1000 else { return none }
+        // A = (z·pw)·w and B = (1 − z)·w as doubles, each step checked exact: u·v is 0 exactly
+        // when u or v is; else p = RN(u·v) is u·v exactly when p is in [2^-960, 2^1000) and
+        // fma(u, v, −p) = 0 (the remainder u·v − p is a multiple of 2^(lsb(u) + lsb(v)) >=
+        // 2^-1066, a double, so the fma gives it exactly); 1 − z is exact when TwoSum's error is 0.
+        // Or as an exact double word (hi, lo), |lo| <= ulp(hi)/2: TwoProduct(u, v) (its
+        // remainder exact under the same conditions), when the other factor is 1 or the first
+        // step was exact; TwoSum(1, −z) for 1 − z.
+        @inline(__always) func exactProduct(_ u: Double, _ v: Double) -> (hi: Double, lo: Double) {
+            if u == 0 || v == 0 { return (0, 0) }
+            let p = u * v
+            guard p.magnitude >= 0x1p-960, p.magnitude < 0x1p1000 else { return (.nan, .nan) }
+            return (p, (-p).addingProduct(u, v))
+        }
+        @inline(__always) func weighted(_ u: (hi: Double, lo: Double), _ v: Double) -> (hi: Double, lo: Double) {
+            if v == 1 { return u }
+            return u.lo == 0 ? exactProduct(u.hi, v) : (.nan, .nan)
+        }
+        let a = weighted(exactProduct(z, pw), w)
+        let oneMinus = twoSum(1, -z)
+        let b = weighted((oneMinus.hi, oneMinus.lo), w)
+        var result = BceRoundedCoefficients(a: a.hi, aLo: a.lo, b: b.hi, bLo: b.lo, tiny: .nan)
+        if a.hi.isNaN || b.hi.isNaN || !(b.hi.magnitude < 0x1p1000) || !(b.hi == 0 || b.hi.magnitude >= 0x1p-960) {
+            (result.a, result.b) = (.nan, .nan)
+        }
+        // The tiny-logit regime: V = C·T(0) and its bound, widened by 0x1.2p-59.
+        let (v, eps2) = Self.bceTerm2(c, weights.epsC, Self.tinyLogTerm(0))
+        let n = v.normalized()
+        let eps = roundedUp(eps2 + 0x1.2p-59)
+        let t = certifier.test(SIMD2(repeating: n.hi), SIMD2(repeating: n.lo), scale: SIMD2(repeating: Int64(n.exponent)),
+                               error: SIMD2(repeating: eps * n.hi.magnitude * (1 + 0x1p-50)))
+        if t.inRange[0] && t.certified[0] { result.tiny = t.rounded[0] }
+        return result
+    }
+
+    /// `fillRounded` for bce in f64: the outputs of the file's notes written at once, the others
+    /// gathered per block and `fill`ed (with their labels, pos_weights and weights); returns the
+    /// indices that failed, ascending.
+    func fillRoundedBce(_ x: UnsafeBufferPointer<Double>, _ range: Range<Int>, into out: UnsafeMutablePointer<Double>) -> [Int] {
+        let labels = self.labels!
+        let onePosWeight: Double? = posWeight.map { $0.count == 1 ? $0[0] : nil } ?? 1
+        let table = BceRoundedTable()
+        defer { table.deallocate() }
+        let special = bceSpecial.unsafelyUnwrapped, nanRounded = special.nan.rounded
+        let block = DoubleWordTier.roundedBlock
+        let buffer = UnsafeMutablePointer<OracleValue>.allocate(capacity: block)
+        let indices = UnsafeMutablePointer<Int>.allocate(capacity: block)
+        defer {
+            buffer.deallocate()
+            indices.deallocate()
+        }
+        var gx: [Double] = [], gz: [Double] = [], gpw: [Double] = [], gw: [Double] = []
+        gx.reserveCapacity(block)
+        gz.reserveCapacity(block)
+        let perPosWeight = onePosWeight == nil, hasWeight = weight != nil
+        if perPosWeight { gpw.reserveCapacity(block) }
+        if hasWeight { gw.reserveCapacity(block) }
+        let placeholder = OracleValue(rounded: 0, exact: ExactValue(0.0))
+        var failed: [Int] = []
+        labels.withUnsafeBufferPointer { zs in
+            (posWeight ?? []).withUnsafeBufferPointer { pws in
+                (weight ?? []).withUnsafeBufferPointer { ws in
+                    @inline(__always) func coefficients(_ z: Double, _ pw: Double, _ w: Double) -> BceRoundedCoefficients {
+                        let key = (z.bitPattern, pw.bitPattern, w.bitPattern)
+                        // (SplitMix64's finalizer: labels k/16 differ in their top bits only.)
+                        var h = key.0 ^ ((key.1 << 21) | (key.1 >> 43)) ^ ((key.2 << 42) | (key.2 >> 22))
+                        h = (h ^ (h >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                        h = (h ^ (h >> 27)) &* 0x94D0_49BB_1331_11EB
+                        let s = Int(truncatingIfNeeded: (h ^ (h >> 31)) >> 56)
+                        if table.keys[s] == key { return table.values[s] }
+                        if table.keys[s ^ 1] == key { return table.values[s ^ 1] }
+                        // Two slots per hash: the newest triple in s, the one it displaces in s ^ 1.
+                        let v = bceRoundedCoefficients(label: z, posWeight: pw, weight: w)
+                        (table.keys[s ^ 1], table.values[s ^ 1]) = (table.keys[s], table.values[s])
+                        table.keys[s] = key
+                        table.values[s] = v
+                        return v
+                    }
+                    var start = range.lowerBound
+                    while start < range.upperBound {
+                        let end = Swift.min(start + block, range.upperBound)
+                        var count = 0
+                        for i in start..<end {
+                            let xi = x[i], m = xi.magnitude
+                            let z = zs[i], pw = onePosWeight ?? pws[i], w = hasWeight ? ws[i] : 1
+                            if m >= 0x1p11 {
+                                if m < .infinity {
+                                    let k = coefficients(z, pw, w)
+                                    let a = xi < 0 ? k.a : k.b, aLo = xi < 0 ? k.aLo : k.bLo
+                                    if a == 0 {
+                                        (out + i).initialize(to: 0)
+                                        continue
+                                    }
+                                    let hi = a * m
+                                    if aLo == 0 && hi >= 0x1p-900 && hi < 0x1p1000 {  // (false for a NaN a: not plain)
+                                        let lo = (-hi).addingProduct(a, m)
+                                        (out + i).initialize(to: lo > 0 && lo == 0.5 * hi.ulp ? hi.nextUp : hi)
+                                        continue
+                                    }
+                                    if hi >= 0x1p-800 && hi < 0x1p1000 {  // a = a + aLo, a double word (file's notes)
+                                        let e1 = (-hi).addingProduct(a, m), p2 = aLo * m
+                                        let s2 = (e1 + p2) + (-p2).addingProduct(aLo, m)
+                                        let h = hi + s2, l = (hi - h) + s2
+                                        let room = 0x1p-100 * h, half = 0.5 * h.ulp
+                                        if l + room < half && l - room > (h.significandBitPattern == 0 ? -0.5 * half : -half) {
+                                            (out + i).initialize(to: h)
+                                            continue
+                                        }
+                                    }
+                                } else {
+                                    let v = Self.infiniteLoss(negative: xi < 0, label: z, posWeight: pw, weight: w)
+                                    (out + i).initialize(to: v == 0 ? special.zero.rounded : (v > 0 ? special.plus.rounded : special.minus.rounded))
+                                    continue
+                                }
+                            } else if m <= Self.tinyLogitBound {
+                                let r = coefficients(z, pw, w).tiny
+                                if !r.isNaN {
+                                    (out + i).initialize(to: r)
+                                    continue
+                                }
+                            } else if xi.isNaN {
+                                (out + i).initialize(to: nanRounded)
+                                continue
+                            }
+                            indices[count] = i
+                            count += 1
+                        }
+                        if count > 0 {
+                            gx.removeAll(keepingCapacity: true)
+                            gz.removeAll(keepingCapacity: true)
+                            gpw.removeAll(keepingCapacity: true)
+                            gw.removeAll(keepingCapacity: true)
+                            for j in 0..<count {
+                                let i = indices[j]
+                                gx.append(x[i])
+                                gz.append(zs[i])
+                                if perPosWeight { gpw.append(pws[i]) }
+                                if hasWeight { gw.append(ws[i]) }
+                            }
+                            let part = ElementwiseOutputs(kind: .bce, format: certifier.format, labels: gz,
+                                                          posWeight: perPosWeight ? gpw : posWeight, weight: hasWeight ? gw : nil)
+                            let left = gx.withUnsafeBufferPointer { part.fill($0, 0..<count, into: buffer, placeholder: placeholder) }
+                            for j in left { failed.append(indices[j]) }
+                            for j in 0..<count { (out + indices[j]).initialize(to: buffer[j].rounded) }
+                        }
+                        start = end
+                    }
+                }
+            }
+        }
+        failed.sort()
+        return failed
+    }
+}

@@ -1,0 +1,123 @@
+import struct AccuracyHarness.SplitMix64
+import DoubleWordArithmetic
+@testable import SoftmaxOracle
+import Testing
+
+/// bce_with_logits' rounded-only f64 path (BceRounded.swift): its outputs at the regimes' bounds
+/// (|x| = 2^11 and 2^-60) and on exact ties P + 0⁺, against values derived from the math (mpmath
+/// at 3000 bits, or the tie argument stated at each case), and `evaluateRounded` against
+/// `evaluate`'s rounded values, bit for bit, on randomized rows of every regime.
+@Suite("Double-word tier: bce_with_logits rounded values")
+struct BceRoundedTests {
+    static func request(_ x: [Double], labels: [Double], posWeight: [Double]? = nil, weight: [Double]? = nil) -> OracleRequest {
+        var q = OracleRequest(function: .bceWithLogits, format: .f64, logits: x)
+        q.labels = labels
+        q.posWeight = posWeight
+        q.weight = weight
+        return q
+    }
+
+    /// Both paths' rounded values (bit patterns) for one request.
+    static func rounded(_ q: OracleRequest) throws -> (rounded: [UInt64], full: [UInt64]) {
+        let oracle = Oracle()
+        return (try oracle.evaluateRounded(q).rounded.map(\.bitPattern), try oracle.evaluate(q).rounded.map(\.bitPattern))
+    }
+
+    /// P = a·|x| exactly on a midpoint of f64, plus t = C·T > 0 far below it: the double above P.
+    /// 0.75·(2^53 − 2) = 6755399441055742.5 (between ...742 and ...743, spacing 1; RN-even of P
+    /// alone would give ...742), 0.75·(2^53 − 6) = ...739.5 (the double above, ...740, is also
+    /// P's RN-even: the tie below hi), and the same scaled by 2^-33 (|x| just under 2^20, where
+    /// the tier computes T on lanes: x = 1048575.99...).
+    @Test("exact ties P + 0⁺ round up, at |x| >= 2^11")
+    func ties() throws {
+        let cases: [(x: Double, z: Double, expected: Double)] = [
+            (0x1p53 - 2, 0.25, 6755399441055743),
+            (-(0x1p53 - 2), 0.75, 6755399441055743),  // A = pw·z = 0.75 for x < 0
+            (0x1p53 - 6, 0.25, 6755399441055740),
+            (-(0x1p53 - 6), 0.75, 6755399441055740),
+            ((0x1p53 - 2) * 0x1p-33, 0.25, 6755399441055743 * 0x1p-33),
+            ((0x1p53 - 6) * 0x1p-33, 0.25, 6755399441055740 * 0x1p-33),
+            ((0x1p53 - 2) * 0x1p900, 0.25, 6755399441055743 * 0x1p900),
+        ]
+        let q = Self.request(cases.map(\.x), labels: cases.map(\.z))
+        let (rounded, full) = try Self.rounded(q)
+        #expect(rounded == cases.map(\.expected.bitPattern))
+        #expect(full == rounded)
+    }
+
+    /// |x| = 2^11 (the huge regime's bound: term 1 alone, plus 0⁺) and the double below it (T
+    /// computed), and the tiny regime's bound |x| = 2^-60 and inside it, with soft, non-dyadic
+    /// labels, pos_weight and weight. Expected: mpmath at 3000 bits, rounded to nearest.
+    @Test("outputs at the regimes' bounds match mpmath")
+    func bounds() throws {
+        let third = 1.0 / 3, w = 0.7, pw = 2.5
+        let cases: [(x: Double, z: Double, pw: Double, w: Double, expected: Double)] = [
+            (0x1p11, 0.3, 1, 1, 0x1.6666666666667p+10),
+            (0x1p11.nextDown, 0.3, 1, 1, 0x1.6666666666666p+10),
+            (-0x1p11, 0.3, 1, 1, 0x1.3333333333333p+9),
+            (0, 0.3, 1, 1, 0x1.62e42fefa39efp-1),
+            (0x1p-60, 0.3, 1, 1, 0x1.62e42fefa39efp-1),
+            (-0x1p-60, 0.3, 1, 1, 0x1.62e42fefa39efp-1),
+            (0x1p-60, third, pw, w, 0x1.74a2cbeed233bp-1),
+            (-0x1p-60, third, pw, w, 0x1.74a2cbeed233bp-1),
+            (0, 0.1, 3, 0x1.4f8b588e368f1p-17, 0x1.1719113c1fbfcp-17),
+            (0x1p-60, 0, 1, 1, 0x1.62e42fefa39efp-1),
+            (-0x1p-60, 1, 1, 1, 0x1.62e42fefa39efp-1),
+            (0x1p-61, 0.75, 1, 1, 0x1.62e42fefa39efp-1),
+            (-0.0, 0.625, 1, 1, 0x1.62e42fefa39efp-1),
+        ]
+        let q = Self.request(cases.map(\.x), labels: cases.map(\.z), posWeight: cases.map(\.pw), weight: cases.map(\.w))
+        let (rounded, full) = try Self.rounded(q)
+        #expect(rounded == cases.map(\.expected.bitPattern))
+        #expect(full == rounded)
+    }
+
+    /// |x| >= 2^11 with a coefficient that is not a double (z·pw or 1 − z needs two), an exact
+    /// double word a + aLo: outputs against mpmath at 3000 bits.
+    @Test("double-word coefficients at |x| >= 2^11 match mpmath")
+    func doubleWordCoefficients() throws {
+        let cases: [(x: Double, z: Double, pw: Double, w: Double, expected: Double)] = [
+            (-0x1.9a534d8a28884p+754, 0x1.3333333333333p-2, 0x1.999999999999ap-4, 1, 0x1.89e9921e3b641p+749),
+            (-0x1.9a534d8a28884p+754, 0x1.6p-1, 0x1.c1a768d17298ap+1, 1, 0x1.ef7ecc8ccf573p+755),
+            (0x1.d0ca0e00de9ap+753, 0x1.8p-59, 1, 1, 0x1.d0ca0e00de9ap+753),
+            (-0x1.0014p+12, 0x1.3333333333333p-2, 0x1.999999999999ap-4, 1, 0x1.ebab851eb851fp+6),
+            (-0x1.5p+40, 0.25, 1, 3, 0x1.f8p+39),
+            (0x1.5p+40, 0x1.999999999999ap-4, 1, 1, 0x1.2e66666666666p+40),
+        ]
+        let q = Self.request(cases.map(\.x), labels: cases.map(\.z), posWeight: cases.map(\.pw), weight: cases.map(\.w))
+        let (rounded, full) = try Self.rounded(q)
+        #expect(rounded == cases.map(\.expected.bitPattern))
+        #expect(full == rounded)
+    }
+
+    /// A logit of every regime of the rounded path and of the gathered ones around them.
+    static func logit(_ rng: inout SplitMix64) -> Double {
+        let x: Double
+        switch rng.int(0...9) {
+        case 0: x = rng.oneIn(2) ? 0 : rng.unit() * 0x1p-1022
+        case 1: x = rng.oneIn(3) ? .infinity : (rng.oneIn(2) ? .nan : 0x1p-60 * Double(rng.int(0...2)) / 2)
+        case 2: x = rng.uniform(1, 2) * powerOfTwo(rng.int(11...1023))
+        case 3: x = (0x1p53 - 2 * Double(rng.int(1...64))) * powerOfTwo(rng.int(-42...900))  // ties
+        case 4: x = [0x1p11, 0x1p11.nextDown, 0x1p11.nextUp, 0x1p-60, 0x1p-60.nextUp, .greatestFiniteMagnitude][rng.int(0...5)]
+        case 5: x = rng.uniform(1, 2) * powerOfTwo(rng.int(-1022 ... -60))
+        default: x = BceLaneTests.logit(&rng)
+        }
+        return rng.oneIn(2) ? -x : x
+    }
+
+    @Test("evaluateRounded equals evaluate's rounded values, bit for bit")
+    func sameAsEvaluate() throws {
+        let seed: UInt64 = 0xBCE0_5EED
+        var rng = SplitMix64(seed: seed)
+        for n in 0..<24 {
+            let count = [1, 5, 64, 1500][n % 4]
+            let x = (0..<count).map { _ in Self.logit(&rng) }
+            var (labels, posWeight, weight) = BceLaneTests.row(&rng, count: count)
+            labels = labels.map { $0.isFinite ? $0 : 0.5 }  // (requests take finite labels only)
+            if n % 3 == 0 { labels = labels.map { _ in Double(rng.int(0...16)) / 16 } }
+            let q = Self.request(x, labels: labels, posWeight: posWeight, weight: weight)
+            let (rounded, full) = try Self.rounded(q)
+            #expect(rounded == full, "seed \(seed), row \(n)")
+        }
+    }
+}

@@ -18,6 +18,7 @@ import DoubleWordArithmetic
 //   RefinedProbabilityGradient.swift  probability-target gradient outputs that cancel, alone in MPFR
 //   WideRow.swift              rows whose two largest logits lie more than 2^19 apart
 //   TinySpreadRow.swift        rows whose finite logits lie within 2^-110 of one another (no exponential)
+//   DistinctRow.swift          long rows of at most 8 distinct logits: each exponential and output once
 //   ElementwiseTier.swift, ElementwiseOutputs.swift, BinaryCrossEntropy.swift
 //                              sigmoid, log_sigmoid, softplus, bce_with_logits, output by output
 //   DoubleWordCertifier.swift  the certification test (one test, scalar and 2, 4 or 8 SIMD lanes)
@@ -103,14 +104,19 @@ enum DoubleWordTier {
 
     /// The answer of a request without loss options, or nil, in the order of paths `evaluate`
     /// and `Oracle.evaluateRounded` share: a row of logits within 2^-110 of one another
-    /// (TinySpreadRow.swift); the plain row (`plainValues`); a row `rowSum` declines for its
-    /// spread alone (WideRow.swift); a row whose answer is a special value (SpecialRows.swift).
-    /// With `rounded`, the tiny-spread and wide rows of softmax, log_softmax and
-    /// cross_entropy_grad give their rounded values alone (8 bytes an output); otherwise every
-    /// answer is `.certified`.
+    /// (TinySpreadRow.swift); a long row of few distinct logits (DistinctRow.swift); the plain
+    /// row (`plainValues`); a row `rowSum` declines for its spread alone (WideRow.swift); a row
+    /// whose answer is a special value (SpecialRows.swift) — tried first when the first logit is
+    /// not finite (a full_mask row, every logit −inf, would otherwise be scanned by each path
+    /// in turn). With `rounded`, the tiny-spread, few-distinct, wide and special rows of softmax,
+    /// log_softmax and cross_entropy_grad give their rounded values alone (8 bytes an output);
+    /// otherwise every answer is `.certified`. Each path answers only with certified outputs,
+    /// so the order changes no value.
     static func rowValues(_ q: OracleRequest, threads: Int, rounded: Bool) -> RoundedResult.Values? {
-        tinySpreadRow(q, threads: threads, rounded: rounded) ?? plainValues(q, threads: threads).map { .certified($0) }
-            ?? wideRow(q, threads: threads, rounded: rounded) ?? specialRow(q).map { .certified($0) }
+        if let first = q.logits.first, !first.isFinite, let special = specialRowValues(q, rounded: rounded) { return special }
+        return tinySpreadRow(q, threads: threads, rounded: rounded) ?? distinctRow(q, threads: threads, rounded: rounded)
+            ?? plainValues(q, threads: threads).map { .certified($0) }
+            ?? wideRow(q, threads: threads, rounded: rounded) ?? specialRowValues(q, rounded: rounded)
     }
 
     /// The answer of a request without loss options, or nil.

@@ -67,10 +67,10 @@ import DoubleWordArithmetic
 /// lie more than 2^19 apart (WideRow.swift: the sum is then only bounded) and the elementwise
 /// functions (`elementwise`, output by output) are answered here too.
 ///
-/// Cross-entropy rows a NaN, a +inf or no finite logit decide are answered exactly
-/// (SpecialRows.swift). When an output does not certify — or for anything outside the tier's
-/// scope: NaN or +inf in a row of the other functions, a row whose only finite logit is its
-/// maximum (exact results), other functions and options (temperature) — `evaluate`
+/// Rows a NaN, a +inf or no finite logit decide are answered exactly (SpecialRows.swift: the
+/// cross-entropies, and without loss options logsumexp, softmax and log_softmax). When an output
+/// does not certify — or for anything outside the tier's scope: a row whose only finite logit is
+/// its maximum (exact results), other functions and options (temperature) — `evaluate`
 /// returns nil and the MPFR path
 /// answers the whole request, so the double-word tier never gives a different answer, only a
 /// faster one. -inf logits are handled here as the MPFR path does: exactly 0 in every sum;
@@ -147,8 +147,10 @@ enum DoubleWordTier {
                 return q.logits.withUnsafeBufferPointer { crossEntropyGradient($0, target: t, q.format, threads: threads) }
             case .probabilities(let p)?:
                 return q.logits.withUnsafeBufferPointer { x in
-                    p.withUnsafeBufferPointer {  // a declined row again, with outputs refined in MPFR
-                        softmax(x, q.format, threads: threads, probabilities: $0) ?? refinedProbabilityGradient(x, $0, q.format)
+                    guard let scan = sumScan(x, threads: threads) else { return nil }  // (both would decline)
+                    return p.withUnsafeBufferPointer {  // a declined row again, with outputs refined in MPFR
+                        softmax(x, q.format, threads: threads, probabilities: $0, scan: scan)
+                            ?? refinedProbabilityGradient(x, $0, q.format, scan: scan)
                     }
                 }
             case nil:

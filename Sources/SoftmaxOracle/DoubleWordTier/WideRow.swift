@@ -147,7 +147,7 @@ extension DoubleWordTier {
             guard r.bitPattern == format.roundExactly(-pc, 0, scale: 0, nudge: -1).bitPattern else { return nil }
             return r
         }
-        // Output c into slots[c] (`Value`: the whole output, or its rounded value via `rounded`).
+        // Output c into slots[c] (`Value`: the whole output; `whole` and `common` make it).
         func fill<Value>(_ slots: UnsafeMutablePointer<Value>, _ whole: (OracleValue) -> Value,
                          _ common: (Double, Double) -> Value) -> Bool {
             let base = UncheckedSendable(value: slots)
@@ -171,9 +171,31 @@ extension DoubleWordTier {
             return !failures.contains(true)
         }
         if rounded {
+            // `fill`'s outputs' rounded values, in a loop of its own (no output built, no call
+            // through a closure per output): −inf logits as `exactOutput`, RN_format(∓p_c).
+            let top = atMaximum.rounded, tiny = positiveTiny.rounded
             var ok = false
             let values = [Double](unsafeUninitializedCapacity: n) { buffer, count in
-                ok = n == 0 || fill(buffer.baseAddress!, { $0.rounded }, { r, _ in r })
+                let base = UncheckedSendable(value: buffer.baseAddress!)
+                ok = !Parallel.forEachChunk(count: n, chunks: chunks) { range -> Bool in
+                    let out = base.value
+                    for c in range {
+                        let pc = p[c]
+                        let r: Double
+                        if c == o.maxIndex {
+                            r = top
+                        } else if o.x[c] == -.infinity {
+                            r = format.round(pc == 0 ? 0 : -pc)
+                        } else if pc == 0 {
+                            r = tiny
+                        } else {
+                            guard let v = negativeTarget(pc) else { return true }
+                            r = v
+                        }
+                        (out + c).initialize(to: r)
+                    }
+                    return false
+                }.contains(true)
                 count = ok ? n : 0
             }
             return ok ? .rounded(values) : nil

@@ -17,8 +17,16 @@ extension DoubleWordTier {
             guard !scan.special, scan.maxIndex >= 0 else { return nil }
             return OracleValue(rounded: format.round(Double.infinity), exact: ExactValue(Double.infinity))
         }
-        guard let row = rowSum(x, threads: threads, store: nil, compact: format.precision <= 24),
-              let lp = logPart(row) else { return nil }
+        guard let row = rowSum(x, threads: threads, store: nil, compact: format.precision <= 24) else { return nil }
+        return crossEntropy(x, target: t, row: row, format)
+    }
+
+    /// cross_entropy with a hard target t (0 <= t < K) from the row's sum: +inf when x_t = −inf
+    /// (the row has a finite maximum and no NaN or +inf, as `row` implies), else −log_softmax_t;
+    /// nil when it does not certify or x_t − m overflows.
+    static func crossEntropy(_ x: UnsafeBufferPointer<Double>, target t: Int, row: RowSum, _ format: Format) -> OracleValue? {
+        if x[t] == -.infinity { return OracleValue(rounded: format.round(Double.infinity), exact: ExactValue(Double.infinity)) }
+        guard let lp = logPart(row) else { return nil }
         let d = t == row.maxIndex ? DoubleWord(0, 0) : twoSum(x[t], -row.m)
         guard d.hi.isFinite else { return nil }
         return negativeLogSoftmax(d, lp, DoubleWordCertifier(format), negate: false)

@@ -18,6 +18,7 @@ import DoubleWordArithmetic
 //   RefinedProbabilityGradient.swift  probability-target gradient outputs that cancel, alone in MPFR
 //   WideRow.swift              rows whose two largest logits lie more than 2^19 apart
 //   TinySpreadRow.swift        rows whose finite logits lie within 2^-110 of one another (no exponential)
+//   DistinctRow.swift          long rows of at most 8 distinct logits: each exponential and output once
 //   ElementwiseTier.swift, ElementwiseOutputs.swift, BinaryCrossEntropy.swift
 //                              sigmoid, log_sigmoid, softplus, bce_with_logits, output by output
 //   DoubleWordCertifier.swift  the certification test (one test, scalar and 2, 4 or 8 SIMD lanes)
@@ -66,10 +67,10 @@ import DoubleWordArithmetic
 /// lie more than 2^19 apart (WideRow.swift: the sum is then only bounded) and the elementwise
 /// functions (`elementwise`, output by output) are answered here too.
 ///
-/// Cross-entropy rows a NaN, a +inf or no finite logit decide are answered exactly
-/// (SpecialRows.swift). When an output does not certify — or for anything outside the tier's
-/// scope: NaN or +inf in a row of the other functions, a row whose only finite logit is its
-/// maximum (exact results), other functions and options (temperature) — `evaluate`
+/// Rows a NaN, a +inf or no finite logit decide are answered exactly (SpecialRows.swift: the
+/// cross-entropies, and without loss options logsumexp, softmax and log_softmax). When an output
+/// does not certify — or for anything outside the tier's scope: a row whose only finite logit is
+/// its maximum (exact results), other functions and options (temperature) — `evaluate`
 /// returns nil and the MPFR path
 /// answers the whole request, so the double-word tier never gives a different answer, only a
 /// faster one. -inf logits are handled here as the MPFR path does: exactly 0 in every sum;
@@ -103,14 +104,19 @@ enum DoubleWordTier {
 
     /// The answer of a request without loss options, or nil, in the order of paths `evaluate`
     /// and `Oracle.evaluateRounded` share: a row of logits within 2^-110 of one another
-    /// (TinySpreadRow.swift); the plain row (`plainValues`); a row `rowSum` declines for its
-    /// spread alone (WideRow.swift); a row whose answer is a special value (SpecialRows.swift).
-    /// With `rounded`, the tiny-spread and wide rows of softmax, log_softmax and
-    /// cross_entropy_grad give their rounded values alone (8 bytes an output); otherwise every
-    /// answer is `.certified`.
+    /// (TinySpreadRow.swift); a long row of few distinct logits (DistinctRow.swift); the plain
+    /// row (`plainValues`); a row `rowSum` declines for its spread alone (WideRow.swift); a row
+    /// whose answer is a special value (SpecialRows.swift) — tried first when the first logit is
+    /// not finite (a full_mask row, every logit −inf, would otherwise be scanned by each path
+    /// in turn). With `rounded`, the tiny-spread, few-distinct, wide and special rows of softmax,
+    /// log_softmax and cross_entropy_grad give their rounded values alone (8 bytes an output);
+    /// otherwise every answer is `.certified`. Each path answers only with certified outputs,
+    /// so the order changes no value.
     static func rowValues(_ q: OracleRequest, threads: Int, rounded: Bool) -> RoundedResult.Values? {
-        tinySpreadRow(q, threads: threads, rounded: rounded) ?? plainValues(q, threads: threads).map { .certified($0) }
-            ?? wideRow(q, threads: threads, rounded: rounded) ?? specialRow(q).map { .certified($0) }
+        if let first = q.logits.first, !first.isFinite, let special = specialRowValues(q, rounded: rounded) { return special }
+        return tinySpreadRow(q, threads: threads, rounded: rounded) ?? distinctRow(q, threads: threads, rounded: rounded)
+            ?? plainValues(q, threads: threads).map { .certified($0) }
+            ?? wideRow(q, threads: threads, rounded: rounded) ?? specialRowValues(q, rounded: rounded)
     }
 
     /// The answer of a request without loss options, or nil.
@@ -141,8 +147,10 @@ enum DoubleWordTier {
                 return q.logits.withUnsafeBufferPointer { crossEntropyGradient($0, target: t, q.format, threads: threads) }
             case .probabilities(let p)?:
                 return q.logits.withUnsafeBufferPointer { x in
-                    p.withUnsafeBufferPointer {  // a declined row again, with outputs refined in MPFR
-                        softmax(x, q.format, threads: threads, probabilities: $0) ?? refinedProbabilityGradient(x, $0, q.format)
+                    guard let scan = sumScan(x, threads: threads) else { return nil }  // (both would decline)
+                    return p.withUnsafeBufferPointer {  // a declined row again, with outputs refined in MPFR
+                        softmax(x, q.format, threads: threads, probabilities: $0, scan: scan)
+                            ?? refinedProbabilityGradient(x, $0, q.format, scan: scan)
                     }
                 }
             case nil:

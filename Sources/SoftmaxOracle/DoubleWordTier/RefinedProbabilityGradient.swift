@@ -39,15 +39,17 @@ extension DoubleWordTier {
     /// the outputs that do not certify in double-word recomputed by `RefinedProbabilityGradient`;
     /// nil when the row is outside the tier or some output does not certify even so. One thread
     /// (MPFR numbers are not shared across threads); called only after the parallel pass declined.
+    /// `scan`: the row's `sumScan` when the caller has it (checked before the output array is
+    /// allocated, as in `softmax`).
     static func refinedProbabilityGradient(_ x: UnsafeBufferPointer<Double>, _ p: UnsafeBufferPointer<Double>,
-                                           _ format: Format) -> [OracleValue]? {
+                                           _ format: Format, scan known: RowScan? = nil) -> [OracleValue]? {
         let n = x.count
-        guard n > 0, p.count == n else { return nil }
+        guard n > 0, p.count == n, let scan = known ?? sumScan(x, threads: 1) else { return nil }
         return withOutputs(count: n) { slots in
             let store = ExpStore(slots: slots)
             // Full double-word exponentials (2^-101) whatever the format: the compact ones
             // (2^-68.5) leave the p <= 24 formats only 2^3 of cancellation.
-            guard let row = rowSum(x, threads: 1, store: store, compact: false),
+            guard let row = rowSum(x, threads: 1, store: store, compact: false, scan: scan),
                   let (total, epsTotal) = probabilityTotal(p) else { return false }
             let (inverse, epsInverse) = inverseOfSum(row)
             let certifier = DoubleWordCertifier(format)

@@ -66,6 +66,17 @@ extension DoubleWordTier {
         return d
     }
 
+    /// The row's scan (`RowScan`, on 2·threads chunks for a row of `parallelThreshold` or more:
+    /// the same result) when `rowSum` takes the row, else nil (see `rowSum`): callers that
+    /// allocate before the sum check this first, so that a row the sum declines (a wide row, a
+    /// special row) costs no output array.
+    static func sumScan(_ x: UnsafeBufferPointer<Double>, threads: Int) -> RowScan? {
+        let chunks = (threads > 1 && x.count >= parallelThreshold) ? threads * 2 : 1
+        let scan = RowScan.of(x, chunks: chunks)
+        guard !scan.special, scan.maxIndex >= 0, scan.second > -.infinity, scan.second - scan.max >= -0x1p19 else { return nil }
+        return scan
+    }
+
     /// The row's sum, or nil when the row is outside the double-word tier (NaN or +inf; no finite
     /// logit; no finite logit besides the maximum, s = 0; the second largest more than 2^19
     /// below the largest).
@@ -76,13 +87,13 @@ extension DoubleWordTier {
     /// `parallelThreshold` or more, and gives the same result for every thread count; either
     /// returns nil when the sum is 0. `store`: where softmax keeps each exponential (nil: not
     /// kept). Postcondition: |ŝ − s| <= epsS·s.
-    static func rowSum(_ x: UnsafeBufferPointer<Double>, threads: Int, store: ExpStore?, compact: Bool) -> RowSum? {
+    /// `scan`: the row's `sumScan`, when the caller has it (nil: scanned here).
+    static func rowSum(_ x: UnsafeBufferPointer<Double>, threads: Int, store: ExpStore?, compact: Bool,
+                       scan known: RowScan? = nil) -> RowSum? {
         let n = x.count
         let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
-        let scan = RowScan.of(x, chunks: chunks)
-        guard !scan.special, scan.maxIndex >= 0, scan.second > -.infinity else { return nil }
+        guard let scan = known ?? sumScan(x, threads: threads) else { return nil }
         let d2 = scan.second - scan.max
-        guard d2 >= -0x1p19 else { return nil }
         let tab = DoubleWordExpTable.shared
         // σ: the k of the second largest logit, as the strategy's exponential computes it (t>>8
         // for `expCompact`, t>>16 for `exp`); k is a non-decreasing function of dh, so every other

@@ -33,13 +33,18 @@ extension DoubleWordTier {
     /// smoothing): softmax_c for c ≠ t, and output t replaced by `targetGradient`.
     /// `probabilities` p: cross_entropy_grad with probability targets instead
     /// (`ProbabilityGradientOutputs`).
+    /// `scan`: the row's `sumScan` when the caller has it. The row is scanned before the output
+    /// array is allocated: a row the sum declines allocates nothing (4 MB of fresh memory for
+    /// 10^5 outputs, which glibc may then serve from the heap, touched as huge pages).
     static func softmax(_ x: UnsafeBufferPointer<Double>, _ format: Format, threads: Int,
-                        gradientTarget: Int? = nil, probabilities: UnsafeBufferPointer<Double>? = nil) -> [OracleValue]? {
+                        gradientTarget: Int? = nil, probabilities: UnsafeBufferPointer<Double>? = nil,
+                        scan known: RowScan? = nil) -> [OracleValue]? {
         let n = x.count
         guard n > 0 else { return nil }  // the MPFR path answers the empty row, as before
+        guard let scan = known ?? sumScan(x, threads: threads) else { return nil }
         return withOutputs(count: n) { slots in
             let store = ExpStore(slots: slots)
-            guard let row = rowSum(x, threads: threads, store: store, compact: format.precision <= 24) else { return false }
+            guard let row = rowSum(x, threads: threads, store: store, compact: format.precision <= 24, scan: scan) else { return false }
             let (inverse, epsInverse) = inverseOfSum(row)
             let eps = roundedUp((row.compact ? DoubleWordExp.compactRelativeError : DoubleWordExp.relativeError) + epsInverse + 8.1 * unitRoundoffSquared)
             let certifier = DoubleWordCertifier(format)

@@ -9,13 +9,43 @@ extension DoubleWordTier {
     /// also NaN for a +inf logit (inf/inf) and for a row with no finite logit (0/0). Under
     /// soft-capping ±inf logits take the limits ±c: only NaN is special. Exact: no rounding.
     static func specialRowValue(_ x: UnsafeBufferPointer<Double>, softcap: Bool) -> Double? {
-        var finite = false, positiveInfinity = false
-        for v in x {
-            if v.isNaN { return .nan }
-            if v == .infinity { positiveInfinity = true } else if v.isFinite { finite = true }
-        }
+        let f = rowSpecials(x)
+        if f.nan { return .nan }
         if softcap || x.isEmpty { return nil }
-        return positiveInfinity || !finite ? .nan : nil
+        return f.positiveInfinity || !f.finite ? .nan : nil
+    }
+
+    /// Whether x holds a NaN, a +inf, a finite value: one pass, four logits at a time.
+    static func rowSpecials(_ x: UnsafeBufferPointer<Double>) -> (nan: Bool, positiveInfinity: Bool, finite: Bool) {
+        typealias V = SIMD4<Double>
+        var nan = SIMDMask<V.MaskStorage>(repeating: false), infinity = nan, finite = nan
+        @inline(__always) func take(_ v: V) {
+            nan .|= v .!= v
+            infinity .|= v .== .infinity
+            finite .|= magnitudeLanes(v) .< .infinity
+        }
+        let n = x.count
+        var j = 0
+        while j + 4 <= n {
+            take(UnsafeRawPointer(x.baseAddress! + j).loadUnaligned(as: V.self))
+            j += 4
+        }
+        var tail = V(repeating: -.infinity)  // adds nothing
+        for i in j..<n { tail[i - j] = x[i] }
+        take(tail)
+        return (any(nan), any(infinity), any(finite))
+    }
+
+    /// The value every output of logsumexp, softmax or log_softmax takes when the row alone
+    /// decides it, else nil: the MPFR path's `RowFacts.special` (NaN for a NaN; for a +inf NaN,
+    /// logsumexp +inf; with no finite logit NaN, logsumexp −inf). Nil for the empty row.
+    static func specialRowValue(_ x: UnsafeBufferPointer<Double>, logsumexp: Bool) -> Double? {
+        if x.isEmpty { return nil }
+        let f = rowSpecials(x)
+        if f.nan { return .nan }
+        if f.positiveInfinity { return logsumexp ? .infinity : .nan }
+        if !f.finite { return logsumexp ? -.infinity : .nan }
+        return nil
     }
 
     /// An output whose exact value v is known (a special value, or an exact number): v rounded
@@ -31,5 +61,26 @@ extension DoubleWordTier {
               let v = q.logits.withUnsafeBufferPointer({ specialRowValue($0, softcap: q.softcap != nil) }) else { return nil }
         let out = exactOutput(v, q.format)
         return [OracleValue](repeating: out, count: q.function == .crossEntropy ? 1 : q.logits.count)
+    }
+
+    /// A special row of a request without loss options: logsumexp, softmax and log_softmax
+    /// (`specialRowValue(_:logsumexp:)`, as the MPFR path answers them) and cross_entropy(_grad)
+    /// (`specialRow`). Every output is the one value, filled without arithmetic; with `rounded`,
+    /// the rounded values alone (8 bytes an output).
+    static func specialRowValues(_ q: OracleRequest, rounded: Bool) -> RoundedResult.Values? {
+        let v: Double
+        switch q.function {
+        case .logsumexp, .softmax, .logSoftmax:
+            guard let s = q.logits.withUnsafeBufferPointer({ specialRowValue($0, logsumexp: q.function == .logsumexp) }) else { return nil }
+            v = s
+        case .crossEntropy, .crossEntropyGrad:
+            guard let s = q.logits.withUnsafeBufferPointer({ specialRowValue($0, softcap: q.softcap != nil) }) else { return nil }
+            v = s
+        default:
+            return nil
+        }
+        let out = exactOutput(v, q.format)
+        let n = q.function == .logsumexp || q.function == .crossEntropy ? 1 : q.logits.count
+        return rounded && n > 1 ? .rounded([Double](repeating: out.rounded, count: n)) : .certified([OracleValue](repeating: out, count: n))
     }
 }

@@ -67,7 +67,7 @@ extension DoubleWordTier {
                 return outputs.negativeLogSoftmax(t, negate: false).map { .certified([$0]) }
             case .crossEntropyGrad where q.target.map({ if case .probabilities = $0 { true } else { false } }) ?? false:
                 guard case .probabilities(let p)? = q.target else { return nil }
-                return p.withUnsafeBufferPointer { wideProbabilityGradient(outputs, $0) }.map { .certified($0) }
+                return p.withUnsafeBufferPointer { wideProbabilityGradient(outputs, $0, threads: threads, rounded: rounded) }
             case .softmax, .logSoftmax, .crossEntropyGrad:
                 var target = -1
                 if q.function == .crossEntropyGrad {
@@ -103,18 +103,32 @@ extension DoubleWordTier {
     ///   exactly in a `FixedPointSum` (relative error n·2^-125 and the conversion's 2^-104.9, as
     ///   `probabilityTotal`), and τP/R < 2^(ts+1)·2^(24+1024)/2^-1022 < 2^-1000; R = 0 (then p_M > 0):
     ///   −τ·p_M, −0 with exact value −p_M·2^ts.
-    static func wideProbabilityGradient(_ o: WideRowOutputs, _ p: UnsafeBufferPointer<Double>) -> [OracleValue]? {
+    ///
+    /// The outputs are written by chunks on up to 2·threads threads for a long row; with
+    /// `rounded`, their rounded values alone (8 bytes an output: the common output −p_c is then
+    /// RN_format(−p_c), −p_c itself in f64, without its exact value).
+    static func wideProbabilityGradient(_ o: WideRowOutputs, _ p: UnsafeBufferPointer<Double>, threads: Int,
+                                        rounded: Bool) -> RoundedResult.Values? {
         let n = o.x.count
         let format = o.certifier.format
-        guard p.count == n, let (total, _) = probabilityTotal(p) else { return nil }
-        var top = Int.min
-        for c in 0..<n where c != o.maxIndex && p[c] > 0 { top = Swift.max(top, binade(p[c]) + 1) }
+        guard p.count == n, let (total, _) = probabilityTotal(p, threads: threads) else { return nil }
+        let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
+        // R's scale and its exact sum by chunks (a max, and exact sums: the same for every split).
+        let top = Parallel.forEachChunk(count: n, chunks: chunks) { range -> Int in
+            var top = Int.min
+            for c in range where c != o.maxIndex && p[c] > 0 { top = Swift.max(top, binade(p[c]) + 1) }
+            return top
+        }.max()!
         let atMaximum: OracleValue
         if top == Int.min {
             atMaximum = tinyOutput(negative: true, coefficient: ScaledDoubleWord(p[o.maxIndex]), exponent: wideRowSumExponent, format)
         } else {
             var r = FixedPointSum()
-            for c in 0..<n where c != o.maxIndex && p[c] > 0 { r.add(p[c], scale: -top) }
+            for part in Parallel.forEachChunk(count: n, chunks: chunks, { range -> FixedPointSum in
+                var r = FixedPointSum()
+                for c in range where c != o.maxIndex && p[c] > 0 { r.add(p[c], scale: -top) }
+                return r
+            }) { r = r + part }
             guard let v = r.value() else { return nil }
             let eps = roundedUp(Double(n) * 0x1p-125 + FixedPointSum.conversionError * 1.0001 + 0x1p-1000)
             guard let out = o.certifier.certify(ScaledDoubleWord(hi: v.hi, lo: v.lo, exponent: v.exponent + top).normalized(),
@@ -122,27 +136,72 @@ extension DoubleWordTier {
             atMaximum = out
         }
         let positiveTiny = tinyOutput(negative: false, coefficient: total, exponent: wideRowSumExponent, format)
-        var out = [OracleValue]()
-        out.reserveCapacity(n)
-        for c in 0..<n {
-            if c == o.maxIndex {
-                out.append(atMaximum)
-            } else if o.x[c] == -.infinity {
-                out.append(exactOutput(p[c] == 0 ? 0 : -p[c], format))
-            } else if p[c] == 0 {
-                out.append(positiveTiny)
-            } else {
-                var r = -p[c]
-                if format.round(p[c]) != p[c] {
-                    // −p_c is no value of the format: when it is a rounding boundary (−p_c ± 0⁺
-                    // round apart), the MPFR path cannot settle it at its cap either: decline.
-                    r = format.roundExactly(-p[c], 0, scale: 0, nudge: 1)
-                    guard r.bitPattern == format.roundExactly(-p[c], 0, scale: 0, nudge: -1).bitPattern else { return nil }
-                }
-                out.append(OracleValue(rounded: r, exact: ExactValue(-p[c])))
-            }
+        // −p_c + 0⁺ for c ≠ M, x_c finite, p_c > 0 (see above): −p_c when it is a value of the
+        // format (always in f64), else its rounding, nil when that is a rounding boundary.
+        let exactTargets = format == .f64
+        @inline(__always) func negativeTarget(_ pc: Double) -> Double? {
+            if exactTargets || format.round(pc) == pc { return -pc }
+            // −p_c is no value of the format: when it is a rounding boundary (−p_c ± 0⁺
+            // round apart), the MPFR path cannot settle it at its cap either: decline.
+            let r = format.roundExactly(-pc, 0, scale: 0, nudge: 1)
+            guard r.bitPattern == format.roundExactly(-pc, 0, scale: 0, nudge: -1).bitPattern else { return nil }
+            return r
         }
-        return out
+        // Output c into slots[c] (`Value`: the whole output; `whole` and `common` make it).
+        func fill<Value>(_ slots: UnsafeMutablePointer<Value>, _ whole: (OracleValue) -> Value,
+                         _ common: (Double, Double) -> Value) -> Bool {
+            let base = UncheckedSendable(value: slots)
+            let failures = Parallel.forEachChunk(count: n, chunks: chunks) { range -> Bool in
+                let out = base.value
+                for c in range {
+                    let pc = p[c]
+                    if c == o.maxIndex {
+                        (out + c).initialize(to: whole(atMaximum))
+                    } else if o.x[c] == -.infinity {
+                        (out + c).initialize(to: whole(exactOutput(pc == 0 ? 0 : -pc, format)))
+                    } else if pc == 0 {
+                        (out + c).initialize(to: whole(positiveTiny))
+                    } else {
+                        guard let r = negativeTarget(pc) else { return true }
+                        (out + c).initialize(to: common(r, -pc))
+                    }
+                }
+                return false
+            }
+            return !failures.contains(true)
+        }
+        if rounded {
+            // `fill`'s outputs' rounded values, in a loop of its own (no output built, no call
+            // through a closure per output): −inf logits as `exactOutput`, RN_format(∓p_c).
+            let top = atMaximum.rounded, tiny = positiveTiny.rounded
+            var ok = false
+            let values = [Double](unsafeUninitializedCapacity: n) { buffer, count in
+                let base = UncheckedSendable(value: buffer.baseAddress!)
+                ok = !Parallel.forEachChunk(count: n, chunks: chunks) { range -> Bool in
+                    let out = base.value
+                    for c in range {
+                        let pc = p[c]
+                        let r: Double
+                        if c == o.maxIndex {
+                            r = top
+                        } else if o.x[c] == -.infinity {
+                            r = format.round(pc == 0 ? 0 : -pc)
+                        } else if pc == 0 {
+                            r = tiny
+                        } else {
+                            guard let v = negativeTarget(pc) else { return true }
+                            r = v
+                        }
+                        (out + c).initialize(to: r)
+                    }
+                    return false
+                }.contains(true)
+                count = ok ? n : 0
+            }
+            return ok ? .rounded(values) : nil
+        }
+        return withOutputs(count: n) { fill($0, { $0 }, { r, exact in OracleValue(rounded: r, exact: ExactValue(exact)) }) }
+            .map { .certified($0) }
     }
 }
 

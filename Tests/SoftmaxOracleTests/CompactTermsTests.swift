@@ -35,8 +35,13 @@ struct CompactTermsTests {
         [1e300, 1e-300, -1e300, 3, -.infinity, 1e300],
         [7],
         [-.infinity, 4, -.infinity],
-        (0..<300).map { Double($0 % 17) * 0.37 - Double($0 % 5) * 1e-9 },
+        Self.mixed,
     ]
+
+    static let mixed: [Double] = (0..<300).map { (i: Int) -> Double in
+        let a: Double = Double(i % 17) * 0.37
+        return a - Double(i % 5) * 1e-9
+    }
 
     @Test("d_j, e_j, s, S and L are the bits of the separate intervals", arguments: [64, 93, 200])
     func sameEnclosures(precision: Int) {

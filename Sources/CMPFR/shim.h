@@ -16,4 +16,10 @@ static inline int cmpfr_zero_p(mpfr_srcptr x) { return mpfr_zero_p(x); }
 // Exact hexadecimal text of x ("%Ra"), for messages and debugging.
 static inline int cmpfr_hex(char *buf, size_t n, mpfr_srcptr x) { return mpfr_snprintf(buf, n, "%Ra", x); }
 static inline mpfr_prec_t cmpfr_get_prec(mpfr_srcptr x) { return mpfr_get_prec(x); }
+// The custom interface (MPFR manual, "Custom Interface"): some are macros as well as functions.
+static inline size_t cmpfr_custom_get_size(mpfr_prec_t p) { return mpfr_custom_get_size(p); }
+static inline void cmpfr_custom_init_set(mpfr_ptr x, mpfr_prec_t p, void *significand) {
+    mpfr_custom_init(significand, p);
+    mpfr_custom_init_set(x, MPFR_NAN_KIND, 0, p, significand);
+}
 #endif

@@ -45,11 +45,21 @@ public enum Rounding: Sendable, CaseIterable {
 /// exact, negative when it is below the exact value, positive when above.
 public final class BigFloat {
     @usableFromInline let raw: UnsafeMutablePointer<__mpfr_struct>
+    /// For a view of a number in a `PackedFloats` (`PackedFloats.view`): the store that owns the
+    /// memory, kept alive by the view; nil for a number this object owns.
+    private let owner: PackedFloats?
 
     /// A NaN with `precision` bits (MPFR's fresh value).
     public init(precision: Int) {
         raw = .allocate(capacity: 1)
         mpfr_init2(raw, mpfr_prec_t(Swift.max(precision, 1)))
+        owner = nil
+    }
+
+    /// A view of a number that `owner` holds (no copy); see `PackedFloats.view`.
+    init(viewing raw: UnsafeMutablePointer<__mpfr_struct>, of owner: PackedFloats) {
+        self.raw = raw
+        self.owner = owner
     }
 
     /// `value`, rounded to `precision` bits in direction `rounding` (exact when `precision >= 53`).
@@ -59,8 +69,10 @@ public final class BigFloat {
     }
 
     deinit {
-        mpfr_clear(raw)
-        raw.deallocate()
+        if owner == nil {
+            mpfr_clear(raw)
+            raw.deallocate()
+        }
     }
 
     // MARK: Inspection
@@ -152,6 +164,26 @@ public final class BigFloat {
             Int(mpfr_sum(raw, buffer.baseAddress, UInt(buffer.count), r.mpfr))
         }
     }
+
+    /// The correctly rounded sum of `terms` (numbers may repeat; `count` of them), into self:
+    /// `sum(_:_:)` without an array of `BigFloat`s (8 bytes a term while it runs). The terms must
+    /// not be self.
+    @discardableResult public func sum<Terms: Sequence<NumberReference>>(_ terms: Terms, count: Int, _ r: Rounding) -> Int {
+        if count == 0 { setZero(); return 0 }
+        let pointers = UnsafeMutablePointer<UnsafeMutablePointer<__mpfr_struct>?>.allocate(capacity: count)
+        defer { pointers.deallocate() }
+        var k = 0
+        for t in terms {
+            precondition(k < count, "no more terms than count")
+            pointers[k] = t.raw
+            k += 1
+        }
+        precondition(k == count, "count terms")
+        return Int(mpfr_sum(raw, pointers, UInt(count), r.mpfr))
+    }
+
+    /// This number, as a term of `sum(count:_:_:)`.
+    public var reference: NumberReference { NumberReference(raw: raw) }
 
     /// Moves self to the next representable number above (toward +inf) at its precision.
     public func nextUp() { mpfr_nextabove(raw) }

@@ -137,7 +137,8 @@ enum Backward {
                         _ w: IntervalArithmetic, pending: [Int]) -> [Enclosure] {
         if pending.allSatisfy({ plan.zero[$0] }) { return pending.map { _ in .exact(0) } }
         let row = ShiftedRow(x, facts: facts, arithmetic: w)
-        let (s, t) = weightedSums(dy, row.e, w)
+        let rowE = x.indices.map { row.e($0) }
+        let (s, t) = weightedSums(dy, rowE, w)
         var peeledSums: (s: Interval, t: Interval)?
         if let level = plan.level, pending.contains(where: { plan.peeled[$0] }) {
             let levelPoint = w.point(level)
@@ -146,7 +147,7 @@ enum Backward {
         }
         let s2 = w.mul(row.S, row.S)
         let mPoint = w.point(row.m)
-        let lower = weightedSums(dy, x.indices.map { x[$0] < row.m ? row.e[$0] : nil }, w)
+        let lower = weightedSums(dy, x.indices.map { x[$0] < row.m ? rowE[$0] : nil }, w)
         return pending.map { i in
             if plan.zero[i] { return .exact(0) }
             if x[i] == row.m, !plan.peeled[i] {
@@ -158,7 +159,7 @@ enum Backward {
                 factor = w.exp(w.add(w.sub(w.point(x[i]), mPoint), w.sub(w.point(plan.level!), mPoint)))
             } else {
                 n = w.sub(w.mul(w.point(dy[i]), s), t)
-                factor = row.e[i]!
+                factor = rowE[i]!
             }
             if factor.lo.isZero {
                 // The factor below MPFR's range (exponent < −2^62·ln 2): |dx_i| < 2^(-2^62)
@@ -207,11 +208,12 @@ enum Backward {
                            _ w: IntervalArithmetic, pending: [Int]) -> [Enclosure] {
         if pending.allSatisfy({ exact[$0] != nil }) { return pending.map { .exact(exact[$0]!) } }
         let row = ShiftedRow(x, facts: facts, arithmetic: w)
+        let rowE = x.indices.map { row.e($0) }
         let gPoint = Interval(point: g)
-        let lowerSum = w.sum(x.indices.compactMap { x[$0] < row.m ? row.e[$0] : nil })
+        let lowerSum = w.sum(x.indices.compactMap { x[$0] < row.m ? rowE[$0] : nil })
         return pending.map { i in
             if let v = exact[i] { return .exact(v) }
-            if dy[i] == 0, row.e[i]!.lo.isZero {
+            if dy[i] == 0, rowE[i]!.lo.isZero {
                 // y_i below MPFR's range: dx_i = −y_i·G is a zero of the sign of −G (G ≠ 0 here).
                 return .exact(g.signum > 0 ? -0.0 : 0.0)
             }
@@ -222,7 +224,7 @@ enum Backward {
                 let c = Interval(point: ExactArithmetic.difference(product(ExactArithmetic.value(dy[i]), groups.count[0]), g))
                 return .interval(w.add(w.div(c, n0), w.div(w.mul(gPoint, lowerSum), w.mul(n0, row.S))))
             }
-            let y = w.div(row.e[i]!, row.S)
+            let y = w.div(rowE[i]!, row.S)
             return .interval(w.sub(w.point(dy[i]), w.mul(y, gPoint)))
         }
     }

@@ -32,14 +32,37 @@ enum CrossEntropy {
             return .exact(.infinity)
         }
         let row = ShiftedRow(x, facts: facts, arithmetic: w)
-        let mPoint = w.point(row.m)
-        var terms: [Interval] = []
-        for (c, v) in x.enumerated() where v.isFinite && !r.scaled[c].isZero && v != row.m {
-            terms.append(w.mul(Interval(point: r.scaled[c]), w.sub(mPoint, w.point(v))))
-        }
-        let a = w.sum(terms)
+        let a = weightedGaps(x, m: row.m, r, w)
         let b = w.mul(Interval(point: r.total), row.L)
         return .interval(w.div(w.add(a, b), w.point(Double(r.divisor))))
+    }
+
+    /// Σ_c r̃_c·(m − x_c) over the finite x_c ≠ m with r̃_c ≠ 0: the sum that
+    /// `w.sum(terms)` of the terms `w.mul(Interval(point: r̃_c), w.sub(w.point(m), w.point(x_c)))`
+    /// gives, with the terms' lower ends in a `PackedFloats` (48 bytes a term at up to 128 bits),
+    /// summed, then their upper ends in the same store, summed: not in `Interval`s of
+    /// `BigFloat`s. The same numbers: m − x_c > 0 and r̃_c >= 0, so
+    /// `IntervalArithmetic.mul` takes its non-negative case, [RD(r̃_c·RD(m − x_c)),
+    /// RU(r̃_c·RU(m − x_c))], which is what is computed here; no term: the exact 0 (`w.zero`).
+    static func weightedGaps(_ x: [Double], m: Double, _ r: TargetWeights, _ w: IntervalArithmetic) -> Interval {
+        let used = x.indices.lazy.filter { c in x[c].isFinite && x[c] != m && !r.scaled[c].isZero }
+        let n = used.count
+        if n == 0 { return w.zero }
+        let store = PackedFloats(count: n, precision: w.precision)
+        let mPoint = BigFloat(m, precision: 53), xc = BigFloat(precision: 53)
+        let gap = BigFloat(precision: w.precision)
+        let lo = BigFloat(precision: w.precision), hi = BigFloat(precision: w.precision)
+        for (end, r0) in [(lo, Rounding.down), (hi, Rounding.up)] {
+            for (k, c) in used.enumerated() {
+                xc.set(x[c], .nearest)  // exact
+                gap.sub(mPoint, xc, r0)
+                let rc = r.scaled[c]
+                precondition(rc.signum >= 0 && gap.signum >= 0, "non-negative factors")
+                store.mul(k, rc, gap, r0)
+            }
+            end.sum((0..<n).lazy.map { store.reference($0) }, count: n, r0)
+        }
+        return Interval(lo: lo, hi: hi)
     }
 
     /// The gradient's enclosures, one pending output at a time (`Certifier.run(outputs:streaming:)`).
@@ -53,11 +76,11 @@ enum CrossEntropy {
         let row = ShiftedRow(x, facts: facts, arithmetic: w)
         let d = w.point(Double(r.divisor))
         let sd = w.mul(row.S, d)
-        let nearTie = NearTieNumerator(d: row.d, e: row.e, sum: row.S, w)
+        let nearTie = NearTieNumerator(row, w)
         return { k in
             let c = pending[k]
             let rc = Interval(point: r.scaled[c])
-            guard let ec = row.e[c] else {
+            guard let ec = row.e(c) else {
                 // softmax_c = 0 exactly: the entry is -r_c.
                 return r.scaled[c].isZero ? .exact(0) : .interval(w.div(w.neg(rc), d))
             }

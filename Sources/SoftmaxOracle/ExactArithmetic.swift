@@ -31,6 +31,25 @@ enum ExactArithmetic {
         return r
     }
 
+    /// `sum(_:)` of the numbers `packed` holds for each index in `slot` (numbers may repeat):
+    /// the same exact sum at the same precision (the terms' exponents and precisions are those
+    /// of the `BigFloat`s they stand for), without an array of `BigFloat`s.
+    static func sum(_ packed: PackedFloats, slot: [Int32]) -> BigFloat {
+        var n = 0, top = Int.min, bottom = Int.max
+        for k in slot where !packed.isZero(Int(k)) {
+            n += 1
+            top = Swift.max(top, packed.exponent(Int(k)))
+            bottom = Swift.min(bottom, packed.exponent(Int(k)) - packed.precision)
+        }
+        guard n > 0 else { return BigFloat(0, precision: 53) }
+        let bits = top - bottom + (Int.bitWidth - (n).leadingZeroBitCount) + 2
+        let r = BigFloat(precision: bits)
+        let terms = slot.lazy.filter { !packed.isZero(Int($0)) }.map { packed.reference(Int($0)) }
+        let t = ExponentRange.widest { r.sum(terms, count: n, .nearest) }
+        precondition(t == 0, "exact sum was rounded")
+        return r
+    }
+
     static func difference(_ a: BigFloat, _ b: BigFloat) -> BigFloat {
         let negB = BigFloat(precision: b.precision)
         negB.neg(b, .nearest)

@@ -55,18 +55,20 @@ import MPFR
 /// z_j − z_M) and e_j = e^(d_j) (nil for the logits outside S). f_j and F are made when an
 /// output first needs them (one thread: the MPFR path's rows are computed on one).
 final class NearTieNumerator {
-    private let d: [Interval?], e: [Interval?]
+    /// d_j and e_j of output j (0 ..< outputs), nil for a logit outside S.
+    private let d: (Int) -> Interval?, e: (Int) -> Interval?
+    private let outputs: Int
     private let arithmetic: IntervalArithmetic
     /// n, the number of terms of S.
     let count: Int
     /// f_j = expm1(d_j) (nil where e_j is nil) and F = Σ_j f_j (<= 0).
     private(set) lazy var parts: (f: [Interval?], fSum: Interval) = {
         let w = arithmetic, minusOne = w.point(-1)
-        var f = [Interval?](repeating: nil, count: e.count)
+        var f = [Interval?](repeating: nil, count: outputs)
         var terms: [Interval] = []
         terms.reserveCapacity(count)
-        for j in e.indices {
-            guard let ej = e[j], let dj = d[j] else { continue }
+        for j in 0..<outputs {
+            guard let ej = e(j), let dj = d(j) else { continue }
             let fj = dj.lo.compare(minusOne.lo) >= 0 ? w.expm1(dj) : w.add(ej, minusOne)
             f[j] = fj
             terms.append(fj)
@@ -76,10 +78,21 @@ final class NearTieNumerator {
 
     /// The second form for the row (d, e, S), or nil when S's upper end is at most n/2 (the
     /// plain form then suffices, see the file's notes).
-    init?(d: [Interval?], e: [Interval?], sum s: Interval, _ w: IntervalArithmetic) {
-        let n = e.lazy.filter { $0 != nil }.count
+    convenience init?(d: [Interval?], e: [Interval?], sum s: Interval, _ w: IntervalArithmetic) {
+        self.init(count: e.lazy.filter { $0 != nil }.count, outputs: e.count, d: { d[$0] }, e: { e[$0] }, sum: s, w)
+    }
+
+    /// The second form for a `ShiftedRow` (its d_j and e_j made when f_j needs them, not kept).
+    convenience init?(_ row: ShiftedRow, _ w: IntervalArithmetic) {
+        self.init(count: row.count, outputs: row.logitCount, d: { row.d($0) }, e: { row.e($0) }, sum: row.S, w)
+    }
+
+    /// The second form for a row of `outputs` logits, n = `count` of them in S, whose d_j and
+    /// e_j `d(j)` and `e(j)` give (nil outside S); nil when S's upper end is at most n/2.
+    init?(count n: Int, outputs: Int, d: @escaping (Int) -> Interval?, e: @escaping (Int) -> Interval?,
+          sum s: Interval, _ w: IntervalArithmetic) {
         guard n > 0, s.hi.compare(BigFloat(Double(n) / 2, precision: 53)) > 0 else { return nil }  // n/2 exact
-        (self.d, self.e, arithmetic, count) = (d, e, w, n)
+        (self.d, self.e, self.outputs, arithmetic, count) = (d, e, outputs, w, n)
     }
 
     /// N_c = e_c·R̃ − r̃_c·S: `plain` (an enclosure of it, e_c·A_c − r̃_c·B_c) intersected with

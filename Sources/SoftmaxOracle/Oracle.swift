@@ -89,14 +89,16 @@ public struct Oracle: Sendable {
             // Elementwise: the double-word tier answers output by output; the MPFR path only the
             // outputs it left (each output's enclosure depends on its own logit alone, so this
             // is what the MPFR path gives for the whole row).
+            // (Streaming: each output's enclosure is certified and released before the next is
+            // made, so a round holds one, not one per output: a few hundred bytes an output.)
             guard doubleWordTier, let partial = DoubleWordTier.elementwise(q, threads: threads > 0 ? threads : ProcessorCount.online) else {
-                return try certifier.run(outputs: x.count) { w, pending in pending.map { output($0, w) } }
+                return try certifier.run(outputs: x.count, streaming: { w, pending in { output(pending[$0], w) } })
             }
             if partial.pending.isEmpty {
                 return OracleResult(values: partial.values, precision: 106, escalations: 0, tier: .doubleWord)
             }
             let left = partial.pending
-            let rest = try certifier.run(outputs: left.count) { w, pending in pending.map { output(left[$0], w) } }
+            let rest = try certifier.run(outputs: left.count, streaming: { w, pending in { output(left[pending[$0]], w) } })
             var values = partial.values
             for (j, i) in left.enumerated() { values[i] = rest.values[j] }
             return OracleResult(values: values, precision: rest.precision, escalations: rest.escalations)

@@ -26,11 +26,11 @@ enum SoftmaxFamily {
         let facts = RowFacts(x)
         if let v = facts.special(forLogsumexp: false) { return { _ in .exact(v) } }
         let row = ShiftedRow(x, facts: facts, arithmetic: w)
-        let near = NearTieNumerator(d: row.d, e: row.e, sum: row.S, w)
+        let near = NearTieNumerator(row, w)
         return { k in
             let i = pending[k]
-            guard let ei = row.e[i] else { return .exact(0) }  // a -inf logit: exactly 0
-            let plain = i == row.maxIndex ? w.div(w.one, row.S) : w.div(ei, row.S)
+            guard row.hasTerm(i) else { return .exact(0) }  // a -inf logit: exactly 0
+            let plain = i == row.maxIndex ? w.div(w.one, row.S) : w.div(row.e(i)!, row.S)
             guard let near, format.certify(plain) == nil else { return .interval(plain) }
             return .interval(plain.intersection(MidpointForms.softmax(i, near: near, sum: row.S, w)))
         }
@@ -43,8 +43,8 @@ enum SoftmaxFamily {
         let row = ShiftedRow(x, facts: facts, arithmetic: w)
         return { k in
             let i = pending[k]
-            guard let di = row.d[i] else { return .exact(-.infinity) }
-            return .interval(i == row.maxIndex ? w.neg(row.L) : w.sub(di, row.L))
+            guard row.hasTerm(i) else { return .exact(-.infinity) }
+            return .interval(i == row.maxIndex ? w.neg(row.L) : w.sub(row.d(i)!, row.L))
         }
     }
 

@@ -15,7 +15,7 @@ import MPFR
 /// rounding left is the final division by D inside an enclosure.
 struct TargetWeights {
     /// r̃_c, exact and >= 0.
-    let scaled: [BigFloat]
+    let scaled: ScaledWeights
     /// Σ_c r̃_c, exact.
     let total: BigFloat
     /// D: 1, or K when label smoothing is on.
@@ -38,7 +38,26 @@ struct TargetWeights {
                 r = [BigFloat](repeating: zero, count: k)
                 r[t] = w(t)
             case .probabilities(let p):
-                r = (0..<k).map { c in shared.value(pair(c)) { ExactArithmetic.product(w(c), ExactArithmetic.value(p[c])) } }
+                // r̃_c = w_c·p_c, 106 bits each (`ExactArithmetic.product` of two doubles): packed
+                // (ScaledWeights), the same numbers at the same precision.
+                let packed = PackedFloats(count: k, precision: 106)
+                var slot = [Int32](repeating: 0, count: k)
+                var made: Int32 = 0
+                var sharedSlots = SharedTerms<Int32>()
+                let wc = BigFloat(precision: 53), pc = BigFloat(precision: 53)
+                for c in 0..<k {
+                    slot[c] = sharedSlots.value(pair(c)) {
+                        wc.set(weight?[c] ?? 1, .nearest)  // exact
+                        pc.set(p[c], .nearest)
+                        let t = ExponentRange.widest { packed.mul(Int(made), wc, pc, .nearest) }
+                        precondition(t == 0, "exact product was rounded")
+                        made += 1
+                        return made - 1
+                    }
+                }
+                scaled = ScaledWeights(packed: packed, slot: slot)
+                total = ExactArithmetic.sum(packed, slot: slot)
+                return
             }
         } else {
             divisor = k
@@ -56,7 +75,37 @@ struct TargetWeights {
                 } }
             }
         }
-        scaled = r
+        scaled = ScaledWeights(r)
         total = ExactArithmetic.sum(r)
+    }
+}
+
+/// The exact weights r̃_c of `TargetWeights`, by class: `scaled[c]`.
+///
+/// Memory: probability targets without label smoothing (the common soft-target case) keep their
+/// K distinct products w_c·p_c of 106 bits in a `PackedFloats` (48 bytes each) and an index a
+/// class (4 bytes), not K `BigFloat`s (about 130 bytes each with the allocator's overhead);
+/// `scaled[c]` lends the number (not to be written). The other cases keep `BigFloat`s: a hard
+/// target shares one zero, and label smoothing's sums have precisions of their own.
+struct ScaledWeights {
+    private let objects: [BigFloat]
+    private let packed: PackedFloats?
+    private let slot: [Int32]
+
+    init(_ objects: [BigFloat]) {
+        (self.objects, packed, slot) = (objects, nil, [])
+    }
+
+    init(packed: PackedFloats, slot: [Int32]) {
+        (objects, self.packed, self.slot) = ([], packed, slot)
+    }
+
+    /// K, the number of classes.
+    var count: Int { packed == nil ? objects.count : slot.count }
+
+    /// r̃_c.
+    subscript(c: Int) -> BigFloat {
+        if let packed { return packed.view(Int(slot[c])) }
+        return objects[c]
     }
 }

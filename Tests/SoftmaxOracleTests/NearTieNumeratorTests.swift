@@ -221,7 +221,7 @@ struct NearTieNumeratorTests {
             let a = IntervalArithmetic(precision: 93)
             func near(_ x: [Double]) -> NearTieNumerator? {
                 let row = ShiftedRow(x, facts: RowFacts(x), arithmetic: a)
-                return NearTieNumerator(d: row.d, e: row.e, sum: row.S, a)
+                return NearTieNumerator(row, a)
             }
             #expect(near([0, -10, -10]) == nil)  // S = 1 + 2e^-10 < 3/2
             #expect(near([0, 0, -10, -.infinity]) != nil)  // n = 3, S = 2 + e^-10 > 3/2

@@ -8,17 +8,6 @@ import Testing
 import OracleIO
 import SoftmaxOracle
 
-/// The little-endian bytes of `x`'s low `width` bytes.
-private func littleEndian(_ x: UInt64, width: Int) -> [UInt8] {
-    (0..<width).map { UInt8(truncatingIfNeeded: x >> (8 * $0)) }
-}
-
-/// A frame written by hand from docs/protocol.md: magic, H and P little-endian, header, payload.
-private func handFrame(_ header: String, _ payload: [UInt8]) -> [UInt8] {
-    let h = Array(header.utf8)
-    return Array("SOF1".utf8) + littleEndian(UInt64(h.count), width: 4) + littleEndian(UInt64(payload.count), width: 8) + h + payload
-}
-
 /// The bytes of `values` as binary64, little-endian.
 private func f64Bytes(_ values: [Double]) -> [UInt8] {
     values.flatMap { littleEndian($0.bitPattern, width: 8) }

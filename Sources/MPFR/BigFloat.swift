@@ -167,8 +167,10 @@ public final class BigFloat {
 
     /// The correctly rounded sum of `terms` (numbers may repeat; `count` of them), into self:
     /// `sum(_:_:)` without an array of `BigFloat`s (8 bytes a term while it runs). The terms must
-    /// not be self.
-    @discardableResult public func sum<Terms: Sequence<NumberReference>>(_ terms: Terms, count: Int, _ r: Rounding) -> Int {
+    /// not be self. Inlinable, so that a caller's lazy sequence of terms is specialized: as an
+    /// unspecialized generic, each term cost a metadata lookup (about 1.8 µs a term, 3-4x the CPU
+    /// of the MPFR path on a row of 10^5 equal logits).
+    @inlinable @discardableResult public func sum<Terms: Sequence<NumberReference>>(_ terms: Terms, count: Int, _ r: Rounding) -> Int {
         if count == 0 { setZero(); return 0 }
         let pointers = UnsafeMutablePointer<UnsafeMutablePointer<__mpfr_struct>?>.allocate(capacity: count)
         defer { pointers.deallocate() }

@@ -1,5 +1,10 @@
 /// Checks a request's fields before any arithmetic, naming the field and value of each problem.
 enum Validation {
+    /// A value as messages write it: every NaN as "nan", its sign and payload dropped, as in the
+    /// protocol's text (docs/protocol.md); a binary frame's array can carry a negative NaN, which
+    /// Swift's description writes "-nan".
+    static func shown(_ x: Double) -> String { x.isNaN ? "nan" : "\(x)" }
+
     static func check(_ q: OracleRequest, maxValues: Int) throws(OracleError) {
         let k = q.logits.count
         if k > maxValues {
@@ -99,13 +104,13 @@ enum Validation {
     /// `softcap` c > 0, `z_loss` >= 0, `temperature` T > 0, each finite.
     static func checkLossOptions(_ q: OracleRequest) throws(OracleError) {
         if let c = q.softcap, !(c > 0 && c.isFinite) {
-            throw .invalidInput(field: "softcap", message: "\(c) must be finite and > 0")
+            throw .invalidInput(field: "softcap", message: "\(shown(c)) must be finite and > 0")
         }
         if !(q.zLoss >= 0 && q.zLoss.isFinite) {
-            throw .invalidInput(field: "z_loss", message: "\(q.zLoss) must be finite and >= 0")
+            throw .invalidInput(field: "z_loss", message: "\(shown(q.zLoss)) must be finite and >= 0")
         }
         if let t = q.temperature, !(t > 0 && t.isFinite) {
-            throw .invalidInput(field: "temperature", message: "\(t) must be finite and > 0")
+            throw .invalidInput(field: "temperature", message: "\(shown(t)) must be finite and > 0")
         }
     }
 
@@ -141,21 +146,21 @@ enum Validation {
 
     static func checkSmoothing(_ eps: Double) throws(OracleError) {
         if !(eps >= 0 && eps <= 1) {
-            throw .invalidInput(field: "label_smoothing", message: "\(eps) is outside [0, 1]")
+            throw .invalidInput(field: "label_smoothing", message: "\(shown(eps)) is outside [0, 1]")
         }
     }
 
     /// A row-major matrix of `columns` columns: every entry finite, named `field[r][c]`.
     static func checkFiniteMatrix(_ v: [Double], columns: Int, field: String) throws(OracleError) {
         if let i = v.firstIndex(where: { !$0.isFinite }) {
-            throw .invalidInput(field: "\(field)[\(i / columns)][\(i % columns)]", message: "\(v[i]) is not allowed here (must be finite)")
+            throw .invalidInput(field: "\(field)[\(i / columns)][\(i % columns)]", message: "\(shown(v[i])) is not allowed here (must be finite)")
         }
     }
 
     static func checkFinite(_ v: [Double], field: String, nonNegative: Bool) throws(OracleError) {
         for (i, x) in v.enumerated() {
             if !x.isFinite {
-                throw .invalidInput(field: "\(field)[\(i)]", message: "\(x) is not allowed here (must be finite)")
+                throw .invalidInput(field: "\(field)[\(i)]", message: "\(shown(x)) is not allowed here (must be finite)")
             }
             if nonNegative && x < 0 {
                 throw .invalidInput(field: "\(field)[\(i)]", message: "\(x) is negative (must be >= 0)")

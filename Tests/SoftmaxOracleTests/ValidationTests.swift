@@ -26,6 +26,23 @@ struct ValidationTests {
         expectInvalid(OracleRequest(function: function, logits: Self.x), field: "target")
     }
 
+    @Test("a negative NaN in an array is named \"nan\", as the protocol writes every NaN, not \"-nan\"")
+    func negativeNaNIsNan() {
+        var q = OracleRequest(function: .bceWithLogits, logits: Self.x)
+        q.labels = [0, -Double.nan, 1]
+        do throws(OracleError) {
+            _ = try Oracle().evaluate(q)
+            Issue.record("a NaN label was answered")
+        } catch {
+            guard case let .invalidInput(field, message) = error else {
+                Issue.record("\(error)")
+                return
+            }
+            #expect(field == "labels[1]")
+            #expect(message == "nan is not allowed here (must be finite)")
+        }
+    }
+
     @Test("label_smoothing negative, above 1, NaN or inf names \"label_smoothing\"",
           arguments: [OracleFunction.crossEntropy, .crossEntropyGrad])
     func labelSmoothing(function: OracleFunction) {

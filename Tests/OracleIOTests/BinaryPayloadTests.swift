@@ -13,25 +13,6 @@ private func f64Bytes(_ values: [Double]) -> [UInt8] {
     values.flatMap { littleEndian($0.bitPattern, width: 8) }
 }
 
-/// A descriptor that reads `bytes` through a pipe written in pieces of 997 bytes by another
-/// thread (reads then return short counts), and ends after them.
-private func dribbled(_ bytes: [UInt8]) -> Int32 {
-    var fds: [Int32] = [0, 0]
-    precondition(pipe(&fds) == 0)
-    let writeEnd = fds[1]
-    let writer = Thread {
-        var at = 0
-        while at < bytes.count {
-            let n = min(997, bytes.count - at)
-            _ = bytes[at..<(at + n)].withUnsafeBytes { write(writeEnd, $0.baseAddress, n) }
-            at += n
-        }
-        close(writeEnd)
-    }
-    writer.start()
-    return fds[0]
-}
-
 /// Every item `reader` gives, to the end of its input.
 private func items(_ reader: inout BinaryFrameReader) throws -> [BinaryFrameReader.Item] {
     var out: [BinaryFrameReader.Item] = []

@@ -116,20 +116,7 @@ struct BinaryStreamingTests {
         let payloadBytes = (0..<100_003).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }  // not a multiple of 8
         let second = handFrame(#"{"id":2}"#, littleEndian(0x3FF0_0000_0000_0000, width: 8))
         let stream = handFrame(#"{"id":1}"#, payloadBytes) + second
-        var fds: [Int32] = [0, 0]
-        #expect(pipe(&fds) == 0)
-        let (readEnd, writeEnd) = (fds[0], fds[1])
-        let writer = Thread {
-            var at = 0
-            while at < stream.count {
-                let n = min(997, stream.count - at)
-                _ = stream[at..<(at + n)].withUnsafeBytes { write(writeEnd, $0.baseAddress, n) }
-                at += n
-                if at % 9 == 0 { usleep(100) }
-            }
-            close(writeEnd)
-        }
-        writer.start()
+        let readEnd = dribbled(stream, pausing: true)
         defer { close(readEnd) }
         var reader = BinaryFrameReader(fileDescriptor: readEnd, maxPayloadBytes: 1 << 20)
         guard case let .frame(h1, p1)? = try reader.next(), case let .frame(h2, p2)? = try reader.next() else {

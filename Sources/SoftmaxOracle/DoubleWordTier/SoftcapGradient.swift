@@ -60,12 +60,14 @@ extension DoubleWordTier {
         let epsA = softcapQuotientError(c)
         let cw = DoubleWord(c, 0)
         // The outputs whose cancelling difference is too wide, in MPFR (RefinedProbabilityGradient.swift).
-        let refined = p.map { RefinedSoftcapGradient(x: x, p: $0, softcap: c, format: format, threads: threads) }
         var ratioAndBound = (ScaledDoubleWord.zero, 0.0)
+        var exactTotal: Double?
         if let p {
-            guard p.count == x.count, let (total, epsTotal) = probabilityTotal(p, threads: threads) else { return false }
+            guard p.count == x.count, let (total, epsTotal, exact) = probabilitySum(p, threads: threads) else { return false }
             ratioAndBound = ((total * inverse).normalized(), roundedUp(epsTotal + epsInverse + 8.1 * u2))
+            exactTotal = exact
         }
+        let refined = p.map { RefinedSoftcapGradient(x: x, p: $0, softcap: c, format: format, threads: threads, exactTotal: exactTotal) }
         let (ratio, epsRatio) = ratioAndBound
         // Output j: certified, or `refine` (the refined row's, taken afterwards on this thread:
         // RefinedSoftcapGradient keeps its row), or neither (the request goes to the MPFR path).

@@ -140,4 +140,40 @@ struct RefinedSoftcapGradientTests {
             }
         }
     }
+
+    /// A long row (two threads, chunks) whose 8000 saturated outputs x_j = 100c all cancel
+    /// (p_j = v rounded to 20 digits, v = e·r/(S − n·e) so that e·P/S = v: q_j − p_j about
+    /// 2^-21·q_j, too wide for the double-word bound): every one is refined, the fixed-point
+    /// part by chunks on two threads (`softcapGradient`), with the MPFR path's outputs.
+    @Test("many refined outputs on two threads: the MPFR path's outputs")
+    func manyRefinedOutputs() throws {
+        for c in [1.0, 0.5] {
+            var x: [Double] = []
+            var state: UInt64 = 0x5EED_0013
+            for _ in 0..<8400 {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                x.append((Double(state >> 11) * 0x1p-53 * 6 - 3) * c)
+            }
+            let n = 8000
+            x += [Double](repeating: 100 * c, count: n) + [200 * c]  // the maximum, saturated too
+            var p = [Double](repeating: 0, count: x.count)
+            p[0] = 0.75
+            let (_, e, s) = Self.reference(x, p, c: c)
+            let t = BigFloat(precision: Self.bits)
+            ExponentRange.widest {
+                t.mul(e[8400], BigFloat(Double(n), precision: 53), .nearest)
+                t.sub(s, t, .nearest)
+                t.div(e[8400], t, .nearest)
+                t.mul(t, BigFloat(0.75, precision: 53), .nearest)
+            }
+            let v = t.double()
+            let unit = Double(sign: .plus, exponent: v.exponent - 19, significand: 1)
+            for j in 8400..<(8400 + n) { p[j] = (v / unit).rounded() * unit }
+            var q = OracleRequest(function: .crossEntropyGrad, format: .f64, logits: x)
+            q.target = .probabilities(p)
+            q.softcap = c
+            #expect(try Oracle(threads: 2).evaluateDoubleWordTier(q) != nil, "the tier declined; c \(c)")
+            expectBits(try Oracle(threads: 2).evaluate(q).rounded, try Oracle(doubleWordTier: false).evaluate(q).rounded, "c \(c)")
+        }
+    }
 }

@@ -37,4 +37,25 @@ struct WideProbabilityGradientTests {
             expectBits(try Oracle(threads: 2).evaluateRounded(q).rounded, try Oracle(threads: 1).evaluate(q).rounded, "long row \(format)")
         }
     }
+
+    /// Targets j/16 alone: P is exact in binary64, and R = P − p_M is taken by TwoSum without the
+    /// fixed-point passes; the outputs (R − τP at the maximum) must round as the MPFR
+    /// path's. Also the row whose only positive target is at the maximum (R = 0).
+    @Test("exact P: R by TwoSum, every format; R = 0")
+    func exactTotal() throws {
+        var rng = SplitMix64(seed: Self.seed ^ 0x5)
+        let mpfr = Oracle(doubleWordTier: false)
+        for format in Format.allCases {
+            var (x, p) = Self.row(&rng, count: 1500)
+            p = p.map { $0 == 0 ? 0 : Double(rng.int(1...16)) / 16 }
+            let m = x.indices.max { x[$0] < x[$1] }!
+            for onlyAtMaximum in [false, true] {
+                if onlyAtMaximum { p = p.indices.map { $0 == m ? 0.75 : 0 } }
+                let q = OracleRequest(function: .crossEntropyGrad, format: format, logits: x, target: .probabilities(p))
+                let want = try mpfr.evaluate(q).values
+                expectBits(try Oracle(threads: 1).evaluateRounded(q).rounded, want.map(\.rounded), "\(format) \(onlyAtMaximum)")
+                expectBits(try Oracle(threads: 1).evaluate(q).rounded, want.map(\.rounded), "\(format) \(onlyAtMaximum)")
+            }
+        }
+    }
 }

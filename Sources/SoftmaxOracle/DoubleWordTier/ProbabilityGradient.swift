@@ -27,6 +27,13 @@ extension DoubleWordTier {
     /// result: every p_c's bits then lie at or above 2^(binade(P) − 52) > 2^(top − 126), so the
     /// fixed-point sum truncates nothing and converts P (53 bits) to (P, +0) exactly.
     static func probabilityTotal(_ p: UnsafeBufferPointer<Double>, threads: Int = 1) -> (ScaledDoubleWord, Double)? {
+        probabilitySum(p, threads: threads).map { ($0.total, $0.error) }
+    }
+
+    /// `probabilityTotal`, and P itself as a binary64 number when the first pass found it
+    /// exact (every TwoSum error 0: `exact` is then P exactly, and `total` is (P, +0)
+    /// normalized), else `exact` nil.
+    static func probabilitySum(_ p: UnsafeBufferPointer<Double>, threads: Int = 1) -> (total: ScaledDoubleWord, error: Double, exact: Double?)? {
         let chunks = (threads > 1 && p.count >= parallelThreshold) ? threads * 2 : 1
         // top: the largest positive p_c's bit pattern (positive doubles order as their patterns),
         // four at a time; a positive p_c that is not normal (exponent field 0 or 0x7FF) declines.
@@ -66,7 +73,7 @@ extension DoubleWordTier {
             let t = twoSum(total, part!.sum)
             (total, exact) = (t.hi, t.lo == 0)
         }
-        if exact { return (ScaledDoubleWord(total).normalized(), eps) }
+        if exact { return (ScaledDoubleWord(total).normalized(), eps, total) }
         // Each positive p_c added (others as 0, which adds nothing), alternately into two
         // accumulators (independent carry chains; the sums are exact, so the split changes nothing).
         let sums = Parallel.forEachChunk(count: p.count, chunks: chunks) { range -> FixedPointSum in
@@ -83,7 +90,7 @@ extension DoubleWordTier {
         var sum = FixedPointSum()
         for part in sums { sum = sum + part }
         guard let t = sum.value() else { return nil }
-        return (ScaledDoubleWord(hi: t.hi, lo: t.lo, exponent: t.exponent + top).normalized(), eps)
+        return (ScaledDoubleWord(hi: t.hi, lo: t.lo, exponent: t.exponent + top).normalized(), eps, nil)
     }
 }
 

@@ -52,9 +52,13 @@ final class RefinedSoftcapGradient {
     private var rows: [Int: (zMax: Interval, ratio: Interval)] = [:]
     /// `scaledRatio`'s answer, made when first needed (nil inside: outside the row's domain).
     private var fixed: (row: SoftcapFixedRow, m: UInt128, k: Int, error: Double)??
+    /// P = Σ p_j when the caller found it exact in binary64 (`DoubleWordTier.probabilitySum`, which
+    /// adds the positive p_j: the same sum for validated targets, finite and >= 0).
+    let exactTotal: Double?
 
-    init(x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>, softcap c: Double, format: Format, threads: Int = 1) {
-        (self.x, self.p, self.c, self.format) = (x, p, c, format)
+    init(x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>, softcap c: Double, format: Format, threads: Int = 1,
+         exactTotal: Double? = nil) {
+        (self.x, self.p, self.c, self.format, self.exactTotal) = (x, p, c, format, exactTotal)
         certifier = DoubleWordCertifier(format)
         softcap = BigFloat(c, precision: 53)
         self.threads = mpfrIsThreadSafe ? Swift.max(1, threads) : 1
@@ -130,7 +134,9 @@ final class RefinedSoftcapGradient {
         let made = SoftcapFixedRow(x, softcap: c, threads: rowThreads).flatMap { row in
             ExponentRange.widest { () -> (row: SoftcapFixedRow, m: UInt128, k: Int, error: Double)? in
                 let a = IntervalArithmetic(precision: RefinedProbabilityGradient.precisions[0])
-                let r = a.div(a.exactSum(p), Self.interval(row.low, carry: row.carry, error: row.sumError, a))
+                // [P]: the exact sum's interval, [P, P] when P is a known binary64 number (the same).
+                let total = self.exactTotal.map { a.point($0) } ?? a.exactSum(p)
+                let r = a.div(total, Self.interval(row.low, carry: row.carry, error: row.sumError, a))
                 guard r.lo.signum > 0, r.hi.isFinite else { return nil }
                 let k = r.lo.exponent - 1
                 let t = BigFloat(precision: a.precision), width = BigFloat(precision: 53)

@@ -208,6 +208,9 @@ struct SoftcapFixedRow {
     let termError: Double
     /// S = (carry·2^128 + low)·2^-124, within `sumError`·2^-124 (rounded up).
     let low: UInt128, carry: UInt64, sumError: Double
+    /// The shared terms of the saturated logits (t_j >= 88), x_j > 0 and x_j < 0: `term(±88c)`,
+    /// made once (nil: its `tanhFromE` check failed).
+    let saturatedTerms: (positive: UInt128?, negative: UInt128?)
 
     /// The row, or nil (c not a power of two in [2^-400, 2], a tanh residual check failed, or a
     /// logit not finite).
@@ -221,6 +224,7 @@ struct SoftcapFixedRow {
         xMax = xM
         guard xMax.isFinite, let zM = Self.z(xMax, shift: shift) else { return nil }
         zMax = zM
+        saturatedTerms = (Self.term(88 * c, shift: shift, zMax: zM), Self.term(-88 * c, shift: shift, zMax: zM))
         // One chunk: the computed terms' count, the saturated ones per sign, and the sum.
         struct Part { var computed = 0, positive = 0, negative = 0, low: UInt128 = 0, carry: UInt64 = 0, failed = false }
         let chunks = (threads > 1 && x.count >= DoubleWordTier.parallelThreshold) ? threads * 2 : 1
@@ -250,7 +254,7 @@ struct SoftcapFixedRow {
         }
         Self.add(FixedPoint124.one, times: ties, to: &low, &carry)
         for (count, sign) in [(parts.reduce(0) { $0 + $1.positive }, 1.0), (parts.reduce(0) { $0 + $1.negative }, -1.0)] where count > 0 {
-            guard let e = Self.term(sign * 88 * c, shift: shift, zMax: zM) else { return nil }  // E = 0: the shared term
+            guard let e = sign > 0 ? saturatedTerms.positive : saturatedTerms.negative else { return nil }  // E = 0: the shared term
             Self.add(e, times: count, to: &low, &carry)
             computed += count
         }
@@ -288,7 +292,7 @@ struct SoftcapFixedRow {
     func term(_ x: Double) -> (value: UInt128, error: Double)? {
         if x == xMax { return (FixedPoint124.one, 0) }
         if scaled(x.magnitude, by: 1 - shift) >= 88 {  // as in the row: the shared term
-            return Self.term(x > 0 ? 88 * scaled(1, by: shift) : -88 * scaled(1, by: shift), shift: shift, zMax: zMax).map { ($0, termError) }
+            return (x > 0 ? saturatedTerms.positive : saturatedTerms.negative).map { ($0, termError) }  // term(±88c), c = 2^shift
         }
         return Self.term(x, shift: shift, zMax: zMax).map { ($0, termError) }
     }

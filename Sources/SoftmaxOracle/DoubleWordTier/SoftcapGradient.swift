@@ -32,10 +32,24 @@ extension DoubleWordTier {
     /// ProbabilityGradient.swift: q_j = ê_j ⊗ (P̂ ⊗ 1/Ŝ), εq = εe + εP + εInv + 2·8.1u², minus the
     /// exact p_j, `ProbabilityGradientOutputs.difference`), then times the chain factor (its
     /// bound, and 8.1u²). An omitted e_j: −p_j·(1 − 0⁺) (relative 2^-996), or tiny for p_j = 0.
+    ///
+    /// The row's terms are kept in the output array's slots (`ExpStore`), each read by its own
+    /// output before that output overwrites it: no second array of n terms.
     static func softcapGradient(_ x: UnsafeBufferPointer<Double>, target t: Int, softcap c: Double,
                                 _ format: Format, probabilities p: UnsafeBufferPointer<Double>? = nil,
                                 threads: Int = 1) -> [OracleValue]? {
-        guard let row = softcapSum(x, target: p == nil ? t : -1, softcap: c, threads: threads, keepingTerms: true) else { return nil }
+        guard x.count >= 2 else { return nil }  // `softcapSum`'s own condition, before the array
+        return withOutputs(count: x.count) { base in
+            guard let row = softcapSum(x, target: p == nil ? t : -1, softcap: c, threads: threads, keepingTerms: true,
+                                       store: ExpStore(slots: base)) else { return false }
+            return softcapGradient(into: base, row, x, target: t, softcap: c, format, probabilities: p, threads: threads)
+        }
+    }
+
+    /// `softcapGradient`'s outputs into base[0 ..< n] from the row's sum (false: the MPFR path).
+    private static func softcapGradient(into base: UnsafeMutablePointer<OracleValue>, _ row: SoftcapSum,
+                                        _ x: UnsafeBufferPointer<Double>, target t: Int, softcap c: Double,
+                                        _ format: Format, probabilities p: UnsafeBufferPointer<Double>?, threads: Int) -> Bool {
         let u2 = unitRoundoffSquared
         let tab = DoubleWordExpTable.shared
         let certifier = DoubleWordCertifier(format)
@@ -46,12 +60,14 @@ extension DoubleWordTier {
         let epsA = softcapQuotientError(c)
         let cw = DoubleWord(c, 0)
         // The outputs whose cancelling difference is too wide, in MPFR (RefinedProbabilityGradient.swift).
-        let refined = p.map { RefinedSoftcapGradient(x: x, p: $0, softcap: c, format: format, threads: threads) }
         var ratioAndBound = (ScaledDoubleWord.zero, 0.0)
+        var exactTotal: Double?
         if let p {
-            guard p.count == x.count, let (total, epsTotal) = probabilityTotal(p, threads: threads) else { return nil }
+            guard p.count == x.count, let (total, epsTotal, exact) = probabilitySum(p, threads: threads) else { return false }
             ratioAndBound = ((total * inverse).normalized(), roundedUp(epsTotal + epsInverse + 8.1 * u2))
+            exactTotal = exact
         }
+        let refined = p.map { RefinedSoftcapGradient(x: x, p: $0, softcap: c, format: format, threads: threads, exactTotal: exactTotal) }
         let (ratio, epsRatio) = ratioAndBound
         // Output j: certified, or `refine` (the refined row's, taken afterwards on this thread:
         // RefinedSoftcapGradient keeps its row), or neither (the request goes to the MPFR path).
@@ -60,7 +76,7 @@ extension DoubleWordTier {
             var factor: ScaledDoubleWord, epsFactor: Double, negative = false
             if let p {
                 let pj = p[j]
-                guard let ej = j == row.maxIndex ? (DoubleWord(1, 0), 0) : row.exps[j] else {
+                guard let ej = j == row.maxIndex ? (DoubleWord(1, 0), 0) : row.exp(j) else {
                     if pj == 0 { return (tinyOutput(negative: false, exponent: ElementwiseOutputs.tinyExponent, format), false) }
                     let v = (chain * ScaledDoubleWord(-pj)).normalized()
                     return (certifier.certify(v, relativeError: roundedUp(epsChain + 8.1 * u2 + 0x1p-996)), false)
@@ -81,11 +97,11 @@ extension DoubleWordTier {
                 if j == row.maxIndex {
                     (factor, epsFactor) = (row.s, row.epsS)
                 } else {
-                    let et = row.exps[j].map { ScaledDoubleWord($0.m, exponent: $0.k) } ?? .zero
+                    let et = row.exp(j).map { ScaledDoubleWord($0.m, exponent: $0.k) } ?? .zero
                     factor = (ScaledDoubleWord.one + (row.s - et)).normalized()
                     epsFactor = roundedUp((row.epsS + row.termBound(x[j], at: j) + 6.3 * u2) * (1 + 0x1p-50) + 0x1p-996 + 3.1 * u2)
                 }
-            } else if let ej = row.exps[j] {
+            } else if let ej = row.exp(j) {
                 (factor, epsFactor) = (ScaledDoubleWord(ej.m, exponent: ej.k), row.termBound(x[j], at: j))
             } else {
                 return (tinyOutput(negative: false, exponent: ElementwiseOutputs.tinyExponent, format), false)
@@ -97,31 +113,48 @@ extension DoubleWordTier {
         // Rows of `parallelThreshold` logits or more: 2·threads chunks, each output computed alone.
         let n = x.count
         let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
-        return withOutputs(count: n) { base in
-            let out = UncheckedSendable(value: base)  // each chunk writes its own indices
-            let parts = Parallel.forEachChunk(count: n, chunks: chunks) { range -> (ok: Bool, refine: [Int]) in
-                var refine: [Int] = []
-                for j in range {
-                    let (value, later) = single(j)
-                    if let value {
-                        (out.value + j).initialize(to: value)
-                    } else if later && refined != nil {
-                        refine.append(j)
+        let out = UncheckedSendable(value: base)  // each chunk writes its own indices
+        let parts = Parallel.forEachChunk(count: n, chunks: chunks) { range -> (ok: Bool, refine: [Int]) in
+            var refine: [Int] = []
+            for j in range {
+                let (value, later) = single(j)
+                if let value {
+                    (out.value + j).initialize(to: value)
+                } else if later && refined != nil {
+                    refine.append(j)
+                } else {
+                    return (false, [])
+                }
+            }
+            return (true, refine)
+        }
+        guard parts.allSatisfy(\.ok), let refined else { return parts.allSatisfy(\.ok) }
+        // The refined outputs: first from the fixed-point row (its row made once, here; then
+        // each output alone, pure, by chunks), the rest in order on this thread (the MPFR rows
+        // are kept by `refined`). The same outputs on any split.
+        let indices = parts.flatMap(\.refine)
+        if indices.isEmpty { return true }
+        _ = refined.scaledRatio()
+        let refineChunks = (threads > 1 && indices.count >= 256) ? threads * 2 : 1
+        let left = indices.withUnsafeBufferPointer { indices in
+            Parallel.forEachChunk(count: indices.count, chunks: refineChunks) { range -> [Int] in
+                var left: [Int] = []
+                for i in range {
+                    let j = indices[i]
+                    if let r = refined.fixedOutput(j, chain: softcapChain(x[j], cw, epsA: epsA, tab)) {
+                        (out.value + j).initialize(to: r)
                     } else {
-                        return (false, [])
+                        left.append(j)
                     }
                 }
-                return (true, refine)
+                return left
             }
-            guard parts.allSatisfy(\.ok) else { return false }
-            for part in parts {
-                for j in part.refine {
-                    guard let r = refined?.output(j, chain: softcapChain(x[j], cw, epsA: epsA, tab)) else { return false }
-                    (out.value + j).initialize(to: r)
-                }
-            }
-            return true
         }
+        for j in left.joined() {
+            guard let r = refined.output(j, chain: softcapChain(x[j], cw, epsA: epsA, tab)) else { return false }
+            (out.value + j).initialize(to: r)
+        }
+        return true
     }
 
     /// The relative bound of a_j = x_j ⊘ c (`softcapGradient`'s notes): 0 when c is a power of two.

@@ -105,6 +105,17 @@ extension DoubleWordTier {
 
         /// The computed terms' own bounds, rounded up to Float (0 elsewhere), when kept.
         var termBounds: [Float] = []
+        /// When `softcapSum` was given a store: where e_j and its bound are kept instead of `exps`
+        /// and `termBounds` (slot j of the caller's outputs, until output j overwrites it).
+        var store: ExpStore?
+
+        /// e_j (`exps`' element j, or the store's slot j).
+        @inline(__always)
+        func exp(_ j: Int) -> (m: DoubleWord, k: Int)? {
+            guard let store else { return exps[j] }
+            let e = store.load(j)
+            return e.k == Int32.min ? nil : (DoubleWord(e.hi, e.lo), Int(e.k))
+        }
 
         /// The relative bound of the kept e_j for the logit v = x_j (a tighter one than `epsE`):
         /// 0 for v = x_M (e_j = 1 exactly), 2^-110(1 + 2^-50) for a saturated v > 0, the shared
@@ -112,7 +123,8 @@ extension DoubleWordTier {
         func termBound(_ v: Double, at j: Int) -> Double {
             if v == xMax { return 0 }
             if v.magnitude >= threshold { return v > 0 ? DoubleWordTier.softcapSaturatedBound : epsSaturatedNegative }
-            return termBounds.isEmpty ? epsComputed : Swift.min(Double(termBounds[j]), epsComputed)  // both bound it
+            if let store { return Swift.min(Double(store.loadBound(j)), epsComputed) }  // both bound it
+            return termBounds.isEmpty ? epsComputed : Swift.min(Double(termBounds[j]), epsComputed)
         }
         /// s, and its relative bound.
         var s: ScaledDoubleWord, epsS: Double
@@ -158,8 +170,12 @@ extension DoubleWordTier {
     /// largest ε_j when smaller; else the largest);
     /// omitted terms (< 2^-1512775 each) count 2^-126 relative each when s > 2^-700000. The bound, taken relative to ŝ(1 − 2^-40)
     /// (valid as it is below 2^-60, else nil), is that weighted sum, not the largest term's.
+    ///
+    /// With a `store` (and `keepingTerms`), e_j and its bound go to slot j of the store (the
+    /// caller's output array: no other array of n terms), 1 with bound 0 at the maximum, at ties
+    /// and at saturated x_j > 0, as `exps` would hold them.
     static func softcapSum(_ x: UnsafeBufferPointer<Double>, target t: Int, softcap c: Double, threads: Int = 1,
-                           keepingTerms: Bool = false) -> SoftcapSum? {
+                           keepingTerms: Bool = false, store: ExpStore? = nil) -> SoftcapSum? {
         let n = x.count
         let u2 = unitRoundoffSquared
         guard n >= 2, t >= -1, t < n, c.isNormal, c >= 0x1p-400, c <= 0x1p400 else { return nil }
@@ -197,9 +213,11 @@ extension DoubleWordTier {
             epsMinus = roundedUp(DoubleWordExp.relativeError + magnitude * epsDMinus * 1.01 + 0x1p-1070 + 0x1p-110 * 1.01)
         }
         let saturatedBound = softcapSaturatedBound
-        var terms: [(m: DoubleWord, k: Int)?] = keepingTerms ? .init(repeating: (DoubleWord(1, 0), 0), count: n) : []
+        let inArrays = keepingTerms && store == nil, inStore = keepingTerms && store != nil
+        var terms: [(m: DoubleWord, k: Int)?] = inArrays ? .init(repeating: (DoubleWord(1, 0), 0), count: n) : []
         let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
-        var termBounds: [Float] = keepingTerms ? .init(repeating: 0, count: n) : []
+        var termBounds: [Float] = inArrays ? .init(repeating: 0, count: n) : []
+        if inStore { store!.storeOne(mIndex) }
         let parts = terms.withUnsafeMutableBufferPointer { buffer -> [SoftcapPart] in
           termBounds.withUnsafeMutableBufferPointer { boundBuffer -> [SoftcapPart] in
             let slots = UncheckedSendable(value: buffer)  // each chunk writes its own indices
@@ -210,21 +228,25 @@ extension DoubleWordTier {
                     let v = x[j]
                     if v == xm {  // d_j = 0 exactly: e_j = 1
                         part.ones += 1
+                        if inStore { store!.storeOne(j) }
                         continue
                     }
                     if v.magnitude >= threshold {
                         if v > 0 {
                             part.saturatedPositive += 1
+                            if inStore { store!.storeOne(j) }
                         } else {
                             part.saturatedNegative += 1
-                            if keepingTerms { slots.value[j] = eMinus.map { ($0.m, $0.k) } }
+                            if inArrays { slots.value[j] = eMinus.map { ($0.m, $0.k) } }
+                            if inStore { store!.storeTerm(j, eMinus, bound: 0) }
                         }
                         continue
                     }
                     guard let (d, epsD) = row.difference(v, &part.outOfDomain) else { continue }
                     guard d.exponent < 20 else {  // d_j <= −2^20: omitted
                         part.omitted += 1
-                        if keepingTerms { slots.value[j] = nil }
+                        if inArrays { slots.value[j] = nil }
+                        if inStore { store!.storeTerm(j, nil, bound: 0) }
                         continue
                     }
                     let plain = d.unscaled
@@ -240,10 +262,11 @@ extension DoubleWordTier {
                     part.computed += 1
                     part.sum.add(e.m.hi, scale: e.k - sigma)
                     part.sum.add(e.m.lo, scale: e.k - sigma)
-                    if keepingTerms {
+                    if inArrays {
                         slots.value[j] = (e.m, e.k)
                         boundSlots.value[j] = Float(epsE).nextUp  // >= epsE (Float's normal range, or +inf)
                     }
+                    if inStore { store!.storeTerm(j, e, bound: Float(epsE).nextUp) }
                 }
                 return part
             }
@@ -311,9 +334,28 @@ extension DoubleWordTier {
         if positive > 0 { epsE = Swift.max(epsE, saturatedBound) }
         if negative > 0 && eMinus != nil { epsE = Swift.max(epsE, epsMinus) }
         return SoftcapSum(maxIndex: mIndex, exps: terms, epsE: epsE, xMax: xm, threshold: threshold, epsComputed: epsC,
-                          epsSaturatedNegative: epsMinus, termBounds: termBounds, s: s, epsS: epsS, dT: dT)
+                          epsSaturatedNegative: epsMinus, termBounds: termBounds, store: inStore ? store : nil, s: s, epsS: epsS, dT: dT)
     }
 
     /// The relative bound of a saturated positive logit's term taken as 1 (SoftcapDifferences.swift).
     static let softcapSaturatedBound = 0x1p-110 * (1 + 0x1p-50)
+}
+
+extension DoubleWordTier.ExpStore {
+    /// e_j = 2^k·m (nil: absent) with its relative bound (a Float, after k, in slot j's bytes
+    /// 20 ..< 24: `OracleValue`'s stride is at least 24).
+    @inline(__always)
+    func storeTerm(_ j: Int, _ e: ScaledExp?, bound: Float) {
+        precondition(MemoryLayout<OracleValue>.stride >= 24)
+        if let e { store(j, hi: e.m.hi, lo: e.m.lo, k: Int32(e.k)) } else { markAbsent(j) }
+        (base + j &* stride + 20).storeBytes(of: bound, as: Float.self)
+    }
+
+    /// e_j = 1 exactly, bound 0.
+    @inline(__always)
+    func storeOne(_ j: Int) { storeTerm(j, ScaledExp(k: 0, m: DoubleWord(1, 0)), bound: 0) }
+
+    /// Slot j's bound (`storeTerm`).
+    @inline(__always)
+    func loadBound(_ j: Int) -> Float { (base + j &* stride + 20).load(as: Float.self) }
 }

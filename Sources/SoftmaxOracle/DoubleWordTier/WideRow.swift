@@ -111,8 +111,26 @@ extension DoubleWordTier {
                                         rounded: Bool) -> RoundedResult.Values? {
         let n = o.x.count
         let format = o.certifier.format
-        guard p.count == n, let (total, _) = probabilityTotal(p, threads: threads) else { return nil }
+        guard p.count == n, let (total, _, exactTotal) = probabilitySum(p, threads: threads) else { return nil }
         let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
+        let eps = roundedUp(Double(n) * 0x1p-125 + FixedPointSum.conversionError * 1.0001 + 0x1p-1000)
+        // When P is exact in binary64 and so is R = P − p_M (TwoSum's error 0), R is that
+        // number: the fixed-point sum below would hold it exactly (its bits lie at or above
+        // 2^(binade(R) − 52) > 2^(top − 126)) and convert it to (R, +0), the same certified
+        // output; R = 0 exactly when no p_c off the maximum is positive (top = Int.min below).
+        if let whole = exactTotal {
+            let r = twoSum(whole, p[o.maxIndex] > 0 ? -p[o.maxIndex] : 0)
+            if r.lo == 0 {
+                let atMaximum: OracleValue
+                if r.hi == 0 {
+                    atMaximum = tinyOutput(negative: true, coefficient: ScaledDoubleWord(p[o.maxIndex]), exponent: wideRowSumExponent, format)
+                } else {
+                    guard let out = o.certifier.certify(ScaledDoubleWord(r.hi).normalized(), relativeError: eps) else { return nil }
+                    atMaximum = out
+                }
+                return wideProbabilityGradient(o, p, total: total, atMaximum: atMaximum, threads: threads, rounded: rounded)
+            }
+        }
         // R's scale and its exact sum by chunks (a max, and exact sums: the same for every split).
         let top = Parallel.forEachChunk(count: n, chunks: chunks) { range -> Int in
             var top = Int.min
@@ -130,11 +148,19 @@ extension DoubleWordTier {
                 return r
             }) { r = r + part }
             guard let v = r.value() else { return nil }
-            let eps = roundedUp(Double(n) * 0x1p-125 + FixedPointSum.conversionError * 1.0001 + 0x1p-1000)
             guard let out = o.certifier.certify(ScaledDoubleWord(hi: v.hi, lo: v.lo, exponent: v.exponent + top).normalized(),
                                                 relativeError: eps) else { return nil }
             atMaximum = out
         }
+        return wideProbabilityGradient(o, p, total: total, atMaximum: atMaximum, threads: threads, rounded: rounded)
+    }
+
+    /// `wideProbabilityGradient`'s outputs, given P̂ (`total`) and the output at the maximum.
+    private static func wideProbabilityGradient(_ o: WideRowOutputs, _ p: UnsafeBufferPointer<Double>, total: ScaledDoubleWord,
+                                                atMaximum: OracleValue, threads: Int, rounded: Bool) -> RoundedResult.Values? {
+        let n = o.x.count
+        let format = o.certifier.format
+        let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
         let positiveTiny = tinyOutput(negative: false, coefficient: total, exponent: wideRowSumExponent, format)
         // −p_c + 0⁺ for c ≠ M, x_c finite, p_c > 0 (see above): −p_c when it is a value of the
         // format (always in f64), else its rounding, nil when that is a rounding boundary.

@@ -303,20 +303,28 @@ extension ElementwiseOutputs {
             let sixteen = z * 16, valid = (sixteen .>= 0) .& (sixteen .<= 16)
             // 2k + (x < 0), k = ⌊16·z⌋ in [0, 16] (a non-integer 16·z finds another label's key).
             let twice = sixteen.replacing(with: 0, where: .!valid) * 2
-            let side = OutputLanes(repeating: 0).replacing(with: 1, where: x .< 0)
-            let slot = twice + side
-            let e0 = entries[Int(slot[0])], e1 = entries[Int(slot[1])], e2 = entries[Int(slot[2])], e3 = entries[Int(slot[3])]
+            // The regimes from |x|'s bit pattern (for doubles >= +0 their order is the values'
+            // order; NaN patterns lie above +inf's): no floating-point comparison of a subnormal x.
+            let mb = unsafeBitCast(x, to: Bits.self) & Bits(repeating: 0x7FFF_FFFF_FFFF_FFFF)
+            let infBits = Bits(repeating: Double.infinity.bitPattern)
+            let nanLanes = mb .> infBits, infinite = mb .== infBits
+            // The side: x's sign bit, without a branch. It differs from x < 0 only at −0 and
+            // negative NaNs, where the two entries agree on what is used (key, tiny; NaN lanes
+            // take `nan`).
+            let sign = unsafeBitCast(x, to: Bits.self) &>> 63
+            @inline(__always) func slot(_ j: Int) -> Int { Int(twice[j]) &+ Int(truncatingIfNeeded: sign[j]) }
+            let e0 = entries[slot(0)], e1 = entries[slot(1)], e2 = entries[slot(2)], e3 = entries[slot(3)]
             let key = Bits(e0.key, e1.key, e2.key, e3.key)
             let a = OutputLanes(e0.coefficient, e1.coefficient, e2.coefficient, e3.coefficient)
             let aLo = OutputLanes(e0.coefficientLo, e1.coefficientLo, e2.coefficientLo, e3.coefficientLo)
             let t = OutputLanes(e0.tiny, e1.tiny, e2.tiny, e3.tiny)
             let inf = OutputLanes(e0.infinity, e1.infinity, e2.infinity, e3.infinity)
             let known = valid .& (key .== zBits)
-            let m = magnitudeLanes(x)
+            let m = unsafeBitCast(mb, to: OutputLanes.self)
             // |x| >= 2^11, finite.
             // (Other lanes multiply 2^11 instead of |x|: no arithmetic on subnormal logits, which
             // x86 takes through a slow microcode assist; their products are discarded.)
-            let huge = (m .>= 0x1p11) .& (m .< .infinity), mh = m.replacing(with: 0x1p11, where: .!huge)
+            let huge = (mb .>= Bits(repeating: (0x1p11 as Double).bitPattern)) .& (mb .< infBits), mh = m.replacing(with: 0x1p11, where: .!huge)
             let hi = a * mh
             let lo = (-hi).addingProduct(a, mh)
             let hiBits = unsafeBitCast(hi, to: Bits.self)
@@ -327,12 +335,10 @@ extension ElementwiseOutputs {
             v.replace(with: 0, where: zeroA)
             var done = huge .& (zeroA .| ((aLo .== 0) .& (hi .>= 0x1p-900) .& (hi .< 0x1p1000)))
             // |x| <= 2^-60.
-            let tinyDone = (m .<= ElementwiseOutputs.tinyLogitBound) .& (t .== t)
+            let tinyDone = (mb .<= Bits(repeating: ElementwiseOutputs.tinyLogitBound.bitPattern)) .& (t .== t)
             v.replace(with: t, where: tinyDone)
             // ±inf, NaN.
-            let infinite = m .== .infinity
             v.replace(with: inf, where: infinite)
-            let nanLanes = .!(x .== x)
             v.replace(with: nan, where: nanLanes)
             done = (done .| tinyDone .| infinite) .& known
             done .|= nanLanes

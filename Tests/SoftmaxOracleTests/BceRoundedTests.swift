@@ -120,4 +120,46 @@ struct BceRoundedTests {
             #expect(rounded == full, "seed \(seed), row \(n)")
         }
     }
+
+    /// Labels k/16 (hard labels +0 and 1 among them) with one pos_weight and no weight, which the
+    /// rounded path takes four at a time on lanes (`BceLabelLanes`, in rows of 256 logits or more:
+    /// the cases repeated), mixed with a −0 label (the scalar loop) in the same groups of four. Expected values: the tie argument of `ties`
+    /// (A = pw·1 = 0.75), B = 1 (P = x, a double: x), B = 0 at x = 2^53 − 2 (C·T < e^-2^52: +0),
+    /// label 0.5 (A = 0.375: P = 3377699720527871.25, a tie, plus 0⁺: the double above), `infiniteLoss` (A = 0 at −inf for label 0, B = 0 at +inf for label 1), NaN, and mpmath at
+    /// 3000 bits at |x| = 2^-60 (0.75·softplus(−x) and softplus(x)) and at x = −3000.
+    @Test("labels k/16 on lanes: ties, infinities, NaN, tiny and huge logits")
+    func hardLabelLanes() throws {
+        let ln2 = 0x1.62e42fefa39efp-1, tinyOne = 0x1.0a2b23f3bab73p-1
+        let cases: [(x: Double, z: Double, expected: Double)] = [
+            (-(0x1p53 - 2), 1, 6755399441055743), (-(0x1p53 - 6), 1, 6755399441055740),
+            (0x1p53 - 2, 0, 0x1p53 - 2), (0x1p53 - 2, 1, 0),
+            (-.infinity, 0, 0), (-.infinity, 1, .infinity), (.infinity, 0, .infinity), (.infinity, 1, 0),
+            (.nan, 1, .nan), (-.nan, 0, .nan), (0x1p-60, 0, ln2), (0x1p-60, 1, tinyOne),
+            (-0x1p-60, 1, tinyOne), (-0x1p-60, 0, ln2), (0, 1, tinyOne), (-3000, 1, 2250),
+            (-3000, 0, 0), (3000, 0, 3000), (-(0x1p53 - 2), 0.5, 0x1.7ffffffffffffp+51), (-.infinity, -0.0, 0),
+        ]
+        let all = Array(repeating: cases, count: 13).joined()
+        let q = Self.request(all.map(\.x), labels: all.map(\.z), posWeight: [0.75])
+        let (rounded, full) = try Self.rounded(q)
+        #expect(rounded == all.map(\.expected.bitPattern))
+        #expect(full == rounded)
+    }
+
+    @Test("labels k/16 on lanes: evaluateRounded equals evaluate's rounded values, bit for bit")
+    func hardLabelLanesSameAsEvaluate() throws {
+        let seed: UInt64 = 0xBCE0_4A2D
+        var rng = SplitMix64(seed: seed)
+        for n in 0..<16 {
+            let count = [3, 300, 67, 1500][n % 4]
+            let x = (0..<count).map { _ in Self.logit(&rng) }
+            let labels = (0..<count).map { _ in
+                rng.oneIn(4) ? [-0.0, 0.3, (1.0 / 16).nextUp, (15.0 / 16).nextDown, 0x1p-1074, 1.0.nextDown][rng.int(0...5)]
+                    : (rng.oneIn(2) ? Double(rng.int(0...16)) / 16 : (rng.oneIn(2) ? 0.0 : 1.0))
+            }
+            let posWeight: [Double]? = [nil, [1], [0x1.c1a768d17298ap+1], [0x1p-1000], [0]][n % 5]
+            let (rounded, full) = try Self.rounded(Self.request(x, labels: labels, posWeight: posWeight))
+            #expect(rounded == full, "seed \(seed), row \(n)")
+        }
+    }
 }
+

@@ -179,4 +179,30 @@ struct ElementwiseShortcutTests {
             }
         }
     }
+
+    /// Rows of ±inf and NaN (four at a time, as the rounded path's lanes take them, and mixed
+    /// with finite logits in a group): in f64 the limits σ(+inf) = 1, σ(−inf) = 0,
+    /// softplus(+inf) = +inf, softplus(−inf) = 0, log_sigmoid(+inf) = −0, log_sigmoid(−inf) =
+    /// −inf and NaN at NaN; in every format the MPFR path's outputs, bit for bit.
+    @Test("Infinite and NaN logits through evaluateRounded: the limits in f64, the MPFR path's outputs in every format")
+    func infiniteLogitsRounded() throws {
+        let x: [Double] = [.infinity, .infinity, .infinity, .infinity, -.infinity, -.infinity, -.infinity, -.infinity,
+                           .nan, -.nan, .nan, .nan, .infinity, 1.5, -.infinity, .nan, -.infinity, 0x1p30, .infinity, -.nan, .infinity]
+        let limits: [OracleFunction: (plus: Double, minus: Double)] = [.sigmoid: (1, 0), .softplus: (.infinity, 0), .logSigmoid: (-0.0, -.infinity)]
+        let mpfr = Oracle(doubleWordTier: false)
+        for (_, f) in Self.kinds {
+            for format in Format.allCases {
+                let q = OracleRequest(function: f, format: format, logits: x)
+                let got = try Oracle().evaluateRounded(q).rounded, want = try mpfr.evaluate(q).rounded
+                for i in x.indices {
+                    #expect(got[i].bitPattern == want[i].bitPattern || (got[i].isNaN && want[i].isNaN), "\(f) \(format) x = \(x[i])")
+                    guard format == .f64, let (plus, minus) = limits[f] else { continue }
+                    if x[i].isNaN { #expect(got[i].isNaN, "\(f) at NaN") }
+                    if x[i] == .infinity { #expect(got[i].bitPattern == plus.bitPattern, "\(f) at +inf") }
+                    if x[i] == -.infinity { #expect(got[i].bitPattern == minus.bitPattern, "\(f) at −inf") }
+                }
+            }
+        }
+    }
 }
+

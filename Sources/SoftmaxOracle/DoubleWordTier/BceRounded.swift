@@ -157,54 +157,78 @@ extension ElementwiseOutputs {
                         table.values[s] = v
                         return v
                     }
+                    var count = 0
+                    /// Output i written at once (the file's notes), or its index queued for `fill`.
+                    @inline(__always) func one(_ i: Int) {
+                        let xi = x[i], m = xi.magnitude
+                        let z = zs[i], pw = onePosWeight ?? pws[i], w = hasWeight ? ws[i] : 1
+                        if m >= 0x1p11 {
+                            if m < .infinity {
+                                let k = coefficients(z, pw, w)
+                                let a = xi < 0 ? k.a : k.b, aLo = xi < 0 ? k.aLo : k.bLo
+                                if a == 0 {
+                                    (out + i).initialize(to: 0)
+                                    return
+                                }
+                                let hi = a * m
+                                if aLo == 0 && hi >= 0x1p-900 && hi < 0x1p1000 {  // (false for a NaN a: not plain)
+                                    let lo = (-hi).addingProduct(a, m)
+                                    (out + i).initialize(to: lo > 0 && lo == 0.5 * hi.ulp ? hi.nextUp : hi)
+                                    return
+                                }
+                                if hi >= 0x1p-800 && hi < 0x1p1000 {  // a = a + aLo, a double word (file's notes)
+                                    let e1 = (-hi).addingProduct(a, m), p2 = aLo * m
+                                    let s2 = (e1 + p2) + (-p2).addingProduct(aLo, m)
+                                    let h = hi + s2, l = (hi - h) + s2
+                                    let room = 0x1p-100 * h, half = 0.5 * h.ulp
+                                    if l + room < half && l - room > (h.significandBitPattern == 0 ? -0.5 * half : -half) {
+                                        (out + i).initialize(to: h)
+                                        return
+                                    }
+                                }
+                            } else {
+                                let v = Self.infiniteLoss(negative: xi < 0, label: z, posWeight: pw, weight: w)
+                                (out + i).initialize(to: v == 0 ? special.zero.rounded : (v > 0 ? special.plus.rounded : special.minus.rounded))
+                                return
+                            }
+                        } else if m <= Self.tinyLogitBound {
+                            let r = coefficients(z, pw, w).tiny
+                            if !r.isNaN {
+                                (out + i).initialize(to: r)
+                                return
+                            }
+                        } else if xi.isNaN {
+                            (out + i).initialize(to: nanRounded)
+                            return
+                        }
+                        indices[count] = i
+                        count += 1
+                    }
+                    let entries = UnsafeMutablePointer<BceLabelEntry>.allocate(capacity: 34)
+                    defer { entries.deallocate() }
+                    let lanes = range.count >= Self.labelLanesMinimum
+                        ? labelLanes(onePosWeight: hasWeight ? nil : onePosWeight, entries: entries, coefficients: coefficients) : nil
                     var start = range.lowerBound
                     while start < range.upperBound {
                         let end = Swift.min(start + block, range.upperBound)
-                        var count = 0
-                        for i in start..<end {
-                            let xi = x[i], m = xi.magnitude
-                            let z = zs[i], pw = onePosWeight ?? pws[i], w = hasWeight ? ws[i] : 1
-                            if m >= 0x1p11 {
-                                if m < .infinity {
-                                    let k = coefficients(z, pw, w)
-                                    let a = xi < 0 ? k.a : k.b, aLo = xi < 0 ? k.aLo : k.bLo
-                                    if a == 0 {
-                                        (out + i).initialize(to: 0)
-                                        continue
-                                    }
-                                    let hi = a * m
-                                    if aLo == 0 && hi >= 0x1p-900 && hi < 0x1p1000 {  // (false for a NaN a: not plain)
-                                        let lo = (-hi).addingProduct(a, m)
-                                        (out + i).initialize(to: lo > 0 && lo == 0.5 * hi.ulp ? hi.nextUp : hi)
-                                        continue
-                                    }
-                                    if hi >= 0x1p-800 && hi < 0x1p1000 {  // a = a + aLo, a double word (file's notes)
-                                        let e1 = (-hi).addingProduct(a, m), p2 = aLo * m
-                                        let s2 = (e1 + p2) + (-p2).addingProduct(aLo, m)
-                                        let h = hi + s2, l = (hi - h) + s2
-                                        let room = 0x1p-100 * h, half = 0.5 * h.ulp
-                                        if l + room < half && l - room > (h.significandBitPattern == 0 ? -0.5 * half : -half) {
-                                            (out + i).initialize(to: h)
-                                            continue
-                                        }
-                                    }
-                                } else {
-                                    let v = Self.infiniteLoss(negative: xi < 0, label: z, posWeight: pw, weight: w)
-                                    (out + i).initialize(to: v == 0 ? special.zero.rounded : (v > 0 ? special.plus.rounded : special.minus.rounded))
-                                    continue
+                        count = 0
+                        var i = start
+                        if let lanes {
+                            let width = OutputLanes.scalarCount
+                            while i + width <= end {
+                                let xv = UnsafeRawPointer(x.baseAddress! + i).loadUnaligned(as: OutputLanes.self)
+                                let zv = UnsafeRawPointer(zs.baseAddress! + i).loadUnaligned(as: OutputLanes.self)
+                                let (v, done) = lanes.outputs(xv, zv)
+                                UnsafeMutableRawPointer(out + i).storeBytes(of: v, as: OutputLanes.self)  // the others are overwritten
+                                if !all(done) {
+                                    for j in 0..<width where !done[j] { one(i + j) }
                                 }
-                            } else if m <= Self.tinyLogitBound {
-                                let r = coefficients(z, pw, w).tiny
-                                if !r.isNaN {
-                                    (out + i).initialize(to: r)
-                                    continue
-                                }
-                            } else if xi.isNaN {
-                                (out + i).initialize(to: nanRounded)
-                                continue
+                                i += width
                             }
-                            indices[count] = i
-                            count += 1
+                        }
+                        while i < end {
+                            one(i)
+                            i += 1
                         }
                         if count > 0 {
                             gx.removeAll(keepingCapacity: true)
@@ -231,5 +255,115 @@ extension ElementwiseOutputs {
         }
         failed.sort()
         return failed
+    }
+}
+
+// Labels k/16 on lanes. When pos_weight is one number and there is no weight, the labels
+// z = k/16, k = 0 ... 16 (hard labels +0 and 1 among them; the bit patterns `coefficients` keys
+// on) each have one `BceRoundedCoefficients` for the whole row, made once per fill (for ranges of
+// `labelLanesMinimum` logits or more; shorter ones take the scalar loop alone). Four logits at a
+// time, a lane's entry is found from 16·z (exact: a power-of-two scaling of z ∈ [0, 1]) and taken
+// only where the entry's label has z's very bit pattern (so −0, k/16 ± an ulp, and labels
+// outside [0, 1] are not). Each such lane whose logit falls in a regime of the file's notes gets
+// the very value the scalar loop (`one`) writes, by the same operations on the same operands:
+// - |x| >= 2^11, finite: a = A (x < 0) or B, aLo likewise; a = 0: +0; aLo = 0 and
+//   hi = RN(a·|x|) ∈ [2^-900, 2^1000): lo = fma(a, |x|, −hi), and hi.nextUp where lo > 0 and
+//   lo = ulp(hi)/2, else hi. For such hi (positive, normal, below the largest double) ulp(hi)/2
+//   is 2^(⌊log₂hi⌋ − 53), whose bits are hi's exponent field minus 53 (no underflow: ⌊log₂hi⌋
+//   >= −900), and hi.nextUp is hi's bit pattern plus one. Other lanes (a NaN: not plain; a
+//   double word a + aLo) go to the scalar loop.
+// - |x| <= 2^-60: the triple's `tiny` where it is not NaN.
+// - x = ±inf: `infiniteLoss` of the lane's sign and label (made once per entry).
+// - x NaN: the NaN output, whatever the label.
+// Every other lane (another label, 2^-60 < |x| < 2^11) goes to the scalar loop, lane by lane.
+
+extension ElementwiseOutputs {
+    /// What the lanes need of the label k/16 on one side of 0: its bit pattern, A (x < 0) or B
+    /// (x > 0) as a double word, the tiny-logit output, the output at −inf or +inf (padded to 64
+    /// bytes: one cache line each).
+    struct BceLabelEntry {
+        var key: UInt64, coefficient: Double, coefficientLo: Double, tiny: Double, infinity: Double
+        var padding: (Double, Double, Double) = (0, 0, 0)
+    }
+
+    /// The shortest range that makes the label table (17 triples' coefficients) worth its making.
+    static let labelLanesMinimum = 256
+
+    /// The row's label table on lanes (see the notes above): `entries[2k]` for the label k/16 at
+    /// x >= 0 (or NaN), `entries[2k + 1]` at x < 0.
+    struct BceLabelLanes {
+        let entries: UnsafePointer<BceLabelEntry>
+        let nan: Double
+
+        /// The outputs of the lanes `done` marks (the others hold anything).
+        @inline(__always)
+        func outputs(_ x: OutputLanes, _ z: OutputLanes) -> (OutputLanes, SIMDMask<OutputLanes.MaskStorage>) {
+            typealias Bits = SIMD4<UInt64>
+            let zBits = unsafeBitCast(z, to: Bits.self)
+            let sixteen = z * 16, valid = (sixteen .>= 0) .& (sixteen .<= 16)
+            // 2k + (x < 0), k = ⌊16·z⌋ in [0, 16] (a non-integer 16·z finds another label's key).
+            let twice = sixteen.replacing(with: 0, where: .!valid) * 2
+            // The regimes from |x|'s bit pattern (for doubles >= +0 their order is the values'
+            // order; NaN patterns lie above +inf's): no floating-point comparison of a subnormal x.
+            let mb = unsafeBitCast(x, to: Bits.self) & Bits(repeating: 0x7FFF_FFFF_FFFF_FFFF)
+            let infBits = Bits(repeating: Double.infinity.bitPattern)
+            let nanLanes = mb .> infBits, infinite = mb .== infBits
+            // The side: x's sign bit, without a branch. It differs from x < 0 only at −0 and
+            // negative NaNs, where the two entries agree on what is used (key, tiny; NaN lanes
+            // take `nan`).
+            let sign = unsafeBitCast(x, to: Bits.self) &>> 63
+            @inline(__always) func slot(_ j: Int) -> Int { Int(twice[j]) &+ Int(truncatingIfNeeded: sign[j]) }
+            let e0 = entries[slot(0)], e1 = entries[slot(1)], e2 = entries[slot(2)], e3 = entries[slot(3)]
+            let key = Bits(e0.key, e1.key, e2.key, e3.key)
+            let a = OutputLanes(e0.coefficient, e1.coefficient, e2.coefficient, e3.coefficient)
+            let aLo = OutputLanes(e0.coefficientLo, e1.coefficientLo, e2.coefficientLo, e3.coefficientLo)
+            let t = OutputLanes(e0.tiny, e1.tiny, e2.tiny, e3.tiny)
+            let inf = OutputLanes(e0.infinity, e1.infinity, e2.infinity, e3.infinity)
+            let known = valid .& (key .== zBits)
+            let m = unsafeBitCast(mb, to: OutputLanes.self)
+            // |x| >= 2^11, finite.
+            // (Other lanes multiply 2^11 instead of |x|: no arithmetic on subnormal logits, which
+            // x86 takes through a slow microcode assist; their products are discarded.)
+            let huge = (mb .>= Bits(repeating: (0x1p11 as Double).bitPattern)) .& (mb .< infBits), mh = m.replacing(with: 0x1p11, where: .!huge)
+            let hi = a * mh
+            let lo = (-hi).addingProduct(a, mh)
+            let hiBits = unsafeBitCast(hi, to: Bits.self)
+            let halfUlp = unsafeBitCast((hiBits & Bits(repeating: 0x7FF0_0000_0000_0000)) &- Bits(repeating: 53 << 52), to: OutputLanes.self)
+            let up = (lo .> 0) .& (lo .== halfUlp)
+            var v = unsafeBitCast(hiBits &+ Bits(repeating: 1), to: OutputLanes.self).replacing(with: hi, where: .!up)
+            let zeroA = a .== 0
+            v.replace(with: 0, where: zeroA)
+            var done = huge .& (zeroA .| ((aLo .== 0) .& (hi .>= 0x1p-900) .& (hi .< 0x1p1000)))
+            // |x| <= 2^-60.
+            let tinyDone = (mb .<= Bits(repeating: ElementwiseOutputs.tinyLogitBound.bitPattern)) .& (t .== t)
+            v.replace(with: t, where: tinyDone)
+            // ±inf, NaN.
+            v.replace(with: inf, where: infinite)
+            v.replace(with: nan, where: nanLanes)
+            done = (done .| tinyDone .| infinite) .& known
+            done .|= nanLanes
+            return (v, done)
+        }
+    }
+
+    /// Fills `entries` (34 of them) with the label table when pos_weight is one number and
+    /// there is no weight (`onePosWeight` given) and returns the lanes; else nil.
+    /// `coefficients` gives a triple's `BceRoundedCoefficients`.
+    @inline(__always)
+    func labelLanes(onePosWeight: Double?, entries: UnsafeMutablePointer<BceLabelEntry>,
+                    coefficients: (Double, Double, Double) -> BceRoundedCoefficients) -> BceLabelLanes? {
+        guard let pw = onePosWeight else { return nil }
+        let s = bceSpecial.unsafelyUnwrapped
+        let rounded = { (negative: Bool, z: Double) -> Double in
+            let v = Self.infiniteLoss(negative: negative, label: z, posWeight: pw, weight: 1)
+            return v == 0 ? s.zero.rounded : (v > 0 ? s.plus.rounded : s.minus.rounded)
+        }
+        for k in 0...16 {
+            let z = Double(k) / 16
+            let c = coefficients(z, pw, 1)
+            entries[2 * k] = BceLabelEntry(key: z.bitPattern, coefficient: c.b, coefficientLo: c.bLo, tiny: c.tiny, infinity: rounded(false, z))
+            entries[2 * k + 1] = BceLabelEntry(key: z.bitPattern, coefficient: c.a, coefficientLo: c.aLo, tiny: c.tiny, infinity: rounded(true, z))
+        }
+        return BceLabelLanes(entries: UnsafePointer(entries), nan: s.nan.rounded)
     }
 }

@@ -11,7 +11,10 @@ import ParallelExecution
 //   which `hugeLogitOutput` rounds to x when x is a value of the format: always in f64, whose
 //   values every finite logit is; in other formats these outputs take the general path;
 // - x < −2^20, finite: `hugeNegative` (sigmoid and softplus 0⁺), else (log_sigmoid) x as above.
-// These are selected on SIMD lanes; the other logits of a block (NaN, ±inf, 2^-60 < |x| <= 2^20,
+// - x = +inf, −inf, NaN: the scalar path's `exactOutput` of a constant (sigmoid 1, 0; softplus
+//   +inf, 0; log_sigmoid −0, −inf; NaN for any NaN, whatever its sign or payload), made once per
+//   fill from that very path (`output` at ±inf and NaN).
+// These are selected on SIMD lanes; the other logits of a block (2^-60 < |x| <= 2^20,
 // or any logit outside those regimes) are gathered and certified by `fill` (lanes and scalar path).
 // Each output depends on its own logit alone (bce's also on its label, weights: bce keeps
 // whole blocks in `fill`), so gathering changes no output.
@@ -48,6 +51,8 @@ extension ElementwiseOutputs {
         var tiny: Double, tinyBound: Double
         var positive: Double, positiveIdentity: Bool, positiveUsable: Bool
         var negative: Double, negativeIdentity: Bool, negativeUsable: Bool
+        /// The rounded outputs at x = +inf, −inf and NaN (`output`'s, which do not depend on i).
+        var plusInfinity: Double, minusInfinity: Double, nan: Double
     }
 
     /// This function's `RoundedShortcuts`, or nil for bce.
@@ -58,7 +63,9 @@ extension ElementwiseOutputs {
                                 positive: hugePositive?.rounded ?? 0, positiveIdentity: hugePositive == nil,
                                 positiveUsable: hugePositive != nil || f64,
                                 negative: hugeNegative?.rounded ?? 0, negativeIdentity: hugeNegative == nil,
-                                negativeUsable: hugeNegative != nil || f64)
+                                negativeUsable: hugeNegative != nil || f64,
+                                plusInfinity: output(0, .infinity)!.rounded, minusInfinity: output(0, -.infinity)!.rounded,
+                                nan: output(0, .nan)!.rounded)
     }
 
     /// Initializes out[i] for i in `range` with the rounded value of output i (`fill`'s, 0 where
@@ -101,7 +108,12 @@ extension ElementwiseOutputs {
                 var v = OutputLanes(repeating: s.tiny)
                 v.replace(with: s.positiveIdentity ? xv : OutputLanes(repeating: s.positive), where: positive)
                 v.replace(with: s.negativeIdentity ? xv : OutputLanes(repeating: s.negative), where: negative)
-                var fast = tiny
+                // ±inf and NaN: constants (the file's notes). NaN fails every comparison.
+                let plusInf = xv .== .infinity, minusInf = xv .== -.infinity, nan = .!(xv .== xv)
+                v.replace(with: s.plusInfinity, where: plusInf)
+                v.replace(with: s.minusInfinity, where: minusInf)
+                v.replace(with: s.nan, where: nan)
+                var fast = tiny .| plusInf .| minusInf .| nan
                 if s.positiveUsable { fast .|= positive }
                 if s.negativeUsable { fast .|= negative }
                 UnsafeMutableRawPointer(out + i).storeBytes(of: v, as: OutputLanes.self)  // the others are overwritten below

@@ -132,6 +132,36 @@ struct RoundedEvaluationTests {
         }
     }
 
+    @Test("wide rows: the direct rounded fills (softmax and the gradient's constants, log_softmax's f64 lanes) on odd lengths, −inf and near-tie groups, one and two threads")
+    func wideRowDirectFills() throws {
+        var rng = SplitMix64(seed: Self.seed ^ 6)
+        for (k, threads) in [(7, 1), (2501, 1), (2501, 2), (DoubleWordTier.parallelThreshold + 3, 2)] {
+            for format in [Format.f64, .f32, .bf16] where k < 10_000 || format == .f64 {
+                // Logits far below the maximum (log_softmax lanes decided by the f64 test) mixed
+                // with ones near −m (w = m − x with a low part too large for it: `single` and
+                // near ties), −inf in some groups, and the maximum near the row's end.
+                var x = (0..<k).map { _ in rng.oneIn(4) ? -1.5e306 * rng.uniform(0.5, 1) : rng.uniform(-1, 1) * pow2(rng.int(-1074...1000)) }
+                for _ in 0..<Swift.max(1, k / 500) { x[rng.index(k)] = -.infinity }
+                let top = k - 1 - rng.index(Swift.min(k, 6))
+                x[top] = 1.5e306
+                for f in [OracleFunction.softmax, .logSoftmax] {
+                    try Self.check(OracleRequest(function: f, format: format, logits: x), direct: true, oracle: Oracle(threads: threads),
+                                   "wide row k \(k), \(threads) threads")
+                }
+                let t = rng.index(k)
+                try Self.check(OracleRequest(function: .crossEntropyGrad, format: format, logits: x, target: .index(t)), direct: true,
+                               oracle: Oracle(threads: threads), "wide row k \(k), target \(t), \(threads) threads")
+            }
+        }
+    }
+
+    @Test("automatic threads: one below singleThreadValues logits, one per processor from there")
+    func automaticThreads() {
+        #expect(Oracle.automaticThreads(values: 100_000) == 1)
+        #expect(Oracle.automaticThreads(values: Oracle.singleThreadValues - 1) == 1)
+        #expect(Oracle.automaticThreads(values: Oracle.singleThreadValues) >= 1)
+    }
+
     @Test("rows outside the rounded-only paths: evaluate's values, in place")
     func otherRows() throws {
         var rng = SplitMix64(seed: Self.seed ^ 3)

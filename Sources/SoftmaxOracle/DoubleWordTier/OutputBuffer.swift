@@ -25,6 +25,10 @@ protocol RowOutputs {
     /// nothing and returns false. Where it writes, the outputs are those `single` gives.
     /// (Default: false, nothing written.)
     func lanes(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool
+    /// Writes the rounded values of outputs i ..< i + `OutputLanes.scalarCount` to out[0...] and
+    /// returns true, or writes nothing and returns false (for `DoubleWordTier.roundedOutputs`).
+    /// Where it writes, the values are those of `single`'s outputs. (Default: false.)
+    func roundedLanes(_ i: Int, into out: UnsafeMutablePointer<Double>) -> Bool
 }
 
 /// The lane width of the output loops: 4 in every build (8 lanes measured twice as slow in the
@@ -35,6 +39,10 @@ extension RowOutputs {
     /// No outputs on `OutputLanes`: the fill takes pairs and singles.
     @inline(__always)
     func lanes(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool { false }
+
+    /// No rounded values on lanes: `roundedOutputs` takes `fillRange`'s outputs.
+    @inline(__always)
+    func roundedLanes(_ i: Int, into out: UnsafeMutablePointer<Double>) -> Bool { false }
 }
 
 /// What an output slot holds: a whole output (`OracleValue`) or its rounded value alone
@@ -134,10 +142,12 @@ extension DoubleWordTier {
     static let roundedBlock = 1024
 
     /// The rounded values of the n outputs `fillOutputs` would write, or nil where it gives false:
-    /// each block of `roundedBlock` outputs is filled (`fillRange`) into one reused buffer, given
-    /// as its address minus the block's start (never read or written outside the block), and its
-    /// rounded values copied out. 8 bytes of fresh memory an output instead of 40. The outputs
-    /// do not depend on the blocks: `lanes` and `pair` write the outputs `single` gives.
+    /// groups of `OutputLanes.scalarCount` that `roundedLanes` writes go straight to the result;
+    /// the others are filled (`fillRange`) into one reused buffer of `roundedBlock` outputs, given
+    /// as its address minus the first index (never read or written outside the indices filled),
+    /// and their rounded values copied out. 8 bytes of fresh memory an output instead of 40. The
+    /// outputs do not depend on how the indices are grouped: `roundedLanes`, `lanes` and `pair`
+    /// write the outputs (or rounded values) `single` gives.
     @inline(__always)
     static func roundedOutputs<Outputs: RowOutputs>(count n: Int, threads: Int, _ outputs: Outputs) -> [Double]? {
         if n == 0 { return [] }
@@ -149,9 +159,20 @@ extension DoubleWordTier {
                 let block = roundedBlock
                 let scratch = UnsafeMutablePointer<OracleValue>.allocate(capacity: block)
                 defer { scratch.deallocate() }
+                let width = OutputLanes.scalarCount
                 var start = range.lowerBound
                 while start < range.upperBound {
-                    let end = Swift.min(start + block, range.upperBound)
+                    // The groups `roundedLanes` writes, then up to a block of other outputs
+                    // (ending where `roundedLanes` writes again, or after `block`).
+                    if start + width <= range.upperBound && outputs.roundedLanes(start, into: base.value + start) {
+                        start += width
+                        continue
+                    }
+                    var end = Swift.min(start + width, range.upperBound)
+                    while end < Swift.min(start + block, range.upperBound)
+                            && !(end + width <= range.upperBound && outputs.roundedLanes(end, into: base.value + end)) {
+                        end = Swift.min(end + width, range.upperBound)
+                    }
                     guard fillRange(scratch - start, start..<end, outputs) else { return true }
                     for i in start..<end { (base.value + i).initialize(to: scratch[i - start].rounded) }
                     start = end

@@ -81,7 +81,7 @@ extension DoubleWordTier {
                     if rounded { return roundedOutputs(count: x.count, threads: threads, fill).map { .rounded($0) } }
                     return withOutputs(count: x.count) { fillOutputs($0, count: x.count, threads: threads, fill) }.map { .certified($0) }
                 }
-                if rounded { return roundedOutputs(count: x.count, threads: threads, row).map { .rounded($0) } }
+                if rounded { return .rounded(row.roundedValues()) }
                 return withOutputs(count: x.count) { fillOutputs($0, count: x.count, threads: threads, row) }.map { .certified($0) }
             default:
                 return nil
@@ -308,11 +308,8 @@ extension WideRowOutputs {
             t.writeOutputs(to: out)
             return true
         }
+        guard Self.f64LanesDecided(wh, wl, magnitude) else { return false }
         let bits = unsafeBitCast(wh, to: I.self)
-        let binade = unsafeBitCast(bits & 0x7FF0_0000_0000_0000, to: V.self)  // 2^e
-        let powerOfTwo = (bits & 0x000F_FFFF_FFFF_FFFF) .== 0
-        let room = binade * 0x1p-53 * V(repeating: 1).replacing(with: 0.5, where: powerOfTwo)
-        guard all((magnitudeLanes(wl) * (1 + 0x1p-50) + magnitude * 0x1p-100) * (1 + 0x1p-50) .< room) else { return false }
         let top = (bits & 0x7FF0_0000_0000_0000) .== 0x7FE0_0000_0000_0000  // e = 1023
         let h = wh.replacing(with: wh * 0.5, where: top)
         var l = wl.replacing(with: wl * 0.5, where: top)
@@ -323,6 +320,36 @@ extension WideRowOutputs {
         let vanishing = ((lBits &>> 52) & 0x7FF) &+ 1077 .<= (unsafeBitCast(h, to: I.self) &>> 52) & 0x7FF
         l.replace(with: unsafeBitCast(lBits & Int64.min, to: V.self), where: vanishing)
         DoubleWordCertifier.writeOutputs(rounded: wh, h, l, scale: zero.replacing(with: 1, where: top), to: out)
+        return true
+    }
+
+    /// The f64 test of `logSoftmaxLanes` on w = (wh, wl), |wh| = `magnitude` (finite, >= 2^19):
+    /// |w_lo|(1 + 2^-50) + |w_hi|·2^-100, times (1 + 2^-50), below the half-spacing room
+    /// around w_hi (see there). Then RN(w − L) = w_hi on every lane.
+    @inline(__always)
+    static func f64LanesDecided(_ wh: OutputLanes, _ wl: OutputLanes, _ magnitude: OutputLanes) -> Bool {
+        typealias V = OutputLanes
+        let bits = unsafeBitCast(wh, to: V.MaskStorage.self)
+        let binade = unsafeBitCast(bits & 0x7FF0_0000_0000_0000, to: V.self)  // 2^e
+        let powerOfTwo = (bits & 0x000F_FFFF_FFFF_FFFF) .== 0
+        let room = binade * 0x1p-53 * V(repeating: 1).replacing(with: 0.5, where: powerOfTwo)
+        return all((magnitudeLanes(wl) * (1 + 0x1p-50) + magnitude * 0x1p-100) * (1 + 0x1p-50) .< room)
+    }
+
+    /// The rounded values alone of `logSoftmaxLanes` in f64: out[0..<4] = w_hi where it writes
+    /// outputs whose rounded value is w_hi (the same lanes, the same test), else false with
+    /// nothing written (the other formats: always false).
+    @inline(__always)
+    func logSoftmaxRoundedLanes(_ i: Int, into out: UnsafeMutablePointer<Double>) -> Bool {
+        typealias V = OutputLanes
+        guard certifier.precision == 53, UInt(bitPattern: maxIndex &- i) >= UInt(V.scalarCount) else { return false }
+        let v = UnsafeRawPointer(x.baseAddress! + i).loadUnaligned(as: V.self)
+        guard all(v .> -.infinity) else { return false }
+        let (dh, dl) = twoSum(V(repeating: m), -v)
+        let wh = -dh, wl = -dl
+        let magnitude = magnitudeLanes(wh)
+        guard all((magnitude .< .infinity) .& (magnitude .>= 0x1p19)), Self.f64LanesDecided(wh, wl, magnitude) else { return false }
+        UnsafeMutableRawPointer(out).storeBytes(of: wh, as: V.self)
         return true
     }
 }
@@ -370,6 +397,24 @@ struct WideRowFill: RowOutputs {
 
     @inline(__always)
     func pair(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool { false }
+
+    /// The rounded values of softmax or the gradient (`kind == .softmax`): `single(i).rounded`
+    /// for every i, written directly (8 bytes an output, one pass, no `OracleValue` made per
+    /// output). Off the maximum and the target, `single(i)` is `offMaximum`, or +0 rounded for
+    /// a −inf logit; at those two indices it is `single` itself.
+    func roundedValues() -> [Double] {
+        precondition(kind == .softmax)
+        let x = outputs.x, n = x.count
+        let off = offMaximum.rounded, zero = outputs.certifier.format.round(0.0)
+        return [Double](unsafeUninitializedCapacity: n) { buffer, count in
+            let out = buffer.baseAddress!
+            for i in 0..<n { out[i] = x[i] == -.infinity ? zero : off }
+            for j in [outputs.maxIndex, target] where j >= 0 && j < n {
+                out[j] = single(j)!.rounded  // (`single` of softmax and the gradient is never nil)
+            }
+            count = n
+        }
+    }
 }
 
 /// The fill of a wide row's log_softmax: `WideRowFill`'s outputs, four at a time by
@@ -379,6 +424,9 @@ struct WideLogSoftmaxFill: RowOutputs {
 
     @inline(__always)
     func lanes(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool { row.outputs.logSoftmaxLanes(i, into: out) }
+
+    @inline(__always)
+    func roundedLanes(_ i: Int, into out: UnsafeMutablePointer<Double>) -> Bool { row.outputs.logSoftmaxRoundedLanes(i, into: out) }
 
     @inline(__always)
     func single(_ i: Int) -> OracleValue? { row.single(i) }

@@ -66,46 +66,23 @@ enum Backward {
         }
     }
 
-    /// The finite logits grouped by value (−0 and +0 together), largest value first: what the
-    /// outputs need of the groups, the top group's count n_0 and exact dy sum D_0, the number of
-    /// groups, and the first group whose mean dy differs from the top group's (D_g·n_0 ≠ D_0·n_g).
-    ///
-    /// Memory: the groups are walked in one sorted order of the finite logits' indices (4 bytes a
-    /// logit while it runs); only these numbers are kept, not a table of every group's members
-    /// and sum (a few hundred bytes a logit on a row of distinct values). Each D_g is an exact
-    /// sum (`ExactArithmetic.sum`), so it does not depend on the order of its terms.
+    /// The finite logits grouped by value (−0 and +0 together), largest value first: each
+    /// group's value, count and the exact sum of its dy.
     struct Groups {
-        /// n_0, the number of logits equal to the maximum.
-        var topCount = 0
-        /// D_0, the exact sum of their dy.
-        var topGradSum = BigFloat(0, precision: 53)
-        /// The number of distinct finite values.
-        var groupCount = 0
-        /// The value x_g (+0 for a group of zeros) of the first group, largest first, whose mean
-        /// dy differs from the top group's; nil when every group has the same mean.
-        var level: Double?
+        var value: [Double] = []
+        var count: [Int] = []
+        var gradSum: [BigFloat] = []
 
         init(_ x: [Double], _ dy: [Double]) {
-            var order = [Int32]()
-            order.reserveCapacity(x.count)
-            for (j, v) in x.enumerated() where v.isFinite { order.append(Int32(j)) }
-            order.sort { x[Int($0)] > x[Int($1)] || (x[Int($0)] == x[Int($1)] && $0 < $1) }  // −0 == +0: one group
-            var start = 0
-            while start < order.count {
-                let v = x[Int(order[start])]
-                var end = start + 1
-                while end < order.count && x[Int(order[end])] == v { end += 1 }
-                let n = end - start
-                if groupCount == 0 || level == nil {
-                    let d = ExactArithmetic.sum(order[start..<end].map { ExactArithmetic.value(dy[Int($0)]) })
-                    if groupCount == 0 {
-                        (topCount, topGradSum) = (n, d)
-                    } else if product(d, topCount).compare(product(topGradSum, n)) != 0 {
-                        level = v + 0.0
-                    }
-                }
-                groupCount += 1
-                start = end
+            var members: [Double: [Double]] = [:]
+            for (j, v) in x.enumerated() where v.isFinite {
+                members[v + 0.0, default: []].append(dy[j])  // −0 + 0 = +0: one group for both zeros
+            }
+            for key in members.keys.sorted(by: >) {
+                let m = members[key]!
+                value.append(key)
+                count.append(m.count)
+                gradSum.append(ExactArithmetic.sum(m.map(ExactArithmetic.value)))
             }
         }
     }
@@ -131,10 +108,13 @@ enum Backward {
 
         init(_ x: [Double], _ dy: [Double], _ groups: Groups) {
             self.groups = groups
-            let n0 = groups.topCount, d0 = groups.topGradSum
-            level = groups.level
+            let n0 = groups.count[0], d0 = groups.gradSum[0]
+            let firstOther = groups.count.indices.dropFirst().first {
+                product(groups.gradSum[$0], n0).compare(product(d0, groups.count[$0])) != 0
+            }
+            level = firstOther.map { groups.value[$0] }
             let onMean = dy.map { product(ExactArithmetic.value($0), n0).compare(d0) == 0 }
-            let zero = x.indices.map { x[$0] == -.infinity || (groups.level == nil && onMean[$0]) }
+            let zero = x.indices.map { x[$0] == -.infinity || (firstOther == nil && onMean[$0]) }
             self.zero = zero
             peeled = x.indices.map { !zero[$0] && onMean[$0] }
         }
@@ -143,10 +123,10 @@ enum Backward {
     /// The outputs of log_softmax_backward known exactly (see the type's notes): dy_i for a
     /// −inf logit or when G = 0 (then 0 when dy_i = 0), 0 when the single group has n·dy_i = G.
     static func logSoftmaxExact(_ x: [Double], _ dy: [Double], _ groups: Groups, gradSum g: BigFloat) -> [Double?] {
-        let oneGroup = groups.groupCount == 1
+        let oneGroup = groups.count.count == 1
         return x.indices.map { i in
             if x[i] == -.infinity || g.isZero { return dy[i] + 0.0 }  // +0 for an exact zero
-            if oneGroup && product(ExactArithmetic.value(dy[i]), groups.topCount).compare(g) == 0 { return 0 }
+            if oneGroup && product(ExactArithmetic.value(dy[i]), groups.count[0]).compare(g) == 0 { return 0 }
             return nil
         }
     }
@@ -157,18 +137,17 @@ enum Backward {
                         _ w: IntervalArithmetic, pending: [Int]) -> [Enclosure] {
         if pending.allSatisfy({ plan.zero[$0] }) { return pending.map { _ in .exact(0) } }
         let row = ShiftedRow(x, facts: facts, arithmetic: w)
-        let (s, t) = weightedSums(dy, { row.e($0) }, w)
+        let rowE = x.indices.map { row.e($0) }
+        let (s, t) = weightedSums(dy, rowE, w)
         var peeledSums: (s: Interval, t: Interval)?
         if let level = plan.level, pending.contains(where: { plan.peeled[$0] }) {
             let levelPoint = w.point(level)
-            peeledSums = weightedSums(dy, { j in
-                let v = x[j]
-                return v.isFinite && v <= level ? w.exp(w.sub(w.point(v), levelPoint)) : nil
-            }, w)
+            let e = x.map { v in v.isFinite && v <= level ? w.exp(w.sub(w.point(v), levelPoint)) : nil }
+            peeledSums = weightedSums(dy, e, w)
         }
         let s2 = w.mul(row.S, row.S)
         let mPoint = w.point(row.m)
-        let lower = weightedSums(dy, { x[$0] < row.m ? row.e($0) : nil }, w)
+        let lower = weightedSums(dy, x.indices.map { x[$0] < row.m ? rowE[$0] : nil }, w)
         return pending.map { i in
             if plan.zero[i] { return .exact(0) }
             if x[i] == row.m, !plan.peeled[i] {
@@ -180,7 +159,7 @@ enum Backward {
                 factor = w.exp(w.add(w.sub(w.point(x[i]), mPoint), w.sub(w.point(plan.level!), mPoint)))
             } else {
                 n = w.sub(w.mul(w.point(dy[i]), s), t)
-                factor = row.e(i)!
+                factor = rowE[i]!
             }
             if factor.lo.isZero {
                 // The factor below MPFR's range (exponent < −2^62·ln 2): |dx_i| < 2^(-2^62)
@@ -204,8 +183,8 @@ enum Backward {
     /// gives an enclosure with the midpoint as an (open) end, which certifies (`Format.certify`).
     private static func topMember(_ dyi: Double, groups: Groups, lower: (s: Interval, t: Interval), s2: Interval,
                                   _ w: IntervalArithmetic) -> Interval {
-        let n0 = w.point(Double(groups.topCount))
-        let c0 = Interval(point: ExactArithmetic.difference(product(ExactArithmetic.value(dyi), groups.topCount), groups.topGradSum))
+        let n0 = w.point(Double(groups.count[0]))
+        let c0 = Interval(point: ExactArithmetic.difference(product(ExactArithmetic.value(dyi), groups.count[0]), groups.gradSum[0]))
         let n0sq = w.mul(n0, n0)
         let r = w.sub(w.mul(w.point(dyi), lower.s), lower.t)
         let shift = w.mul(w.mul(c0, lower.s), w.add(w.add(n0, n0), lower.s))
@@ -213,16 +192,15 @@ enum Backward {
         return w.add(w.div(c0, n0sq), perturbation)
     }
 
-    /// Σ_j e_j and Σ_j e_j·dy_j over the logits that have an e_j (`e(j)` not nil; the products
-    /// over dy_j ≠ 0): what `w.sum` of the intervals e_j and `w.mul(e_j, w.point(dy_j))` gives,
-    /// without the intervals (`IntervalArithmetic.packedSum`, PackedSums.swift: each pass makes
-    /// the terms again and keeps one end of each, 48 bytes a term), so a row keeps no interval
-    /// per logit.
-    private static func weightedSums(_ dy: [Double], _ e: (Int) -> Interval?, _ w: IntervalArithmetic) -> (Interval, Interval) {
-        let store = PackedFloats(count: dy.count, precision: w.precision)
-        let weights = w.packedSum(count: dy.count, store: store) { j in e(j) }
-        let terms = w.packedSum(count: dy.count, store: store) { j in dy[j] == 0 ? nil : e(j).map { w.mul($0, w.point(dy[j])) } }
-        return (weights, terms)
+    /// Σ_j e_j and Σ_j e_j·dy_j over the logits that have an e_j.
+    private static func weightedSums(_ dy: [Double], _ e: [Interval?], _ w: IntervalArithmetic) -> (Interval, Interval) {
+        var weights: [Interval] = [], terms: [Interval] = []
+        for (j, ej) in e.enumerated() {
+            guard let ej else { continue }
+            weights.append(ej)
+            if dy[j] != 0 { terms.append(w.mul(ej, w.point(dy[j]))) }
+        }
+        return (w.sum(weights), w.sum(terms))
     }
 
     /// Enclosures of dy_i − (e_i/S)·G for the pending outputs.
@@ -230,22 +208,23 @@ enum Backward {
                            _ w: IntervalArithmetic, pending: [Int]) -> [Enclosure] {
         if pending.allSatisfy({ exact[$0] != nil }) { return pending.map { .exact(exact[$0]!) } }
         let row = ShiftedRow(x, facts: facts, arithmetic: w)
+        let rowE = x.indices.map { row.e($0) }
         let gPoint = Interval(point: g)
-        let lowerSum = w.packedSum(count: x.count, store: PackedFloats(count: x.count, precision: w.precision)) { x[$0] < row.m ? row.e($0) : nil }
+        let lowerSum = w.sum(x.indices.compactMap { x[$0] < row.m ? rowE[$0] : nil })
         return pending.map { i in
             if let v = exact[i] { return .exact(v) }
-            if dy[i] == 0, row.e(i)!.lo.isZero {
+            if dy[i] == 0, rowE[i]!.lo.isZero {
                 // y_i below MPFR's range: dx_i = −y_i·G is a zero of the sign of −G (G ≠ 0 here).
                 return .exact(g.signum > 0 ? -0.0 : 0.0)
             }
             if x[i] == row.m {
                 // dy_i − G/S = (n_0·dy_i − G)/n_0 + G·s'/(n_0·S): an exact rational part and a
                 // perturbation of the sign of G (see `topMember` for why).
-                let n0 = w.point(Double(groups.topCount))
-                let c = Interval(point: ExactArithmetic.difference(product(ExactArithmetic.value(dy[i]), groups.topCount), g))
+                let n0 = w.point(Double(groups.count[0]))
+                let c = Interval(point: ExactArithmetic.difference(product(ExactArithmetic.value(dy[i]), groups.count[0]), g))
                 return .interval(w.add(w.div(c, n0), w.div(w.mul(gPoint, lowerSum), w.mul(n0, row.S))))
             }
-            let y = w.div(row.e(i)!, row.S)
+            let y = w.div(rowE[i]!, row.S)
             return .interval(w.sub(w.point(dy[i]), w.mul(y, gPoint)))
         }
     }

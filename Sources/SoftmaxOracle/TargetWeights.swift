@@ -24,20 +24,40 @@ struct TargetWeights {
     /// Inputs must be validated (finite, >= 0, ε in [0, 1], lengths K, target in range).
     init(target: RowTarget, classes k: Int, weight: [Double]?, labelSmoothing eps: Double) {
         let w: (Int) -> BigFloat = { c in ExactArithmetic.value(weight?[c] ?? 1) }
+        // Classes with the same target and weight (the same bits) share one r̃_c
+        // (SharedTerms.swift): the same exact number as computing it again.
+        var shared = SharedTerms<BigFloat>()
+        let probabilities: [Double]? = if case .probabilities(let p) = target { p } else { nil }
+        let pair: (Int) -> SIMD4<UInt64> = { c in SIMD4((probabilities?[c] ?? 0).bitPattern, (weight?[c] ?? 1).bitPattern, 0, 0) }
+        var r: [BigFloat]
         if eps == 0 {
             divisor = 1
             switch target {
             case .index(let t):
                 let zero = ExactArithmetic.value(0)
-                var r = [BigFloat](repeating: zero, count: k)
+                r = [BigFloat](repeating: zero, count: k)
                 r[t] = w(t)
-                scaled = ScaledWeights(r)
-                total = ExactArithmetic.sum(r)
             case .probabilities(let p):
-                // r̃_c = w_c·p_c, 106 bits (`ExactArithmetic.product` of two doubles), made where
-                // it is read (ScaledWeights): the same number each time.
-                scaled = ScaledWeights(count: k) { c in ExactArithmetic.product(w(c), ExactArithmetic.value(p[c])) }
-                total = Self.exactSum(scaled)
+                // r̃_c = w_c·p_c, 106 bits each (`ExactArithmetic.product` of two doubles): packed
+                // (ScaledWeights), the same numbers at the same precision.
+                let packed = PackedFloats(count: k, precision: 106)
+                var slot = [Int32](repeating: 0, count: k)
+                var made: Int32 = 0
+                var sharedSlots = SharedTerms<Int32>()
+                let wc = BigFloat(precision: 53), pc = BigFloat(precision: 53)
+                for c in 0..<k {
+                    slot[c] = sharedSlots.value(pair(c)) {
+                        wc.set(weight?[c] ?? 1, .nearest)  // exact
+                        pc.set(p[c], .nearest)
+                        let t = ExponentRange.widest { packed.mul(Int(made), wc, pc, .nearest) }
+                        precondition(t == 0, "exact product was rounded")
+                        made += 1
+                        return made - 1
+                    }
+                }
+                scaled = ScaledWeights(packed: packed, slot: slot)
+                total = ExactArithmetic.sum(packed, slot: slot)
+                return
             }
         } else {
             divisor = k
@@ -46,76 +66,46 @@ struct TargetWeights {
                 ExactArithmetic.difference(ExactArithmetic.value(1), e), ExactArithmetic.value(Double(k)))
             switch target {
             case .index(let t):
-                scaled = ScaledWeights(count: k) { c in
-                    let r = ExactArithmetic.product(e, w(c))
-                    return c == t ? ExactArithmetic.sum([r, ExactArithmetic.product(kTimesOneMinusEps, w(t))]) : r
-                }
+                r = (0..<k).map { c in shared.value(pair(c)) { ExactArithmetic.product(e, w(c)) } }
+                r[t] = ExactArithmetic.sum([r[t], ExactArithmetic.product(kTimesOneMinusEps, w(t))])
             case .probabilities(let p):
-                scaled = ScaledWeights(count: k) { c in
+                r = (0..<k).map { c in shared.value(pair(c)) {
                     let q = ExactArithmetic.sum([ExactArithmetic.product(kTimesOneMinusEps, ExactArithmetic.value(p[c])), e])
                     return ExactArithmetic.product(w(c), q)
-                }
-            }
-            total = Self.exactSum(scaled)
-        }
-    }
-
-    /// `ExactArithmetic.sum` of the K numbers r̃_c: the same exact sum at the same precision
-    /// (top − bottom + bits(n) + 2 over the n nonzero terms), without an array of them. A first
-    /// pass finds the precision; the second adds the terms one at a time at it, each addition
-    /// exact: every partial sum of these non-negative terms lies between 0 and the total, and
-    /// is a multiple of 2^bottom, so it fits the precision that holds the total exactly.
-    static func exactSum(_ r: ScaledWeights) -> BigFloat {
-        var n = 0, top = Int.min, bottom = Int.max
-        for c in 0..<r.count {
-            let v = r[c]
-            precondition(v.signum >= 0, "non-negative weights")
-            if v.isZero { continue }
-            n += 1
-            top = Swift.max(top, v.exponent)
-            bottom = Swift.min(bottom, v.exponent - v.precision)
-        }
-        guard n > 0 else { return BigFloat(0, precision: 53) }
-        let bits = top - bottom + (Int.bitWidth - (n).leadingZeroBitCount) + 2
-        let total = BigFloat(0, precision: bits)
-        ExponentRange.widest {
-            for c in 0..<r.count {
-                let v = r[c]
-                if v.isZero { continue }
-                let t = total.add(total, v, .nearest)
-                precondition(t == 0, "exact sum was rounded")
+                } }
             }
         }
-        return total
+        scaled = ScaledWeights(r)
+        total = ExactArithmetic.sum(r)
     }
 }
 
 /// The exact weights r̃_c of `TargetWeights`, by class: `scaled[c]`.
 ///
-/// Memory: a hard target without label smoothing keeps K references to one shared zero (8 bytes
-/// a class). The other cases keep nothing per class: r̃_c is made where it is read, from the
-/// request's doubles, with the `ExactArithmetic` operations that made it before (w_c·p_c;
-/// ε·w_c, plus K(1−ε)·w_t at the target; w_c·(K(1−ε)·p_c + ε)), so it is the same exact number
-/// at the same precision each time: they used to be kept, in a `PackedFloats` (52 bytes a class)
-/// or as K `BigFloat`s (about 140).
+/// Memory: probability targets without label smoothing (the common soft-target case) keep their
+/// K distinct products w_c·p_c of 106 bits in a `PackedFloats` (48 bytes each) and an index a
+/// class (4 bytes), not K `BigFloat`s (about 130 bytes each with the allocator's overhead);
+/// `scaled[c]` lends the number (not to be written). The other cases keep `BigFloat`s: a hard
+/// target shares one zero, and label smoothing's sums have precisions of their own.
 struct ScaledWeights {
     private let objects: [BigFloat]
-    private let make: ((Int) -> BigFloat)?
-    /// K, the number of classes.
-    let count: Int
+    private let packed: PackedFloats?
+    private let slot: [Int32]
 
     init(_ objects: [BigFloat]) {
-        (self.objects, make, count) = (objects, nil, objects.count)
+        (self.objects, packed, slot) = (objects, nil, [])
     }
 
-    /// r̃_c = make(c), made where it is read.
-    init(count: Int, _ make: @escaping (Int) -> BigFloat) {
-        (objects, self.make, self.count) = ([], make, count)
+    init(packed: PackedFloats, slot: [Int32]) {
+        (objects, self.packed, self.slot) = ([], packed, slot)
     }
 
-    /// r̃_c (a number not to be written).
+    /// K, the number of classes.
+    var count: Int { packed == nil ? objects.count : slot.count }
+
+    /// r̃_c.
     subscript(c: Int) -> BigFloat {
-        if let make { return make(c) }
+        if let packed { return packed.view(Int(slot[c])) }
         return objects[c]
     }
 }

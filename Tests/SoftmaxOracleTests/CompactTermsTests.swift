@@ -4,7 +4,7 @@ import Testing
 
 /// The MPFR path's per-logit memory (issue 13, "Memory proportional to the row"): `ShiftedRow`
 /// keeps each distinct e_j's lower end in a `PackedFloats`, recomputes d_j and e_j's upper end,
-/// and sums through pointers; target weights are made where read (`ScaledWeights`);
+/// and sums through pointers; probability targets keep w_c·p_c packed (`ScaledWeights`);
 /// cross_entropy's Σ r̃_c·(m − x_c) sums packed terms. Expected values: the same quantities made
 /// the way the MPFR path made them before, as separate `Interval`s of `BigFloat`s with
 /// `IntervalArithmetic` (each MPFR operation is correctly rounded, so equal operations give
@@ -82,45 +82,19 @@ struct CompactTermsTests {
         #expect((5 * k + 8 * 48...5 * k + 8 * 48 + 64).contains(row.storedBytes), "kinds reserved for every logit, numbers made for 8")
     }
 
-    @Test("target weights made where read: the exact numbers at their precisions, and their exact total")
-    func targetWeightsOnDemand() {
+    @Test("probability targets: r̃_c = w_c·p_c packed, the exact products at 106 bits, and their exact total")
+    func packedWeights() {
         let p: [Double] = [0.25, 0, 0.125, 0.1, 0.1, 0.3, 0x1p-1074, 0.125]
-        let k = p.count
-        let value = ExactArithmetic.value
         for weight in [nil, [1, 2, 3, 0.5, 0.5, 1e300, 3, 2.5]] as [[Double]?] {
-            let wc = { (c: Int) in value(weight?[c] ?? 1) }
-            for eps in [0, 0.1, 1] {
-                let e = value(eps)
-                let kOneMinusEps = ExactArithmetic.product(ExactArithmetic.difference(value(1), e), value(Double(k)))
-                // The products and sums that made r̃_c when every one was kept (TargetWeights.swift).
-                let targets: [(RowTarget, (Int) -> BigFloat)] = [
-                    (.probabilities(p), { c in
-                        eps == 0 ? ExactArithmetic.product(wc(c), value(p[c]))
-                            : ExactArithmetic.product(wc(c), ExactArithmetic.sum([ExactArithmetic.product(kOneMinusEps, value(p[c])), e]))
-                    }),
-                    (.index(5), { c in
-                        if eps == 0 { return c == 5 ? wc(c) : value(0) }
-                        let r = ExactArithmetic.product(e, wc(c))
-                        return c == 5 ? ExactArithmetic.sum([r, ExactArithmetic.product(kOneMinusEps, wc(5))]) : r
-                    }),
-                ]
-                for (target, want) in targets {
-                    let r = TargetWeights(target: target, classes: k, weight: weight, labelSmoothing: eps)
-                    let objects = (0..<k).map(want)
-                    for c in 0..<k {
-                        #expect(Self.same(r.scaled[c], objects[c]), "r̃_\(c), \(target), ε \(eps)")
-                    }
-                    #expect(Self.same(r.total, ExactArithmetic.sum(objects)), "R̃, \(target), ε \(eps)")
-                    #expect(r.divisor == (eps == 0 ? 1 : k))
-                }
+            let r = TargetWeights(target: .probabilities(p), classes: p.count, weight: weight, labelSmoothing: 0)
+            var objects: [BigFloat] = []
+            for c in p.indices {
+                let want = ExactArithmetic.product(ExactArithmetic.value(weight?[c] ?? 1), ExactArithmetic.value(p[c]))
+                objects.append(want)
+                #expect(Self.same(r.scaled[c], want), "r̃_\(c)")
             }
+            #expect(Self.same(r.total, ExactArithmetic.sum(objects)), "R̃")
         }
-        // The total, independently: Σ p_c = 1.0000…0001·2^0 needs 1075 bits.
-        let q: [Double] = [0.5, 0.25, 0.25, 0x1p-1074]
-        let total = TargetWeights(target: .probabilities(q), classes: 4, weight: nil, labelSmoothing: 0).total
-        let want = BigFloat(1, precision: 1200)
-        want.add(want, BigFloat(0x1p-1074, precision: 53), .nearest)
-        #expect(total.compare(want) == 0)
     }
 
     @Test("cross_entropy's Σ r̃_c·(m − x_c): the sum of the separate products", arguments: [93, 200])

@@ -31,8 +31,11 @@ enum CrossEntropy {
         for (c, v) in x.enumerated() where v == -.infinity && !r.scaled[c].isZero {
             return .exact(.infinity)
         }
+        // The gaps' sum first, then the row: the gaps' store (a term per weighted class) is freed
+        // before the row's (a number per distinct logit) is made, so they never take memory at
+        // the same time (m = facts.max = row.m; the two are independent computations).
+        let a = weightedGaps(x, m: facts.max, r, w)
         let row = ShiftedRow(x, facts: facts, arithmetic: w)
-        let a = weightedGaps(x, m: row.m, r, w)
         let b = w.mul(Interval(point: r.total), row.L)
         return .interval(w.div(w.add(a, b), w.point(Double(r.divisor))))
     }

@@ -62,97 +62,229 @@ struct LossOptions {
 /// Without soft-capping, ±inf stay infinite and `RowFacts`' rules apply (a −inf logit has no
 /// entry: nil). Every operation is an `IntervalArithmetic` enclosure, so the results enclose the
 /// exact values; their relative widths are a few units of 2^-precision, so escalation converges.
+///
+/// Memory (issue 13: about 100 bytes a logit beyond input and output): the row keeps e_j's two
+/// ends, each in a `PackedFloats` (48 bytes a number at up to 128 bits), and nothing else per
+/// logit: a_j = x_j/(T·c), d_j and chain's e^(−2|a_j|) are computed again where an output needs
+/// them (`a(j)`, `d(j)`, `chain`), with the operations that made them here, at the row's
+/// precision, so they are the same bits (MPFR's results depend on operands, precision and
+/// rounding alone); the logits are read from the request's doubles (or the caller's exact
+/// numbers), not copied into `BigFloat`s. The row's own factors (e^(∓2a_M), a_M) are kept.
 struct TransformedRow {
+    /// The row's exact logits: the request's doubles (each exact at 53 bits), or exact numbers of
+    /// any precision (a fused layer's products).
+    enum Logits {
+        case doubles([Double])
+        case exact([BigFloat])
+
+        var count: Int {
+            switch self {
+            case .doubles(let x): x.count
+            case .exact(let x): x.count
+            }
+        }
+
+        /// x_j, exact.
+        func value(_ j: Int) -> BigFloat {
+            switch self {
+            case .doubles(let x): ExactArithmetic.value(x[j])
+            case .exact(let x): x[j]
+            }
+        }
+
+        func isInfinite(_ j: Int) -> Bool {
+            switch self {
+            case .doubles(let x): x[j].isInfinite
+            case .exact(let x): x[j].isInfinite
+            }
+        }
+    }
+
     let maxIndex: Int
     /// z_M.
     let zMax: Interval
-    /// a_j = x_j/(T·c) for finite x_j under soft-capping (nil otherwise).
-    let a: [Interval?]
-    let d: [Interval?]
-    let e: [Interval?]
     let s: Interval
     let S: Interval
     let L: Interval
+    /// K, the number of logits.
+    let count: Int
+    /// n, the number of e_j (the logits that have a d_j).
+    let termCount: Int
     private let options: LossOptions
-    private let infinite: [Bool]
-    /// e^(−2|a_j|) where the same-side d_j made it (nil elsewhere), at `precision`: `chain`'s
-    /// factor, the same interval, not made twice.
-    private let expMinusTwiceAbsA: [Interval?]
-    private let precision: Int
+    private let x: Logits
+    private let xm: BigFloat
+    /// a_M (nil without soft-capping or for an infinite x_M).
+    private let aMax: Interval?
+    /// The row's factor e^(−2a_M) for x_j >= 0 and e^(2a_M) for x_j < 0 (same-side d_j), once made.
+    private let rowFactors: [Interval?]
+    /// e_j's ends (made for the j that have a d_j).
+    private let lower: PackedFloats?, upper: PackedFloats?
+    private let arithmetic: IntervalArithmetic
 
     /// The value every output of the row takes when the transformed row is special, else nil:
     /// NaN for a NaN logit; without soft-capping also RowFacts' rules (+inf, or all −inf: NaN).
     static func special(_ x: [BigFloat], _ o: LossOptions) -> Double? {
-        if x.contains(where: \.isNaN) { return .nan }
-        if o.softcap != nil { return x.isEmpty ? .nan : nil }
-        if x.contains(where: { $0.isInfinite && !$0.signBit }) { return .nan }
-        if !x.contains(where: { !$0.isInfinite }) { return .nan }
+        special(.exact(x), o)
+    }
+
+    /// `special` for the request's doubles.
+    static func special(_ x: [Double], _ o: LossOptions) -> Double? {
+        special(.doubles(x), o)
+    }
+
+    static func special(_ x: Logits, _ o: LossOptions) -> Double? {
+        let n = x.count
+        switch x {
+        case .doubles(let v):
+            if v.contains(where: \.isNaN) { return .nan }
+            if o.softcap != nil { return n == 0 ? .nan : nil }
+            if v.contains(where: { $0 == .infinity }) { return .nan }
+            if !v.contains(where: { !$0.isInfinite }) { return .nan }
+        case .exact(let v):
+            if v.contains(where: \.isNaN) { return .nan }
+            if o.softcap != nil { return n == 0 ? .nan : nil }
+            if v.contains(where: { $0.isInfinite && !$0.signBit }) { return .nan }
+            if !v.contains(where: { !$0.isInfinite }) { return .nan }
+        }
         return nil
     }
 
     /// Needs `special(x, o) == nil`. `x` holds exact logits (binary64 values, or the exact
     /// products of a fused layer), of any precision.
     init(_ x: [BigFloat], _ o: LossOptions, _ w: IntervalArithmetic) {
+        self.init(.exact(x), o, w)
+    }
+
+    /// Needs `special(x, o) == nil`: the request's logits.
+    init(_ x: [Double], _ o: LossOptions, _ w: IntervalArithmetic, keepTerms: Bool = true) {
+        self.init(.doubles(x), o, w, keepTerms: keepTerms)
+    }
+
+    /// `keepTerms` false: e_j's stores are dropped once s is summed (`e(j)` is then not
+    /// available), for callers that need s, L, z_M and d_j alone (the loss).
+    init(_ x: Logits, _ o: LossOptions, _ w: IntervalArithmetic, keepTerms: Bool = true) {
         options = o
-        infinite = x.map(\.isInfinite)
+        self.x = x
+        arithmetic = w
+        let k = x.count
+        count = k
         var best: Int?
-        for (j, v) in x.enumerated() where o.softcap != nil || !v.isInfinite {
-            if best.map({ v.compare(x[$0]) > 0 }) ?? true { best = j }
+        var bestValue: BigFloat?
+        for j in 0..<k where o.softcap != nil || !x.isInfinite(j) {
+            let v = x.value(j)
+            if bestValue.map({ v.compare($0) > 0 }) ?? true { (best, bestValue) = (j, v) }
         }
         let mIndex = best!
         maxIndex = mIndex
-        let xm = x[mIndex]
-        var a = [Interval?](repeating: nil, count: x.count)
-        if let tc = o.tanhScale {
-            for (j, v) in x.enumerated() where !v.isInfinite { a[j] = w.quotient(v, by: tc) }
+        let xm = bestValue!
+        self.xm = xm
+        aMax = o.tanhScale.flatMap { xm.isInfinite ? nil : w.quotient(xm, by: $0) }
+        let lower = PackedFloats(count: k, precision: w.precision)
+        let upper = PackedFloats(count: k, precision: w.precision)
+        var n = 0
+        // Of e^(−2p) and e^(−2q) in a same-side d_j, one is the row's: e^(−2a_M) (q = a_M) for
+        // every x_j >= 0, e^(2a_M) (p = −a_M) for every x_j < 0 (then x_M <= 0). It is made once
+        // per row, not once per logit (the same interval either way).
+        var factors: [Interval?] = [nil, nil]  // for x_j >= 0, for x_j < 0
+        let part = Part(x: x, xm: xm, aMax: aMax, maxIndex: mIndex, options: o, arithmetic: w)
+        for j in 0..<k {
+            guard let dj = part.difference(j, rowFactors: &factors) else { continue }
+            // e_j = w.exp(d_j), its ends copied (exactly: the same precision).
+            let ej = w.exp(dj)
+            lower.set(j, ej.lo, .nearest)
+            upper.set(j, ej.hi, .nearest)
+            n += 1
         }
-        self.a = a
-        let zero = w.zero
-        var d = [Interval?](repeating: nil, count: x.count)
-        // Of e^(−2p) and e^(−2q) below, one is the row's: e^(−2a_M) (q = a_M) for every x_j >= 0,
-        // e^(2a_M) (p = −a_M) for every x_j < 0 (then x_M <= 0). It is made once per row, not
-        // once per logit (the same interval either way).
-        var rowFactors: [Interval?] = [nil, nil]  // for x_j >= 0, for x_j < 0
-        var expMinusTwiceAbsA = [Interval?](repeating: nil, count: x.count)
-        for (j, v) in x.enumerated() {
-            if j == mIndex || v.compare(xm) == 0 { d[j] = zero; continue }
-            guard let c = o.softcap.map({ Interval(point: $0) }) else {
-                if !v.isInfinite { d[j] = w.quotient(ExactArithmetic.difference(v, xm), by: o.temperature) }
-                continue
-            }
-            if xm.isInfinite && !xm.signBit {  // x_M = +inf: z_M = c
-                d[j] = v.isInfinite ? w.neg(w.scale(c, 1)) : w.neg(w.mul(c, w.onePlusTanh(w.neg(a[j]!))))
-            } else if v.isInfinite {  // x_j = −inf: z_j = −c
-                d[j] = w.neg(w.mul(c, w.onePlusTanh(a[mIndex]!)))
-            } else if v.signum >= 0 || xm.signum <= 0 {
-                let (p, q) = v.signum >= 0 ? (a[j]!, a[mIndex]!) : (w.neg(a[mIndex]!), w.neg(a[j]!))
-                let delta = w.quotient(ExactArithmetic.difference(xm, v), by: o.tanhScale)
-                // The factor of a_M (q = a_M for x_j >= 0, p = −a_M for x_j < 0) is the row's; the
-                // other is e^(−2|a_j|) (a_j has x_j's sign: p = a_j >= 0, or q = −a_j > 0).
-                let varying = w.exp(w.negDouble(v.signum >= 0 ? p : q))
-                expMinusTwiceAbsA[j] = varying
-                let side = v.signum >= 0 ? 0 : 1
-                let constant = rowFactors[side] ?? w.exp(w.negDouble(v.signum >= 0 ? q : p))
-                rowFactors[side] = constant
-                let (ep, eq) = v.signum >= 0 ? (varying, constant) : (constant, varying)
-                let numerator = w.mul(w.scale(c, 1), w.mul(ep, w.expm1(w.negDouble(delta))))
-                d[j] = w.div(numerator, w.mul(w.add(w.one, ep), w.add(w.one, eq)))
-            } else {
-                d[j] = w.mul(c, w.sub(w.tanh(a[j]!), w.tanh(a[mIndex]!)))
-            }
+        termCount = n
+        rowFactors = factors
+        // s = w.sum(e_j for j ≠ M), each end one `mpfr_sum` of the same numbers, in order.
+        if n - 1 == 0 {
+            s = w.zero
+        } else {
+            let others = (0..<k).lazy.filter { [x, o] j in j != mIndex && (o.softcap != nil || !x.isInfinite(j)) }
+            let lo = BigFloat(precision: w.precision), hi = BigFloat(precision: w.precision)
+            lo.sum(others.map { j in lower.reference(j) }, count: n - 1, .down)
+            hi.sum(others.map { j in upper.reference(j) }, count: n - 1, .up)
+            s = Interval(lo: lo, hi: hi)
         }
-        self.d = d
-        self.expMinusTwiceAbsA = expMinusTwiceAbsA
-        precision = w.precision
-        e = d.map { $0.map(w.exp) }
-        s = w.sum(e.enumerated().compactMap { $0.offset == mIndex ? nil : $0.element })
+        (self.lower, self.upper) = keepTerms ? (lower, upper) : (nil, nil)
         S = w.add(w.one, s)
         L = w.log1p(s)
         if let c = o.softcap.map({ Interval(point: $0) }) {
-            zMax = xm.isInfinite ? (xm.signBit ? w.neg(c) : c) : w.mul(c, w.tanh(a[mIndex]!))
+            zMax = xm.isInfinite ? (xm.signBit ? w.neg(c) : c) : w.mul(c, w.tanh(aMax!))
         } else {
             zMax = w.quotient(xm, by: o.temperature)
         }
+    }
+
+    /// The bytes the row keeps per logit (e_j's two packed ends), for tests that pin the memory
+    /// design.
+    var storedBytes: Int { lower == nil ? 0 : 2 * count * PackedFloats.bytesPerNumber(precision: arithmetic.precision) }
+
+    /// True when logit j has a d_j and an e_j (every logit under soft-capping; the finite ones
+    /// otherwise).
+    func hasTerm(_ j: Int) -> Bool { options.softcap != nil || !x.isInfinite(j) }
+
+    /// a_j = x_j/(T·c) at the row's precision, for finite x_j under soft-capping (nil otherwise).
+    func a(_ j: Int) -> Interval? { part.a(j) }
+
+    /// d_j = z_j − z_M at the row's precision (see the type's notes), nil for a logit without one.
+    func d(_ j: Int) -> Interval? {
+        var factors = rowFactors
+        return part.difference(j, rowFactors: &factors)
+    }
+
+    private var part: Part { Part(x: x, xm: xm, aMax: aMax, maxIndex: maxIndex, options: options, arithmetic: arithmetic) }
+
+    /// e_j = exp(d_j) at the row's precision, nil for a logit without one.
+    func e(_ j: Int) -> Interval? {
+        guard hasTerm(j) else { return nil }
+        precondition(lower != nil, "a row made with its terms")
+        return Interval(lo: lower!.view(j), hi: upper!.view(j))
+    }
+
+    /// What a_j and d_j are computed from: the row's maximum and options, at the row's precision.
+    private struct Part {
+        let x: Logits, xm: BigFloat, aMax: Interval?, maxIndex: Int, options: LossOptions
+        let arithmetic: IntervalArithmetic
+
+    func a(_ j: Int) -> Interval? {
+        guard let tc = options.tanhScale, !x.isInfinite(j) else { return nil }
+        return j == maxIndex ? aMax : arithmetic.quotient(x.value(j), by: tc)
+    }
+
+    /// d_j (nil for a logit without one); a same-side d_j takes the row's factor from
+    /// `rowFactors`, or makes it and puts it there.
+    func difference(_ j: Int, rowFactors: inout [Interval?]) -> Interval? {
+        let w = arithmetic, o = options
+        let mIndex = maxIndex
+        let v = x.value(j)
+        if j == mIndex || v.compare(xm) == 0 { return w.zero }
+        guard let c = o.softcap.map({ Interval(point: $0) }) else {
+            if v.isInfinite { return nil }
+            return w.quotient(ExactArithmetic.difference(v, xm), by: o.temperature)
+        }
+        if xm.isInfinite && !xm.signBit {  // x_M = +inf: z_M = c
+            return v.isInfinite ? w.neg(w.scale(c, 1)) : w.neg(w.mul(c, w.onePlusTanh(w.neg(a(j)!))))
+        } else if v.isInfinite {  // x_j = −inf: z_j = −c
+            return w.neg(w.mul(c, w.onePlusTanh(aMax!)))
+        } else if v.signum >= 0 || xm.signum <= 0 {
+            let aj = a(j)!
+            let (p, q) = v.signum >= 0 ? (aj, aMax!) : (w.neg(aMax!), w.neg(aj))
+            let delta = w.quotient(ExactArithmetic.difference(xm, v), by: o.tanhScale)
+            // The factor of a_M (q = a_M for x_j >= 0, p = −a_M for x_j < 0) is the row's; the
+            // other is e^(−2|a_j|) (a_j has x_j's sign: p = a_j >= 0, or q = −a_j > 0).
+            let varying = w.exp(w.negDouble(v.signum >= 0 ? p : q))
+            let side = v.signum >= 0 ? 0 : 1
+            let constant = rowFactors[side] ?? w.exp(w.negDouble(v.signum >= 0 ? q : p))
+            rowFactors[side] = constant
+            let (ep, eq) = v.signum >= 0 ? (varying, constant) : (constant, varying)
+            let numerator = w.mul(w.scale(c, 1), w.mul(ep, w.expm1(w.negDouble(delta))))
+            return w.div(numerator, w.mul(w.add(w.one, ep), w.add(w.one, eq)))
+        } else {
+            return w.mul(c, w.sub(w.tanh(a(j)!), w.tanh(aMax!)))
+        }
+    }
     }
 
     /// logsumexp(z) = z_M + L.
@@ -166,7 +298,7 @@ struct TransformedRow {
     /// ∂(z-loss)/∂z_j = 2·coefficient·logsumexp(z)·softmax_j, or nil when the coefficient is 0.
     func zLossGradient(_ j: Int, _ w: IntervalArithmetic) -> Interval? {
         guard let coefficient = options.zLoss else { return nil }
-        guard let ej = e[j] else { return w.zero }
+        guard let ej = e(j) else { return w.zero }
         let softmax = j == maxIndex ? w.div(w.one, S) : w.div(ej, S)
         return w.mul(w.scale(w.mul(Interval(point: coefficient), logsumexp(w)), 1), softmax)
     }
@@ -175,13 +307,14 @@ struct TransformedRow {
     ///
     /// ∂z_j/∂x_j = (1 − tanh²(a_j))/T = 4e^(−2|a_j|) / (T·(1 + e^(−2|a_j|))²) under soft-capping
     /// (no cancellation, no overflow; exactly 0 at x_j = ±inf), 1/T with temperature only.
+    /// (e^(−2|a_j|) at w's precision, of a_j at the row's: at the row's precision it is the number
+    /// the same-side d_j used.)
     func chain(_ g: Interval, _ j: Int, _ w: IntervalArithmetic) -> Interval {
         var r = g
         if options.softcap != nil {
-            if infinite[j] { return w.zero }
-            let aj = a[j]!
-            let made = w.precision == precision ? expMinusTwiceAbsA[j] : nil
-            let t = made ?? w.exp(w.negDouble(aj.lo.signum >= 0 ? aj : w.neg(aj)))
+            if x.isInfinite(j) { return w.zero }
+            let aj = a(j)!
+            let t = w.exp(w.negDouble(aj.lo.signum >= 0 ? aj : w.neg(aj)))
             let onePlus = w.add(w.one, t)
             r = w.div(w.mul(r, w.scale(t, 2)), w.square(onePlus))
         }

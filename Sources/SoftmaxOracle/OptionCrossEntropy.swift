@@ -21,23 +21,28 @@ enum OptionCrossEntropy {
         case parts(ce: Interval, z: Interval?)
     }
 
-    static func exact(_ x: [Double]) -> [BigFloat] { x.map(ExactArithmetic.value) }
-
-    static func rowLoss(_ x: [BigFloat], _ r: TargetWeights, _ o: LossOptions, _ w: IntervalArithmetic) -> RowLoss {
+    static func rowLoss(_ x: [Double], _ r: TargetWeights, _ o: LossOptions, _ w: IntervalArithmetic) -> RowLoss {
         if let v = TransformedRow.special(x, o) { return .special(v) }
-        let row = TransformedRow(x, o, w)
-        var terms: [Interval] = []
-        for (c, dc) in row.d.enumerated() where !r.scaled[c].isZero {
-            guard let dc else { return .special(.infinity) }  // −inf logit, r_c > 0
-            if !dc.isExactZero { terms.append(w.mul(Interval(point: r.scaled[c]), w.neg(dc))) }
+        // (Without e_j's stores: the loss needs s, L and d_c alone; the terms' sum keeps its own.)
+        let row = TransformedRow(x, o, w, keepTerms: false)
+        for c in 0..<row.count where !r.scaled[c].isZero && !row.hasTerm(c) {
+            return .special(.infinity)  // −inf logit, r_c > 0
         }
-        terms.append(w.mul(Interval(point: r.total), row.L))
-        return .parts(ce: w.div(w.sum(terms), w.point(Double(r.divisor))), z: row.zLossTerm(w))
+        // Σ_c r̃_c·(−d_c) over r̃_c ≠ 0 and d_c ≠ 0, then R̃·L: `w.sum` of these K + 1 terms, each
+        // made once, packed (`packedSum`), not a list of intervals.
+        let l = w.mul(Interval(point: r.total), row.L)
+        let sum = w.packedSum(count: row.count + 1) { c in
+            if c == row.count { return l }
+            let rc = r.scaled[c]
+            guard !rc.isZero, let dc = row.d(c), !dc.isExactZero else { return nil }
+            return w.mul(Interval(point: rc), w.neg(dc))
+        }
+        return .parts(ce: w.div(sum, w.point(Double(r.divisor))), z: row.zLossTerm(w))
     }
 
     /// `cross_entropy` with options: CE + Z.
     static func loss(_ x: [Double], _ r: TargetWeights, _ o: LossOptions, _ w: IntervalArithmetic) -> Enclosure {
-        switch rowLoss(exact(x), r, o, w) {
+        switch rowLoss(x, r, o, w) {
         case .special(let v): return .exact(v)
         case .parts(let ce, let z): return .interval(z.map { w.add(ce, $0) } ?? ce)
         }
@@ -45,17 +50,17 @@ enum OptionCrossEntropy {
 
     /// ∂(ceScale·CE + zScale·Z)/∂x_c for the `pending` classes of one row (nil scales: 1).
     static func rowGradient(
-        _ x: [BigFloat], _ r: TargetWeights, _ o: LossOptions, ceScale: Interval?, zScale: Interval?,
+        _ x: [Double], _ r: TargetWeights, _ o: LossOptions, ceScale: Interval?, zScale: Interval?,
         _ w: IntervalArithmetic, pending: [Int]
     ) -> [Enclosure] {
         if let v = TransformedRow.special(x, o) { return pending.map { _ in .exact(v) } }
         let row = TransformedRow(x, o, w)
         let sd = w.mul(row.S, w.point(Double(r.divisor)))
-        let nearTie = NearTieNumerator(d: row.d, e: row.e, sum: row.S, w)
+        let nearTie = NearTieNumerator(count: row.termCount, outputs: row.count, d: { row.d($0) }, e: { row.e($0) }, sum: row.S, w)
         return pending.map { c in
             let rc = Interval(point: r.scaled[c])
             var g: Interval
-            if let ec = row.e[c] {
+            if let ec = row.e(c) {
                 g = w.div(NearTieNumerator.numerator(c, e: ec, maxIndex: row.maxIndex, s: row.s, weights: r, near: nearTie, w), sd)
             } else {  // softmax_c = 0 exactly: the entry is −r_c (no z-loss term)
                 if r.scaled[c].isZero { return .exact(0) }
@@ -70,7 +75,7 @@ enum OptionCrossEntropy {
 
     /// `cross_entropy_grad` with options.
     static func gradient(_ x: [Double], _ r: TargetWeights, _ o: LossOptions, _ w: IntervalArithmetic, pending: [Int]) -> [Enclosure] {
-        rowGradient(exact(x), r, o, ceScale: nil, zScale: nil, w, pending: pending)
+        rowGradient(x, r, o, ceScale: nil, zScale: nil, w, pending: pending)
     }
 
     /// The batch loss with options. `ceDenominator` is the cross-entropy's mean divisor, `kept`
@@ -86,7 +91,7 @@ enum OptionCrossEntropy {
         var special: Double?
         for (i, row) in rows.enumerated() {
             guard let t = targets[i] else { continue }
-            switch rowLoss(exact(row), t, o, w) {
+            switch rowLoss(row, t, o, w) {
             case .special(let v):
                 if v.isNaN { special = .nan } else if special == nil { special = v }
             case .parts(let c, let zi):
@@ -123,7 +128,7 @@ enum OptionCrossEntropy {
                 continue
             }
             if meanIsNaN { out += classes.map { _ in .exact(.nan) }; continue }
-            let x = exact(rows[i])
+            let x = rows[i]
             let go = gradOutput.count == 1 ? gradOutput[0] : gradOutput[i]
             if go == 0 && TransformedRow.special(x, o) == nil {
                 out += classes.map { _ in .exact(0) }

@@ -181,7 +181,7 @@ struct NearTieNumeratorTests {
                     let a = IntervalArithmetic(precision: w)
                     let o = LossOptions(softcap: softcap, zLoss: 0, temperature: temperature)
                     let row = TransformedRow(x.map(BruteForce.exact), o, a)
-                    let near = try #require(NearTieNumerator(d: row.d, e: row.e, sum: row.S, a),
+                    let near = try #require(NearTieNumerator(count: row.termCount, outputs: row.count, d: { row.d($0) }, e: { row.e($0) }, sum: row.S, a),
                                             "seed \(seed) trial \(trial): S > n/2 on a near-tied row")
                     // ρ: the f_j enclosures' largest width relative to |f_j|.
                     let rho = BigFloat(0, precision: 64)

@@ -78,7 +78,7 @@ final class LinearExactPath {
         let t = TransformedRow(exactRow(i), options, w)
         var terms: [Interval] = []
         for c in 0..<m.classes where !r.scaled[c].isZero {
-            terms.append(w.mul(Interval(point: r.scaled[c]), w.neg(t.d[c]!)))
+            terms.append(w.mul(Interval(point: r.scaled[c]), w.neg(t.d(c)!)))
         }
         let ce = w.div(w.add(w.sum(terms), w.mul(Interval(point: r.total), t.L)), w.point(Double(r.divisor)))
         return Row(t: t, r: r, ce: ce)
@@ -137,9 +137,9 @@ final class LinearExactPath {
         let splits = q.labelSmoothing == 0 && options.softcap == nil && options.temperature == nil && t.maxIndex != target
         let omega = m.classWeight?[target] ?? 1
         let sd = w.mul(t.S, w.point(Double(r.divisor)))
-        let nearTie = splits ? nil : NearTieNumerator(d: t.d, e: t.e, sum: t.S, w)
+        let nearTie = splits ? nil : NearTieNumerator(count: t.termCount, outputs: t.count, d: { t.d($0) }, e: { t.e($0) }, sum: t.S, w)
         let small: [Interval] = (0..<m.classes).map { c in
-            let ec = t.e[c]!
+            let ec = t.e(c)!
             var g: Interval
             if splits && c == t.maxIndex {  // ω/S − ω = −ω·s/S
                 g = w.neg(w.mul(sigma, w.div(w.mul(w.point(omega), t.s), t.S)))

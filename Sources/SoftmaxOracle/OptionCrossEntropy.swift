@@ -23,21 +23,19 @@ enum OptionCrossEntropy {
 
     static func rowLoss(_ x: [Double], _ r: TargetWeights, _ o: LossOptions, _ w: IntervalArithmetic) -> RowLoss {
         if let v = TransformedRow.special(x, o) { return .special(v) }
-        // (Without e_j's stores: the loss needs s, L and d_c alone; the terms' sum keeps its own.)
-        let row = TransformedRow(x, o, w, keepTerms: false)
+        // Σ_c r̃_c·(−d_c) over r̃_c ≠ 0 and d_c ≠ 0, then R̃·L: `w.sum` of these K + 1 terms, each
+        // made once, from the d_c the row makes (`visit`), packed (`PackedIntervalSum`), not a
+        // list of intervals; the row keeps no e_j (the loss needs s, L and d_c alone).
+        var terms = PackedIntervalSum(capacity: x.count + 1, w)
+        let row = TransformedRow(x, o, w, keepTerms: false) { c, dc in
+            let rc = r.scaled[c]
+            if !rc.isZero && !dc.isExactZero { terms.add(w.mul(Interval(point: rc), w.neg(dc))) }
+        }
         for c in 0..<row.count where !r.scaled[c].isZero && !row.hasTerm(c) {
             return .special(.infinity)  // −inf logit, r_c > 0
         }
-        // Σ_c r̃_c·(−d_c) over r̃_c ≠ 0 and d_c ≠ 0, then R̃·L: `w.sum` of these K + 1 terms, each
-        // made once, packed (`packedSum`), not a list of intervals.
-        let l = w.mul(Interval(point: r.total), row.L)
-        let sum = w.packedSum(count: row.count + 1) { c in
-            if c == row.count { return l }
-            let rc = r.scaled[c]
-            guard !rc.isZero, let dc = row.d(c), !dc.isExactZero else { return nil }
-            return w.mul(Interval(point: rc), w.neg(dc))
-        }
-        return .parts(ce: w.div(sum, w.point(Double(r.divisor))), z: row.zLossTerm(w))
+        terms.add(w.mul(Interval(point: r.total), row.L))
+        return .parts(ce: w.div(terms.total(), w.point(Double(r.divisor))), z: row.zLossTerm(w))
     }
 
     /// `cross_entropy` with options: CE + Z.

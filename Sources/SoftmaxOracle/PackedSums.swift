@@ -12,19 +12,11 @@ extension IntervalArithmetic {
     /// two ends kept packed while they are summed (96 bytes a term at up to 128 bits). The terms'
     /// ends must have this precision.
     func packedSum(count: Int, _ term: (Int) -> Interval?) -> Interval {
-        let lower = PackedFloats(count: count, precision: precision), upper = PackedFloats(count: count, precision: precision)
-        var n = 0
+        var sum = PackedIntervalSum(capacity: count, self)
         for j in 0..<count {
-            guard let t = term(j) else { continue }
-            lower.set(n, t.lo, .nearest)  // exact: the same precision
-            upper.set(n, t.hi, .nearest)
-            n += 1
+            if let t = term(j) { sum.add(t) }
         }
-        if n == 0 { return zero }
-        let lo = BigFloat(precision: precision), hi = BigFloat(precision: precision)
-        lo.sum((0..<n).lazy.map { lower.reference($0) }, count: n, .down)
-        hi.sum((0..<n).lazy.map { upper.reference($0) }, count: n, .up)
-        return Interval(lo: lo, hi: hi)
+        return sum.total()
     }
 
     /// `sum` of the intervals `term(j)` that are not nil, j = 0 ..< count, made twice each (once
@@ -45,5 +37,37 @@ extension IntervalArithmetic {
             ends.append(end)
         }
         return Interval(lo: ends[0], hi: ends[1])
+    }
+}
+
+/// `IntervalArithmetic.sum` of intervals added one at a time, for terms made where the caller
+/// has them (inside another pass): their two ends kept packed (96 bytes a term at up to 128
+/// bits) and summed at `total()`, each end one `mpfr_sum` of the same numbers as `sum`'s.
+struct PackedIntervalSum {
+    private let lower: PackedFloats, upper: PackedFloats
+    private let w: IntervalArithmetic
+    private var n = 0
+
+    /// Room for `capacity` terms whose ends have `w`'s precision.
+    init(capacity: Int, _ w: IntervalArithmetic) {
+        lower = PackedFloats(count: capacity, precision: w.precision)
+        upper = PackedFloats(count: capacity, precision: w.precision)
+        self.w = w
+    }
+
+    /// Adds `t` (at most `capacity` terms in all).
+    mutating func add(_ t: Interval) {
+        lower.set(n, t.lo, .nearest)  // exact: the same precision
+        upper.set(n, t.hi, .nearest)
+        n += 1
+    }
+
+    /// The enclosure of the terms' sum (the exact 0 with no term).
+    func total() -> Interval {
+        if n == 0 { return w.zero }
+        let lo = BigFloat(precision: w.precision), hi = BigFloat(precision: w.precision)
+        lo.sum((0..<n).lazy.map { lower.reference($0) }, count: n, .down)
+        hi.sum((0..<n).lazy.map { upper.reference($0) }, count: n, .up)
+        return Interval(lo: lo, hi: hi)
     }
 }

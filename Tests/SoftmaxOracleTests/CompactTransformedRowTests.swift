@@ -115,6 +115,26 @@ struct CompactTransformedRowTests {
         }
     }
 
+    @Test("visit hands over every d_j once, in order of j, the bits of the separate intervals", arguments: [64, 200])
+    func visitedDifferences(precision: Int) {
+        let w = IntervalArithmetic(precision: precision)
+        for x in Self.rows {
+            for (c, z, t) in Self.options {
+                let o = LossOptions(softcap: c, zLoss: z, temperature: t)
+                if TransformedRow.special(x, o) != nil { continue }
+                let want = Unpacked(x.map(ExactArithmetic.value), o, w)
+                var seen: [(Int, Interval)] = []
+                _ = TransformedRow(x, o, w, keepTerms: false) { j, dj in seen.append((j, dj)) }
+                let expected = x.indices.filter { want.d[$0] != nil }
+                let context = "\(x) softcap \(String(describing: c)) T \(String(describing: t)) at \(precision) bits"
+                #expect(seen.map(\.0) == expected, "the j visited, \(context)")
+                for (j, dj) in seen {
+                    #expect(CompactTermsTests.same(dj, want.d[j]), "d_\(j) of \(context)")
+                }
+            }
+        }
+    }
+
     @Test("each e_j encloses e^(z_j − z_M) of the textbook transform")
     func enclosesTextbook() {
         let w = IntervalArithmetic(precision: 93)

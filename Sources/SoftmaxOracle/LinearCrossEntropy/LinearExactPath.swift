@@ -20,7 +20,8 @@ import MPFR
 /// each an interval sum of exact-point products, so escalation narrows them as far as needed.
 /// Terms whose input factor is 0 are exact zeros and skipped; an output with no term is the exact
 /// 0; an output that is 0 by cancellation, or below MPFR's range, is handled by
-/// `ExactZeroGradients` (no precision would certify its direct sum). Ignored rows contribute
+/// `ExactZeroGradients` (no precision would certify its direct sum; under soft-capping or
+/// z-loss, `GroupedZeroGradients` proves the exact zeros it can). Ignored rows contribute
 /// nothing (PyTorch's convention); a mean whose divisor is 0 gives a NaN loss and, when some row is kept, NaN gradients (0/0), else zero gradients.
 final class LinearExactPath {
     let q: OracleRequest
@@ -35,6 +36,8 @@ final class LinearExactPath {
     /// Exact-zero decisions and scaled enclosures of the gradient outputs (nil under soft-capping
     /// or z-loss).
     private lazy var zeros = ExactZeroGradients(self)
+    /// Exact zeros under soft-capping or z-loss, by a sufficient condition (nil otherwise).
+    private lazy var groupedZeros = GroupedZeroGradients(self)
 
     init(_ q: OracleRequest) {
         self.q = q
@@ -215,6 +218,10 @@ final class LinearExactPath {
             let straddles = e.lo.signum <= 0 && e.hi.signum >= 0
             if straddles || w.precision >= Self.formPrecision, let zeros, q.format.certify(e) == nil {
                 return zeros.enclosure(o, w)
+            }
+            // Under soft-capping or z-loss only a proven exact 0 is taken; the rest escalates as before.
+            if straddles, let groupedZeros, q.format.certify(e) == nil, groupedZeros.isZero(o) {
+                return .exact(0)
             }
             return .interval(e)
         }

@@ -106,7 +106,7 @@ struct ShiftedRow {
         } else {
             let lo = BigFloat(precision: w.precision), hi = BigFloat(precision: w.precision)
             lo.sum(others.map { terms.lower(Int(terms.slot[$0])) }, count: n - 1, .down)
-            terms.withUpperEnds { upper in hi.sum(others.map { upper(Int(terms.slot[$0])) }, count: n - 1, .up) }
+            _ = terms.withUpperEnds { upper in hi.sum(others.map { upper(Int(terms.slot[$0])) }, count: n - 1, .up) }
             s = Interval(lo: lo, hi: hi)
         }
         S = w.add(w.one, s)

@@ -80,7 +80,7 @@ if let i = arguments.firstIndex(of: "--verify-harness") {
 
 /// The clock of single-threaded measurements: process CPU time (see `processCPUSeconds`), or
 /// wall time with --wall.
-nonisolated(unsafe) let useWallClock = CommandLine.arguments.contains("--wall")
+let useWallClock = CommandLine.arguments.contains("--wall")
 func singleClock() -> Double { useWallClock ? monotonicSeconds() : processCPUSeconds() }
 
 /// Median seconds per call of `body`: `samples` samples, each of enough calls to last

@@ -112,7 +112,7 @@ extension ElementwiseOutputs {
         var group = LaneQueue(indices, values), middle = LaneQueue(indices + width, values + 4 * width)
         var high = LaneQueue(indices + 2 * width, values + 8 * width), low = LaneQueue(indices + 3 * width, values + 12 * width)
         @inline(__always) func finishLog(_ q: inout LaneQueue, _ t: DoubleWordLog1p.Lanes<OutputLanes>?) {
-            let done = t.map { kind == .bce ? bceOnLanes(q, $0, cache: cache, into: out) : finishOnLanes(q, $0, scratch: scratch, into: out) } ?? SIMDMask()
+            let done = t.map { kind == .bce ? bceOnLanes(q, $0, cache: cache, scratch: scratch, into: out) : finishOnLanes(q, $0, scratch: scratch, into: out) } ?? SIMDMask()
             for j in 0..<width where !done[j] {
                 let i = q.index[j]
                 guard let t else {

@@ -152,6 +152,14 @@ extension ElementwiseOutputs {
         if hasWeight { gw.reserveCapacity(block) }
         let placeholder = OracleValue(rounded: 0, exact: ExactValue(0.0))
         var failed: [Int] = []
+        // One weight cache for every block's gathered logits (their pos_weights and weights have
+        // this request's kind: one number or none, or per logit).
+        let cache = UnsafeMutablePointer<BceWeightCache>.allocate(capacity: 1)
+        cache.initialize(to: bceWeightCache())
+        defer {
+            cache.deinitialize(count: 1)
+            cache.deallocate()
+        }
         labels.withUnsafeBufferPointer { zs in
             (posWeight ?? []).withUnsafeBufferPointer { pws in
                 (weight ?? []).withUnsafeBufferPointer { ws in
@@ -267,9 +275,10 @@ extension ElementwiseOutputs {
                                 if perPosWeight { gpw.append(pws[i]) }
                                 if hasWeight { gw.append(ws[i]) }
                             }
-                            let part = ElementwiseOutputs(kind: .bce, format: certifier.format, labels: gz,
-                                                          posWeight: perPosWeight ? gpw : posWeight, weight: hasWeight ? gw : nil)
-                            let left = gx.withUnsafeBufferPointer { part.fill($0, 0..<count, into: buffer, placeholder: placeholder) }
+                            let part = ElementwiseOutputs(self, labels: gz, posWeight: perPosWeight ? gpw : posWeight, weight: hasWeight ? gw : nil)
+                            let left = gx.withUnsafeBufferPointer {
+                                part.fill($0, 0..<count, into: buffer, placeholder: placeholder, sharedCache: cache)
+                            }
                             for j in left { failed.append(indices[j]) }
                             for j in 0..<count { (out + indices[j]).initialize(to: buffer[j].rounded) }
                         }
@@ -345,7 +354,11 @@ extension ElementwiseOutputs {
             // negative NaNs, where the two entries agree on what is used (key, tiny; NaN lanes
             // take `nan`).
             let sign = unsafeBitCast(x, to: Bits.self) &>> 63
-            @inline(__always) func slot(_ j: Int) -> Int { Int(twice[j]) &+ Int(truncatingIfNeeded: sign[j]) }
+            // 2·16z rounded to an integer (to nearest: twice ∈ [0, 32] plus 2^52 is rounded to
+            // binary64's spacing 1 there, its low bits the integer), plus the side. A non-integer
+            // 16·z lands on some entry whose key is not z's either way.
+            let slots = (unsafeBitCast(twice + 0x1p52, to: Bits.self) &- Bits(repeating: (0x1p52 as Double).bitPattern)) &+ sign
+            @inline(__always) func slot(_ j: Int) -> Int { Int(truncatingIfNeeded: slots[j]) }
             let e0 = entries[slot(0)], e1 = entries[slot(1)], e2 = entries[slot(2)], e3 = entries[slot(3)]
             let key = Bits(e0.key, e1.key, e2.key, e3.key)
             let aLo = OutputLanes(e0.coefficientLo, e1.coefficientLo, e2.coefficientLo, e3.coefficientLo)
@@ -371,7 +384,7 @@ extension ElementwiseOutputs {
             let plainLo = aLo .== 0
             var termDone = plainLo .& (hi .>= 0x1p-900) .& (hi .< 0x1p1000)
             // The double word a + aLo (`one`'s operations, lane by lane).
-            let wordLanes = .!plainLo .& (hi .>= 0x1p-800) .& (hi .< 0x1p1000)
+            let wordLanes = (huge .| midLanes) .& .!plainLo .& (hi .>= 0x1p-800) .& (hi .< 0x1p1000)
             if any(wordLanes) {
                 let p2 = aLo * mh
                 let s2 = (lo + p2) + (-p2).addingProduct(aLo, mh)

@@ -81,12 +81,21 @@ extension ElementwiseOutputs {
 
     /// Writes output i of every i in `range` to out[i], or a placeholder for those that do not
     /// certify here, whose indices it returns in ascending order.
+    /// `sharedCache`, when given, is bce's `bceWeightCache()` of an `ElementwiseOutputs` with the
+    /// same kind of pos_weight and weight (one number or none; per logit), kept across calls
+    /// (its slots are keyed by the triples' bit patterns); else each call makes its own.
     func fill(_ x: UnsafeBufferPointer<Double>, _ range: Range<Int>, into out: UnsafeMutablePointer<OracleValue>,
-              placeholder: OracleValue) -> [Int] {
+              placeholder: OracleValue, sharedCache: UnsafeMutablePointer<BceWeightCache>? = nil) -> [Int] {
         var failed: [Int] = []
-        let cache = UnsafeMutablePointer<BceWeightCache>.allocate(capacity: 1)
-        cache.initialize(to: kind == .bce ? bceWeightCache() : BceWeightCache())
-        defer { cache.deinitialize(count: 1); cache.deallocate() }
+        let own = sharedCache == nil
+        let cache = sharedCache ?? UnsafeMutablePointer<BceWeightCache>.allocate(capacity: 1)
+        if own { cache.initialize(to: kind == .bce ? bceWeightCache() : BceWeightCache()) }
+        defer {
+            if own {
+                cache.deinitialize(count: 1)
+                cache.deallocate()
+            }
+        }
         @inline(__always) func output(_ i: Int, _ x: Double, exponential: ScaledDoubleWord? = nil, log: DoubleWordTier.LogPart? = nil) -> OracleValue? {
             self.output(i, x, exponential: exponential, log: log, cache: cache)
         }

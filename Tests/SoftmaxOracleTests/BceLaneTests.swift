@@ -86,10 +86,10 @@ struct BceLaneTests {
         var rng = SplitMix64(seed: Self.seed ^ UInt64(format.precision))
         var taken = 0, lanesSeen = 0
         let index = UnsafeMutablePointer<Int>.allocate(capacity: 4), values = UnsafeMutablePointer<Double>.allocate(capacity: 16)
-        let slots = UnsafeMutablePointer<OracleValue>.allocate(capacity: 64)
+        let slots = UnsafeMutablePointer<OracleValue>.allocate(capacity: 64), scratch = UnsafeMutablePointer<OracleValue>.allocate(capacity: 4)
         let cache = UnsafeMutablePointer<ElementwiseOutputs.BceWeightCache>.allocate(capacity: 1)
         cache.initialize(to: .init())
-        defer { index.deallocate(); values.deallocate(); slots.deallocate(); cache.deinitialize(count: 1); cache.deallocate() }
+        defer { index.deallocate(); values.deallocate(); slots.deallocate(); scratch.deallocate(); cache.deinitialize(count: 1); cache.deallocate() }
         for n in 0..<400 {
             let count = 64
             // (|x| <= 2^20: `bceOnLanes`' domain; beyond, `bceHugeOnLanes`.)
@@ -113,7 +113,7 @@ struct BceLaneTests {
                     t.relativeError[j] = l?.epsL ?? 0
                     q.append(i, x[i])
                 }
-                let done = outputs.bceOnLanes(q, t, cache: cache, into: slots)
+                let done = outputs.bceOnLanes(q, t, cache: cache, scratch: scratch, into: slots)
                 for j in 0..<4 where done[j] {
                     let i = start + j
                     taken += 1

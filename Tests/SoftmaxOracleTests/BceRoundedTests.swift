@@ -90,16 +90,58 @@ struct BceRoundedTests {
         #expect(full == rounded)
     }
 
+    /// 2^9 <= |x| < 2^11 (term 1 plus 0⁺ where ⌊log₂a⌋ >= ⌊log₂C⌋ − 637, BceRounded.swift) at
+    /// the regime's ends, on exact ties P + 0⁺ (the tie argument of `ties`: B = 0.75 or A = 0.75
+    /// times (2^53 − 2)·2^-43, P = 6755399441055742.5·2^-43, up), at the coefficient bound (C =
+    /// 1; a = 1.5·2^-637 is taken, a tie 3·(2^52 − 1)·2^-680, up; 1.5·2^-638 and 2^-638 are not,
+    /// 2^-637 is), and A = 0 (the loss is C·T alone, subnormal from |x| = 709.78 on, certified on
+    /// lanes below binary64's normals). Expected: mpmath at 3000 bits, rounded to nearest. Each
+    /// case also in rows of 256 and more with one pos_weight (labels k/16 on lanes).
+    @Test("2^9 <= |x| < 2^11 and subnormal C·T match mpmath")
+    func middleRegime() throws {
+        let cases: [(x: Double, z: Double, expected: Double)] = [
+            (0x1.0000000000000p+9, 0x1.3333333333333p-2, 0x1.6666666666667p+8),
+            (-0x1.0000000000000p+9, 0x1.3333333333333p-2, 0x1.3333333333333p+7),
+            (0x1.fffffffffffffp+8, 0x1.3333333333333p-2, 0x1.6666666666666p+8),
+            (-0x1.fffffffffffffp+8, 0x1.3333333333333p-2, 0x1.3333333333332p+7),
+            (0x1.fffffffffffffp+10, 0x1.3333333333333p-2, 0x1.6666666666666p+10),
+            (-0x1.fffffffffffffp+10, 0x1.6666666666666p-1, 0x1.6666666666665p+10),
+            (0x1.ffffffffffffep+9, 0x1.0000000000000p-2, 0x1.7ffffffffffffp+9),
+            (-0x1.ffffffffffffep+9, 0x1.8000000000000p-1, 0x1.7ffffffffffffp+9),
+            (-0x1.ffffffffffffep+9, 0x1.8000000000000p-637, 0x1.7ffffffffffffp-627),
+            (-0x1.ffffffffffffep+9, 0x1.8000000000000p-638, 0x1.7ffffffffffffp-628),
+            (-0x1.0000000000000p+9, 0x1.0000000000000p-637, 0x1.0000000000000p-628),
+            (-0x1.0000000000000p+9, 0x1.0000000000000p-638, 0x1.0000000000000p-629),
+            (-0x1.5e00000000000p+9, 0, 0x1.14f2b0fb9307fp-1010),
+            (-0x1.62e3d70a3d70ap+9, 0, 0x0.402c8225ec681p-1022),
+            (-0x1.7480000000000p+9, 0, 0x0.0000000000001p-1022),
+            (-0x1.749999999999ap+9, 0, 0),
+            (0x1.5e00000000000p+9, 1, 0x1.14f2b0fb9307fp-1010),
+            (-0x1.f400000000000p+9, 0, 0),
+            (-0x1.f400000000000p+9, 0x1.0000000000000p-4, 0x1.f400000000000p+5),
+            (-0x1.2c00000000000p+9, 0, 0x1.4dd4d0d12c071p-866),
+        ]
+        for copies in [1, 13] {
+            let all = Array(repeating: cases, count: copies).joined()
+            let q = Self.request(all.map(\.x), labels: all.map(\.z), posWeight: copies == 1 ? nil : [1])
+            let (rounded, full) = try Self.rounded(q)
+            #expect(rounded == all.map(\.expected.bitPattern))
+            #expect(full == rounded)
+        }
+    }
+
     /// A logit of every regime of the rounded path and of the gathered ones around them.
     static func logit(_ rng: inout SplitMix64) -> Double {
         let x: Double
-        switch rng.int(0...9) {
+        switch rng.int(0...11) {
         case 0: x = rng.oneIn(2) ? 0 : rng.unit() * 0x1p-1022
         case 1: x = rng.oneIn(3) ? .infinity : (rng.oneIn(2) ? .nan : 0x1p-60 * Double(rng.int(0...2)) / 2)
         case 2: x = rng.uniform(1, 2) * powerOfTwo(rng.int(11...1023))
         case 3: x = (0x1p53 - 2 * Double(rng.int(1...64))) * powerOfTwo(rng.int(-42...900))  // ties
         case 4: x = [0x1p11, 0x1p11.nextDown, 0x1p11.nextUp, 0x1p-60, 0x1p-60.nextUp, .greatestFiniteMagnitude][rng.int(0...5)]
         case 5: x = rng.uniform(1, 2) * powerOfTwo(rng.int(-1022 ... -60))
+        case 10: x = rng.oneIn(4) ? (0x1p53 - 2 * Double(rng.int(1...64))) * 0x1p-43 : rng.uniform(512, 2048)  // 2^9 <= |x| < 2^11
+        case 11: x = rng.uniform(600, 746)  // C·T below binary64's normals where a = 0
         default: x = BceLaneTests.logit(&rng)
         }
         return rng.oneIn(2) ? -x : x

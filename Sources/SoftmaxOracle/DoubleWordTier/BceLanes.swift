@@ -100,7 +100,7 @@ extension ElementwiseOutputs {
     /// mantissas lie in [1, 4) and `normalizedLanes` is `normalized()`).
     @inline(__always)
     func bceOnLanes(_ q: LaneQueue, _ t: DoubleWordLog1p.Lanes<OutputLanes>, cache: UnsafeMutablePointer<BceWeightCache>,
-                    into out: UnsafeMutablePointer<OracleValue>) -> SIMDMask<OutputLanes.MaskStorage> {
+                    scratch: UnsafeMutablePointer<OracleValue>, into out: UnsafeMutablePointer<OracleValue>) -> SIMDMask<OutputLanes.MaskStorage> {
         typealias V = SIMD4<Double>  // OutputLanes
         typealias I = V.MaskStorage
         let u2 = unitRoundoffSquared
@@ -145,8 +145,12 @@ extension ElementwiseOutputs {
         k.replace(with: t2.exponent, where: noTerm1)
         eps.replace(with: eps2, where: noTerm1)
         let err: V = (eps * magnitudeLanes(h)) * (1 + 0x1p-50)
-        // (k clamped to [−2000, 2000], by selections: out of the test's range either way.)
-        let test = certifier.test(lanes: h, l, scale: k.replacing(with: -2000, where: k .< -2000).replacing(with: 2000, where: k .> 2000), error: err)
+        // (k clamped to [−2000, 2000], by selections: out of the test's range either way; and
+        // −2000 on the lanes below it (`belowTestRange`: h·2^k < 2^-900, also out of range
+        // either way), whose scaled parts would otherwise be subnormal: a microcode assist on
+        // x86 for each operation on them.)
+        let clamped = k.replacing(with: -2000, where: (k .< -2000) .| belowTestRange(h, scale: k))
+        let test = certifier.test(lanes: h, l, scale: clamped.replacing(with: 2000, where: k .> 2000), error: err)
         var done = ok .& test.inRange .& test.narrow .& test.certified
         // `bceTinyOutput`'s outputs (the scalar path's first step at |x| <= 2^-60, when the
         // format has the regime): softplus(σx)'s tiny-logit output, `tinyLogitOutput(.softplus,
@@ -166,6 +170,17 @@ extension ElementwiseOutputs {
             }
         }
         Self.writeOutputs(q, done, rounded: rounded, hs, ls, scale: scale, to: out)
+        // C·T alone outside the test's range (below binary64's normals: bce at 2^9 < |x| <=
+        // 2^20 with A = 0, say): `certifyTiny(t2, relativeError: ε2)` on the lanes where it
+        // decides without the exact rounding (`certifyBelowNormals`, the scalar call's first
+        // ways, lane by lane; its error argument ε2·|t2.hi|·(1 + 2^-50) is `err` on these lanes,
+        // where eps = ε2 and h = t2.hi; its scale t2's exponent, unclamped). The scalar loop
+        // below takes the others.
+        let belowRange = ok .& noTerm1 .& .!test.inRange .& .!done
+        if any(belowRange) {
+            done .|= certifyBelowNormals(t2.hi, t2.lo, scale: t2.exponent, error: err, candidates: belowRange, q.index,
+                                         scratch: scratch, into: out)
+        }
         for j in 0..<V.scalarCount where !done[j] {
             if ok[j] && noTerm1[j] && !test.inRange[j] {
                 // C·T outside the test's range: `certifyTiny` with the scalar path's arguments

@@ -30,6 +30,14 @@ import DoubleWordArithmetic
 //     room = 2^-100·h of h + l. When [l − room, l + room] lies strictly inside h's rounding cell
 //     (−spacing below/2, ulp(h)/2), the spacing below halved at a power of two, the output is h;
 //     else (P within 2^-100 of a boundary) the logit is gathered.
+// - 2^9 <= |x| < 2^11, finite, with (z, pw, w) plain as above, a ≠ 0 and ⌊log₂a⌋ >= ⌊log₂C̃⌋ − 637
+//   (C̃ = C's enclosure's head, normalized to [1, 2)·2^e; `aMid`, `bMid`): both outputs of the
+//   regime above, by the same operations. a >= 2^⌊log₂a⌋·(1 − 2^-53) (a + aLo, |aLo| <= ulp/2)
+//   and C <= 2^(e+1)·(1 + 2^-90), so C < a·2^639; T = log1p(E) <= E = e^(−|x|) <= e^-512 <
+//   2^-738 (512·log₂e = 738.66). So 0 < t = C·T < a·2^-99 <= P·2^-108 (P = a·|x| >= a·2^9):
+//   below g (> hi·2^-106 >= P·2^-106·(1 − 2^-53)) in the plain case, and below 2^-101·h
+//   (within the room the double-word case leaves: P + t within 2^-102·h + t < 2^-100·h of
+//   h + l). a = 0 is not taken here (the loss is then t itself, which need not round to 0).
 // - |x| <= 2^-60, with (z, pw, w) as above but A, B any (C > 0, C <= 2^1000): the loss L(x)
 //   lies within 1.5·C·|x| of C·ln 2 (a·|x| <= C·|x| as A, B >= 0; |T(x) − ln 2| <= |x|/2 as
 //   |T'| <= 1/2), so within C·ln 2·1.0821·2^-59 < C·ln 2·0x1.2p-59 of it (1.5·2^-60/ln 2). V =
@@ -50,6 +58,9 @@ extension ElementwiseOutputs {
     /// |x| <= 2^-60 (NaN: undecided, or the triple is not taken).
     struct BceRoundedCoefficients {
         var a: Double, aLo: Double, b: Double, bLo: Double, tiny: Double
+        /// a and b where the regime 2^9 <= |x| < 2^11 applies to that side (the file's notes),
+        /// else NaN.
+        var aMid: Double = .nan, bMid: Double = .nan
     }
 
     /// A table of `BceRoundedCoefficients`, two slots per hash, keyed by (z, pw, w)'s bit patterns (an
@@ -104,6 +115,9 @@ extension ElementwiseOutputs {
         if a.hi.isNaN || b.hi.isNaN || !(b.hi.magnitude < 0x1p1000) || !(b.hi == 0 || b.hi.magnitude >= 0x1p-960) {
             (result.a, result.b) = (.nan, .nan)
         }
+        // 2^9 <= |x| < 2^11: a ≠ 0, ⌊log₂a⌋ >= ⌊log₂C̃⌋ − 637 (the file's notes; c.hi ∈ [1, 2)).
+        @inline(__always) func mid(_ a: Double) -> Double { a > 0 && a.exponent >= c.exponent - 637 ? a : .nan }
+        (result.aMid, result.bMid) = (mid(result.a), mid(result.b))
         // The tiny-logit regime: V = C·T(0) and its bound, widened by 0x1.2p-59.
         let (v, eps2) = Self.bceTerm2(c, weights.epsC, Self.tinyLogTerm(0))
         let n = v.normalized()
@@ -138,6 +152,14 @@ extension ElementwiseOutputs {
         if hasWeight { gw.reserveCapacity(block) }
         let placeholder = OracleValue(rounded: 0, exact: ExactValue(0.0))
         var failed: [Int] = []
+        // One weight cache for every block's gathered logits (their pos_weights and weights have
+        // this request's kind: one number or none, or per logit).
+        let cache = UnsafeMutablePointer<BceWeightCache>.allocate(capacity: 1)
+        cache.initialize(to: bceWeightCache())
+        defer {
+            cache.deinitialize(count: 1)
+            cache.deallocate()
+        }
         labels.withUnsafeBufferPointer { zs in
             (posWeight ?? []).withUnsafeBufferPointer { pws in
                 (weight ?? []).withUnsafeBufferPointer { ws in
@@ -162,6 +184,22 @@ extension ElementwiseOutputs {
                     @inline(__always) func one(_ i: Int) {
                         let xi = x[i], m = xi.magnitude
                         let z = zs[i], pw = onePosWeight ?? pws[i], w = hasWeight ? ws[i] : 1
+                        /// P + 0⁺ for a·|x| (file's notes: |x| >= 2^9, a ≠ 0), or nil (gathered).
+                        @inline(__always) func termOne(_ a: Double, _ aLo: Double, _ m: Double) -> Double? {
+                            let hi = a * m
+                            if aLo == 0 && hi >= 0x1p-900 && hi < 0x1p1000 {  // (false for a NaN a: not plain)
+                                let lo = (-hi).addingProduct(a, m)
+                                return lo > 0 && lo == 0.5 * hi.ulp ? hi.nextUp : hi
+                            }
+                            if hi >= 0x1p-800 && hi < 0x1p1000 {  // a = a + aLo, a double word (file's notes)
+                                let e1 = (-hi).addingProduct(a, m), p2 = aLo * m
+                                let s2 = (e1 + p2) + (-p2).addingProduct(aLo, m)
+                                let h = hi + s2, l = (hi - h) + s2
+                                let room = 0x1p-100 * h, half = 0.5 * h.ulp
+                                if l + room < half && l - room > (h.significandBitPattern == 0 ? -0.5 * half : -half) { return h }
+                            }
+                            return nil
+                        }
                         if m >= 0x1p11 {
                             if m < .infinity {
                                 let k = coefficients(z, pw, w)
@@ -170,25 +208,20 @@ extension ElementwiseOutputs {
                                     (out + i).initialize(to: 0)
                                     return
                                 }
-                                let hi = a * m
-                                if aLo == 0 && hi >= 0x1p-900 && hi < 0x1p1000 {  // (false for a NaN a: not plain)
-                                    let lo = (-hi).addingProduct(a, m)
-                                    (out + i).initialize(to: lo > 0 && lo == 0.5 * hi.ulp ? hi.nextUp : hi)
+                                if let v = termOne(a, aLo, m) {
+                                    (out + i).initialize(to: v)
                                     return
-                                }
-                                if hi >= 0x1p-800 && hi < 0x1p1000 {  // a = a + aLo, a double word (file's notes)
-                                    let e1 = (-hi).addingProduct(a, m), p2 = aLo * m
-                                    let s2 = (e1 + p2) + (-p2).addingProduct(aLo, m)
-                                    let h = hi + s2, l = (hi - h) + s2
-                                    let room = 0x1p-100 * h, half = 0.5 * h.ulp
-                                    if l + room < half && l - room > (h.significandBitPattern == 0 ? -0.5 * half : -half) {
-                                        (out + i).initialize(to: h)
-                                        return
-                                    }
                                 }
                             } else {
                                 let v = Self.infiniteLoss(negative: xi < 0, label: z, posWeight: pw, weight: w)
                                 (out + i).initialize(to: v == 0 ? special.zero.rounded : (v > 0 ? special.plus.rounded : special.minus.rounded))
+                                return
+                            }
+                        } else if m >= 0x1p9 {
+                            let k = coefficients(z, pw, w)
+                            let a = xi < 0 ? k.aMid : k.bMid, aLo = xi < 0 ? k.aLo : k.bLo
+                            if !a.isNaN, let v = termOne(a, aLo, m) {
+                                (out + i).initialize(to: v)
                                 return
                             }
                         } else if m <= Self.tinyLogitBound {
@@ -242,9 +275,10 @@ extension ElementwiseOutputs {
                                 if perPosWeight { gpw.append(pws[i]) }
                                 if hasWeight { gw.append(ws[i]) }
                             }
-                            let part = ElementwiseOutputs(kind: .bce, format: certifier.format, labels: gz,
-                                                          posWeight: perPosWeight ? gpw : posWeight, weight: hasWeight ? gw : nil)
-                            let left = gx.withUnsafeBufferPointer { part.fill($0, 0..<count, into: buffer, placeholder: placeholder) }
+                            let part = ElementwiseOutputs(self, labels: gz, posWeight: perPosWeight ? gpw : posWeight, weight: hasWeight ? gw : nil)
+                            let left = gx.withUnsafeBufferPointer {
+                                part.fill($0, 0..<count, into: buffer, placeholder: placeholder, sharedCache: cache)
+                            }
                             for j in left { failed.append(indices[j]) }
                             for j in 0..<count { (out + indices[j]).initialize(to: buffer[j].rounded) }
                         }
@@ -270,8 +304,13 @@ extension ElementwiseOutputs {
 //   hi = RN(a·|x|) ∈ [2^-900, 2^1000): lo = fma(a, |x|, −hi), and hi.nextUp where lo > 0 and
 //   lo = ulp(hi)/2, else hi. For such hi (positive, normal, below the largest double) ulp(hi)/2
 //   is 2^(⌊log₂hi⌋ − 53), whose bits are hi's exponent field minus 53 (no underflow: ⌊log₂hi⌋
-//   >= −900), and hi.nextUp is hi's bit pattern plus one. Other lanes (a NaN: not plain; a
-//   double word a + aLo) go to the scalar loop.
+//   >= −900), and hi.nextUp is hi's bit pattern plus one. A double word a + aLo (aLo ≠ 0) with
+//   hi ∈ [2^-800, 2^1000): e1, p2, s2, h, l, room as `one` computes them, and h where l ± room
+//   lies strictly inside h's rounding cell; ulp(h)/2 from h's exponent field as above (h is
+//   normal: within a few ulps of hi >= 2^-800), the cell's lower end halved where h's significand
+//   bits are 0. Other lanes (a NaN: not plain; undecided) go to the scalar loop.
+// - 2^9 <= |x| < 2^11: the same with the entry's `mid` coefficient (a NaN where the regime does
+//   not apply to that label and side, and for a = 0: never written as +0 there).
 // - |x| <= 2^-60: the triple's `tiny` where it is not NaN.
 // - x = ±inf: `infiniteLoss` of the lane's sign and label (made once per entry).
 // - x NaN: the NaN output, whatever the label.
@@ -279,11 +318,14 @@ extension ElementwiseOutputs {
 
 extension ElementwiseOutputs {
     /// What the lanes need of the label k/16 on one side of 0: its bit pattern, A (x < 0) or B
-    /// (x > 0) as a double word, the tiny-logit output, the output at −inf or +inf (padded to 64
+    /// (x > 0) as a double word, the tiny-logit output, the output at −inf or +inf, A or B for
+    /// 2^9 <= |x| < 2^11 (padded to 64
     /// bytes: one cache line each).
     struct BceLabelEntry {
         var key: UInt64, coefficient: Double, coefficientLo: Double, tiny: Double, infinity: Double
-        var padding: (Double, Double, Double) = (0, 0, 0)
+        /// `coefficient` where 2^9 <= |x| < 2^11 takes it (`BceRoundedCoefficients.aMid`), else NaN.
+        var mid: Double
+        var padding: (Double, Double) = (0, 0)
     }
 
     /// The shortest range that makes the label table (17 triples' coefficients) worth its making.
@@ -312,28 +354,53 @@ extension ElementwiseOutputs {
             // negative NaNs, where the two entries agree on what is used (key, tiny; NaN lanes
             // take `nan`).
             let sign = unsafeBitCast(x, to: Bits.self) &>> 63
-            @inline(__always) func slot(_ j: Int) -> Int { Int(twice[j]) &+ Int(truncatingIfNeeded: sign[j]) }
+            // 2·16z rounded to an integer (to nearest: twice ∈ [0, 32] plus 2^52 is rounded to
+            // binary64's spacing 1 there, its low bits the integer), plus the side. A non-integer
+            // 16·z lands on some entry whose key is not z's either way.
+            let slots = (unsafeBitCast(twice + 0x1p52, to: Bits.self) &- Bits(repeating: (0x1p52 as Double).bitPattern)) &+ sign
+            @inline(__always) func slot(_ j: Int) -> Int { Int(truncatingIfNeeded: slots[j]) }
             let e0 = entries[slot(0)], e1 = entries[slot(1)], e2 = entries[slot(2)], e3 = entries[slot(3)]
             let key = Bits(e0.key, e1.key, e2.key, e3.key)
-            let a = OutputLanes(e0.coefficient, e1.coefficient, e2.coefficient, e3.coefficient)
             let aLo = OutputLanes(e0.coefficientLo, e1.coefficientLo, e2.coefficientLo, e3.coefficientLo)
             let t = OutputLanes(e0.tiny, e1.tiny, e2.tiny, e3.tiny)
             let inf = OutputLanes(e0.infinity, e1.infinity, e2.infinity, e3.infinity)
             let known = valid .& (key .== zBits)
             let m = unsafeBitCast(mb, to: OutputLanes.self)
-            // |x| >= 2^11, finite.
+            // |x| >= 2^11, finite; 2^9 <= |x| < 2^11 with the `mid` coefficients.
             // (Other lanes multiply 2^11 instead of |x|: no arithmetic on subnormal logits, which
             // x86 takes through a slow microcode assist; their products are discarded.)
-            let huge = (mb .>= Bits(repeating: (0x1p11 as Double).bitPattern)) .& (mb .< infBits), mh = m.replacing(with: 0x1p11, where: .!huge)
+            let huge = (mb .>= Bits(repeating: (0x1p11 as Double).bitPattern)) .& (mb .< infBits)
+            let midLanes = (mb .>= Bits(repeating: (0x1p9 as Double).bitPattern)) .& (mb .< Bits(repeating: (0x1p11 as Double).bitPattern))
+            let mh = m.replacing(with: 0x1p11, where: .!(huge .| midLanes))
+            let a = OutputLanes(e0.coefficient, e1.coefficient, e2.coefficient, e3.coefficient)
+                .replacing(with: OutputLanes(e0.mid, e1.mid, e2.mid, e3.mid), where: midLanes)
             let hi = a * mh
             let lo = (-hi).addingProduct(a, mh)
             let hiBits = unsafeBitCast(hi, to: Bits.self)
-            let halfUlp = unsafeBitCast((hiBits & Bits(repeating: 0x7FF0_0000_0000_0000)) &- Bits(repeating: 53 << 52), to: OutputLanes.self)
+            let exponentField = Bits(repeating: 0x7FF0_0000_0000_0000), halfShift = Bits(repeating: 53 << 52)
+            let halfUlp = unsafeBitCast((hiBits & exponentField) &- halfShift, to: OutputLanes.self)
             let up = (lo .> 0) .& (lo .== halfUlp)
             var v = unsafeBitCast(hiBits &+ Bits(repeating: 1), to: OutputLanes.self).replacing(with: hi, where: .!up)
-            let zeroA = a .== 0
+            let plainLo = aLo .== 0
+            var termDone = plainLo .& (hi .>= 0x1p-900) .& (hi .< 0x1p1000)
+            // The double word a + aLo (`one`'s operations, lane by lane).
+            let wordLanes = (huge .| midLanes) .& .!plainLo .& (hi .>= 0x1p-800) .& (hi .< 0x1p1000)
+            if any(wordLanes) {
+                let p2 = aLo * mh
+                let s2 = (lo + p2) + (-p2).addingProduct(aLo, mh)
+                let h = hi + s2, l = (hi - h) + s2
+                let room = 0x1p-100 * h
+                let hBits = unsafeBitCast(h, to: Bits.self)
+                let half = unsafeBitCast((hBits & exponentField) &- halfShift, to: OutputLanes.self)
+                let atPower = (hBits & Bits(repeating: 0x000F_FFFF_FFFF_FFFF)) .== Bits(repeating: 0)
+                let below = (-half).replacing(with: -0.5 * half, where: atPower)
+                let wordDone = wordLanes .& (l + room .< half) .& (l - room .> below)
+                v.replace(with: h, where: wordDone)
+                termDone .|= wordDone
+            }
+            let zeroA = huge .& (a .== 0)
             v.replace(with: 0, where: zeroA)
-            var done = huge .& (zeroA .| ((aLo .== 0) .& (hi .>= 0x1p-900) .& (hi .< 0x1p1000)))
+            var done = (huge .| midLanes) .& (zeroA .| termDone)
             // |x| <= 2^-60.
             let tinyDone = (mb .<= Bits(repeating: ElementwiseOutputs.tinyLogitBound.bitPattern)) .& (t .== t)
             v.replace(with: t, where: tinyDone)
@@ -361,8 +428,10 @@ extension ElementwiseOutputs {
         for k in 0...16 {
             let z = Double(k) / 16
             let c = coefficients(z, pw, 1)
-            entries[2 * k] = BceLabelEntry(key: z.bitPattern, coefficient: c.b, coefficientLo: c.bLo, tiny: c.tiny, infinity: rounded(false, z))
-            entries[2 * k + 1] = BceLabelEntry(key: z.bitPattern, coefficient: c.a, coefficientLo: c.aLo, tiny: c.tiny, infinity: rounded(true, z))
+            entries[2 * k] = BceLabelEntry(key: z.bitPattern, coefficient: c.b, coefficientLo: c.bLo, tiny: c.tiny, infinity: rounded(false, z),
+                                           mid: c.bMid)
+            entries[2 * k + 1] = BceLabelEntry(key: z.bitPattern, coefficient: c.a, coefficientLo: c.aLo, tiny: c.tiny, infinity: rounded(true, z),
+                                               mid: c.aMid)
         }
         return BceLabelLanes(entries: UnsafePointer(entries), nan: s.nan.rounded)
     }

@@ -81,12 +81,21 @@ extension ElementwiseOutputs {
 
     /// Writes output i of every i in `range` to out[i], or a placeholder for those that do not
     /// certify here, whose indices it returns in ascending order.
+    /// `sharedCache`, when given, is bce's `bceWeightCache()` of an `ElementwiseOutputs` with the
+    /// same kind of pos_weight and weight (one number or none; per logit), kept across calls
+    /// (its slots are keyed by the triples' bit patterns); else each call makes its own.
     func fill(_ x: UnsafeBufferPointer<Double>, _ range: Range<Int>, into out: UnsafeMutablePointer<OracleValue>,
-              placeholder: OracleValue) -> [Int] {
+              placeholder: OracleValue, sharedCache: UnsafeMutablePointer<BceWeightCache>? = nil) -> [Int] {
         var failed: [Int] = []
-        let cache = UnsafeMutablePointer<BceWeightCache>.allocate(capacity: 1)
-        cache.initialize(to: kind == .bce ? bceWeightCache() : BceWeightCache())
-        defer { cache.deinitialize(count: 1); cache.deallocate() }
+        let own = sharedCache == nil
+        let cache = sharedCache ?? UnsafeMutablePointer<BceWeightCache>.allocate(capacity: 1)
+        if own { cache.initialize(to: kind == .bce ? bceWeightCache() : BceWeightCache()) }
+        defer {
+            if own {
+                cache.deinitialize(count: 1)
+                cache.deallocate()
+            }
+        }
         @inline(__always) func output(_ i: Int, _ x: Double, exponential: ScaledDoubleWord? = nil, log: DoubleWordTier.LogPart? = nil) -> OracleValue? {
             self.output(i, x, exponential: exponential, log: log, cache: cache)
         }
@@ -112,7 +121,7 @@ extension ElementwiseOutputs {
         var group = LaneQueue(indices, values), middle = LaneQueue(indices + width, values + 4 * width)
         var high = LaneQueue(indices + 2 * width, values + 8 * width), low = LaneQueue(indices + 3 * width, values + 12 * width)
         @inline(__always) func finishLog(_ q: inout LaneQueue, _ t: DoubleWordLog1p.Lanes<OutputLanes>?) {
-            let done = t.map { kind == .bce ? bceOnLanes(q, $0, cache: cache, into: out) : finishOnLanes(q, $0, scratch: scratch, into: out) } ?? SIMDMask()
+            let done = t.map { kind == .bce ? bceOnLanes(q, $0, cache: cache, scratch: scratch, into: out) : finishOnLanes(q, $0, scratch: scratch, into: out) } ?? SIMDMask()
             for j in 0..<width where !done[j] {
                 let i = q.index[j]
                 guard let t else {

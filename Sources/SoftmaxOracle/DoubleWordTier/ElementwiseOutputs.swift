@@ -48,14 +48,35 @@ struct ElementwiseOutputs {
         self.labels = labels
         self.posWeight = posWeight
         self.weight = weight
-        let pw = posWeight.map { $0.count == 1 ? $0[0] : -1 } ?? 1
-        hardLabelWeights = kind == .bce && weight == nil && pw >= 0 && pw.isFinite
-            ? (Self.bceWeights(label: 0, posWeight: pw, weight: 1), Self.bceWeights(label: 1, posWeight: pw, weight: 1)) : nil
+        hardLabelWeights = Self.hardLabelWeights(kind, posWeight: posWeight, weight: weight)
         tinyLogitRounded = Self.tinyLogitRounding(kind, format)
         tinySoftplusRounded = kind == .bce ? Self.tinyLogitRounding(.softplus, format) : nil
         (hugePositive, hugeNegative) = Self.hugeOutputs(kind, format)
         let exact = { (v: Double) in OracleValue(rounded: format.round(v), exact: ExactValue(v)) }
         bceSpecial = kind == .bce ? (exact(0), exact(.infinity), exact(-.infinity), exact(.nan)) : nil
+    }
+
+    /// `hardLabelWeights` for these pos_weights and weights.
+    static func hardLabelWeights(_ kind: Kind, posWeight: [Double]?, weight: [Double]?) -> (zero: BceWeights, one: BceWeights)? {
+        let pw = posWeight.map { $0.count == 1 ? $0[0] : -1 } ?? 1
+        return kind == .bce && weight == nil && pw >= 0 && pw.isFinite
+            ? (bceWeights(label: 0, posWeight: pw, weight: 1), bceWeights(label: 1, posWeight: pw, weight: 1)) : nil
+    }
+
+    /// `base` for other labels, pos_weights and weights (bce's gathered logits, BceRounded.swift):
+    /// what `init` computes, with the parts that depend on the format alone (the tiny-logit and
+    /// huge-logit outputs, `bceSpecial`) taken from `base` instead of computed again.
+    init(_ base: ElementwiseOutputs, labels: [Double]?, posWeight: [Double]?, weight: [Double]?) {
+        kind = base.kind
+        certifier = base.certifier
+        self.labels = labels
+        self.posWeight = posWeight
+        self.weight = weight
+        hardLabelWeights = Self.hardLabelWeights(kind, posWeight: posWeight, weight: weight)
+        tinyLogitRounded = base.tinyLogitRounded
+        tinySoftplusRounded = base.tinySoftplusRounded
+        (hugePositive, hugeNegative) = (base.hugePositive, base.hugeNegative)
+        bceSpecial = base.bceSpecial
     }
 
     /// Output i (logit x), or nil when it does not certify here (the MPFR path then answers it).

@@ -234,9 +234,12 @@ for function in o.functions {
         let file = dir.appendingPathComponent("q.jsonl"), frame = dir.appendingPathComponent("q.bin")
         try (RequestEncoder.encode(q, id: .number(1)) + "\n").write(to: file, atomically: false, encoding: .utf8)
         try Data(BinaryRequestEncoder.frame(q, id: .number(1))).write(to: frame)
-        if let d = o.dump {  // keep the request, named function.family.jsonl and .bin
+        if let d = o.dump {  // keep the request, named function.family.jsonl and .bin (the folder made if missing)
+            try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
             for (from, ext) in [(file, "jsonl"), (frame, "bin")] {
-                try? FileManager.default.copyItem(at: from, to: URL(fileURLWithPath: d).appendingPathComponent("\(function.rawValue).\(family.rawValue).\(ext)"))
+                let to = URL(fileURLWithPath: d).appendingPathComponent("\(function.rawValue).\(family.rawValue).\(ext)")
+                try? FileManager.default.removeItem(at: to)
+                try FileManager.default.copyItem(at: from, to: to)
             }
         }
         var out = [Double](repeating: 0, count: row.count)

@@ -16,8 +16,12 @@
 /// the portable build).
 #if DOUBLEWORD_FMA && !DOUBLEWORD_NARROW_LANES
 public typealias DoubleWordLanes = SIMD8<Double>
+/// `DoubleWordLanes`' lanes as bit patterns (`FixedPointSumLanes`).
+public typealias DoubleWordLaneBits = SIMD8<UInt64>
 #else
 public typealias DoubleWordLanes = SIMD4<Double>
+/// `DoubleWordLanes`' lanes as bit patterns (`FixedPointSumLanes`).
+public typealias DoubleWordLaneBits = SIMD4<UInt64>
 #endif
 
 /// `twoSum` on every lane: a + b = hi + lo exactly, hi = RN(a + b) (lo is NaN where hi is ±inf).

@@ -69,6 +69,23 @@ public struct FixedPointSum: Sendable {
         return left &>> UInt128(truncatingIfNeeded: Swift.min(Swift.max(0 &- shift, 0), 63))
     }
 
+    /// The accumulator W = high·2^128 + mid·2^64 + low (two's complement over 192 bits).
+    @inlinable
+    init(limbs low: UInt64, _ mid: UInt64, _ high: UInt64) {
+        self.low = UInt128(mid) << 64 | UInt128(low)
+        self.high = Int64(bitPattern: high)
+    }
+
+    /// The exact difference of two accumulators (modulo 2^192, as `+`).
+    @inlinable
+    public static func - (a: FixedPointSum, b: FixedPointSum) -> FixedPointSum {
+        var r = FixedPointSum()
+        let (difference, borrow) = a.low.subtractingReportingOverflow(b.low)
+        r.low = difference
+        r.high = a.high &- b.high &- (borrow ? 1 : 0)
+        return r
+    }
+
     /// The exact sum of two accumulators.
     @inlinable
     public static func + (a: FixedPointSum, b: FixedPointSum) -> FixedPointSum {

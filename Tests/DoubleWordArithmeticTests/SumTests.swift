@@ -61,6 +61,41 @@ struct SumTests {
         }
     }
 
+    @Test("FixedPointSumLanes gives FixedPointSum's exact sum of the same terms")
+    func lanesMatchScalar() {
+        let seed: UInt64 = 0xFA57_0005
+        var rng = SplitMix64(seed: seed)
+        /// x and a scale with |x|·2^scale < 4, the shift s = ⌊log₂|x|⌋ − 52 + scale + 126 anywhere
+        /// from far below −63 through 0 and 1...63 to 64...75 (the limbs' every case), subnormal
+        /// x, ±0, and negative x when `signed`.
+        func term(signed: Bool) -> (Double, Int) {
+            let sign: Double = signed && rng.oneIn(2) ? -1 : 1
+            if rng.oneIn(20) { return (sign * 0.0, -rng.int(0...200)) }
+            if rng.oneIn(20) { return (sign * Double.leastNonzeroMagnitude * Double(rng.int(1...1 << 40)), rng.int(-10...1000)) }
+            let x = sign * (1 + rng.unit()) * Double(sign: .plus, exponent: rng.int(-1000...1000), significand: 1)
+            let s = rng.int(-200...75)  // the shift of x's last bit
+            return (x, s - Int(x.exponent) + 52 - 126)
+        }
+        typealias U = DoubleWordLaneBits
+        for _ in 0..<1000 {
+            var scalar = FixedPointSum()
+            var v = FixedPointSumLanes()
+            for _ in 0..<rng.int(1...40) {
+                var bits = U(), scales = U()
+                let signed = rng.oneIn(2)
+                for j in 0..<U.scalarCount {
+                    let (x, scale) = term(signed: signed)
+                    bits[j] = x.bitPattern
+                    scales[j] = UInt64(bitPattern: Int64(scale))
+                    if signed { scalar.add(x, scale: scale) } else { scalar.addNonNegative(x, scale: scale) }
+                }
+                if signed { v.add(bits: bits, scale: scales) } else { v.addNonNegative(bits: bits, scale: scales) }
+            }
+            let sum = v.sum
+            #expect(sum.low == scalar.low && sum.high == scalar.high, "seed \(seed)")
+        }
+    }
+
     @Test("CompensatedBlockSum errs by <= its stated bound on 4096 terms (about 2^-81)")
     func compensated() {
         let seed: UInt64 = 0xFA57_0004

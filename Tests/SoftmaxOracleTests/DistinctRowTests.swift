@@ -116,6 +116,45 @@ struct DistinctRowTests {
         #expect(checked == 60)
     }
 
+    /// `distinctLogits` (groups of logits coded on SIMD lanes, the others one by one) against a
+    /// plain reference on the bit patterns: values in order of first appearance, their counts,
+    /// first indices and every logit's code; nil once a 9th value appears. Rows where values first
+    /// appear late and at any index (inside a lane group, in the tail), with +0 and −0 (two
+    /// values), and a 9th value far into the row.
+    @Test("distinctLogits: the values, counts, first indices and codes a plain count gives")
+    func keysMatchReference() {
+        var rng = SplitMix64(seed: Self.seed ^ 3)
+        for trial in 0..<200 {
+            var pool = [0.0, -0.0, 1.5, 1.5.nextUp, 1.5.nextDown, -3.25, 7e-300, -.infinity, 2.0, 1e300]
+            let values = (0..<rng.int(1...9)).map { _ in pool.remove(at: rng.int(0...(pool.count - 1))) }
+            let n = rng.int(256...3000)
+            var x = (0..<n).map { _ in values[0] }
+            // Each further value first appears at a random index (then anywhere after it).
+            for v in values.dropFirst() {
+                let start = rng.int(64...(n - 1))
+                for j in start..<n where rng.oneIn(3) || j == start { x[j] = v }
+            }
+            var order = [UInt64](), counts = [UInt64: Int](), first = [UInt64: Int]()
+            for (j, v) in x.enumerated() {
+                if counts[v.bitPattern] == nil { order.append(v.bitPattern); first[v.bitPattern] = j }
+                counts[v.bitPattern, default: 0] += 1
+            }
+            let keys = x.withUnsafeBufferPointer { DoubleWordTier.distinctLogits($0) }
+            guard order.count <= 8 else {
+                #expect(keys == nil, "trial \(trial): \(order.count) values")
+                continue
+            }
+            guard let keys else {
+                Issue.record("trial \(trial): nil for \(order.count) values")
+                continue
+            }
+            #expect(keys.values.map(\.bitPattern) == order, "trial \(trial)")
+            #expect(keys.counts == order.map { counts[$0]! }, "trial \(trial)")
+            #expect(keys.first == order.map { first[$0]! }, "trial \(trial)")
+            #expect(keys.codes.map { order[Int($0)] } == x.map(\.bitPattern), "trial \(trial)")
+        }
+    }
+
     @Test("more than 8 distinct logits, or a short row: not this path")
     func declines() {
         let nine = (0..<1000).map { Double($0 % 9) }

@@ -19,7 +19,8 @@ import ParallelExecution
 // bound, as the tiny-spread rows' do.
 //
 // Cost: one pass over the row for the keys (a 64-slot hash table on the bit patterns; it stops at
-// the (limit + 1)-th distinct value, so an ordinary row costs a few reads), a handful of
+// the (limit + 1)-th distinct value, so an ordinary row costs a few reads; groups of logits that
+// are all known values are coded on SIMD lanes, a comparison per known value), a handful of
 // exponentials, and one pass writing the outputs; 1 byte per logit for the keys.
 
 extension DoubleWordTier {
@@ -60,33 +61,73 @@ extension DoubleWordTier {
             keys.withUnsafeMutableBufferPointer { keys in
                 slotCode.withUnsafeMutableBufferPointer { slotCode in
                     counts.withUnsafeMutableBufferPointer { counts in
-                        var size = 0
-                        for j in 0..<n {
-                            let bits = x[j].bitPattern
-                            var s = Int(truncatingIfNeeded: (bits &* 0x9E37_79B9_7F4A_7C15) &>> 58)  // 64 slots
-                            while true {
-                                let c = slotCode[s]
-                                if c == UInt8.max {  // a new value
-                                    guard size < distinctLimit else {
-                                        ok = false
-                                        return
-                                    }
-                                    keys[s] = bits
-                                    slotCode[s] = UInt8(size)
-                                    values.append(x[j])
-                                    first.append(j)
-                                    codes[j] = UInt8(size)
-                                    counts[size] = 1
-                                    size += 1
-                                    break
+                        typealias Lanes = DoubleWordLaneBits
+                        let width = Lanes.scalarCount
+                        withUnsafeTemporaryAllocation(of: Lanes.self, capacity: distinctLimit) { lanes in
+                            // known[c]: value c's bits on every lane. tally: per lane, 8 byte
+                            // counters, byte c counting the lane's logits of value c in the groups
+                            // below (added to `counts` every 255 groups, before a byte can wrap).
+                            let known = lanes.baseAddress!
+                            var tally = Lanes(), pending = 0
+                            @inline(__always) func flush() {
+                                for l in 0..<width {
+                                    for c in 0..<distinctLimit { counts[c] += Int((tally[l] >> (8 * UInt64(c))) & 255) }
                                 }
-                                if keys[s] == bits {
-                                    codes[j] = c
-                                    counts[Int(c)] += 1
-                                    break
-                                }
-                                s = (s + 1) & (slots - 1)
+                                tally = Lanes()
+                                pending = 0
                             }
+                            var size = 0
+                            var j = 0
+                            while j < n {
+                                // A group of `width` logits whose every bit pattern is a known
+                                // value: the codes and counts the step below would give, on lanes.
+                                if j + width <= n {
+                                    let v = UnsafeRawPointer(x.baseAddress! + j).loadUnaligned(as: Lanes.self)
+                                    var code = Lanes()
+                                    var matched = SIMDMask<Lanes.MaskStorage>(repeating: false)
+                                    for c in 0..<size {
+                                        let m = v .== known[c]
+                                        code.replace(with: Lanes(repeating: UInt64(c)), where: m)
+                                        matched .|= m
+                                    }
+                                    if all(matched) {
+                                        for l in 0..<width { codes[j + l] = UInt8(truncatingIfNeeded: code[l]) }
+                                        tally &+= Lanes(repeating: 1) &<< (code &* 8)  // code < 8
+                                        pending += 1
+                                        if pending == 255 { flush() }
+                                        j += width
+                                        continue
+                                    }
+                                }
+                                let bits = x[j].bitPattern
+                                var s = Int(truncatingIfNeeded: (bits &* 0x9E37_79B9_7F4A_7C15) &>> 58)  // 64 slots
+                                while true {
+                                    let c = slotCode[s]
+                                    if c == UInt8.max {  // a new value
+                                        guard size < distinctLimit else {
+                                            ok = false
+                                            return
+                                        }
+                                        keys[s] = bits
+                                        slotCode[s] = UInt8(size)
+                                        known[size] = Lanes(repeating: bits)
+                                        values.append(x[j])
+                                        first.append(j)
+                                        codes[j] = UInt8(size)
+                                        counts[size] = 1
+                                        size += 1
+                                        break
+                                    }
+                                    if keys[s] == bits {
+                                        codes[j] = c
+                                        counts[Int(c)] += 1
+                                        break
+                                    }
+                                    s = (s + 1) & (slots - 1)
+                                }
+                                j += 1
+                            }
+                            flush()
                         }
                     }
                 }

@@ -39,15 +39,19 @@ extension DoubleWordTier {
     /// 2^σ >= 2^(−7.6·10^5) (d_2 >= −2^19), so each is far below one unit 2^(σ−126).
     ///
     /// Groups of `RowLanes.scalarCount` ordinary terms (no maximum, no −inf, every d_j in the
-    /// exponential's domain) take the lane exponential (the scalar one's results, bit for bit);
-    /// the others the scalar path. The high parts go into one accumulator and the low parts into
-    /// another (two independent carry chains); fixed-point sums are exact, so the order and the
-    /// split change nothing.
+    /// exponential's domain) take the lane exponential (the scalar one's results, bit for bit)
+    /// and, where `FixedPointSumLanes.preferred`, the lane accumulators (the same truncated
+    /// terms, the same exact integer sums); the others the scalar path. The high parts go into
+    /// one accumulator and the low parts into another (two independent carry chains);
+    /// fixed-point sums are exact, so the order and the split change nothing.
     @inline(__always)
     static func sumPart(_ x: UnsafeBufferPointer<Double>, _ range: Range<Int>, m: Double, maxIndex: Int,
                         sigma: Int, store: ExpStore?, _ tab: DoubleWordExpTable) -> SumPart {
         var part = SumPart()
         var lows = FixedPointSum()
+        // The lane groups' terms: the same truncated terms in per-lane accumulators
+        // (`FixedPointSumLanes`), added to the others exactly at the end.
+        var highLanes = FixedPointSumLanes(), lowLanes = FixedPointSumLanes()
         var truncations = 0
         // Without a store, a term with dh <= negligible adds nothing to either accumulator, so
         // its exponential is not computed, only its two truncations counted (the same sums, the
@@ -81,11 +85,22 @@ extension DoubleWordTier {
                     continue
                 }
                 let e = DoubleWordExp.exp(dh, dl, tab)
-                for l in 0..<width {
-                    let k = Int(truncatingIfNeeded: e.k[l])
-                    part.sum.addNonNegative(e.hi[l], scale: k &- sigma)  // M_j > 0
-                    lows.add(e.lo[l], scale: k &- sigma)
-                    store?.store(j + l, hi: e.hi[l], lo: e.lo[l], k: Int32(truncatingIfNeeded: k))
+                if FixedPointSumLanes.preferred {
+                    let scale = unsafeBitCast(e.k &- Int64(sigma), to: DoubleWordLaneBits.self)
+                    highLanes.addNonNegative(bits: unsafeBitCast(e.hi, to: DoubleWordLaneBits.self), scale: scale)  // M_j > 0
+                    lowLanes.add(bits: unsafeBitCast(e.lo, to: DoubleWordLaneBits.self), scale: scale)
+                    if let store {
+                        for l in 0..<width {
+                            store.store(j + l, hi: e.hi[l], lo: e.lo[l], k: Int32(truncatingIfNeeded: e.k[l]))
+                        }
+                    }
+                } else {
+                    for l in 0..<width {
+                        let k = Int(truncatingIfNeeded: e.k[l])
+                        part.sum.addNonNegative(e.hi[l], scale: k &- sigma)  // M_j > 0
+                        lows.add(e.lo[l], scale: k &- sigma)
+                        store?.store(j + l, hi: e.hi[l], lo: e.lo[l], k: Int32(truncatingIfNeeded: k))
+                    }
                 }
                 truncations += 2 * width
                 j += width
@@ -98,7 +113,7 @@ extension DoubleWordTier {
             scalarTerm(j)
             j += 1
         }
-        part.sum = part.sum + lows
+        part.sum = part.sum + lows + highLanes.sum + lowLanes.sum
         part.truncations = truncations + part.omitted
         return part
     }

@@ -55,6 +55,24 @@ struct DoubleWordCertificationTests {
         }
     }
 
+    @Test("an e4m3fn overflow is the MPFR path's NaN bit for bit, whatever the sign")
+    func overflowNaNBits() throws {
+        // e4m3fn has no infinities: above 448 (from the midpoint 464 up) a value rounds to NaN,
+        // and `Format.round` (the MPFR path) gives the positive quiet NaN for either sign. The
+        // tier's exact rounding negated it for a negative value (sign bit set): binary frames then
+        // carried 0xfff8... from the tier and 0x7ff8... from `--mpfr-only` for the same output.
+        for x in [465.0, -465.0, 1000.0, -1000.0, -0x1p100] {
+            let want = Format.e4m3fn.round(Self.exact(x, 0, 0))
+            #expect(want.isNaN && want.sign == .plus)
+            #expect(Format.e4m3fn.roundExactly(x, 0, scale: 0).bitPattern == want.bitPattern, "\(x)")
+        }
+        // log_softmax of [0, −1000, 5]: output 1 is −1005 − log1p(e^-5 + e^-1005), NaN in e4m3fn.
+        let q = OracleRequest(function: .logSoftmax, format: .e4m3fn, logits: [0, -1000, 5])
+        let tier = try Oracle().evaluate(q).rounded, mpfr = try Oracle(doubleWordTier: false).evaluate(q).rounded
+        #expect(tier.map(\.bitPattern) == mpfr.map(\.bitPattern))
+        #expect(tier[1].isNaN && tier[1].sign == .plus)
+    }
+
     @Test("roundExactly(nudge: ±1) rounds the value plus or minus an infinitesimal", arguments: Format.allCases)
     func nudge(format: Format) {
         var rng = SplitMix64(seed: Self.seed ^ 0x77 &+ UInt64(format.precision))

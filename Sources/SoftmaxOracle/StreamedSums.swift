@@ -14,9 +14,12 @@ import MPFR
 ///
 /// Exactness: a fold sums the partial sum and the chunk's nonzero terms into a number of
 /// `top − bottom + bitlength(n) + 2` bits, where 2^top bounds every term's magnitude (MPFR's
-/// exponent: |t| < 2^exponent) and 2^bottom divides each (its last bit, 2^(exponent −
-/// precision)): the exact sum is a multiple of 2^bottom of magnitude below n·2^top, so it fits
-/// (the same bound as `ExactArithmetic.sum`; the ternary value is checked). When that width
+/// exponent: |t| < 2^exponent) and 2^bottom divides each (a term's last bit, 2^(exponent −
+/// precision); the partial sum's is the `bottom` of the fold that made it, kept, not its last
+/// bit at its own precision, which lies lower: taken from that, the width grew by bitlength(n)
+/// + 2 bits a fold, past `maxFoldBits` on rows of 10^6): the exact sum is a multiple of 2^bottom
+/// of magnitude below n·2^top, so it fits (the same bound as `ExactArithmetic.sum`; the ternary
+/// value is checked). When that width
 /// would pass `maxFoldBits` (terms spread over more than ~16 000 binades, such as an exponential
 /// below MPFR's range, enclosed as [0, 2^(−2^62)]), folding stops and the terms are kept until
 /// `total()`, as `mpfr_sum` of the list would (more memory, the same number).
@@ -31,8 +34,10 @@ struct StreamedSum {
     let precision: Int
     let rounding: Rounding
     private let chunk: Int
-    /// The exact sum of the terms folded so far (nil: none nonzero yet).
+    /// The exact sum of the terms folded so far (nil: none nonzero yet), a multiple of
+    /// 2^partialBottom.
     private var partial: BigFloat?
+    private var partialBottom = 0
     /// Nonzero terms not folded yet.
     private var held: [BigFloat] = []
     private var folding = true
@@ -67,7 +72,7 @@ struct StreamedSum {
         if let p = partial {
             n += 1
             top = p.exponent
-            bottom = p.exponent - p.precision
+            bottom = partialBottom
         }
         for t in held {
             top = Swift.max(top, t.exponent)
@@ -85,7 +90,11 @@ struct StreamedSum {
         held.removeAll(keepingCapacity: true)
         // An exact zero (the terms cancelled) is no partial sum: zeros are left out.
         partial = r.isZero ? nil : r
+        partialBottom = bottom
     }
+
+    /// The precision of the partial sum (for tests: it stays near the terms' own span).
+    var partialPrecision: Int { partial?.precision ?? 0 }
 
     /// The sum of every term added, correctly rounded (as `mpfr_sum` of them all).
     func total() -> BigFloat {

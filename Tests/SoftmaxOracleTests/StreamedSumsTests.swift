@@ -64,6 +64,21 @@ struct StreamedSumsTests {
         }
     }
 
+    /// 10^5 terms of one sign in chunks of 16 (6 250 folds): the partial sum's width must stay
+    /// that of the terms' span (under 100 bits here), not grow by each fold's count bits (it
+    /// passed `maxFoldBits` after about 1 500 folds, and `exactTotal` stopped on its precondition
+    /// on rows of 10^6).
+    @Test("many folds keep the partial sum as narrow as the terms' span")
+    func manyFolds() {
+        var rng = SplitMix64(seed: 11)
+        let values = (0..<100_000).map { _ in rng.uniform(0.5, 4) * Double(sign: .plus, exponent: rng.int(-20...0), significand: 1) }
+        var s = StreamedSum(precision: 53, rounding: .nearest, chunk: 16)
+        for v in values { s.add(ExactArithmetic.value(v)) }
+        let got = s.exactTotal()
+        #expect(s.partialPrecision <= 128, "partial precision \(s.partialPrecision)")
+        #expect(got.compare(ExactArithmetic.sum(values.map(ExactArithmetic.value))) == 0)
+    }
+
     @Test("exactTotal of doubles is their exact sum, as ExactArithmetic.sum")
     func exactDoubles() {
         var rng = SplitMix64(seed: 7)

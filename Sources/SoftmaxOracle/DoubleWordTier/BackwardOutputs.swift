@@ -24,7 +24,8 @@ import DoubleWordArithmetic
 // Declined (nil: the MPFR path answers the whole request, so the tier never gives a different
 // answer): whatever `rowSum` declines (NaN, +inf, no finite logit besides the maximum, a spread
 // over 2^19), an exponential the store omits, G = 0 or too small against the dy_j for its bound
-// (`signedTotal`), an output that is 0 exactly or does not certify in MPFR either. A −inf logit
+// (`signedTotal`), an output whose double-word enclosure holds 0 (perhaps an exact zero) or
+// that does not certify in MPFR either. A −inf logit
 // has y_i = 0: its output is dy_i exactly (+0 for a zero), as on the MPFR path. Every format
 // takes the full exponentials (`rowSum(compact: false)`): the compact ones' 2^-68.5 would send
 // many more outputs to MPFR.
@@ -130,11 +131,12 @@ struct LogSoftmaxBackwardOutputs: RowOutputs {
             return OracleValue(rounded: g.certifier.format.round(v), exact: ExactValue(v))
         }
         // [v − err, v + err] holds e_i·G/S − dy_i, so [−v − err, −v + err] holds dx_i. An
+        // enclosure that may hold 0 (|v| >= |hi|(1 − 2^-52)·2^scale) declines the row: perhaps
+        // an exact zero, which the MPFR path proves (refining first cost more than that). An
         // e4m3fn overflow (NaN) is left to MPFR: the certifier gives it the sign of the value
         // (−NaN for a negative output), the MPFR path `Format.round`'s NaN (+NaN).
-        if let v = g.enclosure(i), let r = g.certifier.certify(-v.hi, -v.lo, scale: v.scale, error: v.error), !r.rounded.isNaN {
-            return r
-        }
+        guard let v = g.enclosure(i), v.error < v.hi.magnitude * (1 - 0x1p-50) else { return nil }
+        if let r = g.certifier.certify(-v.hi, -v.lo, scale: v.scale, error: v.error), !r.rounded.isNaN { return r }
         return marked ? MarkedGradientOutputs.mark : nil
     }
 

@@ -47,7 +47,8 @@ import DoubleWordArithmetic
 // recomputed alone in MPFR intervals (`RefinedBackward`), certified as the MPFR path
 // certifies; an e4m3fn NaN (overflow) too (see `LogSoftmaxBackwardOutputs`).
 //
-// Declined (nil, the MPFR path answers): what `rowSum` declines, a finite logit whose exponential
+// Declined (nil, the MPFR path answers): an output whose N_i enclosure holds 0 (perhaps an
+// exact zero: the MPFR path proves those, without the refinement's work), what `rowSum` declines, a finite logit whose exponential
 // the store omits (d_j < −2^20), M outside [2^-900, 2^900] (dy = 0 included: every output is then
 // an exact 0), an output 0 exactly (the MPFR path proves those) or not certified at 384 bits. A
 // −inf logit's output is +0 exactly (y_i = 0), as on the MPFR path.
@@ -141,28 +142,29 @@ struct SoftmaxBackwardOutputs: RowOutputs {
     @inline(__always)
     func single(_ i: Int) -> OracleValue? {
         if x[i] == -.infinity { return zero }  // y_i = 0: +0 exactly, as on the MPFR path
-        if let v = plain(i), !v.rounded.isNaN { return v }
+        guard let (z, rho) = enclosure(i) else { return marked ? MarkedGradientOutputs.mark : nil }
+        // N_i's enclosure holds 0: perhaps an exact zero (a constant dy, say), which no
+        // enclosure certifies; the MPFR path proves those, and refining the row first cost
+        // more than the MPFR path itself on such rows.
+        if rho.isInfinite { return nil }
+        if let v = certifier.certify(z, relativeError: rho), !v.rounded.isNaN { return v }
         return marked ? MarkedGradientOutputs.mark : nil
     }
 
-    /// Output i from the double words, or nil (see the file's notes).
-    @inline(__always)
-    func plain(_ i: Int) -> OracleValue? {
-        guard let (z, rho) = enclosure(i) else { return nil }
-        return certifier.certify(z, relativeError: rho)
-    }
-
-    /// ẑ_i and ρ with |ẑ_i − softmax_backward_i| <= ρ·|ẑ_i| (see the file's notes), or nil.
+    /// ẑ_i and ρ with |ẑ_i − softmax_backward_i| <= ρ·|ẑ_i| (see the file's notes); ρ = +inf
+    /// (and ẑ_i = 0) when N_i's enclosure holds 0; nil when it does not but ρ_N > 2^-30.
     @inline(__always)
     func enclosure(_ i: Int) -> (ScaledDoubleWord, Double)? {
         let u2 = unitRoundoffSquared
         let g = ScaledDoubleWord(dy[i])
         let difference = (g - mean).normalized()
-        guard difference.hi != 0 else { return nil }
+        guard difference.hi != 0 else { return (.zero, .infinity) }
         let errorN = meanError + (3.1 * u2 + 0x1p-997) * (dy[i].magnitude + meanMagnitude)
         let nLow = scaled(difference.hi.magnitude, by: difference.exponent) * (1 - 0x1p-50)  // <= |N̂|
-        guard nLow.isNormal else { return nil }
+        // |N̂| below 2^-1022 <= errorN (>= max|dy|·2^-101 >= 2^-1001): the enclosure holds 0.
+        guard nLow.isNormal else { return (.zero, .infinity) }
         let rhoN = roundedUp(errorN / nLow)
+        if rhoN >= 1 { return (.zero, .infinity) }
         guard rhoN <= 0x1p-30 else { return nil }
         var y = inverse
         if i != maxIndex {

@@ -52,37 +52,63 @@ enum Backward {
         let facts = RowFacts(x)
         if x.isEmpty { return try certifier.run(outputs: 0) { _, _ in [] } }
         if let v = facts.special(forLogsumexp: false) {
-            return try certifier.run(outputs: x.count) { _, pending in pending.map { _ in .exact(v) } }
+            return try certifier.run(outputs: x.count, streaming: { _, _ in { _ in .exact(v) } })
         }
         let groups = Groups(x, dy)
         if q.function == .softmaxBackward {
             let plan = SoftmaxPlan(x, dy, groups)
-            return try certifier.run(outputs: x.count) { w, pending in softmax(x, dy, plan: plan, facts: facts, w, pending: pending) }
+            return try certifier.run(outputs: x.count, streaming: { w, pending in
+                softmax(x, dy, plan: plan, facts: facts, w, pending: pending)
+            })
         }
-        let g = ExactArithmetic.sum(dy.map(ExactArithmetic.value))
-        let exact = logSoftmaxExact(x, dy, groups, gradSum: g)
-        return try certifier.run(outputs: x.count) { w, pending in
-            logSoftmax(x, dy, gradSum: g, exact: exact, groups: groups, facts: facts, w, pending: pending)
-        }
+        var gradSum = StreamedSum(precision: 53, rounding: .nearest)
+        for v in dy { gradSum.add(ExactArithmetic.value(v)) }
+        let g = gradSum.exactTotal()
+        return try certifier.run(outputs: x.count, streaming: { w, pending in
+            logSoftmax(x, dy, gradSum: g, groups: groups, facts: facts, w, pending: pending)
+        })
     }
 
-    /// The finite logits grouped by value (−0 and +0 together), largest value first: each
-    /// group's value, count and the exact sum of its dy.
+    /// The finite logits grouped by value (−0 and +0 together), largest value first: what the
+    /// outputs need of the groups, the top group's count n_0 and exact dy sum D_0, the number of
+    /// groups, and the first group whose mean dy differs from the top group's (D_g·n_0 ≠ D_0·n_g).
+    ///
+    /// Memory: the groups are walked in one sorted order of the finite logits' indices (4 bytes a
+    /// logit while it runs); only these numbers are kept, not a table of every group's members
+    /// and sum (a few hundred bytes a logit on a row of distinct values). Each D_g is an exact
+    /// sum (`ExactArithmetic.sum`), so it does not depend on the order of its terms.
     struct Groups {
-        var value: [Double] = []
-        var count: [Int] = []
-        var gradSum: [BigFloat] = []
+        /// n_0, the number of logits equal to the maximum.
+        var topCount = 0
+        /// D_0, the exact sum of their dy.
+        var topGradSum = BigFloat(0, precision: 53)
+        /// The number of distinct finite values.
+        var groupCount = 0
+        /// The value x_g (+0 for a group of zeros) of the first group, largest first, whose mean
+        /// dy differs from the top group's; nil when every group has the same mean.
+        var level: Double?
 
         init(_ x: [Double], _ dy: [Double]) {
-            var members: [Double: [Double]] = [:]
-            for (j, v) in x.enumerated() where v.isFinite {
-                members[v + 0.0, default: []].append(dy[j])  // −0 + 0 = +0: one group for both zeros
-            }
-            for key in members.keys.sorted(by: >) {
-                let m = members[key]!
-                value.append(key)
-                count.append(m.count)
-                gradSum.append(ExactArithmetic.sum(m.map(ExactArithmetic.value)))
+            var order = [Int32]()
+            order.reserveCapacity(x.count)
+            for (j, v) in x.enumerated() where v.isFinite { order.append(Int32(j)) }
+            order.sort { x[Int($0)] > x[Int($1)] || (x[Int($0)] == x[Int($1)] && $0 < $1) }  // −0 == +0: one group
+            var start = 0
+            while start < order.count {
+                let v = x[Int(order[start])]
+                var end = start + 1
+                while end < order.count && x[Int(order[end])] == v { end += 1 }
+                let n = end - start
+                if groupCount == 0 || level == nil {
+                    let d = ExactArithmetic.sum(order[start..<end].map { ExactArithmetic.value(dy[Int($0)]) })
+                    if groupCount == 0 {
+                        (topCount, topGradSum) = (n, d)
+                    } else if product(d, topCount).compare(product(topGradSum, n)) != 0 {
+                        level = v + 0.0
+                    }
+                }
+                groupCount += 1
+                start = end
             }
         }
     }
@@ -108,47 +134,51 @@ enum Backward {
 
         init(_ x: [Double], _ dy: [Double], _ groups: Groups) {
             self.groups = groups
-            let n0 = groups.count[0], d0 = groups.gradSum[0]
-            let firstOther = groups.count.indices.dropFirst().first {
-                product(groups.gradSum[$0], n0).compare(product(d0, groups.count[$0])) != 0
-            }
-            level = firstOther.map { groups.value[$0] }
+            let n0 = groups.topCount, d0 = groups.topGradSum
+            level = groups.level
             let onMean = dy.map { product(ExactArithmetic.value($0), n0).compare(d0) == 0 }
-            let zero = x.indices.map { x[$0] == -.infinity || (firstOther == nil && onMean[$0]) }
+            let zero = x.indices.map { x[$0] == -.infinity || (groups.level == nil && onMean[$0]) }
             self.zero = zero
             peeled = x.indices.map { !zero[$0] && onMean[$0] }
         }
     }
 
-    /// The outputs of log_softmax_backward known exactly (see the type's notes): dy_i for a
-    /// −inf logit or when G = 0 (then 0 when dy_i = 0), 0 when the single group has n·dy_i = G.
-    static func logSoftmaxExact(_ x: [Double], _ dy: [Double], _ groups: Groups, gradSum g: BigFloat) -> [Double?] {
-        let oneGroup = groups.count.count == 1
-        return x.indices.map { i in
-            if x[i] == -.infinity || g.isZero { return dy[i] + 0.0 }  // +0 for an exact zero
-            if oneGroup && product(ExactArithmetic.value(dy[i]), groups.count[0]).compare(g) == 0 { return 0 }
-            return nil
-        }
+    /// The output i of log_softmax_backward if it is known exactly (see the type's notes): dy_i
+    /// for a −inf logit or when G = 0 (then 0 when dy_i = 0), 0 when the single group has
+    /// n·dy_i = G. Decided at each read (a comparison, and two exact products on a row of equal
+    /// logits), not kept: 16 bytes a logit as an array of `Double?`.
+    static func logSoftmaxExact(_ i: Int, _ x: [Double], _ dy: [Double], _ groups: Groups, gradSum g: BigFloat) -> Double? {
+        if x[i] == -.infinity || g.isZero { return dy[i] + 0.0 }  // +0 for an exact zero
+        if groups.groupCount == 1 && product(ExactArithmetic.value(dy[i]), groups.topCount).compare(g) == 0 { return 0 }
+        return nil
     }
 
     /// Enclosures of e_i·(dy_i·S − T)/S² for the pending outputs (the peeled ones as
-    /// e_i·E_level·(dy_i·S_level − T_level)/S², see `SoftmaxPlan`).
+    /// e_i·E_level·(dy_i·S_level − T_level)/S², see `SoftmaxPlan`), made one at a time for
+    /// `Certifier.run(outputs:streaming:)`: the row-wide sums first, in one pass over the row
+    /// that keeps no interval per logit (`rowSums`), then each output's enclosure when it is read.
     static func softmax(_ x: [Double], _ dy: [Double], plan: SoftmaxPlan, facts: RowFacts,
-                        _ w: IntervalArithmetic, pending: [Int]) -> [Enclosure] {
-        if pending.allSatisfy({ plan.zero[$0] }) { return pending.map { _ in .exact(0) } }
+                        _ w: IntervalArithmetic, pending: [Int]) -> (Int) -> Enclosure {
+        if pending.allSatisfy({ plan.zero[$0] }) { return { _ in .exact(0) } }
         let row = ShiftedRow(x, facts: facts, arithmetic: w)
-        let rowE = x.indices.map { row.e($0) }
-        let (s, t) = weightedSums(dy, rowE, w)
+        let sums = rowSums(x, dy, row, w)
+        let (s, t) = (sums.s, sums.t)
         var peeledSums: (s: Interval, t: Interval)?
         if let level = plan.level, pending.contains(where: { plan.peeled[$0] }) {
             let levelPoint = w.point(level)
-            let e = x.map { v in v.isFinite && v <= level ? w.exp(w.sub(w.point(v), levelPoint)) : nil }
-            peeledSums = weightedSums(dy, e, w)
+            var weights = StreamedIntervalSum(w), terms = StreamedIntervalSum(w)
+            for (j, v) in x.enumerated() where v.isFinite && v <= level {
+                let e = w.exp(w.sub(w.point(v), levelPoint))
+                weights.add(e)
+                if dy[j] != 0 { terms.add(w.mul(e, w.point(dy[j]))) }
+            }
+            peeledSums = (weights.total(), terms.total())
         }
         let s2 = w.mul(row.S, row.S)
         let mPoint = w.point(row.m)
-        let lower = weightedSums(dy, x.indices.map { x[$0] < row.m ? rowE[$0] : nil }, w)
-        return pending.map { i in
+        let lower = (s: sums.lowerS, t: sums.lowerT)
+        return { k in
+            let i = pending[k]
             if plan.zero[i] { return .exact(0) }
             if x[i] == row.m, !plan.peeled[i] {
                 return .interval(topMember(dy[i], groups: plan.groups, lower: lower, s2: s2, w))
@@ -159,7 +189,7 @@ enum Backward {
                 factor = w.exp(w.add(w.sub(w.point(x[i]), mPoint), w.sub(w.point(plan.level!), mPoint)))
             } else {
                 n = w.sub(w.mul(w.point(dy[i]), s), t)
-                factor = rowE[i]!
+                factor = row.e(i)!
             }
             if factor.lo.isZero {
                 // The factor below MPFR's range (exponent < −2^62·ln 2): |dx_i| < 2^(-2^62)
@@ -170,6 +200,29 @@ enum Backward {
             }
             return .interval(w.div(w.mul(factor, n), s2))
         }
+    }
+
+    /// The row's sums for softmax_backward, as `w.sum` of the intervals gives them: S = Σ_j e_j,
+    /// T = Σ_j e_j·dy_j (the products over dy_j ≠ 0), and s', T' the same over the logits below
+    /// the maximum. One pass: each e_j is read from the row once and each product made once, for
+    /// T and (below m) T'; the sums hold a chunk of terms at a time (`StreamedIntervalSum`), not an
+    /// interval per logit.
+    private static func rowSums(_ x: [Double], _ dy: [Double], _ row: ShiftedRow, _ w: IntervalArithmetic)
+        -> (s: Interval, t: Interval, lowerS: Interval, lowerT: Interval) {
+        var s = StreamedIntervalSum(w), t = StreamedIntervalSum(w)
+        var lowerS = StreamedIntervalSum(w), lowerT = StreamedIntervalSum(w)
+        for j in x.indices {
+            guard let e = row.e(j) else { continue }
+            let below = x[j] < row.m
+            s.add(e)
+            if below { lowerS.add(e) }
+            if dy[j] != 0 {
+                let p = w.mul(e, w.point(dy[j]))
+                t.add(p)
+                if below { lowerT.add(p) }
+            }
+        }
+        return (s.total(), t.total(), lowerS.total(), lowerT.total())
     }
 
     /// softmax_backward at a logit equal to the maximum m, split into an exact rational part and
@@ -183,8 +236,8 @@ enum Backward {
     /// gives an enclosure with the midpoint as an (open) end, which certifies (`Format.certify`).
     private static func topMember(_ dyi: Double, groups: Groups, lower: (s: Interval, t: Interval), s2: Interval,
                                   _ w: IntervalArithmetic) -> Interval {
-        let n0 = w.point(Double(groups.count[0]))
-        let c0 = Interval(point: ExactArithmetic.difference(product(ExactArithmetic.value(dyi), groups.count[0]), groups.gradSum[0]))
+        let n0 = w.point(Double(groups.topCount))
+        let c0 = Interval(point: ExactArithmetic.difference(product(ExactArithmetic.value(dyi), groups.topCount), groups.topGradSum))
         let n0sq = w.mul(n0, n0)
         let r = w.sub(w.mul(w.point(dyi), lower.s), lower.t)
         let shift = w.mul(w.mul(c0, lower.s), w.add(w.add(n0, n0), lower.s))
@@ -192,39 +245,34 @@ enum Backward {
         return w.add(w.div(c0, n0sq), perturbation)
     }
 
-    /// Σ_j e_j and Σ_j e_j·dy_j over the logits that have an e_j.
-    private static func weightedSums(_ dy: [Double], _ e: [Interval?], _ w: IntervalArithmetic) -> (Interval, Interval) {
-        var weights: [Interval] = [], terms: [Interval] = []
-        for (j, ej) in e.enumerated() {
-            guard let ej else { continue }
-            weights.append(ej)
-            if dy[j] != 0 { terms.append(w.mul(ej, w.point(dy[j]))) }
-        }
-        return (w.sum(weights), w.sum(terms))
-    }
-
-    /// Enclosures of dy_i − (e_i/S)·G for the pending outputs.
-    static func logSoftmax(_ x: [Double], _ dy: [Double], gradSum g: BigFloat, exact: [Double?], groups: Groups, facts: RowFacts,
-                           _ w: IntervalArithmetic, pending: [Int]) -> [Enclosure] {
-        if pending.allSatisfy({ exact[$0] != nil }) { return pending.map { .exact(exact[$0]!) } }
+    /// Enclosures of dy_i − (e_i/S)·G for the pending outputs, made one at a time (see `softmax`).
+    static func logSoftmax(_ x: [Double], _ dy: [Double], gradSum g: BigFloat, groups: Groups, facts: RowFacts,
+                           _ w: IntervalArithmetic, pending: [Int]) -> (Int) -> Enclosure {
+        let exact = { (i: Int) in logSoftmaxExact(i, x, dy, groups, gradSum: g) }
+        if pending.allSatisfy({ exact($0) != nil }) { return { .exact(exact(pending[$0])!) } }
         let row = ShiftedRow(x, facts: facts, arithmetic: w)
-        let rowE = x.indices.map { row.e($0) }
         let gPoint = Interval(point: g)
-        let lowerSum = w.sum(x.indices.compactMap { x[$0] < row.m ? rowE[$0] : nil })
-        return pending.map { i in
-            if let v = exact[i] { return .exact(v) }
-            if dy[i] == 0, rowE[i]!.lo.isZero {
+        var lower = StreamedIntervalSum(w)
+        for j in x.indices where x[j] < row.m {
+            if let e = row.e(j) { lower.add(e) }
+        }
+        let lowerSum = lower.total()
+        return { k in
+            let i = pending[k]
+            if let v = exact(i) { return .exact(v) }
+            let e = row.e(i)!
+            if dy[i] == 0, e.lo.isZero {
                 // y_i below MPFR's range: dx_i = −y_i·G is a zero of the sign of −G (G ≠ 0 here).
                 return .exact(g.signum > 0 ? -0.0 : 0.0)
             }
             if x[i] == row.m {
                 // dy_i − G/S = (n_0·dy_i − G)/n_0 + G·s'/(n_0·S): an exact rational part and a
                 // perturbation of the sign of G (see `topMember` for why).
-                let n0 = w.point(Double(groups.count[0]))
-                let c = Interval(point: ExactArithmetic.difference(product(ExactArithmetic.value(dy[i]), groups.count[0]), g))
+                let n0 = w.point(Double(groups.topCount))
+                let c = Interval(point: ExactArithmetic.difference(product(ExactArithmetic.value(dy[i]), groups.topCount), g))
                 return .interval(w.add(w.div(c, n0), w.div(w.mul(gPoint, lowerSum), w.mul(n0, row.S))))
             }
-            let y = w.div(rowE[i]!, row.S)
+            let y = w.div(e, row.S)
             return .interval(w.sub(w.point(dy[i]), w.mul(y, gPoint)))
         }
     }

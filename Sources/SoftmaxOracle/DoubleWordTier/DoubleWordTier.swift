@@ -16,6 +16,8 @@ import DoubleWordArithmetic
 //   SpecialRows.swift          rows whose answer NaN, +inf or all −inf decide
 //   GradientOutputs.swift      cross_entropy_grad (hard target): softmax's outputs, entry t
 //   RefinedProbabilityGradient.swift  probability-target gradient outputs that cancel, alone in MPFR
+//   BackwardOutputs.swift      log_softmax_backward: the probability-target gradient with p = dy, negated
+//   SoftmaxBackwardOutputs.swift  softmax_backward: y_i·(dy_i − ⟨dy, y⟩), ⟨dy, y⟩ from an exact sum of ê_j·dy_j
 //   WideRow.swift              rows whose two largest logits lie more than 2^19 apart
 //   TinySpreadRow.swift        rows whose finite logits lie within 2^-110 of one another (no exponential)
 //   DistinctRow.swift          long rows of at most 8 distinct logits: each exponential and output once
@@ -158,6 +160,14 @@ enum DoubleWordTier {
             }
         case .crossEntropyLoss:
             return batchLoss(q, threads: threads)
+        case .softmaxBackward, .logSoftmaxBackward:
+            guard let dy = q.gradOutput else { return nil }
+            let log = q.function == .logSoftmaxBackward
+            return q.logits.withUnsafeBufferPointer { x in
+                dy.withUnsafeBufferPointer {
+                    log ? logSoftmaxBackward(x, $0, q.format, threads: threads) : softmaxBackward(x, $0, q.format, threads: threads)
+                }
+            }
         default:
             return nil
         }

@@ -42,30 +42,32 @@ enum CrossEntropy {
 
     /// Σ_c r̃_c·(m − x_c) over the finite x_c ≠ m with r̃_c ≠ 0: the sum that
     /// `w.sum(terms)` of the terms `w.mul(Interval(point: r̃_c), w.sub(w.point(m), w.point(x_c)))`
-    /// gives, with the terms' lower ends in a `PackedFloats` (48 bytes a term at up to 128 bits),
-    /// summed, then their upper ends in the same store, summed: not in `Interval`s of
-    /// `BigFloat`s. The same numbers: m − x_c > 0 and r̃_c >= 0, so
+    /// gives, the terms' lower ends summed as they are made (`ExactChunkedSum`), then their upper
+    /// ends: no number kept per term. The same numbers: m − x_c > 0 and r̃_c >= 0, so
     /// `IntervalArithmetic.mul` takes its non-negative case, [RD(r̃_c·RD(m − x_c)),
     /// RU(r̃_c·RU(m − x_c))], which is what is computed here; no term: the exact 0 (`w.zero`).
     static func weightedGaps(_ x: [Double], m: Double, _ r: TargetWeights, _ w: IntervalArithmetic) -> Interval {
         let used = x.indices.lazy.filter { c in x[c].isFinite && x[c] != m && !r.scaled[c].isZero }
         let n = used.count
         if n == 0 { return w.zero }
-        let store = PackedFloats(count: n, precision: w.precision)
         let mPoint = BigFloat(m, precision: 53), xc = BigFloat(precision: 53)
-        let gap = BigFloat(precision: w.precision)
-        let lo = BigFloat(precision: w.precision), hi = BigFloat(precision: w.precision)
-        for (end, r0) in [(lo, Rounding.down), (hi, Rounding.up)] {
-            for (k, c) in used.enumerated() {
+        let gap = BigFloat(precision: w.precision), term = BigFloat(precision: w.precision)
+        var ends: [BigFloat] = []
+        for r0 in [Rounding.down, .up] {
+            // The terms summed as they are made (`ExactChunkedSum`: the same correctly rounded
+            // sum as one `mpfr_sum` of them all, without a number per term).
+            var sum = ExactChunkedSum(precision: w.precision)
+            for c in used {
                 xc.set(x[c], .nearest)  // exact
                 gap.sub(mPoint, xc, r0)
                 let rc = r.scaled[c]
                 precondition(rc.signum >= 0 && gap.signum >= 0, "non-negative factors")
-                store.mul(k, rc, gap, r0)
+                term.mul(rc, gap, r0)
+                sum.add(term)
             }
-            end.sum((0..<n).lazy.map { store.reference($0) }, count: n, r0)
+            ends.append(sum.total(precision: w.precision, r0))
         }
-        return Interval(lo: lo, hi: hi)
+        return Interval(lo: ends[0], hi: ends[1])
     }
 
     /// The gradient's enclosures, one pending output at a time (`Certifier.run(outputs:streaming:)`).

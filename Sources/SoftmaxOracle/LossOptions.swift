@@ -65,10 +65,11 @@ struct LossOptions {
 ///
 /// Memory (issue 13: about 100 bytes a logit beyond input and output): the row keeps e_j's two
 /// ends, each in a `PackedFloats` (48 bytes a number at up to 128 bits), and nothing else per
-/// logit: a_j = x_j/(T·c), d_j and chain's e^(−2|a_j|) are computed again where an output needs
-/// them (`a(j)`, `d(j)`, `chain`), with the operations that made them here, at the row's
-/// precision, so they are the same bits (MPFR's results depend on operands, precision and
-/// rounding alone); the logits are read from the request's doubles (or the caller's exact
+/// logit (nothing at all without `keepTerms`: e_j is then summed as it is made,
+/// `PackedIntervalSum`): a_j = x_j/(T·c), d_j and chain's e^(−2|a_j|) are computed again where
+/// an output needs them (`a(j)`, `d(j)`, `chain`), with the operations that made them here, at
+/// the row's precision, so they are the same bits (MPFR's results depend on operands, precision
+/// and rounding alone); the logits are read from the request's doubles (or the caller's exact
 /// numbers), not copied into `BigFloat`s. The row's own factors (e^(∓2a_M), a_M) are kept.
 struct TransformedRow {
     /// The row's exact logits: the request's doubles (each exact at 53 bits), or exact numbers of
@@ -185,8 +186,11 @@ struct TransformedRow {
         let xm = bestValue!
         self.xm = xm
         aMax = o.tanhScale.flatMap { xm.isInfinite ? nil : w.quotient(xm, by: $0) }
-        let lower = PackedFloats(count: k, precision: w.precision)
-        let upper = PackedFloats(count: k, precision: w.precision)
+        // e_j's ends are kept (`e(j)`) with `keepTerms`; otherwise only summed as they are made
+        // (`PackedIntervalSum`: the same sums, bit for bit, without a number per logit).
+        let lower = keepTerms ? PackedFloats(count: k, precision: w.precision) : nil
+        let upper = keepTerms ? PackedFloats(count: k, precision: w.precision) : nil
+        var streamed = keepTerms ? nil : PackedIntervalSum(capacity: k, w)
         var n = 0
         // Of e^(−2p) and e^(−2q) in a same-side d_j, one is the row's: e^(−2a_M) (q = a_M) for
         // every x_j >= 0, e^(2a_M) (p = −a_M) for every x_j < 0 (then x_M <= 0). It is made once
@@ -198,8 +202,12 @@ struct TransformedRow {
             visit?(j, dj)
             // e_j = w.exp(d_j), its ends copied (exactly: the same precision).
             let ej = w.exp(dj)
-            lower.set(j, ej.lo, .nearest)
-            upper.set(j, ej.hi, .nearest)
+            if let lower, let upper {
+                lower.set(j, ej.lo, .nearest)
+                upper.set(j, ej.hi, .nearest)
+            } else if j != mIndex {
+                streamed!.add(ej)
+            }
             n += 1
         }
         termCount = n
@@ -207,14 +215,16 @@ struct TransformedRow {
         // s = w.sum(e_j for j ≠ M), each end one `mpfr_sum` of the same numbers, in order.
         if n - 1 == 0 {
             s = w.zero
-        } else {
+        } else if let lower, let upper {
             let others = (0..<k).lazy.filter { [x, o] j in j != mIndex && (o.softcap != nil || !x.isInfinite(j)) }
             let lo = BigFloat(precision: w.precision), hi = BigFloat(precision: w.precision)
             lo.sum(others.map { j in lower.reference(j) }, count: n - 1, .down)
             hi.sum(others.map { j in upper.reference(j) }, count: n - 1, .up)
             s = Interval(lo: lo, hi: hi)
+        } else {
+            s = streamed!.total()
         }
-        (self.lower, self.upper) = keepTerms ? (lower, upper) : (nil, nil)
+        (self.lower, self.upper) = (lower, upper)
         S = w.add(w.one, s)
         L = w.log1p(s)
         if let c = o.softcap.map({ Interval(point: $0) }) {

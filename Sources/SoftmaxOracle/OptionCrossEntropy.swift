@@ -46,16 +46,21 @@ enum OptionCrossEntropy {
         }
     }
 
-    /// ∂(ceScale·CE + zScale·Z)/∂x_c for the `pending` classes of one row (nil scales: 1).
+    /// ∂(ceScale·CE + zScale·Z)/∂x_c for the classes `classes(k)`, k = 0, 1, … (nil scales: 1),
+    /// one at a time (`Certifier.run(outputs:streaming:)`): the row's shared parts are made here,
+    /// each output's enclosure when it is asked for, so a round never holds K enclosures (two
+    /// `BigFloat`s each, about 180 bytes an output at 93 bits; issue 13). The same operations on
+    /// the same numbers as making them all at once, so the same bits.
     static func rowGradient(
         _ x: [Double], _ r: TargetWeights, _ o: LossOptions, ceScale: Interval?, zScale: Interval?,
-        _ w: IntervalArithmetic, pending: [Int]
-    ) -> [Enclosure] {
-        if let v = TransformedRow.special(x, o) { return pending.map { _ in .exact(v) } }
+        _ w: IntervalArithmetic, classes: @escaping (Int) -> Int
+    ) -> (Int) -> Enclosure {
+        if let v = TransformedRow.special(x, o) { return { _ in .exact(v) } }
         let row = TransformedRow(x, o, w)
         let sd = w.mul(row.S, w.point(Double(r.divisor)))
         let nearTie = NearTieNumerator(count: row.termCount, outputs: row.count, d: { row.d($0) }, e: { row.e($0) }, sum: row.S, w)
-        return pending.map { c in
+        return { k in
+            let c = classes(k)
             let rc = Interval(point: r.scaled[c])
             var g: Interval
             if let ec = row.e(c) {
@@ -71,9 +76,9 @@ enum OptionCrossEntropy {
         }
     }
 
-    /// `cross_entropy_grad` with options.
-    static func gradient(_ x: [Double], _ r: TargetWeights, _ o: LossOptions, _ w: IntervalArithmetic, pending: [Int]) -> [Enclosure] {
-        rowGradient(x, r, o, ceScale: nil, zScale: nil, w, pending: pending)
+    /// `cross_entropy_grad` with options, one pending output at a time.
+    static func gradient(_ x: [Double], _ r: TargetWeights, _ o: LossOptions, _ w: IntervalArithmetic, pending: [Int]) -> (Int) -> Enclosure {
+        rowGradient(x, r, o, ceScale: nil, zScale: nil, w, classes: { pending[$0] })
     }
 
     /// The batch loss with options. `ceDenominator` is the cross-entropy's mean divisor, `kept`
@@ -105,41 +110,52 @@ enum OptionCrossEntropy {
     }
 
     /// `cross_entropy_loss_backward`: the N×K gradient, row-major (output p is row p / K, class
-    /// p % K). `gradOutput` holds one value (sum, mean) or one per row (none).
+    /// p % K), one pending output at a time (`Certifier.run(outputs:streaming:)`): a row's parts
+    /// are made when its first pending output is asked for and dropped at the next row's, so a
+    /// round holds one row and one enclosure, not N·K enclosures. `gradOutput` holds one value
+    /// (sum, mean) or one per row (none). `pending` must be increasing, and asked for in order.
     static func backward(
         _ rows: [[Double]], targets: [TargetWeights?], reduction: Reduction, ceDenominator: BigFloat, kept: Int,
         gradOutput: [Double], _ o: LossOptions, _ w: IntervalArithmetic, pending: [Int]
-    ) -> [Enclosure] {
+    ) -> (Int) -> Enclosure {
         let k = rows[0].count
         let meanIsNaN = reduction == .mean && ceDenominator.isZero
-        var out: [Enclosure] = []
-        out.reserveCapacity(pending.count)
-        var start = 0
-        while start < pending.count {  // pending is increasing: one run of classes per row
-            let i = pending[start] / k
-            var end = start
-            while end < pending.count && pending[end] / k == i { end += 1 }
-            let classes = pending[start..<end].map { $0 % k }
-            start = end
-            guard let t = targets[i] else {  // an ignored row: the loss does not depend on it
-                out += classes.map { _ in .exact(0) }
-                continue
-            }
-            if meanIsNaN { out += classes.map { _ in .exact(.nan) }; continue }
-            let x = rows[i]
-            let go = gradOutput.count == 1 ? gradOutput[0] : gradOutput[i]
-            if go == 0 && TransformedRow.special(x, o) == nil {
-                out += classes.map { _ in .exact(0) }
-                continue
-            }
-            var ceScale = w.point(go), zScale = w.point(go)
-            if reduction == .mean {
-                ceScale = w.div(ceScale, Interval(point: ceDenominator))
-                zScale = w.div(zScale, w.point(Double(kept)))
-            }
-            out += rowGradient(x, t, o, ceScale: ceScale, zScale: zScale, w, pending: classes)
+        // The row whose outputs are being asked for, and its enclosures by position in `pending`.
+        final class Current {
+            var row = -1
+            var start = 0
+            var enclosure: (Int) -> Enclosure = { _ in .exact(0) }
         }
-        return out
+        let current = Current()
+        return { position in
+            let i = pending[position] / k
+            if i != current.row {
+                current.row = i
+                let start = position
+                current.start = start
+                current.enclosure = { _ in .exact(0) }  // the previous row's parts are released first
+                current.enclosure = rowBackward(
+                    rows[i], targets[i], meanIsNaN: meanIsNaN, reduction: reduction, ceDenominator: ceDenominator, kept: kept,
+                    gradOutput: gradOutput.count == 1 ? gradOutput[0] : gradOutput[i], o, w, classes: { pending[start + $0] % k })
+            }
+            return current.enclosure(position - current.start)
+        }
+    }
+
+    /// One row of `backward`: the enclosures of its classes `classes(j)`, j = 0, 1, ….
+    private static func rowBackward(
+        _ x: [Double], _ t: TargetWeights?, meanIsNaN: Bool, reduction: Reduction, ceDenominator: BigFloat, kept: Int,
+        gradOutput go: Double, _ o: LossOptions, _ w: IntervalArithmetic, classes: @escaping (Int) -> Int
+    ) -> (Int) -> Enclosure {
+        guard let t else { return { _ in .exact(0) } }  // an ignored row: the loss does not depend on it
+        if meanIsNaN { return { _ in .exact(.nan) } }
+        if go == 0 && TransformedRow.special(x, o) == nil { return { _ in .exact(0) } }
+        var ceScale = w.point(go), zScale = w.point(go)
+        if reduction == .mean {
+            ceScale = w.div(ceScale, Interval(point: ceDenominator))
+            zScale = w.div(zScale, w.point(Double(kept)))
+        }
+        return rowGradient(x, t, o, ceScale: ceScale, zScale: zScale, w, classes: classes)
     }
 }
 
@@ -155,7 +171,7 @@ extension OptionCrossEntropy {
             return try certifier.run(outputs: 1) { w, _ in [loss(x, r, o, w)] }
         case .crossEntropyGrad:
             let r = TargetWeights(target: q.target!, classes: x.count, weight: q.weight, labelSmoothing: q.labelSmoothing)
-            return try certifier.run(outputs: x.count) { w, pending in gradient(x, r, o, w, pending: pending) }
+            return try certifier.run(outputs: x.count, streaming: { w, pending in gradient(x, r, o, w, pending: pending) })
         default:
             let rows = q.batch!
             let (targets, denominator) = Oracle.batchWeights(q)
@@ -166,10 +182,10 @@ extension OptionCrossEntropy {
                 }
             }
             let go = q.gradOutput ?? [1]
-            return try certifier.run(outputs: rows.count * rows[0].count) { w, pending in
+            return try certifier.run(outputs: rows.count * rows[0].count, streaming: { w, pending in
                 backward(rows, targets: targets, reduction: q.reduction, ceDenominator: denominator, kept: kept,
                          gradOutput: go, o, w, pending: pending)
-            }
+            })
         }
     }
 }

@@ -41,33 +41,122 @@ extension IntervalArithmetic {
 }
 
 /// `IntervalArithmetic.sum` of intervals added one at a time, for terms made where the caller
-/// has them (inside another pass): their two ends kept packed (96 bytes a term at up to 128
-/// bits) and summed at `total()`, each end one `mpfr_sum` of the same numbers as `sum`'s.
+/// has them (inside another pass): each end one correctly rounded sum of the same numbers as
+/// `sum`'s (`ExactChunkedSum`: the same bits as one `mpfr_sum`), without keeping the terms.
 struct PackedIntervalSum {
-    private let lower: PackedFloats, upper: PackedFloats
+    private var lower: ExactChunkedSum, upper: ExactChunkedSum
     private let w: IntervalArithmetic
-    private var n = 0
 
-    /// Room for `capacity` terms whose ends have `w`'s precision.
+    /// For terms whose ends have `w`'s precision (`capacity`: how many, at most; not kept).
     init(capacity: Int, _ w: IntervalArithmetic) {
-        lower = PackedFloats(count: capacity, precision: w.precision)
-        upper = PackedFloats(count: capacity, precision: w.precision)
+        lower = ExactChunkedSum(precision: w.precision)
+        upper = ExactChunkedSum(precision: w.precision)
         self.w = w
     }
 
-    /// Adds `t` (at most `capacity` terms in all).
+    /// Adds `t`.
     mutating func add(_ t: Interval) {
-        lower.set(n, t.lo, .nearest)  // exact: the same precision
-        upper.set(n, t.hi, .nearest)
-        n += 1
+        lower.add(t.lo)
+        upper.add(t.hi)
     }
 
     /// The enclosure of the terms' sum (the exact 0 with no term).
-    func total() -> Interval {
-        if n == 0 { return w.zero }
-        let lo = BigFloat(precision: w.precision), hi = BigFloat(precision: w.precision)
-        lo.sum((0..<n).lazy.map { lower.reference($0) }, count: n, .down)
-        hi.sum((0..<n).lazy.map { upper.reference($0) }, count: n, .up)
-        return Interval(lo: lo, hi: hi)
+    mutating func total() -> Interval {
+        if lower.isEmpty { return w.zero }
+        return Interval(lo: lower.total(precision: w.precision, .down), hi: upper.total(precision: w.precision, .up))
+    }
+}
+
+/// The correctly rounded sum of numbers added one at a time, without keeping them: every
+/// `chunkSize` numbers are summed exactly (one `mpfr_sum` into a number with enough bits to hold
+/// their exact sum), and `total` rounds the sum of those exact partial sums once, with one
+/// `mpfr_sum`. Memory: one chunk's numbers (48 bytes each at up to 128 bits) and a partial sum
+/// per chunk, instead of every number (issue 13: about 100 bytes a logit beyond input and output).
+///
+/// Why the same bits as `mpfr_sum` of all the numbers: `mpfr_sum` returns the exact sum correctly
+/// rounded (MPFR manual, "mpfr_sum": one rounding, whatever the cancellation), so its result
+/// depends only on the exact sum, the precision and the rounding, not on how the terms are
+/// grouped; the partial sums are exact (their ternary value is checked), so the exact total is
+/// the same. Exact partial sum: n positive numbers of exponents <= E (MPFR's: a number lies in
+/// [2^(E−1), 2^E)) whose last significand bits weigh 2^U or more (U = the least exponent −
+/// precision) have a sum that is a multiple of 2^U below n·2^E <= 2^(E + ⌈log₂ n⌉), so
+/// E + ⌈log₂ n⌉ − U bits hold it exactly. A chunk with a zero, negative or non-finite number, or
+/// one whose exact sum would need more than `maxPartialBits` bits (numbers of very different
+/// magnitudes), is kept number by number (as `BigFloat` copies) and summed as is. Zero results:
+/// the exact total is 0 only when no positive partial sum exists, i.e. when every number was kept
+/// as it is, which is `mpfr_sum` of the same numbers.
+struct ExactChunkedSum {
+    /// Numbers summed exactly at a time.
+    static let chunkSize = 256
+    /// The widest exact partial sum, in bits; a wider chunk is kept number by number.
+    static let maxPartialBits = 4096
+    private let buffer: PackedFloats
+    private var n = 0
+    /// Exact partial sums, and numbers kept as they are.
+    private var parts: [BigFloat] = []
+    /// Whether the chunk's numbers are all finite and > 0; their largest exponent, and the least
+    /// weight of a significand bit among them (exponent − the store's precision).
+    private var positive = true, top = Int.min, bottom = Int.max
+
+    /// For numbers of at most `precision` bits.
+    init(precision: Int) {
+        buffer = PackedFloats(count: Self.chunkSize, precision: precision)
+    }
+
+    /// True when no number was added.
+    var isEmpty: Bool { n == 0 && parts.isEmpty }
+
+    /// Adds x (exactly: its precision must be at most the store's).
+    mutating func add(_ x: BigFloat) {
+        let t = buffer.set(n, x, .nearest)
+        precondition(t == 0, "a number of at most the store's precision")
+        if positive && x.signum > 0 && x.isFinite {
+            top = Swift.max(top, x.exponent)
+            bottom = Swift.min(bottom, x.exponent - buffer.precision)
+        } else {
+            positive = false
+        }
+        n += 1
+        if n == Self.chunkSize { flush() }
+    }
+
+    /// Sums the numbers not yet in a partial sum (`total` and `merge` do it too).
+    mutating func flushChunk() { flush() }
+
+    /// Sums the chunk's numbers exactly into one partial sum, or keeps them as they are.
+    private mutating func flush() {
+        if n == 0 { return }
+        let bits = positive ? top + (Int.bitWidth - (n - 1).leadingZeroBitCount) - bottom + 1 : Int.max
+        if bits <= Self.maxPartialBits {
+            let partial = BigFloat(precision: Swift.max(bits, 2))
+            let t = partial.sum((0..<n).lazy.map { [buffer] in buffer.reference($0) }, count: n, .nearest)
+            precondition(t == 0, "an exact partial sum")
+            parts.append(partial)
+        } else {
+            for i in 0..<n {
+                let v = buffer.view(i)
+                let copy = BigFloat(precision: v.precision)
+                copy.set(v, .nearest)
+                parts.append(copy)
+            }
+        }
+        (n, positive, top, bottom) = (0, true, Int.min, Int.max)
+    }
+
+    /// Takes `other`'s numbers into this sum (their exact partial sums: the exact total is that of
+    /// every number of both).
+    mutating func merge(_ other: ExactChunkedSum) {
+        var other = other
+        other.flush()
+        parts += other.parts
+    }
+
+    /// The sum of every number added, rounded once in direction r to `precision` bits (0 with no
+    /// number: callers decide what an empty sum is).
+    mutating func total(precision: Int, _ r: Rounding) -> BigFloat {
+        flush()
+        let result = BigFloat(precision: precision)
+        result.sum(parts, r)
+        return result
     }
 }

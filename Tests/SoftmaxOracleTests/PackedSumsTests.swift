@@ -38,3 +38,81 @@ struct PackedSumsTests {
         #expect(CompactTermsTests.same(none, w.zero), "no term: the exact 0")
     }
 }
+
+/// `ExactChunkedSum`: the correctly rounded sum of numbers it does not keep. Expected values:
+/// MPFR's `mpfr_sum` of all the numbers at once (an independent, correctly rounded sum), and
+/// exact midpoints worked out by hand.
+@Suite("MPFR path: exact chunked sums")
+struct ExactChunkedSumTests {
+    static func chunked(_ terms: [BigFloat], precision: Int, _ r: Rounding) -> BigFloat {
+        var sum = ExactChunkedSum(precision: terms.map(\.precision).max() ?? 53)
+        for t in terms { sum.add(t) }
+        return sum.total(precision: precision, r)
+    }
+
+    static func direct(_ terms: [BigFloat], precision: Int, _ r: Rounding) -> BigFloat {
+        let s = BigFloat(precision: precision)
+        s.sum(terms, r)
+        return s
+    }
+
+    @Test("positive terms over several chunks: mpfr_sum's bits", arguments: [64, 93, 200])
+    func positive(precision: Int) {
+        var rng = SplitMix64(seed: UInt64(precision))
+        let terms = (0..<1000).map { _ -> BigFloat in
+            let t = BigFloat(precision: precision)
+            t.exp(BigFloat(rng.uniform(-60, 0), precision: 53), .down)
+            return t
+        }
+        for r in [Rounding.down, .up, .nearest] {
+            #expect(CompactTermsTests.same(Self.chunked(terms, precision: precision, r), Self.direct(terms, precision: precision, r)))
+        }
+    }
+
+    @Test("chunks whose exact sum would be too wide, signs, zeros: kept as they are, same bits")
+    func keptChunks() {
+        var rng = SplitMix64(seed: 7)
+        let terms = (0..<700).map { j -> BigFloat in
+            let t = BigFloat(precision: 93)
+            switch j % 7 {
+            case 0: t.set(0.0, .nearest)
+            case 1: t.set(-rng.uniform(0, 1), .nearest)
+            default:  // magnitudes 2^-20000 .. 1: a chunk spans far more than maxPartialBits
+                t.exp(BigFloat(rng.uniform(-14000, 0), precision: 53), .up)
+            }
+            return t
+        }
+        for r in [Rounding.down, .up, .nearest] {
+            #expect(CompactTermsTests.same(Self.chunked(terms, precision: 93, r), Self.direct(terms, precision: 93, r)))
+            #expect(CompactTermsTests.same(Self.chunked(Array(terms[700 - 256 ..< 700].filter { $0.signum > 0 }), precision: 93, r),
+                                           Self.direct(Array(terms[700 - 256 ..< 700].filter { $0.signum > 0 }), precision: 93, r)))
+        }
+    }
+
+    @Test("an exact midpoint split over two chunks rounds as the total does")
+    func midpoint() {
+        // 1 + 256·2^-(p+8) = 1 + 2^-p: the midpoint of 1 and its successor 1 + 2^(1−p) at p bits.
+        let p = 93
+        let tiny = BigFloat(precision: p)
+        tiny.set(1.0, .nearest)
+        tiny.scale(tiny, byPowerOfTwo: -(p + 8), .nearest)
+        let terms = [BigFloat(1.0, precision: p)] + Array(repeating: tiny, count: 256)
+        let one = BigFloat(1.0, precision: p)
+        let next = BigFloat(precision: p)
+        next.set(1.0, .nearest)
+        next.nextUp()
+        #expect(CompactTermsTests.same(Self.chunked(terms, precision: p, .nearest), one), "ties to even: 1")
+        #expect(CompactTermsTests.same(Self.chunked(terms, precision: p, .up), next))
+        #expect(CompactTermsTests.same(Self.chunked(terms, precision: p, .down), one))
+        let power = BigFloat(precision: p)
+        power.scale(one, byPowerOfTwo: -p, .nearest)
+        #expect(CompactTermsTests.same(Self.chunked(Array(terms.dropFirst()), precision: p, .nearest), power), "256·2^-(p+8) = 2^-p exactly")
+    }
+
+    @Test("no number: the zero callers replace")
+    func empty() {
+        var sum = ExactChunkedSum(precision: 93)
+        #expect(sum.isEmpty)
+        #expect(sum.total(precision: 93, .down).isZero)
+    }
+}

@@ -78,4 +78,37 @@ struct RefinedProbabilityRatioTests {
             }
         }
     }
+
+    /// `splitSum`: the terms summed as they are made (`IntervalEnds`, chunks of exact partial
+    /// sums) give `IntervalArithmetic.sum` of the same terms made by `IntervalArithmetic` itself
+    /// (exp(sub(point(x_j), point(m))), each end one `mpfr_sum`), on one thread and on two, with
+    /// some terms scaled by an exact count (ends of w + 64 bits) as `ratio` does for ties.
+    @Test("splitSum gives IntervalArithmetic.sum of the terms, one thread or two", arguments: [128, 384])
+    func splitSumIsSum(precision w: Int) {
+        let a = IntervalArithmetic(precision: w)
+        let x = Self.row(extra: 1500, seed: 3).filter { $0 > -.infinity }
+        let m = x.max()!
+        let scale: (Int) -> Int = { $0 % 5 == 0 ? 3 : 1 }
+        let want = a.sum(x.indices.map { k in
+            let t = a.exp(a.sub(a.point(x[k]), a.point(m)))
+            if scale(k) == 1 { return t }
+            let lo = BigFloat(precision: w + 64), hi = BigFloat(precision: w + 64)
+            lo.mul(t.lo, scale(k), .down)  // exact
+            hi.mul(t.hi, scale(k), .up)
+            return Interval(lo: lo, hi: hi)
+        })
+        for threads in [1, 2] {
+            var ends = RefinedProbabilityGradient.splitSum(count: x.count, threads: threads, precision: w + 64,
+                                                           scratch: { ProbabilityTerms(precision: w, max: m) }) { t, k in
+                let term = t.term(x[k])
+                if scale(k) == 1 { return term }
+                let lo = BigFloat(precision: w + 64), hi = BigFloat(precision: w + 64)
+                lo.mul(term.lo, scale(k), .down)
+                hi.mul(term.hi, scale(k), .up)
+                return Interval(lo: lo, hi: hi)
+            }
+            let got = ends.total(a)
+            #expect(CompactTermsTests.same(got.lo, want.lo) && CompactTermsTests.same(got.hi, want.hi), "\(threads) thread(s) at \(w) bits")
+        }
+    }
 }

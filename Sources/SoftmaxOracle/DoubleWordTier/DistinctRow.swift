@@ -24,7 +24,8 @@ import ParallelExecution
 // exponentials, and one pass writing the outputs; 1 byte per logit for the keys.
 
 extension DoubleWordTier {
-    /// The most distinct logits a row may have here.
+    /// The most distinct logits a row may have here. At most 8: `distinctLogits` counts each
+    /// value in one byte of a 64-bit lane (`tally`), eight values to a lane.
     static let distinctLimit = 8
     /// Shorter rows take the general path (the compressed row pays off on long rows only, and
     /// short rows keep the path they have always had).
@@ -63,6 +64,7 @@ extension DoubleWordTier {
                     counts.withUnsafeMutableBufferPointer { counts in
                         typealias Lanes = DoubleWordLaneBits
                         let width = Lanes.scalarCount
+                        precondition(distinctLimit <= 8, "one byte counter per value in a 64-bit lane")
                         withUnsafeTemporaryAllocation(of: Lanes.self, capacity: distinctLimit) { lanes in
                             // known[c]: value c's bits on every lane. tally: per lane, 8 byte
                             // counters, byte c counting the lane's logits of value c in the groups

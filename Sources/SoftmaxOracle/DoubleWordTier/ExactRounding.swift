@@ -63,7 +63,7 @@ extension Format {
         }
         // q <= 2^precision <= 2^53: through UInt64, exactly (Double(UInt128) is a generic
         // conversion that took half of the time of outputs certified here).
-        var r = q == 0 ? 0.0 : Double(sign: .plus, exponent: quantum, significand: Double(UInt64(truncatingIfNeeded: q)))
+        let r = q == 0 ? 0.0 : Double(sign: .plus, exponent: quantum, significand: Double(UInt64(truncatingIfNeeded: q)))
         // Overflow: ±inf, or in e4m3fn the NaN of `Format.round` (positive whatever the sign, as
         // the MPFR path gives it; negating it would give a NaN with the sign bit set).
         if r > maxFinite { return overflowIsNaN ? .nan : (negative ? -.infinity : .infinity) }

@@ -90,6 +90,26 @@ struct BceRoundedTests {
         #expect(full == rounded)
     }
 
+    /// The 2^9 <= |x| < 2^11 regime takes a coefficient a (≠ 0) exactly when ⌊log₂a⌋ >=
+    /// ⌊log₂C⌋ − 637 (BceRounded.swift's notes). The outputs there are right on both sides of
+    /// the threshold (the bound has room: the review found the values go wrong only near
+    /// a ≈ 2^-695), so `middleRegime` cannot see where the threshold lies: this checks it
+    /// directly. a = z·pw and C = pw·z + (1 − z) ≈ 1 for the small z below (so a pos_weight of
+    /// 2^20 moves the threshold on z by 20 binades); b = 1 − z, exact as a double word, is taken.
+    @Test("the 2^9 regime's coefficient threshold is ⌊log₂C⌋ − 637, exactly")
+    func middleRegimeThreshold() {
+        let o = ElementwiseOutputs(kind: .bce, format: .f64, labels: [0], posWeight: nil, weight: nil)
+        let cases: [(z: Double, pw: Double, w: Double, taken: Bool)] = [
+            (0x1.8p-637, 1, 1, true), (0x1p-637, 1, 1, true), (0x1.8p-638, 1, 1, false), (0x1.fffffffffffffp-638, 1, 1, false),
+            (0x1.8p-657, 0x1p20, 1, true), (0x1.8p-658, 0x1p20, 1, false),
+        ]
+        for c in cases {
+            let k = o.bceRoundedCoefficients(label: c.z, posWeight: c.pw, weight: c.w)
+            #expect(k.aMid.isNaN == !c.taken, "z \(c.z) pw \(c.pw) w \(c.w)")
+            #expect(!k.bMid.isNaN)  // b = (1 − z)·w ≈ C: always taken
+        }
+    }
+
     /// 2^9 <= |x| < 2^11 (term 1 plus 0⁺ where ⌊log₂a⌋ >= ⌊log₂C⌋ − 637, BceRounded.swift) at
     /// the regime's ends, on exact ties P + 0⁺ (the tie argument of `ties`: B = 0.75 or A = 0.75
     /// times (2^53 − 2)·2^-43, P = 6755399441055742.5·2^-43, up), at the coefficient bound (C =

@@ -218,11 +218,22 @@ extension ElementwiseOutputs {
                                 return
                             }
                         } else if m >= 0x1p9 {
-                            let k = coefficients(z, pw, w)
-                            let a = xi < 0 ? k.aMid : k.bMid, aLo = xi < 0 ? k.aLo : k.bLo
-                            if !a.isNaN, let v = termOne(a, aLo, m) {
-                                (out + i).initialize(to: v)
-                                return
+                            // A cheap look first: a side whose coefficient is 0, or far below C
+                            // (binades below ⌊log₂C⌋ − 630: the regime needs − 637 at most, and
+                            // these rough products are within a few ulps), is gathered at once,
+                            // as before the regime: per-logit weights miss the table, and making
+                            // the coefficients only to decline cost up to +53% (the review).
+                            // Gathering is always right; this only skips work. (Exponents are
+                            // compared only for finite nonzero numbers: 0 and ±inf have Int.min and
+                            // Int.max, and c = 0, inf or NaN makes the coefficients as before.)
+                            let side = xi < 0 ? z * pw * w : (1 - z) * w, c = w * (pw * z + (1 - z))
+                            if side > 0, !(side.isFinite && c.isFinite && c != 0 && side.exponent < c.exponent - 630) {
+                                let k = coefficients(z, pw, w)
+                                let a = xi < 0 ? k.aMid : k.bMid, aLo = xi < 0 ? k.aLo : k.bLo
+                                if !a.isNaN, let v = termOne(a, aLo, m) {
+                                    (out + i).initialize(to: v)
+                                    return
+                                }
                             }
                         } else if m <= Self.tinyLogitBound {
                             let r = coefficients(z, pw, w).tiny

@@ -17,7 +17,8 @@ import MPFR
 // never wider than the plain one, and its ends are ends of enclosures that hold the exact value
 // strictly inside unless they are points (`NearTieNumerator` uses the same argument). They are
 // formed only where they can help: for softmax on an output whose plain enclosure does not
-// certify, for cross_entropy_grad where q_c may be below 2^-(w−8)·r_c (`mayBeTiny`).
+// certify, for cross_entropy_grad (with or without loss options) and cross_entropy_loss_backward
+// where q_c may be below 2^-(w−8)·r_c (`mayBeTiny`).
 //
 // - cross_entropy_grad: grad_c = q_c − r_c, q_c = e_c·R̃/(S·D) > 0 and r_c = r̃_c/D >= 0 exact
 //   (`TargetWeights`; a point whenever r̃_c/D fits the working precision, e.g. always for D = 1).
@@ -45,11 +46,35 @@ enum MidpointForms {
         return ec.hi.exponent + total.exponent - rc.exponent + 1 <= -(w.precision - 8)
     }
 
-    /// grad_c as −r̃_c/D + e_c·R̃/(S·D) (see the file's notes), for r̃_c > 0.
+    /// grad_c as −r̃_c/D + e_c·R̃/(S·D) (see the file's notes), for r̃_c > 0; with `scale`
+    /// (`cross_entropy_loss_backward`'s grad_output g and, under the mean, its divisor M), g times
+    /// that over M, as −(r̃_c·g)/(D·M) + (e_c·R̃·g)/(S·D·M): the first term is then one quotient of
+    /// exact products, a point whenever it is a binary number at the working precision (so a
+    /// midpoint there, e.g. −r_c·g on an f32 midpoint, is an end decided by the second term's
+    /// sign), where scaling the plain form by an enclosure of g/M would leave it inside.
     static func gradient(e ec: Interval, weight rc: BigFloat, total: BigFloat, divisor d: Interval, sd: Interval,
-                         _ w: IntervalArithmetic) -> Interval {
-        let q = w.div(w.mul(ec, Interval(point: total)), sd)
-        return w.add(w.neg(w.div(Interval(point: rc), d)), q)
+                         scale: Scale? = nil, _ w: IntervalArithmetic) -> Interval {
+        w.add(negatedWeight(rc, divisor: d, scale: scale, w), scaled(w.mul(ec, Interval(point: total)), over: sd, scale, w))
+    }
+
+    /// The cross-entropy's factor in `cross_entropy_loss_backward`: grad_output g and, under
+    /// `reduction: "mean"`, the mean's divisor M (nil: none).
+    typealias Scale = (gradOutput: Double, divisor: Interval?)
+
+    /// −(r̃_c·g)/(D·M): one quotient of exact products (g = 1 and M = 1 without `scale`), so a point
+    /// whenever it is a binary number at the working precision. Also the whole entry when
+    /// softmax_c = 0 exactly, where it may be a midpoint itself (then rounded to even).
+    static func negatedWeight(_ rc: BigFloat, divisor d: Interval, scale: Scale?, _ w: IntervalArithmetic) -> Interval {
+        w.neg(scaled(Interval(point: rc), over: d, scale, w))
+    }
+
+    /// (a·g)/(b·M), or a/b without `scale`: one quotient, so an end of a/b that is exact (a
+    /// point numerator over a denominator whose end is exact) stays exact when g/M is not a
+    /// binary number, where multiplying a/b by an enclosure of g/M would move it outward.
+    static func scaled(_ a: Interval, over b: Interval, _ scale: Scale?, _ w: IntervalArithmetic) -> Interval {
+        guard let scale else { return w.div(a, b) }
+        let m = scale.divisor
+        return w.div(w.mul(a, w.point(scale.gradOutput)), m.map { w.mul(b, $0) } ?? b)
     }
 
     /// softmax_i as 1/n + (n·f_i − F)/(n·S) (see the file's notes), on a row whose

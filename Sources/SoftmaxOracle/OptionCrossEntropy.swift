@@ -52,24 +52,31 @@ enum OptionCrossEntropy {
     /// `BigFloat`s each, about 180 bytes an output at 93 bits; issue 13). The same operations on
     /// the same numbers as making them all at once, so the same bits.
     static func rowGradient(
-        _ x: [Double], _ r: TargetWeights, _ o: LossOptions, ceScale: Interval?, zScale: Interval?,
+        _ x: [Double], _ r: TargetWeights, _ o: LossOptions, ceScale: MidpointForms.Scale?, zScale: Interval?,
         _ w: IntervalArithmetic, classes: @escaping (Int) -> Int
     ) -> (Int) -> Enclosure {
         if let v = TransformedRow.special(x, o) { return { _ in .exact(v) } }
         let row = TransformedRow(x, o, w)
-        let sd = w.mul(row.S, w.point(Double(r.divisor)))
+        let d = w.point(Double(r.divisor))
+        let sd = w.mul(row.S, d)
         let nearTie = NearTieNumerator(count: row.termCount, outputs: row.count, d: { row.d($0) }, e: { row.e($0) }, sum: row.S, w)
         return { k in
             let c = classes(k)
-            let rc = Interval(point: r.scaled[c])
             var g: Interval
             if let ec = row.e(c) {
-                g = w.div(NearTieNumerator.numerator(c, e: ec, maxIndex: row.maxIndex, s: row.s, weights: r, near: nearTie, w), sd)
+                // The scale folded into the quotient (MidpointForms.scaled): an end at a midpoint
+                // stays one (e.g. R̃·g/(S·D·M) with S = 1 + e^(−2^27) enclosed as [1, 1 + 2^-w]).
+                let numerator = NearTieNumerator.numerator(c, e: ec, maxIndex: row.maxIndex, s: row.s, weights: r, near: nearTie, w)
+                g = MidpointForms.scaled(numerator, over: sd, ceScale, w)
+                // −r_c (scaled) on a rounding midpoint, moved by a tiny q_c (MidpointForms.swift).
+                if MidpointForms.mayBeTiny(e: ec, weight: r.scaled[c], total: r.total, w) {
+                    g = g.intersection(MidpointForms.gradient(e: ec, weight: r.scaled[c], total: r.total, divisor: d, sd: sd,
+                                                              scale: ceScale, w))
+                }
             } else {  // softmax_c = 0 exactly: the entry is −r_c (no z-loss term)
                 if r.scaled[c].isZero { return .exact(0) }
-                g = w.div(w.neg(rc), w.point(Double(r.divisor)))
+                g = MidpointForms.negatedWeight(r.scaled[c], divisor: d, scale: ceScale, w)
             }
-            if let ceScale { g = w.mul(g, ceScale) }
             if let zg = row.zLossGradient(c, w) { g = w.add(g, zScale.map { w.mul(zg, $0) } ?? zg) }
             let result = row.chain(g, c, w)
             return result.isExactZero ? .exact(0) : .interval(result)
@@ -150,11 +157,9 @@ enum OptionCrossEntropy {
         guard let t else { return { _ in .exact(0) } }  // an ignored row: the loss does not depend on it
         if meanIsNaN { return { _ in .exact(.nan) } }
         if go == 0 && TransformedRow.special(x, o) == nil { return { _ in .exact(0) } }
-        var ceScale = w.point(go), zScale = w.point(go)
-        if reduction == .mean {
-            ceScale = w.div(ceScale, Interval(point: ceDenominator))
-            zScale = w.div(zScale, w.point(Double(kept)))
-        }
+        var zScale = w.point(go)
+        if reduction == .mean { zScale = w.div(zScale, w.point(Double(kept))) }
+        let ceScale = (gradOutput: go, divisor: reduction == .mean ? Interval(point: ceDenominator) : nil)
         return rowGradient(x, t, o, ceScale: ceScale, zScale: zScale, w, classes: classes)
     }
 }

@@ -1,15 +1,10 @@
 import AccuracyHarness
 import ArgumentParser
 import ExternalImplementations
-// FoundationEssentials where it exists (Linux, Swift 6): ProcessInfo and FileManager without
-// Foundation's ICU data, which would add about 38 MB to the static binary of `make dist`.
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 import GoldenFixtures
 import OracleIO
@@ -341,9 +336,9 @@ struct CheckCommand: ParsableCommand {
     private func writeLongRequestLines(_ lines: [String]) throws -> [String: String] {
         let long = Set(lines.filter { $0.count > CheckReport.maxInlineRequestLength })
         guard !long.isEmpty else { return [:] }
-        let directory = casesDirectory ?? ((ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/softmax-oracle-cases")
+        let directory = casesDirectory ?? ((getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp") + "/softmax-oracle-cases")
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try AtomicFile.makeDirectory(directory)
         } catch {
             StandardError.write("Error: --cases-dir \(directory): cannot create the directory (\(error))\n")
             throw ExitCode(2)

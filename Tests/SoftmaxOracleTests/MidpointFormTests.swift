@@ -61,6 +61,46 @@ struct MidpointFormTests {
         try Self.expectFirstPrecision(q, [2.5, -1.25, -0.5, -0.625], "smoothing and weights")
     }
 
+    @Test("cross_entropy_grad e4m3fn with temperature 2 (the loss-options path): the same midpoints halved, decided at the first precision")
+    func gradientWithOptionsNearMidpoint() throws {
+        // grad = (softmax(x/2) − p)/2 on x/2 = (0, −1500, −1000.25, −5e299): −p_c/2 = −0.65625,
+        // −0.265625, −0.328125 lie midway between e4m3fn neighbours (0.625 | 0.6875, 0.25 | 0.28125,
+        // 0.3125 | 0.34375), moved toward 0 by e_c·P/(2S) > 0; grad_0 = (3/S − 0.5)/2 just below
+        // 1.25 (neighbours 1.125 and 1.375): 1.25.
+        let q = OracleRequest(function: .crossEntropyGrad, format: .e4m3fn, logits: [0, -3000, -2000.5, -1e300],
+                              target: .probabilities([0.5, 1.3125, 0.53125, 0.65625]), temperature: 2)
+        try Self.expectFirstPrecision(q, [1.25, -0.625, -0.25, -0.3125], "temperature 2")
+    }
+
+    @Test("cross_entropy_loss_backward f32, the harness's near_ties row (logits 2^27 apart, near 2^50): ±0.375·w_1 on an f32 midpoint, moved toward 0 by p_1 > 0 (was notCertified at 65 536 bits)")
+    func lossBackwardNearMidpoint() throws {
+        // Found by BatchRowsTests (seed 5, 32 rows): one of its rows alone. x_0 − x_1 = 2^27, so
+        // p_1 = e^(−2^27)/S > 0 and p_0 = 1 − p_1. Targets (0, 0.1875), weights (w_0, w_1): R = r_1
+        // = 0.1875·w_1, and with grad_output 2 (sum): grad_0 = 2·p_0·R = 0.375·w_1·(1 − p_1),
+        // grad_1 = 2·(p_1 − 1)·R = −0.375·w_1·(1 − p_1). 0.375·w_1 = 0x1.c2c531p+0 lies midway between
+        // the f32 numbers 0x1.c2c530p+0 and 0x1.c2c532p+0 (checked below), so both round toward 0.
+        let w1 = 0x1.2c8376p+2, m = 0.375 * w1  // exact: 26 bits
+        let low = Double(Float(bitPattern: Float(m).bitPattern & ~1)), high = Double(Float(low).nextUp)
+        #expect(m == 0x1.c2c531p+0 && (low + high) / 2 == m && low == 0x1.c2c53p+0)
+        let q = OracleRequest(function: .crossEntropyLossBackward, format: .f32, weight: [0x1.9ae18cp+1, w1],
+                              batch: [[0x1.c6bf52p+49, 0x1.c6bf5p+49]], batchTargets: .probabilities([[0, 0x1.8p-3]]),
+                              reduction: .sum, gradOutput: [2])
+        try Self.expectFirstPrecision(q, [low, -low], "one row")
+    }
+
+    @Test("cross_entropy_loss_backward f32, mean over 3 rows: −(w_1·p_1)/3 = −(0.5 + 2^-25), an f32 midpoint although 1/3 is not a binary number, moved toward 0 by e^-3000")
+    func lossBackwardMeanNearMidpoint() throws {
+        // Probability targets (0, 0.5 + 2^-25), weights (1, 3), three equal rows, mean (PyTorch
+        // divides by the 3 rows), grad_output 1: grad_1 = (e^-3000·R/S − 3·(0.5 + 2^-25))/3 =
+        // −(0.5 + 2^-25) + e^-3000·R/(3S), just above the midpoint between −0.5 and −(0.5 + 2^-24):
+        // −0.5. grad_0 = (R/S)/3·1 = (0.5 + 2^-25)·(1 − e^-3000/S·…) just below the midpoint: 0.5.
+        // The plain form scales by an enclosure of 1/3 and holds the midpoint at every precision.
+        let row = [0, -3000.0], p = [0, 0.5 + 0x1p-25]
+        let q = OracleRequest(function: .crossEntropyLossBackward, format: .f32, weight: [1, 3],
+                              batch: [row, row, row], batchTargets: .probabilities([p, p, p]), reduction: .mean, gradOutput: [1])
+        try Self.expectFirstPrecision(q, [0.5, -0.5, 0.5, -0.5, 0.5, -0.5], "mean")
+    }
+
     @Test("mayBeTiny: true exactly when E(e_c.hi) + E(R̃) − E(r̃_c) + 1 <= −(w − 8), the stated bound on q_c/r_c")
     func gateAtItsBound() {
         let w = IntervalArithmetic(precision: 64)

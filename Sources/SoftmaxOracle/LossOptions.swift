@@ -312,12 +312,18 @@ struct TransformedRow {
         options.zLoss.map { w.mul(Interval(point: $0), w.square(logsumexp(w))) }
     }
 
+    /// 2·coefficient·logsumexp(z), the z-loss gradient's factor of softmax_j, or nil when the
+    /// coefficient is 0.
+    func zLossFactor(_ w: IntervalArithmetic) -> Interval? {
+        options.zLoss.map { w.scale(w.mul(Interval(point: $0), logsumexp(w)), 1) }
+    }
+
     /// ∂(z-loss)/∂z_j = 2·coefficient·logsumexp(z)·softmax_j, or nil when the coefficient is 0.
     func zLossGradient(_ j: Int, _ w: IntervalArithmetic) -> Interval? {
-        guard let coefficient = options.zLoss else { return nil }
+        guard let factor = zLossFactor(w) else { return nil }
         guard let ej = e(j) else { return w.zero }
         let softmax = j == maxIndex ? w.div(w.one, S) : w.div(ej, S)
-        return w.mul(w.scale(w.mul(Interval(point: coefficient), logsumexp(w)), 1), softmax)
+        return w.mul(factor, softmax)
     }
 
     /// g·∂z_j/∂x_j: the chain rule through the options, for g = ∂(loss)/∂z_j.

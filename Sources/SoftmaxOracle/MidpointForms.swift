@@ -52,9 +52,21 @@ enum MidpointForms {
     /// exact products, a point whenever it is a binary number at the working precision (so a
     /// midpoint there, e.g. −r_c·g on an f32 midpoint, is an end decided by the second term's
     /// sign), where scaling the plain form by an enclosure of g/M would leave it inside.
+    ///
+    /// With the z-loss (`zLoss`: its gradient's factor f = 2·coefficient·logsumexp times its scale,
+    /// and S), its term f·e_c/S joins the tiny one: −(r̃_c·g)/(D·M) + e_c·(R̃·g/(D·M) + f)/S, whose
+    /// two parts, made apart, would each move the midpoint by a tiny amount of its own sign (f < 0
+    /// when logsumexp < 0) and leave it inside at every precision; and with r̃_c = 0, an e_c below
+    /// MPFR's least number (enclosed as (0, least)) would leave 0 inside.
     static func gradient(e ec: Interval, weight rc: BigFloat, total: BigFloat, divisor d: Interval, sd: Interval,
-                         scale: Scale? = nil, _ w: IntervalArithmetic) -> Interval {
-        w.add(negatedWeight(rc, divisor: d, scale: scale, w), scaled(w.mul(ec, Interval(point: total)), over: sd, scale, w))
+                         scale: Scale? = nil, zLoss: (factor: Interval, sum: Interval)? = nil, _ w: IntervalArithmetic) -> Interval {
+        let tiny: Interval
+        if let zLoss {
+            tiny = w.div(w.mul(ec, w.add(scaled(Interval(point: total), over: d, scale, w), zLoss.factor)), zLoss.sum)
+        } else {
+            tiny = scaled(w.mul(ec, Interval(point: total)), over: sd, scale, w)
+        }
+        return w.add(negatedWeight(rc, divisor: d, scale: scale, w), tiny)
     }
 
     /// The cross-entropy's factor in `cross_entropy_loss_backward`: grad_output g and, under

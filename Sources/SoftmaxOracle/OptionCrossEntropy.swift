@@ -60,6 +60,8 @@ enum OptionCrossEntropy {
         let d = w.point(Double(r.divisor))
         let sd = w.mul(row.S, d)
         let nearTie = NearTieNumerator(count: row.termCount, outputs: row.count, d: { row.d($0) }, e: { row.e($0) }, sum: row.S, w)
+        // The z-loss gradient's factor of softmax_c, scaled (the midpoint form's; the row's one).
+        let zLoss = row.zLossFactor(w).map { f in (factor: zScale.map { w.mul(f, $0) } ?? f, sum: row.S) }
         return { k in
             let c = classes(k)
             var g: Interval
@@ -68,16 +70,19 @@ enum OptionCrossEntropy {
                 // stays one (e.g. R̃·g/(S·D·M) with S = 1 + e^(−2^27) enclosed as [1, 1 + 2^-w]).
                 let numerator = NearTieNumerator.numerator(c, e: ec, maxIndex: row.maxIndex, s: row.s, weights: r, near: nearTie, w)
                 g = MidpointForms.scaled(numerator, over: sd, ceScale, w)
-                // −r_c (scaled) on a rounding midpoint, moved by a tiny q_c (MidpointForms.swift).
-                if MidpointForms.mayBeTiny(e: ec, weight: r.scaled[c], total: r.total, w) {
-                    g = g.intersection(MidpointForms.gradient(e: ec, weight: r.scaled[c], total: r.total, divisor: d, sd: sd,
-                                                              scale: ceScale, w))
+                if let zg = row.zLossGradient(c, w) { g = w.add(g, zScale.map { w.mul(zg, $0) } ?? zg) }
+                // −r_c (scaled) on a rounding midpoint, moved by a tiny q_c and z-loss term; or,
+                // with r_c = 0, the z-loss's sign against q_c's when e_c underflowed
+                // (MidpointForms.swift).
+                let rc = r.scaled[c]
+                if MidpointForms.mayBeTiny(e: ec, weight: rc, total: r.total, w) || (zLoss != nil && rc.isZero && ec.lo.isZero) {
+                    g = g.intersection(MidpointForms.gradient(e: ec, weight: rc, total: r.total, divisor: d, sd: sd,
+                                                              scale: ceScale, zLoss: zLoss, w))
                 }
             } else {  // softmax_c = 0 exactly: the entry is −r_c (no z-loss term)
                 if r.scaled[c].isZero { return .exact(0) }
                 g = MidpointForms.negatedWeight(r.scaled[c], divisor: d, scale: ceScale, w)
             }
-            if let zg = row.zLossGradient(c, w) { g = w.add(g, zScale.map { w.mul(zg, $0) } ?? zg) }
             let result = row.chain(g, c, w)
             return result.isExactZero ? .exact(0) : .interval(result)
         }

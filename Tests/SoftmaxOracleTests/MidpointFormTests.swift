@@ -72,6 +72,27 @@ struct MidpointFormTests {
         try Self.expectFirstPrecision(q, [1.25, -0.625, -0.25, -0.3125], "temperature 2")
     }
 
+    @Test("cross_entropy_grad e5m2 with z_loss 0.5 and logsumexp ≈ −3000: −r_1 = −0.5625 (midway between −0.5 and −0.625) moved away from 0 by the z-loss term, which outweighs q_1")
+    func gradientZLossNearMidpoint() throws {
+        // x = (−3000, −10^10), p = (0.5, 0.5625): R = 1.0625, s_1 = e^(x_1 − x_0)/S > 0 tiny, and
+        // lse = −3000 + log(1 + e^(x_1 − x_0)). grad_1 = s_1·R − 0.5625 + 2·0.5·lse·s_1 =
+        // −0.5625 + s_1·(R + lse), R + lse < 0: just below −0.5625, so −0.625. grad_0 =
+        // s_0·(R + lse) − 0.5 ≈ −2999.44 (e5m2 neighbours −2560 and −3072): −3072.
+        let q = OracleRequest(function: .crossEntropyGrad, format: .e5m2, logits: [-3000, -1e10],
+                              target: .probabilities([0.5, 0.5625]), zLoss: 0.5)
+        try Self.expectFirstPrecision(q, [-3072, -0.625], "z-loss")
+    }
+
+    @Test("cross_entropy_grad f32 with z_loss 2^-13, target 0, x_1 − x_0 ≈ −5·10^10: grad_1 = s_1·(1 + 2^-12·lse) < 0 rounds to −0, whatever the size of s_1")
+    func gradientZLossSignOfTiny() throws {
+        // lse = −681000 + log(1 + e^(x_1 − x_0)), so 1 + 2^-12·lse ≈ −165.26 and grad_1 = s_1·(1 +
+        // 2^-12·lse) is negative and far below f32's least subnormal: −0. grad_0 = s_0·(1 +
+        // 2^-12·lse) − 1 = −166.259765625 (exact in f32: 133/512 + 166) plus a positive term below
+        // 2^-100: −166.259765625.
+        let q = OracleRequest(function: .crossEntropyGrad, format: .f32, logits: [-681_000, -5.3e10], target: .index(0), zLoss: 0x1p-13)
+        try Self.expectFirstPrecision(q, [-166.259765625, -0.0], "sign of a tiny gradient")
+    }
+
     @Test("cross_entropy_loss_backward f32, the harness's near_ties row (logits 2^27 apart, near 2^50): ±0.375·w_1 on an f32 midpoint, moved toward 0 by p_1 > 0 (was notCertified at 65 536 bits)")
     func lossBackwardNearMidpoint() throws {
         // Found by BatchRowsTests (seed 5, 32 rows): one of its rows alone. x_0 − x_1 = 2^27, so

@@ -82,6 +82,7 @@ enum CrossEntropy {
         let d = w.point(Double(r.divisor))
         let sd = w.mul(row.S, d)
         let nearTie = NearTieNumerator(row, w)
+        var ties: Int?  // counted when an output at the maximum first needs it
         return { k in
             let c = pending[k]
             let rc = Interval(point: r.scaled[c])
@@ -89,7 +90,14 @@ enum CrossEntropy {
                 // softmax_c = 0 exactly: the entry is -r_c.
                 return r.scaled[c].isZero ? .exact(0) : .interval(w.div(w.neg(rc), d))
             }
-            let plain = w.div(NearTieNumerator.numerator(c, e: ec, maxIndex: row.maxIndex, s: row.s, weights: r, near: nearTie, w), sd)
+            var plain = w.div(NearTieNumerator.numerator(c, e: ec, maxIndex: row.maxIndex, s: row.s, weights: r, near: nearTie, w), sd)
+            if x[c] == x[row.maxIndex] {  // at the maximum, the other terms tiny (MidpointForms.swift)
+                if ties == nil { ties = MidpointForms.ties(x, maxIndex: row.maxIndex) }
+                if let form = MidpointForms.gradientAtMaximum(weight: r.scaled[c], total: r.total, ties: ties!, divisor: r.divisor,
+                                                              sum: row.S, scale: nil, w) {
+                    plain = plain.intersection(form)
+                }
+            }
             guard MidpointForms.mayBeTiny(e: ec, weight: r.scaled[c], total: r.total, w) else { return .interval(plain) }
             return .interval(plain.intersection(MidpointForms.gradient(e: ec, weight: r.scaled[c], total: r.total, divisor: d, sd: sd, w)))
         }

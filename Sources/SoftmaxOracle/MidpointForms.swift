@@ -36,6 +36,19 @@ import MPFR
 //   f_j and F have relative widths of a few 2^-w (NearTieNumerator.swift), so the perturbation's
 //   enclosure is about 2^-w·(n·|f_i| + |F|)/(n·S) wide, below the plain one's 2^-w/n whenever the
 //   terms lie near 1.
+//
+// - the gradient at a maximum shared by m logits (e_c = 1), with the other terms' sum E = S − m
+//   tiny (a logit 2^105 below the maximum has e_j below MPFR's least number, enclosed as
+//   (0, least), so S is [m, m + ulp] at every precision):
+//
+//       grad_c = (R̃/S − r̃_c)/D = (R̃ − m·r̃_c)/(m·D) − R̃·E/(m·S·D),
+//
+//   an identity of reals (R̃/S − R̃/m = −R̃·E/(m·S)). The first term is one quotient of exact
+//   numbers (a point whenever it is a binary number at the working precision), E > 0 is enclosed
+//   as [max(0, S.lo − m), S.hi − m] (S.lo >= m: its terms are m ones and numbers >= 0), so the
+//   second term is enclosed with 0 as its lower end and the first term is an end of the form.
+//   The plain form (R̃ − r̃_c·(1 + s'))/(S·D) has S in both numerator and denominator, so an end
+//   at the midpoint (R̃ − m·r̃_c)/(m·D) is never exact (found in 64-row batches of near_ties).
 enum MidpointForms {
     /// True when q_c = e_c·R̃/(S·D) may lie below 2^-(w−8)·r_c, r_c = r̃_c/D > 0 (MPFR's exponent
     /// E(v) has 2^(E−1) <= |v| < 2^E, and S >= 1): q_c/r_c <= e_c·R̃/r̃_c < 2^(E(e_c.hi) + E(R̃) −
@@ -67,6 +80,28 @@ enum MidpointForms {
             tiny = scaled(w.mul(ec, Interval(point: total)), over: sd, scale, w)
         }
         return w.add(negatedWeight(rc, divisor: d, scale: scale, w), tiny)
+    }
+
+    /// grad_c for c at a maximum shared by `ties` = m logits (see the file's notes), scaled, or
+    /// nil where it cannot help: E = 0 (every term at the maximum: S is exact) or E not below
+    /// 2^-(w−8) (then the plain form is as narrow; either way the output's enclosure holds it).
+    static func gradientAtMaximum(weight rc: BigFloat, total: BigFloat, ties m: Int, divisor d: Int, sum s: Interval,
+                                  scale: Scale?, _ w: IntervalArithmetic) -> Interval? {
+        let mPoint = w.point(Double(m))  // exact: m < 2^53
+        let e = w.sub(s, mPoint)
+        guard !e.hi.isZero, e.hi.exponent <= -(w.precision - 8) else { return nil }
+        let eAbove0 = e.lo.signum < 0 ? Interval(lo: w.zero.lo, hi: e.hi) : e
+        let md = w.mul(mPoint, w.point(Double(d)))  // exact at w >= 64 bits: m·D <= K² < 2^64
+        let exact = ExactArithmetic.difference(total, ExactArithmetic.product(rc, ExactArithmetic.value(Double(m))))
+        let first = scaled(Interval(point: exact), over: md, scale, w)
+        return w.sub(first, scaled(w.mul(Interval(point: total), eAbove0), over: w.mul(md, s), scale, w))
+    }
+
+    /// The number of logits equal to x[maxIndex] (they share e = 1 exactly: z = c·tanh(x/c) and
+    /// x/T are strictly increasing, so equal z come from equal x alone).
+    static func ties(_ x: [Double], maxIndex: Int) -> Int {
+        let top = x[maxIndex]
+        return x.reduce(0) { $0 + ($1 == top ? 1 : 0) }
     }
 
     /// The cross-entropy's factor in `cross_entropy_loss_backward`: grad_output g and, under

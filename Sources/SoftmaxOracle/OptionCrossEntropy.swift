@@ -62,6 +62,7 @@ enum OptionCrossEntropy {
         let nearTie = NearTieNumerator(count: row.termCount, outputs: row.count, d: { row.d($0) }, e: { row.e($0) }, sum: row.S, w)
         // The z-loss gradient's factor of softmax_c, scaled (the midpoint form's; the row's one).
         let zLoss = row.zLossFactor(w).map { f in (factor: zScale.map { w.mul(f, $0) } ?? f, sum: row.S) }
+        var ties: Int?  // counted when an output at the maximum first needs it
         return { k in
             let c = classes(k)
             var g: Interval
@@ -70,6 +71,13 @@ enum OptionCrossEntropy {
                 // stays one (e.g. R̃·g/(S·D·M) with S = 1 + e^(−2^27) enclosed as [1, 1 + 2^-w]).
                 let numerator = NearTieNumerator.numerator(c, e: ec, maxIndex: row.maxIndex, s: row.s, weights: r, near: nearTie, w)
                 g = MidpointForms.scaled(numerator, over: sd, ceScale, w)
+                if x[c] == x[row.maxIndex] {  // at the maximum, the other terms tiny (MidpointForms.swift)
+                    if ties == nil { ties = MidpointForms.ties(x, maxIndex: row.maxIndex) }
+                    if let form = MidpointForms.gradientAtMaximum(weight: r.scaled[c], total: r.total, ties: ties!, divisor: r.divisor,
+                                                                   sum: row.S, scale: ceScale, w) {
+                        g = g.intersection(form)
+                    }
+                }
                 if let zg = row.zLossGradient(c, w) { g = w.add(g, zScale.map { w.mul(zg, $0) } ?? zg) }
                 // −r_c (scaled) on a rounding midpoint, moved by a tiny q_c and z-loss term; or,
                 // with r_c = 0, the z-loss's sign against q_c's when e_c underflowed

@@ -93,6 +93,26 @@ struct MidpointFormTests {
         try Self.expectFirstPrecision(q, [-166.259765625, -0.0], "sign of a tiny gradient")
     }
 
+    @Test("cross_entropy_grad and loss_backward f32 at a maximum shared by two logits, the third 2^105 below (e_0 under MPFR's least number): (R̃/2 − r̃_c) on an f32 midpoint, moved by −R̃·E/(2S) < 0 (was notCertified)")
+    func gradientAtSharedMaximum() throws {
+        // From a 64-row near_ties batch (seed 3, row 11). x = (−1.5·2^126, x_1 = x_2 = −(1.5 −
+        // 2^-22)·2^126), p = (0, 0.4375, 0.5), weights (w_0, w_1, w_2): r_1 = 0.4375·w_1, r_2 =
+        // 0.5·w_2, R = r_1 + r_2, S = 2 + E with E = e^(x_0 − x_1) > 0. grad_c = R/S − r_c for c = 1, 2
+        // lies just below M_c = R/2 − r_c = ∓(r_1 − r_2)/2 = ∓0x1.2c5f6fp-3, midway between f32
+        // neighbours (checked below): grad_1 → −0x1.2c5f7p-3, grad_2 → 0x1.2c5f6ep-3; grad_0 = E·R/S
+        // > 0, far below f32's least subnormal: +0.
+        let w1 = 0x1.372f24p+0, w2 = 0x1.e8662p-2
+        let half = (0.4375 * w1 - 0.5 * w2) / 2  // exact
+        #expect(half == 0x1.2c5f6fp-3 && Double(Float(half)) != half)
+        let x = [-0x1.8p+126, -0x1.7ffffcp+126, -0x1.7ffffcp+126], p = [0, 0.4375, 0.5], weight = [0x1.6017f4p+0, w1, w2]
+        try Self.expectFirstPrecision(OracleRequest(function: .crossEntropyGrad, format: .f32, logits: x, target: .probabilities(p), weight: weight),
+                                      [0, -0x1.2c5f7p-3, 0x1.2c5f6ep-3], "cross_entropy_grad")
+        // The batch gradient, sum, grad_output −4: −4·grad_c, again on either side of a midpoint.
+        try Self.expectFirstPrecision(OracleRequest(function: .crossEntropyLossBackward, format: .f32, weight: weight, batch: [x],
+                                                    batchTargets: .probabilities([p]), reduction: .sum, gradOutput: [-4]),
+                                      [-0.0, 0x1.2c5f7p-1, -0x1.2c5f6ep-1], "loss_backward")
+    }
+
     @Test("cross_entropy_loss_backward f32, the harness's near_ties row (logits 2^27 apart, near 2^50): ±0.375·w_1 on an f32 midpoint, moved toward 0 by p_1 > 0 (was notCertified at 65 536 bits)")
     func lossBackwardNearMidpoint() throws {
         // Found by BatchRowsTests (seed 5, 32 rows): one of its rows alone. x_0 − x_1 = 2^27, so

@@ -136,6 +136,55 @@ struct SoftcapFixedPointTests {
         }
     }
 
+    @Test("kept terms: slot j of the store holds term(x_j) for every j, on one thread and two; the magnitudes' range")
+    func keptTerms() throws {
+        for c in [1.0, 0.5, 2] {
+            let x = Self.row(c: c, count: 20_000, seed: Self.seed + 5)
+            for threads in [1, 2] {
+                let slots = UnsafeMutablePointer<OracleValue>.allocate(capacity: x.count)
+                defer { slots.deallocate() }
+                let store = FixedTermStore(slots: slots)
+                let row = try #require(x.withUnsafeBufferPointer { SoftcapFixedRow($0, softcap: c, threads: threads, store: store) })
+                for (j, v) in x.enumerated() {
+                    let (e, error) = try #require(row.term(v))
+                    #expect(store.load(j) == e, "c \(c), threads \(threads), j \(j)")
+                    #expect(error == (v == row.xMax ? 0 : row.termError), "c \(c), j \(j)")
+                }
+                #expect(row.largestMagnitude == x.map(\.magnitude).max()!, "c \(c)")
+                #expect(row.smallestMagnitude == x.map(\.magnitude).filter { $0 != 0 }.min()!, "c \(c)")
+            }
+        }
+    }
+
+    /// A long row (two threads, chunks) with ties at the maximum, zeros, saturated logits of both
+    /// signs and targets j/16 (a few outputs cancel too far for the fixed-point difference and
+    /// take the MPFR terms): the tier answers every output from the fixed-point terms
+    /// (`fixedPointSoftcapGradient`), with the MPFR path's outputs in every format; a logit at
+    /// 2^18·c (outside the chain factor's domain) leaves the row to the double-word path, which
+    /// declines it too.
+    @Test("the whole gradient from the fixed-point terms: the MPFR path's outputs, one thread and two, every format (c = 1)")
+    func wholeRow() throws {
+        for c in [1.0, 0.5, 2, 0x1p-3] {
+            var x = Self.row(c: c, count: 16_500, seed: Self.seed + 6)
+            x += [8190 * c, 0, -0.0, 1e-200, -1e-200]
+            let p = x.indices.map { Double(($0 * 7) % 17) / 16 }
+            for format in c == 1 ? Format.allCases : [.f64] {
+                var q = OracleRequest(function: .crossEntropyGrad, format: format, logits: x)
+                q.target = .probabilities(p)
+                q.softcap = c
+                let mpfr = try Oracle(doubleWordTier: false).evaluate(q).rounded
+                for threads in [1, 2] {
+                    #expect(try Oracle(threads: threads).evaluateDoubleWordTier(q) != nil, "the tier declined; c \(c), \(format)")
+                    expectBits(try Oracle(threads: threads).evaluate(q).rounded, mpfr, "c \(c), \(format), threads \(threads)")
+                }
+            }
+            var outside = OracleRequest(function: .crossEntropyGrad, format: .f64, logits: [1, 2, 0x1p18 * c])
+            outside.target = .probabilities([0.25, 0.5, 0.25])
+            outside.softcap = c
+            #expect(try Oracle().evaluateDoubleWordTier(outside) == nil, "c \(c)")
+        }
+    }
+
     @Test("cancelling outputs (q_j − p_j about 2^-15·q_j; p_j = 0; the chain's underflow near |x/c| = 373): fixedOutput answers the MPFR path's value, every format; 2^-54 of cancellation declines in f64")
     func fixedOutputs() throws {
         for c in [1.0, 0.25, 2] {

@@ -197,6 +197,29 @@ enum FixedPoint124 {
     ]
 }
 
+/// Where `SoftcapFixedRow` keeps its terms ê_j (Q4.124) for the gradient's outputs: the first 16
+/// bytes of slot j of the output array, which output j overwrites after reading them (as
+/// `DoubleWordTier.ExpStore` does for softmax): no second array of n terms.
+struct FixedTermStore: Sendable {
+    /// The slots' memory (an `ExpStore`'s: slots of at least 20 bytes, 8-byte aligned).
+    let slots: DoubleWordTier.ExpStore
+
+    init(slots: UnsafeMutablePointer<OracleValue>) { self.slots = DoubleWordTier.ExpStore(slots: slots) }
+
+    /// Keeps v in slot j.
+    @inline(__always) func store(_ j: Int, _ v: UInt128) {
+        let p = slots.base + j &* slots.stride
+        p.storeBytes(of: UInt64(truncatingIfNeeded: v), as: UInt64.self)
+        (p + 8).storeBytes(of: UInt64(truncatingIfNeeded: v >> 64), as: UInt64.self)
+    }
+
+    /// Slot j's value.
+    @inline(__always) func load(_ j: Int) -> UInt128 {
+        let p = slots.base + j &* slots.stride
+        return UInt128(p.load(as: UInt64.self)) | UInt128((p + 8).load(as: UInt64.self)) << 64
+    }
+}
+
 /// S = Σ_j e^(z_j − z_M) of a softcapped row in Q4.124 (see SoftcapFixedPoint.swift's notes),
 /// and the terms e_j for the outputs.
 struct SoftcapFixedRow {
@@ -212,9 +235,13 @@ struct SoftcapFixedRow {
     /// made once (nil: its `tanhFromE` check failed).
     let saturatedTerms: (positive: UInt128?, negative: UInt128?)
 
+    /// The least nonzero |x_j| (+inf when every x_j is 0) and the largest |x_j| of the row.
+    let smallestMagnitude: Double, largestMagnitude: Double
+
     /// The row, or nil (c not a power of two in [2^-400, 2], a tanh residual check failed, or a
-    /// logit not finite).
-    init?(_ x: UnsafeBufferPointer<Double>, softcap c: Double, threads: Int) {
+    /// logit not finite). With a `store`, every term ê_j (`term(x_j)`'s value: 1 at ties, the
+    /// shared term at saturated logits) is also kept in slot j.
+    init?(_ x: UnsafeBufferPointer<Double>, softcap c: Double, threads: Int, store: FixedTermStore? = nil) {
         guard c.isNormal, c.significandBitPattern == 0, c >= 0x1p-400, c <= 2, !x.isEmpty else { return nil }
         shift = Int(c.exponent)
         termError = (6.6 + 28.4 * c) * (1 + 0x1p-40)
@@ -226,25 +253,39 @@ struct SoftcapFixedRow {
         zMax = zM
         saturatedTerms = (Self.term(88 * c, shift: shift, zMax: zM), Self.term(-88 * c, shift: shift, zMax: zM))
         // One chunk: the computed terms' count, the saturated ones per sign, and the sum.
-        struct Part { var computed = 0, positive = 0, negative = 0, low: UInt128 = 0, carry: UInt64 = 0, failed = false }
+        struct Part {
+            var computed = 0, positive = 0, negative = 0, low: UInt128 = 0, carry: UInt64 = 0, failed = false
+            var smallest = Double.infinity, largest = 0.0
+        }
         let chunks = (threads > 1 && x.count >= DoubleWordTier.parallelThreshold) ? threads * 2 : 1
+        let shared = (positive: saturatedTerms.positive ?? 0, negative: saturatedTerms.negative ?? 0)
         let parts = Parallel.forEachChunk(count: x.count, chunks: chunks) { range -> Part in
             var part = Part()
             for j in range {
                 let v = x[j]
-                guard v != xM else { continue }
+                let magnitude = v.magnitude
+                part.largest = Swift.max(part.largest, magnitude)
+                if magnitude != 0 { part.smallest = Swift.min(part.smallest, magnitude) }
+                guard v != xM else {
+                    store?.store(j, FixedPoint124.one)
+                    continue
+                }
                 guard v.isFinite else { part.failed = true; break }
-                if scaled(v.magnitude, by: 1 - shift) >= 88 {
+                if scaled(magnitude, by: 1 - shift) >= 88 {
                     if v > 0 { part.positive += 1 } else { part.negative += 1 }
+                    store?.store(j, v > 0 ? shared.positive : shared.negative)  // the row is nil when that term is
                     continue
                 }
                 guard let e = Self.term(v, shift: shift, zMax: zM) else { part.failed = true; break }
+                store?.store(j, e)
                 Self.add(e, times: 1, to: &part.low, &part.carry)
                 part.computed += 1
             }
             return part
         }
         guard !parts.contains(where: \.failed) else { return nil }
+        smallestMagnitude = parts.reduce(Double.infinity) { Swift.min($0, $1.smallest) }
+        largestMagnitude = parts.reduce(0) { Swift.max($0, $1.largest) }
         var low: UInt128 = 0, carry: UInt64 = 0, computed = 0, ties = x.count
         for part in parts {
             Self.add(part.low, times: 1, to: &low, &carry)

@@ -40,6 +40,7 @@ extension DoubleWordTier {
                                 threads: Int = 1) -> [OracleValue]? {
         guard x.count >= 2 else { return nil }  // `softcapSum`'s own condition, before the array
         return withOutputs(count: x.count) { base in
+            if let p, let answered = fixedPointSoftcapGradient(into: base, x, p, softcap: c, format, threads: threads) { return answered }
             guard let row = softcapSum(x, target: p == nil ? t : -1, softcap: c, threads: threads, keepingTerms: true,
                                        store: ExpStore(slots: base)) else { return false }
             return softcapGradient(into: base, row, x, target: t, softcap: c, format, probabilities: p, threads: threads)
@@ -152,6 +153,60 @@ extension DoubleWordTier {
         }
         for j in left.joined() {
             guard let r = refined.output(j, chain: softcapChain(x[j], cw, epsA: epsA, tab)) else { return false }
+            (out.value + j).initialize(to: r)
+        }
+        return true
+    }
+
+    /// Probability targets and c = 2^s, 2^-400 <= c <= 2: every output from the fixed-point row
+    /// (SoftcapFixedPoint.swift), as `RefinedSoftcapGradient.fixedOutput` gives the refined ones
+    /// of `softcapGradient`: ê_j·R − p_j in Q4.124 with an absolute bound (ê_j within
+    /// (6.6 + 28.4c)·2^-124, R = P/S from the row's exact sum at 128 bits), times the chain
+    /// factor (`softcapChain`, exact quotient), certified by the tier's certifier; the outputs it
+    /// leaves (|ê_j·R − p_j| below 2^-60 of its scale, or uncertified) from the MPFR terms
+    /// (`RefinedSoftcapGradient.output`), in index order on this thread. One pass of fixed-point
+    /// terms instead of the double-word row (`softcapSum`) and, for the outputs that cancel, the
+    /// fixed-point row made again: on a softcap_saturation row (c = 1, K = 10^5) about 1/60 of the
+    /// outputs cancel too far for the double words, and one is enough to need the row. The
+    /// terms are kept in the output array's slots (`FixedTermStore`) until their outputs
+    /// overwrite them.
+    ///
+    /// Nil (the caller's double-word path) outside that domain or `softcapSum`'s domain for the
+    /// logits (the chain factor's quotient and exponential need it: x_j = 0 or 2^-900·max(1, c)
+    /// <= |x_j| < 2^18·c), or when the row or R is not made; false (the MPFR path) when P is not
+    /// summed (`probabilitySum`: the double-word path's condition) or an output is not certified.
+    private static func fixedPointSoftcapGradient(into base: UnsafeMutablePointer<OracleValue>, _ x: UnsafeBufferPointer<Double>,
+                                                  _ p: UnsafeBufferPointer<Double>, softcap c: Double, _ format: Format,
+                                                  threads: Int) -> Bool? {
+        let n = x.count
+        guard n >= 2, p.count == n, c.isNormal, c.significandBitPattern == 0, c >= 0x1p-400, c <= 2 else { return nil }
+        guard let (_, _, exactTotal) = probabilitySum(p, threads: threads) else { return false }
+        let store = FixedTermStore(slots: base)
+        guard let row = SoftcapFixedRow(x, softcap: c, threads: threads, store: store),
+              row.largestMagnitude < 0x1p18 * c, row.smallestMagnitude >= 0x1p-900 * Swift.max(1, c) else { return nil }
+        let refined = RefinedSoftcapGradient(x: x, p: p, softcap: c, format: format, threads: threads, exactTotal: exactTotal, fixedRow: row)
+        guard let (_, m, k, errR) = refined.scaledRatio() else { return nil }
+        let tab = DoubleWordExpTable.shared
+        let certifier = DoubleWordCertifier(format)
+        let cw = DoubleWord(c, 0), xMax = row.xMax, termError = row.termError
+        let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
+        let out = UncheckedSendable(value: base)  // each chunk writes its own indices
+        let left = Parallel.forEachChunk(count: n, chunks: chunks) { range -> [Int] in
+            var left: [Int] = []
+            for j in range {
+                let v = x[j]
+                let term = (store.load(j), v == xMax ? 0 : termError)  // `row.term(v)`
+                let chain = softcapChain(v, cw, epsA: 0, tab)
+                if let r = RefinedSoftcapGradient.fixedOutput(target: p[j], term: term, ratio: (m, k, errR), chain: chain, certifier) {
+                    (out.value + j).initialize(to: r)
+                } else {
+                    left.append(j)
+                }
+            }
+            return left
+        }
+        for j in left.joined() {
+            guard let r = refined.output(j, chain: softcapChain(x[j], cw, epsA: 0, tab)) else { return false }
             (out.value + j).initialize(to: r)
         }
         return true

@@ -125,7 +125,8 @@ final class RefinedSoftcapGradient {
                             chain given: (ScaledDoubleWord, Double), _ certifier: DoubleWordCertifier) -> OracleValue? {
         let (m, k, errR) = ratio
         let (e, errE) = term
-        let sigma = pTarget > 0 ? Swift.max(0, Int(pTarget.exponent) + 2 - k) : 0
+        let binadeP = pTarget.isNormal ? binade(pTarget) : Int(pTarget.exponent)  // the same, inlined for a normal p_j
+        let sigma = pTarget > 0 ? Swift.max(0, binadeP + 2 - k) : 0
         let pj = scaled(pTarget, by: -(k + sigma))
         guard pj == 0 || (pj.isNormal && pj >= 0x1p-1000 && pj < 0.5) else { return nil }
         let d = Int128(bitPattern: (FixedPoint124.mul(e, m) >> sigma) &- FixedPoint124.fromDouble(pj))

@@ -18,7 +18,7 @@ extension DoubleWordTier {
     ///
     /// Bounds (relative). a_j = x_j ⊘ c: exact when c is a power of two (no underflow in the
     /// domain), else 14.1u²; E_j: 2^-101 and 2|a_j| times that. The chain factor: E ↦ 4E/(1 + E)²
-    /// has relative condition |1 − 2E/(1 + E)| <= 1; 1 + E (`ScaledDoubleWord`'s sum) errs by
+    /// has relative condition |1 − 2E/(1 + E)| <= 1; 1 + E (`DoubleWord.sum`, 2.01u²) errs by
     /// εE·min(E, 1) + 3.1u² + 2^-996, twice in the square; the square 8.1u², the quotient 14u²
     /// (for Ê = m·2^k, k < −110: 4Ê, εE and 2^(k+2) >= 2E, `softcapChain`). The kept e_j's
     /// bounds are `SoftcapSum.termBound`'s (0 at ties, 2^-110 for saturated x_j > 0, a computed
@@ -220,18 +220,25 @@ extension DoubleWordTier {
     @inline(__always)
     static func softcapChain(_ x: Double, _ cw: DoubleWord, epsA: Double, _ tab: DoubleWordExpTable) -> (ScaledDoubleWord, Double) {
         let u2 = unitRoundoffSquared
-        let a = DoubleWord.quotient(DoubleWord(x, 0), cw)
+        // For c a power of two (epsA = 0) the quotient is x/c exactly: `DoubleWord.quotient`'s
+        // residuals are then 0 and it gives (x/c, 0) (up to the sign of a zero, which nothing
+        // below reads), without its division and product.
+        let a = epsA == 0 ? DoubleWord(x / cw.hi, 0) : DoubleWord.quotient(DoubleWord(x, 0), cw)
         let e = DoubleWordExp.exp(-2 * a.hi.magnitude, a.hi < 0 ? 2 * a.lo : -2 * a.lo, tab)
-        let big = ScaledDoubleWord(e.m, exponent: e.k)
         let epsBig = roundedUp(DoubleWordExp.relativeError + 2 * a.hi.magnitude * (1 + 0x1p-50) * epsA)
         if e.k < -110 {
             // E < 2^(k+1) <= 2^-110: 4E/(1 + E)² = 4E·(1 + E)^-2, (1 + E)^-2 ∈ [1 − 2E, 1], so
             // 4Ê errs by εE and 2E <= 2^(k+2) more (4Ê is exact).
             return (ScaledDoubleWord(e.m, exponent: e.k + 2), roundedUp(epsBig + powerOfTwo(Swift.max(e.k + 2, -1000)) + 0x1p-1000))
         }
-        let onePlus = (ScaledDoubleWord.one + big).normalized()
+        // E ∈ [2^-111, 1] (k in [−110, 0]): plain double words, inlined. E·2^k is exact but for
+        // a low part below 2^-912 (at most 2^-1075 lost, under 2^-960·E: inside the second
+        // 8.1u², which 4E, exact, does not need); 1 + E by `DoubleWord.sum` (2.01u² <= 3.1u²),
+        // the square 8.1u², the quotient 14u².
+        let plain = DoubleWord(scaled(e.m.hi, by: e.k), scaled(e.m.lo, by: e.k))
+        let onePlus = DoubleWord.sum(plain, 1)
         let epsOnePlus = epsBig * (e.k < 0 ? powerOfTwo(Swift.max(e.k + 1, -1000)) : 1) + 3.1 * u2 + 0x1p-996
-        let chain = (ScaledDoubleWord(4) * big / (onePlus * onePlus)).normalized()
-        return (chain, roundedUp(epsBig + 2 * epsOnePlus + 8.1 * u2 + 14 * u2 + 8.1 * u2))
+        let chain = DoubleWord.quotient(DoubleWord(4 * plain.hi, 4 * plain.lo), DoubleWord.product(onePlus, onePlus))
+        return (ScaledDoubleWord(chain).normalized(), roundedUp(epsBig + 2 * epsOnePlus + 8.1 * u2 + 14 * u2 + 8.1 * u2))
     }
 }

@@ -158,6 +158,24 @@ enum Validation {
     }
 
     static func checkFinite(_ v: [Double], field: String, nonNegative: Bool) throws(OracleError) {
+        // Most arrays pass: one branch-free pass over them first (a NaN fails both comparisons).
+        let low = nonNegative ? 0.0 : -Double.greatestFiniteMagnitude, high = Double.greatestFiniteMagnitude
+        let passes = v.withUnsafeBufferPointer { b -> Bool in
+            var lanes = SIMDMask<SIMD8<Int64>>(repeating: true)
+            var i = 0
+            while i + 8 <= b.count {
+                let x = UnsafeRawPointer(b.baseAddress! + i).loadUnaligned(as: SIMD8<Double>.self)
+                lanes .&= (x .>= SIMD8(repeating: low)) .& (x .<= SIMD8(repeating: high))
+                i += 8
+            }
+            var rest = true
+            while i < b.count {
+                rest = rest && b[i] >= low && b[i] <= high
+                i += 1
+            }
+            return rest && all(lanes)
+        }
+        if passes { return }
         for (i, x) in v.enumerated() {
             if !x.isFinite {
                 throw .invalidInput(field: "\(field)[\(i)]", message: "\(shown(x)) is not allowed here (must be finite)")

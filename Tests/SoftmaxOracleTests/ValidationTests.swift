@@ -73,6 +73,19 @@ struct ValidationTests {
         expectInvalid(OracleRequest(function: function, logits: Self.x, target: .probabilities([0.5, 0.5, -0.25])), field: "targets[2]", mentioning: "-0.25")
         expectInvalid(OracleRequest(function: function, logits: Self.x, target: .probabilities([.infinity, 0, 0])), field: "targets[0]")
         expectInvalid(OracleRequest(function: function, logits: Self.x, target: .probabilities([0.5, 0.5])), field: "targets", mentioning: "2")
+        // Long rows (`checkFinite` looks at eight at a time first): the first bad entry is named,
+        // in a group of eight or in the tail; −0 passes.
+        let x = [Double](repeating: 1, count: 21)
+        for (i, bad) in [(13, Double.nan), (8, -0.25), (20, .infinity), (3, -.infinity), (17, .nan)] {
+            var p = [Double](repeating: 0.5, count: 21)
+            p[i] = bad
+            p[i + (i < 20 ? 1 : -1)] = -1  // a second bad entry, after (or, at the end, before) it
+            let first = i < 20 ? i : i - 1
+            expectInvalid(OracleRequest(function: function, logits: x, target: .probabilities(p)), field: "targets[\(first)]")
+        }
+        var zeros = [Double](repeating: 0.5, count: 21)
+        zeros[9] = -0.0
+        #expect(throws: Never.self) { try Oracle().evaluate(OracleRequest(function: function, logits: x, target: .probabilities(zeros))) }
     }
 
     @Test("bce_with_logits: missing or miscounted labels, NaN label, bad pos_weight and weight")

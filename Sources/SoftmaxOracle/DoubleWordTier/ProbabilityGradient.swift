@@ -47,7 +47,8 @@ extension DoubleWordTier {
                 let positive = v .> 0
                 let field = (b &>> 52) & 0x7FF
                 abnormal .|= positive .& ((field .== 0) .| (field .== 0x7FF))
-                largest = pointwiseMax(largest, b.replacing(with: 0, where: .!positive))
+                let candidate = b.replacing(with: 0, where: .!positive)
+                largest = candidate.replacing(with: largest, where: largest .> candidate)  // pointwiseMax, inlined (it was a call)
                 let (total, error) = twoSum(sum, v.replacing(with: 0, where: .!positive))
                 inexact .|= error .!= 0  // a NaN error (an overflow) too
                 sum = total

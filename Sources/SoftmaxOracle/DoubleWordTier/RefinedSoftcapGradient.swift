@@ -55,10 +55,13 @@ final class RefinedSoftcapGradient {
     /// P = Σ p_j when the caller found it exact in binary64 (`DoubleWordTier.probabilitySum`, which
     /// adds the positive p_j: the same sum for validated targets, finite and >= 0).
     let exactTotal: Double?
+    /// The fixed-point row the caller made, if any.
+    private let givenRow: SoftcapFixedRow?
 
+    /// `fixedRow`: the row's `SoftcapFixedRow` when the caller made it (else `scaledRatio` makes it).
     init(x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>, softcap c: Double, format: Format, threads: Int = 1,
-         exactTotal: Double? = nil) {
-        (self.x, self.p, self.c, self.format, self.exactTotal) = (x, p, c, format, exactTotal)
+         exactTotal: Double? = nil, fixedRow: SoftcapFixedRow? = nil) {
+        (self.x, self.p, self.c, self.format, self.exactTotal, self.givenRow) = (x, p, c, format, exactTotal, fixedRow)
         certifier = DoubleWordCertifier(format)
         softcap = BigFloat(c, precision: 53)
         self.threads = mpfrIsThreadSafe ? Swift.max(1, threads) : 1
@@ -102,9 +105,29 @@ final class RefinedSoftcapGradient {
     ///   ρ + ε_c + ρ·ε_c + 8.1u² (the product), certified
     ///   by the tier's certifier (the MPFR path's rounding wherever it certifies).
     func fixedOutput(_ j: Int, chain given: (ScaledDoubleWord, Double)? = nil) -> OracleValue? {
-        guard let (row, m, k, errR) = scaledRatio(), let (e, errE) = row.term(x[j]) else { return nil }
-        let sigma = p[j] > 0 ? Swift.max(0, Int(p[j].exponent) + 2 - k) : 0
-        let pj = scaled(p[j], by: -(k + sigma))
+        guard let (row, _, _, _) = scaledRatio(), let term = row.term(x[j]) else { return nil }
+        return fixedOutput(j, term: term, chain: given)
+    }
+
+    /// `fixedOutput(j, chain:)` with ê_j and its bound (units u) given: `SoftcapFixedRow.term(x_j)`'s
+    /// value, e.g. as kept in a `FixedTermStore`.
+    func fixedOutput(_ j: Int, term: (value: UInt128, error: Double), chain given: (ScaledDoubleWord, Double)? = nil) -> OracleValue? {
+        guard let (_, m, k, errR) = scaledRatio() else { return nil }
+        let chain = given ?? DoubleWordTier.softcapChain(x[j], DoubleWord(c, 0), epsA: DoubleWordTier.softcapQuotientError(c),
+                                                         DoubleWordExpTable.shared)
+        return Self.fixedOutput(target: p[j], term: term, ratio: (m, k, errR), chain: chain, certifier)
+    }
+
+    /// `fixedOutput`'s output for the target p_j (its notes), from ê_j, R = m̂·2^k within ε_R
+    /// (`scaledRatio`'s) and the chain factor with its bound.
+    @inline(__always)
+    static func fixedOutput(target pTarget: Double, term: (value: UInt128, error: Double), ratio: (m: UInt128, k: Int, error: Double),
+                            chain given: (ScaledDoubleWord, Double), _ certifier: DoubleWordCertifier) -> OracleValue? {
+        let (m, k, errR) = ratio
+        let (e, errE) = term
+        let binadeP = pTarget.isNormal ? binade(pTarget) : Int(pTarget.exponent)  // the same, inlined for a normal p_j
+        let sigma = pTarget > 0 ? Swift.max(0, binadeP + 2 - k) : 0
+        let pj = scaled(pTarget, by: -(k + sigma))
         guard pj == 0 || (pj.isNormal && pj >= 0x1p-1000 && pj < 0.5) else { return nil }
         let d = Int128(bitPattern: (FixedPoint124.mul(e, m) >> sigma) &- FixedPoint124.fromDouble(pj))
         let magnitude = d.magnitude
@@ -118,9 +141,8 @@ final class RefinedSoftcapGradient {
         let rho = roundedUp(scaled(delta, by: -124) / (h * (1 - 0x1p-49)))
         let sign = d < 0 ? -1.0 : 1.0
         let difference = ScaledDoubleWord(hi: sign * hl.hi, lo: sign * hl.lo, exponent: k + sigma).normalized()
-        let (chain, epsChain) = given ?? DoubleWordTier.softcapChain(x[j], DoubleWord(c, 0), epsA: DoubleWordTier.softcapQuotientError(c),
-                                                                    DoubleWordExpTable.shared)
-        return certifier.certify((chain * difference).normalized(),
+        let (chain, epsChain) = given
+        return certifier.certifyTiny((chain * difference).normalized(),
                                                    relativeError: roundedUp(rho + epsChain + rho * epsChain + 8.1 * unitRoundoffSquared))
     }
 
@@ -131,7 +153,7 @@ final class RefinedSoftcapGradient {
     /// row is outside its domain (or P = 0).
     func scaledRatio() -> (row: SoftcapFixedRow, m: UInt128, k: Int, error: Double)? {
         if let f = fixed { return f }
-        let made = SoftcapFixedRow(x, softcap: c, threads: rowThreads).flatMap { row in
+        let made = (givenRow ?? SoftcapFixedRow(x, softcap: c, threads: rowThreads)).flatMap { row in
             ExponentRange.widest { () -> (row: SoftcapFixedRow, m: UInt128, k: Int, error: Double)? in
                 let a = IntervalArithmetic(precision: RefinedProbabilityGradient.precisions[0])
                 // [P]: the exact sum's interval, [P, P] when P is a known binary64 number (the same).

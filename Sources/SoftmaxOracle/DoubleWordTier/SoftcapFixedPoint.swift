@@ -14,23 +14,28 @@ import ParallelExecution
 // - `fromDouble(d)`, 0 <= d < 16: d's significand shifted into place, truncated: error in
 //   [−u, 0] (0 for d >= 2^-72, whose bits all lie at or above 2^-124).
 // - `expNegative(k, f)` = e^-(k + f), k in 0 ..< 88, f in [0, 1) (Q4.124):
-//   e^-k (`wholes`) · e^(−i/64) (`sixtyFourths`, i = ⌊64f⌋) · P(r), r = f − i/64 in [0, 2^-6)
-//   exact, P the Taylor polynomial of e^-r of degree 14 in Horner form, p_14 = c_14,
-//   p_n = c_n − ⌊r·p_(n+1)⌋ (c_n = RN(1/n!), `reciprocalFactorials`, off by <= u/2).
+//   e^-k (`wholes`) · e^(−i/64) (`sixtyFourths`, i = ⌊64f⌋) · e^(−i'/4096)
+//   (`fourThousandNinetySixths`, i' = ⌊4096f⌋ mod 64) · P(r), r = f − i/64 − i'/4096 in
+//   [0, 2^-12) exact (f's bits below 2^-12), P the Taylor polynomial of e^-r of degree 9 in
+//   Horner form, p_9 = c_9, p_n = c_n − ⌊r·p_(n+1)⌋ (c_n = RN(1/n!), `reciprocalFactorials`,
+//   off by <= u/2).
 //   * Horner: the error e_n of p_n against the exact polynomial with exact coefficients obeys
-//     |e_n| <= u/2 + u + r·|e_(n+1)|, so |e_n| <= 1.5u/(1 − 2^-6) < 1.53u; the series' rest
-//     r^15/15! < 2^-90/2^40.2 < 2^-130: |p_0 − e^-r| < 1.54u (and p_n never goes negative:
-//     r·p_(n+1) <= c_(n+1)/64·(1 + 2^-80) < c_n − u).
-//   * tables: RN of values in (0, 1], off by <= u/2 each; their truncated product is off by
-//     <= u/2 + u/2 + u = 2u; times p_0 (<= 1 + 1.54u) truncated: 2u(1 + 2^-100) + 1.54u + u
-//     < 4.6u. So |expNegative − e^-(k+f)| < 4.6u.
+//     |e_n| <= u/2 + u + r·|e_(n+1)|, so |e_n| <= 1.5u/(1 − 2^-12) < 1.501u; the series' rest
+//     < r^10/10!·(1 + 2^-12) < 2^-120/2^21.7 < 2^-141: |p_0 − e^-r| < 1.51u (and p_n never
+//     goes negative: r·p_(n+1) <= c_(n+1)/4096·(1 + 2^-80) < c_n − u).
+//   * tables: RN of values in (0, 1], off by <= u/2 each; the truncated product of the first
+//     two is off by <= u/2 + u/2 + u = 2u (plus u²/4), times the third (<= 1) truncated by
+//     <= 2u + u/2 + u = 3.5u (plus 2^-120 u); times p_0 (<= 1 + 1.51u) truncated:
+//     3.5u(1 + 2^-100) + 1.51u + u < 6.1u. So |expNegative − e^-(k+f)| < 6.1u.
+//     (Degree 9 and three tables: 12 products; degree 14 with two, as before, took 16.)
 // - `expNegative(t)` for a double t >= 0: t = k + f (k = ⌊t⌋, f = t − k exact: Sterbenz for
 //   t >= 1), f to Q4.124 (error <= u, at most u in the result, e^-t being 1-Lipschitz on t >= 0):
-//   < 5.6u; t >= 88: 0, e^-88 < 2^-126.9 < u.
-// - `tanhFromE(E)` = (1 − E)/(1 + E) for E in [0, 1]: q0 = the binary64 quotient, then two
-//   corrections q' = q + δ(R), R = N − ⌊D·q⌋ (exact in Int128: |R| < 2^127), δ = R/D in
-//   binary64 (both converted with relative errors < 3·2^-53, `toDouble`, the quotient rounded:
-//   |θ| < 7.1·2^-53 < 2^-50),
+//   < 7.1u; t >= 88: 0, e^-88 < 2^-126.9 < u.
+// - `tanhFromE(E)` = (1 − E)/(1 + E) for E in [0, 1]: q0 = N times ρ = RN(1/D) in binary64,
+//   then two corrections q' = q + δ(R), R = N − ⌊D·q⌋ (exact in Int128: |R| < 2^127), δ = R·ρ
+//   in binary64 (R and D converted with relative errors < 3·2^-53, `toDouble`, the reciprocal
+//   and the product rounded: δ = (R/D)(1 + θ), |θ| < 8.1·2^-53 < 2^-50; one division for the
+//   three steps; q0's own error only sets the size of the first R),
 //   truncated to Q4.124. With R* = N − D·q, R = R* + τ (τ in [0, u)), the new error is
 //   q' − N/D = −R*/D + (R/D)(1 + θ) − τ' = τ/D + θ·R/D − τ' (D >= 1, τ' in [0, u) the
 //   truncation), so |q' − N/D| < u + 2^-50|R| + u. The second correction's R is checked at run
@@ -40,12 +45,12 @@ import ParallelExecution
 // The row (`SoftcapFixedRow`), c = 2^s with 2^-400 <= c <= 2 (so |z_j| <= 2 and z_M − z_j <= 4,
 // well inside signed Q4.124's ±8):
 // - a_j = x_j·2^-s exact (binary64, no underflow in the tier's domain; an overflow to ∞ only
-//   means t >= 88 below), t_j = 2|a_j| exact, E_j = `expNegative(t_j)` (< 5.6u);
-// - T_j = `tanhFromE(E_j)` (< 2·5.6u + 3u = 14.2u), z_j = ±T_j·2^s (a left shift is exact; a
-//   right shift truncates, < u): |ẑ_j − z_j| < (14.2c + 1)u;
+//   means t >= 88 below), t_j = 2|a_j| exact, E_j = `expNegative(t_j)` (< 7.1u);
+// - T_j = `tanhFromE(E_j)` (< 2·7.1u + 3u = 17.2u), z_j = ±T_j·2^s (a left shift is exact; a
+//   right shift truncates, < u): |ẑ_j − z_j| < (17.2c + 1)u;
 // - y_j = ẑ_M − ẑ_j, taken as 0 if negative (the exact y_j >= 0, so that only shrinks the
-//   error): |ŷ_j − y_j| < 2(14.2c + 1)u; e_j = `expNegative(ŷ_j)`: e^-y is 1-Lipschitz on
-//   y >= 0, so |ê_j − e_j| < (4.6 + 28.4c + 2)u = `termError` (35u at c = 1);
+//   error): |ŷ_j − y_j| < 2(17.2c + 1)u; e_j = `expNegative(ŷ_j)`: e^-y is 1-Lipschitz on
+//   y >= 0, so |ê_j − e_j| < (6.1 + 34.4c + 2)u = `termError` (42.5u at c = 1);
 // - logits equal to x_M: e_j = 1 exactly; logits with t_j >= 88 share E = 0, hence one ẑ per
 //   sign and one term per sign, added times their count (each with the same bound);
 // - S = Σ ê_j exactly in a 192-bit accumulator (the terms are below 16, K < 2^40): the sum's
@@ -91,16 +96,17 @@ enum FixedPoint124 {
         (Double(UInt64(truncatingIfNeeded: x >> 64)) * 0x1p64 + Double(UInt64(truncatingIfNeeded: x))) * 0x1p-124
     }
 
-    /// e^-(k + f), k in 0 ..< 88, f in [0, 1): error < 4.6u.
+    /// e^-(k + f), k in 0 ..< 88, f in [0, 1): error < 6.1u.
     @inline(__always)
     static func expNegative(whole k: Int, fraction f: UInt128) -> UInt128 {
-        let r = f & ((1 << 118) - 1)
-        var p = reciprocalFactorials[14]
-        for n in stride(from: 13, through: 0, by: -1) { p = reciprocalFactorials[n] &- mul(r, p) }
-        return mul(mul(wholes[k], sixtyFourths[Int(f >> 118)]), p)
+        let r = f & ((1 << 112) - 1)
+        var p = reciprocalFactorials[9]
+        for n in stride(from: 8, through: 0, by: -1) { p = reciprocalFactorials[n] &- mul(r, p) }
+        let tables = mul(mul(wholes[k], sixtyFourths[Int(f >> 118)]), fourThousandNinetySixths[Int((f >> 112) & 63)])
+        return mul(tables, p)
     }
 
-    /// e^-t for a double t >= 0: error < 5.6u.
+    /// e^-t for a double t >= 0: error < 7.1u.
     @inline(__always)
     static func expNegative(_ t: Double) -> UInt128 {
         guard t < 88 else { return 0 }  // t is not NaN in the domain
@@ -108,7 +114,7 @@ enum FixedPoint124 {
         return expNegative(whole: Int(k), fraction: fromDouble(t - k))
     }
 
-    /// e^-y for y in Q4.124: error < 4.6u.
+    /// e^-y for y in Q4.124: error < 6.1u.
     @inline(__always)
     static func expNegative(fixed y: UInt128) -> UInt128 {
         expNegative(whole: Int(y >> 124), fraction: y & (one - 1))
@@ -119,12 +125,12 @@ enum FixedPoint124 {
     @inline(__always)
     static func tanhFromE(_ e: UInt128) -> UInt128? {
         let n = one - e, d = one + e
-        let dd = toDouble(d)
-        var q = fromDouble(toDouble(n) / dd)
+        let reciprocal = 1 / toDouble(d)
+        var q = fromDouble(toDouble(n) * reciprocal)
         for step in 0..<2 {
             let r = Int128(bitPattern: n &- mul(d, q))  // |r| < 2^127
             if step == 1 && r.magnitude >= 1 << 49 { return nil }
-            let delta = fromDouble(toDouble(r.magnitude) / dd)
+            let delta = fromDouble(toDouble(r.magnitude) * reciprocal)
             q = r < 0 ? q &- delta : q &+ delta
         }
         return q
@@ -187,7 +193,32 @@ enum FixedPoint124 {
         0x06440442f81a5d8382985cfa3934786e, 0x062b260f7b6f194931db7af62ad2bc7a, 0x0612aa8ee354537a06e4ac78bafa878b,
         0x05fa903975b63e9bbea189925bac0f8e,
     ]
-    /// RN(2^124/n!), n = 0 ... 14.
+    /// RN(e^(-i/4096)·2^124), i = 0 ..< 64.
+    static let fourThousandNinetySixths: [UInt128] = [
+        0x10000000000000000000000000000000, 0x0fff0007ffd555fffddde38e2be2d82d, 0x0ffe001ffeaab55511127d21522f2296,
+        0x0ffd0047fb8035fdf9a9cc5db975e37d, 0x0ffc007ff555fff777d279e7b87acece, 0x0ffb00c7eb2c4b3b4c05d40e92dca66e,
+        0x0ffa011fdc035fbf373fc877a1b858d0, 0x0ff90187c6db9573fb46d9ca004075b0, 0x0ff801ffaab554445b04105b043e8f49,
+        0x0ff70287869114141aeae4dbda6f1f2f, 0x0ff6031f596f5cbf01712408aea2872c, 0x0ff503c72250c617d796ca59d786c7e4,
+        0x0ff4047ee035f7e7697dd6b78df5893a, 0x0ff30546921fa9eb87121330c79912d3, 0x0ff2061e370ea3d604c0d2b5dcb0d65b,
+        0x0ff10705ce03bd4bbc40a2d7b0b330d1, 0x0ff007fd55ffdde38d68f08c257e0ce4, 0x0fef0904ce03fd255f199ef8b0bb156a,
+        0x0fee0a1c3511228920328f43fb0e2d63, 0x0fed0b438a286575c89b186f8095e9cf, 0x0fec0c7acc4aed405a596e3a3a35d1cd,
+        0x0feb0dc1fa79f12ae2b9f60d6711325d, 0x0fea0f1913b6b8637b8688f49d8b5d59, 0x0fe9108017029a034c4da1a25b0f3682,
+        0x0fe811f7035efd0d8bb9758259cbfde4, 0x0fe7137dd7cd586e80f6f7db038054c0, 0x0fe61514934f32fa852cc5ff68568931,
+        0x0fe516bb34e6236d0501fb9330be454a, 0x0fe41871bb93d0678234ede21117d06a, 0x0fe31a382659f0709541cd4c55ec250f,
+        0x0fe21c0e743a49f2ef192bca2f533276, 0x0fe11df4a436b33c5ae66787720eb82b, 0x0fe01feab551127cbfe5f89994c44217,
+        0x0fdf21f0a68b5dc5234ba0d1bfa3e5dd, 0x0fde240676e79b06aa387cacd4ab7e66, 0x0fdd262c2567e0119bc0f4636697407c,
+        0x0fdc2861b10e529463028c1ba470a341, 0x0fdb2aa718dd281a9149923f4f8bb940, 0x0fda2cfc5bd6a60be046aaf7e1a13ae9,
+        0x0fd92f6178fd21ab345437d31890a97e, 0x0fd831d66f5300159ecb9a922d3219cc, 0x0fd7345b3ddab641606a52260a7a60cf,
+        0x0fd636efe396c8fcebc6f0daea0e8949, 0x0fd539945f89ccede7d5eab5cb3ca8d8, 0x0fd43c48b0b66690327e3b0649285cd7,
+        0x0fd33f0cd61f4a34e33de02f64d06bbc, 0x0fd241e0cec73c014dde2ca9e7693eb7, 0x0fd144c499b10fee0537ec43115d20bd,
+        0x0fd047b835dfa9c5de075c9a5a176cab, 0x0fcf4abba255fd24f1cff7e114931313, 0x0fce4dcede170d77a1d010dedc77225a,
+        0x0fcd50f1e825edf99a043f3dbf5d4059, 0x0fcc5424bf85c1b4d43a9b2125ae4cc3, 0x0fcb57676339bb809b35c70a8e50adf4,
+        0x0fca5ab9d2451e008ddfc70f40321802, 0x0fc95e1c0bab3ba3a28ca4622483ee87, 0x0fc8618e0e6f76a32a4cdc350c4db60b,
+        0x0fc7650fd9954101d44f98f4b3c46136, 0x0fc668a16c201c8ab154b4e2e59fa0cb, 0x0fc56c42c5139ad0372e8512306fbb78,
+        0x0fc46ff3e3735d2b44536bc6afbed42a, 0x0fc373b4c64314ba237f313f7a8feaae, 0x0fc277856c86825f8f6421ec58944afb,
+        0x0fc17b65d54176c1b66bf1136f358bcc,
+    ]
+    /// RN(2^124/n!), n = 0 ... 14 (the polynomial takes n <= 9).
     static let reciprocalFactorials: [UInt128] = [
         0x10000000000000000000000000000000, 0x10000000000000000000000000000000, 0x08000000000000000000000000000000,
         0x02aaaaaaaaaaaaaaaaaaaaaaaaaaaaab, 0x00aaaaaaaaaaaaaaaaaaaaaaaaaaaaab, 0x00222222222222222222222222222222,
@@ -197,6 +228,29 @@ enum FixedPoint124 {
     ]
 }
 
+/// Where `SoftcapFixedRow` keeps its terms ê_j (Q4.124) for the gradient's outputs: the first 16
+/// bytes of slot j of the output array, which output j overwrites after reading them (as
+/// `DoubleWordTier.ExpStore` does for softmax): no second array of n terms.
+struct FixedTermStore: Sendable {
+    /// The slots' memory (an `ExpStore`'s: slots of at least 20 bytes, 8-byte aligned).
+    let slots: DoubleWordTier.ExpStore
+
+    init(slots: UnsafeMutablePointer<OracleValue>) { self.slots = DoubleWordTier.ExpStore(slots: slots) }
+
+    /// Keeps v in slot j.
+    @inline(__always) func store(_ j: Int, _ v: UInt128) {
+        let p = slots.base + j &* slots.stride
+        p.storeBytes(of: UInt64(truncatingIfNeeded: v), as: UInt64.self)
+        (p + 8).storeBytes(of: UInt64(truncatingIfNeeded: v >> 64), as: UInt64.self)
+    }
+
+    /// Slot j's value.
+    @inline(__always) func load(_ j: Int) -> UInt128 {
+        let p = slots.base + j &* slots.stride
+        return UInt128(p.load(as: UInt64.self)) | UInt128((p + 8).load(as: UInt64.self)) << 64
+    }
+}
+
 /// S = Σ_j e^(z_j − z_M) of a softcapped row in Q4.124 (see SoftcapFixedPoint.swift's notes),
 /// and the terms e_j for the outputs.
 struct SoftcapFixedRow {
@@ -204,7 +258,7 @@ struct SoftcapFixedRow {
     let shift: Int
     /// The largest logit, and ẑ_M (signed Q4.124).
     let xMax: Double, zMax: Int128
-    /// The bound on each computed term, in units of 2^-124: (6.6 + 28.4c)(1 + 2^-40).
+    /// The bound on each computed term, in units of 2^-124: (8.1 + 34.4c)(1 + 2^-40).
     let termError: Double
     /// S = (carry·2^128 + low)·2^-124, within `sumError`·2^-124 (rounded up).
     let low: UInt128, carry: UInt64, sumError: Double
@@ -212,12 +266,16 @@ struct SoftcapFixedRow {
     /// made once (nil: its `tanhFromE` check failed).
     let saturatedTerms: (positive: UInt128?, negative: UInt128?)
 
+    /// The least nonzero |x_j| (+inf when every x_j is 0) and the largest |x_j| of the row.
+    let smallestMagnitude: Double, largestMagnitude: Double
+
     /// The row, or nil (c not a power of two in [2^-400, 2], a tanh residual check failed, or a
-    /// logit not finite).
-    init?(_ x: UnsafeBufferPointer<Double>, softcap c: Double, threads: Int) {
+    /// logit not finite). With a `store`, every term ê_j (`term(x_j)`'s value: 1 at ties, the
+    /// shared term at saturated logits) is also kept in slot j.
+    init?(_ x: UnsafeBufferPointer<Double>, softcap c: Double, threads: Int, store: FixedTermStore? = nil) {
         guard c.isNormal, c.significandBitPattern == 0, c >= 0x1p-400, c <= 2, !x.isEmpty else { return nil }
         shift = Int(c.exponent)
-        termError = (6.6 + 28.4 * c) * (1 + 0x1p-40)
+        termError = (8.1 + 34.4 * c) * (1 + 0x1p-40)
         var m = 0
         for j in x.indices where x[j] > x[m] { m = j }
         let xM = x[m], shift = shift
@@ -226,25 +284,39 @@ struct SoftcapFixedRow {
         zMax = zM
         saturatedTerms = (Self.term(88 * c, shift: shift, zMax: zM), Self.term(-88 * c, shift: shift, zMax: zM))
         // One chunk: the computed terms' count, the saturated ones per sign, and the sum.
-        struct Part { var computed = 0, positive = 0, negative = 0, low: UInt128 = 0, carry: UInt64 = 0, failed = false }
+        struct Part {
+            var computed = 0, positive = 0, negative = 0, low: UInt128 = 0, carry: UInt64 = 0, failed = false
+            var smallest = Double.infinity, largest = 0.0
+        }
         let chunks = (threads > 1 && x.count >= DoubleWordTier.parallelThreshold) ? threads * 2 : 1
+        let shared = (positive: saturatedTerms.positive ?? 0, negative: saturatedTerms.negative ?? 0)
         let parts = Parallel.forEachChunk(count: x.count, chunks: chunks) { range -> Part in
             var part = Part()
             for j in range {
                 let v = x[j]
-                guard v != xM else { continue }
+                let magnitude = v.magnitude
+                part.largest = Swift.max(part.largest, magnitude)
+                if magnitude != 0 { part.smallest = Swift.min(part.smallest, magnitude) }
+                guard v != xM else {
+                    store?.store(j, FixedPoint124.one)
+                    continue
+                }
                 guard v.isFinite else { part.failed = true; break }
-                if scaled(v.magnitude, by: 1 - shift) >= 88 {
+                if scaled(magnitude, by: 1 - shift) >= 88 {
                     if v > 0 { part.positive += 1 } else { part.negative += 1 }
+                    store?.store(j, v > 0 ? shared.positive : shared.negative)  // the row is nil when that term is
                     continue
                 }
                 guard let e = Self.term(v, shift: shift, zMax: zM) else { part.failed = true; break }
+                store?.store(j, e)
                 Self.add(e, times: 1, to: &part.low, &part.carry)
                 part.computed += 1
             }
             return part
         }
         guard !parts.contains(where: \.failed) else { return nil }
+        smallestMagnitude = parts.reduce(Double.infinity) { Swift.min($0, $1.smallest) }
+        largestMagnitude = parts.reduce(0) { Swift.max($0, $1.largest) }
         var low: UInt128 = 0, carry: UInt64 = 0, computed = 0, ties = x.count
         for part in parts {
             Self.add(part.low, times: 1, to: &low, &carry)
@@ -271,7 +343,7 @@ struct SoftcapFixedRow {
         carry &+= UInt64(truncatingIfNeeded: p.high) &+ (overflow ? 1 : 0)
     }
 
-    /// ẑ = c·tanh(x/c) in signed Q4.124 (error < (14.2c + 1)u), or nil (`tanhFromE`).
+    /// ẑ = c·tanh(x/c) in signed Q4.124 (error < (17.2c + 1)u), or nil (`tanhFromE`).
     @inline(__always)
     static func z(_ x: Double, shift: Int) -> Int128? {
         let t = scaled(x.magnitude, by: 1 - shift)  // 2|x|/c, exact (or ∞ past 2^1024: E = 0)

@@ -18,7 +18,7 @@ extension DoubleWordTier {
     ///
     /// Bounds (relative). a_j = x_j ⊘ c: exact when c is a power of two (no underflow in the
     /// domain), else 14.1u²; E_j: 2^-101 and 2|a_j| times that. The chain factor: E ↦ 4E/(1 + E)²
-    /// has relative condition |1 − 2E/(1 + E)| <= 1; 1 + E (`ScaledDoubleWord`'s sum) errs by
+    /// has relative condition |1 − 2E/(1 + E)| <= 1; 1 + E (`DoubleWord.sum`, 2.01u²) errs by
     /// εE·min(E, 1) + 3.1u² + 2^-996, twice in the square; the square 8.1u², the quotient 14u²
     /// (for Ê = m·2^k, k < −110: 4Ê, εE and 2^(k+2) >= 2E, `softcapChain`). The kept e_j's
     /// bounds are `SoftcapSum.termBound`'s (0 at ties, 2^-110 for saturated x_j > 0, a computed
@@ -40,6 +40,7 @@ extension DoubleWordTier {
                                 threads: Int = 1) -> [OracleValue]? {
         guard x.count >= 2 else { return nil }  // `softcapSum`'s own condition, before the array
         return withOutputs(count: x.count) { base in
+            if let p, let answered = fixedPointSoftcapGradient(into: base, x, p, softcap: c, format, threads: threads) { return answered }
             guard let row = softcapSum(x, target: p == nil ? t : -1, softcap: c, threads: threads, keepingTerms: true,
                                        store: ExpStore(slots: base)) else { return false }
             return softcapGradient(into: base, row, x, target: t, softcap: c, format, probabilities: p, threads: threads)
@@ -157,6 +158,60 @@ extension DoubleWordTier {
         return true
     }
 
+    /// Probability targets and c = 2^s, 2^-400 <= c <= 2: every output from the fixed-point row
+    /// (SoftcapFixedPoint.swift), as `RefinedSoftcapGradient.fixedOutput` gives the refined ones
+    /// of `softcapGradient`: ê_j·R − p_j in Q4.124 with an absolute bound (ê_j within
+    /// (6.6 + 28.4c)·2^-124, R = P/S from the row's exact sum at 128 bits), times the chain
+    /// factor (`softcapChain`, exact quotient), certified by the tier's certifier; the outputs it
+    /// leaves (|ê_j·R − p_j| below 2^-60 of its scale, or uncertified) from the MPFR terms
+    /// (`RefinedSoftcapGradient.output`), in index order on this thread. One pass of fixed-point
+    /// terms instead of the double-word row (`softcapSum`) and, for the outputs that cancel, the
+    /// fixed-point row made again: on a softcap_saturation row (c = 1, K = 10^5) about 1/60 of the
+    /// outputs cancel too far for the double words, and one is enough to need the row. The
+    /// terms are kept in the output array's slots (`FixedTermStore`) until their outputs
+    /// overwrite them.
+    ///
+    /// Nil (the caller's double-word path) outside that domain or `softcapSum`'s domain for the
+    /// logits (the chain factor's quotient and exponential need it: x_j = 0 or 2^-900·max(1, c)
+    /// <= |x_j| < 2^18·c), or when the row or R is not made; false (the MPFR path) when P is not
+    /// summed (`probabilitySum`: the double-word path's condition) or an output is not certified.
+    private static func fixedPointSoftcapGradient(into base: UnsafeMutablePointer<OracleValue>, _ x: UnsafeBufferPointer<Double>,
+                                                  _ p: UnsafeBufferPointer<Double>, softcap c: Double, _ format: Format,
+                                                  threads: Int) -> Bool? {
+        let n = x.count
+        guard n >= 2, p.count == n, c.isNormal, c.significandBitPattern == 0, c >= 0x1p-400, c <= 2 else { return nil }
+        guard let (_, _, exactTotal) = probabilitySum(p, threads: threads) else { return false }
+        let store = FixedTermStore(slots: base)
+        guard let row = SoftcapFixedRow(x, softcap: c, threads: threads, store: store),
+              row.largestMagnitude < 0x1p18 * c, row.smallestMagnitude >= 0x1p-900 * Swift.max(1, c) else { return nil }
+        let refined = RefinedSoftcapGradient(x: x, p: p, softcap: c, format: format, threads: threads, exactTotal: exactTotal, fixedRow: row)
+        guard let (_, m, k, errR) = refined.scaledRatio() else { return nil }
+        let tab = DoubleWordExpTable.shared
+        let certifier = DoubleWordCertifier(format)
+        let cw = DoubleWord(c, 0), xMax = row.xMax, termError = row.termError
+        let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
+        let out = UncheckedSendable(value: base)  // each chunk writes its own indices
+        let left = Parallel.forEachChunk(count: n, chunks: chunks) { range -> [Int] in
+            var left: [Int] = []
+            for j in range {
+                let v = x[j]
+                let term = (store.load(j), v == xMax ? 0 : termError)  // `row.term(v)`
+                let chain = softcapChain(v, cw, epsA: 0, tab)
+                if let r = RefinedSoftcapGradient.fixedOutput(target: p[j], term: term, ratio: (m, k, errR), chain: chain, certifier) {
+                    (out.value + j).initialize(to: r)
+                } else {
+                    left.append(j)
+                }
+            }
+            return left
+        }
+        for j in left.joined() {
+            guard let r = refined.output(j, chain: softcapChain(x[j], cw, epsA: 0, tab)) else { return false }
+            (out.value + j).initialize(to: r)
+        }
+        return true
+    }
+
     /// The relative bound of a_j = x_j ⊘ c (`softcapGradient`'s notes): 0 when c is a power of two.
     static func softcapQuotientError(_ c: Double) -> Double { c.significandBitPattern == 0 ? 0 : 14.1 * unitRoundoffSquared }
 
@@ -165,18 +220,25 @@ extension DoubleWordTier {
     @inline(__always)
     static func softcapChain(_ x: Double, _ cw: DoubleWord, epsA: Double, _ tab: DoubleWordExpTable) -> (ScaledDoubleWord, Double) {
         let u2 = unitRoundoffSquared
-        let a = DoubleWord.quotient(DoubleWord(x, 0), cw)
+        // For c a power of two (epsA = 0) the quotient is x/c exactly: `DoubleWord.quotient`'s
+        // residuals are then 0 and it gives (x/c, 0) (up to the sign of a zero, which nothing
+        // below reads), without its division and product.
+        let a = epsA == 0 ? DoubleWord(x / cw.hi, 0) : DoubleWord.quotient(DoubleWord(x, 0), cw)
         let e = DoubleWordExp.exp(-2 * a.hi.magnitude, a.hi < 0 ? 2 * a.lo : -2 * a.lo, tab)
-        let big = ScaledDoubleWord(e.m, exponent: e.k)
         let epsBig = roundedUp(DoubleWordExp.relativeError + 2 * a.hi.magnitude * (1 + 0x1p-50) * epsA)
         if e.k < -110 {
             // E < 2^(k+1) <= 2^-110: 4E/(1 + E)² = 4E·(1 + E)^-2, (1 + E)^-2 ∈ [1 − 2E, 1], so
             // 4Ê errs by εE and 2E <= 2^(k+2) more (4Ê is exact).
             return (ScaledDoubleWord(e.m, exponent: e.k + 2), roundedUp(epsBig + powerOfTwo(Swift.max(e.k + 2, -1000)) + 0x1p-1000))
         }
-        let onePlus = (ScaledDoubleWord.one + big).normalized()
+        // E ∈ [2^-111, 1] (k in [−110, 0]): plain double words, inlined. E·2^k is exact but for
+        // a low part below 2^-912 (at most 2^-1075 lost, under 2^-960·E: inside the second
+        // 8.1u², which 4E, exact, does not need); 1 + E by `DoubleWord.sum` (2.01u² <= 3.1u²),
+        // the square 8.1u², the quotient 14u².
+        let plain = DoubleWord(scaled(e.m.hi, by: e.k), scaled(e.m.lo, by: e.k))
+        let onePlus = DoubleWord.sum(plain, 1)
         let epsOnePlus = epsBig * (e.k < 0 ? powerOfTwo(Swift.max(e.k + 1, -1000)) : 1) + 3.1 * u2 + 0x1p-996
-        let chain = (ScaledDoubleWord(4) * big / (onePlus * onePlus)).normalized()
-        return (chain, roundedUp(epsBig + 2 * epsOnePlus + 8.1 * u2 + 14 * u2 + 8.1 * u2))
+        let chain = DoubleWord.quotient(DoubleWord(4 * plain.hi, 4 * plain.lo), DoubleWord.product(onePlus, onePlus))
+        return (ScaledDoubleWord(chain).normalized(), roundedUp(epsBig + 2 * epsOnePlus + 8.1 * u2 + 14 * u2 + 8.1 * u2))
     }
 }

@@ -56,7 +56,7 @@ extension DoubleWordTier {
         while j + 4 <= n {
             let v = UnsafeRawPointer(x.baseAddress! + j).loadUnaligned(as: SIMD4<Double>.self)
             if all(magnitudeLanes(v - a) .< window) {
-                top = pointwiseMax(top, v)
+                top = v.replacing(with: top, where: top .> v)  // pointwiseMax(top, v) (no NaN here), inlined
             } else {
                 for i in j..<(j + 4) where !step(x[i]) { return nil }
             }
@@ -207,23 +207,35 @@ extension DoubleWordTier {
             let base = UncheckedSendable(value: slots)
             let failures = Parallel.forEachChunk(count: n, chunks: chunks) { range -> Bool in
                 let out = base.value
+                // 64 slots of (p_c's bits, its output as `Value`), bit i of `known` set when slot
+                // i is filled.
                 let size = 64
-                var keys = [UInt64](repeating: 0, count: size), known = [Bool](repeating: false, count: size)
-                var values = [OracleValue](repeating: exactOutput(0, format), count: size)
+                let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: size)
+                let values = UnsafeMutablePointer<Value>.allocate(capacity: size)
+                var known: UInt64 = 0
+                keys.initialize(repeating: 0, count: size)
+                values.initialize(repeating: Value(slot: exactOutput(0, format)), count: size)
+                defer {
+                    values.deinitialize(count: size)
+                    keys.deallocate()
+                    values.deallocate()
+                }
+                let masked = row.negativeInfinity
                 for i in range {
                     let pc = p[i]
-                    if x[i] == -.infinity {  // softmax_c = 0
+                    if masked && x[i] == -.infinity {  // softmax_c = 0
                         (out + i).initialize(to: Value(slot: exactOutput(pc == 0 ? 0 : -pc, format)))
                         continue
                     }
                     let bits = pc.bitPattern
                     let slot = Int(truncatingIfNeeded: (bits &* 0x9E37_79B9_7F4A_7C15) >> 58)  // size = 64 slots
-                    if !(known[slot] && keys[slot] == bits) {
+                    if keys[slot] != bits || known & (1 << slot) == 0 {
                         guard let e = ProbabilityGradientOutputs.difference(ratio, epsQ, pc),
                               let v = certifier.certify(e.hi, e.lo, scale: e.scale, error: e.error) else { return true }
-                        (keys[slot], known[slot], values[slot]) = (bits, true, v)
+                        (keys[slot], values[slot]) = (bits, Value(slot: v))
+                        known |= 1 << slot
                     }
-                    (out + i).initialize(to: Value(slot: values[slot]))
+                    (out + i).initialize(to: values[slot])
                 }
                 return false
             }

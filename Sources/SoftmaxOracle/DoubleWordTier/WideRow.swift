@@ -201,6 +201,23 @@ extension DoubleWordTier {
             // through a closure per output): −inf logits as `exactOutput`, RN_format(∓p_c).
             let top = atMaximum.rounded, tiny = positiveTiny.rounded
             var ok = false
+            if exactTargets && tiny.bitPattern == 0 {
+                // f64 with the tiny output +0: every output but the maximum's is 0 − p_c, which is
+                // −p_c for p_c > 0 (`negativeTarget`; also RN(−p_c) at a −inf logit) and +0 for
+                // p_c = ±0 (`tiny`; also the −inf logits' exact +0); the targets are finite and
+                // >= 0 (validated). A loop without branches (p_c = 0 at random made the one above
+                // mispredict).
+                let values = [Double](unsafeUninitializedCapacity: n) { buffer, count in
+                    let base = UncheckedSendable(value: buffer.baseAddress!)
+                    _ = Parallel.forEachChunk(count: n, chunks: chunks) { range in
+                        let out = base.value
+                        for c in range { (out + c).initialize(to: 0 - p[c]) }
+                    }
+                    buffer[o.maxIndex] = top
+                    count = n
+                }
+                return .rounded(values)
+            }
             let values = [Double](unsafeUninitializedCapacity: n) { buffer, count in
                 let base = UncheckedSendable(value: buffer.baseAddress!)
                 ok = !Parallel.forEachChunk(count: n, chunks: chunks) { range -> Bool in

@@ -63,6 +63,9 @@ enum OptionCrossEntropy {
         // The z-loss gradient's factor of softmax_c, scaled (the midpoint form's; the row's one).
         let zLoss = row.zLossFactor(w).map { f in (factor: zScale.map { w.mul(f, $0) } ?? f, sum: row.S) }
         var ties: Int?  // counted when an output at the maximum first needs it
+        // 2·coefficient·scale: the z-loss gradient's factor of logsumexp·softmax_c, for the form at
+        // a unique maximum z_M = 0.
+        let zLossAtZero = o.zLoss.map { w.scale(w.mul(Interval(point: $0), zScale ?? w.one), 1) }
         return { k in
             let c = classes(k)
             var g: Interval
@@ -71,14 +74,18 @@ enum OptionCrossEntropy {
                 // stays one (e.g. R̃·g/(S·D·M) with S = 1 + e^(−2^27) enclosed as [1, 1 + 2^-w]).
                 let numerator = NearTieNumerator.numerator(c, e: ec, maxIndex: row.maxIndex, s: row.s, weights: r, near: nearTie, w)
                 g = MidpointForms.scaled(numerator, over: sd, ceScale, w)
-                if x[c] == x[row.maxIndex] {  // at the maximum, the other terms tiny (MidpointForms.swift)
+                // At the maximum, the other terms tiny (MidpointForms.swift): the form of the
+                // cross-entropy's part, or of the whole entry when it carries the z-loss term.
+                var atMaximum: (form: Interval, withZLoss: Bool)?
+                if x[c] == x[row.maxIndex] {
                     if ties == nil { ties = MidpointForms.ties(x, maxIndex: row.maxIndex) }
-                    if let form = MidpointForms.gradientAtMaximum(weight: r.scaled[c], total: r.total, ties: ties!, divisor: r.divisor,
-                                                                   sum: row.S, scale: ceScale, w) {
-                        g = g.intersection(form)
-                    }
+                    let z = ties == 1 && row.zMax.isExactZero ? zLossAtZero : nil
+                    atMaximum = MidpointForms.gradientAtMaximum(weight: r.scaled[c], total: r.total, ties: ties!, divisor: r.divisor,
+                                                                sum: row.S, scale: ceScale, zLoss: z, w).map { ($0, z != nil) }
+                    if let atMaximum, !atMaximum.withZLoss { g = g.intersection(atMaximum.form) }
                 }
                 if let zg = row.zLossGradient(c, w) { g = w.add(g, zScale.map { w.mul(zg, $0) } ?? zg) }
+                if let atMaximum, atMaximum.withZLoss { g = g.intersection(atMaximum.form) }
                 // −r_c (scaled) on a rounding midpoint, moved by a tiny q_c and z-loss term; or,
                 // with r_c = 0, the z-loss's sign against q_c's when e_c underflowed
                 // (MidpointForms.swift).

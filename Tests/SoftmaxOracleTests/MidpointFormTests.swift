@@ -113,6 +113,25 @@ struct MidpointFormTests {
                                       [-0.0, 0x1.2c5f7p-1, -0x1.2c5f6ep-1], "loss_backward")
     }
 
+    @Test("cross_entropy_grad f32 with z_loss at a unique maximum z_M = 0, the other logit at −10^300: the z-loss term log(1 + E)/S joins the cross-entropy's −R̃·E/S, and its size decides the side of the midpoint")
+    func gradientAtZeroMaximumWithZLoss() throws {
+        // x = (−10^300, 0), p = (0.5 + 2^-25, 0.25), weights 1: R̃ = 0.75 + 2^-25, S = 1 + E with
+        // E = e^(−10^300) > 0, logsumexp = log(1 + E). grad_1 = (R̃/S − 0.25) + 2z·log(1 + E)/S =
+        // (0.5 + 2^-25) + (E/S)·(−R̃ + 2z·λ), λ = log(1 + E)/E ≈ 1: 0.5 + 2^-25 lies midway between
+        // the f32 numbers 0.5 and 0.5 + 2^-24. z = 1: −R̃ + 2λ > 0, so 0.5 + 2^-24; z = 2^-4:
+        // −R̃ + λ/8 < 0, so 0.5. grad_0 = −(0.5 + 2^-25) + (E/S)·(R̃ + 2z·log(1 + E)): just above
+        // the midpoint −(0.5 + 2^-25), so −0.5 for both.
+        let x = [-1e300, 0], p = [0.5 + 0x1p-25, 0.25]
+        try Self.expectFirstPrecision(OracleRequest(function: .crossEntropyGrad, format: .f32, logits: x, target: .probabilities(p), zLoss: 1),
+                                      [-0.5, 0.5 + 0x1p-24], "z = 1")
+        try Self.expectFirstPrecision(OracleRequest(function: .crossEntropyGrad, format: .f32, logits: x, target: .probabilities(p), zLoss: 0x1p-4),
+                                      [-0.5, 0.5], "z = 2^-4")
+        // The random request that found it: target 1 (R̃ = r̃_1 = 1), z = 10^-4: grad_1 = (E/S)·(−1 +
+        // 2·10^-4·λ) < 0, far below the least subnormal: −0; grad_0 = (E/S)·(1 + …) > 0: +0.
+        try Self.expectFirstPrecision(OracleRequest(function: .crossEntropyGrad, format: .f32, logits: x, target: .index(1), zLoss: 1e-4),
+                                      [0, -0.0], "target 1")
+    }
+
     @Test("cross_entropy_loss_backward f32, the harness's near_ties row (logits 2^27 apart, near 2^50): ±0.375·w_1 on an f32 midpoint, moved toward 0 by p_1 > 0 (was notCertified at 65 536 bits)")
     func lossBackwardNearMidpoint() throws {
         // Found by BatchRowsTests (seed 5, 32 rows): one of its rows alone. x_0 − x_1 = 2^27, so

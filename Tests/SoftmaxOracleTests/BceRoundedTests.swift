@@ -232,7 +232,8 @@ struct BceRoundedTests {
     /// pw = 0: C = 1 − z is 0 at z = 1 (that label is not taken); pw = 2^700: C ≈ z·2^700
     /// lies more than 637 binades above B = 1 − z (z = 1/16 ... 15/16), so the 2^9 regime
     /// takes no B there and the lanes leave it; pw = 2^-1000: z·pw < 2^-960 for z > 0 (not an
-    /// exact product in range), only z = 0 is taken.
+    /// exact product in range), only z = 0 is taken; pw = −0: the lanes' z·pw is −0 where the
+    /// table has +0 (`exactProduct` of a zero factor), so no label is taken.
     @Test("label lanes: the labels taken, the 2^9 regime and exact products, per pos_weight")
     func labelLaneChoices() {
         let o = ElementwiseOutputs(kind: .bce, format: .f64, labels: [0], posWeight: nil, weight: nil)
@@ -240,7 +241,7 @@ struct BceRoundedTests {
         defer { tiny.deallocate() }
         let cases: [(pw: Double, plain: Int64, exact: Bool, middle: Bool)] = [
             (1, 0x1FFFF, true, true), (0x1.c1a768d17298ap+1, 0x1FFFF, false, true), (0, 0xFFFF, true, true),
-            (0x1p700, 0x1FFFF, true, false), (0x1p-1000, 0x1, true, true),
+            (0x1p700, 0x1FFFF, true, false), (0x1p-1000, 0x1, true, true), (-0.0, 0, true, true),
         ]
         for c in cases {
             let lanes = o.labelLanes(onePosWeight: c.pw, tiny: tiny) { o.bceRoundedCoefficients(label: $0, posWeight: $1, weight: $2) }

@@ -7,7 +7,8 @@ import DoubleWordArithmetic
 // this kernel's time): with w = 1, `bceRoundedCoefficients` makes
 //
 //     A = z·pw as the exact double word (a, aLo) = (RN(z·pw), fma(z, pw, −RN(z·pw)))
-//         (`exactProduct`; (0, 0) when z or pw is 0, which the two operations also give: +0, +0),
+//         (`exactProduct`; (+0, +0) when z or pw is 0, which the two operations also give for
+//         z, pw >= +0; a pos_weight −0 gives −0 on the lanes, other bits: no label is taken),
 //     B = 1 − z as (RN(1 − z), TwoSum's error) = (1 − z, +0) for z = k/16 (exact),
 //
 // or NaN for both (the label is not "plain": a product out of [2^-960, 2^1000), C out of its

@@ -157,25 +157,31 @@ enum Validation {
         }
     }
 
-    static func checkFinite(_ v: [Double], field: String, nonNegative: Bool) throws(OracleError) {
-        // Most arrays pass: one branch-free pass over them first (a NaN fails both comparisons).
-        let low = nonNegative ? 0.0 : -Double.greatestFiniteMagnitude, high = Double.greatestFiniteMagnitude
-        let passes = v.withUnsafeBufferPointer { b -> Bool in
-            var lanes = SIMDMask<SIMD8<Int64>>(repeating: true)
+    /// Whether `checkFinite` accepts every value (finite, and not below 0 when `nonNegative`:
+    /// −0 is accepted), eight at a time (a long row's labels took 3% of a bce request's time
+    /// one at a time).
+    static func allAccepted(_ v: [Double], nonNegative: Bool) -> Bool {
+        v.withUnsafeBufferPointer { b in
+            typealias V = SIMD8<Double>
+            let low: Double = nonNegative ? 0 : -.infinity
+            var refused = SIMDMask<V.MaskStorage>(repeating: false)
             var i = 0
-            while i + 8 <= b.count {
-                let x = UnsafeRawPointer(b.baseAddress! + i).loadUnaligned(as: SIMD8<Double>.self)
-                lanes .&= (x .>= SIMD8(repeating: low)) .& (x .<= SIMD8(repeating: high))
-                i += 8
+            if let base = b.baseAddress {
+                while i + V.scalarCount <= b.count {
+                    let x = UnsafeRawPointer(base + i).loadUnaligned(as: V.self)
+                    // Accepted: x < inf and x > −inf (finite; NaN fails both), or x >= 0 when
+                    // nonNegative (a finite x with x < 0 false).
+                    refused .|= .!(x .< .infinity) .| .!(nonNegative ? x .>= low : x .> low)
+                    i += V.scalarCount
+                }
             }
-            var rest = true
-            while i < b.count {
-                rest = rest && b[i] >= low && b[i] <= high
-                i += 1
-            }
-            return rest && all(lanes)
+            for x in b[i...] where !x.isFinite || (nonNegative && x < 0) { return false }
+            return !any(refused)
         }
-        if passes { return }
+    }
+
+    static func checkFinite(_ v: [Double], field: String, nonNegative: Bool) throws(OracleError) {
+        if allAccepted(v, nonNegative: nonNegative) { return }  // (else the loop names the first value refused)
         for (i, x) in v.enumerated() {
             if !x.isFinite {
                 throw .invalidInput(field: "\(field)[\(i)]", message: "\(shown(x)) is not allowed here (must be finite)")

@@ -184,7 +184,7 @@ struct BceRoundedTests {
     }
 
     /// Labels k/16 (hard labels +0 and 1 among them) with one pos_weight and no weight, which the
-    /// rounded path takes four at a time on lanes (`BceLabelLanes`, in rows of 256 logits or more:
+    /// rounded path takes on lanes (`BceLabelLanes`, in rows of 256 logits or more:
     /// the cases repeated), mixed with a −0 label (the scalar loop) in the same groups of four. Expected values: the tie argument of `ties`
     /// (A = pw·1 = 0.75), B = 1 (P = x, a double: x), B = 0 at x = 2^53 − 2 (C·T < e^-2^52: +0),
     /// label 0.5 (A = 0.375: P = 3377699720527871.25, a tie, plus 0⁺: the double above), `infiniteLoss` (A = 0 at −inf for label 0, B = 0 at +inf for label 1), NaN, and mpmath at
@@ -211,17 +211,45 @@ struct BceRoundedTests {
     func hardLabelLanesSameAsEvaluate() throws {
         let seed: UInt64 = 0xBCE0_4A2D
         var rng = SplitMix64(seed: seed)
-        for n in 0..<16 {
+        for n in 0..<24 {
             let count = [3, 300, 67, 1500][n % 4]
             let x = (0..<count).map { _ in Self.logit(&rng) }
             let labels = (0..<count).map { _ in
                 rng.oneIn(4) ? [-0.0, 0.3, (1.0 / 16).nextUp, (15.0 / 16).nextDown, 0x1p-1074, 1.0.nextDown][rng.int(0...5)]
                     : (rng.oneIn(2) ? Double(rng.int(0...16)) / 16 : (rng.oneIn(2) ? 0.0 : 1.0))
             }
-            let posWeight: [Double]? = [nil, [1], [0x1.c1a768d17298ap+1], [0x1p-1000], [0]][n % 5]
+            let posWeight: [Double]? = [nil, [1], [0x1.c1a768d17298ap+1], [0x1p-1000], [0], [0x1p700]][n % 6]
             let (rounded, full) = try Self.rounded(Self.request(x, labels: labels, posWeight: posWeight))
             #expect(rounded == full, "seed \(seed), row \(n)")
         }
+    }
+
+    /// Which labels k/16 the label lanes take (`BceLabelLanes`: the lanes compute A = z·pw,
+    /// its remainder, and B = 1 − z themselves, and take a label only where those are the bits
+    /// `bceRoundedCoefficients` makes), whether they take 2^9 <= |x| < 2^11, and whether every
+    /// A is a double, per pos_weight, from the math: pw = 1: A = z, B = 1 − z, C = 1, all
+    /// doubles; pw = 0x1.c1a768d17298ap+1 (an odd 53-bit significand): 3/16·pw needs 54 bits;
+    /// pw = 0: C = 1 − z is 0 at z = 1 (that label is not taken); pw = 2^700: C ≈ z·2^700
+    /// lies more than 637 binades above B = 1 − z (z = 1/16 ... 15/16), so the 2^9 regime
+    /// takes no B there and the lanes leave it; pw = 2^-1000: z·pw < 2^-960 for z > 0 (not an
+    /// exact product in range), only z = 0 is taken; pw = −0: the lanes' z·pw is −0 where the
+    /// table has +0 (`exactProduct` of a zero factor), so no label is taken.
+    @Test("label lanes: the labels taken, the 2^9 regime and exact products, per pos_weight")
+    func labelLaneChoices() {
+        let o = ElementwiseOutputs(kind: .bce, format: .f64, labels: [0], posWeight: nil, weight: nil)
+        let tiny = UnsafeMutablePointer<Double>.allocate(capacity: 17)
+        defer { tiny.deallocate() }
+        let cases: [(pw: Double, plain: Int64, exact: Bool, middle: Bool)] = [
+            (1, 0x1FFFF, true, true), (0x1.c1a768d17298ap+1, 0x1FFFF, false, true), (0, 0xFFFF, true, true),
+            (0x1p700, 0x1FFFF, true, false), (0x1p-1000, 0x1, true, true), (-0.0, 0, true, true),
+        ]
+        for c in cases {
+            let lanes = o.labelLanes(onePosWeight: c.pw, tiny: tiny) { o.bceRoundedCoefficients(label: $0, posWeight: $1, weight: $2) }
+            #expect(lanes?.plain == c.plain, "pw \(c.pw)")
+            #expect(lanes?.exactProducts == c.exact, "pw \(c.pw)")
+            #expect(lanes?.middle == c.middle, "pw \(c.pw)")
+        }
+        #expect(o.labelLanes(onePosWeight: nil, tiny: tiny) { o.bceRoundedCoefficients(label: $0, posWeight: $1, weight: $2) } == nil)
     }
 }
 

@@ -1,4 +1,4 @@
-import SoftmaxOracle
+@testable import SoftmaxOracle
 import Testing
 
 /// Malformed requests: each is refused with `.invalidInput` naming the field (and its value),
@@ -136,6 +136,30 @@ struct ValidationTests {
         expectInvalid(OracleRequest(function: .crossEntropyLoss, weight: [1, -2], batch: rows, batchTargets: .indices([0, 1])), field: "weight[1]")
         expectInvalid(OracleRequest(function: .crossEntropyLoss, labelSmoothing: -1, batch: rows, batchTargets: .indices([0, 1])), field: "label_smoothing")
         expectInvalid(OracleRequest(function: .crossEntropyLoss, labelSmoothing: .nan, batch: rows, batchTargets: .indices([0, 1])), field: "label_smoothing")
+    }
+
+    /// `Validation.allAccepted` (whole vectors of eight, then the tail) against its definition
+    /// (every value finite, and not below 0 when nonNegative; −0 accepted), with one refused or
+    /// edge value at every position of rows of 0 ... 19 values (so in a first vector, a later
+    /// one and the tail), and the labels' error naming that value's index.
+    @Test("labels, pos_weight and weight: each value is checked, at every position of a vector and of the tail")
+    func everyPosition() {
+        let values: [Double] = [.nan, -.nan, .infinity, -.infinity, -1, -0x1p-1074, -0.0, 0, .greatestFiniteMagnitude, -.greatestFiniteMagnitude]
+        for n in 0..<20 {
+            for position in 0..<Swift.max(n, 1) {
+                for v in values {
+                    var row = (0..<n).map { Double($0) / 3 }
+                    if n > 0 { row[position] = v }
+                    for nonNegative in [false, true] {
+                        let expected = row.allSatisfy { $0.isFinite && !(nonNegative && $0 < 0) }
+                        #expect(Validation.allAccepted(row, nonNegative: nonNegative) == expected, "n \(n) at \(position): \(v)")
+                    }
+                    guard n > 0, !v.isFinite else { continue }
+                    expectInvalid(OracleRequest(function: .bceWithLogits, logits: Array(repeating: 0, count: n), labels: row),
+                                  field: "labels[\(position)]")
+                }
+            }
+        }
     }
 
     @Test("more values than maxValues")

@@ -128,28 +128,33 @@ extension ElementwiseOutputs {
         return result
     }
 
-    /// `fillRounded` for bce in f64: the outputs of the file's notes written at once, the others
-    /// gathered per block and `fill`ed (with their labels, pos_weights and weights); returns the
-    /// indices that failed, ascending.
+    /// `fillRounded` for bce in f64: the outputs of the file's notes written at once (labels k/16
+    /// on lanes, BceLabelLanes.swift), the others gathered and `fill`ed (with their labels,
+    /// pos_weights and weights) once a block's worth is waiting; returns the indices that failed,
+    /// ascending.
     func fillRoundedBce(_ x: UnsafeBufferPointer<Double>, _ range: Range<Int>, into out: UnsafeMutablePointer<Double>) -> [Int] {
         let labels = self.labels!
         let onePosWeight: Double? = posWeight.map { $0.count == 1 ? $0[0] : nil } ?? 1
         let table = BceRoundedTable()
         defer { table.deallocate() }
         let special = bceSpecial.unsafelyUnwrapped, nanRounded = special.nan.rounded
-        let block = DoubleWordTier.roundedBlock
-        let buffer = UnsafeMutablePointer<OracleValue>.allocate(capacity: block)
-        let indices = UnsafeMutablePointer<Int>.allocate(capacity: block)
+        // The gathered logits of several blocks are `fill`ed together, once `block` or more are
+        // waiting (and at the end): a block adds at most `block`, so 2·block slots suffice. (One
+        // `fill` per block left up to 3 logits in each of its lane queues, which the scalar path
+        // then finished one at a time: most of them where a block gathers a few dozen.)
+        let block = DoubleWordTier.roundedBlock, capacity = 2 * block
+        let buffer = UnsafeMutablePointer<OracleValue>.allocate(capacity: capacity)
+        let indices = UnsafeMutablePointer<Int>.allocate(capacity: capacity)
         defer {
             buffer.deallocate()
             indices.deallocate()
         }
         var gx: [Double] = [], gz: [Double] = [], gpw: [Double] = [], gw: [Double] = []
-        gx.reserveCapacity(block)
-        gz.reserveCapacity(block)
+        gx.reserveCapacity(capacity)
+        gz.reserveCapacity(capacity)
         let perPosWeight = onePosWeight == nil, hasWeight = weight != nil
-        if perPosWeight { gpw.reserveCapacity(block) }
-        if hasWeight { gw.reserveCapacity(block) }
+        if perPosWeight { gpw.reserveCapacity(capacity) }
+        if hasWeight { gw.reserveCapacity(capacity) }
         let placeholder = OracleValue(rounded: 0, exact: ExactValue(0.0))
         var failed: [Int] = []
         // One weight cache for every block's gathered logits (their pos_weights and weights have
@@ -248,33 +253,27 @@ extension ElementwiseOutputs {
                         indices[count] = i
                         count += 1
                     }
-                    let entries = UnsafeMutablePointer<BceLabelEntry>.allocate(capacity: 34)
-                    defer { entries.deallocate() }
+                    let tiny = UnsafeMutablePointer<Double>.allocate(capacity: 17), rest = UnsafeMutablePointer<Int>.allocate(capacity: block)
+                    defer {
+                        tiny.deallocate()
+                        rest.deallocate()
+                    }
                     let lanes = range.count >= Self.labelLanesMinimum
-                        ? labelLanes(onePosWeight: hasWeight ? nil : onePosWeight, entries: entries, coefficients: coefficients) : nil
+                        ? labelLanes(onePosWeight: hasWeight ? nil : onePosWeight, tiny: tiny, coefficients: coefficients) : nil
                     var start = range.lowerBound
                     while start < range.upperBound {
                         let end = Swift.min(start + block, range.upperBound)
-                        count = 0
                         var i = start
                         if let lanes {
-                            let width = OutputLanes.scalarCount
-                            while i + width <= end {
-                                let xv = UnsafeRawPointer(x.baseAddress! + i).loadUnaligned(as: OutputLanes.self)
-                                let zv = UnsafeRawPointer(zs.baseAddress! + i).loadUnaligned(as: OutputLanes.self)
-                                let (v, done) = lanes.outputs(xv, zv)
-                                UnsafeMutableRawPointer(out + i).storeBytes(of: v, as: OutputLanes.self)  // the others are overwritten
-                                if !all(done) {
-                                    for j in 0..<width where !done[j] { one(i + j) }
-                                }
-                                i += width
-                            }
+                            let (next, left) = lanes.fill(x.baseAddress!, zs.baseAddress!, into: out, from: i, to: end, rest: rest)
+                            for j in 0..<left { one(rest[j]) }
+                            i = next
                         }
                         while i < end {
                             one(i)
                             i += 1
                         }
-                        if count > 0 {
+                        if count >= block || (count > 0 && end == range.upperBound) {
                             gx.removeAll(keepingCapacity: true)
                             gz.removeAll(keepingCapacity: true)
                             gpw.removeAll(keepingCapacity: true)
@@ -292,6 +291,7 @@ extension ElementwiseOutputs {
                             }
                             for j in left { failed.append(indices[j]) }
                             for j in 0..<count { (out + indices[j]).initialize(to: buffer[j].rounded) }
+                            count = 0
                         }
                         start = end
                     }
@@ -300,150 +300,5 @@ extension ElementwiseOutputs {
         }
         failed.sort()
         return failed
-    }
-}
-
-// Labels k/16 on lanes. When pos_weight is one number and there is no weight, the labels
-// z = k/16, k = 0 ... 16 (hard labels +0 and 1 among them; the bit patterns `coefficients` keys
-// on) each have one `BceRoundedCoefficients` for the whole row, made once per fill (for ranges of
-// `labelLanesMinimum` logits or more; shorter ones take the scalar loop alone). Four logits at a
-// time, a lane's entry is found from 16·z (exact: a power-of-two scaling of z ∈ [0, 1]) and taken
-// only where the entry's label has z's very bit pattern (so −0, k/16 ± an ulp, and labels
-// outside [0, 1] are not). Each such lane whose logit falls in a regime of the file's notes gets
-// the very value the scalar loop (`one`) writes, by the same operations on the same operands:
-// - |x| >= 2^11, finite: a = A (x < 0) or B, aLo likewise; a = 0: +0; aLo = 0 and
-//   hi = RN(a·|x|) ∈ [2^-900, 2^1000): lo = fma(a, |x|, −hi), and hi.nextUp where lo > 0 and
-//   lo = ulp(hi)/2, else hi. For such hi (positive, normal, below the largest double) ulp(hi)/2
-//   is 2^(⌊log₂hi⌋ − 53), whose bits are hi's exponent field minus 53 (no underflow: ⌊log₂hi⌋
-//   >= −900), and hi.nextUp is hi's bit pattern plus one. A double word a + aLo (aLo ≠ 0) with
-//   hi ∈ [2^-800, 2^1000): e1, p2, s2, h, l, room as `one` computes them, and h where l ± room
-//   lies strictly inside h's rounding cell; ulp(h)/2 from h's exponent field as above (h is
-//   normal: within a few ulps of hi >= 2^-800), the cell's lower end halved where h's significand
-//   bits are 0. Other lanes (a NaN: not plain; undecided) go to the scalar loop.
-// - 2^9 <= |x| < 2^11: the same with the entry's `mid` coefficient (a NaN where the regime does
-//   not apply to that label and side, and for a = 0: never written as +0 there).
-// - |x| <= 2^-60: the triple's `tiny` where it is not NaN.
-// - x = ±inf: `infiniteLoss` of the lane's sign and label (made once per entry).
-// - x NaN: the NaN output, whatever the label.
-// Every other lane (another label, 2^-60 < |x| < 2^11) goes to the scalar loop, lane by lane.
-
-extension ElementwiseOutputs {
-    /// What the lanes need of the label k/16 on one side of 0: its bit pattern, A (x < 0) or B
-    /// (x > 0) as a double word, the tiny-logit output, the output at −inf or +inf, A or B for
-    /// 2^9 <= |x| < 2^11 (padded to 64
-    /// bytes: one cache line each).
-    struct BceLabelEntry {
-        var key: UInt64, coefficient: Double, coefficientLo: Double, tiny: Double, infinity: Double
-        /// `coefficient` where 2^9 <= |x| < 2^11 takes it (`BceRoundedCoefficients.aMid`), else NaN.
-        var mid: Double
-        var padding: (Double, Double) = (0, 0)
-    }
-
-    /// The shortest range that makes the label table (17 triples' coefficients) worth its making.
-    static let labelLanesMinimum = 256
-
-    /// The row's label table on lanes (see the notes above): `entries[2k]` for the label k/16 at
-    /// x >= 0 (or NaN), `entries[2k + 1]` at x < 0.
-    struct BceLabelLanes {
-        let entries: UnsafePointer<BceLabelEntry>
-        let nan: Double
-
-        /// The outputs of the lanes `done` marks (the others hold anything).
-        @inline(__always)
-        func outputs(_ x: OutputLanes, _ z: OutputLanes) -> (OutputLanes, SIMDMask<OutputLanes.MaskStorage>) {
-            typealias Bits = SIMD4<UInt64>
-            let zBits = unsafeBitCast(z, to: Bits.self)
-            let sixteen = z * 16, valid = (sixteen .>= 0) .& (sixteen .<= 16)
-            // 2k + (x < 0), k = ⌊16·z⌋ in [0, 16] (a non-integer 16·z finds another label's key).
-            let twice = sixteen.replacing(with: 0, where: .!valid) * 2
-            // The regimes from |x|'s bit pattern (for doubles >= +0 their order is the values'
-            // order; NaN patterns lie above +inf's): no floating-point comparison of a subnormal x.
-            let mb = unsafeBitCast(x, to: Bits.self) & Bits(repeating: 0x7FFF_FFFF_FFFF_FFFF)
-            let infBits = Bits(repeating: Double.infinity.bitPattern)
-            let nanLanes = mb .> infBits, infinite = mb .== infBits
-            // The side: x's sign bit, without a branch. It differs from x < 0 only at −0 and
-            // negative NaNs, where the two entries agree on what is used (key, tiny; NaN lanes
-            // take `nan`).
-            let sign = unsafeBitCast(x, to: Bits.self) &>> 63
-            // 2·16z rounded to an integer (to nearest: twice ∈ [0, 32] plus 2^52 is rounded to
-            // binary64's spacing 1 there, its low bits the integer), plus the side. A non-integer
-            // 16·z lands on some entry whose key is not z's either way.
-            let slots = (unsafeBitCast(twice + 0x1p52, to: Bits.self) &- Bits(repeating: (0x1p52 as Double).bitPattern)) &+ sign
-            @inline(__always) func slot(_ j: Int) -> Int { Int(truncatingIfNeeded: slots[j]) }
-            let e0 = entries[slot(0)], e1 = entries[slot(1)], e2 = entries[slot(2)], e3 = entries[slot(3)]
-            let key = Bits(e0.key, e1.key, e2.key, e3.key)
-            let aLo = OutputLanes(e0.coefficientLo, e1.coefficientLo, e2.coefficientLo, e3.coefficientLo)
-            let t = OutputLanes(e0.tiny, e1.tiny, e2.tiny, e3.tiny)
-            let inf = OutputLanes(e0.infinity, e1.infinity, e2.infinity, e3.infinity)
-            let known = valid .& (key .== zBits)
-            let m = unsafeBitCast(mb, to: OutputLanes.self)
-            // |x| >= 2^11, finite; 2^9 <= |x| < 2^11 with the `mid` coefficients.
-            // (Other lanes multiply 2^11 instead of |x|: no arithmetic on subnormal logits, which
-            // x86 takes through a slow microcode assist; their products are discarded.)
-            let huge = (mb .>= Bits(repeating: (0x1p11 as Double).bitPattern)) .& (mb .< infBits)
-            let midLanes = (mb .>= Bits(repeating: (0x1p9 as Double).bitPattern)) .& (mb .< Bits(repeating: (0x1p11 as Double).bitPattern))
-            let mh = m.replacing(with: 0x1p11, where: .!(huge .| midLanes))
-            let a = OutputLanes(e0.coefficient, e1.coefficient, e2.coefficient, e3.coefficient)
-                .replacing(with: OutputLanes(e0.mid, e1.mid, e2.mid, e3.mid), where: midLanes)
-            let hi = a * mh
-            let lo = (-hi).addingProduct(a, mh)
-            let hiBits = unsafeBitCast(hi, to: Bits.self)
-            let exponentField = Bits(repeating: 0x7FF0_0000_0000_0000), halfShift = Bits(repeating: 53 << 52)
-            let halfUlp = unsafeBitCast((hiBits & exponentField) &- halfShift, to: OutputLanes.self)
-            let up = (lo .> 0) .& (lo .== halfUlp)
-            var v = unsafeBitCast(hiBits &+ Bits(repeating: 1), to: OutputLanes.self).replacing(with: hi, where: .!up)
-            let plainLo = aLo .== 0
-            var termDone = plainLo .& (hi .>= 0x1p-900) .& (hi .< 0x1p1000)
-            // The double word a + aLo (`one`'s operations, lane by lane).
-            let wordLanes = (huge .| midLanes) .& .!plainLo .& (hi .>= 0x1p-800) .& (hi .< 0x1p1000)
-            if any(wordLanes) {
-                let p2 = aLo * mh
-                let s2 = (lo + p2) + (-p2).addingProduct(aLo, mh)
-                let h = hi + s2, l = (hi - h) + s2
-                let room = 0x1p-100 * h
-                let hBits = unsafeBitCast(h, to: Bits.self)
-                let half = unsafeBitCast((hBits & exponentField) &- halfShift, to: OutputLanes.self)
-                let atPower = (hBits & Bits(repeating: 0x000F_FFFF_FFFF_FFFF)) .== Bits(repeating: 0)
-                let below = (-half).replacing(with: -0.5 * half, where: atPower)
-                let wordDone = wordLanes .& (l + room .< half) .& (l - room .> below)
-                v.replace(with: h, where: wordDone)
-                termDone .|= wordDone
-            }
-            let zeroA = huge .& (a .== 0)
-            v.replace(with: 0, where: zeroA)
-            var done = (huge .| midLanes) .& (zeroA .| termDone)
-            // |x| <= 2^-60.
-            let tinyDone = (mb .<= Bits(repeating: ElementwiseOutputs.tinyLogitBound.bitPattern)) .& (t .== t)
-            v.replace(with: t, where: tinyDone)
-            // ±inf, NaN.
-            v.replace(with: inf, where: infinite)
-            v.replace(with: nan, where: nanLanes)
-            done = (done .| tinyDone .| infinite) .& known
-            done .|= nanLanes
-            return (v, done)
-        }
-    }
-
-    /// Fills `entries` (34 of them) with the label table when pos_weight is one number and
-    /// there is no weight (`onePosWeight` given) and returns the lanes; else nil.
-    /// `coefficients` gives a triple's `BceRoundedCoefficients`.
-    @inline(__always)
-    func labelLanes(onePosWeight: Double?, entries: UnsafeMutablePointer<BceLabelEntry>,
-                    coefficients: (Double, Double, Double) -> BceRoundedCoefficients) -> BceLabelLanes? {
-        guard let pw = onePosWeight else { return nil }
-        let s = bceSpecial.unsafelyUnwrapped
-        let rounded = { (negative: Bool, z: Double) -> Double in
-            let v = Self.infiniteLoss(negative: negative, label: z, posWeight: pw, weight: 1)
-            return v == 0 ? s.zero.rounded : (v > 0 ? s.plus.rounded : s.minus.rounded)
-        }
-        for k in 0...16 {
-            let z = Double(k) / 16
-            let c = coefficients(z, pw, 1)
-            entries[2 * k] = BceLabelEntry(key: z.bitPattern, coefficient: c.b, coefficientLo: c.bLo, tiny: c.tiny, infinity: rounded(false, z),
-                                           mid: c.bMid)
-            entries[2 * k + 1] = BceLabelEntry(key: z.bitPattern, coefficient: c.a, coefficientLo: c.aLo, tiny: c.tiny, infinity: rounded(true, z),
-                                               mid: c.aMid)
-        }
-        return BceLabelLanes(entries: UnsafePointer(entries), nan: s.nan.rounded)
     }
 }

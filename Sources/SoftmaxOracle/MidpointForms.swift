@@ -86,20 +86,24 @@ enum MidpointForms {
     /// nil where it cannot help: E = 0 (every term at the maximum: S is exact) or E not below
     /// 2^-(w−8) (then the plain form is as narrow; either way the output's enclosure holds it).
     ///
-    /// `zLoss` (2·coefficient times the z-loss's scale), for a unique maximum (m = 1) whose z_M is
-    /// exactly 0: then logsumexp = log(1 + E) is as tiny as E, and the z-loss gradient at the
-    /// maximum, zLoss·log(1 + E)/S, joins the tiny term (its sign against the cross-entropy's):
+    /// `zLoss` (f = 2·coefficient times the z-loss's scale, and z_M, a point), for a unique
+    /// maximum (m = 1): then logsumexp = z_M + log(1 + E), and the z-loss gradient at the maximum,
+    /// f·(z_M + log(1 + E))/S, joins the form (its tiny part's sign against the cross-entropy's):
+    /// with 1/S = 1 − E/S,
     ///
-    ///     grad_c + z-loss term = (R̃ − r̃_c)·g/(D·M) + (E/S)·(−R̃·g/(D·M) + zLoss·λ),
+    ///     grad_c + z-loss term = [(R̃ − r̃_c)·g/(D·M) + f·z_M] + (E/S)·(−R̃·g/(D·M) + f·(λ − z_M)),
     ///
     /// λ = log(1 + E)/E, which lies strictly between 1 − E/2 and 1 for 0 < E <= 1 (log(1 + E) is
     /// strictly between E − E²/2 and E there), enclosed as [RD(1 − E.hi/2), 1]. The result then
     /// includes the z-loss term; without `zLoss` it is the cross-entropy's part alone.
+    ///
+    /// The gate is relative to m: E below 2^-(w−8)·m (S − m is at least ulp_w(m) wide, so an
+    /// absolute gate would refuse every m >= 128).
     static func gradientAtMaximum(weight rc: BigFloat, total: BigFloat, ties m: Int, divisor d: Int, sum s: Interval,
-                                  scale: Scale?, zLoss: Interval? = nil, _ w: IntervalArithmetic) -> Interval? {
+                                  scale: Scale?, zLoss: (factor: Interval, zMax: Interval)? = nil, _ w: IntervalArithmetic) -> Interval? {
         let mPoint = w.point(Double(m))  // exact: m < 2^53
         let e = w.sub(s, mPoint)
-        guard !e.hi.isZero, e.hi.exponent <= -(w.precision - 8) else { return nil }
+        guard !e.hi.isZero, e.hi.exponent <= mPoint.hi.exponent - (w.precision - 8) else { return nil }
         let eAbove0 = e.lo.signum < 0 ? Interval(lo: w.zero.lo, hi: e.hi) : e
         let md = w.mul(mPoint, w.point(Double(d)))  // exact at w >= 64 bits: m·D <= K² < 2^64
         let exact = ExactArithmetic.difference(total, ExactArithmetic.product(rc, ExactArithmetic.value(Double(m))))
@@ -108,8 +112,8 @@ enum MidpointForms {
             return w.sub(first, scaled(w.mul(Interval(point: total), eAbove0), over: w.mul(md, s), scale, w))
         }
         let lambda = Interval(lo: w.sub(w.one, w.scale(Interval(lo: eAbove0.hi, hi: eAbove0.hi), -1)).lo, hi: w.one.hi)
-        let factor = w.add(w.neg(scaled(Interval(point: total), over: md, scale, w)), w.mul(zLoss, lambda))
-        return w.add(first, w.mul(w.div(eAbove0, s), factor))
+        let factor = w.add(w.neg(scaled(Interval(point: total), over: md, scale, w)), w.mul(zLoss.factor, w.sub(lambda, zLoss.zMax)))
+        return w.add(w.add(first, w.mul(zLoss.factor, zLoss.zMax)), w.mul(w.div(eAbove0, s), factor))
     }
 
     /// The number of logits equal to x[maxIndex] (they share e = 1 exactly: z = c·tanh(x/c) and

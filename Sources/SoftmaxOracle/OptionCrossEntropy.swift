@@ -64,8 +64,8 @@ enum OptionCrossEntropy {
         let zLoss = row.zLossFactor(w).map { f in (factor: zScale.map { w.mul(f, $0) } ?? f, sum: row.S) }
         var ties: Int?  // counted when an output at the maximum first needs it
         // 2·coefficient·scale: the z-loss gradient's factor of logsumexp·softmax_c, for the form at
-        // a unique maximum z_M = 0.
-        let zLossAtZero = o.zLoss.map { w.scale(w.mul(Interval(point: $0), zScale ?? w.one), 1) }
+        // a unique maximum whose z_M is a point.
+        let zLossFactor = o.zLoss.map { w.scale(w.mul(Interval(point: $0), zScale ?? w.one), 1) }
         return { k in
             let c = classes(k)
             var g: Interval
@@ -79,7 +79,7 @@ enum OptionCrossEntropy {
                 var atMaximum: (form: Interval, withZLoss: Bool)?
                 if x[c] == x[row.maxIndex] {
                     if ties == nil { ties = MidpointForms.ties(x, maxIndex: row.maxIndex) }
-                    let z = ties == 1 && row.zMax.isExactZero ? zLossAtZero : nil
+                    let z = ties == 1 && row.zMax.isPoint ? zLossFactor.map { ($0, row.zMax) } : nil
                     atMaximum = MidpointForms.gradientAtMaximum(weight: r.scaled[c], total: r.total, ties: ties!, divisor: r.divisor,
                                                                 sum: row.S, scale: ceScale, zLoss: z, w).map { ($0, z != nil) }
                     if let atMaximum, !atMaximum.withZLoss { g = g.intersection(atMaximum.form) }

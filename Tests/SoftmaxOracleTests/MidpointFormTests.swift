@@ -132,6 +132,36 @@ struct MidpointFormTests {
                                       [0, -0.0], "target 1")
     }
 
+    @Test("the review's rows: a maximum shared by 128 logits (bf16) and by 4096 (f16), the last logit −10^300: decided at the first precision (the gate was absolute, refusing every m >= 128)")
+    func gradientAtWideSharedMaximum() throws {
+        // 128 zeros and −10^300, target 1.5 on class 0: grad_0 = 1.5/S − 1.5 with S = 128 + E, just
+        // below −1.5 + 1.5/128 = −1.48828125, midway between the bf16 numbers −1.484375 and
+        // −1.4921875: −1.4921875. Classes 1…127: 1.5/S just below 1.5/128 = 0x1.8p-7 (a bf16 number):
+        // 0x1.8p-7. The last: 1.5·E/S > 0, far below bf16's least subnormal: +0.
+        let x = [Double](repeating: 0, count: 128) + [-1e300]
+        let p = [1.5] + [Double](repeating: 0, count: 128)
+        try Self.expectFirstPrecision(OracleRequest(function: .crossEntropyGrad, format: .bf16, logits: x, target: .probabilities(p)),
+                                      [-0x1.7ep+0] + [Double](repeating: 0x1.8p-7, count: 127) + [0], "m = 128")
+        // 4096 zeros and −10^300, target 0: grad_0 = 1/S − 1 just below 1/4096 − 1 = −0.999755859375,
+        // midway between the f16 numbers −0.99951171875 and −1 (f16 has 2^-11 steps below 1): −1;
+        // the other zeros 1/S just below 2^-12 (an f16 number): 2^-12; the last +0.
+        let y = [Double](repeating: 0, count: 4096) + [-1e300]
+        try Self.expectFirstPrecision(OracleRequest(function: .crossEntropyGrad, format: .f16, logits: y, target: .index(0)),
+                                      [-1] + [Double](repeating: 0x1p-12, count: 4095) + [0], "m = 4096")
+    }
+
+    @Test("cross_entropy_grad f32 with z_loss 2^-4 at a unique maximum z_M = −1: the midpoint (R̃ − r̃_0) + 2z·z_M = 0.5 + 2^-25 moved by (E/S)·(−R̃ + 2z·(λ − z_M)) < 0")
+    func gradientAtMaximumWithZLossAwayFromZero() throws {
+        // x = (−1, −10^300), p = (0.25, 0.625 + 2^-25): R̃ = 0.875 + 2^-25, lse = −1 + log(1 + E).
+        // grad_0 = R̃/S − 0.25 + 2z·lse/S = (0.625 + 2^-25 − 0.125) + (E/S)·(−R̃ + 0.125·(λ + 1)),
+        // λ ≈ 1: −0.625 − 2^-25 < 0, so just below the f32 midpoint 0.5 + 2^-25: 0.5. grad_1 =
+        // −(0.625 + 2^-25) + e_1·(R̃ + 2z·lse)/S, R̃ − 0.125 > 0: just above the f32 midpoint
+        // −(0.625 + 2^-25) (f32 steps 2^-24 in [0.5, 1)): −0.625.
+        let q = OracleRequest(function: .crossEntropyGrad, format: .f32, logits: [-1, -1e300],
+                              target: .probabilities([0.25, 0.625 + 0x1p-25]), zLoss: 0x1p-4)
+        try Self.expectFirstPrecision(q, [0.5, -0.625], "z_M = -1")
+    }
+
     @Test("cross_entropy_loss_backward f32, the harness's near_ties row (logits 2^27 apart, near 2^50): ±0.375·w_1 on an f32 midpoint, moved toward 0 by p_1 > 0 (was notCertified at 65 536 bits)")
     func lossBackwardNearMidpoint() throws {
         // Found by BatchRowsTests (seed 5, 32 rows): one of its rows alone. x_0 − x_1 = 2^27, so

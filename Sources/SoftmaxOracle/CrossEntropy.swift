@@ -35,39 +35,40 @@ enum CrossEntropy {
         // before the row's (a number per distinct logit) is made, so they never take memory at
         // the same time (m = facts.max = row.m; the two are independent computations).
         let a = weightedGaps(x, m: facts.max, r, w)
-        let row = ShiftedRow(x, facts: facts, arithmetic: w)
+        let row = ShiftedRow.sums(x, facts: facts, arithmetic: w)  // (s and L alone: no term kept)
         let b = w.mul(Interval(point: r.total), row.L)
         return .interval(w.div(w.add(a, b), w.point(Double(r.divisor))))
     }
 
     /// Σ_c r̃_c·(m − x_c) over the finite x_c ≠ m with r̃_c ≠ 0: the sum that
     /// `w.sum(terms)` of the terms `w.mul(Interval(point: r̃_c), w.sub(w.point(m), w.point(x_c)))`
-    /// gives, the terms' lower ends summed as they are made (`ExactChunkedSum`), then their upper
-    /// ends: no number kept per term. The same numbers: m − x_c > 0 and r̃_c >= 0, so
+    /// gives, both ends of each term summed as they are made (`ExactChunkedSum`): no number kept
+    /// per term. The same numbers: m − x_c > 0 and r̃_c >= 0, so
     /// `IntervalArithmetic.mul` takes its non-negative case, [RD(r̃_c·RD(m − x_c)),
     /// RU(r̃_c·RU(m − x_c))], which is what is computed here; no term: the exact 0 (`w.zero`).
     static func weightedGaps(_ x: [Double], m: Double, _ r: TargetWeights, _ w: IntervalArithmetic) -> Interval {
-        let used = x.indices.lazy.filter { c in x[c].isFinite && x[c] != m && !r.scaled[c].isZero }
-        let n = used.count
-        if n == 0 { return w.zero }
         let mPoint = BigFloat(m, precision: 53), xc = BigFloat(precision: 53)
         let gap = BigFloat(precision: w.precision), term = BigFloat(precision: w.precision)
-        var ends: [BigFloat] = []
-        for r0 in [Rounding.down, .up] {
-            // The terms summed as they are made (`ExactChunkedSum`: the same correctly rounded
-            // sum as one `mpfr_sum` of them all, without a number per term).
-            var sum = ExactChunkedSum(precision: w.precision)
-            for c in used {
-                xc.set(x[c], .nearest)  // exact
-                gap.sub(mPoint, xc, r0)
-                let rc = r.scaled[c]
-                precondition(rc.signum >= 0 && gap.signum >= 0, "non-negative factors")
-                term.mul(rc, gap, r0)
-                sum.add(term)
-            }
-            ends.append(sum.total(precision: w.precision, r0))
+        // Both ends' terms summed as they are made, in one pass over the classes (`ExactChunkedSum`:
+        // the same correctly rounded sums as one `mpfr_sum` of each end's terms, without a number
+        // per term; r̃_c asked for once per class: label smoothing's are made when asked for).
+        var lower = ExactChunkedSum(precision: w.precision), upper = ExactChunkedSum(precision: w.precision)
+        var n = 0
+        for c in x.indices where x[c].isFinite && x[c] != m {
+            let rc = r.scaled[c]
+            if rc.isZero { continue }
+            n += 1
+            xc.set(x[c], .nearest)  // exact
+            gap.sub(mPoint, xc, .down)
+            precondition(rc.signum >= 0 && gap.signum >= 0, "non-negative factors")
+            term.mul(rc, gap, .down)
+            lower.add(term)
+            gap.sub(mPoint, xc, .up)
+            term.mul(rc, gap, .up)
+            upper.add(term)
         }
-        return Interval(lo: ends[0], hi: ends[1])
+        if n == 0 { return w.zero }
+        return Interval(lo: lower.total(precision: w.precision, .down), hi: upper.total(precision: w.precision, .up))
     }
 
     /// The gradient's enclosures, one pending output at a time (`Certifier.run(outputs:streaming:)`).

@@ -113,6 +113,65 @@ struct ShiftedRow {
         L = w.log1p(s)
     }
 
+    /// s, S and L of the row (`ShiftedRow(x, facts:, arithmetic:)`'s, bit for bit), without keeping
+    /// its terms: for callers that need the sums alone (cross_entropy's loss). Each e_j is made as
+    /// the row makes it (the same MPFR operations; equal logits share one, `SharedTerms`, its ends
+    /// kept while the table is on) and its ends are added to two `ExactChunkedSum`s (the same
+    /// correctly rounded sums as the row's `mpfr_sum`s of the same numbers). Memory: no number
+    /// per logit (the row keeps 4 bytes a logit and about 50 a term; issue 13).
+    static func sums(_ x: [Double], facts: RowFacts, arithmetic w: IntervalArithmetic) -> (s: Interval, S: Interval, L: Interval) {
+        let maxIndex = facts.maxIndex!
+        let mPoint = w.point(facts.max)
+        let n = x.lazy.filter(\.isFinite).count
+        var s = w.zero
+        if n > 1 {
+            var lowerSum = ExactChunkedSum(precision: w.precision), upperSum = ExactChunkedSum(precision: w.precision)
+            var shared = SharedTerms<Int32>()
+            // The shared terms' ends, in stores of 4096 numbers made as the table fills (a row of
+            // distinct logits turns the table off after 4096 (`SharedTerms.window`): one store).
+            var lowerEnds: [PackedFloats] = [], upperEnds: [PackedFloats] = []
+            let capacity = Swift.min(n, shared.limit), storeSize = 4096
+            var made: Int32 = 0
+            let point = BigFloat(precision: 53)
+            let lower = BigFloat(precision: w.precision), upper = BigFloat(precision: w.precision)
+            let lo = BigFloat(precision: w.precision), hi = BigFloat(precision: w.precision)
+            for (j, v) in x.enumerated() where v.isFinite && j != maxIndex {
+                let key = SIMD4(v.bitPattern, 0, 0, 0)
+                if let k = shared.stored(key) {
+                    lowerSum.add(lowerEnds[Int(k) / storeSize].view(Int(k) % storeSize))
+                    upperSum.add(upperEnds[Int(k) / storeSize].view(Int(k) % storeSize))
+                    continue
+                }
+                // e_j as `ExponentialTerms.append(exponentOf:_:)` and `interval` make it.
+                point.set(v, .nearest)  // exact
+                lower.sub(point, mPoint.hi, .down)
+                upper.sub(point, mPoint.lo, .up)
+                let t = lo.exp(lower, .down)
+                if lower.compare(upper) == 0 {
+                    hi.set(lo, .up)
+                    if t != 0 { hi.nextUp() }
+                } else {
+                    hi.exp(upper, .up)
+                }
+                lowerSum.add(lo)
+                upperSum.add(hi)
+                if !shared.isOff && Int(made) < capacity {
+                    if Int(made) % storeSize == 0 {
+                        lowerEnds.append(PackedFloats(count: storeSize, precision: w.precision))
+                        upperEnds.append(PackedFloats(count: storeSize, precision: w.precision))
+                    }
+                    let (store, i) = (Int(made) / storeSize, Int(made) % storeSize)
+                    lowerEnds[store].set(i, lo, .nearest)  // exact: the same precision
+                    upperEnds[store].set(i, hi, .nearest)
+                    shared.store(key, made)
+                    made += 1
+                }
+            }
+            s = Interval(lo: lowerSum.total(precision: w.precision, .down), hi: upperSum.total(precision: w.precision, .up))
+        }
+        return (s, w.add(w.one, s), w.log1p(s))
+    }
+
     /// The bytes the row keeps per logit and per term (`ExponentialTerms.storedBytes`), besides
     /// s, S and L; for tests that pin the memory design.
     var storedBytes: Int { terms.storedBytes }

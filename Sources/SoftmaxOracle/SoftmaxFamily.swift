@@ -14,8 +14,8 @@ enum SoftmaxFamily {
         let facts = RowFacts(x)
         if x.isEmpty { return [.exact(-.infinity)] }
         if let v = facts.special(forLogsumexp: true) { return [.exact(v)] }
-        let row = ShiftedRow(x, facts: facts, arithmetic: w)
-        return [.interval(w.add(w.point(row.m), row.L))]
+        let sums = ShiftedRow.sums(x, facts: facts, arithmetic: w)  // (L alone: no term kept)
+        return [.interval(w.add(w.point(facts.max), sums.L))]
     }
 
     /// softmax's enclosures, one pending output at a time (`Certifier.run(outputs:streaming:)`).

@@ -110,4 +110,62 @@ struct CompactTermsTests {
         let none = TargetWeights(target: .index(2), classes: x.count, weight: nil, labelSmoothing: 0)
         #expect(Self.same(CrossEntropy.weightedGaps(x, m: 2, none, w), w.zero), "no term: the exact 0")
     }
+
+    /// r̃_c by the formulas of `TargetWeights` (PyTorch's semantics), each an exact number made
+    /// with `ExactArithmetic` on its own, and R̃ = `ExactArithmetic.sum` of all of them.
+    static func expectedWeights(target: RowTarget, k: Int, weight: [Double]?, eps: Double) -> [BigFloat] {
+        let w = { (c: Int) in ExactArithmetic.value(weight?[c] ?? 1) }
+        let e = ExactArithmetic.value(eps)
+        let a = ExactArithmetic.product(ExactArithmetic.difference(ExactArithmetic.value(1), e), ExactArithmetic.value(Double(k)))
+        return (0..<k).map { c in
+            switch target {
+            case .index(let t):
+                if eps == 0 { return c == t ? w(c) : ExactArithmetic.value(0) }
+                let smooth = ExactArithmetic.product(e, w(c))
+                return c == t ? ExactArithmetic.sum([smooth, ExactArithmetic.product(a, w(c))]) : smooth
+            case .probabilities(let p):
+                if eps == 0 { return ExactArithmetic.product(w(c), ExactArithmetic.value(p[c])) }
+                return ExactArithmetic.product(w(c), ExactArithmetic.sum([ExactArithmetic.product(a, ExactArithmetic.value(p[c])), e]))
+            }
+        }
+    }
+
+    @Test("hard targets and label smoothing: r̃_c and R̃ made without a number per class are the exact numbers, precisions included")
+    func weightsWithoutStore() {
+        for k in [1, 3, 700] {
+            let p: [Double] = (0..<k).map { (c: Int) -> Double in c % 7 == 3 ? 0 : Double(c % 11 + 1) / Double(16 * k) }
+            let choices: [Double] = [0.5, 1, 3, 0.1, 1e-300]
+            let weight: [Double] = (0..<k).map { (c: Int) -> Double in c % 5 == 2 ? 0 : choices[c % 5] }
+            for target in [RowTarget.index(k / 2), .index(0), .probabilities(p)] {
+                for wt in [nil, weight] as [[Double]?] {
+                    for eps in [0, 0.1, 1] as [Double] {
+                        let r = TargetWeights(target: target, classes: k, weight: wt, labelSmoothing: eps)
+                        let want = Self.expectedWeights(target: target, k: k, weight: wt, eps: eps)
+                        for c in 0..<k where !Self.same(r.scaled[c], want[c]) {
+                            Issue.record("r̃_\(c) of K = \(k), \(target), weights \(wt != nil), ε = \(eps)")
+                        }
+                        // Asked for again, out of order (a made weight keeps the last one).
+                        #expect(Self.same(r.scaled[k - 1], want[k - 1]) && Self.same(r.scaled[0], want[0]))
+                        #expect(Self.same(r.total, ExactArithmetic.sum(want)), "R̃ of K = \(k), \(target), weights \(wt != nil), ε = \(eps)")
+                        #expect(r.divisor == (eps == 0 ? 1 : k))
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("ShiftedRow.sums: s, S and L of the row, bit for bit, without its terms", arguments: [64, 93, 200])
+    func sumsWithoutTerms(precision: Int) {
+        let w = IntervalArithmetic(precision: precision)
+        // Repeated logits past one store of shared terms (6000 distinct values, each twice), and
+        // distinct ones past the sharing table's window.
+        let shared: [Double] = (0..<12_000).map { (i: Int) -> Double in Double((i / 2) % 6000) * 0x1p-7 - 20 }
+        let distinct: [Double] = (0..<9000).map { (i: Int) -> Double in Double(i) * 0.37 - 3000 }
+        for x in Self.rows + [shared, distinct, [1, 1], [-.infinity, 2, 2, -.infinity]] {
+            let facts = RowFacts(x)
+            let row = ShiftedRow(x, facts: facts, arithmetic: w)
+            let sums = ShiftedRow.sums(x, facts: facts, arithmetic: w)
+            #expect(Self.same(sums.s, row.s) && Self.same(sums.S, row.S) && Self.same(sums.L, row.L), "row of \(x.count) at \(precision) bits")
+        }
+    }
 }

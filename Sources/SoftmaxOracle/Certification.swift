@@ -21,6 +21,13 @@ struct Certifier {
     let format: Format
     let guardBits: Int
     let maxPrecision: Int
+    /// Whether outputs already certified are recomputed until their exact values are narrow
+    /// (`isNarrow`, for ULP scores). False for callers that keep only the rounded values
+    /// (`Oracle.evaluateRounded`): the rounded values, the precision at which they all certified
+    /// and the escalations are the same either way (a certified output's rounding never changes;
+    /// the rounds that follow only narrow exact values), and the rounds those outputs took, at
+    /// twice the precision and more, are skipped.
+    var narrowsExactValues = true
 
     func run(
         outputs n: Int,
@@ -78,7 +85,7 @@ struct Certifier {
                         certified[i] = true
                     }
                     values[i] = OracleValue(rounded: r, exact: ExactValue(Self.midpoint(e)))
-                    if !isNarrow(e) { next.append(i) }  // certified, but its exact value is still loose
+                    if narrowsExactValues && !isNarrow(e) { next.append(i) }  // certified, but its exact value is still loose
                 }
             }
             // Later rounds only narrow exact values of outputs already certified.

@@ -31,6 +31,9 @@ public struct Oracle: Sendable {
     /// Threads the double-word tier may use for a long row or a large batch (0: one per
     /// processor). The results do not depend on it.
     public var threads: Int
+    /// Whether the MPFR path narrows the exact values of outputs already certified
+    /// (`Certifier.narrowsExactValues`); `evaluateRounded` turns it off.
+    var narrowsExactValues = true
 
     /// An oracle with the given limits.
     ///
@@ -78,10 +81,10 @@ public struct Oracle: Sendable {
         try Validation.check(q, maxValues: maxValues)
         if q.function.isLinearCrossEntropy {
             return try LinearCrossEntropy.evaluate(
-                q, Certifier(format: q.format, guardBits: guardBits, maxPrecision: maxPrecision),
+                q, Certifier(format: q.format, guardBits: guardBits, maxPrecision: maxPrecision, narrowsExactValues: narrowsExactValues),
                 fastTier: doubleWordTier, threads: threads > 0 ? threads : ProcessorCount.online)
         }
-        let certifier = Certifier(format: q.format, guardBits: guardBits, maxPrecision: maxPrecision)
+        let certifier = Certifier(format: q.format, guardBits: guardBits, maxPrecision: maxPrecision, narrowsExactValues: narrowsExactValues)
         let x = q.logits
         // (Elementwise requests first: `DoubleWordTier.evaluate` answers none of them, after a
         // scan of the row for a wide row.)

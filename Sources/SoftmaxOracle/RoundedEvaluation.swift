@@ -13,11 +13,20 @@ extension Oracle {
     /// softplus, bce_with_logits: the double-word tier's rounded values, and the outputs it leaves
     /// from the MPFR path) and softmax, log_softmax and cross_entropy_grad on the tier's
     /// tiny-spread and wide rows (TinySpreadRow.swift, WideRow.swift). Other requests get
-    /// `evaluate`'s values, kept in place (`RoundedResult.Values.certified`).
+    /// `evaluate`'s values, kept in place (`RoundedResult.Values.certified`; their exact values
+    /// are those at the precision where every output certified, not narrowed further).
     ///
     /// - Throws: what `evaluate` throws for the request.
     /// - Postcondition: `rounded` equals `evaluate(request).rounded`, bit for bit.
     public func evaluateRounded(_ request: OracleRequest) throws(OracleError) -> RoundedResult {
+        // The MPFR path stops once every output is certified: the exact values it would go on to
+        // narrow are not kept (`Certifier.narrowsExactValues`).
+        var roundedOnly = self
+        roundedOnly.narrowsExactValues = false
+        return try roundedOnly.evaluateRoundedValues(request)
+    }
+
+    private func evaluateRoundedValues(_ request: OracleRequest) throws(OracleError) -> RoundedResult {
         let q = request
         if doubleWordTier && !q.function.isLinearCrossEntropy {
             let threads = threads > 0 ? threads : Self.automaticThreads(values: q.logits.count)

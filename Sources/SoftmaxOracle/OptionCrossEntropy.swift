@@ -60,12 +60,11 @@ enum OptionCrossEntropy {
         let d = w.point(Double(r.divisor))
         let sd = w.mul(row.S, d)
         let nearTie = NearTieNumerator(count: row.termCount, outputs: row.count, d: { row.d($0) }, e: { row.e($0) }, sum: row.S, w)
-        // The z-loss gradient's factor of softmax_c, scaled (the midpoint form's; the row's one).
-        let zLoss = row.zLossFactor(w).map { f in (factor: zScale.map { w.mul(f, $0) } ?? f, sum: row.S) }
+        // 2·coefficient·scale: the z-loss gradient's factor of logsumexp·softmax_c (the form at a
+        // unique maximum whose z_M is a point), and that times logsumexp, with S (the midpoint form's).
+        let zCoefficient = o.zLoss.map { w.scale(w.mul(Interval(point: $0), zScale ?? w.one), 1) }
+        let zLoss = zCoefficient.map { (factor: w.mul($0, row.logsumexp(w)), sum: row.S) }
         var ties: Int?  // counted when an output at the maximum first needs it
-        // 2·coefficient·scale: the z-loss gradient's factor of logsumexp·softmax_c, for the form at
-        // a unique maximum whose z_M is a point.
-        let zLossFactor = o.zLoss.map { w.scale(w.mul(Interval(point: $0), zScale ?? w.one), 1) }
         return { k in
             let c = classes(k)
             var g: Interval
@@ -79,7 +78,7 @@ enum OptionCrossEntropy {
                 var atMaximum: (form: Interval, withZLoss: Bool)?
                 if x[c] == x[row.maxIndex] {
                     if ties == nil { ties = MidpointForms.ties(x, maxIndex: row.maxIndex) }
-                    let z = ties == 1 && row.zMax.isPoint ? zLossFactor.map { ($0, row.zMax) } : nil
+                    let z = ties == 1 && row.zMax.isPoint ? zCoefficient.map { ($0, row.zMax) } : nil
                     atMaximum = MidpointForms.gradientAtMaximum(weight: r.scaled[c], total: r.total, ties: ties!, divisor: r.divisor,
                                                                 sum: row.S, scale: ceScale, zLoss: z, w).map { ($0, z != nil) }
                     if let atMaximum, !atMaximum.withZLoss { g = g.intersection(atMaximum.form) }

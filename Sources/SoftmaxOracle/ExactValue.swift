@@ -21,18 +21,28 @@ public struct ExactValue: Sendable, Hashable, CustomStringConvertible {
         case finite
     }
 
-    /// NaN, ±inf, ±0 or a finite nonzero value.
-    public let kind: Kind
-    /// The sign: true for negative values, −inf and −0 (false for NaN).
-    public let isNegative: Bool
     /// ⌊log₂|v|⌋ for a finite nonzero value; 0 otherwise.
     public let exponent: Int
-    /// For a finite value, |v|/2^exponent to about 53 bits, in [1, 2] (2 only when the value lies
-    /// just below a power of two and rounds up); NaN, ±inf or 0 for the other kinds.
-    public let head: Double
+    /// The head with the value's sign: NaN (positive), ±inf, ±0, or ±head for a finite value.
+    /// Kind, sign and head are all read from it, so that an `ExactValue` takes 24 bytes and an
+    /// ``OracleValue`` 32 (a row of 10^6 outputs is then below the 32 MiB above which glibc
+    /// serves every allocation with fresh, zeroed pages).
+    @usableFromInline let signedHead: Double
     /// For a finite value, the rest: head + tail approximates |v|/2^exponent with a relative
     /// error below 2^-104; 0 for the other kinds.
     public let tail: Double
+
+    /// NaN, ±inf, ±0 or a finite nonzero value.
+    @inlinable public var kind: Kind {
+        if signedHead.isNaN { return .nan }
+        if signedHead.isInfinite { return .infinity }
+        return signedHead == 0 ? .zero : .finite
+    }
+    /// The sign: true for negative values, −inf and −0 (false for NaN).
+    @inlinable public var isNegative: Bool { signedHead.sign == .minus && !signedHead.isNaN }
+    /// For a finite value, |v|/2^exponent to about 53 bits, in [1, 2] (2 only when the value lies
+    /// just below a power of two and rounds up); NaN, +inf or +0 for the other kinds.
+    @inlinable public var head: Double { signedHead.isNaN ? .nan : signedHead.magnitude }
 
     /// The exact value NaN.
     public static let nan = ExactValue(kind: .nan, isNegative: false, exponent: 0, head: .nan, tail: 0)
@@ -45,12 +55,27 @@ public struct ExactValue: Sendable, Hashable, CustomStringConvertible {
         ExactValue(kind: .zero, isNegative: negative, exponent: 0, head: 0, tail: 0)
     }
 
+    /// A value of `kind`: `head` must be NaN, +inf, +0, or in [1, 2] (`.finite`), as `kind` says.
     init(kind: Kind, isNegative: Bool, exponent: Int, head: Double, tail: Double) {
-        self.kind = kind
-        self.isNegative = isNegative
+        assert(kind == (head.isNaN ? .nan : head.isInfinite ? .infinity : head == 0 ? .zero : .finite),
+               "ExactValue: head \(head) does not match kind \(kind)")
         self.exponent = exponent
-        self.head = head
+        self.signedHead = kind == .nan ? .nan : (isNegative ? -head.magnitude : head.magnitude)
         self.tail = tail
+    }
+
+    /// Equal when kind, sign, exponent, head and tail are (`==` on the doubles: a NaN value is
+    /// unequal to every value, itself included, and +0 and −0 differ by their sign).
+    public static func == (a: ExactValue, b: ExactValue) -> Bool {
+        a.kind == b.kind && a.isNegative == b.isNegative && a.exponent == b.exponent && a.head == b.head && a.tail == b.tail
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(kind)
+        hasher.combine(isNegative)
+        hasher.combine(exponent)
+        hasher.combine(head)
+        hasher.combine(tail)
     }
 
     /// The exact value of a binary64 number.

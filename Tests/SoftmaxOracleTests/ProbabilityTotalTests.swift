@@ -50,4 +50,36 @@ struct ProbabilityTotalTests {
         }
         #expect(checked > 1000, "seed \(Self.seed): \(checked) checked")
     }
+
+    /// The first pass tells the positive targets that are not normal apart on integer lanes (a
+    /// positive p_c's pattern c is subnormal when c − 1 < 2^52 − 1, +inf when it is the largest):
+    /// at those boundaries, in every lane position and chunk tail, the largest subnormal and +inf
+    /// decline, the least normal number and the largest finite one are taken, and the binary64
+    /// sum's exactness (`exact`) is P itself.
+    @Test("the normal range's ends, in every lane")
+    func normalBoundaries() {
+        let least = 0x1p-1022, subnormal = Double(bitPattern: 0x000F_FFFF_FFFF_FFFF), largest = Double.greatestFiniteMagnitude
+        for k in 1...9 {
+            for at in 0..<k {
+                var p = [Double](repeating: 0.25, count: k)
+                p[at] = subnormal
+                #expect(p.withUnsafeBufferPointer { DoubleWordTier.probabilitySum($0) } == nil, "k \(k), at \(at): subnormal")
+                p[at] = .infinity
+                #expect(p.withUnsafeBufferPointer { DoubleWordTier.probabilitySum($0) } == nil, "k \(k), at \(at): +inf")
+                p[at] = least
+                let sum = p.withUnsafeBufferPointer { DoubleWordTier.probabilitySum($0) }
+                #expect(sum != nil && sum!.exact == (k == 1 ? least : nil), "k \(k), at \(at): 2^-1022 (P inexact in binary64 for k > 1)")
+                p = [Double](repeating: 0, count: k)
+                p[at] = least
+                #expect(p.withUnsafeBufferPointer { DoubleWordTier.probabilitySum($0) }?.exact == least, "k \(k), at \(at): 2^-1022 alone")
+                p[at] = largest
+                if k > 1 { p[(at + 1) % k] = -largest }  // (a negative target takes no part)
+                #expect(p.withUnsafeBufferPointer { DoubleWordTier.probabilitySum($0) }?.exact == largest, "k \(k), at \(at): the largest")
+                p[at] = -0.0
+                #expect(p.withUnsafeBufferPointer { DoubleWordTier.probabilitySum($0) } == nil, "k \(k), at \(at): no positive target")
+                p[at] = .nan
+                #expect(p.withUnsafeBufferPointer { DoubleWordTier.probabilitySum($0) } == nil, "k \(k), at \(at): NaN takes no part")
+            }
+        }
+    }
 }

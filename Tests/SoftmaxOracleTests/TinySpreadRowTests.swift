@@ -119,6 +119,34 @@ struct TinySpreadRowTests {
         return q
     }
 
+    /// `tinyProbabilityGradient` keeps 64 outputs by p_c's bits, an empty slot holding a key whose
+    /// own slot is another: with +0 targets (bits 0: slot 0, whose empty key is not 0, and the
+    /// empty key of every other slot), targets one bit apart, 300 distinct targets (each slot
+    /// taken over many times) and −inf logits among them, every output is the MPFR path's.
+    @Test("probability targets: the 64-slot table of outputs by p_c")
+    func probabilityTable() throws {
+        var rng = SplitMix64(seed: Self.seed ^ 0x64)
+        for n in 0..<6 {
+            let k = 700
+            var x = Self.row(&rng, count: k)
+            if n % 2 == 1 { for _ in 0..<20 { x[rng.index(k)] = -.infinity } }
+            let p: [Double] = (0..<k).map { j in
+                switch j % 4 {
+                case 0: return 0
+                case 1: return Double(1 + rng.int(0...299)) / 256
+                case 2: return Double(bitPattern: UInt64(rng.int(0...1)) + 0x3FE0_0000_0000_0000)  // 0.5 and 0.5⁺
+                default: return Double(rng.int(1...16)) / 16
+                }
+            }
+            for format in [Format.f64, .f32, .bf16] {
+                let q = OracleRequest(function: .crossEntropyGrad, format: format, logits: x, target: .probabilities(p))
+                _ = try TierCoverageAgreementTests.compare(q, "seed \(Self.seed ^ 0x64), row \(n), \(format)")
+                guard let whole = try? Oracle().evaluate(q) else { continue }  // (the MPFR path threw too: compared above)
+                expectBits(try Oracle().evaluateRounded(q).rounded, whole.rounded, "rounded alone: seed \(Self.seed ^ 0x64), row \(n), \(format)")
+            }
+        }
+    }
+
     @Test("every function in every format: the MPFR path's rounded values, exact values within 2^-39 ulps",
           arguments: [OracleFunction.logsumexp, .softmax, .logSoftmax, .crossEntropy, .crossEntropyGrad])
     func againstMPFRPath(function f: OracleFunction) throws {

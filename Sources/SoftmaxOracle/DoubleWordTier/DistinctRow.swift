@@ -64,9 +64,10 @@ extension DoubleWordTier {
                     counts.withUnsafeMutableBufferPointer { counts in
                         typealias Lanes = DoubleWordLaneBits
                         let width = Lanes.scalarCount
-                        precondition(distinctLimit <= 8, "one byte counter per value in a 64-bit lane")
+                        precondition(distinctLimit == 8, "one byte counter per value in a 64-bit lane; eight slots compared")
                         withUnsafeTemporaryAllocation(of: Lanes.self, capacity: distinctLimit) { lanes in
-                            // known[c]: value c's bits on every lane. tally: per lane, 8 byte
+                            // known[c]: value c's bits on every lane (for c >= size, value 0's
+                            // once there is one). tally: per lane, 8 byte
                             // counters, byte c counting the lane's logits of value c in the groups
                             // below (added to `counts` every 255 groups, before a byte can wrap).
                             let known = lanes.baseAddress!
@@ -83,17 +84,25 @@ extension DoubleWordTier {
                             while j < n {
                                 // A group of `width` logits whose every bit pattern is a known
                                 // value: the codes and counts the step below would give, on lanes.
-                                if j + width <= n {
+                                //
+                                // All eight slots are compared, in straight-line code (no mask
+                                // carried through a loop, which compiled to a vector and a
+                                // reduction): a slot c >= size holds value 0's bits, so value 0's
+                                // lanes match it too, and their code is set to 0 last.
+                                if j + width <= n && size > 0 {
                                     let v = UnsafeRawPointer(x.baseAddress! + j).loadUnaligned(as: Lanes.self)
-                                    var code = Lanes()
-                                    var matched = SIMDMask<Lanes.MaskStorage>(repeating: false)
-                                    for c in 0..<size {
-                                        let m = v .== known[c]
-                                        code.replace(with: Lanes(repeating: UInt64(c)), where: m)
-                                        matched .|= m
-                                    }
-                                    if all(matched) {
-                                        for l in 0..<width { codes[j + l] = UInt8(truncatingIfNeeded: code[l]) }
+                                    let m0 = v .== known[0], m1 = v .== known[1], m2 = v .== known[2], m3 = v .== known[3]
+                                    let m4 = v .== known[4], m5 = v .== known[5], m6 = v .== known[6], m7 = v .== known[7]
+                                    if all((m0 .| m1) .| (m2 .| m3) .| ((m4 .| m5) .| (m6 .| m7))) {
+                                        var code = Lanes(repeating: 7)
+                                        code.replace(with: Lanes(repeating: 6), where: m6)
+                                        code.replace(with: Lanes(repeating: 5), where: m5)
+                                        code.replace(with: Lanes(repeating: 4), where: m4)
+                                        code.replace(with: Lanes(repeating: 3), where: m3)
+                                        code.replace(with: Lanes(repeating: 2), where: m2)
+                                        code.replace(with: Lanes(repeating: 1), where: m1)
+                                        code.replace(with: Lanes(repeating: 0), where: m0)
+                                        storeBytes(code, at: codes.baseAddress! + j)
                                         tally &+= Lanes(repeating: 1) &<< (code &* 8)  // code < 8
                                         pending += 1
                                         if pending == 255 { flush() }
@@ -112,6 +121,9 @@ extension DoubleWordTier {
                                         }
                                         keys[s] = bits
                                         slotCode[s] = UInt8(size)
+                                        if size == 0 {  // every slot value 0's, until a later value takes it
+                                            for c in 0..<distinctLimit { known[c] = Lanes(repeating: bits) }
+                                        }
                                         known[size] = Lanes(repeating: bits)
                                         values.append(x[j])
                                         first.append(j)
@@ -138,6 +150,19 @@ extension DoubleWordTier {
         }
         guard ok else { return nil }
         return DistinctLogits(values: values, counts: Array(counts.prefix(values.count)), first: first, codes: codes)
+    }
+
+    /// Each lane's low byte, stored at p[0 ..< 8] (one narrowing store; the loop over lanes it
+    /// replaces compiled to a store and an overflow check per lane).
+    @inline(__always)
+    static func storeBytes(_ v: SIMD8<UInt64>, at p: UnsafeMutablePointer<UInt8>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: v), as: SIMD8<UInt8>.self)
+    }
+
+    /// Each lane's low byte, stored at p[0 ..< 4].
+    @inline(__always)
+    static func storeBytes(_ v: SIMD4<UInt64>, at p: UnsafeMutablePointer<UInt8>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: SIMD4<UInt8>(truncatingIfNeeded: v), as: SIMD4<UInt8>.self)
     }
 
     /// A compressed row: its distinct logits, the row's sum, and each distinct logit's

@@ -107,7 +107,8 @@ enum DoubleWordTier {
     /// The answer of a request without loss options, or nil, in the order of paths `evaluate`
     /// and `Oracle.evaluateRounded` share: a row of logits within 2^-110 of one another
     /// (TinySpreadRow.swift); a long row of few distinct logits (DistinctRow.swift); the plain
-    /// row (`plainValues`); a row `rowSum` declines for its spread alone (WideRow.swift); a row
+    /// row (`plainValues`); a row `rowSum` declines for its spread alone (WideRow.swift: tried
+    /// before `plainValues` when the row's start looks wide, `sampledWideRow`); a row
     /// whose answer is a special value (SpecialRows.swift) — tried first when the first logit is
     /// not finite (a full_mask row, every logit −inf, would otherwise be scanned by each path
     /// in turn). With `rounded`, the tiny-spread, few-distinct, wide and special rows of softmax,
@@ -117,6 +118,7 @@ enum DoubleWordTier {
     static func rowValues(_ q: OracleRequest, threads: Int, rounded: Bool) -> RoundedResult.Values? {
         if let first = q.logits.first, !first.isFinite, let special = specialRowValues(q, rounded: rounded) { return special }
         return tinySpreadRow(q, threads: threads, rounded: rounded) ?? distinctRow(q, threads: threads, rounded: rounded)
+            ?? sampledWideRow(q, threads: threads, rounded: rounded)  // (the wide row's answer, one scan sooner)
             ?? plainValues(q, threads: threads).map { .certified($0) }
             ?? wideRow(q, threads: threads, rounded: rounded) ?? specialRowValues(q, rounded: rounded)
     }

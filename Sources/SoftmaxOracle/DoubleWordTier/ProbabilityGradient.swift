@@ -39,18 +39,27 @@ extension DoubleWordTier {
         // four at a time; a positive p_c that is not normal (exponent field 0 or 0x7FF) declines.
         // NaN and negative entries take no part, as nothing else here reads them.
         let tops = Parallel.forEachChunk(count: p.count, chunks: chunks) { range -> (top: Int, sum: Double, exact: Bool)? in
-            var largest = SIMD4<Int64>(repeating: 0)
-            var abnormal = SIMDMask<SIMD4<Int64>>(repeating: false), inexact = SIMDMask<SIMD4<Int64>>(repeating: false)
+            // On integer lanes, without a mask kept across iterations (those compiled to mask
+            // conversions that cost most of the pass): the bit pattern b of a p_c read as an
+            // unsigned number is at most +inf's exactly when p_c is +0 or positive (negatives have
+            // the sign bit, NaNs a larger pattern), so c = (b <= +inf's pattern ? b : 0) is the
+            // positive p_c's pattern and 0 for every other p_c, and Double(bitPattern: c) the
+            // addend (p_c or +0). The positive ones that are not normal: c = +inf's pattern (the
+            // largest c), or 0 < c < 2^52 (c − 1 < 2^52 − 1 unsigned, with 0 − 1 wrapping to the
+            // largest number): tracked as the largest c and the least c − 1. A TwoSum error is
+            // nonzero (or NaN) exactly when its bits without the sign are.
+            typealias Bits = SIMD4<UInt64>
+            let infinityBits = Bits(repeating: 0x7FF0_0000_0000_0000), magnitudeMask = Bits(repeating: 0x7FFF_FFFF_FFFF_FFFF)
+            var largest = Bits(repeating: 0), lowest = Bits(repeating: .max), errors = Bits(repeating: 0)
             var sum = SIMD4<Double>(repeating: 0)
             @inline(__always) func take(_ v: SIMD4<Double>) {
-                let b = unsafeBitCast(v, to: SIMD4<Int64>.self)
-                let positive = v .> 0
-                let field = (b &>> 52) & 0x7FF
-                abnormal .|= positive .& ((field .== 0) .| (field .== 0x7FF))
-                let candidate = b.replacing(with: 0, where: .!positive)
-                largest = candidate.replacing(with: largest, where: largest .> candidate)  // pointwiseMax, inlined (it was a call)
-                let (total, error) = twoSum(sum, v.replacing(with: 0, where: .!positive))
-                inexact .|= error .!= 0  // a NaN error (an overflow) too
+                let b = unsafeBitCast(v, to: Bits.self)
+                let c = b.replacing(with: 0, where: b .> infinityBits)
+                largest = largest.replacing(with: c, where: c .> largest)  // pointwiseMax, inlined
+                let below = c &- 1
+                lowest = lowest.replacing(with: below, where: below .< lowest)
+                let (total, error) = twoSum(sum, unsafeBitCast(c, to: SIMD4<Double>.self))
+                errors |= unsafeBitCast(error, to: Bits.self) & magnitudeMask
                 sum = total
             }
             var c = range.lowerBound
@@ -61,11 +70,11 @@ extension DoubleWordTier {
             var tail = SIMD4<Double>(repeating: 0)
             for j in c..<range.upperBound { tail[j - c] = p[j] }
             take(tail)
-            guard !any(abnormal) else { return nil }
             let best = largest.max()
+            guard best != 0x7FF0_0000_0000_0000, lowest.min() >= 0x000F_FFFF_FFFF_FFFF else { return nil }
             let a = twoSum(sum[0], sum[1]), b = twoSum(sum[2], sum[3]), t = twoSum(a.hi, b.hi)
-            return (best > 0 ? binade(Double(bitPattern: UInt64(best))) + 1 : Int.min, t.hi,
-                    !any(inexact) && a.lo == 0 && b.lo == 0 && t.lo == 0)
+            return (best > 0 ? binade(Double(bitPattern: best)) + 1 : Int.min, t.hi,
+                    errors == Bits(repeating: 0) && a.lo == 0 && b.lo == 0 && t.lo == 0)
         }
         guard !tops.contains(where: { $0 == nil }), let top = tops.map({ $0!.top }).max(), top > Int.min else { return nil }
         let eps = roundedUp(Double(p.count) * 0x1p-125 + FixedPointSum.conversionError * 1.0001)

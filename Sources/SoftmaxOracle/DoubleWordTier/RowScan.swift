@@ -39,12 +39,24 @@ extension DoubleWordTier {
             }
             // Four logits none of which exceeds the second largest so far (a NaN fails the
             // comparison) change nothing: skipped by one comparison; other groups step one by one.
-            var j = range.lowerBound
-            while j + 4 <= range.upperBound {
+            @inline(__always) func group(_ j: Int) {
                 let v = UnsafeRawPointer(x.baseAddress! + j).loadUnaligned(as: SIMD4<Double>.self)
                 if !all(v .<= r.second) {
                     for i in j..<(j + 4) { step(i) }
                 }
+            }
+            // Sixteen such logits at once (one branch for four groups); otherwise their four groups.
+            var j = range.lowerBound
+            while j + 16 <= range.upperBound {
+                let p = UnsafeRawPointer(x.baseAddress! + j), s = SIMD8<Double>(repeating: r.second)
+                let a = p.loadUnaligned(as: SIMD8<Double>.self), b = p.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self)
+                if !all((a .<= s) .& (b .<= s)) {
+                    for g in 0..<4 { group(j + 4 * g) }
+                }
+                j += 16
+            }
+            while j + 4 <= range.upperBound {
+                group(j)
                 j += 4
             }
             while j < range.upperBound {

@@ -207,35 +207,50 @@ extension DoubleWordTier {
             let base = UncheckedSendable(value: slots)
             let failures = Parallel.forEachChunk(count: n, chunks: chunks) { range -> Bool in
                 let out = base.value
-                // 64 slots of (p_c's bits, its output as `Value`), bit i of `known` set when slot
-                // i is filled.
+                // 64 slots of (p_c's bits, its output as `Value`). An empty slot s holds a key
+                // whose own slot is not s: a lookup of bits b reads slot(b) only, and an empty
+                // slot(b)'s key k has slot(k) ≠ slot(b), so k ≠ b: no lookup finds an empty slot
+                // (no separate bit per slot to test).
                 let size = 64
+                @inline(__always) func slot(_ bits: UInt64) -> Int {
+                    Int(truncatingIfNeeded: (bits &* 0x9E37_79B9_7F4A_7C15) >> 58)  // size = 64 slots
+                }
                 let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: size)
                 let values = UnsafeMutablePointer<Value>.allocate(capacity: size)
-                var known: UInt64 = 0
-                keys.initialize(repeating: 0, count: size)
+                for s in 0..<size {
+                    var k: UInt64 = 0
+                    while slot(k) == s { k += 1 }
+                    (keys + s).initialize(to: k)
+                }
                 values.initialize(repeating: Value(slot: exactOutput(0, format)), count: size)
                 defer {
                     values.deinitialize(count: size)
                     keys.deallocate()
                     values.deallocate()
                 }
-                let masked = row.negativeInfinity
+                // Output i from p_c = p[i] (x_i finite): the slot's output, made on a miss.
+                @inline(__always) func output(_ i: Int, _ pc: Double) -> Bool {
+                    let bits = pc.bitPattern
+                    let s = slot(bits)
+                    if keys[s] != bits {
+                        guard let e = ProbabilityGradientOutputs.difference(ratio, epsQ, pc),
+                              let v = certifier.certify(e.hi, e.lo, scale: e.scale, error: e.error) else { return false }
+                        (keys[s], values[s]) = (bits, Value(slot: v))
+                    }
+                    (out + i).initialize(to: values[s])
+                    return true
+                }
+                if !row.negativeInfinity {
+                    for i in range where !output(i, p[i]) { return true }
+                    return false
+                }
                 for i in range {
                     let pc = p[i]
-                    if masked && x[i] == -.infinity {  // softmax_c = 0
+                    if x[i] == -.infinity {  // softmax_c = 0
                         (out + i).initialize(to: Value(slot: exactOutput(pc == 0 ? 0 : -pc, format)))
                         continue
                     }
-                    let bits = pc.bitPattern
-                    let slot = Int(truncatingIfNeeded: (bits &* 0x9E37_79B9_7F4A_7C15) >> 58)  // size = 64 slots
-                    if keys[slot] != bits || known & (1 << slot) == 0 {
-                        guard let e = ProbabilityGradientOutputs.difference(ratio, epsQ, pc),
-                              let v = certifier.certify(e.hi, e.lo, scale: e.scale, error: e.error) else { return true }
-                        (keys[slot], values[slot]) = (bits, Value(slot: v))
-                        known |= 1 << slot
-                    }
-                    (out + i).initialize(to: values[slot])
+                    if !output(i, pc) { return true }
                 }
                 return false
             }

@@ -49,6 +49,34 @@ extension DoubleWordTier {
         return scan
     }
 
+    /// `wideRow`'s answer, tried before `plainValues` when the row's first 64 logits already
+    /// look wide (their two largest finite ones more than 2^19 apart) and the function is one
+    /// `wideRow` answers; nil otherwise. On a wide row `plainValues` declines every one of these
+    /// functions (its `sumScan` declines the row) but a cross-entropy whose target logit is −inf,
+    /// which `wideRow` declines in turn: so the answer is the one `rowValues` gives in its usual
+    /// order, without `plainValues`' scan of the whole row (for a row of 10^5 logits, one of its
+    /// two). A row that only looks wide costs one scan more and goes on as before.
+    static func sampledWideRow(_ q: OracleRequest, threads: Int, rounded: Bool) -> RoundedResult.Values? {
+        switch q.function {
+        case .logsumexp, .softmax, .logSoftmax, .crossEntropy, .crossEntropyGrad: break
+        default: return nil
+        }
+        guard q.logits.count >= 256, q.weight == nil, q.labelSmoothing == 0 else { return nil }
+        let looksWide = q.logits.withUnsafeBufferPointer { x -> Bool in
+            var top = -Double.infinity, second = -Double.infinity
+            for j in 0..<64 where x[j].isFinite {
+                if x[j] > top {
+                    second = top
+                    top = x[j]
+                } else if x[j] > second {
+                    second = x[j]
+                }
+            }
+            return second > -.infinity && top - second > 0x1p19
+        }
+        return looksWide ? wideRow(q, threads: threads, rounded: rounded) : nil
+    }
+
     /// The tier's answer for a wide row of logsumexp, softmax, log_softmax, cross_entropy
     /// (hard target) or cross_entropy_grad (hard or probability targets), without class weights
     /// or label smoothing (the outputs below compute neither), or nil. With `rounded`, the
@@ -289,6 +317,15 @@ struct WideRowOutputs {
     }
 }
 
+/// Whether every lane of m is true: `all(m)`, written so that it is always inlined (the
+/// standard library's `all` was a call in the wide log_softmax loop, three per four outputs,
+/// each with the vector registers spilled around it: about 40% of that loop's time).
+@inline(__always)
+func allLanes(_ m: SIMDMask<SIMD4<Int64>>) -> Bool {
+    let s = unsafeBitCast(m, to: SIMD4<Int64>.self)  // a true lane is −1, a false one 0
+    return (s[0] & s[1] & s[2] & s[3]) != 0
+}
+
 extension WideRowOutputs {
     /// log_softmax's outputs i ..< i + 4 (`OutputLanes`) on lanes, as `negativeLogSoftmax(_:negate:
     /// true)` gives them, when none is at the maximum, every x_j is finite, m − x_j does not
@@ -313,15 +350,15 @@ extension WideRowOutputs {
         typealias I = V.MaskStorage
         guard UInt(bitPattern: maxIndex &- i) >= UInt(V.scalarCount) else { return false }
         let v = UnsafeRawPointer(x.baseAddress! + i).loadUnaligned(as: V.self)
-        guard all(v .> -.infinity) else { return false }
+        guard allLanes(v .> -.infinity) else { return false }
         let (dh, dl) = twoSum(V(repeating: m), -v)  // TwoSum(m, −x_j), as `negativeLogSoftmax`
         let wh = -dh, wl = -dl
         let zero = I(repeating: 0)
         let magnitude = magnitudeLanes(wh)
-        guard all((magnitude .< .infinity) .& (magnitude .>= 0x1p19)) else { return false }
+        guard allLanes((magnitude .< .infinity) .& (magnitude .>= 0x1p19)) else { return false }
         guard certifier.precision == 53 else {
             let t = certifier.test(lanes: wh, wl, scale: zero, error: V(repeating: 0x1p-999))
-            guard all(t.inRange .& t.narrow .& t.certified) else { return false }
+            guard allLanes(t.inRange .& t.narrow .& t.certified) else { return false }
             t.writeOutputs(to: out)
             return true
         }
@@ -350,7 +387,7 @@ extension WideRowOutputs {
         let binade = unsafeBitCast(bits & 0x7FF0_0000_0000_0000, to: V.self)  // 2^e
         let powerOfTwo = (bits & 0x000F_FFFF_FFFF_FFFF) .== 0
         let room = binade * 0x1p-53 * V(repeating: 1).replacing(with: 0.5, where: powerOfTwo)
-        return all((magnitudeLanes(wl) * (1 + 0x1p-50) + magnitude * 0x1p-100) * (1 + 0x1p-50) .< room)
+        return allLanes((magnitudeLanes(wl) * (1 + 0x1p-50) + magnitude * 0x1p-100) * (1 + 0x1p-50) .< room)
     }
 
     /// The rounded values alone of `logSoftmaxLanes` in f64: out[0..<4] = w_hi where it writes
@@ -361,11 +398,11 @@ extension WideRowOutputs {
         typealias V = OutputLanes
         guard certifier.precision == 53, UInt(bitPattern: maxIndex &- i) >= UInt(V.scalarCount) else { return false }
         let v = UnsafeRawPointer(x.baseAddress! + i).loadUnaligned(as: V.self)
-        guard all(v .> -.infinity) else { return false }
+        guard allLanes(v .> -.infinity) else { return false }
         let (dh, dl) = twoSum(V(repeating: m), -v)
         let wh = -dh, wl = -dl
         let magnitude = magnitudeLanes(wh)
-        guard all((magnitude .< .infinity) .& (magnitude .>= 0x1p19)), Self.f64LanesDecided(wh, wl, magnitude) else { return false }
+        guard allLanes((magnitude .< .infinity) .& (magnitude .>= 0x1p19)), Self.f64LanesDecided(wh, wl, magnitude) else { return false }
         UnsafeMutableRawPointer(out).storeBytes(of: wh, as: V.self)
         return true
     }

@@ -5,7 +5,7 @@ For each case, one request of K logits and the same request of one logit are sen
 `softmax-oracle eval --transport binary` (a fresh process each, binary frames on standard input
 from a file); the difference of the two peak resident set sizes (getrusage's ru_maxrss), divided
 by K, is what the request costs per logit. The table gives it, the request's input (its payload
-bytes per logit) and "kept": per-logit bytes beyond the input and the 40 bytes a value that
+bytes per logit) and "kept": per-logit bytes beyond the input and the 32 bytes a value that
 `Oracle.evaluate` returns (an `OracleValue`: the rounded value and its exact value), the figure of
 issue 13 ("no function keeps more than about 100 bytes per logit beyond its input and output").
 
@@ -119,7 +119,7 @@ def main():
         for n in names:
             rss = [min(peak_rss(a.oracle, files[n, size][0], extra) for _ in range(a.repeats)) for size in (a.k, 1)]
             _, payload, outs = files[n, a.k]
-            inp, out = payload / a.k, 40 * outs / a.k
+            inp, out = payload / a.k, 32 * outs / a.k  # MemoryLayout<OracleValue>.stride (ExactValueLayoutTests)
             per = (rss[0] - rss[1]) / a.k
             print(f"{n:40s} {per:8.1f} {inp:6.0f} {out:6.0f} {per - inp - out:6.1f}", flush=True)
 

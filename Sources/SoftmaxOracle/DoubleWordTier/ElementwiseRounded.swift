@@ -1,3 +1,4 @@
+import DoubleWordArithmetic
 import ParallelExecution
 
 // The elementwise functions' rounded values alone (`Oracle.evaluateRounded`): 8 bytes of fresh
@@ -86,38 +87,56 @@ extension ElementwiseOutputs {
             indices.deallocate()
         }
         let placeholder = OracleValue(rounded: 0, exact: ExactValue(0.0))
+        // One weight cache for every block's `fill` (`fill` made one per call: its table of 128
+        // slots, for sigmoid too, where it is never read, cost more than a block's few gathered
+        // logits on wide_spread rows). The same kind for every block: this request's.
+        let cache = UnsafeMutablePointer<BceWeightCache>.allocate(capacity: 1)
+        cache.initialize(to: kind == .bce ? bceWeightCache() : BceWeightCache())
+        defer {
+            cache.deinitialize(count: 1)
+            cache.deallocate()
+        }
         var failed: [Int] = []
         var start = range.lowerBound
         let shortcuts = roundedShortcuts
         while start < range.upperBound {
             let end = Swift.min(start + block, range.upperBound)
             guard let s = shortcuts else {
-                failed += fill(x, start..<end, into: buffer - start, placeholder: placeholder)
+                failed += fill(x, start..<end, into: buffer - start, placeholder: placeholder, sharedCache: cache)
                 for i in start..<end { (out + i).initialize(to: buffer[i - start].rounded) }
                 start = end
                 continue
             }
             var count = 0
             var i = start
-            let width = OutputLanes.scalarCount
+            // `DoubleWordLanes` (8 lanes where AVX-512 is built), every operation between whole
+            // vectors (a scalar operand makes Swift's generic SIMD code a loop over the lanes,
+            // which LLVM splits at 8 lanes): the same comparisons and selections as one lane at
+            // a time, so the same outputs.
+            typealias V = DoubleWordLanes
+            let width = V.scalarCount
+            let tinyValue = V(repeating: s.tiny), tinyBound = V(repeating: s.tinyBound)
+            let positiveValue = V(repeating: s.positive), negativeValue = V(repeating: s.negative)
+            let plusValue = V(repeating: s.plusInfinity), minusValue = V(repeating: s.minusInfinity), nanValue = V(repeating: s.nan)
+            let plusInfinity = V(repeating: .infinity), minusInfinity = V(repeating: -.infinity)
+            let above = V(repeating: 0x1p20), below = V(repeating: -0x1p20)
+            let none = SIMDMask<V.MaskStorage>(repeating: false), magnitudeBits = V.MaskStorage(repeating: Int64.max)
             while i + width <= end {
-                let xv = UnsafeRawPointer(x.baseAddress! + i).loadUnaligned(as: OutputLanes.self)
-                let m = magnitudeLanes(xv)
-                let tiny = m .<= s.tinyBound, finite = m .< .infinity
-                let positive = (xv .> 0x1p20) .& finite, negative = (xv .< -0x1p20) .& finite
-                var v = OutputLanes(repeating: s.tiny)
-                v.replace(with: s.positiveIdentity ? xv : OutputLanes(repeating: s.positive), where: positive)
-                v.replace(with: s.negativeIdentity ? xv : OutputLanes(repeating: s.negative), where: negative)
+                let xv = UnsafeRawPointer(x.baseAddress! + i).loadUnaligned(as: V.self)
+                let tiny = unsafeBitCast(unsafeBitCast(xv, to: V.MaskStorage.self) & magnitudeBits, to: V.self) .<= tinyBound
+                // (x > 2^20 and finite; x < −2^20 and finite.)
+                let positive = (xv .> above) .& (xv .< plusInfinity), negative = (xv .< below) .& (xv .> minusInfinity)
+                var v = tinyValue
+                v.replace(with: s.positiveIdentity ? xv : positiveValue, where: positive)
+                v.replace(with: s.negativeIdentity ? xv : negativeValue, where: negative)
                 // ±inf and NaN: constants (the file's notes). NaN fails every comparison.
-                let plusInf = xv .== .infinity, minusInf = xv .== -.infinity, nan = .!(xv .== xv)
-                v.replace(with: s.plusInfinity, where: plusInf)
-                v.replace(with: s.minusInfinity, where: minusInf)
-                v.replace(with: s.nan, where: nan)
-                var fast = tiny .| plusInf .| minusInf .| nan
-                if s.positiveUsable { fast .|= positive }
-                if s.negativeUsable { fast .|= negative }
-                UnsafeMutableRawPointer(out + i).storeBytes(of: v, as: OutputLanes.self)  // the others are overwritten below
-                if !all(fast) {
+                let plusInf = xv .== plusInfinity, minusInf = xv .== minusInfinity, nan = xv .!= xv
+                v.replace(with: plusValue, where: plusInf)
+                v.replace(with: minusValue, where: minusInf)
+                v.replace(with: nanValue, where: nan)
+                let fast = tiny .| plusInf .| minusInf .| nan .| (s.positiveUsable ? positive : none) .| (s.negativeUsable ? negative : none)
+                UnsafeMutableRawPointer(out + i).storeBytes(of: v, as: V.self)  // the others are overwritten below
+                if any(.!fast) {
                     for j in 0..<width where !fast[j] {
                         (gathered[count], indices[count]) = (xv[j], i + j)
                         count += 1
@@ -132,7 +151,7 @@ extension ElementwiseOutputs {
             }
             if count > 0 {
                 let part = UnsafeBufferPointer(start: gathered, count: count)
-                for j in fill(part, 0..<count, into: buffer, placeholder: placeholder) { failed.append(indices[j]) }
+                for j in fill(part, 0..<count, into: buffer, placeholder: placeholder, sharedCache: cache) { failed.append(indices[j]) }
                 for j in 0..<count { (out + indices[j]).initialize(to: buffer[j].rounded) }
             }
             start = end

@@ -12,10 +12,21 @@ import ParallelExecution
 //   which `hugeLogitOutput` rounds to x when x is a value of the format: always in f64, whose
 //   values every finite logit is; in other formats these outputs take the general path;
 // - x < −2^20, finite: `hugeNegative` (sigmoid and softplus 0⁺), else (log_sigmoid) x as above.
+// - 2^9 < |x| <= 2^20 on the side where that output is 1 or x (sigmoid and softplus above,
+//   log_sigmoid below): the same output. There e^(−|x|) < e^-512 < 2^-738 (512·log₂e = 738.66):
+//   * sigmoid, x > 2^9: 0 < 1 − σ(x) = 1/(1 + e^x) < e^-x < 2^-738, while every format's rounding
+//     boundary below 1 is 1 − 2^-(p+1) <= 1 − 2^-54 (p <= 53): σ(x) rounds to 1, `hugePositive`'s
+//     rounding (1 − 0⁺);
+//   * softplus, x > 2^9, f64: x < softplus(x) = x + log1p(e^-x) < x + e^-x < x + 2^-738, and the
+//     boundary above the double x is x + ulp(x)/2 >= x + 2^-44: it rounds to x;
+//   * log_sigmoid, x < −2^9, f64: x > log_sigmoid(x) = x − log1p(e^x) > x − 2^-738, and the
+//     boundary below x is at least 2^-45 away (half the spacing below |x| >= 2^9, halved at a
+//     power of two): it rounds to x.
+//   (The other sides' outputs there, e^(−|x|) and its like, are not constants: `fill`.)
 // - x = +inf, −inf, NaN: the scalar path's `exactOutput` of a constant (sigmoid 1, 0; softplus
 //   +inf, 0; log_sigmoid −0, −inf; NaN for any NaN, whatever its sign or payload), made once per
 //   fill from that very path (`output` at ±inf and NaN).
-// These are selected on SIMD lanes; the other logits of a block (2^-60 < |x| <= 2^20,
+// These are selected on SIMD lanes; the other logits of a block (2^-60 < |x| <= 2^20 off those sides,
 // or any logit outside those regimes) are gathered and certified by `fill` (lanes and scalar path).
 // Each output depends on its own logit alone (bce's also on its label, weights: bce keeps
 // whole blocks in `fill`), so gathering changes no output.
@@ -46,12 +57,15 @@ extension DoubleWordTier {
 
 extension ElementwiseOutputs {
     /// The rounded outputs of the regimes that need no certification (see the file's notes), or
-    /// nil (bce): tiny logits' value (NaN: no such regime), and for each side of ±2^20 a constant
+    /// nil (bce): tiny logits' value (NaN: no such regime), and for each side of its regime (beyond ±2^20, or ±2^9) a constant
     /// or, where `identity`, x itself (`usable` false: that side takes the general path).
     struct RoundedShortcuts {
         var tiny: Double, tinyBound: Double
         var positive: Double, positiveIdentity: Bool, positiveUsable: Bool
         var negative: Double, negativeIdentity: Bool, negativeUsable: Bool
+        /// The sides' regimes: x > positiveFrom, x < −negativeFrom (2^20, or 2^9 where the
+        /// output is 1 or x: the file's notes).
+        var positiveFrom: Double, negativeFrom: Double
         /// The rounded outputs at x = +inf, −inf and NaN (`output`'s, which do not depend on i).
         var plusInfinity: Double, minusInfinity: Double, nan: Double
     }
@@ -65,6 +79,8 @@ extension ElementwiseOutputs {
                                 positiveUsable: hugePositive != nil || f64,
                                 negative: hugeNegative?.rounded ?? 0, negativeIdentity: hugeNegative == nil,
                                 negativeUsable: hugeNegative != nil || f64,
+                                positiveFrom: kind == .sigmoid || kind == .softplus ? 0x1p9 : 0x1p20,
+                                negativeFrom: kind == .logSigmoid ? 0x1p9 : 0x1p20,
                                 plusInfinity: output(0, .infinity)!.rounded, minusInfinity: output(0, -.infinity)!.rounded,
                                 nan: output(0, .nan)!.rounded)
     }
@@ -119,12 +135,12 @@ extension ElementwiseOutputs {
             let positiveValue = V(repeating: s.positive), negativeValue = V(repeating: s.negative)
             let plusValue = V(repeating: s.plusInfinity), minusValue = V(repeating: s.minusInfinity), nanValue = V(repeating: s.nan)
             let plusInfinity = V(repeating: .infinity), minusInfinity = V(repeating: -.infinity)
-            let above = V(repeating: 0x1p20), below = V(repeating: -0x1p20)
+            let above = V(repeating: s.positiveFrom), below = V(repeating: -s.negativeFrom)
             let none = SIMDMask<V.MaskStorage>(repeating: false), magnitudeBits = V.MaskStorage(repeating: Int64.max)
             while i + width <= end {
                 let xv = UnsafeRawPointer(x.baseAddress! + i).loadUnaligned(as: V.self)
                 let tiny = unsafeBitCast(unsafeBitCast(xv, to: V.MaskStorage.self) & magnitudeBits, to: V.self) .<= tinyBound
-                // (x > 2^20 and finite; x < −2^20 and finite.)
+                // (x > positiveFrom and finite; x < −negativeFrom and finite.)
                 let positive = (xv .> above) .& (xv .< plusInfinity), negative = (xv .< below) .& (xv .> minusInfinity)
                 var v = tinyValue
                 v.replace(with: s.positiveIdentity ? xv : positiveValue, where: positive)

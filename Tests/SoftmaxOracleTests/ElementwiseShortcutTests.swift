@@ -189,20 +189,48 @@ struct ElementwiseShortcutTests {
         let x: [Double] = [.infinity, .infinity, .infinity, .infinity, -.infinity, -.infinity, -.infinity, -.infinity,
                            .nan, -.nan, .nan, .nan, .infinity, 1.5, -.infinity, .nan, -.infinity, 0x1p30, .infinity, -.nan, .infinity]
         let limits: [OracleFunction: (plus: Double, minus: Double)] = [.sigmoid: (1, 0), .softplus: (.infinity, 0), .logSigmoid: (-0.0, -.infinity)]
+        try Self.roundedAgainstMPFR(x) { f, x, got in
+            guard let (plus, minus) = limits[f] else { return }
+            if x.isNaN { #expect(got.isNaN, "\(f) at NaN") }
+            if x == .infinity { #expect(got.bitPattern == plus.bitPattern, "\(f) at +inf") }
+            if x == -.infinity { #expect(got.bitPattern == minus.bitPattern, "\(f) at −inf") }
+        }
+    }
+
+    /// sigmoid, softplus and log_sigmoid on logits x through `evaluateRounded`, every format,
+    /// against the MPFR path bit for bit (NaNs of either sign alike); `f64` sees each f64 output
+    /// (function, logit, output).
+    static func roundedAgainstMPFR(_ x: [Double], f64: (OracleFunction, Double, Double) -> Void) throws {
         let mpfr = Oracle(doubleWordTier: false)
-        for (_, f) in Self.kinds {
+        for (_, f) in kinds {
             for format in Format.allCases {
                 let q = OracleRequest(function: f, format: format, logits: x)
                 let got = try Oracle().evaluateRounded(q).rounded, want = try mpfr.evaluate(q).rounded
                 for i in x.indices {
                     #expect(got[i].bitPattern == want[i].bitPattern || (got[i].isNaN && want[i].isNaN), "\(f) \(format) x = \(x[i])")
-                    guard format == .f64, let (plus, minus) = limits[f] else { continue }
-                    if x[i].isNaN { #expect(got[i].isNaN, "\(f) at NaN") }
-                    if x[i] == .infinity { #expect(got[i].bitPattern == plus.bitPattern, "\(f) at +inf") }
-                    if x[i] == -.infinity { #expect(got[i].bitPattern == minus.bitPattern, "\(f) at −inf") }
+                    if format == .f64 { f64(f, x[i], got[i]) }
                 }
             }
         }
     }
-}
 
+    /// The rounded path's regime beyond ±2^9 (ElementwiseRounded.swift: sigmoid and softplus
+    /// above, log_sigmoid below, where the output is 1 or x): its bound e^-512 < 2^-738, and at
+    /// 2^9, the doubles either side of it and up to 2^20 (rows long enough for the lanes, in both
+    /// orders), the MPFR path's outputs bit for bit in every format; in f64 also the values the
+    /// notes derive: σ(x) → 1, softplus(x) → x, log_sigmoid(x) → x.
+    @Test("Sides beyond ±2^9 (sigmoid, softplus above; log_sigmoid below): e^-512 < 2^-738, the MPFR path's outputs, 1 or x in f64")
+    func middleSides() throws {
+        let e = Exact.apply { $0.exp(big(-512), .nearest) }
+        #expect(e.double(.nearest) < 0x1p-738 * (1 - 0x1p-20), "e^-512 = \(e.double())")
+        let m: [Double] = [0x1p9, 0x1p9.nextUp, 0x1p9.nextDown, 0x1p9 + 0.5, 513, 600.125, 0x1p10, 0x1p11.nextDown, 0x1p11,
+                           12345.678, 0x1p15 + 0x1p-37, 0x1p20.nextDown, 0x1p20, 0x1p20.nextUp, 0x1p9 * 3, 1000]
+        let x = m.flatMap { [$0, -$0] } + m.reversed().flatMap { [-$0, $0] }
+        try Self.roundedAgainstMPFR(x) { f, x, got in
+            guard x.magnitude > 0x1p9 else { return }
+            if f == .sigmoid && x > 0 { #expect(got == 1, "σ(\(x))") }
+            if f == .softplus && x > 0 { #expect(got == x, "softplus(\(x))") }
+            if f == .logSigmoid && x < 0 { #expect(got == x, "log_sigmoid(\(x))") }
+        }
+    }
+}

@@ -53,9 +53,13 @@ extension ElementwiseOutputs {
     /// The shortest range that makes the label table (17 labels' coefficients) worth its making.
     static let labelLanesMinimum = 256
 
-    /// The row's labels k/16 on lanes (see the notes above), `DoubleWordLanes` logits at a time.
+    /// The row's labels k/16 on lanes (see the notes above), `OutputLanes` (four) logits at a time.
     struct BceLabelLanes {
-        typealias V = DoubleWordLanes
+        /// (Four lanes, not `DoubleWordLanes`' eight: at eight, LLVM split this loop's selections
+        /// (`replacing`, generic SIMD code: a loop over the lanes) into 4 + 2 + 2 lanes with
+        /// extractions between them, and called `SIMD.min` for `any`; at four every step is one
+        /// instruction. bce near_ties: this loop ~20% of the process at eight.)
+        typealias V = OutputLanes
         typealias I = V.MaskStorage
         /// The request's one pos_weight.
         let pw: Double
@@ -81,9 +85,10 @@ extension ElementwiseOutputs {
         func fill(_ x: UnsafePointer<Double>, _ z: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>,
                   from start: Int, to end: Int, rest: UnsafeMutablePointer<Int>) -> (end: Int, rest: Int) {
             let width = V.scalarCount
+            let c = Constants(self)
             var i = start, count = 0
             while i + width <= end {
-                let (v, done) = outputs(UnsafeRawPointer(x + i).loadUnaligned(as: V.self), UnsafeRawPointer(z + i).loadUnaligned(as: V.self))
+                let (v, done) = outputs(UnsafeRawPointer(x + i).loadUnaligned(as: V.self), UnsafeRawPointer(z + i).loadUnaligned(as: V.self), c)
                 UnsafeMutableRawPointer(out + i).storeBytes(of: v, as: V.self)
                 if any(.!done) {  // (not `all`: at 8 lanes LLVM made that a chain of 8 scalar extractions)
                     for j in 0..<width where !done[j] {
@@ -96,26 +101,52 @@ extension ElementwiseOutputs {
             return (i, count)
         }
 
+        /// The vectors `outputs` uses, made once per `fill` (every operation of `outputs` is
+        /// between whole vectors: an operation with a scalar is a loop over the lanes in Swift's
+        /// generic SIMD code, which LLVM may leave as a loop or split into pieces).
+        struct Constants {
+            let zeroBits = I(), one = I(repeating: 1), magnitude = I(repeating: Int64.max), sign = I(repeating: Int64.min)
+            let plain: I
+            let sixteen = V(repeating: 16), shift = V(repeating: 0x1p52), shiftBits = I(repeating: Int64(bitPattern: (0x1p52).bitPattern))
+            let tinyBound = I(repeating: Int64(bitPattern: ElementwiseOutputs.tinyLogitBound.bitPattern))
+            let infBits = I(repeating: Int64(bitPattern: Double.infinity.bitPattern))
+            let hugeBits = I(repeating: Int64(bitPattern: (0x1p11).bitPattern)), middleBits = I(repeating: Int64(bitPattern: (0x1p9).bitPattern))
+            let pw: V, zero = V(), oneValue = V(repeating: 1), big = V(repeating: 0x1p11), nan = V(repeating: .nan)
+            let exponentField = I(repeating: 0x7FF0_0000_0000_0000), halfShift = I(repeating: 53 << 52)
+            let significandField = I(repeating: 0x000F_FFFF_FFFF_FFFF)
+            let lowest = V(repeating: 0x1p-900), lowestWord = V(repeating: 0x1p-800), highest = V(repeating: 0x1p1000)
+            let roomFactor = V(repeating: 0x1p-100), halfValue = V(repeating: -0.5)
+            let zeroOutput: V, plusOutput: V, nanOutput: V
+
+            init(_ lanes: BceLabelLanes) {
+                plain = I(repeating: lanes.plain)
+                pw = V(repeating: lanes.pw)
+                (zeroOutput, plusOutput, nanOutput) = (V(repeating: lanes.zero), V(repeating: lanes.plus), V(repeating: lanes.nan))
+            }
+        }
+
         /// The outputs of the lanes `done` marks (the others hold anything).
         @inline(__always)
-        func outputs(_ x: V, _ z: V) -> (V, SIMDMask<I>) {
-            @inline(__always) func bits(_ v: Double) -> I { I(repeating: Int64(bitPattern: v.bitPattern)) }
+        func outputs(_ x: V, _ z: V, _ c: Constants) -> (V, SIMDMask<I>) {
+            /// −v on every lane (IEEE negation: the sign bit flipped, as `labelLanes`' scalar −v;
+            /// Swift's SIMD prefix minus is 0 − v, which differs only at +0 and NaN: every use
+            /// below is an fma's addend, where ±0 give the same sum (an exact product plus ±0,
+            /// or +0 + −0 = +0), and a NaN addend makes the lane's result NaN either way, on lanes
+            /// that are never taken).
+            @inline(__always) func negated(_ v: V) -> V { unsafeBitCast(unsafeBitCast(v, to: I.self) ^ c.sign, to: V.self) }
             let xBits = unsafeBitCast(x, to: I.self), zBits = unsafeBitCast(z, to: I.self)
             // The label: 16·z an integer k in [0, 16] (16·z + 2^52 rounds it to binary64's
             // spacing 1 there, its low bits k), z's sign bit clear, k in `plain`.
-            let sixteen = z * 16, shifted = sixteen + 0x1p52
-            let k = unsafeBitCast(shifted, to: I.self) &- bits(0x1p52)
-            // (Int64 lanes are compared with whole vectors: a comparison with a scalar is a loop
-            // over the lanes in Swift's generic SIMD code, which LLVM leaves as a loop at 8 lanes.)
+            let sixteen = z * c.sixteen, shifted = sixteen + c.shift
+            let k = unsafeBitCast(shifted, to: I.self) &- c.shiftBits
             // (16·z >= 0 follows: z is +0 or positive, or NaN, which is not an integer.)
-            let zeroBits = I()
-            var known = (sixteen .<= 16) .& (shifted - 0x1p52 .== sixteen) .& (zBits .>= zeroBits)
-            if !allPlain { known .&= (I(repeating: plain) &>> k) & 1 .!= zeroBits }  // (&>>: k masked to 0 ... 63 on the others)
-            let mb = xBits & I(repeating: Int64.max)
+            var known = (sixteen .<= c.sixteen) .& (shifted - c.shift .== sixteen) .& (zBits .>= c.zeroBits)
+            if !allPlain { known .&= (c.plain &>> k) & c.one .!= c.zeroBits }  // (&>>: k masked to 0 ... 63 on the others)
+            let mb = xBits & c.magnitude
             // |x| <= 2^-60: the label's tiny-logit output (read only where some lane needs it).
-            let tinyLanes = known .& (mb .<= bits(ElementwiseOutputs.tinyLogitBound))
+            let tinyLanes = known .& (mb .<= c.tinyBound)
             @inline(__always) func tinyOutputs() -> (t: V, done: SIMDMask<I>) {
-                let index = k.replacing(with: 0, where: .!known)
+                let index = k.replacing(with: c.zeroBits, where: .!known)
                 var t = V()
                 for j in 0..<V.scalarCount { t[j] = tiny[Int(truncatingIfNeeded: index[j])] }
                 return (t, tinyLanes .& (t .== t))
@@ -123,57 +154,55 @@ extension ElementwiseOutputs {
             // Every lane tiny (and known): those outputs alone, what the steps below give them.
             if !any(.!tinyLanes) { return tinyOutputs() }
             // The coefficient of the lane's side: A = z·pw (aLo its remainder), B = 1 − z.
-            let negative = xBits .< zeroBits
-            let pw = V(repeating: self.pw)
-            let aNegative = z * pw
-            let a = (1 - z).replacing(with: aNegative, where: negative)
-            let aLo = exactProducts ? V() : V().replacing(with: (-aNegative).addingProduct(z, pw), where: negative)
+            let negative = xBits .< c.zeroBits
+            let aNegative = z * c.pw
+            let a = (c.oneValue - z).replacing(with: aNegative, where: negative)
+            let aLo = exactProducts ? c.zero : c.zero.replacing(with: negated(aNegative).addingProduct(z, c.pw), where: negative)
             // The regimes from |x|'s bit pattern (for doubles >= +0 their order is the values'
             // order; NaN patterns lie above +inf's): no floating-point comparison of a subnormal x.
-            let infBits = bits(.infinity)
-            let nanLanes = mb .> infBits, infinite = mb .== infBits
-            let huge = (mb .>= bits(0x1p11)) .& (mb .< infBits)
-            let midLanes = middle ? (mb .>= bits(0x1p9)) .& (mb .< bits(0x1p11)) : SIMDMask(repeating: false)
-            let m = unsafeBitCast(mb, to: V.self)
-            let mh = m.replacing(with: 0x1p11, where: .!(huge .| midLanes))
-            let coefficient = a.replacing(with: .nan, where: midLanes .& .!(a .> 0))
+            let nanLanes = mb .> c.infBits, infinite = mb .== c.infBits
+            let huge = (mb .>= c.hugeBits) .& (mb .< c.infBits)
+            let midLanes = middle ? (mb .>= c.middleBits) .& (mb .< c.hugeBits) : SIMDMask(repeating: false)
+            let termLanes = huge .| midLanes
+            let mh = c.big.replacing(with: unsafeBitCast(mb, to: V.self), where: termLanes)
+            let coefficient = a.replacing(with: c.nan, where: midLanes .& .!(a .> c.zero))
             let hi = coefficient * mh
-            let lo = (-hi).addingProduct(coefficient, mh)
+            let lo = negated(hi).addingProduct(coefficient, mh)
             let hiBits = unsafeBitCast(hi, to: I.self)
-            let exponentField = I(repeating: 0x7FF0_0000_0000_0000), halfShift = I(repeating: 53 << 52)
-            let halfUlp = unsafeBitCast((hiBits & exponentField) &- halfShift, to: V.self)
-            let up = (lo .> 0) .& (lo .== halfUlp)
-            var v = unsafeBitCast(hiBits &+ 1, to: V.self).replacing(with: hi, where: .!up)
-            let plainLo = aLo .== 0
-            var termDone = plainLo .& (hi .>= 0x1p-900) .& (hi .< 0x1p1000)
-            // The double word a + aLo (`one`'s operations, lane by lane).
-            let wordLanes = (huge .| midLanes) .& .!plainLo .& (hi .>= 0x1p-800) .& (hi .< 0x1p1000)
+            let halfUlp = unsafeBitCast((hiBits & c.exponentField) &- c.halfShift, to: V.self)
+            let up = (lo .> c.zero) .& (lo .== halfUlp)
+            var v = hi.replacing(with: unsafeBitCast(hiBits &+ c.one, to: V.self), where: up)
+            let plainLo = aLo .== c.zero
+            var termDone = plainLo .& (hi .>= c.lowest) .& (hi .< c.highest)
             // (On every vector with a lane in these regimes, not only where a lane needs the
             // double word: that branch was unpredictable.)
-            if !exactProducts && any(huge .| midLanes) {
+            if !exactProducts && any(termLanes) {
+                // The double word a + aLo (`one`'s operations, lane by lane).
+                let wordLanes = termLanes .& .!plainLo .& (hi .>= c.lowestWord) .& (hi .< c.highest)
                 let p2 = aLo * mh
-                let s2 = (lo + p2) + (-p2).addingProduct(aLo, mh)
+                let s2 = (lo + p2) + negated(p2).addingProduct(aLo, mh)
                 let h = hi + s2, l = (hi - h) + s2
-                let room = 0x1p-100 * h
+                let room = c.roomFactor * h
                 let hBits = unsafeBitCast(h, to: I.self)
-                let half = unsafeBitCast((hBits & exponentField) &- halfShift, to: V.self)
-                let atPower = (hBits & I(repeating: 0x000F_FFFF_FFFF_FFFF)) .== I(repeating: 0)
-                let below = (-half).replacing(with: -0.5 * half, where: atPower)
+                let half = unsafeBitCast((hBits & c.exponentField) &- c.halfShift, to: V.self)
+                let atPower = (hBits & c.significandField) .== c.zeroBits
+                let below = negated(half).replacing(with: c.halfValue * half, where: atPower)
                 let wordDone = wordLanes .& (l + room .< half) .& (l - room .> below)
                 v.replace(with: h, where: wordDone)
                 termDone .|= wordDone
             }
-            let zeroA = huge .& (a .== 0)
-            v.replace(with: 0, where: zeroA)
-            var done = (huge .| midLanes) .& (zeroA .| termDone)
+            let zeroCoefficient = a .== c.zero
+            let zeroA = huge .& zeroCoefficient
+            v.replace(with: c.zero, where: zeroA)
+            var done = termLanes .& (zeroA .| termDone)
             if any(tinyLanes) {
                 let (t, tinyDone) = tinyOutputs()
                 v.replace(with: t, where: tinyDone)
                 done .|= tinyDone
             }
             // ±inf, NaN.
-            v.replace(with: V(repeating: plus).replacing(with: zero, where: a .== 0), where: infinite)
-            v.replace(with: nan, where: nanLanes)
+            v.replace(with: c.plusOutput.replacing(with: c.zeroOutput, where: zeroCoefficient), where: infinite)
+            v.replace(with: c.nanOutput, where: nanLanes)
             done = (done .| infinite) .& known
             done .|= nanLanes
             return (v, done)

@@ -1,3 +1,4 @@
+import DoubleWordArithmetic
 import ParallelExecution
 
 // The elementwise functions' rounded values alone (`Oracle.evaluateRounded`): 8 bytes of fresh
@@ -11,10 +12,21 @@ import ParallelExecution
 //   which `hugeLogitOutput` rounds to x when x is a value of the format: always in f64, whose
 //   values every finite logit is; in other formats these outputs take the general path;
 // - x < −2^20, finite: `hugeNegative` (sigmoid and softplus 0⁺), else (log_sigmoid) x as above.
+// - 2^9 < |x| <= 2^20 on the side where that output is 1 or x (sigmoid and softplus above,
+//   log_sigmoid below): the same output. There e^(−|x|) < e^-512 < 2^-738 (512·log₂e = 738.66):
+//   * sigmoid, x > 2^9: 0 < 1 − σ(x) = 1/(1 + e^x) < e^-x < 2^-738, while every format's rounding
+//     boundary below 1 is 1 − 2^-(p+1) <= 1 − 2^-54 (p <= 53): σ(x) rounds to 1, `hugePositive`'s
+//     rounding (1 − 0⁺);
+//   * softplus, x > 2^9, f64: x < softplus(x) = x + log1p(e^-x) < x + e^-x < x + 2^-738, and the
+//     boundary above the double x is x + ulp(x)/2 >= x + 2^-44: it rounds to x;
+//   * log_sigmoid, x < −2^9, f64: x > log_sigmoid(x) = x − log1p(e^x) > x − 2^-738, and the
+//     boundary below x is at least 2^-45 away (half the spacing below |x| >= 2^9, halved at a
+//     power of two): it rounds to x.
+//   (The other sides' outputs there, e^(−|x|) and its like, are not constants: `fill`.)
 // - x = +inf, −inf, NaN: the scalar path's `exactOutput` of a constant (sigmoid 1, 0; softplus
 //   +inf, 0; log_sigmoid −0, −inf; NaN for any NaN, whatever its sign or payload), made once per
 //   fill from that very path (`output` at ±inf and NaN).
-// These are selected on SIMD lanes; the other logits of a block (2^-60 < |x| <= 2^20,
+// These are selected on SIMD lanes; the other logits of a block (2^-60 < |x| <= 2^20 off those sides,
 // or any logit outside those regimes) are gathered and certified by `fill` (lanes and scalar path).
 // Each output depends on its own logit alone (bce's also on its label, weights: bce keeps
 // whole blocks in `fill`), so gathering changes no output.
@@ -45,12 +57,15 @@ extension DoubleWordTier {
 
 extension ElementwiseOutputs {
     /// The rounded outputs of the regimes that need no certification (see the file's notes), or
-    /// nil (bce): tiny logits' value (NaN: no such regime), and for each side of ±2^20 a constant
+    /// nil (bce): tiny logits' value (NaN: no such regime), and for each side of its regime (beyond ±2^20, or ±2^9) a constant
     /// or, where `identity`, x itself (`usable` false: that side takes the general path).
     struct RoundedShortcuts {
         var tiny: Double, tinyBound: Double
         var positive: Double, positiveIdentity: Bool, positiveUsable: Bool
         var negative: Double, negativeIdentity: Bool, negativeUsable: Bool
+        /// The sides' regimes: x > positiveFrom, x < −negativeFrom (2^20, or 2^9 where the
+        /// output is 1 or x: the file's notes).
+        var positiveFrom: Double, negativeFrom: Double
         /// The rounded outputs at x = +inf, −inf and NaN (`output`'s, which do not depend on i).
         var plusInfinity: Double, minusInfinity: Double, nan: Double
     }
@@ -64,6 +79,8 @@ extension ElementwiseOutputs {
                                 positiveUsable: hugePositive != nil || f64,
                                 negative: hugeNegative?.rounded ?? 0, negativeIdentity: hugeNegative == nil,
                                 negativeUsable: hugeNegative != nil || f64,
+                                positiveFrom: kind == .sigmoid || kind == .softplus ? 0x1p9 : 0x1p20,
+                                negativeFrom: kind == .logSigmoid ? 0x1p9 : 0x1p20,
                                 plusInfinity: output(0, .infinity)!.rounded, minusInfinity: output(0, -.infinity)!.rounded,
                                 nan: output(0, .nan)!.rounded)
     }
@@ -86,38 +103,56 @@ extension ElementwiseOutputs {
             indices.deallocate()
         }
         let placeholder = OracleValue(rounded: 0, exact: ExactValue(0.0))
+        // One weight cache for every block's `fill` (`fill` made one per call: its table of 128
+        // slots, for sigmoid too, where it is never read, cost more than a block's few gathered
+        // logits on wide_spread rows). The same kind for every block: this request's.
+        let cache = UnsafeMutablePointer<BceWeightCache>.allocate(capacity: 1)
+        cache.initialize(to: kind == .bce ? bceWeightCache() : BceWeightCache())
+        defer {
+            cache.deinitialize(count: 1)
+            cache.deallocate()
+        }
         var failed: [Int] = []
         var start = range.lowerBound
         let shortcuts = roundedShortcuts
         while start < range.upperBound {
             let end = Swift.min(start + block, range.upperBound)
             guard let s = shortcuts else {
-                failed += fill(x, start..<end, into: buffer - start, placeholder: placeholder)
+                failed += fill(x, start..<end, into: buffer - start, placeholder: placeholder, sharedCache: cache)
                 for i in start..<end { (out + i).initialize(to: buffer[i - start].rounded) }
                 start = end
                 continue
             }
             var count = 0
             var i = start
-            let width = OutputLanes.scalarCount
+            // `DoubleWordLanes` (8 lanes where AVX-512 is built), every operation between whole
+            // vectors (a scalar operand makes Swift's generic SIMD code a loop over the lanes,
+            // which LLVM splits at 8 lanes): the same comparisons and selections as one lane at
+            // a time, so the same outputs.
+            typealias V = DoubleWordLanes
+            let width = V.scalarCount
+            let tinyValue = V(repeating: s.tiny), tinyBound = V(repeating: s.tinyBound)
+            let positiveValue = V(repeating: s.positive), negativeValue = V(repeating: s.negative)
+            let plusValue = V(repeating: s.plusInfinity), minusValue = V(repeating: s.minusInfinity), nanValue = V(repeating: s.nan)
+            let plusInfinity = V(repeating: .infinity), minusInfinity = V(repeating: -.infinity)
+            let above = V(repeating: s.positiveFrom), below = V(repeating: -s.negativeFrom)
+            let none = SIMDMask<V.MaskStorage>(repeating: false), magnitudeBits = V.MaskStorage(repeating: Int64.max)
             while i + width <= end {
-                let xv = UnsafeRawPointer(x.baseAddress! + i).loadUnaligned(as: OutputLanes.self)
-                let m = magnitudeLanes(xv)
-                let tiny = m .<= s.tinyBound, finite = m .< .infinity
-                let positive = (xv .> 0x1p20) .& finite, negative = (xv .< -0x1p20) .& finite
-                var v = OutputLanes(repeating: s.tiny)
-                v.replace(with: s.positiveIdentity ? xv : OutputLanes(repeating: s.positive), where: positive)
-                v.replace(with: s.negativeIdentity ? xv : OutputLanes(repeating: s.negative), where: negative)
+                let xv = UnsafeRawPointer(x.baseAddress! + i).loadUnaligned(as: V.self)
+                let tiny = unsafeBitCast(unsafeBitCast(xv, to: V.MaskStorage.self) & magnitudeBits, to: V.self) .<= tinyBound
+                // (x > positiveFrom and finite; x < −negativeFrom and finite.)
+                let positive = (xv .> above) .& (xv .< plusInfinity), negative = (xv .< below) .& (xv .> minusInfinity)
+                var v = tinyValue
+                v.replace(with: s.positiveIdentity ? xv : positiveValue, where: positive)
+                v.replace(with: s.negativeIdentity ? xv : negativeValue, where: negative)
                 // ±inf and NaN: constants (the file's notes). NaN fails every comparison.
-                let plusInf = xv .== .infinity, minusInf = xv .== -.infinity, nan = .!(xv .== xv)
-                v.replace(with: s.plusInfinity, where: plusInf)
-                v.replace(with: s.minusInfinity, where: minusInf)
-                v.replace(with: s.nan, where: nan)
-                var fast = tiny .| plusInf .| minusInf .| nan
-                if s.positiveUsable { fast .|= positive }
-                if s.negativeUsable { fast .|= negative }
-                UnsafeMutableRawPointer(out + i).storeBytes(of: v, as: OutputLanes.self)  // the others are overwritten below
-                if !all(fast) {
+                let plusInf = xv .== plusInfinity, minusInf = xv .== minusInfinity, nan = xv .!= xv
+                v.replace(with: plusValue, where: plusInf)
+                v.replace(with: minusValue, where: minusInf)
+                v.replace(with: nanValue, where: nan)
+                let fast = tiny .| plusInf .| minusInf .| nan .| (s.positiveUsable ? positive : none) .| (s.negativeUsable ? negative : none)
+                UnsafeMutableRawPointer(out + i).storeBytes(of: v, as: V.self)  // the others are overwritten below
+                if any(.!fast) {
                     for j in 0..<width where !fast[j] {
                         (gathered[count], indices[count]) = (xv[j], i + j)
                         count += 1
@@ -132,7 +167,7 @@ extension ElementwiseOutputs {
             }
             if count > 0 {
                 let part = UnsafeBufferPointer(start: gathered, count: count)
-                for j in fill(part, 0..<count, into: buffer, placeholder: placeholder) { failed.append(indices[j]) }
+                for j in fill(part, 0..<count, into: buffer, placeholder: placeholder, sharedCache: cache) { failed.append(indices[j]) }
                 for j in 0..<count { (out + indices[j]).initialize(to: buffer[j].rounded) }
             }
             start = end

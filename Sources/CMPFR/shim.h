@@ -22,4 +22,13 @@ static inline void cmpfr_custom_init_set(mpfr_ptr x, mpfr_prec_t p, void *signif
     mpfr_custom_init(significand, p);
     mpfr_custom_init_set(x, MPFR_NAN_KIND, 0, p, significand);
 }
+// A number's parts for a compact copy (`CompactFloats`): its kind with its sign (MPFR_*_KIND times
+// -1 for a negative number; NaN's sign is not kept), exponent (regular numbers) and significand.
+static inline int cmpfr_custom_get_kind(mpfr_srcptr x) { return mpfr_custom_get_kind(x); }
+static inline mpfr_exp_t cmpfr_custom_get_exp(mpfr_srcptr x) { return mpfr_custom_get_exp(x); }
+static inline const void *cmpfr_custom_get_significand(mpfr_srcptr x) { return mpfr_custom_get_significand(x); }
+// x = the number of kind k (signed), exponent e (regular numbers) and significand m of p bits.
+static inline void cmpfr_custom_init_set_kind(mpfr_ptr x, int k, mpfr_exp_t e, mpfr_prec_t p, void *m) {
+    mpfr_custom_init_set(x, k, e, p, m);
+}
 #endif

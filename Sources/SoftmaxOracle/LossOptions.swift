@@ -64,13 +64,18 @@ struct LossOptions {
 /// exact values; their relative widths are a few units of 2^-precision, so escalation converges.
 ///
 /// Memory (issue 13: about 100 bytes a logit beyond input and output): the row keeps e_j's two
-/// ends, each in a `PackedFloats` (48 bytes a number at up to 128 bits), and nothing else per
-/// logit (nothing at all without `keepTerms`: e_j is then summed as it is made,
-/// `PackedIntervalSum`): a_j = x_j/(T·c), d_j and chain's e^(−2|a_j|) are computed again where
-/// an output needs them (`a(j)`, `d(j)`, `chain`), with the operations that made them here, at
-/// the row's precision, so they are the same bits (MPFR's results depend on operands, precision
-/// and rounding alone); the logits are read from the request's doubles (or the caller's exact
-/// numbers), not copied into `BigFloat`s. The row's own factors (e^(∓2a_M), a_M) are kept.
+/// ends, each in a `CompactFloats` (24 bytes a number at up to 128 bits), for the logits its
+/// caller will ask `e(j)` of (`keeping`: a round's pending outputs; all of them by default), and
+/// nothing else per logit (nothing at all without `keepTerms`). s is summed as the e_j are made
+/// (`PackedIntervalSum`: the same correctly rounded sums as one `mpfr_sum` of every end, without
+/// an array of the terms). An e_j not kept is made again where it is asked for (`e(j)`), as
+/// a_j = x_j/(T·c), d_j and chain's e^(−2|a_j|) are (`a(j)`, `d(j)`, `chain`): with the
+/// operations that made them here, at the row's precision, so they are the same bits (MPFR's
+/// results depend on operands, precision and rounding alone). The logits are read from the
+/// request's doubles (or the caller's exact numbers), not copied into `BigFloat`s. The row's own
+/// factors (e^(∓2a_M), a_M) are kept. (Before: both ends of every e_j in `PackedFloats`, 96
+/// bytes a logit, and 8 more for `mpfr_sum`'s array, in every round, however few outputs it had
+/// left: 236 bytes a logit kept by cross_entropy_grad with softcap at K = 10^5.)
 struct TransformedRow {
     /// The row's exact logits: the request's doubles (each exact at 53 bits), or exact numbers of
     /// any precision (a fused layer's products).
@@ -118,8 +123,11 @@ struct TransformedRow {
     private let aMax: Interval?
     /// The row's factor e^(−2a_M) for x_j >= 0 and e^(2a_M) for x_j < 0 (same-side d_j), once made.
     private let rowFactors: [Interval?]
-    /// e_j's ends (made for the j that have a d_j).
-    private let lower: PackedFloats?, upper: PackedFloats?
+    /// e_j's ends for the kept logits (made for those that have a d_j): entry i is logit
+    /// `kept[i]`'s, or logit i's when `kept` is nil (every logit kept).
+    private let lower: CompactFloats?, upper: CompactFloats?
+    /// The logits whose e_j is kept, increasing; nil for all of them.
+    private let kept: [Int]?
     private let arithmetic: IntervalArithmetic
 
     /// The value every output of the row takes when the transformed row is special, else nil:
@@ -157,9 +165,9 @@ struct TransformedRow {
     }
 
     /// Needs `special(x, o) == nil`: the request's logits.
-    init(_ x: [Double], _ o: LossOptions, _ w: IntervalArithmetic, keepTerms: Bool = true,
+    init(_ x: [Double], _ o: LossOptions, _ w: IntervalArithmetic, keepTerms: Bool = true, keeping kept: [Int]? = nil,
          visit: ((Int, Interval) -> Void)? = nil) {
-        self.init(.doubles(x), o, w, keepTerms: keepTerms, visit: visit)
+        self.init(.doubles(x), o, w, keepTerms: keepTerms, keeping: kept, visit: visit)
     }
 
     /// `keepTerms` false: e_j's stores are dropped once s is summed (`e(j)` is then not
@@ -167,8 +175,10 @@ struct TransformedRow {
     /// called with every d_j as the row makes it, in order of j: the interval `d(j)` would make
     /// again (the same operations on the same numbers), for a caller that needs each d_j once
     /// (the loss: under soft-capping a d_j costs two or three exponentials at the row's
-    /// precision, and making it twice took 1.6-2x the CPU of the loss).
-    init(_ x: Logits, _ o: LossOptions, _ w: IntervalArithmetic, keepTerms: Bool = true,
+    /// precision, and making it twice took 1.6-2x the CPU of the loss). `keeping`: the logits
+    /// whose e_j is kept (increasing, distinct; nil: all), those `e(j)` will be asked for most
+    /// (the others' are made again when asked for: the same bits).
+    init(_ x: Logits, _ o: LossOptions, _ w: IntervalArithmetic, keepTerms: Bool = true, keeping kept: [Int]? = nil,
          visit: ((Int, Interval) -> Void)? = nil) {
         options = o
         self.x = x
@@ -186,11 +196,14 @@ struct TransformedRow {
         let xm = bestValue!
         self.xm = xm
         aMax = o.tanhScale.flatMap { xm.isInfinite ? nil : w.quotient(xm, by: $0) }
-        // e_j's ends are kept (`e(j)`) with `keepTerms`; otherwise only summed as they are made
-        // (`PackedIntervalSum`: the same sums, bit for bit, without a number per logit).
-        let lower = keepTerms ? PackedFloats(count: k, precision: w.precision) : nil
-        let upper = keepTerms ? PackedFloats(count: k, precision: w.precision) : nil
-        var streamed = keepTerms ? nil : PackedIntervalSum(capacity: k, w)
+        // e_j's ends are kept (`e(j)`) with `keepTerms`, for the logits `kept`; every one is
+        // summed as it is made (`PackedIntervalSum`: the same sums, bit for bit, without a number
+        // per logit).
+        let stored = kept?.count ?? k
+        let lower = keepTerms ? CompactFloats(count: stored, precision: w.precision) : nil
+        let upper = keepTerms ? CompactFloats(count: stored, precision: w.precision) : nil
+        var streamed = PackedIntervalSum(capacity: k, w)
+        var nextKept = 0  // the first entry of `kept` not below j
         var n = 0
         // Of e^(−2p) and e^(−2q) in a same-side d_j, one is the row's: e^(−2a_M) (q = a_M) for
         // every x_j >= 0, e^(2a_M) (p = −a_M) for every x_j < 0 (then x_M <= 0). It is made once
@@ -203,28 +216,25 @@ struct TransformedRow {
             // e_j = w.exp(d_j), its ends copied (exactly: the same precision).
             let ej = w.exp(dj)
             if let lower, let upper {
-                lower.set(j, ej.lo, .nearest)
-                upper.set(j, ej.hi, .nearest)
-            } else if j != mIndex {
-                streamed!.add(ej)
+                if let kept {
+                    while nextKept < kept.count && kept[nextKept] < j { nextKept += 1 }
+                    if nextKept < kept.count && kept[nextKept] == j {
+                        lower.set(nextKept, ej.lo)
+                        upper.set(nextKept, ej.hi)
+                    }
+                } else {
+                    lower.set(j, ej.lo)
+                    upper.set(j, ej.hi)
+                }
             }
+            if j != mIndex { streamed.add(ej) }
             n += 1
         }
         termCount = n
         rowFactors = factors
         // s = w.sum(e_j for j ≠ M), each end one `mpfr_sum` of the same numbers, in order.
-        if n - 1 == 0 {
-            s = w.zero
-        } else if let lower, let upper {
-            let others = (0..<k).lazy.filter { [x, o] j in j != mIndex && (o.softcap != nil || !x.isInfinite(j)) }
-            let lo = BigFloat(precision: w.precision), hi = BigFloat(precision: w.precision)
-            lo.sum(others.map { j in lower.reference(j) }, count: n - 1, .down)
-            hi.sum(others.map { j in upper.reference(j) }, count: n - 1, .up)
-            s = Interval(lo: lo, hi: hi)
-        } else {
-            s = streamed!.total()
-        }
-        (self.lower, self.upper) = (lower, upper)
+        s = n - 1 == 0 ? w.zero : streamed.total()
+        (self.lower, self.upper, self.kept) = (lower, upper, kept)
         S = w.add(w.one, s)
         L = w.log1p(s)
         if let c = o.softcap.map({ Interval(point: $0) }) {
@@ -234,9 +244,9 @@ struct TransformedRow {
         }
     }
 
-    /// The bytes the row keeps per logit (e_j's two packed ends), for tests that pin the memory
-    /// design.
-    var storedBytes: Int { lower == nil ? 0 : 2 * count * PackedFloats.bytesPerNumber(precision: arithmetic.precision) }
+    /// The bytes the row keeps (e_j's two compact ends per kept logit), for tests that pin the
+    /// memory design.
+    var storedBytes: Int { lower.map { 2 * $0.count * CompactFloats.bytesPerNumber(precision: $0.precision) } ?? 0 }
 
     /// True when logit j has a d_j and an e_j (every logit under soft-capping; the finite ones
     /// otherwise).
@@ -253,11 +263,19 @@ struct TransformedRow {
 
     private var part: Part { Part(x: x, xm: xm, aMax: aMax, maxIndex: maxIndex, options: options, arithmetic: arithmetic) }
 
-    /// e_j = exp(d_j) at the row's precision, nil for a logit without one.
+    /// e_j = exp(d_j) at the row's precision, nil for a logit without one: the kept ends, or
+    /// for a logit not kept e_j made again as the row made it (`w.exp(d(j))`: the same bits).
     func e(_ j: Int) -> Interval? {
         guard hasTerm(j) else { return nil }
-        precondition(lower != nil, "a row made with its terms")
-        return Interval(lo: lower!.view(j), hi: upper!.view(j))
+        guard let lower, let upper else { preconditionFailure("a row made with its terms") }
+        guard let kept else { return Interval(lo: lower.value(j), hi: upper.value(j)) }
+        var (low, high) = (0, kept.count)  // the first entry >= j
+        while low < high {
+            let mid = (low + high) / 2
+            if kept[mid] < j { low = mid + 1 } else { high = mid }
+        }
+        if low < kept.count && kept[low] == j { return Interval(lo: lower.value(low), hi: upper.value(low)) }
+        return arithmetic.exp(d(j)!)
     }
 
     /// What a_j and d_j are computed from: the row's maximum and options, at the row's precision.

@@ -50,13 +50,15 @@ enum OptionCrossEntropy {
     /// one at a time (`Certifier.run(outputs:streaming:)`): the row's shared parts are made here,
     /// each output's enclosure when it is asked for, so a round never holds K enclosures (two
     /// `BigFloat`s each, about 180 bytes an output at 93 bits; issue 13). The same operations on
-    /// the same numbers as making them all at once, so the same bits.
+    /// the same numbers as making them all at once, so the same bits. `kept`: the classes asked
+    /// for, increasing (nil: every class), the ones whose e_c the row keeps (`TransformedRow`'s
+    /// `keeping`: a later round's few pending outputs do not keep a term per logit).
     static func rowGradient(
         _ x: [Double], _ r: TargetWeights, _ o: LossOptions, ceScale: MidpointForms.Scale?, zScale: Interval?,
-        _ w: IntervalArithmetic, classes: @escaping (Int) -> Int
+        _ w: IntervalArithmetic, kept: [Int]?, classes: @escaping (Int) -> Int
     ) -> (Int) -> Enclosure {
         if let v = TransformedRow.special(x, o) { return { _ in .exact(v) } }
-        let row = TransformedRow(x, o, w)
+        let row = TransformedRow(x, o, w, keeping: kept)
         let d = w.point(Double(r.divisor))
         let sd = w.mul(row.S, d)
         let nearTie = NearTieNumerator(count: row.termCount, outputs: row.count, d: { row.d($0) }, e: { row.e($0) }, sum: row.S, w)
@@ -104,7 +106,8 @@ enum OptionCrossEntropy {
 
     /// `cross_entropy_grad` with options, one pending output at a time.
     static func gradient(_ x: [Double], _ r: TargetWeights, _ o: LossOptions, _ w: IntervalArithmetic, pending: [Int]) -> (Int) -> Enclosure {
-        rowGradient(x, r, o, ceScale: nil, zScale: nil, w, classes: { pending[$0] })
+        // (pending is increasing: every class when it has K of them)
+        rowGradient(x, r, o, ceScale: nil, zScale: nil, w, kept: pending.count == x.count ? nil : pending, classes: { pending[$0] })
     }
 
     /// The batch loss with options. `ceDenominator` is the cross-entropy's mean divisor, `kept`
@@ -160,9 +163,15 @@ enum OptionCrossEntropy {
                 let start = position
                 current.start = start
                 current.enclosure = { _ in .exact(0) }  // the previous row's parts are released first
+                // The row's pending classes (increasing, as `pending` is): all of them, or the few
+                // a later round has left.
+                var end = start
+                while end < pending.count && pending[end] / k == i { end += 1 }
+                let classes = end - start == k ? nil : pending[start..<end].map { $0 % k }
                 current.enclosure = rowBackward(
                     rows[i], targets[i], meanIsNaN: meanIsNaN, reduction: reduction, ceDenominator: ceDenominator, kept: kept,
-                    gradOutput: gradOutput.count == 1 ? gradOutput[0] : gradOutput[i], o, w, classes: { pending[start + $0] % k })
+                    gradOutput: gradOutput.count == 1 ? gradOutput[0] : gradOutput[i], o, w, keptClasses: classes,
+                    classes: { pending[start + $0] % k })
             }
             return current.enclosure(position - current.start)
         }
@@ -171,7 +180,7 @@ enum OptionCrossEntropy {
     /// One row of `backward`: the enclosures of its classes `classes(j)`, j = 0, 1, ….
     private static func rowBackward(
         _ x: [Double], _ t: TargetWeights?, meanIsNaN: Bool, reduction: Reduction, ceDenominator: BigFloat, kept: Int,
-        gradOutput go: Double, _ o: LossOptions, _ w: IntervalArithmetic, classes: @escaping (Int) -> Int
+        gradOutput go: Double, _ o: LossOptions, _ w: IntervalArithmetic, keptClasses: [Int]?, classes: @escaping (Int) -> Int
     ) -> (Int) -> Enclosure {
         guard let t else { return { _ in .exact(0) } }  // an ignored row: the loss does not depend on it
         if meanIsNaN { return { _ in .exact(.nan) } }
@@ -179,7 +188,7 @@ enum OptionCrossEntropy {
         var zScale = w.point(go)
         if reduction == .mean { zScale = w.div(zScale, w.point(Double(kept))) }
         let ceScale = (gradOutput: go, divisor: reduction == .mean ? Interval(point: ceDenominator) : nil)
-        return rowGradient(x, t, o, ceScale: ceScale, zScale: zScale, w, classes: classes)
+        return rowGradient(x, t, o, ceScale: ceScale, zScale: zScale, w, kept: keptClasses, classes: classes)
     }
 }
 

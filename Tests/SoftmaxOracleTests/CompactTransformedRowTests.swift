@@ -2,7 +2,7 @@ import MPFR
 @testable import SoftmaxOracle
 import Testing
 
-/// `TransformedRow` keeps e_j's two ends packed and computes a_j, d_j and chain's e^(−2|a_j|)
+/// `TransformedRow` keeps e_j's two ends compact (for the logits asked for) and computes a_j, d_j and chain's e^(−2|a_j|)
 /// again where an output needs them (issue 13, "Memory proportional to the row"). Expected
 /// values: the row as the MPFR path made it before, every quantity a separate `Interval` of
 /// `BigFloat`s made once per logit with `IntervalArithmetic` (`Unpacked` below, the formulas of
@@ -152,11 +152,29 @@ struct CompactTransformedRowTests {
         }
     }
 
-    @Test("a row keeps two packed numbers a logit")
+    @Test("a row keeps two compact numbers a kept logit (24 bytes each at 93 bits)")
     func storedBytes() {
         let w = IntervalArithmetic(precision: 93)
         let x = (0..<1000).map { Double($0) * 0.01 - 3 }
-        let row = TransformedRow(x, LossOptions(softcap: 30, zLoss: 0, temperature: nil), w)
-        #expect(row.storedBytes == 2 * 1000 * PackedFloats.bytesPerNumber(precision: 93))
+        let o = LossOptions(softcap: 30, zLoss: 0, temperature: nil)
+        #expect(TransformedRow(x, o, w).storedBytes == 2 * 1000 * 24)
+        #expect(TransformedRow(x, o, w, keeping: [3, 500, 999]).storedBytes == 2 * 3 * 24)
+        #expect(TransformedRow(x, o, w, keepTerms: false).storedBytes == 0)
+    }
+
+    @Test("a row keeping some e_j gives every e_j, s, S and L as the separate intervals", arguments: [64, 93, 200])
+    func keepingSome(precision: Int) {
+        let w = IntervalArithmetic(precision: precision)
+        let cases = Self.rows.flatMap { x in Self.options.map { (x, LossOptions(softcap: $0.softcap, zLoss: $0.zLoss, temperature: $0.temperature)) } }
+        for (x, o) in cases where TransformedRow.special(x, o) == nil {
+            let want = Unpacked(x.map(ExactArithmetic.value), o, w)
+            for kept in [[], [0], x.indices.filter { $0 % 3 == 1 }, [x.count - 1]] {
+                let row = TransformedRow(x, o, w, keeping: kept)
+                let context = "\(x) with \(o) at \(precision) bits, keeping \(kept)"
+                for j in x.indices { #expect(CompactTermsTests.same(row.e(j), want.e[j]), "e_\(j) of \(context)") }
+                #expect(CompactTermsTests.same(row.s, want.s) && CompactTermsTests.same(row.S, want.S)
+                        && CompactTermsTests.same(row.L, want.L), "sums of \(context)")
+            }
+        }
     }
 }

@@ -3,8 +3,8 @@ import ParallelExecution
 // `Oracle.evaluateRounded`: the rounded values without the exact values, for callers that only
 // write them (`softmax-oracle eval`). Where the double-word tier answers output by output, with
 // one value for the whole row or from a bound (wide rows), it then writes 8 bytes an output
-// instead of an `OracleValue`'s 40:
-// a row of 10^5 outputs touches 0.8 MB instead of 4 MB of fresh memory, which cost more than
+// instead of an `OracleValue`'s 32:
+// a row of 10^5 outputs touches 0.8 MB instead of 3.2 MB of fresh memory, which cost more than
 // certifying it (page faults and the kernel's zeroing). Everything else is `evaluate`'s result.
 
 extension Oracle {

@@ -82,7 +82,7 @@ import DoubleWordArithmetic
 /// scan, the sum and the outputs (`Parallel.forEachChunk`, ParallelExecution); the exact fixed-point sums add exactly and
 /// the compact sums are combined in block order, so the result does not depend on the thread
 /// count. Batches are split by rows. Memory: softmax keeps each exponential in the output
-/// array's own slot until the output overwrites it (about 40 bytes per logit in all).
+/// array's own slot until the output overwrites it (32 bytes per logit in all, an `OracleValue`'s size).
 enum DoubleWordTier {
     /// Rows at least this long are split over threads.
     static let parallelThreshold = 16_384

@@ -2,7 +2,7 @@ import DoubleWordArithmetic
 import ParallelExecution
 
 // The elementwise functions' rounded values alone (`Oracle.evaluateRounded`): 8 bytes of fresh
-// memory an output instead of an `OracleValue`'s 40, and the outputs that are a constant or the
+// memory an output instead of an `OracleValue`'s 32, and the outputs that are a constant or the
 // logit itself written without certifying them one by one.
 //
 // Outputs that do not depend on x, or are x (sigmoid, softplus, log_sigmoid; the scalar path's

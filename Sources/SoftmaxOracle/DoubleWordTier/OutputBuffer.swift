@@ -32,7 +32,7 @@ protocol RowOutputs {
 }
 
 /// The lane width of the output loops: 4 in every build (8 lanes measured twice as slow in the
-/// AVX-512 build: the masks and the lane-by-lane stores of 40-byte outputs dominate there).
+/// AVX-512 build, with 40-byte outputs: the masks and the lane-by-lane stores dominated there).
 typealias OutputLanes = SIMD4<Double>
 
 extension RowOutputs {
@@ -138,7 +138,7 @@ extension DoubleWordTier {
         return true
     }
 
-    /// Outputs per block of `roundedOutputs`: its `OracleValue` buffer (40 KiB) stays in cache.
+    /// Outputs per block of `roundedOutputs`: its `OracleValue` buffer (32 KiB) stays in cache.
     static let roundedBlock = 1024
 
     /// The rounded values of the n outputs `fillOutputs` would write, or nil where it gives false:

@@ -80,7 +80,7 @@ extension DoubleWordTier {
     }
 
     /// `tinySpreadRow`, or with `rounded` the rounded values alone of its row outputs (softmax,
-    /// log_softmax, cross_entropy_grad: 8 bytes an output instead of an `OracleValue`'s 40; the
+    /// log_softmax, cross_entropy_grad: 8 bytes an output instead of an `OracleValue`'s 32; the
     /// single outputs as they are).
     static func tinySpreadRow(_ q: OracleRequest, threads: Int, rounded: Bool) -> RoundedResult.Values? {
         switch q.function {

@@ -77,18 +77,25 @@ struct PackedIntervalSum {
 /// rounded (MPFR manual, "mpfr_sum": one rounding, whatever the cancellation), so its result
 /// depends only on the exact sum, the precision and the rounding, not on how the terms are
 /// grouped; the partial sums are exact (their ternary value is checked), so the exact total is
-/// the same. Exact partial sum: n positive numbers of exponents <= E (MPFR's: a number lies in
-/// [2^(E−1), 2^E)) whose last significand bits weigh 2^U or more (U = the least exponent −
-/// precision) have a sum that is a multiple of 2^U below n·2^E <= 2^(E + ⌈log₂ n⌉), so
-/// E + ⌈log₂ n⌉ − U bits hold it exactly. A chunk with a zero, negative or non-finite number, or
-/// one whose exact sum would need more than `maxPartialBits` bits (numbers of very different
-/// magnitudes), is kept number by number (as `BigFloat` copies) and summed as is. Zero results:
-/// the exact total is 0 only when no positive partial sum exists, i.e. when every number was kept
-/// as it is, which is `mpfr_sum` of the same numbers.
+/// the same. Exact partial sum: n numbers of one sign and exponents <= E (MPFR's: a number lies
+/// in [2^(E−1), 2^E) in magnitude) whose last significand bits weigh 2^U or more (U = the least
+/// exponent − precision) have a sum that is a multiple of 2^U below n·2^E in magnitude, so
+/// E + ⌈log₂ n⌉ − U + 1 bits hold it exactly. A chunk of positive numbers within `partialBits`
+/// is one partial sum. Any other chunk (a zero, a negative or non-finite number, or numbers of
+/// very different magnitudes) is split: its positive numbers and its negative numbers, each in
+/// order of exponent, into runs whose exact sums fit in `partialBits` (a run holds at least one
+/// number), one exact partial sum per run; one zero of each sign the chunk has; non-finite
+/// numbers as they are. The exact total is unchanged, so the rounded total is too. Zero results:
+/// the exact total is 0 when every partial sum is a zero, or when nonzero partial sums cancel;
+/// `mpfr_sum` then gives the zero IEEE 754 gives, which depends on the zeros' signs (one of each
+/// sign seen decides as all of them do: +0 + −0 gives the same as any number of each) and on the
+/// rounding, as for the numbers themselves.
 struct ExactChunkedSum {
     /// Numbers summed exactly at a time.
     static let chunkSize = 256
-    /// The widest exact partial sum, in bits; a wider chunk is kept number by number.
+    /// The widest exact partial sum of numbers of at most 64 bits, in bits; `partialBits` adds
+    /// the numbers' precision. (A wide row at 128 bits: e^(d_j) over [e^-3000, 1] in one chunk
+    /// makes two or three runs instead of 256 kept numbers.)
     static let maxPartialBits = 4096
     private let buffer: PackedFloats
     private var n = 0
@@ -97,11 +104,18 @@ struct ExactChunkedSum {
     /// Whether the chunk's numbers are all finite and > 0; their largest exponent, and the least
     /// weight of a significand bit among them (exponent − the store's precision).
     private var positive = true, top = Int.min, bottom = Int.max
+    /// The widest exact partial sum: `maxPartialBits` plus the numbers' precision, so that one
+    /// number always fits and wider numbers do not fall back to one part each.
+    private let partialBits: Int
 
     /// For numbers of at most `precision` bits.
     init(precision: Int) {
         buffer = PackedFloats(count: Self.chunkSize, precision: precision)
+        partialBits = Self.maxPartialBits + precision
     }
+
+    /// How many numbers and partial sums the total will add (for tests of the memory it keeps).
+    var partCount: Int { parts.count }
 
     /// True when no number was added.
     var isEmpty: Bool { n == 0 && parts.isEmpty }
@@ -123,24 +137,70 @@ struct ExactChunkedSum {
     /// Sums the numbers not yet in a partial sum (`total` and `merge` do it too).
     mutating func flushChunk() { flush() }
 
-    /// Sums the chunk's numbers exactly into one partial sum, or keeps them as they are.
+    /// Sums the chunk's numbers exactly into one partial sum, or into one per run (see the type).
     private mutating func flush() {
         if n == 0 { return }
-        let bits = positive ? top + (Int.bitWidth - (n - 1).leadingZeroBitCount) - bottom + 1 : Int.max
-        if bits <= Self.maxPartialBits {
-            let partial = BigFloat(precision: Swift.max(bits, 2))
-            let t = partial.sum((0..<n).lazy.map { [buffer] in buffer.reference($0) }, count: n, .nearest)
-            precondition(t == 0, "an exact partial sum")
-            parts.append(partial)
+        let bits = positive ? Self.exactBits(top: top, bottom: bottom, count: n) : Int.max
+        if bits <= partialBits {
+            appendExactSum(of: 0..<n, bits: bits)
         } else {
-            for i in 0..<n {
-                let v = buffer.view(i)
+            splitChunk()
+        }
+        (n, positive, top, bottom) = (0, true, Int.min, Int.max)
+    }
+
+    /// Bits that hold the exact sum of `count` numbers of one sign, exponents <= top, last bits
+    /// weighing 2^bottom or more (see the type).
+    private static func exactBits(top: Int, bottom: Int, count: Int) -> Int {
+        top + (Int.bitWidth - (count - 1).leadingZeroBitCount) - bottom + 1
+    }
+
+    /// Appends the exact sum of the chunk's numbers at `indices` (one sign, fitting in `bits`).
+    private mutating func appendExactSum<Indices: Collection<Int>>(of indices: Indices, bits: Int) {
+        let partial = BigFloat(precision: Swift.max(bits, 2))
+        let t = partial.sum(indices.lazy.map { [buffer] in buffer.reference($0) }, count: indices.count, .nearest)
+        precondition(t == 0, "an exact partial sum")
+        parts.append(partial)
+    }
+
+    /// The chunk as runs of one sign and close exponents, zeros and non-finite numbers (see the type).
+    private mutating func splitChunk() {
+        var positives: [(exponent: Int, index: Int)] = [], negatives: [(exponent: Int, index: Int)] = []
+        var zeros: Set<Bool> = []
+        for i in 0..<n {
+            let v = buffer.view(i)
+            if v.isZero {
+                zeros.insert(v.signBit)
+            } else if !v.isFinite {
                 let copy = BigFloat(precision: v.precision)
                 copy.set(v, .nearest)
                 parts.append(copy)
+            } else if v.signum > 0 {
+                positives.append((v.exponent, i))
+            } else {
+                negatives.append((v.exponent, i))
             }
         }
-        (n, positive, top, bottom) = (0, true, Int.min, Int.max)
+        for var run in [positives, negatives] where !run.isEmpty {
+            run.sort { $0.exponent > $1.exponent }
+            var start = 0
+            while start < run.count {
+                let top = run[start].exponent
+                var end = start + 1
+                while end < run.count
+                        && Self.exactBits(top: top, bottom: run[end].exponent - buffer.precision, count: end - start + 1) <= partialBits {
+                    end += 1
+                }
+                appendExactSum(of: run[start..<end].lazy.map(\.index),
+                               bits: Self.exactBits(top: top, bottom: run[end - 1].exponent - buffer.precision, count: end - start))
+                start = end
+            }
+        }
+        for negative in zeros.sorted(by: { !$0 && $1 }) {
+            let zero = BigFloat(precision: 2)
+            zero.setZero(negative: negative)
+            parts.append(zero)
+        }
     }
 
     /// Takes `other`'s numbers into this sum (their exact partial sums: the exact total is that of

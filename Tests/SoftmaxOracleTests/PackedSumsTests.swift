@@ -89,6 +89,44 @@ struct ExactChunkedSumTests {
         }
     }
 
+    @Test("a wide chunk keeps a few runs, not its 256 numbers; zeros collapse; precisions above 4096 too",
+          arguments: [93, 5000])
+    func wideChunkRuns(precision: Int) {
+        // 256 numbers: +0, −0, e^u for u uniform in [−14000, 0] (magnitudes 2^-20198 .. 1) and a
+        // few negatives of the same spread. Runs of one sign whose exact sums fit in 4096 bits
+        // plus the precision: at most ⌈20198/4096⌉ + 1 = 6 per sign, one zero per sign.
+        var rng = SplitMix64(seed: UInt64(precision))
+        let terms = (0..<256).map { j -> BigFloat in
+            let t = BigFloat(precision: precision)
+            switch j % 16 {
+            case 0: t.setZero(negative: j % 32 == 0)
+            case 1: t.exp(BigFloat(rng.uniform(-14000, 0), precision: 53), .up); t.neg(t, .nearest)
+            default: t.exp(BigFloat(rng.uniform(-14000, 0), precision: 53), .up)
+            }
+            return t
+        }
+        var sum = ExactChunkedSum(precision: precision)
+        for t in terms { sum.add(t) }
+        sum.flushChunk()
+        #expect(sum.partCount <= 2 * 6 + 2, "runs kept: \(sum.partCount) (the 256 numbers kept one by one before)")
+        for r in [Rounding.down, .up, .nearest] {
+            #expect(CompactTermsTests.same(Self.chunked(terms, precision: precision, r), Self.direct(terms, precision: precision, r)))
+        }
+        // Zeros alone: the sign IEEE 754 gives the sum of all of them (−0 only when every zero is −0,
+        // or with any −0 when rounding down).
+        for zeros in [[true, true], [false, true], [false, false]] {
+            let z = zeros.map { negative -> BigFloat in
+                let t = BigFloat(precision: precision)
+                t.setZero(negative: negative)
+                return t
+            }
+            for r in [Rounding.down, .up, .nearest] {
+                let c = Self.chunked(z + [z[0]], precision: 53, r), d = Self.direct(z + [z[0]], precision: 53, r)
+                #expect(c.isZero && c.signBit == d.signBit, "zeros \(zeros), \(r)")
+            }
+        }
+    }
+
     @Test("an exact midpoint split over two chunks rounds as the total does")
     func midpoint() {
         // 1 + 256·2^-(p+8) = 1 + 2^-p: the midpoint of 1 and its successor 1 + 2^(1−p) at p bits.

@@ -7,8 +7,6 @@ import AccuracyHarness
 // generator is never used. The shorthands below define the tests' streams (modulo draws, cheap and
 // fixed); the harness's own `nextInt(in:)` and friends are unbiased and define the product's.
 
-extension SplitMix64: @retroactive RandomNumberGenerator {}
-
 extension SplitMix64 {
     /// Uniform in [0, 1), 53 random bits.
     public mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }

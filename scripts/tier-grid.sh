@@ -3,6 +3,10 @@
 # `softmax-oracle eval`, against the plain 128-bit MPFR softmax C loop on the same row (issue 13's
 # target: at least 10x). Prints a markdown table and the cells that fall short (start-up-bound
 # cells apart). The fused linear_cross_entropy* functions run only when --functions names them.
+# Each binary frame is also given to process-floor (Benchmarks/process-floor/process-floor.c,
+# compiled here with the C compiler and linked as the CLI is, static or not): the fastest any
+# process that reads the request and writes an answer of the same size could be. Cells where
+# even that falls under 10x are counted apart ("floor bound").
 #
 #   bash scripts/tier-grid.sh [tier-grid options: --k N --repeats R --format F --functions a,b --families a,b]
 #   bash scripts/tier-grid.sh --memory --k 1000000    # cross_entropy_grad's peak memory, in-process
@@ -15,4 +19,12 @@ oracle=(swift build "${oracle_args[@]}")
 bench=(swift build -c release --package-path Benchmarks --scratch-path "Benchmarks/.build$build_suffix")
 "${oracle[@]}" --product softmax-oracle >&2
 "${bench[@]}" --product tier-grid >&2
-"$("${bench[@]}" --show-bin-path)/tier-grid" --oracle "$("${oracle[@]}" --show-bin-path)/softmax-oracle" "$@"
+bin="$("${bench[@]}" --show-bin-path)"
+floor_args=()
+if [ "$oracle_link" = static ]; then floor_link=(-static); else floor_link=(); fi
+if "${CC:-cc}" -O2 "${floor_link[@]}" -o "$bin/process-floor" Benchmarks/process-floor/process-floor.c >&2; then
+    floor_args=(--floor "$bin/process-floor")
+else
+    echo "tier-grid.sh: cannot compile Benchmarks/process-floor/process-floor.c with ${CC:-cc}: no floor column" >&2
+fi
+"$bin/tier-grid" --oracle "$("${oracle[@]}" --show-bin-path)/softmax-oracle" "${floor_args[@]}" "$@"

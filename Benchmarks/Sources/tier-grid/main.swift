@@ -12,6 +12,8 @@
 //                                                  # and DIR/function.family.bin (one frame)
 //   --declined                                     # also count the outputs the double-word tier
 //                                                  # leaves to the MPFR path (elementwise functions)
+//   --floor PATH                                   # also time process-floor (scripts/tier-grid.sh
+//                                                  # builds it) on each binary frame
 //
 // The target (issue 13): eval at least 10x faster than the C loop's softmax on the same K.
 //
@@ -22,6 +24,13 @@
 // A cell whose C loop takes less than 10x the time of `eval` on a one-logit request (the process
 // start-up, measured first, on each transport) cannot reach 10x through eval whatever the oracle
 // does: the summary counts those cells apart ("start-up bound").
+//
+// With --floor, each binary frame is also given to process-floor (Benchmarks/process-floor), a
+// process that only reads the request and writes as many bytes as the oracle's answer has, in the
+// cheapest way a process can (the file mapped, the answer from one small buffer), linked as the
+// CLI is: the fastest any `eval` could be on that request. A cell whose C loop takes less than 10x
+// that is counted apart too ("floor bound": no process that reads this request and writes its
+// answer reaches 10x there), and the floor ratio column says how far an ideal process would get.
 import AccuracyHarness
 import BenchSupport
 import Foundation
@@ -40,6 +49,7 @@ struct Options {
     var threads = false
     var dump: String?
     var declined = false
+    var floor: String?
 }
 
 func parse() -> Options {
@@ -56,6 +66,7 @@ func parse() -> Options {
         case "--threads": o.threads = true
         case "--dump": o.dump = value(a)
         case "--declined": o.declined = true
+        case "--floor": o.floor = value(a)
         case "--k": o.k = Int(value(a))!
         case "--repeats": o.repeats = Int(value(a))!
         case "--seed": o.seed = UInt64(value(a))!
@@ -82,21 +93,37 @@ func now() -> Double {
 /// Wall time of `oracle eval [--transport binary] < file > /dev/null` (posix_spawn and waitpid:
 /// Foundation's `Process.waitUntilExit` polls, which rounded every time up to about 0.1 s).
 func timeEval(_ oracle: String, _ file: URL, binary: Bool = false) throws -> Double {
+    timeProcess(oracle, ["eval"] + (binary ? ["--transport", "binary"] : []), stdin: file)
+}
+
+/// The wall time of `executable arguments...` with stdin `file` and stdout `stdout`, from its
+/// spawn to its exit.
+func timeProcess(_ executable: String, _ arguments: [String], stdin file: URL, stdout: String = "/dev/null") -> Double {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_addopen(&actions, 0, file.path, O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    var argv: [UnsafeMutablePointer<CChar>?] = [strdup(oracle), strdup("eval")] + (binary ? [strdup("--transport"), strdup("binary")] : []) + [nil]
+    posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    var argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
     defer { for a in argv { free(a) } }
     var pid: pid_t = 0
     let t0 = now()
-    guard posix_spawn(&pid, oracle, &actions, nil, &argv, environ) == 0 else { fatalError("tier-grid: cannot run \(oracle)") }
+    guard posix_spawn(&pid, executable, &actions, nil, &argv, environ) == 0 else { fatalError("tier-grid: cannot run \(executable)") }
     var status: Int32 = 0
     waitpid(pid, &status, 0)
     let t = now() - t0
-    if status != 0 { print("  (eval exited with status \(status))") }
+    if status != 0 { print("  (\(executable) exited with status \(status))") }
     return t
+}
+
+/// The size in bytes of the oracle's answer to the binary frame in `frame` (one run, kept in
+/// `dir`), which process-floor writes as many bytes as.
+func answerBytes(_ oracle: String, _ frame: URL, in dir: URL) -> Int {
+    let answer = dir.appendingPathComponent("answer.bin")
+    _ = timeProcess(oracle, ["eval", "--transport", "binary"], stdin: frame, stdout: answer.path)
+    let size = (try? FileManager.default.attributesOfItem(atPath: answer.path)[.size] as? Int) ?? nil
+    guard let size else { fatalError("tier-grid: cannot read the size of \(answer.path)") }
+    return size
 }
 
 /// The case of `family` for `function` with rows of K logits (single_logit keeps K = 1).
@@ -207,19 +234,25 @@ func times(_ r: Double) -> String { String(format: "%.1f", r) + "x" }
 
 print("tier-grid: K = \(o.k), format \(o.format.rawValue), \(o.repeats) repeats, medians; ratio = C loop / oracle")
 print("eval of a one-logit request (start-up): JSON Lines \(seconds(startup)) s, binary \(seconds(startupBinary)) s; cells whose C loop takes under 10x that are start-up bound")
+if let floor = o.floor {
+    print("floor: \(floor) on each binary frame (reads it, writes the answer's size, nothing else); cells whose C loop takes under 10x that are floor bound")
+}
 print("")
-print("| function | family | K | eval s | binary s | C loop s | eval ratio | binary ratio | in-process s | in-process ratio | tier | start-up bound |\(o.declined ? " declined |" : "")")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\(o.declined ? "---:|" : "")")
-/// Cells at 10x or more, start-up bound and under 10x, through one transport.
+print("| function | family | K | eval s | binary s | C loop s | eval ratio | binary ratio | in-process s | in-process ratio | tier | start-up bound |\(o.floor != nil ? " floor s | floor ratio |" : "")\(o.declined ? " declined |" : "")")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\(o.floor != nil ? "---:|---:|" : "")\(o.declined ? "---:|" : "")")
+/// Cells at 10x or more, start-up bound, floor bound (not start-up bound) and under 10x
+/// otherwise, through one transport.
 struct Tally {
     var passed = 0
-    var short: [String] = [], bound: [String] = []
+    var short: [String] = [], bound: [String] = [], floorBound: [String] = []
 
-    mutating func add(_ name: String, ratio: Double, loop: Double, startup: Double) {
+    mutating func add(_ name: String, ratio: Double, loop: Double, startup: Double, floor: Double? = nil) {
         if ratio >= 10 {
             passed += 1
         } else if loop < 10 * startup {
             bound.append(name)
+        } else if let floor, loop < 10 * floor {
+            floorBound.append(name)
         } else {
             short.append(name)
         }
@@ -244,10 +277,15 @@ for function in o.functions {
         }
         var out = [Double](repeating: 0, count: row.count)
         var evalTimes: [Double] = [], binaryTimes: [Double] = [], loopTimes: [Double] = [], oracleTimes: [Double] = []
+        var floorTimes: [Double] = []
+        let floorArguments = o.floor.map { _ in [String(answerBytes(o.oracle, frame, in: dir))] }
         var tier = "-"
         for _ in 0..<o.repeats {
             evalTimes.append(try timeEval(o.oracle, file))
             binaryTimes.append(try timeEval(o.oracle, frame, binary: true))
+            if let floor = o.floor, let floorArguments {
+                floorTimes.append(timeProcess(floor, floorArguments, stdin: frame))
+            }
             var t0 = now()
             Workloads.mpfrLoopSoftmax(row, into: &out)
             loopTimes.append(now() - t0)
@@ -261,9 +299,11 @@ for function in o.functions {
             oracleTimes.append(now() - t0)
         }
         let e = median(evalTimes), b = median(binaryTimes), l = median(loopTimes), p = median(oracleTimes)
+        let f = floorTimes.isEmpty ? nil : median(floorTimes)
         let cell = "\(function.rawValue)/\(family.rawValue)"
         text.add("\(cell) \(times(l / e)) (in-process \(times(l / p)))", ratio: l / e, loop: l, startup: startup)
-        binary.add("\(cell) \(times(l / b)) (in-process \(times(l / p)))", ratio: l / b, loop: l, startup: startupBinary)
+        binary.add("\(cell) \(times(l / b)) (in-process \(times(l / p))\(f.map { ", floor \(times(l / $0))" } ?? ""))",
+                   ratio: l / b, loop: l, startup: startupBinary, floor: f)
         var declinedColumn = ""
         if o.declined {
             if let (n, examples) = declinedOutputs(q) {
@@ -275,18 +315,25 @@ for function in o.functions {
             }
         }
         let bound = [l < 10 * startup ? "jsonl" : nil, l < 10 * startupBinary ? "binary" : nil].compactMap { $0 }.joined(separator: ", ")
-        print("| \(function.rawValue) | \(family.rawValue) | \(row.count) | \(seconds(e)) | \(seconds(b)) | \(seconds(l)) | \(times(l / e)) | \(times(l / b)) | \(seconds(p)) | \(times(l / p)) | \(tier) | \(bound) |\(declinedColumn)")
+        let floorColumns = f.map { " \(seconds($0)) | \(times(l / $0)) |" } ?? ""
+        print("| \(function.rawValue) | \(family.rawValue) | \(row.count) | \(seconds(e)) | \(seconds(b)) | \(seconds(l)) | \(times(l / e)) | \(times(l / b)) | \(seconds(p)) | \(times(l / p)) | \(tier) | \(bound) |\(floorColumns)\(declinedColumn)")
     }
 }
 let cells = o.functions.count * o.families.count
 print("")
 for (name, t) in [("JSON Lines", text), ("binary frames", binary)] {
-    print("\(name): \(cells) cells: \(t.passed) at 10x or more through eval; \(t.bound.count) under 10x and start-up bound (the C loop under 10x the one-logit eval: unreachable through eval); \(t.short.count) under 10x otherwise; \(errors.count) errors")
+    let floorPart = o.floor != nil && name == "binary frames"
+        ? "\(t.floorBound.count) under 10x and floor bound (the C loop under 10x process-floor on the same frame: no process reading it and writing the answer reaches 10x); " : ""
+    print("\(name): \(cells) cells: \(t.passed) at 10x or more through eval; \(t.bound.count) under 10x and start-up bound (the C loop under 10x the one-logit eval: unreachable through eval); \(floorPart)\(t.short.count) under 10x otherwise; \(errors.count) errors")
 }
 for (name, t) in [("JSON Lines", text), ("binary frames", binary)] {
     print("")
-    print("\(name), under 10x, not start-up bound: \(t.short.count)")
+    print("\(name), under 10x, neither start-up nor floor bound: \(t.short.count)")
     for s in t.short { print("  \(s)") }
+    if !t.floorBound.isEmpty {
+        print("\(name), under 10x, floor bound: \(t.floorBound.count)")
+        for s in t.floorBound { print("  \(s)") }
+    }
     print("\(name), under 10x, start-up bound: \(t.bound.count)")
     for s in t.bound { print("  \(s)") }
 }

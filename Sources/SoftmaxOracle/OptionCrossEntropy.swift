@@ -46,7 +46,8 @@ enum OptionCrossEntropy {
         }
     }
 
-    /// ∂(ceScale·CE + zScale·Z)/∂x_c for the classes `classes(k)`, k = 0, 1, … (nil scales: 1),
+    /// ∂(ceScale·CE + zScale·Z)/∂x_c for the classes c = `kept[k]` (or c = k when `kept` is nil),
+    /// k = 0, 1, … (nil scales: 1),
     /// one at a time (`Certifier.run(outputs:streaming:)`): the row's shared parts are made here,
     /// each output's enclosure when it is asked for, so a round never holds K enclosures (two
     /// `BigFloat`s each, about 180 bytes an output at 93 bits; issue 13). The same operations on
@@ -55,7 +56,7 @@ enum OptionCrossEntropy {
     /// `keeping`: a later round's few pending outputs do not keep a term per logit).
     static func rowGradient(
         _ x: [Double], _ r: TargetWeights, _ o: LossOptions, ceScale: MidpointForms.Scale?, zScale: Interval?,
-        _ w: IntervalArithmetic, kept: [Int]?, classes: @escaping (Int) -> Int
+        _ w: IntervalArithmetic, kept: [Int]?
     ) -> (Int) -> Enclosure {
         if let v = TransformedRow.special(x, o) { return { _ in .exact(v) } }
         let row = TransformedRow(x, o, w, keeping: kept)
@@ -68,7 +69,7 @@ enum OptionCrossEntropy {
         let zLoss = zCoefficient.map { (factor: w.mul($0, row.logsumexp(w)), sum: row.S) }
         var ties: Int?  // counted when an output at the maximum first needs it
         return { k in
-            let c = classes(k)
+            let c = kept?[k] ?? k
             var g: Interval
             if let ec = row.e(c) {
                 // The scale folded into the quotient (MidpointForms.scaled): an end at a midpoint
@@ -107,7 +108,7 @@ enum OptionCrossEntropy {
     /// `cross_entropy_grad` with options, one pending output at a time.
     static func gradient(_ x: [Double], _ r: TargetWeights, _ o: LossOptions, _ w: IntervalArithmetic, pending: [Int]) -> (Int) -> Enclosure {
         // (pending is increasing: every class when it has K of them)
-        rowGradient(x, r, o, ceScale: nil, zScale: nil, w, kept: pending.count == x.count ? nil : pending, classes: { pending[$0] })
+        rowGradient(x, r, o, ceScale: nil, zScale: nil, w, kept: pending.count == x.count ? nil : pending)
     }
 
     /// The batch loss with options. `ceDenominator` is the cross-entropy's mean divisor, `kept`
@@ -170,17 +171,17 @@ enum OptionCrossEntropy {
                 let classes = end - start == k ? nil : pending[start..<end].map { $0 % k }
                 current.enclosure = rowBackward(
                     rows[i], targets[i], meanIsNaN: meanIsNaN, reduction: reduction, ceDenominator: ceDenominator, kept: kept,
-                    gradOutput: gradOutput.count == 1 ? gradOutput[0] : gradOutput[i], o, w, keptClasses: classes,
-                    classes: { pending[start + $0] % k })
+                    gradOutput: gradOutput.count == 1 ? gradOutput[0] : gradOutput[i], o, w, keptClasses: classes)
             }
             return current.enclosure(position - current.start)
         }
     }
 
-    /// One row of `backward`: the enclosures of its classes `classes(j)`, j = 0, 1, ….
+    /// One row of `backward`: the enclosures of its classes `keptClasses[j]` (every class, j,
+    /// when nil), j = 0, 1, ….
     private static func rowBackward(
         _ x: [Double], _ t: TargetWeights?, meanIsNaN: Bool, reduction: Reduction, ceDenominator: BigFloat, kept: Int,
-        gradOutput go: Double, _ o: LossOptions, _ w: IntervalArithmetic, keptClasses: [Int]?, classes: @escaping (Int) -> Int
+        gradOutput go: Double, _ o: LossOptions, _ w: IntervalArithmetic, keptClasses: [Int]?
     ) -> (Int) -> Enclosure {
         guard let t else { return { _ in .exact(0) } }  // an ignored row: the loss does not depend on it
         if meanIsNaN { return { _ in .exact(.nan) } }
@@ -188,7 +189,7 @@ enum OptionCrossEntropy {
         var zScale = w.point(go)
         if reduction == .mean { zScale = w.div(zScale, w.point(Double(kept))) }
         let ceScale = (gradOutput: go, divisor: reduction == .mean ? Interval(point: ceDenominator) : nil)
-        return rowGradient(x, t, o, ceScale: ceScale, zScale: zScale, w, kept: keptClasses, classes: classes)
+        return rowGradient(x, t, o, ceScale: ceScale, zScale: zScale, w, kept: keptClasses)
     }
 }
 

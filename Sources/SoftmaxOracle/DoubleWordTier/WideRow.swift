@@ -50,7 +50,7 @@ extension DoubleWordTier {
     }
 
     /// `wideRow`'s answer, tried before `plainValues` when the row's first 64 logits already
-    /// look wide (their two largest finite ones more than 2^19 apart) and the function is one
+    /// look wide (their two largest more than 2^19 apart, none NaN or +inf) and the function is one
     /// `wideRow` answers; nil otherwise. On a wide row `plainValues` declines every one of these
     /// functions (its `sumScan` declines the row) but a cross-entropy whose target logit is −inf,
     /// which `wideRow` declines in turn: so the answer is the one `rowValues` gives in its usual
@@ -62,18 +62,10 @@ extension DoubleWordTier {
         default: return nil
         }
         guard q.logits.count >= 256, q.weight == nil, q.labelSmoothing == 0 else { return nil }
-        let looksWide = q.logits.withUnsafeBufferPointer { x -> Bool in
-            var top = -Double.infinity, second = -Double.infinity
-            for j in 0..<64 where x[j].isFinite {
-                if x[j] > top {
-                    second = top
-                    top = x[j]
-                } else if x[j] > second {
-                    second = x[j]
-                }
-            }
-            return second > -.infinity && top - second > 0x1p19
-        }
+        // The first 64 logits' scan: a NaN or +inf there sends the row on to `plainValues`
+        // (which `wideRow` would do after its own scan of the whole row).
+        let start = q.logits.withUnsafeBufferPointer { RowScan.of($0, 0..<64) }
+        let looksWide = !start.special && start.second > -.infinity && start.max - start.second > 0x1p19
         return looksWide ? wideRow(q, threads: threads, rounded: rounded) : nil
     }
 

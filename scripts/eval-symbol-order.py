@@ -140,8 +140,8 @@ def main():
     # glibc's static start-up calls every IFUNC resolver (memcpy's, cosf's, ...: its IRELATIVE
     # relocations) before main, whatever the request. Each is too short to be sampled, and faults
     # only when it is alone on its page, so they come right after _start, together.
-    resolvers = [name for name in ifuncs if name != "_start"]
-    order = order[:1] + resolvers + [n for n in order[1:] if n not in set(resolvers)]
+    placed = set(ifuncs) | {"_start"}
+    order = ["_start"] + ifuncs + [n for n in order if n not in placed]
     with open(args.out, "w") as f:
         f.write("\n".join(order) + "\n")
     print(f"eval-symbol-order: {len(requests)} requests, {len(faults) / len(requests):.0f} page faults per eval; "

@@ -26,7 +26,10 @@ order it runs, so that what every request runs is as dense as it can be. glibc's
 which its static start-up calls before main, always come right after _start.
 
 The fault counts move by a few from one regeneration to the next (the --first order comes from
-samples); keep the list whose binary faults least (getrusage's minor faults over a few runs).
+samples); keep the list whose binary faults least (getrusage's minor faults over a few runs). After
+code changes, a list remade from an empty file (link with it empty, then six or seven passes, each
+relinking: lld takes about a second) faulted less than one grown pass by pass over the old one
+(84-85 against 88-89 on a one-logit request), and is shorter.
 """
 import argparse
 import bisect

@@ -32,7 +32,13 @@
 # a one-logit `eval` took 168-189 page faults with the linker's order (88 on code: the code it
 # runs spread over 8 MB of the 16 MB text; about 1.5 µs a fault here) and 110-120 with this one
 # (36-44 on code; the rest is the runtime's first writes to its data, which Swift's objects do
-# not put in sections of their own). Same code, same outputs. A scratch folder built before
+# not put in sections of their own). Regenerated once the script read perf's fields in perf's
+# order (address before ip: the data a fault wrote had been taken for code) and put glibc's IFUNC
+# resolvers first, and remade from an empty list: 105-106 -> 84-85 minor faults (getrusage;
+# binaries copied with cp, as the linker's own output file faults ~16 more from the page cache)
+# on a one-logit binary `eval`, 96-97 -> 81-82 on 10^5 logits. The standard library's non-generic code and its data are one
+# section each (Swift.o in libswiftCore.a): its 1.6 MB of code and 86 KB of .bss stay in one
+# piece. Same code, same outputs. A scratch folder built before
 # these flags keeps its objects (the compiler does not rebuild for -function-sections): delete
 # its *.swift.o files once.
 #

@@ -87,10 +87,10 @@ enum FieldRead {
         throw FieldProblem(field: path(), reason: "\(v.excerpt()) is not an integer")
     }
 
-    /// A string, or a problem naming what was found.
-    static func string(_ v: JSONValue, field: String, expected: @autoclosure () -> String) throws(FieldProblem) -> String {
+    /// A string, or a problem naming what was found (`field` and `expected` are made only for it).
+    static func string(_ v: JSONValue, field: @autoclosure () -> String, expected: @autoclosure () -> String) throws(FieldProblem) -> String {
         guard case .string(let s) = v else {
-            throw FieldProblem(field: field, reason: "\(v.excerpt()) is not a string (expected \(expected()))")
+            throw FieldProblem(field: field(), reason: "\(v.excerpt()) is not a string (expected \(expected()))")
         }
         return s
     }

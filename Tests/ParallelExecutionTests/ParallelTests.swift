@@ -1,3 +1,4 @@
+import Foundation
 import ParallelExecution
 import Synchronization
 import Testing
@@ -49,5 +50,20 @@ struct ParallelTests {
 
     @Test func processorCount() {
         #expect(ProcessorCount.online >= 1)
+    }
+
+    /// On Linux the count is the process's CPU affinity, which the kernel also states as text in
+    /// /proc/self/status (`Cpus_allowed_list:\t0-3,8`): `taskset -c 0 swift test` gives 1.
+    @Test func processorCountIsTheAffinity() throws {
+        #if os(Linux)
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") })
+        var allowed = 0
+        for range in line.dropFirst("Cpus_allowed_list:".count).split(separator: ",") {
+            let ends = range.split(separator: "-").map { Int($0.trimmingCharacters(in: .whitespaces))! }
+            allowed += ends.count == 2 ? ends[1] - ends[0] + 1 : 1
+        }
+        #expect(ProcessorCount.online == allowed)
+        #endif
     }
 }

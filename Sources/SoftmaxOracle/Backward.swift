@@ -182,13 +182,16 @@ enum Backward {
         let s2 = w.mul(row.S, row.S)
         let mPoint = w.point(row.m)
         let lower = (s: sums.lowerS, t: sums.lowerT)
-        var far: BackwardFarTerms?  // made when an output at the maximum first needs it
+        // The midpoint form's gate, the row's part (see above); `far` is made when an output at
+        // the maximum first needs it.
+        let lowerIsWide = plan.groups.below.first != nil && NearTieNumerator.isWide(lower.s, w)
+        var far: BackwardFarTerms?
         return { k in
             let i = pending[k]
             if plan.zero[i] { return .exact(0) }
             if x[i] == row.m, !plan.peeled[i] {
                 let plain = topMember(dy[i], groups: plan.groups, lower: lower, s2: s2, w)
-                guard plan.groups.below.first != nil, NearTieNumerator.isWide(lower.s, w), format.certify(plain) == nil else {
+                guard lowerIsWide, format.certify(plain) == nil else {
                     return .interval(plain)
                 }
                 if far == nil { far = BackwardFarTerms(x, dy, max: row.m, below: plan.groups.below, w) }

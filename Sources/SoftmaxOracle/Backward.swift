@@ -37,10 +37,12 @@ import MPFR
 /// when dy_i = 0); its exact value is reported as that signed zero. (For log_softmax_backward
 /// with dy_i ≠ 0 the output is dy_i minus an infinitesimal: its enclosure has dy_i as an open
 /// end, which certifies even when dy_i is a rounding midpoint, see `Format.certify`.) Outputs at
-/// the maximum are split into an exact rational part and a perturbation (`topMember`), and
-/// outputs whose dy_i is the mean of the top group are computed from the first group whose
-/// mean differs (`SoftmaxPlan`), so that a rational part that is itself a rounding midpoint, or
-/// a leading coefficient that vanishes, still gives an enclosure that certifies.
+/// the maximum are split into an exact rational part and a perturbation (`topMember`; for
+/// softmax_backward also `BackwardFarTerms`, which factors the lower sum out of the
+/// perturbation), and outputs whose dy_i is the mean of the top group are computed from the
+/// first group whose mean differs (`SoftmaxPlan`), so that a rational part that is itself a
+/// rounding midpoint, or a leading coefficient that vanishes, still gives an enclosure that
+/// certifies.
 ///
 /// Special values: a NaN or +inf logit, or a row of only −inf, makes every output NaN (as
 /// softmax, whose outputs they multiply); K = 0 gives no outputs.
@@ -58,7 +60,7 @@ enum Backward {
         if q.function == .softmaxBackward {
             let plan = SoftmaxPlan(x, dy, groups)
             return try certifier.run(outputs: x.count, streaming: { w, pending in
-                softmax(x, dy, plan: plan, facts: facts, w, pending: pending)
+                softmax(x, dy, plan: plan, facts: facts, format: certifier.format, w, pending: pending)
             })
         }
         var gradSum = StreamedSum(precision: 53, rounding: .nearest)
@@ -84,6 +86,10 @@ enum Backward {
         var topGradSum = BigFloat(0, precision: 53)
         /// The number of distinct finite values.
         var groupCount = 0
+        /// The values x_1 > x_2 (+0 for a group of zeros) of the second and third groups, the
+        /// largest finite logits below the maximum; nil where there is no such group
+        /// (`BackwardFarTerms`).
+        var below: (first: Double?, second: Double?)
         /// The value x_g (+0 for a group of zeros) of the first group, largest first, whose mean
         /// dy differs from the top group's; nil when every group has the same mean.
         var level: Double?
@@ -99,6 +105,7 @@ enum Backward {
                 var end = start + 1
                 while end < order.count && x[Int(order[end])] == v { end += 1 }
                 let n = end - start
+                if groupCount == 1 { below.first = v + 0.0 } else if groupCount == 2 { below.second = v + 0.0 }
                 if groupCount == 0 || level == nil {
                     let d = ExactArithmetic.sum(order[start..<end].map { ExactArithmetic.value(dy[Int($0)]) })
                     if groupCount == 0 {
@@ -157,7 +164,12 @@ enum Backward {
     /// e_i·E_level·(dy_i·S_level − T_level)/S², see `SoftmaxPlan`), made one at a time for
     /// `Certifier.run(outputs:streaming:)`: the row-wide sums first, in one pass over the row
     /// that keeps no interval per logit (`rowSums`), then each output's enclosure when it is read.
-    static func softmax(_ x: [Double], _ dy: [Double], plan: SoftmaxPlan, facts: RowFacts,
+    ///
+    /// An output at the maximum whose enclosure does not certify in `format`, on a row whose
+    /// lower sum s' is not known to a relative 2^-(w−8) (a term below MPFR's range: s' = [0,
+    /// least], which no precision narrows), is intersected with the midpoint form of
+    /// `BackwardFarTerms` (made once a round, when first needed).
+    static func softmax(_ x: [Double], _ dy: [Double], plan: SoftmaxPlan, facts: RowFacts, format: Format,
                         _ w: IntervalArithmetic, pending: [Int]) -> (Int) -> Enclosure {
         if pending.allSatisfy({ plan.zero[$0] }) { return { _ in .exact(0) } }
         let row = ShiftedRow(x, facts: facts, arithmetic: w)
@@ -165,23 +177,26 @@ enum Backward {
         let (s, t) = (sums.s, sums.t)
         var peeledSums: (s: Interval, t: Interval)?
         if let level = plan.level, pending.contains(where: { plan.peeled[$0] }) {
-            let levelPoint = w.point(level)
-            var weights = StreamedIntervalSum(w), terms = StreamedIntervalSum(w)
-            for (j, v) in x.enumerated() where v.isFinite && v <= level {
-                let e = w.exp(w.sub(w.point(v), levelPoint))
-                weights.add(e)
-                if dy[j] != 0 { terms.add(w.mul(e, w.point(dy[j]))) }
-            }
-            peeledSums = (weights.total(), terms.total())
+            peeledSums = levelSums(x, dy, level: level, w)
         }
         let s2 = w.mul(row.S, row.S)
         let mPoint = w.point(row.m)
         let lower = (s: sums.lowerS, t: sums.lowerT)
+        // The midpoint form's gate, the row's part (see above); `far` is made when an output at
+        // the maximum first needs it.
+        let lowerIsWide = plan.groups.below.first != nil && NearTieNumerator.isWide(lower.s, w)
+        var far: BackwardFarTerms?
         return { k in
             let i = pending[k]
             if plan.zero[i] { return .exact(0) }
             if x[i] == row.m, !plan.peeled[i] {
-                return .interval(topMember(dy[i], groups: plan.groups, lower: lower, s2: s2, w))
+                let plain = topMember(dy[i], groups: plan.groups, lower: lower, s2: s2, w)
+                guard lowerIsWide, format.certify(plain) == nil else {
+                    return .interval(plain)
+                }
+                if far == nil { far = BackwardFarTerms(x, dy, max: row.m, below: plan.groups.below, w) }
+                let form = far!.output(dy[i], ties: plan.groups.topCount, gradSum: plan.groups.topGradSum, sum: row.S, w)
+                return .interval(plain.intersection(form))
             }
             let n: Interval, factor: Interval
             if plan.peeled[i], let (sl, tl) = peeledSums {
@@ -200,6 +215,19 @@ enum Backward {
             }
             return .interval(w.div(w.mul(factor, n), s2))
         }
+    }
+
+    /// Σ_j e^(x_j − level) and Σ_j e^(x_j − level)·dy_j over the finite logits x_j <= level (the
+    /// products over dy_j ≠ 0), each summed with one outward rounding per end.
+    static func levelSums(_ x: [Double], _ dy: [Double], level: Double, _ w: IntervalArithmetic) -> (s: Interval, t: Interval) {
+        let levelPoint = w.point(level)
+        var weights = StreamedIntervalSum(w), terms = StreamedIntervalSum(w)
+        for (j, v) in x.enumerated() where v.isFinite && v <= level {
+            let e = w.exp(w.sub(w.point(v), levelPoint))
+            weights.add(e)
+            if dy[j] != 0 { terms.add(w.mul(e, w.point(dy[j]))) }
+        }
+        return (weights.total(), terms.total())
     }
 
     /// The row's sums for softmax_backward, as `w.sum` of the intervals gives them: S = Σ_j e_j,
@@ -231,9 +259,11 @@ enum Backward {
     ///
     ///     dx_i = (C_0 + R)/S² = C_0/n_0² + (R·n_0² − C_0·s'·(2n_0 + s'))/(S²·n_0²).
     ///
-    /// When the logits below m are so far below that s' is under MPFR's range, dy_i − ⟨dy, y⟩
-    /// is C_0/n_0² plus an infinitesimal; if C_0/n_0² is a rounding midpoint, only this split
-    /// gives an enclosure with the midpoint as an (open) end, which certifies (`Format.certify`).
+    /// When the logits below m are so far below that s' is under MPFR's range, dx_i is C_0/n_0²
+    /// plus an infinitesimal; if C_0/n_0² is a rounding midpoint, this split keeps it an end of
+    /// the enclosure only where the perturbation's numerator keeps one sign over s' = [0, least]
+    /// (R <= 0 < C_0 or C_0 < 0 <= R); the others hold it inside at every precision, and take
+    /// the midpoint form with s' factored out (`BackwardFarTerms`).
     private static func topMember(_ dyi: Double, groups: Groups, lower: (s: Interval, t: Interval), s2: Interval,
                                   _ w: IntervalArithmetic) -> Interval {
         let n0 = w.point(Double(groups.topCount))

@@ -16,9 +16,9 @@ import MPFR
 // uses the intersection of the plain enclosure with the second one: it holds the exact value, is
 // never wider than the plain one, and its ends are ends of enclosures that hold the exact value
 // strictly inside unless they are points (`NearTieNumerator` uses the same argument). They are
-// formed only where they can help: for softmax on an output whose plain enclosure does not
-// certify, for cross_entropy_grad (with or without loss options) and cross_entropy_loss_backward
-// where q_c may be below 2^-(w−8)·r_c (`mayBeTiny`).
+// formed only where they can help: for softmax (and softmax_backward at the maximum) on an
+// output whose plain enclosure does not certify, for cross_entropy_grad (with or without loss
+// options) and cross_entropy_loss_backward where q_c may be below 2^-(w−8)·r_c (`mayBeTiny`).
 //
 // - cross_entropy_grad: grad_c = q_c − r_c, q_c = e_c·R̃/(S·D) > 0 and r_c = r̃_c/D >= 0 exact
 //   (`TargetWeights`; a point whenever r̃_c/D fits the working precision, e.g. always for D = 1).
@@ -49,6 +49,9 @@ import MPFR
 //   second term is enclosed with 0 as its lower end and the first term is an end of the form.
 //   The plain form (R̃ − r̃_c·(1 + s'))/(S·D) has S in both numerator and denominator, so an end
 //   at the midpoint (R̃ − m·r̃_c)/(m·D) is never exact (found in 64-row batches of near_ties).
+//
+// - softmax_backward at a maximum shared by n_0 logits with every other logit below MPFR's range:
+//   C_0/n_0² plus the lower sum's terms factored out (BackwardFarTerms.swift).
 enum MidpointForms {
     /// True when q_c = e_c·R̃/(S·D) may lie below 2^-(w−8)·r_c, r_c = r̃_c/D > 0 (MPFR's exponent
     /// E(v) has 2^(E−1) <= |v| < 2^E, and S >= 1): q_c/r_c <= e_c·R̃/r̃_c < 2^(E(e_c.hi) + E(R̃) −

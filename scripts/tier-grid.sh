@@ -29,7 +29,8 @@ trap 'rm -rf "$run_dir"' EXIT
 cp "$("${oracle[@]}" --show-bin-path)/softmax-oracle" "$run_dir/softmax-oracle"
 floor_args=()
 if [ "$oracle_link" = static ]; then floor_link=(-static); else floor_link=(); fi
-if "${CC:-cc}" -O2 "${floor_link[@]}" -o "$run_dir/process-floor" Benchmarks/process-floor/process-floor.c >&2; then
+if "${CC:-cc}" -O2 "${floor_link[@]}" -o "$run_dir/process-floor.linked" Benchmarks/process-floor/process-floor.c >&2 &&
+    cp "$run_dir/process-floor.linked" "$run_dir/process-floor"; then
     floor_args=(--floor "$run_dir/process-floor")
 else
     echo "tier-grid.sh: cannot compile Benchmarks/process-floor/process-floor.c with ${CC:-cc}: no floor column" >&2

@@ -109,7 +109,9 @@ extension ElementwiseOutputs {
         @inline(__always)
         static func some(_ m: SIMDMask<I>) -> Bool {
             let lanes = unsafeBitCast(m, to: I.self)
-            return (lanes[0] | lanes[1] | lanes[2] | lanes[3]) != 0
+            var bits: Int64 = 0
+            for j in 0..<I.scalarCount { bits |= lanes[j] }
+            return bits != 0
         }
 
         /// The vectors `outputs` uses, made once per `fill` (every operation of `outputs` is

@@ -240,6 +240,29 @@ struct BceRoundedTests {
         }
     }
 
+    /// Tiny logits (|x| <= 2^-60, ±0 and subnormals among them) with labels k/16 and pos_weight
+    /// 1 or none: C = 1 for every label, so every label has the one tiny-logit output RN(ln 2)
+    /// (the loss lies within 1.5·|x| <= 1.5·2^-60 of ln 2: `bounds`' argument), which the lanes
+    /// take without reading the table (`sameTiny`); vectors all tiny and mixed with huge logits
+    /// (B·|x| = |x| for label 0 at x > 0), in rows of 256 and more; also against the MPFR path.
+    @Test("labels k/16 on lanes: tiny logits with one tiny output for every label")
+    func sameTinyLanes() throws {
+        let ln2 = 0x1.62e42fefa39efp-1
+        var rng = SplitMix64(seed: 0xBCE0_7147)
+        let tinies: [Double] = [0, -0.0, 0x1p-60, -0x1p-60, 0x1p-61, 0x1p-1074, -0x1p-1000, 0x1.8p-70]
+        for (n, posWeight) in [nil, [1.0]].enumerated() {
+            let count = [256, 1027][n]
+            let x = (0..<count).map { i in i % 8 < 4 || rng.oneIn(2) ? tinies[rng.int(0...7)] : 0x1.5p+40 }
+            let labels = (0..<count).map { i in x[i] == 0x1.5p+40 ? 0 : Double(rng.int(0...16)) / 16 }
+            let expected = x.map { ($0 == 0x1.5p+40 ? $0 : ln2).bitPattern }
+            let q = Self.request(x, labels: labels, posWeight: posWeight)
+            let (rounded, full) = try Self.rounded(q)
+            #expect(rounded == expected, "pos_weight \(String(describing: posWeight))")
+            #expect(full == rounded)
+            #expect(rounded == (try Oracle(doubleWordTier: false).evaluate(q).rounded.map(\.bitPattern)))
+        }
+    }
+
     @Test("labels k/16 on lanes: evaluateRounded equals evaluate's rounded values, bit for bit")
     func hardLabelLanesSameAsEvaluate() throws {
         let seed: UInt64 = 0xBCE0_4A2D

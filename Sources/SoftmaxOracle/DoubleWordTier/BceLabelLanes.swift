@@ -74,8 +74,8 @@ extension ElementwiseOutputs {
         let middle: Bool
         /// The tiny-logit output of label k/16 (NaN: undecided), k = 0 ... 16.
         let tiny: UnsafePointer<Double>
-        /// Every label's tiny-logit output has the same bits (pos_weight 1: C = 1 for every
-        /// label): the lanes take tiny[0] instead of reading the table lane by lane.
+        /// Every label's tiny-logit output has the same bits, not a NaN (pos_weight 1: C = 1 for
+        /// every label): the lanes take tiny[0] instead of reading the table lane by lane.
         let sameTiny: Bool
         /// The outputs 0, +inf and NaN, rounded.
         let zero: Double, plus: Double, nan: Double
@@ -221,7 +221,13 @@ extension ElementwiseOutputs {
             let zeroA = huge .& zeroCoefficient
             v.replace(with: c.zero, where: zeroA)
             var done = termLanes .& (zeroA .| termDone)
-            if Self.some(tinyLanes) {
+            if sameTiny {
+                // (One tiny output, not NaN: a selection on every vector, every tiny lane done.
+                // The test whether some lane is tiny was a branch taken at random on rows with
+                // many ±0 logits.)
+                v.replace(with: c.tinyOutput, where: tinyLanes)
+                done .|= tinyLanes
+            } else if Self.some(tinyLanes) {
                 let (t, tinyDone) = tinyOutputs()
                 v.replace(with: t, where: tinyDone)
                 done .|= tinyDone
@@ -264,7 +270,7 @@ extension ElementwiseOutputs {
             @inline(__always) func takesMiddle(_ mid: Double, _ a: Double) -> Bool { a > 0 ? mid.bitPattern == a.bitPattern : mid.isNaN }
             if !takesMiddle(c.aMid, aNegative) || !takesMiddle(c.bMid, b) { middle = false }
         }
-        let sameTiny = (1...16).allSatisfy { tiny[$0].bitPattern == tiny[0].bitPattern }
+        let sameTiny = !tiny[0].isNaN && (1...16).allSatisfy { tiny[$0].bitPattern == tiny[0].bitPattern }
         return BceLabelLanes(pw: pw, plain: plain, exactProducts: exactProducts, middle: middle, tiny: UnsafePointer(tiny), sameTiny: sameTiny,
                              zero: zero, plus: plus, nan: s.nan.rounded)
     }

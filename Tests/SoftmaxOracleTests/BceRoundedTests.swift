@@ -207,6 +207,62 @@ struct BceRoundedTests {
         #expect(full == rounded)
     }
 
+    /// Masked rows (every logit ±inf; `BceLabelLanes` writes a vector of four infinities at
+    /// once): the loss at x = −inf is A·∞ (A = z·pw), at +inf B·∞ (B = 1 − z), so +inf where that
+    /// coefficient is positive and 0 where it is 0 (the C·log1p(e^-∞) term is 0). Labels k/16
+    /// with pos_weight 0.75, 0 (A = 0 on every label) and 1, in rows of 256 and more (the lanes
+    /// take them), some vectors also holding a label the lanes do not take (0.3, −0, 1/16 + ulp:
+    /// the scalar loop) or a finite logit or NaN; every output also against the MPFR path.
+    @Test("labels k/16 on lanes: rows of ±inf logits")
+    func infiniteLogitLanes() throws {
+        var rng = SplitMix64(seed: 0xBCE0_1F1F)
+        for (n, pw) in [0.75, 0, 1, 0x1.2d369baa6a9eep+1].enumerated() {
+            let count = [256, 259, 1024, 4099][n]
+            let x = (0..<count).map { i in i % 2 == 0 ? -Double.infinity : (rng.oneIn(3) ? .infinity : -.infinity) }
+            let labels = (0..<count).map { _ in Double(rng.int(0...16)) / 16 }
+            let expected = zip(x, labels).map { x, z in ((x < 0 ? z * pw : 1 - z) > 0 ? Double.infinity : 0).bitPattern }
+            let q = Self.request(x, labels: labels, posWeight: [pw])
+            let (rounded, full) = try Self.rounded(q)
+            #expect(rounded == expected, "pos_weight \(pw)")
+            #expect(full == rounded, "pos_weight \(pw)")
+            // Some vectors with a lane the label lanes leave (or a finite or NaN logit).
+            var mixedX = x, mixedLabels = labels
+            for i in stride(from: 1, to: count, by: 37) {
+                if rng.oneIn(2) {
+                    mixedLabels[i] = [0.3, -0.0, (1.0 / 16).nextUp][rng.int(0...2)]
+                } else {
+                    mixedX[i] = [.nan, 0, -3000, 0x1p-60, 600][rng.int(0...4)]
+                }
+            }
+            let mixed = Self.request(mixedX, labels: mixedLabels, posWeight: [pw])
+            let values = try Oracle().evaluateRounded(mixed).rounded.map(\.bitPattern)
+            #expect(values == (try Oracle(doubleWordTier: false).evaluate(mixed).rounded.map(\.bitPattern)), "pos_weight \(pw)")
+        }
+    }
+
+    /// Tiny logits (|x| <= 2^-60, ±0 and subnormals among them) with labels k/16 and pos_weight
+    /// 1 or none: C = 1 for every label, so every label has the one tiny-logit output RN(ln 2)
+    /// (the loss lies within 1.5·|x| <= 1.5·2^-60 of ln 2: `bounds`' argument), which the lanes
+    /// take without reading the table (`sameTiny`); vectors all tiny and mixed with huge logits
+    /// (B·|x| = |x| for label 0 at x > 0), in rows of 256 and more; also against the MPFR path.
+    @Test("labels k/16 on lanes: tiny logits with one tiny output for every label")
+    func sameTinyLanes() throws {
+        let ln2 = 0x1.62e42fefa39efp-1
+        var rng = SplitMix64(seed: 0xBCE0_7147)
+        let tinies: [Double] = [0, -0.0, 0x1p-60, -0x1p-60, 0x1p-61, 0x1p-1074, -0x1p-1000, 0x1.8p-70]
+        for (n, posWeight) in [nil, [1.0]].enumerated() {
+            let count = [256, 1027][n]
+            let x = (0..<count).map { i in i % 8 < 4 || rng.oneIn(2) ? tinies[rng.int(0...7)] : 0x1.5p+40 }
+            let labels = (0..<count).map { i in x[i] == 0x1.5p+40 ? 0 : Double(rng.int(0...16)) / 16 }
+            let expected = x.map { ($0 == 0x1.5p+40 ? $0 : ln2).bitPattern }
+            let q = Self.request(x, labels: labels, posWeight: posWeight)
+            let (rounded, full) = try Self.rounded(q)
+            #expect(rounded == expected, "pos_weight \(String(describing: posWeight))")
+            #expect(full == rounded)
+            #expect(rounded == (try Oracle(doubleWordTier: false).evaluate(q).rounded.map(\.bitPattern)))
+        }
+    }
+
     @Test("labels k/16 on lanes: evaluateRounded equals evaluate's rounded values, bit for bit")
     func hardLabelLanesSameAsEvaluate() throws {
         let seed: UInt64 = 0xBCE0_4A2D

@@ -74,6 +74,9 @@ extension ElementwiseOutputs {
         let middle: Bool
         /// The tiny-logit output of label k/16 (NaN: undecided), k = 0 ... 16.
         let tiny: UnsafePointer<Double>
+        /// Every label's tiny-logit output has the same bits, not a NaN (pos_weight 1: C = 1 for
+        /// every label): the lanes take tiny[0] instead of reading the table lane by lane.
+        let sameTiny: Bool
         /// The outputs 0, +inf and NaN, rounded.
         let zero: Double, plus: Double, nan: Double
 
@@ -86,19 +89,32 @@ extension ElementwiseOutputs {
                   from start: Int, to end: Int, rest: UnsafeMutablePointer<Int>) -> (end: Int, rest: Int) {
             let width = V.scalarCount
             let c = Constants(self)
+            // (Wrapping arithmetic: i + width <= end and count <= i − start, no overflow to check.)
             var i = start, count = 0
-            while i + width <= end {
+            while i &+ width <= end {
                 let (v, done) = outputs(UnsafeRawPointer(x + i).loadUnaligned(as: V.self), UnsafeRawPointer(z + i).loadUnaligned(as: V.self), c)
                 UnsafeMutableRawPointer(out + i).storeBytes(of: v, as: V.self)
-                if any(.!done) {  // (not `all`: at 8 lanes LLVM made that a chain of 8 scalar extractions)
+                if Self.some(.!done) {
                     for j in 0..<width where !done[j] {
-                        rest[count] = i + j
-                        count += 1
+                        rest[count] = i &+ j
+                        count &+= 1
                     }
                 }
-                i += width
+                i &+= width
             }
             return (i, count)
+        }
+
+        /// Whether some lane of `m` is set: `any(m)`, written as the OR of the lanes, which LLVM
+        /// makes one `vptest`. (`any` is a minimum over the lanes: an extract, two minimums, a
+        /// shuffle and a move before the branch; `fill` runs three or four such tests per
+        /// vector, and perf annotate put ~27% of its samples on that chain, bce uniform_wide.)
+        @inline(__always)
+        static func some(_ m: SIMDMask<I>) -> Bool {
+            let lanes = unsafeBitCast(m, to: I.self)
+            var bits: Int64 = 0
+            for j in 0..<I.scalarCount { bits |= lanes[j] }
+            return bits != 0
         }
 
         /// The vectors `outputs` uses, made once per `fill` (every operation of `outputs` is
@@ -117,9 +133,12 @@ extension ElementwiseOutputs {
             let lowest = V(repeating: 0x1p-900), lowestWord = V(repeating: 0x1p-800), highest = V(repeating: 0x1p1000)
             let roomFactor = V(repeating: 0x1p-100), halfValue = V(repeating: -0.5)
             let zeroOutput: V, plusOutput: V, nanOutput: V
+            /// tiny[0] on every lane.
+            let tinyOutput: V
 
             init(_ lanes: BceLabelLanes) {
                 plain = I(repeating: lanes.plain)
+                tinyOutput = V(repeating: lanes.tiny[0])
                 pw = V(repeating: lanes.pw)
                 (zeroOutput, plusOutput, nanOutput) = (V(repeating: lanes.zero), V(repeating: lanes.plus), V(repeating: lanes.nan))
             }
@@ -146,21 +165,29 @@ extension ElementwiseOutputs {
             // |x| <= 2^-60: the label's tiny-logit output (read only where some lane needs it).
             let tinyLanes = known .& (mb .<= c.tinyBound)
             @inline(__always) func tinyOutputs() -> (t: V, done: SIMDMask<I>) {
+                // (One value for every label: the table's, without a gather; ~12% of perf's
+                // samples in this loop on bce wide_spread, a quarter of its logits ±0.)
+                if sameTiny { return (c.tinyOutput, tinyLanes .& (c.tinyOutput .== c.tinyOutput)) }
                 let index = k.replacing(with: c.zeroBits, where: .!known)
                 var t = V()
                 for j in 0..<V.scalarCount { t[j] = tiny[Int(truncatingIfNeeded: index[j])] }
                 return (t, tinyLanes .& (t .== t))
             }
             // Every lane tiny (and known): those outputs alone, what the steps below give them.
-            if !any(.!tinyLanes) { return tinyOutputs() }
+            if !Self.some(.!tinyLanes) { return tinyOutputs() }
             // The coefficient of the lane's side: A = z·pw (aLo its remainder), B = 1 − z.
             let negative = xBits .< c.zeroBits
             let aNegative = z * c.pw
             let a = (c.oneValue - z).replacing(with: aNegative, where: negative)
+            let zeroCoefficient = a .== c.zero
+            // Every lane ±inf (a masked row): those outputs alone, what the steps below give them
+            // (no lane is tiny, huge, middle or NaN: `done` is `known`).
+            let infinite = mb .== c.infBits
+            if !Self.some(.!infinite) { return (c.plusOutput.replacing(with: c.zeroOutput, where: zeroCoefficient), known) }
             let aLo = exactProducts ? c.zero : c.zero.replacing(with: negated(aNegative).addingProduct(z, c.pw), where: negative)
             // The regimes from |x|'s bit pattern (for doubles >= +0 their order is the values'
             // order; NaN patterns lie above +inf's): no floating-point comparison of a subnormal x.
-            let nanLanes = mb .> c.infBits, infinite = mb .== c.infBits
+            let nanLanes = mb .> c.infBits
             let huge = (mb .>= c.hugeBits) .& (mb .< c.infBits)
             let midLanes = middle ? (mb .>= c.middleBits) .& (mb .< c.hugeBits) : SIMDMask(repeating: false)
             let termLanes = huge .| midLanes
@@ -176,7 +203,7 @@ extension ElementwiseOutputs {
             var termDone = plainLo .& (hi .>= c.lowest) .& (hi .< c.highest)
             // (On every vector with a lane in these regimes, not only where a lane needs the
             // double word: that branch was unpredictable.)
-            if !exactProducts && any(termLanes) {
+            if !exactProducts && Self.some(termLanes) {
                 // The double word a + aLo (`one`'s operations, lane by lane).
                 let wordLanes = termLanes .& .!plainLo .& (hi .>= c.lowestWord) .& (hi .< c.highest)
                 let p2 = aLo * mh
@@ -191,11 +218,16 @@ extension ElementwiseOutputs {
                 v.replace(with: h, where: wordDone)
                 termDone .|= wordDone
             }
-            let zeroCoefficient = a .== c.zero
             let zeroA = huge .& zeroCoefficient
             v.replace(with: c.zero, where: zeroA)
             var done = termLanes .& (zeroA .| termDone)
-            if any(tinyLanes) {
+            if sameTiny {
+                // (One tiny output, not NaN: a selection on every vector, every tiny lane done.
+                // The test whether some lane is tiny was a branch taken at random on rows with
+                // many ±0 logits.)
+                v.replace(with: c.tinyOutput, where: tinyLanes)
+                done .|= tinyLanes
+            } else if Self.some(tinyLanes) {
                 let (t, tinyDone) = tinyOutputs()
                 v.replace(with: t, where: tinyDone)
                 done .|= tinyDone
@@ -238,7 +270,8 @@ extension ElementwiseOutputs {
             @inline(__always) func takesMiddle(_ mid: Double, _ a: Double) -> Bool { a > 0 ? mid.bitPattern == a.bitPattern : mid.isNaN }
             if !takesMiddle(c.aMid, aNegative) || !takesMiddle(c.bMid, b) { middle = false }
         }
-        return BceLabelLanes(pw: pw, plain: plain, exactProducts: exactProducts, middle: middle, tiny: UnsafePointer(tiny), zero: zero, plus: plus,
-                             nan: s.nan.rounded)
+        let sameTiny = !tiny[0].isNaN && (1...16).allSatisfy { tiny[$0].bitPattern == tiny[0].bitPattern }
+        return BceLabelLanes(pw: pw, plain: plain, exactProducts: exactProducts, middle: middle, tiny: UnsafePointer(tiny), sameTiny: sameTiny,
+                             zero: zero, plus: plus, nan: s.nan.rounded)
     }
 }

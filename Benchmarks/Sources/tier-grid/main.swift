@@ -15,6 +15,10 @@
 //   --floor PATH                                   # also time process-floor (scripts/tier-grid.sh
 //                                                  # builds it) on each binary frame
 //
+// Times are wall times, spawn to exit, the target's measure; the binary eval's CPU time (user +
+// system, from wait4) is shown beside it: on a shared machine a process may wait to be scheduled,
+// or for an idle virtual CPU to wake, which its wall time counts and its CPU time does not.
+//
 // The target (issue 13): eval at least 10x faster than the C loop's softmax on the same K.
 //
 // The fused linear_cross_entropy* functions run only when --functions names them: their cases
@@ -93,12 +97,18 @@ func now() -> Double {
 /// Wall time of `oracle eval [--transport binary] < file > /dev/null` (posix_spawn and waitpid:
 /// Foundation's `Process.waitUntilExit` polls, which rounded every time up to about 0.1 s).
 func timeEval(_ oracle: String, _ file: URL, binary: Bool = false) throws -> Double {
-    timeProcess(oracle, ["eval"] + (binary ? ["--transport", "binary"] : []), stdin: file)
+    timeProcess(oracle, ["eval"] + (binary ? ["--transport", "binary"] : []), stdin: file).wall
 }
 
-/// The wall time of `executable arguments...` with stdin `file` and stdout `stdout`, from its
-/// spawn to its exit.
-func timeProcess(_ executable: String, _ arguments: [String], stdin file: URL, stdout: String = "/dev/null") -> Double {
+/// A process's wall time from its spawn to its exit, and its CPU time (user + system, from
+/// `wait4`: the process's own work, without the time it waited to be scheduled).
+struct ProcessTime {
+    var wall: Double
+    var cpu: Double
+}
+
+/// The times of `executable arguments...` with stdin `file` and stdout `stdout`.
+func timeProcess(_ executable: String, _ arguments: [String], stdin file: URL, stdout: String = "/dev/null") -> ProcessTime {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -110,10 +120,12 @@ func timeProcess(_ executable: String, _ arguments: [String], stdin file: URL, s
     let t0 = now()
     guard posix_spawn(&pid, executable, &actions, nil, &argv, environ) == 0 else { fatalError("tier-grid: cannot run \(executable)") }
     var status: Int32 = 0
-    waitpid(pid, &status, 0)
+    var usage = rusage()
+    wait4(pid, &status, 0, &usage)
     let t = now() - t0
     if status != 0 { print("  (\(executable) exited with status \(status))") }
-    return t
+    let cpu = [usage.ru_utime, usage.ru_stime].reduce(0.0) { $0 + Double($1.tv_sec) + Double($1.tv_usec) * 1e-6 }
+    return ProcessTime(wall: t, cpu: cpu)
 }
 
 /// The size in bytes of the oracle's answer to the binary frame in `frame` (one run, kept in
@@ -238,8 +250,8 @@ if let floor = o.floor {
     print("floor: \(floor) on each binary frame (reads it, writes the answer's size, nothing else); cells whose C loop takes under 10x that are floor bound")
 }
 print("")
-print("| function | family | K | eval s | binary s | C loop s | eval ratio | binary ratio | in-process s | in-process ratio | tier | start-up bound |\(o.floor != nil ? " floor s | floor ratio |" : "")\(o.declined ? " declined |" : "")")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\(o.floor != nil ? "---:|---:|" : "")\(o.declined ? "---:|" : "")")
+print("| function | family | K | eval s | binary s | C loop s | eval ratio | binary ratio | binary CPU s | CPU ratio | in-process s | in-process ratio | tier | start-up bound |\(o.floor != nil ? " floor s | floor ratio |" : "")\(o.declined ? " declined |" : "")")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\(o.floor != nil ? "---:|---:|" : "")\(o.declined ? "---:|" : "")")
 /// Cells at 10x or more, start-up bound, floor bound (not start-up bound) and under 10x
 /// otherwise, through one transport.
 struct Tally {
@@ -277,14 +289,16 @@ for function in o.functions {
         }
         var out = [Double](repeating: 0, count: row.count)
         var evalTimes: [Double] = [], binaryTimes: [Double] = [], loopTimes: [Double] = [], oracleTimes: [Double] = []
-        var floorTimes: [Double] = []
+        var floorTimes: [Double] = [], binaryCPU: [Double] = []
         let floorArguments = o.floor.map { _ in [String(answerBytes(o.oracle, frame, in: dir))] }
         var tier = "-"
         for _ in 0..<o.repeats {
             evalTimes.append(try timeEval(o.oracle, file))
-            binaryTimes.append(try timeEval(o.oracle, frame, binary: true))
+            let binaryTime = timeProcess(o.oracle, ["eval", "--transport", "binary"], stdin: frame)
+            binaryTimes.append(binaryTime.wall)
+            binaryCPU.append(binaryTime.cpu)
             if let floor = o.floor, let floorArguments {
-                floorTimes.append(timeProcess(floor, floorArguments, stdin: frame))
+                floorTimes.append(timeProcess(floor, floorArguments, stdin: frame).wall)
             }
             var t0 = now()
             Workloads.mpfrLoopSoftmax(row, into: &out)
@@ -299,7 +313,7 @@ for function in o.functions {
             oracleTimes.append(now() - t0)
         }
         let e = median(evalTimes), b = median(binaryTimes), l = median(loopTimes), p = median(oracleTimes)
-        let f = floorTimes.isEmpty ? nil : median(floorTimes)
+        let f = floorTimes.isEmpty ? nil : median(floorTimes), bc = median(binaryCPU)
         let cell = "\(function.rawValue)/\(family.rawValue)"
         text.add("\(cell) \(times(l / e)) (in-process \(times(l / p)))", ratio: l / e, loop: l, startup: startup)
         binary.add("\(cell) \(times(l / b)) (in-process \(times(l / p))\(f.map { ", floor \(times(l / $0))" } ?? ""))",
@@ -316,7 +330,7 @@ for function in o.functions {
         }
         let bound = [l < 10 * startup ? "jsonl" : nil, l < 10 * startupBinary ? "binary" : nil].compactMap { $0 }.joined(separator: ", ")
         let floorColumns = f.map { " \(seconds($0)) | \(times(l / $0)) |" } ?? ""
-        print("| \(function.rawValue) | \(family.rawValue) | \(row.count) | \(seconds(e)) | \(seconds(b)) | \(seconds(l)) | \(times(l / e)) | \(times(l / b)) | \(seconds(p)) | \(times(l / p)) | \(tier) | \(bound) |\(floorColumns)\(declinedColumn)")
+        print("| \(function.rawValue) | \(family.rawValue) | \(row.count) | \(seconds(e)) | \(seconds(b)) | \(seconds(l)) | \(times(l / e)) | \(times(l / b)) | \(seconds(bc)) | \(times(l / bc)) | \(seconds(p)) | \(times(l / p)) | \(tier) | \(bound) |\(floorColumns)\(declinedColumn)")
     }
 }
 let cells = o.functions.count * o.families.count

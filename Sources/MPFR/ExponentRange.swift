@@ -2,9 +2,11 @@ import CMPFR
 
 /// MPFR's exponent range, which is thread-local state.
 ///
-/// The oracle widens the range to the largest MPFR supports while it computes (so that no
-/// intermediate of a softmax on binary64 inputs overflows or underflows unless its exact value lies
-/// beyond 2^±(2^62)), and narrows it to an output format's range only for the final rounding.
+/// The oracle's interval arithmetic runs in MPFR's default range, exponents in [1 − 2^30, 2^30 − 1]:
+/// an exponential below 2^(−2^30) (an argument under −2^30·ln 2 ≈ −7.44·10^8) is enclosed as
+/// [0, least], which stays an enclosure. Its exact operations (`ExactArithmetic`, exact sums, an
+/// enclosure's width and midpoint) widen the range to the largest MPFR supports, so that they
+/// stay exact, and the final rounding narrows it to the output format's range.
 /// Both are done with `with(emin:emax:_:)`, which restores the previous range on return. The body
 /// is synchronous on purpose: with no `await` inside, the task cannot move to another thread
 /// while the range is changed.

@@ -31,8 +31,9 @@ import MPFR
 /// separates it from the rounding boundaries (or at `maxPrecision`: `notCertified`, never a
 /// guess, and never an endless loop).
 ///
-/// Underflow: an e_i below MPFR's exponent range (x_i − m < −2^62·ln 2) is enclosed as
-/// [0, tiny]; the output is then a nonzero real below 2^(-2^62) in magnitude, which rounds to a
+/// Underflow: an e_i below MPFR's exponent range (x_i − m < −2^30·ln 2 ≈ −7.44·10^8: the interval
+/// arithmetic runs in MPFR's default range, `ExponentRange`) is enclosed as [0, tiny]; the output
+/// is then a nonzero real below 2^(-2^30) in magnitude, which rounds to a
 /// signed zero in every format, and only its sign is certified (the sign of N_i, resp. of −G
 /// when dy_i = 0); its exact value is reported as that signed zero. (For log_softmax_backward
 /// with dy_i ≠ 0 the output is dy_i minus an infinitesimal: its enclosure has dy_i as an open
@@ -207,7 +208,7 @@ enum Backward {
                 factor = row.e(i)!
             }
             if factor.lo.isZero {
-                // The factor below MPFR's range (exponent < −2^62·ln 2): |dx_i| < 2^(-2^62)
+                // The factor below MPFR's range (exponent < −2^30·ln 2): |dx_i| < 2^(-2^30)
                 // rounds to a zero in every format, whose sign is N_i's once its enclosure
                 // excludes 0.
                 if n.lo.signum > 0 { return .exact(0) }

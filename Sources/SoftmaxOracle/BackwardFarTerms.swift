@@ -11,7 +11,7 @@ import MPFR
 //                                        = Σ_g c_g·E_g − C_0·s'²,   c_g = n_g·a − n_0²·D_g,
 //     a = n_0²·dy_i − 2n_0·C_0 = n_0·(2D_0 − n_0·dy_i)  (exact).
 //
-// With x_1 − m < −2^62·ln 2, s' is enclosed as [0, least] at every precision and N's enclosure
+// With x_1 − m < −2^30·ln 2 (below MPFR's default range, in which the intervals are computed), s' is enclosed as [0, least] at every precision and N's enclosure
 // holds 0 unless its parts share a sign: x = [0, 0, −2^997], dy = [1 + 2^-52, −2^-53, 0] (dx_0 =
 // 1/4 + 3·2^-55 − ε, an f64 midpoint, by hand) was `notCertified` at 65536 bits. Two forms of N
 // that keep its sign, with the lower sums taken relative to a lower group's own value (`levelSums`:
@@ -44,7 +44,10 @@ import MPFR
 // side (`Format.certify`, "open ends"). The output's enclosure is the intersection with the plain
 // one (both hold the exact value). Formed only where it can help: an output at the maximum whose
 // plain enclosure does not certify, on a row whose s' is not known to a relative 2^-(w−8)
-// (`NearTieNumerator.isWide`); a sum in range narrows with w and escalation settles it as before.
+// (`NearTieNumerator.isWide`). A lower sum in range narrows with w, but not always enough: with
+// c_1 = 0 and x_1 − m between about −4.5·10^4 and −2^30·ln 2, c_1's term cancels only to within
+// about 2^-w·e^(x_1 − m), more than the e^(2(x_1 − m)) term that decides, and such a row may still
+// end "not certified" (x = [0, 0, −50000], dy = [1 + 2^-52, −2^-53, −2^-53]; as before this form).
 
 /// The logits below a softmax_backward row's maximum, summed for the midpoint form of the
 /// outputs at the maximum (see the file's notes), at one working precision.

@@ -37,8 +37,8 @@ struct Interval {
 /// Results have `precision` bits; operands may have any precision (exact inputs have 53 bits,
 /// exactly computed target weights may have thousands). Endpoints are finite here: the oracle
 /// handles NaN and infinite logits before it builds intervals, and every exponential it takes is
-/// of a non-positive argument, so nothing overflows. An underflow (below 2^(-2^62)) is still an
-/// enclosure: RNDD gives 0 and RNDU the least positive MPFR number.
+/// of a non-positive argument, so nothing overflows. An underflow (below 2^(-2^30): the intervals are
+/// computed in MPFR's default exponent range, `ExponentRange`) is still an enclosure: RNDD gives 0 and RNDU the least positive MPFR number.
 struct IntervalArithmetic {
     let precision: Int
 

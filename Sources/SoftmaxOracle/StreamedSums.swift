@@ -21,7 +21,7 @@ import MPFR
 /// of magnitude below n·2^top, so it fits (the same bound as `ExactArithmetic.sum`; the ternary
 /// value is checked). When that width
 /// would pass `maxFoldBits` (terms spread over more than ~16 000 binades, such as an exponential
-/// below MPFR's range, enclosed as [0, 2^(−2^62)]), folding stops and the terms are kept until
+/// below MPFR's range, enclosed as [0, 2^(−2^30)]), folding stops and the terms are kept until
 /// `total()`, as `mpfr_sum` of the list would (more memory, the same number).
 ///
 /// Zeros: zero terms do not change the exact sum and are not kept; only their signs are, for

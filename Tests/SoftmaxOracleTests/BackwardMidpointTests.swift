@@ -2,7 +2,7 @@ import SoftmaxOracle
 import Testing
 
 /// softmax_backward and log_softmax_backward at a maximum shared by n_0 logits, every other logit
-/// below MPFR's range (x_j − m < −2^62·ln 2): the exact value is C_0/n_0² (log_softmax_backward:
+/// below MPFR's range (x_j − m < −2^30·ln 2): the exact value is C_0/n_0² (log_softmax_backward:
 /// (n_0·dy_i − G)/n_0) plus a term too small for any precision, and when that rational part is a
 /// rounding midpoint the term's sign decides the rounding (MidpointForms.swift,
 /// `softmaxBackwardAtMaximum`). Expected values from the math alone: each case says where the

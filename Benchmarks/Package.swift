@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(name: "softmax-oracle", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         // The baseline: softmax with MPFR at a fixed precision (mpfr_exp, mpfr_add, mpfr_div,
@@ -34,17 +35,28 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // What the command lines share: formats, functions and families as option values, comma
+        // lists, checks of paths and counts (swift-argument-parser).
+        .target(
+            name: "BenchArguments",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SoftmaxOracle", package: "softmax-oracle"),
+                .product(name: "AccuracyHarness", package: "softmax-oracle"),
+            ],
+            swiftSettings: strict
+        ),
         // One process, every measurement interleaved, a markdown table of medians and ratios.
         .executableTarget(
             name: "bench-report",
-            dependencies: ["BenchSupport"],
+            dependencies: ["BenchSupport", "BenchArguments"],
             swiftSettings: strict
         ),
         // The text layer: ns per value of reading and writing floats, and `eval` with JSON Lines
         // against the C loop reading decimal text (mpfr-text-loop), whole processes.
         .executableTarget(
             name: "bench-io",
-            dependencies: ["BenchSupport", .product(name: "OracleIO", package: "softmax-oracle")],
+            dependencies: ["BenchSupport", "BenchArguments", .product(name: "OracleIO", package: "softmax-oracle")],
             swiftSettings: strict
         ),
         // The C loop as a whole process: decimal text in (strtod), %a out.
@@ -52,20 +64,23 @@ let package = Package(
         // Every function x every harness family through `softmax-oracle eval`, against the C loop.
         .executableTarget(
             name: "tier-grid",
-            dependencies: ["BenchSupport", .product(name: "OracleIO", package: "softmax-oracle")],
+            dependencies: ["BenchSupport", "BenchArguments", .product(name: "OracleIO", package: "softmax-oracle")],
             swiftSettings: strict
         ),
         // The fused linear cross-entropy against NumPy float64 (scripts/bench-linear.sh): times the
         // forward loss and its three gradients, certified, in one process.
         .executableTarget(
             name: "bench-linear",
-            dependencies: [.product(name: "SoftmaxOracle", package: "softmax-oracle")],
+            dependencies: ["BenchArguments", .product(name: "SoftmaxOracle", package: "softmax-oracle")],
             swiftSettings: strict
         ),
         // The `accurate` kernels against SciPy on a row and a batch (Sources/kernel-bench).
         .executableTarget(
             name: "kernel-bench",
-            dependencies: [.product(name: "FastSoftmax", package: "softmax-oracle")],
+            dependencies: [
+                .product(name: "FastSoftmax", package: "softmax-oracle"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strict
         ),
         // The ordo-one/benchmark suite (Benchmarks/SoftmaxBenchmarks).

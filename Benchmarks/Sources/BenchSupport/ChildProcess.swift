@@ -11,6 +11,12 @@ public struct ChildRun: Sendable {
     public var status: Int32
     public var wall: Double
     public var cpu: Double
+
+    /// How the process ended, in words: "exit status 3", "signal 9".
+    public var ending: String {
+        let signal = status & 0x7f
+        return signal == 0 ? "exit status \((status >> 8) & 0xff)" : "signal \(signal)"
+    }
 }
 
 /// A child process that could not be started (a missing or non-executable file, a standard

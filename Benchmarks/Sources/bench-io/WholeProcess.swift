@@ -18,7 +18,7 @@ struct WholeProcess {
     /// - Throws: ``ChildProcessError`` when it cannot be started or exits with a non-zero status.
     func run(_ argv: [String], input: String? = nil) throws -> (wall: Double, cpu: Double) {
         let r = try runChild(argv, stdin: input)
-        guard r.status == 0 else { throw ChildProcessError(description: "\(argv) failed with status \(r.status)") }
+        guard r.status == 0 else { throw ChildProcessError(description: "\(argv.joined(separator: " ")) ended with \(r.ending)") }
         return (r.wall, r.cpu)
     }
 

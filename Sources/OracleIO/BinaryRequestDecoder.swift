@@ -51,7 +51,7 @@ public struct BinaryRequestDecoder: Sendable {
     /// The request of a frame as ``BinaryFrameReader`` reads it, and the arrays its result frame
     /// should carry: an `f64` array that fills the payload becomes the request's array without a
     /// copy.
-    public func decodeFrame(header: [UInt8], payload: FramePayload) throws(RequestError) -> (request: DecodedRequest, result: BinaryResultKind) {
+    public func decodeFrame(header: [UInt8], payload: consuming FramePayload) throws(RequestError) -> (request: DecodedRequest, result: BinaryResultKind) {
         let value: JSONValue
         do throws(RequestError) {
             value = try RequestError.parse(utf8: header, maxLineBytes: Int.max)

@@ -159,16 +159,19 @@ public struct BinaryServer: Sendable {
     /// ``serve(from:to:_:)`` with answers given as ``AnswerValues``: a result frame is written
     /// from the values where the answer holds them, in pieces of 64 KiB, never copied whole (the
     /// oracle's 10^5 outputs go out without a `[Double]` or a frame of 800 KB being built).
+    /// `answer` owns the request it is given: the frame's payload and the decoded request are
+    /// passed on, not kept, so its arrays are the request's alone (`eval` writes bce's outputs
+    /// over its labels: ``SoftmaxOracle/Oracle/evaluateRounded(consuming:)``).
     ///
     /// - Throws: ``StreamError`` when reading or writing fails.
     public func serve(from input: inout BinaryFrameReader, to output: LineWriter,
-                      answering answer: (DecodedRequest) throws -> AnswerValues) throws(StreamError) -> RequestServer.Summary {
+                      answering answer: (consuming DecodedRequest) throws -> AnswerValues) throws(StreamError) -> RequestServer.Summary {
         var summary = RequestServer.Summary()
         while let item = try input.next() {
             summary.requests += 1
-            switch item {
+            switch consume item {
             case .frame(let header, let payload):
-                let answered = try answerFrame(header: header, payload: payload, answer) { (bytes) throws(StreamError) in
+                let answered = try answerFrame(header: header, payload: consume payload, answer) { (bytes) throws(StreamError) in
                     try output.write(bytes: bytes.assumingMemoryBound(to: UInt8.self))
                 }
                 if !answered { summary.failures += 1 }
@@ -182,7 +185,8 @@ public struct BinaryServer: Sendable {
 
     /// Writes the result frame of one request frame to `sink`: the answer's values (in pieces,
     /// ``BinaryResultEncoder``), or an error frame naming what is wrong; false for an error frame.
-    private func answerFrame<E: Error>(header: [UInt8], payload: FramePayload, _ answer: (DecodedRequest) throws -> AnswerValues,
+    private func answerFrame<E: Error>(header: [UInt8], payload: consuming FramePayload,
+                                       _ answer: (consuming DecodedRequest) throws -> AnswerValues,
                                        to sink: (UnsafeRawBufferPointer) throws(E) -> Void) throws(E) -> Bool {
         func fail(_ frame: [UInt8]) throws(E) -> Bool {
             try frame.withUnsafeBufferPointer { (b) throws(E) in try sink(UnsafeRawBufferPointer(b)) }
@@ -191,19 +195,19 @@ public struct BinaryServer: Sendable {
         let decoded: DecodedRequest
         let result: BinaryResultKind
         do {
-            (decoded, result) = try decoder.decodeFrame(header: header, payload: payload)
+            (decoded, result) = try decoder.decodeFrame(header: header, payload: consume payload)
         } catch {
             return try fail(BinaryResultEncoder.frame(id: error.id, error: error.description))
         }
+        let (id, rows, format) = (decoded.id, decoded.rowCount, decoded.request.format)
         let values: AnswerValues
         do {
-            values = try answer(decoded)
+            values = try answer(consume decoded)
         } catch {
-            return try fail(BinaryResultEncoder.frame(id: decoded.id, error: String(describing: error)))
+            return try fail(BinaryResultEncoder.frame(id: id, error: String(describing: error)))
         }
         try values.withValues { (v) throws(E) in
-            try BinaryResultEncoder.write(id: decoded.id, values: v, rows: decoded.rowCount, format: decoded.request.format,
-                                          result: result, to: sink)
+            try BinaryResultEncoder.write(id: id, values: v, rows: rows, format: format, result: result, to: sink)
         }
         return true
     }

@@ -66,8 +66,9 @@ public struct RequestDecoder: LineDecoding {
     ].map(\.rawValue))
 
     /// Decodes a line parsed with the fast arrays of ``floatArrayFields``: the same result and
-    /// errors as ``decode(_:)`` of the line's JSON value.
-    func decode(_ line: ParsedLine) throws(RequestError) -> DecodedRequest {
+    /// errors as ``decode(_:)`` of the line's JSON value. (It takes the line: its arrays are then
+    /// the request's alone once this returns.)
+    func decode(_ line: consuming ParsedLine) throws(RequestError) -> DecodedRequest {
         let (id, decoded) = try RequestError.decodeObject(line.value, kind: "a request") { members throws(FieldProblem) in
             try decodeFields(members.enumerated().map { k, member in
                 (member.0, line.fastArrays[k].map { FieldInput.scanned($0, line.source) } ?? .json(member.1))

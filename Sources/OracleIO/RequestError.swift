@@ -47,4 +47,13 @@ extension Oracle {
         if let batch = decoded.batch { return try evaluate(batch).map(RoundedResult.init) }
         return [try evaluateRounded(decoded.request)]
     }
+
+    /// ``evaluateRounded(_:)-(DecodedRequest)`` for a request the caller gives up: a single
+    /// row takes ``SoftmaxOracle/Oracle/evaluateRounded(consuming:)`` (bce_with_logits in f64:
+    /// its outputs written over its labels' storage, which a caller that keeps the request
+    /// never sees written). The same rounded values.
+    public func evaluateRounded(consuming decoded: consuming DecodedRequest) throws(OracleError) -> [RoundedResult] {
+        if let batch = decoded.batch { return try evaluate(batch).map(RoundedResult.init) }
+        return [try evaluateRounded(consuming: (consume decoded).request)]
+    }
 }

@@ -64,7 +64,7 @@ public struct RequestServer: Sendable {
     /// called once the request is decoded, before `answer`: `line` is not read after it (the
     /// serving loop frees a long line's memory there).
     func respond(
-        to line: UnsafeBufferPointer<UInt8>, _ answer: (DecodedRequest) throws -> AnswerValues, into out: ByteBuffer,
+        to line: UnsafeBufferPointer<UInt8>, _ answer: (consuming DecodedRequest) throws -> AnswerValues, into out: ByteBuffer,
         decoded released: () -> Void
     ) -> Bool {
         // One parse gives the value, the id's source text and the float arrays (a second parse
@@ -82,25 +82,29 @@ public struct RequestServer: Sendable {
             out.append(ResultEncoder.encode(error))  // not JSON: no id can be trusted
             return true
         }
+        // The line and the decoded request are passed on, not kept: the request's arrays are
+        // then its alone in `answer` (`eval` writes bce's outputs over its labels).
+        let idText = parsed.idText
         let decoded: DecodedRequest
         do {
-            decoded = try decoder.decode(parsed)
+            decoded = try decoder.decode(consume parsed)
         } catch {
-            out.append(Self.echoingID(parsed.idText, error.id, ResultEncoder.encode(error)))
+            out.append(Self.echoingID(idText, error.id, ResultEncoder.encode(error)))
             return true
         }
         released()
+        let (id, rows) = (decoded.id, decoded.rowCount)
         let values: AnswerValues
         do {
-            values = try answer(decoded)
+            values = try answer(consume decoded)
         } catch {
-            out.append(Self.echoingID(parsed.idText, decoded.id, ResultEncoder.encode(id: decoded.id, error: String(describing: error))))
+            out.append(Self.echoingID(idText, id, ResultEncoder.encode(id: id, error: String(describing: error))))
             return true
         }
-        if decoded.id != .null, let text = parsed.idText {
-            ResultEncoder.append(idText: text, values: values, rows: decoded.rowCount, to: out, splitValues: splitValues)
+        if id != .null, let text = idText {
+            ResultEncoder.append(idText: text, values: values, rows: rows, to: out, splitValues: splitValues)
         } else {
-            ResultEncoder.append(idText: decoded.id.serialized, values: values, rows: decoded.rowCount, to: out, splitValues: splitValues)
+            ResultEncoder.append(idText: id.serialized, values: values, rows: rows, to: out, splitValues: splitValues)
         }
         return false
     }
@@ -127,8 +131,10 @@ public struct RequestServer: Sendable {
 
     /// As ``serve(from:to:_:)``, with answers given as ``AnswerValues`` (an oracle result's
     /// values are then written where they are, without a `[Double]` copy; the same bytes).
+    /// `answer` owns the request it is given: the server keeps no copy of its arrays (`eval`
+    /// writes bce's outputs over its labels: ``SoftmaxOracle/Oracle/evaluateRounded(consuming:)``).
     public func serve(from input: inout LineReader, to output: LineWriter,
-                      answering answer: (DecodedRequest) throws -> AnswerValues) throws(StreamError) -> Summary {
+                      answering answer: (consuming DecodedRequest) throws -> AnswerValues) throws(StreamError) -> Summary {
         var summary = Summary()
         let out = ByteBuffer()
         out.drain = { output.written($0) }  // a long answer is written as it is formatted

@@ -26,6 +26,33 @@ extension Oracle {
         return try roundedOnly.evaluateRoundedValues(request)
     }
 
+    /// ``evaluateRounded(_:)``, the same results, for a request the caller gives up: a
+    /// bce_with_logits request in f64 then gets its rounded values written over its labels'
+    /// storage (`DoubleWordTier.bceRoundedInPlace`), so evaluating it allocates no third array of
+    /// K doubles beside its logits and labels (`eval`: one 2 MiB huge page of fresh heap
+    /// instead of two at K = 10^5). Other requests take ``evaluateRounded(_:)``.
+    ///
+    /// Safe whoever holds the request: the labels are written in place only when this call
+    /// holds their storage alone (the caller gave its last copy up, `consume`); a caller that
+    /// keeps the request (or its labels) gets them copied first (copy-on-write) and never sees
+    /// them change; such a caller should call ``evaluateRounded(_:)``, which makes no such copy.
+    ///
+    /// - Throws: what `evaluate` throws for the request.
+    /// - Postcondition: `rounded` equals `evaluate(request).rounded`, bit for bit.
+    public func evaluateRounded(consuming request: consuming OracleRequest) throws(OracleError) -> RoundedResult {
+        guard doubleWordTier, request.function == .bceWithLogits, request.format == .f64 else { return try evaluateRounded(request) }
+        try Validation.check(request, maxValues: maxValues)
+        var roundedOnly = self
+        roundedOnly.narrowsExactValues = false
+        let labels = request.labels.take().unsafelyUnwrapped  // (validated: one per logit)
+        let threads = threads > 0 ? threads : Self.automaticThreads(values: request.logits.count)
+        let (rounded, pending) = DoubleWordTier.bceRoundedInPlace(request, labels: consume labels, threads: threads)
+        if pending.isEmpty {
+            return RoundedResult(values: .rounded(rounded), precision: 106, escalations: 0, tier: .doubleWord)
+        }
+        return try roundedOnly.withPending(request, consume rounded, pending, labelsInSlots: true)
+    }
+
     private func evaluateRoundedValues(_ request: OracleRequest) throws(OracleError) -> RoundedResult {
         let q = request
         if doubleWordTier && !q.function.isLinearCrossEntropy {
@@ -37,7 +64,7 @@ extension Oracle {
                     if pending.isEmpty {
                         return RoundedResult(values: .rounded(rounded), precision: 106, escalations: 0, tier: .doubleWord)
                     }
-                    return try withPending(q, rounded, pending)
+                    return try withPending(q, consume rounded, pending, labelsInSlots: false)
                 }
             case .softmax, .logSoftmax, .crossEntropyGrad:
                 if q.hasLossOptions { break }  // (the tier's option paths keep their values)
@@ -89,18 +116,20 @@ extension Oracle {
     /// row does (one `Certifier` run over the outputs the tier left), at the same precisions; the
     /// result reports that run's precision, escalations and tier, as `evaluate` does. (The tier
     /// is not tried again on them: each of its outputs is a function of its own inputs, so it
-    /// would leave the same ones.)
-    private func withPending(_ q: OracleRequest, _ rounded: [Double], _ pending: [Int]) throws(OracleError) -> RoundedResult {
+    /// would leave the same ones.) `labelsInSlots`: `q`'s labels were taken out, and the pending
+    /// outputs' slots of `rounded` hold them (`DoubleWordTier.bceRoundedInPlace`). The MPFR
+    /// path's values are written into `rounded` itself (owned here: no copy).
+    private func withPending(_ q: OracleRequest, _ rounded: consuming [Double], _ pending: [Int],
+                             labelsInSlots: Bool) throws(OracleError) -> RoundedResult {
         var part = q
         let n = q.logits.count
         let pick = { (values: [Double]) in pending.map { values[$0] } }
         part.logits = pick(q.logits)
-        part.labels = q.labels.map(pick)
+        part.labels = labelsInSlots ? pick(rounded) : q.labels.map(pick)
         part.weight = q.weight.map(pick)
         part.posWeight = q.posWeight.map { $0.count == n && n > 1 ? pick($0) : $0 }
         let rest = try mpfrPath.evaluate(part)
-        var values = rounded
-        for (j, i) in pending.enumerated() { values[i] = rest.values[j].rounded }
-        return RoundedResult(values: .rounded(values), precision: rest.precision, escalations: rest.escalations, tier: rest.tier)
+        for (j, i) in pending.enumerated() { rounded[i] = rest.values[j].rounded }
+        return RoundedResult(values: .rounded(rounded), precision: rest.precision, escalations: rest.escalations, tier: rest.tier)
     }
 }

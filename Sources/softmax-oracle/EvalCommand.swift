@@ -202,13 +202,16 @@ enum EvalBatch {
         // of K logits has 8K bytes, a third of their text: the same requests take it.
         HeapReuse.keepFreedMemory(unlessSmallFile: 0, smallBytes: transport == .binary ? 1 << 18 : 1 << 20)
         var summary = EvalSummary()
-        let answer = { (decoded: DecodedRequest) throws -> AnswerValues in
-            let results = try oracle.evaluateRounded(decoded)  // no exact values: eval writes the rounded ones
+        let answer = { (decoded: consuming DecodedRequest) throws -> AnswerValues in
+            let id = decoded.id
+            // No exact values: eval writes the rounded ones. The request is not used again: the
+            // oracle may write bce's outputs over its labels.
+            let results = try oracle.evaluateRounded(consuming: decoded)
             if let worst = results.max(by: { $0.precision < $1.precision }) {
                 if results.contains(where: { $0.escalations > 0 }) {
                     summary.escalated += 1
                     if summary.escalatedIDs.count < 50 {
-                        summary.escalatedIDs.append("\(decoded.id.serialized) (\(worst.precision) bits)")
+                        summary.escalatedIDs.append("\(id.serialized) (\(worst.precision) bits)")
                     }
                 }
                 summary.largestPrecision = max(summary.largestPrecision, worst.precision)

@@ -81,25 +81,28 @@ extension ElementwiseOutputs {
         let zero: Double, plus: Double, nan: Double
 
         /// Writes out[i] for the logits x[i] (labels z[i]) of whole vectors from `start` up to
-        /// `end`, and the indices of the lanes it does not take to `rest` (their slots hold
-        /// anything); returns where the vectors ended and how many indices it wrote (at most
-        /// end − start). (One loop in its own function: `outputs` inlined, its vectors in registers.)
+        /// `end`, and the indices of the lanes it does not take to `rest`, their labels to
+        /// `restLabels` (their slots hold anything; `out` may be `z`: each label is read before
+        /// its vector is stored); returns where the vectors ended and how many indices it wrote
+        /// (at most end − start). (One loop in its own function: `outputs` inlined, its vectors
+        /// in registers.)
         @inline(never)
         func fill(_ x: UnsafePointer<Double>, _ z: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>,
-                  from start: Int, to end: Int, rest: UnsafeMutablePointer<Int>) -> (end: Int, rest: Int) {
+                  from start: Int, to end: Int, rest: UnsafeMutablePointer<Int>, restLabels: UnsafeMutablePointer<Double>) -> (end: Int, rest: Int) {
             let width = V.scalarCount
             let c = Constants(self)
             // (Wrapping arithmetic: i + width <= end and count <= i − start, no overflow to check.)
             var i = start, count = 0
             while i &+ width <= end {
                 let (v, done) = outputs(UnsafeRawPointer(x + i).loadUnaligned(as: V.self), UnsafeRawPointer(z + i).loadUnaligned(as: V.self), c)
-                UnsafeMutableRawPointer(out + i).storeBytes(of: v, as: V.self)
                 if Self.some(.!done) {
                     for j in 0..<width where !done[j] {
+                        restLabels[count] = z[i &+ j]  // (before the store below: `out` may be `z`)
                         rest[count] = i &+ j
                         count &+= 1
                     }
                 }
+                UnsafeMutableRawPointer(out + i).storeBytes(of: v, as: V.self)
                 i &+= width
             }
             return (i, count)

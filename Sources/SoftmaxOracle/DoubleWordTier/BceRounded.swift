@@ -128,12 +128,22 @@ extension ElementwiseOutputs {
         return result
     }
 
-    /// `fillRounded` for bce in f64: the outputs of the file's notes written at once (labels k/16
-    /// on lanes, BceLabelLanes.swift), the others gathered and `fill`ed (with their labels,
-    /// pos_weights and weights) once a block's worth is waiting; returns the indices that failed,
-    /// ascending.
-    func fillRoundedBce(_ x: UnsafeBufferPointer<Double>, _ range: Range<Int>, into out: UnsafeMutablePointer<Double>) -> [Int] {
-        let labels = self.labels!
+    /// `fillRounded` for bce in f64, with the labels at `zs` (`self.labels` is not read): the
+    /// outputs of the file's notes written at once (labels k/16 on lanes, BceLabelLanes.swift),
+    /// the others gathered and `fill`ed (with their labels, pos_weights and weights) once a
+    /// block's worth is waiting; returns the indices that failed, ascending, whose slots hold
+    /// their labels.
+    ///
+    /// `out` may be `zs` itself (`DoubleWordTier.bceRoundedInPlace`: the outputs written over the
+    /// labels). That is safe because every label is read before its slot is written, and a slot
+    /// whose output is not written yet holds its label: `one(i, label:)` is given label i (read
+    /// from zs[i], or by the lanes before they store the vector of i: `restLabels`) and writes
+    /// slot i once, with the output, or with the label again for a logit it gathers; the
+    /// gathering copies the label from the slot (`gz`) before it writes the output there, and a
+    /// failed output's slot gets that copy back, for the MPFR path. Every read and write is of a
+    /// slot in `range`, so chunks on other threads touch other slots.
+    func fillRoundedBce(_ x: UnsafeBufferPointer<Double>, labels zs: UnsafePointer<Double>, _ range: Range<Int>,
+                        into out: UnsafeMutablePointer<Double>) -> [Int] {
         let onePosWeight: Double? = posWeight.map { $0.count == 1 ? $0[0] : nil } ?? 1
         let table = BceRoundedTable()
         defer { table.deallocate() }
@@ -165,136 +175,141 @@ extension ElementwiseOutputs {
             cache.deinitialize(count: 1)
             cache.deallocate()
         }
-        labels.withUnsafeBufferPointer { zs in
-            (posWeight ?? []).withUnsafeBufferPointer { pws in
-                (weight ?? []).withUnsafeBufferPointer { ws in
-                    @inline(__always) func coefficients(_ z: Double, _ pw: Double, _ w: Double) -> BceRoundedCoefficients {
-                        let key = (z.bitPattern, pw.bitPattern, w.bitPattern)
-                        // (SplitMix64's finalizer: labels k/16 differ in their top bits only.)
-                        var h = key.0 ^ ((key.1 << 21) | (key.1 >> 43)) ^ ((key.2 << 42) | (key.2 >> 22))
-                        h = (h ^ (h >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                        h = (h ^ (h >> 27)) &* 0x94D0_49BB_1331_11EB
-                        let s = Int(truncatingIfNeeded: (h ^ (h >> 31)) >> 56)
-                        if table.keys[s] == key { return table.values[s] }
-                        if table.keys[s ^ 1] == key { return table.values[s ^ 1] }
-                        // Two slots per hash: the newest triple in s, the one it displaces in s ^ 1.
-                        let v = bceRoundedCoefficients(label: z, posWeight: pw, weight: w)
-                        (table.keys[s ^ 1], table.values[s ^ 1]) = (table.keys[s], table.values[s])
-                        table.keys[s] = key
-                        table.values[s] = v
-                        return v
-                    }
-                    var count = 0
-                    /// Output i written at once (the file's notes), or its index queued for `fill`.
-                    @inline(__always) func one(_ i: Int) {
-                        let xi = x[i], m = xi.magnitude
-                        let z = zs[i], pw = onePosWeight ?? pws[i], w = hasWeight ? ws[i] : 1
-                        /// P + 0⁺ for a·|x| (file's notes: |x| >= 2^9, a ≠ 0), or nil (gathered).
-                        @inline(__always) func termOne(_ a: Double, _ aLo: Double, _ m: Double) -> Double? {
-                            let hi = a * m
-                            if aLo == 0 && hi >= 0x1p-900 && hi < 0x1p1000 {  // (false for a NaN a: not plain)
-                                let lo = (-hi).addingProduct(a, m)
-                                return lo > 0 && lo == 0.5 * hi.ulp ? hi.nextUp : hi
-                            }
-                            if hi >= 0x1p-800 && hi < 0x1p1000 {  // a = a + aLo, a double word (file's notes)
-                                let e1 = (-hi).addingProduct(a, m), p2 = aLo * m
-                                let s2 = (e1 + p2) + (-p2).addingProduct(aLo, m)
-                                let h = hi + s2, l = (hi - h) + s2
-                                let room = 0x1p-100 * h, half = 0.5 * h.ulp
-                                if l + room < half && l - room > (h.significandBitPattern == 0 ? -0.5 * half : -half) { return h }
-                            }
-                            return nil
+        (posWeight ?? []).withUnsafeBufferPointer { pws in
+            (weight ?? []).withUnsafeBufferPointer { ws in
+                @inline(__always) func coefficients(_ z: Double, _ pw: Double, _ w: Double) -> BceRoundedCoefficients {
+                    let key = (z.bitPattern, pw.bitPattern, w.bitPattern)
+                    // (SplitMix64's finalizer: labels k/16 differ in their top bits only.)
+                    var h = key.0 ^ ((key.1 << 21) | (key.1 >> 43)) ^ ((key.2 << 42) | (key.2 >> 22))
+                    h = (h ^ (h >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                    h = (h ^ (h >> 27)) &* 0x94D0_49BB_1331_11EB
+                    let s = Int(truncatingIfNeeded: (h ^ (h >> 31)) >> 56)
+                    if table.keys[s] == key { return table.values[s] }
+                    if table.keys[s ^ 1] == key { return table.values[s ^ 1] }
+                    // Two slots per hash: the newest triple in s, the one it displaces in s ^ 1.
+                    let v = bceRoundedCoefficients(label: z, posWeight: pw, weight: w)
+                    (table.keys[s ^ 1], table.values[s ^ 1]) = (table.keys[s], table.values[s])
+                    table.keys[s] = key
+                    table.values[s] = v
+                    return v
+                }
+                var count = 0
+                /// Output i (label z) written at once (the file's notes), or its index queued for
+                /// `fill` and its label written to its slot (where the gathering reads it).
+                @inline(__always) func one(_ i: Int, label z: Double) {
+                    let xi = x[i], m = xi.magnitude
+                    let pw = onePosWeight ?? pws[i], w = hasWeight ? ws[i] : 1
+                    /// P + 0⁺ for a·|x| (file's notes: |x| >= 2^9, a ≠ 0), or nil (gathered).
+                    @inline(__always) func termOne(_ a: Double, _ aLo: Double, _ m: Double) -> Double? {
+                        let hi = a * m
+                        if aLo == 0 && hi >= 0x1p-900 && hi < 0x1p1000 {  // (false for a NaN a: not plain)
+                            let lo = (-hi).addingProduct(a, m)
+                            return lo > 0 && lo == 0.5 * hi.ulp ? hi.nextUp : hi
                         }
-                        if m >= 0x1p11 {
-                            if m < .infinity {
-                                let k = coefficients(z, pw, w)
-                                let a = xi < 0 ? k.a : k.b, aLo = xi < 0 ? k.aLo : k.bLo
-                                if a == 0 {
-                                    (out + i).initialize(to: 0)
-                                    return
-                                }
-                                if let v = termOne(a, aLo, m) {
-                                    (out + i).initialize(to: v)
-                                    return
-                                }
-                            } else {
-                                let v = Self.infiniteLoss(negative: xi < 0, label: z, posWeight: pw, weight: w)
-                                (out + i).initialize(to: v == 0 ? special.zero.rounded : (v > 0 ? special.plus.rounded : special.minus.rounded))
+                        if hi >= 0x1p-800 && hi < 0x1p1000 {  // a = a + aLo, a double word (file's notes)
+                            let e1 = (-hi).addingProduct(a, m), p2 = aLo * m
+                            let s2 = (e1 + p2) + (-p2).addingProduct(aLo, m)
+                            let h = hi + s2, l = (hi - h) + s2
+                            let room = 0x1p-100 * h, half = 0.5 * h.ulp
+                            if l + room < half && l - room > (h.significandBitPattern == 0 ? -0.5 * half : -half) { return h }
+                        }
+                        return nil
+                    }
+                    if m >= 0x1p11 {
+                        if m < .infinity {
+                            let k = coefficients(z, pw, w)
+                            let a = xi < 0 ? k.a : k.b, aLo = xi < 0 ? k.aLo : k.bLo
+                            if a == 0 {
+                                (out + i).initialize(to: 0)
                                 return
                             }
-                        } else if m >= 0x1p9 {
-                            // A cheap look first: a side whose coefficient is 0, or far below C
-                            // (binades below ⌊log₂C⌋ − 630: the regime needs − 637 at most, and
-                            // these rough products are within a few ulps), is gathered at once,
-                            // as before the regime: per-logit weights miss the table, and making
-                            // the coefficients only to decline cost up to +53% (the review).
-                            // Gathering is always right; this only skips work. (Exponents are
-                            // compared only for finite nonzero numbers: 0 and ±inf have Int.min and
-                            // Int.max, and c = 0, inf or NaN makes the coefficients as before.)
-                            let side = xi < 0 ? z * pw * w : (1 - z) * w, c = w * (pw * z + (1 - z))
-                            if side > 0, !(side.isFinite && c.isFinite && c != 0 && side.exponent < c.exponent - 630) {
-                                let k = coefficients(z, pw, w)
-                                let a = xi < 0 ? k.aMid : k.bMid, aLo = xi < 0 ? k.aLo : k.bLo
-                                if !a.isNaN, let v = termOne(a, aLo, m) {
-                                    (out + i).initialize(to: v)
-                                    return
-                                }
-                            }
-                        } else if m <= Self.tinyLogitBound {
-                            let r = coefficients(z, pw, w).tiny
-                            if !r.isNaN {
-                                (out + i).initialize(to: r)
+                            if let v = termOne(a, aLo, m) {
+                                (out + i).initialize(to: v)
                                 return
                             }
-                        } else if xi.isNaN {
-                            (out + i).initialize(to: nanRounded)
+                        } else {
+                            let v = Self.infiniteLoss(negative: xi < 0, label: z, posWeight: pw, weight: w)
+                            (out + i).initialize(to: v == 0 ? special.zero.rounded : (v > 0 ? special.plus.rounded : special.minus.rounded))
                             return
                         }
-                        indices[count] = i
-                        count += 1
-                    }
-                    let tiny = UnsafeMutablePointer<Double>.allocate(capacity: 17), rest = UnsafeMutablePointer<Int>.allocate(capacity: block)
-                    defer {
-                        tiny.deallocate()
-                        rest.deallocate()
-                    }
-                    let lanes = range.count >= Self.labelLanesMinimum
-                        ? labelLanes(onePosWeight: hasWeight ? nil : onePosWeight, tiny: tiny, coefficients: coefficients) : nil
-                    var start = range.lowerBound
-                    while start < range.upperBound {
-                        let end = Swift.min(start + block, range.upperBound)
-                        var i = start
-                        if let lanes {
-                            let (next, left) = lanes.fill(x.baseAddress!, zs.baseAddress!, into: out, from: i, to: end, rest: rest)
-                            for j in 0..<left { one(rest[j]) }
-                            i = next
-                        }
-                        while i < end {
-                            one(i)
-                            i += 1
-                        }
-                        if count >= block || (count > 0 && end == range.upperBound) {
-                            gx.removeAll(keepingCapacity: true)
-                            gz.removeAll(keepingCapacity: true)
-                            gpw.removeAll(keepingCapacity: true)
-                            gw.removeAll(keepingCapacity: true)
-                            for j in 0..<count {
-                                let i = indices[j]
-                                gx.append(x[i])
-                                gz.append(zs[i])
-                                if perPosWeight { gpw.append(pws[i]) }
-                                if hasWeight { gw.append(ws[i]) }
+                    } else if m >= 0x1p9 {
+                        // A cheap look first: a side whose coefficient is 0, or far below C
+                        // (binades below ⌊log₂C⌋ − 630: the regime needs − 637 at most, and
+                        // these rough products are within a few ulps), is gathered at once,
+                        // as before the regime: per-logit weights miss the table, and making
+                        // the coefficients only to decline cost up to +53% (the review).
+                        // Gathering is always right; this only skips work. (Exponents are
+                        // compared only for finite nonzero numbers: 0 and ±inf have Int.min and
+                        // Int.max, and c = 0, inf or NaN makes the coefficients as before.)
+                        let side = xi < 0 ? z * pw * w : (1 - z) * w, c = w * (pw * z + (1 - z))
+                        if side > 0, !(side.isFinite && c.isFinite && c != 0 && side.exponent < c.exponent - 630) {
+                            let k = coefficients(z, pw, w)
+                            let a = xi < 0 ? k.aMid : k.bMid, aLo = xi < 0 ? k.aLo : k.bLo
+                            if !a.isNaN, let v = termOne(a, aLo, m) {
+                                (out + i).initialize(to: v)
+                                return
                             }
-                            let part = ElementwiseOutputs(self, labels: gz, posWeight: perPosWeight ? gpw : posWeight, weight: hasWeight ? gw : nil)
-                            let left = gx.withUnsafeBufferPointer {
-                                part.fill($0, 0..<count, into: buffer, placeholder: placeholder, sharedCache: cache)
-                            }
-                            for j in left { failed.append(indices[j]) }
-                            for j in 0..<count { (out + indices[j]).initialize(to: buffer[j].rounded) }
-                            count = 0
                         }
-                        start = end
+                    } else if m <= Self.tinyLogitBound {
+                        let r = coefficients(z, pw, w).tiny
+                        if !r.isNaN {
+                            (out + i).initialize(to: r)
+                            return
+                        }
+                    } else if xi.isNaN {
+                        (out + i).initialize(to: nanRounded)
+                        return
                     }
+                    (out + i).initialize(to: z)
+                    indices[count] = i
+                    count += 1
+                }
+                let tiny = UnsafeMutablePointer<Double>.allocate(capacity: 17), rest = UnsafeMutablePointer<Int>.allocate(capacity: block)
+                let restLabels = UnsafeMutablePointer<Double>.allocate(capacity: block)
+                defer {
+                    tiny.deallocate()
+                    rest.deallocate()
+                    restLabels.deallocate()
+                }
+                let lanes = range.count >= Self.labelLanesMinimum
+                    ? labelLanes(onePosWeight: hasWeight ? nil : onePosWeight, tiny: tiny, coefficients: coefficients) : nil
+                var start = range.lowerBound
+                while start < range.upperBound {
+                    let end = Swift.min(start + block, range.upperBound)
+                    var i = start
+                    if let lanes {
+                        let (next, left) = lanes.fill(x.baseAddress!, zs, into: out, from: i, to: end, rest: rest, restLabels: restLabels)
+                        for j in 0..<left { one(rest[j], label: restLabels[j]) }
+                        i = next
+                    }
+                    while i < end {
+                        one(i, label: zs[i])
+                        i += 1
+                    }
+                    if count >= block || (count > 0 && end == range.upperBound) {
+                        gx.removeAll(keepingCapacity: true)
+                        gz.removeAll(keepingCapacity: true)
+                        gpw.removeAll(keepingCapacity: true)
+                        gw.removeAll(keepingCapacity: true)
+                        for j in 0..<count {
+                            let i = indices[j]
+                            gx.append(x[i])
+                            gz.append(out[i])  // (its label: `one` wrote it there)
+                            if perPosWeight { gpw.append(pws[i]) }
+                            if hasWeight { gw.append(ws[i]) }
+                        }
+                        let part = ElementwiseOutputs(self, labels: gz, posWeight: perPosWeight ? gpw : posWeight, weight: hasWeight ? gw : nil)
+                        let left = gx.withUnsafeBufferPointer {
+                            part.fill($0, 0..<count, into: buffer, placeholder: placeholder, sharedCache: cache)
+                        }
+                        for j in 0..<count { (out + indices[j]).initialize(to: buffer[j].rounded) }
+                        for j in left {
+                            failed.append(indices[j])
+                            out[indices[j]] = gz[j]  // its label (the MPFR path's input when `out` is `zs`)
+                        }
+                        count = 0
+                    }
+                    start = end
                 }
             }
         }

@@ -33,8 +33,8 @@ import ParallelExecution
 
 extension DoubleWordTier {
     /// `elementwise`'s rounded values alone (nil for other functions): `rounded[i]` is output
-    /// i's rounding unless i is in `pending` (ascending; the slot holds 0), the same outputs as
-    /// `elementwise` leaves (`ElementwiseOutputs.fillRounded`).
+    /// i's rounding unless i is in `pending` (ascending; the slot holds 0, bce's in f64 its
+    /// label), the same outputs as `elementwise` leaves (`ElementwiseOutputs.fillRounded`).
     static func elementwiseRounded(_ q: OracleRequest, threads: Int) -> (rounded: [Double], pending: [Int])? {
         guard let outputs = elementwiseOutputs(q) else { return nil }
         let n = q.logits.count
@@ -42,16 +42,51 @@ extension DoubleWordTier {
         let rounded = q.logits.withUnsafeBufferPointer { x in
             [Double](unsafeUninitializedCapacity: n) { buffer, count in
                 guard n > 0 else { return }
-                let base = UncheckedSendable(value: buffer.baseAddress!)
-                let chunks = (threads > 1 && n >= elementwiseParallelThreshold) ? threads * 2 : 1
-                let failed = Parallel.forEachChunk(count: n, chunks: chunks) { range -> [Int] in
-                    outputs.fillRounded(x, range, into: base.value)
+                pending = fillRoundedChunks(n, threads: threads, into: buffer.baseAddress!) { range, out in
+                    outputs.fillRounded(x, range, into: out)
                 }
-                pending = failed.flatMap { $0 }
                 count = n
             }
         }
         return (rounded, pending)
+    }
+
+    /// `elementwiseRounded` of a validated bce_with_logits request in f64 whose labels were
+    /// taken out of it (`q.labels` nil) and given as `labels`: the same rounded values, written
+    /// over the labels' storage, which the result then is (no third array of n doubles beside
+    /// the logits and labels). A slot in `pending` holds its output's label (the MPFR path's
+    /// input), not 0.
+    ///
+    /// Why it is safe: `labels` is owned here (consuming). When its storage is not shared, it
+    /// is written in place; when it is (a caller that keeps its request, or its labels), the
+    /// mutable access makes a copy first (Swift's copy-on-write), so the caller's array is
+    /// never written. Output i depends on label i alone (and logit i, pos_weight, weight), and
+    /// `fillRoundedBce` reads label i before it writes output i (its notes); the slots of a
+    /// pending output keep their labels, which `Oracle.evaluateRounded(consuming:)` gives the
+    /// MPFR path, so those outputs are computed from their original labels.
+    static func bceRoundedInPlace(_ q: OracleRequest, labels: consuming [Double], threads: Int) -> (rounded: [Double], pending: [Int]) {
+        let outputs = elementwiseOutputs(q).unsafelyUnwrapped  // (bce: never nil)
+        let n = q.logits.count
+        var pending: [Int] = []
+        q.logits.withUnsafeBufferPointer { x in
+            labels.withUnsafeMutableBufferPointer { z in
+                guard n > 0 else { return }
+                let zs = UncheckedSendable(value: UnsafePointer(z.baseAddress!))
+                pending = fillRoundedChunks(n, threads: threads, into: z.baseAddress!) { range, out in
+                    outputs.fillRoundedBce(x, labels: zs.value, range, into: out)
+                }
+            }
+        }
+        return (labels, pending)
+    }
+
+    /// `fill(range, out)` over 0..<n, in chunks on `threads` threads when n is large enough;
+    /// the indices it returns, ascending.
+    private static func fillRoundedChunks(_ n: Int, threads: Int, into out: UnsafeMutablePointer<Double>,
+                                          _ fill: (Range<Int>, UnsafeMutablePointer<Double>) -> [Int]) -> [Int] {
+        let base = UncheckedSendable(value: out)
+        let chunks = (threads > 1 && n >= elementwiseParallelThreshold) ? threads * 2 : 1
+        return Parallel.forEachChunk(count: n, chunks: chunks) { range -> [Int] in fill(range, base.value) }.flatMap { $0 }
     }
 }
 
@@ -85,15 +120,17 @@ extension ElementwiseOutputs {
                                 nan: output(0, .nan)!.rounded)
     }
 
-    /// Initializes out[i] for i in `range` with the rounded value of output i (`fill`'s, 0 where
-    /// it fails) and returns the indices that failed, ascending. A block of
+    /// Initializes out[i] for i in `range` with the rounded value of output i (`fill`'s; where
+    /// it fails 0, or bce's label in f64) and returns the indices that failed, ascending. A block of
     /// `DoubleWordTier.roundedBlock` logits at a time: the shortcut outputs on lanes, the others
     /// gathered and `fill`ed into one reused buffer, their rounded values scattered back (bce:
     /// the whole block `fill`ed, at the buffer's address minus the block's start: `fill` writes
     /// output i at `out + i`, only for i in the block).
     func fillRounded(_ x: UnsafeBufferPointer<Double>, _ range: Range<Int>, into out: UnsafeMutablePointer<Double>) -> [Int] {
         // bce in f64: its own shortcuts (BceRounded.swift).
-        if kind == .bce && certifier.format == .f64 { return fillRoundedBce(x, range, into: out) }
+        if kind == .bce && certifier.format == .f64 {
+            return labels.unsafelyUnwrapped.withUnsafeBufferPointer { fillRoundedBce(x, labels: $0.baseAddress!, range, into: out) }
+        }
         let block = DoubleWordTier.roundedBlock
         let buffer = UnsafeMutablePointer<OracleValue>.allocate(capacity: block)
         let gathered = UnsafeMutablePointer<Double>.allocate(capacity: block), indices = UnsafeMutablePointer<Int>.allocate(capacity: block)

@@ -43,8 +43,8 @@ extension DoubleWordTier {
             [Double](unsafeUninitializedCapacity: n) { buffer, count in
                 guard n > 0 else { return }
                 let base = UncheckedSendable(value: buffer.baseAddress!)
-                let chunks = (threads > 1 && n >= elementwiseParallelThreshold) ? threads * 2 : 1
-                let failed = Parallel.forEachChunk(count: n, chunks: chunks) { range -> [Int] in
+                let split = StageSplit(threads: threads, count: n, minimum: elementwiseParallelThreshold)
+                let failed = split.run(count: n) { range -> [Int] in
                     outputs.fillRounded(x, range, into: base.value)
                 }
                 pending = failed.flatMap { $0 }

@@ -1,3 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Dispatch
 import Synchronization
 
@@ -63,6 +70,50 @@ public enum Parallel {
             }
         }
         return (0..<chunks).map { results[$0]! }
+    }
+
+    /// `body(range)` for consecutive ranges that cover `0..<n`, split over threads only when the
+    /// work repays them; the results in range order.
+    ///
+    /// `body(0..<p)` runs first on the calling thread, timed, with p = n/16 (at least 1). If the
+    /// rest, at that pace, would take at least `minimumNanoseconds`, it is split into `chunks`
+    /// pieces as ``forEachChunk(count:chunks:_:)`` splits `0..<n`, run concurrently; else it runs
+    /// as one more piece on the calling thread. So the ranges are `0..<p` and then either
+    /// `p..<n` or `chunks` pieces of it (with `chunks <= 1` or `n < chunks`: `0..<n` alone,
+    /// untimed).
+    ///
+    /// For short-lived processes that answer one request (`softmax-oracle eval`): the first
+    /// concurrent run of a process starts dispatch's worker threads, which costs a few tenths of
+    /// a millisecond of wall and CPU time, more than many stages take on one thread; a stage
+    /// whose items cost microseconds each takes milliseconds and gains almost half of that from
+    /// a second core. The time includes the page faults the first piece meets, so a stage that
+    /// writes fresh memory splits somewhat sooner.
+    ///
+    /// Only the split depends on the timing: a caller whose results do not depend on where the
+    /// ranges end gets the same results every time.
+    @inlinable
+    public static func forEachChunkWhenWorthIt<R>(count n: Int, chunks: Int, minimumNanoseconds: UInt64,
+                                                  _ body: (Range<Int>) -> R) -> [R] {
+        if chunks <= 1 || n < chunks { return [body(0..<n)] }
+        let probe = Swift.max(1, n / 16)
+        let start = monotonicNanoseconds()
+        let first = body(0..<probe)
+        let elapsed = monotonicNanoseconds() &- start
+        let rest = n - probe
+        if rest < chunks || Double(elapsed) * Double(rest) < Double(minimumNanoseconds) * Double(probe) {
+            return [first, body(probe..<n)]
+        }
+        let pieces = forEachChunk(count: rest, chunks: chunks) { r in body((probe + r.lowerBound)..<(probe + r.upperBound)) }
+        return [first] + pieces
+    }
+
+    /// The monotonic clock, in nanoseconds (`clock_gettime(CLOCK_MONOTONIC)`, no system call
+    /// on Linux: the vDSO).
+    @usableFromInline
+    static func monotonicNanoseconds() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return UInt64(t.tv_sec) &* 1_000_000_000 &+ UInt64(t.tv_nsec)
     }
 }
 

@@ -45,22 +45,29 @@ extension Oracle {
         var roundedOnly = self
         roundedOnly.narrowsExactValues = false
         let labels = request.labels.take().unsafelyUnwrapped  // (validated: one per logit)
-        let threads = threads > 0 ? threads : Self.automaticThreads(values: request.logits.count)
-        let (rounded, pending) = DoubleWordTier.bceRoundedInPlace(request, labels: consume labels, threads: threads)
+        let (rounded, pending) = DoubleWordTier.bceRoundedInPlace(request, labels: consume labels,
+                                                                  threads: tierThreads(values: request.logits.count))
         if pending.isEmpty {
             return RoundedResult(values: .rounded(rounded), precision: 106, escalations: 0, tier: .doubleWord)
         }
         return try roundedOnly.withPending(request, consume rounded, pending, labelsInSlots: true)
     }
 
+    /// The double-word tier's `threads` for a request of `values` logits: as given, or automatic
+    /// (0: every processor, each stage split only when worth it, `DoubleWordTier.StageSplit`);
+    /// one for a request too short for any stage to split.
+    private func tierThreads(values: Int) -> Int {
+        threads > 0 ? threads : values < DoubleWordTier.fewestToSplit ? 1 : 0
+    }
+
     private func evaluateRoundedValues(_ request: OracleRequest) throws(OracleError) -> RoundedResult {
         let q = request
         if doubleWordTier && !q.function.isLinearCrossEntropy {
-            let threads = threads > 0 ? threads : Self.automaticThreads(values: q.logits.count)
+            let tierThreads = tierThreads(values: q.logits.count)
             switch q.function {
             case .sigmoid, .logSigmoid, .softplus, .bceWithLogits:
                 try Validation.check(q, maxValues: maxValues)
-                if let (rounded, pending) = DoubleWordTier.elementwiseRounded(q, threads: threads) {
+                if let (rounded, pending) = DoubleWordTier.elementwiseRounded(q, threads: tierThreads) {
                     if pending.isEmpty {
                         return RoundedResult(values: .rounded(rounded), precision: 106, escalations: 0, tier: .doubleWord)
                     }
@@ -69,7 +76,7 @@ extension Oracle {
             case .softmax, .logSoftmax, .crossEntropyGrad:
                 if q.hasLossOptions { break }  // (the tier's option paths keep their values)
                 try Validation.check(q, maxValues: maxValues)
-                if let values = DoubleWordTier.rowValues(q, threads: Swift.max(1, threads), rounded: true) {
+                if let values = DoubleWordTier.rowValues(q, threads: tierThreads, rounded: true) {
                     return RoundedResult(values: values, precision: DoubleWordTier.reportedPrecision(q.format), escalations: 0,
                                          tier: .doubleWord)
                 }
@@ -77,26 +84,30 @@ extension Oracle {
             default:
                 // (The tier's threads only: `threads` is not used by the MPFR path of these functions.)
                 var oracle = self
-                oracle.threads = threads
+                oracle.threads = threads > 0 ? threads : Self.automaticThreads(values: q.logits.count)
                 return RoundedResult(try oracle.evaluate(q))
             }
         }
         return RoundedResult(try evaluate(q))
     }
 
-    /// Requests with fewer logits than this run the double-word tier on one thread when the
-    /// thread count is automatic (`threads == 0`) in `evaluateRounded`.
+    /// With automatic threads (`threads == 0`), `evaluateRounded` runs the functions it passes
+    /// to `evaluate` (logsumexp, cross_entropy, the backward functions, loss options) on one
+    /// thread below this many logits, on every processor from there; softmax, log_softmax,
+    /// cross_entropy_grad and the elementwise functions run the double-word tier with its own
+    /// automatic threads instead (every processor, each stage split only when a timed first
+    /// sixteenth of it shows the rest taking 2 ms or more: `DoubleWordTier.StageSplit`).
     ///
-    /// For a row of 10^5 logits the tier's work is a few tenths of a millisecond: the first
-    /// `concurrentPerform` of a process starts dispatch's worker threads, which then join late
-    /// and take few chunks, while starting and waking them costs about as much CPU time as they
-    /// save (`eval --transport binary` of softmax, log_softmax and cross_entropy_grad rows of
-    /// 10^5 logits, spawn.py medians: 0.2-0.3 ms less CPU time and 0.3-0.5 ms less wall time on
-    /// one thread, on this machine's two shared cores). Larger requests keep every processor.
+    /// For a row of 10^5 ordinary logits the tier's work is a few tenths of a millisecond: the
+    /// first `concurrentPerform` of a process starts dispatch's worker threads, which then join
+    /// late and take few chunks, while starting and waking them costs about as much CPU time as
+    /// they save (`eval --transport binary` of softmax, log_softmax and cross_entropy_grad rows
+    /// of 10^5 logits, spawn.py medians: 0.2-0.3 ms less CPU time and 0.3-0.5 ms less wall time
+    /// on one thread, on this machine's two shared cores). Larger requests keep every processor.
     /// The results do not depend on the thread count.
     public static let singleThreadValues = 1 << 18
 
-    /// The tier's thread count for a request of `values` logits when it is automatic: one
+    /// `evaluate`'s thread count for a request of `values` logits when it is automatic: one
     /// below ``singleThreadValues`` (without asking the system how many processors there are),
     /// else one per processor.
     static func automaticThreads(values: Int) -> Int {

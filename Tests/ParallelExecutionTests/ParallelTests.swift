@@ -48,6 +48,42 @@ struct ParallelTests {
         #expect(sums.first == (0..<1250).reduce(0) { $0 + Double($1) })
     }
 
+    @Test("forEachChunkWhenWorthIt: a timed first sixteenth, then the rest whole or in `chunks` pieces")
+    func chunksWhenWorthIt() {
+        for (n, chunks) in [(100, 4), (1_000_003, 16), (17, 2), (2, 2)] {
+            let probe = Swift.max(1, n / 16)
+            // Never worth it: the first piece and the rest, on the calling thread.
+            let whole = Parallel.forEachChunkWhenWorthIt(count: n, chunks: chunks, minimumNanoseconds: .max) { $0 }
+            #expect(whole == [0..<probe, probe..<n], "n \(n)")
+            // Always worth it: the first piece, then `chunks` pieces of the rest.
+            let split = Parallel.forEachChunkWhenWorthIt(count: n, chunks: chunks, minimumNanoseconds: 0) { $0 }
+            let rest = n - probe
+            let expected = rest < chunks ? [0..<probe, probe..<n]
+                : [0..<probe] + (0..<chunks).map { c in (probe + rest * c / chunks)..<(probe + rest * (c + 1) / chunks) }
+            #expect(split == expected, "n \(n), chunks \(chunks)")
+        }
+        // One chunk, or fewer items than chunks: one call on the whole range, as forEachChunk.
+        #expect(Parallel.forEachChunkWhenWorthIt(count: 50, chunks: 1, minimumNanoseconds: 0) { $0 } == [0..<50])
+        #expect(Parallel.forEachChunkWhenWorthIt(count: 3, chunks: 4, minimumNanoseconds: 0) { $0 } == [0..<3])
+    }
+
+    @Test("forEachChunkWhenWorthIt: every index once, results in order")
+    func chunksWhenWorthItCoverOnce() {
+        let values = (0..<100_000).map { Double($0) }
+        for minimum: UInt64 in [0, .max] {
+            let calls = Mutex([Int](repeating: 0, count: values.count))
+            let sums = values.withUnsafeBufferPointer { buffer in
+                Parallel.forEachChunkWhenWorthIt(count: buffer.count, chunks: 8, minimumNanoseconds: minimum) { r in
+                    calls.withLock { c in for i in r { c[i] += 1 } }
+                    return buffer[r].reduce(0, +)
+                }
+            }
+            #expect(sums.reduce(0, +) == 4_999_950_000, "minimum \(minimum)")  // n(n-1)/2, exact in binary64
+            #expect(sums.first == (0..<6250).reduce(0) { $0 + Double($1) }, "minimum \(minimum): the first piece first")
+            #expect(calls.withLock { $0.allSatisfy { $0 == 1 } }, "minimum \(minimum)")
+        }
+    }
+
     @Test func processorCount() {
         #expect(ProcessorCount.online >= 1)
     }

@@ -162,6 +162,36 @@ struct RoundedEvaluationTests {
         #expect(Oracle.automaticThreads(values: Oracle.singleThreadValues) >= 1)
     }
 
+    /// With automatic threads the tier splits a stage after a timed first piece
+    /// (`DoubleWordTier.StageSplit`): the values and metadata must be one thread's, whichever way
+    /// the timing goes. Rows of 20 000 logits (above the tier's `parallelThreshold`): ordinary
+    /// ones, and underflowing ones whose cross_entropy_grad outputs are the costly refined ones
+    /// (their stages take milliseconds, and split, in a debug build). The splits themselves are
+    /// ParallelTests' `forEachChunkWhenWorthIt` tests.
+    @Test("automatic threads (stages split after a timed first piece): one thread's values and metadata")
+    func automaticSplits() throws {
+        var rng = SplitMix64(seed: Self.seed ^ 0x5EED)
+        let k = 20_000
+        let ordinary = (0..<k).map { _ in rng.uniform(-20, 20) }
+        var underflowing = (0..<k).map { _ in -rng.uniform(700, 760) }
+        underflowing[rng.index(k)] = 0
+        for (name, x) in [("ordinary", ordinary), ("underflowing", underflowing)] {
+            let t = rng.index(k)
+            for q in [OracleRequest(function: .softmax, logits: x), OracleRequest(function: .logSoftmax, format: .f32, logits: x),
+                      OracleRequest(function: .crossEntropyGrad, logits: x, target: .index(t)),
+                      OracleRequest(function: .logsumexp, logits: x), OracleRequest(function: .softplus, format: .bf16, logits: x)] {
+                let one = try Oracle(threads: 1).evaluateRounded(q)
+                let automatic = try Oracle().evaluateRounded(q)
+                let label = "\(name) \(q.function.rawValue) \(q.format.rawValue), seed 0x\(String(Self.seed, radix: 16))"
+                #expect(automatic.rounded.map(\.bitPattern) == one.rounded.map(\.bitPattern), "\(label): values")
+                #expect(automatic.precision == one.precision && automatic.escalations == one.escalations && automatic.tier == one.tier,
+                        "\(label): metadata")
+            }
+        }
+        // The underflowing cross_entropy_grad row against the MPFR path too.
+        try Self.check(OracleRequest(function: .crossEntropyGrad, logits: underflowing, target: .index(1)), direct: false, "underflowing row")
+    }
+
     @Test("rows outside the rounded-only paths: evaluate's values, in place")
     func otherRows() throws {
         var rng = SplitMix64(seed: Self.seed ^ 3)

@@ -30,11 +30,13 @@ extension DoubleWordTier {
         if case .probabilities = targets, q.weight != nil { return nil }
         let n = rows.count
         let k = rows[0].count
-        let perRowThreads = (threads > 1 && n * k >= parallelThreshold && n >= 2 * threads) ? threads : 1
-        let innerThreads = perRowThreads == 1 ? threads : 1
-        let chunks = perRowThreads > 1 ? perRowThreads * 4 : 1
+        // By rows (four pieces a thread) when there are enough of them; else each row's stages split.
+        let processors = threads == 0 ? ProcessorCount.online : threads
+        let byRows = processors > 1 && n * k >= parallelThreshold && n >= 2 * processors
+        let split = byRows ? StageSplit(threads: threads, count: n, minimum: 0, perThread: 4) : .none
+        let innerThreads = byRows ? 1 : threads
         let compact = q.format.precision <= 24
-        let losses: [BatchRow?] = Parallel.forEachChunk(count: n, chunks: chunks) { range -> [BatchRow?] in
+        let losses: [BatchRow?] = split.run(count: n) { range -> [BatchRow?] in
             range.map { i in batchRow(q, i, compact: compact, threads: innerThreads) }
         }.flatMap { $0 }
         guard losses.allSatisfy({ $0 != nil }) else { return nil }

@@ -10,11 +10,11 @@ extension DoubleWordTier {
     /// `rowSum`'s compact strategy: a double-double per block of `CompensatedBlockSum.blockSize`
     /// indices (`sumBlocksCompact`), the blocks then added in block order however they were
     /// split over threads.
-    static func compactRowSum(_ x: UnsafeBufferPointer<Double>, _ scan: RowScan, sigma: Int, chunks: Int,
+    static func compactRowSum(_ x: UnsafeBufferPointer<Double>, _ scan: RowScan, sigma: Int, split: StageSplit,
                               store: ExpStore?, _ tab: DoubleWordExpTable) -> RowSum? {
         let n = x.count
         let blockCount = (n + CompensatedBlockSum.blockSize - 1) / CompensatedBlockSum.blockSize
-        let parts = Parallel.forEachChunk(count: blockCount, chunks: chunks) { blocks in
+        let parts = split.run(count: blockCount) { blocks in
             sumBlocksCompact(x, blocks: blocks, m: scan.max, maxIndex: scan.maxIndex, sigma: sigma, store: store, tab)
         }
         var total: DoubleWord? = nil

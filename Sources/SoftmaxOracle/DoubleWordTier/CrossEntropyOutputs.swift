@@ -72,8 +72,8 @@ extension DoubleWordTier {
         guard p.count == n, n > 0 else { return nil }
         // The scans below run on the same chunks as the sums (max, min and "some" do not depend
         // on the split).
-        let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
-        let targets = Parallel.forEachChunk(count: n, chunks: chunks) { range -> (top: Int, infinite: Bool, normal: Bool) in
+        let split = StageSplit(threads: threads, count: n)
+        let targets = split.run(count: n) { range -> (top: Int, infinite: Bool, normal: Bool) in
             var top = Int.min, infinite = false, normal = true
             for c in range {
                 if p[c] != 0 && !p[c].isNormal { normal = false }
@@ -97,7 +97,7 @@ extension DoubleWordTier {
               !row.overflow else { return nil }
         let m = row.m
         // top for A: p_c·|d_c| < 2^(binade(p_c) + 1 + binade(d_c) + 1).
-        let ranges = Parallel.forEachChunk(count: n, chunks: chunks) { range -> (top: Int, low: Int, inDomain: Bool) in
+        let ranges = split.run(count: n) { range -> (top: Int, low: Int, inDomain: Bool) in
             var top = Int.min, low = Int.max
             for c in range where p[c] > 0 && x[c] != m {
                 let d = twoSum(x[c], -m)
@@ -116,7 +116,7 @@ extension DoubleWordTier {
         // Every product p_c·|d_c| ∈ [2^lowA, 2^topA) finite, and >= 2^-960 so that `DoubleWord.product`'s
         // TwoProd does not underflow; else the MPFR path.
         guard topA == Int.min || (topA < 1000 && lowA >= -960) else { return nil }
-        let sums = Parallel.forEachChunk(count: n, chunks: chunks) { range -> (FixedPointSum, FixedPointSum) in
+        let sums = split.run(count: n) { range -> (FixedPointSum, FixedPointSum) in
             var a = FixedPointSum(), total = FixedPointSum()
             for c in range where p[c] > 0 {
                 total.add(p[c], scale: -topP)

@@ -346,12 +346,12 @@ extension DoubleWordTier {
     static func distinctFill(_ x: UnsafeBufferPointer<Double>, _ d: DistinctRow, table: [OracleValue],
                              at: [(Int, OracleValue)], threads: Int, rounded: Bool) -> RoundedResult.Values {
         let n = x.count
-        let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
+        let split = StageSplit(threads: threads, count: n)
         func fill<Value>(_ slots: UnsafeMutablePointer<Value>, _ table: [Value], _ at: [(Int, Value)]) {
             let base = UncheckedSendable(value: slots), values = UncheckedSendable(value: table)
             d.keys.codes.withUnsafeBufferPointer { keyCodes in
                 let shared = UncheckedSendable(value: keyCodes)
-                _ = Parallel.forEachChunk(count: n, chunks: chunks) { range in
+                _ = split.run(count: n) { range in
                     let out = base.value, codes = shared.value
                     values.value.withUnsafeBufferPointer { table in
                         for i in range { (out + i).initialize(to: table[Int(codes[i])]) }

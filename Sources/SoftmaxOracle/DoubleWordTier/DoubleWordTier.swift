@@ -81,11 +81,19 @@ import DoubleWordArithmetic
 /// Threads: rows of `parallelThreshold` logits or more are split into 2·threads chunks for the
 /// scan, the sum and the outputs (`Parallel.forEachChunk`, ParallelExecution); the exact fixed-point sums add exactly and
 /// the compact sums are combined in block order, so the result does not depend on the thread
-/// count. Batches are split by rows. Memory: softmax keeps each exponential in the output
+/// count, nor on where the chunks end: with automatic threads (0), a stage is split only after a
+/// timed first sixteenth shows the rest worth the threads (`StageSplit`). Batches are split by
+/// rows. Memory: softmax keeps each exponential in the output
 /// array's own slot until the output overwrites it (32 bytes per logit in all, an `OracleValue`'s size).
 enum DoubleWordTier {
     /// Rows at least this long are split over threads.
     static let parallelThreshold = 16_384
+
+    /// No stage of the tier splits fewer items than this over threads (the smallest of the
+    /// thresholds: `parallelThreshold`, `elementwiseParallelThreshold`, and the refinement passes'
+    /// 512 and 256 outputs), so a request of fewer logits runs on one thread whatever its count.
+    static let fewestToSplit = 256
+
     /// The working precision reported for this tier's results: a double-double's significand
     /// (f64 outputs), or about the compact exponential's 68 bits (formats with p <= 24).
     static func reportedPrecision(_ format: Format) -> Int { format.precision <= 24 ? 68 : 106 }

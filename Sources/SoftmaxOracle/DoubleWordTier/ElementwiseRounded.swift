@@ -85,8 +85,8 @@ extension DoubleWordTier {
     private static func fillRoundedChunks(_ n: Int, threads: Int, into out: UnsafeMutablePointer<Double>,
                                           _ fill: (Range<Int>, UnsafeMutablePointer<Double>) -> [Int]) -> [Int] {
         let base = UncheckedSendable(value: out)
-        let chunks = (threads > 1 && n >= elementwiseParallelThreshold) ? threads * 2 : 1
-        return Parallel.forEachChunk(count: n, chunks: chunks) { range -> [Int] in fill(range, base.value) }.flatMap { $0 }
+        let split = StageSplit(threads: threads, count: n, minimum: elementwiseParallelThreshold)
+        return split.run(count: n) { range -> [Int] in fill(range, base.value) }.flatMap { $0 }
     }
 }
 

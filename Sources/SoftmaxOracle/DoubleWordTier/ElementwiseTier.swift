@@ -34,8 +34,8 @@ extension DoubleWordTier {
             [OracleValue](unsafeUninitializedCapacity: n) { buffer, count in
                 let base = UncheckedSendable(value: buffer.baseAddress!)
                 adviseHugePages(UnsafeMutableRawPointer(base.value), bytes: n * MemoryLayout<OracleValue>.stride)
-                let chunks = (threads > 1 && n >= elementwiseParallelThreshold) ? threads * 2 : 1
-                let failed = Parallel.forEachChunk(count: n, chunks: chunks) { range -> [Int] in
+                let split = StageSplit(threads: threads, count: n, minimum: elementwiseParallelThreshold)
+                let failed = split.run(count: n) { range -> [Int] in
                     outputs.fill(x, range, into: base.value, placeholder: placeholder)
                 }
                 pending = failed.flatMap { $0 }

@@ -7,9 +7,9 @@ import ParallelExecution
 extension DoubleWordTier {
     /// `rowSum`'s exact strategy, terms scaled by 2^-σ: each chunk's terms go into its own
     /// `FixedPointSum`, and the chunks' sums add exactly, whatever their number.
-    static func exactRowSum(_ x: UnsafeBufferPointer<Double>, _ scan: RowScan, sigma: Int, chunks: Int,
+    static func exactRowSum(_ x: UnsafeBufferPointer<Double>, _ scan: RowScan, sigma: Int, split: StageSplit,
                             store: ExpStore?, _ tab: DoubleWordExpTable) -> RowSum? {
-        let parts = Parallel.forEachChunk(count: x.count, chunks: chunks) { range in
+        let parts = split.run(count: x.count) { range in
             sumPart(x, range, m: scan.max, maxIndex: scan.maxIndex, sigma: sigma, store: store, tab)
         }
         var total = FixedPointSum()

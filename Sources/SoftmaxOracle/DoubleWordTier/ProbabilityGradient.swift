@@ -34,11 +34,11 @@ extension DoubleWordTier {
     /// exact (every TwoSum error 0: `exact` is then P exactly, and `total` is (P, +0)
     /// normalized), else `exact` nil.
     static func probabilitySum(_ p: UnsafeBufferPointer<Double>, threads: Int = 1) -> (total: ScaledDoubleWord, error: Double, exact: Double?)? {
-        let chunks = (threads > 1 && p.count >= parallelThreshold) ? threads * 2 : 1
+        let split = StageSplit(threads: threads, count: p.count)
         // top: the largest positive p_c's bit pattern (positive doubles order as their patterns),
         // four at a time; a positive p_c that is not normal (exponent field 0 or 0x7FF) declines.
         // NaN and negative entries take no part, as nothing else here reads them.
-        let tops = Parallel.forEachChunk(count: p.count, chunks: chunks) { range -> (top: Int, sum: Double, exact: Bool)? in
+        let tops = split.run(count: p.count) { range -> (top: Int, sum: Double, exact: Bool)? in
             // On integer lanes, without a mask kept across iterations (those compiled to mask
             // conversions that cost most of the pass): the bit pattern b of a p_c read as an
             // unsigned number is at most +inf's exactly when p_c is +0 or positive (negatives have
@@ -86,7 +86,7 @@ extension DoubleWordTier {
         if exact { return (ScaledDoubleWord(total).normalized(), eps, total) }
         // Each positive p_c added (others as 0, which adds nothing), alternately into two
         // accumulators (independent carry chains; the sums are exact, so the split changes nothing).
-        let sums = Parallel.forEachChunk(count: p.count, chunks: chunks) { range -> FixedPointSum in
+        let sums = split.run(count: p.count) { range -> FixedPointSum in
             var even = FixedPointSum(), odd = FixedPointSum()
             var c = range.lowerBound
             while c + 2 <= range.upperBound {

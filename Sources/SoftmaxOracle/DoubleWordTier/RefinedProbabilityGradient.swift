@@ -133,7 +133,7 @@ final class RefinedProbabilityGradient {
 
     init(x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>, maxIndex: Int, format: Format, threads: Int = 1) {
         (self.x, self.p, self.maxIndex, self.format) = (x, p, maxIndex, format)
-        self.threads = mpfrIsThreadSafe ? Swift.max(1, threads) : 1
+        self.threads = mpfrIsThreadSafe ? threads : 1  // (0: automatic, as the tier's `threads`)
     }
 
     /// Output c, certified as the MPFR path certifies it, or nil (not certified at the last
@@ -282,7 +282,7 @@ final class RefinedProbabilityGradient {
     /// numbers, however grouped.
     static func splitSum<Scratch>(count n: Int, threads: Int, precision: Int, scratch: () -> Scratch,
                                   _ make: (Scratch, Int) -> Interval) -> IntervalEnds {
-        let chunks = Parallel.forEachChunk(count: n, chunks: n >= 512 ? threads : 1) { range -> IntervalEnds in
+        let chunks = DoubleWordTier.StageSplit(threads: threads, count: n, minimum: 512, perThread: 1).run(count: n) { range -> IntervalEnds in
             ExponentRange.widest {
                 let t = scratch()
                 var ends = IntervalEnds(precision: precision)
@@ -296,7 +296,8 @@ final class RefinedProbabilityGradient {
         return all
     }
 
-    /// make(scratch, i) for i in 0..<n, in index order: on `threads` chunks when n >= 512 (below,
+    /// make(scratch, i) for i in 0..<n, in index order: on `threads` chunks when n >= 512 (0:
+    /// automatic, split only when worth it, `StageSplit`; below 512,
     /// one chunk: a thread's start costs more than a few hundred MPFR calls), each chunk in its
     /// own thread's widest exponent range (MPFR keeps the range per thread when it is
     /// thread-safe, and the callers pass threads > 1 only then) with its own `scratch()`. Each
@@ -304,7 +305,7 @@ final class RefinedProbabilityGradient {
     /// the softcapped [P/S].
     static func splitTerms<Scratch>(count n: Int, threads: Int, scratch: () -> Scratch,
                                     _ make: (Scratch, Int) -> Interval) -> [Interval] {
-        Parallel.forEachChunk(count: n, chunks: n >= 512 ? threads : 1) { range -> [Interval] in
+        DoubleWordTier.StageSplit(threads: threads, count: n, minimum: 512, perThread: 1).run(count: n) { range -> [Interval] in
             ExponentRange.widest {
                 let t = scratch()
                 return range.map { make(t, $0) }

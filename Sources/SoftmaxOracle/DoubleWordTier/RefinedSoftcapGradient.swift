@@ -64,8 +64,8 @@ final class RefinedSoftcapGradient {
         (self.x, self.p, self.c, self.format, self.exactTotal, self.givenRow) = (x, p, c, format, exactTotal, fixedRow)
         certifier = DoubleWordCertifier(format)
         softcap = BigFloat(c, precision: 53)
-        self.threads = mpfrIsThreadSafe ? Swift.max(1, threads) : 1
-        rowThreads = Swift.max(1, threads)
+        self.threads = mpfrIsThreadSafe ? threads : 1  // (0: automatic, as the tier's `threads`)
+        rowThreads = threads
         var m = 0
         for j in x.indices where x[j] > x[m] { m = j }
         maxIndex = m

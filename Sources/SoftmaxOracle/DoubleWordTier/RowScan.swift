@@ -17,8 +17,8 @@ extension DoubleWordTier {
 
         /// The scan of the whole row, in `chunks` consecutive ranges (on up to `chunks` threads),
         /// merged in order: the same result as one pass.
-        static func of(_ x: UnsafeBufferPointer<Double>, chunks: Int) -> RowScan {
-            let scans = Parallel.forEachChunk(count: x.count, chunks: chunks) { of(x, $0) }
+        static func of(_ x: UnsafeBufferPointer<Double>, split: StageSplit) -> RowScan {
+            let scans = split.run(count: x.count) { of(x, $0) }
             return scans.dropFirst().reduce(scans[0]) { $0.merged(with: $1) }
         }
 

@@ -71,8 +71,8 @@ extension DoubleWordTier {
     /// allocate before the sum check this first, so that a row the sum declines (a wide row, a
     /// special row) costs no output array.
     static func sumScan(_ x: UnsafeBufferPointer<Double>, threads: Int) -> RowScan? {
-        let chunks = (threads > 1 && x.count >= parallelThreshold) ? threads * 2 : 1
-        let scan = RowScan.of(x, chunks: chunks)
+        let split = StageSplit(threads: threads, count: x.count)
+        let scan = RowScan.of(x, split: split)
         guard !scan.special, scan.maxIndex >= 0, scan.second > -.infinity, scan.second - scan.max >= -0x1p19 else { return nil }
         return scan
     }
@@ -91,7 +91,7 @@ extension DoubleWordTier {
     static func rowSum(_ x: UnsafeBufferPointer<Double>, threads: Int, store: ExpStore?, compact: Bool,
                        scan known: RowScan? = nil) -> RowSum? {
         let n = x.count
-        let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
+        let split = StageSplit(threads: threads, count: n)
         guard let scan = known ?? sumScan(x, threads: threads) else { return nil }
         let d2 = scan.second - scan.max
         let tab = DoubleWordExpTable.shared
@@ -100,9 +100,9 @@ extension DoubleWordTier {
         // term's k is <= σ.
         if compact {
             let sigma = Int(DoubleWordExp.roundToInteger(d2 * tab.inverseCCompact)) >> 8
-            return compactRowSum(x, scan, sigma: sigma, chunks: chunks, store: store, tab)
+            return compactRowSum(x, scan, sigma: sigma, split: split, store: store, tab)
         }
         let sigma = Int(DoubleWordExp.roundToInteger(d2 * tab.inverseC)) >> 16
-        return exactRowSum(x, scan, sigma: sigma, chunks: chunks, store: store, tab)
+        return exactRowSum(x, scan, sigma: sigma, split: split, store: store, tab)
     }
 }

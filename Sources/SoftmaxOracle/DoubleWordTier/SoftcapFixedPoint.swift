@@ -288,9 +288,9 @@ struct SoftcapFixedRow {
             var computed = 0, positive = 0, negative = 0, low: UInt128 = 0, carry: UInt64 = 0, failed = false
             var smallest = Double.infinity, largest = 0.0
         }
-        let chunks = (threads > 1 && x.count >= DoubleWordTier.parallelThreshold) ? threads * 2 : 1
+        let split = DoubleWordTier.StageSplit(threads: threads, count: x.count)
         let shared = (positive: saturatedTerms.positive ?? 0, negative: saturatedTerms.negative ?? 0)
-        let parts = Parallel.forEachChunk(count: x.count, chunks: chunks) { range -> Part in
+        let parts = split.run(count: x.count) { range -> Part in
             var part = Part()
             for j in range {
                 let v = x[j]

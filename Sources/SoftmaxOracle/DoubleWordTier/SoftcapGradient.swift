@@ -113,9 +113,9 @@ extension DoubleWordTier {
         }
         // Rows of `parallelThreshold` logits or more: 2·threads chunks, each output computed alone.
         let n = x.count
-        let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
+        let split = StageSplit(threads: threads, count: n)
         let out = UncheckedSendable(value: base)  // each chunk writes its own indices
-        let parts = Parallel.forEachChunk(count: n, chunks: chunks) { range -> (ok: Bool, refine: [Int]) in
+        let parts = split.run(count: n) { range -> (ok: Bool, refine: [Int]) in
             var refine: [Int] = []
             for j in range {
                 let (value, later) = single(j)
@@ -136,9 +136,9 @@ extension DoubleWordTier {
         let indices = parts.flatMap(\.refine)
         if indices.isEmpty { return true }
         _ = refined.scaledRatio()
-        let refineChunks = (threads > 1 && indices.count >= 256) ? threads * 2 : 1
+        let refineSplit = StageSplit(threads: threads, count: indices.count, minimum: 256)
         let left = indices.withUnsafeBufferPointer { indices in
-            Parallel.forEachChunk(count: indices.count, chunks: refineChunks) { range -> [Int] in
+            refineSplit.run(count: indices.count) { range -> [Int] in
                 var left: [Int] = []
                 for i in range {
                     let j = indices[i]
@@ -189,9 +189,9 @@ extension DoubleWordTier {
         let tab = DoubleWordExpTable.shared
         let certifier = DoubleWordCertifier(format)
         let cw = DoubleWord(c, 0), xMax = row.xMax, termError = row.termError
-        let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
+        let split = StageSplit(threads: threads, count: n)
         let out = UncheckedSendable(value: base)  // each chunk writes its own indices
-        let left = Parallel.forEachChunk(count: n, chunks: chunks) { range -> [Int] in
+        let left = split.run(count: n) { range -> [Int] in
             var left: [Int] = []
             for j in range {
                 let v = x[j]

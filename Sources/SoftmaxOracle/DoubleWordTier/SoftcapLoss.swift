@@ -215,14 +215,14 @@ extension DoubleWordTier {
         let saturatedBound = softcapSaturatedBound
         let inArrays = keepingTerms && store == nil, inStore = keepingTerms && store != nil
         var terms: [(m: DoubleWord, k: Int)?] = inArrays ? .init(repeating: (DoubleWord(1, 0), 0), count: n) : []
-        let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
+        let split = StageSplit(threads: threads, count: n)
         var termBounds: [Float] = inArrays ? .init(repeating: 0, count: n) : []
         if inStore { store!.storeOne(mIndex) }
         let parts = terms.withUnsafeMutableBufferPointer { buffer -> [SoftcapPart] in
           termBounds.withUnsafeMutableBufferPointer { boundBuffer -> [SoftcapPart] in
             let slots = UncheckedSendable(value: buffer)  // each chunk writes its own indices
             let boundSlots = UncheckedSendable(value: boundBuffer)
-            return Parallel.forEachChunk(count: n, chunks: chunks) { range -> SoftcapPart in
+            return split.run(count: n) { range -> SoftcapPart in
                 var part = SoftcapPart()
                 for j in range where j != mIndex {
                     let v = x[j]

@@ -174,9 +174,9 @@ extension DoubleWordTier {
     static func fillRow<Value>(_ slots: UnsafeMutablePointer<Value>, _ x: UnsafeBufferPointer<Double>, _ v: Value,
                                negativeInfinity: Value, _ row: TinySpread, threads: Int) {
         let n = x.count
-        let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
+        let split = StageSplit(threads: threads, count: n)
         let base = UncheckedSendable(value: slots), values = UncheckedSendable(value: (v, negativeInfinity))
-        _ = Parallel.forEachChunk(count: n, chunks: chunks) { range in
+        _ = split.run(count: n) { range in
             let out = base.value
             if !row.negativeInfinity {
                 (out + range.lowerBound).initialize(repeating: values.value.0, count: range.count)
@@ -200,12 +200,12 @@ extension DoubleWordTier {
         guard p.count == n, let (total, epsTotal) = probabilityTotal(p, threads: threads) else { return nil }
         let ratio = (total * ScaledDoubleWord(inverse)).normalized()
         let epsQ = roundedUp(epsTotal + epsInverse + 8.1 * unitRoundoffSquared + 0x1p-109)
-        let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
+        let split = StageSplit(threads: threads, count: n)
         let format = certifier.format
         // The outputs into `slots` (`Value`: the whole outputs or their rounded values).
         func fill<Value: OutputSlot>(_ slots: UnsafeMutablePointer<Value>) -> Bool {
             let base = UncheckedSendable(value: slots)
-            let failures = Parallel.forEachChunk(count: n, chunks: chunks) { range -> Bool in
+            let failures = split.run(count: n) { range -> Bool in
                 let out = base.value
                 // 64 slots of (p_c's bits, its output as `Value`). An empty slot s holds a key
                 // whose own slot is not s: a lookup of bits b reads slot(b) only, and an empty

@@ -43,8 +43,8 @@ extension DoubleWordTier {
     /// +inf, x_2 − m < −2^19, K < 2^24), else nil.
     static func wideRowScan(_ x: UnsafeBufferPointer<Double>, threads: Int) -> RowScan? {
         guard x.count < 1 << 24 else { return nil }
-        let chunks = (threads > 1 && x.count >= parallelThreshold) ? threads * 2 : 1
-        let scan = RowScan.of(x, chunks: chunks)
+        let split = StageSplit(threads: threads, count: x.count)
+        let scan = RowScan.of(x, split: split)
         guard !scan.special, scan.maxIndex >= 0, scan.second > -.infinity, scan.second - scan.max < -0x1p19 else { return nil }
         return scan
     }
@@ -132,7 +132,7 @@ extension DoubleWordTier {
         let n = o.x.count
         let format = o.certifier.format
         guard p.count == n, let (total, _, exactTotal) = probabilitySum(p, threads: threads) else { return nil }
-        let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
+        let split = StageSplit(threads: threads, count: n)
         let eps = roundedUp(Double(n) * 0x1p-125 + FixedPointSum.conversionError * 1.0001 + 0x1p-1000)
         // When P is exact in binary64 and so is R = P − p_M (TwoSum's error 0), R is that
         // number: the fixed-point sum below would hold it exactly (its bits lie at or above
@@ -152,7 +152,7 @@ extension DoubleWordTier {
             }
         }
         // R's scale and its exact sum by chunks (a max, and exact sums: the same for every split).
-        let top = Parallel.forEachChunk(count: n, chunks: chunks) { range -> Int in
+        let top = split.run(count: n) { range -> Int in
             var top = Int.min
             for c in range where c != o.maxIndex && p[c] > 0 { top = Swift.max(top, binade(p[c]) + 1) }
             return top
@@ -162,7 +162,7 @@ extension DoubleWordTier {
             atMaximum = tinyOutput(negative: true, coefficient: ScaledDoubleWord(p[o.maxIndex]), exponent: wideRowSumExponent, format)
         } else {
             var r = FixedPointSum()
-            for part in Parallel.forEachChunk(count: n, chunks: chunks, { range -> FixedPointSum in
+            for part in split.run(count: n, { range -> FixedPointSum in
                 var r = FixedPointSum()
                 for c in range where c != o.maxIndex && p[c] > 0 { r.add(p[c], scale: -top) }
                 return r
@@ -180,7 +180,7 @@ extension DoubleWordTier {
                                                 atMaximum: OracleValue, threads: Int, rounded: Bool) -> RoundedResult.Values? {
         let n = o.x.count
         let format = o.certifier.format
-        let chunks = (threads > 1 && n >= parallelThreshold) ? threads * 2 : 1
+        let split = StageSplit(threads: threads, count: n)
         let positiveTiny = tinyOutput(negative: false, coefficient: total, exponent: wideRowSumExponent, format)
         // −p_c + 0⁺ for c ≠ M, x_c finite, p_c > 0 (see above): −p_c when it is a value of the
         // format (always in f64), else its rounding, nil when that is a rounding boundary.
@@ -197,7 +197,7 @@ extension DoubleWordTier {
         func fill<Value>(_ slots: UnsafeMutablePointer<Value>, _ whole: (OracleValue) -> Value,
                          _ common: (Double, Double) -> Value) -> Bool {
             let base = UncheckedSendable(value: slots)
-            let failures = Parallel.forEachChunk(count: n, chunks: chunks) { range -> Bool in
+            let failures = split.run(count: n) { range -> Bool in
                 let out = base.value
                 for c in range {
                     let pc = p[c]
@@ -229,7 +229,7 @@ extension DoubleWordTier {
                 // mispredict).
                 let values = [Double](unsafeUninitializedCapacity: n) { buffer, count in
                     let base = UncheckedSendable(value: buffer.baseAddress!)
-                    _ = Parallel.forEachChunk(count: n, chunks: chunks) { range in
+                    _ = split.run(count: n) { range in
                         let out = base.value
                         for c in range { (out + c).initialize(to: 0 - p[c]) }
                     }
@@ -240,7 +240,7 @@ extension DoubleWordTier {
             }
             let values = [Double](unsafeUninitializedCapacity: n) { buffer, count in
                 let base = UncheckedSendable(value: buffer.baseAddress!)
-                ok = !Parallel.forEachChunk(count: n, chunks: chunks) { range -> Bool in
+                ok = !split.run(count: n) { range -> Bool in
                     let out = base.value
                     for c in range {
                         let pc = p[c]

@@ -47,8 +47,8 @@ extension DoubleWordTier {
     /// 0.05-0.3 ms each: 0.2-0.3 ms more CPU time and 0.3-0.5 ms more wall time when every stage
     /// was split; log_softmax on normal_huge, a stage of about 1 ms split: 0.5 ms more CPU time
     /// and no wall time saved; spawn.py medians on this machine's two shared cores). A stage of
-    /// 2 ms or more gains about half of it from a second core: cross_entropy_grad on
-    /// exp_underflow rows 12.4 -> 9.1 ms, the elementwise functions on ordinary rows of 10^5
-    /// (5-9 ms) a third of their wall time.
+    /// 2 ms or more gains about half of it from a second core: cross_entropy_grad on an
+    /// exp_underflow row of 10^5, 12.4-13.5 -> 9.1-9.9 ms; the elementwise functions on ordinary
+    /// rows of 10^5 (5-9 ms), a third of their wall time.
     static let worthItNanoseconds: UInt64 = 2_000_000
 }

@@ -29,7 +29,9 @@ public struct Oracle: Sendable {
     /// results are the same).
     public var doubleWordTier: Bool
     /// Threads the double-word tier may use for a long row or a large batch (0: one per
-    /// processor). The results do not depend on it.
+    /// processor; in `evaluateRounded`, each stage of a row split only when a timed first part
+    /// of it shows the rest worth the threads, `DoubleWordTier.StageSplit`). The results do not
+    /// depend on it.
     public var threads: Int
     /// Whether the MPFR path narrows the exact values of outputs already certified
     /// (`Certifier.narrowsExactValues`); `evaluateRounded` turns it off.

@@ -76,11 +76,11 @@ public enum Parallel {
     /// work repays them; the results in range order.
     ///
     /// `body(0..<p)` runs first on the calling thread, timed, with p = n/16 (at least 1). If the
-    /// rest, at that pace, would take at least `minimumNanoseconds`, it is split into `chunks`
-    /// pieces as ``forEachChunk(count:chunks:_:)`` splits `0..<n`, run concurrently; else it runs
-    /// as one more piece on the calling thread. So the ranges are `0..<p` and then either
-    /// `p..<n` or `chunks` pieces of it (with `chunks <= 1` or `n < chunks`: `0..<n` alone,
-    /// untimed).
+    /// rest, at that pace, would take at least `minimumNanoseconds`, `p..<n` is split into
+    /// `chunks` pieces run concurrently (piece c starts at p + m·c/chunks, m = n − p, as
+    /// ``forEachChunk(count:chunks:_:)`` splits `0..<m`); else it runs as one more piece on the
+    /// calling thread (also when m < `chunks`). So the ranges are `0..<p` and then either `p..<n`
+    /// or the `chunks` pieces of it; with `chunks <= 1` or `n < chunks`, `0..<n` alone, untimed.
     ///
     /// For short-lived processes that answer one request (`softmax-oracle eval`): the first
     /// concurrent run of a process starts dispatch's worker threads, which costs a few tenths of

@@ -31,8 +31,8 @@ extension DoubleWordTier {
         let n = rows.count
         let k = rows[0].count
         // By rows (four pieces a thread) when there are enough of them; else each row's stages split.
-        let processors = threads == 0 ? ProcessorCount.online : threads
-        let byRows = processors > 1 && n * k >= parallelThreshold && n >= 2 * processors
+        let processors = n * k >= parallelThreshold ? StageSplit.processors(threads) : 1
+        let byRows = processors > 1 && n >= 2 * processors
         let split = byRows ? StageSplit(threads: threads, count: n, minimum: 0, perThread: 4) : .none
         let innerThreads = byRows ? 1 : threads
         let compact = q.format.precision <= 24

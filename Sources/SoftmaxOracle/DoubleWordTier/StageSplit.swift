@@ -19,9 +19,16 @@ extension DoubleWordTier {
         /// The split of a stage of `count` items on `threads` (as the tier's argument: 0 for
         /// automatic): `perThread` pieces a thread once `count >= minimum`, else none.
         init(threads: Int, count: Int, minimum: Int = parallelThreshold, perThread: Int = 2) {
-            let processors = threads == 0 ? ProcessorCount.online : threads
-            chunks = (processors > 1 && count >= minimum) ? processors * perThread : 1
+            let processors = count >= minimum ? Self.processors(threads) : 1
+            chunks = processors > 1 ? processors * perThread : 1
             whenWorthIt = threads == 0
+        }
+
+        /// The threads the tier's `threads` argument stands for: every processor for 0
+        /// (automatic). Asked only of stages long enough to split: the processor count is a
+        /// system call the first time, which a short request need not make.
+        static func processors(_ threads: Int) -> Int {
+            threads == 0 ? ProcessorCount.online : threads
         }
 
         /// Never split.

@@ -63,11 +63,11 @@ struct RefinedProbabilityRatioTests {
             let maxIndex = x.firstIndex(of: x.max()!)!
             try x.withUnsafeBufferPointer { xs in
                 try p.withUnsafeBufferPointer { ps in
-                    let one = RefinedProbabilityGradient(x: xs, p: ps, maxIndex: maxIndex, format: .f64, threads: 1)
-                    let two = RefinedProbabilityGradient(x: xs, p: ps, maxIndex: maxIndex, format: .f64, threads: 2)
-                    for w in RefinedProbabilityGradient.precisions {
+                    let one = RefinedOutputs(.probabilityGradient, x: xs, targets: ps, maxIndex: maxIndex, format: .f64, threads: 1)
+                    let two = RefinedOutputs(.probabilityGradient, x: xs, targets: ps, maxIndex: maxIndex, format: .f64, threads: 2)
+                    for w in RefinedOutputs.precisions {
                         let a = IntervalArithmetic(precision: w)
-                        let r = one.ratio(a), r2 = two.ratio(a)
+                        let r = one.sums(a).ratio, r2 = two.sums(a).ratio
                         #expect(r.lo.compare(ratio) <= 0 && r.hi.compare(ratio) >= 0, "w \(w), seed \(seed)")
                         #expect(r.lo.compare(r2.lo) == 0 && r.hi.compare(r2.hi) == 0, "w \(w), seed \(seed)")
                     }
@@ -98,7 +98,7 @@ struct RefinedProbabilityRatioTests {
             return Interval(lo: lo, hi: hi)
         })
         for threads in [1, 2] {
-            var ends = RefinedProbabilityGradient.splitSum(count: x.count, threads: threads, precision: w + 64,
+            var ends = RefinedOutputs.splitSum(count: x.count, threads: threads, precision: w + 64,
                                                            scratch: { ProbabilityTerms(precision: w, max: m) }) { t, k in
                 let term = t.term(x[k])
                 if scale(k) == 1 { return term }

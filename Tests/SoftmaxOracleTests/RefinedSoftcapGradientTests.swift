@@ -23,7 +23,7 @@ struct RefinedSoftcapGradientTests {
     @Test("A_w at w = 128, 384: the least x with RN(x/c) >= A_w has 2^-(w+13) < 1 − tanh(x/c) < 2^-(w+11) (MPFR, 2000 bits)")
     func saturationBound() {
         ExponentRange.widest {
-            for w in RefinedProbabilityGradient.precisions {
+            for w in RefinedOutputs.precisions {
                 let bound = RefinedSoftcapGradient.saturationBound(precision: w)
                 for c in [1.0, 0.3, 5, 30, 50, 0x1p-400, 0x1.8p399] {
                     let x = Self.leastSaturated(bound, c)
@@ -73,7 +73,7 @@ struct RefinedSoftcapGradientTests {
     /// two threads).
     static func row(c: Double, extra: Int, seed: UInt64) -> [Double] {
         var x: [Double] = [3, -0.5, 0.25, 2, -7, 0, 1e3, -1e3, 4e4, -4e4, 4e4, 3, -0.5, -0.5, -0.0].map { $0 * c }
-        for w in RefinedProbabilityGradient.precisions {
+        for w in RefinedOutputs.precisions {
             let a = Self.leastSaturated(RefinedSoftcapGradient.saturationBound(precision: w), c)
             x += [a, a.nextDown, -a, -a.nextDown, 1.5 * a, -1.5 * a]
         }
@@ -96,7 +96,7 @@ struct RefinedSoftcapGradientTests {
                 p.withUnsafeBufferPointer { ps in
                     let one = RefinedSoftcapGradient(x: xs, p: ps, softcap: c, format: .f64, threads: 1)
                     let two = RefinedSoftcapGradient(x: xs, p: ps, softcap: c, format: .f64, threads: 2)
-                    for w in RefinedProbabilityGradient.precisions {
+                    for w in RefinedOutputs.precisions {
                         ExponentRange.widest {
                             let a = IntervalArithmetic(precision: w)
                             let r = one.row(a).ratio, r2 = two.row(a).ratio

@@ -145,13 +145,13 @@ struct SharedTermsTests {
         try ExponentRange.widest {
             x.withUnsafeBufferPointer { xs in
                 p.withUnsafeBufferPointer { ps in
-                    let refined = RefinedProbabilityGradient(x: xs, p: ps, maxIndex: maxIndex, format: .f64)
-                    for w in RefinedProbabilityGradient.precisions {
+                    let refined = RefinedOutputs(.probabilityGradient, x: xs, targets: ps, maxIndex: maxIndex, format: .f64)
+                    for w in RefinedOutputs.precisions {
                         let a = IntervalArithmetic(precision: w)
                         // Every term apart (none is below the cut or summed in double words here: x_j − m >= −20).
                         let terms = x.indices.map { $0 == maxIndex ? a.one : a.exp(a.sub(a.point(x[$0]), a.point(x[maxIndex]))) }
                         let want = a.div(a.sum(ps.map { a.point($0) }), a.sum(terms))
-                        let got = refined.ratio(a)
+                        let got = refined.sums(a).ratio
                         #expect(got.lo.compare(want.lo) == 0 && got.hi.compare(want.hi) == 0, "w \(w)")
                     }
                 }

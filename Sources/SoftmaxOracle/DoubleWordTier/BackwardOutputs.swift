@@ -17,9 +17,9 @@ import DoubleWordArithmetic
 // The exponentials' 2^-101 makes q_i's error about 2^-100·|q_i|, too wide for the certifier's
 // narrowness (2^-40 of an ulp) where dy_i − q_i cancels by more than about 2^7: on a row of 10^5
 // with dy ~ N(0, 1) one or two outputs in a row on average (Σ|q_i| = |G|). Those outputs alone
-// are recomputed in MPFR intervals (`RefinedBackward`: [G/S] at 128, then 384 bits,
-// from a sum of every term that holds a chunk of them at a time), certified as the MPFR path
-// certifies, so a row is not declined for them.
+// are recomputed in MPFR intervals (`RefinedOutputs`, RefinedOutputs.swift: [G/S] at 128, then
+// 384 bits, from a sum of every term that holds a chunk of them at a time, `backwardSums`),
+// certified as the MPFR path certifies, so a row is not declined for them.
 //
 // Declined (nil: the MPFR path answers the whole request, so the tier never gives a different
 // answer): whatever `rowSum` declines (NaN, +inf, no finite logit besides the maximum, a spread
@@ -92,30 +92,11 @@ extension DoubleWordTier {
             let (inverse, epsInverse) = inverseOfSum(row)
             let g = ProbabilityGradientOutputs(x: x, p: dy, store: store, row: row, inverse: inverse, epsInverse: epsInverse,
                                                total: total, epsTotal: epsTotal, certifier: DoubleWordCertifier(format))
-            return fillRefining(slots, count: n, threads: threads, LogSoftmaxBackwardOutputs(gradient: g, marked: refine)) {
-                RefinedBackward(x: x, dy: dy, maxIndex: row.maxIndex, format: format, log: true)
+            return fillRefining(slots, count: n, threads: threads, LogSoftmaxBackwardOutputs(gradient: g, marked: refine),
+                                limit: refinedLimit(n)) {
+                RefinedOutputs(.logSoftmaxBackward, x: x, targets: dy, maxIndex: row.maxIndex, format: format)
             }
         }
-    }
-
-    /// Fills slots[0..<n] with `outputs` (`fillOutputs`), then replaces each
-    /// `MarkedGradientOutputs.mark` by `refined().output(i)` (made at the first mark, used for
-    /// the rest); false when `outputs` gives nil, when more than `refinedLimit(n)` outputs are
-    /// marked, or when a refined output is nil.
-    static func fillRefining<Outputs: RowOutputs>(_ slots: UnsafeMutablePointer<OracleValue>, count n: Int, threads: Int,
-                                                 _ outputs: Outputs, refined make: () -> RefinedBackward) -> Bool {
-        guard fillOutputs(slots, count: n, threads: threads, outputs) else { return false }
-        var marks = 0
-        for i in 0..<n where MarkedGradientOutputs.isMark(slots[i]) { marks += 1 }
-        guard marks <= refinedLimit(n) else { return false }
-        var refined: RefinedBackward?
-        for i in 0..<n where MarkedGradientOutputs.isMark(slots[i]) {
-            let r = refined ?? make()
-            refined = r
-            guard let v = r.output(i) else { return false }
-            slots[i] = v
-        }
-        return true
     }
 
     /// The most outputs of a row of n that `fillRefining` recomputes alone in MPFR before it
@@ -133,7 +114,7 @@ extension DoubleWordTier {
 struct LogSoftmaxBackwardOutputs: RowOutputs {
     let gradient: ProbabilityGradientOutputs
     /// `MarkedGradientOutputs.mark` in place of an output that does not certify (for
-    /// `RefinedBackward`), instead of nil.
+    /// `RefinedOutputs`), instead of nil.
     let marked: Bool
 
     @inline(__always)
@@ -157,41 +138,16 @@ struct LogSoftmaxBackwardOutputs: RowOutputs {
     func pair(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool { false }
 }
 
-/// Outputs of log_softmax_backward, dx_i = dy_i − [e_i]·[G/S], or of softmax_backward,
-/// dx_i = [e_i]·(dy_i − [T/S])/[S], in MPFR interval arithmetic, for the few the double-word
-/// outputs leave (BackwardOutputs.swift, SoftmaxBackwardOutputs.swift): S = 1 + Σ_{j≠M}
-/// [e^(x_j − m)] and T = Σ_j [e_j]·dy_j (every term, `ProbabilityTerms`: outward rounded; e_M = 1)
-/// summed with one outward rounding per end (`StreamedIntervalSum`: a chunk of terms held at a
-/// time, not an interval per logit), G = Σ dy_j (`exactSum`), once per precision; each output
-/// certified as the MPFR path certifies (`RefinedProbabilityGradient.certified`: 128, then 384
-/// bits). One thread.
-final class RefinedBackward {
-    let x: UnsafeBufferPointer<Double>, dy: UnsafeBufferPointer<Double>
-    let maxIndex: Int
-    let format: Format
-    /// log_softmax_backward (else softmax_backward).
-    let log: Bool
-    /// ([S], [G/S] or [T/S]) at each precision, made when first needed.
-    private var sums: [Int: (s: Interval, ratio: Interval)] = [:]
-
-    init(x: UnsafeBufferPointer<Double>, dy: UnsafeBufferPointer<Double>, maxIndex: Int, format: Format, log: Bool) {
-        (self.x, self.dy, self.maxIndex, self.format, self.log) = (x, dy, maxIndex, format, log)
-    }
-
-    /// Output i, certified as the MPFR path certifies it, or nil (not certified at 384 bits, or
-    /// an exact zero: the MPFR path decides those).
-    func output(_ i: Int) -> OracleValue? {
-        RefinedProbabilityGradient.certified(format) { a in
-            let (s, ratio) = sums(a)
-            let e = i == maxIndex ? a.one : a.exp(a.sub(a.point(x[i]), a.point(x[maxIndex])))
-            return log ? a.sub(a.point(dy[i]), a.mul(e, ratio)) : a.div(a.mul(e, a.sub(a.point(dy[i]), ratio)), s)
-        }
-    }
-
-    /// [S] and [G/S] (log_softmax_backward) or [T/S] at the arithmetic's precision (in the
-    /// caller's widest exponent range).
-    func sums(_ a: IntervalArithmetic) -> (s: Interval, ratio: Interval) {
-        if let r = sums[a.precision] { return r }
+extension RefinedOutputs {
+    /// [S] and [G/S] (log_softmax_backward, `log`) or [T/S] (softmax_backward) at the
+    /// arithmetic's precision, dy the `targets` (in the caller's widest exponent range; `sums`
+    /// keeps them): S = 1 + Σ_{j≠M} [e^(x_j − m)] and T = Σ_j [e_j]·dy_j (every term,
+    /// `ProbabilityTerms`: outward rounded; e_M = 1), each summed with one outward rounding per
+    /// end (`StreamedIntervalSum`: a chunk of terms held at a time, not an interval per logit),
+    /// G = Σ dy_j (`exactSum`, one outward rounding per end); every step rounds outward, so
+    /// each interval holds its value. One thread.
+    func backwardSums(_ a: IntervalArithmetic, log: Bool) -> (s: Interval, ratio: Interval) {
+        let dy = targets
         let terms = ProbabilityTerms(precision: a.precision, max: x[maxIndex])
         var s = StreamedIntervalSum(a), t = StreamedIntervalSum(a)
         s.add(a.one)  // the maximum's e^0
@@ -202,8 +158,6 @@ final class RefinedBackward {
             if !log && dy[j] != 0 { t.add(a.mul(e, a.point(dy[j]))) }
         }
         let total = s.total()
-        let r = (total, a.div(log ? a.exactSum(dy) : t.total(), total))
-        sums[a.precision] = r
-        return r
+        return (total, a.div(log ? a.exactSum(dy) : t.total(), total))
     }
 }

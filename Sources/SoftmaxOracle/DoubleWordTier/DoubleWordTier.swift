@@ -15,7 +15,9 @@ import DoubleWordArithmetic
 //   SoftcapLoss.swift, SoftcapGradient.swift   the same with softcap alone
 //   SpecialRows.swift          rows whose answer NaN, +inf or all −inf decide
 //   GradientOutputs.swift      cross_entropy_grad (hard target): softmax's outputs, entry t
-//   RefinedProbabilityGradient.swift  probability-target gradient outputs that cancel, alone in MPFR
+//   RefinedOutputs.swift       outputs that cancel past the double words (probability-target gradient,
+//                              both backwards), recomputed alone in MPFR intervals
+//   RefinedProbabilityGradient.swift  their [P/S] for the probability-target gradient
 //   BackwardOutputs.swift      log_softmax_backward: the probability-target gradient with p = dy, negated
 //   SoftmaxBackwardOutputs.swift  softmax_backward: y_i·(dy_i − ⟨dy, y⟩), ⟨dy, y⟩ from an exact sum of ê_j·dy_j
 //   WideRow.swift              rows whose two largest logits lie more than 2^19 apart

@@ -9,8 +9,9 @@ import ParallelExecution
 // q_c/|grad_c|. An output must be narrow (2·err <= 2^-40 ulp, about 2^-94 of the output in
 // binary64), so any q_c/|grad_c| above about 2^5 declined the whole row to the MPFR path (a row
 // of K = 10^5 probability targets j/16 has several such outputs). Rather than redo the row in
-// MPFR, only those outputs are recomputed, in MPFR interval arithmetic (Interval.swift), from
-// one refined enclosure of P/S per row:
+// MPFR, only those outputs are recomputed, in MPFR interval arithmetic (Interval.swift; the
+// outputs as RefinedOutputs.swift makes them for the backward functions too), from one refined
+// enclosure of P/S per row:
 //
 //   S = Σ_j e^(x_j − m) = Σ_{d_j >= D} exp([x_j − m]) + R,   0 <= R <= n_D·e^D,
 //
@@ -36,7 +37,7 @@ import ParallelExecution
 
 extension DoubleWordTier {
     /// cross_entropy_grad with probability targets (`softmax(_:probabilities:)`'s outputs), with
-    /// the outputs that do not certify in double-word recomputed by `RefinedProbabilityGradient`;
+    /// the outputs that do not certify in double-word recomputed alone (`RefinedOutputs`);
     /// nil when the row is outside the tier or some output does not certify even so. One thread
     /// (MPFR numbers are not shared across threads); called only after the parallel pass declined.
     /// `scan`: the row's `sumScan` when the caller has it (checked before the output array is
@@ -55,7 +56,7 @@ extension DoubleWordTier {
             let certifier = DoubleWordCertifier(format)
             let g = ProbabilityGradientOutputs(x: x, p: p, store: store, row: row, inverse: inverse, epsInverse: epsInverse,
                                                total: total, epsTotal: epsTotal, certifier: certifier)
-            let refined = RefinedProbabilityGradient(x: x, p: p, maxIndex: row.maxIndex, format: format)
+            let refined = RefinedOutputs(.probabilityGradient, x: x, targets: p, maxIndex: row.maxIndex, format: format)
             return fillOutputs(slots, count: n, threads: 1, RefinedGradientOutputs(plain: g, refined: refined))
         }
     }
@@ -64,52 +65,26 @@ extension DoubleWordTier {
 extension DoubleWordTier {
     /// Fills slots[0..<n] with `g`'s outputs (the parallel pass of `softmax(_:probabilities:)`);
     /// for f64 (full exponentials, `compact` false) the few outputs `g` declines are marked
-    /// (`MarkedGradientOutputs`) and then recomputed alone by `RefinedProbabilityGradient`
-    /// (in index order; [P/S]'s terms on `threads`), so such a row is not computed twice. False when one of
+    /// (`MarkedGradientOutputs`) and then recomputed alone (`fillRefining`, `RefinedOutputs`;
+    /// [P/S]'s terms on `threads`), so such a row is not computed twice. False when one of
     /// those does not certify either, or, for the compact exponentials (whose 2^-68.5 leaves
     /// many more outputs to refine), when `g` declines any: `refinedProbabilityGradient` then
     /// redoes the row with full exponentials.
     static func fillProbabilityGradient(_ slots: UnsafeMutablePointer<OracleValue>, count n: Int, threads: Int,
                                         _ g: ProbabilityGradientOutputs, compact: Bool) -> Bool {
         if compact { return fillOutputs(slots, count: n, threads: threads, g) }
-        guard fillOutputs(slots, count: n, threads: threads, MarkedGradientOutputs(plain: g)) else { return false }
-        var refined: RefinedProbabilityGradient?
-        for i in 0..<n where MarkedGradientOutputs.isMark(slots[i]) {
-            let r = refined ?? RefinedProbabilityGradient(x: g.x, p: g.p, maxIndex: g.maxIndex, format: g.certifier.format,
-                                                          threads: threads)
-            refined = r
-            guard let v = r.output(i) else { return false }
-            slots[i] = v
+        return fillRefining(slots, count: n, threads: threads, MarkedGradientOutputs(plain: g), limit: nil) {
+            RefinedOutputs(.probabilityGradient, x: g.x, targets: g.p, maxIndex: g.maxIndex, format: g.certifier.format,
+                           threads: threads)
         }
-        return true
     }
 }
 
-/// `ProbabilityGradientOutputs` with `mark` in place of each output it declines (never nil).
-struct MarkedGradientOutputs: RowOutputs {
-    let plain: ProbabilityGradientOutputs
-    /// The rounded field of `mark`: a NaN whose payload no rounding gives (`Format.round` and
-    /// the certifiers give the default NaN, e4m3fn's overflow, or numbers).
-    static var markBits: UInt64 { 0x7FF8_0000_00DE_C11E }
-    /// The value that stands for a declined output until it is refined.
-    static var mark: OracleValue { OracleValue(rounded: Double(bitPattern: markBits), exact: ExactValue(Double.nan)) }
-
-    /// Whether v is `mark`.
-    @inline(__always)
-    static func isMark(_ v: OracleValue) -> Bool { v.rounded.bitPattern == markBits }
-
-    @inline(__always)
-    func single(_ i: Int) -> OracleValue? { plain.single(i) ?? Self.mark }
-
-    @inline(__always)
-    func pair(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool { false }
-}
-
 /// `ProbabilityGradientOutputs`, with the outputs it does not certify taken from
-/// `RefinedProbabilityGradient` (one thread).
+/// `RefinedOutputs` (one thread).
 struct RefinedGradientOutputs: RowOutputs {
     let plain: ProbabilityGradientOutputs
-    let refined: RefinedProbabilityGradient
+    let refined: RefinedOutputs
 
     @inline(__always)
     func single(_ i: Int) -> OracleValue? { plain.single(i) ?? refined.output(i) }
@@ -118,76 +93,15 @@ struct RefinedGradientOutputs: RowOutputs {
     func pair(_ i: Int, into out: UnsafeMutablePointer<OracleValue>) -> Bool { false }
 }
 
-/// Outputs grad_c = e^(x_c − m)·P/S − p_c of cross_entropy_grad with probability targets in MPFR
-/// interval arithmetic, from an enclosure of P/S made once per precision (see the file's notes).
-final class RefinedProbabilityGradient {
-    let x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>
-    let maxIndex: Int
-    let format: Format
-    /// The threads [P/S]'s terms are split over (1 unless MPFR is thread-safe).
-    let threads: Int
-    /// The working precisions, in order.
-    static let precisions = [128, 384]
-    /// [P/S] at each precision, made when first needed.
-    private var ratios: [Int: Interval] = [:]
-
-    init(x: UnsafeBufferPointer<Double>, p: UnsafeBufferPointer<Double>, maxIndex: Int, format: Format, threads: Int = 1) {
-        (self.x, self.p, self.maxIndex, self.format) = (x, p, maxIndex, format)
-        self.threads = mpfrIsThreadSafe ? threads : 1  // (0: automatic, as the tier's `threads`)
-    }
-
-    /// Output c, certified as the MPFR path certifies it, or nil (not certified at the last
-    /// precision, or an exact zero: the MPFR path decides those).
-    func output(_ c: Int) -> OracleValue? {
-        Self.certified(format) { a in
-            let q = ratio(a)
-            let m = a.point(x[maxIndex])
-            let e = c == maxIndex ? a.one : a.exp(a.sub(a.point(x[c]), m))
-            return a.sub(a.mul(e, q), a.point(p[c]))
-        }
-    }
-
-    /// The output whose enclosure at precision w is `enclosure` (MPFR intervals of that
-    /// precision), certified as the MPFR path certifies it (`Format.certify` of the `closed`
-    /// enclosure, `Certifier.isNarrow`, the midpoint as the exact value) at the first of
-    /// `precisions` where it does; nil when none does, or for an exact zero or a NaN end (the
-    /// MPFR path decides those). Shared by the plain and the softcapped refined outputs.
-    static func certified(_ format: Format, _ enclosure: (IntervalArithmetic) -> Interval) -> OracleValue? {
-        ExponentRange.widest {
-            let certifier = Certifier(format: format, guardBits: 0, maxPrecision: 0)
-            for w in precisions {
-                let g = enclosure(IntervalArithmetic(precision: w))
-                if g.isExactZero || g.lo.isNaN || g.hi.isNaN { return nil }
-                if let r = format.certify(closed(g)), certifier.isNarrow(g) {
-                    return OracleValue(rounded: r, exact: ExactValue(Certifier.midpoint(g)))
-                }
-            }
-            return nil
-        }
-    }
-
-    /// g widened by one unit of its ends' precision on both sides. Certifying the widened
-    /// enclosure keeps a rounding boundary off g's ends: an exact near-tie −p_c + e^(−10^4) on a
-    /// midpoint (g.lo = −p_c exactly) would certify from g's open ends, and the tier leaves it to
-    /// the MPFR path instead, whose (e_c·A_c − p_c·B_c)/S straddles the tie at every precision and
-    /// which decides it by the sign of q_c with its second form −r̃_c/D + e_c·R̃/(S·D)
-    /// (MidpointForms.swift). Declining costs time only: the tier never answers an output with
-    /// an argument the MPFR path does not make.
-    static func closed(_ g: Interval) -> Interval {
-        let lo = BigFloat(precision: g.lo.precision), hi = BigFloat(precision: g.hi.precision)
-        lo.set(g.lo, .down)
-        hi.set(g.hi, .up)
-        lo.nextDown()
-        hi.nextUp()
-        return Interval(lo: lo, hi: hi)
-    }
-
-    /// [P/S] at the arithmetic's precision (see the file's notes for S's cut D). The terms above
-    /// the cut (`ProbabilityTerms`, the same ends as `exp(sub(point(x_j), point(m)))`) are split
-    /// over `threads` threads (`splitTerms`); S is one `mpfr_sum` per end of all of them, each
-    /// end rounded outward, so [S] holds S and does not depend on the split.
-    func ratio(_ a: IntervalArithmetic) -> Interval {
-        if let r = ratios[a.precision] { return r }
+/// [P/S] of cross_entropy_grad with probability targets (see the file's notes), and the
+/// helpers its terms and the softcapped [P/S] share.
+extension RefinedOutputs {
+    /// [S] and [P/S] at the arithmetic's precision, p the `targets` (see the file's notes for S's
+    /// cut D; `sums` keeps them). The terms above the cut (`ProbabilityTerms`, the same ends as
+    /// `exp(sub(point(x_j), point(m)))`) are split over `threads` threads (`splitTerms`); S is
+    /// one `mpfr_sum` per end of all of them, each end rounded outward, so [S] holds S and does
+    /// not depend on the split.
+    func probabilitySums(_ a: IntervalArithmetic) -> (s: Interval, ratio: Interval) {
         let n = x.count
         let m = x[maxIndex]
         // n < 2^(exponent + 1), so n·e^D <= 2^-(w+8)·e^-1.
@@ -242,9 +156,7 @@ final class RefinedProbabilityGradient {
             let bound = a.mul(a.point(Double(below)), a.exp(a.point(cut)))
             s = Interval(lo: s.lo, hi: a.add(Interval(point: s.hi), Interval(point: bound.hi)).hi)
         }
-        let r = a.div(a.exactSum(p), s)
-        ratios[a.precision] = r
-        return r
+        return (s, a.div(a.exactSum(targets), s))
     }
 
     /// [Σ_j e^(x_j − m)] over `far`, every x_j − m below `near` and above −2^20, in double words:

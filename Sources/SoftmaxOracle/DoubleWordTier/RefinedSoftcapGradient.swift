@@ -27,7 +27,7 @@ import MPFR
 // is `mpfr_sum` of every term in the caller's thread, so the enclosure does not depend on the
 // split.
 
-/// `RefinedProbabilityGradient` for `softcap` c (see the file's notes): the outputs
+/// The probability-target gradient's `RefinedOutputs` for `softcap` c (see the file's notes): the outputs
 /// chain_j·(e_j·P/S − p_j), z_j = c·tanh(a_j), a_j = x_j/c (`IntervalArithmetic.quotient`, one
 /// rounding per end), d_j = z_j − z_M (every z_j within [−c, c], so its enclosure's width is a
 /// few units of c·2^-w, and e^(d_j)'s relative width the same: 2^-119 at w = 128, c = 50), e_j
@@ -79,7 +79,7 @@ final class RefinedSoftcapGradient {
     /// and 384 bits.
     func output(_ j: Int, chain: (ScaledDoubleWord, Double)? = nil) -> OracleValue? {
         if let v = fixedOutput(j, chain: chain) { return v }
-        return RefinedProbabilityGradient.certified(format) { a in
+        return RefinedOutputs.certified(format) { a in
             let (zMax, ratio) = row(a)
             let aj = a.quotient(BigFloat(x[j], precision: 53), by: softcap)
             let ej = x[j] == x[maxIndex] ? a.one : SoftcapTerms(precision: a.precision, softcap: softcap, zMax: zMax).term(x[j])
@@ -155,7 +155,7 @@ final class RefinedSoftcapGradient {
         if let f = fixed { return f }
         let made = (givenRow ?? SoftcapFixedRow(x, softcap: c, threads: rowThreads)).flatMap { row in
             ExponentRange.widest { () -> (row: SoftcapFixedRow, m: UInt128, k: Int, error: Double)? in
-                let a = IntervalArithmetic(precision: RefinedProbabilityGradient.precisions[0])
+                let a = IntervalArithmetic(precision: RefinedOutputs.precisions[0])
                 // [P]: the exact sum's interval, [P, P] when P is a known binary64 number (the same).
                 let total = self.exactTotal.map { a.point($0) } ?? a.exactSum(p)
                 let r = a.div(total, Self.interval(row.low, carry: row.carry, error: row.sumError, a))
@@ -239,7 +239,7 @@ final class RefinedSoftcapGradient {
         }
         let w = a.precision, softcap = softcap
         var terms = distinct.withUnsafeBufferPointer { distinct in
-            RefinedProbabilityGradient.splitTerms(count: distinct.count, threads: threads,
+            RefinedOutputs.splitTerms(count: distinct.count, threads: threads,
                                                   scratch: { SoftcapTerms(precision: w, softcap: softcap, zMax: zMax) }) { t, i in
                 let (v, n) = distinct[i]
                 let e = t.term(v)

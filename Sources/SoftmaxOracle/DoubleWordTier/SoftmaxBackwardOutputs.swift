@@ -44,7 +44,7 @@ import DoubleWordArithmetic
 // the floating evaluation of these few terms). An output with ρ_N > 2^-30, |N̂_i| outside the
 // normal range, N̂_i = 0, or that does not certify (the exponentials' 2^-101 is about 2^-100·M
 // on D: outputs with |dy_i − D| below about 2^-8·M, a few in a hundred on ordinary rows), is
-// recomputed alone in MPFR intervals (`RefinedBackward`), certified as the MPFR path
+// recomputed alone in MPFR intervals (`RefinedOutputs`), certified as the MPFR path
 // certifies; an e4m3fn NaN (overflow) too (see `LogSoftmaxBackwardOutputs`).
 //
 // Declined (nil, the MPFR path answers): an output whose N_i enclosure holds 0 (perhaps an
@@ -72,8 +72,8 @@ extension DoubleWordTier {
             let (inverse, epsInverse) = inverseOfSum(row)
             let outputs = SoftmaxBackwardOutputs(x: x, dy: dy, store: store, row: row, inverse: inverse, epsInverse: epsInverse,
                                                  weighted: t, maxGrad: maxGrad, marked: refine, certifier: DoubleWordCertifier(format))
-            return fillRefining(slots, count: n, threads: threads, outputs) {
-                RefinedBackward(x: x, dy: dy, maxIndex: row.maxIndex, format: format, log: false)
+            return fillRefining(slots, count: n, threads: threads, outputs, limit: refinedLimit(n)) {
+                RefinedOutputs(.softmaxBackward, x: x, targets: dy, maxIndex: row.maxIndex, format: format)
             }
         }
     }

@@ -269,12 +269,7 @@ struct TransformedRow {
         guard hasTerm(j) else { return nil }
         guard let lower, let upper else { preconditionFailure("a row made with its terms") }
         guard let kept else { return Interval(lo: lower.value(j), hi: upper.value(j)) }
-        var (low, high) = (0, kept.count)  // the first entry >= j
-        while low < high {
-            let mid = (low + high) / 2
-            if kept[mid] < j { low = mid + 1 } else { high = mid }
-        }
-        if low < kept.count && kept[low] == j { return Interval(lo: lower.value(low), hi: upper.value(low)) }
+        if let i = kept.sortedIndex(of: j) { return Interval(lo: lower.value(i), hi: upper.value(i)) }  // `kept` increases
         return arithmetic.exp(d(j)!)
     }
 

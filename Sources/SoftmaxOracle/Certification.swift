@@ -7,6 +7,12 @@ enum Enclosure {
     case exact(Double)
     /// An interval that holds the exact value (strictly inside, unless it is a point).
     case interval(Interval)
+    /// An interval that holds the exact value (as `interval`), and a second enclosure of the same
+    /// value made only where the first does not round uniquely: the output's enclosure is then
+    /// their intersection (also one, MidpointForms.swift). The Certifier decides with the
+    /// rounding it makes of the first anyway, so the builder does not round it once more to
+    /// decide; a consumer that does not round may take the first alone.
+    case intervalOrIntersection(Interval, second: () -> Interval)
 }
 
 /// Raises the working precision until every output's enclosure rounds to a unique value.
@@ -69,24 +75,37 @@ struct Certifier {
             var next: [Int] = []
             var firstAmbiguous: (index: Int, enclosure: Interval)?
             for (k, i) in pending.enumerated() {
+                // The output's enclosure e, and its rounding when it was needed (an output not yet
+                // certified) or made anyway (`intervalOrIntersection`'s first interval).
+                let e: Interval, rounding: Double?
                 switch enclosure(k) {
                 case .exact(let v):
                     values[i] = OracleValue(rounded: format.round(v), exact: ExactValue(v))
                     certified[i] = true
-                case .interval(let e):
-                    var r = values[i].rounded
-                    if !certified[i] {
-                        guard let v = format.certify(e) else {
-                            next.append(i)
-                            if firstAmbiguous == nil { firstAmbiguous = (i, e) }
-                            continue
-                        }
-                        r = v
-                        certified[i] = true
+                    continue
+                case .interval(let plain):
+                    e = plain
+                    rounding = certified[i] ? nil : format.certify(plain)
+                case .intervalOrIntersection(let plain, let second):
+                    if let v = format.certify(plain) {
+                        (e, rounding) = (plain, v)
+                    } else {
+                        e = plain.intersection(second())
+                        rounding = certified[i] ? nil : format.certify(e)
                     }
-                    values[i] = OracleValue(rounded: r, exact: ExactValue(Self.midpoint(e)))
-                    if narrowsExactValues && !isNarrow(e) { next.append(i) }  // certified, but its exact value is still loose
                 }
+                var r = values[i].rounded
+                if !certified[i] {
+                    guard let v = rounding else {
+                        next.append(i)
+                        if firstAmbiguous == nil { firstAmbiguous = (i, e) }
+                        continue
+                    }
+                    r = v
+                    certified[i] = true
+                }
+                values[i] = OracleValue(rounded: r, exact: ExactValue(Self.midpoint(e)))
+                if narrowsExactValues && !isNarrow(e) { next.append(i) }  // certified, but its exact value is still loose
             }
             // Later rounds only narrow exact values of outputs already certified.
             if firstAmbiguous == nil && !allCertified {

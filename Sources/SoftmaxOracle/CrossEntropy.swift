@@ -123,7 +123,7 @@ enum CrossEntropy {
                     if v.isNaN { special = .nan } else if v.isInfinite, special == nil || special!.isFinite {
                         special = v
                     } else if v != 0 { parts.append(w.point(v)) }
-                case .interval(let e): parts.append(e)
+                case .interval(let e), .intervalOrIntersection(let e, _): parts.append(e)
                 }
             }
             if reduction == .mean && meanDenominator.isZero { return [.exact(.nan)] }  // 0/0: nothing kept

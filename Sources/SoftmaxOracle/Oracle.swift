@@ -116,7 +116,7 @@ public struct Oracle: Sendable {
             return try certifier.run(outputs: 1) { w, _ in SoftmaxFamily.logsumexp(x, w) }
         case .softmax:
             return try certifier.run(outputs: x.count, repeats: SoftmaxFamily.repeats(x),
-                                     streaming: { w, pending in SoftmaxFamily.softmax(x, w, format: q.format, pending: pending) })
+                                     streaming: { w, pending in SoftmaxFamily.softmax(x, w, pending: pending) })
         case .logSoftmax:
             return try certifier.run(outputs: x.count, repeats: SoftmaxFamily.repeats(x),
                                      streaming: { w, pending in SoftmaxFamily.logSoftmax(x, w, pending: pending) })

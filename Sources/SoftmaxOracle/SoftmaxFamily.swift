@@ -19,10 +19,11 @@ enum SoftmaxFamily {
     }
 
     /// softmax's enclosures, one pending output at a time (`Certifier.run(outputs:streaming:)`).
-    /// On a row whose terms lie near the maximum (`NearTieNumerator`), an output whose plain
-    /// enclosure does not certify in `format` is intersected with the midpoint form
-    /// 1/n + (n·f_i − F)/(n·S) (MidpointForms.swift).
-    static func softmax(_ x: [Double], _ w: IntervalArithmetic, format: Format, pending: [Int]) -> (Int) -> Enclosure {
+    /// On a row whose terms lie near the maximum (`NearTieNumerator`), each output comes with the
+    /// midpoint form 1/n + (n·f_i − F)/(n·S) (MidpointForms.swift) as its second enclosure
+    /// (`Enclosure.intervalOrIntersection`): the Certifier, which rounds the plain enclosure
+    /// anyway, intersects the two only where the plain one does not certify.
+    static func softmax(_ x: [Double], _ w: IntervalArithmetic, pending: [Int]) -> (Int) -> Enclosure {
         let facts = RowFacts(x)
         if let v = facts.special(forLogsumexp: false) { return { _ in .exact(v) } }
         let row = ShiftedRow(x, facts: facts, arithmetic: w)
@@ -31,8 +32,8 @@ enum SoftmaxFamily {
             let i = pending[k]
             guard row.hasTerm(i) else { return .exact(0) }  // a -inf logit: exactly 0
             let plain = i == row.maxIndex ? w.div(w.one, row.S) : w.div(row.e(i)!, row.S)
-            guard let near, format.certify(plain) == nil else { return .interval(plain) }
-            return .interval(plain.intersection(MidpointForms.softmax(i, near: near, sum: row.S, w)))
+            guard let near else { return .interval(plain) }
+            return .intervalOrIntersection(plain) { MidpointForms.softmax(i, near: near, sum: row.S, w) }
         }
     }
 

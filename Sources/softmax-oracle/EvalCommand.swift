@@ -201,23 +201,8 @@ enum EvalBatch {
         // A request's line or frame, outputs and answer reuse each other's pages. A binary frame
         // of K logits has 8K bytes, a third of their text: the same requests take it.
         HeapReuse.keepFreedMemory(unlessSmallFile: 0, smallBytes: transport == .binary ? 1 << 18 : 1 << 20)
-        var summary = EvalSummary()
-        let answer = { (decoded: consuming DecodedRequest) throws -> AnswerValues in
-            let id = decoded.id
-            // No exact values: eval writes the rounded ones. The request is not used again: the
-            // oracle may write bce's outputs over its labels.
-            let results = try oracle.evaluateRounded(consuming: decoded)
-            if let worst = results.max(by: { $0.precision < $1.precision }) {
-                if results.contains(where: { $0.escalations > 0 }) {
-                    summary.escalated += 1
-                    if summary.escalatedIDs.count < 50 {
-                        summary.escalatedIDs.append("\(id.serialized) (\(worst.precision) bits)")
-                    }
-                }
-                summary.largestPrecision = max(summary.largestPrecision, worst.precision)
-            }
-            return AnswerValues(rounded: results)  // written in place, no [Double] copy
-        }
+        let tally = Tally()
+        let answer = answering(with: oracle, tally: tally)
         let served: RequestServer.Summary
         switch transport {
         case .jsonl:
@@ -229,9 +214,39 @@ enum EvalBatch {
             var input = BinaryFrameReader(maxPayloadBytes: server.maxPayloadBytes)
             served = try server.serve(from: &input, to: LineWriter(), answering: answer)
         }
+        var summary = tally.summary
         summary.requests = served.requests
         summary.failures = served.failures
         return summary
+    }
+
+    /// What the answers of a run needed so far (``answering(with:tally:)`` notes each request's).
+    final class Tally {
+        var summary = EvalSummary()
+    }
+
+    /// The answer to each request of the batch mode, as `run` serves it: the request's rounded
+    /// values (`Oracle.evaluateRounded(consuming:)`: no exact values, eval writes the rounded
+    /// ones), its precision and escalations noted in `tally`. The request is handed over, not
+    /// used again, so the oracle may write bce_with_logits' f64 outputs over its labels' storage
+    /// instead of allocating a third array of K doubles (EvalHandoverTests checks that it does).
+    static func answering(with oracle: Oracle, tally: Tally) -> (consuming DecodedRequest) throws -> AnswerValues {
+        { (decoded: consuming DecodedRequest) throws -> AnswerValues in
+            let id = decoded.id
+            // (A `consuming` parameter is not copied implicitly: a use after this is an error,
+            // and keeping a copy takes an explicit `copy`.)
+            let results = try oracle.evaluateRounded(consuming: consume decoded)
+            if let worst = results.max(by: { $0.precision < $1.precision }) {
+                if results.contains(where: { $0.escalations > 0 }) {
+                    tally.summary.escalated += 1
+                    if tally.summary.escalatedIDs.count < 50 {
+                        tally.summary.escalatedIDs.append("\(id.serialized) (\(worst.precision) bits)")
+                    }
+                }
+                tally.summary.largestPrecision = max(tally.summary.largestPrecision, worst.precision)
+            }
+            return AnswerValues(rounded: results)  // written in place, no [Double] copy
+        }
     }
 }
 

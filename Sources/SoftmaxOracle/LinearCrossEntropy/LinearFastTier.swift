@@ -24,6 +24,14 @@ enum LinearFastTier {
         var failed: [Int]
     }
 
+    /// How many pieces the logits and the gradient products are split into on `threads` threads:
+    /// four a thread (pieces take unequal time: classes and columns with zero weights are
+    /// skipped), and one on one thread, so that `threads: 1` runs every stage on the calling
+    /// thread. (It was `max(1, threads) * 4`: four pieces run concurrently on one thread's request.)
+    static func chunks(threads: Int) -> Int {
+        threads > 1 ? threads * 4 : 1
+    }
+
     static func evaluate(_ q: OracleRequest, threads: Int) -> Result? {
         guard let m = q.linear, q.softcap == nil, q.temperature == nil || q.temperature == 1, q.labelSmoothing == 0 else { return nil }
         let (n, d, v) = (m.rows, m.dimension, m.classes)
@@ -36,7 +44,7 @@ enum LinearFastTier {
         for i in kept { ceDivisor = ceDivisor + BoundedValue(classWeight(m.targets[i])) }
         if q.reduction == .mean && ceDivisor.v.hi == 0 { return nil }
 
-        let chunks = Swift.max(1, threads) * 4
+        let chunks = Self.chunks(threads: threads)
         // 1. The logits and their bound per row.
         let hs = m.hidden.withUnsafeBufferPointer { ProductEnclosure.splits($0) }
         var zh = [Double](repeating: 0, count: n * v), zl = zh, zerr = zh

@@ -11,8 +11,11 @@ enum Enclosure {
     /// value made only where the first does not round uniquely: the output's enclosure is then
     /// their intersection (also one, MidpointForms.swift). The Certifier decides with the
     /// rounding it makes of the first anyway, so the builder does not round it once more to
-    /// decide; a consumer that does not round may take the first alone.
-    case intervalOrIntersection(Interval, second: () -> Interval)
+    /// decide; a consumer that does not round may take the first alone. Indirect (its payload
+    /// boxed): only outputs at a tied maximum or on a near-tie row take this case, and inline
+    /// its closure would double every `Enclosure`, 16 to 32 bytes, in the MPFR path's arrays of
+    /// them (a batch loss of 10^6 rows: 16 MB more).
+    indirect case intervalOrIntersection(Interval, second: () -> Interval)
 }
 
 /// Raises the working precision until every output's enclosure rounds to a unique value.

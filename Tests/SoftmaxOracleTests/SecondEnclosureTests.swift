@@ -63,7 +63,7 @@ struct SecondEnclosureTests {
         let want = BigFloat(precision: 300)
         want.add(Self.aboveMidpoint(1), Self.aboveMidpoint(0x1p10), .nearest)
         want.scale(want, byPowerOfTwo: -1, .nearest)
-        #expect(result.values[0].exact == ExactValue(want))  // not the first interval's midpoint, 2^-91 below
+        #expect(result.values[0].exact == ExactValue(want))  // not the first interval's midpoint, 2^-90 below
         #expect(seconds >= 1)  // in each round the first interval does not certify
     }
 

@@ -6,7 +6,7 @@ import MPFR
 //
 //   cross_entropy_grad, probability targets  g_c  = e_c·[P/S] − p_c      (RefinedProbabilityGradient.swift)
 //   log_softmax_backward                     dx_i = dy_i − e_i·[G/S]     (BackwardOutputs.swift)
-//   softmax_backward                         dx_i = e_i·(dy_i − [T/S])/[S]  (SoftmaxBackwardOutputs.swift)
+//   softmax_backward                         dx_i = e_i·(dy_i − [T/S])/[S]  (BackwardOutputs.swift)
 //
 // with e_i = [exp([x_i − m])] (1 exactly at the maximum's index) and the row-wide enclosures in
 // brackets made once per precision by the file named on each line, which states why each holds its
